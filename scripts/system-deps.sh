@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# System packages the tests need: ffmpeg (encodes MP3/M4A/Opus test files, decodes M4A),
+# Xvfb (screenshots), and the libraries Qt's offscreen platform loads.
+set -euo pipefail
+packages=(ffmpeg xvfb libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+if ! command -v apt-get >/dev/null; then
+  echo "Please install with your package manager: ${missing[*]}" >&2
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,62 @@
+"""Shared fixtures: a synthesized labelled data set and a real model trained and exported from it."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Small but real: 1-second windows at 16 kHz keep CPU training to seconds.
+FAST_TRAINING = dict(
+    window_seconds=1.0, epochs=12, batch_size=16, windows_per_track=12, lr=3e-3,
+    valid_fraction=0.2, test_fraction=0.2, patience=12, workers=2, augment="gain,noise",
+)
+
+
+@pytest.fixture(scope="session")
+def synth_data(tmp_path_factory):
+    """A folder-per-genre data set of three synthetic genres, 8 tracks each."""
+    from trainer.synth import write_dataset
+
+    root = tmp_path_factory.mktemp("synth")
+    write_dataset(root, per_genre=8, seconds=3.0, seed=1)
+    return root
+
+
+@pytest.fixture(scope="session")
+def synth_holdout(tmp_path_factory):
+    """Different tracks of the same synthetic genres, never trained on."""
+    from trainer.synth import write_dataset
+
+    root = tmp_path_factory.mktemp("holdout")
+    write_dataset(root, per_genre=5, seconds=3.0, seed=99)
+    return root
+
+
+def train_synth(tmp_root, data, model="cnn", **overrides):
+    """Train a model on synthetic data with the fast settings; return the best checkpoint."""
+    from trainer.config import TrainConfig
+    from trainer.train import train
+
+    values = dict(FAST_TRAINING, data=str(data), out=str(tmp_root / model), cache=str(tmp_root / "cache"), model=model)
+    values.update(overrides)
+    return train(TrainConfig(**values), say=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def cnn_checkpoint(tmp_path_factory, synth_data):
+    """A CNN trained on the synthetic genres."""
+    return train_synth(tmp_path_factory.mktemp("run"), synth_data)
+
+
+@pytest.fixture(scope="session")
+def exported_model(tmp_path_factory, cnn_checkpoint):
+    """The trained CNN exported to ONNX through the trainer's own export."""
+    from trainer.evaluate import evaluate
+    from trainer.export import export
+
+    evaluate(cnn_checkpoint, say=lambda *_: None)
+    out = tmp_path_factory.mktemp("model") / "synth-cnn.onnx"
+    return export(cnn_checkpoint, out, say=lambda *_: None)

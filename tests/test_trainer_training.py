@@ -1,0 +1,123 @@
+"""Every model learns the synthetic genres; checkpoints resume; export reproduces PyTorch."""
+
+import json
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+
+from tests.conftest import train_synth
+from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+from trainer.evaluate import evaluate
+from trainer.export import ExportParityError, check_parity, export
+from trainer.models import build_model, model_names
+from trainer.models.mobilenet import MobileNetV2, load_initial_weights
+from trainer.frontend import FrontEndConfig
+
+CHANCE = 1 / 3
+
+
+@pytest.mark.parametrize("name", ["cnn", "mobilenet", "ffnn"])
+def test_model_learns_synthetic_genres(tmp_path, synth_data, synth_holdout, name):
+    extra = {"width": 0.5, "lr": 2e-3, "epochs": 16} if name == "mobilenet" else {}
+    best = train_synth(tmp_path, synth_data, model=name, **extra)
+    figures = evaluate(best, tmp_path / "report", data=str(synth_holdout), say=lambda *_: None)
+    assert figures["tracks"] == 15
+    assert figures["accuracy"] >= 0.8 > CHANCE + 0.4, figures["confusion_matrix"]
+
+
+def test_all_models_return_logits_and_embedding():
+    for name in model_names():
+        model = build_model(name, 4, FrontEndConfig(), width=0.5).eval()
+        logits, embedding = model(torch.randn(2, 16000))
+        assert logits.shape == (2, 4) and embedding.shape[0] == 2 and embedding.shape[1] == model.backbone.embedding_dim
+
+
+def test_evaluate_writes_report_folder(cnn_checkpoint, tmp_path):
+    figures = evaluate(cnn_checkpoint, tmp_path, say=lambda *_: None)
+    for name in ("report.json", "per_track.csv", "confusion.png", "curves.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["accuracy"] == figures["accuracy"] and set(saved["per_label"]) == {"beats", "noise", "tones"}
+    assert np.array(saved["confusion_matrix"]).sum() == saved["tracks"]
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path, synth_data):
+    train_synth(tmp_path, synth_data, epochs=2, patience=99)
+    last = tmp_path / "cnn" / "last.pt"
+    assert load_checkpoint(last)["epoch"] == 1
+    from trainer.config import TrainConfig
+    from trainer.train import train
+
+    cfg = TrainConfig.from_dict(dict(load_checkpoint(last)["config"], epochs=4))
+    train(cfg, resume=last, say=lambda *_: None)
+    state = load_checkpoint(last)
+    assert state["epoch"] == 3 and [h["epoch"] for h in state["history"]] == [0, 1, 2, 3]
+
+
+def test_cli_resume_reuses_the_checkpoint_config(tmp_path, synth_data):
+    from trainer.__main__ import build_parser, config_for
+
+    train_synth(tmp_path, synth_data, epochs=1)
+    args = build_parser().parse_args(["train", "--resume", str(tmp_path / "cnn" / "last.pt"), "--epochs", "3"])
+    cfg = config_for(args)
+    assert cfg.epochs == 3 and cfg.window_seconds == 1.0 and cfg.data == str(synth_data)
+
+
+def test_export_contract_and_parity(exported_model, cnn_checkpoint):
+    proto = onnx.load(str(exported_model))
+    assert proto.opset_import[0].version >= 17
+    meta = {p.key: p.value for p in proto.metadata_props}
+    assert json.loads(meta["labels"]) == ["beats", "noise", "tones"]
+    assert meta["sample_rate"] == "16000" and float(meta["window_seconds"]) == 1.0 and meta["window_samples"] == "16000"
+    assert meta["model_name"] == "cnn" and meta["model_version"]
+    assert "accuracy" in json.loads(meta["test_metrics"])
+    session = ort.InferenceSession(str(exported_model), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["waveform"]
+    assert [o.name for o in session.get_outputs()] == ["probabilities", "embedding"]
+    x = np.random.default_rng(0).standard_normal((7, 16000)).astype(np.float32) * 0.1  # a batch size never exported
+    probs, emb = session.run(None, {"waveform": x})
+    model, _, _ = model_from_checkpoint(load_checkpoint(cnn_checkpoint))
+    with torch.no_grad():
+        logits, ref_emb = model(torch.from_numpy(x))
+    np.testing.assert_allclose(probs, torch.softmax(logits, 1).numpy(), atol=1e-4)
+    np.testing.assert_allclose(probs.sum(1), 1.0, atol=1e-5)
+    np.testing.assert_allclose(emb, ref_emb.numpy(), rtol=1e-3, atol=1e-3)
+
+
+def test_export_fails_loudly_when_onnx_differs(exported_model, cnn_checkpoint, tmp_path):
+    model, cfg, _ = model_from_checkpoint(load_checkpoint(cnn_checkpoint))
+    copy = tmp_path / "m.onnx"
+    copy.write_bytes(exported_model.read_bytes())
+
+    class Skewed(torch.nn.Module):
+        def forward(self, w):
+            p, e = torch.softmax(model(w)[0], 1), model(w)[1]
+            return torch.roll(p, 1, dims=1), e
+
+    with pytest.raises(ExportParityError, match="differs from PyTorch"):
+        check_parity(Skewed(), copy, cfg.window_samples, cfg.sample_rate)
+    assert not copy.exists()
+
+
+def test_export_of_a_non_checkpoint_is_a_clear_error(tmp_path):
+    bad = tmp_path / "x.pt"
+    torch.save({"weights": 1}, bad)
+    with pytest.raises(ValueError, match="not a Genre Tagger checkpoint"):
+        export(bad, tmp_path / "x.onnx")
+
+
+def test_mobilenet_initial_weights_file(tmp_path):
+    source = MobileNetV2(96, width=0.5)
+    state = source.state_dict()
+    state["features.0.0.weight"] = state["features.0.0.weight"].repeat(1, 3, 1, 1)  # an "RGB" first conv
+    torch.save(state, tmp_path / "init.pt")
+    target = MobileNetV2(96, width=0.5)
+    loaded, skipped = load_initial_weights(target, tmp_path / "init.pt")
+    assert "features.0.0.weight" in loaded and not skipped
+    torch.testing.assert_close(target.state_dict()["features.1.body.0.0.weight"], source.state_dict()["features.1.body.0.0.weight"])
+    torch.save({"unrelated": torch.zeros(3)}, tmp_path / "bad.pt")
+    with pytest.raises(ValueError, match="no tensor matches"):
+        load_initial_weights(target, tmp_path / "bad.pt")

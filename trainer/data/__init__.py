@@ -1,0 +1,1 @@
+"""Reading labelled music: discovery, splits, decode cache and window sampling."""

@@ -1,0 +1,40 @@
+"""Model registry: every model is a front end, a backbone and a linear classifier."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from torch import nn
+
+from trainer.models.cnn import CompactCNN
+from trainer.models.ffnn import FeedForward
+from trainer.models.genre_net import GenreNet
+from trainer.models.mobilenet import MobileNetV2
+
+# name -> backbone factory(n_mels, **options). Options a backbone does not know are ignored.
+BACKBONES: dict[str, Callable[..., nn.Module]] = {
+    "cnn": CompactCNN,
+    "mobilenet": MobileNetV2,
+    "ffnn": FeedForward,
+}
+
+__all__ = ["BACKBONES", "GenreNet", "build_model", "model_names"]
+
+
+def model_names() -> list[str]:
+    """Names accepted by --model."""
+    return sorted(BACKBONES)
+
+
+def build_model(name, n_labels, frontend_cfg, *, dropout=0.3, width=1.0, mel_basis=None) -> GenreNet:
+    """Build a registered model with the shared front end."""
+    from trainer.frontend import MelFrontEnd
+
+    if name not in BACKBONES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(model_names())}")
+    frontend = MelFrontEnd(frontend_cfg, mel_basis=mel_basis)
+    if name == "mobilenet":
+        backbone = MobileNetV2(frontend_cfg.n_mels, width=width)
+    else:
+        backbone = BACKBONES[name](frontend_cfg.n_mels)
+    return GenreNet(frontend, backbone, n_labels, dropout=dropout)

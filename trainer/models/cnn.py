@@ -1,0 +1,47 @@
+"""Compact CNN of the music-tagging literature: conv blocks with batch norm, pooling, dropout."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConvBlock(nn.Module):
+    """Two 3x3 convolutions with batch norm and ReLU, then 2x2 max pooling and dropout."""
+
+    def __init__(self, c_in: int, c_out: int, dropout: float):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
+            nn.BatchNorm2d(c_out),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Dropout2d(dropout),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)  # [B, c_in, F, T] -> [B, c_out, F/2, T/2]
+
+
+class CompactCNN(nn.Module):
+    """mel [B, 1, n_mels, T] -> embedding [B, 256]."""
+
+    def __init__(self, n_mels: int, channels=(24, 48, 96, 192), dropout: float = 0.1, embedding_dim: int = 256):
+        super().__init__()
+        blocks, c_in = [], 1
+        for c_out in channels:
+            blocks.append(ConvBlock(c_in, c_out, dropout))
+            c_in = c_out
+        self.blocks = nn.Sequential(*blocks)
+        self.project = nn.Sequential(nn.Linear(2 * c_in, embedding_dim), nn.ReLU(inplace=True))
+        self.embedding_dim = embedding_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.blocks(x)  # [B, C, n_mels/16, T/16]
+        x = x.mean(dim=2)  # [B, C, T']: average over frequency
+        # Mean and max over time: max keeps short salient events (a drum fill, a vocal line).
+        pooled = torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)  # [B, 2C]
+        return self.project(pooled)  # [B, D]
