@@ -60,3 +60,12 @@ def exported_model(tmp_path_factory, cnn_checkpoint):
     evaluate(cnn_checkpoint, say=lambda *_: None)
     out = tmp_path_factory.mktemp("model") / "synth-cnn.onnx"
     return export(cnn_checkpoint, out, say=lambda *_: None)
+
+
+@pytest.fixture(scope="session")
+def need_ffmpeg():
+    """Encoding test files needs ffmpeg (installed by `make test` through scripts/system-deps.sh)."""
+    import shutil
+
+    if shutil.which("ffmpeg") is None:
+        pytest.fail("ffmpeg is not installed: run scripts/system-deps.sh")

@@ -1,0 +1,325 @@
+"""`genre-tagger`: the command-line face over the same services as the GUI."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+
+from desktop import __version__
+from desktop.core.errors import GenreTaggerError
+from desktop.services.settings import POLICIES, TaggingSettings
+
+EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The CLI's argument parser."""
+    from desktop.store.database import DB_ENV
+
+    p = argparse.ArgumentParser(prog="genre-tagger", description="Tag a music library with genres, offline.",
+                                epilog=f"Exit codes: 0 ok, 1 done with some files failing, 2 error, 130 cancelled. "
+                                       f"Database: --db, ${DB_ENV}, or the user data folder.")
+    p.add_argument("--version", action="version", version=f"genre-tagger {__version__}")
+    p.add_argument("--db", help="library database file")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    scan = sub.add_parser("scan", help="scan folders, predict genres, and (with --write) tag files")
+    scan.add_argument("paths", nargs="+")
+    scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
+    scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only missing genres (default); replace; never")
+    scan.add_argument("--model", help="ONNX genre model (default: the shipped one)")
+    scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    scan.add_argument("--threshold", type=float, default=0.5, help="below this confidence a track is 'uncertain'")
+    scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")
+    scan.add_argument("--multi-threshold", type=float, default=0.25)
+    scan.add_argument("--id3v23", action="store_true", help="write ID3v2.3 instead of v2.4")
+    scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
+    scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
+    scan.add_argument("--workers", type=int, default=2, help="decoding threads")
+
+    ls = sub.add_parser("list", help="list tracks")
+    ls.add_argument("--genre")
+    ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
+    ls.add_argument("--search")
+    ls.add_argument("--counts", action="store_true", help="genres with track counts")
+
+    show = sub.add_parser("show", help="everything known about one file")
+    show.add_argument("file")
+
+    st = sub.add_parser("set", help="set a genre by hand (recorded, written, protected from automatic tagging)")
+    st.add_argument("file")
+    st.add_argument("genre")
+    st.add_argument("--no-write", action="store_true", help="record in the database only")
+    st.add_argument("--id3v23", action="store_true")
+
+    undo = sub.add_parser("undo", help="revert the last batch of tag writes (or --batch N)")
+    undo.add_argument("--batch", type=int)
+    undo.add_argument("--list", action="store_true", help="list recent batches instead")
+
+    pl = sub.add_parser("playlist", help="write an M3U8 playlist of one genre")
+    pl.add_argument("genre")
+    pl.add_argument("-o", "--output", required=True)
+
+    sub.add_parser("models", help="list available models")
+    return p
+
+
+class Output:
+    """Prints for people, or collects JSON for scripts."""
+
+    def __init__(self, as_json: bool):
+        self.as_json, self.data = as_json, {}
+        self.tty = sys.stderr.isatty() and not as_json
+
+    def say(self, text: str) -> None:
+        """A line for people (suppressed in JSON mode)."""
+        if not self.as_json:
+            print(text)
+
+    def warn(self, text: str) -> None:
+        """A line on stderr, also in JSON mode."""
+        print(text, file=sys.stderr)
+
+    def progress(self, done: int, total: int, started: float) -> None:
+        """A one-line progress bar on a terminal."""
+        if not self.tty or not total:
+            return
+        rate = done / max(1e-6, time.monotonic() - started)
+        left = (total - done) / rate if rate else 0
+        bar = "#" * int(30 * done / total)
+        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} tracks  {rate:.1f}/s  {left:.0f}s left ")
+        if done == total:
+            sys.stderr.write("\n")
+        sys.stderr.flush()
+
+    def finish(self) -> None:
+        """Print the collected JSON."""
+        if self.as_json:
+            print(json.dumps(self.data, indent=2, default=str))
+
+
+def open_sessions(args):
+    """The database named by --db / $GENRE_TAGGER_DB / the user data folder."""
+    from desktop.store.database import default_db_path, open_database
+
+    return open_database(default_db_path(args.db))
+
+
+def cmd_scan(args, out: Output) -> int:
+    from desktop.core.analysis import Analyzer
+    from desktop.core.model import GenreModel
+    from desktop.services.library import Library
+    from desktop.services.models import resolve_model
+    from desktop.services.tagging import TagService
+
+    settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
+                               multi_threshold=args.multi_threshold, id3_version=3 if args.id3v23 else 4,
+                               id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
+    model = GenreModel(resolve_model(args.model), device=args.device)
+    sessions = open_sessions(args)
+    library = Library(sessions, settings.tag_options())
+    cancel = threading.Event()
+    try:
+        sync = library.sync(args.paths, cancel, on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"))
+        out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
+                f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing")
+        started = time.monotonic()
+        results = library.analyse(Analyzer(model, settings.analysis()),
+                                  lambda p: out.progress(p.done, p.total, started), cancel)
+    except KeyboardInterrupt:
+        cancel.set()
+        out.warn("cancelled; what was analysed is saved and the next scan carries on")
+        return EXIT_CANCELLED
+    errors = [(str(r.path), r.error) for r in results if r.status == "error"]
+    for path, reason in errors:
+        out.warn(f"error: {path}: {reason}")
+    tagger = TagService(sessions, settings)
+    changes = tagger.plan()
+    out.say(f"analysed {len(results)} tracks with {model.info.key} on {', '.join(model.providers)}")
+    written = None
+    if args.write and changes:
+        written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})")
+        for path, reason in written.failed:
+            out.warn(f"error: {path}: {reason}")
+        out.say(f"wrote {len(written.written)} files (undo with: genre-tagger undo)")
+    else:
+        for c in changes:
+            out.say(f"would change {c.path}: {'; '.join(c.old) or '(none)'} -> {'; '.join(c.new)}")
+        if changes and args.policy != "never":
+            out.say(f"{len(changes)} files would change; nothing written (add --write)")
+    out.data = {
+        "sync": {k: v for k, v in vars(sync).items() if k != "problems"},
+        "problems": [{"path": str(p.path), "reason": p.reason} for p in sync.problems],
+        "analysed": [{"path": str(r.path), "status": r.status, "genre": r.top_genre, "confidence": round(r.confidence, 4),
+                      "error": r.error} for r in results],
+        "changes": [{"path": c.path, "old": list(c.old), "new": list(c.new)} for c in changes],
+        "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
+    }
+    failed = errors or sync.problems or (written and written.failed)
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def track_dict(t) -> dict:
+    """A track row for output."""
+    return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "file_genre": t.file_genre,
+            "predicted": t.predicted_genre, "confidence": t.confidence, "corrected": t.corrected_genre,
+            "genre": t.genre, "status": t.status, "error": t.error}
+
+
+def cmd_list(args, out: Output) -> int:
+    from desktop.store import queries
+
+    with open_sessions(args)() as s:
+        if args.counts:
+            counts = queries.genre_counts(s)
+            out.data = {"genres": [{"genre": g, "tracks": n} for g, n in counts]}
+            for g, n in counts:
+                out.say(f"{n:6d}  {g}")
+            return EXIT_OK
+        if args.review:
+            tracks = queries.needs_review(s)
+        elif args.search:
+            tracks = queries.search_tracks(s, args.search)
+        else:
+            tracks = queries.tracks_by_genre(s, args.genre)
+        out.data = {"tracks": [track_dict(t) for t in tracks]}
+        for t in tracks:
+            conf = f"{t.confidence:.2f}" if t.confidence is not None else "  - "
+            out.say(f"{(t.genre or '-'):<14} {conf}  {t.status:<10} {t.path}")
+    return EXIT_OK
+
+
+def cmd_show(args, out: Output) -> int:
+    from sqlalchemy import select
+
+    from desktop.store import queries
+    from desktop.store.schema import Analysis
+
+    with open_sessions(args)() as s:
+        track = queries.track_by_path(s, str(Path(args.file).expanduser().absolute()))
+        if track is None:
+            raise GenreTaggerError(args.file, "not in the library; scan its folder first")
+        analyses = list(s.scalars(select(Analysis).where(Analysis.track_id == track.id)))
+        out.data = dict(track_dict(track), analyses=[
+            {"model": a.model_key, "status": a.status, "top": a.top_genre, "confidence": a.confidence,
+             "probabilities": dict(zip(a.labels, a.probabilities, strict=False)), "window_starts": a.window_starts,
+             "window_probabilities": a.window_probabilities} for a in analyses])
+        for k, v in track_dict(track).items():
+            out.say(f"{k:>11}: {v if v not in (None, '') else '-'}")
+        for a in analyses:
+            out.say(f"model {a.model_key}: {a.status}")
+            for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):
+                out.say(f"   {label:<12} {p:.3f} {'#' * int(p * 40)}")
+    return EXIT_OK
+
+
+def print_write(out: Output, result) -> int:
+    """Report a WriteResult; exit code 1 when any file failed."""
+    for c in result.written:
+        out.say(f"wrote {c.path}: {'; '.join(c.old) or '(none)'} -> {'; '.join(c.new)}")
+    for path, reason in result.failed:
+        out.warn(f"error: {path}: {reason}")
+    out.data = {"batch": result.batch_id, "written": [c.path for c in result.written],
+                "failed": [{"path": p, "reason": r} for p, r in result.failed]}
+    return EXIT_PARTIAL if result.failed else EXIT_OK
+
+
+def cmd_set(args, out: Output) -> int:
+    from desktop.services.library import Library
+    from desktop.services.tagging import TagService
+
+    settings = TaggingSettings(id3_version=3 if args.id3v23 else 4)
+    sessions = open_sessions(args)
+    report = Library(sessions, settings.tag_options()).sync_files([args.file])
+    for p in report.problems:
+        raise GenreTaggerError(p.path, p.reason)
+    result = TagService(sessions, settings).correct([args.file], args.genre, source="cli", write=not args.no_write)
+    out.say(f"{args.file}: genre set to {args.genre} by hand (protected from automatic tagging)")
+    return print_write(out, result)
+
+
+def cmd_undo(args, out: Output) -> int:
+    from desktop.services.tagging import TagService
+
+    service = TagService(open_sessions(args))
+    if args.list:
+        batches = service.batches()
+        out.data = {"batches": [{"id": b.id, "description": b.description, "created": b.created_at,
+                                 "undone": b.undone_at} for b in batches]}
+        for b in batches:
+            out.say(f"{b.id:5d}  {b.created_at:%Y-%m-%d %H:%M}  {'undone ' if b.undone_at else ''}{b.description}")
+        return EXIT_OK
+    result = service.undo(args.batch)
+    for path in result.restored:
+        out.say(f"restored {path}")
+    for path, reason in result.refused:
+        out.warn(f"refused: {path}: {reason}")
+    out.data = {"batch": result.batch_id, "restored": result.restored,
+                "refused": [{"path": p, "reason": r} for p, r in result.refused]}
+    return EXIT_PARTIAL if result.refused else EXIT_OK
+
+
+def cmd_playlist(args, out: Output) -> int:
+    from desktop.services.playlists import write_m3u8
+    from desktop.store import queries
+
+    with open_sessions(args)() as s:
+        tracks = queries.tracks_by_genre(s, args.genre)
+    if not tracks:
+        raise GenreTaggerError(None, f"no tracks with genre {args.genre!r}")
+    path = write_m3u8(tracks, args.output)
+    out.say(f"wrote {len(tracks)} tracks to {path}")
+    out.data = {"playlist": str(path), "tracks": len(tracks)}
+    return EXIT_OK
+
+
+def cmd_models(args, out: Output) -> int:
+    from desktop.core.model import read_model_info
+    from desktop.services.models import model_files
+
+    rows = []
+    for path in model_files():
+        try:
+            info = read_model_info(path)
+            rows.append({"path": str(path), "name": info.name, "version": info.version, "labels": list(info.labels),
+                         "accuracy": info.metrics.get("accuracy"), "trained_on": info.trained_on})
+            out.say(f"{path}\n   {info.key}, {len(info.labels)} genres, trained on {info.trained_on or '?'}"
+                    + (f", test accuracy {info.metrics['accuracy']:.3f}" if "accuracy" in info.metrics else ""))
+        except GenreTaggerError as exc:
+            rows.append({"path": str(path), "error": exc.reason})
+            out.warn(f"error: {exc}")
+    if not rows:
+        out.say("no models found; pass --model FILE to scan")
+    out.data = {"models": rows}
+    return EXIT_OK
+
+
+COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "undo": cmd_undo,
+            "playlist": cmd_playlist, "models": cmd_models}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    out = Output(args.json)
+    try:
+        code = COMMANDS[args.command](args, out)
+    except (GenreTaggerError, ValueError) as exc:
+        out.warn(f"error: {exc}")
+        if args.json:
+            print(json.dumps({"error": str(exc)}))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        out.warn("cancelled")
+        return EXIT_CANCELLED
+    out.finish()
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

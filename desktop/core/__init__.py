@@ -1,0 +1,1 @@
+"""Audio, model, tags and scanning: no Qt and no database here."""

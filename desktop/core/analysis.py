@@ -1,0 +1,145 @@
+"""Windowed genre analysis: decode in parallel, batch windows across tracks, aggregate per track."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.audio import probe, read_segments
+from desktop.core.errors import GenreTaggerError
+from desktop.core.model import GenreModel
+from desktop.core.windows import WindowPlan, plan_windows
+
+OK, UNCERTAIN, TOO_SHORT, ERROR = "analysed", "uncertain", "too_short", "error"
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How tracks are analysed; passed in by the caller, never read from globals."""
+
+    plan: WindowPlan = WindowPlan()
+    threshold: float = 0.5  # below this top probability a result is "uncertain"
+    batch_windows: int = 32
+    workers: int = 2  # decoding threads: decoding is the bottleneck
+
+
+@dataclass
+class TrackAnalysis:
+    """Result for one track; `probabilities` follows the model's label order."""
+
+    path: Path
+    status: str
+    duration: float = 0.0
+    top_genre: str | None = None
+    confidence: float = 0.0
+    probabilities: np.ndarray | None = None  # [labels]
+    embedding: np.ndarray | None = None  # [dim]
+    window_starts: list[float] = field(default_factory=list)
+    window_probabilities: np.ndarray | None = None  # [windows, labels]
+    error: str | None = None
+
+
+@dataclass
+class _Decoded:
+    path: Path
+    duration: float = 0.0
+    starts: list[float] = field(default_factory=list)
+    windows: np.ndarray | None = None  # [n, samples]
+    error: str | None = None
+
+
+class Analyzer:
+    """Runs a GenreModel over tracks; decoding happens on worker threads, inference here."""
+
+    def __init__(self, model: GenreModel, settings: AnalysisSettings = AnalysisSettings()):
+        self.model, self.settings = model, settings
+        self.labels = model.info.labels
+
+    def decode(self, path: Path) -> _Decoded:
+        """Read only the planned windows of a track (runs on a worker thread)."""
+        info = self.model.info
+        try:
+            duration = probe(path).duration
+            starts = plan_windows(duration, info.window_seconds, self.settings.plan)
+            if not starts:
+                return _Decoded(path, duration)
+            segments = read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
+            windows = np.stack([_fit(seg, info.window_samples) for seg in segments])  # [n, samples]
+            return _Decoded(path, duration, starts, windows)
+        except GenreTaggerError as exc:
+            return _Decoded(path, error=exc.reason)
+
+    def analyse(self, paths: Iterable[Path], progress: Callable[[TrackAnalysis], None] | None = None,
+                cancel: threading.Event | None = None) -> Iterator[TrackAnalysis]:
+        """Yield one TrackAnalysis per path, in order; stops cleanly when `cancel` is set."""
+        cancel = cancel or threading.Event()
+        paths = iter(paths)
+        in_flight: deque[Future] = deque()
+        pending: list[_Decoded] = []
+        with ThreadPoolExecutor(max_workers=max(1, self.settings.workers), thread_name_prefix="decode") as pool:
+            def refill():
+                while len(in_flight) < 2 * self.settings.workers + 2 and not cancel.is_set():
+                    nxt = next(paths, None)
+                    if nxt is None:
+                        return
+                    in_flight.append(pool.submit(self.decode, Path(nxt)))
+
+            refill()
+            while in_flight and not cancel.is_set():
+                pending.append(in_flight.popleft().result())
+                refill()
+                n_windows = sum(len(d.windows) for d in pending if d.windows is not None)
+                if n_windows >= self.settings.batch_windows or not in_flight:
+                    for result in self._infer(pending):
+                        if progress:
+                            progress(result)
+                        yield result
+                    pending = []
+            for future in in_flight:  # cancelled: drop work not started yet
+                future.cancel()
+
+    def _infer(self, decoded: list[_Decoded]) -> list[TrackAnalysis]:
+        """One model call for all windows of `decoded`, split back per track."""
+        batch = [d.windows for d in decoded if d.windows is not None]
+        probs = emb = None
+        if batch:
+            probs, emb = self.model.predict(np.concatenate(batch))  # [N, labels], [N, dim]
+        results, offset = [], 0
+        for d in decoded:
+            if d.error:
+                results.append(TrackAnalysis(d.path, ERROR, d.duration, error=d.error))
+                continue
+            if d.windows is None:
+                results.append(TrackAnalysis(d.path, TOO_SHORT, d.duration,
+                                             error=f"shorter than one {self.model.info.window_seconds:g} s window"))
+                continue
+            n = len(d.windows)
+            window_probs = probs[offset : offset + n]  # [n, labels]
+            mean = window_probs.mean(axis=0)  # [labels]
+            top = int(mean.argmax())
+            results.append(TrackAnalysis(
+                d.path, OK if mean[top] >= self.settings.threshold else UNCERTAIN, d.duration, self.labels[top],
+                float(mean[top]), mean, emb[offset : offset + n].mean(axis=0), d.starts, window_probs,
+            ))
+            offset += n
+        return results
+
+
+def _fit(segment: np.ndarray, samples: int) -> np.ndarray:
+    """Trim or zero-pad a decoded segment to exactly one window (resampling can be a sample off)."""
+    if len(segment) >= samples:
+        return segment[:samples]
+    return np.pad(segment, (0, samples - len(segment)))
+
+
+def top_genres(probabilities: np.ndarray, labels: tuple[str, ...], k: int, threshold: float) -> list[str]:
+    """Up to k labels whose probability is at least `threshold`, most likely first (at least one)."""
+    order = np.argsort(probabilities)[::-1]
+    chosen = [labels[i] for i in order[:k] if probabilities[i] >= threshold]
+    return chosen or [labels[int(order[0])]]

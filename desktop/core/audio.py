@@ -1,0 +1,102 @@
+"""Decode only the parts of a track that are analysed: mono float32 at the model's rate."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.errors import AudioDecodeError
+from desktop.core.formats import format_of
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """Duration and native sample rate of a file."""
+
+    duration: float
+    sample_rate: int
+    channels: int
+
+
+def probe(path: Path) -> AudioInfo:
+    """Duration, rate and channels without decoding; AudioDecodeError when unreadable."""
+    fmt = format_of(path)
+    if fmt.soundfile_decodes:
+        import soundfile as sf
+
+        try:
+            info = sf.info(str(path))
+        except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError for corrupt data
+            raise AudioDecodeError(path, f"cannot read audio ({exc})") from exc
+        if info.frames <= 0 or info.samplerate <= 0:
+            raise AudioDecodeError(path, "no audio frames")
+        return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels)
+    return _ffprobe(path)
+
+
+def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
+    """Decode [(start_s, seconds), ...] of `path` to mono float32 at `sample_rate`."""
+    if format_of(path).soundfile_decodes:
+        return _read_soundfile(path, segments, sample_rate)
+    return [_read_ffmpeg(path, start, seconds, sample_rate) for start, seconds in segments]
+
+
+def _read_soundfile(path, segments, sample_rate):
+    import soundfile as sf
+    import soxr
+
+    out = []
+    try:
+        with sf.SoundFile(str(path)) as fh:
+            native = fh.samplerate
+            for start, seconds in segments:
+                fh.seek(min(int(start * native), max(0, fh.frames - 1)))
+                data = fh.read(int(round(seconds * native)), dtype="float32", always_2d=True)  # [n, ch]
+                mono = data.mean(axis=1)  # [n]
+                if native != sample_rate:
+                    mono = soxr.resample(mono, native, sample_rate, quality="HQ")
+                out.append(np.ascontiguousarray(mono, dtype=np.float32))
+    except AudioDecodeError:
+        raise
+    except Exception as exc:
+        raise AudioDecodeError(path, f"cannot decode audio ({exc})") from exc
+    return out
+
+
+def _ffmpeg() -> str:
+    exe = shutil.which("ffmpeg")
+    if exe is None:
+        raise AudioDecodeError(None, "ffmpeg is needed to decode MP4/M4A files and was not found on PATH")
+    return exe
+
+
+def _read_ffmpeg(path, start, seconds, sample_rate) -> np.ndarray:
+    cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}", "-i", str(path),
+           "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    if proc.returncode != 0 or not proc.stdout:
+        reason = proc.stderr.decode(errors="replace").strip().splitlines()
+        raise AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
+    return np.frombuffer(proc.stdout, dtype="<f4").copy()
+
+
+def _ffprobe(path: Path) -> AudioInfo:
+    exe = shutil.which("ffprobe")
+    if exe is None:
+        raise AudioDecodeError(path, "ffprobe is needed to read MP4/M4A files and was not found on PATH")
+    cmd = [exe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels,duration",
+           "-show_entries", "format=duration", "-of", "json", str(path)]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    try:
+        data = json.loads(proc.stdout or b"{}")
+        stream = data["streams"][0]
+        duration = float(stream.get("duration") or data["format"]["duration"])
+        return AudioInfo(duration, int(stream["sample_rate"]), int(stream["channels"]))
+    except (KeyError, IndexError, ValueError, TypeError) as exc:
+        reason = proc.stderr.decode(errors="replace").strip() or "no audio stream"
+        raise AudioDecodeError(path, f"cannot read audio ({reason})") from exc

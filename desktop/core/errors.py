@@ -1,0 +1,34 @@
+"""Our own errors: each keeps the path it is about and a reason a listener can read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class GenreTaggerError(Exception):
+    """Base error: `path` (may be None) and `reason`."""
+
+    def __init__(self, path: str | Path | None, reason: str):
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+        super().__init__(f"{path}: {reason}" if path is not None else reason)
+
+
+class AudioDecodeError(GenreTaggerError):
+    """Audio that cannot be opened or decoded."""
+
+
+class ModelError(GenreTaggerError):
+    """A model file that is unreadable or does not follow the contract."""
+
+
+class TagReadError(GenreTaggerError):
+    """Tags that cannot be read."""
+
+
+class TagWriteError(GenreTaggerError):
+    """Tags that could not be written; the file was left as it was."""
+
+
+class UnsupportedFormatError(GenreTaggerError):
+    """A file type Genre Tagger does not handle."""

@@ -1,0 +1,166 @@
+"""A hash of a file's audio data that ignores its tag blocks, so tag edits keep a track's identity."""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+
+from desktop.core.errors import AudioDecodeError
+from desktop.core.formats import format_of
+
+SAMPLE_BYTES = 1 << 20  # quick mode: hash 1 MiB at the start, middle and end of long audio regions
+
+
+def audio_hash(path: str | Path, full: bool = False) -> str:
+    """Hex digest of the audio region(s); `full` hashes every byte, else a sample of large regions."""
+    path = Path(path)
+    fmt = format_of(path)
+    regions = {
+        "MP3": _mp3_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
+    }
+    h = hashlib.blake2b(digest_size=20)
+    try:
+        with open(path, "rb") as fh:
+            if fmt.name in ("Ogg Vorbis", "Opus"):
+                _hash_ogg(fh, h, header_packets=3 if fmt.name == "Ogg Vorbis" else 2)
+            else:
+                for start, end in regions[fmt.name](fh):
+                    _hash_region(fh, h, start, end, full)
+    except OSError as exc:
+        raise AudioDecodeError(path, f"cannot read file ({exc.strerror or exc})") from exc
+    except (struct.error, ValueError, EOFError) as exc:
+        raise AudioDecodeError(path, f"damaged file structure ({exc})") from exc
+    return h.hexdigest()
+
+
+def _hash_region(fh, h, start: int, end: int, full: bool) -> None:
+    size = end - start
+    h.update(struct.pack("<q", size))
+    if full or size <= 3 * SAMPLE_BYTES:
+        fh.seek(start)
+        remaining = size
+        while remaining > 0:
+            chunk = fh.read(min(remaining, 1 << 20))
+            if not chunk:
+                raise ValueError("file ends inside its audio data")
+            h.update(chunk)
+            remaining -= len(chunk)
+        return
+    for offset in (start, start + size // 2 - SAMPLE_BYTES // 2, end - SAMPLE_BYTES):
+        fh.seek(offset)
+        h.update(fh.read(SAMPLE_BYTES))
+
+
+def _file_size(fh) -> int:
+    fh.seek(0, 2)
+    return fh.tell()
+
+
+def _id3v2_size(fh, offset: int = 0) -> int:
+    """Bytes taken by an ID3v2 tag at `offset` (0 when none)."""
+    fh.seek(offset)
+    head = fh.read(10)
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    return 10 + size + (10 if head[5] & 0x10 else 0)
+
+
+def _mp3_regions(fh) -> Iterator[tuple[int, int]]:
+    start, end = 0, _file_size(fh)
+    while (skip := _id3v2_size(fh, start)) > 0:  # several tags may be stacked
+        start += skip
+    fh.seek(max(0, end - 128))
+    if end >= 128 and fh.read(3) == b"TAG":  # ID3v1
+        end -= 128
+    fh.seek(max(0, end - 32))
+    if end >= 32 and fh.read(8) == b"APETAGEX":  # APEv2 footer
+        size = struct.unpack("<I", fh.read(8)[4:8])[0]
+        end -= size + 32 if size + 32 <= end else 0
+    yield start, end
+
+
+def _flac_regions(fh) -> Iterator[tuple[int, int]]:
+    pos = _id3v2_size(fh, 0)
+    fh.seek(pos)
+    if fh.read(4) != b"fLaC":
+        raise ValueError("no FLAC signature")
+    pos += 4
+    while True:
+        fh.seek(pos)
+        header = fh.read(4)
+        if len(header) < 4:
+            raise ValueError("file ends inside its metadata blocks")
+        pos += 4 + int.from_bytes(header[1:4], "big")
+        if header[0] & 0x80:  # last metadata block
+            break
+    yield pos, _file_size(fh)
+
+
+def _mp4_regions(fh) -> Iterator[tuple[int, int]]:
+    from mutagen.mp4 import Atoms
+
+    fh.seek(0)
+    atoms = Atoms(fh)
+    found = False
+    for atom in atoms.atoms:
+        if atom.name == b"mdat":
+            found = True
+            yield atom.offset + 8, atom.offset + atom.length
+    if not found:
+        raise ValueError("no mdat atom")
+
+
+def _iff_chunks(fh, start: int, end: int, endian: str) -> Iterator[tuple[bytes, int, int]]:
+    pos = start
+    while pos + 8 <= end:
+        fh.seek(pos)
+        cid, size = struct.unpack(endian + "4sI", fh.read(8))
+        yield cid, pos + 8, min(end, pos + 8 + size)
+        pos += 8 + size + (size & 1)
+
+
+def _riff_regions(fh) -> Iterator[tuple[int, int]]:
+    fh.seek(0)
+    if fh.read(4) != b"RIFF":
+        raise ValueError("no RIFF header")
+    for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), "<"):
+        if cid == b"data":
+            yield start, end
+            return
+    raise ValueError("no data chunk")
+
+
+def _aiff_regions(fh) -> Iterator[tuple[int, int]]:
+    fh.seek(0)
+    if fh.read(4) != b"FORM":
+        raise ValueError("no FORM header")
+    for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), ">"):
+        if cid == b"SSND":
+            yield start, end
+            return
+    raise ValueError("no SSND chunk")
+
+
+def _hash_ogg(fh, h, header_packets: int) -> None:
+    """Hash packet data after the header packets (the comment header is where tags live)."""
+    from mutagen.ogg import OggPage
+
+    fh.seek(0)
+    finished = 0
+    while True:
+        try:
+            page = OggPage(fh)
+        except EOFError:
+            break
+        except Exception as exc:  # mutagen.ogg.error on a damaged page
+            raise ValueError(str(exc)) from exc
+        if finished >= header_packets:
+            for packet in page.packets:
+                h.update(packet)
+        else:
+            finished += len(page.packets) - (0 if page.complete else 1)
+    if finished < header_packets:
+        raise ValueError("file ends inside its Ogg headers")

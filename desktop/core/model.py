@@ -1,0 +1,111 @@
+"""Load a genre model that follows the ONNX contract (DEVELOPERS.md) and run it on windows."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.errors import ModelError
+
+REQUIRED_METADATA = ("labels", "sample_rate", "window_seconds")
+PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the model's metadata says about it."""
+
+    path: Path
+    labels: tuple[str, ...]
+    sample_rate: int
+    window_seconds: float
+    window_samples: int
+    name: str
+    version: str
+    trained_on: str = ""
+    metrics: dict = field(default_factory=dict, hash=False, compare=False)
+
+    @property
+    def key(self) -> str:
+        """Identifies the model in the database: analyses are stored per key."""
+        return f"{self.name}:{self.version}"
+
+
+def parse_metadata(path: Path, meta: dict[str, str]) -> ModelInfo:
+    """Validate contract metadata into ModelInfo; ModelError naming what is missing or wrong."""
+    missing = [k for k in REQUIRED_METADATA if not meta.get(k)]
+    if missing:
+        raise ModelError(path, f"not a Genre Tagger model: metadata lacks {', '.join(missing)}")
+    try:
+        labels = tuple(json.loads(meta["labels"]))
+        sample_rate = int(meta["sample_rate"])
+        window_seconds = float(meta["window_seconds"])
+        window_samples = int(meta.get("window_samples") or round(window_seconds * sample_rate))
+        metrics = json.loads(meta["test_metrics"]) if meta.get("test_metrics") else {}
+    except (ValueError, TypeError) as exc:
+        raise ModelError(path, f"malformed metadata ({exc})") from exc
+    if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels):
+        raise ModelError(path, "metadata 'labels' must list at least two genre names")
+    if sample_rate <= 0 or window_samples <= 0:
+        raise ModelError(path, "metadata sample_rate and window length must be positive")
+    return ModelInfo(path, labels, sample_rate, window_seconds, window_samples, meta.get("model_name", path.stem),
+                     meta.get("model_version", "0"), meta.get("trained_on", ""), metrics)
+
+
+def choose_providers(device: str, available: list[str]) -> list[str]:
+    """'auto' uses CUDA when onnxruntime offers it, 'cuda' insists on it, 'cpu' never uses it."""
+    if device not in ("auto", "cuda", "cpu"):
+        raise ValueError(f"device must be auto, cuda or cpu, not {device!r}")
+    if device == "cpu":
+        return [PROVIDERS["cpu"]]
+    if PROVIDERS["cuda"] in available:
+        return [PROVIDERS["cuda"], PROVIDERS["cpu"]]
+    if device == "cuda":
+        raise ValueError("CUDA was asked for but this onnxruntime has no CUDA provider")
+    return [PROVIDERS["cpu"]]
+
+
+class GenreModel:
+    """An onnxruntime session over a contract model: windows [n, samples] -> (probs, embeddings)."""
+
+    def __init__(self, path: str | Path, device: str = "auto", threads: int | None = None):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise ModelError(path, "no such model file")
+        ort.set_default_logger_severity(4)  # a missing CUDA library is reported through `providers`, not stderr noise
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.log_severity_level = 3  # CUDA fallback chatter is reported through `providers` instead
+        try:
+            self.session = ort.InferenceSession(str(path), options, providers=choose_providers(device, ort.get_available_providers()))
+        except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/InvalidProtobuf errors
+            raise ModelError(path, f"cannot load model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+        self.info = parse_metadata(path, self.session.get_modelmeta().custom_metadata_map)
+        inputs = {i.name: i for i in self.session.get_inputs()}
+        outputs = {o.name for o in self.session.get_outputs()}
+        if "waveform" not in inputs or not {"probabilities", "embedding"} <= outputs:
+            raise ModelError(path, "model must take 'waveform' and give 'probabilities' and 'embedding'")
+        width = inputs["waveform"].shape[-1]
+        if isinstance(width, int) and width != self.info.window_samples:
+            raise ModelError(path, f"input takes {width} samples but metadata says {self.info.window_samples}")
+
+    @property
+    def providers(self) -> list[str]:
+        """The providers the session really uses (CUDA may have fallen back to CPU)."""
+        return self.session.get_providers()
+
+    def predict(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """windows [n, window_samples] float32 -> (probabilities [n, labels], embeddings [n, dim])."""
+        probs, emb = self.session.run(["probabilities", "embedding"], {"waveform": np.ascontiguousarray(windows, np.float32)})
+        return probs, emb
+
+
+def read_model_info(path: str | Path) -> ModelInfo:
+    """Metadata of a model file without keeping a session."""
+    return GenreModel(path, device="cpu", threads=1).info

@@ -1,0 +1,208 @@
+"""Keep the database in step with the music folders, and analyse what is new or changed."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.core.analysis import Analyzer, TrackAnalysis
+from desktop.core.errors import GenreTaggerError
+from desktop.core.fingerprint import audio_hash
+from desktop.core.formats import format_of
+from desktop.core.scan import FoundFile, ScanProblem, walk_music
+from desktop.core.tags import TagOptions, read_tags
+from desktop.store.schema import Analysis, Track
+
+COMMIT_EVERY = 200
+
+
+@dataclass
+class SyncReport:
+    """What a walk of the folders found."""
+
+    found: int = 0
+    new: int = 0
+    changed: int = 0
+    moved: int = 0
+    retagged: int = 0
+    unchanged: int = 0
+    missing: int = 0
+    problems: list[ScanProblem] = field(default_factory=list)
+
+
+@dataclass
+class AnalysisProgress:
+    """Progress of an analysis run, for a progress bar."""
+
+    done: int
+    total: int
+    last: TrackAnalysis
+
+
+def current_genre(track: Track) -> str | None:
+    """The genre the library shows: the hand correction, else the prediction."""
+    return track.corrected_genre or track.predicted_genre
+
+
+class Library:
+    """Sync folders to tracks and store analyses; the scan service of both faces."""
+
+    def __init__(self, sessions: sessionmaker[Session], tag_options: TagOptions = TagOptions()):
+        self.sessions = sessions
+        self.tag_options = tag_options
+
+    # ---- sync -------------------------------------------------------------------------------
+    def sync(self, roots: Iterable[str | Path], cancel: threading.Event | None = None,
+             on_problem: Callable[[ScanProblem], None] | None = None) -> SyncReport:
+        """Walk `roots`: add new files, notice changed and moved ones, mark vanished ones missing."""
+        cancel = cancel or threading.Event()
+        report = SyncReport()
+        roots = [Path(r).expanduser().absolute() for r in roots]
+
+        def problem(p: ScanProblem):
+            report.problems.append(p)
+            if on_problem:
+                on_problem(p)
+
+        seen: set[str] = set()
+        with self.sessions() as s:
+            for n, found in enumerate(walk_music(roots, problem), start=1):
+                if cancel.is_set():
+                    break
+                seen.add(str(found.path))
+                self._sync_file(s, found, report, problem)
+                if n % COMMIT_EVERY == 0:
+                    s.commit()
+            s.commit()
+            if not cancel.is_set():
+                report.missing = self._mark_missing(s, roots, seen)
+                s.commit()
+        report.found = len(seen)
+        return report
+
+    def sync_files(self, paths: Iterable[str | Path]) -> SyncReport:
+        """Sync individual files (for `set FILE GENRE` on a file not scanned yet)."""
+        report = SyncReport()
+        with self.sessions() as s:
+            for path in paths:
+                path = Path(path).expanduser().absolute()
+                try:
+                    st = path.stat()
+                    format_of(path)
+                except (OSError, GenreTaggerError) as exc:
+                    report.problems.append(ScanProblem(path, getattr(exc, "reason", None) or f"cannot read ({exc})"))
+                    continue
+                self._sync_file(s, FoundFile(path, st.st_size, st.st_mtime_ns), report, report.problems.append)
+            s.commit()
+        return report
+
+    def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem) -> None:
+        path = str(found.path)
+        track = s.scalar(select(Track).where(Track.path == path))
+        if track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing:
+            report.unchanged += 1
+            return
+        try:
+            digest = audio_hash(found.path)
+            tags = read_tags(found.path, self.tag_options)
+        except GenreTaggerError as exc:
+            problem(ScanProblem(found.path, exc.reason))
+            if track is None:
+                track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."), audio_hash="")
+                s.add(track)
+            track.size, track.mtime_ns, track.status, track.error, track.missing = found.size, found.mtime_ns, "error", exc.reason, False
+            return
+        if track is None:
+            moved = self._find_moved(s, digest)
+            if moved is not None:
+                track = moved
+                track.path, track.folder = path, str(found.path.parent)
+                report.moved += 1
+            else:
+                track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."),
+                              audio_hash=digest, status="new")
+                s.add(track)
+                report.new += 1
+        elif track.audio_hash == digest:
+            report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
+        else:
+            track.audio_hash, track.status, track.predicted_genre, track.confidence = digest, "new", None, None
+            track.genre = current_genre(track)
+            report.changed += 1
+        track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
+        track.file_genre = "; ".join(tags.genres)
+        track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
+
+    @staticmethod
+    def _find_moved(s: Session, digest: str) -> Track | None:
+        """A known track with the same audio whose old file is gone: the file was moved or renamed."""
+        for candidate in s.scalars(select(Track).where(Track.audio_hash == digest)):
+            if candidate.missing or not os.path.exists(candidate.path):
+                return candidate
+        return None
+
+    @staticmethod
+    def _mark_missing(s: Session, roots: list[Path], seen: set[str]) -> int:
+        count = 0
+        for root in roots:
+            prefix = str(root).rstrip(os.sep) + os.sep
+            for track in s.scalars(select(Track).where(Track.path.startswith(prefix), Track.missing.is_(False))):
+                if track.path not in seen:
+                    track.missing = True
+                    count += 1
+        return count
+
+    # ---- analysis ---------------------------------------------------------------------------
+    def pending_analysis(self, model_key: str) -> list[tuple[int, str]]:
+        """(track id, path) of present tracks with no analysis of their current audio by this model."""
+        done = exists().where(Analysis.track_id == Track.id, Analysis.model_key == model_key,
+                              Analysis.audio_hash == Track.audio_hash)
+        with self.sessions() as s:
+            rows = s.execute(select(Track.id, Track.path).where(Track.missing.is_(False), Track.audio_hash != "", ~done)
+                             .order_by(Track.path))
+            return [(i, p) for i, p in rows]
+
+    def analyse(self, analyzer: Analyzer, progress: Callable[[AnalysisProgress], None] | None = None,
+                cancel: threading.Event | None = None) -> list[TrackAnalysis]:
+        """Analyse pending tracks, storing each result as it comes (a killed run resumes later)."""
+        key = analyzer.model.info.key
+        pending = self.pending_analysis(key)
+        ids = {p: i for i, p in pending}
+        results: list[TrackAnalysis] = []
+        with self.sessions() as s:
+            for result in analyzer.analyse((Path(p) for _, p in pending), cancel=cancel):
+                self._store(s, ids[str(result.path)], key, analyzer.labels, result)
+                results.append(result)
+                s.commit()  # per track: a killed scan loses at most the track in hand
+                if progress:
+                    progress(AnalysisProgress(len(results), len(pending), result))
+            s.commit()
+        return results
+
+    @staticmethod
+    def _store(s: Session, track_id: int, key: str, labels, result: TrackAnalysis) -> None:
+        track = s.get(Track, track_id)
+        row = s.scalar(select(Analysis).where(Analysis.track_id == track_id, Analysis.model_key == key))
+        if row is None:
+            row = Analysis(track_id=track_id, model_key=key)
+            s.add(row)
+        row.audio_hash, row.status, row.top_genre, row.confidence = track.audio_hash, result.status, result.top_genre, result.confidence
+        row.labels = list(labels)
+        row.probabilities = [] if result.probabilities is None else [round(float(x), 6) for x in result.probabilities]
+        row.window_starts = [round(x, 3) for x in result.window_starts]
+        row.window_probabilities = [] if result.window_probabilities is None else np.round(result.window_probabilities, 5).tolist()
+        row.embedding = None if result.embedding is None else result.embedding.astype("<f4").tobytes()
+        row.error = result.error
+        track.duration = result.duration or track.duration
+        track.predicted_genre, track.confidence = result.top_genre, result.confidence if result.top_genre else None
+        track.genre = current_genre(track)
+        track.error = result.error
+        if track.corrected_genre is None:
+            track.status = result.status

@@ -1,0 +1,42 @@
+"""Where models live and which one is the default."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from desktop.core.errors import ModelError
+
+MODEL_ENV = "GENRE_TAGGER_MODEL"
+
+
+def shipped_models_dir() -> Path:
+    """`models/` of the source tree or of a bundle (PyInstaller puts it beside the package)."""
+    return Path(__file__).resolve().parents[2] / "models"
+
+
+def user_models_dir() -> Path:
+    """Models a user added: <user data>/models."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("genre-tagger", appauthor=False)) / "models"
+
+
+def model_files() -> list[Path]:
+    """Every .onnx file in the shipped and the user's model folders."""
+    files = []
+    for folder in (shipped_models_dir(), user_models_dir()):
+        if folder.is_dir():
+            files += sorted(folder.glob("*.onnx"))
+    return files
+
+
+def resolve_model(explicit: str | Path | None) -> Path:
+    """--model, then $GENRE_TAGGER_MODEL, then models/default.onnx; ModelError when none exists."""
+    for candidate in (explicit, os.environ.get(MODEL_ENV)):
+        if candidate:
+            return Path(candidate).expanduser()
+    default = shipped_models_dir() / "default.onnx"
+    if default.is_file():
+        return default
+    raise ModelError(None, f"no model given and no default model at {default}; pass --model FILE or set ${MODEL_ENV}")

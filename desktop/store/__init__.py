@@ -1,0 +1,1 @@
+"""The library database: SQLite through SQLAlchemy."""

@@ -1,0 +1,117 @@
+"""Tables: tracks, analyses per model, corrections, and the journal of tag writes."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now, for timestamps."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Meta(Base):
+    """Key/value facts about the database itself (schema_version)."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    value: Mapped[str] = mapped_column(String)
+
+
+class Track(Base):
+    """A music file; the row survives moves (matched by audio hash) and keeps its history."""
+
+    __tablename__ = "tracks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    path: Mapped[str] = mapped_column(String, unique=True)
+    folder: Mapped[str] = mapped_column(String, index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    mtime_ns: Mapped[int] = mapped_column(Integer)
+    audio_hash: Mapped[str] = mapped_column(String, index=True)
+    format: Mapped[str] = mapped_column(String)
+    duration: Mapped[float] = mapped_column(Float, default=0.0)
+    title: Mapped[str] = mapped_column(String, default="")
+    artist: Mapped[str] = mapped_column(String, default="")
+    album: Mapped[str] = mapped_column(String, default="")
+    file_genre: Mapped[str] = mapped_column(String, default="", index=True)  # the tag as found, "; "-joined
+    # Denormalised from the current model's analysis and the correction, so the GUI's queries stay
+    # single-table and indexed at 100,000 tracks.
+    predicted_genre: Mapped[str | None] = mapped_column(String, nullable=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    corrected_genre: Mapped[str | None] = mapped_column(String, nullable=True)
+    genre: Mapped[str | None] = mapped_column(String, nullable=True, index=True)  # corrected, else predicted
+    status: Mapped[str] = mapped_column(String, default="new", index=True)
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    analyses: Mapped[list[Analysis]] = relationship(back_populates="track", cascade="all, delete-orphan")
+
+
+class Analysis(Base):
+    """A model's verdict on a track's audio; one per (track, model key)."""
+
+    __tablename__ = "analyses"
+    __table_args__ = (UniqueConstraint("track_id", "model_key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    model_key: Mapped[str] = mapped_column(String)
+    audio_hash: Mapped[str] = mapped_column(String)
+    status: Mapped[str] = mapped_column(String)
+    top_genre: Mapped[str | None] = mapped_column(String, nullable=True)
+    confidence: Mapped[float] = mapped_column(Float, default=0.0)
+    labels: Mapped[list] = mapped_column(JSON, default=list)
+    probabilities: Mapped[list] = mapped_column(JSON, default=list)
+    window_starts: Mapped[list] = mapped_column(JSON, default=list)
+    window_probabilities: Mapped[list] = mapped_column(JSON, default=list)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)  # float32 little-endian
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    track: Mapped[Track] = relationship(back_populates="analyses")
+
+
+class Correction(Base):
+    """A genre set by hand; the newest active one wins and automatic tagging never overrides it."""
+
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    track_id: Mapped[int] = mapped_column(ForeignKey("tracks.id", ondelete="CASCADE"), index=True)
+    genre: Mapped[str] = mapped_column(String)
+    source: Mapped[str] = mapped_column(String, default="cli")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WriteBatch(Base):
+    """One run of tag writes; undo works batch by batch."""
+
+    __tablename__ = "write_batches"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    description: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    undone_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    entries: Mapped[list[JournalEntry]] = relationship(back_populates="batch", order_by="JournalEntry.id")
+
+
+class JournalEntry(Base):
+    """A single tag write: the old values recorded before it, the file's state after it."""
+
+    __tablename__ = "journal"
+    __table_args__ = (Index("ix_journal_batch", "batch_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    batch_id: Mapped[int] = mapped_column(ForeignKey("write_batches.id"))
+    track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"), nullable=True)
+    path: Mapped[str] = mapped_column(String)
+    old_genres: Mapped[list] = mapped_column(JSON)
+    new_genres: Mapped[list] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String, default="pending")  # pending | written | failed | undone
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    size_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    mtime_ns_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    batch: Mapped[WriteBatch] = relationship(back_populates="entries")

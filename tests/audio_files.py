@@ -1,0 +1,59 @@
+"""Real audio files in every supported format, encoded with ffmpeg from synthesized music."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+from trainer.synth import synth_track
+
+# extension -> ffmpeg codec arguments; one entry per format the app supports.
+ENCODINGS = {
+    "mp3": ["-c:a", "libmp3lame", "-b:a", "128k"],
+    "flac": ["-c:a", "flac"],
+    "ogg": ["-c:a", "libvorbis", "-q:a", "3"],
+    "opus": ["-c:a", "libopus", "-b:a", "64k"],
+    "m4a": ["-c:a", "aac", "-b:a", "128k"],
+    "alac.m4a": ["-c:a", "alac"],
+    "wav": ["-c:a", "pcm_s16le"],
+    "aiff": ["-c:a", "pcm_s16be"],
+}
+
+
+def ffmpeg_available() -> bool:
+    return shutil.which("ffmpeg") is not None
+
+
+def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[str, str] | None = None) -> Path:
+    """Encode float audio to `out` with the codec of `ext`; tags become ffmpeg metadata."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".src.wav")
+    sf.write(tmp, audio, sample_rate)
+    meta = [a for k, v in (tags or {}).items() for a in ("-metadata", f"{k}={v}")]
+    cmd = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], *meta]
+    if ext in ("mp3", "wav", "aiff"):
+        cmd += ["-write_id3v2", "1"] if ext != "mp3" else ["-id3v2_version", "4"]
+    subprocess.run([*cmd, str(out)], check=True)
+    tmp.unlink()
+    return out
+
+
+def make_track(folder: Path, name: str, genre: str, ext: str, seconds: float = 4.0, seed: int = 0,
+               tags: dict[str, str] | None = None, sample_rate: int = 22050) -> Path:
+    """One synthetic track of `genre` ('tones', 'noise', 'beats') encoded as `ext`."""
+    audio = synth_track(genre, seconds, sample_rate, np.random.default_rng(seed))
+    return encode(audio, sample_rate, folder / f"{name}.{ext}", ext, tags)
+
+
+def make_library(root: Path, seconds: float = 4.0) -> dict[str, Path]:
+    """One track per format, genres rotating, a couple with genre tags already; {ext: path}."""
+    genres = ["tones", "noise", "beats"]
+    paths = {}
+    for i, ext in enumerate(ENCODINGS):
+        tags = {"title": f"Track {i}", "artist": f"Artist {i % 3}", "album": "Synth"}
+        paths[ext] = make_track(root / genres[i % 3], f"track{i}", genres[i % 3], ext, seconds, seed=i, tags=tags)
+    return paths

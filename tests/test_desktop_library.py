@@ -1,0 +1,262 @@
+"""End to end on a generated library with a real exported model: scan, store, write, rescan, undo."""
+
+import shutil
+import threading
+
+import mutagen
+import pytest
+from sqlalchemy import func, select
+
+from desktop.core.analysis import AnalysisSettings, Analyzer
+from desktop.core.fingerprint import audio_hash
+from desktop.core.model import GenreModel
+from desktop.core.tags import read_tags
+from desktop.services.library import Library
+from desktop.services.settings import TaggingSettings
+from desktop.services.tagging import NothingToUndo, TagService
+from desktop.store import queries
+from desktop.store.database import DatabaseError, open_database
+from desktop.store.schema import Analysis, JournalEntry, Meta, Track
+from tests.audio_files import make_library, make_track
+
+pytestmark = pytest.mark.usefixtures("need_ffmpeg")
+
+
+@pytest.fixture
+def env(tmp_path, exported_model):
+    """A library of every format, a database and the services over them."""
+    music = tmp_path / "music"
+    files = make_library(music)
+    sessions = open_database(tmp_path / "library.db")
+    model = GenreModel(exported_model, device="cpu")
+
+    class Env:
+        pass
+
+    e = Env()
+    e.music, e.files, e.sessions, e.model = music, files, sessions, model
+    e.library = Library(sessions)
+    e.analyzer = Analyzer(model, TaggingSettings().analysis())
+    e.tagger = TagService(sessions, TaggingSettings())
+
+    def scan():
+        report = e.library.sync([music])
+        return report, e.library.analyse(e.analyzer)
+
+    e.scan = scan
+    return e
+
+
+def count(sessions, model):
+    with sessions() as s:
+        return s.scalar(select(func.count()).select_from(model))
+
+
+def test_scan_store_write_read_back(env):
+    sync, results = env.scan()
+    assert sync.new == len(env.files) == len(results)
+    assert {r.status for r in results} <= {"analysed", "uncertain"}
+    correct = sum(r.top_genre == r.path.parent.name for r in results)
+    assert correct >= len(results) - 1  # the synthetic genres are easy for the trained model
+    changes = env.tagger.plan()
+    assert {c.path for c in changes} == {str(p) for p in env.files.values()} and all(c.old == () for c in changes)
+    hashes = {p: audio_hash(p, full=True) for p in env.files.values()}
+    result = env.tagger.apply(changes, "test")
+    assert len(result.written) == len(env.files) and not result.failed
+    with env.sessions() as s:
+        for track in s.scalars(select(Track)):
+            assert read_tags(track.path).genres == (track.predicted_genre,) and track.status == "written"
+    for path, digest in hashes.items():
+        assert audio_hash(path, full=True) == digest  # audio byte-identical after the write
+    # mutagen itself sees the values, in each format's own field
+    assert mutagen.File(env.files["flac"])["GENRE"] == [read_tags(env.files["flac"]).genres[0]]
+    assert mutagen.File(env.files["m4a"]).tags["\xa9gen"] == list(read_tags(env.files["m4a"]).genres)
+
+
+def test_rescan_analyses_nothing_even_after_tag_writes(env, monkeypatch):
+    env.scan()
+    env.tagger.apply(env.tagger.plan(), "ours")
+    from desktop.core.tags import write_genres
+
+    write_genres(env.files["mp3"], ["Set By Another Program"])  # another program's edit
+    calls = []
+    monkeypatch.setattr(env.model, "predict", lambda w: calls.append(w) or pytest.fail("re-analysed"))
+    sync, results = env.scan()
+    assert results == [] and calls == []
+    assert sync.retagged == 1 and sync.unchanged == len(env.files) - 1
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(env.files["mp3"])).file_genre == "Set By Another Program"
+
+
+def test_changed_audio_is_analysed_again(env):
+    env.scan()
+    make_track(env.files["flac"].parent, env.files["flac"].stem, "noise", "flac", 5.0, seed=42)
+    sync, results = env.scan()
+    assert sync.changed == 1 and [r.path for r in results] == [env.files["flac"]]
+
+
+def test_moved_file_keeps_its_history(env):
+    env.scan()
+    env.tagger.correct([str(env.files["ogg"])], "Krautrock")
+    new_place = env.music / "elsewhere" / "renamed.ogg"
+    new_place.parent.mkdir()
+    shutil.move(env.files["ogg"], new_place)
+    sync, results = env.scan()
+    assert sync.moved == 1 and sync.new == 0 and results == []
+    with env.sessions() as s:
+        track = queries.track_by_path(s, str(new_place))
+        assert track.corrected_genre == "Krautrock" and len(track.analyses) == 1
+
+
+def test_vanished_file_is_marked_missing(env):
+    env.scan()
+    env.files["wav"].unlink()
+    sync, _ = env.scan()
+    assert sync.missing == 1
+    with env.sessions() as s:
+        assert all(t.path != str(env.files["wav"]) for t in queries.tracks_by_genre(s))
+
+
+def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
+    from desktop.core.tags import write_genres
+
+    write_genres(env.files["mp3"], ["Already Tagged"])
+    env.scan()
+    assert str(env.files["mp3"]) not in {c.path for c in env.tagger.plan(policy="fill")}
+    replace = {c.path: c for c in env.tagger.plan(policy="replace")}
+    assert replace[str(env.files["mp3"])].old == ("Already Tagged",)
+    assert env.tagger.plan(policy="never") == []
+
+
+def test_undo_restores_the_old_genres(env):
+    from desktop.core.tags import write_genres
+
+    write_genres(env.files["mp3"], ["Old Genre"])
+    env.scan()
+    env.tagger.apply(env.tagger.plan(policy="replace"), "replace all")
+    assert read_tags(env.files["mp3"]).genres != ("Old Genre",)
+    result = env.tagger.undo()
+    assert not result.refused and len(result.restored) == len(env.files)
+    assert read_tags(env.files["mp3"]).genres == ("Old Genre",)
+    assert read_tags(env.files["flac"]).genres == ()
+    with pytest.raises(NothingToUndo):
+        env.tagger.undo()
+
+
+def test_undo_refuses_a_file_changed_since(env):
+    from desktop.core.tags import write_genres
+
+    env.scan()
+    env.tagger.apply(env.tagger.plan(), "ours")
+    write_genres(env.files["opus"], ["Edited Later"])
+    result = env.tagger.undo()
+    assert [p for p, _ in result.refused] == [str(env.files["opus"])]
+    assert "changed since the write" in result.refused[0][1]
+    assert read_tags(env.files["opus"]).genres == ("Edited Later",)
+    assert read_tags(env.files["flac"]).genres == ()
+
+
+def test_journal_holds_the_old_value_before_the_write(env, monkeypatch):
+    from desktop.core import tags as tags_mod
+    import desktop.services.tagging as tagging
+
+    env.scan()
+    seen = []
+
+    def spy(path, genres, options, provenance=None):
+        with env.sessions() as s:
+            seen.append(s.scalar(select(JournalEntry).where(JournalEntry.path == str(path))).state)
+        return tags_mod.write_genres(path, genres, options, provenance)
+
+    monkeypatch.setattr(tagging, "write_genres", spy)
+    env.tagger.apply(env.tagger.plan()[:2], "spy")
+    assert seen == ["pending", "pending"]
+
+
+def test_corrections_are_protected_from_automatic_tagging(env):
+    env.scan()
+    result = env.tagger.correct([str(env.files["aiff"])], "Chanson")
+    assert [c.new for c in result.written] == [("Chanson",)]
+    assert read_tags(env.files["aiff"]).genres == ("Chanson",)
+    replace = TagService(env.sessions, TaggingSettings(policy="replace"))
+    assert str(env.files["aiff"]) not in {c.path for c in replace.plan()}
+    replace.apply(replace.plan(), "auto")
+    assert read_tags(env.files["aiff"]).genres == ("Chanson",)
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(env.files["aiff"])).genre == "Chanson"
+
+
+def test_read_only_file_is_reported_in_the_batch(env):
+    import os
+
+    env.scan()
+    os.chmod(env.files["flac"], 0o444)
+    result = env.tagger.apply(env.tagger.plan(), "ro")
+    assert [(p, "read-only" in r) for p, r in result.failed] == [(str(env.files["flac"]), True)]
+    assert len(result.written) == len(env.files) - 1
+    with env.sessions() as s:
+        entry = s.scalar(select(JournalEntry).where(JournalEntry.path == str(env.files["flac"])))
+        assert entry.state == "failed"
+
+
+def test_killed_scan_resumes(env):
+    env.library.sync([env.music])
+    crash_after = 3
+
+    class Killed(Exception):
+        pass
+
+    def progress(p):
+        if p.done == crash_after:
+            raise Killed  # the process dies here: nothing after this point runs
+
+    with pytest.raises(Killed):
+        env.library.analyse(env.analyzer, progress)
+    assert count(env.sessions, Analysis) == crash_after  # committed as they came
+    fresh = Library(open_database(env.sessions.kw["bind"].url.database))
+    results = fresh.analyse(Analyzer(env.model))
+    assert len(results) == len(env.files) - crash_after and count(env.sessions, Analysis) == len(env.files)
+
+
+def test_cancel_stops_cleanly(env):
+    env.library.sync([env.music])
+    cancel = threading.Event()
+    one_at_a_time = Analyzer(env.model, AnalysisSettings(batch_windows=1))
+    done = env.library.analyse(one_at_a_time, lambda p: cancel.set(), cancel)
+    assert len(done) == 1  # results already computed are kept; no new track is started
+    assert len(env.library.pending_analysis(env.model.info.key)) == len(env.files) - len(done)
+
+
+def test_queries_for_the_gui(env):
+    from desktop.core.tags import write_genres
+
+    write_genres(env.files["mp3"], ["Disagreeing Tag"])
+    env.scan()
+    with env.sessions() as s:
+        counts = dict(queries.genre_counts(s))
+        assert sum(counts.values()) == len(env.files)
+        review = [t.path for t in queries.needs_review(s)]
+        assert str(env.files["mp3"]) in review
+        assert [t.path for t in queries.search_tracks(s, "Track 3")] == [str(env.files["opus"])]
+
+
+def test_database_newer_than_the_program(tmp_path):
+    sessions = open_database(tmp_path / "db.sqlite")
+    with sessions() as s:
+        s.merge(Meta(key="schema_version", value="99"))
+        s.commit()
+    with pytest.raises(DatabaseError, match=r"db\.sqlite: database schema version 99 is newer"):
+        open_database(tmp_path / "db.sqlite")
+
+
+def test_corrupt_database_file(tmp_path):
+    path = tmp_path / "junk.db"
+    path.write_bytes(b"definitely not sqlite" * 100)
+    with pytest.raises(DatabaseError, match=r"junk\.db: cannot open database"):
+        open_database(path)
+
+
+def test_wal_mode(tmp_path):
+    sessions = open_database(tmp_path / "w.db")
+    with sessions() as s:
+        assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

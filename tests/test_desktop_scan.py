@@ -1,0 +1,52 @@
+"""Walking music folders: hidden files, symlink loops, unreadable folders."""
+
+import os
+
+from desktop.core.scan import walk_music
+
+
+def touch(path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+    return path
+
+
+def test_walk_picks_supported_files_and_skips_hidden(tmp_path):
+    touch(tmp_path / "a" / "one.mp3")
+    touch(tmp_path / "a" / "two.FLAC")
+    touch(tmp_path / "a" / "cover.jpg")
+    touch(tmp_path / ".hidden" / "three.mp3")
+    touch(tmp_path / "a" / ".four.ogg")
+    problems = []
+    found = [f.path.name for f in walk_music([tmp_path], problems.append)]
+    assert found == ["one.mp3", "two.FLAC"] and problems == []
+
+
+def test_symlink_loop_is_not_followed_forever(tmp_path):
+    touch(tmp_path / "music" / "song.opus")
+    os.symlink(tmp_path / "music", tmp_path / "music" / "loop")
+    found = list(walk_music([tmp_path / "music"], lambda p: None))
+    assert [f.path.name for f in found] == ["song.opus"]
+
+
+def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatch):
+    touch(tmp_path / "locked" / "x.mp3")
+    touch(tmp_path / "open" / "y.mp3")
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    problems = []
+    found = [f.path.name for f in walk_music([tmp_path], problems.append)]
+    assert found == ["y.mp3"]
+    assert problems[0].path.name == "locked" and "Permission denied" in problems[0].reason
+
+
+def test_missing_root_is_reported(tmp_path):
+    problems = []
+    assert list(walk_music([tmp_path / "nowhere"], problems.append)) == []
+    assert problems[0].reason == "folder not found"

@@ -1,0 +1,137 @@
+"""Tag round trips on real files of every format; writes never touch audio or lose the original."""
+
+import os
+import stat
+
+import mutagen
+import pytest
+
+from desktop.core.errors import TagReadError, TagWriteError, UnsupportedFormatError
+from desktop.core.fingerprint import audio_hash
+from desktop.core.tags import TagOptions, read_tags, write_genres
+from tests.audio_files import ENCODINGS, make_track
+
+pytestmark = pytest.mark.usefixtures("need_ffmpeg")
+
+
+@pytest.fixture(params=list(ENCODINGS))
+def track(request, tmp_path):
+    return make_track(tmp_path, "song", "tones", request.param, seconds=2.0,
+                      tags={"title": "Song", "artist": "Somebody", "album": "Record"})
+
+
+def audio_region_bytes(path):
+    """The raw bytes audio_hash covers, compared directly as well as through the hash."""
+    return audio_hash(path, full=True)
+
+
+def test_round_trip_single_and_multi_genre(track):
+    before = audio_region_bytes(track)
+    write_genres(track, ["Jazz"])
+    assert read_tags(track).genres == ("Jazz",)
+    write_genres(track, ["Jazz", "Blues"])
+    assert read_tags(track).genres == ("Jazz", "Blues")
+    write_genres(track, [])
+    assert read_tags(track).genres == ()
+    assert audio_region_bytes(track) == before  # audio byte-identical after three writes
+
+
+def test_write_keeps_other_tags(track):
+    write_genres(track, ["Pop"])
+    tags = read_tags(track)
+    if track.suffix != ".wav":  # ffmpeg writes WAV titles as RIFF INFO, which is not ours to read
+        assert (tags.title, tags.artist, tags.album) == ("Song", "Somebody", "Record")
+
+
+def test_storage_styles_per_format(tmp_path):
+    mp3 = make_track(tmp_path, "a", "tones", "mp3", 2.0)
+    write_genres(mp3, ["Rock", "Pop"])
+    id3 = mutagen.File(mp3).tags
+    assert id3.version[:2] == (2, 4) and id3.getall("TCON")[0].text == ["Rock", "Pop"]
+    write_genres(mp3, ["Rock", "Pop"], TagOptions(id3_version=3, id3_separator=" / "))
+    id3 = mutagen.File(mp3).tags
+    assert id3.version[:2] == (2, 3) and id3.getall("TCON")[0].text == ["Rock / Pop"]
+    assert read_tags(mp3, TagOptions(id3_version=3, id3_separator=" / ")).genres == ("Rock", "Pop")
+
+    flac = make_track(tmp_path, "b", "tones", "flac", 2.0)
+    write_genres(flac, ["Rock", "Pop"])
+    assert mutagen.File(flac)["GENRE"] == ["Rock", "Pop"]  # one Vorbis field per value
+
+    m4a = make_track(tmp_path, "c", "tones", "m4a", 2.0)
+    write_genres(m4a, ["Rock"])
+    tags = mutagen.File(m4a).tags
+    assert tags["\xa9gen"] == ["Rock"] and "gnre" not in tags
+
+
+def test_provenance_field(tmp_path):
+    for ext in ("mp3", "ogg", "m4a"):
+        path = make_track(tmp_path, f"p{ext}", "tones", ext, 2.0)
+        write_genres(path, ["Rock"], TagOptions(write_provenance=True), provenance="Genre Tagger: cnn 0.93")
+        assert read_tags(path).provenance == "Genre Tagger: cnn 0.93"
+        write_genres(path, ["Rock"], TagOptions(write_provenance=False), provenance="ignored")
+        assert read_tags(path).provenance == "Genre Tagger: cnn 0.93"
+
+
+def test_read_only_file_is_reported_not_forced(tmp_path):
+    path = make_track(tmp_path, "ro", "tones", "flac", 2.0)
+    os.chmod(path, stat.S_IRUSR | stat.S_IRGRP)
+    data = path.read_bytes()
+    with pytest.raises(TagWriteError, match=r"ro\.flac: file is read-only"):
+        write_genres(path, ["Jazz"])
+    assert path.read_bytes() == data
+
+
+def test_failed_write_leaves_the_original_intact(tmp_path, monkeypatch):
+    path = make_track(tmp_path, "x", "tones", "mp3", 2.0)
+    data = path.read_bytes()
+
+    def crash(self, *a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(mutagen.mp3.MP3, "save", crash)
+    with pytest.raises(TagWriteError, match=r"x\.mp3: cannot write tags .*No space left"):
+        write_genres(path, ["Jazz"])
+    assert path.read_bytes() == data
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.mp3"]  # no temporary copy left behind
+
+
+def test_write_that_would_change_audio_is_refused(tmp_path, monkeypatch):
+    path = make_track(tmp_path, "y", "tones", "flac", 2.0)
+    data = path.read_bytes()
+    real_save = mutagen.flac.FLAC.save
+
+    def corrupting_save(self, *a, **k):
+        real_save(self, *a, **k)
+        with open(self.filename, "r+b") as fh:
+            fh.seek(-10, 2)
+            fh.write(b"\x00" * 10)
+
+    monkeypatch.setattr(mutagen.flac.FLAC, "save", corrupting_save)
+    with pytest.raises(TagWriteError, match="would change the audio data"):
+        write_genres(path, ["Jazz"])
+    assert path.read_bytes() == data
+
+
+def test_corrupt_file_names_the_file(tmp_path):
+    bad = tmp_path / "broken.mp3"
+    bad.write_bytes(b"\x00" * 1000)
+    with pytest.raises(TagReadError, match=r"broken\.mp3: cannot read tags"):
+        read_tags(bad)
+    with pytest.raises(TagReadError, match=r"broken\.mp3"):
+        write_genres(bad, ["Rock"])
+    assert bad.read_bytes() == b"\x00" * 1000
+
+
+def test_unsupported_and_missing_files(tmp_path):
+    with pytest.raises(UnsupportedFormatError, match=r"notes\.txt: unsupported file type \.txt"):
+        read_tags(tmp_path / "notes.txt")
+    with pytest.raises(TagWriteError, match="file not found"):
+        write_genres(tmp_path / "gone.flac", ["Rock"])
+
+
+def test_fingerprint_ignores_tags_but_not_audio(tmp_path):
+    a = make_track(tmp_path, "a", "tones", "ogg", 2.0, seed=1)
+    b = make_track(tmp_path, "b", "tones", "ogg", 2.0, seed=2)
+    before = audio_hash(a)
+    write_genres(a, ["A very long genre name " * 40])  # grows the comment header across pages
+    assert audio_hash(a) == before != audio_hash(b)
