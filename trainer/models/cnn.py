@@ -7,15 +7,12 @@ from torch import nn
 
 
 class ConvBlock(nn.Module):
-    """Two 3x3 convolutions with batch norm and ReLU, then 2x2 max pooling and dropout."""
+    """A 3x3 convolution with batch norm and ReLU, then 2x2 max pooling and dropout."""
 
     def __init__(self, c_in: int, c_out: int, dropout: float):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
-            nn.BatchNorm2d(c_out),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(c_out, c_out, 3, padding=1, bias=False),
             nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
             nn.MaxPool2d(2),
@@ -29,7 +26,7 @@ class ConvBlock(nn.Module):
 class CompactCNN(nn.Module):
     """mel [B, 1, n_mels, T] -> embedding [B, 256]."""
 
-    def __init__(self, n_mels: int, channels=(24, 48, 96, 192), dropout: float = 0.1, embedding_dim: int = 256):
+    def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256):
         super().__init__()
         blocks, c_in = [], 1
         for c_out in channels:

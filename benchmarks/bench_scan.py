@@ -1,0 +1,107 @@
+"""Scan speed end to end on several-minute MP3 and FLAC tracks, against decoding alone; and the
+library queries at 100,000 tracks.
+
+    python benchmarks/bench_scan.py [--tracks 6] [--minutes 3] [--model FILE]
+
+Target (issue 3): analysis costs at most 1.5x the decode time of the analysed segments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from benchmarks.common import export_untrained
+from desktop.core.analysis import AnalysisSettings, Analyzer
+from desktop.core.audio import probe, read_segments
+from desktop.core.model import GenreModel
+from desktop.core.windows import plan_windows
+from desktop.services.library import Library
+from desktop.store import queries
+from desktop.store.database import open_database
+from desktop.store.schema import Track
+from tests.audio_files import make_track
+
+
+def decode_only(paths, model: GenreModel, settings: AnalysisSettings) -> float:
+    """Seconds to probe and decode exactly the segments the analysis reads, on the same threads."""
+    info = model.info
+
+    def one(path):
+        starts = plan_windows(probe(path).duration, info.window_seconds, settings.plan)
+        return read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(settings.workers) as pool:
+        list(pool.map(one, paths))
+    return time.perf_counter() - start
+
+
+def bench_queries(folder: Path, n: int = 100_000) -> None:
+    """Time the GUI's queries on a database of n tracks."""
+    sessions = open_database(folder / "big.db")
+    genres = ["blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock"]
+    rng = random.Random(0)
+    rows = []
+    for i in range(n):
+        g = rng.choice(genres)
+        rows.append(dict(path=f"/music/artist{i % 3000}/album{i % 700}/track{i}.flac", folder=f"/music/artist{i % 3000}",
+                         size=1, mtime_ns=1, audio_hash=f"{i:040x}", format="flac", title=f"Song {i}",
+                         artist=f"Artist {i % 3000}", album=f"Album {i % 700}", file_genre=rng.choice(genres + [""]),
+                         predicted_genre=g, genre=g, confidence=rng.random(), status=rng.choice(["analysed", "uncertain"])))
+    start = time.perf_counter()
+    with sessions() as s:
+        s.execute(Track.__table__.insert(), rows)
+        s.commit()
+    print(f"\nqueries on {n} tracks (insert took {time.perf_counter() - start:.1f} s)")
+    with sessions() as s:
+        for name, fn in [("genre counts", lambda: queries.genre_counts(s)),
+                         ("tracks of one genre", lambda: queries.tracks_by_genre(s, "jazz")),
+                         ("search 'Song 4242'", lambda: queries.search_tracks(s, "Song 4242")),
+                         ("needs review", lambda: queries.needs_review(s))]:
+            start = time.perf_counter()
+            result = fn()
+            print(f"  {name:<22} {(time.perf_counter() - start) * 1000:8.1f} ms  ({len(result)} rows)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tracks", type=int, default=6, help="tracks per format")
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--model", help="ONNX model (default: an untrained CNN exported now)")
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        model_path = Path(args.model) if args.model else export_untrained("cnn", tmp / "cnn.onnx")
+        model = GenreModel(model_path, device="cpu")
+        settings = AnalysisSettings(workers=args.workers)
+        paths = []
+        for fmt in ("mp3", "flac"):
+            for i in range(args.tracks):
+                paths.append(make_track(tmp / "music" / fmt, f"t{i}", ["tones", "noise", "beats"][i % 3], fmt,
+                                        args.minutes * 60, seed=i, sample_rate=44100))
+        print(f"{len(paths)} tracks of {args.minutes:g} min (MP3 and FLAC, 44.1 kHz), model {model.info.key}, "
+              f"{settings.plan.max_windows} windows of {model.info.window_seconds:g} s per track, {args.workers} workers")
+        decode = min(decode_only(paths, model, settings) for _ in range(2))
+        start = time.perf_counter()
+        list(Analyzer(model, settings).analyse(paths))
+        analysis = time.perf_counter() - start
+        library = Library(open_database(tmp / "scan.db"))
+        start = time.perf_counter()
+        library.sync([tmp / "music"])
+        library.analyse(Analyzer(model, settings))
+        scan = time.perf_counter() - start
+        n = len(paths)
+        print(f"{'decode analysed segments only':<32} {decode:7.2f} s  {n / decode:7.2f} tracks/s")
+        print(f"{'analysis (decode + inference)':<32} {analysis:7.2f} s  {n / analysis:7.2f} tracks/s  {analysis / decode:5.2f}x decode")
+        print(f"{'full scan (walk, hash, tags, db)':<32} {scan:7.2f} s  {n / scan:7.2f} tracks/s  {scan / decode:5.2f}x decode")
+        bench_queries(tmp)
+
+
+if __name__ == "__main__":
+    main()

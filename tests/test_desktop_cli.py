@@ -1,0 +1,111 @@
+"""The genre-tagger command: dry runs, writes, exit codes, JSON, and clear errors."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from desktop.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
+from desktop.core.tags import read_tags
+from tests.audio_files import make_track
+
+pytestmark = pytest.mark.usefixtures("need_ffmpeg")
+
+
+@pytest.fixture
+def lib(tmp_path, exported_model, monkeypatch):
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))
+    music = tmp_path / "Music"
+    files = [make_track(music / "a", "noise song", "noise", "flac", 3.0, seed=1),
+             make_track(music / "b", "Été à Paris", "beats", "mp3", 3.0, seed=2),
+             make_track(music / "b", "tones", "tones", "ogg", 3.0, seed=3)]
+    return music, files
+
+
+def run_json(capsys, *argv):
+    code = main(["--json", *argv])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_scan_without_write_is_a_dry_run(lib, capsys):
+    music, files = lib
+    before = [f.read_bytes() for f in files]
+    assert main(["scan", str(music)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "would change" in out and "(none) -> noise" in out and "nothing written (add --write)" in out
+    assert [f.read_bytes() for f in files] == before
+
+
+def test_scan_write_json_then_list_and_undo(lib, capsys):
+    music, files = lib
+    code, data = run_json(capsys, "scan", str(music), "--write")
+    assert code == EXIT_OK and data["written"] and data["sync"]["new"] == 3
+    assert {a["genre"] for a in data["analysed"]} == {"noise", "beats", "tones"}
+    assert read_tags(files[0]).genres == ("noise",)
+    code, data = run_json(capsys, "list", "--genre", "beats")
+    assert [t["path"] for t in data["tracks"]] == [str(files[1])]
+    code, data = run_json(capsys, "list", "--counts")
+    assert sorted(g["genre"] for g in data["genres"]) == ["beats", "noise", "tones"]
+    code, data = run_json(capsys, "undo")
+    assert code == EXIT_OK and len(data["restored"]) == 3 and read_tags(files[0]).genres == ()
+
+
+def test_set_show_and_protection(lib, capsys):
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["set", str(files[2]), "Drone"]) == EXIT_OK
+    assert read_tags(files[2]).genres == ("Drone",)
+    assert main(["scan", str(music), "--write", "--policy", "replace"]) == EXIT_OK
+    assert read_tags(files[2]).genres == ("Drone",)
+    capsys.readouterr()
+    code, data = run_json(capsys, "show", str(files[2]))
+    assert data["corrected"] == "Drone" and data["status"] == "corrected"
+    assert set(data["analyses"][0]["probabilities"]) == {"beats", "noise", "tones"}
+
+
+def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
+    music, files = lib
+    main(["scan", str(music)])
+    out = tmp_path / "lists" / "beats.m3u8"
+    assert main(["playlist", "beats", "-o", str(out)]) == EXIT_OK
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("#EXTM3U\n") and "../Music/b/Été à Paris.mp3" in text
+    assert main(["playlist", "polka", "-o", str(out)]) == EXIT_ERROR
+    assert "no tracks with genre 'polka'" in capsys.readouterr().err
+
+
+def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
+    music, _ = lib
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("nope")
+    assert main(["scan", str(music), "--model", str(bad)]) == EXIT_ERROR
+    assert f"error: {bad}: cannot load model" in capsys.readouterr().err
+
+
+def test_corrupt_file_and_missing_folder_give_partial_exit(lib, capsys):
+    music, _ = lib
+    (music / "a" / "broken.flac").write_bytes(b"fLaC" + b"\x00" * 50)
+    code = main(["scan", str(music), str(music / "absent")])
+    err = capsys.readouterr().err
+    assert code == EXIT_PARTIAL
+    assert "broken.flac" in err and "absent: folder not found" in err
+
+
+def test_undo_with_nothing_to_undo(lib, capsys):
+    assert main(["undo"]) == EXIT_ERROR
+    assert "nothing to undo" in capsys.readouterr().err
+
+
+def test_set_on_unknown_file(lib, capsys, tmp_path):
+    assert main(["set", str(tmp_path / "nope.mp3"), "Rock"]) == EXIT_ERROR
+    assert "nope.mp3" in capsys.readouterr().err
+
+
+def test_console_script_runs(lib, tmp_path):
+    env = dict(os.environ)
+    proc = subprocess.run([sys.executable, "-m", "desktop.cli", "--json", "models"], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0 and "models" in json.loads(proc.stdout)
