@@ -11,6 +11,7 @@ run: setup-app
 	$(BIN)/genre-tagger-gui
 
 test: system-deps setup
+	$(BIN)/ruff check desktop trainer tests benchmarks
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 setup: $(VENV)/.dev-installed

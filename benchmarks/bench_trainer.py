@@ -79,7 +79,7 @@ def main() -> None:
     for name in model_names():
         for device in devices:
             print(f"{name:<10} {device.type:<6} {train_throughput(name, device, args.steps, args.batch):16.1f}")
-    print(f"\nexported ONNX (front end + model), CPU: ms per 3 s window")
+    print("\nexported ONNX (front end + model), CPU: ms per 3 s window")
     print(f"{'model':<10} {'size MB':>8} {'1 thread b=1':>13} {'1 thread b=8':>13} {'all threads b=32':>17}")
     with tempfile.TemporaryDirectory() as tmp:
         for name in model_names():

@@ -157,8 +157,8 @@ def test_undo_refuses_a_file_changed_since(env):
 
 
 def test_journal_holds_the_old_value_before_the_write(env, monkeypatch):
-    from desktop.core import tags as tags_mod
     import desktop.services.tagging as tagging
+    from desktop.core import tags as tags_mod
 
     env.scan()
     seen = []

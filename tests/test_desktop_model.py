@@ -70,7 +70,7 @@ def test_window_plans():
     assert plan_windows(3.7, 1.0) == [0.0, 1.0, 2.0, 2.7]  # the end is covered too
     starts = plan_windows(300.0, 3.0, WindowPlan(max_windows=8))
     assert len(starts) == 8 and starts[0] == 30.0 and starts[-1] == pytest.approx(267.0)
-    assert all(b > a for a, b in zip(starts, starts[1:]))
+    assert all(b > a for a, b in zip(starts, starts[1:], strict=False))
 
 
 def test_top_genres():

@@ -12,9 +12,9 @@ from tests.conftest import train_synth
 from trainer.checkpoint import load_checkpoint, model_from_checkpoint
 from trainer.evaluate import evaluate
 from trainer.export import ExportParityError, check_parity, export
+from trainer.frontend import FrontEndConfig
 from trainer.models import build_model, model_names
 from trainer.models.mobilenet import MobileNetV2, load_initial_weights
-from trainer.frontend import FrontEndConfig
 
 CHANCE = 1 / 3
 
@@ -121,3 +121,19 @@ def test_mobilenet_initial_weights_file(tmp_path):
     torch.save({"unrelated": torch.zeros(3)}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="no tensor matches"):
         load_initial_weights(target, tmp_path / "bad.pt")
+
+
+def test_torchrun_distributed_training_on_cpu(tmp_path, synth_data):
+    """The multi-GPU path (DistributedDataParallel under torchrun), exercised with gloo on CPU."""
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+           "-m", "trainer", "train", "--data", str(synth_data), "--out", str(tmp_path / "ddp"),
+           "--cache", str(tmp_path / "cache"), "--model", "ffnn", "--epochs", "2", "--window-seconds", "1",
+           "--batch-size", "8", "--windows-per-track", "2", "--device", "cpu"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("best checkpoint:") == 1
+    state = load_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert state["epoch"] == 1 and len(state["history"]) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from dataclasses import fields
 
@@ -86,7 +87,8 @@ def main(argv=None) -> int:
             from trainer.train import train
 
             best = train(config_for(args), resume=args.resume)
-            print(f"best checkpoint: {best}")
+            if os.environ.get("RANK", "0") == "0":  # under torchrun only the main process reports
+                print(f"best checkpoint: {best}")
         elif args.command == "evaluate":
             from trainer.evaluate import evaluate
 

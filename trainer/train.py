@@ -20,8 +20,8 @@ from trainer.augment import WaveAugment, mixup, parse_augmentations
 from trainer.checkpoint import load_checkpoint, save_checkpoint
 from trainer.config import TrainConfig
 from trainer.data.cache import DecodeCache, decode_all
-from trainer.data.splits import assign_splits, class_report
 from trainer.data.sources import DatasetError, discover
+from trainer.data.splits import assign_splits, class_report
 from trainer.data.windows import RandomWindows, track_windows
 from trainer.models import build_model
 from trainer.models.mobilenet import load_initial_weights

@@ -1,0 +1,39 @@
+"""The GUI's remembered settings, kept in QSettings and handed to services as plain values."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSettings
+
+from desktop.services.settings import TaggingSettings
+
+FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
+          "multi_genre": bool, "id3_version": int}
+DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": 0.5,
+            "multi_genre": False, "id3_version": 4}
+
+
+class AppSettings:
+    """Attribute access to the stored settings; `save()` writes them back."""
+
+    def __init__(self, store: QSettings):
+        self.store = store
+        for name, kind in FIELDS.items():
+            value = store.value(name, DEFAULTS[name])
+            if kind is list:
+                value = [value] if isinstance(value, str) else list(value or [])
+            elif kind is bool:
+                value = value in (True, "true", "1", 1)
+            else:
+                value = kind(value)
+            setattr(self, name, value)
+
+    def save(self) -> None:
+        """Persist every field."""
+        for name in FIELDS:
+            self.store.setValue(name, getattr(self, name))
+        self.store.sync()
+
+    def tagging(self) -> TaggingSettings:
+        """The services' view of these settings."""
+        return TaggingSettings(policy=self.policy, threshold=self.threshold, multi_genre=self.multi_genre,
+                               id3_version=self.id3_version)

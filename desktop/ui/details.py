@@ -1,0 +1,102 @@
+"""Track details: the probability of each genre as bars, and the per-window predictions over time."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
+
+
+class ProbabilityBars(QWidget):
+    """Horizontal bars, one per genre, longest first."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.items: list[tuple[str, float]] = []
+        self.setMinimumHeight(120)
+
+    def set_probabilities(self, labels, probs) -> None:
+        """Show labels with their probabilities."""
+        self.items = sorted(zip(labels, probs, strict=True), key=lambda x: -x[1])
+        self.setMinimumHeight(18 * max(1, len(self.items)) + 6)
+        self.update()
+
+    def paintEvent(self, _event):  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        label_w, h = 90, 18
+        width = max(10, self.width() - label_w - 50)
+        for i, (label, prob) in enumerate(self.items):
+            y = 3 + i * h
+            p.setPen(self.palette().text().color())
+            p.drawText(QRectF(0, y, label_w - 6, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+            p.fillRect(QRectF(label_w, y + 3, width * prob, h - 6), QColor(PALETTE[0] if i == 0 else "#9aa9bb"))
+            p.drawText(QRectF(label_w + width * prob + 4, y, 50, h), Qt.AlignmentFlag.AlignVCenter, f"{prob:.0%}")
+        p.end()
+
+
+class WindowTimeline(QWidget):
+    """One line per genre: its probability in each analysed window, across the track's time."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.labels, self.starts, self.probs = [], [], []
+        self.setMinimumHeight(110)
+
+    def set_windows(self, labels, starts, probs) -> None:
+        """starts: seconds; probs: [windows][labels]."""
+        self.labels, self.starts, self.probs = list(labels), list(starts), [list(r) for r in probs]
+        self.update()
+
+    def paintEvent(self, _event):  # noqa: N802
+        p = QPainter(self)
+        p.setRenderHint(QPainter.RenderHint.Antialiasing)
+        rect = QRectF(30, 6, max(10, self.width() - 40), max(10, self.height() - 24))
+        p.setPen(QPen(QColor("#888888")))
+        p.drawRect(rect)
+        if not self.probs:
+            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "no per-window data")
+            p.end()
+            return
+        span = (max(self.starts) - min(self.starts)) or 1.0
+        x0 = min(self.starts)
+        top = sorted(range(len(self.labels)), key=lambda j: -max(r[j] for r in self.probs))[:4]
+        for rank, j in enumerate(top):
+            p.setPen(QPen(QColor(PALETTE[rank % len(PALETTE)]), 2))
+            points = [(rect.left() + (s - x0) / span * rect.width(), rect.bottom() - r[j] * rect.height())
+                      for s, r in zip(self.starts, self.probs, strict=True)]
+            for (xa, ya), (xb, yb) in zip(points, points[1:], strict=False):
+                p.drawLine(int(xa), int(ya), int(xb), int(yb))
+            for x, y in points:
+                p.drawEllipse(QRectF(x - 2, y - 2, 4, 4))
+            p.drawText(int(rect.left() + 4 + rank * 80), int(rect.top() + 14), self.labels[j])
+        p.setPen(self.palette().text().color())
+        p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16), Qt.AlignmentFlag.AlignLeft, f"{x0:.0f} s")
+        p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16), Qt.AlignmentFlag.AlignRight, f"{x0 + span:.0f} s")
+        p.end()
+
+
+class DetailsPanel(QWidget):
+    """Title, the genre bars and the timeline for the selected track."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.heading = QLabel("Select a track")
+        self.heading.setWordWrap(True)
+        self.bars = ProbabilityBars()
+        self.timeline = WindowTimeline()
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(QLabel("Genre probabilities"))
+        layout.addWidget(self.bars)
+        layout.addWidget(QLabel("Through the track (per window)"))
+        layout.addWidget(self.timeline)
+        layout.addStretch(1)
+
+    def show_track(self, heading: str, labels, probs, starts, window_probs) -> None:
+        """Fill the panel from an analysis (lists, as stored)."""
+        self.heading.setText(heading)
+        self.bars.set_probabilities(labels, probs)
+        self.timeline.set_windows(labels, starts, window_probs)

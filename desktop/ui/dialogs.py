@@ -1,0 +1,136 @@
+"""Dialogs: review changes before writing, and the settings."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFileDialog, QFormLayout,
+    QHBoxLayout, QLabel, QListWidget, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from desktop.services.settings import POLICIES
+
+
+class ReviewDialog(QDialog):
+    """Shows old -> new per file; only the checked rows are written."""
+
+    def __init__(self, changes, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Review genre changes")
+        self.changes = list(changes)
+        self.table = QTableWidget(len(self.changes), 3)
+        self.table.setHorizontalHeaderLabels(["File", "Current genre", "New genre"])
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        for i, c in enumerate(self.changes):
+            item = QTableWidgetItem(c.path)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.table.setItem(i, 0, item)
+            self.table.setItem(i, 1, QTableWidgetItem("; ".join(c.old) or "(none)"))
+            self.table.setItem(i, 2, QTableWidgetItem("; ".join(c.new)))
+        self.table.resizeColumnsToContents()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Write checked")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        none = QPushButton("Uncheck all")
+        none.clicked.connect(lambda: self.set_all(False))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(f"{len(self.changes)} files would change. Uncheck what you do not want written."))
+        layout.addWidget(self.table)
+        row = QHBoxLayout()
+        row.addWidget(none)
+        row.addStretch(1)
+        row.addWidget(buttons)
+        layout.addLayout(row)
+        self.resize(820, 480)
+
+    def set_all(self, checked: bool) -> None:
+        """Check or uncheck every row."""
+        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        for i in range(self.table.rowCount()):
+            self.table.item(i, 0).setCheckState(state)
+
+    def set_checked(self, row: int, checked: bool) -> None:
+        """Check or uncheck one row."""
+        self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+
+    def accepted_changes(self):
+        """The changes whose rows are checked."""
+        return [c for i, c in enumerate(self.changes) if self.table.item(i, 0).checkState() == Qt.CheckState.Checked]
+
+
+class SettingsDialog(QDialog):
+    """Folders, model, device, policy, threshold, multi-genre and ID3 version."""
+
+    def __init__(self, settings, model_describer, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Settings")
+        self.settings, self.describe = settings, model_describer
+        self.folders = QListWidget()
+        self.folders.addItems(settings.folders)
+        add, remove = QPushButton("Add folder…"), QPushButton("Remove")
+        add.clicked.connect(self._add_folder)
+        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i)) for i in self.folders.selectedItems()])
+        self.model_path = QLabel(settings.model_path or "(default)")
+        self.model_info = QLabel(model_describer(settings.model_path))
+        self.model_info.setWordWrap(True)
+        browse = QPushButton("Choose model…")
+        browse.clicked.connect(self._choose_model)
+        self.device = QComboBox()
+        self.device.addItems(["auto", "cuda", "cpu"])
+        self.device.setCurrentText(settings.device)
+        self.policy = QComboBox()
+        self.policy.addItems(POLICIES)
+        self.policy.setCurrentText(settings.policy)
+        self.threshold = QDoubleSpinBox()
+        self.threshold.setRange(0.0, 1.0)
+        self.threshold.setSingleStep(0.05)
+        self.threshold.setValue(settings.threshold)
+        self.multi = QCheckBox("Write several genres when the model is torn")
+        self.multi.setChecked(settings.multi_genre)
+        self.id3 = QComboBox()
+        self.id3.addItems(["ID3v2.4", "ID3v2.3"])
+        self.id3.setCurrentIndex(0 if settings.id3_version == 4 else 1)
+        folder_buttons = QWidget()
+        fb = QHBoxLayout(folder_buttons)
+        fb.setContentsMargins(0, 0, 0, 0)
+        fb.addWidget(add)
+        fb.addWidget(remove)
+        form = QFormLayout()
+        form.addRow("Music folders", self.folders)
+        form.addRow("", folder_buttons)
+        form.addRow("Model", self.model_path)
+        form.addRow("", self.model_info)
+        form.addRow("", browse)
+        form.addRow("Run on", self.device)
+        form.addRow("Write policy", self.policy)
+        form.addRow("Uncertain below", self.threshold)
+        form.addRow("", self.multi)
+        form.addRow("MP3 tags", self.id3)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(buttons)
+
+    def _add_folder(self):
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        if folder:
+            self.folders.addItem(folder)
+
+    def _choose_model(self):
+        path, _ = QFileDialog.getOpenFileName(self, "Choose a genre model", "", "ONNX models (*.onnx)")
+        if path:
+            self.model_path.setText(path)
+            self.model_info.setText(self.describe(path))
+
+    def apply(self) -> None:
+        """Copy the dialog's values into the settings."""
+        s = self.settings
+        s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        s.model_path = "" if self.model_path.text() == "(default)" else self.model_path.text()
+        s.device, s.policy, s.threshold = self.device.currentText(), self.policy.currentText(), self.threshold.value()
+        s.multi_genre, s.id3_version = self.multi.isChecked(), 4 if self.id3.currentIndex() == 0 else 3
+        s.save()

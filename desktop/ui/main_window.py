@@ -1,0 +1,413 @@
+"""The main window: genre sidebar, library table, track details, progress and errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtGui import QAction, QIcon, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
+    QListView, QListWidget, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStyledItemDelegate,
+    QTableView, QVBoxLayout, QWidget,
+)
+from sqlalchemy import select
+
+from desktop.core.analysis import Analyzer
+from desktop.core.errors import GenreTaggerError
+from desktop.core.model import GenreModel, read_model_info
+from desktop.services.library import Library
+from desktop.services.models import resolve_model
+from desktop.services.playlists import write_m3u8
+from desktop.services.tagging import NothingToUndo, TagService
+from desktop.store.schema import Analysis, Track
+from desktop.ui.details import DetailsPanel
+from desktop.ui.dialogs import ReviewDialog, SettingsDialog
+from desktop.ui.table_model import (
+    GENRE, GENRE_ROLE, TRACK_ID_ROLE, GenreListModel, LibraryFilter, LibraryTableModel, load_genre_counts, load_rows,
+)
+from desktop.ui.workers import Job, scan_function, start_job
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def describe_model(path: str) -> str:
+    """One line about a model file for the settings dialog."""
+    try:
+        info = read_model_info(resolve_model(path or None))
+    except (GenreTaggerError, ValueError) as exc:
+        return f"Cannot use this model: {exc}"
+    acc = f", test accuracy {info.metrics['accuracy']:.0%}" if "accuracy" in info.metrics else ""
+    return f"{info.key}: {', '.join(info.labels)}{acc}"
+
+
+class GenreDelegate(QStyledItemDelegate):
+    """In-place genre editing: an editable combo of the model's labels plus free text."""
+
+    def __init__(self, labels_source, parent=None):
+        super().__init__(parent)
+        self.labels_source = labels_source
+
+    def createEditor(self, parent, option, index):  # noqa: N802
+        combo = QComboBox(parent)
+        combo.setEditable(True)
+        combo.addItems(self.labels_source())
+        return combo
+
+    def setEditorData(self, editor, index):  # noqa: N802
+        editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
+
+    def setModelData(self, editor, model, index):  # noqa: N802
+        model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
+
+
+class MainWindow(QMainWindow):
+    """Genre Tagger's window; every file operation runs in a job off the GUI thread."""
+
+    def __init__(self, sessions, settings, parent=None):
+        super().__init__(parent)
+        self.sessions, self.settings = sessions, settings
+        self.scan_job: Job | None = None
+        self.write_busy = False
+        self.labels: list[str] = []
+        self.player = None
+        self.setWindowTitle("Genre Tagger")
+        icon = RESOURCES / "icons" / "genre-tagger.svg"
+        if icon.exists():
+            self.setWindowIcon(QIcon(str(icon)))
+        self._build_models()
+        self._build_widgets()
+        self._build_actions()
+        self.refresh()
+        self._restore_layout()
+
+    # ---- construction -----------------------------------------------------------------------
+    def _build_models(self):
+        self.table_model = LibraryTableModel(self)
+        self.table_model.correction_requested.connect(self.correct)
+        self.proxy = LibraryFilter(self)
+        self.proxy.setSourceModel(self.table_model)
+        self.genres = GenreListModel(self)
+
+    def _build_widgets(self):
+        self.sidebar = QListView()
+        self.sidebar.setModel(self.genres)
+        self.sidebar.clicked.connect(self._genre_chosen)
+        self.search = QLineEdit(placeholderText="Search title, artist, album, genre…")
+        self.search.textChanged.connect(self.proxy.set_search)
+        self.review = QCheckBox("Needs review")
+        self.review.toggled.connect(self.proxy.set_review_only)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        self.table.setSortingEnabled(True)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.table.setItemDelegateForColumn(GENRE, GenreDelegate(lambda: self.labels, self.table))
+        self.table.verticalHeader().setVisible(False)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.selectionModel().currentRowChanged.connect(self._show_details)
+        self.details = DetailsPanel()
+        center = QWidget()
+        top = QHBoxLayout()
+        top.addWidget(self.search, 1)
+        top.addWidget(self.review)
+        cl = QVBoxLayout(center)
+        cl.setContentsMargins(0, 0, 0, 0)
+        cl.addLayout(top)
+        cl.addWidget(self.table)
+        self.splitter = QSplitter()
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(center)
+        self.splitter.addWidget(self.details)
+        self.splitter.setSizes([180, 700, 320])
+        self.setCentralWidget(self.splitter)
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.hide()
+        self.progress_label = QLabel("")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.clicked.connect(self.cancel_scan)
+        self.cancel_button.hide()
+        self.statusBar().addPermanentWidget(self.progress_label)
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addPermanentWidget(self.cancel_button)
+        self.errors = QListWidget()
+        dock = QDockWidget("Problems", self)
+        dock.setObjectName("problems")
+        dock.setWidget(self.errors)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.errors_dock = dock
+
+    def _action(self, text, shortcut, slot, toolbar=True):
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        action.triggered.connect(slot)
+        if toolbar:
+            self.toolbar.addAction(action)
+        return action
+
+    def _build_actions(self):
+        self.toolbar = self.addToolBar("Main")
+        self.toolbar.setObjectName("main-toolbar")
+        self.add_folder_action = self._action("Add Folder…", "Ctrl+O", self.add_folder)
+        self.scan_action = self._action("Scan", "F5", self.start_scan)
+        self.apply_action = self._action("Apply Predicted Genres…", "Ctrl+Return", self.review_and_apply)
+        self.set_genre_action = self._action("Set Genre…", "Ctrl+G", self.set_genre_for_selection)
+        self.play_action = self._action("Play Preview", "Space", self.play_preview)
+        self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
+        self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False)
+        self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        for a in (self.add_folder_action, self.scan_action, self.export_action, self.settings_action):
+            file_menu.addAction(a)
+        file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False))
+        edit_menu = menu.addMenu("&Edit")
+        for a in (self.undo_action, self.set_genre_action, self.apply_action):
+            edit_menu.addAction(a)
+
+    # ---- state ------------------------------------------------------------------------------
+    def refresh(self):
+        """Reload the table and the sidebar from the database (fast: one column query each)."""
+        self.table_model.set_rows(load_rows(self.sessions))
+        self.genres.set_counts(load_genre_counts(self.sessions))
+        try:
+            self.labels = list(read_model_info(resolve_model(self.settings.model_path or None)).labels)
+        except (GenreTaggerError, ValueError):
+            self.labels = []
+
+    def report_problem(self, path: str, reason: str):
+        """Add a line to the problems panel (never a crash, never a modal per file)."""
+        self.errors.addItem(f"{path}: {reason}")
+        self.errors_dock.show()
+
+    def _genre_chosen(self, index: QModelIndex):
+        self.proxy.set_genre(index.data(GENRE_ROLE))
+
+    def selected_track_ids(self) -> list[int]:
+        """Ids of the selected rows."""
+        return [self.proxy.index(ix.row(), 0).data(TRACK_ID_ROLE) for ix in self.table.selectionModel().selectedRows()]
+
+    def _show_details(self, current: QModelIndex, _previous=None):
+        if not current.isValid():
+            return
+        track_id = self.proxy.index(current.row(), 0).data(TRACK_ID_ROLE)
+        with self.sessions() as s:
+            track = s.get(Track, track_id)
+            analysis = s.scalar(select(Analysis).where(Analysis.track_id == track_id).order_by(Analysis.created_at.desc()))
+            heading = f"<b>{track.title}</b><br>{track.artist} — {track.album}<br><small>{track.path}</small>"
+            if analysis is None or not analysis.probabilities:
+                self.details.show_track(heading + "<br>not analysed yet", [], [], [], [])
+            else:
+                self.details.show_track(heading, analysis.labels, analysis.probabilities, analysis.window_starts,
+                                        analysis.window_probabilities)
+
+    # ---- scanning ---------------------------------------------------------------------------
+    def add_folder(self):
+        """Choose a music folder, remember it, and scan."""
+        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        if folder:
+            self.add_folders([folder])
+
+    def add_folders(self, folders: list[str]):
+        """Remember folders and scan them."""
+        self.settings.folders = sorted(set(self.settings.folders) | set(folders))
+        self.settings.save()
+        self.start_scan()
+
+    def start_scan(self):
+        """Scan the remembered folders in the background (no-op while one runs)."""
+        if self.scan_job is not None or not self.settings.folders:
+            return
+        try:
+            model_path = resolve_model(self.settings.model_path or None)
+            model = GenreModel(model_path, device=self.settings.device)
+        except (GenreTaggerError, ValueError) as exc:
+            self.report_problem(str(exc.path) if getattr(exc, "path", None) else "model", getattr(exc, "reason", str(exc)))
+            return
+        tagging = self.settings.tagging()
+        fn = scan_function(lambda: Library(self.sessions, tagging.tag_options()),
+                           lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders))
+        self.scan_job = Job(fn, "scan")
+        self.scan_job.progress.connect(self._scan_progress)
+        self.scan_job.finished.connect(self._scan_finished)
+        self.scan_job.failed.connect(self._scan_failed)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.cancel_button.show()
+        self.progress_label.setText("Looking for music…")
+        self._refresh_timer = QTimer(self, interval=1500, timeout=self.refresh)  # the library fills in while it scans
+        self._refresh_timer.start()
+        start_job(self.scan_job, self)
+
+    def cancel_scan(self):
+        """Stop the scan after the track in hand; what is done is kept."""
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+            self.progress_label.setText("Cancelling…")
+
+    def _scan_progress(self, done: int, total: int, rate: float):
+        self.progress.setRange(0, total)
+        self.progress.setValue(done)
+        left = (total - done) / rate if rate > 0 else 0
+        self.progress_label.setText(f"{done} / {total} tracks · {rate:.1f}/s · {left:.0f} s left")
+
+    def _scan_done(self):
+        self.scan_job = None
+        self._refresh_timer.stop()
+        self.progress.hide()
+        self.cancel_button.hide()
+        self.refresh()
+
+    def _scan_finished(self, outcome):
+        self._scan_done()
+        for path, reason in outcome.problems:
+            self.report_problem(path, reason)
+        state = "cancelled" if outcome.cancelled else "done"
+        self.progress_label.setText(f"Scan {state}: {outcome.found} files, {outcome.analysed} analysed")
+
+    def _scan_failed(self, message: str):
+        self._scan_done()
+        self.report_problem("scan", message)
+        self.progress_label.setText("Scan failed")
+
+    # ---- writing (one writer at a time, off the GUI thread) ---------------------------------
+    def tag_service(self) -> TagService:
+        """A TagService with the current settings."""
+        return TagService(self.sessions, self.settings.tagging())
+
+    def run_write(self, fn, done_text: str):
+        """Run a write/undo function on the single writer thread; report its result."""
+        if self.write_busy:
+            self.statusBar().showMessage("A write is still running", 3000)
+            return None
+        self.write_busy = True
+        job = Job(lambda _report, _cancel: fn(), "write")
+
+        def finished(result):
+            self.write_busy = False
+            for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
+                self.report_problem(path, reason)
+            self.refresh()
+            self.statusBar().showMessage(done_text.format(result=result), 5000)
+
+        def failed(message):
+            self.write_busy = False
+            self.report_problem("write", message)
+            self.refresh()
+
+        job.finished.connect(finished)
+        job.failed.connect(failed)
+        start_job(job, self)
+        return job
+
+    def correct(self, track_ids: list[int], genre: str):
+        """Record a hand correction for tracks, write it to their files (journalled)."""
+        with self.sessions() as s:
+            paths = [s.get(Track, i).path for i in track_ids]
+        service = self.tag_service()
+        return self.run_write(lambda: service.correct(paths, genre, source="gui"),
+                              f"Set {len(paths)} track(s) to {genre}")
+
+    def set_genre_for_selection(self):
+        """Assign one genre to every selected track."""
+        ids = self.selected_track_ids()
+        if not ids:
+            return
+        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {len(ids)} track(s):", self.labels or [""], 0, True)
+        if ok and genre.strip():
+            self.correct(ids, genre.strip())
+
+    def review_and_apply(self):
+        """Show planned changes; write only what the listener accepts."""
+        service = self.tag_service()
+        changes = service.plan()
+        if not changes:
+            self.statusBar().showMessage("Nothing to write under the current policy", 4000)
+            return
+        dialog = ReviewDialog(changes, self)
+        if dialog.exec() == ReviewDialog.DialogCode.Accepted:
+            self.apply_changes(dialog.accepted_changes())
+
+    def apply_changes(self, changes):
+        """Write accepted changes as one batch."""
+        service = self.tag_service()
+        return self.run_write(lambda: service.apply(changes, f"applied from the app ({self.settings.policy})"),
+                              "Wrote {result.written.__len__} files")
+
+    def undo_last(self):
+        """Undo the newest batch of writes."""
+        service = self.tag_service()
+
+        def undo():
+            try:
+                return service.undo()
+            except NothingToUndo as exc:
+                raise GenreTaggerError(None, exc.reason) from exc
+
+        return self.run_write(undo, "Undo done")
+
+    # ---- playlists and previews -------------------------------------------------------------
+    def export_playlist(self):
+        """Save the genre chosen in the sidebar (or what the table shows) as M3U8."""
+        rows = [self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in range(self.proxy.rowCount())]
+        if not rows:
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", "playlist.m3u8", "Playlists (*.m3u8)")
+        if path:
+            with self.sessions() as s:
+                tracks = [s.get(Track, r.id) for r in rows]
+            try:
+                write_m3u8(tracks, path)
+            except GenreTaggerError as exc:
+                self.report_problem(str(exc.path), exc.reason)
+
+    def play_preview(self):
+        """Play 20 seconds from the middle of the selected track."""
+        ids = self.selected_track_ids()
+        if not ids:
+            return
+        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+
+        if self.player is None:
+            self.player, self.audio_out = QMediaPlayer(self), QAudioOutput(self)
+            self.player.setAudioOutput(self.audio_out)
+            self.player.errorOccurred.connect(lambda _e, msg: self.report_problem("playback", msg))
+        with self.sessions() as s:
+            track = s.get(Track, ids[0])
+        self.player.setSource(QUrl.fromLocalFile(track.path))
+        self.player.setPosition(int(track.duration * 500))
+        self.player.play()
+        QTimer.singleShot(20_000, self.player.stop)
+
+    # ---- settings and layout ----------------------------------------------------------------
+    def open_settings(self):
+        """Edit settings; a changed model or folder list triggers a rescan."""
+        dialog = SettingsDialog(self.settings, describe_model, self)
+        if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            dialog.apply()
+            self.refresh()
+            self.start_scan()
+
+    def _restore_layout(self):
+        geometry = self.settings.store.value("window/geometry")
+        state = self.settings.store.value("window/state")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1200, 720)
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+
+    def closeEvent(self, event):  # noqa: N802
+        self.settings.store.setValue("window/geometry", self.saveGeometry())
+        self.settings.store.setValue("window/state", self.saveState())
+        self.settings.store.sync()
+        if self.scan_job is not None:
+            self.scan_job.cancel()
+        super().closeEvent(event)
+
+    def confirm(self, text: str) -> bool:
+        """A yes/no question."""
+        return QMessageBox.question(self, "Genre Tagger", text) == QMessageBox.StandardButton.Yes

@@ -1,0 +1,188 @@
+"""Qt models over the store: the library table, its filter proxy, and the genre sidebar."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QAbstractListModel, QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from sqlalchemy import select
+
+from desktop.store import queries
+from desktop.store.schema import Track
+
+TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
+HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
+PATH_ROLE = Qt.ItemDataRole.UserRole + 3
+GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
+
+
+@dataclass(frozen=True)
+class TrackRow:
+    """One row of the library table: plain data, safe to build on any thread."""
+
+    id: int
+    path: str
+    title: str
+    artist: str
+    album: str
+    file_genre: str
+    genre: str
+    predicted: str
+    confidence: float | None
+    corrected: bool
+    status: str
+    error: str
+
+    @property
+    def needs_review(self) -> bool:
+        """Uncertain, or the file's tag disagrees with the prediction (and nobody corrected it)."""
+        if self.corrected:
+            return False
+        return self.status == "uncertain" or bool(self.file_genre and self.predicted and self.file_genre != self.predicted)
+
+
+def load_rows(sessions) -> list[TrackRow]:
+    """All present tracks as rows, in one column-only query (fast at 100,000 tracks)."""
+    cols = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
+            Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.status, Track.error)
+    with sessions() as s:
+        rows = s.execute(select(*cols).where(Track.missing.is_(False)).order_by(Track.artist, Track.album, Track.title))
+        return [TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg), st, e or "")
+                for i, p, t, a, al, fg, g, pr, c, cg, st, e in rows]
+
+
+def load_genre_counts(sessions) -> list[tuple[str, int]]:
+    """(genre, count) pairs for the sidebar."""
+    with sessions() as s:
+        return queries.genre_counts(s)
+
+
+class LibraryTableModel(QAbstractTableModel):
+    """The library as a table; editing the Genre column asks for a correction (it writes nothing)."""
+
+    correction_requested = Signal(list, str)  # track ids, genre
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._rows: list[TrackRow] = []
+
+    def set_rows(self, rows: list[TrackRow]) -> None:
+        """Replace every row (after a scan or a write)."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> TrackRow:
+        """The data of a source row."""
+        return self._rows[row]
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt's name)
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return HEADERS[section]
+        return None
+
+    def flags(self, index):
+        base = super().flags(index)
+        return base | Qt.ItemFlag.ItemIsEditable if index.isValid() and index.column() == GENRE else base
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r, col = self._rows[index.row()], index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            values = (r.title, r.artist, r.album, r.file_genre, r.genre,
+                      "" if r.confidence is None else f"{r.confidence:.0%}", "error" if r.status == "too_short" else r.status)
+            return values[col]
+        if role == SORT_ROLE:
+            return (r.confidence if r.confidence is not None else -1.0) if col == CONFIDENCE else str(self.data(index)).lower()
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{r.path}\n{r.error}" if r.error else r.path
+        if role == Qt.ItemDataRole.FontRole and col == GENRE and r.corrected:
+            from PySide6.QtGui import QFont
+
+            font = QFont()
+            font.setBold(True)  # hand corrections stand out
+            return font
+        if role == TRACK_ID_ROLE:
+            return r.id
+        if role == PATH_ROLE:
+            return r.path
+        return None
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole):  # noqa: N802
+        if role != Qt.ItemDataRole.EditRole or index.column() != GENRE or not str(value).strip():
+            return False
+        if str(value).strip() == self._rows[index.row()].genre:
+            return False
+        self.correction_requested.emit([self._rows[index.row()].id], str(value).strip())
+        return True
+
+
+class LibraryFilter(QSortFilterProxyModel):
+    """Search text, the "needs review" switch, and the genre chosen in the sidebar."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setSortRole(SORT_ROLE)
+        self._text, self._review, self._genre = "", False, None
+
+    def set_search(self, text: str) -> None:
+        """Rows whose title, artist, album, genres or path contain `text`."""
+        self._text = text.lower().strip()
+        self.invalidate()
+
+    def set_review_only(self, on: bool) -> None:
+        """Only uncertain tracks and tracks whose tag disagrees."""
+        self._review = on
+        self.invalidate()
+
+    def set_genre(self, genre: str | None) -> None:
+        """Only one genre (None: all)."""
+        self._genre = genre
+        self.invalidate()
+
+    def filterAcceptsRow(self, source_row, source_parent):  # noqa: N802
+        r = self.sourceModel().row_at(source_row)
+        if self._genre is not None and r.genre != self._genre:
+            return False
+        if self._review and not r.needs_review:
+            return False
+        if self._text:
+            hay = " ".join((r.title, r.artist, r.album, r.file_genre, r.genre, r.path)).lower()
+            return self._text in hay
+        return True
+
+
+class GenreListModel(QAbstractListModel):
+    """Sidebar: "All tracks" then each genre with its track count."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._items: list[tuple[str | None, int]] = []
+
+    def set_counts(self, counts: list[tuple[str, int]]) -> None:
+        """Replace the counts."""
+        self.beginResetModel()
+        self._items = [(None, sum(n for _, n in counts)), *counts]
+        self.endResetModel()
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
+        return 0 if parent.isValid() else len(self._items)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        genre, count = self._items[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{genre or 'All tracks'}  ({count})"
+        if role == GENRE_ROLE:
+            return genre
+        return None
