@@ -7,9 +7,26 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDockWidget, QFileDialog, QHBoxLayout, QInputDialog, QLabel, QLineEdit,
-    QListView, QListWidget, QMainWindow, QMessageBox, QProgressBar, QPushButton, QSplitter, QStyledItemDelegate,
-    QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStyledItemDelegate,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
 )
 from sqlalchemy import select
 
@@ -24,7 +41,14 @@ from desktop.store.schema import Analysis, Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog
 from desktop.ui.table_model import (
-    GENRE, GENRE_ROLE, TRACK_ID_ROLE, GenreListModel, LibraryFilter, LibraryTableModel, load_genre_counts, load_rows,
+    GENRE,
+    GENRE_ROLE,
+    TRACK_ID_ROLE,
+    GenreListModel,
+    LibraryFilter,
+    LibraryTableModel,
+    load_genre_counts,
+    load_rows,
 )
 from desktop.ui.workers import Job, scan_function, start_job
 
@@ -69,6 +93,7 @@ class MainWindow(QMainWindow):
         self.sessions, self.settings = sessions, settings
         self.scan_job: Job | None = None
         self.write_busy = False
+        self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.labels: list[str] = []
         self.player = None
         self.setWindowTitle("Genre Tagger")
@@ -282,25 +307,27 @@ class MainWindow(QMainWindow):
         if self.write_busy:
             self.statusBar().showMessage("A write is still running", 3000)
             return None
-        self.write_busy = True
+        self.write_busy, self._write_text = True, done_text
         job = Job(lambda _report, _cancel: fn(), "write")
-
-        def finished(result):
-            self.write_busy = False
-            for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
-                self.report_problem(path, reason)
-            self.refresh()
-            self.statusBar().showMessage(done_text.format(result=result), 5000)
-
-        def failed(message):
-            self.write_busy = False
-            self.report_problem("write", message)
-            self.refresh()
-
-        job.finished.connect(finished)
-        job.failed.connect(failed)
+        # Bound slots of the window: Qt queues them to the GUI thread. A plain closure would
+        # run on the worker's thread and touch widgets from there.
+        job.finished.connect(self._write_finished)
+        job.failed.connect(self._write_failed)
+        self.write_job = job
         start_job(job, self)
         return job
+
+    def _write_finished(self, result):
+        self.write_busy, self.write_job = False, None
+        for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
+            self.report_problem(path, reason)
+        self.refresh()
+        self.statusBar().showMessage(self._write_text, 5000)
+
+    def _write_failed(self, message: str):
+        self.write_busy, self.write_job = False, None
+        self.report_problem("write", message)
+        self.refresh()
 
     def correct(self, track_ids: list[int], genre: str):
         """Record a hand correction for tracks, write it to their files (journalled)."""
@@ -334,7 +361,7 @@ class MainWindow(QMainWindow):
         """Write accepted changes as one batch."""
         service = self.tag_service()
         return self.run_write(lambda: service.apply(changes, f"applied from the app ({self.settings.policy})"),
-                              "Wrote {result.written.__len__} files")
+                              f"Wrote {len(changes)} files")
 
     def undo_last(self):
         """Undo the newest batch of writes."""

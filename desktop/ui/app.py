@@ -1,0 +1,61 @@
+"""Start the GUI: `genre-tagger-gui` or `python -m desktop`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from desktop import __version__
+
+
+def parse_args(argv):
+    """--db, --settings, --folder, --model; --version and --help say where data lives."""
+    from desktop.store.database import default_db_path
+
+    parser = argparse.ArgumentParser(prog="genre-tagger-gui", description="Genre Tagger, the desktop application.",
+                                     epilog=f"Library database: {default_db_path()} (override with --db or $GENRE_TAGGER_DB).")
+    parser.add_argument("--version", action="version", version=f"genre-tagger {__version__}")
+    parser.add_argument("--db", help="library database file")
+    parser.add_argument("--settings", help="settings file (INI); default: the platform's settings store")
+    parser.add_argument("--folder", action="append", default=[], help="add a music folder (repeatable)")
+    parser.add_argument("--model", help="ONNX genre model to use")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Open the main window; rescan remembered folders in the background."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from desktop.core.errors import GenreTaggerError
+    from desktop.store.database import default_db_path, open_database
+    from desktop.ui.app_settings import AppSettings
+    from desktop.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("genre-tagger")
+    app.setOrganizationName("genre-tagger")
+    app.setDesktopFileName("genre-tagger")
+    store = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()
+    settings = AppSettings(store)
+    if args.model:
+        settings.model_path = args.model
+    try:
+        sessions = open_database(default_db_path(args.db))
+    except GenreTaggerError as exc:
+        QMessageBox.critical(None, "Genre Tagger", str(exc))
+        return 2
+    window = MainWindow(sessions, settings)
+    window.show()
+    if args.folder:
+        QTimer.singleShot(0, lambda: window.add_folders(args.folder))
+    elif not settings.folders:
+        QTimer.singleShot(0, window.add_folder)  # first run: ask for the music folder
+    else:
+        QTimer.singleShot(0, window.start_scan)  # opens from the database at once, rescans behind
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

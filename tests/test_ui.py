@@ -1,0 +1,189 @@
+"""The GUI offscreen with pytest-qt: table model, genre view, corrections, review, cancel, undo."""
+
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QAbstractItemModelTester
+
+from desktop.core.tags import read_tags
+from desktop.store.database import open_database
+from desktop.ui.app_settings import AppSettings
+from desktop.ui.main_window import MainWindow
+from desktop.ui.table_model import GENRE, GENRE_ROLE, TRACK_ID_ROLE, LibraryTableModel, TrackRow
+from tests.audio_files import make_library
+
+pytestmark = pytest.mark.usefixtures("need_ffmpeg")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, exported_model):
+    music = tmp_path / "music"
+    files = make_library(music)
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.model_path, settings.folders, settings.device = str(exported_model), [str(music)], "cpu"
+    win = MainWindow(open_database(tmp_path / "lib.db"), settings)
+    qtbot.addWidget(win)
+    win.files = files
+    return win
+
+
+def scan(qtbot, win):
+    win.start_scan()
+    qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+
+
+def wait_write(qtbot, win):
+    qtbot.waitUntil(lambda: not win.write_busy, timeout=30_000)
+
+
+def test_table_model_passes_qt_model_tester():
+    model = LibraryTableModel()
+    QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
+    rows = [TrackRow(i, f"/m/{i}.mp3", f"t{i}", "a", "b", "", "rock", "rock", 0.9, False, "analysed", "") for i in range(50)]
+    model.set_rows(rows)
+    assert model.rowCount() == 50 and model.columnCount() == 7
+    assert model.index(3, 0).data(TRACK_ID_ROLE) == 3 and model.index(3, GENRE).data() == "rock"
+    model.set_rows(rows[:10])
+    assert model.rowCount() == 10
+
+
+def test_scan_fills_table_and_genre_counts(qtbot, window):
+    scan(qtbot, window)
+    assert window.table_model.rowCount() == len(window.files)
+    counts = {window.genres.index(r, 0).data(GENRE_ROLE): window.genres.index(r, 0).data() for r in range(window.genres.rowCount())}
+    assert counts[None] == f"All tracks  ({len(window.files)})"
+    assert set(counts) - {None} <= {"beats", "noise", "tones"}
+    genre_index = next(window.genres.index(r, 0) for r in range(1, window.genres.rowCount()))
+    window._genre_chosen(genre_index)
+    genre = genre_index.data(GENRE_ROLE)
+    shown = {window.proxy.index(r, GENRE).data() for r in range(window.proxy.rowCount())}
+    assert shown == {genre} and window.proxy.rowCount() == int(genre_index.data().split("(")[1].rstrip(")"))
+
+
+def test_search_and_review_filter(qtbot, window):
+    scan(qtbot, window)
+    window.search.setText("Track 3")
+    assert window.proxy.rowCount() == 1
+    window.search.setText("")
+    window.review.setChecked(True)
+    assert window.proxy.rowCount() <= len(window.files)
+
+
+def test_in_place_correction_writes_the_file(qtbot, window):
+    scan(qtbot, window)
+    row = next(r for r in range(window.proxy.rowCount()) if window.proxy.index(r, 0).data(Qt.ItemDataRole.ToolTipRole).endswith(".flac"))
+    assert window.proxy.setData(window.proxy.index(row, GENRE), "Shoegaze", Qt.ItemDataRole.EditRole)
+    wait_write(qtbot, window)
+    assert read_tags(window.files["flac"]).genres == ("Shoegaze",)
+    window.undo_last()
+    wait_write(qtbot, window)
+    assert read_tags(window.files["flac"]).genres == ()
+
+
+def test_bulk_correction(qtbot, window):
+    scan(qtbot, window)
+    ids = [window.table_model.row_at(r).id for r in range(3)]
+    window.correct(ids, "Lo-fi")
+    wait_write(qtbot, window)
+    corrected = [window.table_model.row_at(r) for r in range(window.table_model.rowCount()) if window.table_model.row_at(r).id in ids]
+    assert all(r.genre == "Lo-fi" and r.corrected for r in corrected)
+    assert all(read_tags(r.path).genres == ("Lo-fi",) for r in corrected)
+
+
+def test_review_dialog_writes_only_accepted(qtbot, window):
+    from desktop.ui.dialogs import ReviewDialog
+
+    scan(qtbot, window)
+    changes = window.tag_service().plan()
+    dialog = ReviewDialog(changes, window)
+    qtbot.addWidget(dialog)
+    dialog.set_all(False)
+    dialog.set_checked(0, True)
+    accepted = dialog.accepted_changes()
+    assert accepted == [changes[0]]
+    window.apply_changes(accepted)
+    wait_write(qtbot, window)
+    assert read_tags(changes[0].path).genres == changes[0].new
+    assert all(read_tags(c.path).genres == () for c in changes[1:])
+
+
+def test_cancel_during_scan(qtbot, window, monkeypatch):
+    import desktop.core.analysis as analysis
+
+    real_decode = analysis.Analyzer.decode
+
+    def slow_decode(self, path):
+        time.sleep(0.4)
+        return real_decode(self, path)
+
+    monkeypatch.setattr(analysis.Analyzer, "decode", slow_decode)
+    window.start_scan()
+    qtbot.wait(700)  # the folder walk is done; tracks are being decoded
+    window.cancel_scan()
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=30_000)
+    assert "cancelled" in window.progress_label.text()
+    analysed = sum(1 for r in range(window.table_model.rowCount()) if window.table_model.row_at(r).status != "new")
+    assert analysed < len(window.files)
+
+
+def test_event_loop_keeps_turning_during_a_scan(qtbot, window, monkeypatch):
+    import desktop.core.analysis as analysis
+
+    real_decode = analysis.Analyzer.decode
+    monkeypatch.setattr(analysis.Analyzer, "decode", lambda self, p: (time.sleep(0.2), real_decode(self, p))[1])
+    ticks = []
+    from PySide6.QtCore import QTimer
+
+    timer = QTimer(interval=20, timeout=lambda: ticks.append(time.monotonic()))
+    timer.start()
+    started = time.monotonic()
+    scan(qtbot, window)
+    timer.stop()
+    elapsed = time.monotonic() - started
+    gaps = [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+    assert elapsed > 0.5 and len(ticks) > elapsed / 0.02 * 0.3  # the GUI thread kept serving its timer
+    assert max(gaps) < 1.0
+
+
+def test_workers_never_touch_widgets(qtbot, window):
+    """Every widget call a scan or a write leads to happens on the GUI thread."""
+    main_thread = threading.current_thread()
+    seen = []
+
+    def watch(obj, name):
+        real = getattr(obj, name)
+
+        def spy(*args):
+            seen.append((name, threading.current_thread() is main_thread))
+            return real(*args)
+
+        setattr(obj, name, spy)  # on the instance: the signal connections stay as they are
+
+    watch(window.progress, "setValue")
+    watch(window.progress_label, "setText")
+    watch(window.table_model, "set_rows")
+    watch(window.statusBar(), "showMessage")
+    scan(qtbot, window)
+    window.apply_changes(window.tag_service().plan())
+    wait_write(qtbot, window)
+    assert {"setValue", "setText", "set_rows", "showMessage"} <= {name for name, _ in seen}
+    assert all(ok for _, ok in seen), seen
+
+
+def test_bad_model_shows_a_problem_not_a_crash(qtbot, window, tmp_path):
+    bad = tmp_path / "bad.onnx"
+    bad.write_text("nope")
+    window.settings.model_path = str(bad)
+    window.start_scan()
+    assert window.scan_job is None
+    assert "bad.onnx" in window.errors.item(0).text()
+
+
+def test_window_remembers_its_size(qtbot, window, tmp_path):
+    window.resize(640, 480)  # within the offscreen screen, which clamps larger windows
+    window.close()
+    second = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(second)
+    assert (second.width(), second.height()) == (640, 480)
