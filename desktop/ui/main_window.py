@@ -41,6 +41,7 @@ from desktop.store.schema import Analysis, Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog
 from desktop.ui.table_model import (
+    ARTIST,
     GENRE,
     GENRE_ROLE,
     TRACK_ID_ROLE,
@@ -125,6 +126,7 @@ class MainWindow(QMainWindow):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
+        self.table.sortByColumn(ARTIST, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setItemDelegateForColumn(GENRE, GenreDelegate(lambda: self.labels, self.table))
@@ -161,6 +163,7 @@ class MainWindow(QMainWindow):
         dock.setObjectName("problems")
         dock.setWidget(self.errors)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        dock.hide()  # shown when the first problem is reported
         self.errors_dock = dock
 
     def _action(self, text, shortcut, slot, toolbar=True):
