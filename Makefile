@@ -11,7 +11,7 @@ run: setup-app
 	$(BIN)/genre-tagger-gui
 
 test: system-deps setup
-	$(BIN)/ruff check desktop trainer tests benchmarks
+	$(BIN)/ruff check desktop trainer tests benchmarks scripts
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest
 
 setup: $(VENV)/.dev-installed
@@ -33,7 +33,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(VENV)/bin/python
 	touch $@ $(VENV)/.app-installed
 
 lint: setup
-	$(BIN)/ruff check desktop trainer tests benchmarks
+	$(BIN)/ruff check desktop trainer tests benchmarks scripts
 
 bench: setup
 	$(BIN)/python benchmarks/bench_trainer.py
