@@ -122,26 +122,24 @@ def _iff_chunks(fh, start: int, end: int, endian: str) -> Iterator[tuple[bytes, 
         pos += 8 + size + (size & 1)
 
 
-def _riff_regions(fh) -> Iterator[tuple[int, int]]:
+def _iff_audio(fh, magic: bytes, endian: str, chunk: bytes) -> Iterator[tuple[int, int]]:
+    """The audio chunk of an IFF-style file (WAV: RIFF/data little-endian; AIFF: FORM/SSND big-endian)."""
     fh.seek(0)
-    if fh.read(4) != b"RIFF":
-        raise ValueError("no RIFF header")
-    for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), "<"):
-        if cid == b"data":
+    if fh.read(4) != magic:
+        raise ValueError(f"no {magic.decode()} header")
+    for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), endian):
+        if cid == chunk:
             yield start, end
             return
-    raise ValueError("no data chunk")
+    raise ValueError(f"no {chunk.decode()} chunk")
+
+
+def _riff_regions(fh) -> Iterator[tuple[int, int]]:
+    return _iff_audio(fh, b"RIFF", "<", b"data")
 
 
 def _aiff_regions(fh) -> Iterator[tuple[int, int]]:
-    fh.seek(0)
-    if fh.read(4) != b"FORM":
-        raise ValueError("no FORM header")
-    for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), ">"):
-        if cid == b"SSND":
-            yield start, end
-            return
-    raise ValueError("no SSND chunk")
+    return _iff_audio(fh, b"FORM", ">", b"SSND")
 
 
 def _hash_ogg(fh, h, header_packets: int) -> None:

@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
     QListView,
     QListWidget,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -437,7 +436,3 @@ class MainWindow(QMainWindow):
         if self.scan_job is not None:
             self.scan_job.cancel()
         super().closeEvent(event)
-
-    def confirm(self, text: str) -> bool:
-        """A yes/no question."""
-        return QMessageBox.question(self, "Genre Tagger", text) == QMessageBox.StandardButton.Yes
