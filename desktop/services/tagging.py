@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.tags import read_tags, write_genres
-from desktop.services.library import current_genre
 from desktop.services.settings import TaggingSettings
 from desktop.store.schema import Analysis, Correction, JournalEntry, Track, WriteBatch, utcnow
 
@@ -161,17 +160,6 @@ class TagService:
         if not write:
             return WriteResult(None)
         return self.apply(self.plan(ids, policy="replace"), f"correction: {genre}")
-
-    def clear_correction(self, path: str) -> None:
-        """Forget the hand correction of a track (its file keeps its tag)."""
-        with self.sessions() as s:
-            track = s.scalar(select(Track).where(Track.path == str(Path(path).expanduser().absolute())))
-            if track is None:
-                raise TrackNotInLibrary(path, "not in the library")
-            track.corrected_genre = None
-            track.genre = current_genre(track)
-            track.status = "analysed" if track.predicted_genre else "new"
-            s.commit()
 
     # ---- undo -------------------------------------------------------------------------------
     def batches(self, limit: int = 20) -> list[WriteBatch]:

@@ -103,6 +103,7 @@ class MainWindow(QMainWindow):
         self._build_models()
         self._build_widgets()
         self._build_actions()
+        self.load_model_labels()
         self.refresh()
         self._restore_layout()
 
@@ -199,6 +200,9 @@ class MainWindow(QMainWindow):
         """Reload the table and the sidebar from the database (fast: one column query each)."""
         self.table_model.set_rows(load_rows(self.sessions))
         self.genres.set_counts(load_genre_counts(self.sessions))
+
+    def load_model_labels(self):
+        """The genre choices for corrections; read once per model, not on every refresh."""
         try:
             self.labels = list(read_model_info(resolve_model(self.settings.model_path or None)).labels)
         except (GenreTaggerError, ValueError):
@@ -416,6 +420,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, describe_model, self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             dialog.apply()
+            self.load_model_labels()
             self.refresh()
             self.start_scan()
 
