@@ -72,13 +72,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=6, help="tracks per format")
     parser.add_argument("--minutes", type=float, default=3.0)
-    parser.add_argument("--model", help="ONNX model (default: an untrained CNN exported now)")
+    parser.add_argument("--model", help="ONNX model (default: models/default.onnx, else an untrained CNN of its size)")
+    parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: its default, all cores)")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        model_path = Path(args.model) if args.model else export_untrained("cnn", tmp / "cnn.onnx")
-        model = GenreModel(model_path, device="cpu")
+        shipped = Path(__file__).resolve().parents[1] / "models" / "default.onnx"
+        model_path = Path(args.model) if args.model else shipped if shipped.is_file() else export_untrained("cnn", tmp / "cnn.onnx", width=0.5)
+        model = GenreModel(model_path, device="cpu", threads=args.threads or None)
         settings = AnalysisSettings(workers=args.workers)
         paths = []
         for fmt in ("mp3", "flac"):
@@ -86,7 +88,8 @@ def main() -> None:
                 paths.append(make_track(tmp / "music" / fmt, f"t{i}", ["tones", "noise", "beats"][i % 3], fmt,
                                         args.minutes * 60, seed=i, sample_rate=44100))
         print(f"{len(paths)} tracks of {args.minutes:g} min (MP3 and FLAC, 44.1 kHz), model {model.info.key}, "
-              f"{settings.plan.max_windows} windows of {model.info.window_seconds:g} s per track, {args.workers} workers")
+              f"{settings.plan.max_windows} windows of {model.info.window_seconds:g} s per track, {args.workers} workers, "
+              f"onnxruntime threads {args.threads or 'default'}")
         decode = min(decode_only(paths, model, settings) for _ in range(2))
         start = time.perf_counter()
         list(Analyzer(model, settings).analyse(paths))

@@ -18,12 +18,13 @@ EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
 
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
-    from desktop.store.database import DB_ENV
+    from desktop.core.paths import locations_text
 
     p = argparse.ArgumentParser(prog="genre-tagger", description="Tag a music library with genres, offline.",
-                                epilog=f"Exit codes: 0 ok, 1 done with some files failing, 2 error, 130 cancelled. "
-                                       f"Database: --db, ${DB_ENV}, or the user data folder.")
-    p.add_argument("--version", action="version", version=f"genre-tagger {__version__}")
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="exit codes: 0 ok, 1 done with some files failing, 2 error, 130 cancelled\n\n"
+                                       + locations_text())
+    p.add_argument("--version", action="version", version=f"genre-tagger {__version__}\n{locations_text()}")
     p.add_argument("--db", help="library database file")
     p.add_argument("--json", action="store_true", help="machine-readable output")
     sub = p.add_subparsers(dest="command", required=True)
@@ -306,6 +307,10 @@ COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
+    from desktop.core.logs import setup_logging
+    from desktop.core.paths import log_dir
+
+    setup_logging(log_dir())
     out = Output(args.json)
     try:
         code = COMMANDS[args.command](args, out)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The tests never touch the real user folders: platformdirs follows the XDG variables on Linux.
+_HOME = tempfile.mkdtemp(prefix="genre-tagger-tests-home-")
+for _var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"):
+    os.environ[_var] = os.path.join(_HOME, _var.lower())
 
 # Small but real: 1-second windows at 16 kHz keep CPU training to seconds.
 FAST_TRAINING = dict(

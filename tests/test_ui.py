@@ -49,6 +49,43 @@ def test_table_model_passes_qt_model_tester():
     assert model.rowCount() == 10
 
 
+def test_merge_rows_updates_appends_and_removes_in_place():
+    model = LibraryTableModel()
+    QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
+    row = lambda i, genre="rock": TrackRow(i, f"/m/{i}.mp3", f"t{i}", "a", "b", "", genre, genre, 0.9, False, "analysed", "")  # noqa: E731
+    model.set_rows([row(i) for i in range(5)])
+    resets, changed = [], []
+    model.modelReset.connect(lambda: resets.append(1))
+    model.dataChanged.connect(lambda a, b: changed.append(a.row()))
+    model.merge_rows([row(2, "jazz"), row(3), row(7)], gone={0})
+    assert not resets, "a merge must not reset the model (it would lose the selection and scroll position)"
+    assert changed == [2]  # row 3 did not change: no signal
+    assert model.rowCount() == 5  # 5 - track 0 + track 7
+    ids = [model.index(r, 0).data(TRACK_ID_ROLE) for r in range(model.rowCount())]
+    assert ids == [1, 2, 3, 4, 7]
+    assert model.index(ids.index(2), GENRE).data() == "jazz"
+    model.merge_rows([row(7, "pop")])
+    assert model.index(4, GENRE).data() == "pop"
+
+
+def test_refresh_during_a_scan_loads_only_changed_rows(qtbot, window):
+    scan(qtbot, window)
+    window.refresh()
+    before = window.table_model.rowCount()
+    from desktop.store.schema import Track
+
+    with window.sessions() as s, s.begin():
+        track = s.query(Track).first()
+        track.genre = "changed-elsewhere"
+        track_id = track.id
+    resets = []
+    window.table_model.modelReset.connect(lambda: resets.append(1))
+    window.refresh_changes()
+    assert not resets and window.table_model.rowCount() == before
+    rows = [window.table_model.row_at(r) for r in range(before)]
+    assert next(r for r in rows if r.id == track_id).genre == "changed-elsewhere"
+
+
 def test_scan_fills_table_and_genre_counts(qtbot, window):
     scan(qtbot, window)
     assert window.table_model.rowCount() == len(window.files)

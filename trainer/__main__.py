@@ -1,4 +1,4 @@
-"""Command line: python -m trainer {train,evaluate,export,synth} ..."""
+"""Command line: python -m trainer {train,evaluate,export,corpus,teach,distill,crossval,fit-head,synth} ..."""
 
 from __future__ import annotations
 
@@ -53,6 +53,44 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="the .onnx file to write")
     ex.add_argument("--report", help="report.json whose test figures go into the metadata (default: <run>/report)")
     ex.add_argument("--opset", type=int, default=17)
+    co = sub.add_parser("corpus", help="rebuild the unlabelled corpus from Debian packages and folders")
+    co.add_argument("--out", required=True, help="corpus folder (audio/, debs/, manifest.csv)")
+    co.add_argument("--packages", help="comma list of package names (default: all known ones)")
+    co.add_argument("--folder", action="append", default=[], help="add every audio file of a folder (repeatable)")
+    te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
+    te.add_argument("--corpus", required=True, help="the corpus manifest.csv")
+    te.add_argument("--teacher", required=True, help="musicnn ONNX model (e.g. ../shared/peers/musicnn-msd.onnx)")
+    te.add_argument("--out", required=True, help="folder for the target shards")
+    te.add_argument("--cache", default=".cache/decoded")
+    di = sub.add_parser("distill", help="train a student on teacher targets")
+    di.add_argument("--targets", required=True)
+    di.add_argument("--out", required=True)
+    di.add_argument("--model", default="cnn", choices=model_names())
+    di.add_argument("--width", type=float, default=1.0)
+    di.add_argument("--epochs", type=int, default=6)
+    di.add_argument("--batch-size", type=int, default=64)
+    di.add_argument("--lr", type=float, default=2e-3)
+    di.add_argument("--device", default="auto")
+    cv = sub.add_parser("crossval", help="artist-grouped cross-validation of one method on a labelled set")
+    cv.add_argument("method", choices=["probe", "finetune", "features", "scratch", "peer"])
+    cv.add_argument("--data", required=True, help="folder per genre or manifest (path,label,artist)")
+    cv.add_argument("--out", required=True, help="report folder; the method's report goes to OUT/METHOD")
+    cv.add_argument("--checkpoint", help="distilled checkpoint (probe)")
+    cv.add_argument("--peer", help="peer ONNX classifier on musicnn input (peer)")
+    cv.add_argument("--teacher", help="musicnn teacher ONNX (finetune)")
+    cv.add_argument("--finetune-epochs", type=int, default=4)
+    cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--cache", default=".cache/decoded")
+    cv.add_argument("--config", help="YAML/JSON training config for the scratch method")
+    fh = sub.add_parser("fit-head", help="genre head on a distilled model, fitted on every clip -> checkpoint")
+    fh.add_argument("--checkpoint", required=True, help="distilled checkpoint")
+    fh.add_argument("--data", required=True)
+    fh.add_argument("--out", required=True, help="run folder for model.pt")
+    fh.add_argument("--report", help="cross-validation report.json to carry into the export")
+    fh.add_argument("--dataset-name", help="what the model says it was trained on")
+    fh.add_argument("--cache", default=".cache/decoded")
+    fh.add_argument("--teacher", help="musicnn teacher ONNX: fine-tune the network on the clips first")
+    fh.add_argument("--finetune-epochs", type=int, default=4)
     sy = sub.add_parser("synth", help="write a small synthetic data set (for trying the trainer out)")
     sy.add_argument("out")
     sy.add_argument("--per-genre", type=int, default=10)
@@ -78,6 +116,51 @@ def config_for(args) -> TrainConfig:
     return cfg
 
 
+def run_corpus(args) -> None:
+    """python -m trainer corpus."""
+    from trainer.distill.corpus import build_corpus
+
+    build_corpus(args.out, args.packages.split(",") if args.packages else None, args.folder)
+
+
+def run_teach(args) -> None:
+    """python -m trainer teach."""
+    from trainer.distill.targets import prepare_targets
+
+    prepare_targets(args.corpus, args.teacher, args.out, cache=args.cache)
+
+
+def run_distill(args) -> None:
+    """python -m trainer distill."""
+    from trainer.distill.distill import DistillConfig, distill
+
+    cfg = DistillConfig(targets=args.targets, out=args.out, model=args.model, width=args.width, epochs=args.epochs,
+                        batch_size=args.batch_size, lr=args.lr, device=args.device)
+    print(f"best checkpoint: {distill(cfg)}")
+
+
+def run_crossval(args) -> None:
+    """python -m trainer crossval."""
+    from trainer.distill.crossval import crossval
+
+    scratch = load_config_file(args.config) if args.config else None
+    crossval(args.method, args.data, args.out, checkpoint=args.checkpoint, peer=args.peer, teacher=args.teacher,
+             folds=args.folds, cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs)
+
+
+def run_fit_head(args) -> None:
+    """python -m trainer fit-head."""
+    from trainer.distill.crossval import fit_genre_model
+
+    fit_genre_model(args.checkpoint, args.data, args.out, args.report, cache=args.cache, dataset_name=args.dataset_name,
+                    teacher=args.teacher, finetune_epochs=args.finetune_epochs)
+
+
+# Subcommands of the distillation recipe: name -> runner (a registry, not an if-chain).
+DISTILL_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill,
+                    "crossval": run_crossval, "fit-head": run_fit_head}
+
+
 def main(argv=None) -> int:
     """Entry point; returns the process exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -97,6 +180,8 @@ def main(argv=None) -> int:
             from trainer.export import export
 
             export(args.checkpoint, args.out, args.report, args.opset)
+        elif args.command in DISTILL_COMMANDS:
+            DISTILL_COMMANDS[args.command](args)
         elif args.command == "synth":
             from trainer.synth import write_dataset
 

@@ -19,7 +19,7 @@ class TrainConfig:
     cache: str = ".cache/decoded"
     dataset_name: str | None = None  # recorded in the exported model; defaults to the data folder name
     model: str = "cnn"
-    width: float = 1.0  # MobileNet width multiplier
+    width: float = 1.0  # width multiplier of the cnn and mobilenet channels
     init_weights: str | None = None  # MobileNet initial weights (a state dict file)
     dropout: float = 0.3
     sample_rate: int = 16000

@@ -50,6 +50,7 @@ def model_metadata(state: dict, cfg, labels, report: dict | None) -> dict[str, s
         "epoch": str(state["epoch"]),
     }
     if report:
+        meta["split"] = report.get("split", split)  # e.g. "5-fold artist-grouped cross-validation"
         keep = ("accuracy", "macro_f1", "tracks", "split", "per_label")
         meta["test_metrics"] = json.dumps({k: report[k] for k in keep if k in report})
     return meta

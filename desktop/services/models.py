@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 from desktop.core.errors import ModelError
+from desktop.core.paths import data_dir
 
 MODEL_ENV = "GENRE_TAGGER_MODEL"
 
@@ -17,9 +18,7 @@ def shipped_models_dir() -> Path:
 
 def user_models_dir() -> Path:
     """Models a user added: <user data>/models."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("genre-tagger", appauthor=False)) / "models"
+    return data_dir() / "models"
 
 
 def model_files() -> list[Path]:

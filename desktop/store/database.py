@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,10 +9,11 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.errors import GenreTaggerError
+from desktop.core.paths import DB_ENV, database_file
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 1
-DB_ENV = "GENRE_TAGGER_DB"
+SCHEMA_VERSION = 2
+__all__ = ["DB_ENV", "default_db_path", "open_database"]
 
 
 class DatabaseError(GenreTaggerError):
@@ -22,21 +22,21 @@ class DatabaseError(GenreTaggerError):
 
 def default_db_path(override: str | Path | None = None) -> Path:
     """--db flag, then $GENRE_TAGGER_DB, then the platform's user data folder."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV]).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("genre-tagger", appauthor=False)) / "library.db"
+    return database_file(override)
 
 
 def _create_v1(engine: Engine) -> None:
     Base.metadata.create_all(engine)
 
 
+def _index_updated_at(engine: Engine) -> None:
+    # The GUI asks "what changed since my last look?" every few seconds during a scan.
+    with engine.begin() as conn:
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_updated_at ON tracks (updated_at)")
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
-MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1}
+MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at}
 
 
 def schema_version(engine: Engine) -> int:

@@ -63,7 +63,7 @@ class Track(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True)
     analyses: Mapped[list[Analysis]] = relationship(back_populates="track", cascade="all, delete-orphan")
 
 

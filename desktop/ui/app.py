@@ -9,22 +9,33 @@ from desktop import __version__
 
 
 def parse_args(argv):
-    """--db, --settings, --folder, --model; --version and --help say where data lives."""
-    from desktop.store.database import default_db_path
+    """--db, --settings, --folder, --model, --self-test; --version and --help say where data lives."""
+    from desktop.core.paths import locations_text
 
     parser = argparse.ArgumentParser(prog="genre-tagger-gui", description="Genre Tagger, the desktop application.",
-                                     epilog=f"Library database: {default_db_path()} (override with --db or $GENRE_TAGGER_DB).")
-    parser.add_argument("--version", action="version", version=f"genre-tagger {__version__}")
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog=locations_text())
+    parser.add_argument("--version", action="version", version=f"genre-tagger {__version__}\n{locations_text()}")
     parser.add_argument("--db", help="library database file")
-    parser.add_argument("--settings", help="settings file (INI); default: the platform's settings store")
+    parser.add_argument("--settings", help="settings file (INI) instead of the default one")
     parser.add_argument("--folder", action="append", default=[], help="add a music folder (repeatable)")
     parser.add_argument("--model", help="ONNX genre model to use")
+    parser.add_argument("--self-test", action="store_true",
+                        help="no window: load the model, analyse a generated file, print its genre, exit 0 when it works")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Open the main window; rescan remembered folders in the background."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    from desktop.core.logs import setup_logging
+    from desktop.core.paths import log_dir, settings_file
+
+    setup_logging(log_dir())
+    if args.self_test:  # before Qt is imported: works on a machine with no display at all
+        from desktop.services.selftest import self_test
+
+        return self_test(args.model)
     from PySide6.QtCore import QSettings, QTimer
     from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -37,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("genre-tagger")
     app.setOrganizationName("genre-tagger")
     app.setDesktopFileName("genre-tagger")
-    store = QSettings(args.settings, QSettings.Format.IniFormat) if args.settings else QSettings()
+    store = QSettings(str(args.settings or settings_file()), QSettings.Format.IniFormat)
     settings = AppSettings(store)
     if args.model:
         settings.model_path = args.model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, QUrl
@@ -47,10 +48,13 @@ from desktop.ui.table_model import (
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
+    load_changes,
     load_genre_counts,
     load_rows,
 )
 from desktop.ui.workers import Job, scan_function, start_job
+
+CHANGE_OVERLAP = timedelta(seconds=5)
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -198,8 +202,19 @@ class MainWindow(QMainWindow):
     # ---- state ------------------------------------------------------------------------------
     def refresh(self):
         """Reload the table and the sidebar from the database (fast: one column query each)."""
+        self._changes_since = datetime.now(timezone.utc)
         self.table_model.set_rows(load_rows(self.sessions))
         self.genres.set_counts(load_genre_counts(self.sessions))
+
+    def refresh_changes(self):
+        """During a scan: merge only the rows changed since the last look, then the sidebar counts."""
+        # Look back a little: a row stamped just before our last look may have committed just after it.
+        since = self._changes_since - CHANGE_OVERLAP
+        self._changes_since = datetime.now(timezone.utc)
+        changed, gone = load_changes(self.sessions, since)
+        if changed or gone:
+            self.table_model.merge_rows(changed, gone)
+            self.genres.set_counts(load_genre_counts(self.sessions))
 
     def load_model_labels(self):
         """The genre choices for corrections; read once per model, not on every refresh."""
@@ -268,7 +283,7 @@ class MainWindow(QMainWindow):
         self.progress.show()
         self.cancel_button.show()
         self.progress_label.setText("Looking for music…")
-        self._refresh_timer = QTimer(self, interval=1500, timeout=self.refresh)  # the library fills in while it scans
+        self._refresh_timer = QTimer(self, interval=1500, timeout=self.refresh_changes)  # the library fills in while it scans
         self._refresh_timer.start()
         start_job(self.scan_job, self)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -50,14 +51,33 @@ class TrackRow:
         return self.status == "uncertain" or bool(self.file_genre and self.predicted and self.file_genre != self.predicted)
 
 
+ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
+               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.status, Track.error)
+
+
+def _row(values) -> TrackRow:
+    i, p, t, a, al, fg, g, pr, c, cg, st, e = values
+    return TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg), st, e or "")
+
+
 def load_rows(sessions) -> list[TrackRow]:
     """All present tracks as rows, in one column-only query (fast at 100,000 tracks)."""
-    cols = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
-            Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.status, Track.error)
     with sessions() as s:
-        rows = s.execute(select(*cols).where(Track.missing.is_(False)).order_by(Track.artist, Track.album, Track.title))
-        return [TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg), st, e or "")
-                for i, p, t, a, al, fg, g, pr, c, cg, st, e in rows]
+        rows = s.execute(select(*ROW_COLUMNS).where(Track.missing.is_(False)).order_by(Track.artist, Track.album, Track.title))
+        return [_row(values) for values in rows]
+
+
+def load_changes(sessions, since: datetime) -> tuple[list[TrackRow], set[int]]:
+    """Rows changed since `since` (indexed on updated_at): (present rows, ids of tracks now missing)."""
+    with sessions() as s:
+        result = s.execute(select(*ROW_COLUMNS, Track.missing).where(Track.updated_at >= since))
+        changed, gone = [], set()
+        for values in result:
+            if values[-1]:
+                gone.add(values[0])
+            else:
+                changed.append(_row(values[:-1]))
+        return changed, gone
 
 
 def load_genre_counts(sessions) -> list[tuple[str, int]]:
@@ -74,12 +94,43 @@ class LibraryTableModel(QAbstractTableModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._rows: list[TrackRow] = []
+        self._position: dict[int, int] = {}  # track id -> row
 
     def set_rows(self, rows: list[TrackRow]) -> None:
         """Replace every row (after a scan or a write)."""
         self.beginResetModel()
         self._rows = list(rows)
+        self._position = {r.id: i for i, r in enumerate(self._rows)}
         self.endResetModel()
+
+    def merge_rows(self, changed: list[TrackRow], gone: set[int] = frozenset()) -> None:
+        """Apply a few changes in place: update known rows, append new ones, drop missing ones.
+
+        Unlike set_rows this keeps the selection, the scroll position and the editor open, and costs
+        only the changed rows, so the table can follow a scan of 100,000 tracks.
+        """
+        last = len(HEADERS) - 1
+        new = []
+        for row in changed:
+            at = self._position.get(row.id)
+            if at is None:
+                new.append(row)
+            elif self._rows[at] != row:
+                self._rows[at] = row
+                self.dataChanged.emit(self.index(at, 0), self.index(at, last))
+        if new:
+            start = len(self._rows)
+            self.beginInsertRows(QModelIndex(), start, start + len(new) - 1)
+            for offset, row in enumerate(new):
+                self._position[row.id] = start + offset
+            self._rows.extend(new)
+            self.endInsertRows()
+        for at in sorted((self._position[i] for i in gone if i in self._position), reverse=True):
+            self.beginRemoveRows(QModelIndex(), at, at)
+            del self._rows[at]
+            self.endRemoveRows()
+        if gone:
+            self._position = {r.id: i for i, r in enumerate(self._rows)}
 
     def row_at(self, row: int) -> TrackRow:
         """The data of a source row."""

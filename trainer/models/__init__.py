@@ -35,6 +35,8 @@ def build_model(name, n_labels, frontend_cfg, *, dropout=0.3, width=1.0, mel_bas
     frontend = MelFrontEnd(frontend_cfg, mel_basis=mel_basis)
     if name == "mobilenet":
         backbone = MobileNetV2(frontend_cfg.n_mels, width=width)
+    elif name == "cnn":
+        backbone = CompactCNN(frontend_cfg.n_mels, width=width)
     else:
         backbone = BACKBONES[name](frontend_cfg.n_mels)
     return GenreNet(frontend, backbone, n_labels, dropout=dropout)

@@ -26,10 +26,11 @@ class ConvBlock(nn.Module):
 class CompactCNN(nn.Module):
     """mel [B, 1, n_mels, T] -> embedding [B, 256]."""
 
-    def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256):
+    def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256, width: float = 1.0):
         super().__init__()
         blocks, c_in = [], 1
-        for c_out in channels:
+        # The width multiplier scales every block (0.5 -> 16..128 channels, about 4x fewer operations).
+        for c_out in (max(8, int(round(c * width))) for c in channels):
             blocks.append(ConvBlock(c_in, c_out, dropout))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Rebuild the shipped default model (models/default.onnx) from its sources, and its figures.
+#   recipes/default-model/build.sh [WORK]      # WORK defaults to .cache/default-model
+# Steps (each resumes or is skipped when its output exists):
+#   1. corpus   unlabelled music from Debian packages (apt-get download; no root needed)
+#   2. teach    musicnn-msd (ISC, ../shared/peers) tags + embedding for every 3 s corpus window
+#   3. distill  our CNN learns the teacher's outputs from the corpus
+#   4. crossval artist-grouped 5-fold CV on the labelled GTZAN clips: probe (ours), features and
+#               scratch (baselines), peer (essentia's GTZAN model, a yardstick we never train on)
+#   5. fit-head the genre head on every labelled clip; export to ONNX; copy to models/
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+WORK=${1:-.cache/default-model}
+PY=${PYTHON:-.venv/bin/python}
+PEERS=${PEERS:-../shared/peers}
+GTZAN=${GTZAN:-../shared/datasets/gtzan}
+EPOCHS=${EPOCHS:-8}
+FOLDS=${FOLDS:-5}
+mkdir -p "$WORK"
+
+[ -f "$WORK/corpus/manifest.csv" ] || "$PY" -m trainer corpus --out "$WORK/corpus"
+"$PY" -m trainer teach --corpus "$WORK/corpus/manifest.csv" --teacher "$PEERS/musicnn-msd.onnx" \
+  --out "$WORK/targets-msd" --cache "$WORK/decoded"
+[ -f "$WORK/distilled/best.pt" ] || "$PY" -m trainer distill --targets "$WORK/targets-msd" \
+  --out "$WORK/distilled" --model cnn --width 0.5 --epochs "$EPOCHS"
+"$PY" scripts/gtzan_manifest.py --gtzan "$GTZAN" --out "$WORK/gtzan.csv"
+for method in probe finetune features peer scratch; do
+  [ -f "$WORK/cv/$method/report.json" ] && continue
+  "$PY" -m trainer crossval "$method" --data "$WORK/gtzan.csv" --out "$WORK/cv" --folds "$FOLDS" \
+    --cache "$WORK/decoded" --checkpoint "$WORK/distilled/best.pt" --teacher "$PEERS/musicnn-msd.onnx" \
+    --peer "$PEERS/essentia-genre_tzanetakis-musicnn-msd-1.onnx" --config recipes/default-model/scratch.yaml
+done
+"$PY" -m trainer fit-head --checkpoint "$WORK/distilled/best.pt" --data "$WORK/gtzan.csv" --out "$WORK/final" \
+  --report "$WORK/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" \
+  --dataset-name "GTZAN clips we hold (156) + distilled from musicnn-msd on Debian game music"
+"$PY" -m trainer export --checkpoint "$WORK/final/model.pt" --out "$WORK/final/default.onnx"
+cp "$WORK/final/default.onnx" models/default.onnx
+"$PY" -m benchmarks.bench_model --model models/default.onnx --data "$WORK/gtzan.csv" --cache "$WORK/decoded"

@@ -1,0 +1,185 @@
+"""The distillation recipe end to end on synthetic audio, with a small musicnn-shaped teacher built here:
+corpus -> teacher targets -> distillation -> grouped cross-validation -> fine-tune + head -> export -> app."""
+
+from __future__ import annotations
+
+import csv
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from trainer.distill.folds import grouped_folds
+
+
+def make_teacher(path: Path, with_embedding: bool = True) -> Path:
+    """A musicnn-shaped ONNX model: melspec:0 [N, 187, 96] -> model/dense/Relu:0 [N, 200] -> tags:0 [N, 50]."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    w1 = numpy_helper.from_array(rng.standard_normal((96, 200)).astype(np.float32) * 0.1, "w1")
+    w2 = numpy_helper.from_array(rng.standard_normal((200, 50)).astype(np.float32) * 0.1, "w2")
+    hidden = "model/dense/Relu:0" if with_embedding else "hidden"
+    nodes = [
+        helper.make_node("ReduceMean", ["melspec:0"], ["pooled"], axes=[1], keepdims=0),  # [N, 96]
+        helper.make_node("MatMul", ["pooled", "w1"], ["pre"]),  # [N, 200]
+        helper.make_node("Relu", ["pre"], [hidden]),
+        helper.make_node("MatMul", [hidden, "w2"], ["logits"]),  # [N, 50]
+        helper.make_node("Sigmoid", ["logits"], ["tags:0"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "teacher", [helper.make_tensor_value_info("melspec:0", TensorProto.FLOAT, ["N", 187, 96])],
+        [helper.make_tensor_value_info("tags:0", TensorProto.FLOAT, ["N", 50])], initializer=[w1, w2])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture(scope="module")
+def teacher(tmp_path_factory):
+    return make_teacher(tmp_path_factory.mktemp("teacher") / "musicnn-like.onnx")
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """Synthetic clips of 3 genres with an artist column: 2 artists per genre, 3 clips each."""
+    from trainer.synth import write_dataset
+
+    root = tmp_path_factory.mktemp("labelled")
+    paths = write_dataset(root / "audio", per_genre=6, seconds=6.0, seed=3)
+    manifest = root / "manifest.csv"
+    with open(manifest, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "artist"])
+        for p in paths:
+            index = int(p.stem.split(".")[1])
+            w.writerow([p, p.parent.name, f"{p.parent.name}-artist-{index // 3}"])
+    return manifest
+
+
+@pytest.fixture(scope="module")
+def distilled(tmp_path_factory, teacher):
+    """Corpus (a folder and a .pk3 archive) -> targets -> a one-epoch distilled CNN."""
+    from trainer.distill.corpus import build_corpus, extract_archive_members
+    from trainer.distill.distill import DistillConfig, distill
+    from trainer.distill.targets import prepare_targets
+    from trainer.synth import write_dataset
+
+    root = tmp_path_factory.mktemp("corpus")
+    loose = write_dataset(root / "loose", per_genre=3, seconds=7.0, seed=5)
+    with zipfile.ZipFile(root / "music.pk3", "w") as zf:
+        zf.write(loose[0], "sound/cdtracks/packed.wav")
+        zf.writestr("maps/readme.txt", "not audio")
+    packed = extract_archive_members(root / "music.pk3", "sound/cdtracks/", root / "from-archive")
+    assert [p.name for p in packed] == ["packed.wav"]
+    manifest = build_corpus(root / "out", packages=[], folders=[root / "loose", root / "from-archive"], say=lambda *_: None)
+    targets = prepare_targets(manifest, teacher, root / "targets", cache=root / "cache", say=lambda *_: None)
+    shards = sorted(targets.glob("*.npz"))
+    assert len(shards) == 10  # 9 loose files + 1 from the archive, one shard each
+    data = np.load(shards[0])
+    assert data["mel"].shape[1:] == (96, 188) and data["tags"].shape[1] == 50 and data["embedding"].shape[1] == 200
+    mtimes = [s.stat().st_mtime_ns for s in shards]
+    prepare_targets(manifest, teacher, root / "targets", cache=root / "cache", say=lambda *_: None)
+    assert [s.stat().st_mtime_ns for s in shards] == mtimes, "a second run must resume, not redo"
+    cfg = DistillConfig(targets=str(targets), out=str(root / "run"), width=0.25, epochs=1, batch_size=8, device="cpu")
+    return distill(cfg, say=lambda *_: None)
+
+
+def test_grouped_folds_keep_artists_together_and_spread_genres():
+    labels = np.array(["a"] * 12 + ["b"] * 12)
+    groups = np.array([f"x{i // 2}" for i in range(12)] + [f"y{i // 3}" for i in range(12)])
+    folds = grouped_folds(labels, groups, 3, seed=0)
+    for g in set(groups):
+        assert len(set(folds[groups == g])) == 1, f"artist {g} is split across folds"
+    for f in range(3):
+        assert {"a", "b"} <= set(labels[folds == f]), "every fold holds every genre"
+    with pytest.raises(ValueError):
+        grouped_folds(labels, groups, 1)
+
+
+def test_distillation_learns_the_teacher(distilled):
+    from trainer.checkpoint import load_checkpoint
+
+    state = load_checkpoint(distilled)
+    assert len(state["labels"]) == 250 and state["history"][0]["val_loss"] > 0
+    assert (Path(distilled).parent / "teacher_stats.npz").is_file()
+
+
+def test_crossval_scores_every_clip_once_by_a_model_that_never_saw_it(distilled, labelled, teacher, tmp_path):
+    from trainer.distill.crossval import crossval
+
+    cache = tmp_path / "cache"
+    for method in ("probe", "features", "finetune"):
+        figures = crossval(method, str(labelled), tmp_path / "cv", checkpoint=distilled, teacher=teacher, folds=2,
+                           cache=str(cache), finetune_epochs=1, say=lambda *_: None)
+        assert figures["tracks"] == 18 and figures["split"] == "2-fold artist-grouped cross-validation"
+        with open(tmp_path / "cv" / method / "per_track.csv") as fh:
+            rows = list(csv.DictReader(fh))
+        by_artist: dict[str, set] = {}
+        for r in rows:
+            by_artist.setdefault(Path(r["path"]).parent.name + str(int(Path(r["path"]).stem.split(".")[1]) // 3), set()).add(r["fold"])
+        assert all(len(f) == 1 for f in by_artist.values()), "an artist's clips were scored in different folds"
+        assert (tmp_path / "cv" / method / "confusion.png").is_file()
+
+
+def test_scratch_baseline_trains_per_fold(labelled, tmp_path):
+    from trainer.distill.crossval import crossval
+
+    scratch = dict(model="ffnn", window_seconds=1.0, epochs=2, batch_size=8, windows_per_track=4, workers=1,
+                   augment="gain")
+    figures = crossval("scratch", str(labelled), tmp_path / "cv", folds=2, cache=str(tmp_path / "cache"),
+                       scratch=scratch, say=lambda *_: None)
+    assert figures["tracks"] == 18 and 0.0 <= figures["accuracy"] <= 1.0
+
+
+def test_fit_head_exports_a_contract_model_the_app_loads(distilled, labelled, teacher, tmp_path):
+    from desktop.core.model import GenreModel
+    from trainer.distill.crossval import crossval, fit_genre_model
+    from trainer.export import export
+
+    crossval("probe", str(labelled), tmp_path / "cv", checkpoint=distilled, folds=2, cache=str(tmp_path / "cache"),
+             say=lambda *_: None)
+    ckpt = fit_genre_model(distilled, str(labelled), tmp_path / "final", tmp_path / "cv" / "probe" / "report.json",
+                           cache=str(tmp_path / "cache"), dataset_name="synthetic", teacher=teacher, finetune_epochs=1,
+                           say=lambda *_: None)
+    onnx_path = export(ckpt, tmp_path / "final" / "model.onnx", say=lambda *_: None)
+    model = GenreModel(onnx_path, device="cpu")
+    assert model.info.labels == ("beats", "noise", "tones") and model.info.window_samples == 48000
+    probs, emb = model.predict(np.zeros((2, 48000), np.float32))
+    assert probs.shape == (2, 3) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    meta = model.session.get_modelmeta().custom_metadata_map
+    assert meta["split"] == "2-fold artist-grouped cross-validation" and json.loads(meta["test_metrics"])["tracks"] == 18
+
+
+def test_teacher_without_an_embedding_layer_is_named(tmp_path):
+    from trainer.distill.teacher import Teacher, TeacherError
+
+    path = make_teacher(tmp_path / "no-embedding.onnx", with_embedding=False)
+    with pytest.raises(TeacherError, match="no-embedding.onnx"):
+        Teacher(path)
+    (tmp_path / "garbage.onnx").write_bytes(b"nope")
+    with pytest.raises(TeacherError, match="garbage.onnx"):
+        Teacher(tmp_path / "garbage.onnx")
+
+
+def test_corpus_errors_name_the_source(tmp_path):
+    from trainer.distill.corpus import CorpusError, build_corpus, read_corpus
+
+    with pytest.raises(CorpusError, match="no-such-package"):
+        build_corpus(tmp_path, packages=["no-such-package"], say=lambda *_: None)
+    with pytest.raises(CorpusError, match="not a folder"):
+        build_corpus(tmp_path, packages=[], folders=[tmp_path / "missing"], say=lambda *_: None)
+    with pytest.raises(CorpusError, match="manifest.csv"):
+        read_corpus(tmp_path / "elsewhere" / "manifest.csv")
+
+
+def test_corpus_windows_drop_silence():
+    from trainer.distill.targets import corpus_windows
+
+    audio = np.concatenate([np.zeros(48000), 0.1 * np.ones(48000), np.zeros(1000)]).astype(np.float32)
+    windows = corpus_windows(audio, 48000)
+    assert windows.shape == (1, 48000) and windows[0, 0] == pytest.approx(0.1)

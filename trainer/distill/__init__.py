@@ -1,0 +1,1 @@
+"""Learning from unlabelled music: a corpus builder, peer teachers, distillation and linear probes."""

@@ -1,0 +1,274 @@
+"""Honest figures on a small labelled set: grouped k-fold cross-validation, every clip predicted once
+by a model that never saw it (nor its artist), plus the final head fitted on all clips.
+
+Methods compared on exactly the same clips and windows:
+- ``probe``: a distilled model, frozen, with a logistic-regression genre head per fold;
+- ``finetune``: the distilled model fine-tuned per fold on the fold's clips (genre loss + the
+  teacher's targets on those clips), then the same linear head;
+- ``scratch``: one of our networks trained from nothing on the fold's clips (the trainer's loop);
+- ``features``: the classic baseline, mean and deviation of each mel band + logistic regression;
+- ``peer``: a fixed peer classifier (a yardstick; it is not retrained, and may have seen the clips).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainer.data.cache import DecodeCache, decode_all
+from trainer.data.sources import DatasetError, TrackRecord, discover
+from trainer.data.windows import track_windows
+from trainer.distill.folds import grouped_folds
+from trainer.distill.probe import LinearHead, choose_l2, embed_tracks, fit_head
+from trainer.metrics import classification_figures
+
+METHODS = ("probe", "finetune", "features", "scratch", "peer")
+
+
+@dataclass
+class Labelled:
+    """Decoded labelled clips with their genre index and group (artist, else the clip itself)."""
+
+    records: list[TrackRecord]
+    audios: list[np.ndarray]
+    labels: list[str]
+    y: np.ndarray  # [N]
+    groups: np.ndarray  # [N]
+
+
+def load_labelled(data: str, cache: str, sample_rate: int, workers: int = 2, say=print) -> Labelled:
+    """Discover and decode a labelled set; unreadable files are named and left out."""
+    records = discover(data)
+    decoded, errors = decode_all(records, DecodeCache(Path(cache), sample_rate), workers)
+    for err in errors:
+        say(f"skipped unreadable file {err.path}: {err.reason}")
+    labels = sorted({d.record.label for d in decoded})
+    if len(labels) < 2:
+        raise DatasetError(f"{data}: at least two genres are needed")
+    recs = [d.record for d in decoded]
+    y = np.array([labels.index(r.label) for r in recs])
+    groups = np.array([r.artist or f"clip:{r.path}" for r in recs])
+    return Labelled(recs, [d.audio for d in decoded], labels, y, groups)
+
+
+def probe_predictions(embs: list[np.ndarray], data: Labelled, fold_of: np.ndarray, say=print) -> np.ndarray:
+    """Out-of-fold track probabilities [N, labels] from per-fold linear heads (L2 chosen inside the fold)."""
+    probs = np.zeros((len(embs), len(data.labels)))
+    for f in range(fold_of.max() + 1):
+        tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        l2 = choose_l2([embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
+        head = fit_head([embs[i] for i in tr], data.y[tr], len(data.labels), l2)
+        probs[te] = head.track_probs([embs[i] for i in te])
+        say(f"fold {f + 1}: {len(tr)} train, {len(te)} held out, l2 {l2:g}, accuracy {(probs[te].argmax(1) == data.y[te]).mean():.3f}")
+    return probs
+
+
+def finetune_embeddings(checkpoint, data: Labelled, teacher: str | Path, train_idx: np.ndarray, epochs: int = 4):
+    """Fine-tune the distilled model on the clips `train_idx`; embeddings of every clip and genre-head probabilities."""
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.distill.distill import TEACHER_STATS
+    from trainer.distill.finetune import clip_mels, finetune, teacher_targets
+    from trainer.distill.teacher import Teacher
+
+    net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
+    stats_file = Path(checkpoint).parent / TEACHER_STATS
+    if not stats_file.is_file():
+        raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
+    stats = np.load(stats_file)
+    window = cfg.window_samples
+    audios = [data.audios[i] for i in train_idx]
+    targets = teacher_targets(Teacher(teacher), audios, window)
+    net = finetune(net, clip_mels(net, audios, window), data.y[train_idx], targets, stats["mean"], stats["std"],
+                   len(data.labels), epochs=epochs)
+    embs = embed_tracks(net, data.audios, window)
+    with torch.no_grad():
+        head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
+    return net, embs, head_probs
+
+
+def finetune_predictions(checkpoint, data: Labelled, fold_of: np.ndarray, teacher: str | Path, epochs: int = 4, say=print):
+    """Out-of-fold probabilities of fine-tuned models with a linear probe, and of their trained genre heads."""
+    probs = np.zeros((len(data.records), len(data.labels)))
+    head = np.zeros_like(probs)
+    for f in range(fold_of.max() + 1):
+        tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        _, embs, head_probs = finetune_embeddings(checkpoint, data, teacher, tr, epochs=epochs)
+        l2 = choose_l2([embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
+        probs[te] = fit_head([embs[i] for i in tr], data.y[tr], len(data.labels), l2).track_probs([embs[i] for i in te])
+        head[te] = head_probs[te]
+        say(f"fold {f + 1}: probe accuracy {(probs[te].argmax(1) == data.y[te]).mean():.3f}, "
+            f"trained head {(head[te].argmax(1) == data.y[te]).mean():.3f}")
+    return probs, head
+
+
+def final_head(embs: list[np.ndarray], data: Labelled) -> tuple[LinearHead, float]:
+    """The head fitted on every clip, with the L2 strength chosen by grouped cross-validation."""
+    l2 = choose_l2(embs, data.y, data.groups, len(data.labels))
+    return fit_head(embs, data.y, len(data.labels), l2), l2
+
+
+def mel_statistics(frontend) -> Callable[[list[np.ndarray], int], list[np.ndarray]]:
+    """Window features of the classic baseline: mean and std of each log-mel band [n, 2 * n_mels]."""
+    @torch.no_grad()
+    def embed(audios, window):
+        out = []
+        for audio in audios:
+            mel = frontend(torch.from_numpy(track_windows(audio, window)))  # [n, n_mels, T]
+            out.append(torch.cat([mel.mean(2), mel.std(2)], dim=1).numpy())  # [n, 2 * n_mels]
+        return out
+    return embed
+
+
+def scratch_predictions(data: Labelled, fold_of: np.ndarray, overrides: dict, workdir: Path, say=print) -> np.ndarray:
+    """Out-of-fold probabilities from networks trained from scratch with the trainer's own loop."""
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.config import TrainConfig
+    from trainer.train import predict_tracks, train
+
+    probs = np.zeros((len(data.records), len(data.labels)))
+    for f in range(fold_of.max() + 1):
+        tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
+        inner = grouped_folds(data.y[tr], data.groups[tr], 5, seed=2)  # a fifth of the training artists validate
+        manifest = workdir / f"fold{f + 1}.csv"
+        with open(manifest, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["path", "label", "artist", "split"])
+            for j, i in enumerate(tr):
+                r = data.records[i]
+                w.writerow([r.path.resolve(), r.label, r.artist or "", "valid" if inner[j] == 0 else "train"])
+            # The held-out clips are listed as the test split, which train() never looks at.
+            w.writerows([data.records[i].path.resolve(), data.records[i].label, "", "test"] for i in te)
+        cfg = TrainConfig.from_dict({**overrides, "data": str(manifest), "out": str(workdir / f"fold{f + 1}")})
+        best = train(cfg, say=lambda *_: None)
+        model, cfg, labels = model_from_checkpoint(load_checkpoint(best))
+        if labels != data.labels:
+            raise DatasetError(f"fold {f + 1} lacks some genres in training: {labels}")
+        probs[te], _ = predict_tracks(model, [data.audios[i] for i in te], cfg.window_samples, "cpu")
+        say(f"fold {f + 1}: accuracy {(probs[te].argmax(1) == data.y[te]).mean():.3f}")
+    return probs
+
+
+def peer_predictions(peer: str | Path, data: Labelled, window: int) -> np.ndarray:
+    """Track probabilities of a fixed musicnn-feature peer classifier on the same windows [N, labels]."""
+    import onnxruntime as ort
+
+    from trainer.distill.teacher import teacher_mel
+
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(peer), options, providers=["CPUExecutionProvider"])
+    name_in, name_out = session.get_inputs()[0].name, session.get_outputs()[0].name
+    probs = []
+    for audio in data.audios:
+        scores = session.run([name_out], {name_in: teacher_mel(track_windows(audio, window))})[0]  # [n, 10]
+        probs.append(scores.mean(axis=0))
+    return np.stack(probs)
+
+
+def write_cv_report(out: Path, method: str, data: Labelled, probs: np.ndarray, fold_of: np.ndarray | None, extra: dict) -> dict:
+    """report.json, per_track.csv and confusion.png for one method."""
+    from trainer.evaluate import plot_confusion
+
+    out.mkdir(parents=True, exist_ok=True)
+    figures = classification_figures(data.y, probs.argmax(1), data.labels)
+    k = int(fold_of.max() + 1) if fold_of is not None else 0
+    figures.update({"method": method, "split": f"{k}-fold artist-grouped cross-validation" if k else "all clips (fixed model)", **extra})
+    (out / "report.json").write_text(json.dumps(figures, indent=2))
+    with open(out / "per_track.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "fold", "predicted", "confidence", *data.labels])
+        for i, (r, p) in enumerate(zip(data.records, probs, strict=True)):
+            fold = int(fold_of[i]) + 1 if fold_of is not None else ""
+            w.writerow([r.path, r.label, fold, data.labels[int(p.argmax())], f"{p.max():.4f}", *(f"{x:.4f}" for x in p)])
+    plot_confusion(figures["confusion_matrix"], data.labels, out / "confusion.png")
+    return figures
+
+
+def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
+             seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, say=print) -> dict:
+    """Run one method over the folds and write its report under out/<method>."""
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.config import TrainConfig
+
+    base = TrainConfig()
+    if checkpoint:
+        net, base, _ = model_from_checkpoint(load_checkpoint(checkpoint))
+    data = load_labelled(data_path, cache, base.sample_rate, say=say)
+    fold_of = grouped_folds(data.y, data.groups, folds, seed)
+    window = base.window_samples
+    extra: dict = {"clips": len(data.records), "groups": len(set(data.groups))}
+    if method == "probe":
+        if not checkpoint:
+            raise ValueError("--checkpoint (a distilled model) is needed for the probe method")
+        probs = probe_predictions(embed_tracks(net, data.audios, window), data, fold_of, say)
+        extra["checkpoint"] = str(checkpoint)
+    elif method == "finetune":
+        if not (checkpoint and teacher):
+            raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
+        probs, head = finetune_predictions(checkpoint, data, fold_of, teacher, finetune_epochs, say)
+        extra["trained_head_accuracy"] = float((head.argmax(1) == data.y).mean())
+        extra["finetune_epochs"] = finetune_epochs
+        extra["checkpoint"] = str(checkpoint)
+    elif method == "features":
+        from trainer.frontend import MelFrontEnd
+
+        embs = mel_statistics(MelFrontEnd(base.frontend()).eval())(data.audios, window)
+        probs = probe_predictions(embs, data, fold_of, say)
+    elif method == "scratch":
+        with tempfile.TemporaryDirectory() as tmp:
+            probs = scratch_predictions(data, fold_of, {"cache": cache, **(scratch or {})}, Path(tmp), say)
+        extra["config"] = scratch or {}
+    elif method == "peer":
+        if not peer:
+            raise ValueError("--peer (an ONNX classifier on musicnn input) is needed for the peer method")
+        probs = peer_predictions(peer, data, window)
+        fold_of, extra["peer"] = None, Path(peer).name
+    else:
+        raise ValueError(f"unknown method {method!r}; choose {', '.join(METHODS)}")
+    figures = write_cv_report(Path(out) / method, method, data, probs, fold_of, extra)
+    say(f"{method}: accuracy {figures['accuracy']:.3f}  macro F1 {figures['macro_f1']:.3f} on {figures['tracks']} clips")
+    return figures
+
+
+def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str | Path | None = None,
+                    cache=".cache/decoded", dataset_name: str | None = None, teacher: str | Path | None = None,
+                    finetune_epochs: int = 4, say=print) -> Path:
+    """A distilled model (fine-tuned on every clip when a teacher is given) + a genre head fitted on every
+    clip -> an ordinary genre checkpoint, ready for export."""
+    from dataclasses import replace
+
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
+    from trainer.models import build_model
+
+    state = load_checkpoint(checkpoint)
+    net, cfg, _ = model_from_checkpoint(state)
+    data = load_labelled(data_path, cache, cfg.sample_rate, say=say)
+    if teacher:
+        net, embs, _ = finetune_embeddings(checkpoint, data, teacher, np.arange(len(data.records)), epochs=finetune_epochs)
+    else:
+        embs = embed_tracks(net, data.audios, cfg.window_samples)
+    head, l2 = final_head(embs, data)
+    model = build_model(cfg.model, len(data.labels), cfg.frontend(), dropout=cfg.dropout, width=cfg.width)
+    own = {k: v for k, v in net.state_dict().items() if not k.startswith(("classifier.", "genre_head."))}
+    model.load_state_dict(own, strict=False)
+    model.classifier.weight.data = torch.from_numpy(head.weight)  # [labels, D]
+    model.classifier.bias.data = torch.from_numpy(head.bias)  # [labels]
+    cfg = replace(cfg, data=str(data_path), dataset_name=dataset_name or cfg.dataset_name, out=str(out))
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    how = f"fine-tuned {finetune_epochs} epochs with {Path(teacher).name}" if teacher else "frozen"
+    history = state["history"] + [{"epoch": state["epoch"], "head_l2": l2, "clips": len(data.records), "network": how}]
+    save_checkpoint(out / "model.pt", model=model, optimizer=None, scheduler=None, cfg=cfg, labels=data.labels,
+                    epoch=state["epoch"], history=history, best=state["best"], splits={"train": data.records})
+    if cv_report:
+        (out / "report").mkdir(exist_ok=True)
+        (out / "report" / "report.json").write_text(Path(cv_report).read_text())
+    say(f"genre head (l2 {l2:g}, network {how}) on {len(data.records)} clips -> {out / 'model.pt'}")
+    return out / "model.pt"

@@ -1,0 +1,139 @@
+"""Distil a teacher into one of our models: the student learns the teacher's embedding and tags.
+
+Training runs on the cached front-end output (the front end is frozen, so this is the same
+function as training on waveforms, minus a third of the cost). The result is an ordinary
+checkpoint whose "labels" are the teacher's outputs; `probe` then puts a genre head on it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from trainer.checkpoint import save_checkpoint
+from trainer.config import TrainConfig
+from trainer.distill.targets import load_targets
+from trainer.models import build_model
+from trainer.train import Dist, make_scheduler, resolve_device, seed_everything
+
+TEACHER_STATS = "teacher_stats.npz"  # beside the checkpoint: mean and std of the teacher embedding
+
+
+@dataclass
+class DistillConfig:
+    """Settings of a distillation run."""
+
+    targets: str = ""  # folder written by `python -m trainer teach`
+    out: str = "runs/distilled"
+    model: str = "cnn"
+    width: float = 1.0
+    epochs: int = 6
+    batch_size: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    valid_fraction: float = 0.05
+    gain_db: float = 6.0  # random level change, applied in the dB domain
+    tag_weight: float = 1.0  # BCE on teacher tags, next to MSE on its standardised embedding
+    seed: int = 0
+    device: str = "auto"
+
+
+def split_by_source_file(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Random window indices for training and validation [n_train], [n_valid]."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(n)
+    n_valid = max(1, int(round(n * valid_fraction)))
+    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+def distill_loss(out: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor, tag_weight: float) -> torch.Tensor:
+    """MSE on the standardised teacher embedding + weighted BCE on its tag probabilities."""
+    d = emb.shape[1]
+    return F.mse_loss(out[:, :d], emb) + tag_weight * F.binary_cross_entropy_with_logits(out[:, d:], tags)
+
+
+def distill(cfg: DistillConfig, say=print) -> Path:
+    """Train the student; returns the checkpoint of the epoch with the lowest validation loss."""
+    seed_everything(cfg.seed)
+    device = resolve_device(cfg.device, Dist())
+    data = load_targets(cfg.targets)
+    mel = data["mel"]  # [N, n_mels, T] float16
+    emb = data["embedding"].astype(np.float32)  # [N, 200]
+    mean, std = emb.mean(0), emb.std(0) + 1e-3
+    emb_std = (emb - mean) / std  # [N, 200], so every teacher unit counts alike
+    tags = data["tags"].astype(np.float32)  # [N, 50]
+    train_idx, valid_idx = split_by_source_file(len(mel), cfg.valid_fraction, cfg.seed)
+    say(f"{len(mel)} windows from {len(set(data['source']))} sources; {len(train_idx)} train, {len(valid_idx)} valid")
+
+    n_out = emb.shape[1] + tags.shape[1]
+    base = TrainConfig(data=str(cfg.targets), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
+                       dataset_name=f"distilled ({Path(cfg.targets).name})", epochs=cfg.epochs)
+    model = build_model(cfg.model, n_out, base.frontend(), dropout=0.1, width=cfg.width)
+    model.spec_augment.enabled = True
+    model.to(device)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    scheduler = make_scheduler("cosine", optimizer, cfg.epochs)
+    out = Path(cfg.out)
+    out.mkdir(parents=True, exist_ok=True)
+    history, best = [], {"metric": None, "epoch": None, "monitor": "val_loss"}
+
+    def batch(idx):
+        x = torch.from_numpy(mel[idx].astype(np.float32)).to(device)  # [B, n_mels, T]
+        return x, torch.from_numpy(emb_std[idx]).to(device), torch.from_numpy(tags[idx]).to(device)
+
+    rng = np.random.default_rng(cfg.seed)
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = rng.permutation(train_idx)
+        total, seen = 0.0, 0
+        steps = range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
+        bar = tqdm(steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
+        for start in bar:
+            x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
+            x = x + (torch.rand(len(x), 1, 1, device=device) * 2 - 1) * cfg.gain_db  # [B, n_mels, T]: gain in dB
+            pred, _ = model.forward_mel(x)  # [B, 250]
+            loss = distill_loss(pred, e, t, cfg.tag_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.item() * len(x)
+            seen += len(x)
+            bar.set_postfix(loss=f"{total / seen:.3f}")
+        scheduler.step()
+        val = validation_loss(model, batch, valid_idx, cfg)
+        row = {"epoch": epoch, "train_loss": total / max(1, seen), "val_loss": val, "lr": optimizer.param_groups[0]["lr"]}
+        history.append(row)
+        improved = best["metric"] is None or val < best["metric"]
+        if improved:
+            best.update(metric=val, epoch=epoch)
+        say(f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  val_loss {val:.4f}" + ("  *" if improved else ""))
+        if not math.isfinite(row["train_loss"]):
+            raise RuntimeError("distillation diverged (loss is not finite); lower --lr")
+        common = dict(model=model, optimizer=optimizer, scheduler=scheduler, cfg=base,
+                      labels=[f"teacher_{i}" for i in range(n_out)], epoch=epoch, history=history, best=best, splits={})
+        save_checkpoint(out / "last.pt", **common)
+        if improved:
+            save_checkpoint(out / "best.pt", **common)
+    (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    np.savez(out / TEACHER_STATS, mean=mean, std=std)  # fine-tuning standardises teacher targets alike
+    return out / "best.pt"
+
+
+@torch.no_grad()
+def validation_loss(model, batch, valid_idx, cfg: DistillConfig) -> float:
+    """Mean distillation loss on the held-out windows."""
+    model.eval()
+    total = 0.0
+    for start in range(0, len(valid_idx), cfg.batch_size):
+        x, e, t = batch(valid_idx[start : start + cfg.batch_size])
+        pred, _ = model.forward_mel(x)
+        total += distill_loss(pred, e, t, cfg.tag_weight).item() * len(x)
+    return total / max(1, len(valid_idx))

@@ -1,0 +1,64 @@
+"""Fine-tune a distilled model on labelled clips: genre cross-entropy plus the teacher's targets on the
+same clips, so the network adapts to the labelled music without forgetting what the teacher taught.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainer.data.windows import track_windows
+from trainer.distill.distill import distill_loss
+from trainer.distill.teacher import Teacher
+
+
+def teacher_targets(teacher: Teacher, audios: list[np.ndarray], window: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(tags [n, 50], embedding [n, 200]) for every window of each clip."""
+    return [teacher(track_windows(a, window)) for a in audios]
+
+
+@torch.no_grad()
+def clip_mels(net, audios: list[np.ndarray], window: int) -> list[torch.Tensor]:
+    """Front-end output of every window of each clip [n, n_mels, T] (the front end is frozen)."""
+    return [net.frontend(torch.from_numpy(track_windows(a, window))) for a in audios]
+
+
+def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mean: np.ndarray, emb_std: np.ndarray,
+             n_labels: int, epochs: int = 4, lr: float = 5e-4, batch: int = 32, seed: int = 0) -> nn.Module:
+    """Train the whole network on labelled windows; returns the net with a genre classifier [labels, D].
+
+    The distillation head (the net's classifier) keeps its job; a new genre head trains beside it.
+    """
+    torch.manual_seed(seed)
+    x = torch.cat(mels)  # [N, n_mels, T]
+    y = torch.from_numpy(np.concatenate([np.full(len(m), lab) for m, lab in zip(mels, labels, strict=True)])).long()
+    tags = torch.from_numpy(np.concatenate([t for t, _ in targets])).float()  # [N, 50]
+    emb = torch.from_numpy((np.concatenate([e for _, e in targets]) - emb_mean) / emb_std).float()  # [N, 200]
+    genre_head = nn.Linear(net.classifier.in_features, n_labels)
+    params = list(net.parameters()) + list(genre_head.parameters())
+    optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
+    steps = max(1, epochs * (len(x) // batch))
+    scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
+    net.spec_augment.enabled = True
+    net.train()
+    done = 0
+    while done < steps:
+        order = torch.randperm(len(x))
+        for start in range(0, len(order) - batch + 1, batch):
+            idx = order[start : start + batch]
+            mel = x[idx] + (torch.rand(len(idx), 1, 1) * 2 - 1) * 6.0  # [B, n_mels, T], random gain in dB
+            distilled, embedding = net.forward_mel(mel)  # [B, 250], [B, D]
+            logits = genre_head(net.dropout(embedding))  # [B, labels]
+            loss = F.cross_entropy(logits, y[idx], label_smoothing=0.1) + distill_loss(distilled, emb[idx], tags[idx], 1.0)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            scheduler.step()
+            done += 1
+            if done >= steps:
+                break
+    net.eval()
+    net.genre_head = genre_head.eval()
+    return net

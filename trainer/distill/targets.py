@@ -1,0 +1,82 @@
+"""Distillation targets: every 3 s window of the corpus, its student log-mel and its teacher outputs.
+
+One shard (.npz) per audio file, written atomically, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainer.data.cache import DecodeCache, DecodeError
+from trainer.distill.corpus import read_corpus
+from trainer.distill.teacher import TEACHER_RATE, Teacher
+from trainer.frontend import FrontEndConfig, MelFrontEnd
+
+SILENCE_RMS = 10 ** (-50 / 20)  # windows quieter than -50 dBFS teach nothing
+
+
+def corpus_windows(audio: np.ndarray, length: int) -> np.ndarray:
+    """Non-overlapping windows of a track [N, length], silent ones dropped."""
+    n = len(audio) // length
+    if n == 0:
+        return np.zeros((0, length), np.float32)
+    windows = np.asarray(audio[: n * length], dtype=np.float32).reshape(n, length)  # [N, length]
+    rms = np.sqrt((windows**2).mean(axis=1))  # [N]
+    return windows[rms > SILENCE_RMS]
+
+
+def shard_name(path: Path) -> str:
+    """A stable shard file name for an audio file."""
+    return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16] + ".npz"
+
+
+@torch.no_grad()
+def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_seconds=3.0, say=print) -> Path:
+    """Write one shard per corpus file under `out`; returns `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    files = read_corpus(manifest)
+    teacher = Teacher(teacher_path)
+    frontend = MelFrontEnd(FrontEndConfig(sample_rate=TEACHER_RATE)).eval()
+    decoder = DecodeCache(Path(cache), TEACHER_RATE)
+    length = int(round(window_seconds * TEACHER_RATE))
+    total = 0
+    for i, (path, source) in enumerate(files, start=1):
+        shard = out / shard_name(path)
+        if shard.exists():
+            continue
+        try:
+            audio = decoder.load(path)
+        except DecodeError as exc:
+            say(f"skipped {exc.path}: {exc.reason}")
+            continue
+        windows = corpus_windows(audio, length)  # [N, S]
+        if len(windows) == 0:
+            continue
+        tags, emb = teacher(windows)  # [N, 50], [N, 200]
+        mel = torch.cat([frontend(torch.from_numpy(windows[j : j + 64])) for j in range(0, len(windows), 64)])  # [N, 96, T]
+        tmp = shard.with_suffix(".tmp.npz")
+        np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=str(path))
+        os.replace(tmp, shard)
+        total += len(windows)
+        say(f"[{i}/{len(files)}] {path.name}: {len(windows)} windows")
+    return out
+
+
+def load_targets(folder: str | Path) -> dict[str, np.ndarray]:
+    """All shards of a targets folder: mel [N, 96, T] float16, tags [N, 50], embedding [N, 200], source [N]."""
+    shards = sorted(Path(folder).glob("*.npz"))
+    if not shards:
+        raise FileNotFoundError(f"{folder}: no distillation targets (run python -m trainer teach first)")
+    parts = [np.load(s) for s in shards]
+    return {
+        "mel": np.concatenate([p["mel"] for p in parts]),
+        "tags": np.concatenate([p["tags"] for p in parts]),
+        "embedding": np.concatenate([p["embedding"] for p in parts]),
+        "source": np.concatenate([np.full(len(p["tags"]), str(p["source"])) for p in parts]),
+    }

@@ -1,0 +1,61 @@
+"""A peer tagger (musicnn, ONNX) as a teacher: its tags and penultimate embedding per 3 s window."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+PATCH_FRAMES = 187  # musicnn's input patch: 187 frames of 256 samples at 16 kHz, about 3 s
+TEACHER_RATE = 16000
+EMBEDDING_TENSOR = "model/dense/Relu:0"  # the 200-unit dense layer before the tag layer
+
+
+class TeacherError(RuntimeError):
+    """A teacher model that cannot be loaded or run; names the file."""
+
+
+def teacher_mel(windows: np.ndarray) -> np.ndarray:
+    """Waveform windows [N, S] at 16 kHz -> musicnn input [N, 187, 96] (librosa mel, log10(1+10000x))."""
+    import librosa
+
+    mel = librosa.feature.melspectrogram(y=windows, sr=TEACHER_RATE, n_fft=512, hop_length=256, n_mels=96)  # [N, 96, T]
+    mel = np.log10(1.0 + 10000.0 * mel.astype(np.float32))  # [N, 96, T], float32 (float16 overflows)
+    if mel.shape[2] < PATCH_FRAMES:
+        raise ValueError(f"windows of {windows.shape[1]} samples give {mel.shape[2]} frames; musicnn needs {PATCH_FRAMES}")
+    return np.ascontiguousarray(mel[:, :, :PATCH_FRAMES].transpose(0, 2, 1))  # [N, 187, 96]
+
+
+class Teacher:
+    """musicnn-msd/-mtt from ../shared/peers: windows -> (tag probabilities [N, 50], embedding [N, 200])."""
+
+    def __init__(self, path: str | Path, threads: int = 0):
+        import onnx
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        try:
+            proto = onnx.load(str(self.path))
+        except Exception as exc:  # protobuf and IO errors alike
+            raise TeacherError(f"{self.path}: cannot read the teacher model ({exc})") from exc
+        self.input = proto.graph.input[0].name
+        self.tags = proto.graph.output[0].name
+        produced = {out for node in proto.graph.node for out in node.output}
+        if EMBEDDING_TENSOR not in produced:
+            raise TeacherError(f"{self.path}: no tensor {EMBEDDING_TENSOR}; is this a musicnn model?")
+        # Expose the penultimate layer as an extra graph output: a richer target than 50 tags.
+        proto.graph.output.append(onnx.helper.make_tensor_value_info(EMBEDDING_TENSOR, onnx.TensorProto.FLOAT, None))
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3
+        self.session = ort.InferenceSession(proto.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+    def __call__(self, windows: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Windows [N, S] at 16 kHz -> (tags [N, 50], embedding [N, 200])."""
+        tags, embs = [], []
+        for i in range(0, len(windows), batch):
+            mel = teacher_mel(windows[i : i + batch])  # [b, 187, 96]
+            t, e = self.session.run([self.tags, EMBEDDING_TENSOR], {self.input: mel})  # [b, 50], [b, 200]
+            tags.append(t)
+            embs.append(e)
+        return np.concatenate(tags), np.concatenate(embs)
