@@ -5,7 +5,7 @@
 set -euo pipefail
 BUNDLE=${1:-dist/genre-tagger}
 PY=${2:-python3}
-OUT=${OUT:-dist/smoke}
+OUT=$(realpath -m "${OUT:-dist/smoke}")  # absolute: XDG variables must be absolute paths
 mkdir -p "$OUT"
 rm -rf "$OUT/home" "$OUT/music"
 # A throwaway home: the smoke test never touches the real user's database or settings.

@@ -36,6 +36,7 @@ def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mea
     y = torch.from_numpy(np.concatenate([np.full(len(m), lab) for m, lab in zip(mels, labels, strict=True)])).long()
     tags = torch.from_numpy(np.concatenate([t for t, _ in targets])).float()  # [N, 50]
     emb = torch.from_numpy((np.concatenate([e for _, e in targets]) - emb_mean) / emb_std).float()  # [N, 200]
+    batch = max(1, min(batch, len(x)))  # a handful of clips still makes one batch per epoch
     genre_head = nn.Linear(net.classifier.in_features, n_labels)
     params = list(net.parameters()) + list(genre_head.parameters())
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=1e-3)
