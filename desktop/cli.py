@@ -106,9 +106,10 @@ class Output:
 
 def open_sessions(args):
     """The database named by --db / $GENRE_TAGGER_DB / the user data folder."""
-    from desktop.store.database import default_db_path, open_database
+    from desktop.core.paths import database_file
+    from desktop.store.database import open_database
 
-    return open_database(default_db_path(args.db))
+    return open_database(database_file(args.db))
 
 
 def cmd_scan(args, out: Output) -> int:

@@ -5,7 +5,6 @@ CUDA libraries most listeners cannot use); ORT_PACKAGE=onnxruntime-gpu builds a 
 """
 
 import os
-import sys
 from pathlib import Path
 
 import tomllib
@@ -25,4 +24,3 @@ def app_requirements(pyproject: Path, ort_package: str) -> list[str]:
 if __name__ == "__main__":
     root = Path(__file__).resolve().parents[1]
     print("\n".join(app_requirements(root / "pyproject.toml", os.environ.get("ORT_PACKAGE", "onnxruntime"))))
-    sys.exit(0)

@@ -27,5 +27,6 @@ def setup_logging(folder: Path, level: int = logging.INFO) -> Path | None:
         return None
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root.addHandler(handler)
-    root.setLevel(min(root.level or level, level) if root.level != logging.NOTSET else level)
+    if root.level == logging.NOTSET or root.level > level:  # never silence what another handler asked for
+        root.setLevel(level)
     return path

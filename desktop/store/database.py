@@ -1,4 +1,4 @@
-"""Open the database: location, WAL mode, schema version and migrations."""
+"""Open the database: WAL mode, schema version and migrations (its location: desktop.core.paths)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,13 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.errors import GenreTaggerError
-from desktop.core.paths import DB_ENV, database_file
 from desktop.store.schema import Base, Meta
 
 SCHEMA_VERSION = 2
-__all__ = ["DB_ENV", "default_db_path", "open_database"]
 
 
 class DatabaseError(GenreTaggerError):
     """A database that cannot be opened or is newer than this program."""
-
-
-def default_db_path(override: str | Path | None = None) -> Path:
-    """--db flag, then $GENRE_TAGGER_DB, then the platform's user data folder."""
-    return database_file(override)
 
 
 def _create_v1(engine: Engine) -> None:

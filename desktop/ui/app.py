@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     """Open the main window; rescan remembered folders in the background."""
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from desktop.core.logs import setup_logging
-    from desktop.core.paths import log_dir, settings_file
+    from desktop.core.paths import database_file, log_dir, settings_file
 
     setup_logging(log_dir())
     if args.self_test:  # before Qt is imported: works on a machine with no display at all
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from PySide6.QtWidgets import QApplication, QMessageBox
 
     from desktop.core.errors import GenreTaggerError
-    from desktop.store.database import default_db_path, open_database
+    from desktop.store.database import open_database
     from desktop.ui.app_settings import AppSettings
     from desktop.ui.main_window import MainWindow
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.model:
         settings.model_path = args.model
     try:
-        sessions = open_database(default_db_path(args.db))
+        sessions = open_database(database_file(args.db))
     except GenreTaggerError as exc:
         QMessageBox.critical(None, "Genre Tagger", str(exc))
         return 2

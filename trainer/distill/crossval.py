@@ -15,7 +15,6 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +69,24 @@ def probe_predictions(embs: list[np.ndarray], data: Labelled, fold_of: np.ndarra
     return probs
 
 
-def finetune_embeddings(checkpoint, data: Labelled, teacher: str | Path, train_idx: np.ndarray, epochs: int = 4):
-    """Fine-tune the distilled model on the clips `train_idx`; embeddings of every clip and genre-head probabilities."""
+@dataclass
+class FinetuneInputs:
+    """What every fold's fine-tuning starts from, computed once: the distilled model, and per clip its
+    front-end mels and teacher targets (a fold only ever reads those of its training clips)."""
+
+    net: torch.nn.Module
+    window: int
+    emb_mean: np.ndarray
+    emb_std: np.ndarray
+    mels: list[torch.Tensor]
+    targets: list[tuple[np.ndarray, np.ndarray]]
+
+
+def finetune_inputs(checkpoint, data: Labelled, teacher: str | Path) -> FinetuneInputs:
+    """Load the distilled model and its teacher statistics; run the front end and the teacher on every clip."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.distill.distill import TEACHER_STATS
-    from trainer.distill.finetune import clip_mels, finetune, teacher_targets
+    from trainer.distill.finetune import clip_mels, teacher_targets
     from trainer.distill.teacher import Teacher
 
     net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
@@ -83,11 +95,19 @@ def finetune_embeddings(checkpoint, data: Labelled, teacher: str | Path, train_i
         raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
     stats = np.load(stats_file)
     window = cfg.window_samples
-    audios = [data.audios[i] for i in train_idx]
-    targets = teacher_targets(Teacher(teacher), audios, window)
-    net = finetune(net, clip_mels(net, audios, window), data.y[train_idx], targets, stats["mean"], stats["std"],
-                   len(data.labels), epochs=epochs)
-    embs = embed_tracks(net, data.audios, window)
+    return FinetuneInputs(net, window, stats["mean"], stats["std"], clip_mels(net, data.audios, window),
+                          teacher_targets(Teacher(teacher), data.audios, window))
+
+
+def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.ndarray, epochs: int = 4):
+    """Fine-tune a copy of the distilled model on the clips `train_idx`; embeddings of every clip and genre-head probabilities."""
+    import copy
+
+    from trainer.distill.finetune import finetune
+
+    net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
+                   [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs)
+    embs = embed_tracks(net, data.audios, inputs.window)
     with torch.no_grad():
         head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
     return net, embs, head_probs
@@ -95,11 +115,12 @@ def finetune_embeddings(checkpoint, data: Labelled, teacher: str | Path, train_i
 
 def finetune_predictions(checkpoint, data: Labelled, fold_of: np.ndarray, teacher: str | Path, epochs: int = 4, say=print):
     """Out-of-fold probabilities of fine-tuned models with a linear probe, and of their trained genre heads."""
+    inputs = finetune_inputs(checkpoint, data, teacher)
     probs = np.zeros((len(data.records), len(data.labels)))
     head = np.zeros_like(probs)
     for f in range(fold_of.max() + 1):
         tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        _, embs, head_probs = finetune_embeddings(checkpoint, data, teacher, tr, epochs=epochs)
+        _, embs, head_probs = finetune_embeddings(inputs, data, tr, epochs=epochs)
         l2 = choose_l2([embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
         probs[te] = fit_head([embs[i] for i in tr], data.y[tr], len(data.labels), l2).track_probs([embs[i] for i in te])
         head[te] = head_probs[te]
@@ -114,16 +135,14 @@ def final_head(embs: list[np.ndarray], data: Labelled) -> tuple[LinearHead, floa
     return fit_head(embs, data.y, len(data.labels), l2), l2
 
 
-def mel_statistics(frontend) -> Callable[[list[np.ndarray], int], list[np.ndarray]]:
-    """Window features of the classic baseline: mean and std of each log-mel band [n, 2 * n_mels]."""
-    @torch.no_grad()
-    def embed(audios, window):
-        out = []
-        for audio in audios:
-            mel = frontend(torch.from_numpy(track_windows(audio, window)))  # [n, n_mels, T]
-            out.append(torch.cat([mel.mean(2), mel.std(2)], dim=1).numpy())  # [n, 2 * n_mels]
-        return out
-    return embed
+@torch.no_grad()
+def mel_statistics(frontend, audios: list[np.ndarray], window: int) -> list[np.ndarray]:
+    """Window features of the classic baseline: mean and std of each log-mel band, [n, 2 * n_mels] per clip."""
+    out = []
+    for audio in audios:
+        mel = frontend(torch.from_numpy(track_windows(audio, window)))  # [n, n_mels, T]
+        out.append(torch.cat([mel.mean(2), mel.std(2)], dim=1).numpy())  # [n, 2 * n_mels]
+    return out
 
 
 def scratch_predictions(data: Labelled, fold_of: np.ndarray, overrides: dict, workdir: Path, say=print) -> np.ndarray:
@@ -219,7 +238,7 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
     elif method == "features":
         from trainer.frontend import MelFrontEnd
 
-        embs = mel_statistics(MelFrontEnd(base.frontend()).eval())(data.audios, window)
+        embs = mel_statistics(MelFrontEnd(base.frontend()).eval(), data.audios, window)
         probs = probe_predictions(embs, data, fold_of, say)
     elif method == "scratch":
         with tempfile.TemporaryDirectory() as tmp:
@@ -251,7 +270,8 @@ def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str 
     net, cfg, _ = model_from_checkpoint(state)
     data = load_labelled(data_path, cache, cfg.sample_rate, say=say)
     if teacher:
-        net, embs, _ = finetune_embeddings(checkpoint, data, teacher, np.arange(len(data.records)), epochs=finetune_epochs)
+        inputs = finetune_inputs(checkpoint, data, teacher)
+        net, embs, _ = finetune_embeddings(inputs, data, np.arange(len(data.records)), epochs=finetune_epochs)
     else:
         embs = embed_tracks(net, data.audios, cfg.window_samples)
     head, l2 = final_head(embs, data)

@@ -46,7 +46,7 @@ class DistillConfig:
     device: str = "auto"
 
 
-def split_by_source_file(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def split_windows(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Random window indices for training and validation [n_train], [n_valid]."""
     rng = np.random.default_rng(seed)
     order = rng.permutation(n)
@@ -70,7 +70,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     mean, std = emb.mean(0), emb.std(0) + 1e-3
     emb_std = (emb - mean) / std  # [N, 200], so every teacher unit counts alike
     tags = data["tags"].astype(np.float32)  # [N, 50]
-    train_idx, valid_idx = split_by_source_file(len(mel), cfg.valid_fraction, cfg.seed)
+    train_idx, valid_idx = split_windows(len(mel), cfg.valid_fraction, cfg.seed)
     say(f"{len(mel)} windows from {len(set(data['source']))} sources; {len(train_idx)} train, {len(valid_idx)} valid")
 
     n_out = emb.shape[1] + tags.shape[1]

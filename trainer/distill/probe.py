@@ -13,6 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from trainer.data.windows import track_windows
+from trainer.distill.folds import grouped_folds
 
 
 @dataclass
@@ -75,8 +76,6 @@ def fit_head(track_embs: list[np.ndarray], labels: np.ndarray, n_labels: int, l2
 
 def choose_l2(track_embs, labels, groups, n_labels, grid=(1e-4, 1e-3, 1e-2, 1e-1), folds: int = 3) -> float:
     """The L2 strength with the best grouped inner cross-validation accuracy (training clips only)."""
-    from trainer.distill.folds import grouped_folds
-
     fold_of = grouped_folds(labels, groups, folds, seed=1)
     best, best_acc = grid[0], -1.0
     for l2 in grid:

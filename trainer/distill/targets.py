@@ -45,7 +45,6 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     frontend = MelFrontEnd(FrontEndConfig(sample_rate=TEACHER_RATE)).eval()
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
     length = int(round(window_seconds * TEACHER_RATE))
-    total = 0
     for i, (path, source) in enumerate(files, start=1):
         shard = out / shard_name(path)
         if shard.exists():
@@ -63,7 +62,6 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
         tmp = shard.with_suffix(".tmp.npz")
         np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=str(path))
         os.replace(tmp, shard)
-        total += len(windows)
         say(f"[{i}/{len(files)}] {path.name}: {len(windows)} windows")
     return out
 
