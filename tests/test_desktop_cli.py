@@ -109,3 +109,42 @@ def test_console_script_runs(lib, tmp_path):
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "desktop.cli", "--json", "models"], capture_output=True, text=True, env=env)
     assert proc.returncode == 0 and "models" in json.loads(proc.stdout)
+
+
+def test_scan_killed_with_sigkill_resumes(tmp_path, exported_model):
+    """A real `kill -9` mid-scan: the database stays sound and the next scan does only the rest."""
+    import signal
+    import sqlite3
+    import time
+
+    music = tmp_path / "Big"
+    for i in range(150):  # enough that the scan is still running when the first results land
+        make_track(music / f"album{i // 25}", f"track {i}", ["tones", "noise", "beats"][i % 3], "wav", 4.0, seed=i,
+                   sample_rate=16000)
+    db = tmp_path / "killed.db"
+    env = dict(os.environ, GENRE_TAGGER_DB=str(db), GENRE_TAGGER_MODEL=str(exported_model))
+    scan = [sys.executable, "-m", "desktop.cli", "--json", "scan", str(music)]
+
+    def analysed() -> int:
+        try:
+            with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5) as con:
+                return con.execute("select count(*) from analyses").fetchone()[0]
+        except sqlite3.OperationalError:  # not created yet
+            return 0
+
+    proc = subprocess.Popen(scan, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while analysed() < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = analysed()
+    assert proc.returncode == -signal.SIGKILL, "the scan ended before it could be killed"
+    assert 0 < done_before < 150
+    with sqlite3.connect(db) as con:
+        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+    rerun = subprocess.run(scan, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == EXIT_OK, rerun.stderr
+    data = json.loads(rerun.stdout)
+    assert len(data["analysed"]) == 150 - done_before  # nothing analysed twice
+    assert analysed() == 150
