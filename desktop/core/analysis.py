@@ -25,7 +25,7 @@ class AnalysisSettings:
 
     plan: WindowPlan = WindowPlan()
     threshold: float = 0.5  # below this top probability a result is "uncertain"
-    batch_windows: int = 32
+    batch_windows: int = 8
     workers: int = 2  # decoding threads: decoding is the bottleneck
 
 
