@@ -23,6 +23,7 @@ from desktop.core.audio import probe, read_segments
 from desktop.core.model import GenreModel
 from desktop.core.windows import plan_windows
 from desktop.services.library import Library
+from desktop.services.models import shipped_models_dir
 from desktop.store import queries
 from desktop.store.database import open_database
 from desktop.store.schema import Track
@@ -81,7 +82,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        shipped = Path(__file__).resolve().parents[1] / "models" / "default.onnx"
+        shipped = shipped_models_dir() / "default.onnx"
         model_path = Path(args.model) if args.model else shipped if shipped.is_file() else export_untrained("cnn", tmp / "cnn.onnx", width=0.5)
         model = GenreModel(model_path, device="cpu", threads=args.threads or None)
         settings = AnalysisSettings(workers=args.workers)

@@ -75,7 +75,6 @@ class FinetuneInputs:
     front-end mels and teacher targets (a fold only ever reads those of its training clips)."""
 
     net: torch.nn.Module
-    window: int
     emb_mean: np.ndarray
     emb_std: np.ndarray
     mels: list[torch.Tensor]
@@ -95,7 +94,7 @@ def finetune_inputs(checkpoint, data: Labelled, teacher: str | Path) -> Finetune
         raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
     stats = np.load(stats_file)
     window = cfg.window_samples
-    return FinetuneInputs(net, window, stats["mean"], stats["std"], clip_mels(net, data.audios, window),
+    return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window),
                           teacher_targets(Teacher(teacher), data.audios, window))
 
 
@@ -107,8 +106,8 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
 
     net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
                    [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs)
-    embs = embed_tracks(net, data.audios, inputs.window)
-    with torch.no_grad():
+    with torch.no_grad():  # from the cached front-end output: the front end is frozen, no need to run it again
+        embs = [net.forward_mel(m)[1].numpy() for m in inputs.mels]  # [n_windows, D] per clip
         head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
     return net, embs, head_probs
 

@@ -54,6 +54,11 @@ def split_windows(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray,
     return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
 
+def random_gain(mel: torch.Tensor, gain_db: float) -> torch.Tensor:
+    """log-mel [B, n_mels, T] with each window's level moved by up to +-gain_db (a gain is a dB offset)."""
+    return mel + (torch.rand(len(mel), 1, 1, device=mel.device) * 2 - 1) * gain_db  # [B, n_mels, T]
+
+
 def distill_loss(out: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor, tag_weight: float) -> torch.Tensor:
     """MSE on the standardised teacher embedding + weighted BCE on its tag probabilities."""
     d = emb.shape[1]
@@ -98,7 +103,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         bar = tqdm(steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
         for start in bar:
             x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
-            x = x + (torch.rand(len(x), 1, 1, device=device) * 2 - 1) * cfg.gain_db  # [B, n_mels, T]: gain in dB
+            x = random_gain(x, cfg.gain_db)  # [B, n_mels, T]
             pred, _ = model.forward_mel(x)  # [B, 250]
             loss = distill_loss(pred, e, t, cfg.tag_weight)
             optimizer.zero_grad(set_to_none=True)

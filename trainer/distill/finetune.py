@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.data.windows import track_windows
-from trainer.distill.distill import distill_loss
+from trainer.distill.distill import DistillConfig, distill_loss, random_gain
 from trainer.distill.teacher import Teacher
 
 
@@ -49,7 +49,7 @@ def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mea
         order = torch.randperm(len(x))
         for start in range(0, len(order) - batch + 1, batch):
             idx = order[start : start + batch]
-            mel = x[idx] + (torch.rand(len(idx), 1, 1) * 2 - 1) * 6.0  # [B, n_mels, T], random gain in dB
+            mel = random_gain(x[idx], DistillConfig.gain_db)  # [B, n_mels, T], as in distillation
             distilled, embedding = net.forward_mel(mel)  # [B, 250], [B, D]
             logits = genre_head(net.dropout(embedding))  # [B, labels]
             loss = F.cross_entropy(logits, y[idx], label_smoothing=0.1) + distill_loss(distilled, emb[idx], tags[idx], 1.0)

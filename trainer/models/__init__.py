@@ -11,11 +11,11 @@ from trainer.models.ffnn import FeedForward
 from trainer.models.genre_net import GenreNet
 from trainer.models.mobilenet import MobileNetV2
 
-# name -> backbone factory(n_mels, **options). Options a backbone does not know are ignored.
-BACKBONES: dict[str, Callable[..., nn.Module]] = {
-    "cnn": CompactCNN,
-    "mobilenet": MobileNetV2,
-    "ffnn": FeedForward,
+# name -> backbone factory(n_mels, width). The feed-forward baseline has no width to scale.
+BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
+    "cnn": lambda n_mels, width: CompactCNN(n_mels, width=width),
+    "mobilenet": lambda n_mels, width: MobileNetV2(n_mels, width=width),
+    "ffnn": lambda n_mels, width: FeedForward(n_mels),
 }
 
 __all__ = ["BACKBONES", "GenreNet", "build_model", "model_names"]
@@ -33,10 +33,4 @@ def build_model(name, n_labels, frontend_cfg, *, dropout=0.3, width=1.0, mel_bas
     if name not in BACKBONES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(model_names())}")
     frontend = MelFrontEnd(frontend_cfg, mel_basis=mel_basis)
-    if name == "mobilenet":
-        backbone = MobileNetV2(frontend_cfg.n_mels, width=width)
-    elif name == "cnn":
-        backbone = CompactCNN(frontend_cfg.n_mels, width=width)
-    else:
-        backbone = BACKBONES[name](frontend_cfg.n_mels)
-    return GenreNet(frontend, backbone, n_labels, dropout=dropout)
+    return GenreNet(frontend, BACKBONES[name](frontend_cfg.n_mels, width), n_labels, dropout=dropout)

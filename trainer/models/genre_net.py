@@ -22,25 +22,16 @@ class GenreNet(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.classifier = nn.Linear(backbone.embedding_dim, n_labels)
 
-    def features(self, waveform: torch.Tensor) -> torch.Tensor:
-        """waveform [B, S] -> normalised log-mel [B, 1, n_mels, T]."""
+    def forward(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         # The front end stays in float32 under mixed precision: dB of a bf16 power spectrum is coarse.
         with torch.autocast(device_type=waveform.device.type, enabled=False):
             mel = self.frontend(waveform.float())  # [B, n_mels, T]
-        return self.features_from_mel(mel)
-
-    def features_from_mel(self, mel: torch.Tensor) -> torch.Tensor:
-        """log-mel [B, n_mels, T] from the front end -> normalised [B, 1, n_mels, T]."""
-        mel = self.input_norm(mel)  # [B, n_mels, T]
-        mel = self.spec_augment(mel)  # [B, n_mels, T], identity unless training with it on
-        return mel.unsqueeze(1)  # [B, 1, n_mels, T]
-
-    def forward(self, waveform: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        embedding = self.backbone(self.features(waveform))  # [B, D]
-        logits = self.classifier(self.dropout(embedding))  # [B, labels]
-        return logits, embedding
+        return self.forward_mel(mel)
 
     def forward_mel(self, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The same as forward, from a precomputed front-end output [B, n_mels, T] (cached training data)."""
-        embedding = self.backbone(self.features_from_mel(mel))  # [B, D]
-        return self.classifier(self.dropout(embedding)), embedding
+        mel = self.input_norm(mel)  # [B, n_mels, T]
+        mel = self.spec_augment(mel)  # [B, n_mels, T], identity unless training with it on
+        embedding = self.backbone(mel.unsqueeze(1))  # [B, 1, n_mels, T] -> [B, D]
+        logits = self.classifier(self.dropout(embedding))  # [B, labels]
+        return logits, embedding
