@@ -63,7 +63,7 @@ def labelled(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def distilled(tmp_path_factory, teacher):
-    """Corpus (a folder and a .pk3 archive) -> targets -> a one-epoch distilled CNN."""
+    """Corpus (a folder and a .pk3 archive) -> targets -> a one-epoch distilled CNN (512 hop: reads every other stored frame)."""
     from trainer.distill.corpus import build_corpus, extract_archive_members
     from trainer.distill.distill import DistillConfig, distill
     from trainer.distill.targets import prepare_targets
@@ -85,7 +85,8 @@ def distilled(tmp_path_factory, teacher):
     mtimes = [s.stat().st_mtime_ns for s in shards]
     prepare_targets(manifest, teacher, root / "targets", cache=root / "cache", say=lambda *_: None)
     assert [s.stat().st_mtime_ns for s in shards] == mtimes, "a second run must resume, not redo"
-    cfg = DistillConfig(targets=str(targets), out=str(root / "run"), width=0.25, epochs=1, batch_size=8, device="cpu")
+    cfg = DistillConfig(targets=str(targets), out=str(root / "run"), width=0.25, hop_length=512, epochs=1, batch_size=8,
+                        device="cpu")
     return distill(cfg, say=lambda *_: None)
 
 
@@ -106,6 +107,7 @@ def test_distillation_learns_the_teacher(distilled):
 
     state = load_checkpoint(distilled)
     assert len(state["labels"]) == 250 and state["history"][0]["val_loss"] > 0
+    assert state["config"]["hop_length"] == 512, "the student keeps its own hop, not the targets'"
     assert (Path(distilled).parent / "teacher_stats.npz").is_file()
 
 
@@ -183,3 +185,18 @@ def test_corpus_windows_drop_silence():
     audio = np.concatenate([np.zeros(48000), 0.1 * np.ones(48000), np.zeros(1000)]).astype(np.float32)
     windows = corpus_windows(audio, 48000)
     assert windows.shape == (1, 48000) and windows[0, 0] == pytest.approx(0.1)
+
+
+def test_targets_serve_a_student_with_a_longer_hop_exactly():
+    import torch
+
+    from trainer.distill.targets import TARGETS_FRONTEND, mels_at_hop
+    from trainer.frontend import FrontEndConfig, MelFrontEnd
+
+    waveform = torch.from_numpy(np.random.default_rng(0).normal(0, 0.1, (2, 48000)).astype(np.float32))
+    stored = MelFrontEnd(TARGETS_FRONTEND)(waveform).numpy()  # [2, 96, 188]
+    coarse = MelFrontEnd(FrontEndConfig(hop_length=512))(waveform).numpy()  # [2, 96, 94]
+    np.testing.assert_allclose(mels_at_hop(stored, 512), coarse, atol=1e-4)
+    assert mels_at_hop(stored, 256) is stored
+    with pytest.raises(ValueError, match="not a multiple"):
+        mels_at_hop(stored, 384)

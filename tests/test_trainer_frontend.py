@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from trainer.frontend import FrontEndConfig, MelFrontEnd, split_factor
+from trainer.frontend import FrontEndConfig, MelFrontEnd, mel_bands, mel_filterbank, split_factor
 
 # Stated tolerance: within 0.01 dB of librosa on every bin within 80 dB of the loudest one (the
 # range power_to_db's default top_db keeps), and within 0.25 dB on all bins (float32 rounding of
@@ -74,3 +74,15 @@ def test_split_factor():
     assert split_factor(512, 256) == 16
     assert split_factor(512, 100) == 4  # 100 = 4 * 25: limited by the hop
     assert split_factor(1023, 256) == 1
+
+
+@pytest.mark.parametrize("cfg", [FrontEndConfig(), FrontEndConfig(sample_rate=22050, n_fft=1024, hop_length=512, n_mels=128)])
+def test_mel_bands_hold_every_weight_and_skip_most_of_the_matrix(cfg):
+    mel = mel_filterbank(cfg)  # [n_mels, bins]
+    bands = mel_bands(mel, MelFrontEnd.MEL_GROUPS)
+    assert [b[0] for b in bands] == sorted(b[0] for b in bands) and bands[-1][1] == cfg.n_mels
+    covered = torch.zeros_like(mel, dtype=torch.bool)
+    for f0, f1, b0, b1 in bands:
+        covered[f0:f1, b0:b1] = True
+    assert not (mel[~covered] != 0).any(), "a nonzero filter weight fell outside its band"
+    assert covered.float().mean() < 0.35, "banding should skip most of the dense product"

@@ -19,7 +19,7 @@ from trainer.models.mobilenet import MobileNetV2, load_initial_weights
 CHANCE = 1 / 3
 
 
-@pytest.mark.parametrize("name", ["cnn", "mobilenet", "ffnn"])
+@pytest.mark.parametrize("name", ["cnn", "cnn-fast", "mobilenet", "ffnn"])
 def test_model_learns_synthetic_genres(tmp_path, synth_data, synth_holdout, name):
     extra = {"width": 0.5, "lr": 2e-3, "epochs": 16} if name == "mobilenet" else {}
     best = train_synth(tmp_path, synth_data, model=name, **extra)

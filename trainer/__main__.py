@@ -67,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--out", required=True)
     di.add_argument("--model", default="cnn", choices=model_names())
     di.add_argument("--width", type=float, default=1.0)
+    di.add_argument("--hop-length", type=int, default=256, help="student STFT hop, a multiple of the targets' 256")
     di.add_argument("--epochs", type=int, default=6)
     di.add_argument("--batch-size", type=int, default=64)
     di.add_argument("--lr", type=float, default=2e-3)
@@ -134,8 +135,8 @@ def run_distill(args) -> None:
     """python -m trainer distill."""
     from trainer.distill.distill import DistillConfig, distill
 
-    cfg = DistillConfig(targets=args.targets, out=args.out, model=args.model, width=args.width, epochs=args.epochs,
-                        batch_size=args.batch_size, lr=args.lr, device=args.device)
+    cfg = DistillConfig(targets=args.targets, out=args.out, model=args.model, width=args.width, hop_length=args.hop_length,
+                        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device)
     print(f"best checkpoint: {distill(cfg)}")
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Rebuild the shipped default model (models/default.onnx) from its sources, and its figures.
 #   recipes/default-model/build.sh [WORK]      # WORK defaults to .cache/default-model
+#   MODEL=cnn-fast recipes/default-model/build.sh [WORK]   # models/fast.onnx, the quicker alternative
 # Steps (each resumes or is skipped when its output exists):
 #   1. corpus   unlabelled music from Debian packages (apt-get download; no root needed)
 #   2. teach    musicnn-msd (ISC, ../shared/peers) tags + embedding for every 3 s corpus window
@@ -16,23 +17,29 @@ PEERS=${PEERS:-../shared/peers}
 GTZAN=${GTZAN:-../shared/datasets/gtzan}
 EPOCHS=${EPOCHS:-8}
 FOLDS=${FOLDS:-5}
-mkdir -p "$WORK"
+MODEL=${MODEL:-cnn}
+case "$MODEL" in
+  cnn) NAME=default RUN=$WORK ;;  # the shipped default keeps the folder names of earlier builds
+  cnn-fast) NAME=fast RUN=$WORK/cnn-fast ;;
+  *) NAME=$MODEL RUN=$WORK/$MODEL ;;
+esac
+mkdir -p "$RUN"
 
 [ -f "$WORK/corpus/manifest.csv" ] || "$PY" -m trainer corpus --out "$WORK/corpus"
 "$PY" -m trainer teach --corpus "$WORK/corpus/manifest.csv" --teacher "$PEERS/musicnn-msd.onnx" \
   --out "$WORK/targets-msd" --cache "$WORK/decoded"
-[ -f "$WORK/distilled/best.pt" ] || "$PY" -m trainer distill --targets "$WORK/targets-msd" \
-  --out "$WORK/distilled" --model cnn --width 0.5 --epochs "$EPOCHS"
+[ -f "$RUN/distilled/best.pt" ] || "$PY" -m trainer distill --targets "$WORK/targets-msd" \
+  --out "$RUN/distilled" --model "$MODEL" --width 0.5 --epochs "$EPOCHS"
 "$PY" scripts/gtzan_manifest.py --gtzan "$GTZAN" --out "$WORK/gtzan.csv"
 for method in probe finetune features peer scratch; do
-  [ -f "$WORK/cv/$method/report.json" ] && continue
-  "$PY" -m trainer crossval "$method" --data "$WORK/gtzan.csv" --out "$WORK/cv" --folds "$FOLDS" \
-    --cache "$WORK/decoded" --checkpoint "$WORK/distilled/best.pt" --teacher "$PEERS/musicnn-msd.onnx" \
+  [ -f "$RUN/cv/$method/report.json" ] && continue
+  "$PY" -m trainer crossval "$method" --data "$WORK/gtzan.csv" --out "$RUN/cv" --folds "$FOLDS" \
+    --cache "$WORK/decoded" --checkpoint "$RUN/distilled/best.pt" --teacher "$PEERS/musicnn-msd.onnx" \
     --peer "$PEERS/essentia-genre_tzanetakis-musicnn-msd-1.onnx" --config recipes/default-model/scratch.yaml
 done
-"$PY" -m trainer fit-head --checkpoint "$WORK/distilled/best.pt" --data "$WORK/gtzan.csv" --out "$WORK/final" \
-  --report "$WORK/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" \
+"$PY" -m trainer fit-head --checkpoint "$RUN/distilled/best.pt" --data "$WORK/gtzan.csv" --out "$RUN/final" \
+  --report "$RUN/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" \
   --dataset-name "GTZAN clips we hold (156) + distilled from musicnn-msd on Debian game music"
-"$PY" -m trainer export --checkpoint "$WORK/final/model.pt" --out "$WORK/final/default.onnx"
-cp "$WORK/final/default.onnx" models/default.onnx
-"$PY" -m benchmarks.bench_model --model models/default.onnx --data "$WORK/gtzan.csv" --cache "$WORK/decoded"
+"$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME.onnx"
+cp "$RUN/final/$NAME.onnx" "models/$NAME.onnx"
+"$PY" -m benchmarks.bench_model --model "models/$NAME.onnx" --data "$WORK/gtzan.csv" --cache "$WORK/decoded"

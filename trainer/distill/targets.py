@@ -18,6 +18,8 @@ from trainer.distill.teacher import TEACHER_RATE, Teacher
 from trainer.frontend import FrontEndConfig, MelFrontEnd
 
 SILENCE_RMS = 10 ** (-50 / 20)  # windows quieter than -50 dBFS teach nothing
+# The student log-mel stored in every shard: the teacher's own STFT settings (16 kHz, 512 / 256, 96 mels).
+TARGETS_FRONTEND = FrontEndConfig(sample_rate=TEACHER_RATE)
 
 
 def corpus_windows(audio: np.ndarray, length: int) -> np.ndarray:
@@ -42,7 +44,7 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     out.mkdir(parents=True, exist_ok=True)
     files = read_corpus(manifest)
     teacher = Teacher(teacher_path)
-    frontend = MelFrontEnd(FrontEndConfig(sample_rate=TEACHER_RATE)).eval()
+    frontend = MelFrontEnd(TARGETS_FRONTEND).eval()
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
     length = int(round(window_seconds * TEACHER_RATE))
     for i, (path, source) in enumerate(files, start=1):
@@ -64,6 +66,18 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
         os.replace(tmp, shard)
         say(f"[{i}/{len(files)}] {path.name}: {len(windows)} windows")
     return out
+
+
+def mels_at_hop(mel: np.ndarray, hop_length: int) -> np.ndarray:
+    """Stored log-mels [N, n_mels, T] as a front end with a longer hop would compute them [N, n_mels, T'].
+
+    With the same FFT size and centred frames, frame t at hop k*h is frame k*t at hop h, so a
+    coarser student needs no new targets: every k-th stored frame is exactly its input.
+    """
+    stored = TARGETS_FRONTEND.hop_length
+    if hop_length % stored:
+        raise ValueError(f"hop length {hop_length} is not a multiple of the targets' hop {stored}")
+    return mel if hop_length == stored else np.ascontiguousarray(mel[:, :, :: hop_length // stored])
 
 
 def load_targets(folder: str | Path) -> dict[str, np.ndarray]:

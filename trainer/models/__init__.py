@@ -14,6 +14,8 @@ from trainer.models.mobilenet import MobileNetV2
 # name -> backbone factory(n_mels, width). The feed-forward baseline has no width to scale.
 BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
     "cnn": lambda n_mels, width: CompactCNN(n_mels, width=width),
+    # The same CNN at about 70% of the cost: its first block pools time by 4 instead of 2.
+    "cnn-fast": lambda n_mels, width: CompactCNN(n_mels, width=width, first_time_pool=4),
     "mobilenet": lambda n_mels, width: MobileNetV2(n_mels, width=width),
     "ffnn": lambda n_mels, width: FeedForward(n_mels),
 }

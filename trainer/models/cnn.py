@@ -9,36 +9,39 @@ from torch import nn
 class ConvBlock(nn.Module):
     """A 3x3 convolution with batch norm and ReLU, then 2x2 max pooling and dropout."""
 
-    def __init__(self, c_in: int, c_out: int, dropout: float):
+    def __init__(self, c_in: int, c_out: int, dropout: float, pool: tuple[int, int] = (2, 2)):
         super().__init__()
         self.layers = nn.Sequential(
             nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
             nn.BatchNorm2d(c_out),
             nn.ReLU(inplace=True),
-            nn.MaxPool2d(2),
+            nn.MaxPool2d(pool),
             nn.Dropout2d(dropout),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)  # [B, c_in, F, T] -> [B, c_out, F/2, T/2]
+        return self.layers(x)  # [B, c_in, F, T] -> [B, c_out, F/pf, T/pt]
 
 
 class CompactCNN(nn.Module):
     """mel [B, 1, n_mels, T] -> embedding [B, 256]."""
 
-    def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256, width: float = 1.0):
+    def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256,
+                 width: float = 1.0, first_time_pool: int = 2):
         super().__init__()
         blocks, c_in = [], 1
         # The width multiplier scales every block (0.5 -> 16..128 channels, about 4x fewer operations).
-        for c_out in (max(8, int(round(c * width))) for c in channels):
-            blocks.append(ConvBlock(c_in, c_out, dropout))
+        # first_time_pool 4 keeps the first convolution at full time resolution but hands the later
+        # blocks (most of the operations) half as many frames.
+        for i, c_out in enumerate(max(8, int(round(c * width))) for c in channels):
+            blocks.append(ConvBlock(c_in, c_out, dropout, pool=(2, first_time_pool if i == 0 else 2)))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
         self.project = nn.Sequential(nn.Linear(2 * c_in, embedding_dim), nn.ReLU(inplace=True))
         self.embedding_dim = embedding_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(x)  # [B, C, n_mels/16, T/16]
+        x = self.blocks(x)  # [B, C, n_mels/16, T/(8*first_time_pool)]
         x = x.mean(dim=2)  # [B, C, T']: average over frequency
         # Mean and max over time: max keeps short salient events (a drum fill, a vocal line).
         pooled = torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)  # [B, 2C]
