@@ -128,6 +128,23 @@ def test_crossval_scores_every_clip_once_by_a_model_that_never_saw_it(distilled,
         assert (tmp_path / "cv" / method / "confusion.png").is_file()
 
 
+def test_finetune_seed_changes_the_run_not_the_folds(distilled, labelled, teacher, tmp_path):
+    from trainer.distill.crossval import crossval
+
+    reports = {}
+    for seed in (0, 1):
+        reports[seed] = crossval("finetune", str(labelled), tmp_path / f"cv{seed}", checkpoint=distilled, teacher=teacher,
+                                 folds=2, cache=str(tmp_path / "cache"), finetune_epochs=1, finetune_seed=seed,
+                                 say=lambda *_: None)
+        assert reports[seed]["finetune_seed"] == seed
+    rows = {}
+    for seed in (0, 1):
+        with open(tmp_path / f"cv{seed}" / "finetune" / "per_track.csv") as fh:
+            rows[seed] = list(csv.DictReader(fh))
+    assert [r["fold"] for r in rows[0]] == [r["fold"] for r in rows[1]], "the seed must not move clips between folds"
+    assert [r["confidence"] for r in rows[0]] != [r["confidence"] for r in rows[1]], "another seed must give another run"
+
+
 def test_scratch_baseline_trains_per_fold(labelled, tmp_path):
     from trainer.distill.crossval import crossval
 

@@ -80,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--peer", help="peer ONNX classifier on musicnn input (peer)")
     cv.add_argument("--teacher", help="musicnn teacher ONNX (finetune)")
     cv.add_argument("--finetune-epochs", type=int, default=4)
+    cv.add_argument("--finetune-seed", type=int, default=0, help="seed of the fine-tuning runs (the folds stay the same)")
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--cache", default=".cache/decoded")
     cv.add_argument("--config", help="YAML/JSON training config for the scratch method")
@@ -146,7 +147,8 @@ def run_crossval(args) -> None:
 
     scratch = load_config_file(args.config) if args.config else None
     crossval(args.method, args.data, args.out, checkpoint=args.checkpoint, peer=args.peer, teacher=args.teacher,
-             folds=args.folds, cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs)
+             folds=args.folds, cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs,
+             finetune_seed=args.finetune_seed)
 
 
 def run_fit_head(args) -> None:

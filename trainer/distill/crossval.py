@@ -98,28 +98,30 @@ def finetune_inputs(checkpoint, data: Labelled, teacher: str | Path) -> Finetune
                           teacher_targets(Teacher(teacher), data.audios, window))
 
 
-def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.ndarray, epochs: int = 4):
+def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.ndarray, epochs: int = 4, seed: int = 0):
     """Fine-tune a copy of the distilled model on the clips `train_idx`; embeddings of every clip and genre-head probabilities."""
     import copy
 
     from trainer.distill.finetune import finetune
 
     net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
-                   [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs)
+                   [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs,
+                   seed=seed)
     with torch.no_grad():  # from the cached front-end output: the front end is frozen, no need to run it again
         embs = [net.forward_mel(m)[1].numpy() for m in inputs.mels]  # [n_windows, D] per clip
         head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
     return net, embs, head_probs
 
 
-def finetune_predictions(checkpoint, data: Labelled, fold_of: np.ndarray, teacher: str | Path, epochs: int = 4, say=print):
+def finetune_predictions(checkpoint, data: Labelled, fold_of: np.ndarray, teacher: str | Path, epochs: int = 4,
+                         seed: int = 0, say=print):
     """Out-of-fold probabilities of fine-tuned models with a linear probe, and of their trained genre heads."""
     inputs = finetune_inputs(checkpoint, data, teacher)
     probs = np.zeros((len(data.records), len(data.labels)))
     head = np.zeros_like(probs)
     for f in range(fold_of.max() + 1):
         tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        _, embs, head_probs = finetune_embeddings(inputs, data, tr, epochs=epochs)
+        _, embs, head_probs = finetune_embeddings(inputs, data, tr, epochs=epochs, seed=seed)
         l2 = choose_l2([embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
         probs[te] = fit_head([embs[i] for i in tr], data.y[tr], len(data.labels), l2).track_probs([embs[i] for i in te])
         head[te] = head_probs[te]
@@ -210,7 +212,7 @@ def write_cv_report(out: Path, method: str, data: Labelled, probs: np.ndarray, f
 
 
 def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
-             seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, say=print) -> dict:
+             seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, say=print) -> dict:
     """Run one method over the folds and write its report under out/<method>."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.config import TrainConfig
@@ -230,9 +232,10 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
     elif method == "finetune":
         if not (checkpoint and teacher):
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
-        probs, head = finetune_predictions(checkpoint, data, fold_of, teacher, finetune_epochs, say)
+        # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
+        probs, head = finetune_predictions(checkpoint, data, fold_of, teacher, finetune_epochs, finetune_seed, say)
         extra["trained_head_accuracy"] = float((head.argmax(1) == data.y).mean())
-        extra["finetune_epochs"] = finetune_epochs
+        extra["finetune_epochs"], extra["finetune_seed"] = finetune_epochs, finetune_seed
         extra["checkpoint"] = str(checkpoint)
     elif method == "features":
         from trainer.frontend import MelFrontEnd
