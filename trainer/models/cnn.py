@@ -7,7 +7,7 @@ from torch import nn
 
 
 class ConvBlock(nn.Module):
-    """A 3x3 convolution with batch norm and ReLU, then 2x2 max pooling and dropout."""
+    """A 3x3 convolution with batch norm and ReLU, then max pooling (2x2 unless `pool` says otherwise) and dropout."""
 
     def __init__(self, c_in: int, c_out: int, dropout: float, pool: tuple[int, int] = (2, 2)):
         super().__init__()
