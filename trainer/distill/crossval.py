@@ -81,19 +81,17 @@ class FinetuneInputs:
     targets: list[tuple[np.ndarray, np.ndarray]]
 
 
-def finetune_inputs(checkpoint, data: Labelled, teacher: str | Path) -> FinetuneInputs:
-    """Load the distilled model and its teacher statistics; run the front end and the teacher on every clip."""
-    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher: str | Path) -> FinetuneInputs:
+    """The distilled `net` (loaded by the caller) with its run's teacher statistics, found beside `checkpoint`;
+    runs the front end and the teacher on every clip."""
     from trainer.distill.distill import TEACHER_STATS
     from trainer.distill.finetune import clip_mels, teacher_targets
     from trainer.distill.teacher import Teacher
 
-    net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
     stats_file = Path(checkpoint).parent / TEACHER_STATS
     if not stats_file.is_file():
         raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
     stats = np.load(stats_file)
-    window = cfg.window_samples
     return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window),
                           teacher_targets(Teacher(teacher), data.audios, window))
 
@@ -113,10 +111,9 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
     return net, embs, head_probs
 
 
-def finetune_predictions(checkpoint, data: Labelled, fold_of: np.ndarray, teacher: str | Path, epochs: int = 4,
-                         seed: int = 0, say=print):
+def finetune_predictions(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, epochs: int = 4, seed: int = 0,
+                         say=print):
     """Out-of-fold probabilities of fine-tuned models with a linear probe, and of their trained genre heads."""
-    inputs = finetune_inputs(checkpoint, data, teacher)
     probs = np.zeros((len(data.records), len(data.labels)))
     head = np.zeros_like(probs)
     for f in range(fold_of.max() + 1):
@@ -233,7 +230,8 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         if not (checkpoint and teacher):
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
         # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
-        probs, head = finetune_predictions(checkpoint, data, fold_of, teacher, finetune_epochs, finetune_seed, say)
+        inputs = finetune_inputs(net, window, checkpoint, data, teacher)
+        probs, head = finetune_predictions(inputs, data, fold_of, finetune_epochs, finetune_seed, say)
         extra["trained_head_accuracy"] = float((head.argmax(1) == data.y).mean())
         extra["finetune_epochs"], extra["finetune_seed"] = finetune_epochs, finetune_seed
         extra["checkpoint"] = str(checkpoint)
@@ -272,7 +270,7 @@ def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str 
     net, cfg, _ = model_from_checkpoint(state)
     data = load_labelled(data_path, cache, cfg.sample_rate, say=say)
     if teacher:
-        inputs = finetune_inputs(checkpoint, data, teacher)
+        inputs = finetune_inputs(net, cfg.window_samples, checkpoint, data, teacher)
         net, embs, _ = finetune_embeddings(inputs, data, np.arange(len(data.records)), epochs=finetune_epochs)
     else:
         embs = embed_tracks(net, data.audios, cfg.window_samples)

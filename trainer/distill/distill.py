@@ -74,7 +74,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device, Dist())
     data = load_targets(cfg.targets)
-    mel = mels_at_hop(data["mel"], cfg.hop_length)  # [N, n_mels, T] float16
+    mel = mels_at_hop(data.pop("mel"), cfg.hop_length)  # [N, n_mels, T] float16; a longer hop frees the full array
     emb = data["embedding"].astype(np.float32)  # [N, 200]
     mean, std = emb.mean(0), emb.std(0) + 1e-3
     emb_std = (emb - mean) / std  # [N, 200], so every teacher unit counts alike
