@@ -1,4 +1,4 @@
-"""Command line: python -m trainer {train,evaluate,export,corpus,teach,distill,crossval,fit-head,synth} ..."""
+"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,teach,distill,crossval,fit-head,synth} ..."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="the .onnx file to write")
     ex.add_argument("--report", help="report.json whose test figures go into the metadata (default: <run>/report)")
     ex.add_argument("--opset", type=int, default=17)
+    qu = sub.add_parser("quantize", help="int8 version of an exported model, calibrated on real audio")
+    qu.add_argument("--model", required=True, help="the exported float .onnx")
+    qu.add_argument("--out", required=True, help="the int8 .onnx to write")
+    qu.add_argument("--calibration", required=True, help="folder of audio, or a CSV with a path column (e.g. the corpus manifest)")
+    qu.add_argument("--windows", type=int, default=256, help="calibration windows (as many again check the result)")
+    qu.add_argument("--cache", default=".cache/decoded")
     co = sub.add_parser("corpus", help="rebuild the unlabelled corpus from Debian packages and folders")
     co.add_argument("--out", required=True, help="corpus folder (audio/, debs/, manifest.csv)")
     co.add_argument("--packages", help="comma list of package names (default: all known ones)")
@@ -159,9 +165,16 @@ def run_fit_head(args) -> None:
                     teacher=args.teacher, finetune_epochs=args.finetune_epochs)
 
 
+def run_quantize(args) -> None:
+    """python -m trainer quantize."""
+    from trainer.quantize import quantize
+
+    quantize(args.model, args.out, args.calibration, cache=args.cache, windows=args.windows)
+
+
 # Subcommands of the distillation recipe: name -> runner (a registry, not an if-chain).
-DISTILL_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill,
-                    "crossval": run_crossval, "fit-head": run_fit_head}
+RECIPE_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill,
+                   "crossval": run_crossval, "fit-head": run_fit_head, "quantize": run_quantize}
 
 
 def main(argv=None) -> int:
@@ -183,8 +196,8 @@ def main(argv=None) -> int:
             from trainer.export import export
 
             export(args.checkpoint, args.out, args.report, args.opset)
-        elif args.command in DISTILL_COMMANDS:
-            DISTILL_COMMANDS[args.command](args)
+        elif args.command in RECIPE_COMMANDS:
+            RECIPE_COMMANDS[args.command](args)
         elif args.command == "synth":
             from trainer.synth import write_dataset
 

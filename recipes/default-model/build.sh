@@ -8,7 +8,8 @@
 #   3. distill  our CNN learns the teacher's outputs from the corpus
 #   4. crossval artist-grouped 5-fold CV on the labelled GTZAN clips: probe (ours), features and
 #               scratch (baselines), peer (essentia's GTZAN model, a yardstick we never train on)
-#   5. fit-head the genre head on every labelled clip; export to ONNX; copy to models/
+#   5. fit-head the genre head on every labelled clip; export to ONNX; quantize to int8 (calibrated
+#               on corpus windows, checked against the float model); copy to models/
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 WORK=${1:-.cache/default-model}
@@ -40,6 +41,8 @@ done
 "$PY" -m trainer fit-head --checkpoint "$RUN/distilled/best.pt" --data "$WORK/gtzan.csv" --out "$RUN/final" \
   --report "$RUN/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" \
   --dataset-name "GTZAN clips we hold (156) + distilled from musicnn-msd on Debian game music"
-"$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME.onnx"
+"$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME-float.onnx"
+"$PY" -m trainer quantize --model "$RUN/final/$NAME-float.onnx" --out "$RUN/final/$NAME.onnx" \
+  --calibration "$WORK/corpus/manifest.csv" --cache "$WORK/decoded"
 cp "$RUN/final/$NAME.onnx" "models/$NAME.onnx"
 "$PY" -m benchmarks.bench_model --model "models/$NAME.onnx" --data "$WORK/gtzan.csv" --cache "$WORK/decoded"
