@@ -53,9 +53,9 @@ class InvertedResidual(nn.Module):
 
 
 class MobileNetV2(nn.Module):
-    """mel [B, 1, n_mels, T] -> embedding [B, last_channels]."""
+    """mel [B, 1, n_mels, T] -> embedding [B, last_channels], or [B, project_dim] with a projection."""
 
-    def __init__(self, n_mels: int, width: float = 1.0, last_channels: int = 1280):
+    def __init__(self, n_mels: int, width: float = 1.0, last_channels: int = 1280, project_dim: int | None = None):
         super().__init__()
         c_in = make_divisible(32 * width)
         layers: list[nn.Module] = [conv_bn_relu(1, c_in, 3, stride=2)]
@@ -64,13 +64,16 @@ class MobileNetV2(nn.Module):
             for i in range(n):
                 layers.append(InvertedResidual(c_in, c_out, s if i == 0 else 1, t))
                 c_in = c_out
-        self.embedding_dim = make_divisible(last_channels * max(1.0, width))
-        layers.append(conv_bn_relu(c_in, self.embedding_dim, 1))
+        features = make_divisible(last_channels * max(1.0, width))
+        layers.append(conv_bn_relu(c_in, features, 1))
         self.features = nn.Sequential(*layers)
+        # A small embedding, like the CNN's, leaves a genre head fitted on few clips less to overfit.
+        self.project = nn.Sequential(nn.Linear(features, project_dim), nn.ReLU(inplace=True)) if project_dim else nn.Identity()
+        self.embedding_dim = project_dim or features
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.features(x)  # [B, D, n_mels/32, T/32]
-        return x.mean(dim=(2, 3))  # [B, D]
+        x = self.features(x)  # [B, F, n_mels/32, T/32]
+        return self.project(x.mean(dim=(2, 3)))  # [B, F] -> [B, D]
 
 
 def load_initial_weights(model: nn.Module, path) -> tuple[list[str], list[str]]:
