@@ -34,6 +34,9 @@ def test_int8_model_keeps_the_contract_and_the_answers(int8_model, exported_mode
     producer = {out: n.op_type for n in proto.graph.node for out in n.output}
     int8_convs = {n.name for n in proto.graph.node if n.op_type == "Conv" and producer.get(n.input[1]) == "DequantizeLinear"}
     assert int8_convs == {f"/net/backbone/blocks/blocks.{i}/layers/layers.0/Conv" for i in (1, 2, 3)}
+    # Their ReLU and max-pool run in int8 too (fed by a dequantize step), the first block's pool in float.
+    int8_pools = {n.name for n in proto.graph.node if n.op_type == "MaxPool" and producer.get(n.input[0]) == "DequantizeLinear"}
+    assert int8_pools == {f"/net/backbone/blocks/blocks.{i}/layers/layers.3/MaxPool" for i in (1, 2, 3)}
 
     fp, q8 = GenreModel(exported_model, device="cpu"), GenreModel(int8_model, device="cpu")
     assert (q8.info.labels, q8.info.window_samples, q8.info.name) == (fp.info.labels, fp.info.window_samples, fp.info.name)
