@@ -57,6 +57,11 @@ def test_quantize_refuses_a_model_that_strays(exported_model, synth_data, tmp_pa
     assert list(tmp_path.glob("*.onnx")) == []  # nothing the app could pick up is left behind
 
 
+def test_quantizing_an_int8_model_again_is_refused(int8_model, synth_data, tmp_path):
+    with pytest.raises(QuantizeError, match=f"{int8_model}: already quantized"):
+        quantize(int8_model, tmp_path / "again.onnx", synth_data, cache=tmp_path / "cache", say=lambda *_: None)
+
+
 def test_quantize_bad_inputs_name_the_file(exported_model, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()

@@ -138,13 +138,16 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
     meta = {p.key: p.value for p in proto.metadata_props}
     if "window_samples" not in meta or "sample_rate" not in meta:
         raise QuantizeError(f"{model}: not a Genre Tagger model (no window_samples/sample_rate metadata)")
+    if "quantization" in meta:
+        raise QuantizeError(f"{model}: already quantized; quantize the float export instead")
     nodes = quantizable_convs(proto)
     if not nodes:
         raise QuantizeError(f"{model}: no convolution worth quantizing outside the front end")
     samples, rate = int(meta["window_samples"]), int(meta["sample_rate"])
     decoded = DecodeCache(Path(cache), rate)
     paths = audio_sources(calibration)
-    # Calibrate on half of the files and check on the other half: the check never sees a calibration window.
+    # Calibrate on half of the files and check on the other half, so the check judges windows the
+    # calibration never saw (a single file serves both, at other places).
     calib = sample_windows(paths[0::2], decoded, samples, windows, seed=0)  # [n, samples]
     check = sample_windows(paths[1::2] or paths, decoded, samples, windows, seed=1)  # [n, samples]
 
