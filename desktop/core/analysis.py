@@ -25,7 +25,7 @@ class AnalysisSettings:
 
     plan: WindowPlan = WindowPlan()
     threshold: float = 0.5  # below this top probability a result is "uncertain"
-    # Windows per model call. On a CPU small batches stay in cache (1.70 ms per window at 8, 1.79 at
+    # Windows per model call. On a CPU small batches stay in cache (float CNN: 1.70 ms per window at 8, 1.79 at
     # 16, one track's worth each); on a GPU raise it, larger batches keep the device busy.
     batch_windows: int = 8
     workers: int = 2  # decoding threads: decoding is the bottleneck
