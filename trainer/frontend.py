@@ -136,7 +136,7 @@ class MelFrontEnd(nn.Module):
         z = z.reshape(batch, 2 * n1, self.n_inner * frames)  # [B, 2*n1, inner*T]
         spec = F.conv1d(z, self.outer)  # [B, 2*outer, inner*T]
         spec = spec.reshape(batch, 2, self.n_bins, frames)  # [B, re/im, bins, T]
-        power = spec[:, 0] * spec[:, 0] + spec[:, 1] * spec[:, 1]  # [B, bins, T]
+        power = (spec * spec).sum(dim=1)  # [B, bins, T]: re^2 + im^2 (one multiply and one sum; indexing re and im copied both)
         mel = torch.cat([torch.matmul(getattr(self, f"mel_{i}"), power[:, b0:b1])  # [B, filters, T] per band
                          for i, (_, _, b0, b1) in enumerate(self.bands)], dim=1)  # [B, n_mels, T]
         return 10.0 * torch.log10(torch.clamp(mel, min=self.cfg.amin))  # [B, n_mels, T]
