@@ -62,7 +62,7 @@ def test_quantizing_an_int8_model_again_is_refused(int8_model, synth_data, tmp_p
         quantize(int8_model, tmp_path / "again.onnx", synth_data, cache=tmp_path / "cache", say=lambda *_: None)
 
 
-def test_quantize_bad_inputs_name_the_file(exported_model, tmp_path):
+def test_quantize_bad_inputs_name_the_file(exported_model, synth_data, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     (empty / "notes.txt").write_text("no audio here")
@@ -80,6 +80,15 @@ def test_quantize_bad_inputs_name_the_file(exported_model, tmp_path):
     onnx.save(stripped, str(plain))
     with pytest.raises(QuantizeError, match=f"{plain}: not a Genre Tagger model"):
         quantize(plain, tmp_path / "a.onnx", empty, cache=tmp_path / "cache", say=lambda *_: None)
+    lying = onnx.load(str(exported_model))  # metadata says 0.5 s windows, the graph takes 1 s ones
+    for entry in lying.metadata_props:
+        if entry.key == "window_samples":
+            entry.value = "8000"
+    lying_path = tmp_path / "lying.onnx"
+    onnx.save(lying, str(lying_path))
+    with pytest.raises(QuantizeError, match=f"{lying_path}: quantization failed"):
+        quantize(lying_path, tmp_path / "a.onnx", synth_data, cache=tmp_path / "cache", say=lambda *_: None)
+    assert not (tmp_path / "a.onnx").exists()
     garbage = tmp_path / "garbage.onnx"
     garbage.write_bytes(b"not a model")
     with pytest.raises(QuantizeError, match=f"{garbage}: cannot read the model"):

@@ -163,9 +163,13 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp.onnx")
     try:
-        quantize_static(str(model), str(tmp), Reader(), quant_format=QuantFormat.QDQ, nodes_to_quantize=with_followers(proto, nodes),
-                        per_channel=True, reduce_range=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=CalibrationMethod.MinMax)
+        try:
+            quantize_static(str(model), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
+                            nodes_to_quantize=with_followers(proto, nodes), per_channel=True, reduce_range=True,
+                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                            calibrate_method=CalibrationMethod.MinMax)
+        except Exception as exc:  # onnxruntime's quantizer raises its own and onnx's errors
+            raise QuantizeError(f"{model}: quantization failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
         fidelity = compare(model, tmp, check)
         if fidelity["top1_agreement"] < MIN_AGREEMENT or fidelity["mean_prob_diff"] > MAX_MEAN_PROB_DIFF:
             raise QuantizeError(f"{model}: the int8 model strays from the float one ({fidelity}); nothing written")

@@ -67,7 +67,8 @@ class MobileNetV2(nn.Module):
         features = make_divisible(last_channels * max(1.0, width))
         layers.append(conv_bn_relu(c_in, features, 1))
         self.features = nn.Sequential(*layers)
-        # A small embedding, like the CNN's, leaves a genre head fitted on few clips less to overfit.
+        # Optional projection to a smaller embedding, like the CNN's 256-d one (tried for a genre head
+        # fitted on few clips; models/default.md has how it did).
         self.project = nn.Sequential(nn.Linear(features, project_dim), nn.ReLU(inplace=True)) if project_dim else nn.Identity()
         self.embedding_dim = project_dim or features
 
