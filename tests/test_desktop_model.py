@@ -96,3 +96,21 @@ def test_analysis_results(exported_model, tmp_path):
     assert bad.status == "error" and bad.error
     strict = list(Analyzer(model, AnalysisSettings(threshold=1.01)).analyse([paths[0]]))
     assert strict[0].status == UNCERTAIN
+
+
+@pytest.mark.parametrize("name", ["default", "fast"])
+def test_shipped_models_follow_the_contract(name):
+    from desktop.services.models import shipped_models_dir
+
+    path = shipped_models_dir() / f"{name}.onnx"
+    assert path.with_suffix(".md").is_file(), "every shipped model has a card"
+    assert path.stat().st_size < 10e6
+    model = GenreModel(path, device="cpu")
+    assert model.info.sample_rate == 16000 and len(model.info.labels) == 10 and model.info.metrics["tracks"] == 156
+    meta = onnx.load(str(path)).metadata_props
+    quantization = json.loads({p.key: p.value for p in meta}["quantization"])
+    assert model.info.version.endswith("+int8") and quantization["top1_agreement"] >= 0.9
+    t = np.arange(model.info.window_samples) / model.info.sample_rate
+    windows = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), np.zeros_like(t)]).astype(np.float32)  # [2, samples]
+    probs, emb = model.predict(windows)
+    assert probs.shape == (2, 10) and np.allclose(probs.sum(1), 1, atol=1e-4) and np.isfinite(emb).all()
