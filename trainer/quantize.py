@@ -52,9 +52,9 @@ def sample_windows(paths: list[Path], cache: DecodeCache, samples: int, count: i
     """`count` windows [count, samples] at random places of files spread over `paths` (unreadable files skipped)."""
     rng = np.random.default_rng(seed)
     per_file = 2
-    chosen = [paths[i] for i in np.linspace(0, len(paths) - 1, min(len(paths), -(-count // per_file))).astype(int)] if paths else []
+    spread = np.linspace(0, len(paths) - 1, min(len(paths), -(-count // per_file))).astype(int)  # file indices
     windows = []
-    for path in chosen:
+    for path in (paths[i] for i in spread):
         try:
             audio = cache.load(path)  # [n]
         except DecodeError:
@@ -186,9 +186,7 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
         quantized.producer_name, quantized.doc_string = proto.producer_name, proto.doc_string
         onnx.save(quantized, str(out))
     finally:
-        tmp.unlink(missing_ok=True)
-        for extra in out.parent.glob(tmp.stem + "*"):  # the quantizer's intermediate files
-            extra.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)  # the quantizer keeps its own intermediate files in a temporary folder
     say(f"quantized {len(nodes)} convolutions: {out} ({out.stat().st_size / 1e6:.2f} MB); against the float model on "
         f"{fidelity['windows']} unseen windows: top-1 agreement {fidelity['top1_agreement']:.3f}, "
         f"mean prob diff {fidelity['mean_prob_diff']:.4f}")
