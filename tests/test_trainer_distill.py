@@ -14,12 +14,12 @@ import pytest
 from trainer.distill.folds import grouped_folds
 
 
-def make_teacher(path: Path, with_embedding: bool = True) -> Path:
+def make_teacher(path: Path, with_embedding: bool = True, seed: int = 0) -> Path:
     """A musicnn-shaped ONNX model: melspec:0 [N, 187, 96] -> model/dense/Relu:0 [N, 200] -> tags:0 [N, 50]."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     w1 = numpy_helper.from_array(rng.standard_normal((96, 200)).astype(np.float32) * 0.1, "w1")
     w2 = numpy_helper.from_array(rng.standard_normal((200, 50)).astype(np.float32) * 0.1, "w2")
     hidden = "model/dense/Relu:0" if with_embedding else "hidden"
@@ -109,6 +109,59 @@ def test_distillation_learns_the_teacher(distilled):
     assert len(state["labels"]) == 250 and state["history"][0]["val_loss"] > 0
     assert state["config"]["hop_length"] == 512, "the student keeps its own hop, not the targets'"
     assert (Path(distilled).parent / "teacher_stats.npz").is_file()
+
+
+def test_two_teachers_teach_side_by_side(distilled, labelled, teacher, tmp_path):
+    """A second teacher's targets line up window by window; the student learns both; fine-tuning needs the same teachers in order."""
+    from trainer.checkpoint import load_checkpoint
+    from trainer.distill.crossval import crossval
+    from trainer.distill.distill import DistillConfig, distill
+    from trainer.distill.targets import load_targets, prepare_targets
+
+    root = Path(distilled).parent.parent  # the corpus fixture's folder: out/manifest.csv, targets/, cache/
+    second = make_teacher(tmp_path / "second.onnx", seed=1)
+    prepare_targets(root / "out" / "manifest.csv", second, tmp_path / "targets2", cache=root / "cache", say=lambda *_: None)
+    one, two = load_targets(root / "targets"), load_targets(tmp_path / "targets2")
+    both = load_targets([root / "targets", tmp_path / "targets2"])
+    assert list(both["teachers"]) == ["musicnn-like.onnx", "second.onnx"]
+    assert both["tags"].shape == (len(one["mel"]), 100) and both["embedding"].shape == (len(one["mel"]), 400)
+    np.testing.assert_array_equal(both["embedding"][:, 200:], two["embedding"])
+    np.testing.assert_array_equal(both["tags"][:, :50], one["tags"])
+    assert not np.allclose(one["embedding"], two["embedding"]), "the second teacher must differ for this test to mean anything"
+
+    cfg = DistillConfig(targets=[str(root / "targets"), str(tmp_path / "targets2")], out=str(tmp_path / "run"),
+                        width=0.25, hop_length=512, epochs=1, batch_size=8, device="cpu")
+    student = distill(cfg, say=lambda *_: None)
+    assert len(load_checkpoint(student)["labels"]) == 500
+    assert list(np.load(tmp_path / "run" / "teacher_stats.npz")["teachers"]) == ["musicnn-like.onnx", "second.onnx"]
+    figures = crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, teacher=[teacher, second], folds=2,
+                       cache=str(root / "cache"), finetune_epochs=1, say=lambda *_: None)
+    assert figures["tracks"] == 18
+    with pytest.raises(ValueError, match="same order"):
+        crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, teacher=[second, teacher], folds=2,
+                 cache=str(root / "cache"), say=lambda *_: None)
+    with pytest.raises(ValueError, match="same order"):
+        crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, teacher=teacher, folds=2,
+                 cache=str(root / "cache"), say=lambda *_: None)
+
+
+def test_targets_of_another_corpus_are_refused(distilled, teacher, tmp_path):
+    """A second targets folder missing shards, or with other windows, is named rather than misaligned."""
+    import shutil
+
+    from trainer.distill.targets import load_targets
+
+    first = Path(distilled).parent.parent / "targets"
+    partial = tmp_path / "partial"
+    shutil.copytree(first, partial)
+    shards = sorted(partial.glob("*.npz"))
+    data = dict(np.load(shards[1]))
+    np.savez(shards[1], **{k: v[:1] if k in ("tags", "embedding") else v for k, v in data.items()})
+    with pytest.raises(ValueError, match=shards[1].name):
+        load_targets([first, partial])
+    shards[0].unlink()
+    with pytest.raises(FileNotFoundError, match="partial"):
+        load_targets([first, partial])
 
 
 def test_crossval_scores_every_clip_once_by_a_model_that_never_saw_it(distilled, labelled, teacher, tmp_path):

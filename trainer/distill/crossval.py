@@ -81,19 +81,29 @@ class FinetuneInputs:
     targets: list[tuple[np.ndarray, np.ndarray]]
 
 
-def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher: str | Path) -> FinetuneInputs:
+def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher) -> FinetuneInputs:
     """The distilled `net` (loaded by the caller) with its run's teacher statistics, found beside `checkpoint`;
-    runs the front end and the teacher on every clip."""
+    runs the front end and the teacher(s) on every clip. `teacher` is a path or a list, the distillation's
+    teachers in the same order."""
     from trainer.distill.distill import TEACHER_STATS
     from trainer.distill.finetune import clip_mels, teacher_targets
-    from trainer.distill.teacher import Teacher
+    from trainer.distill.teacher import Teachers
 
     stats_file = Path(checkpoint).parent / TEACHER_STATS
     if not stats_file.is_file():
         raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
     stats = np.load(stats_file)
-    return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window),
-                          teacher_targets(Teacher(teacher), data.audios, window))
+    teachers = Teachers(teacher)
+    # Older runs do not list their teachers; the embedding width still tells how many there were.
+    expected = [str(t) for t in stats["teachers"]] if "teachers" in stats.files else None
+    if expected is not None and expected != teachers.names:
+        raise ValueError(f"{checkpoint} was distilled from {', '.join(expected)}; fine-tuning was given "
+                         f"{', '.join(teachers.names)} (give the same teachers in the same order)")
+    targets = teacher_targets(teachers, data.audios, window)
+    if targets[0][1].shape[1] != len(stats["mean"]):
+        raise ValueError(f"{checkpoint} learnt a {len(stats['mean'])}-wide teacher embedding; "
+                         f"{', '.join(teachers.names)} give {targets[0][1].shape[1]}")
+    return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window), targets)
 
 
 def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.ndarray, epochs: int = 4, seed: int = 0):
@@ -283,7 +293,8 @@ def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str 
     cfg = replace(cfg, data=str(data_path), dataset_name=dataset_name or cfg.dataset_name, out=str(out))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    how = f"fine-tuned {finetune_epochs} epochs with {Path(teacher).name}" if teacher else "frozen"
+    names = [Path(t).name for t in ([teacher] if isinstance(teacher, str | Path) else teacher or [])]
+    how = f"fine-tuned {finetune_epochs} epochs with {' + '.join(names)}" if teacher else "frozen"
     history = state["history"] + [{"epoch": state["epoch"], "head_l2": l2, "clips": len(data.records), "network": how}]
     save_checkpoint(out / "model.pt", model=model, optimizer=None, scheduler=None, cfg=cfg, labels=data.labels,
                     epoch=state["epoch"], history=history, best=state["best"], splits={"train": data.records})

@@ -31,7 +31,8 @@ TEACHER_STATS = "teacher_stats.npz"  # beside the checkpoint: mean and std of th
 class DistillConfig:
     """Settings of a distillation run."""
 
-    targets: str = ""  # folder written by `python -m trainer teach`
+    # Folder(s) written by `python -m trainer teach`, one per teacher, all on the same corpus.
+    targets: str | list[str] = ""
     out: str = "runs/distilled"
     model: str = "cnn"
     width: float = 1.0
@@ -74,19 +75,22 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device, Dist())
     data = load_targets(cfg.targets)
+    folders = [cfg.targets] if isinstance(cfg.targets, str) else list(cfg.targets)
     mel = mels_at_hop(data.pop("mel"), cfg.hop_length)  # [N, n_mels, T] float16; a longer hop frees the full array
-    emb = data["embedding"].astype(np.float32)  # [N, 200]
+    emb = data["embedding"].astype(np.float32)  # [N, 200 * teachers]
     mean, std = emb.mean(0), emb.std(0) + 1e-3
-    emb_std = (emb - mean) / std  # [N, 200], so every teacher unit counts alike
-    tags = data["tags"].astype(np.float32)  # [N, 50]
+    emb_std = (emb - mean) / std  # [N, 200 * teachers], so every teacher unit counts alike
+    tags = data["tags"].astype(np.float32)  # [N, 50 * teachers]
     train_idx, valid_idx = split_windows(len(mel), cfg.valid_fraction, cfg.seed)
-    say(f"{len(mel)} windows from {len(set(data['source']))} sources; {len(train_idx)} train, {len(valid_idx)} valid")
+    teachers = [str(t) for t in data["teachers"]]
+    say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(teachers)}; "
+        f"{len(train_idx)} train, {len(valid_idx)} valid")
 
     n_out = emb.shape[1] + tags.shape[1]
-    base = TrainConfig(data=str(cfg.targets), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
+    base = TrainConfig(data=",".join(map(str, folders)), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
                        sample_rate=TARGETS_FRONTEND.sample_rate, n_fft=TARGETS_FRONTEND.n_fft,
                        hop_length=cfg.hop_length, n_mels=TARGETS_FRONTEND.n_mels,
-                       dataset_name=f"distilled ({Path(cfg.targets).name})", epochs=cfg.epochs)
+                       dataset_name=f"distilled ({', '.join(Path(f).name for f in folders)})", epochs=cfg.epochs)
     model = build_model(cfg.model, n_out, base.frontend(), dropout=0.1, width=cfg.width)
     model.spec_augment.enabled = True
     model.to(device)
@@ -110,7 +114,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         for start in bar:
             x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
             x = random_gain(x, cfg.gain_db)  # [B, n_mels, T]
-            pred, _ = model.forward_mel(x)  # [B, 250]
+            pred, _ = model.forward_mel(x)  # [B, 250 * teachers]
             loss = distill_loss(pred, e, t, cfg.tag_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -134,7 +138,8 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         if improved:
             save_checkpoint(out / "best.pt", **common)
     (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
-    np.savez(out / TEACHER_STATS, mean=mean, std=std)  # fine-tuning standardises teacher targets alike
+    # Fine-tuning standardises the teachers' targets alike, and must use the same teachers in this order.
+    np.savez(out / TEACHER_STATS, mean=mean, std=std, teachers=np.array(teachers))
     return out / "best.pt"
 
 

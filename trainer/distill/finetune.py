@@ -11,11 +11,11 @@ from torch import nn
 
 from trainer.data.windows import track_windows
 from trainer.distill.distill import DistillConfig, distill_loss, random_gain
-from trainer.distill.teacher import Teacher
+from trainer.distill.teacher import Teachers
 
 
-def teacher_targets(teacher: Teacher, audios: list[np.ndarray], window: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(tags [n, 50], embedding [n, 200]) for every window of each clip."""
+def teacher_targets(teacher: Teachers, audios: list[np.ndarray], window: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(tags [n, 50 * teachers], embedding [n, 200 * teachers]) for every window of each clip."""
     return [teacher(track_windows(a, window)) for a in audios]
 
 
@@ -34,8 +34,8 @@ def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mea
     torch.manual_seed(seed)
     x = torch.cat(mels)  # [N, n_mels, T]
     y = torch.from_numpy(np.concatenate([np.full(len(m), lab) for m, lab in zip(mels, labels, strict=True)])).long()
-    tags = torch.from_numpy(np.concatenate([t for t, _ in targets])).float()  # [N, 50]
-    emb = torch.from_numpy((np.concatenate([e for _, e in targets]) - emb_mean) / emb_std).float()  # [N, 200]
+    tags = torch.from_numpy(np.concatenate([t for t, _ in targets])).float()  # [N, 50 * teachers]
+    emb = torch.from_numpy((np.concatenate([e for _, e in targets]) - emb_mean) / emb_std).float()  # [N, 200 * teachers]
     batch = max(1, min(batch, len(x)))  # a handful of clips still makes one batch per epoch
     genre_head = nn.Linear(net.classifier.in_features, n_labels)
     params = list(net.parameters()) + list(genre_head.parameters())
@@ -50,7 +50,7 @@ def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mea
         for start in range(0, len(order) - batch + 1, batch):
             idx = order[start : start + batch]
             mel = random_gain(x[idx], DistillConfig.gain_db)  # [B, n_mels, T], as in distillation
-            distilled, embedding = net.forward_mel(mel)  # [B, 250], [B, D]
+            distilled, embedding = net.forward_mel(mel)  # [B, 250 * teachers], [B, D]
             logits = genre_head(net.dropout(embedding))  # [B, labels]
             loss = F.cross_entropy(logits, y[idx], label_smoothing=0.1) + distill_loss(distilled, emb[idx], tags[idx], 1.0)
             optimizer.zero_grad(set_to_none=True)

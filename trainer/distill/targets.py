@@ -62,7 +62,8 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
         tags, emb = teacher(windows)  # [N, 50], [N, 200]
         mel = torch.cat([frontend(torch.from_numpy(windows[j : j + 64])) for j in range(0, len(windows), 64)])  # [N, 96, T]
         tmp = shard.with_suffix(".tmp.npz")
-        np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=str(path))
+        np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=str(path),
+                 teacher=Path(teacher_path).name)
         os.replace(tmp, shard)
         say(f"[{i}/{len(files)}] {path.name}: {len(windows)} windows")
     return out
@@ -80,15 +81,38 @@ def mels_at_hop(mel: np.ndarray, hop_length: int) -> np.ndarray:
     return mel if hop_length == stored else np.ascontiguousarray(mel[:, :, :: hop_length // stored])
 
 
-def load_targets(folder: str | Path) -> dict[str, np.ndarray]:
-    """All shards of a targets folder: mel [N, 96, T] float16, tags [N, 50], embedding [N, 200], source [N]."""
-    shards = sorted(Path(folder).glob("*.npz"))
-    if not shards:
-        raise FileNotFoundError(f"{folder}: no distillation targets (run python -m trainer teach first)")
-    parts = [np.load(s) for s in shards]
+def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
+    """All shards of one or more targets folders (one per teacher, same corpus): mel [N, 96, T] float16,
+    tags [N, 50 * teachers], embedding [N, 200 * teachers], source [N], teachers (names, in order).
+
+    The mel comes from the first folder; every other folder must hold the same shards with the
+    same windows, so its teacher's outputs line up window by window.
+    """
+    folders = [Path(folders)] if isinstance(folders, str | Path) else [Path(f) for f in folders]
+    names = [s.name for s in sorted(folders[0].glob("*.npz"))]
+    if not names:
+        raise FileNotFoundError(f"{folders[0]}: no distillation targets (run python -m trainer teach first)")
+    first = [np.load(folders[0] / n) for n in names]
+    tags, embs, teachers = [[p["tags"] for p in first]], [[p["embedding"] for p in first]], [teacher_name(folders[0], first[0])]
+    for folder in folders[1:]:
+        if not all((folder / n).is_file() for n in names):
+            raise FileNotFoundError(f"{folder}: lacks some shards of {folders[0]}; run teach on the same corpus")
+        parts = [np.load(folder / n) for n in names]
+        for n, a, b in zip(names, first, parts, strict=True):
+            if len(a["tags"]) != len(b["tags"]):
+                raise ValueError(f"{folder / n}: {len(b['tags'])} windows, {folders[0] / n} has {len(a['tags'])}")
+        tags.append([p["tags"] for p in parts])
+        embs.append([p["embedding"] for p in parts])
+        teachers.append(teacher_name(folder, parts[0]))
     return {
-        "mel": np.concatenate([p["mel"] for p in parts]),
-        "tags": np.concatenate([p["tags"] for p in parts]),
-        "embedding": np.concatenate([p["embedding"] for p in parts]),
-        "source": np.concatenate([np.full(len(p["tags"]), str(p["source"])) for p in parts]),
+        "mel": np.concatenate([p["mel"] for p in first]),
+        "tags": np.concatenate([np.concatenate(t) for t in tags], axis=1),
+        "embedding": np.concatenate([np.concatenate(e) for e in embs], axis=1),
+        "source": np.concatenate([np.full(len(p["tags"]), str(p["source"])) for p in first]),
+        "teachers": np.array(teachers),
     }
+
+
+def teacher_name(folder: Path, shard) -> str:
+    """The teacher a shard was made with (older shards do not say: the folder name stands in)."""
+    return str(shard["teacher"]) if "teacher" in shard.files else folder.name

@@ -1,4 +1,8 @@
-"""A peer tagger (musicnn, ONNX) as a teacher: its tags and penultimate embedding per 3 s window."""
+"""A peer tagger (musicnn, ONNX) as a teacher: its tags and penultimate embedding per 3 s window.
+
+Several teachers (musicnn-msd and -mtt learnt different tag sets from different music) teach side
+by side: a student learns all their outputs at once.
+"""
 
 from __future__ import annotations
 
@@ -59,3 +63,23 @@ class Teacher:
             tags.append(t)
             embs.append(e)
         return np.concatenate(tags), np.concatenate(embs)
+
+
+class Teachers:
+    """Several teachers side by side: their tags and embeddings concatenated in the given order."""
+
+    def __init__(self, paths: str | Path | list, threads: int = 0):
+        paths = [paths] if isinstance(paths, str | Path) else list(paths)
+        if not paths:
+            raise TeacherError("no teacher model given")
+        self.members = [Teacher(p, threads) for p in paths]
+
+    @property
+    def names(self) -> list[str]:
+        """The teachers' file names, in order."""
+        return [m.path.name for m in self.members]
+
+    def __call__(self, windows: np.ndarray, batch: int = 64) -> tuple[np.ndarray, np.ndarray]:
+        """Windows [N, S] at 16 kHz -> (tags [N, 50 * teachers], embedding [N, 200 * teachers])."""
+        outs = [m(windows, batch) for m in self.members]
+        return np.concatenate([t for t, _ in outs], axis=1), np.concatenate([e for _, e in outs], axis=1)
