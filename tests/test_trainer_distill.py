@@ -162,6 +162,11 @@ def test_targets_of_another_corpus_are_refused(distilled, teacher, tmp_path):
     shards[0].unlink()
     with pytest.raises(FileNotFoundError, match="partial"):
         load_targets([first, partial])
+    older = tmp_path / "older"  # shards written before they recorded their teacher
+    older.mkdir()
+    for shard in sorted(first.glob("*.npz")):
+        np.savez(older / shard.name, **{k: v for k, v in np.load(shard).items() if k != "teacher"})
+    assert list(load_targets([first, older])["teachers"]) == ["musicnn-like.onnx", ""]
 
 
 def test_crossval_scores_every_clip_once_by_a_model_that_never_saw_it(distilled, labelled, teacher, tmp_path):

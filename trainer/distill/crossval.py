@@ -94,9 +94,11 @@ def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher) -> Fi
         raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
     stats = np.load(stats_file)
     teachers = Teachers(teacher)
-    # Older runs do not list their teachers; the embedding width still tells how many there were.
+    # Older runs do not list their teachers (or list "" for targets that did not record theirs); the
+    # embedding width below still tells how many there were.
     expected = [str(t) for t in stats["teachers"]] if "teachers" in stats.files else None
-    if expected is not None and expected != teachers.names:
+    if expected is not None and (len(expected) != len(teachers.names)
+                                 or any(e and e != n for e, n in zip(expected, teachers.names, strict=False))):
         raise ValueError(f"{checkpoint} was distilled from {', '.join(expected)}; fine-tuning was given "
                          f"{', '.join(teachers.names)} (give the same teachers in the same order)")
     targets = teacher_targets(teachers, data.audios, window)

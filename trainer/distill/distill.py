@@ -83,7 +83,8 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     tags = data["tags"].astype(np.float32)  # [N, 50 * teachers]
     train_idx, valid_idx = split_windows(len(mel), cfg.valid_fraction, cfg.seed)
     teachers = [str(t) for t in data["teachers"]]
-    say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(teachers)}; "
+    shown = [t or Path(f).name for t, f in zip(teachers, folders, strict=True)]
+    say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
         f"{len(train_idx)} train, {len(valid_idx)} valid")
 
     n_out = emb.shape[1] + tags.shape[1]

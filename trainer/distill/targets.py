@@ -83,7 +83,7 @@ def mels_at_hop(mel: np.ndarray, hop_length: int) -> np.ndarray:
 
 def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     """All shards of one or more targets folders (one per teacher, same corpus): mel [N, 96, T] float16,
-    tags [N, 50 * teachers], embedding [N, 200 * teachers], source [N], teachers (names, in order).
+    tags [N, 50 * teachers], embedding [N, 200 * teachers], source [N], teachers (file names, in order; "" unknown).
 
     The mel comes from the first folder; every other folder must hold the same shards with the
     same windows, so its teacher's outputs line up window by window.
@@ -114,5 +114,5 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
 
 
 def teacher_name(folder: Path, shard) -> str:
-    """The teacher a shard was made with (older shards do not say: the folder name stands in)."""
-    return str(shard["teacher"]) if "teacher" in shard.files else folder.name
+    """The teacher's file name a shard was made with; "" for shards older than that record."""
+    return str(shard["teacher"]) if "teacher" in shard.files else ""
