@@ -202,6 +202,16 @@ def test_finetune_seed_changes_the_run_not_the_folds(distilled, labelled, teache
     assert [r["fold"] for r in rows[0]] == [r["fold"] for r in rows[1]], "the seed must not move clips between folds"
     assert [r["confidence"] for r in rows[0]] != [r["confidence"] for r in rows[1]], "another seed must give another run"
 
+    both = crossval("finetune", str(labelled), tmp_path / "cv01", checkpoint=distilled, teacher=teacher, folds=2,
+                    cache=str(tmp_path / "cache"), finetune_epochs=1, finetune_seed=[0, 1], say=lambda *_: None)
+    assert both["finetune_seeds"] == [0, 1]
+    for seed in (0, 1):  # each run as it is alone, and its own report beside the mean
+        run = json.loads((tmp_path / "cv01" / f"finetune-seed{seed}" / "report.json").read_text())
+        assert run["accuracy"] == reports[seed]["accuracy"] == both["accuracy_per_seed"][seed]
+    assert both["accuracy"] == pytest.approx((reports[0]["accuracy"] + reports[1]["accuracy"]) / 2)
+    assert np.sum(both["confusion_matrix"]) == 2 * 18, "each clip counts once per run"
+    assert json.loads((tmp_path / "cv01" / "finetune" / "report.json").read_text())["accuracy"] == both["accuracy"]
+
 
 def test_scratch_baseline_trains_per_fold(labelled, tmp_path):
     from trainer.distill.crossval import crossval

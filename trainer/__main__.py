@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--peer", help="peer ONNX classifier on musicnn input (peer)")
     cv.add_argument("--teacher", nargs="+", help="musicnn teacher ONNX file(s) (finetune): the distillation's, in order")
     cv.add_argument("--finetune-epochs", type=int, default=4)
-    cv.add_argument("--finetune-seed", type=int, default=0, help="seed of the fine-tuning runs (the folds stay the same)")
+    cv.add_argument("--finetune-seed", type=int, nargs="+", default=[0],
+                    help="seed(s) of the fine-tuning runs (the folds stay the same); several: one report each and their mean")
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--cache", default=".cache/decoded")
     cv.add_argument("--config", help="YAML/JSON training config for the scratch method")

@@ -220,6 +220,53 @@ def write_cv_report(out: Path, method: str, data: Labelled, probs: np.ndarray, f
     return figures
 
 
+def finetune_over_seeds(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, seeds: list[int], out: Path,
+                        epochs: int, extra: dict, say=print) -> dict:
+    """Fine-tuning cross-validated once per seed on the same folds: each run's report under
+    out/finetune-seed<S>, and out/finetune with the figures averaged over the runs.
+
+    One run on ~150 clips varies by a few points with the seed alone; the mean is the honest figure.
+    """
+    runs = []
+    for seed in seeds:
+        probs, head = finetune_predictions(inputs, data, fold_of, epochs, seed, say)
+        run_extra = {**extra, "trained_head_accuracy": float((head.argmax(1) == data.y).mean()),
+                     "finetune_epochs": epochs, "finetune_seed": seed}
+        runs.append(write_cv_report(out / f"finetune-seed{seed}", "finetune", data, probs, fold_of, run_extra))
+        say(f"finetune seed {seed}: accuracy {runs[-1]['accuracy']:.3f}")
+    figures = mean_of_runs(runs)
+    figures.update({"method": "finetune", "split": runs[0]["split"], **extra, "finetune_epochs": epochs,
+                    "finetune_seeds": seeds})
+    from trainer.evaluate import plot_confusion
+
+    (out / "finetune").mkdir(parents=True, exist_ok=True)
+    (out / "finetune" / "report.json").write_text(json.dumps(figures, indent=2))
+    plot_confusion(figures["confusion_matrix"], data.labels, out / "finetune" / "confusion.png")
+    say(f"finetune over seeds {seeds}: accuracy {figures['accuracy']:.3f} "
+        f"({', '.join(f'{a:.3f}' for a in figures['accuracy_per_seed'])})  macro F1 {figures['macro_f1']:.3f}")
+    return figures
+
+
+def mean_of_runs(runs: list[dict]) -> dict:
+    """Figures of several runs on the same clips: accuracy, macro F1 and per-label figures averaged,
+    confusion matrices summed (each clip counted once per run), every run's accuracy listed."""
+    labels = runs[0]["labels"]
+    per_label = {g: {k: float(np.mean([r["per_label"][g][k] for r in runs])) for k in ("precision", "recall", "f1")}
+                 for g in labels}
+    for g in labels:
+        per_label[g]["support"] = runs[0]["per_label"][g]["support"]
+    return {
+        "accuracy": float(np.mean([r["accuracy"] for r in runs])),
+        "macro_f1": float(np.mean([r["macro_f1"] for r in runs])),
+        "accuracy_per_seed": [r["accuracy"] for r in runs],
+        "macro_f1_per_seed": [r["macro_f1"] for r in runs],
+        "tracks": runs[0]["tracks"],
+        "per_label": per_label,
+        "confusion_matrix": np.sum([r["confusion_matrix"] for r in runs], axis=0).tolist(),
+        "labels": labels,
+    }
+
+
 def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
              seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, say=print) -> dict:
     """Run one method over the folds and write its report under out/<method>."""
@@ -243,9 +290,13 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
         # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
         inputs = finetune_inputs(net, window, checkpoint, data, teacher)
-        probs, head = finetune_predictions(inputs, data, fold_of, finetune_epochs, finetune_seed, say)
+        seeds = [finetune_seed] if isinstance(finetune_seed, int) else list(finetune_seed)
+        if len(seeds) > 1:
+            return finetune_over_seeds(inputs, data, fold_of, seeds, Path(out), finetune_epochs,
+                                       {**extra, "checkpoint": str(checkpoint)}, say)
+        probs, head = finetune_predictions(inputs, data, fold_of, finetune_epochs, seeds[0], say)
         extra["trained_head_accuracy"] = float((head.argmax(1) == data.y).mean())
-        extra["finetune_epochs"], extra["finetune_seed"] = finetune_epochs, finetune_seed
+        extra["finetune_epochs"], extra["finetune_seed"] = finetune_epochs, seeds[0]
         extra["checkpoint"] = str(checkpoint)
     elif method == "features":
         from trainer.frontend import MelFrontEnd
