@@ -212,6 +212,14 @@ def test_finetune_seed_changes_the_run_not_the_folds(distilled, labelled, teache
     assert np.sum(both["confusion_matrix"]) == 2 * 18, "each clip counts once per run"
     assert json.loads((tmp_path / "cv01" / "finetune" / "report.json").read_text())["accuracy"] == both["accuracy"]
 
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.export import model_metadata
+
+    state = load_checkpoint(distilled)
+    _, cfg, labels = model_from_checkpoint(state)
+    carried = json.loads(model_metadata(state, cfg, labels, both)["test_metrics"])
+    assert carried["accuracy"] == both["accuracy"] and carried["accuracy_per_seed"] == both["accuracy_per_seed"]
+
 
 def test_scratch_baseline_trains_per_fold(labelled, tmp_path):
     from trainer.distill.crossval import crossval

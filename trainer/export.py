@@ -51,7 +51,8 @@ def model_metadata(state: dict, cfg, labels, report: dict | None) -> dict[str, s
     }
     if report:
         meta["split"] = report.get("split", split)  # e.g. "5-fold artist-grouped cross-validation"
-        keep = ("accuracy", "macro_f1", "tracks", "split", "per_label")
+        # A mean over several fine-tuning seeds keeps each run's figure beside it.
+        keep = ("accuracy", "macro_f1", "tracks", "split", "per_label", "accuracy_per_seed", "finetune_seeds")
         meta["test_metrics"] = json.dumps({k: report[k] for k in keep if k in report})
     return meta
 
