@@ -143,6 +143,11 @@ def test_two_teachers_teach_side_by_side(distilled, labelled, teacher, tmp_path)
     with pytest.raises(ValueError, match="same order"):
         crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, teacher=teacher, folds=2,
                  cache=str(root / "cache"), say=lambda *_: None)
+    stats = tmp_path / "run" / "teacher_stats.npz"  # as a run from before the statistics named their teachers
+    np.savez(stats, **{k: v for k, v in np.load(stats).items() if k != "teachers"})
+    with pytest.raises(ValueError, match="400-wide teacher embedding; musicnn-like.onnx give 200"):
+        crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, teacher=teacher, folds=2,
+                 cache=str(root / "cache"), say=lambda *_: None)
 
 
 def test_targets_of_another_corpus_are_refused(distilled, teacher, tmp_path):

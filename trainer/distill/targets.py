@@ -93,7 +93,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     if not names:
         raise FileNotFoundError(f"{folders[0]}: no distillation targets (run python -m trainer teach first)")
     first = [np.load(folders[0] / n) for n in names]
-    tags, embs, teachers = [[p["tags"] for p in first]], [[p["embedding"] for p in first]], [teacher_name(folders[0], first[0])]
+    tags, embs, teachers = [[p["tags"] for p in first]], [[p["embedding"] for p in first]], [teacher_name(first[0])]
     for folder in folders[1:]:
         if not all((folder / n).is_file() for n in names):
             raise FileNotFoundError(f"{folder}: lacks some shards of {folders[0]}; run teach on the same corpus")
@@ -103,7 +103,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
                 raise ValueError(f"{folder / n}: {len(b['tags'])} windows, {folders[0] / n} has {len(a['tags'])}")
         tags.append([p["tags"] for p in parts])
         embs.append([p["embedding"] for p in parts])
-        teachers.append(teacher_name(folder, parts[0]))
+        teachers.append(teacher_name(parts[0]))
     return {
         "mel": np.concatenate([p["mel"] for p in first]),
         "tags": np.concatenate([np.concatenate(t) for t in tags], axis=1),
@@ -113,6 +113,6 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     }
 
 
-def teacher_name(folder: Path, shard) -> str:
+def teacher_name(shard) -> str:
     """The teacher's file name a shard was made with; "" for shards older than that record."""
     return str(shard["teacher"]) if "teacher" in shard.files else ""
