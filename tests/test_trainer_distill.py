@@ -285,6 +285,20 @@ def test_corpus_windows_drop_silence():
     assert windows.shape == (1, 48000) and windows[0, 0] == pytest.approx(0.1)
 
 
+def test_corpus_windows_overlap_when_asked():
+    from trainer.distill.targets import corpus_windows
+
+    audio = np.random.default_rng(0).normal(0, 0.1, 4 * 48000 + 100).astype(np.float32)
+    plain = corpus_windows(audio, 48000)
+    half = corpus_windows(audio, 48000, hop=24000)
+    assert plain.shape == (4, 48000) and half.shape == (7, 48000)
+    np.testing.assert_array_equal(half[::2], plain)  # every other overlapping window is a plain one
+    np.testing.assert_array_equal(half[1], audio[24000:72000])
+    assert corpus_windows(audio[:1000], 48000).shape == (0, 48000)
+    with pytest.raises(ValueError, match="positive"):
+        corpus_windows(audio, 48000, hop=-1)
+
+
 def test_targets_serve_a_student_with_a_longer_hop_exactly():
     import torch
 

@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("--teacher", required=True, help="musicnn ONNX model (e.g. ../shared/peers/musicnn-msd.onnx)")
     te.add_argument("--out", required=True, help="folder for the target shards")
     te.add_argument("--cache", default=".cache/decoded")
+    te.add_argument("--hop-seconds", type=float,
+                    help="step between windows (default: the 3 s window, no overlap); 1.5 gives twice the windows")
     di = sub.add_parser("distill", help="train a student on teacher targets")
     di.add_argument("--targets", required=True, nargs="+", help="targets folder(s), one per teacher, same corpus")
     di.add_argument("--out", required=True)
@@ -136,7 +138,7 @@ def run_teach(args) -> None:
     """python -m trainer teach."""
     from trainer.distill.targets import prepare_targets
 
-    prepare_targets(args.corpus, args.teacher, args.out, cache=args.cache)
+    prepare_targets(args.corpus, args.teacher, args.out, cache=args.cache, hop_seconds=args.hop_seconds)
 
 
 def run_distill(args) -> None:

@@ -22,12 +22,15 @@ SILENCE_RMS = 10 ** (-50 / 20)  # windows quieter than -50 dBFS teach nothing
 TARGETS_FRONTEND = FrontEndConfig(sample_rate=TEACHER_RATE)
 
 
-def corpus_windows(audio: np.ndarray, length: int) -> np.ndarray:
-    """Non-overlapping windows of a track [N, length], silent ones dropped."""
-    n = len(audio) // length
-    if n == 0:
+def corpus_windows(audio: np.ndarray, length: int, hop: int | None = None) -> np.ndarray:
+    """Windows of a track every `hop` samples (default `length`: no overlap) [N, length], silent ones dropped."""
+    hop = hop or length
+    if hop <= 0:
+        raise ValueError(f"window step must be positive, got {hop} samples")
+    if len(audio) < length:
         return np.zeros((0, length), np.float32)
-    windows = np.asarray(audio[: n * length], dtype=np.float32).reshape(n, length)  # [N, length]
+    audio = np.asarray(audio, dtype=np.float32)
+    windows = np.ascontiguousarray(np.lib.stride_tricks.sliding_window_view(audio, length)[::hop])  # [N, length]
     rms = np.sqrt((windows**2).mean(axis=1))  # [N]
     return windows[rms > SILENCE_RMS]
 
@@ -38,8 +41,13 @@ def shard_name(path: Path) -> str:
 
 
 @torch.no_grad()
-def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_seconds=3.0, say=print) -> Path:
-    """Write one shard per corpus file under `out`; returns `out`."""
+def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_seconds=3.0, hop_seconds=None,
+                    say=print) -> Path:
+    """Write one shard per corpus file under `out`; returns `out`.
+
+    `hop_seconds` below the window length makes overlapping windows: more distinct inputs (and
+    teacher answers) from the same audio; every teacher of one student needs the same value.
+    """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = read_corpus(manifest)
@@ -47,6 +55,9 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     frontend = MelFrontEnd(TARGETS_FRONTEND).eval()
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
     length = int(round(window_seconds * TEACHER_RATE))
+    hop = int(round(hop_seconds * TEACHER_RATE)) if hop_seconds else length
+    if hop <= 0:
+        raise ValueError(f"--hop-seconds must be positive, got {hop_seconds}")
     for i, (path, source) in enumerate(files, start=1):
         shard = out / shard_name(path)
         if shard.exists():
@@ -56,7 +67,7 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
         except DecodeError as exc:
             say(f"skipped {exc.path}: {exc.reason}")
             continue
-        windows = corpus_windows(audio, length)  # [N, S]
+        windows = corpus_windows(audio, length, hop)  # [N, S]
         if len(windows) == 0:
             continue
         tags, emb = teacher(windows)  # [N, 50], [N, 200]
