@@ -203,21 +203,34 @@ def peer_predictions(peer: str | Path, data: Labelled, window: int) -> np.ndarra
 
 def write_cv_report(out: Path, method: str, data: Labelled, probs: np.ndarray, fold_of: np.ndarray | None, extra: dict) -> dict:
     """report.json, per_track.csv and confusion.png for one method."""
-    from trainer.evaluate import plot_confusion
-
-    out.mkdir(parents=True, exist_ok=True)
     figures = classification_figures(data.y, probs.argmax(1), data.labels)
     k = int(fold_of.max() + 1) if fold_of is not None else 0
     figures.update({"method": method, "split": f"{k}-fold artist-grouped cross-validation" if k else "all clips (fixed model)", **extra})
-    (out / "report.json").write_text(json.dumps(figures, indent=2))
+    save_figures(out, figures)
     with open(out / "per_track.csv", "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(["path", "label", "fold", "predicted", "confidence", *data.labels])
         for i, (r, p) in enumerate(zip(data.records, probs, strict=True)):
             fold = int(fold_of[i]) + 1 if fold_of is not None else ""
             w.writerow([r.path, r.label, fold, data.labels[int(p.argmax())], f"{p.max():.4f}", *(f"{x:.4f}" for x in p)])
-    plot_confusion(figures["confusion_matrix"], data.labels, out / "confusion.png")
     return figures
+
+
+def save_figures(out: Path, figures: dict) -> None:
+    """report.json and confusion.png of one method's figures under out."""
+    from trainer.evaluate import plot_confusion
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps(figures, indent=2))
+    plot_confusion(figures["confusion_matrix"], figures["labels"], out / "confusion.png")
+
+
+def finetune_run(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, epochs: int, seed: int, extra: dict,
+                 say=print) -> tuple[np.ndarray, dict]:
+    """One fine-tuning cross-validation: out-of-fold probabilities and the run's report extras."""
+    probs, head = finetune_predictions(inputs, data, fold_of, epochs, seed, say)
+    return probs, {**extra, "trained_head_accuracy": float((head.argmax(1) == data.y).mean()),
+                   "finetune_epochs": epochs, "finetune_seed": seed}
 
 
 def finetune_over_seeds(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, seeds: list[int], out: Path,
@@ -229,19 +242,13 @@ def finetune_over_seeds(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndar
     """
     runs = []
     for seed in seeds:
-        probs, head = finetune_predictions(inputs, data, fold_of, epochs, seed, say)
-        run_extra = {**extra, "trained_head_accuracy": float((head.argmax(1) == data.y).mean()),
-                     "finetune_epochs": epochs, "finetune_seed": seed}
+        probs, run_extra = finetune_run(inputs, data, fold_of, epochs, seed, extra, say)
         runs.append(write_cv_report(out / f"finetune-seed{seed}", "finetune", data, probs, fold_of, run_extra))
         say(f"finetune seed {seed}: accuracy {runs[-1]['accuracy']:.3f}")
     figures = mean_of_runs(runs)
     figures.update({"method": "finetune", "split": runs[0]["split"], **extra, "finetune_epochs": epochs,
                     "finetune_seeds": seeds})
-    from trainer.evaluate import plot_confusion
-
-    (out / "finetune").mkdir(parents=True, exist_ok=True)
-    (out / "finetune" / "report.json").write_text(json.dumps(figures, indent=2))
-    plot_confusion(figures["confusion_matrix"], data.labels, out / "finetune" / "confusion.png")
+    save_figures(out / "finetune", figures)
     say(f"finetune over seeds {seeds}: accuracy {figures['accuracy']:.3f} "
         f"({', '.join(f'{a:.3f}' for a in figures['accuracy_per_seed'])})  macro F1 {figures['macro_f1']:.3f}")
     return figures
@@ -291,13 +298,10 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
         inputs = finetune_inputs(net, window, checkpoint, data, teacher)
         seeds = [finetune_seed] if isinstance(finetune_seed, int) else list(finetune_seed)
-        if len(seeds) > 1:
-            return finetune_over_seeds(inputs, data, fold_of, seeds, Path(out), finetune_epochs,
-                                       {**extra, "checkpoint": str(checkpoint)}, say)
-        probs, head = finetune_predictions(inputs, data, fold_of, finetune_epochs, seeds[0], say)
-        extra["trained_head_accuracy"] = float((head.argmax(1) == data.y).mean())
-        extra["finetune_epochs"], extra["finetune_seed"] = finetune_epochs, seeds[0]
         extra["checkpoint"] = str(checkpoint)
+        if len(seeds) > 1:
+            return finetune_over_seeds(inputs, data, fold_of, seeds, Path(out), finetune_epochs, extra, say)
+        probs, extra = finetune_run(inputs, data, fold_of, finetune_epochs, seeds[0], extra, say)
     elif method == "features":
         from trainer.frontend import MelFrontEnd
 
@@ -346,8 +350,9 @@ def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str 
     cfg = replace(cfg, data=str(data_path), dataset_name=dataset_name or cfg.dataset_name, out=str(out))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    names = [Path(t).name for t in ([teacher] if isinstance(teacher, str | Path) else teacher or [])]
-    how = f"fine-tuned {finetune_epochs} epochs with {' + '.join(names)}" if teacher else "frozen"
+    from trainer.distill.teacher import path_list
+
+    how = f"fine-tuned {finetune_epochs} epochs with {' + '.join(p.name for p in path_list(teacher))}" if teacher else "frozen"
     history = state["history"] + [{"epoch": state["epoch"], "head_l2": l2, "clips": len(data.records), "network": how}]
     save_checkpoint(out / "model.pt", model=model, optimizer=None, scheduler=None, cfg=cfg, labels=data.labels,
                     epoch=state["epoch"], history=history, best=state["best"], splits={"train": data.records})

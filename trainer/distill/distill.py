@@ -21,6 +21,7 @@ from tqdm import tqdm
 from trainer.checkpoint import save_checkpoint
 from trainer.config import TrainConfig
 from trainer.distill.targets import TARGETS_FRONTEND, load_targets, mels_at_hop
+from trainer.distill.teacher import path_list
 from trainer.models import build_model
 from trainer.train import Dist, make_scheduler, resolve_device, seed_everything
 
@@ -74,8 +75,8 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     """Train the student; returns the checkpoint of the epoch with the lowest validation loss."""
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device, Dist())
-    data = load_targets(cfg.targets)
-    folders = [cfg.targets] if isinstance(cfg.targets, str) else list(cfg.targets)
+    folders = path_list(cfg.targets)
+    data = load_targets(folders)
     mel = mels_at_hop(data.pop("mel"), cfg.hop_length)  # [N, n_mels, T] float16; a longer hop frees the full array
     emb = data["embedding"].astype(np.float32)  # [N, 200 * teachers]
     mean, std = emb.mean(0), emb.std(0) + 1e-3
@@ -83,7 +84,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     tags = data["tags"].astype(np.float32)  # [N, 50 * teachers]
     train_idx, valid_idx = split_windows(len(mel), cfg.valid_fraction, cfg.seed)
     teachers = [str(t) for t in data["teachers"]]
-    shown = [t or Path(f).name for t, f in zip(teachers, folders, strict=True)]
+    shown = [t or f.name for t, f in zip(teachers, folders, strict=True)]
     say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
         f"{len(train_idx)} train, {len(valid_idx)} valid")
 
@@ -91,7 +92,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     base = TrainConfig(data=",".join(map(str, folders)), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
                        sample_rate=TARGETS_FRONTEND.sample_rate, n_fft=TARGETS_FRONTEND.n_fft,
                        hop_length=cfg.hop_length, n_mels=TARGETS_FRONTEND.n_mels,
-                       dataset_name=f"distilled ({', '.join(Path(f).name for f in folders)})", epochs=cfg.epochs)
+                       dataset_name=f"distilled ({', '.join(f.name for f in folders)})", epochs=cfg.epochs)
     model = build_model(cfg.model, n_out, base.frontend(), dropout=0.1, width=cfg.width)
     model.spec_augment.enabled = True
     model.to(device)

@@ -14,7 +14,7 @@ import torch
 
 from trainer.data.cache import DecodeCache, DecodeError
 from trainer.distill.corpus import read_corpus
-from trainer.distill.teacher import TEACHER_RATE, Teacher
+from trainer.distill.teacher import TEACHER_RATE, Teacher, path_list
 from trainer.frontend import FrontEndConfig, MelFrontEnd
 
 SILENCE_RMS = 10 ** (-50 / 20)  # windows quieter than -50 dBFS teach nothing
@@ -99,7 +99,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     The mel comes from the first folder; every other folder must hold the same shards with the
     same windows, so its teacher's outputs line up window by window.
     """
-    folders = [Path(folders)] if isinstance(folders, str | Path) else [Path(f) for f in folders]
+    folders = path_list(folders)
     names = [s.name for s in sorted(folders[0].glob("*.npz"))]
     if not names:
         raise FileNotFoundError(f"{folders[0]}: no distillation targets (run python -m trainer teach first)")

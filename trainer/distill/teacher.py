@@ -65,11 +65,16 @@ class Teacher:
         return np.concatenate(tags), np.concatenate(embs)
 
 
+def path_list(paths: str | Path | list) -> list[Path]:
+    """One path or several (teachers, or their targets folders) as a list, order kept."""
+    return [Path(paths)] if isinstance(paths, str | Path) else [Path(p) for p in paths]
+
+
 class Teachers:
     """Several teachers side by side: their tags and embeddings concatenated in the given order."""
 
     def __init__(self, paths: str | Path | list, threads: int = 0):
-        paths = [paths] if isinstance(paths, str | Path) else list(paths)
+        paths = path_list(paths)
         if not paths:
             raise TeacherError("no teacher model given")
         self.members = [Teacher(p, threads) for p in paths]
