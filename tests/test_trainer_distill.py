@@ -128,6 +128,8 @@ def test_two_teachers_teach_side_by_side(distilled, labelled, teacher, tmp_path)
     np.testing.assert_array_equal(both["embedding"][:, 200:], two["embedding"])
     np.testing.assert_array_equal(both["tags"][:, :50], one["tags"])
     assert not np.allclose(one["embedding"], two["embedding"]), "the second teacher must differ for this test to mean anything"
+    with pytest.raises(ValueError, match="holds targets of second.onnx"):  # resuming would mix two teachers in one folder
+        prepare_targets(root / "out" / "manifest.csv", teacher, tmp_path / "targets2", cache=root / "cache", say=lambda *_: None)
 
     cfg = DistillConfig(targets=[str(root / "targets"), str(tmp_path / "targets2")], out=str(tmp_path / "run"),
                         width=0.25, hop_length=512, epochs=1, batch_size=8, device="cpu")
@@ -172,6 +174,12 @@ def test_targets_of_another_corpus_are_refused(distilled, teacher, tmp_path):
     for shard in sorted(first.glob("*.npz")):
         np.savez(older / shard.name, **{k: v for k, v in np.load(shard).items() if k != "teacher"})
     assert list(load_targets([first, older])["teachers"]) == ["musicnn-like.onnx", ""]
+    grown = sorted(older.glob("*.npz"))  # a folder of old shards grown with new ones (a larger corpus) keeps the name
+    np.savez(grown[0], **dict(np.load(first / grown[0].name)))
+    assert list(load_targets(older)["teachers"]) == ["musicnn-like.onnx"]
+    np.savez(grown[1], **{**dict(np.load(first / grown[1].name)), "teacher": "other.onnx"})
+    with pytest.raises(ValueError, match="several teachers"):
+        load_targets(older)
 
 
 def test_crossval_scores_every_clip_once_by_a_model_that_never_saw_it(distilled, labelled, teacher, tmp_path):
@@ -275,6 +283,63 @@ def test_corpus_errors_name_the_source(tmp_path):
         build_corpus(tmp_path, packages=[], folders=[tmp_path / "missing"], say=lambda *_: None)
     with pytest.raises(CorpusError, match="manifest.csv"):
         read_corpus(tmp_path / "elsewhere" / "manifest.csv")
+
+
+def _deb(root: Path, files: dict[str, np.ndarray | bytes]) -> Path:
+    """A minimal .deb holding the given files (audio arrays become 8 kHz WAV)."""
+    import subprocess
+
+    import soundfile
+
+    tree = root / "tree"
+    (tree / "DEBIAN").mkdir(parents=True)
+    (tree / "DEBIAN" / "control").write_text("Package: fake-music\nVersion: 1\nArchitecture: all\n"
+                                              "Maintainer: t <t@t>\nDescription: test\n")
+    for rel, content in files.items():
+        (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            (tree / rel).write_bytes(content)
+        else:
+            soundfile.write(tree / rel, content, 8000)
+    deb = root / "fake-music_1_all.deb"
+    subprocess.run(["dpkg-deb", "--build", str(tree), str(deb)], check=True, capture_output=True)
+    return deb
+
+
+def test_package_music_pattern_and_stems(tmp_path):
+    import soundfile
+
+    from trainer.distill.corpus import CorpusError, PackageMusic, extract_package_music
+
+    tone = 0.6 * np.ones(8000, dtype=np.float32)
+    deb = _deb(tmp_path, {
+        "usr/share/game/faction/music/theme.wav": tone,
+        "usr/share/game/faction/sounds/click.wav": tone,
+        "usr/share/game/songs/rock/song.wav": tone,
+        "usr/share/game/songs/rock/guitar.wav": tone[:4000],
+        "usr/share/game/songs/rock/notes.txt": b"not audio",
+        "usr/share/game/songs/solo.v2/song.wav": 0.1 * tone,
+    })
+    picked = extract_package_music(deb, PackageMusic("usr/share/game", pattern="music/*"), tmp_path / "a")
+    assert [p.relative_to(tmp_path / "a").as_posix() for p in picked] == ["faction/music/theme.wav"]
+
+    mixed = extract_package_music(deb, PackageMusic("usr/share/game/songs", stems=("song.wav", "guitar.wav")), tmp_path / "b")
+    assert [p.name for p in mixed] == ["rock.flac", "solo.v2.flac"]  # one file per song, a dotted name kept whole
+    rock, rate = soundfile.read(mixed[0], dtype="float32")
+    assert rate == 8000 and len(rock) == 8000, "the mix is as long as the longest stem"
+    assert np.abs(rock).max() <= 0.99 + 1e-4, "1.2 summed is scaled below clipping"
+    assert rock[0] == pytest.approx(2 * rock[-1], abs=1e-3), "both stems at the start, only the song at the end"
+    solo, _ = soundfile.read(mixed[1], dtype="float32")
+    assert solo[0] == pytest.approx(0.06, abs=1e-3), "a quiet song is not made louder"
+
+    from trainer.distill.corpus import PACKAGES, default_packages
+
+    # The shipped model's card names ten packages; the wider ones are fetched only when asked for.
+    assert len(default_packages()) == 10 and "fretsonfire-songs-muldjord" in set(PACKAGES) - set(default_packages())
+
+    broken = _deb(tmp_path / "broken", {"usr/share/game/songs/bad/song.ogg": b"garbage, not vorbis"})
+    with pytest.raises(CorpusError, match="song.ogg"):
+        extract_package_music(broken, PackageMusic("usr/share/game/songs", stems=("song.ogg",)), tmp_path / "c")
 
 
 def test_corpus_windows_drop_silence():

@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     qu.add_argument("--cache", default=".cache/decoded")
     co = sub.add_parser("corpus", help="rebuild the unlabelled corpus from Debian packages and folders")
     co.add_argument("--out", required=True, help="corpus folder (audio/, debs/, manifest.csv)")
-    co.add_argument("--packages", help="comma list of package names (default: all known ones)")
+    co.add_argument("--packages", help="comma list of package names, or all (default: the shipped recipe's)")
     co.add_argument("--folder", action="append", default=[], help="add every audio file of a folder (repeatable)")
     te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
     te.add_argument("--corpus", required=True, help="the corpus manifest.csv")
@@ -129,9 +129,10 @@ def config_for(args) -> TrainConfig:
 
 def run_corpus(args) -> None:
     """python -m trainer corpus."""
-    from trainer.distill.corpus import build_corpus
+    from trainer.distill.corpus import PACKAGES, build_corpus
 
-    build_corpus(args.out, args.packages.split(",") if args.packages else None, args.folder)
+    chosen = list(PACKAGES) if args.packages == "all" else args.packages.split(",") if args.packages else None
+    build_corpus(args.out, chosen, args.folder)
 
 
 def run_teach(args) -> None:

@@ -58,6 +58,10 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     hop = int(round(hop_seconds * TEACHER_RATE)) if hop_seconds else length
     if hop <= 0:
         raise ValueError(f"--hop-seconds must be positive, got {hop_seconds}")
+    # Resuming skips shards that exist: a folder begun with another teacher would end up mixing two.
+    made_by = folder_teacher(out, [np.load(s) for s in sorted(out.glob("*.npz"))])
+    if made_by and made_by != Path(teacher_path).name:
+        raise ValueError(f"{out}: holds targets of {made_by}, not {Path(teacher_path).name}; use one folder per teacher")
     for i, (path, source) in enumerate(files, start=1):
         shard = out / shard_name(path)
         if shard.exists():
@@ -104,7 +108,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     if not names:
         raise FileNotFoundError(f"{folders[0]}: no distillation targets (run python -m trainer teach first)")
     first = [np.load(folders[0] / n) for n in names]
-    tags, embs, teachers = [[p["tags"] for p in first]], [[p["embedding"] for p in first]], [teacher_name(first[0])]
+    tags, embs, teachers = [[p["tags"] for p in first]], [[p["embedding"] for p in first]], [folder_teacher(folders[0], first)]
     for folder in folders[1:]:
         if not all((folder / n).is_file() for n in names):
             raise FileNotFoundError(f"{folder}: lacks some shards of {folders[0]}; run teach on the same corpus")
@@ -114,7 +118,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
                 raise ValueError(f"{folder / n}: {len(b['tags'])} windows, {folders[0] / n} has {len(a['tags'])}")
         tags.append([p["tags"] for p in parts])
         embs.append([p["embedding"] for p in parts])
-        teachers.append(teacher_name(parts[0]))
+        teachers.append(folder_teacher(folder, parts))
     return {
         "mel": np.concatenate([p["mel"] for p in first]),
         "tags": np.concatenate([np.concatenate(t) for t in tags], axis=1),
@@ -127,3 +131,11 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
 def teacher_name(shard) -> str:
     """The teacher's file name a shard was made with; "" for shards older than that record."""
     return str(shard["teacher"]) if "teacher" in shard.files else ""
+
+
+def folder_teacher(folder: Path, shards: list) -> str:
+    """The one teacher a folder's shards name ("" when none records it); ValueError when they name several."""
+    named = sorted({teacher_name(s) for s in shards} - {""})
+    if len(named) > 1:
+        raise ValueError(f"{folder}: shards from several teachers ({', '.join(named)}); use one folder per teacher")
+    return named[0] if named else ""
