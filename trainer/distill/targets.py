@@ -59,9 +59,10 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     if hop <= 0:
         raise ValueError(f"--hop-seconds must be positive, got {hop_seconds}")
     # Resuming skips shards that exist: a folder begun with another teacher would end up mixing two.
+    name = Path(teacher_path).name  # what each shard records, and what the folder's shards must agree with
     made_by = folder_teacher(out, [np.load(s) for s in sorted(out.glob("*.npz"))])
-    if made_by and made_by != Path(teacher_path).name:
-        raise ValueError(f"{out}: holds targets of {made_by}, not {Path(teacher_path).name}; use one folder per teacher")
+    if made_by and made_by != name:
+        raise ValueError(f"{out}: holds targets of {made_by}, not {name}; use one folder per teacher")
     for i, (path, source) in enumerate(files, start=1):
         shard = out / shard_name(path)
         if shard.exists():
@@ -78,7 +79,7 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
         mel = torch.cat([frontend(torch.from_numpy(windows[j : j + 64])) for j in range(0, len(windows), 64)])  # [N, 96, T]
         tmp = shard.with_suffix(".tmp.npz")
         np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=str(path),
-                 teacher=Path(teacher_path).name)
+                 teacher=name)
         os.replace(tmp, shard)
         say(f"[{i}/{len(files)}] {path.name}: {len(windows)} windows")
     return out
