@@ -152,6 +152,18 @@ def test_two_teachers_teach_side_by_side(distilled, labelled, teacher, tmp_path)
                  cache=str(root / "cache"), say=lambda *_: None)
 
 
+def test_targets_refuse_a_window_step_that_is_not_positive(distilled, teacher, tmp_path):
+    """--hop-seconds of zero or below is refused before a targets folder is made."""
+    from trainer.distill.targets import prepare_targets
+
+    manifest = Path(distilled).parent.parent / "out" / "manifest.csv"
+    for hop in (0.0, -1.5, 0.00001):
+        with pytest.raises(ValueError, match="--hop-seconds must be positive"):
+            prepare_targets(manifest, teacher, tmp_path / "targets", cache=tmp_path / "cache", hop_seconds=hop,
+                            say=lambda *_: None)
+    assert not (tmp_path / "targets").exists()
+
+
 def test_targets_of_another_corpus_are_refused(distilled, teacher, tmp_path):
     """A second targets folder missing shards, or with other windows, is named rather than misaligned."""
     import shutil

@@ -48,16 +48,16 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     `hop_seconds` below the window length makes overlapping windows: more distinct inputs (and
     teacher answers) from the same audio; every teacher of one student needs the same value.
     """
+    length = int(round(window_seconds * TEACHER_RATE))
+    hop = length if hop_seconds is None else int(round(hop_seconds * TEACHER_RATE))
+    if hop <= 0:  # checked before anything is created or decoded
+        raise ValueError(f"--hop-seconds must be positive, got {hop_seconds}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     files = read_corpus(manifest)
     teacher = Teacher(teacher_path)
     frontend = MelFrontEnd(TARGETS_FRONTEND).eval()
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
-    length = int(round(window_seconds * TEACHER_RATE))
-    hop = int(round(hop_seconds * TEACHER_RATE)) if hop_seconds else length
-    if hop <= 0:
-        raise ValueError(f"--hop-seconds must be positive, got {hop_seconds}")
     # Resuming skips shards that exist: a folder begun with another teacher would end up mixing two.
     name = Path(teacher_path).name  # what each shard records, and what the folder's shards must agree with
     made_by = folder_teacher(out, [np.load(s) for s in sorted(out.glob("*.npz"))])
