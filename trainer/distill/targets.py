@@ -35,6 +35,11 @@ def corpus_windows(audio: np.ndarray, length: int, hop: int | None = None) -> np
     return windows[rms > SILENCE_RMS]
 
 
+def shard_files(folder: Path) -> list[Path]:
+    """The target shards in a folder, sorted by name."""
+    return sorted(folder.glob("*.npz"))
+
+
 def shard_name(path: Path) -> str:
     """A stable shard file name for an audio file."""
     return hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:16] + ".npz"
@@ -60,7 +65,7 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
     # Resuming skips shards that exist: a folder begun with another teacher would end up mixing two.
     name = Path(teacher_path).name  # what each shard records, and what the folder's shards must agree with
-    made_by = folder_teacher(out, [np.load(s) for s in sorted(out.glob("*.npz"))])
+    made_by = folder_teacher(out, [np.load(s) for s in shard_files(out)])
     if made_by and made_by != name:
         raise ValueError(f"{out}: holds targets of {made_by}, not {name}; use one folder per teacher")
     for i, (path, source) in enumerate(files, start=1):
@@ -105,7 +110,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     same windows, so its teacher's outputs line up window by window.
     """
     folders = path_list(folders)
-    names = [s.name for s in sorted(folders[0].glob("*.npz"))]
+    names = [s.name for s in shard_files(folders[0])]
     if not names:
         raise FileNotFoundError(f"{folders[0]}: no distillation targets (run python -m trainer teach first)")
     first = [np.load(folders[0] / n) for n in names]
