@@ -164,6 +164,23 @@ def test_targets_refuse_a_window_step_that_is_not_positive(distilled, teacher, t
     assert not (tmp_path / "targets").exists()
 
 
+def test_targets_resume_past_a_write_cut_short(distilled, teacher, tmp_path):
+    """A half-written shard left by an interrupted teach run neither stops the resume nor counts as a shard."""
+    import shutil
+
+    from trainer.distill.targets import load_targets, prepare_targets
+
+    root = Path(distilled).parent.parent
+    targets = tmp_path / "targets"
+    shutil.copytree(root / "targets", targets)
+    shards = sorted(targets.glob("*.npz"))
+    (targets / shards[0].name.replace(".npz", ".tmp.npz")).write_bytes(b"PK\x03\x04 cut short")
+    shards[0].unlink()
+    prepare_targets(root / "out" / "manifest.csv", teacher, targets, cache=root / "cache", say=lambda *_: None)
+    assert shards[0].is_file()
+    assert len(load_targets(targets)["tags"]) == len(load_targets(root / "targets")["tags"])
+
+
 def test_targets_of_another_corpus_are_refused(distilled, teacher, tmp_path):
     """A second targets folder missing shards, or with other windows, is named rather than misaligned."""
     import shutil

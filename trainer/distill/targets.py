@@ -36,8 +36,8 @@ def corpus_windows(audio: np.ndarray, length: int, hop: int | None = None) -> np
 
 
 def shard_files(folder: Path) -> list[Path]:
-    """The target shards in a folder, sorted by name."""
-    return sorted(folder.glob("*.npz"))
+    """The target shards in a folder, sorted by name; a write cut short (its .tmp.npz) is not one."""
+    return sorted(p for p in folder.glob("*.npz") if not p.name.endswith(".tmp.npz"))
 
 
 def shard_name(path: Path) -> str:
