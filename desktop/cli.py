@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from desktop import __version__
 from desktop.core.errors import GenreTaggerError
+from desktop.core.genres import join_genres
 from desktop.services.settings import POLICIES, TaggingSettings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
@@ -25,49 +27,71 @@ def build_parser() -> argparse.ArgumentParser:
                                 epilog="exit codes: 0 ok, 1 done with some files failing, 2 error, 130 cancelled\n\n"
                                        + locations_text())
     p.add_argument("--version", action="version", version=f"genre-tagger {__version__}\n{locations_text()}")
-    p.add_argument("--db", help="library database file")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    add_global_options(p, defaults=True)
+    # The same options after the subcommand (`scan DIR --json`): SUPPRESS keeps a value given before it.
+    common = argparse.ArgumentParser(add_help=False)
+    add_global_options(common, defaults=False)
     sub = p.add_subparsers(dest="command", required=True)
+    add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)  # noqa: E731
 
-    scan = sub.add_parser("scan", help="scan folders, predict genres, and (with --write) tag files")
+    scan = add("scan", help="scan folders, predict genres, and (with --write) tag files")
     scan.add_argument("paths", nargs="+")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only missing genres (default); replace; never")
-    scan.add_argument("--model", help="ONNX genre model (default: the shipped one)")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     scan.add_argument("--threshold", type=float, default=0.5, help="below this confidence a track is 'uncertain'")
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")
     scan.add_argument("--multi-threshold", type=float, default=0.25)
-    scan.add_argument("--id3v23", action="store_true", help="write ID3v2.3 instead of v2.4")
+    add_id3_options(scan)
     scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
     scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
     scan.add_argument("--workers", type=int, default=2, help="decoding threads")
 
-    ls = sub.add_parser("list", help="list tracks")
+    ls = add("list", help="list tracks")
     ls.add_argument("--genre")
     ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
     ls.add_argument("--search")
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
 
-    show = sub.add_parser("show", help="everything known about one file")
+    show = add("show", help="everything known about one file")
     show.add_argument("file")
 
-    st = sub.add_parser("set", help="set a genre by hand (recorded, written, protected from automatic tagging)")
+    st = add("set", help="set a genre by hand (recorded, written, protected from automatic tagging)")
     st.add_argument("file")
     st.add_argument("genre")
     st.add_argument("--no-write", action="store_true", help="record in the database only")
-    st.add_argument("--id3v23", action="store_true")
+    add_id3_options(st)
 
-    undo = sub.add_parser("undo", help="revert the last batch of tag writes (or --batch N)")
+    undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
     undo.add_argument("--batch", type=int)
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
 
-    pl = sub.add_parser("playlist", help="write an M3U8 playlist of one genre")
+    pl = add("playlist", help="write an M3U8 playlist of one genre")
     pl.add_argument("genre")
     pl.add_argument("-o", "--output", required=True)
 
-    sub.add_parser("models", help="list available models")
+    add("models", help="list available models")
     return p
+
+
+def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--db, --json and --model, accepted before and after the subcommand."""
+    keep = {} if defaults else {"default": argparse.SUPPRESS}
+    parser.add_argument("--db", help="library database file", **({"default": None} if defaults else keep))
+    parser.add_argument("--json", action="store_true", help="machine-readable output", **({"default": False} if defaults else keep))
+    parser.add_argument("--model", help="ONNX genre model (default: the shipped one)", **({"default": None} if defaults else keep))
+
+
+def add_id3_options(parser: argparse.ArgumentParser) -> None:
+    """--id3v23 / --id3v24; without either each MP3 keeps its own ID3 version."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (converting v2.4-only frames)")
+    group.add_argument("--id3v24", action="store_true", help="write ID3v2.4")
+
+
+def id3_version(args) -> int:
+    """The ID3 version asked for on the command line; 0 keeps each file's own."""
+    return 3 if args.id3v23 else 4 if args.id3v24 else 0
 
 
 class Output:
@@ -120,16 +144,19 @@ def cmd_scan(args, out: Output) -> int:
     from desktop.services.tagging import TagService
 
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
-                               multi_threshold=args.multi_threshold, id3_version=3 if args.id3v23 else 4,
+                               multi_threshold=args.multi_threshold, id3_version=id3_version(args),
                                id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
     model = GenreModel(resolve_model(args.model), device=args.device)
     sessions = open_sessions(args)
     library = Library(sessions, settings.tag_options())
+    tagger = TagService(sessions, settings)
+    say_recovery(out, tagger.recover_interrupted())
     cancel = threading.Event()
     try:
         sync = library.sync(args.paths, cancel, on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"))
         out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
-                f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing")
+                f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
+                + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
         started = time.monotonic()
         results = library.analyse(Analyzer(model, settings.analysis()),
                                   lambda p: out.progress(p.done, p.total, started), cancel)
@@ -140,7 +167,6 @@ def cmd_scan(args, out: Output) -> int:
     errors = [(str(r.path), r.error) for r in results if r.status == "error"]
     for path, reason in errors:
         out.warn(f"error: {path}: {reason}")
-    tagger = TagService(sessions, settings)
     changes = tagger.plan()
     out.say(f"analysed {len(results)} tracks with {model.info.key} on {', '.join(model.providers)}")
     written = None
@@ -148,10 +174,12 @@ def cmd_scan(args, out: Output) -> int:
         written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})")
         for path, reason in written.failed:
             out.warn(f"error: {path}: {reason}")
-        out.say(f"wrote {len(written.written)} files (undo with: genre-tagger undo)")
+        for path, reason in written.skipped:
+            out.say(f"skipped {path}: {reason}")
+        out.say(f"wrote {len(written.written)} files" + (" (undo with: genre-tagger undo)" if written.written else ""))
     else:
         for c in changes:
-            out.say(f"would change {c.path}: {'; '.join(c.old) or '(none)'} -> {'; '.join(c.new)}")
+            out.say(f"would change {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
         if changes and args.policy != "never":
             out.say(f"{len(changes)} files would change; nothing written (add --write)")
     out.data = {
@@ -161,6 +189,7 @@ def cmd_scan(args, out: Output) -> int:
                       "error": r.error} for r in results],
         "changes": [{"path": c.path, "old": list(c.old), "new": list(c.new)} for c in changes],
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
+        "write_skipped": [{"path": p, "reason": r} for p, r in (written.skipped if written else [])],
     }
     failed = errors or sync.problems or (written and written.failed)
     return EXIT_PARTIAL if failed else EXIT_OK
@@ -220,13 +249,26 @@ def cmd_show(args, out: Output) -> int:
     return EXIT_OK
 
 
+def say_recovery(out: Output, report) -> None:
+    """Tell what a crash left half-done and how it was settled."""
+    for path in report.completed:
+        out.warn(f"recovered: {path}: an interrupted write had finished; it is journalled and can be undone")
+    for path in report.dropped:
+        out.warn(f"recovered: {path}: an interrupted write never changed the file")
+    for path, reason in report.unclear:
+        out.warn(f"recovered: {path}: an interrupted write left it changed by someone else ({reason}); undo will refuse it")
+
+
 def print_write(out: Output, result) -> int:
     """Report a WriteResult; exit code 1 when any file failed."""
     for c in result.written:
-        out.say(f"wrote {c.path}: {'; '.join(c.old) or '(none)'} -> {'; '.join(c.new)}")
+        out.say(f"wrote {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
+    for path, reason in result.skipped:
+        out.say(f"skipped {path}: {reason}")
     for path, reason in result.failed:
         out.warn(f"error: {path}: {reason}")
     out.data = {"batch": result.batch_id, "written": [c.path for c in result.written],
+                "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
                 "failed": [{"path": p, "reason": r} for p, r in result.failed]}
     return EXIT_PARTIAL if result.failed else EXIT_OK
 
@@ -235,7 +277,7 @@ def cmd_set(args, out: Output) -> int:
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
-    settings = TaggingSettings(id3_version=3 if args.id3v23 else 4)
+    settings = TaggingSettings(id3_version=id3_version(args))
     sessions = open_sessions(args)
     report = Library(sessions, settings.tag_options()).sync_files([args.file])
     for p in report.problems:
@@ -256,12 +298,15 @@ def cmd_undo(args, out: Output) -> int:
         for b in batches:
             out.say(f"{b.id:5d}  {b.created_at:%Y-%m-%d %H:%M}  {'undone ' if b.undone_at else ''}{b.description}")
         return EXIT_OK
+    say_recovery(out, service.recover_interrupted())
     result = service.undo(args.batch)
     for path in result.restored:
         out.say(f"restored {path}")
     for path, reason in result.refused:
         out.warn(f"refused: {path}: {reason}")
-    out.data = {"batch": result.batch_id, "restored": result.restored,
+    out.say(f"batch {result.batch_id} ({result.description}): restored {len(result.restored)} files, "
+            f"refused {len(result.refused)}" + ("" if result.complete else "; the batch stays undoable for the refused files"))
+    out.data = {"batch": result.batch_id, "restored": result.restored, "complete": result.complete,
                 "refused": [{"path": p, "reason": r} for p, r in result.refused]}
     return EXIT_PARTIAL if result.refused else EXIT_OK
 
@@ -315,6 +360,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Output(args.json)
     try:
         code = COMMANDS[args.command](args, out)
+        out.finish()
     except (GenreTaggerError, ValueError) as exc:
         out.warn(f"error: {exc}")
         if args.json:
@@ -323,7 +369,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         out.warn("cancelled")
         return EXIT_CANCELLED
-    out.finish()
+    except BrokenPipeError:
+        # The reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     return code
 
 

@@ -74,3 +74,36 @@ def need_ffmpeg():
 
     if shutil.which("ffmpeg") is None:
         pytest.fail("ffmpeg is not installed: run scripts/system-deps.sh")
+
+
+@pytest.fixture
+def env(tmp_path, exported_model):
+    """A library of every format, a database and the services over them."""
+    from desktop.core.analysis import Analyzer
+    from desktop.core.model import GenreModel
+    from desktop.services.library import Library
+    from desktop.services.settings import TaggingSettings
+    from desktop.services.tagging import TagService
+    from desktop.store.database import open_database
+    from tests.audio_files import make_library
+
+    music = tmp_path / "music"
+    files = make_library(music)
+    sessions = open_database(tmp_path / "library.db")
+    model = GenreModel(exported_model, device="cpu")
+
+    class Env:
+        pass
+
+    e = Env()
+    e.music, e.files, e.sessions, e.model = music, files, sessions, model
+    e.library = Library(sessions)
+    e.analyzer = Analyzer(model, TaggingSettings().analysis())
+    e.tagger = TagService(sessions, TaggingSettings())
+
+    def scan():
+        report = e.library.sync([music])
+        return report, e.library.analyse(e.analyzer)
+
+    e.scan = scan
+    return e

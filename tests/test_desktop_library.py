@@ -9,7 +9,6 @@ from sqlalchemy import func, select
 
 from desktop.core.analysis import AnalysisSettings, Analyzer
 from desktop.core.fingerprint import audio_hash
-from desktop.core.model import GenreModel
 from desktop.core.tags import read_tags
 from desktop.services.library import Library
 from desktop.services.settings import TaggingSettings
@@ -17,34 +16,9 @@ from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
 from desktop.store.database import DatabaseError, open_database
 from desktop.store.schema import Analysis, JournalEntry, Meta, Track
-from tests.audio_files import make_library, make_track
+from tests.audio_files import make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
-
-
-@pytest.fixture
-def env(tmp_path, exported_model):
-    """A library of every format, a database and the services over them."""
-    music = tmp_path / "music"
-    files = make_library(music)
-    sessions = open_database(tmp_path / "library.db")
-    model = GenreModel(exported_model, device="cpu")
-
-    class Env:
-        pass
-
-    e = Env()
-    e.music, e.files, e.sessions, e.model = music, files, sessions, model
-    e.library = Library(sessions)
-    e.analyzer = Analyzer(model, TaggingSettings().analysis())
-    e.tagger = TagService(sessions, TaggingSettings())
-
-    def scan():
-        report = e.library.sync([music])
-        return report, e.library.analyse(e.analyzer)
-
-    e.scan = scan
-    return e
 
 
 def count(sessions, model):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.formats import is_supported
+from desktop.core.safe_write import is_temp_copy
 
 
 @dataclass(frozen=True)
@@ -27,18 +28,35 @@ class ScanProblem:
     reason: str
 
 
-def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], None]) -> Iterator[FoundFile]:
-    """Yield supported files under `roots` in a stable order; report problems and carry on."""
+def printable(path: str | Path) -> Path:
+    """A path safe to print and store: undecodable bytes of a file name shown as \\xNN escapes."""
+    return Path(os.fsencode(path).decode("utf-8", "backslashreplace"))
+
+
+def _valid_name(path: Path) -> bool:
+    try:
+        str(path).encode("utf-8")
+        return True
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogate escapes
+        return False
+
+
+def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], None],
+               on_leftover: Callable[[Path], None] | None = None) -> Iterator[FoundFile]:
+    """Yield supported files under `roots` in a stable order; report problems and carry on.
+
+    `on_leftover` hears of each temporary copy a killed tag write left behind (ours, by exact name).
+    """
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         root = Path(root).expanduser()
         if not root.is_dir():
-            on_problem(ScanProblem(root, "not a folder" if root.exists() else "folder not found"))
+            on_problem(ScanProblem(printable(root), "not a folder" if root.exists() else "folder not found"))
             continue
-        yield from _walk(root.absolute(), seen_dirs, on_problem)
+        yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover)
 
 
-def _walk(folder: Path, seen: set, on_problem) -> Iterator[FoundFile]:
+def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFile]:
     try:
         st = folder.stat()
         if (st.st_dev, st.st_ino) in seen:  # a symlink back into a folder already walked
@@ -47,15 +65,21 @@ def _walk(folder: Path, seen: set, on_problem) -> Iterator[FoundFile]:
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        on_problem(ScanProblem(folder, f"cannot read folder ({exc.strerror or exc})"))
+        on_problem(ScanProblem(printable(folder), f"cannot read folder ({exc.strerror or exc})"))
         return
     for entry in entries:
         if entry.name.startswith("."):
+            if on_leftover is not None and is_temp_copy(entry.name):
+                on_leftover(Path(entry.path))
             continue
         path = Path(entry.path)
         try:
+            if not _valid_name(path):
+                if is_supported(path) or entry.is_dir(follow_symlinks=True):
+                    on_problem(ScanProblem(printable(path), "the name is not valid UTF-8; rename it to scan it"))
+                continue
             if entry.is_dir(follow_symlinks=True):
-                yield from _walk(path, seen, on_problem)
+                yield from _walk(path, seen, on_problem, on_leftover)
             elif is_supported(path) and entry.is_file(follow_symlinks=True):
                 st = entry.stat(follow_symlinks=True)
                 if not os.access(path, os.R_OK):

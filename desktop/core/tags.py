@@ -2,29 +2,28 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import stat
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.core.errors import AudioDecodeError, TagReadError, TagWriteError
-from desktop.core.fingerprint import audio_hash
+from desktop.core.errors import TagReadError
 from desktop.core.formats import format_of
+from desktop.core.genres import split_genres
+from desktop.core.safe_write import safe_modify
+
+KEEP_ID3_VERSION = 0
 
 
 @dataclass(frozen=True)
 class TagOptions:
     """How genres are written: ID3 version, the ID3v2.3 separator, and the provenance field."""
 
-    id3_version: int = 4  # 4 or 3
+    id3_version: int = KEEP_ID3_VERSION  # 3 or 4; 0 keeps each file's own version (new tags: v2.4)
     id3_separator: str = "; "  # v2.3 has no multi-value frames: values are joined with this
     write_provenance: bool = False
 
     def __post_init__(self):
-        if self.id3_version not in (3, 4):
-            raise ValueError("id3_version must be 3 or 4")
+        if self.id3_version not in (KEEP_ID3_VERSION, 3, 4):
+            raise ValueError("id3_version must be 3, 4, or 0 (keep the file's own)")
 
 
 class StorageStyle:
@@ -57,8 +56,9 @@ class ID3Text(StorageStyle):
 
         tags.delall(self.frame)
         if values:
-            text = values if options.id3_version == 4 else [options.id3_separator.join(values)]
-            tags.add(getattr(mutagen.id3, self.frame)(encoding=3 if options.id3_version == 4 else 1, text=text))
+            v23 = options.id3_version == 3
+            text = [options.id3_separator.join(values)] if v23 else values
+            tags.add(getattr(mutagen.id3, self.frame)(encoding=1 if v23 else 3, text=text))
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,7 @@ class ID3UserText(StorageStyle):
 
         tags.delall(f"TXXX:{self.desc}")
         if values:
-            tags.add(mutagen.id3.TXXX(encoding=3 if options.id3_version == 4 else 1, desc=self.desc, text=values))
+            tags.add(mutagen.id3.TXXX(encoding=1 if options.id3_version == 3 else 3, desc=self.desc, text=values))
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,12 @@ PROVENANCE = TagField(
 class FileTags:
     """The tags Genre Tagger reads from a file."""
 
-    genres: tuple[str, ...] = ()
+    genres: tuple[str, ...] = ()  # decoded by the genre codec (desktop.core.genres)
     title: str = ""
     artist: str = ""
     album: str = ""
     provenance: str = ""
+    raw_genres: tuple[str, ...] = ()  # the values exactly as stored, journalled so undo restores them as they were
 
 
 def _split(values: list[str], separator: str) -> list[str]:
@@ -197,7 +198,16 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         values = f.get(kind, tags, options)
         return values[0] if values else ""
 
-    return FileTags(tuple(GENRE.get(kind, tags, options)), first(TITLE), first(ARTIST), first(ALBUM), first(PROVENANCE))
+    raw = tuple(GENRE.get(kind, tags, options))
+    return FileTags(split_genres(raw), first(TITLE), first(ARTIST), first(ALBUM), first(PROVENANCE), raw)
+
+
+def id3_version_to_write(audio, options: TagOptions) -> int:
+    """The ID3v2 version a save uses: the one asked for, else the file's own (v2.4 for new tags)."""
+    if options.id3_version in (3, 4):
+        return options.id3_version
+    version = getattr(audio.tags, "version", None)
+    return 3 if version is not None and version[1] == 3 else 4
 
 
 def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions(), provenance: str | None = None) -> None:
@@ -207,50 +217,24 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
     the original, and only then replaces it. A failure at any step leaves the original as it was.
     """
     path = Path(path)
+    fmt = format_of(path)
 
     def modify(copy: Path) -> None:
-        fmt = format_of(path)
         audio = fmt.open(copy)
         if audio.tags is None:
             audio.add_tags()
-        GENRE.set(fmt.tag_kind, audio.tags, list(genres), options)
-        if options.write_provenance and provenance is not None:
-            PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], options)
+        opts, version = options, 0
         if fmt.tag_kind == "id3":
-            audio.save(v2_version=options.id3_version)
+            version = id3_version_to_write(audio, options)
+            opts = TagOptions(version, options.id3_separator, options.write_provenance)
+        GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
+        if options.write_provenance and provenance is not None:
+            PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
+        if version == 3:
+            audio.tags.update_to_v23()  # v2.4-only frames (TDRC, TSOP, ...) become their v2.3 forms
+        if version:
+            audio.save(v2_version=version)
         else:
             audio.save()
 
-    safe_modify(path, modify)
-
-
-def safe_modify(path: Path, modify: Callable[[Path], None]) -> None:
-    """Apply `modify` to a temporary copy, verify the audio is unchanged, then swap it in atomically."""
-    if not path.is_file():
-        raise TagWriteError(path, "file not found")
-    # The mode bits count too: root may write anything, but a file marked read-only stays so.
-    if not os.access(path, os.W_OK) or not path.stat().st_mode & stat.S_IWUSR:
-        raise TagWriteError(path, "file is read-only; not forcing a write")
-    if not os.access(path.parent, os.W_OK):
-        raise TagWriteError(path, "folder is read-only; cannot write safely")
-    _open(path)  # unreadable tags: refuse before copying anything
-    try:
-        before = audio_hash(path, full=True)
-    except AudioDecodeError as exc:
-        raise TagWriteError(path, exc.reason) from exc
-    tmp = path.with_name(f".{path.stem}.genre-tagger-tmp{path.suffix}")  # hidden: scans skip it
-    try:
-        shutil.copy2(path, tmp)
-        modify(tmp)
-        if audio_hash(tmp, full=True) != before:
-            raise TagWriteError(path, "tag write would change the audio data; file left untouched")
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except TagWriteError:
-        raise
-    except Exception as exc:  # mutagen and the OS raise many types; the original is intact either way
-        raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc})") from exc
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    safe_modify(path, modify, _open)

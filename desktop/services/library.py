@@ -16,8 +16,11 @@ from desktop.core.analysis import Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import format_of
+from desktop.core.genres import join_genres
+from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import FoundFile, ScanProblem, walk_music
 from desktop.core.tags import TagOptions, read_tags
+from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Track
 
 COMMIT_EVERY = 200
@@ -34,6 +37,7 @@ class SyncReport:
     retagged: int = 0
     unchanged: int = 0
     missing: int = 0
+    cleaned: int = 0  # temporary copies left by a killed tag write, removed
     problems: list[ScanProblem] = field(default_factory=list)
 
 
@@ -71,9 +75,12 @@ class Library:
             if on_problem:
                 on_problem(p)
 
+        def leftover(path: Path):
+            report.cleaned += remove_if_stale(path)
+
         seen: set[str] = set()
-        with self.sessions() as s:
-            for n, found in enumerate(walk_music(roots, problem), start=1):
+        with writer_lock(self.sessions), self.sessions() as s:
+            for n, found in enumerate(walk_music(roots, problem, leftover), start=1):
                 if cancel.is_set():
                     break
                 seen.add(str(found.path))
@@ -90,7 +97,7 @@ class Library:
     def sync_files(self, paths: Iterable[str | Path]) -> SyncReport:
         """Sync individual files (for `set FILE GENRE` on a file not scanned yet)."""
         report = SyncReport()
-        with self.sessions() as s:
+        with writer_lock(self.sessions), self.sessions() as s:
             for path in paths:
                 path = Path(path).expanduser().absolute()
                 try:
@@ -137,7 +144,7 @@ class Library:
             track.genre = current_genre(track)
             report.changed += 1
         track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
-        track.file_genre = "; ".join(tags.genres)
+        track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
 
     @staticmethod
@@ -176,7 +183,7 @@ class Library:
         pending = self.pending_analysis(key)
         ids = {p: i for i, p in pending}
         results: list[TrackAnalysis] = []
-        with self.sessions() as s:
+        with writer_lock(self.sessions), self.sessions() as s:
             for result in analyzer.analyse((Path(p) for _, p in pending), cancel=cancel):
                 self._store(s, ids[str(result.path)], key, analyzer.labels, result)
                 results.append(result)

@@ -20,7 +20,7 @@ class TaggingSettings:
     multi_genre: bool = False
     multi_max: int = 3
     multi_threshold: float = 0.25
-    id3_version: int = 4
+    id3_version: int = 0  # 0 keeps each file's own ID3 version; 3 or 4 converts
     id3_separator: str = "; "
     write_provenance: bool = False
     workers: int = 2

@@ -1,4 +1,4 @@
-"""The one place tags are written: plan, journal the old value, write safely, undo."""
+"""The one place tags are written: plan, journal the old value, write safely, undo, recover."""
 
 from __future__ import annotations
 
@@ -6,13 +6,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
+from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.tags import read_tags, write_genres
 from desktop.services.settings import TaggingSettings
+from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Correction, JournalEntry, Track, WriteBatch, utcnow
 
 
@@ -25,6 +27,7 @@ class PlannedChange:
     old: tuple[str, ...]
     new: tuple[str, ...]
     provenance: str = ""
+    policy: str = "replace"  # applied again at write time, to what the file says then
 
 
 @dataclass
@@ -34,6 +37,7 @@ class WriteResult:
     batch_id: int | None
     written: list[PlannedChange] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why nothing was written)
 
 
 @dataclass
@@ -41,8 +45,10 @@ class UndoResult:
     """What an undo restored and where it refused."""
 
     batch_id: int | None
+    description: str = ""
     restored: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
+    complete: bool = True  # False: some files were refused, and the batch stays undoable for them
 
 
 class NothingToUndo(GenreTaggerError):
@@ -53,9 +59,13 @@ class TrackNotInLibrary(GenreTaggerError):
     """A file the library does not know."""
 
 
-def split_genres(text: str) -> tuple[str, ...]:
-    """The database keeps a file's genres '; '-joined."""
-    return tuple(g for g in (p.strip() for p in text.split(";")) if g)
+@dataclass
+class RecoveryReport:
+    """Writes and undos cut short by a crash, settled from what their files say now."""
+
+    completed: list[str] = field(default_factory=list)  # the file holds the new value: kept, undoable
+    dropped: list[str] = field(default_factory=list)  # the file holds the old value: nothing happened
+    unclear: list[tuple[str, str]] = field(default_factory=list)  # (path, reason): kept as written, undo will refuse safely
 
 
 class TagService:
@@ -69,7 +79,7 @@ class TagService:
     def desired_genres(self, s: Session, track: Track) -> tuple[str, ...] | None:
         """What the file should say: the correction, else the confident prediction, else nothing."""
         if track.corrected_genre:
-            return (track.corrected_genre,)
+            return split_genres(track.corrected_genre)
         if track.status not in ("analysed", "written") or not track.predicted_genre:
             return None  # uncertain, too short, errors: no forced guess
         if not self.settings.multi_genre:
@@ -93,12 +103,13 @@ class TagService:
             for track in s.scalars(q):
                 new = self.desired_genres(s, track)
                 old = split_genres(track.file_genre)
-                if new is None or tuple(old) == tuple(new):
+                if new is None or same_genres(old, new):
                     continue
                 if policy == "fill" and old and not track.corrected_genre:
                     continue
-                provenance = "corrected by hand" if track.corrected_genre else f"{track.predicted_genre} {track.confidence:.2f}"
-                changes.append(PlannedChange(track.id, track.path, old, new, provenance))
+                by_hand = bool(track.corrected_genre)
+                provenance = "corrected by hand" if by_hand else f"{track.predicted_genre} {track.confidence:.2f}"
+                changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy))
         return changes
 
     # ---- writing ----------------------------------------------------------------------------
@@ -106,6 +117,11 @@ class TagService:
         """Write the changes as one batch; each old value is journalled before its file is touched."""
         if not changes:
             return WriteResult(None)
+        with writer_lock(self.sessions):
+            self.recover_interrupted()
+            return self._apply(changes, description)
+
+    def _apply(self, changes: list[PlannedChange], description: str) -> WriteResult:
         with self.sessions() as s:
             batch = WriteBatch(description=description)
             s.add(batch)
@@ -118,11 +134,19 @@ class TagService:
     def _write_one(self, s: Session, batch: WriteBatch, change: PlannedChange, result: WriteResult) -> None:
         path = Path(change.path)
         try:
-            old = read_tags(path, self.options).genres  # the file's truth, not the database's memory
+            now = read_tags(path, self.options)  # the file's truth now, not the plan's memory
         except GenreTaggerError as exc:
             result.failed.append((change.path, exc.reason))
             return
-        entry = JournalEntry(batch_id=batch.id, track_id=change.track_id, path=change.path, old_genres=list(old), new_genres=list(change.new))
+        if same_genres(now.genres, change.new):
+            result.skipped.append((change.path, f"already says {join_genres(change.new)}"))
+            return
+        if change.policy == "fill" and now.genres:
+            # Another tagger filled it since the plan (kid3 and Mp3tag keep the timestamp).
+            result.skipped.append((change.path, f"got a genre since planning ({join_genres(now.genres)}); fill keeps it"))
+            return
+        entry = JournalEntry(batch_id=batch.id, track_id=change.track_id, path=change.path,
+                             old_genres=list(now.raw_genres), new_genres=list(change.new))
         s.add(entry)
         s.commit()  # the journal row exists before the file changes
         try:
@@ -132,23 +156,38 @@ class TagService:
             s.commit()
             result.failed.append((change.path, exc.reason))
             return
-        st = path.stat()
-        entry.state, entry.size_after, entry.mtime_ns_after = "written", st.st_size, st.st_mtime_ns
-        track = s.get(Track, change.track_id)
-        if track is not None:
-            track.file_genre, track.size, track.mtime_ns = "; ".join(change.new), st.st_size, st.st_mtime_ns
-            track.status = "corrected" if track.corrected_genre else "written"
+        self._settle(s, entry, "written", change.new)
         s.commit()
-        result.written.append(PlannedChange(change.track_id, change.path, tuple(old), change.new, change.provenance))
+        result.written.append(PlannedChange(change.track_id, change.path, now.genres, change.new, change.provenance, change.policy))
+
+    @staticmethod
+    def _settle(s: Session, entry: JournalEntry, state: str, genres) -> None:
+        """Record a journal entry's final state and what its file now says, on the entry and the track."""
+        entry.state = state
+        try:
+            st = Path(entry.path).stat()
+            entry.size_after, entry.mtime_ns_after = st.st_size, st.st_mtime_ns
+        except OSError:
+            st = None
+        track = s.get(Track, entry.track_id) if entry.track_id else None
+        if track is None:
+            return
+        track.file_genre = join_genres(genres)
+        if st is not None:
+            track.size, track.mtime_ns = st.st_size, st.st_mtime_ns
+        if state == "written":
+            track.status = "corrected" if track.corrected_genre else "written"
+        elif track.status == "written":
+            track.status = "analysed"
 
     # ---- corrections ------------------------------------------------------------------------
     def correct(self, paths: list[str], genre: str, source: str = "cli", write: bool = True) -> WriteResult:
         """Record a hand correction for tracks, protect it, and write it (journalled) unless told not to."""
-        genre = genre.strip()
+        genre = join_genres(genre)  # "Rock; Pop" is two genres, as everywhere else
         if not genre:
             raise ValueError("a genre cannot be empty")
         ids = []
-        with self.sessions() as s:
+        with writer_lock(self.sessions), self.sessions() as s:
             for p in paths:
                 track = s.scalar(select(Track).where(Track.path == str(Path(p).expanduser().absolute())))
                 if track is None:
@@ -168,46 +207,99 @@ class TagService:
             return list(s.scalars(select(WriteBatch).order_by(WriteBatch.id.desc()).limit(limit)))
 
     def undo(self, batch_id: int | None = None) -> UndoResult:
-        """Restore the old genres of a batch (default: the newest not yet undone).
+        """Restore the old genres of a batch (default: the newest with writes not yet undone).
 
-        A file that changed since the write (size or modification time differ from what the
-        journal recorded) is refused, so another program's later edit is never clobbered.
+        A file is restored only while it still holds what the batch wrote, so undoing batches newest
+        first restores each step, and another program's later edit is never clobbered. A batch with
+        refused files stays undoable for them; it is marked undone once every write is reverted.
         """
+        with writer_lock(self.sessions):
+            self.recover_interrupted()
+            return self._undo(batch_id)
+
+    def _undo(self, batch_id: int | None) -> UndoResult:
         with self.sessions() as s:
-            q = select(WriteBatch).where(WriteBatch.undone_at.is_(None)).order_by(WriteBatch.id.desc())
-            batch = s.get(WriteBatch, batch_id) if batch_id is not None else s.scalar(q.limit(1))
-            if batch is None:
-                raise NothingToUndo(None, f"no write batch {batch_id}" if batch_id else "nothing to undo")
-            if batch.undone_at is not None:
-                raise NothingToUndo(None, f"batch {batch.id} was already undone")
-            result = UndoResult(batch.id)
-            for entry in reversed([e for e in batch.entries if e.state == "written"]):
+            if batch_id is None:
+                has_writes = exists().where(JournalEntry.batch_id == WriteBatch.id, JournalEntry.state == "written")
+                batch = s.scalar(select(WriteBatch).where(WriteBatch.undone_at.is_(None), has_writes)
+                                 .order_by(WriteBatch.id.desc()).limit(1))
+                if batch is None:
+                    raise NothingToUndo(None, "nothing to undo")
+            else:
+                batch = s.get(WriteBatch, batch_id)
+                if batch is None:
+                    raise NothingToUndo(None, f"no write batch {batch_id}")
+                if batch.undone_at is not None:
+                    raise NothingToUndo(None, f"batch {batch.id} was already undone")
+            entries = [e for e in batch.entries if e.state == "written"]
+            if not entries:
+                raise NothingToUndo(None, f"batch {batch.id} wrote no file; nothing to undo")
+            result = UndoResult(batch.id, batch.description)
+            for entry in reversed(entries):
                 self._undo_one(s, entry, result)
-            batch.undone_at = utcnow()
+            result.complete = not result.refused
+            if result.complete:
+                batch.undone_at = utcnow()
             s.commit()
             return result
 
     def _undo_one(self, s: Session, entry: JournalEntry, result: UndoResult) -> None:
         path = Path(entry.path)
-        try:
-            st = path.stat()
-        except OSError:
+        if not path.exists():
             result.refused.append((entry.path, "file no longer exists"))
             return
-        if (st.st_size, st.st_mtime_ns) != (entry.size_after, entry.mtime_ns_after):
-            result.refused.append((entry.path, "file changed since the write; not undone"))
+        try:
+            now = read_tags(path, self.options).genres
+        except GenreTaggerError as exc:
+            result.refused.append((entry.path, exc.reason))
             return
+        if not same_genres(now, entry.new_genres):
+            result.refused.append((entry.path, f"file changed since the write (its genre is now {join_genres(now) or '(none)'}); "
+                                               "not undone, undo the later writes first"))
+            return
+        entry.state = "undoing"
+        s.commit()  # a crash from here on is settled by recover_interrupted()
         try:
             write_genres(path, list(entry.old_genres), self.options, provenance="")
         except TagWriteError as exc:
+            entry.state = "written"
+            s.commit()
             result.refused.append((entry.path, exc.reason))
             return
-        entry.state = "undone"
-        st = path.stat()
-        track = s.get(Track, entry.track_id) if entry.track_id else None
-        if track is not None:
-            track.file_genre, track.size, track.mtime_ns = "; ".join(entry.old_genres), st.st_size, st.st_mtime_ns
-            if track.status == "written":
-                track.status = "analysed"
+        self._settle(s, entry, "undone", entry.old_genres)
         s.commit()
         result.restored.append(entry.path)
+
+    # ---- recovery ---------------------------------------------------------------------------
+    def recover_interrupted(self) -> RecoveryReport:
+        """Settle journal entries a crash left half-done (call while holding the writer lock).
+
+        A write (`pending`) whose file holds the new genres counts as written, so it can be undone;
+        one whose file still holds the old genres is dropped. An undo (`undoing`) likewise becomes
+        undone or stays written.
+        """
+        report = RecoveryReport()
+        with writer_lock(self.sessions), self.sessions() as s:
+            for entry in s.scalars(select(JournalEntry).where(JournalEntry.state.in_(("pending", "undoing")))):
+                target, source = (entry.new_genres, entry.old_genres)
+                if entry.state == "undoing":
+                    target, source = source, target
+                try:
+                    now = read_tags(entry.path, self.options).genres
+                except GenreTaggerError as exc:
+                    now, reason = None, exc.reason
+                if now is not None and same_genres(now, target):
+                    self._settle(s, entry, "written" if entry.state == "pending" else "undone", target)
+                    report.completed.append(entry.path)
+                elif now is not None and same_genres(now, source):
+                    if entry.state == "pending":
+                        entry.state, entry.error = "failed", "interrupted before the file was changed"
+                    else:
+                        entry.state = "written"
+                    report.dropped.append(entry.path)
+                else:
+                    # Neither value: keep it undoable; undo compares contents and refuses safely.
+                    entry.state = "written"
+                    report.unclear.append((entry.path, reason if now is None else f"holds {join_genres(now) or '(none)'}"))
+                s.commit()
+        return report

@@ -9,7 +9,7 @@ from desktop.services.settings import TaggingSettings
 FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
           "multi_genre": bool, "id3_version": int}
 DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": 0.5,
-            "multi_genre": False, "id3_version": 4}
+            "multi_genre": False, "id3_version": 0}  # 0: keep each file's ID3 version
 
 
 class AppSettings:

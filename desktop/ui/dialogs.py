@@ -22,7 +22,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.genres import join_genres
 from desktop.services.settings import POLICIES
+
+# What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
+ID3_CHOICES = (("Keep each file's ID3 version", 0), ("ID3v2.4", 4), ("ID3v2.3", 3))
 
 
 class ReviewDialog(QDialog):
@@ -40,8 +44,8 @@ class ReviewDialog(QDialog):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             self.table.setItem(i, 0, item)
-            self.table.setItem(i, 1, QTableWidgetItem("; ".join(c.old) or "(none)"))
-            self.table.setItem(i, 2, QTableWidgetItem("; ".join(c.new)))
+            self.table.setItem(i, 1, QTableWidgetItem(join_genres(c.old) or "(none)"))
+            self.table.setItem(i, 2, QTableWidgetItem(join_genres(c.new)))
         self.table.resizeColumnsToContents()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Write checked")
@@ -104,8 +108,9 @@ class SettingsDialog(QDialog):
         self.multi = QCheckBox("Write several genres when the model is torn")
         self.multi.setChecked(settings.multi_genre)
         self.id3 = QComboBox()
-        self.id3.addItems(["ID3v2.4", "ID3v2.3"])
-        self.id3.setCurrentIndex(0 if settings.id3_version == 4 else 1)
+        for text, version in ID3_CHOICES:
+            self.id3.addItem(text, version)
+        self.id3.setCurrentIndex(max(0, self.id3.findData(settings.id3_version)))
         folder_buttons = QWidget()
         fb = QHBoxLayout(folder_buttons)
         fb.setContentsMargins(0, 0, 0, 0)
@@ -146,5 +151,5 @@ class SettingsDialog(QDialog):
         s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
         s.model_path = "" if self.model_path.text() == "(default)" else self.model_path.text()
         s.device, s.policy, s.threshold = self.device.currentText(), self.policy.currentText(), self.threshold.value()
-        s.multi_genre, s.id3_version = self.multi.isChecked(), 4 if self.id3.currentIndex() == 0 else 3
+        s.multi_genre, s.id3_version = self.multi.isChecked(), self.id3.currentData()
         s.save()

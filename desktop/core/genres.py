@@ -1,0 +1,33 @@
+"""The one genre codec: how a list of genres becomes one text (database, display) and back.
+
+A genre value never contains the separator: text such as "Rock; Pop" (typed by hand, or one
+Vorbis value written by another tagger) means two genres, "Rock" and "Pop", everywhere in the app.
+That keeps what is stored, compared, written and read back the same, so a rescan never sees a
+difference that is only a matter of splitting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+SEPARATOR = "; "
+
+
+def split_genres(values: str | Iterable[str]) -> tuple[str, ...]:
+    """Genres from a joined text or a list of values: split on ';', trimmed, empty ones dropped."""
+    if isinstance(values, str):
+        values = [values]
+    out: list[str] = []
+    for value in values:
+        out += [part.strip() for part in str(value).split(SEPARATOR.strip())]
+    return tuple(g for g in out if g)
+
+
+def join_genres(values: str | Iterable[str]) -> str:
+    """The one text for a list of genres (what the database keeps and the screen shows)."""
+    return SEPARATOR.join(split_genres(values))
+
+
+def same_genres(a: str | Iterable[str], b: str | Iterable[str]) -> bool:
+    """True when two genre lists say the same once decoded (order kept, spacing ignored)."""
+    return split_genres(a) == split_genres(b)

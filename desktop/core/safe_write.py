@@ -1,0 +1,123 @@
+"""Replace a file safely: modify a locked temporary copy, verify its audio, swap it in atomically.
+
+The temporary copy is named `.NAME.genre-tagger-tmp.EXT` beside its file and is locked (flock)
+while a write holds it. A process killed mid-write leaves the copy behind, unlocked; the next
+scan of that folder removes exactly such copies (`remove_if_stale`) and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from desktop.core.errors import AudioDecodeError, TagWriteError
+from desktop.core.fingerprint import audio_hash
+
+TEMP_MARK = ".genre-tagger-tmp"
+# Our own copies only: a leading dot, any name, the mark, then the original's extension.
+TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"\.[A-Za-z0-9]{1,8}$")
+NAME_MAX = 255  # bytes, on every file system we write to
+
+
+def temp_copy_path(path: Path) -> Path:
+    """The hidden copy beside `path`; a long name is shortened to a hash so it still fits."""
+    name = f".{path.stem}{TEMP_MARK}{path.suffix}"
+    if len(os.fsencode(name)) > NAME_MAX:
+        name = f".{hashlib.sha1(os.fsencode(path.name)).hexdigest()[:16]}{TEMP_MARK}{path.suffix}"
+    return path.with_name(name)
+
+
+def is_temp_copy(name: str) -> bool:
+    """True for the name of one of our temporary copies."""
+    return bool(TEMP_NAME.match(name))
+
+
+def remove_if_stale(path: Path) -> bool:
+    """Delete one temporary copy unless a live write holds its lock."""
+    try:
+        with open(path, "rb") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a write in progress: leave it
+            path.unlink()
+        return True
+    except OSError:
+        return False
+
+
+def write_target(path: Path) -> Path:
+    """The file a write really changes: a symlink is followed to its target, so the target is tagged."""
+    return Path(os.path.realpath(path))
+
+
+def _check_writable(path: Path, st: os.stat_result) -> None:
+    # The mode bits count too: root may write anything, but a file marked read-only stays so.
+    if not os.access(path, os.W_OK) or not st.st_mode & stat.S_IWUSR:
+        raise TagWriteError(path, "file is read-only; not forcing a write")
+    if not os.access(path.parent, os.W_OK):
+        raise TagWriteError(path, "folder is read-only; cannot write safely")
+    if st.st_nlink > 1:
+        # Replacing the file would leave its other names pointing at the old, untagged copy.
+        raise TagWriteError(path, f"file has {st.st_nlink} hard links; writing would separate them, so it is left as it is")
+    if st.st_uid != os.geteuid() and os.geteuid() != 0:
+        raise TagWriteError(path, "file belongs to another user; writing would change its owner, so it is left as it is")
+
+
+def _fsync_folder(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # some file systems cannot sync a folder; the data is synced already
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Callable[[Path], object]) -> None:
+    """Apply `modify` to a temporary copy, verify the audio is unchanged, then swap it in atomically.
+
+    Owner, group and mode are kept; a symlink is written through to its target. `check_readable`
+    is called on the original first (unreadable tags: nothing is copied).
+    """
+    path = write_target(Path(path))
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise TagWriteError(path, "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read ({exc.strerror})") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise TagWriteError(path, "not a regular file")
+    _check_writable(path, st)
+    check_readable(path)
+    try:
+        before = audio_hash(path, full=True)
+    except AudioDecodeError as exc:
+        raise TagWriteError(path, exc.reason) from exc
+    tmp = temp_copy_path(path)
+    remove_if_stale(tmp)
+    try:
+        with open(tmp, "xb") as lock:  # exclusive create: another write of this file is under way otherwise
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            try:
+                shutil.copy2(path, tmp)  # bytes, mode and times
+                with contextlib.suppress(PermissionError):  # only root can give a file away; then it is ours anyway
+                    os.chown(tmp, st.st_uid, st.st_gid)
+                modify(tmp)
+                if audio_hash(tmp, full=True) != before:
+                    raise TagWriteError(path, "tag write would change the audio data; file left untouched")
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+                _fsync_folder(path.parent)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+    except FileExistsError as exc:
+        raise TagWriteError(path, "another write of this file is under way; try again") from exc
+    except TagWriteError:
+        raise
+    except Exception as exc:  # mutagen and the OS raise many types; the original is intact either way
+        raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc})") from exc
