@@ -5,12 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import threading
 import time
 from pathlib import Path
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from desktop import __version__
+from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
 from desktop.services.settings import POLICIES, TaggingSettings
@@ -39,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only missing genres (default); replace; never")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
-    scan.add_argument("--threshold", type=float, default=0.5, help="below this confidence a track is 'uncertain'")
+    scan.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="below this confidence a prediction is uncertain and never written")
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")
     scan.add_argument("--multi-threshold", type=float, default=0.25)
     add_id3_options(scan)
@@ -50,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls = add("list", help="list tracks")
     ls.add_argument("--genre")
     ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
+    ls.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="with --review: uncertain below this confidence")
     ls.add_argument("--search")
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
 
@@ -69,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl = add("playlist", help="write an M3U8 playlist of one genre")
     pl.add_argument("genre")
     pl.add_argument("-o", "--output", required=True)
+    pl.add_argument("--force", action="store_true", help="replace a file that is not a playlist (never an audio file)")
 
     add("models", help="list available models")
     return p
@@ -94,6 +100,16 @@ def id3_version(args) -> int:
     return 3 if args.id3v23 else 4 if args.id3v24 else 0
 
 
+# Control characters from tags and file names (ESC starts terminal escape sequences); line breaks stay.
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Text with control characters shown as '?' and undecodable name bytes as \\xNN, safe to print."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return CONTROL.sub("?", text)
+
+
 class Output:
     """Prints for people, or collects JSON for scripts."""
 
@@ -104,11 +120,11 @@ class Output:
     def say(self, text: str) -> None:
         """A line for people (suppressed in JSON mode)."""
         if not self.as_json:
-            print(text)
+            print(terminal_safe(text))
 
     def warn(self, text: str) -> None:
         """A line on stderr, also in JSON mode."""
-        print(text, file=sys.stderr)
+        print(terminal_safe(text), file=sys.stderr)
 
     def progress(self, done: int, total: int, started: float) -> None:
         """A one-line progress bar on a terminal."""
@@ -213,7 +229,7 @@ def cmd_list(args, out: Output) -> int:
                 out.say(f"{n:6d}  {g}")
             return EXIT_OK
         if args.review:
-            tracks = queries.needs_review(s)
+            tracks = queries.needs_review(s, threshold=args.threshold)
         elif args.search:
             tracks = queries.search_tracks(s, args.search)
         else:
@@ -319,10 +335,12 @@ def cmd_playlist(args, out: Output) -> int:
         tracks = queries.tracks_by_genre(s, args.genre)
     if not tracks:
         raise GenreTaggerError(None, f"no tracks with genre {args.genre!r}")
-    path = write_m3u8(tracks, args.output)
-    out.say(f"wrote {len(tracks)} tracks to {path}")
-    out.data = {"playlist": str(path), "tracks": len(tracks)}
-    return EXIT_OK
+    path, skipped = write_m3u8(tracks, args.output, force=args.force)
+    for p in skipped:
+        out.warn(f"left out: {p}: its name holds a line break or control character, which a playlist line cannot")
+    out.say(f"wrote {len(tracks) - len(skipped)} tracks to {path}")
+    out.data = {"playlist": str(path), "tracks": len(tracks) - len(skipped), "left_out": skipped}
+    return EXIT_PARTIAL if skipped else EXIT_OK
 
 
 def cmd_models(args, out: Output) -> int:
@@ -350,6 +368,14 @@ COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set
             "playlist": cmd_playlist, "models": cmd_models}
 
 
+def fail(out: Output, args, message: str) -> int:
+    """Report a command's failure (also as JSON when asked); exit code 2."""
+    out.warn(f"error: {message}")
+    if args.json:
+        print(json.dumps({"error": terminal_safe(message)}))
+    return EXIT_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
     args = build_parser().parse_args(argv)
@@ -362,10 +388,12 @@ def main(argv: list[str] | None = None) -> int:
         code = COMMANDS[args.command](args, out)
         out.finish()
     except (GenreTaggerError, ValueError) as exc:
-        out.warn(f"error: {exc}")
-        if args.json:
-            print(json.dumps({"error": str(exc)}))
-        return EXIT_ERROR
+        return fail(out, args, str(exc))
+    except SQLAlchemyError as exc:  # the database failed under us: disk full, a malformed page, ...
+        from desktop.core.paths import database_file
+        from desktop.store.database import describe_database_error
+
+        return fail(out, args, f"{database_file(args.db)}: database error ({describe_database_error(exc)})")
     except KeyboardInterrupt:
         out.warn("cancelled")
         return EXIT_CANCELLED

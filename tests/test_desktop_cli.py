@@ -148,3 +148,63 @@ def test_scan_killed_with_sigkill_resumes(tmp_path, exported_model):
     data = json.loads(rerun.stdout)
     assert len(data["analysed"]) == 150 - done_before  # nothing analysed twice
     assert analysed() == 150
+
+
+def test_global_options_work_on_either_side_of_the_subcommand(lib, capsys, tmp_path, exported_model, monkeypatch):
+    music, _ = lib
+    monkeypatch.delenv("GENRE_TAGGER_MODEL")
+    db = tmp_path / "elsewhere.db"
+    assert main(["scan", str(music), "--json", "--db", str(db), "--model", str(exported_model)]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["sync"]["new"] == 3 and db.is_file()
+    assert main(["--db", str(db), "list", "--json"]) == EXIT_OK
+    assert len(json.loads(capsys.readouterr().out)["tracks"]) == 3
+
+
+def test_show_into_a_closed_pipe_and_control_characters(lib, tmp_path):
+    import mutagen
+
+    music, files = lib
+    audio = mutagen.File(files[0])
+    audio["TITLE"] = ["\x1b]0;owned\x07\x1b[31mred"]
+    audio.save()
+    env = dict(os.environ)
+    subprocess.run([sys.executable, "-m", "desktop.cli", "scan", str(music)], env=env, check=True, capture_output=True)
+    proc = subprocess.run(f"{sys.executable} -m desktop.cli show '{files[0]}' | head -n 1", shell=True, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr
+    shown = subprocess.run([sys.executable, "-m", "desktop.cli", "show", str(files[0])], env=env, capture_output=True, text=True)
+    assert "\x1b" not in shown.stdout and "\x07" not in shown.stdout and "?]0;owned??[31mred" in shown.stdout
+
+
+def test_a_rescan_with_a_known_broken_file_exits_1(lib, capsys):
+    music, _ = lib
+    (music / "a" / "broken.flac").write_bytes(b"fLaC" + b"\x00" * 50)
+    assert main(["scan", str(music)]) == EXIT_PARTIAL
+    capsys.readouterr()
+    assert main(["scan", str(music)]) == EXIT_PARTIAL
+    assert "broken.flac" in capsys.readouterr().err
+
+
+def test_playlist_refuses_to_replace_music(lib, capsys):
+    music, files = lib
+    main(["scan", str(music)])
+    before = files[1].read_bytes()
+    assert main(["playlist", "beats", "-o", str(files[1])]) == EXIT_ERROR
+    assert "audio file" in capsys.readouterr().err and files[1].read_bytes() == before
+
+
+def test_a_damaged_database_is_an_error_not_a_traceback(lib, capsys, tmp_path, monkeypatch):
+    music, _ = lib
+    db = tmp_path / "damaged.db"
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(db))
+    assert main(["scan", str(music)]) == EXIT_OK
+    data = bytearray(db.read_bytes())
+    data[4096 + 100: 4096 * 3] = b"\xff" * (4096 * 3 - 4096 - 100)  # garbage over the first table pages
+    db.write_bytes(bytes(data))
+    for wal in tmp_path.glob("damaged.db-*"):
+        wal.unlink()
+    capsys.readouterr()
+    code = main(["list"])
+    err = capsys.readouterr().err
+    assert code == EXIT_ERROR and "damaged.db" in err and "Traceback" not in err

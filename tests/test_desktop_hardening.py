@@ -282,3 +282,153 @@ def test_a_second_process_is_refused_with_a_clear_message(env):
         holder.wait()
     with writer_lock(env.sessions), writer_lock(env.sessions):  # threads of one process share it
         env.library.sync([env.music])
+
+
+# ---- 11. models that break the contract are refused when loaded ---------------------------------------
+def edited_model(src, dst, metadata=None, nan_output=False):
+    """A copy of a model with metadata values replaced, or its probabilities multiplied by NaN."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    proto = onnx.load(str(src))
+    for prop in proto.metadata_props:
+        if metadata and prop.key in metadata:
+            prop.value = metadata[prop.key]
+    if nan_output:
+        graph = proto.graph
+        for node in graph.node:
+            node.output[:] = ["probabilities_raw" if o == "probabilities" else o for o in node.output]
+        graph.initializer.append(helper.make_tensor("nan", TensorProto.FLOAT, [], [float("nan")]))
+        graph.node.append(helper.make_node("Mul", ["probabilities_raw", "nan"], ["probabilities"]))
+    onnx.save(proto, str(dst))
+    return dst
+
+
+@pytest.mark.parametrize("edit, message", [
+    (dict(metadata={"labels": '["a", "b"]'}), "gives 3 probabilities but its metadata names 2 labels"),
+    (dict(nan_output=True), "not numbers"),
+    (dict(metadata={"sample_rate": "100000000"}), "sample_rate 100000000 Hz is outside"),
+    (dict(metadata={"window_seconds": "2.0"}), "does not match 2 s at 16000 Hz"),
+])
+def test_a_model_that_breaks_the_contract_is_refused_by_name(exported_model, tmp_path, edit, message):
+    from desktop.core.errors import ModelError
+    from desktop.core.model import GenreModel
+
+    bad = edited_model(exported_model, tmp_path / "liar.onnx", **edit)
+    with pytest.raises(ModelError, match=message) as info:
+        GenreModel(bad, device="cpu")
+    assert info.value.path == bad
+
+
+# ---- 12. databases that are not ours, or damaged -----------------------------------------------------------
+def test_another_programs_database_is_refused_untouched(tmp_path):
+    import sqlite3
+
+    from desktop.store.database import DatabaseError, open_database
+
+    other = tmp_path / "photos.db"
+    with sqlite3.connect(other) as con:
+        con.execute("create table albums (id integer primary key, name text)")
+    before = other.read_bytes()
+    with pytest.raises(DatabaseError, match="not a Genre Tagger library .*albums"):
+        open_database(other)
+    assert other.read_bytes() == before
+    with sqlite3.connect(other) as con:
+        assert [r[0] for r in con.execute("select name from sqlite_master where type='table'")] == ["albums"]
+
+
+def test_a_library_missing_a_table_or_column_is_named(tmp_path):
+    import sqlite3
+
+    from desktop.store.database import DatabaseError, open_database
+
+    open_database(tmp_path / "a.db")
+    with sqlite3.connect(tmp_path / "a.db") as con:
+        con.execute("drop table journal")
+    with pytest.raises(DatabaseError, match="table 'journal' is missing"):
+        open_database(tmp_path / "a.db")
+    open_database(tmp_path / "b.db")
+    with sqlite3.connect(tmp_path / "b.db") as con:
+        con.execute("alter table tracks drop column confidence")
+    with pytest.raises(DatabaseError, match="table 'tracks' lacks confidence"):
+        open_database(tmp_path / "b.db")
+
+
+# ---- 14. playlists ------------------------------------------------------------------------------------------
+def test_playlists_cannot_be_injected_or_replace_music(tmp_path):
+    from types import SimpleNamespace
+
+    from desktop.core.errors import GenreTaggerError
+    from desktop.services.playlists import write_m3u8
+
+    music = tmp_path / "music"
+    tracks = [SimpleNamespace(path=str(music / "ok.mp3"), artist="A", title="Evil\n/etc/passwd", duration=3),
+              SimpleNamespace(path=str(music / "two\nlines.mp3"), artist="", title="", duration=3),
+              SimpleNamespace(path=str(tmp_path / "#hash.mp3"), artist="", title="", duration=3)]
+    out, skipped = write_m3u8(tracks, tmp_path / "list.m3u8")
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert lines == ["#EXTM3U", "#EXTINF:3,A - Evil /etc/passwd", "music/ok.mp3", "#EXTINF:3,#hash", "./#hash.mp3"]
+    assert skipped == [str(music / "two\nlines.mp3")]
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"music")
+    with pytest.raises(GenreTaggerError, match="audio file"):
+        write_m3u8(tracks, song, force=True)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    with pytest.raises(GenreTaggerError, match="should end in .m3u8"):
+        write_m3u8(tracks, notes)
+    (tmp_path / "other.m3u8").write_text("not a playlist")
+    with pytest.raises(GenreTaggerError, match="not a playlist"):
+        write_m3u8(tracks, tmp_path / "other.m3u8")
+    assert song.read_bytes() == b"music" and notes.read_text() == "mine"
+
+
+# ---- 16. silence does not vote --------------------------------------------------------------------------------
+def test_silence_is_not_analysable_and_padding_does_not_vote(exported_model, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from desktop.core.analysis import NO_MUSIC, Analyzer
+    from desktop.core.model import GenreModel
+    from trainer.synth import synth_track
+
+    rate = 16000
+    sf.write(tmp_path / "silence.wav", np.zeros(rate * 6, np.float32), rate)
+    music = synth_track("noise", 3.0, rate, np.random.default_rng(3))
+    sf.write(tmp_path / "padded.wav", np.concatenate([music, np.zeros(rate * 5)]).astype(np.float32), rate)
+    sf.write(tmp_path / "music.wav", music.astype(np.float32), rate)
+    silent, padded, plain = Analyzer(GenreModel(exported_model, device="cpu")).analyse(
+        [tmp_path / "silence.wav", tmp_path / "padded.wav", tmp_path / "music.wav"])
+    assert silent.status == NO_MUSIC and silent.top_genre is None and "silent" in silent.error
+    assert padded.top_genre == plain.top_genre == "noise"
+    assert padded.probabilities == pytest.approx(plain.probabilities, abs=1e-5)  # the padding's windows left out
+
+
+# ---- 17. the threshold is applied when planning, not frozen at analysis -----------------------------------------
+def test_a_changed_threshold_counts_for_tracks_already_analysed(env):
+    env.scan()
+    with env.sessions() as s:
+        confidences = {t.path: t.confidence for t in queries.tracks_by_genre(s)}
+    cut = sorted(confidences.values())[len(confidences) // 2]
+    strict = TagService(env.sessions, TaggingSettings(threshold=cut + 1e-6))
+    assert {c.path for c in strict.plan()} == {p for p, c in confidences.items() if c > cut}
+    with env.sessions() as s:
+        assert {t.path for t in queries.needs_review(s, threshold=cut + 1e-6)} >= {p for p, c in confidences.items() if c <= cut}
+        assert queries.needs_review(s, threshold=0.0) == []
+
+
+def test_review_compares_genres_case_blind_and_accepts_our_multi_genre_writes():
+    assert not queries.row_needs_review("Classical", "classical", 0.9, False)
+    assert not queries.row_needs_review("rock; pop", "rock", 0.9, False)
+    assert queries.row_needs_review("Jazz", "rock", 0.9, False)
+    assert queries.row_needs_review("", "rock", 0.3, False) and not queries.row_needs_review("", "rock", 0.3, True)
+
+
+# ---- 18. known-broken files are reported again ---------------------------------------------------------------------
+def test_a_rescan_reports_files_it_knows_are_broken(env):
+    broken = env.music / "broken.flac"
+    broken.write_bytes(b"fLaC" + b"\x00" * 64)
+    first, _ = env.scan()
+    again, _ = env.scan()
+    assert [p.path for p in first.problems] == [broken] and [p.path for p in again.problems] == [broken]
+    assert "unchanged since it failed" in again.problems[0].reason

@@ -16,7 +16,10 @@ from desktop.core.errors import GenreTaggerError
 from desktop.core.model import GenreModel
 from desktop.core.windows import WindowPlan, plan_windows
 
-OK, UNCERTAIN, TOO_SHORT, ERROR = "analysed", "uncertain", "too_short", "error"
+OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, ERROR = "analysed", "uncertain", "too_short", "no_music", "error"
+DEFAULT_THRESHOLD = 0.5  # the one default: below this top probability a verdict is uncertain
+# A window quieter than this (RMS, full scale = 1) is silence or digital padding: it does not vote.
+SILENCE_RMS = 10 ** (-60 / 20)
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class AnalysisSettings:
     """How tracks are analysed; passed in by the caller, never read from globals."""
 
     plan: WindowPlan = WindowPlan()
-    threshold: float = 0.5  # below this top probability a result is "uncertain"
+    threshold: float = DEFAULT_THRESHOLD  # below this top probability a result is "uncertain"
     # Windows per model call. On a CPU small batches stay in cache (float CNN: 1.70 ms per window at 8, 1.79 at
     # 16, one track's worth each); on a GPU raise it, larger batches keep the device busy.
     batch_windows: int = 8
@@ -122,14 +125,22 @@ class Analyzer:
                                              error=f"shorter than one {self.model.info.window_seconds:g} s window"))
                 continue
             n = len(d.windows)
-            window_probs = probs[offset : offset + n]  # [n, labels]
-            mean = window_probs.mean(axis=0)  # [labels]
+            window_probs, window_emb = probs[offset : offset + n], emb[offset : offset + n]  # [n, labels], [n, dim]
+            offset += n
+            if not (np.isfinite(window_probs).all() and np.isfinite(window_emb).all()):
+                results.append(TrackAnalysis(d.path, ERROR, d.duration, error="the model returned values that are not numbers (NaN)"))
+                continue
+            voting = np.sqrt(np.mean(np.square(d.windows, dtype=np.float64), axis=1)) >= SILENCE_RMS  # [n]
+            if not voting.any():
+                results.append(TrackAnalysis(d.path, NO_MUSIC, d.duration, window_starts=d.starts, window_probabilities=window_probs,
+                                             error=f"not analysable: all {n} windows listened to are silent"))
+                continue
+            mean = window_probs[voting].mean(axis=0)  # [labels], silent windows left out
             top = int(mean.argmax())
             results.append(TrackAnalysis(
                 d.path, OK if mean[top] >= self.settings.threshold else UNCERTAIN, d.duration, self.labels[top],
-                float(mean[top]), mean, emb[offset : offset + n].mean(axis=0), d.starts, window_probs,
+                float(mean[top]), mean, window_emb[voting].mean(axis=0), d.starts, window_probs,
             ))
-            offset += n
         return results
 
 

@@ -11,6 +11,8 @@ import numpy as np
 from desktop.core.errors import ModelError
 
 REQUIRED_METADATA = ("labels", "sample_rate", "window_seconds")
+# Bounds that keep a lying model from asking for absurd memory (1e8 Hz would be gigabytes per track).
+MIN_RATE, MAX_RATE, MAX_WINDOW_SECONDS = 4000, 192000, 60.0
 PROVIDERS = {"cuda": "CUDAExecutionProvider", "cpu": "CPUExecutionProvider"}
 
 
@@ -49,8 +51,12 @@ def parse_metadata(path: Path, meta: dict[str, str]) -> ModelInfo:
         raise ModelError(path, f"malformed metadata ({exc})") from exc
     if len(labels) < 2 or not all(isinstance(x, str) and x for x in labels):
         raise ModelError(path, "metadata 'labels' must list at least two genre names")
-    if sample_rate <= 0 or window_samples <= 0:
-        raise ModelError(path, "metadata sample_rate and window length must be positive")
+    if not MIN_RATE <= sample_rate <= MAX_RATE:
+        raise ModelError(path, f"metadata sample_rate {sample_rate} Hz is outside {MIN_RATE}-{MAX_RATE} Hz")
+    if not 0 < window_seconds <= MAX_WINDOW_SECONDS or window_samples <= 0:
+        raise ModelError(path, f"metadata window of {window_seconds:g} s is outside 0-{MAX_WINDOW_SECONDS} s")
+    if abs(window_samples - window_seconds * sample_rate) > 1:
+        raise ModelError(path, f"metadata window_samples {window_samples} does not match {window_seconds:g} s at {sample_rate} Hz")
     return ModelInfo(path, labels, sample_rate, window_seconds, window_samples, meta.get("model_name", path.stem),
                      meta.get("model_version", "0"), meta.get("trained_on", ""), metrics)
 
@@ -104,6 +110,24 @@ class GenreModel:
         width = inputs["waveform"].shape[-1]
         if isinstance(width, int) and width != self.info.window_samples:
             raise ModelError(path, f"input takes {width} samples but metadata says {self.info.window_samples}")
+        self._check_outputs(path)
+
+    def _check_outputs(self, path: Path) -> None:
+        """One quiet test window: the outputs must have the contract's shapes and be proper probabilities."""
+        rng = np.random.default_rng(0)
+        window = (0.01 * rng.standard_normal((1, self.info.window_samples))).astype(np.float32)  # [1, samples]
+        try:
+            probs, emb = self.predict(window)
+        except Exception as exc:  # onnxruntime's own errors: wrong input rank, type, ...
+            raise ModelError(path, f"model fails on a test window ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+        if probs.shape != (1, len(self.info.labels)):
+            raise ModelError(path, f"model gives {probs.shape[-1]} probabilities but its metadata names {len(self.info.labels)} labels")
+        if emb.ndim != 2 or emb.shape[0] != 1:
+            raise ModelError(path, f"embedding has shape {list(emb.shape)}, expected [batch, dim]")
+        if not (np.isfinite(probs).all() and np.isfinite(emb).all()):
+            raise ModelError(path, "model returns values that are not numbers (NaN or infinity) on a test window")
+        if abs(float(probs.sum()) - 1.0) > 1e-3 or probs.min() < 0:
+            raise ModelError(path, "model's 'probabilities' do not sum to 1; is it missing its softmax?")
 
     @property
     def providers(self) -> list[str]:

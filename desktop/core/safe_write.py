@@ -121,3 +121,17 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
         raise
     except Exception as exc:  # mutagen and the OS raise many types; the original is intact either way
         raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc})") from exc
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a small text file (a playlist) through a temporary file, so a crash leaves the old one whole."""
+    tmp = temp_copy_path(path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()

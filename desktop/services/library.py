@@ -115,6 +115,8 @@ class Library:
         track = s.scalar(select(Track).where(Track.path == path))
         if track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing:
             report.unchanged += 1
+            if track.status == "error" and track.error:
+                problem(ScanProblem(found.path, f"{track.error} (unchanged since it failed)"))
             return
         try:
             digest = audio_hash(found.path)

@@ -3,26 +3,61 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError
+from desktop.core.formats import is_supported
+from desktop.core.safe_write import atomic_write_text
 from desktop.store.schema import Track
 
+PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-def write_m3u8(tracks: list[Track], out: str | Path) -> Path:
-    """Write an extended M3U in UTF-8; paths are relative so the playlist moves with the music."""
-    out = Path(out).expanduser().absolute()
-    lines = ["#EXTM3U"]
-    for t in tracks:
-        label = " - ".join(x for x in (t.artist, t.title) if x) or Path(t.path).stem
-        lines.append(f"#EXTINF:{int(round(t.duration or 0))},{label}")
+
+def entry_line(path: str, folder: Path) -> str | None:
+    """A track's line, relative when possible; None for a name no playlist line can hold."""
+    if CONTROL.search(path):
+        return None  # a newline in a file name would split the entry into two lines
+    try:
+        line = os.path.relpath(path, folder)
+    except ValueError:  # another drive on Windows: no relative path exists
+        line = path
+    return f"./{line}" if line.startswith("#") else line  # '#' would make it a comment
+
+
+def check_target(out: Path, force: bool) -> None:
+    """Refuse to replace an audio file, or anything that is not a playlist, unless forced."""
+    if is_supported(out):
+        raise GenreTaggerError(out, "is an audio file's name; a playlist never replaces music")
+    if out.suffix.lower() not in PLAYLIST_SUFFIXES and not force:
+        raise GenreTaggerError(out, "a playlist file should end in .m3u8 (add --force to write it anyway)")
+    if out.exists() and not force:
         try:
-            lines.append(os.path.relpath(t.path, out.parent))
-        except ValueError:  # another drive on Windows: no relative path exists
-            lines.append(t.path)
+            with open(out, encoding="utf-8", errors="replace") as fh:
+                is_playlist = fh.read(7) == "#EXTM3U"
+        except OSError as exc:
+            raise GenreTaggerError(out, f"cannot read ({exc.strerror})") from exc
+        if not is_playlist:
+            raise GenreTaggerError(out, "exists and is not a playlist; not overwriting it (add --force)")
+
+
+def write_m3u8(tracks: list[Track], out: str | Path, force: bool = False) -> tuple[Path, list[str]]:
+    """Write an extended M3U in UTF-8, relative paths; return it and the tracks left out (odd names)."""
+    out = Path(out).expanduser().absolute()
+    check_target(out, force)
+    lines, skipped = ["#EXTM3U"], []
+    for t in tracks:
+        line = entry_line(t.path, out.parent)
+        if line is None:
+            skipped.append(t.path)
+            continue
+        label = " - ".join(x for x in (t.artist, t.title) if x) or Path(t.path).stem
+        lines.append(f"#EXTINF:{int(round(t.duration or 0))},{CONTROL.sub(' ', label)}")
+        lines.append(line)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        atomic_write_text(out, "\n".join(lines) + "\n")
     except OSError as exc:
         raise GenreTaggerError(out, f"cannot write playlist ({exc.strerror or exc})") from exc
-    return out
+    return out, skipped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from desktop.core.analysis import AnalysisSettings
+from desktop.core.analysis import DEFAULT_THRESHOLD, AnalysisSettings
 from desktop.core.tags import TagOptions
 from desktop.core.windows import WindowPlan
 
@@ -16,7 +16,7 @@ class TaggingSettings:
     """How predictions become tags."""
 
     policy: str = "fill"  # fill: only files with no genre; replace: overwrite; never: database only
-    threshold: float = 0.5
+    threshold: float = DEFAULT_THRESHOLD
     multi_genre: bool = False
     multi_max: int = 3
     multi_threshold: float = 0.25

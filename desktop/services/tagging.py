@@ -80,8 +80,8 @@ class TagService:
         """What the file should say: the correction, else the confident prediction, else nothing."""
         if track.corrected_genre:
             return split_genres(track.corrected_genre)
-        if track.status not in ("analysed", "written") or not track.predicted_genre:
-            return None  # uncertain, too short, errors: no forced guess
+        if not track.predicted_genre or track.confidence is None or track.confidence < self.settings.threshold:
+            return None  # uncertain under today's threshold, too short, silent, errors: no forced guess
         if not self.settings.multi_genre:
             return (track.predicted_genre,)
         analysis = s.scalar(select(Analysis).where(Analysis.track_id == track.id).order_by(Analysis.created_at.desc()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +18,12 @@ SCHEMA_VERSION = 2
 
 class DatabaseError(GenreTaggerError):
     """A database that cannot be opened or is newer than this program."""
+
+
+def describe_database_error(exc: Exception) -> str:
+    """SQLite's own words for a failure (disk full, malformed image, locked), without the SQL."""
+    orig = getattr(exc, "orig", None) or exc
+    return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else 'no detail'}"
 
 
 def _create_v1(engine: Engine) -> None:
@@ -39,6 +47,33 @@ def schema_version(engine: Engine) -> int:
     with Session(engine) as s:
         row = s.get(Meta, "schema_version")
         return int(row.value) if row else 0
+
+
+def check_ours(path: Path) -> None:
+    """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours."""
+    if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)) as con:
+            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.Error as exc:
+        raise DatabaseError(path, f"cannot open database ({type(exc).__name__}: {exc})") from exc
+    if tables and "meta" not in tables:
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise DatabaseError(path, f"not a Genre Tagger library (it holds other tables: {shown}); choose another --db")
+
+
+def check_schema(engine: Engine, path: Path) -> None:
+    """Every table and column this program uses must be there (a damaged or hand-edited file is named)."""
+    inspector = inspect(engine)
+    for table in Base.metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            raise DatabaseError(path, f"damaged library: table {table.name!r} is missing; restore a backup or use a new --db")
+        have = {c["name"] for c in inspector.get_columns(table.name)}
+        lacking = [c.name for c in table.columns if c.name not in have]
+        if lacking:
+            raise DatabaseError(path, f"damaged library: table {table.name!r} lacks {', '.join(lacking)}; "
+                                      "restore a backup or use a new --db")
 
 
 def migrate(engine: Engine, path: Path) -> None:
@@ -70,12 +105,14 @@ def open_database(path: str | Path) -> sessionmaker[Session]:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
+    check_ours(path)
     try:
         migrate(engine, path)
+        check_schema(engine, path)
         with Session(engine) as s:
             s.execute(select(Meta).limit(1))
     except DatabaseError:
         raise
     except Exception as exc:  # sqlite3.DatabaseError "file is not a database" and friends
-        raise DatabaseError(path, f"cannot open database ({exc.__class__.__name__}: {str(exc).splitlines()[0]})") from exc
+        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)})") from exc
     return sessionmaker(engine, expire_on_commit=False)

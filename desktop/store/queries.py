@@ -2,12 +2,40 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.genres import SEPARATOR, split_genres
 from desktop.store.schema import Track
 
-REVIEW_STATUSES = ("uncertain",)
+
+# ---- the "needs review" rule, once: for a row in Python (the GUI's filter) and in SQL (the CLI) ----
+def is_uncertain(confidence: float | None, threshold: float) -> bool:
+    """A prediction under the threshold (applied now, so a changed threshold counts for old tracks too)."""
+    return confidence is not None and confidence < threshold
+
+
+def tag_disagrees(file_genre: str, predicted: str | None) -> bool:
+    """The file's tag names other genres than the prediction (case-blind; our own multi-genre writes agree)."""
+    if not file_genre or not predicted:
+        return False
+    tagged = [g.casefold() for g in split_genres(file_genre)]
+    return tagged[0] != predicted.casefold()
+
+
+def row_needs_review(file_genre: str, predicted: str | None, confidence: float | None, corrected: bool,
+                     threshold: float = DEFAULT_THRESHOLD) -> bool:
+    """Uncertain, or the tag disagrees with the prediction, and nobody corrected it."""
+    return not corrected and (is_uncertain(confidence, threshold) or tag_disagrees(file_genre, predicted))
+
+
+def _review_clause(threshold: float):
+    tag, pred = func.lower(Track.file_genre), func.lower(Track.predicted_genre)
+    disagree = and_(Track.file_genre != "", Track.predicted_genre.is_not(None), tag != pred,
+                    ~tag.startswith(pred + SEPARATOR.strip()))  # "rock; pop" written by us starts with "rock;"
+    uncertain = and_(Track.confidence.is_not(None), Track.confidence < threshold)
+    return and_(Track.corrected_genre.is_(None), or_(uncertain, disagree))
 
 
 def genre_counts(session: Session) -> list[tuple[str, int]]:
@@ -36,11 +64,9 @@ def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]
     return list(session.scalars(q))
 
 
-def needs_review(session: Session, limit: int | None = None) -> list[Track]:
-    """Uncertain tracks, and tracks whose file tag disagrees with the prediction."""
-    disagree = (Track.file_genre != "") & (Track.predicted_genre.is_not(None)) & (Track.file_genre != Track.predicted_genre)
-    q = (select(Track).where(Track.missing.is_(False), Track.corrected_genre.is_(None),
-                             or_(Track.status.in_(REVIEW_STATUSES), disagree)).order_by(Track.path))
+def needs_review(session: Session, limit: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Track]:
+    """Uncertain tracks, and tracks whose file tag disagrees with the prediction (row_needs_review in SQL)."""
+    q = select(Track).where(Track.missing.is_(False), _review_clause(threshold)).order_by(Track.path)
     return list(session.scalars(q.limit(limit) if limit else q))
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSettings
 
+from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.services.settings import TaggingSettings
 
 FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
           "multi_genre": bool, "id3_version": int}
-DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": 0.5,
+DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": DEFAULT_THRESHOLD,
             "multi_genre": False, "id3_version": 0}  # 0: keep each file's ID3 version
 
 

@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.table_model.correction_requested.connect(self.correct)
         self.proxy = LibraryFilter(self)
         self.proxy.setSourceModel(self.table_model)
+        self.proxy.set_threshold(self.settings.threshold)
         self.genres = GenreListModel(self)
 
     def _build_widgets(self):
@@ -407,7 +408,7 @@ class MainWindow(QMainWindow):
             with self.sessions() as s:
                 tracks = [s.get(Track, r.id) for r in rows]
             try:
-                write_m3u8(tracks, path)
+                write_m3u8(tracks, path, force=True)  # the save dialog already asked before replacing a file
             except GenreTaggerError as exc:
                 self.report_problem(str(exc.path), exc.reason)
 
@@ -435,6 +436,7 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(self.settings, describe_model, self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             dialog.apply()
+            self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
             self.refresh()
             self.start_scan()

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
 )
 from sqlalchemy import select
 
+from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.store import queries
 from desktop.store.schema import Track
 
@@ -43,12 +44,9 @@ class TrackRow:
     status: str
     error: str
 
-    @property
-    def needs_review(self) -> bool:
+    def needs_review(self, threshold: float) -> bool:
         """Uncertain, or the file's tag disagrees with the prediction (and nobody corrected it)."""
-        if self.corrected:
-            return False
-        return self.status == "uncertain" or bool(self.file_genre and self.predicted and self.file_genre != self.predicted)
+        return queries.row_needs_review(self.file_genre, self.predicted, self.confidence, self.corrected, threshold)
 
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
@@ -191,6 +189,7 @@ class LibraryFilter(QSortFilterProxyModel):
         super().__init__(parent)
         self.setSortRole(SORT_ROLE)
         self._text, self._review, self._genre = "", False, None
+        self._threshold = DEFAULT_THRESHOLD
 
     def set_search(self, text: str) -> None:
         """Rows whose title, artist, album, genres or path contain `text`."""
@@ -202,6 +201,11 @@ class LibraryFilter(QSortFilterProxyModel):
         self._review = on
         self.invalidate()
 
+    def set_threshold(self, threshold: float) -> None:
+        """The confidence under which a prediction needs review (the listener's setting)."""
+        self._threshold = threshold
+        self.invalidate()
+
     def set_genre(self, genre: str | None) -> None:
         """Only one genre (None: all)."""
         self._genre = genre
@@ -211,7 +215,7 @@ class LibraryFilter(QSortFilterProxyModel):
         r = self.sourceModel().row_at(source_row)
         if self._genre is not None and r.genre != self._genre:
             return False
-        if self._review and not r.needs_review:
+        if self._review and not r.needs_review(self._threshold):
             return False
         if self._text:
             hay = " ".join((r.title, r.artist, r.album, r.file_genre, r.genre, r.path)).lower()
