@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     ls = add("list", help="list tracks")
     ls.add_argument("--genre")
     ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
-    ls.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="with --review: uncertain below this confidence")
+    ls.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+                    help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
     ls.add_argument("--search")
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
 
@@ -75,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("genre")
     pl.add_argument("-o", "--output", required=True)
     pl.add_argument("--force", action="store_true", help="replace a file that is not a playlist (never an audio file)")
+    pl.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
 
     add("models", help="list available models")
     return p
@@ -223,17 +225,20 @@ def cmd_list(args, out: Output) -> int:
 
     with open_sessions(args)() as s:
         if args.counts:
-            counts = queries.genre_counts(s)
-            out.data = {"genres": [{"genre": g, "tracks": n} for g, n in counts]}
+            counts = queries.genre_counts(s, args.threshold)
+            uncertain = queries.uncertain_count(s, args.threshold)
+            out.data = {"genres": [{"genre": g, "tracks": n} for g, n in counts], "uncertain": uncertain}
             for g, n in counts:
                 out.say(f"{n:6d}  {g}")
+            if uncertain:
+                out.say(f"{uncertain:6d}  (uncertain: predictions under {args.threshold:g}, see list --review)")
             return EXIT_OK
         if args.review:
             tracks = queries.needs_review(s, threshold=args.threshold)
         elif args.search:
             tracks = queries.search_tracks(s, args.search)
         else:
-            tracks = queries.tracks_by_genre(s, args.genre)
+            tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
         out.data = {"tracks": [track_dict(t) for t in tracks]}
         for t in tracks:
             conf = f"{t.confidence:.2f}" if t.confidence is not None else "  - "
@@ -332,7 +337,7 @@ def cmd_playlist(args, out: Output) -> int:
     from desktop.store import queries
 
     with open_sessions(args)() as s:
-        tracks = queries.tracks_by_genre(s, args.genre)
+        tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold)
     if not tracks:
         raise GenreTaggerError(None, f"no tracks with genre {args.genre!r}")
     path, skipped = write_m3u8(tracks, args.output, force=args.force)
@@ -341,6 +346,13 @@ def cmd_playlist(args, out: Output) -> int:
     out.say(f"wrote {len(tracks) - len(skipped)} tracks to {path}")
     out.data = {"playlist": str(path), "tracks": len(tracks) - len(skipped), "left_out": skipped}
     return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def measured_on(metrics: dict) -> str:
+    """What a model's test figure was measured on, as its metadata says ('' when it does not)."""
+    parts = [f"{metrics['tracks']} tracks" if "tracks" in metrics else "", str(metrics.get("evaluation") or metrics.get("split") or "")]
+    parts = [p for p in parts if p]
+    return f" (on {', '.join(parts)})" if parts else ""
 
 
 def cmd_models(args, out: Output) -> int:
@@ -354,7 +366,7 @@ def cmd_models(args, out: Output) -> int:
             rows.append({"path": str(path), "name": info.name, "version": info.version, "labels": list(info.labels),
                          "accuracy": info.metrics.get("accuracy"), "trained_on": info.trained_on})
             out.say(f"{path}\n   {info.key}, {len(info.labels)} genres, trained on {info.trained_on or '?'}"
-                    + (f", test accuracy {info.metrics['accuracy']:.3f}" if "accuracy" in info.metrics else ""))
+                    + (f", test accuracy {info.metrics['accuracy']:.3f}{measured_on(info.metrics)}" if "accuracy" in info.metrics else ""))
         except GenreTaggerError as exc:
             rows.append({"path": str(path), "error": exc.reason})
             out.warn(f"error: {exc}")

@@ -432,3 +432,16 @@ def test_a_rescan_reports_files_it_knows_are_broken(env):
     again, _ = env.scan()
     assert [p.path for p in first.problems] == [broken] and [p.path for p in again.problems] == [broken]
     assert "unchanged since it failed" in again.problems[0].reason
+
+
+# ---- 20. counts and playlists take confident genres ----------------------------------------------------------------
+def test_counts_and_playlists_leave_uncertain_predictions_apart(env):
+    env.scan()
+    with env.sessions() as s:
+        tracks = queries.tracks_by_genre(s)
+        cut = sorted(t.confidence for t in tracks)[len(tracks) // 2] + 1e-6
+        sure = [t for t in tracks if t.confidence >= cut]
+        counts = dict(queries.genre_counts(s, cut))
+        assert sum(counts.values()) == len(sure) and queries.uncertain_count(s, cut) == len(tracks) - len(sure)
+        genre = sure[0].genre
+        assert {t.path for t in queries.tracks_by_genre(s, genre, threshold=cut)} == {t.path for t in sure if t.genre == genre}

@@ -224,3 +224,32 @@ def test_window_remembers_its_size(qtbot, window, tmp_path):
     second = MainWindow(window.sessions, window.settings)
     qtbot.addWidget(second)
     assert (second.width(), second.height()) == (640, 480)
+
+
+def test_a_row_without_a_title_shows_its_file_name_and_error():
+    from desktop.ui.table_model import STATUS, TITLE
+
+    model = LibraryTableModel()
+    model.set_rows([TrackRow(1, "/m/broken song.flac", "", "", "", "", "", "", None, False, "error", "cannot read tags (bad header)")])
+    assert model.index(0, TITLE).data() == "broken song.flac" and model.index(0, STATUS).data() == "error"
+    assert "cannot read tags (bad header)" in model.index(0, TITLE).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_uncertain_predictions_are_counted_and_filtered_apart():
+    from desktop.ui.table_model import UNCERTAIN_ITEM, GenreListModel, LibraryFilter
+
+    rows = [TrackRow(1, "/m/1.mp3", "sure", "", "", "", "rock", "rock", 0.9, False, "analysed", ""),
+            TrackRow(2, "/m/2.mp3", "unsure", "", "", "", "rock", "rock", 0.3, False, "uncertain", ""),
+            TrackRow(3, "/m/3.mp3", "fixed", "", "", "", "rock", "jazz", 0.3, True, "corrected", "")]
+    model, proxy = LibraryTableModel(), LibraryFilter()
+    proxy.setSourceModel(model)
+    model.set_rows(rows)
+    proxy.set_genre("rock")
+    assert sorted(proxy.index(r, 0).data() for r in range(proxy.rowCount())) == ["fixed", "sure"]
+    proxy.set_genre(UNCERTAIN_ITEM)
+    assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["unsure"]
+    proxy.set_threshold(0.2)  # a lower threshold makes it confident
+    assert proxy.rowCount() == 0
+    sidebar = GenreListModel()
+    sidebar.set_counts([("rock", 2), (UNCERTAIN_ITEM, 1)])
+    assert [sidebar.index(r, 0).data() for r in range(3)] == ["All tracks  (3)", "rock  (2)", "Uncertain  (1)"]

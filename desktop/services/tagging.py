@@ -14,8 +14,9 @@ from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.tags import read_tags, write_genres
 from desktop.services.settings import TaggingSettings
+from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.schema import Analysis, Correction, JournalEntry, Track, WriteBatch, utcnow
+from desktop.store.schema import Correction, JournalEntry, Track, WriteBatch, utcnow
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ class TagService:
             return None  # uncertain under today's threshold, too short, silent, errors: no forced guess
         if not self.settings.multi_genre:
             return (track.predicted_genre,)
-        analysis = s.scalar(select(Analysis).where(Analysis.track_id == track.id).order_by(Analysis.created_at.desc()))
+        analysis = queries.latest_analysis(s, track.id)
         if analysis is None or not analysis.probabilities:
             return (track.predicted_genre,)
         return tuple(top_genres(np.array(analysis.probabilities), tuple(analysis.labels), self.settings.multi_max,

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genres import SEPARATOR, split_genres
-from desktop.store.schema import Track
+from desktop.store.schema import Analysis, Track
 
 
 # ---- the "needs review" rule, once: for a row in Python (the GUI's filter) and in SQL (the CLI) ----
@@ -38,20 +38,23 @@ def _review_clause(threshold: float):
     return and_(Track.corrected_genre.is_(None), or_(uncertain, disagree))
 
 
-def genre_counts(session: Session) -> list[tuple[str, int]]:
-    """(genre, number of tracks) for every genre, largest first."""
+def genre_counts(session: Session, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, int]]:
+    """(genre, number of tracks) for every genre, largest first; uncertain predictions are not counted."""
     rows = session.execute(
-        select(Track.genre, func.count()).where(Track.genre.is_not(None), Track.missing.is_(False))
+        select(Track.genre, func.count()).where(Track.genre.is_not(None), Track.missing.is_(False), confident_clause(threshold))
         .group_by(Track.genre).order_by(func.count().desc(), Track.genre)
     )
     return [(g, n) for g, n in rows]
 
 
-def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None) -> list[Track]:
-    """Present tracks, of one genre when given, ordered by artist, album, title."""
+def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,
+                    threshold: float | None = None) -> list[Track]:
+    """Present tracks, of one genre when given (with a threshold: confidently), by artist, album, title."""
     q = select(Track).where(Track.missing.is_(False))
     if genre is not None:
         q = q.where(Track.genre == genre)
+    if threshold is not None:
+        q = q.where(confident_clause(threshold))
     q = q.order_by(Track.artist, Track.album, Track.title, Track.path)
     return list(session.scalars(q.limit(limit) if limit else q))
 
@@ -73,3 +76,20 @@ def needs_review(session: Session, limit: int | None = None, threshold: float = 
 def track_by_path(session: Session, path: str) -> Track | None:
     """The track stored under an absolute path."""
     return session.scalar(select(Track).where(Track.path == path))
+
+
+def latest_analysis(session: Session, track_id: int) -> Analysis | None:
+    """The newest analysis of a track (by any model): the one the details and multi-genre writes use."""
+    q = select(Analysis).where(Analysis.track_id == track_id).order_by(Analysis.created_at.desc(), Analysis.id.desc())
+    return session.scalar(q.limit(1))
+
+
+def confident_clause(threshold: float):
+    """Tracks whose genre is settled: corrected by hand, or predicted at or above the threshold."""
+    return or_(Track.corrected_genre.is_not(None), and_(Track.confidence.is_not(None), Track.confidence >= threshold))
+
+
+def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> int:
+    """Present tracks with a prediction under the threshold and no correction (shown apart from genres)."""
+    return session.scalar(select(func.count()).select_from(Track).where(
+        Track.missing.is_(False), Track.genre.is_not(None), ~confident_clause(threshold)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -28,7 +29,6 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import select
 
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
@@ -37,7 +37,8 @@ from desktop.services.library import Library
 from desktop.services.models import resolve_model
 from desktop.services.playlists import write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
-from desktop.store.schema import Analysis, Track
+from desktop.store import queries
+from desktop.store.schema import Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog
 from desktop.ui.table_model import (
@@ -205,7 +206,7 @@ class MainWindow(QMainWindow):
         """Reload the table and the sidebar from the database (fast: one column query each)."""
         self._changes_since = datetime.now(timezone.utc)
         self.table_model.set_rows(load_rows(self.sessions))
-        self.genres.set_counts(load_genre_counts(self.sessions))
+        self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
 
     def refresh_changes(self):
         """During a scan: merge only the rows changed since the last look, then the sidebar counts."""
@@ -215,7 +216,7 @@ class MainWindow(QMainWindow):
         changed, gone = load_changes(self.sessions, since)
         if changed or gone:
             self.table_model.merge_rows(changed, gone)
-            self.genres.set_counts(load_genre_counts(self.sessions))
+            self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
 
     def load_model_labels(self):
         """The genre choices for corrections; read once per model, not on every refresh."""
@@ -242,10 +243,14 @@ class MainWindow(QMainWindow):
         track_id = self.proxy.index(current.row(), 0).data(TRACK_ID_ROLE)
         with self.sessions() as s:
             track = s.get(Track, track_id)
-            analysis = s.scalar(select(Analysis).where(Analysis.track_id == track_id).order_by(Analysis.created_at.desc()))
-            heading = f"<b>{track.title}</b><br>{track.artist} — {track.album}<br><small>{track.path}</small>"
+            analysis = queries.latest_analysis(s, track_id)
+            title = track.title or Path(track.path).name
+            heading = (f"<b>{html.escape(title)}</b><br>{html.escape(track.artist)} — {html.escape(track.album)}"
+                       f"<br><small>{html.escape(track.path)}</small>")
+            if track.error:
+                heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
-                self.details.show_track(heading + "<br>not analysed yet", [], [], [], [])
+                self.details.show_track(heading + ("" if track.error else "<br>not analysed yet"), [], [], [], [])
             else:
                 self.details.show_track(heading, analysis.labels, analysis.probabilities, analysis.window_starts,
                                         analysis.window_probabilities)

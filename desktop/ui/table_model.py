@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import PurePath
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -21,10 +22,12 @@ from desktop.store.schema import Track
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
+STATUS_TEXT = {"too_short": "too short", "no_music": "no music"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
+UNCERTAIN_ITEM = "\x00uncertain"  # the sidebar's entry for predictions under the threshold; no genre has this name
 
 
 @dataclass(frozen=True)
@@ -78,10 +81,12 @@ def load_changes(sessions, since: datetime) -> tuple[list[TrackRow], set[int]]:
         return changed, gone
 
 
-def load_genre_counts(sessions) -> list[tuple[str, int]]:
-    """(genre, count) pairs for the sidebar."""
+def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, int]]:
+    """(genre, count) pairs for the sidebar: confident genres, then the uncertain ones apart."""
     with sessions() as s:
-        return queries.genre_counts(s)
+        counts = queries.genre_counts(s, threshold)
+        uncertain = queries.uncertain_count(s, threshold)
+    return counts + ([(UNCERTAIN_ITEM, uncertain)] if uncertain else [])
 
 
 class LibraryTableModel(QAbstractTableModel):
@@ -154,8 +159,8 @@ class LibraryTableModel(QAbstractTableModel):
             return None
         r, col = self._rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            values = (r.title, r.artist, r.album, r.file_genre, r.genre,
-                      "" if r.confidence is None else f"{r.confidence:.0%}", "error" if r.status == "too_short" else r.status)
+            values = (r.title or PurePath(r.path).name, r.artist, r.album, r.file_genre, r.genre,
+                      "" if r.confidence is None else f"{r.confidence:.0%}", STATUS_TEXT.get(r.status, r.status))
             return values[col]
         if role == SORT_ROLE:
             return (r.confidence if r.confidence is not None else -1.0) if col == CONFIDENCE else str(self.data(index)).lower()
@@ -213,7 +218,11 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def filterAcceptsRow(self, source_row, source_parent):  # noqa: N802
         r = self.sourceModel().row_at(source_row)
-        if self._genre is not None and r.genre != self._genre:
+        if self._genre == UNCERTAIN_ITEM:
+            if r.corrected or not queries.is_uncertain(r.confidence, self._threshold):
+                return False
+        elif self._genre is not None and (r.genre != self._genre or
+                                          (not r.corrected and queries.is_uncertain(r.confidence, self._threshold))):
             return False
         if self._review and not r.needs_review(self._threshold):
             return False
@@ -233,7 +242,7 @@ class GenreListModel(QAbstractListModel):
     def set_counts(self, counts: list[tuple[str, int]]) -> None:
         """Replace the counts."""
         self.beginResetModel()
-        self._items = [(None, sum(n for _, n in counts)), *counts]
+        self._items = [(None, sum(n for _, n in counts)), *counts]  # "All tracks" counts the uncertain too
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
@@ -244,7 +253,8 @@ class GenreListModel(QAbstractListModel):
             return None
         genre, count = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return f"{genre or 'All tracks'}  ({count})"
+            name = "Uncertain" if genre == UNCERTAIN_ITEM else genre or "All tracks"
+            return f"{name}  ({count})"
         if role == GENRE_ROLE:
             return genre
         return None
