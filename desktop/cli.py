@@ -157,8 +157,8 @@ def open_sessions(args):
 def cmd_scan(args, out: Output) -> int:
     from desktop.core.analysis import Analyzer
     from desktop.core.model import GenreModel
-    from desktop.services.library import Library
     from desktop.services.models import resolve_model
+    from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService
 
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
@@ -166,25 +166,25 @@ def cmd_scan(args, out: Output) -> int:
                                id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
     model = GenreModel(resolve_model(args.model), device=args.device)
     sessions = open_sessions(args)
-    library = Library(sessions, settings.tag_options())
-    tagger = TagService(sessions, settings)
-    say_recovery(out, tagger.recover_interrupted())
     cancel = threading.Event()
+    started = time.monotonic()
     try:
-        sync = library.sync(args.paths, cancel, on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"))
-        out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
-                f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
-                + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
-        started = time.monotonic()
-        results = library.analyse(Analyzer(model, settings.analysis()),
-                                  lambda p: out.progress(p.done, p.total, started), cancel)
+        report = scan_library(sessions, args.paths, settings, lambda: Analyzer(model, settings.analysis()),
+                              lambda p: out.progress(p.done, p.total, started), cancel,
+                              on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"))
     except KeyboardInterrupt:
         cancel.set()
         out.warn("cancelled; what was analysed is saved and the next scan carries on")
         return EXIT_CANCELLED
+    sync, results = report.sync, report.results
+    say_recovery(out, report.recovered)
+    out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
+            f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
+            + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
     errors = [(str(r.path), r.error) for r in results if r.status == "error"]
     for path, reason in errors:
         out.warn(f"error: {path}: {reason}")
+    tagger = TagService(sessions, settings)
     changes = tagger.plan()
     out.say(f"analysed {len(results)} tracks with {model.info.key} on {', '.join(model.providers)}")
     written = None

@@ -445,3 +445,17 @@ def test_counts_and_playlists_leave_uncertain_predictions_apart(env):
         assert sum(counts.values()) == len(sure) and queries.uncertain_count(s, cut) == len(tracks) - len(sure)
         genre = sure[0].genre
         assert {t.path for t in queries.tracks_by_genre(s, genre, threshold=cut)} == {t.path for t in sure if t.genre == genre}
+
+
+# ---- one scan use case for both faces; its per-file problems reach the log --------------------------------------
+def test_the_scan_use_case_logs_every_per_file_problem(env, caplog):
+    import logging
+
+    from desktop.services.scanning import scan_library
+
+    broken = env.music / "broken.flac"
+    broken.write_bytes(b"fLaC" + b"\x00" * 64)
+    with caplog.at_level(logging.WARNING):
+        report = scan_library(env.sessions, [env.music], TaggingSettings(), lambda: env.analyzer)
+    assert report.analysed == len(env.files) and [p for p, _ in report.problems] == [str(broken)]
+    assert any(str(broken) in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)

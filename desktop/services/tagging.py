@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -50,6 +51,9 @@ class UndoResult:
     restored: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     complete: bool = True  # False: some files were refused, and the batch stays undoable for them
+
+
+log = logging.getLogger(__name__)
 
 
 class NothingToUndo(GenreTaggerError):
@@ -155,10 +159,12 @@ class TagService:
         except TagWriteError as exc:
             entry.state, entry.error = "failed", exc.reason
             s.commit()
+            log.warning("write: %s: %s", change.path, exc.reason)
             result.failed.append((change.path, exc.reason))
             return
         self._settle(s, entry, "written", change.new)
         s.commit()
+        log.info("write: %s: %s -> %s (batch %d)", change.path, join_genres(now.genres) or "(none)", join_genres(change.new), batch.id)
         result.written.append(PlannedChange(change.track_id, change.path, now.genres, change.new, change.provenance, change.policy))
 
     @staticmethod
@@ -269,6 +275,7 @@ class TagService:
             return
         self._settle(s, entry, "undone", entry.old_genres)
         s.commit()
+        log.info("undo: %s: restored %s", entry.path, join_genres(entry.old_genres) or "(none)")
         result.restored.append(entry.path)
 
     # ---- recovery ---------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
 from desktop.core.model import GenreModel, read_model_info
-from desktop.services.library import Library
 from desktop.services.models import resolve_model
 from desktop.services.playlists import write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
@@ -279,8 +278,7 @@ class MainWindow(QMainWindow):
             self.report_problem(str(exc.path) if getattr(exc, "path", None) else "model", getattr(exc, "reason", str(exc)))
             return
         tagging = self.settings.tagging()
-        fn = scan_function(lambda: Library(self.sessions, tagging.tag_options()),
-                           lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders))
+        fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders))
         self.scan_job = Job(fn, "scan")
         self.scan_job.progress.connect(self._scan_progress)
         self.scan_job.finished.connect(self._scan_finished)

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QThread, Signal
 
 from desktop.core.errors import GenreTaggerError
+from desktop.services.scanning import ScanReport, scan_library
 
-
-@dataclass
-class ScanOutcome:
-    """What a background scan reports back to the window."""
-
-    found: int = 0
-    analysed: int = 0
-    cancelled: bool = False
-    problems: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+log = logging.getLogger(__name__)
 
 
 class Job(QObject):
@@ -50,8 +43,10 @@ class Job(QObject):
         try:
             result = self.fn(self.report, self.cancel_event)
         except GenreTaggerError as exc:
+            log.warning("%s job: %s", self.name, exc)
             self.failed.emit(str(exc))
-        except Exception as exc:  # a worker must never die silently: the window shows the reason
+        except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
+            log.exception("%s job failed", self.name)
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.finished.emit(result)
@@ -71,23 +66,10 @@ def start_job(job: Job, parent: QObject) -> QThread:
     return thread
 
 
-def scan_function(library_factory, analyzer_factory, roots: list[str]):
-    """A job function: sync the folders, then analyse what is pending, reporting progress."""
+def scan_function(sessions, settings, analyzer_factory, roots: list[str]):
+    """A job function: the scan use case (desktop.services.scanning), reporting progress to the window."""
 
-    def run(report, cancel) -> ScanOutcome:
-        library = library_factory()
-        outcome = ScanOutcome()
-        sync = library.sync(roots, cancel)
-        outcome.found = sync.found
-        outcome.problems += [(str(p.path), p.reason) for p in sync.problems]
-        if cancel.is_set():
-            outcome.cancelled = True
-            return outcome
-        analyzer = analyzer_factory()
-        results = library.analyse(analyzer, lambda p: report(p.done, p.total), cancel)
-        outcome.analysed = len(results)
-        outcome.problems += [(str(r.path), r.error) for r in results if r.status == "error"]
-        outcome.cancelled = cancel.is_set()
-        return outcome
+    def run(report, cancel) -> ScanReport:
+        return scan_library(sessions, roots, settings, analyzer_factory, lambda p: report(p.done, p.total), cancel)
 
     return run

@@ -1,0 +1,77 @@
+"""The scan use case both faces run: settle interrupted writes, sync the folders, analyse what is new."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.core.analysis import ERROR, Analyzer, TrackAnalysis
+from desktop.core.scan import ScanProblem
+from desktop.services.library import AnalysisProgress, Library, SyncReport
+from desktop.services.settings import TaggingSettings
+from desktop.services.tagging import RecoveryReport, TagService
+from desktop.store.lock import writer_lock
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ScanReport:
+    """What one scan did: crash recovery, the folder sync, and the analyses."""
+
+    recovered: RecoveryReport = field(default_factory=RecoveryReport)
+    sync: SyncReport = field(default_factory=SyncReport)
+    results: list[TrackAnalysis] = field(default_factory=list)
+    cancelled: bool = False
+
+    @property
+    def found(self) -> int:
+        """Files found in the folders."""
+        return self.sync.found
+
+    @property
+    def analysed(self) -> int:
+        """Tracks analysed in this scan."""
+        return len(self.results)
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """(path, reason) for every file or folder that failed, in the sync or the analysis."""
+        return ([(str(p.path), p.reason) for p in self.sync.problems]
+                + [(str(r.path), r.error or "") for r in self.results if r.status == ERROR])
+
+
+def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], settings: TaggingSettings,
+                 analyzer_factory: Callable[[], Analyzer], progress: Callable[[AnalysisProgress], None] | None = None,
+                 cancel: threading.Event | None = None,
+                 on_problem: Callable[[ScanProblem], None] | None = None) -> ScanReport:
+    """Run a whole scan under the library's writer lock; the model is loaded only when the sync finishes."""
+    cancel = cancel or threading.Event()
+    roots = list(roots)
+    report = ScanReport()
+
+    def problem(p: ScanProblem) -> None:
+        log.warning("scan: %s: %s", p.path, p.reason)
+        if on_problem:
+            on_problem(p)
+
+    with writer_lock(sessions):
+        report.recovered = TagService(sessions, settings).recover_interrupted()
+        library = Library(sessions, settings.tag_options())
+        report.sync = library.sync(roots, cancel, problem)
+        if cancel.is_set():
+            report.cancelled = True
+            return report
+        report.results = library.analyse(analyzer_factory(), progress, cancel)
+        report.cancelled = cancel.is_set()
+    for r in report.results:
+        if r.status == ERROR:
+            log.warning("analysis: %s: %s", r.path, r.error)
+    log.info("scan of %s: %d files, %d analysed%s", ", ".join(map(str, roots)), report.found, report.analysed,
+             " (cancelled)" if report.cancelled else "")
+    return report
