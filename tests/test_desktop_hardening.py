@@ -459,3 +459,38 @@ def test_the_scan_use_case_logs_every_per_file_problem(env, caplog):
         report = scan_library(env.sessions, [env.music], TaggingSettings(), lambda: env.analyzer)
     assert report.analysed == len(env.files) and [p for p, _ in report.problems] == [str(broken)]
     assert any(str(broken) in r.getMessage() for r in caplog.records if r.levelno == logging.WARNING)
+
+
+# ---- 7. WAV: the RIFF INFO genre is read, and written beside the ID3 one --------------------------------------------
+def ffprobe_genre(path):
+    import json as _json
+
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
+                         capture_output=True, text=True, check=True).stdout
+    return {k.lower(): v for k, v in _json.loads(out).get("format", {}).get("tags", {}).items()}.get("genre")
+
+
+def test_wav_info_genre_is_read_written_and_restored(tmp_path):
+    from desktop.core.fingerprint import audio_hash
+    from desktop.core.riff_info import read_info
+
+    wav = make_track(tmp_path, "info", "tones", "wav", 2.0, tags={"genre": "Chanson", "title": "Info Title"})
+    raw = wav.read_bytes()
+    assert read_info(wav).get("IGNR") == "Chanson"  # ffmpeg put it in RIFF INFO
+    assert read_tags(wav).genres == ("Chanson",) and read_tags(wav).title == "Info Title"
+    before = audio_hash(wav, full=True)
+    write_genres(wav, ["Jazz", "Blues"])
+    assert read_info(wav)["IGNR"] == "Jazz; Blues" and read_info(wav)["INAM"] == "Info Title"
+    assert ffprobe_genre(wav) == "Jazz; Blues" and read_tags(wav).genres == ("Jazz", "Blues")
+    write_genres(wav, ["Chanson"])
+    assert read_info(wav)["IGNR"] == "Chanson" and ffprobe_genre(wav) == "Chanson"
+    write_genres(wav, [])
+    assert "IGNR" not in read_info(wav) and read_tags(wav).genres == ()
+    assert audio_hash(wav, full=True) == before and len(wav.read_bytes()) >= len(raw) - 64
+    assert [p.name for p in tmp_path.iterdir()] == [wav.name]  # no scratch file left
+
+
+def test_fill_does_not_add_a_second_genre_to_a_wav_with_an_info_genre(env):
+    wav = make_track(env.music, "tagged", "noise", "wav", 3.0, seed=11, tags={"genre": "Chanson"})
+    env.scan()
+    assert str(wav) not in {c.path for c in env.tagger.plan(policy="fill")}

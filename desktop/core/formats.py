@@ -16,6 +16,7 @@ class AudioFormat:
     tag_kind: str
     mutagen_class: str
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
+    riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
 
     def open(self, path: Path):
         """The mutagen object for `path` (tags read, audio untouched)."""
@@ -30,7 +31,7 @@ FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True)
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)
 MP4 = AudioFormat("MP4", "mp4", "mutagen.mp4.MP4", False)
-WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True)
+WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
 
 # Extension -> format. The single place that decides what a scan picks up.

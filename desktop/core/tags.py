@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core import riff_info
 from desktop.core.errors import TagReadError
 from desktop.core.formats import format_of
-from desktop.core.genres import split_genres
-from desktop.core.safe_write import safe_modify
+from desktop.core.genres import join_genres, split_genres
+from desktop.core.safe_write import safe_modify, temp_copy_path
 
 KEEP_ID3_VERSION = 0
 
@@ -199,7 +200,12 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         return values[0] if values else ""
 
     raw = tuple(GENRE.get(kind, tags, options))
-    return FileTags(split_genres(raw), first(TITLE), first(ARTIST), first(ALBUM), first(PROVENANCE), raw)
+    title, artist, album = first(TITLE), first(ARTIST), first(ALBUM)
+    if fmt.riff_info:  # WAV: the RIFF INFO chunk fills in what the ID3 chunk lacks
+        info = riff_info.read_info(path)
+        raw = raw or ((info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ())
+        title, artist, album = title or info.get("INAM", ""), artist or info.get("IART", ""), album or info.get("IPRD", "")
+    return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), raw)
 
 
 def id3_version_to_write(audio, options: TagOptions) -> int:
@@ -236,5 +242,8 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             audio.save(v2_version=version)
         else:
             audio.save()
+        if fmt.riff_info:  # every reader sees one genre: the INFO chunk says the same as the ID3 chunk
+            scratch = temp_copy_path(path.with_name(f"{path.stem}-riff{path.suffix}"))
+            riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(genres) or None, scratch)
 
     safe_modify(path, modify, _open)
