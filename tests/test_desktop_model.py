@@ -114,3 +114,18 @@ def test_shipped_models_follow_the_contract(name):
     windows = np.stack([0.3 * np.sin(2 * np.pi * 220 * t), np.zeros_like(t)]).astype(np.float32)  # [2, samples]
     probs, emb = model.predict(windows)
     assert probs.shape == (2, 10) and np.allclose(probs.sum(1), 1, atol=1e-4) and np.isfinite(emb).all()
+
+
+def test_metadata_is_read_without_a_session(exported_model, tmp_path, monkeypatch):
+    import onnxruntime
+
+    from desktop.core.onnx_meta import read_metadata
+
+    expected = {p.key: p.value for p in onnx.load(str(exported_model)).metadata_props}
+    monkeypatch.setattr(onnxruntime, "InferenceSession", lambda *a, **k: pytest.fail("built a session"))
+    assert read_metadata(exported_model) == expected
+    assert read_model_info(exported_model).labels == ("beats", "noise", "tones")
+    junk = tmp_path / "junk.onnx"
+    junk.write_bytes(b"\xff" * 40)
+    with pytest.raises(ModelError, match=r"junk\.onnx: cannot load model"):
+        read_model_info(junk)

@@ -253,3 +253,11 @@ def test_uncertain_predictions_are_counted_and_filtered_apart():
     sidebar = GenreListModel()
     sidebar.set_counts([("rock", 2), (UNCERTAIN_ITEM, 1)])
     assert [sidebar.index(r, 0).data() for r in range(3)] == ["All tracks  (3)", "rock  (2)", "Uncertain  (1)"]
+
+
+def test_app_settings_hand_every_tagging_option_to_the_services(tmp_path):
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.multi_threshold, settings.id3_separator, settings.write_provenance, settings.id3_version = 0.4, " / ", True, 3
+    settings.save()
+    tagging = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).tagging()
+    assert (tagging.multi_threshold, tagging.id3_separator, tagging.write_provenance, tagging.id3_version) == (0.4, " / ", True, 3)

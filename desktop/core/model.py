@@ -141,5 +141,8 @@ class GenreModel:
 
 
 def read_model_info(path: str | Path) -> ModelInfo:
-    """Metadata of a model file without keeping a session."""
-    return GenreModel(path, device="cpu", threads=1).info
+    """Metadata of a model file, parsed from the file alone (no inference session is built)."""
+    from desktop.core.onnx_meta import read_metadata
+
+    path = Path(path)
+    return parse_metadata(path, read_metadata(path))

@@ -8,9 +8,12 @@ from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.services.settings import TaggingSettings
 
 FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
-          "multi_genre": bool, "id3_version": int}
+          "multi_genre": bool, "multi_threshold": float, "id3_version": int, "id3_separator": str,
+          "write_provenance": bool}
 DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": DEFAULT_THRESHOLD,
-            "multi_genre": False, "id3_version": 0}  # 0: keep each file's ID3 version
+            "multi_genre": False, "multi_threshold": TaggingSettings.multi_threshold,
+            "id3_version": 0,  # 0: keep each file's ID3 version
+            "id3_separator": TaggingSettings.id3_separator, "write_provenance": False}
 
 
 class AppSettings:
@@ -37,4 +40,5 @@ class AppSettings:
     def tagging(self) -> TaggingSettings:
         """The services' view of these settings."""
         return TaggingSettings(policy=self.policy, threshold=self.threshold, multi_genre=self.multi_genre,
-                               id3_version=self.id3_version)
+                               multi_threshold=self.multi_threshold, id3_version=self.id3_version,
+                               id3_separator=self.id3_separator, write_provenance=self.write_provenance)

@@ -1,0 +1,66 @@
+"""Read an ONNX file's metadata_props without building an inference session (or importing onnx).
+
+An ONNX file is a protobuf ModelProto; metadata_props is its field 14, a repeated
+StringStringEntryProto (key = 1, value = 2). Every other field is skipped by its length.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from desktop.core.errors import ModelError
+
+METADATA_FIELD = 14
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ValueError("truncated varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+
+
+def _fields(data: bytes):
+    """(field number, wire type, value) of each top-level field; value is bytes for length-delimited ones."""
+    pos = 0
+    while pos < len(data):
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(data, pos)
+        elif wire == 1:
+            value, pos = None, pos + 8
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            value, pos = data[pos:pos + length], pos + length
+        elif wire == 5:
+            value, pos = None, pos + 4
+        else:
+            raise ValueError(f"unknown wire type {wire}")
+        if pos > len(data):
+            raise ValueError("truncated field")
+        yield number, wire, value
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata_props of an ONNX model as a dict; ModelError when the file is not a readable model."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ModelError(path, "no such model file" if isinstance(exc, FileNotFoundError) else f"cannot read ({exc.strerror})") from exc
+    meta: dict[str, str] = {}
+    try:
+        for number, wire, value in _fields(data):
+            if number == METADATA_FIELD and wire == 2:
+                entry = {n: v for n, w, v in _fields(value) if w == 2}
+                meta[entry.get(1, b"").decode("utf-8")] = entry.get(2, b"").decode("utf-8")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ModelError(path, f"cannot load model (not an ONNX file: {exc})") from exc
+    return meta
