@@ -17,6 +17,7 @@ from desktop import __version__
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
+from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES, TaggingSettings
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
@@ -79,6 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     pl.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
 
     add("models", help="list available models")
+
+    lr = add("learn", help="learn your library's own genres from its tags and corrections (no audio is decoded)")
+    lr.add_argument("--base", help="the network whose embeddings to learn on (default: the shipped model)")
+    lr.add_argument("--min-tracks", type=int, default=LearnSettings.min_tracks, help="tracks a genre needs")
+    lr.add_argument("--min-artists", type=int, default=LearnSettings.min_artists, help="artists a genre needs")
+    lr.add_argument("--folds", type=int, default=LearnSettings.folds, help="cross-validation folds (grouped by artist)")
+    lr.add_argument("--no-activate", action="store_true", help="save the model but keep using the current one")
+
+    gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
+    gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
     return p
 
 
@@ -157,6 +168,7 @@ def open_sessions(args):
 def cmd_scan(args, out: Output) -> int:
     from desktop.core.analysis import Analyzer
     from desktop.core.model import GenreModel
+    from desktop.services.learning import active_model, readiness
     from desktop.services.models import resolve_model
     from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService
@@ -164,8 +176,9 @@ def cmd_scan(args, out: Output) -> int:
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
                                multi_threshold=args.multi_threshold, id3_version=id3_version(args),
                                id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
-    model = GenreModel(resolve_model(args.model), device=args.device)
     sessions = open_sessions(args)
+    active = active_model(sessions)
+    model = GenreModel(resolve_model(args.model, active), device=args.device)
     cancel = threading.Event()
     started = time.monotonic()
     try:
@@ -187,6 +200,8 @@ def cmd_scan(args, out: Output) -> int:
     tagger = TagService(sessions, settings)
     changes = tagger.plan()
     out.say(f"analysed {len(results)} tracks with {model.info.key} on {', '.join(model.providers)}")
+    if active is None and not args.model:
+        out.say(readiness(sessions))
     written = None
     if args.write and changes:
         written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})")
@@ -376,8 +391,55 @@ def cmd_models(args, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_learn(args, out: Output) -> int:
+    from desktop.services.learning import LearnSettings, learn
+    from desktop.services.models import resolve_model, user_models_dir
+
+    settings = LearnSettings(args.min_tracks, args.min_artists, args.folds)
+    report = learn(open_sessions(args), resolve_model(args.base or args.model), user_models_dir(), settings,
+                   activate=not args.no_activate)
+    est = report.estimate
+    out.say(report.summary() + ".")
+    out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")
+    for name, f in est.per_genre.items():
+        out.say(f"{name:<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}")
+    out.say(f"overall: accuracy {est.accuracy:.3f}, balanced {est.balanced_accuracy:.3f} "
+            f"({est.folds}-fold cross-validation grouped by {est.grouped_by})")
+    if report.base_accuracy is not None:
+        out.say(f"the shipped model on the {report.base_tracks} of these tracks whose genre it knows: {report.base_accuracy:.3f}")
+    for name, why in report.skipped:
+        out.say(f"skipped {name}: {why}")
+    out.say(f"saved {report.model_path}" + (f"; it is now the active model, {report.repredicted:,} tracks re-predicted "
+                                             "from their stored embeddings" if not args.no_activate else ""))
+    out.data = {"genres": report.genres, "tracks": report.tracks, "accuracy": est.accuracy,
+                "balanced_accuracy": est.balanced_accuracy, "per_genre": est.per_genre, "folds": est.folds,
+                "grouped_by": est.grouped_by, "base_accuracy": report.base_accuracy, "base_tracks": report.base_tracks,
+                "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
+                "active": not args.no_activate, "repredicted": report.repredicted, "seconds": round(report.seconds, 2)}
+    return EXIT_OK
+
+
+def cmd_genres(args, out: Output) -> int:
+    from collections import Counter
+
+    from desktop.services.learning import gather_labels, merge_genres
+
+    sessions = open_sessions(args)
+    if args.merge:
+        merge_genres(sessions, *args.merge)
+        out.say(f"{args.merge[0]} is now {args.merge[1]} (remembered; run `genre-tagger learn` to relearn)")
+    with sessions() as s:
+        labels, display = gather_labels(s)
+    tags, fixes = Counter(lab.key for lab in labels if lab.source == "tag"), Counter(lab.key for lab in labels if lab.source == "correction")
+    rows = sorted(display, key=lambda k: -(tags[k] + fixes[k]))
+    out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows]}
+    for k in rows:
+        out.say(f"{tags[k] + fixes[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected)")
+    return EXIT_OK
+
+
 COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "undo": cmd_undo,
-            "playlist": cmd_playlist, "models": cmd_models}
+            "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres}
 
 
 def fail(out: Output, args, message: str) -> int:

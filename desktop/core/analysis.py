@@ -13,10 +13,11 @@ import numpy as np
 
 from desktop.core.audio import probe, read_segments
 from desktop.core.errors import GenreTaggerError
+from desktop.core.learned_model import novelty_check
 from desktop.core.model import GenreModel
 from desktop.core.windows import WindowPlan, plan_windows
 
-OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, ERROR = "analysed", "uncertain", "too_short", "no_music", "error"
+OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, UNLIKE, ERROR = "analysed", "uncertain", "too_short", "no_music", "unlike", "error"
 DEFAULT_THRESHOLD = 0.5  # the one default: below this top probability a verdict is uncertain
 # A window quieter than this (RMS, full scale = 1) is silence or digital padding: it does not vote.
 SILENCE_RMS = 10 ** (-60 / 20)
@@ -65,6 +66,7 @@ class Analyzer:
     def __init__(self, model: GenreModel, settings: AnalysisSettings = AnalysisSettings()):
         self.model, self.settings = model, settings
         self.labels = model.info.labels
+        self.novel = novelty_check(model.info.metadata)  # learned models only: unlike every learned genre
 
     def decode(self, path: Path) -> _Decoded:
         """Read only the planned windows of a track (runs on a worker thread)."""
@@ -136,12 +138,18 @@ class Analyzer:
                                              error=f"not analysable: all {n} windows listened to are silent"))
                 continue
             mean = window_probs[voting].mean(axis=0)  # [labels], silent windows left out
+            embedding = window_emb[voting].mean(axis=0)  # [dim]
             top = int(mean.argmax())
             results.append(TrackAnalysis(
-                d.path, OK if mean[top] >= self.settings.threshold else UNCERTAIN, d.duration, self.labels[top],
-                float(mean[top]), mean, window_emb[voting].mean(axis=0), d.starts, window_probs,
+                d.path, verdict(float(mean[top]), self.settings.threshold, self.novel is not None and self.novel(embedding)[0]),
+                d.duration, self.labels[top], float(mean[top]), mean, embedding, d.starts, window_probs,
             ))
         return results
+
+
+def verdict(confidence: float, threshold: float, unlike: bool = False) -> str:
+    """A track's analysis status: unlike every learned genre, uncertain under the threshold, or analysed."""
+    return UNLIKE if unlike else OK if confidence >= threshold else UNCERTAIN
 
 
 def _fit(segment: np.ndarray, samples: int) -> np.ndarray:

@@ -29,6 +29,7 @@ class ModelInfo:
     version: str
     trained_on: str = ""
     metrics: dict = field(default_factory=dict, hash=False, compare=False)
+    metadata: dict = field(default_factory=dict, hash=False, compare=False, repr=False)  # every metadata_props entry
 
     @property
     def key(self) -> str:
@@ -58,7 +59,7 @@ def parse_metadata(path: Path, meta: dict[str, str]) -> ModelInfo:
     if abs(window_samples - window_seconds * sample_rate) > 1:
         raise ModelError(path, f"metadata window_samples {window_samples} does not match {window_seconds:g} s at {sample_rate} Hz")
     return ModelInfo(path, labels, sample_rate, window_seconds, window_samples, meta.get("model_name", path.stem),
-                     meta.get("model_version", "0"), meta.get("trained_on", ""), metrics)
+                     meta.get("model_version", "0"), meta.get("trained_on", ""), metrics, dict(meta))
 
 
 def choose_providers(device: str, available: list[str]) -> list[str]:

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.analysis import Analyzer, TrackAnalysis
+from desktop.core.analysis import UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import format_of
@@ -53,6 +53,18 @@ class AnalysisProgress:
 def current_genre(track: Track) -> str | None:
     """The genre the library shows: the hand correction, else the prediction."""
     return track.corrected_genre or track.predicted_genre
+
+
+def store_verdict(track: Track, status: str, top_genre: str | None, confidence: float, error: str | None) -> None:
+    """Copy an analysis verdict onto its track (one place, for a scan and for a re-prediction)."""
+    if status == UNLIKE:  # closest genre kept in the analysis; the track itself gets none forced on it
+        error = f"unlike every genre learned from your library (closest: {top_genre} {confidence:.2f})"
+        top_genre = None
+    track.predicted_genre, track.confidence = top_genre, confidence if top_genre else None
+    track.genre = current_genre(track)
+    track.error = error
+    if track.corrected_genre is None:
+        track.status = status
 
 
 class Library:
@@ -210,8 +222,5 @@ class Library:
         row.embedding = None if result.embedding is None else result.embedding.astype("<f4").tobytes()
         row.error = result.error
         track.duration = result.duration or track.duration
-        track.predicted_genre, track.confidence = result.top_genre, result.confidence if result.top_genre else None
-        track.genre = current_genre(track)
-        track.error = result.error
-        if track.corrected_genre is None:
-            track.status = result.status
+        store_verdict(track, result.status, result.top_genre, result.confidence, result.error)
+

@@ -30,9 +30,9 @@ def model_files() -> list[Path]:
     return files
 
 
-def resolve_model(explicit: str | Path | None) -> Path:
-    """--model, then $GENRE_TAGGER_MODEL, then models/default.onnx; ModelError when none exists."""
-    for candidate in (explicit, os.environ.get(MODEL_ENV)):
+def resolve_model(explicit: str | Path | None, active: Path | None = None) -> Path:
+    """--model, then $GENRE_TAGGER_MODEL, then the library's learned model, then models/default.onnx."""
+    for candidate in (explicit, os.environ.get(MODEL_ENV), active):
         if candidate:
             return Path(candidate).expanduser()
     default = shipped_models_dir() / "default.onnx"

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.errors import GenreTaggerError
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class DatabaseError(GenreTaggerError):
@@ -36,8 +36,13 @@ def _index_updated_at(engine: Engine) -> None:
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_updated_at ON tracks (updated_at)")
 
 
+def _create_new_tables(engine: Engine) -> None:
+    # Version 3: genre_merges (learning the listener's genres). create_all only adds what is missing.
+    Base.metadata.create_all(engine)
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
-MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at}
+MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables}
 
 
 def schema_version(engine: Engine) -> int:

@@ -127,3 +127,12 @@ class JournalEntry(Base):
     size_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     mtime_ns_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
     batch: Mapped[WriteBatch] = relationship(back_populates="entries")
+
+
+class GenreMerge(Base):
+    """A listener's merge or rename: every genre with key `from_key` is shown and learned as `to_name`."""
+
+    __tablename__ = "genre_merges"
+    from_key: Mapped[str] = mapped_column(String, primary_key=True)
+    to_name: Mapped[str] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,65 @@
+"""One genre per concept: spelling variants share a key, junk is no genre, ID3v1 numbers are names."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+
+# Keys (see genre_key) of names that say nothing about the music.
+JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
+        "na", "nogenre", "unknowngenre", "default", "music", "general"}
+
+# Spellings that mean the same genre, by key -> the key they merge into. Small on purpose: only
+# variants a listener would call one genre, not sub-genres.
+ALIASES = {
+    "altrock": "alternativerock", "alternrock": "alternativerock", "alternative": "alternativerock",
+    "hiphoprap": "hiphop", "raphiphop": "hiphop", "hiphoprandb": "hiphop",
+    "randb": "rnb", "rhythmandblues": "rnb", "rb": "rnb",
+    "electronica": "electronic", "electro": "electronic", "electronicdance": "electronic",
+    "rocknroll": "rockandroll", "rockroll": "rockandroll",
+    "drumnbass": "drumandbass", "dnb": "drumandbass",
+    "worldmusic": "world", "classic": "classical", "classicalmusic": "classical",
+    "countryandwestern": "country", "softrock": "softrock", "jazzfusion": "fusion",
+    "ost": "soundtrack", "filmscore": "soundtrack", "score": "soundtrack",
+    "singersongwriter": "singersongwriter", "lofi": "lofi", "newage": "newage",
+}
+
+
+def id3v1_name(number: int) -> str | None:
+    """The ID3v1 genre name for its number (0-191), None otherwise."""
+    from mutagen.id3 import TCON
+
+    return TCON.GENRES[number] if 0 <= number < len(TCON.GENRES) else None
+
+
+def clean_name(name: str) -> str | None:
+    """A genre as a listener would write it, or None for junk: numbers become ID3v1 names."""
+    name = unicodedata.normalize("NFC", str(name)).strip()
+    numeric = re.fullmatch(r"\(?(\d{1,3})\)?", name)
+    if numeric:
+        name = id3v1_name(int(numeric.group(1))) or ""
+    if genre_key(name) in JUNK or not any(ch.isalpha() for ch in name):
+        return None
+    return name
+
+
+def genre_key(name: str) -> str:
+    """The key that spelling variants share: case, spaces, punctuation and '&'/'and' ignored; aliases merged."""
+    text = unicodedata.normalize("NFKD", str(name)).casefold()
+    text = "".join(ch for ch in text if not unicodedata.combining(ch))
+    text = text.replace("&", "and").replace("+", "and")
+    text = re.sub(r"\b'?n'?\b", "and", text) if re.search(r"\b'n'?\b|\bn'\b", text) else text
+    key = re.sub(r"[^0-9a-z]+", "", text.replace("alt.", "alt "))
+    return ALIASES.get(key, key)
+
+
+def display_names(names: Iterable[str]) -> dict[str, str]:
+    """key -> the spelling the library uses most (ties: the first seen), for every clean name given."""
+    counts: dict[str, Counter] = {}
+    for name in names:
+        clean = clean_name(name)
+        if clean is not None:
+            counts.setdefault(genre_key(clean), Counter())[clean] += 1
+    return {key: c.most_common(1)[0][0] for key, c in counts.items()}

@@ -1,0 +1,298 @@
+"""Learn the listener's genres: labels from the library, a head on stored embeddings, a model, re-prediction."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import delete, insert, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.core.analysis import verdict
+from desktop.core.errors import GenreTaggerError
+from desktop.core.genre_names import clean_name, display_names, genre_key
+from desktop.core.genres import same_genres, split_genres
+from desktop.core.learned_model import LIBRARY_MODEL_NAME, build_learned_model, learned_version
+from desktop.core.library_head import Estimate, GenreHead, fit_head
+from desktop.core.model import ModelInfo, read_model_info
+from desktop.services.library import store_verdict
+from desktop.store.lock import writer_lock
+from desktop.store.schema import Analysis, GenreMerge, JournalEntry, Meta, Track
+
+log = logging.getLogger(__name__)
+ACTIVE_MODEL = "active_model"  # Meta key: the model a scan uses when none is named
+
+
+class LearnError(GenreTaggerError):
+    """The library cannot teach a model (yet); the reason says what is missing."""
+
+
+@dataclass(frozen=True)
+class Label:
+    """One trusted example: a track and the genre the listener gave it."""
+
+    track_id: int
+    key: str
+    source: str  # "correction" or "tag"
+    group: str  # artist, else album, else folder: kept on one side of every cross-validation split
+
+
+@dataclass(frozen=True)
+class LearnSettings:
+    """How `learn` chooses genres and checks itself."""
+
+    min_tracks: int = 5
+    min_artists: int = 2
+    folds: int = 5
+
+
+@dataclass
+class LearnReport:
+    """What `learn` did, for the CLI and the GUI to tell the listener."""
+
+    genres: list[str] = field(default_factory=list)
+    tracks: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (genre, why)
+    estimate: Estimate | None = None
+    base_accuracy: float | None = None  # the base model on the same tracks, where its labels apply
+    base_tracks: int = 0
+    model_path: Path | None = None
+    repredicted: int = 0
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """One sentence: what was learned and how right it is on artists it had not seen."""
+        return (f"Learned {len(self.genres)} genres from {self.tracks:,} of your tracks, about "
+                f"{self.estimate.accuracy:.0%} right on {self.estimate.grouped_by}s it had not seen")
+
+
+# ---- labels ---------------------------------------------------------------------------------------
+def merges(s: Session) -> dict[str, str]:
+    """The listener's remembered merges: genre key -> the name it is shown and learned as."""
+    return {m.from_key: m.to_name for m in s.scalars(select(GenreMerge))}
+
+
+def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> None:
+    """Remember that genre `source` is `target` (a merge, or a rename when `target` is new)."""
+    name = clean_name(target)
+    if name is None or clean_name(source) is None:
+        raise LearnError(None, f"cannot merge {source!r} into {target!r}: not a genre name")
+    with sessions() as s:
+        for from_key in {genre_key(source), genre_key(name)}:
+            s.merge(GenreMerge(from_key=from_key, to_name=name))
+        for m in s.scalars(select(GenreMerge).where(GenreMerge.to_name != name)):
+            if genre_key(m.to_name) == genre_key(source):  # an earlier merge into `source` follows it
+                m.to_name = name
+        s.commit()
+
+
+def our_writes(s: Session) -> dict[int, list]:
+    """track id -> genres the newest standing write of ours put in its file (never learned from)."""
+    rows = s.execute(select(JournalEntry.track_id, JournalEntry.new_genres)
+                     .where(JournalEntry.state == "written", JournalEntry.track_id.is_not(None)).order_by(JournalEntry.id))
+    return {track_id: genres for track_id, genres in rows}
+
+
+def gather_labels(s: Session) -> tuple[list[Label], dict[str, str]]:
+    """Trusted labels (corrections, and tags not written by us) and key -> display name."""
+    ours = our_writes(s)
+    merged = merges(s)
+    rows = s.execute(select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder)
+                     .where(Track.missing.is_(False)))
+    labels, names = [], []
+    for track_id, file_genre, corrected, artist, album, folder in rows:
+        if corrected:
+            text, source = corrected, "correction"
+        elif file_genre and not (track_id in ours and same_genres(ours[track_id], file_genre)):
+            text, source = file_genre, "tag"
+        else:
+            continue
+        first = next((c for c in map(clean_name, split_genres(text)) if c), None)
+        if first is None:
+            continue  # junk ("Unknown", "Other", numbers): no label
+        key = genre_key(first)
+        if key in merged:
+            first, key = merged[key], genre_key(merged[key])
+        names.append(first)
+        group = f"artist:{artist.casefold()}" if artist else f"album:{album.casefold()}" if album else f"folder:{folder}"
+        labels.append(Label(track_id, key, source, group))
+    display = display_names(names)
+    display.update({genre_key(v): v for v in merged.values()})
+    return labels, display
+
+
+# ---- learning ---------------------------------------------------------------------------------------
+def embeddings_of(s: Session, base_key: str) -> dict[int, np.ndarray]:
+    """track id -> the base network's stored embedding of the track's current audio."""
+    library_prefix = f"{LIBRARY_MODEL_NAME}:{learned_version(base_key, '')}"
+    rows = s.execute(select(Analysis.track_id, Analysis.embedding).join(Track, Track.id == Analysis.track_id)
+                     .where(or_(Analysis.model_key == base_key, Analysis.model_key.startswith(library_prefix)),
+                            Analysis.audio_hash == Track.audio_hash, Analysis.embedding.is_not(None)))
+    return {track_id: np.frombuffer(blob, "<f4") for track_id, blob in rows}
+
+
+def choose_genres(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> tuple[list[str], list[tuple[str, str]]]:
+    """Keys of genres with enough tracks and artists; (name, why) for the rest."""
+    tracks, groups = Counter(), defaultdict(set)
+    for label in labels:
+        tracks[label.key] += 1
+        groups[label.key].add(label.group)
+    keep, skipped = [], []
+    for key, n in tracks.most_common():
+        if n < settings.min_tracks:
+            skipped.append((display[key], f"{n} track{'s' if n != 1 else ''}; needs {settings.min_tracks}"))
+        elif len(groups[key]) < settings.min_artists:
+            skipped.append((display[key], f"{len(groups[key])} artist; needs {settings.min_artists} so it can be checked on an unseen one"))
+        else:
+            keep.append(key)
+    return sorted(keep, key=lambda k: display[k].casefold()), skipped
+
+
+def base_accuracy(s: Session, base_key: str, base_labels: tuple[str, ...], labels: list[Label]) -> tuple[float | None, int]:
+    """The base model's accuracy on the labelled tracks whose genre it knows (its labels matched by key)."""
+    known = {genre_key(name) for name in base_labels}
+    wanted = {lab.track_id: lab.key for lab in labels if lab.key in known}
+    if not wanted:
+        return None, 0
+    rows = s.execute(select(Analysis.track_id, Analysis.top_genre).where(Analysis.model_key == base_key,
+                                                                          Analysis.track_id.in_(list(wanted))))
+    hits = [genre_key(top or "") == wanted[track_id] for track_id, top in rows]
+    return (float(np.mean(hits)) if hits else None), len(hits)
+
+
+def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> str:
+    """What the listener could tag so that learning can start."""
+    tracks = Counter(label.key for label in labels)
+    best = [(display[k], n) for k, n in tracks.most_common(3)]
+    if not best:
+        return (f"tag (or correct) at least {settings.min_tracks} tracks of each of two genres, "
+                f"by {settings.min_artists} or more artists each")
+    shown = ", ".join(f"{name}: {n}" for name, n in best)
+    return (f"it needs two genres with {settings.min_tracks}+ tracks by {settings.min_artists}+ artists each "
+            f"(most tagged so far: {shown})")
+
+
+def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
+          settings: LearnSettings = LearnSettings(), activate: bool = True) -> LearnReport:
+    """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library."""
+    started = time.monotonic()
+    base = read_model_info(base_model)
+    if base.metadata.get("library_head"):
+        raise LearnError(base.path, "is itself learned from a library; learn from its base network (--base FILE)")
+    with writer_lock(sessions), sessions() as s:
+        labels, display = gather_labels(s)
+        embeddings = embeddings_of(s, base.key)
+        analysed = len(embeddings)
+        labels = [lab for lab in labels if lab.track_id in embeddings]
+        if not analysed:
+            raise LearnError(base.path, f"no track has been analysed by {base.key} yet; run `genre-tagger scan` first")
+        keep, skipped = choose_genres(labels, display, settings)
+        if len(keep) < 2:
+            what = "no usable genre tags" if not labels else (f"only one genre ({display[keep[0]]}) is usable" if keep
+                                                                else "no genre has enough tracks and artists")
+            raise LearnError(None, f"cannot learn yet: {what} among {analysed:,} analysed tracks; {how_many_more(labels, display, settings)}")
+        used = [lab for lab in labels if lab.key in set(keep)]
+        x = np.stack([embeddings[lab.track_id] for lab in used])  # [n, dim]
+        y = np.array([keep.index(lab.key) for lab in used])
+        groups = np.array([lab.group for lab in used])
+        names = tuple(display[k] for k in keep)
+        grouped_by = "artist" if all(g.startswith("artist:") for g in groups) else "artist (album or folder where missing)"
+        folds = max(2, min(settings.folds, len(set(groups))))
+        head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
+        report = LearnReport(list(names), len(used), skipped, estimate)
+        report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    out = out_dir / f"library-{stamp}.onnx"
+    report.model_path = build_learned_model(base.path, head, out, learned_metadata(base, report, stamp, settings))
+    log.info("learn: %s; model %s", report.summary(), out)
+    if activate:
+        set_active_model(sessions, out)
+        report.repredicted = repredict(sessions, read_model_info(out), head, base.key)
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def learned_metadata(base: ModelInfo, report: LearnReport, stamp: str, settings: LearnSettings) -> dict[str, str]:
+    """The contract metadata of a learned model: its name, base network and honest estimate."""
+    est = report.estimate
+    metrics = {"accuracy": round(est.accuracy, 4), "balanced_accuracy": round(est.balanced_accuracy, 4),
+               "per_label": est.per_genre, "tracks": report.tracks,
+               "evaluation": f"{est.folds}-fold cross-validation grouped by {est.grouped_by}, on your library's own tags",
+               "base_accuracy_same_tracks": report.base_accuracy, "base_tracks": report.base_tracks}
+    return {"model_name": LIBRARY_MODEL_NAME, "model_version": learned_version(base.key, stamp),
+            "trained_on": f"your library ({report.tracks} tracks, {len(report.genres)} genres)",
+            "split": metrics["evaluation"], "test_metrics": json.dumps(metrics), "base_model": base.key,
+            "learn_settings": json.dumps(vars(settings))}
+
+
+def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings()) -> str:
+    """One line for a library with nothing learned: can `learn` run, or what would let it."""
+    with sessions() as s:
+        labels, display = gather_labels(s)
+    keep, _ = choose_genres(labels, display, settings)
+    if len(keep) >= 2:
+        return f"{len(keep)} of your library's genres are ready to learn: run `genre-tagger learn`"
+    return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"
+
+
+# ---- the active model and re-prediction --------------------------------------------------------------------
+def set_active_model(sessions: sessionmaker[Session], path: Path | None) -> None:
+    """The model scans use when none is named (None: back to the shipped one)."""
+    with sessions() as s:
+        if path is None:
+            s.execute(delete(Meta).where(Meta.key == ACTIVE_MODEL))
+        else:
+            s.merge(Meta(key=ACTIVE_MODEL, value=str(path)))
+        s.commit()
+
+
+def active_model(sessions: sessionmaker[Session]) -> Path | None:
+    """The library's active model, if one was learned and its file is still there."""
+    with sessions() as s:
+        row = s.get(Meta, ACTIVE_MODEL)
+    if row is None:
+        return None
+    path = Path(row.value)
+    if not path.is_file():
+        log.warning("the learned model %s is gone; using the shipped model", path)
+        return None
+    return path
+
+
+def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead, base_key: str,
+              threshold: float = 0.5) -> int:
+    """Give every analysed track the learned verdict from its stored embedding (nothing is decoded)."""
+    with writer_lock(sessions), sessions() as s:
+        stored = embeddings_of(s, base_key)
+        if not stored:
+            return 0
+        ids = np.fromiter(stored, int, len(stored))
+        x = np.stack([stored[i] for i in ids])  # [n, dim]
+        probs = head.probabilities(x)  # [n, genres]
+        novel = head.novel(x)  # [n]
+        top = probs.argmax(1)
+        hashes = dict(s.execute(select(Track.id, Track.audio_hash).where(Track.id.in_(ids.tolist()))).all())
+        s.execute(delete(Analysis).where(Analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:"), Analysis.model_key != info.key))
+        s.execute(delete(Analysis).where(Analysis.model_key == info.key))
+        rows, verdicts = [], []
+        for n, track_id in enumerate(ids.tolist()):
+            confidence = float(probs[n, top[n]])
+            status = verdict(confidence, threshold, bool(novel[n]))
+            rows.append({"track_id": track_id, "model_key": info.key, "audio_hash": hashes[track_id], "status": status,
+                         "top_genre": info.labels[top[n]], "confidence": confidence, "labels": list(info.labels),
+                         "probabilities": np.round(probs[n], 6).tolist(), "window_starts": [], "window_probabilities": [],
+                         "embedding": stored[track_id].astype("<f4").tobytes(), "error": None})
+            verdicts.append((track_id, status, info.labels[top[n]], confidence))
+        s.execute(insert(Analysis), rows)
+        tracks = {t.id: t for t in s.scalars(select(Track).where(Track.id.in_(ids.tolist())))}
+        for track_id, status, genre, confidence in verdicts:
+            store_verdict(tracks[track_id], status, genre, confidence, None)
+        s.commit()
+    return len(ids)
+
