@@ -249,3 +249,46 @@ def test_a_database_from_before_learning_is_migrated(tmp_path):
     merge_genres(sessions, "Hip Hop", "Rap")
     with sqlite3.connect(tmp_path / "old.db") as con:
         assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+# ---- the GUI: learn, say what was learned, relearn after a correction, name each genre's source ---------------
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_library, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    import desktop.ui.main_window as main_window
+    from desktop.core.model import read_model_info
+    from desktop.services.learning import active_model
+    from desktop.ui.app_settings import AppSettings
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.table_model import TRACK_ID_ROLE
+
+    music, untagged = tagged_library  # $GENRE_TAGGER_MODEL names the base network here
+    assert main(["scan", str(music)]) == EXIT_OK
+    monkeypatch.setattr(main_window, "RELEARN_DELAY_MS", 50)
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.folders, settings.device = [str(music)], "cpu"
+    win = MainWindow(open_database(tmp_path / "learn.db"), settings)
+    qtbot.addWidget(win)
+    win.learn_genres()
+    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    assert win.last_learned.startswith("Learned 3 genres from 18 of your tracks, about"), win.last_learned
+    first_model = active_model(win.sessions)
+    assert sorted(read_model_info(first_model).labels) == ["Classical", "Hip Hop", "Noise Rock"]
+    # A correction is a label: the window relearns in the background.
+    path = next(iter(untagged))
+    with win.sessions() as s:
+        track_id = s.scalar(select(Track.id).where(Track.path == str(path)))
+    win.last_learned = ""
+    win.correct([track_id], "Classical")
+    qtbot.waitUntil(lambda: not win.write_busy and win.learn_job is None and bool(win.last_learned), timeout=60_000)
+    assert win.last_learned.startswith("Learned 3 genres from 19 of your tracks"), win.last_learned
+    assert active_model(win.sessions) != first_model
+    # The details panel says where each genre comes from.
+    rows = {win.proxy.index(r, 0).data(TRACK_ID_ROLE): r for r in range(win.proxy.rowCount())}
+    win.table.selectRow(rows[track_id])
+    assert "your correction (Classical)" in win.details.heading.text()
+    with win.sessions() as s:
+        other = s.scalar(select(Track.id).where(Track.path == str(list(untagged)[1])))
+    win.table.selectRow(rows[other])
+    assert "learned from your library" in win.details.heading.text()

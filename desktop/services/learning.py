@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import verdict
@@ -21,7 +21,7 @@ from desktop.core.genres import same_genres, split_genres
 from desktop.core.learned_model import LIBRARY_MODEL_NAME, build_learned_model, learned_version
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
-from desktop.services.library import store_verdict
+from desktop.services.library import verdict_values
 from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, GenreMerge, JournalEntry, Meta, Track
 
@@ -160,9 +160,8 @@ def base_accuracy(s: Session, base_key: str, base_labels: tuple[str, ...], label
     wanted = {lab.track_id: lab.key for lab in labels if lab.key in known}
     if not wanted:
         return None, 0
-    rows = s.execute(select(Analysis.track_id, Analysis.top_genre).where(Analysis.model_key == base_key,
-                                                                          Analysis.track_id.in_(list(wanted))))
-    hits = [genre_key(top or "") == wanted[track_id] for track_id, top in rows]
+    rows = s.execute(select(Analysis.track_id, Analysis.top_genre).where(Analysis.model_key == base_key))
+    hits = [genre_key(top or "") == wanted[track_id] for track_id, top in rows if track_id in wanted]
     return (float(np.mean(hits)) if hits else None), len(hits)
 
 
@@ -207,9 +206,10 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
         report = LearnReport(list(names), len(used), skipped, estimate)
         report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S")
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")  # microseconds: two learns never share a name
     out = out_dir / f"library-{stamp}.onnx"
     report.model_path = build_learned_model(base.path, head, out, learned_metadata(base, report, stamp, settings))
+    prune_learned_models(out_dir, keep=KEEP_LEARNED)
     log.info("learn: %s; model %s", report.summary(), out)
     if activate:
         set_active_model(sessions, out)
@@ -241,7 +241,16 @@ def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSe
     return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"
 
 
-# ---- the active model and re-prediction --------------------------------------------------------------------
+# ---- the active model and re-prediction -----------------------------------------------------------
+KEEP_LEARNED = 3  # the newest learned models kept in the user's folder (the active one and two before it)
+
+
+def prune_learned_models(folder: Path, keep: int) -> None:
+    """Delete older learned models (each is a copy of the base network, a few MB) beyond the newest `keep`."""
+    for old in sorted(folder.glob("library-*.onnx"))[:-keep]:
+        old.unlink(missing_ok=True)
+
+
 def set_active_model(sessions: sessionmaker[Session], path: Path | None) -> None:
     """The model scans use when none is named (None: back to the shipped one)."""
     with sessions() as s:
@@ -277,7 +286,11 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
         probs = head.probabilities(x)  # [n, genres]
         novel = head.novel(x)  # [n]
         top = probs.argmax(1)
-        hashes = dict(s.execute(select(Track.id, Track.audio_hash).where(Track.id.in_(ids.tolist()))).all())
+        # Whole-table column reads: an IN list of 100,000 ids would pass SQLite's limit on parameters.
+        hashes, corrected = {}, {}
+        for track_id, audio_hash, fixed in s.execute(select(Track.id, Track.audio_hash, Track.corrected_genre)):
+            hashes[track_id], corrected[track_id] = audio_hash, fixed
+        labels = list(info.labels)
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:"), Analysis.model_key != info.key))
         s.execute(delete(Analysis).where(Analysis.model_key == info.key))
         rows, verdicts = [], []
@@ -285,14 +298,14 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
             confidence = float(probs[n, top[n]])
             status = verdict(confidence, threshold, bool(novel[n]))
             rows.append({"track_id": track_id, "model_key": info.key, "audio_hash": hashes[track_id], "status": status,
-                         "top_genre": info.labels[top[n]], "confidence": confidence, "labels": list(info.labels),
+                         "top_genre": labels[top[n]], "confidence": confidence, "labels": labels,
                          "probabilities": np.round(probs[n], 6).tolist(), "window_starts": [], "window_probabilities": [],
                          "embedding": stored[track_id].astype("<f4").tobytes(), "error": None})
             verdicts.append((track_id, status, info.labels[top[n]], confidence))
         s.execute(insert(Analysis), rows)
-        tracks = {t.id: t for t in s.scalars(select(Track).where(Track.id.in_(ids.tolist())))}
-        for track_id, status, genre, confidence in verdicts:
-            store_verdict(tracks[track_id], status, genre, confidence, None)
+        # One executemany UPDATE by primary key: 100,000 ORM objects would take many times longer.
+        s.execute(update(Track), [dict(verdict_values(status, genre, confidence, None, corrected[track_id]), id=track_id)
+                                  for track_id, status, genre, confidence in verdicts])
         s.commit()
     return len(ids)
 

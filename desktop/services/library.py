@@ -55,16 +55,23 @@ def current_genre(track: Track) -> str | None:
     return track.corrected_genre or track.predicted_genre
 
 
-def store_verdict(track: Track, status: str, top_genre: str | None, confidence: float, error: str | None) -> None:
-    """Copy an analysis verdict onto its track (one place, for a scan and for a re-prediction)."""
+def verdict_values(status: str, top_genre: str | None, confidence: float, error: str | None,
+                   corrected: str | None) -> dict:
+    """The track columns an analysis verdict sets (one rule, for a scan and for a re-prediction)."""
     if status == UNLIKE:  # closest genre kept in the analysis; the track itself gets none forced on it
         error = f"unlike every genre learned from your library (closest: {top_genre} {confidence:.2f})"
         top_genre = None
-    track.predicted_genre, track.confidence = top_genre, confidence if top_genre else None
-    track.genre = current_genre(track)
-    track.error = error
-    if track.corrected_genre is None:
-        track.status = status
+    values = {"predicted_genre": top_genre, "confidence": confidence if top_genre else None,
+              "genre": corrected or top_genre, "error": error}
+    if corrected is None:
+        values["status"] = status
+    return values
+
+
+def store_verdict(track: Track, status: str, top_genre: str | None, confidence: float, error: str | None) -> None:
+    """Copy an analysis verdict onto its track."""
+    for column, value in verdict_values(status, top_genre, confidence, error, track.corrected_genre).items():
+        setattr(track, column, value)
 
 
 class Library:

@@ -32,8 +32,10 @@ from PySide6.QtWidgets import (
 
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
+from desktop.core.learned_model import LIBRARY_MODEL_NAME
 from desktop.core.model import GenreModel, read_model_info
-from desktop.services.models import resolve_model
+from desktop.services.learning import active_model, learn
+from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
@@ -59,6 +61,9 @@ CHANGE_OVERLAP = timedelta(seconds=5)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
+RELEARN_DELAY_MS = 3000
+
+
 def describe_model(path: str) -> str:
     """One line about a model file for the settings dialog."""
     try:
@@ -67,6 +72,19 @@ def describe_model(path: str) -> str:
         return f"Cannot use this model: {exc}"
     acc = f", test accuracy {info.metrics['accuracy']:.0%}" if "accuracy" in info.metrics else ""
     return f"{info.key}: {', '.join(info.labels)}{acc}"
+
+
+def genre_source(track: Track, analysis) -> str:
+    """Where a track's genre comes from, in the listener's words."""
+    if track.corrected_genre:
+        return f"your correction ({track.corrected_genre})"
+    if track.predicted_genre and analysis is not None:
+        model = "learned from your library" if analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:") else f"the shipped model ({analysis.model_key})"
+        tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
+        return f"{model}, {track.confidence:.0%} sure{tag}"
+    if track.file_genre:
+        return f"its tag ({track.file_genre})"
+    return "nothing yet"
 
 
 class GenreDelegate(QStyledItemDelegate):
@@ -98,6 +116,10 @@ class MainWindow(QMainWindow):
         self.scan_job: Job | None = None
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
+        self.learn_job: Job | None = None
+        self.last_learned = ""  # what the last `learn` said, for the status bar and the tests
+        # Corrections are labels: a learned library relearns a few seconds after the last one.
+        self._relearn_timer = QTimer(self, singleShot=True, interval=RELEARN_DELAY_MS, timeout=self._relearn)
         self.labels: list[str] = []
         self.player = None
         self.setWindowTitle("Genre Tagger")
@@ -191,13 +213,14 @@ class MainWindow(QMainWindow):
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
         self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False)
         self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
+        self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         for a in (self.add_folder_action, self.scan_action, self.export_action, self.settings_action):
             file_menu.addAction(a)
         file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False))
         edit_menu = menu.addMenu("&Edit")
-        for a in (self.undo_action, self.set_genre_action, self.apply_action):
+        for a in (self.undo_action, self.set_genre_action, self.apply_action, self.learn_action):
             edit_menu.addAction(a)
 
     # ---- state ------------------------------------------------------------------------------
@@ -220,9 +243,13 @@ class MainWindow(QMainWindow):
     def load_model_labels(self):
         """The genre choices for corrections; read once per model, not on every refresh."""
         try:
-            self.labels = list(read_model_info(resolve_model(self.settings.model_path or None)).labels)
+            self.labels = list(read_model_info(self.current_model_path()).labels)
         except (GenreTaggerError, ValueError):
             self.labels = []
+
+    def current_model_path(self):
+        """The model scans use: the one chosen in Settings, else the library's learned one, else the shipped one."""
+        return resolve_model(self.settings.model_path or None, active_model(self.sessions))
 
     def report_problem(self, path: str, reason: str):
         """Add a line to the problems panel (never a crash, never a modal per file)."""
@@ -246,6 +273,7 @@ class MainWindow(QMainWindow):
             title = track.title or Path(track.path).name
             heading = (f"<b>{html.escape(title)}</b><br>{html.escape(track.artist)} — {html.escape(track.album)}"
                        f"<br><small>{html.escape(track.path)}</small>")
+            heading += f"<br>Genre from: {html.escape(genre_source(track, analysis))}"
             if track.error:
                 heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
@@ -272,7 +300,7 @@ class MainWindow(QMainWindow):
         if self.scan_job is not None or not self.settings.folders:
             return
         try:
-            model_path = resolve_model(self.settings.model_path or None)
+            model_path = self.current_model_path()
             model = GenreModel(model_path, device=self.settings.device)
         except (GenreTaggerError, ValueError) as exc:
             self.report_problem(str(exc.path) if getattr(exc, "path", None) else "model", getattr(exc, "reason", str(exc)))
@@ -359,8 +387,10 @@ class MainWindow(QMainWindow):
         with self.sessions() as s:
             paths = [s.get(Track, i).path for i in track_ids]
         service = self.tag_service()
-        return self.run_write(lambda: service.correct(paths, genre, source="gui"),
-                              f"Set {len(paths)} track(s) to {genre}")
+        job = self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {len(paths)} track(s) to {genre}")
+        if job is not None and active_model(self.sessions) is not None and not self.settings.model_path:
+            job.finished.connect(self._schedule_relearn)  # a bound slot of the window: queued to the GUI thread
+        return job
 
     def set_genre_for_selection(self):
         """Assign one genre to every selected track."""
@@ -399,6 +429,47 @@ class MainWindow(QMainWindow):
                 raise GenreTaggerError(None, exc.reason) from exc
 
         return self.run_write(undo, "Undo done")
+
+    # ---- learning the listener's genres ---------------------------------------------------------
+    def learn_genres(self):
+        """Learn the library's own genres in the background; say what was learned."""
+        if self.learn_job is not None:
+            return None
+        try:
+            base = resolve_model(self.settings.model_path or None)
+        except (GenreTaggerError, ValueError) as exc:
+            self.report_problem("model", getattr(exc, "reason", str(exc)))
+            return None
+        sessions, out_dir = self.sessions, user_models_dir()
+        job = Job(lambda _report, _cancel: learn(sessions, base, out_dir), "learn")
+        job.finished.connect(self._learn_finished)
+        job.failed.connect(self._learn_failed)
+        self.learn_job = job
+        self.progress_label.setText("Learning your genres…")
+        start_job(job, self)
+        return job
+
+    def _schedule_relearn(self, _result=None):
+        self._relearn_timer.start()
+
+    def _relearn(self):
+        if self.learn_job is not None or self.write_busy:
+            self._relearn_timer.start()  # try again once the write or the last learn is done
+            return
+        self.learn_genres()
+
+    def _learn_finished(self, report):
+        self.learn_job = None
+        self.last_learned = report.summary()
+        self.progress_label.setText(self.last_learned)
+        self.load_model_labels()
+        self.refresh()
+
+    def _learn_failed(self, message: str):
+        self.learn_job = None
+        self.last_learned = message
+        self.progress_label.setText("Nothing learned yet")
+        self.report_problem("learn", message)
 
     # ---- playlists and previews -------------------------------------------------------------
     def export_playlist(self):
