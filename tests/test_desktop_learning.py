@@ -292,3 +292,26 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
         other = s.scalar(select(Track.id).where(Track.path == str(list(untagged)[1])))
     win.table.selectRow(rows[other])
     assert "learned from your library" in win.details.heading.text()
+
+
+# ---- the album check --------------------------------------------------------------------------------------------------
+def test_albums_whose_genres_disagree_are_flagged_for_review(tmp_path):
+    from desktop.store import queries
+
+    sessions = open_database(tmp_path / "albums.db")
+    with sessions() as s:
+        def track(n, album, predicted, confidence=0.9, file_genre="", corrected=None, folder="/m/a"):
+            t = add_track(s, n, file_genre, corrected, artist="X", album=album, folder=folder)
+            t.predicted_genre, t.confidence = predicted, confidence
+            return t.id
+
+        agree = [track(1, "Calm", "Jazz"), track(2, "Calm", "jazz", file_genre="Jazz")]
+        split = [track(3, "Mixed", "Jazz"), track(4, "Mixed", "Rock")]
+        against_tags = [track(5, "Tagged", "Rock", file_genre="Hip Hop"), track(6, "Tagged", "Rock")]
+        unsure = [track(7, "Unsure", "Jazz"), track(8, "Unsure", "Rock", confidence=0.2)]
+        other_folder = [track(9, "Calm", "Rock", folder="/m/b")]  # same title, another album
+        s.commit()
+        flagged = queries.album_disagreements(s)
+        assert set(split + against_tags) <= flagged
+        assert not flagged & set(agree + unsure + other_folder)
+        assert set(split) <= {t.id for t in queries.needs_review(s)}

@@ -6,6 +6,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.genre_names import genre_key
 from desktop.core.genres import SEPARATOR, split_genres
 from desktop.store.schema import Analysis, Track
 
@@ -67,10 +68,39 @@ def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]
     return list(session.scalars(q))
 
 
+def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) -> set[int]:
+    """Ids of uncorrected, predicted tracks on albums whose genres disagree.
+
+    Tracks of one album usually share a genre: an album is flagged when its confident predictions
+    name more than one genre, or a genre none of its tagged (or corrected) tracks has.
+    """
+    albums: dict[tuple[str, str], list] = {}
+    rows = session.execute(select(Track.id, Track.folder, Track.album, Track.file_genre, Track.predicted_genre,
+                                  Track.confidence, Track.corrected_genre).where(Track.missing.is_(False), Track.album != ""))
+    for row in rows:
+        albums.setdefault((row.folder, row.album.casefold()), []).append(row)
+    flagged: set[int] = set()
+    for tracks in albums.values():
+        if len(tracks) < 2:
+            continue
+        predicted = {genre_key(t.predicted_genre) for t in tracks
+                     if t.predicted_genre and not t.corrected_genre and not is_uncertain(t.confidence, threshold)}
+        said = {genre_key(t.corrected_genre) for t in tracks if t.corrected_genre}
+        said |= {genre_key(split_genres(t.file_genre)[0]) for t in tracks if t.file_genre and not t.corrected_genre}
+        if len(predicted) > 1 or (said and predicted - said):
+            flagged |= {t.id for t in tracks if t.predicted_genre and not t.corrected_genre}
+    return flagged
+
+
 def needs_review(session: Session, limit: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Track]:
-    """Uncertain tracks, and tracks whose file tag disagrees with the prediction (row_needs_review in SQL)."""
+    """Uncertain tracks, tracks whose tag disagrees with the prediction, and tracks of disagreeing albums."""
     q = select(Track).where(Track.missing.is_(False), _review_clause(threshold)).order_by(Track.path)
-    return list(session.scalars(q.limit(limit) if limit else q))
+    tracks = {t.id: t for t in session.scalars(q)}
+    album_ids = sorted(album_disagreements(session, threshold) - set(tracks))
+    for start in range(0, len(album_ids), 500):  # chunks: SQLite limits the parameters of one statement
+        tracks.update({t.id: t for t in session.scalars(select(Track).where(Track.id.in_(album_ids[start:start + 500])))})
+    ordered = sorted(tracks.values(), key=lambda t: t.path)
+    return ordered[:limit] if limit else ordered
 
 
 def track_by_path(session: Session, path: str) -> Track | None:

@@ -229,6 +229,8 @@ class MainWindow(QMainWindow):
         self._changes_since = datetime.now(timezone.utc)
         self.table_model.set_rows(load_rows(self.sessions))
         self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
+        with self.sessions() as s:
+            self.proxy.set_album_flags(queries.album_disagreements(s, self.settings.threshold))
 
     def refresh_changes(self):
         """During a scan: merge only the rows changed since the last look, then the sidebar counts."""

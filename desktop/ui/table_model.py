@@ -195,6 +195,7 @@ class LibraryFilter(QSortFilterProxyModel):
         self.setSortRole(SORT_ROLE)
         self._text, self._review, self._genre = "", False, None
         self._threshold = DEFAULT_THRESHOLD
+        self._album_flags: set[int] = set()  # tracks of albums whose genres disagree (queries.album_disagreements)
 
     def set_search(self, text: str) -> None:
         """Rows whose title, artist, album, genres or path contain `text`."""
@@ -211,6 +212,12 @@ class LibraryFilter(QSortFilterProxyModel):
         self._threshold = threshold
         self.invalidate()
 
+    def set_album_flags(self, track_ids: set[int]) -> None:
+        """Tracks flagged by the album check; they show under "Needs review" too."""
+        self._album_flags = set(track_ids)
+        if self._review:
+            self.invalidate()
+
     def set_genre(self, genre: str | None) -> None:
         """Only one genre (None: all)."""
         self._genre = genre
@@ -224,7 +231,7 @@ class LibraryFilter(QSortFilterProxyModel):
         elif self._genre is not None and (r.genre != self._genre or
                                           (not r.corrected and queries.is_uncertain(r.confidence, self._threshold))):
             return False
-        if self._review and not r.needs_review(self._threshold):
+        if self._review and not (r.needs_review(self._threshold) or r.id in self._album_flags):
             return False
         if self._text:
             hay = " ".join((r.title, r.artist, r.album, r.file_genre, r.genre, r.path)).lower()
