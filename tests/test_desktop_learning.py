@@ -315,3 +315,25 @@ def test_albums_whose_genres_disagree_are_flagged_for_review(tmp_path):
         assert set(split + against_tags) <= flagged
         assert not flagged & set(agree + unsure + other_folder)
         assert set(split) <= {t.id for t in queries.needs_review(s)}
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_model_labels_show_in_the_librarys_spelling(env):
+    from desktop.core.tags import write_genres
+    from desktop.store import queries
+
+    write_genres(env.files["flac"], ["Noise"])  # the library says "Noise"; the model's label is "noise"
+    env.scan()
+    with env.sessions() as s:
+        genres = dict(queries.genre_counts(s, threshold=0.0))
+    assert "noise" not in genres and genres.get("Noise", 0) >= 2
+
+
+def test_a_learned_model_that_is_gone_falls_back_to_the_shipped_one(tmp_path, caplog):
+    from desktop.services.learning import active_model, set_active_model
+    from desktop.services.models import resolve_model
+
+    sessions = open_database(tmp_path / "gone.db")
+    set_active_model(sessions, tmp_path / "library-deleted.onnx")
+    assert active_model(sessions) is None and "is gone" in caplog.text
+    assert resolve_model(None, active_model(sessions)).name in ("default.onnx", "synth-cnn.onnx")

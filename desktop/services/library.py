@@ -16,10 +16,12 @@ from desktop.core.analysis import UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import format_of
+from desktop.core.genre_names import genre_key
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import FoundFile, ScanProblem, walk_music
 from desktop.core.tags import TagOptions, read_tags
+from desktop.store import queries
 from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Track
 
@@ -205,8 +207,9 @@ class Library:
         ids = {p: i for i, p in pending}
         results: list[TrackAnalysis] = []
         with writer_lock(self.sessions), self.sessions() as s:
+            spellings = queries.library_spellings(s)  # "classical" is shown as the library's "Classical"
             for result in analyzer.analyse((Path(p) for _, p in pending), cancel=cancel):
-                self._store(s, ids[str(result.path)], key, analyzer.labels, result)
+                self._store(s, ids[str(result.path)], key, analyzer.labels, result, spellings)
                 results.append(result)
                 s.commit()  # per track: a killed scan loses at most the track in hand
                 if progress:
@@ -215,7 +218,7 @@ class Library:
         return results
 
     @staticmethod
-    def _store(s: Session, track_id: int, key: str, labels, result: TrackAnalysis) -> None:
+    def _store(s: Session, track_id: int, key: str, labels, result: TrackAnalysis, spellings: dict[str, str]) -> None:
         track = s.get(Track, track_id)
         row = s.scalar(select(Analysis).where(Analysis.track_id == track_id, Analysis.model_key == key))
         if row is None:
@@ -229,5 +232,6 @@ class Library:
         row.embedding = None if result.embedding is None else result.embedding.astype("<f4").tobytes()
         row.error = result.error
         track.duration = result.duration or track.duration
-        store_verdict(track, result.status, result.top_genre, result.confidence, result.error)
+        shown = spellings.get(genre_key(result.top_genre), result.top_genre) if result.top_genre else None
+        store_verdict(track, result.status, shown, result.confidence, result.error)
 

@@ -123,3 +123,14 @@ def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> i
     """Present tracks with a prediction under the threshold and no correction (shown apart from genres)."""
     return session.scalar(select(func.count()).select_from(Track).where(
         Track.missing.is_(False), Track.genre.is_not(None), ~confident_clause(threshold)))
+
+
+def library_spellings(session: Session) -> dict[str, str]:
+    """Genre key -> the spelling the library's own tags and corrections use most (for showing model labels)."""
+    counts: dict[str, dict[str, int]] = {}
+    for column in (Track.file_genre, Track.corrected_genre):
+        for text, n in session.execute(select(column, func.count()).where(column.is_not(None), column != "").group_by(column)):
+            for name in split_genres(text)[:1]:
+                bucket = counts.setdefault(genre_key(name), {})
+                bucket[name] = bucket.get(name, 0) + n
+    return {key: max(names, key=lambda name: names[name]) for key, names in counts.items()}

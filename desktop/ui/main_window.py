@@ -34,7 +34,7 @@ from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
 from desktop.core.learned_model import LIBRARY_MODEL_NAME
 from desktop.core.model import GenreModel, read_model_info
-from desktop.services.learning import active_model, learn
+from desktop.services.learning import active_model, learn, readiness
 from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
@@ -346,6 +346,8 @@ class MainWindow(QMainWindow):
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
         self.progress_label.setText(f"Scan {state}: {outcome.found} files, {outcome.analysed} analysed")
+        if not outcome.cancelled and active_model(self.sessions) is None and not self.settings.model_path:
+            self.statusBar().showMessage(readiness(self.sessions), 15000)
 
     def _scan_failed(self, message: str):
         self._scan_done()
