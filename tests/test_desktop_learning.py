@@ -337,3 +337,10 @@ def test_a_learned_model_that_is_gone_falls_back_to_the_shipped_one(tmp_path, ca
     set_active_model(sessions, tmp_path / "library-deleted.onnx")
     assert active_model(sessions) is None and "is gone" in caplog.text
     assert resolve_model(None, active_model(sessions)).name in ("default.onnx", "synth-cnn.onnx")
+
+
+def test_two_artists_across_two_genres_still_fit():
+    x, y, _ = synthetic(n_artists=8, per_artist=6, genres=2)
+    groups = np.where(np.arange(len(y)) % 2, "artist one", "artist two")  # both artists play both genres
+    head, est = fit_head(x, y, groups, ("a", "b"), folds=2)
+    assert est.folds == 2 and 0.0 <= est.accuracy <= 1.0 and head.probabilities(x).shape == (len(y), 2)

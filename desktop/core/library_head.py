@@ -177,13 +177,16 @@ def fit_head(x: np.ndarray, y: np.ndarray, groups: np.ndarray, labels: tuple[str
 
     outer_scores = [fold_scores([f for f in range(folds) if f != o], o) for o in range(folds)]
     # Each outer fold's strength is chosen by an inner check on the other folds only.
+    # The final strength: best over every fold at once.
+    best = int(np.argmax(sum(quality(outer_scores[o], o) for o in range(folds))))
     held_out = np.zeros((n, k), np.float32)
     for outer in range(folds):
         rest = [f for f in range(folds) if f != outer]
+        if len(rest) < 2:  # two folds leave nothing to check inside one: use the overall choice
+            held_out[rows[outer]] = outer_scores[outer][best]
+            continue
         inner_quality = sum(quality(fold_scores([f for f in rest if f != inner], inner), inner) for inner in rest)
         held_out[rows[outer]] = outer_scores[outer][int(np.argmax(inner_quality))]
-    # The final strength: best over every fold at once.
-    best = int(np.argmax(sum(quality(outer_scores[o], o) for o in range(folds))))
     total = sums[0]
     for s in sums[1:]:
         total = total + s

@@ -68,8 +68,9 @@ class LearnReport:
 
     def summary(self) -> str:
         """One sentence: what was learned and how right it is on artists it had not seen."""
+        unseen = "artists" if self.estimate.grouped_by == "artist" else "artists (or albums)"
         return (f"Learned {len(self.genres)} genres from {self.tracks:,} of your tracks, about "
-                f"{self.estimate.accuracy:.0%} right on {self.estimate.grouped_by}s it had not seen")
+                f"{self.estimate.accuracy:.0%} right on {unseen} it had not seen")
 
 
 # ---- labels ---------------------------------------------------------------------------------------
