@@ -344,3 +344,26 @@ def test_two_artists_across_two_genres_still_fit():
     groups = np.where(np.arange(len(y)) % 2, "artist one", "artist two")  # both artists play both genres
     head, est = fit_head(x, y, groups, ("a", "b"), folds=2)
     assert est.folds == 2 and 0.0 <= est.accuracy <= 1.0 and head.probabilities(x).shape == (len(y), 2)
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_gui_sidebar_renames_a_genre_and_remembers_it_for_learning(qtbot, tagged_library, tmp_path):
+    from PySide6.QtCore import QSettings
+
+    from desktop.ui.app_settings import AppSettings
+    from desktop.ui.main_window import MainWindow
+
+    music, _ = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    win = MainWindow(open_database(tmp_path / "learn.db"), settings)
+    qtbot.addWidget(win)
+    shown = [win.genres.index(r, 0).data() for r in range(win.genres.rowCount())]
+    assert any(text.startswith("noise") for text in shown)
+    win.rename_genre("noise", target="Noise Rock")
+    shown = [win.genres.index(r, 0).data() for r in range(win.genres.rowCount())]
+    assert any(text.startswith("Noise Rock") for text in shown) and not any(text.startswith("noise") for text in shown)
+    from desktop.services.learning import merges
+
+    with win.sessions() as s:
+        assert merges(s)[genre_key("noise")] == "Noise Rock"  # remembered: a file tagged "noise" now teaches "Noise Rock"

@@ -93,6 +93,24 @@ def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> N
         s.commit()
 
 
+def rename_shown_genre(sessions: sessionmaker[Session], source: str, target: str) -> int:
+    """Show tracks whose predicted or corrected genre is `source` (by key) as `target`; how many changed.
+
+    Only the library's view changes: files are not rewritten (a write of the new name goes through
+    the usual journalled path when the listener applies genres).
+    """
+    key, changed = genre_key(source), 0
+    with writer_lock(sessions), sessions() as s:
+        for column in (Track.corrected_genre, Track.predicted_genre):
+            names = [name for name in s.scalars(select(column).where(column.is_not(None)).distinct()) if genre_key(name) == key]
+            if names:
+                changed += s.execute(update(Track).where(column.in_(names)).values({column.key: target})).rowcount
+        s.execute(update(Track).where(Track.corrected_genre.is_not(None)).values(genre=Track.corrected_genre))
+        s.execute(update(Track).where(Track.corrected_genre.is_(None)).values(genre=Track.predicted_genre))
+        s.commit()
+    return changed
+
+
 def our_writes(s: Session) -> dict[int, list]:
     """track id -> genres the newest standing write of ours put in its file (never learned from)."""
     rows = s.execute(select(JournalEntry.track_id, JournalEntry.new_genres)

@@ -34,7 +34,13 @@ from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
 from desktop.core.learned_model import LIBRARY_MODEL_NAME
 from desktop.core.model import GenreModel, read_model_info
-from desktop.services.learning import active_model, learn, readiness
+from desktop.services.learning import (
+    active_model,
+    learn,
+    merge_genres,
+    readiness,
+    rename_shown_genre,
+)
 from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
@@ -47,6 +53,7 @@ from desktop.ui.table_model import (
     GENRE,
     GENRE_ROLE,
     TRACK_ID_ROLE,
+    UNCERTAIN_ITEM,
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
@@ -146,6 +153,8 @@ class MainWindow(QMainWindow):
         self.sidebar = QListView()
         self.sidebar.setModel(self.genres)
         self.sidebar.clicked.connect(self._genre_chosen)
+        self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
         self.search = QLineEdit(placeholderText="Search title, artist, album, genre…")
         self.search.textChanged.connect(self.proxy.set_search)
         self.review = QCheckBox("Needs review")
@@ -260,6 +269,36 @@ class MainWindow(QMainWindow):
 
     def _genre_chosen(self, index: QModelIndex):
         self.proxy.set_genre(index.data(GENRE_ROLE))
+
+    def _sidebar_menu(self, pos):
+        genre = self.sidebar.indexAt(pos).data(GENRE_ROLE)
+        if not genre or genre == UNCERTAIN_ITEM:
+            return
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(self)
+        menu.addAction("Rename…", lambda: self.rename_genre(genre))
+        menu.addAction("Merge Into…", lambda: self.rename_genre(genre, merge=True))
+        menu.exec(self.sidebar.viewport().mapToGlobal(pos))
+
+    def rename_genre(self, genre: str, merge: bool = False, target: str | None = None):
+        """Remember that `genre` is `target` (asked for when not given): shown and learned so from now on."""
+        if target is None:
+            choices = [g for g, _ in load_genre_counts(self.sessions, self.settings.threshold) if g not in (genre, UNCERTAIN_ITEM)]
+            title = "Merge genre" if merge else "Rename genre"
+            target, ok = QInputDialog.getItem(self, title, f"{genre} becomes:", choices if merge else [genre], 0, True)
+            if not ok or not target.strip():
+                return
+        try:
+            merge_genres(self.sessions, genre, target.strip())
+            renamed = rename_shown_genre(self.sessions, genre, target.strip())
+        except GenreTaggerError as exc:
+            self.report_problem("genres", exc.reason)
+            return
+        self.refresh()
+        self.statusBar().showMessage(f"{genre} is now {target.strip()} ({renamed} tracks); remembered for learning", 6000)
+        if active_model(self.sessions) is not None and not self.settings.model_path:
+            self._schedule_relearn()
 
     def selected_track_ids(self) -> list[int]:
         """Ids of the selected rows."""
