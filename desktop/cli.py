@@ -86,7 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     lr.add_argument("--min-tracks", type=int, default=LearnSettings.min_tracks, help="tracks a genre needs")
     lr.add_argument("--min-artists", type=int, default=LearnSettings.min_artists, help="artists a genre needs")
     lr.add_argument("--folds", type=int, default=LearnSettings.folds, help="cross-validation folds (grouped by artist)")
-    lr.add_argument("--no-activate", action="store_true", help="save the model but keep using the current one")
+    act = lr.add_mutually_exclusive_group()
+    act.add_argument("--activate", dest="activate", action="store_true", default=None,
+                     help="use the learned model even where the shipped one scores better")
+    act.add_argument("--no-activate", dest="activate", action="store_false", help="save the model but keep using the current one")
 
     gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
@@ -397,7 +400,7 @@ def cmd_learn(args, out: Output) -> int:
 
     settings = LearnSettings(args.min_tracks, args.min_artists, args.folds)
     report = learn(open_sessions(args), resolve_model(args.base or args.model), user_models_dir(), settings,
-                   activate=not args.no_activate)
+                   activate=args.activate)
     est = report.estimate
     out.say(report.summary() + ".")
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")
@@ -409,13 +412,17 @@ def cmd_learn(args, out: Output) -> int:
         out.say(f"the shipped model on the {report.base_tracks} of these tracks whose genre it knows: {report.base_accuracy:.3f}")
     for name, why in report.skipped:
         out.say(f"skipped {name}: {why}")
-    out.say(f"saved {report.model_path}" + (f"; it is now the active model, {report.repredicted:,} tracks re-predicted "
-                                             "from their stored embeddings" if not args.no_activate else ""))
+    out.say(f"saved {report.model_path}")
+    if report.activated:
+        out.say(f"it is now the active model ({report.why}); {report.repredicted:,} tracks re-predicted from their stored embeddings")
+    else:
+        out.say(f"not made active: {report.why}")
     out.data = {"genres": report.genres, "tracks": report.tracks, "accuracy": est.accuracy,
                 "balanced_accuracy": est.balanced_accuracy, "per_genre": est.per_genre, "folds": est.folds,
                 "grouped_by": est.grouped_by, "base_accuracy": report.base_accuracy, "base_tracks": report.base_tracks,
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
-                "active": not args.no_activate, "repredicted": report.repredicted, "seconds": round(report.seconds, 2)}
+                "active": report.activated, "why": report.why, "repredicted": report.repredicted,
+                "seconds": round(report.seconds, 2)}
     return EXIT_OK
 
 

@@ -367,3 +367,17 @@ def test_gui_sidebar_renames_a_genre_and_remembers_it_for_learning(qtbot, tagged
 
     with win.sessions() as s:
         assert merges(s)[genre_key("noise")] == "Noise Rock"  # remembered: a file tagged "noise" now teaches "Noise Rock"
+
+
+def test_the_learned_model_is_used_only_where_it_does_not_do_worse():
+    from desktop.core.library_head import Estimate
+    from desktop.services.learning import LearnReport, should_activate
+
+    def report(accuracy, base, base_tracks, tracks=100):
+        return LearnReport(["a", "b"], tracks, [], Estimate(accuracy, accuracy), base_accuracy=base, base_tracks=base_tracks)
+
+    assert should_activate(report(0.5, None, 0))[0]  # genres the shipped model does not know
+    assert should_activate(report(0.5, 0.9, 30))[0]  # it knows too few of them to compare
+    used, why = should_activate(report(0.5, 0.8, 95))
+    assert not used and "80%" in why and "--activate" in why
+    assert should_activate(report(0.79, 0.8, 95))[0]

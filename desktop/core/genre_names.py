@@ -56,10 +56,10 @@ def genre_key(name: str) -> str:
 
 
 def display_names(names: Iterable[str]) -> dict[str, str]:
-    """key -> the spelling the library uses most (ties: the first seen), for every clean name given."""
+    """key -> the spelling the library uses most (ties: one with capitals, then the first seen)."""
     counts: dict[str, Counter] = {}
     for name in names:
         clean = clean_name(name)
         if clean is not None:
             counts.setdefault(genre_key(clean), Counter())[clean] += 1
-    return {key: c.most_common(1)[0][0] for key, c in counts.items()}
+    return {key: max(c, key=lambda name: (c[name], name != name.lower())) for key, c in counts.items()}

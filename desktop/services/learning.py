@@ -65,6 +65,8 @@ class LearnReport:
     model_path: Path | None = None
     repredicted: int = 0
     seconds: float = 0.0
+    activated: bool = False
+    why: str = ""  # why it was (not) made the active model
 
     def summary(self) -> str:
         """One sentence: what was learned and how right it is on artists it had not seen."""
@@ -197,8 +199,12 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
 
 
 def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
-          settings: LearnSettings = LearnSettings(), activate: bool = True) -> LearnReport:
-    """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library."""
+          settings: LearnSettings = LearnSettings(), activate: bool | None = None) -> LearnReport:
+    """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library.
+
+    `activate` None decides by the figures: the learned model becomes active unless the base model,
+    on the same tracks, knows nearly all of their genres and gets clearly more of them right.
+    """
     started = time.monotonic()
     base = read_model_info(base_model)
     if base.metadata.get("library_head"):
@@ -230,11 +236,23 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     report.model_path = build_learned_model(base.path, head, out, learned_metadata(base, report, stamp, settings))
     prune_learned_models(out_dir, keep=KEEP_LEARNED)
     log.info("learn: %s; model %s", report.summary(), out)
-    if activate:
+    report.activated, report.why = should_activate(report) if activate is None else (activate, "as asked")
+    if report.activated:
         set_active_model(sessions, out)
         report.repredicted = repredict(sessions, read_model_info(out), head, base.key)
     report.seconds = time.monotonic() - started
     return report
+
+
+def should_activate(report: LearnReport) -> tuple[bool, str]:
+    """Use the learned model unless the base model does clearly better on (nearly) the same tracks."""
+    est = report.estimate
+    if report.base_accuracy is None or report.base_tracks < 0.8 * report.tracks:
+        return True, "it knows genres the shipped model does not"
+    if report.base_accuracy > est.accuracy + 0.02:
+        return False, (f"the shipped model gets more of these tracks right ({report.base_accuracy:.0%} against "
+                       f"{est.accuracy:.0%}), so it stays in use (genre-tagger learn --activate uses this one anyway)")
+    return True, f"it does as well or better than the shipped model on your tracks ({est.accuracy:.0%} against {report.base_accuracy:.0%})"
 
 
 def learned_metadata(base: ModelInfo, report: LearnReport, stamp: str, settings: LearnSettings) -> dict[str, str]:

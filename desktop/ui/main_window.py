@@ -503,7 +503,7 @@ class MainWindow(QMainWindow):
 
     def _learn_finished(self, report):
         self.learn_job = None
-        self.last_learned = report.summary()
+        self.last_learned = report.summary() + ("" if report.activated else f"; not used: {report.why}")
         self.progress_label.setText(self.last_learned)
         self.load_model_labels()
         self.refresh()
