@@ -55,11 +55,15 @@ def genre_key(name: str) -> str:
     return ALIASES.get(key, key)
 
 
-def display_names(names: Iterable[str]) -> dict[str, str]:
-    """key -> the spelling the library uses most (ties: one with capitals, then the first seen)."""
-    counts: dict[str, Counter] = {}
-    for name in names:
+def display_names(names: Iterable[str] | Counter) -> dict[str, str]:
+    """key -> the spelling the library uses most (ties: one with capitals, then the first seen).
+
+    `names` is every genre as found (repeats count), or a Counter of them.
+    """
+    counted = names if isinstance(names, Counter) else Counter(names)
+    by_key: dict[str, Counter] = {}
+    for name, n in counted.items():
         clean = clean_name(name)
         if clean is not None:
-            counts.setdefault(genre_key(clean), Counter())[clean] += 1
-    return {key: max(c, key=lambda name: (c[name], name != name.lower())) for key, c in counts.items()}
+            by_key.setdefault(genre_key(clean), Counter())[clean] += n
+    return {key: max(c, key=lambda name: (c[name], name != name.lower())) for key, c in by_key.items()}

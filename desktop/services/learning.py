@@ -22,6 +22,7 @@ from desktop.core.learned_model import LIBRARY_MODEL_NAME, build_learned_model, 
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.services.library import verdict_values
+from desktop.store import queries
 from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, GenreMerge, JournalEntry, Meta, Track
 
@@ -237,6 +238,10 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     prune_learned_models(out_dir, keep=KEEP_LEARNED)
     log.info("learn: %s; model %s", report.summary(), out)
     report.activated, report.why = should_activate(report) if activate is None else (activate, "as asked")
+    if not report.activated and activate is None and active_model(sessions) is not None:
+        # The figures say the base model is better: the library goes back to it, not to an older learned one.
+        set_active_model(sessions, None)
+        report.repredicted = restore_base_verdicts(sessions, base.key)
     if report.activated:
         set_active_model(sessions, out)
         report.repredicted = repredict(sessions, read_model_info(out), head, base.key)
@@ -309,6 +314,22 @@ def active_model(sessions: sessionmaker[Session]) -> Path | None:
         log.warning("the learned model %s is gone; using the shipped model", path)
         return None
     return path
+
+
+def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int:
+    """Give tracks back the base model's stored verdicts (after a learned model is set aside)."""
+    with writer_lock(sessions), sessions() as s:
+        rows = s.execute(select(Track.id, Track.corrected_genre, Analysis.status, Analysis.top_genre, Analysis.confidence,
+                                Analysis.error).join(Analysis, Analysis.track_id == Track.id)
+                         .where(Analysis.model_key == base_key, Analysis.audio_hash == Track.audio_hash)).all()
+        spellings = queries.library_spellings(s)
+        if rows:
+            s.execute(update(Track), [dict(verdict_values(status, spellings.get(genre_key(top), top) if top else None,
+                                                          confidence or 0.0, error, fixed), id=track_id)
+                                      for track_id, fixed, status, top, confidence, error in rows])
+        s.execute(delete(Analysis).where(Analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:")))
+        s.commit()
+    return len(rows)
 
 
 def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead, base_key: str,

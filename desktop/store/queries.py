@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_names import genre_key
+from desktop.core.genre_names import display_names, genre_key
 from desktop.core.genres import SEPARATOR, split_genres
 from desktop.store.schema import Analysis, Track
 
@@ -127,10 +129,9 @@ def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> i
 
 def library_spellings(session: Session) -> dict[str, str]:
     """Genre key -> the spelling the library's own tags and corrections use most (for showing model labels)."""
-    counts: dict[str, dict[str, int]] = {}
+    counts: Counter = Counter()
     for column in (Track.file_genre, Track.corrected_genre):
         for text, n in session.execute(select(column, func.count()).where(column.is_not(None), column != "").group_by(column)):
             for name in split_genres(text)[:1]:
-                bucket = counts.setdefault(genre_key(name), {})
-                bucket[name] = bucket.get(name, 0) + n
-    return {key: max(names, key=lambda name: names[name]) for key, names in counts.items()}
+                counts[name] += n
+    return display_names(counts)
