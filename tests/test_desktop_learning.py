@@ -381,3 +381,22 @@ def test_the_learned_model_is_used_only_where_it_does_not_do_worse():
     used, why = should_activate(report(0.5, 0.8, 95))
     assert not used and "80%" in why and "--activate" in why
     assert should_activate(report(0.79, 0.8, 95))[0]
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_setting_a_learned_model_aside_restores_the_shipped_verdicts(tagged_library, exported_model, tmp_path, monkeypatch):
+    import desktop.services.learning as learning
+
+    music, untagged = tagged_library
+    main(["scan", str(music)])
+    sessions = open_database(tmp_path / "learn.db")
+    learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=True)
+    path = str(next(iter(untagged)))
+    with sessions() as s:
+        assert s.scalar(select(Track.predicted_genre).where(Track.path == path)) in ("Classical", "Hip Hop", "Noise Rock")
+    monkeypatch.setattr(learning, "should_activate", lambda report: (False, "the shipped model does better"))
+    report = learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4))
+    assert not report.activated and learning.active_model(sessions) is None and report.repredicted == 27
+    with sessions() as s:
+        assert s.scalar(select(Track.predicted_genre).where(Track.path == path)) in ("beats", "noise", "tones")
+        assert not s.scalar(select(Analysis.id).where(Analysis.model_key.startswith("library:")))
