@@ -404,6 +404,26 @@ def test_silence_is_not_analysable_and_padding_does_not_vote(exported_model, tmp
     assert padded.probabilities == pytest.approx(plain.probabilities, abs=1e-5)  # the padding's windows left out
 
 
+def test_white_noise_is_not_music(exported_model, tmp_path):
+    import numpy as np
+    import soundfile as sf
+
+    from desktop.core.analysis import NO_MUSIC, Analyzer
+    from desktop.core.model import GenreModel
+    from desktop.core.music_check import music_windows
+
+    rate = 16000
+    noise = 0.3 * np.random.default_rng(0).standard_normal(rate * 5)
+    sf.write(tmp_path / "hiss.wav", noise.astype(np.float32), rate)
+    (hiss,) = Analyzer(GenreModel(exported_model, device="cpu")).analyse([tmp_path / "hiss.wav"])
+    assert hiss.status == NO_MUSIC and "noise, not music" in hiss.error
+    # The synthetic genres (band-limited noise among them) all still vote.
+    from trainer.synth import synth_track
+
+    windows = np.stack([synth_track(g, 1.0, rate, np.random.default_rng(1)) for g in ("tones", "noise", "beats")])
+    assert music_windows(windows.astype(np.float32), rate)[0].all()
+
+
 # ---- 17. the threshold is applied when planning, not frozen at analysis -----------------------------------------
 def test_a_changed_threshold_counts_for_tracks_already_analysed(env):
     env.scan()

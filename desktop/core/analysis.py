@@ -15,12 +15,11 @@ from desktop.core.audio import probe, read_segments
 from desktop.core.errors import GenreTaggerError
 from desktop.core.learned_model import novelty_check
 from desktop.core.model import GenreModel
+from desktop.core.music_check import music_windows
 from desktop.core.windows import WindowPlan, plan_windows
 
 OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, UNLIKE, ERROR = "analysed", "uncertain", "too_short", "no_music", "unlike", "error"
 DEFAULT_THRESHOLD = 0.5  # the one default: below this top probability a verdict is uncertain
-# A window quieter than this (RMS, full scale = 1) is silence or digital padding: it does not vote.
-SILENCE_RMS = 10 ** (-60 / 20)
 
 
 @dataclass(frozen=True)
@@ -132,10 +131,10 @@ class Analyzer:
             if not (np.isfinite(window_probs).all() and np.isfinite(window_emb).all()):
                 results.append(TrackAnalysis(d.path, ERROR, d.duration, error="the model returned values that are not numbers (NaN)"))
                 continue
-            voting = np.sqrt(np.mean(np.square(d.windows, dtype=np.float64), axis=1)) >= SILENCE_RMS  # [n]
+            voting, why = music_windows(d.windows, self.model.info.sample_rate)  # [n]: silence and noise do not vote
             if not voting.any():
                 results.append(TrackAnalysis(d.path, NO_MUSIC, d.duration, window_starts=d.starts, window_probabilities=window_probs,
-                                             error=f"not analysable: all {n} windows listened to are silent"))
+                                             error=f"not analysable: {why}"))
                 continue
             mean = window_probs[voting].mean(axis=0)  # [labels], silent windows left out
             embedding = window_emb[voting].mean(axis=0)  # [dim]
