@@ -55,7 +55,7 @@ def bench_queries(folder: Path, n: int = 100_000) -> None:
         rows.append(dict(path=f"/music/artist{i % 3000}/album{i % 700}/track{i}.flac", folder=f"/music/artist{i % 3000}",
                          size=1, mtime_ns=1, audio_hash=f"{i:040x}", format="flac", title=f"Song {i}",
                          artist=f"Artist {i % 3000}", album=f"Album {i % 700}", file_genre=rng.choice(genres + [""]),
-                         predicted_genre=g, genre=g, confidence=rng.random(), status=rng.choice(["analysed", "uncertain"])))
+                         predicted_genre=g, genre=g, confidence=rng.random(), verdict=rng.choice(["analysed", "uncertain"])))
     start = time.perf_counter()
     with sessions() as s:
         s.execute(Track.__table__.insert(), rows)

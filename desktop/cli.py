@@ -235,7 +235,7 @@ def track_dict(t) -> dict:
     """A track row for output."""
     return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "file_genre": t.file_genre,
             "predicted": t.predicted_genre, "confidence": t.confidence, "corrected": t.corrected_genre,
-            "genre": t.genre, "status": t.status, "error": t.error}
+            "genre": t.genre, "status": t.status, "verdict": t.verdict, "write_state": t.write_state, "error": t.error}
 
 
 def cmd_list(args, out: Output) -> int:

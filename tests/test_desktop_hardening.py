@@ -514,3 +514,47 @@ def test_fill_does_not_add_a_second_genre_to_a_wav_with_an_info_genre(env):
     wav = make_track(env.music, "tagged", "noise", "wav", 3.0, seed=11, tags={"genre": "Chanson"})
     env.scan()
     assert str(wav) not in {c.path for c in env.tagger.plan(policy="fill")}
+
+
+# ---- Track.status split into the analysis verdict and the write state -------------------------------------------------
+def test_a_version_3_library_has_its_status_split(tmp_path):
+    import sqlite3
+
+    from desktop.store.database import SCHEMA_VERSION, open_database
+    from desktop.store.schema import Track
+
+    db = tmp_path / "v3.db"
+    open_database(db)
+    with sqlite3.connect(db) as con:  # back to version 3's one-word status
+        con.execute("drop index ix_tracks_verdict")
+        con.execute("alter table tracks drop column verdict")
+        con.execute("alter table tracks drop column write_state")
+        con.execute("alter table tracks add column status varchar not null default 'new'")
+        con.execute("create index ix_tracks_status on tracks (status)")
+        con.execute("update meta set value = '3' where key = 'schema_version'")
+        for n, status in enumerate(["uncertain", "written", "corrected", "error"]):
+            con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
+                        " album, file_genre, corrected_genre, missing, added_at, updated_at, status) values "
+                        "(?, ?, '/m', 1, 1, ?, 'flac', 1, '', '', '', '', ?, 0, '2026-01-01', '2026-01-01', ?)",
+                        (n + 1, f"/m/{n}.flac", f"h{n}", "Jazz" if status == "corrected" else None, status))
+        con.execute("insert into analyses (track_id, model_key, audio_hash, status, confidence, labels, probabilities,"
+                    " window_starts, window_probabilities, created_at) values (2, 'm', 'h1', 'analysed', 0.9, '[]', '[]', '[]', '[]', '2026-01-01')")
+    sessions = open_database(db)
+    with sessions() as s:
+        tracks = {t.id: t for t in s.query(Track)}
+        assert [(tracks[i].verdict, tracks[i].write_state, tracks[i].status) for i in (1, 2, 3, 4)] == [
+            ("uncertain", "none", "uncertain"), ("analysed", "written", "written"), ("new", "none", "corrected"),
+            ("error", "none", "error")]
+    with sqlite3.connect(db) as con:
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+def test_a_corrected_and_written_track_keeps_its_verdict(env):
+    env.scan()
+    env.tagger.correct([str(env.files["flac"])], "Jazz")
+    with env.sessions() as s:
+        track = queries.track_by_path(s, str(env.files["flac"]))
+        assert track.verdict in ("analysed", "uncertain") and track.write_state == "written" and track.status == "corrected"
+    env.tagger.undo()
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(env.files["flac"])).write_state == "none"

@@ -18,7 +18,8 @@ from desktop.core.model import GenreModel
 from desktop.core.music_check import music_windows
 from desktop.core.windows import WindowPlan, plan_windows
 
-OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, UNLIKE, ERROR = "analysed", "uncertain", "too_short", "no_music", "unlike", "error"
+# Analysis verdicts (a track's `verdict`); NEW: not analysed yet.
+NEW, OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, UNLIKE, ERROR = "new", "analysed", "uncertain", "too_short", "no_music", "unlike", "error"
 DEFAULT_THRESHOLD = 0.5  # the one default: below this top probability a verdict is uncertain
 
 

@@ -12,7 +12,7 @@ import numpy as np
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.analysis import UNLIKE, Analyzer, TrackAnalysis
+from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import format_of
@@ -63,11 +63,8 @@ def verdict_values(status: str, top_genre: str | None, confidence: float, error:
     if status == UNLIKE:  # closest genre kept in the analysis; the track itself gets none forced on it
         error = f"unlike every genre learned from your library (closest: {top_genre} {confidence:.2f})"
         top_genre = None
-    values = {"predicted_genre": top_genre, "confidence": confidence if top_genre else None,
-              "genre": corrected or top_genre, "error": error}
-    if corrected is None:
-        values["status"] = status
-    return values
+    return {"predicted_genre": top_genre, "confidence": confidence if top_genre else None,
+            "genre": corrected or top_genre, "error": error, "verdict": status}
 
 
 def store_verdict(track: Track, status: str, top_genre: str | None, confidence: float, error: str | None) -> None:
@@ -136,7 +133,7 @@ class Library:
         track = s.scalar(select(Track).where(Track.path == path))
         if track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing:
             report.unchanged += 1
-            if track.status == "error" and track.error:
+            if track.verdict == ERROR and track.error:
                 problem(ScanProblem(found.path, f"{track.error} (unchanged since it failed)"))
             return
         try:
@@ -147,7 +144,7 @@ class Library:
             if track is None:
                 track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."), audio_hash="")
                 s.add(track)
-            track.size, track.mtime_ns, track.status, track.error, track.missing = found.size, found.mtime_ns, "error", exc.reason, False
+            track.size, track.mtime_ns, track.verdict, track.error, track.missing = found.size, found.mtime_ns, ERROR, exc.reason, False
             return
         if track is None:
             moved = self._find_moved(s, digest)
@@ -157,13 +154,13 @@ class Library:
                 report.moved += 1
             else:
                 track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."),
-                              audio_hash=digest, status="new")
+                              audio_hash=digest, verdict=NEW)
                 s.add(track)
                 report.new += 1
         elif track.audio_hash == digest:
             report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
         else:
-            track.audio_hash, track.status, track.predicted_genre, track.confidence = digest, "new", None, None
+            track.audio_hash, track.verdict, track.predicted_genre, track.confidence = digest, NEW, None, None
             track.genre = current_genre(track)
             report.changed += 1
         track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False

@@ -17,7 +17,15 @@ from desktop.core.tags import read_tags, write_genres
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.schema import Correction, JournalEntry, Track, WriteBatch, utcnow
+from desktop.store.schema import (
+    NOT_WRITTEN,
+    WRITTEN,
+    Correction,
+    JournalEntry,
+    Track,
+    WriteBatch,
+    utcnow,
+)
 
 
 @dataclass(frozen=True)
@@ -182,10 +190,7 @@ class TagService:
         track.file_genre = join_genres(genres)
         if st is not None:
             track.size, track.mtime_ns = st.st_size, st.st_mtime_ns
-        if state == "written":
-            track.status = "corrected" if track.corrected_genre else "written"
-        elif track.status == "written":
-            track.status = "analysed"
+        track.write_state = WRITTEN if state == "written" else NOT_WRITTEN
 
     # ---- corrections ------------------------------------------------------------------------
     def correct(self, paths: list[str], genre: str, source: str = "cli", write: bool = True) -> WriteResult:
@@ -200,7 +205,7 @@ class TagService:
                 if track is None:
                     raise TrackNotInLibrary(p, "not in the library; scan its folder first")
                 s.add(Correction(track_id=track.id, genre=genre, source=source))
-                track.corrected_genre, track.genre, track.status = genre, genre, "corrected"
+                track.corrected_genre, track.genre = genre, genre
                 ids.append(track.id)
             s.commit()
         if not write:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.errors import GenreTaggerError
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class DatabaseError(GenreTaggerError):
@@ -41,8 +41,28 @@ def _create_new_tables(engine: Engine) -> None:
     Base.metadata.create_all(engine)
 
 
+def _split_status(engine: Engine) -> None:
+    # Version 4: tracks.status held the verdict, the write state and "corrected" in one word.
+    if "status" not in {c["name"] for c in inspect(engine).get_columns("tracks")}:
+        return  # created by this version's create_all: already split
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE tracks ADD COLUMN verdict VARCHAR NOT NULL DEFAULT 'new'")
+        conn.exec_driver_sql("ALTER TABLE tracks ADD COLUMN write_state VARCHAR NOT NULL DEFAULT 'none'")
+        # A written or corrected track's verdict is its newest analysis's, else 'new' (analysed again).
+        conn.exec_driver_sql(
+            "UPDATE tracks SET verdict = CASE WHEN status IN ('written', 'corrected') THEN COALESCE("
+            "(SELECT a.status FROM analyses a WHERE a.track_id = tracks.id AND a.audio_hash = tracks.audio_hash "
+            "ORDER BY a.created_at DESC LIMIT 1), 'new') ELSE status END, "
+            "write_state = CASE WHEN status = 'written' THEN 'written' WHEN status = 'corrected' AND EXISTS ("
+            "SELECT 1 FROM journal j WHERE j.track_id = tracks.id AND j.state = 'written') THEN 'written' ELSE 'none' END")
+        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_tracks_status")
+        conn.exec_driver_sql("ALTER TABLE tracks DROP COLUMN status")
+        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_verdict ON tracks (verdict)")
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
-MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables}
+MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
+                                                   4: _split_status}
 
 
 def schema_version(engine: Engine) -> int:

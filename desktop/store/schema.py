@@ -25,6 +25,14 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+WRITTEN, NOT_WRITTEN = "written", "none"
+
+
+def display_status(verdict: str, write_state: str, corrected: str | None) -> str:
+    """The status word the table and the CLI show, derived from the two stored facts."""
+    return "corrected" if corrected else WRITTEN if write_state == WRITTEN else verdict
+
+
 class Base(DeclarativeBase):
     """Declarative base of every table."""
 
@@ -59,12 +67,20 @@ class Track(Base):
     confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
     corrected_genre: Mapped[str | None] = mapped_column(String, nullable=True)
     genre: Mapped[str | None] = mapped_column(String, nullable=True, index=True)  # corrected, else predicted
-    status: Mapped[str] = mapped_column(String, default="new", index=True)
+    # Two separate facts: what the analysis concluded (new, analysed, uncertain, too_short, no_music,
+    # unlike, error) and whether the file holds a genre we wrote (none, written).
+    verdict: Mapped[str] = mapped_column(String, default="new", index=True)
+    write_state: Mapped[str] = mapped_column(String, default="none")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True)
     analyses: Mapped[list[Analysis]] = relationship(back_populates="track", cascade="all, delete-orphan")
+
+    @property
+    def status(self) -> str:
+        """One word for people: corrected, written, else the analysis verdict."""
+        return display_status(self.verdict, self.write_state, self.corrected_genre)
 
 
 class Analysis(Base):

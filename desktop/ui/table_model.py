@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.store import queries
-from desktop.store.schema import Track
+from desktop.store.schema import Track, display_status
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
@@ -53,12 +53,13 @@ class TrackRow:
 
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
-               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.status, Track.error)
+               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error)
 
 
 def _row(values) -> TrackRow:
-    i, p, t, a, al, fg, g, pr, c, cg, st, e = values
-    return TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg), st, e or "")
+    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e = values
+    return TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg),
+                    display_status(verdict, written, cg), e or "")
 
 
 def load_rows(sessions) -> list[TrackRow]:
