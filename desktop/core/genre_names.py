@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections import Counter
@@ -45,6 +46,7 @@ def clean_name(name: str) -> str | None:
     return name
 
 
+@functools.lru_cache(maxsize=4096)  # a library has few distinct genre names, asked about for every track
 def genre_key(name: str) -> str:
     """The key that spelling variants share: case, spaces, punctuation and '&'/'and' ignored; aliases merged."""
     text = unicodedata.normalize("NFKD", str(name)).casefold()

@@ -158,6 +158,7 @@ class MainWindow(QMainWindow):
         self.search = QLineEdit(placeholderText="Search title, artist, album, genre…")
         self.search.textChanged.connect(self.proxy.set_search)
         self.review = QCheckBox("Needs review")
+        self.review.toggled.connect(self.update_album_flags)
         self.review.toggled.connect(self.proxy.set_review_only)
         self.table = QTableView()
         self.table.setModel(self.proxy)
@@ -238,8 +239,14 @@ class MainWindow(QMainWindow):
         self._changes_since = datetime.now(timezone.utc)
         self.table_model.set_rows(load_rows(self.sessions))
         self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
-        with self.sessions() as s:
-            self.proxy.set_album_flags(queries.album_disagreements(s, self.settings.threshold))
+        if self.review.isChecked():
+            self.update_album_flags()
+
+    def update_album_flags(self, on: bool = True):
+        """The album check, computed when "Needs review" is on (a pass over the library: not on every refresh)."""
+        if on:
+            with self.sessions() as s:
+                self.proxy.set_album_flags(queries.album_disagreements(s, self.settings.threshold))
 
     def refresh_changes(self):
         """During a scan: merge only the rows changed since the last look, then the sidebar counts."""
