@@ -91,6 +91,10 @@ def build_parser() -> argparse.ArgumentParser:
                      help="use the learned model even where the shipped one scores better")
     act.add_argument("--no-activate", dest="activate", action="store_false", help="save the model but keep using the current one")
 
+    cl = add("classify", help="the genre of one recording outside the library (FILE, or - for WAV on standard input)")
+    cl.add_argument("file")
+    cl.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+
     gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
     return p
@@ -426,6 +430,35 @@ def cmd_learn(args, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_classify(args, out: Output) -> int:
+    from desktop.core.model import GenreModel
+    from desktop.services.classify import classify_file, classify_wav_bytes
+    from desktop.services.learning import active_model
+    from desktop.services.models import resolve_model
+
+    active = active_model(open_sessions(args)) if not args.model else None
+    model = GenreModel(resolve_model(args.model, active), device=args.device)
+    if args.file == "-":
+        result = classify_wav_bytes(model, sys.stdin.buffer.read())
+    else:
+        result = classify_file(model, args.file)
+    if result.top_genre is None:
+        raise GenreTaggerError(args.file, f"{result.status}: {result.error}")
+    labels = model.info.labels
+    ranked = sorted(zip(labels, result.probabilities.tolist(), strict=True), key=lambda x: -x[1])
+    out.say(f"{args.file}: {result.top_genre} ({result.confidence:.2f}, {result.status}) with {model.info.key}")
+    for label, p in ranked:
+        out.say(f"   {label:<16} {p:.3f} {'#' * int(p * 40)}")
+    for start, probs in zip(result.window_starts, result.window_probabilities.tolist(), strict=True):
+        top = max(range(len(labels)), key=lambda i: probs[i])
+        out.say(f"   {start:7.1f} s  {labels[top]} {probs[top]:.2f}")
+    out.data = {"file": args.file, "genre": result.top_genre, "confidence": result.confidence, "status": result.status,
+                "model": model.info.key, "probabilities": dict(ranked),
+                "windows": [{"start": s, "probabilities": dict(zip(labels, p, strict=True))}
+                            for s, p in zip(result.window_starts, result.window_probabilities.tolist(), strict=True)]}
+    return EXIT_OK
+
+
 def cmd_genres(args, out: Output) -> int:
     from collections import Counter
 
@@ -446,7 +479,8 @@ def cmd_genres(args, out: Output) -> int:
 
 
 COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "undo": cmd_undo,
-            "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres}
+            "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres,
+            "classify": cmd_classify}
 
 
 def fail(out: Output, args, message: str) -> int:

@@ -224,9 +224,10 @@ class MainWindow(QMainWindow):
         self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False)
         self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
         self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres)
+        self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        for a in (self.add_folder_action, self.scan_action, self.export_action, self.settings_action):
+        for a in (self.add_folder_action, self.scan_action, self.classify_action, self.export_action, self.settings_action):
             file_menu.addAction(a)
         file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False))
         edit_menu = menu.addMenu("&Edit")
@@ -479,6 +480,19 @@ class MainWindow(QMainWindow):
                 raise GenreTaggerError(None, exc.reason) from exc
 
         return self.run_write(undo, "Undo done")
+
+    def classify_recording(self, recorder=None):
+        """Record or open a file outside the library and show its genres (nothing is added)."""
+        from desktop.ui.classify_dialog import ClassifyDialog
+
+        try:
+            model = self.current_model_path()
+        except (GenreTaggerError, ValueError) as exc:
+            self.report_problem("model", getattr(exc, "reason", str(exc)))
+            return None
+        self.classify_dialog = ClassifyDialog(model, recorder, self)
+        self.classify_dialog.show()
+        return self.classify_dialog
 
     # ---- learning the listener's genres ---------------------------------------------------------
     def learn_genres(self):

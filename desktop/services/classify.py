@@ -1,0 +1,41 @@
+"""Classify one recording outside the library: a file, or WAV bytes from standard input or a microphone."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+from desktop.core.analysis import AnalysisSettings, Analyzer, TrackAnalysis
+from desktop.core.errors import AudioDecodeError
+from desktop.core.model import GenreModel
+from desktop.core.windows import WindowPlan
+
+# A recording is short: listen to all of it (a window every window-length, up to 20 windows).
+RECORDING_PLAN = WindowPlan(max_windows=20, skip_fraction=0.0)
+
+
+def classify_file(model: GenreModel, path: str | Path) -> TrackAnalysis:
+    """Genre probabilities and the per-window timeline of one audio file; nothing is stored."""
+    path = Path(path)
+    if not path.is_file():
+        raise AudioDecodeError(path, "file not found")
+    return next(Analyzer(model, AnalysisSettings(plan=RECORDING_PLAN, workers=1)).analyse([path]))
+
+
+def classify_wav_bytes(model: GenreModel, data: bytes, name: str = "standard input") -> TrackAnalysis:
+    """Classify WAV bytes (e.g. piped in); a clear error when they are not a WAV file."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(io.BytesIO(data))
+    except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError on anything unreadable
+        raise AudioDecodeError(Path(name), f"not a WAV stream ({type(exc).__name__}: {exc})") from exc
+    if info.format != "WAV":
+        raise AudioDecodeError(Path(name), f"expected WAV, got {info.format}")
+    with tempfile.TemporaryDirectory(prefix="genre-tagger-classify-") as tmp:
+        path = Path(tmp) / "recording.wav"
+        path.write_bytes(data)
+        result = classify_file(model, path)
+    result.path = Path(name)
+    return result
