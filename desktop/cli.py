@@ -91,6 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
                      help="use the learned model even where the shipped one scores better")
     act.add_argument("--no-activate", dest="activate", action="store_false", help="save the model but keep using the current one")
 
+    mp = add("map", help="draw the library as a 2-D map of its stored embeddings (PNG, or a self-contained HTML page)")
+    mp.add_argument("-o", "--output", required=True, help="map.png, or map.html for an interactive page")
+    mp.add_argument("--html", action="store_true", help="write the interactive page whatever the file name")
+    mp.add_argument("--by-file-genre", action="store_true", help="colour by the files' own tags instead of the genre")
+    mp.add_argument("--size", default="1200x900", help="PNG size in pixels, WIDTHxHEIGHT")
+    mp.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
+
     cl = add("classify", help="the genre of one recording outside the library (FILE, or - for WAV on standard input)")
     cl.add_argument("file")
     cl.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
@@ -430,6 +437,27 @@ def cmd_learn(args, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_map(args, out: Output) -> int:
+    from desktop.services.library_map import compute_map
+    from desktop.services.map_image import render_html, render_png
+
+    try:
+        width, height = (int(v) for v in args.size.lower().split("x"))
+    except ValueError as exc:
+        raise ValueError(f"--size must be WIDTHxHEIGHT, not {args.size!r}") from exc
+    library_map = compute_map(open_sessions(args), args.threshold)
+    if not len(library_map):
+        raise GenreTaggerError(None, "no analysed tracks to draw; scan a folder first")
+    target = Path(args.output)
+    if args.html or target.suffix.lower() in (".html", ".htm"):
+        path = render_html(library_map, target)
+    else:
+        path = render_png(library_map, target, width, height, by_file_genre=args.by_file_genre)
+    out.say(f"drew {len(library_map):,} tracks ({library_map.method.upper()} layout) to {path}")
+    out.data = {"map": str(path), "tracks": len(library_map), "layout": library_map.method, "genres": library_map.genres()}
+    return EXIT_OK
+
+
 def cmd_classify(args, out: Output) -> int:
     from desktop.core.model import GenreModel
     from desktop.services.classify import classify_file, classify_wav_bytes
@@ -480,7 +508,7 @@ def cmd_genres(args, out: Output) -> int:
 
 COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "undo": cmd_undo,
             "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres,
-            "classify": cmd_classify}
+            "classify": cmd_classify, "map": cmd_map}
 
 
 def fail(out: Output, args, message: str) -> int:

@@ -261,3 +261,26 @@ def test_app_settings_hand_every_tagging_option_to_the_services(tmp_path):
     settings.save()
     tagging = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).tagging()
     assert (tagging.multi_threshold, tagging.id3_separator, tagging.write_provenance, tagging.id3_version) == (0.4, " / ", True, 3)
+
+
+def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):
+    scan(qtbot, window)
+    window.update_map()  # what showing the dock does in a shown window (View > Library Map)
+    qtbot.waitUntil(lambda: window.map_job is None and window.map_view.map is not None, timeout=30_000)
+    library_map = window.map_view.map
+    assert len(library_map) == len(window.files)
+    first = int(library_map.track_ids[0])
+    window.map_view.track_clicked.emit(first)
+    assert window.selected_track_ids() == [first]
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getItem", lambda *a, **k: ("Drone", True))
+    region = [int(i) for i in library_map.track_ids[:2]]
+    window.map_view.tracks_selected.emit(region)
+    wait_write(qtbot, window)
+    from desktop.store.schema import Track
+
+    with window.sessions() as s:
+        assert {s.get(Track, i).corrected_genre for i in region} == {"Drone"}
+        paths = [s.get(Track, i).path for i in region]
+    assert all(read_tags(p).genres == ("Drone",) for p in paths)  # written, journalled: undoable like every write

@@ -41,6 +41,7 @@ from desktop.services.learning import (
     readiness,
     rename_shown_genre,
 )
+from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
@@ -48,6 +49,7 @@ from desktop.store import queries
 from desktop.store.schema import Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog
+from desktop.ui.map_view import MapView
 from desktop.ui.table_model import (
     ARTIST,
     GENRE,
@@ -202,6 +204,16 @@ class MainWindow(QMainWindow):
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
         dock.hide()  # shown when the first problem is reported
         self.errors_dock = dock
+        self.map_view = MapView()
+        self.map_view.track_clicked.connect(self.show_track)
+        self.map_view.tracks_selected.connect(self.set_genre_for_tracks)
+        self.map_dock = QDockWidget("Library Map", self)
+        self.map_dock.setObjectName("library-map")
+        self.map_dock.setWidget(self.map_view)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
+        self.map_dock.hide()
+        self.map_dock.visibilityChanged.connect(lambda shown: shown and self.update_map())
+        self.map_job: Job | None = None
 
     def _action(self, text, shortcut, slot, toolbar=True):
         action = QAction(text, self)
@@ -230,6 +242,10 @@ class MainWindow(QMainWindow):
         for a in (self.add_folder_action, self.scan_action, self.classify_action, self.export_action, self.settings_action):
             file_menu.addAction(a)
         file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False))
+        view_menu = menu.addMenu("&View")
+        map_action = self.map_dock.toggleViewAction()
+        map_action.setShortcut(QKeySequence("Ctrl+M"))
+        view_menu.addAction(map_action)
         edit_menu = menu.addMenu("&Edit")
         for a in (self.undo_action, self.set_genre_action, self.apply_action, self.learn_action):
             edit_menu.addAction(a)
@@ -242,6 +258,8 @@ class MainWindow(QMainWindow):
         self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
         if self.review.isChecked():
             self.update_album_flags()
+        if self.map_dock.isVisible():
+            self.update_map()
 
     def update_album_flags(self, on: bool = True):
         """The album check, computed when "Needs review" is on (a pass over the library: not on every refresh)."""
@@ -445,12 +463,7 @@ class MainWindow(QMainWindow):
 
     def set_genre_for_selection(self):
         """Assign one genre to every selected track."""
-        ids = self.selected_track_ids()
-        if not ids:
-            return
-        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {len(ids)} track(s):", self.labels or [""], 0, True)
-        if ok and genre.strip():
-            self.correct(ids, genre.strip())
+        self.set_genre_for_tracks(self.selected_track_ids())
 
     def review_and_apply(self):
         """Show planned changes; write only what the listener accepts."""
@@ -480,6 +493,42 @@ class MainWindow(QMainWindow):
                 raise GenreTaggerError(None, exc.reason) from exc
 
         return self.run_write(undo, "Undo done")
+
+    # ---- the library map --------------------------------------------------------------------
+    def update_map(self):
+        """Compute the map in the background (the layout is cached until the analysed tracks change)."""
+        if self.map_job is not None:
+            return None
+        sessions, threshold = self.sessions, self.settings.threshold
+        self.map_job = Job(lambda _report, _cancel: compute_map(sessions, threshold), "map")
+        self.map_job.finished.connect(self._map_ready)
+        self.map_job.failed.connect(self._map_failed)
+        start_job(self.map_job, self)
+        return self.map_job
+
+    def _map_ready(self, library_map):
+        self.map_job = None
+        self.map_view.set_map(library_map)
+
+    def _map_failed(self, message: str):
+        self.map_job = None
+        self.report_problem("map", message)
+
+    def show_track(self, track_id: int):
+        """Select a track in the table (clearing filters that hide it) and show its details."""
+        for r in range(self.proxy.rowCount()):
+            if self.proxy.index(r, 0).data(TRACK_ID_ROLE) == track_id:
+                self.table.selectRow(r)
+                self.table.scrollTo(self.proxy.index(r, 0))
+                return
+
+    def set_genre_for_tracks(self, track_ids: list[int]):
+        """Ask for one genre and correct every given track (a rubber band on the map, say)."""
+        if not track_ids:
+            return
+        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {len(track_ids)} track(s):", self.labels or [""], 0, True)
+        if ok and genre.strip():
+            self.correct(track_ids, genre.strip())
 
     def classify_recording(self, recorder=None):
         """Record or open a file outside the library and show its genres (nothing is added)."""

@@ -1,0 +1,114 @@
+"""Draw a LibraryMap with Qt's painter: the GUI's map view and `genre-tagger map -o map.png` share it."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from desktop.core.errors import GenreTaggerError
+from desktop.services.library_map import UNCERTAIN, LibraryMap
+
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+           "#86bcb6", "#d37295", "#8cd17d", "#b6992d", "#499894", "#e49444", "#79706e"]
+UNCERTAIN_COLOUR = "#c8c8c8"
+
+
+def colours_for(names: list[str]) -> dict[str, str]:
+    """A colour per genre (the uncertain ones grey), stable for the order given."""
+    out, n = {}, 0
+    for name in names:
+        if name == UNCERTAIN or not name:
+            out[name] = UNCERTAIN_COLOUR
+        else:
+            out[name] = PALETTE[n % len(PALETTE)]
+            n += 1
+    return out
+
+
+def paint_points(painter, xy_px: np.ndarray, keys: list[str], colours: dict[str, str], size: float = 3.0) -> None:
+    """Draw points [n, 2] (pixels) grouped by colour: one drawPoints call per genre keeps 100,000 points fast."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QColor, QPen
+
+    order: dict[str, list[int]] = {}
+    for n, key in enumerate(keys):
+        order.setdefault(key, []).append(n)
+    for key in sorted(order, key=lambda k: k != UNCERTAIN):  # uncertain first, so genres draw on top of them
+        pen = QPen(QColor(colours.get(key, UNCERTAIN_COLOUR)))
+        pen.setWidthF(size)
+        painter.setPen(pen)
+        painter.drawPoints([QPointF(float(x), float(y)) for x, y in xy_px[order[key]]])
+
+
+def paint_legend(painter, x: float, y: float, names: list[str], counts: dict[str, int], colours: dict[str, str]) -> None:
+    """Genre swatches with their track counts, top-left at (x, y)."""
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QColor
+
+    for n, name in enumerate(names):
+        top = y + n * 18
+        painter.fillRect(QRectF(x, top + 4, 10, 10), QColor(colours[name]))
+        painter.setPen(QColor("#222222"))
+        painter.drawText(QRectF(x + 16, top, 220, 18), 0x0081, f"{name} ({counts[name]})")  # AlignLeft | AlignVCenter
+
+
+def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 900, by_file_genre: bool = False) -> Path:
+    """Save the map as a PNG (no display needed: Qt's offscreen platform draws it)."""
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
+
+    app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 (fonts need an application)
+    out = Path(out)
+    keys = [g or UNCERTAIN for g in (m.file_genre if by_file_genre else m.genre)]
+    counts = Counter(keys)
+    names = sorted(counts, key=lambda k: (k == UNCERTAIN, -counts[k], k))
+    colours = colours_for(names)
+    image = QImage(width, height, QImage.Format.Format_RGB32)
+    image.fill(QColor("white"))
+    painter = QPainter(image)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    margin, legend = 20, 240
+    area = np.array([width - legend - 2 * margin, height - 2 * margin], np.float32)
+    paint_points(painter, m.xy * area + margin, keys, colours)
+    paint_legend(painter, width - legend, margin, names, counts, colours)
+    painter.end()
+    if not image.save(str(out), "PNG"):
+        raise GenreTaggerError(out, "cannot write the image (is the folder writable?)")
+    return out
+
+
+HTML = """<!doctype html><meta charset="utf-8"><title>Genre Tagger: library map</title>
+<style>body{margin:0;font:13px sans-serif}canvas{display:block}#tip{position:fixed;background:#fff;border:1px solid #999;
+padding:3px 6px;display:none;pointer-events:none}#legend{position:fixed;right:8px;top:8px;background:#fffc;padding:6px}</style>
+<canvas id="c"></canvas><div id="tip"></div><div id="legend"></div><script>
+const D=__DATA__;const c=document.getElementById('c'),g=c.getContext('2d'),tip=document.getElementById('tip');
+let s=1,ox=0,oy=0,drag=null;function size(){c.width=innerWidth;c.height=innerHeight;draw()}
+function px(i){return[(D.x[i]*(c.width-300)+20)*s+ox,(D.y[i]*(c.height-40)+20)*s+oy]}
+function draw(){g.clearRect(0,0,c.width,c.height);for(let i=0;i<D.x.length;i++){const[p,q]=px(i);g.fillStyle=D.colours[D.g[i]];
+g.fillRect(p-1.5,q-1.5,3,3)}}
+c.onwheel=e=>{const f=e.deltaY<0?1.2:1/1.2;ox=e.clientX-(e.clientX-ox)*f;oy=e.clientY-(e.clientY-oy)*f;s*=f;draw();e.preventDefault()};
+c.onmousedown=e=>drag=[e.clientX-ox,e.clientY-oy];onmouseup=()=>drag=null;
+c.onmousemove=e=>{if(drag){ox=e.clientX-drag[0];oy=e.clientY-drag[1];draw();return}let b=-1,d=64;
+for(let i=0;i<D.x.length;i++){const[p,q]=px(i);const k=(p-e.clientX)**2+(q-e.clientY)**2;if(k<d){d=k;b=i}}
+if(b<0){tip.style.display='none';return}tip.style.display='block';tip.style.left=e.clientX+12+'px';tip.style.top=e.clientY+12+'px';
+tip.textContent=D.t[b]+' — '+D.a[b]+' · '+D.g[b]+(D.f[b]?' (tag: '+D.f[b]+')':'')};
+document.getElementById('legend').innerHTML=D.names.map(n=>'<div><span style="color:'+D.colours[n]+'">■</span> '+n+'</div>').join('');
+onresize=size;size();</script>"""
+
+
+def render_html(m: LibraryMap, out: str | Path) -> Path:
+    """A self-contained page: the map with zoom, pan and hover (title, artist, genre and its tag)."""
+    out = Path(out)
+    names = m.genres()
+    data = {"x": np.round(m.xy[:, 0], 4).tolist(), "y": np.round(m.xy[:, 1], 4).tolist(), "g": m.genre, "f": m.file_genre,
+            "t": m.title, "a": m.artist, "names": names, "colours": colours_for(names)}
+    try:
+        out.write_text(HTML.replace("__DATA__", json.dumps(data).replace("</", "<\\/")), encoding="utf-8")
+    except OSError as exc:
+        raise GenreTaggerError(out, f"cannot write the page ({exc.strerror})") from exc
+    return out

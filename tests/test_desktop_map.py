@@ -1,0 +1,103 @@
+"""The library map: layout, filters, hover/click/rubber-band selection, and the CLI's PNG and HTML."""
+
+import json
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QImage
+from PySide6.QtTest import QTest
+
+from desktop.cli import EXIT_ERROR, EXIT_OK, main
+from desktop.services.library_map import UNCERTAIN, LibraryMap, compute_map, layout_2d
+from desktop.ui.map_view import MapView
+
+
+def test_layout_separates_clusters_and_fits_the_unit_square():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.standard_normal((50, 16)) + 6, rng.standard_normal((50, 16)) - 6]).astype(np.float32)
+    xy, method = layout_2d(x)
+    assert method in ("pca", "umap") and xy.shape == (100, 2) and xy.min() >= 0 and xy.max() <= 1
+    a, b = xy[:50].mean(0), xy[50:].mean(0)
+    assert np.linalg.norm(a - b) > 0.5
+
+
+def toy_map():
+    xy = np.array([[0.1, 0.1], [0.12, 0.1], [0.9, 0.9], [0.5, 0.5]], np.float32)
+    return LibraryMap(np.array([10, 11, 12, 13]), xy, ["Jazz", "Jazz", "Rock", UNCERTAIN], ["", "Rock", "Rock", ""],
+                      ["a", "b", "c", "d"], ["x", "x", "y", "z"], ["prediction"] * 3 + ["uncertain"],
+                      np.array([False, True, False, True]))
+
+
+def test_map_view_filters_click_and_rubber_band(qtbot):
+    view = MapView()
+    qtbot.addWidget(view)
+    view.resize(400, 340)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_map(toy_map())
+    canvas = view.canvas
+    clicked, selected = [], []
+    view.track_clicked.connect(clicked.append)
+    view.tracks_selected.connect(selected.append)
+    qtbot.wait(10)  # let the layout give the canvas its size before reading positions
+    xy = canvas.positions()
+    QTest.mouseClick(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, QPoint(int(xy[2, 0]), int(xy[2, 1])))
+    assert clicked == [12]
+    top_left = QPoint(int(xy[0, 0]) - 5, int(xy[0, 1]) - 5)
+    bottom_right = QPoint(int(xy[1, 0]) + 5, int(xy[1, 1]) + 5)
+    QTest.mousePress(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, top_left)
+    QTest.mouseMove(canvas, bottom_right)
+    QTest.mouseRelease(canvas, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, bottom_right)
+    assert selected == [[10, 11]]
+    view.genre.setCurrentIndex(view.genre.findData("Rock"))
+    assert canvas.visible.tolist() == [False, False, True, False]
+    assert canvas.ids_in(canvas.rect()) == [12]
+    view.genre.setCurrentIndex(0)
+    view.review_only.setChecked(True)
+    assert canvas.visible.tolist() == [False, True, False, True]
+    view.by_file.setChecked(True)
+    assert canvas.keys == [UNCERTAIN, "Rock", "Rock", UNCERTAIN]
+    assert canvas.point_at(QPointF(-50, -50)) is None
+
+
+def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):
+    view = MapView()
+    qtbot.addWidget(view)
+    view.resize(400, 340)
+    view.show()
+    qtbot.waitExposed(view)
+    view.set_map(toy_map())
+    view.canvas.grab()  # first paint renders the points
+    renders = []
+    real = view.canvas._render
+    monkeypatch.setattr(view.canvas, "_render", lambda: renders.append(1) or real())
+    QTest.mousePress(view.canvas, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, QPoint(100, 100))
+    for step in range(1, 6):
+        QTest.mouseMove(view.canvas, QPoint(100 + 10 * step, 100))
+        view.canvas.grab()
+    assert renders == [] and view.canvas.offset.x() == pytest.approx(50)
+    QTest.mouseRelease(view.canvas, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, QPoint(150, 100))
+    view.canvas.grab()
+    assert renders == [1]
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_cli_map_png_and_html_and_the_cache(env, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(env.sessions.kw["bind"].url.database))
+    assert main(["map", "-o", str(tmp_path / "empty.png")]) == EXIT_ERROR
+    assert "no analysed tracks" in capsys.readouterr().err
+    env.scan()
+    assert main(["map", "-o", str(tmp_path / "map.png"), "--size", "640x480", "--json"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["tracks"] == len(env.files) and data["layout"] == "pca"
+    image = QImage(str(tmp_path / "map.png"))
+    assert (image.width(), image.height()) == (640, 480)
+    assert main(["map", "-o", str(tmp_path / "map.html")]) == EXIT_OK
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "Track 1" in page and "<script" in page
+    # The layout is cached until the analysed tracks change.
+    import desktop.services.library_map as library_map
+
+    monkeypatch.setattr(library_map, "layout_2d", lambda x: pytest.fail("recomputed an unchanged layout"))
+    assert len(compute_map(env.sessions)) == len(env.files)
