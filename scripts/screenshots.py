@@ -2,7 +2,7 @@
 
     xvfb-run -a -s "-screen 0 1400x900x24" .venv/bin/python scripts/screenshots.py --out screenshots
 
-Writes main-window.png, genre-view.png and track-details.png.
+Writes main-window.png, genre-view.png, track-details.png and library-map.png.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def main() -> int:
         model = build_model(tmp)
         music = tmp / "Music"
         artists = ["Aurora Lane", "The Gridlocks", "Mono Tide", "Kettle Drum Club", "Static Bloom"]
-        for i in range(15):
+        for i in range(45):
             genre = ["tones", "noise", "beats"][i % 3]
             ext = ["mp3", "flac", "ogg", "m4a", "opus"][i % 5]
             path = make_track(music / artists[i % 5], f"{i + 1:02d} Song {i + 1}", genre, ext, 8.0, seed=i,
@@ -80,6 +80,15 @@ def main() -> int:
         window._show_details(window.proxy.index(0, 0))
         app.processEvents()
         window.details.grab().save(str(out / "track-details.png"))
+        window.map_dock.show()
+        window.map_dock.setFloating(True)
+        window.map_dock.resize(760, 560)
+        window.update_map()
+        while window.map_job is not None:
+            app.processEvents()
+            time.sleep(0.05)
+        app.processEvents()
+        window.map_view.grab().save(str(out / "library-map.png"))
         window.close()
     print(f"screenshots in {out}/")
     return 0
