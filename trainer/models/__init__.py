@@ -10,6 +10,7 @@ from trainer.models.cnn import CompactCNN
 from trainer.models.ffnn import FeedForward
 from trainer.models.genre_net import GenreNet
 from trainer.models.mobilenet import MobileNetV2
+from trainer.models.wavelet_net import WaveletGenreNet
 
 # name -> backbone factory(n_mels, width). The feed-forward baseline has no width to scale.
 BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
@@ -20,9 +21,13 @@ BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
     # MobileNetV2 with a 256-d embedding (the CNN's size) projected from its 1280 features.
     "mobilenet-256": lambda n_mels, width: MobileNetV2(n_mels, width=width, project_dim=256),
     "ffnn": lambda n_mels, width: FeedForward(n_mels),
+    # The CNN's mel branch plus a Daubechies-4 wavelet branch on the waveform (trainer/wavelet.py).
+    "cnn-wavelet": lambda n_mels, width: CompactCNN(n_mels, width=width),
 }
+# Models whose network is not the plain GenreNet around their backbone.
+NETWORKS: dict[str, type[GenreNet]] = {"cnn-wavelet": WaveletGenreNet}
 
-__all__ = ["BACKBONES", "GenreNet", "build_model", "model_names"]
+__all__ = ["BACKBONES", "NETWORKS", "GenreNet", "build_model", "model_names"]
 
 
 def model_names() -> list[str]:
@@ -37,4 +42,5 @@ def build_model(name, n_labels, frontend_cfg, *, dropout=0.3, width=1.0, mel_bas
     if name not in BACKBONES:
         raise ValueError(f"unknown model {name!r}; choose one of {', '.join(model_names())}")
     frontend = MelFrontEnd(frontend_cfg, mel_basis=mel_basis)
-    return GenreNet(frontend, BACKBONES[name](frontend_cfg.n_mels, width), n_labels, dropout=dropout)
+    network = NETWORKS.get(name, GenreNet)
+    return network(frontend, BACKBONES[name](frontend_cfg.n_mels, width), n_labels, dropout=dropout)
