@@ -29,13 +29,19 @@ def toy_map():
                       np.array([False, True, False, True]))
 
 
-def test_map_view_filters_click_and_rubber_band(qtbot):
+def shown_view(qtbot) -> MapView:
+    """A map view on screen (offscreen) showing the toy map."""
     view = MapView()
     qtbot.addWidget(view)
     view.resize(400, 340)
     view.show()
     qtbot.waitExposed(view)
     view.set_map(toy_map())
+    return view
+
+
+def test_map_view_filters_click_and_rubber_band(qtbot):
+    view = shown_view(qtbot)
     canvas = view.canvas
     clicked, selected = [], []
     view.track_clicked.connect(clicked.append)
@@ -62,12 +68,7 @@ def test_map_view_filters_click_and_rubber_band(qtbot):
 
 
 def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):
-    view = MapView()
-    qtbot.addWidget(view)
-    view.resize(400, 340)
-    view.show()
-    qtbot.waitExposed(view)
-    view.set_map(toy_map())
+    view = shown_view(qtbot)
     view.canvas.grab()  # first paint renders the points
     renders = []
     real = view.canvas._render
