@@ -14,7 +14,7 @@ import numpy as np
 from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.analysis import verdict
+from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import clean_name, display_names, genre_key
 from desktop.core.genres import same_genres, split_genres
@@ -333,7 +333,7 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int
 
 
 def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead, base_key: str,
-              threshold: float = 0.5) -> int:
+              threshold: float = DEFAULT_THRESHOLD) -> int:
     """Give every analysed track the learned verdict from its stored embedding (nothing is decoded)."""
     with writer_lock(sessions), sessions() as s:
         stored = embeddings_of(s, base_key)
