@@ -219,10 +219,7 @@ def cmd_scan(args, out: Output) -> int:
     written = None
     if args.write and changes:
         written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})")
-        for path, reason in written.failed:
-            out.warn(f"error: {path}: {reason}")
-        for path, reason in written.skipped:
-            out.say(f"skipped {path}: {reason}")
+        say_skipped_and_failed(out, written)
         out.say(f"wrote {len(written.written)} files" + (" (undo with: genre-tagger undo)" if written.written else ""))
     else:
         for c in changes:
@@ -309,14 +306,19 @@ def say_recovery(out: Output, report) -> None:
         out.warn(f"recovered: {path}: an interrupted write left it changed by someone else ({reason}); undo will refuse it")
 
 
-def print_write(out: Output, result) -> int:
-    """Report a WriteResult; exit code 1 when any file failed."""
-    for c in result.written:
-        out.say(f"wrote {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
+def say_skipped_and_failed(out: Output, result) -> None:
+    """The files a write batch left alone (on stdout) and those that failed (on stderr)."""
     for path, reason in result.skipped:
         out.say(f"skipped {path}: {reason}")
     for path, reason in result.failed:
         out.warn(f"error: {path}: {reason}")
+
+
+def print_write(out: Output, result) -> int:
+    """Report a WriteResult; exit code 1 when any file failed."""
+    for c in result.written:
+        out.say(f"wrote {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
+    say_skipped_and_failed(out, result)
     out.data = {"batch": result.batch_id, "written": [c.path for c in result.written],
                 "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
                 "failed": [{"path": p, "reason": r} for p, r in result.failed]}

@@ -17,6 +17,12 @@ from desktop.core.library_head import GenreHead, centre_distance
 
 LIBRARY_MODEL_NAME = "library"
 HEAD_KEY = "library_head"  # metadata: base model key, centres and radius of the novelty check
+LEARNED_KEY_PREFIX = f"{LIBRARY_MODEL_NAME}:"  # model keys (name:version) of learned models start so
+
+
+def is_learned_key(model_key: str) -> bool:
+    """True for the key of a model `genre-tagger learn` wrote."""
+    return model_key.startswith(LEARNED_KEY_PREFIX)
 
 
 def learned_version(base_key: str, stamp: str) -> str:

@@ -46,8 +46,7 @@ def read_info(path: str | Path) -> dict[str, str]:
         with open(path, "rb") as fh:
             end, chunks = _layout(fh, path)
             for cid, start, size in chunks:
-                fh.seek(start)
-                if cid != b"LIST" or fh.read(4) != b"INFO":
+                if cid != b"LIST" or _list_type(fh, start) != b"INFO":
                     continue
                 for sub, sub_start, sub_size in _chunks(fh, min(start + size, end)):
                     here = fh.tell()
@@ -67,6 +66,12 @@ def _info_chunk(fields: dict[str, str]) -> bytes:
     return b"LIST" + struct.pack("<I", len(body)) + body
 
 
+def _list_type(fh, start: int) -> bytes:
+    """The four-letter type of the LIST chunk whose data starts at `start`."""
+    fh.seek(start)
+    return fh.read(4)
+
+
 def set_info(path: str | Path, key: str, value: str | None, scratch: Path) -> None:
     """Set (or with None remove) one INFO field, rewriting the file through `scratch`.
 
@@ -75,15 +80,11 @@ def set_info(path: str | Path, key: str, value: str | None, scratch: Path) -> No
     """
     path = Path(path)
     try:
+        fields = read_info(path)  # every INFO list's fields; they are written back as one list
         with open(path, "rb") as src:
             end, chunks = _layout(src, path)
-            fields: dict[str, str] = {}
-            info_at = None
-            for n, (cid, start, _size) in enumerate(chunks):
-                src.seek(start)
-                if cid == b"LIST" and src.read(4) == b"INFO":
-                    fields.update(read_info(path))
-                    info_at = n if info_at is None else info_at
+            info_at = next((n for n, (cid, start, _size) in enumerate(chunks)
+                            if cid == b"LIST" and _list_type(src, start) == b"INFO"), None)
             if value:
                 fields[key] = value
             else:
@@ -91,9 +92,7 @@ def set_info(path: str | Path, key: str, value: str | None, scratch: Path) -> No
             with open(scratch, "wb") as out:
                 out.write(b"RIFF\0\0\0\0WAVE")
                 for n, (cid, start, size) in enumerate(chunks):
-                    src.seek(start)
-                    is_info = cid == b"LIST" and src.read(4) == b"INFO"
-                    if is_info:
+                    if cid == b"LIST" and _list_type(src, start) == b"INFO":
                         if n == info_at and fields:
                             out.write(_info_chunk(fields))
                         continue

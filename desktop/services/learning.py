@@ -18,7 +18,12 @@ from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import clean_name, display_names, genre_key
 from desktop.core.genres import same_genres, split_genres
-from desktop.core.learned_model import LIBRARY_MODEL_NAME, build_learned_model, learned_version
+from desktop.core.learned_model import (
+    LEARNED_KEY_PREFIX,
+    LIBRARY_MODEL_NAME,
+    build_learned_model,
+    learned_version,
+)
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.services.library import verdict_values
@@ -104,12 +109,18 @@ def rename_shown_genre(sessions: sessionmaker[Session], source: str, target: str
     """
     key, changed = genre_key(source), 0
     with writer_lock(sessions), sessions() as s:
-        for column in (Track.corrected_genre, Track.predicted_genre):
-            names = [name for name in s.scalars(select(column).where(column.is_not(None)).distinct()) if genre_key(name) == key]
-            if names:
-                changed += s.execute(update(Track).where(column.in_(names)).values({column.key: target})).rowcount
-        s.execute(update(Track).where(Track.corrected_genre.is_not(None)).values(genre=Track.corrected_genre))
-        s.execute(update(Track).where(Track.corrected_genre.is_(None)).values(genre=Track.predicted_genre))
+        corrected = [n for n in s.scalars(select(Track.corrected_genre).where(Track.corrected_genre.is_not(None)).distinct())
+                     if genre_key(n) == key]
+        predicted = [n for n in s.scalars(select(Track.predicted_genre).where(Track.predicted_genre.is_not(None)).distinct())
+                     if genre_key(n) == key]
+        if corrected:  # a correction is the shown genre
+            changed += s.execute(update(Track).where(Track.corrected_genre.in_(corrected))
+                                 .values(corrected_genre=target, genre=target)).rowcount
+        if predicted:  # a prediction is shown only where nobody corrected the track
+            s.execute(update(Track).where(Track.predicted_genre.in_(predicted), Track.corrected_genre.is_not(None))
+                      .values(predicted_genre=target))
+            changed += s.execute(update(Track).where(Track.predicted_genre.in_(predicted), Track.corrected_genre.is_(None))
+                                 .values(predicted_genre=target, genre=target)).rowcount
         s.commit()
     return changed
 
@@ -152,7 +163,7 @@ def gather_labels(s: Session) -> tuple[list[Label], dict[str, str]]:
 # ---- learning ---------------------------------------------------------------------------------------
 def embeddings_of(s: Session, base_key: str) -> dict[int, np.ndarray]:
     """track id -> the base network's stored embedding of the track's current audio."""
-    library_prefix = f"{LIBRARY_MODEL_NAME}:{learned_version(base_key, '')}"
+    library_prefix = f"{LEARNED_KEY_PREFIX}{learned_version(base_key, '')}"
     rows = s.execute(select(Analysis.track_id, Analysis.embedding).join(Track, Track.id == Analysis.track_id)
                      .where(or_(Analysis.model_key == base_key, Analysis.model_key.startswith(library_prefix)),
                             Analysis.audio_hash == Track.audio_hash, Analysis.embedding.is_not(None)))
@@ -327,7 +338,7 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int
             s.execute(update(Track), [dict(verdict_values(status, spellings.get(genre_key(top), top) if top else None,
                                                           confidence or 0.0, error, fixed), id=track_id)
                                       for track_id, fixed, status, top, confidence, error in rows])
-        s.execute(delete(Analysis).where(Analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:")))
+        s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX)))
         s.commit()
     return len(rows)
 
@@ -349,7 +360,7 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
         for track_id, audio_hash, fixed in s.execute(select(Track.id, Track.audio_hash, Track.corrected_genre)):
             hashes[track_id], corrected[track_id] = audio_hash, fixed
         labels = list(info.labels)
-        s.execute(delete(Analysis).where(Analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:"), Analysis.model_key != info.key))
+        s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX), Analysis.model_key != info.key))
         s.execute(delete(Analysis).where(Analysis.model_key == info.key))
         rows, verdicts = [], []
         for n, track_id in enumerate(ids.tolist()):

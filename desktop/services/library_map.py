@@ -75,26 +75,28 @@ def _cache_file(sessions: sessionmaker[Session]) -> Path | None:
 def compute_map(sessions: sessionmaker[Session], threshold: float = DEFAULT_THRESHOLD) -> LibraryMap:
     """The map of every present, analysed track (layout from the cache when nothing changed)."""
     with sessions() as s:
+        # Without the embeddings: they are read only when the cached layout is out of date.
         rows = s.execute(select(Track.id, Track.title, Track.artist, Track.file_genre, Track.genre, Track.confidence,
-                                Track.corrected_genre, Track.predicted_genre, Analysis.id.label("analysis_id"),
-                                Analysis.embedding)
+                                Track.corrected_genre, Track.predicted_genre, Analysis.id.label("analysis_id"))
                          .join(Analysis, Analysis.track_id == Track.id)
                          .where(Track.missing.is_(False), Analysis.embedding.is_not(None),
                                 Analysis.audio_hash == Track.audio_hash)
                          .order_by(Track.id, Analysis.created_at.desc(), Analysis.id.desc())).all()
         flagged = queries.album_disagreements(s, threshold)
-    latest, seen = [], set()
-    for row in rows:  # the newest analysis of each track
-        if row.id not in seen:
-            seen.add(row.id)
-            latest.append(row)
-    ids = np.array([r.id for r in latest], int)
-    signature = hashlib.sha1(np.array([[r.id, r.analysis_id] for r in latest], np.int64).tobytes()).hexdigest()
-    xy, method = _cached_layout(sessions, signature)
-    if xy is None:
-        x = np.stack([np.frombuffer(r.embedding, "<f4") for r in latest]) if latest else np.zeros((0, 1), np.float32)
-        xy, method = layout_2d(x)
-        _store_layout(sessions, signature, xy, method)
+        latest, seen = [], set()
+        for row in rows:  # the newest analysis of each track
+            if row.id not in seen:
+                seen.add(row.id)
+                latest.append(row)
+        ids = np.array([r.id for r in latest], int)
+        signature = hashlib.sha1(np.array([[r.id, r.analysis_id] for r in latest], np.int64).tobytes()).hexdigest()
+        xy, method = _cached_layout(sessions, signature)
+        if xy is None:
+            blobs = dict(s.execute(select(Analysis.id, Analysis.embedding).where(Analysis.embedding.is_not(None))).all())
+            x = (np.stack([np.frombuffer(blobs[r.analysis_id], "<f4") for r in latest]) if latest
+                 else np.zeros((0, 1), np.float32))
+            xy, method = layout_2d(x)
+            _store_layout(sessions, signature, xy, method)
     genre, source, review = [], [], np.zeros(len(latest), bool)
     for n, r in enumerate(latest):
         uncertain = not r.corrected_genre and queries.is_uncertain(r.confidence, threshold)

@@ -84,6 +84,11 @@ class MicrophoneRecorder(Recorder):
         self._device.readyRead.connect(self._read)
         self._timer.start(seconds * 1000)
 
+    @property
+    def recording(self) -> bool:
+        """True while the microphone is open."""
+        return self._source is not None
+
     def _read(self) -> None:
         data = bytes(self._device.readAll().data())
         if self._format.sampleFormat().name == "Int16":
@@ -215,7 +220,7 @@ class ClassifyDialog(QDialog):
 
     def done(self, code: int) -> None:  # noqa: D401 (Qt's name)
         """Closing stops a recording and removes the temporary file."""
-        if isinstance(self.recorder, MicrophoneRecorder) and self.recorder._source is not None:
+        if isinstance(self.recorder, MicrophoneRecorder) and self.recorder.recording:
             self.recorder.stop()
         super().done(code)
         self._tmp.cleanup()

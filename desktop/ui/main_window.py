@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
-from desktop.core.learned_model import LIBRARY_MODEL_NAME
+from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.services.learning import (
     active_model,
@@ -88,7 +88,7 @@ def genre_source(track: Track, analysis) -> str:
     if track.corrected_genre:
         return f"your correction ({track.corrected_genre})"
     if track.predicted_genre and analysis is not None:
-        model = "learned from your library" if analysis.model_key.startswith(f"{LIBRARY_MODEL_NAME}:") else f"the shipped model ({analysis.model_key})"
+        model = "learned from your library" if is_learned_key(analysis.model_key) else f"the shipped model ({analysis.model_key})"
         tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
         return f"{model}, {track.confidence:.0%} sure{tag}"
     if track.file_genre:
@@ -284,6 +284,10 @@ class MainWindow(QMainWindow):
         except (GenreTaggerError, ValueError):
             self.labels = []
 
+    def learned_model_in_use(self) -> bool:
+        """True when scans use the library's learned model (none chosen in Settings): corrections relearn it."""
+        return not self.settings.model_path and active_model(self.sessions) is not None
+
     def current_model_path(self):
         """The model scans use: the one chosen in Settings, else the library's learned one, else the shipped one."""
         return resolve_model(self.settings.model_path or None, active_model(self.sessions))
@@ -323,7 +327,7 @@ class MainWindow(QMainWindow):
             return
         self.refresh()
         self.statusBar().showMessage(f"{genre} is now {target.strip()} ({renamed} tracks); remembered for learning", 6000)
-        if active_model(self.sessions) is not None and not self.settings.model_path:
+        if self.learned_model_in_use():
             self._schedule_relearn()
 
     def selected_track_ids(self) -> list[int]:
@@ -411,7 +415,7 @@ class MainWindow(QMainWindow):
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
         self.progress_label.setText(f"Scan {state}: {outcome.found} files, {outcome.analysed} analysed")
-        if not outcome.cancelled and active_model(self.sessions) is None and not self.settings.model_path:
+        if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(readiness(self.sessions), 15000)
 
     def _scan_failed(self, message: str):
@@ -457,7 +461,7 @@ class MainWindow(QMainWindow):
             paths = [s.get(Track, i).path for i in track_ids]
         service = self.tag_service()
         job = self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {len(paths)} track(s) to {genre}")
-        if job is not None and active_model(self.sessions) is not None and not self.settings.model_path:
+        if job is not None and self.learned_model_in_use():
             job.finished.connect(self._schedule_relearn)  # a bound slot of the window: queued to the GUI thread
         return job
 
@@ -515,12 +519,14 @@ class MainWindow(QMainWindow):
         self.report_problem("map", message)
 
     def show_track(self, track_id: int):
-        """Select a track in the table (clearing filters that hide it) and show its details."""
-        for r in range(self.proxy.rowCount()):
-            if self.proxy.index(r, 0).data(TRACK_ID_ROLE) == track_id:
-                self.table.selectRow(r)
-                self.table.scrollTo(self.proxy.index(r, 0))
-                return
+        """Select a track in the table and show its details (or say that the table's filters hide it)."""
+        row = self.table_model.row_of(track_id)
+        index = self.proxy.mapFromSource(self.table_model.index(row, 0)) if row is not None else QModelIndex()
+        if not index.isValid():
+            self.statusBar().showMessage("That track is hidden by the table's search or filters", 4000)
+            return
+        self.table.selectRow(index.row())
+        self.table.scrollTo(index)
 
     def set_genre_for_tracks(self, track_ids: list[int]):
         """Ask for one genre and correct every given track (a rubber band on the map, say)."""

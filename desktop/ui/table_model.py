@@ -136,6 +136,10 @@ class LibraryTableModel(QAbstractTableModel):
         if gone:
             self._position = {r.id: i for i, r in enumerate(self._rows)}
 
+    def row_of(self, track_id: int) -> int | None:
+        """The source row showing a track, None when it is not in the table."""
+        return self._position.get(track_id)
+
     def row_at(self, row: int) -> TrackRow:
         """The data of a source row."""
         return self._rows[row]
