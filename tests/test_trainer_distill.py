@@ -152,6 +152,40 @@ def test_two_teachers_teach_side_by_side(distilled, labelled, teacher, tmp_path)
                  cache=str(root / "cache"), say=lambda *_: None)
 
 
+def test_distillation_tracks_the_frozen_probe_every_epoch(distilled, labelled, tmp_path):
+    """--probe: each epoch's history row has the probe's accuracy (labels never reach the loss), and the curve is drawn."""
+    from trainer.checkpoint import load_checkpoint
+    from trainer.distill.distill import DistillConfig, distill
+
+    root = Path(distilled).parent.parent
+    cfg = DistillConfig(targets=str(root / "targets"), out=str(tmp_path / "run"), width=0.25, hop_length=512, epochs=2,
+                        batch_size=8, device="cpu", probe=str(labelled), probe_cache=str(root / "cache"), precision="bf16")
+    best = distill(cfg, say=lambda *_: None)
+    history = json.loads((tmp_path / "run" / "history.json").read_text())
+    assert [r["epoch"] for r in history] == [0, 1]
+    assert all(0.0 <= r["probe_accuracy"] <= 1.0 for r in history)
+    assert load_checkpoint(best)["history"][0]["probe_accuracy"] == history[0]["probe_accuracy"]
+    assert (tmp_path / "run" / "probe_curve.png").read_bytes()[:4] == b"\x89PNG"
+    assert json.loads((tmp_path / "run" / "distill_config.json").read_text())["precision"] == "bf16"
+    with pytest.raises(ValueError, match="unknown precision"):
+        distill(DistillConfig(targets=str(root / "targets"), out=str(tmp_path / "bad"), epochs=1, precision="fp8"),
+                say=lambda *_: None)
+
+
+def test_probe_on_embedding_and_tags_and_bf16_finetuning(distilled, labelled, teacher, tmp_path):
+    """crossval probe --features embedding+tags and crossval finetune --precision bf16 score every clip once."""
+    from trainer.distill.crossval import crossval
+
+    root = Path(distilled).parent.parent
+    figures = crossval("probe", str(labelled), tmp_path / "cv", checkpoint=distilled, folds=2, cache=str(root / "cache"),
+                       features="embedding+tags", say=lambda *_: None)
+    report = json.loads((tmp_path / "cv" / "probe" / "report.json").read_text())
+    assert figures["tracks"] == 18 and report["features"] == "embedding+tags"
+    figures = crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=distilled, teacher=teacher, folds=2,
+                       cache=str(root / "cache"), finetune_epochs=1, precision="bf16", say=lambda *_: None)
+    assert figures["tracks"] == 18
+
+
 def test_targets_refuse_a_window_step_that_is_not_positive(distilled, teacher, tmp_path):
     """--hop-seconds of zero or below is refused before a targets folder is made."""
     from trainer.distill.targets import prepare_targets

@@ -5,7 +5,8 @@
 # Steps (each resumes or is skipped when its output exists):
 #   1. corpus   unlabelled music from Debian packages (apt-get download; no root needed)
 #   2. teach    musicnn-msd (ISC, ../shared/peers) tags + embedding for every 3 s corpus window
-#   3. distill  our CNN learns the teacher's outputs from the corpus
+#   3. distill  our CNN learns the teacher's outputs from the corpus; the frozen probe on the GTZAN clips
+#               is measured after every epoch (history.json, probe_curve.png; labels never reach the loss)
 #   4. crossval artist-grouped 5-fold CV on the labelled GTZAN clips: probe (ours), finetune (ours, the
 #               shipped recipe; three fine-tuning seeds, their mean reported), features and scratch
 #               (baselines), peer (essentia's GTZAN model, a yardstick we never train on)
@@ -18,6 +19,8 @@ PY=${PYTHON:-.venv/bin/python}
 PEERS=${PEERS:-../shared/peers}
 GTZAN=${GTZAN:-../shared/datasets/gtzan}
 EPOCHS=${EPOCHS:-8}
+WIDTH=${WIDTH:-0.5}
+PRECISION=${PRECISION:-auto}  # bf16 where the CPU or GPU computes it natively (3x faster here), else fp32
 FOLDS=${FOLDS:-5}
 SEEDS=${SEEDS:-0 1 2}  # fine-tuning seeds: one run varies by a few points with the seed alone
 MODEL=${MODEL:-cnn}
@@ -31,17 +34,19 @@ mkdir -p "$RUN"
 [ -f "$WORK/corpus/manifest.csv" ] || "$PY" -m trainer corpus --out "$WORK/corpus"
 "$PY" -m trainer teach --corpus "$WORK/corpus/manifest.csv" --teacher "$PEERS/musicnn-msd.onnx" \
   --out "$WORK/targets-msd" --cache "$WORK/decoded"
-[ -f "$RUN/distilled/best.pt" ] || "$PY" -m trainer distill --targets "$WORK/targets-msd" \
-  --out "$RUN/distilled" --model "$MODEL" --width 0.5 --epochs "$EPOCHS"
 "$PY" scripts/gtzan_manifest.py --gtzan "$GTZAN" --out "$WORK/gtzan.csv"
+[ -f "$RUN/distilled/best.pt" ] || "$PY" -m trainer distill --targets "$WORK/targets-msd" \
+  --out "$RUN/distilled" --model "$MODEL" --width "$WIDTH" --epochs "$EPOCHS" --precision "$PRECISION" \
+  --probe "$WORK/gtzan.csv" --probe-cache "$WORK/decoded"
 for method in probe finetune features peer scratch; do
   [ -f "$RUN/cv/$method/report.json" ] && continue
   "$PY" -m trainer crossval "$method" --data "$WORK/gtzan.csv" --out "$RUN/cv" --folds "$FOLDS" \
     --cache "$WORK/decoded" --checkpoint "$RUN/distilled/best.pt" --teacher "$PEERS/musicnn-msd.onnx" --finetune-seed $SEEDS \
-    --peer "$PEERS/essentia-genre_tzanetakis-musicnn-msd-1.onnx" --config recipes/default-model/scratch.yaml
+    --peer "$PEERS/essentia-genre_tzanetakis-musicnn-msd-1.onnx" --config recipes/default-model/scratch.yaml \
+    --precision "$PRECISION"
 done
 "$PY" -m trainer fit-head --checkpoint "$RUN/distilled/best.pt" --data "$WORK/gtzan.csv" --out "$RUN/final" \
-  --report "$RUN/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" \
+  --report "$RUN/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" --precision "$PRECISION" \
   --dataset-name "GTZAN clips we hold (156) + distilled from musicnn-msd on Debian game music"
 "$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME-float.onnx"
 "$PY" -m trainer quantize --model "$RUN/final/$NAME-float.onnx" --out "$RUN/final/$NAME.onnx" \

@@ -79,9 +79,10 @@ class FinetuneInputs:
     emb_std: np.ndarray
     mels: list[torch.Tensor]
     targets: list[tuple[np.ndarray, np.ndarray]]
+    precision: str = "fp32"  # of the fine-tuning's forward passes: fp32 or bf16
 
 
-def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher) -> FinetuneInputs:
+def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher, precision: str = "fp32") -> FinetuneInputs:
     """The distilled `net` (loaded by the caller) with its run's teacher statistics, found beside `checkpoint`;
     runs the front end and the teacher(s) on every clip. `teacher` is a path or a list, the distillation's
     teachers in the same order."""
@@ -105,7 +106,7 @@ def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher) -> Fi
     if targets[0][1].shape[1] != len(stats["mean"]):
         raise ValueError(f"{checkpoint} learnt a {len(stats['mean'])}-wide teacher embedding; "
                          f"{', '.join(teachers.names)} give {targets[0][1].shape[1]}")
-    return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window), targets)
+    return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window), targets, precision)
 
 
 def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.ndarray, epochs: int = 4, seed: int = 0):
@@ -116,7 +117,7 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
 
     net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
                    [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs,
-                   seed=seed)
+                   seed=seed, precision=inputs.precision)
     with torch.no_grad():  # from the cached front-end output: the front end is frozen, no need to run it again
         embs = [net.forward_mel(m)[1].numpy() for m in inputs.mels]  # [n_windows, D] per clip
         head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
@@ -275,7 +276,8 @@ def mean_of_runs(runs: list[dict]) -> dict:
 
 
 def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
-             seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, say=print) -> dict:
+             seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, precision="fp32",
+             features="embedding", say=print) -> dict:
     """Run one method over the folds and write its report under out/<method>."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.config import TrainConfig
@@ -290,13 +292,16 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
     if method == "probe":
         if not checkpoint:
             raise ValueError("--checkpoint (a distilled model) is needed for the probe method")
-        probs = probe_predictions(embed_tracks(net, data.audios, window), data, fold_of, say)
-        extra["checkpoint"] = str(checkpoint)
+        from trainer.distill.yardstick import probe_features
+
+        # features "embedding+tags": the head also reads the student's copy of the teacher's 50 tags.
+        probs = probe_predictions(probe_features(net, data.audios, window, features), data, fold_of, say)
+        extra["checkpoint"], extra["features"] = str(checkpoint), features
     elif method == "finetune":
         if not (checkpoint and teacher):
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
         # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
-        inputs = finetune_inputs(net, window, checkpoint, data, teacher)
+        inputs = finetune_inputs(net, window, checkpoint, data, teacher, precision)
         seeds = [finetune_seed] if isinstance(finetune_seed, int) else list(finetune_seed)
         extra["checkpoint"] = str(checkpoint)
         if len(seeds) > 1:
@@ -325,7 +330,7 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
 
 def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str | Path | None = None,
                     cache=".cache/decoded", dataset_name: str | None = None, teacher: str | Path | None = None,
-                    finetune_epochs: int = 4, say=print) -> Path:
+                    finetune_epochs: int = 4, precision: str = "fp32", say=print) -> Path:
     """A distilled model (fine-tuned on every clip when a teacher is given) + a genre head fitted on every
     clip -> an ordinary genre checkpoint, ready for export."""
     from dataclasses import replace
@@ -337,7 +342,7 @@ def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str 
     net, cfg, _ = model_from_checkpoint(state)
     data = load_labelled(data_path, cache, cfg.sample_rate, say=say)
     if teacher:
-        inputs = finetune_inputs(net, cfg.window_samples, checkpoint, data, teacher)
+        inputs = finetune_inputs(net, cfg.window_samples, checkpoint, data, teacher, precision)
         net, embs, _ = finetune_embeddings(inputs, data, np.arange(len(data.records)), epochs=finetune_epochs)
     else:
         embs = embed_tracks(net, data.audios, cfg.window_samples)

@@ -50,6 +50,39 @@ class DistillConfig:
     tag_weight: float = 1.0  # BCE on teacher tags, next to MSE on its standardised embedding
     seed: int = 0
     device: str = "auto"
+    # Labelled clips (a manifest or folder) for the frozen-probe yardstick after every epoch; "" for none.
+    # Their labels never reach the loss: the probe only reports, and the curve goes to probe_curve.png.
+    probe: str = ""
+    probe_cache: str = ".cache/decoded"
+    # "bf16" runs the student's forward pass under bfloat16 autocast (the loss, validation and probe
+    # stay float32): 3x faster on this project's CPU (AVX512-BF16) and on GPUs; "auto" picks bf16 where
+    # the device has it natively; "fp32" as before.
+    precision: str = "fp32"
+
+
+PRECISIONS = ("fp32", "bf16", "auto")
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """"auto" -> "bf16" where the device computes bfloat16 natively (CUDA with bf16, a CPU with AVX512-BF16/AMX),
+    else "fp32" (emulated bfloat16 is slower than float32)."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if device.type == "cpu" and torch.ops.mkldnn._is_mkldnn_bf16_supported() else "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    """bfloat16 autocast for "bf16", a no-op context for "fp32"."""
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
+
+
+def use_channels_last(model: torch.nn.Module) -> torch.nn.Module:
+    """Convolution weights in channels-last layout: the same function, about 1.4x faster to train on CPU (oneDNN)."""
+    return model.to(memory_format=torch.channels_last)
 
 
 def split_windows(n: int, valid_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -86,7 +119,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     teachers = [str(t) for t in data["teachers"]]
     shown = [t or f.name for t, f in zip(teachers, folders, strict=True)]
     say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
-        f"{len(train_idx)} train, {len(valid_idx)} valid")
+        f"{len(train_idx)} train, {len(valid_idx)} valid; precision {resolve_precision(cfg.precision, device)}")
 
     n_out = emb.shape[1] + tags.shape[1]
     base = TrainConfig(data=",".join(map(str, folders)), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
@@ -96,6 +129,8 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     model = build_model(cfg.model, n_out, base.frontend(), dropout=0.1, width=cfg.width)
     model.spec_augment.enabled = True
     model.to(device)
+    use_channels_last(model)
+    precision = resolve_precision(cfg.precision, device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = make_scheduler("cosine", optimizer, cfg.epochs)
     out = Path(cfg.out)
@@ -106,6 +141,11 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         x = torch.from_numpy(mel[idx].astype(np.float32)).to(device)  # [B, n_mels, T]
         return x, torch.from_numpy(emb_std[idx]).to(device), torch.from_numpy(tags[idx]).to(device)
 
+    yardstick = None
+    if cfg.probe:
+        from trainer.distill.yardstick import ProbeYardstick
+
+        yardstick = ProbeYardstick(cfg.probe, cfg.probe_cache, base.sample_rate, base.window_samples, say=say)
     rng = np.random.default_rng(cfg.seed)
     for epoch in range(cfg.epochs):
         model.train()
@@ -116,8 +156,9 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         for start in bar:
             x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
             x = random_gain(x, cfg.gain_db)  # [B, n_mels, T]
-            pred, _ = model.forward_mel(x)  # [B, 250 * teachers]
-            loss = distill_loss(pred, e, t, cfg.tag_weight)
+            with autocast(device, precision):
+                pred, _ = model.forward_mel(x)  # [B, 250 * teachers]
+            loss = distill_loss(pred.float(), e, t, cfg.tag_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -127,11 +168,15 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         scheduler.step()
         val = validation_loss(model, batch, valid_idx, cfg)
         row = {"epoch": epoch, "train_loss": total / max(1, seen), "val_loss": val, "lr": optimizer.param_groups[0]["lr"]}
+        if yardstick is not None:
+            row["probe_accuracy"] = yardstick.accuracy(model)
         history.append(row)
         improved = best["metric"] is None or val < best["metric"]
         if improved:
             best.update(metric=val, epoch=epoch)
-        say(f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  val_loss {val:.4f}" + ("  *" if improved else ""))
+        probe_text = f"  probe {row['probe_accuracy']:.3f}" if "probe_accuracy" in row else ""
+        say(f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  val_loss {val:.4f}{probe_text}"
+            + ("  *" if improved else ""))
         if not math.isfinite(row["train_loss"]):
             raise RuntimeError("distillation diverged (loss is not finite); lower --lr")
         common = dict(model=model, optimizer=optimizer, scheduler=scheduler, cfg=base,
@@ -139,6 +184,11 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         save_checkpoint(out / "last.pt", **common)
         if improved:
             save_checkpoint(out / "best.pt", **common)
+        (out / "history.json").write_text(json.dumps(history, indent=1))  # readable while the run goes on
+        if yardstick is not None:
+            from trainer.distill.yardstick import plot_probe_curve
+
+            plot_probe_curve(history, out / "probe_curve.png", title=f"{cfg.model} width {cfg.width:g}")
     (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
     # Fine-tuning standardises the teachers' targets alike, and must use the same teachers in this order.
     np.savez(out / TEACHER_STATS, mean=mean, std=std, teachers=np.array(teachers))

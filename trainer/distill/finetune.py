@@ -10,7 +10,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainer.data.windows import track_windows
-from trainer.distill.distill import DistillConfig, distill_loss, random_gain
+from trainer.distill.distill import (
+    DistillConfig,
+    autocast,
+    distill_loss,
+    random_gain,
+    resolve_precision,
+    use_channels_last,
+)
 from trainer.distill.teacher import Teachers
 
 
@@ -26,8 +33,11 @@ def clip_mels(net, audios: list[np.ndarray], window: int) -> list[torch.Tensor]:
 
 
 def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mean: np.ndarray, emb_std: np.ndarray,
-             n_labels: int, epochs: int = 4, lr: float = 5e-4, batch: int = 32, seed: int = 0) -> nn.Module:
+             n_labels: int, epochs: int = 4, lr: float = 5e-4, batch: int = 32, seed: int = 0,
+             precision: str = "fp32") -> nn.Module:
     """Train the whole network on labelled windows; returns the net with a genre classifier [labels, D].
+
+    `precision` "bf16" runs the forward pass under bfloat16 autocast (the losses stay float32).
 
     The distillation head (the net's classifier) keeps its job; a new genre head trains beside it.
     """
@@ -43,6 +53,9 @@ def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mea
     steps = max(1, epochs * (len(x) // batch))
     scheduler = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=lr, total_steps=steps)
     net.spec_augment.enabled = True
+    use_channels_last(net)
+    device = next(net.parameters()).device
+    precision = resolve_precision(precision, device)
     net.train()
     done = 0
     while done < steps:
@@ -50,9 +63,11 @@ def finetune(net, mels: list[torch.Tensor], labels: np.ndarray, targets, emb_mea
         for start in range(0, len(order) - batch + 1, batch):
             idx = order[start : start + batch]
             mel = random_gain(x[idx], DistillConfig.gain_db)  # [B, n_mels, T], as in distillation
-            distilled, embedding = net.forward_mel(mel)  # [B, 250 * teachers], [B, D]
-            logits = genre_head(net.dropout(embedding))  # [B, labels]
-            loss = F.cross_entropy(logits, y[idx], label_smoothing=0.1) + distill_loss(distilled, emb[idx], tags[idx], 1.0)
+            with autocast(device, precision):
+                distilled, embedding = net.forward_mel(mel)  # [B, 250 * teachers], [B, D]
+                logits = genre_head(net.dropout(embedding))  # [B, labels]
+            loss = (F.cross_entropy(logits.float(), y[idx], label_smoothing=0.1)
+                    + distill_loss(distilled.float(), emb[idx], tags[idx], 1.0))
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

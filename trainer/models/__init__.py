@@ -17,6 +17,8 @@ BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
     "cnn": lambda n_mels, width: CompactCNN(n_mels, width=width),
     # The same CNN at about 70% of the cost: its first block pools time by 4 instead of 2.
     "cnn-fast": lambda n_mels, width: CompactCNN(n_mels, width=width, first_time_pool=4),
+    # The CNN with attention pooling over time (frames weighted by a learnt score) instead of the mean.
+    "cnn-attn": lambda n_mels, width: CompactCNN(n_mels, width=width, attention=True),
     "mobilenet": lambda n_mels, width: MobileNetV2(n_mels, width=width),
     # MobileNetV2 with a 256-d embedding (the CNN's size) projected from its 1280 features.
     "mobilenet-256": lambda n_mels, width: MobileNetV2(n_mels, width=width, project_dim=256),

@@ -23,11 +23,23 @@ class ConvBlock(nn.Module):
         return self.layers(x)  # [B, c_in, F, T] -> [B, c_out, F/pf, T/pt]
 
 
+class AttentionPool(nn.Module):
+    """Features over time [B, C, T] -> [B, C]: a softmax-weighted mean, the weights scored per frame from the frame."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.score = nn.Conv1d(channels, 1, 1)  # one relevance score per frame
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weights = torch.softmax(self.score(x), dim=2)  # [B, 1, T], sums to 1 over time
+        return (x * weights).sum(dim=2)  # [B, C]
+
+
 class CompactCNN(nn.Module):
     """mel [B, 1, n_mels, T] -> embedding [B, 256]."""
 
     def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256,
-                 width: float = 1.0, first_time_pool: int = 2):
+                 width: float = 1.0, first_time_pool: int = 2, attention: bool = False):
         super().__init__()
         blocks, c_in = [], 1
         # The width multiplier scales every block (0.5 -> 16..128 channels, about 4x fewer operations).
@@ -37,6 +49,8 @@ class CompactCNN(nn.Module):
             blocks.append(ConvBlock(c_in, c_out, dropout, pool=(2, first_time_pool if i == 0 else 2)))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
+        # attention=True replaces the plain mean over time by a learnt weighting of the frames (max kept).
+        self.time_pool = AttentionPool(c_in) if attention else None
         self.project = nn.Sequential(nn.Linear(2 * c_in, embedding_dim), nn.ReLU(inplace=True))
         self.embedding_dim = embedding_dim
 
@@ -44,5 +58,6 @@ class CompactCNN(nn.Module):
         x = self.blocks(x)  # [B, C, n_mels/16, T/(8*first_time_pool)]
         x = x.mean(dim=2)  # [B, C, T']: average over frequency
         # Mean and max over time: max keeps short salient events (a drum fill, a vocal line).
-        pooled = torch.cat([x.mean(dim=2), x.amax(dim=2)], dim=1)  # [B, 2C]
+        average = x.mean(dim=2) if self.time_pool is None else self.time_pool(x)  # [B, C]
+        pooled = torch.cat([average, x.amax(dim=2)], dim=1)  # [B, 2C]
         return self.project(pooled)  # [B, D]

@@ -1,0 +1,86 @@
+"""Distillation variants: the attention-pooled CNN (learns, exports, quantizes) and the frozen-probe yardstick."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from tests.conftest import train_synth
+from trainer.frontend import FrontEndConfig
+from trainer.models import build_model
+from trainer.models.cnn import AttentionPool
+
+
+def test_attention_pool_weights_frames_and_sums_to_one():
+    pool = AttentionPool(4)
+    x = torch.randn(2, 4, 9)  # [B, C, T]
+    out = pool(x)
+    assert out.shape == (2, 4)
+    weights = torch.softmax(pool.score(x), dim=2)  # [B, 1, T]
+    torch.testing.assert_close(weights.sum(dim=2), torch.ones(2, 1))
+    # A constant sequence pools to itself whatever the weights: a weighted mean, not a sum.
+    constant = torch.ones(1, 4, 9) * 3.0
+    torch.testing.assert_close(pool(constant), torch.full((1, 4), 3.0))
+
+
+def test_cnn_attn_differs_from_cnn_only_in_its_pooling():
+    cnn = build_model("cnn", 3, FrontEndConfig(), width=0.5)
+    attn = build_model("cnn-attn", 3, FrontEndConfig(), width=0.5)
+    extra = {k for k in attn.state_dict() if k not in cnn.state_dict()}
+    assert extra and all(k.startswith("backbone.time_pool.") for k in extra)
+
+
+def test_cnn_attn_trains_exports_and_quantizes(tmp_path, synth_data, synth_holdout):
+    from desktop.core.model import GenreModel
+    from trainer.evaluate import evaluate
+    from trainer.export import export
+    from trainer.quantize import quantize
+
+    best = train_synth(tmp_path, synth_data, model="cnn-attn")
+    figures = evaluate(best, tmp_path / "report", data=str(synth_holdout), say=lambda *_: None)
+    assert figures["accuracy"] >= 0.8, figures["confusion_matrix"]
+    float_onnx = export(best, tmp_path / "attn.onnx", say=lambda *_: None)  # export checks onnxruntime against torch
+    int8_onnx = quantize(float_onnx, tmp_path / "attn-int8.onnx", synth_data, cache=tmp_path / "cache",
+                         say=lambda *_: None)  # refuses a result whose top genre strays
+    window = np.random.default_rng(1).standard_normal((3, 16000)).astype(np.float32) * 0.1
+    for path in (float_onnx, int8_onnx):
+        model = GenreModel(path, device="cpu")
+        probs, emb = model.predict(window)
+        assert probs.shape == (3, 3) and emb.shape == (3, 256) and model.info.name == "cnn-attn"
+
+
+def test_probe_yardstick_records_a_curve(tmp_path, synth_data):
+    """Every distillation epoch gets a probe accuracy in the history, and the curve is drawn."""
+    import csv
+
+    from trainer.distill.yardstick import ProbeYardstick, plot_probe_curve, probe_features
+
+    manifest = tmp_path / "labelled.csv"
+    paths = sorted(synth_data.rglob("*.wav"))
+    with open(manifest, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["path", "label", "artist"])
+        for i, p in enumerate(paths):
+            w.writerow([p, p.parent.name, f"{p.parent.name}-{i % 3}"])
+    yardstick = ProbeYardstick(str(manifest), str(tmp_path / "cache"), 16000, 16000, folds=3, say=lambda *_: None)
+    net = build_model("cnn", 53, FrontEndConfig(), width=0.25)
+    net.eval()
+    assert 0.0 <= yardstick.accuracy(net) <= 1.0
+    assert not net.training  # the yardstick leaves the network's mode as it found it
+    net.train()
+    yardstick.accuracy(net)
+    assert net.training
+    feats = probe_features(net, yardstick.data.audios[:2], 16000, "embedding+tags")
+    plain = probe_features(net, yardstick.data.audios[:2], 16000, "embedding")
+    assert feats[0].shape == (plain[0].shape[0], plain[0].shape[1] + 50)
+    np.testing.assert_allclose(feats[0][:, :256], plain[0], rtol=1e-5, atol=1e-6)
+    assert ((feats[0][:, 256:] >= 0) & (feats[0][:, 256:] <= 1)).all()
+    with pytest.raises(ValueError, match="unknown probe features"):
+        probe_features(net, yardstick.data.audios[:1], 16000, "logits")
+    history = [{"epoch": 0, "val_loss": 1.0, "probe_accuracy": 0.4}, {"epoch": 1, "val_loss": 0.8, "probe_accuracy": 0.5}]
+    png = plot_probe_curve(history, tmp_path / "curve.png", baseline=0.45, reference=0.7)
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    json.dumps(history)

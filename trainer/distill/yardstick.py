@@ -1,0 +1,96 @@
+"""The frozen-probe yardstick during distillation: after an epoch, how well a linear genre head on the
+student's embedding does on labelled clips (the card's artist-grouped folds), and the curve as a PNG.
+
+The probe is far less noisy than one fine-tuning run, so it is what a distillation change is judged by.
+Labels are only read here, never by the distillation loss.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainer.distill.folds import grouped_folds
+from trainer.distill.probe import embed_tracks
+
+
+class ProbeYardstick:
+    """Labelled clips decoded once; `accuracy(net)` is the out-of-fold accuracy of a probe on `net`'s embedding."""
+
+    def __init__(self, data: str, cache: str, sample_rate: int, window: int, folds: int = 5, seed: int = 0, say=print):
+        from trainer.distill.crossval import load_labelled
+
+        self.data = load_labelled(data, cache, sample_rate, say=say)
+        self.fold_of = grouped_folds(self.data.y, self.data.groups, folds, seed)  # the card's folds
+        self.window = window
+
+    def accuracy(self, net: torch.nn.Module, features: str = "embedding") -> float:
+        """Out-of-fold track accuracy of per-fold linear heads on the frozen network (L2 chosen inside each fold)."""
+        from trainer.distill.crossval import probe_predictions
+
+        was_training = net.training
+        embs = probe_features(net, self.data.audios, self.window, features)
+        probs = probe_predictions(embs, self.data, self.fold_of, say=lambda _msg: None)
+        net.train(was_training)
+        return float((probs.argmax(1) == self.data.y).mean())
+
+
+# What a probe may read from a distilled student: its embedding, or that plus its copy of the teacher's tags.
+PROBE_FEATURES = ("embedding", "embedding+tags")
+
+
+@torch.no_grad()
+def probe_features(net: torch.nn.Module, audios: list[np.ndarray], window: int, features: str = "embedding",
+                   n_tags: int = 50, batch: int = 64) -> list[np.ndarray]:
+    """Per track [n_windows, D]: the embedding, or the embedding and the last `n_tags` outputs as probabilities."""
+    if features not in PROBE_FEATURES:
+        raise ValueError(f"unknown probe features {features!r}; choose {', '.join(PROBE_FEATURES)}")
+    if features == "embedding":
+        return embed_tracks(net, audios, window)
+    from trainer.data.windows import track_windows
+
+    net.eval()
+    out = []
+    for audio in audios:
+        windows = torch.from_numpy(track_windows(audio, window))  # [n, S]
+        parts = []
+        for i in range(0, len(windows), batch):
+            logits, emb = net(windows[i : i + batch])  # [b, outputs], [b, D]
+            tags = torch.sigmoid(logits[:, -n_tags:])  # [b, n_tags]: the student's copy of the teacher's tags
+            parts.append(torch.cat([emb, tags], dim=1))  # [b, D + n_tags]
+        out.append(torch.cat(parts).numpy())  # [n, D + n_tags]
+    return out
+
+
+def plot_probe_curve(history: list[dict], path: Path, baseline: float | None = None, reference: float | None = None,
+                     title: str = "") -> Path:
+    """PNG of the frozen-probe accuracy (and validation loss) over distillation epochs."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display: the trainer runs headless
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in history if r.get("probe_accuracy") is not None]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    ax.plot([r["epoch"] + 1 for r in rows], [r["probe_accuracy"] for r in rows], "o-", label="frozen probe (5 artist-grouped folds)")
+    if baseline is not None:
+        ax.axhline(baseline, color="grey", linestyle=":", label=f"previous default {baseline:.3f}")
+    if reference is not None:
+        ax.axhline(reference, color="green", linestyle="--", label=f"teacher's own embedding {reference:.3f}")
+    ax.set_xlabel("distillation epoch")
+    ax.set_ylabel("held-out accuracy")
+    loss_ax = ax.twinx()
+    loss_ax.plot([r["epoch"] + 1 for r in history], [r["val_loss"] for r in history], color="tab:orange", alpha=0.6,
+                 label="validation loss (right)")
+    loss_ax.set_ylabel("distillation validation loss")
+    lines = ax.get_legend_handles_labels()[0] + loss_ax.get_legend_handles_labels()[0]
+    names = ax.get_legend_handles_labels()[1] + loss_ax.get_legend_handles_labels()[1]
+    ax.legend(lines, names, loc="lower right", fontsize=8)
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path)
+    plt.close(fig)
+    return path
