@@ -1,6 +1,6 @@
 """The shipped model next to the peer on the GTZAN clips we hold: held-out accuracy and speed.
 
-    python -m benchmarks.bench_model [--model models/default.onnx] [--data MANIFEST] [--peer ONNX]
+    python -m benchmarks.bench_model [--model models/default.onnx] [--baseline OLD.onnx] [--data MANIFEST] [--peer ONNX]
 
 Held-out accuracy of our model is the artist-grouped cross-validation that built it (`python -m
 trainer crossval finetune`, carried in the model's `test_metrics` metadata): every clip scored by a
@@ -53,6 +53,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="models/default.onnx")
     parser.add_argument("--peer", default=PEER)
+    parser.add_argument("--baseline", help="another of our models (e.g. the previous default), measured in the same run")
     parser.add_argument("--data", help="manifest path,label,artist (default: built from ../shared/datasets/gtzan)")
     parser.add_argument("--cache", default=".cache/decoded")
     args = parser.parse_args(argv)
@@ -65,25 +66,33 @@ def main(argv=None) -> int:
     if not data_path:
         data_path = str(Path(args.cache).parent / "gtzan.csv")
         subprocess.run([sys.executable, "scripts/gtzan_manifest.py", "--gtzan", GTZAN, "--out", data_path], check=True)
-    ours = session(args.model)
-    meta = ours.get_modelmeta().custom_metadata_map
-    labels, window = json.loads(meta["labels"]), int(meta["window_samples"])
-    data = load_labelled(data_path, args.cache, int(meta["sample_rate"]), say=lambda *_: None)
-    if labels != data.labels:
-        print(f"error: model labels {labels} differ from the data's {data.labels}", file=sys.stderr)
-        return 2
-    probs = [ours.run(["probabilities"], {"waveform": track_windows(a, window)})[0].mean(axis=0) for a in data.audios]
-    ours_cv = json.loads(meta.get("test_metrics", "{}"))
-    if "accuracy" not in ours_cv:
-        print(f"error: {args.model} carries no cross-validation figures (test_metrics)", file=sys.stderr)
-        return 2
-    ours_seen = classification_figures(data.y, np.stack(probs).argmax(1), labels)
+    models = [args.model] + ([args.baseline] if args.baseline else [])
+    rows = []
+    data = None
+    for path in models:
+        ours = session(path)
+        meta = ours.get_modelmeta().custom_metadata_map
+        labels, window = json.loads(meta["labels"]), int(meta["window_samples"])
+        if data is None:
+            data = load_labelled(data_path, args.cache, int(meta["sample_rate"]), say=lambda *_: None)
+        if labels != data.labels:
+            print(f"error: {path}: model labels {labels} differ from the data's {data.labels}", file=sys.stderr)
+            return 2
+        ours_cv = json.loads(meta.get("test_metrics", "{}"))
+        if "accuracy" not in ours_cv:
+            print(f"error: {path} carries no cross-validation figures (test_metrics)", file=sys.stderr)
+            return 2
+        probs = [ours.run(["probabilities"], {"waveform": track_windows(a, window)})[0].mean(axis=0) for a in data.audios]
+        rows.append((path, ours, ours_cv, classification_figures(data.y, np.stack(probs).argmax(1), labels)))
     peer = classification_figures(data.y, peer_predictions(args.peer, data, window).argmax(1), labels)
 
     one = track_windows(data.audios[0], window)  # [10, S]: a 30 s clip
-    single = session(args.model, threads=1)
-    ms_window = best_time(lambda: single.run(["probabilities"], {"waveform": one[:1]})) * 1000
-    s_clip = best_time(lambda: ours.run(["probabilities"], {"waveform": one}))
+    timings = {path: [] for path in models}
+    for _ in range(3):  # our models in turns, so a burst of other work on the machine hits them alike
+        for path, ours, _, _ in rows:
+            single = session(path, threads=1)
+            timings[path].append((best_time(lambda s=single: s.run(["probabilities"], {"waveform": one[:1]})) * 1000,
+                                  best_time(lambda o=ours: o.run(["probabilities"], {"waveform": one}))))
     from trainer.distill.teacher import teacher_mel
 
     peer_session = session(args.peer)
@@ -92,14 +101,22 @@ def main(argv=None) -> int:
     peer_ms = best_time(lambda: peer_single.run(None, {peer_in: teacher_mel(one[:1])})) * 1000
     peer_clip = best_time(lambda: peer_session.run(None, {peer_in: teacher_mel(one)}))
 
-    print(f"{len(data.records)} clips, {len(set(data.groups))} artist groups; ours held out: {ours_cv.get('split', '?')}")
+    print(f"{len(data.records)} clips, {len(set(data.groups))} artist groups; ours held out: {rows[0][2].get('split', '?')}")
     print(f"{'model':<44} {'accuracy':>9} {'macro F1':>9} {'ms/window 1 core':>17} {'s/30 s clip':>12} {'MB':>6}")
-    size = Path(args.model).stat().st_size / 1e6
-    print(f"{Path(args.model).name + ' (held out, cross-validated)':<44} {ours_cv['accuracy']:>9.3f} {ours_cv['macro_f1']:>9.3f} {ms_window:>17.2f} {s_clip:>12.3f} {size:>6.2f}")
-    print(f"{Path(args.model).name + ' (shipped head, clips seen)':<44} {ours_seen['accuracy']:>9.3f} {ours_seen['macro_f1']:>9.3f}")
+    for path, _, ours_cv, ours_seen in rows:
+        name = Path(path).name if len(rows) == 1 or Path(path).name != Path(models[0]).name else str(path)
+        ms_window = min(t[0] for t in timings[path])
+        s_clip = min(t[1] for t in timings[path])
+        size = Path(path).stat().st_size / 1e6
+        print(f"{name + ' (held out, cross-validated)':<44} {ours_cv['accuracy']:>9.3f} {ours_cv['macro_f1']:>9.3f} {ms_window:>17.2f} {s_clip:>12.3f} {size:>6.2f}")
+        print(f"{name + ' (shipped head, clips seen)':<44} {ours_seen['accuracy']:>9.3f} {ours_seen['macro_f1']:>9.3f}")
     print(f"{Path(args.peer).name[:34] + ' (peer, seen)':<44} {peer['accuracy']:>9.3f} {peer['macro_f1']:>9.3f} {peer_ms:>17.2f} {peer_clip:>12.3f} {Path(args.peer).stat().st_size / 1e6:>6.2f}")
+    ours_cv = rows[0][2]
     print("per-genre F1 held out (ours | peer): " + ", ".join(
         f"{g} {ours_cv['per_label'][g]['f1']:.2f}|{peer['per_label'][g]['f1']:.2f}" for g in labels))
+    if args.baseline:
+        new, old = min(t[0] for t in timings[args.model]), min(t[0] for t in timings[args.baseline])
+        print(f"ms per window, {Path(args.model).name} / baseline: {new / old:.2f}")
     return 0
 
 

@@ -1,7 +1,7 @@
 """Scan speed end to end on several-minute MP3 and FLAC tracks, against decoding alone; and the
 library queries at 100,000 tracks.
 
-    python -m benchmarks.bench_scan [--tracks 6] [--minutes 3] [--model FILE] [--repeats 3]
+    python -m benchmarks.bench_scan [--tracks 6] [--minutes 3] [--model FILE] [--baseline OLD.onnx] [--repeats 3]
 
 Target (issue 3): analysis costs at most 1.5x the decode time of the analysed segments.
 Decoding alone and the analysis run in turns, `--repeats` times each, and the fastest run of each
@@ -79,6 +79,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0: its default, all cores)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3, help="runs of decode and of analysis; the fastest counts")
+    parser.add_argument("--baseline", help="another model (e.g. the previous default) timed in the same turns")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -94,12 +95,17 @@ def main() -> None:
         print(f"{len(paths)} tracks of {args.minutes:g} min (MP3 and FLAC, 44.1 kHz), model {model.info.key}, "
               f"{settings.plan.max_windows} windows of {model.info.window_seconds:g} s per track, {args.workers} workers, "
               f"onnxruntime threads {args.threads or 'default'}")
-        decode = analysis = float("inf")
+        baseline = GenreModel(Path(args.baseline), device="cpu", threads=args.threads or None) if args.baseline else None
+        decode = analysis = old_analysis = float("inf")
         for _ in range(max(1, args.repeats)):
             decode = min(decode, decode_only(paths, model, settings))
             start = time.perf_counter()
             list(Analyzer(model, settings).analyse(paths))
             analysis = min(analysis, time.perf_counter() - start)
+            if baseline is not None:  # in the same turns, so both ratios share the machine's moods
+                start = time.perf_counter()
+                list(Analyzer(baseline, settings).analyse(paths))
+                old_analysis = min(old_analysis, time.perf_counter() - start)
         library = Library(open_database(tmp / "scan.db"))
         start = time.perf_counter()
         library.sync([tmp / "music"])
@@ -108,6 +114,9 @@ def main() -> None:
         n = len(paths)
         print(f"{'decode analysed segments only':<32} {decode:7.2f} s  {n / decode:7.2f} tracks/s")
         print(f"{'analysis (decode + inference)':<32} {analysis:7.2f} s  {n / analysis:7.2f} tracks/s  {analysis / decode:5.2f}x decode")
+        if baseline is not None:
+            print(f"{'analysis, baseline ' + baseline.info.key:<32} {old_analysis:7.2f} s  {n / old_analysis:7.2f} tracks/s  "
+                  f"{old_analysis / decode:5.2f}x decode")
         print(f"{'full scan (walk, hash, tags, db)':<32} {scan:7.2f} s  {n / scan:7.2f} tracks/s  {scan / decode:5.2f}x decode")
         bench_queries(tmp)
 

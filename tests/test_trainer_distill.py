@@ -186,6 +186,25 @@ def test_probe_on_embedding_and_tags_and_bf16_finetuning(distilled, labelled, te
     assert figures["tracks"] == 18
 
 
+def test_fidelity_compares_student_and_teacher_on_clips_and_corpus(distilled, labelled, teacher):
+    """python -m trainer fidelity: correlations in [-1, 1] on both sets, written beside the checkpoint."""
+    from trainer.__main__ import main
+    from trainer.distill.fidelity import unit_correlation
+
+    root = Path(distilled).parent.parent
+    x = np.random.default_rng(0).standard_normal((50, 3))
+    assert unit_correlation(x, 2 * x + 1) == pytest.approx(1.0) and unit_correlation(x, -x) == pytest.approx(-1.0)
+    assert main(["fidelity", "--checkpoint", str(distilled), "--data", str(labelled), "--teacher", str(teacher),
+                 "--targets", str(root / "targets"), "--cache", str(root / "cache")]) == 0
+    result = json.loads((Path(distilled).parent / "fidelity.json").read_text())
+    assert result["labelled_windows"] == 36
+    for key in ("labelled_embedding_correlation", "labelled_tag_correlation"):
+        assert -1.0 <= result[key] <= 1.0
+    # The tiny corpus holds out one validation window: no correlation is defined there, and none is made up.
+    assert result["corpus_valid_windows"] == 1 and result["corpus_embedding_correlation"] is None
+    assert unit_correlation(x[:1], x[:1]) is None and unit_correlation(np.ones((5, 2)), x[:5, :2]) is None
+
+
 def test_targets_refuse_a_window_step_that_is_not_positive(distilled, teacher, tmp_path):
     """--hop-seconds of zero or below is refused before a targets folder is made."""
     from trainer.distill.targets import prepare_targets

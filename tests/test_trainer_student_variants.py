@@ -78,9 +78,24 @@ def test_probe_yardstick_records_a_curve(tmp_path, synth_data):
     assert feats[0].shape == (plain[0].shape[0], plain[0].shape[1] + 50)
     np.testing.assert_allclose(feats[0][:, :256], plain[0], rtol=1e-5, atol=1e-6)
     assert ((feats[0][:, 256:] >= 0) & (feats[0][:, 256:] <= 1)).all()
+    copy = probe_features(net, yardstick.data.audios[:2], 16000, "teacher-embedding")
+    assert copy[0].shape == (plain[0].shape[0], 3)  # 53 outputs, the last 50 of them tags
     with pytest.raises(ValueError, match="unknown probe features"):
         probe_features(net, yardstick.data.audios[:1], 16000, "logits")
     history = [{"epoch": 0, "val_loss": 1.0, "probe_accuracy": 0.4}, {"epoch": 1, "val_loss": 0.8, "probe_accuracy": 0.5}]
     png = plot_probe_curve(history, tmp_path / "curve.png", baseline=0.45, reference=0.7)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     json.dumps(history)
+
+
+def test_export_takes_a_new_model_version(cnn_checkpoint, tmp_path):
+    """A retrained model gets its own version: the app keeps analyses (and learns from embeddings) per version."""
+    import onnx
+
+    from trainer.export import export
+
+    out = export(cnn_checkpoint, tmp_path / "v2.onnx", version="0.2.0", say=lambda *_: None)
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["model_version"] == "0.2.0"
+    plain = export(cnn_checkpoint, tmp_path / "v1.onnx", say=lambda *_: None)
+    assert {p.key: p.value for p in onnx.load(str(plain)).metadata_props}["model_version"] == "0.1.0"

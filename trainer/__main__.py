@@ -1,4 +1,4 @@
-"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,teach,distill,crossval,fit-head,synth} ..."""
+"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,teach,distill,crossval,fidelity,fit-head,synth} ..."""
 
 from __future__ import annotations
 
@@ -53,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--out", required=True, help="the .onnx file to write")
     ex.add_argument("--report", help="report.json whose test figures go into the metadata (default: <run>/report)")
     ex.add_argument("--opset", type=int, default=17)
+    ex.add_argument("--version", help="model_version in the metadata (default: the checkpoint's); a retrained model needs a new one")
     qu = sub.add_parser("quantize", help="int8 version of an exported model, calibrated on real audio")
     qu.add_argument("--model", required=True, help="the exported float .onnx")
     qu.add_argument("--out", required=True, help="the int8 .onnx to write")
@@ -98,8 +99,15 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--cache", default=".cache/decoded")
     cv.add_argument("--config", help="YAML/JSON training config for the scratch method")
     cv.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="of the fine-tuning runs (finetune)")
-    cv.add_argument("--features", default="embedding", choices=["embedding", "embedding+tags"],
-                    help="what the probe's head reads (probe): the embedding, or also the student's 50 teacher tags")
+    cv.add_argument("--features", default="embedding", choices=["embedding", "embedding+tags", "teacher-embedding"],
+                    help="what the probe's head reads (probe): the embedding, also the student's copy of the teacher's "
+                         "50 tags, or its copy of the teacher's embedding")
+    fi = sub.add_parser("fidelity", help="how faithfully a distilled student copies its teacher, on labelled clips and corpus windows")
+    fi.add_argument("--checkpoint", required=True, help="distilled checkpoint")
+    fi.add_argument("--data", required=True, help="labelled clips (manifest or folder)")
+    fi.add_argument("--teacher", required=True, nargs="+", help="the distillation's teacher(s), in order")
+    fi.add_argument("--targets", help="the distillation's targets folder: also measure its validation windows")
+    fi.add_argument("--cache", default=".cache/decoded")
     fh = sub.add_parser("fit-head", help="genre head on a distilled model, fitted on every clip -> checkpoint")
     fh.add_argument("--checkpoint", required=True, help="distilled checkpoint")
     fh.add_argument("--data", required=True)
@@ -185,9 +193,16 @@ def run_quantize(args) -> None:
     quantize(args.model, args.out, args.calibration, cache=args.cache, windows=args.windows)
 
 
+def run_fidelity(args) -> None:
+    """python -m trainer fidelity."""
+    from trainer.distill.fidelity import fidelity
+
+    fidelity(args.checkpoint, args.data, args.teacher, cache=args.cache, targets=args.targets)
+
+
 # Subcommands of the distillation recipe: name -> runner (a registry, not an if-chain).
 RECIPE_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill,
-                   "crossval": run_crossval, "fit-head": run_fit_head, "quantize": run_quantize}
+                   "crossval": run_crossval, "fidelity": run_fidelity, "fit-head": run_fit_head, "quantize": run_quantize}
 
 
 def main(argv=None) -> int:
@@ -208,7 +223,7 @@ def main(argv=None) -> int:
         elif args.command == "export":
             from trainer.export import export
 
-            export(args.checkpoint, args.out, args.report, args.opset)
+            export(args.checkpoint, args.out, args.report, args.opset, version=args.version)
         elif args.command in RECIPE_COMMANDS:
             RECIPE_COMMANDS[args.command](args)
         elif args.command == "synth":

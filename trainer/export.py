@@ -57,12 +57,21 @@ def model_metadata(state: dict, cfg, labels, report: dict | None) -> dict[str, s
     return meta
 
 
-def export(checkpoint: str | Path, out: str | Path, report: str | Path | None = None, opset: int = OPSET, say=print) -> Path:
-    """Write the ONNX model and check it against PyTorch; ExportParityError when they differ."""
+def export(checkpoint: str | Path, out: str | Path, report: str | Path | None = None, opset: int = OPSET,
+           version: str | None = None, say=print) -> Path:
+    """Write the ONNX model and check it against PyTorch; ExportParityError when they differ.
+
+    `version` overrides the checkpoint's model_version: the app stores analyses (and embeddings a
+    library head learns from) per model name and version, so a retrained model needs a new one.
+    """
+    import dataclasses
+
     import onnx
 
     state = load_checkpoint(checkpoint)
     net, cfg, labels = model_from_checkpoint(state)
+    if version:
+        cfg = dataclasses.replace(cfg, version=version)
     wrapper = InferenceModel(net).eval()
     report_path = Path(report) if report else Path(checkpoint).parent / "report" / "report.json"
     report_data = json.loads(report_path.read_text()) if report_path.is_file() else None

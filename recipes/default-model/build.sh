@@ -20,6 +20,7 @@ PEERS=${PEERS:-../shared/peers}
 GTZAN=${GTZAN:-../shared/datasets/gtzan}
 EPOCHS=${EPOCHS:-8}
 WIDTH=${WIDTH:-0.5}
+VERSION=${VERSION:-0.2.0}  # the app keeps analyses per model version: a model that answers differently needs a new one
 PRECISION=${PRECISION:-auto}  # bf16 where the CPU or GPU computes it natively (3x faster here), else fp32
 FOLDS=${FOLDS:-5}
 SEEDS=${SEEDS:-0 1 2}  # fine-tuning seeds: one run varies by a few points with the seed alone
@@ -48,8 +49,8 @@ done
 "$PY" -m trainer fit-head --checkpoint "$RUN/distilled/best.pt" --data "$WORK/gtzan.csv" --out "$RUN/final" \
   --report "$RUN/cv/finetune/report.json" --cache "$WORK/decoded" --teacher "$PEERS/musicnn-msd.onnx" --precision "$PRECISION" \
   --dataset-name "GTZAN clips we hold (156) + distilled from musicnn-msd on Debian game music"
-"$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME-float.onnx"
+"$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME-float.onnx" --version "$VERSION"
 "$PY" -m trainer quantize --model "$RUN/final/$NAME-float.onnx" --out "$RUN/final/$NAME.onnx" \
-  --calibration "$WORK/corpus/manifest.csv" --cache "$WORK/decoded"
+  --calibration "$WORK/corpus/manifest.csv" --cache "$WORK/decoded" --windows 1024
 cp "$RUN/final/$NAME.onnx" "models/$NAME.onnx"
 "$PY" -m benchmarks.bench_model --model "models/$NAME.onnx" --data "$WORK/gtzan.csv" --cache "$WORK/decoded"

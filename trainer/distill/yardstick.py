@@ -37,14 +37,16 @@ class ProbeYardstick:
         return float((probs.argmax(1) == self.data.y).mean())
 
 
-# What a probe may read from a distilled student: its embedding, or that plus its copy of the teacher's tags.
-PROBE_FEATURES = ("embedding", "embedding+tags")
+# What a probe may read from a distilled student [per window]: its embedding; that plus its copy of the
+# teacher's tags (as probabilities); or its copy of the teacher's embedding (the distillation head's first
+# outputs: a linear map of the embedding, but a different geometry for a regularised head on 156 clips).
+PROBE_FEATURES = ("embedding", "embedding+tags", "teacher-embedding")
 
 
 @torch.no_grad()
 def probe_features(net: torch.nn.Module, audios: list[np.ndarray], window: int, features: str = "embedding",
                    n_tags: int = 50, batch: int = 64) -> list[np.ndarray]:
-    """Per track [n_windows, D]: the embedding, or the embedding and the last `n_tags` outputs as probabilities."""
+    """Per track [n_windows, F]: the features named by `features` (see PROBE_FEATURES) of every window."""
     if features not in PROBE_FEATURES:
         raise ValueError(f"unknown probe features {features!r}; choose {', '.join(PROBE_FEATURES)}")
     if features == "embedding":
@@ -58,9 +60,12 @@ def probe_features(net: torch.nn.Module, audios: list[np.ndarray], window: int, 
         parts = []
         for i in range(0, len(windows), batch):
             logits, emb = net(windows[i : i + batch])  # [b, outputs], [b, D]
-            tags = torch.sigmoid(logits[:, -n_tags:])  # [b, n_tags]: the student's copy of the teacher's tags
-            parts.append(torch.cat([emb, tags], dim=1))  # [b, D + n_tags]
-        out.append(torch.cat(parts).numpy())  # [n, D + n_tags]
+            if features == "teacher-embedding":
+                parts.append(logits[:, :-n_tags])  # [b, 200 * teachers]: the copy of the teacher's embedding
+            else:
+                tags = torch.sigmoid(logits[:, -n_tags:])  # [b, n_tags]: the student's copy of the teacher's tags
+                parts.append(torch.cat([emb, tags], dim=1))  # [b, D + n_tags]
+        out.append(torch.cat(parts).numpy())
     return out
 
 
@@ -73,7 +78,7 @@ def plot_probe_curve(history: list[dict], path: Path, baseline: float | None = N
     import matplotlib.pyplot as plt
 
     rows = [r for r in history if r.get("probe_accuracy") is not None]
-    fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=100)
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
     ax.plot([r["epoch"] + 1 for r in rows], [r["probe_accuracy"] for r in rows], "o-", label="frozen probe (5 artist-grouped folds)")
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle=":", label=f"previous default {baseline:.3f}")
@@ -87,7 +92,8 @@ def plot_probe_curve(history: list[dict], path: Path, baseline: float | None = N
     loss_ax.set_ylabel("distillation validation loss")
     lines = ax.get_legend_handles_labels()[0] + loss_ax.get_legend_handles_labels()[0]
     names = ax.get_legend_handles_labels()[1] + loss_ax.get_legend_handles_labels()[1]
-    ax.legend(lines, names, loc="lower right", fontsize=8)
+    # Below the axes: inside, it would hide the points it describes.
+    ax.legend(lines, names, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)

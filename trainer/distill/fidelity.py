@@ -1,0 +1,72 @@
+"""How faithfully a distilled student copies its teacher: per-unit correlation of the student's copy of
+the teacher's embedding (and tags) with the teacher's own, on labelled music and on corpus windows.
+
+A student far more faithful on the corpus than on other music copies the teacher only where it was
+taught: the gap names a domain limit, not a training-length or capacity limit.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from trainer.data.windows import track_windows
+
+
+def unit_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Mean over units of the Pearson correlation between columns of a and b [N, U] (constant units skipped);
+    None where it is undefined (under two windows, or no unit that varies)."""
+    a = a - a.mean(0)
+    b = b - b.mean(0)
+    denom = np.sqrt((a**2).sum(0) * (b**2).sum(0))  # [U]
+    ok = denom > 1e-12
+    if len(a) < 2 or not ok.any():
+        return None
+    return float(((a * b).sum(0)[ok] / denom[ok]).mean())
+
+
+@torch.no_grad()
+def student_copy(net, mel: torch.Tensor, emb_mean: np.ndarray, emb_std: np.ndarray, batch: int = 128):
+    """The student's copy of the teacher from log-mels [N, n_mels, T]: (tags [N, 50k], embedding [N, 200k])."""
+    net.eval()
+    d = len(emb_mean)
+    outs = torch.cat([net.forward_mel(mel[i : i + batch])[0] for i in range(0, len(mel), batch)]).numpy()  # [N, 250k]
+    return 1 / (1 + np.exp(-outs[:, d:])), outs[:, :d] * emb_std + emb_mean
+
+
+def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targets: str | None = None,
+             say=print) -> dict:
+    """Correlations of the student with the teacher on every window of the labelled clips (and, given the
+    distillation's targets folder, on its validation windows); written beside the checkpoint."""
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.distill.crossval import load_labelled
+    from trainer.distill.distill import TEACHER_STATS, split_windows
+    from trainer.distill.targets import load_targets, mels_at_hop
+    from trainer.distill.teacher import Teachers
+
+    net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
+    stats = np.load(Path(checkpoint).parent / TEACHER_STATS)
+    labelled = load_labelled(data, cache, cfg.sample_rate, say=say)
+    windows = np.concatenate([track_windows(a, cfg.window_samples) for a in labelled.audios])  # [N, S]
+    t_tags, t_emb = Teachers(teacher)(windows)  # [N, 50k], [N, 200k]
+    with torch.no_grad():
+        mel = torch.cat([net.frontend(torch.from_numpy(windows[i : i + 256])) for i in range(0, len(windows), 256)])
+    s_tags, s_emb = student_copy(net, mel, stats["mean"], stats["std"])
+    result = {"checkpoint": str(checkpoint), "labelled_windows": len(windows),
+              "labelled_embedding_correlation": unit_correlation(s_emb, t_emb),
+              "labelled_tag_correlation": unit_correlation(s_tags, t_tags)}
+    if targets:
+        run_cfg = json.loads((Path(checkpoint).parent / "distill_config.json").read_text())
+        stored = load_targets(targets)
+        _, valid = split_windows(len(stored["mel"]), run_cfg["valid_fraction"], run_cfg["seed"])
+        mel = torch.from_numpy(mels_at_hop(stored["mel"][valid], cfg.hop_length).astype(np.float32))
+        s_tags, s_emb = student_copy(net, mel, stats["mean"], stats["std"])
+        result.update(corpus_valid_windows=len(valid),
+                      corpus_embedding_correlation=unit_correlation(s_emb, stored["embedding"][valid].astype(np.float32)),
+                      corpus_tag_correlation=unit_correlation(s_tags, stored["tags"][valid].astype(np.float32)))
+    (Path(checkpoint).parent / "fidelity.json").write_text(json.dumps(result, indent=1))
+    say(json.dumps(result, indent=1))
+    return result
