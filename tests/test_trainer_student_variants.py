@@ -85,6 +85,8 @@ def test_probe_yardstick_records_a_curve(tmp_path, synth_data):
     history = [{"epoch": 0, "val_loss": 1.0, "probe_accuracy": 0.4}, {"epoch": 1, "val_loss": 0.8, "probe_accuracy": 0.5}]
     png = plot_probe_curve(history, tmp_path / "curve.png", baseline=0.45, reference=0.7)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    both = plot_probe_curve({"width 0.5": history, "width 1.0": history[:1]}, tmp_path / "both.png")
+    assert both.read_bytes()[:4] == b"\x89PNG"
     json.dumps(history)
 
 

@@ -69,31 +69,36 @@ def probe_features(net: torch.nn.Module, audios: list[np.ndarray], window: int, 
     return out
 
 
-def plot_probe_curve(history: list[dict], path: Path, baseline: float | None = None, reference: float | None = None,
-                     title: str = "") -> Path:
-    """PNG of the frozen-probe accuracy (and validation loss) over distillation epochs."""
+def plot_probe_curve(history: list[dict] | dict[str, list[dict]], path: Path, baseline: float | None = None,
+                     reference: float | None = None, title: str = "") -> Path:
+    """PNG of the frozen-probe accuracy (and validation loss) over distillation epochs; a dict draws
+    several runs side by side, one colour each, named by its keys."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display: the trainer runs headless
     import matplotlib.pyplot as plt
 
-    rows = [r for r in history if r.get("probe_accuracy") is not None]
+    runs = history if isinstance(history, dict) else {"": history}
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
-    ax.plot([r["epoch"] + 1 for r in rows], [r["probe_accuracy"] for r in rows], "o-", label="frozen probe (5 artist-grouped folds)")
+    loss_ax = ax.twinx()
+    for i, (name, rows) in enumerate(runs.items()):
+        colour = f"C{i}"
+        probed = [r for r in rows if r.get("probe_accuracy") is not None]
+        ax.plot([r["epoch"] + 1 for r in probed], [r["probe_accuracy"] for r in probed], "o-", color=colour,
+                label=f"frozen probe{' ' + name if name else ''} (5 artist-grouped folds)")
+        loss_ax.plot([r["epoch"] + 1 for r in rows], [r["val_loss"] for r in rows], color=colour, alpha=0.45,
+                     linestyle="--", label=f"validation loss{' ' + name if name else ''} (right)")
     if baseline is not None:
         ax.axhline(baseline, color="grey", linestyle=":", label=f"previous default {baseline:.3f}")
     if reference is not None:
-        ax.axhline(reference, color="green", linestyle="--", label=f"teacher's own embedding {reference:.3f}")
+        ax.axhline(reference, color="green", linestyle="-.", label=f"teacher's own embedding {reference:.3f}")
     ax.set_xlabel("distillation epoch")
     ax.set_ylabel("held-out accuracy")
-    loss_ax = ax.twinx()
-    loss_ax.plot([r["epoch"] + 1 for r in history], [r["val_loss"] for r in history], color="tab:orange", alpha=0.6,
-                 label="validation loss (right)")
     loss_ax.set_ylabel("distillation validation loss")
     lines = ax.get_legend_handles_labels()[0] + loss_ax.get_legend_handles_labels()[0]
     names = ax.get_legend_handles_labels()[1] + loss_ax.get_legend_handles_labels()[1]
     # Below the axes: inside, it would hide the points it describes.
-    ax.legend(lines, names, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=8, frameon=False)
+    ax.legend(lines, names, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, fontsize=7, frameon=False)
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     path = Path(path)
