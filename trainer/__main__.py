@@ -12,6 +12,9 @@ from trainer.augment import AUGMENTATIONS
 from trainer.config import TrainConfig, load_config_file
 from trainer.models import model_names
 
+# The training precisions of trainer.distill.distill.PRECISIONS, for three subcommands' --precision.
+PRECISION_CHOICES = ("fp32", "bf16", "auto")
+
 
 def add_config_flags(parser: argparse.ArgumentParser) -> None:
     """One --flag per TrainConfig field; unset flags do not override the config file or checkpoint."""
@@ -83,7 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--device", default="auto")
     di.add_argument("--probe", default="", help="labelled clips (manifest or folder): frozen-probe accuracy after every epoch")
     di.add_argument("--probe-cache", default=".cache/decoded", help="decoded-audio cache for the probe clips")
-    di.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"],
+    di.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                     help="bf16: the forward pass under bfloat16 autocast (3x faster where the CPU or GPU has it); auto: bf16 where native")
     cv = sub.add_parser("crossval", help="artist-grouped cross-validation of one method on a labelled set")
     cv.add_argument("method", choices=["probe", "finetune", "features", "scratch", "peer"])
@@ -98,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--folds", type=int, default=5)
     cv.add_argument("--cache", default=".cache/decoded")
     cv.add_argument("--config", help="YAML/JSON training config for the scratch method")
-    cv.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="of the fine-tuning runs (finetune)")
+    cv.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES, help="of the fine-tuning runs (finetune)")
     cv.add_argument("--features", default="embedding", choices=["embedding", "embedding+tags", "teacher-embedding"],
                     help="what the probe's head reads (probe): the embedding, also the student's copy of the teacher's "
                          "50 tags, or its copy of the teacher's embedding")
@@ -117,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     fh.add_argument("--cache", default=".cache/decoded")
     fh.add_argument("--teacher", nargs="+", help="musicnn teacher ONNX file(s), the distillation's in order: fine-tune the network on the clips first")
     fh.add_argument("--finetune-epochs", type=int, default=4)
-    fh.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "auto"], help="of the fine-tuning run")
+    fh.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES, help="of the fine-tuning run")
     sy = sub.add_parser("synth", help="write a small synthetic data set (for trying the trainer out)")
     sy.add_argument("out")
     sy.add_argument("--per-genre", type=int, default=10)

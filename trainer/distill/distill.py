@@ -117,9 +117,10 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     tags = data["tags"].astype(np.float32)  # [N, 50 * teachers]
     train_idx, valid_idx = split_windows(len(mel), cfg.valid_fraction, cfg.seed)
     teachers = [str(t) for t in data["teachers"]]
+    precision = resolve_precision(cfg.precision, device)
     shown = [t or f.name for t, f in zip(teachers, folders, strict=True)]
     say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
-        f"{len(train_idx)} train, {len(valid_idx)} valid; precision {resolve_precision(cfg.precision, device)}")
+        f"{len(train_idx)} train, {len(valid_idx)} valid; precision {precision}")
 
     n_out = emb.shape[1] + tags.shape[1]
     base = TrainConfig(data=",".join(map(str, folders)), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
@@ -130,7 +131,6 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     model.spec_augment.enabled = True
     model.to(device)
     use_channels_last(model)
-    precision = resolve_precision(cfg.precision, device)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scheduler = make_scheduler("cosine", optimizer, cfg.epochs)
     out = Path(cfg.out)

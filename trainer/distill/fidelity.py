@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainer.data.windows import track_windows
-
 
 def unit_correlation(a: np.ndarray, b: np.ndarray) -> float | None:
     """Mean over units of the Pearson correlation between columns of a and b [N, U] (constant units skipped);
@@ -44,18 +42,18 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.distill.crossval import load_labelled
     from trainer.distill.distill import TEACHER_STATS, split_windows
+    from trainer.distill.finetune import clip_mels, teacher_targets
     from trainer.distill.targets import load_targets, mels_at_hop
     from trainer.distill.teacher import Teachers
 
     net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
     stats = np.load(Path(checkpoint).parent / TEACHER_STATS)
     labelled = load_labelled(data, cache, cfg.sample_rate, say=say)
-    windows = np.concatenate([track_windows(a, cfg.window_samples) for a in labelled.audios])  # [N, S]
-    t_tags, t_emb = Teachers(teacher)(windows)  # [N, 50k], [N, 200k]
-    with torch.no_grad():
-        mel = torch.cat([net.frontend(torch.from_numpy(windows[i : i + 256])) for i in range(0, len(windows), 256)])
+    per_clip = teacher_targets(Teachers(teacher), labelled.audios, cfg.window_samples)  # (tags, embedding) per clip
+    t_tags, t_emb = np.concatenate([t for t, _ in per_clip]), np.concatenate([e for _, e in per_clip])  # [N, 50k], [N, 200k]
+    mel = torch.cat(clip_mels(net, labelled.audios, cfg.window_samples))  # [N, n_mels, T]
     s_tags, s_emb = student_copy(net, mel, stats["mean"], stats["std"])
-    result = {"checkpoint": str(checkpoint), "labelled_windows": len(windows),
+    result = {"checkpoint": str(checkpoint), "labelled_windows": len(mel),
               "labelled_embedding_correlation": unit_correlation(s_emb, t_emb),
               "labelled_tag_correlation": unit_correlation(s_tags, t_tags)}
     if targets:

@@ -36,13 +36,15 @@ class LinearHead:
 
 
 @torch.no_grad()
-def embed_tracks(net, audios: list[np.ndarray], window: int, batch: int = 64) -> list[np.ndarray]:
-    """Embeddings of every non-overlapping window of each track: a list of [n_windows, D]."""
+def embed_tracks(net, audios: list[np.ndarray], window: int, batch: int = 64, pick=None) -> list[np.ndarray]:
+    """Embeddings of every non-overlapping window of each track: a list of [n_windows, D]; `pick(logits,
+    embedding)` returns other per-window features instead."""
     net.eval()
+    pick = pick or (lambda _logits, embedding: embedding)
     out = []
     for audio in audios:
         windows = torch.from_numpy(track_windows(audio, window))  # [n, S]
-        out.append(torch.cat([net(windows[i : i + batch])[1] for i in range(0, len(windows), batch)]).numpy())
+        out.append(torch.cat([pick(*net(windows[i : i + batch])) for i in range(0, len(windows), batch)]).numpy())
     return out
 
 

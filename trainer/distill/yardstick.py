@@ -43,30 +43,19 @@ class ProbeYardstick:
 PROBE_FEATURES = ("embedding", "embedding+tags", "teacher-embedding")
 
 
-@torch.no_grad()
 def probe_features(net: torch.nn.Module, audios: list[np.ndarray], window: int, features: str = "embedding",
-                   n_tags: int = 50, batch: int = 64) -> list[np.ndarray]:
+                   n_tags: int = 50) -> list[np.ndarray]:
     """Per track [n_windows, F]: the features named by `features` (see PROBE_FEATURES) of every window."""
-    if features not in PROBE_FEATURES:
+    picks = {
+        "embedding": None,
+        # [b, D + n_tags]: the embedding and the student's copy of the teacher's tags as probabilities
+        "embedding+tags": lambda logits, emb: torch.cat([emb, torch.sigmoid(logits[:, -n_tags:])], dim=1),
+        # [b, 200 * teachers]: the student's copy of the teacher's embedding
+        "teacher-embedding": lambda logits, _emb: logits[:, :-n_tags],
+    }
+    if features not in picks:
         raise ValueError(f"unknown probe features {features!r}; choose {', '.join(PROBE_FEATURES)}")
-    if features == "embedding":
-        return embed_tracks(net, audios, window)
-    from trainer.data.windows import track_windows
-
-    net.eval()
-    out = []
-    for audio in audios:
-        windows = torch.from_numpy(track_windows(audio, window))  # [n, S]
-        parts = []
-        for i in range(0, len(windows), batch):
-            logits, emb = net(windows[i : i + batch])  # [b, outputs], [b, D]
-            if features == "teacher-embedding":
-                parts.append(logits[:, :-n_tags])  # [b, 200 * teachers]: the copy of the teacher's embedding
-            else:
-                tags = torch.sigmoid(logits[:, -n_tags:])  # [b, n_tags]: the student's copy of the teacher's tags
-                parts.append(torch.cat([emb, tags], dim=1))  # [b, D + n_tags]
-        out.append(torch.cat(parts).numpy())
-    return out
+    return embed_tracks(net, audios, window, pick=picks[features])
 
 
 def plot_probe_curve(history: list[dict] | dict[str, list[dict]], path: Path, baseline: float | None = None,
