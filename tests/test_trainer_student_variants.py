@@ -1,4 +1,4 @@
-"""Distillation variants: the attention-pooled CNN (learns, exports, quantizes) and the frozen-probe yardstick."""
+"""Distillation variants: attention- and GRU-pooled and five-block CNNs (learn, export, quantize), the probe yardstick."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import torch
 from tests.conftest import train_synth
 from trainer.frontend import FrontEndConfig
 from trainer.models import build_model
-from trainer.models.cnn import AttentionPool
+from trainer.models.cnn import AttentionPool, CompactCNN, GRUPool
 
 
 def test_attention_pool_weights_frames_and_sums_to_one():
@@ -26,30 +26,55 @@ def test_attention_pool_weights_frames_and_sums_to_one():
     torch.testing.assert_close(pool(constant), torch.full((1, 4), 3.0))
 
 
-def test_cnn_attn_differs_from_cnn_only_in_its_pooling():
+def test_gru_pool_reads_frames_in_order():
+    torch.manual_seed(0)
+    pool = GRUPool(4)
+    x = torch.randn(2, 4, 9)  # [B, C, T]
+    assert pool(x).shape == (2, 4)
+    # Unlike a mean, a recurrent summary changes when the frames come in another order.
+    assert not torch.allclose(pool(x), pool(x.flip(2)), atol=1e-4)
+
+
+def test_unknown_time_pooling_is_refused():
+    with pytest.raises(ValueError, match="unknown time pooling 'lstm'"):
+        CompactCNN(96, time_pool="lstm")
+
+
+@pytest.mark.parametrize("name", ["cnn-attn", "cnn-gru"])
+def test_pooled_cnns_differ_from_cnn_only_in_their_pooling(name):
     cnn = build_model("cnn", 3, FrontEndConfig(), width=0.5)
-    attn = build_model("cnn-attn", 3, FrontEndConfig(), width=0.5)
-    extra = {k for k in attn.state_dict() if k not in cnn.state_dict()}
+    pooled = build_model(name, 3, FrontEndConfig(), width=0.5)
+    extra = {k for k in pooled.state_dict() if k not in cnn.state_dict()}
     assert extra and all(k.startswith("backbone.time_pool.") for k in extra)
 
 
-def test_cnn_attn_trains_exports_and_quantizes(tmp_path, synth_data, synth_holdout):
+def test_cnn_deep_has_a_fifth_block():
+    deep = build_model("cnn-deep", 3, FrontEndConfig(), width=0.5)
+    assert len(deep.backbone.blocks) == 5
+    mel = torch.randn(2, 1, 96, 188)  # [B, 1, n_mels, T]: one 3 s window
+    x = deep.backbone.blocks(mel)  # five halvings: 96 -> 3 bands, 188 -> 5 frames
+    assert x.shape == (2, 128, 3, 5)
+    assert deep.backbone(mel).shape == (2, 256)
+
+
+@pytest.mark.parametrize("name", ["cnn-attn", "cnn-gru", "cnn-deep"])
+def test_student_variant_trains_exports_and_quantizes(name, tmp_path, synth_data, synth_holdout):
     from desktop.core.model import GenreModel
     from trainer.evaluate import evaluate
     from trainer.export import export
     from trainer.quantize import quantize
 
-    best = train_synth(tmp_path, synth_data, model="cnn-attn")
+    best = train_synth(tmp_path, synth_data, model=name)
     figures = evaluate(best, tmp_path / "report", data=str(synth_holdout), say=lambda *_: None)
     assert figures["accuracy"] >= 0.8, figures["confusion_matrix"]
-    float_onnx = export(best, tmp_path / "attn.onnx", say=lambda *_: None)  # export checks onnxruntime against torch
-    int8_onnx = quantize(float_onnx, tmp_path / "attn-int8.onnx", synth_data, cache=tmp_path / "cache",
+    float_onnx = export(best, tmp_path / f"{name}.onnx", say=lambda *_: None)  # export checks onnxruntime against torch
+    int8_onnx = quantize(float_onnx, tmp_path / f"{name}-int8.onnx", synth_data, cache=tmp_path / "cache",
                          say=lambda *_: None)  # refuses a result whose top genre strays
     window = np.random.default_rng(1).standard_normal((3, 16000)).astype(np.float32) * 0.1
     for path in (float_onnx, int8_onnx):
         model = GenreModel(path, device="cpu")
         probs, emb = model.predict(window)
-        assert probs.shape == (3, 3) and emb.shape == (3, 256) and model.info.name == "cnn-attn"
+        assert probs.shape == (3, 3) and emb.shape == (3, 256) and model.info.name == name
 
 
 def test_probe_yardstick_records_a_curve(tmp_path, synth_data):

@@ -18,7 +18,11 @@ BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
     # The same CNN at about 70% of the cost: its first block pools time by 4 instead of 2.
     "cnn-fast": lambda n_mels, width: CompactCNN(n_mels, width=width, first_time_pool=4),
     # The CNN with attention pooling over time (frames weighted by a learnt score) instead of the mean.
-    "cnn-attn": lambda n_mels, width: CompactCNN(n_mels, width=width, attention=True),
+    "cnn-attn": lambda n_mels, width: CompactCNN(n_mels, width=width, time_pool="attention"),
+    # The CNN with a GRU reading the frames in order instead of the mean over time.
+    "cnn-gru": lambda n_mels, width: CompactCNN(n_mels, width=width, time_pool="gru"),
+    # The CNN with a fifth block (96 mels -> 3 bands, 11 -> 5 frames): about a quarter more operations.
+    "cnn-deep": lambda n_mels, width: CompactCNN(n_mels, width=width, channels=(32, 64, 128, 256, 256)),
     "mobilenet": lambda n_mels, width: MobileNetV2(n_mels, width=width),
     # MobileNetV2 with a 256-d embedding (the CNN's size) projected from its 1280 features.
     "mobilenet-256": lambda n_mels, width: MobileNetV2(n_mels, width=width, project_dim=256),

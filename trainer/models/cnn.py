@@ -35,13 +35,30 @@ class AttentionPool(nn.Module):
         return (x * weights).sum(dim=2)  # [B, C]
 
 
+class GRUPool(nn.Module):
+    """Features over time [B, C, T] -> [B, C]: a GRU reads the frames in order, its outputs averaged over time."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.gru = nn.GRU(channels, channels, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outputs, _ = self.gru(x.transpose(1, 2))  # [B, T, C] -> [B, T, C]: each frame seen with what came before
+        return outputs.mean(dim=1)  # [B, C]
+
+
+# name -> pooling module factory(channels); "mean" (the plain average over time) needs no module.
+TIME_POOLS = {"attention": AttentionPool, "gru": GRUPool}
+
+
 class CompactCNN(nn.Module):
     """mel [B, 1, n_mels, T] -> embedding [B, 256]."""
 
     def __init__(self, n_mels: int, channels=(32, 64, 128, 256), dropout: float = 0.1, embedding_dim: int = 256,
-                 width: float = 1.0, first_time_pool: int = 2, attention: bool = False):
+                 width: float = 1.0, first_time_pool: int = 2, time_pool: str = "mean"):
         super().__init__()
         blocks, c_in = [], 1
+        # One block per entry of `channels`, each halving frequency and time (four: n_mels 96 -> 6).
         # The width multiplier scales every block (0.5 -> 16..128 channels, about 4x fewer operations).
         # first_time_pool 4 keeps the first convolution at full time resolution but hands the later
         # blocks (most of the operations) half as many frames.
@@ -49,13 +66,15 @@ class CompactCNN(nn.Module):
             blocks.append(ConvBlock(c_in, c_out, dropout, pool=(2, first_time_pool if i == 0 else 2)))
             c_in = c_out
         self.blocks = nn.Sequential(*blocks)
-        # attention=True replaces the plain mean over time by a learnt weighting of the frames (max kept).
-        self.time_pool = AttentionPool(c_in) if attention else None
+        # "attention" or "gru" replaces the plain mean over time by a learnt summary of the frames (max kept).
+        if time_pool != "mean" and time_pool not in TIME_POOLS:
+            raise ValueError(f"unknown time pooling {time_pool!r}; choose mean or {', '.join(TIME_POOLS)}")
+        self.time_pool = TIME_POOLS[time_pool](c_in) if time_pool != "mean" else None
         self.project = nn.Sequential(nn.Linear(2 * c_in, embedding_dim), nn.ReLU(inplace=True))
         self.embedding_dim = embedding_dim
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.blocks(x)  # [B, C, n_mels/16, T/(8*first_time_pool)]
+        x = self.blocks(x)  # [B, C, n_mels/2^k, T/(2^(k-1)*first_time_pool)] for k blocks
         x = x.mean(dim=2)  # [B, C, T']: average over frequency
         # Mean and max over time: max keeps short salient events (a drum fill, a vocal line).
         average = x.mean(dim=2) if self.time_pool is None else self.time_pool(x)  # [B, C]
