@@ -20,6 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from benchmarks.bench_model import session as onnx_session  # configured as the app's sessions
 from benchmarks.common import export_untrained
 from trainer.frontend import FrontEndConfig
 from trainer.models import build_model, model_names
@@ -54,16 +55,6 @@ def train_throughput(name: str, device: torch.device, steps: int, batch: int, wi
     return steps * batch / (time.perf_counter() - start)
 
 
-def onnx_session(path: Path, threads: int):
-    """A CPU onnxruntime session on `threads` intra-op threads (0: all)."""
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = threads
-    opts.inter_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-
-
 def onnx_speed(sess, batch: int, repeats: int = 30) -> float:
     """Milliseconds per 3 s window through an onnxruntime session."""
     x = (np.random.default_rng(0).standard_normal((batch, WINDOW)) * 0.1).astype(np.float32)  # [B, S]
@@ -77,7 +68,7 @@ def onnx_speed(sess, batch: int, repeats: int = 30) -> float:
 
 def relative_costs(paths: dict[str, Path], rounds: int = 3) -> dict[str, float]:
     """ms per window on one thread in batches of 8, the models timed in turns; the fastest round counts."""
-    sessions = {name: onnx_session(path, 1) for name, path in paths.items()}
+    sessions = {name: onnx_session(str(path), 1) for name, path in paths.items()}
     best = {name: float("inf") for name in paths}
     for _ in range(rounds):  # in turns, so a burst of other work on the machine hits every model alike
         for name, sess in sessions.items():
@@ -110,8 +101,8 @@ def main() -> None:
         paths = {name: export_untrained(name, Path(tmp) / f"{name}.onnx", width=args.width) for name in args.models}
         turns = relative_costs(paths)
         for name, path in paths.items():
-            print(f"{name:<13} {path.stat().st_size / 1e6:8.2f} {onnx_speed(onnx_session(path, 1), 1):13.2f} "
-                  f"{onnx_speed(onnx_session(path, 0), 32):17.2f} {turns[name]:13.2f} {turns[name] / turns[args.models[0]]:10.2f}")
+            print(f"{name:<13} {path.stat().st_size / 1e6:8.2f} {onnx_speed(onnx_session(str(path), 1), 1):13.2f} "
+                  f"{onnx_speed(onnx_session(str(path), 0), 32):17.2f} {turns[name]:13.2f} {turns[name] / turns[args.models[0]]:10.2f}")
 
 
 if __name__ == "__main__":

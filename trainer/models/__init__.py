@@ -21,7 +21,7 @@ BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
     "cnn-attn": lambda n_mels, width: CompactCNN(n_mels, width=width, time_pool="attention"),
     # The CNN with a GRU reading the frames in order instead of the mean over time.
     "cnn-gru": lambda n_mels, width: CompactCNN(n_mels, width=width, time_pool="gru"),
-    # The CNN with a fifth block (96 mels -> 3 bands, 11 -> 5 frames): about a quarter more operations.
+    # The CNN with a fifth block (96 mels -> 3 bands, 11 -> 5 frames): about 1.1x the time per window.
     "cnn-deep": lambda n_mels, width: CompactCNN(n_mels, width=width, channels=(32, 64, 128, 256, 256)),
     "mobilenet": lambda n_mels, width: MobileNetV2(n_mels, width=width),
     # MobileNetV2 with a 256-d embedding (the CNN's size) projected from its 1280 features.
