@@ -15,7 +15,8 @@ from trainer.distill.folds import grouped_folds
 
 
 def make_teacher(path: Path, with_embedding: bool = True, seed: int = 0) -> Path:
-    """A musicnn-shaped ONNX model: melspec:0 [N, 187, 96] -> model/dense/Relu:0 [N, 200] -> tags:0 [N, 50]."""
+    """A musicnn-shaped ONNX model: melspec:0 [N, 187, 96] -> model/dense/Relu:0 [N, 200] -> tags:0 [N, 50],
+    with model/concat_2:0 [N, 96, 1] (musicnn's pooled maps are [N, 753, 2]) beside them."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 
@@ -24,6 +25,8 @@ def make_teacher(path: Path, with_embedding: bool = True, seed: int = 0) -> Path
     w2 = numpy_helper.from_array(rng.standard_normal((200, 50)).astype(np.float32) * 0.1, "w2")
     hidden = "model/dense/Relu:0" if with_embedding else "hidden"
     nodes = [
+        helper.make_node("ReduceMax", ["melspec:0"], ["max"], axes=[1], keepdims=1),  # [N, 1, 96]
+        helper.make_node("Transpose", ["max"], ["model/concat_2:0"], perm=[0, 2, 1]),  # [N, 96, 1]
         helper.make_node("ReduceMean", ["melspec:0"], ["pooled"], axes=[1], keepdims=0),  # [N, 96]
         helper.make_node("MatMul", ["pooled", "w1"], ["pre"]),  # [N, 200]
         helper.make_node("Relu", ["pre"], [hidden]),
@@ -459,3 +462,106 @@ def test_targets_serve_a_student_with_a_longer_hop_exactly():
     assert mels_at_hop(stored, 256) is stored
     with pytest.raises(ValueError, match="not a multiple"):
         mels_at_hop(stored, 384)
+
+
+def test_mixed_windows_mix_two_sources_at_random_speeds_and_levels():
+    """Each window holds both tracks (of different sources), sped up or slowed within range, never clipped; seeded."""
+    from trainer.distill.mixing import LEVEL_DB, SPEED_RANGE, mixed_windows
+
+    rate, length = 16000, 16000
+    t = np.arange(rate * 4) / rate
+    tracks = [np.sin(2 * np.pi * 500 * t).astype(np.float32), 0.01 * np.sin(2 * np.pi * 2000 * t).astype(np.float32)]
+    windows = mixed_windows(tracks, ["game-a", "game-b"], 16, length, seed=[0, 1])  # [16, length]
+    np.testing.assert_array_equal(windows, mixed_windows(tracks, ["game-a", "game-b"], 16, length, seed=[0, 1]))
+    assert not np.allclose(windows, mixed_windows(tracks, ["game-a", "game-b"], 16, length, seed=[0, 2]))
+    spectrum = np.abs(np.fft.rfft(windows, axis=1))  # [16, length / 2 + 1], 1 Hz per bin
+    low = spectrum[:, int(500 * SPEED_RANGE[0]) : int(500 * SPEED_RANGE[1]) + 2].max(axis=1)
+    high = spectrum[:, int(2000 * SPEED_RANGE[0]) : int(2000 * SPEED_RANGE[1]) + 2].max(axis=1)
+    # the quiet track is brought to the same level first: both are clearly present in every mix
+    assert (low > 0.05 * spectrum.max(axis=1)).all() and (high > 0.05 * spectrum.max(axis=1)).all()
+    peaks = spectrum[:, 300:].argmax(axis=1) + 300  # the dominant tone moved by the window's speed
+    assert len(set(peaks)) > 4, "speeds must vary between windows"
+    assert np.abs(windows).max() <= 1.0
+    level = 20 * np.log10(np.sqrt((windows**2).mean(axis=1)))
+    assert (level > LEVEL_DB[0] - 0.5).all() and (level < LEVEL_DB[1] + 0.5).all()
+
+
+def test_mixed_windows_train_a_student_beside_the_corpus(distilled, teacher, tmp_path, monkeypatch):
+    """teach --mixed: shards resume and redraw the same windows; distill --more-windows trains on them, validates on the corpus."""
+    from trainer.distill import mixing
+    from trainer.distill.distill import DistillConfig, distill
+    from trainer.distill.targets import load_targets, prepare_targets
+
+    root = Path(distilled).parent.parent
+    manifest = root / "out" / "manifest.csv"
+    monkeypatch.setattr(mixing, "SHARD_WINDOWS", 8)
+    mixed = mixing.prepare_mixed_targets(manifest, teacher, tmp_path / "mixed", 20, cache=root / "cache", say=lambda *_: None)
+    shards = sorted(mixed.glob("mix-*.npz"))
+    assert [len(np.load(s)["tags"]) for s in shards] == [8, 8, 4]
+    first = dict(np.load(shards[1]))
+    shards[1].unlink()
+    mtime = shards[0].stat().st_mtime_ns
+    mixing.prepare_mixed_targets(manifest, teacher, mixed, 20, cache=root / "cache", say=lambda *_: None)
+    assert shards[0].stat().st_mtime_ns == mtime, "a second run must resume, not redo"
+    np.testing.assert_array_equal(np.load(shards[1])["mel"], first["mel"])  # the shard redrawn is the one lost
+    corpus = load_targets(root / "targets")
+    assert not np.allclose(load_targets(mixed)["mel"][:4].astype(np.float32), corpus["mel"][:4].astype(np.float32))
+
+    said = []
+    cfg = DistillConfig(targets=str(root / "targets"), more_windows=[str(mixed)], out=str(tmp_path / "run"), width=0.25,
+                        hop_length=512, epochs=1, batch_size=8, device="cpu")
+    distill(cfg, say=said.append)
+    n = len(corpus["tags"])
+    valid = max(1, round(n * cfg.valid_fraction))
+    assert f"{n} windows (+20 more)" in said[0] and f"{n - valid + 20} train, {valid} valid" in said[0]
+
+    second = make_teacher(tmp_path / "second.onnx", seed=1)  # windows by another teacher do not join these targets
+    other = prepare_targets(manifest, second, tmp_path / "other", cache=root / "cache", say=lambda *_: None)
+    with pytest.raises(ValueError, match="same teachers, same order"):
+        distill(DistillConfig(targets=str(root / "targets"), more_windows=[str(other)], out=str(tmp_path / "bad"),
+                              device="cpu"), say=lambda *_: None)
+    with pytest.raises(ValueError, match="holds targets of musicnn-like.onnx"):
+        mixing.prepare_mixed_targets(manifest, second, mixed, 20, cache=root / "cache", say=lambda *_: None)
+
+
+def test_mixed_windows_need_two_readable_tracks(distilled, teacher, tmp_path):
+    """A corpus of one track, or a count below one, is refused with the manifest or the option named."""
+    from trainer.distill.mixing import MixError, prepare_mixed_targets
+
+    root = Path(distilled).parent.parent
+    lines = (root / "out" / "manifest.csv").read_text().splitlines()
+    single = tmp_path / "single.csv"
+    single.write_text("\n".join(lines[:2]) + "\n")
+    with pytest.raises(MixError, match="single.csv: 1 readable track"):
+        prepare_mixed_targets(single, teacher, tmp_path / "mixed", 4, cache=root / "cache", say=lambda *_: None)
+    with pytest.raises(ValueError, match="--mixed must be a positive"):
+        prepare_mixed_targets(root / "out" / "manifest.csv", teacher, tmp_path / "mixed", 0, cache=root / "cache")
+
+
+def test_an_inner_teacher_layer_teaches_beside_the_embedding(distilled, labelled, teacher, tmp_path):
+    """FILE#pooled-maps: targets of the teacher's pooled inner maps, named apart, learnt side by side and fine-tuned with."""
+    from trainer.distill.crossval import crossval
+    from trainer.distill.distill import DistillConfig, distill
+    from trainer.distill.targets import load_targets, prepare_targets
+    from trainer.distill.teacher import Teacher, TeacherError
+
+    root = Path(distilled).parent.parent
+    inner = prepare_targets(root / "out" / "manifest.csv", f"{teacher}#pooled-maps", tmp_path / "inner", cache=root / "cache",
+                            say=lambda *_: None)
+    both = load_targets([root / "targets", inner])
+    assert list(both["teachers"]) == ["musicnn-like.onnx", "musicnn-like.onnx#pooled-maps"]
+    assert both["embedding"].shape[1] == 200 + 96  # the test teacher's pooled maps, [N, 96, 1], flattened
+    with pytest.raises(TeacherError, match="unknown teacher layer 'conv9'"):
+        Teacher(f"{teacher}#conv9")
+    with pytest.raises(ValueError, match="holds targets of musicnn-like.onnx#pooled-maps"):
+        prepare_targets(root / "out" / "manifest.csv", teacher, inner, cache=root / "cache", say=lambda *_: None)
+
+    cfg = DistillConfig(targets=[str(root / "targets"), str(inner)], out=str(tmp_path / "run"), width=0.25, hop_length=512,
+                        epochs=1, batch_size=8, device="cpu")
+    student = distill(cfg, say=lambda *_: None)
+    figures = crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, folds=2, cache=str(root / "cache"),
+                       teacher=[teacher, f"{teacher}#pooled-maps"], finetune_epochs=1, say=lambda *_: None)
+    assert figures["tracks"] == 18
+    with pytest.raises(ValueError, match="same order"):  # the plain embedding is not the inner layer it learnt
+        crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, folds=2, cache=str(root / "cache"),
+                 teacher=[teacher, teacher], say=lambda *_: None)

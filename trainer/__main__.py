@@ -69,13 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--folder", action="append", default=[], help="add every audio file of a folder (repeatable)")
     te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
     te.add_argument("--corpus", required=True, help="the corpus manifest.csv")
-    te.add_argument("--teacher", required=True, help="musicnn ONNX model (e.g. ../shared/peers/musicnn-msd.onnx)")
+    te.add_argument("--teacher", required=True,
+                    help="musicnn ONNX model (e.g. ../shared/peers/musicnn-msd.onnx); FILE#pooled-maps stores its pooled "
+                         "inner maps (1,506 values) instead of its 200-unit embedding")
     te.add_argument("--out", required=True, help="folder for the target shards")
     te.add_argument("--cache", default=".cache/decoded")
     te.add_argument("--hop-seconds", type=float,
                     help="step between windows (default: the 3 s window, no overlap); 1.5 gives twice the windows")
+    te.add_argument("--mixed", type=int, metavar="N",
+                    help="instead of the corpus windows, N windows each mixing two corpus tracks at random speeds and "
+                         "levels (distill --more-windows takes the folder)")
+    te.add_argument("--seed", type=int, default=0, help="seed of the mixed windows (--mixed)")
     di = sub.add_parser("distill", help="train a student on teacher targets")
     di.add_argument("--targets", required=True, nargs="+", help="targets folder(s), one per teacher, same corpus")
+    di.add_argument("--more-windows", nargs="+", default=[],
+                    help="folder(s) of more windows by the same teacher(s), e.g. teach --mixed; they only train")
     di.add_argument("--out", required=True)
     di.add_argument("--model", default="cnn", choices=model_names())
     di.add_argument("--width", type=float, default=1.0)
@@ -156,6 +164,11 @@ def run_corpus(args) -> None:
 
 def run_teach(args) -> None:
     """python -m trainer teach."""
+    if args.mixed is not None:
+        from trainer.distill.mixing import prepare_mixed_targets
+
+        prepare_mixed_targets(args.corpus, args.teacher, args.out, args.mixed, cache=args.cache, seed=args.seed)
+        return
     from trainer.distill.targets import prepare_targets
 
     prepare_targets(args.corpus, args.teacher, args.out, cache=args.cache, hop_seconds=args.hop_seconds)
@@ -165,9 +178,10 @@ def run_distill(args) -> None:
     """python -m trainer distill."""
     from trainer.distill.distill import DistillConfig, distill
 
-    cfg = DistillConfig(targets=args.targets, out=args.out, model=args.model, width=args.width, hop_length=args.hop_length,
-                        epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, device=args.device,
-                        probe=args.probe, probe_cache=args.probe_cache, precision=args.precision)
+    cfg = DistillConfig(targets=args.targets, more_windows=args.more_windows, out=args.out, model=args.model,
+                        width=args.width, hop_length=args.hop_length, epochs=args.epochs, batch_size=args.batch_size,
+                        lr=args.lr, device=args.device, probe=args.probe, probe_cache=args.probe_cache,
+                        precision=args.precision)
     print(f"best checkpoint: {distill(cfg)}")
 
 

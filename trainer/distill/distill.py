@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,9 @@ class DistillConfig:
 
     # Folder(s) written by `python -m trainer teach`, one per teacher, all on the same corpus.
     targets: str | list[str] = ""
+    # Folder(s) of more windows by the same teacher(s), in the same order (e.g. `teach --mixed`). They only
+    # train: validation stays on corpus windows, so validation losses compare across runs.
+    more_windows: list[str] = field(default_factory=list)
     out: str = "runs/distilled"
     model: str = "cnn"
     width: float = 1.0
@@ -104,22 +107,39 @@ def distill_loss(out: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor, tag_w
     return F.mse_loss(out[:, :d], emb) + tag_weight * F.binary_cross_entropy_with_logits(out[:, d:], tags)
 
 
+def training_windows(folders: list[Path], more: list, hop_length: int):
+    """Corpus windows, then any more windows: mel [N, n_mels, T] float16, embedding [N, E], tags [N, K] float32,
+    and the corpus's targets record with "corpus_windows" (how many come first) added."""
+    data = load_targets(folders)
+    mels, embs, tags = [mels_at_hop(data.pop("mel"), hop_length)], [data["embedding"]], [data["tags"]]
+    data["corpus_windows"] = len(mels[0])
+    if more:
+        extra = load_targets(more)
+        if list(extra["teachers"]) != list(data["teachers"]) or extra["tags"].shape[1] != data["tags"].shape[1]:
+            raise ValueError(f"{more[0]}: windows by teacher(s) {', '.join(map(str, extra['teachers'])) or 'unknown'}; "
+                             f"the targets are by {', '.join(map(str, data['teachers'])) or 'unknown'} (same teachers, same order)")
+        mels.append(mels_at_hop(extra.pop("mel"), hop_length))
+        embs.append(extra["embedding"])
+        tags.append(extra["tags"])
+    mel = mels[0] if len(mels) == 1 else np.concatenate(mels)  # [N, n_mels, T]; one copy only when there is more
+    return mel, np.concatenate(embs).astype(np.float32), np.concatenate(tags).astype(np.float32), data
+
+
 def distill(cfg: DistillConfig, say=print) -> Path:
     """Train the student; returns the checkpoint of the epoch with the lowest validation loss."""
     seed_everything(cfg.seed)
     device = resolve_device(cfg.device, Dist())
     folders = path_list(cfg.targets)
-    data = load_targets(folders)
-    mel = mels_at_hop(data.pop("mel"), cfg.hop_length)  # [N, n_mels, T] float16; a longer hop frees the full array
-    emb = data["embedding"].astype(np.float32)  # [N, 200 * teachers]
+    mel, emb, tags, data = training_windows(folders, cfg.more_windows, cfg.hop_length)
     mean, std = emb.mean(0), emb.std(0) + 1e-3
     emb_std = (emb - mean) / std  # [N, 200 * teachers], so every teacher unit counts alike
-    tags = data["tags"].astype(np.float32)  # [N, 50 * teachers]
-    train_idx, valid_idx = split_windows(len(mel), cfg.valid_fraction, cfg.seed)
+    train_idx, valid_idx = split_windows(data["corpus_windows"], cfg.valid_fraction, cfg.seed)
+    train_idx = np.concatenate([train_idx, np.arange(data["corpus_windows"], len(mel))])  # more windows only train
     teachers = [str(t) for t in data["teachers"]]
     precision = resolve_precision(cfg.precision, device)
     shown = [t or f.name for t, f in zip(teachers, folders, strict=True)]
-    say(f"{len(mel)} windows from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
+    more = f" (+{len(mel) - data['corpus_windows']} more)" if len(mel) > data["corpus_windows"] else ""
+    say(f"{data['corpus_windows']} windows{more} from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
         f"{len(train_idx)} train, {len(valid_idx)} valid; precision {precision}")
 
     n_out = emb.shape[1] + tags.shape[1]

@@ -64,10 +64,7 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
     frontend = MelFrontEnd(TARGETS_FRONTEND).eval()
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
     # Resuming skips shards that exist: a folder begun with another teacher would end up mixing two.
-    name = Path(teacher_path).name  # what each shard records, and what the folder's shards must agree with
-    made_by = folder_teacher(out, [np.load(s) for s in shard_files(out)])
-    if made_by and made_by != name:
-        raise ValueError(f"{out}: holds targets of {made_by}, not {name}; use one folder per teacher")
+    refuse_other_teacher(out, teacher_path)
     for i, (path, source) in enumerate(files, start=1):
         shard = out / shard_name(path)
         if shard.exists():
@@ -80,14 +77,28 @@ def prepare_targets(manifest, teacher_path, out, cache=".cache/decoded", window_
         windows = corpus_windows(audio, length, hop)  # [N, S]
         if len(windows) == 0:
             continue
-        tags, emb = teacher(windows)  # [N, 50], [N, 200]
-        mel = torch.cat([frontend(torch.from_numpy(windows[j : j + 64])) for j in range(0, len(windows), 64)])  # [N, 96, T]
-        tmp = shard.with_suffix(".tmp.npz")
-        np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=str(path),
-                 teacher=name)
-        os.replace(tmp, shard)
+        write_shard(shard, windows, teacher, frontend, source=source, path=str(path))
         say(f"[{i}/{len(files)}] {path.name}: {len(windows)} windows")
     return out
+
+
+def refuse_other_teacher(out: Path, teacher_path) -> None:
+    """ValueError when `out` holds shards of another teacher (or layer): resuming there would mix two."""
+    name = Path(teacher_path).name  # what each shard records: the file, and its layer when not the default
+    made_by = folder_teacher(out, [np.load(s) for s in shard_files(out)])
+    if made_by and made_by != name:
+        raise ValueError(f"{out}: holds targets of {made_by}, not {name}; use one folder per teacher")
+
+
+@torch.no_grad()
+def write_shard(shard: Path, windows: np.ndarray, teacher: Teacher, frontend: MelFrontEnd, source: str, path: str) -> None:
+    """Windows [N, S] at 16 kHz -> one shard of their student log-mels and teacher outputs, written atomically."""
+    tags, emb = teacher(windows)  # [N, 50], [N, 200 or the teacher layer's width]
+    mel = torch.cat([frontend(torch.from_numpy(windows[j : j + 64])) for j in range(0, len(windows), 64)])  # [N, 96, T]
+    tmp = shard.with_suffix(".tmp.npz")
+    np.savez(tmp, mel=mel.numpy().astype(np.float16), tags=tags, embedding=emb, source=source, path=path,
+             teacher=teacher.name)
+    os.replace(tmp, shard)  # a killed run never leaves a half shard under the final name
 
 
 def mels_at_hop(mel: np.ndarray, hop_length: int) -> np.ndarray:
