@@ -68,7 +68,8 @@ def plot_probe_curve(history: list[dict] | dict[str, list[dict]], path: Path, ba
     import matplotlib.pyplot as plt
 
     runs = history if isinstance(history, dict) else {"": history}
-    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=100)
+    # The legend sits below the axes, two entries per run in two columns: grow the figure with it.
+    fig, ax = plt.subplots(figsize=(6.4, 4.2 + 0.15 * max(0, len(runs) - 2)), dpi=100)
     loss_ax = ax.twinx()
     for i, (name, rows) in enumerate(runs.items()):
         colour = f"C{i}"
