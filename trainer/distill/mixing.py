@@ -12,7 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from trainer.data.cache import DecodeCache, DecodeError
 from trainer.distill.corpus import read_corpus
@@ -48,10 +47,10 @@ def random_segment(audio: np.ndarray, length: int, speed: float, rng: np.random.
     return piece if np.sqrt(np.mean(piece**2)) > SILENCE_RMS else None
 
 
-def mixed_window(tracks: list[np.ndarray], sources: list[str], length: int, rng: np.random.Generator) -> np.ndarray | None:
-    """One window [length]: two tracks (of different sources where there are several) at random speeds and shares."""
-    weights = np.array([len(t) for t in tracks], dtype=np.float64)
-    weights /= weights.sum()  # longer tracks are picked more often, as their windows are in the corpus
+def mixed_window(tracks: list[np.ndarray], sources: list[str], weights: np.ndarray, length: int,
+                 rng: np.random.Generator) -> np.ndarray | None:
+    """One window [length]: two tracks (of different sources where there are several, picked by `weights`)
+    at random speeds and shares."""
     first = int(rng.choice(len(tracks), p=weights))
     others = [i for i in range(len(tracks)) if sources[i] != sources[first]] or [i for i in range(len(tracks)) if i != first]
     if not others:
@@ -74,10 +73,12 @@ def mixed_window(tracks: list[np.ndarray], sources: list[str], length: int, rng:
 def mixed_windows(tracks: list[np.ndarray], sources: list[str], count: int, length: int, seed) -> np.ndarray:
     """`count` mixed windows [count, length], the same for the same seed; MixError when the tracks cannot give them."""
     rng = np.random.default_rng(seed)
+    weights = np.array([len(t) for t in tracks], dtype=np.float64)
+    weights /= weights.sum()  # longer tracks are picked more often, as their windows are in the corpus
     out = np.zeros((count, length), np.float32)
     for i in range(count):
         for _ in range(TRIES):
-            window = mixed_window(tracks, sources, length, rng)
+            window = mixed_window(tracks, sources, weights, length, rng)
             if window is not None:
                 out[i] = window
                 break
@@ -86,7 +87,6 @@ def mixed_windows(tracks: list[np.ndarray], sources: list[str], count: int, leng
     return out
 
 
-@torch.no_grad()
 def prepare_mixed_targets(manifest, teacher_path, out, count: int, cache=".cache/decoded", seed: int = 0,
                           window_seconds: float = 3.0, say=print) -> Path:
     """Write `count` mixed windows with their teacher outputs under `out` (shards mix-NNNNN.npz); returns `out`.
