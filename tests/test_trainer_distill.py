@@ -565,3 +565,19 @@ def test_an_inner_teacher_layer_teaches_beside_the_embedding(distilled, labelled
     with pytest.raises(ValueError, match="same order"):  # the plain embedding is not the inner layer it learnt
         crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, folds=2, cache=str(root / "cache"),
                  teacher=[teacher, teacher], say=lambda *_: None)
+
+
+def test_held_out_genres_script_scores_unseen_genres_only(distilled, labelled, teacher, tmp_path, capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("held_out_genres", Path(__file__).parents[1] / "scripts" / "held_out_genres.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    assert script.main(["--data", str(labelled), "--cache", str(tmp_path / "cache"), "--run", f"tiny={distilled}:{teacher}",
+                        "--splits", "1", "--folds", "2", "--epochs", "1", "--precision", "fp32"]) == 0
+    row = json.loads(next(line for line in capsys.readouterr().out.splitlines() if line.startswith("{")))
+    assert len(row["unseen"]) == 2, "three genres: one seen, two unseen"
+    assert set(row) == {"split", "unseen", "tiny frozen", "teacher frozen", "tiny fine-tuned on the seen genres"}
+    assert all(0.0 <= row[k] <= 1.0 for k in row if k not in ("split", "unseen"))
+    with pytest.raises(SystemExit, match="NAME=CHECKPOINT:TEACHER"):
+        script.main(["--data", str(labelled), "--cache", str(tmp_path / "cache"), "--run", str(distilled)])
