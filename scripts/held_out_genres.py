@@ -23,28 +23,28 @@ import json
 import sys
 
 import numpy as np
-import torch
 
 from trainer.checkpoint import load_checkpoint, model_from_checkpoint
-from trainer.distill.crossval import finetune_inputs, load_labelled
+from trainer.distill.crossval import (
+    Labelled,
+    finetune_inputs,
+    load_labelled,
+    mel_embeddings,
+    probe_predictions,
+)
 from trainer.distill.finetune import finetune
+from trainer.distill.folds import grouped_folds
 
 
-def probe_accuracy(embs: list[np.ndarray], y: np.ndarray, groups: np.ndarray, folds: int = 5) -> float:
-    """Held-out accuracy of the card's linear probe on these clips, artist-grouped folds."""
-    from trainer.distill.folds import grouped_folds
-    from trainer.distill.probe import choose_l2, fit_head
-
-    labels = sorted(set(y.tolist()))
-    y = np.array([labels.index(v) for v in y])  # [N], 0..L-1
-    fold_of = grouped_folds(y, groups, folds, 0)
-    hits = 0
-    for f in range(fold_of.max() + 1):
-        tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        l2 = choose_l2([embs[i] for i in tr], y[tr], groups[tr], len(labels))
-        head = fit_head([embs[i] for i in tr], y[tr], len(labels), l2)
-        hits += int((head.track_probs([embs[i] for i in te]).argmax(1) == y[te]).sum())
-    return hits / len(y)
+def probe_accuracy(data: Labelled, clips: np.ndarray, embs: list[np.ndarray], folds: int) -> float:
+    """Held-out accuracy of the card's linear probe (crossval's) on `clips` alone, artist-grouped folds;
+    `embs` are the embeddings of those clips, in order."""
+    genres = sorted(set(data.y[clips].tolist()))
+    y = np.array([genres.index(v) for v in data.y[clips]])  # [N], 0..L-1
+    subset = Labelled([data.records[i] for i in clips], [data.audios[i] for i in clips], [data.labels[g] for g in genres],
+                      y, data.groups[clips])
+    probs = probe_predictions(embs, subset, grouped_folds(y, subset.groups, folds, 0), say=lambda *_: None)
+    return float((probs.argmax(1) == y).mean())
 
 
 def parse_run(text: str) -> tuple[str, str, list[str]]:
@@ -75,10 +75,7 @@ def main(argv=None) -> int:
         if data is None:
             data = load_labelled(args.data, args.cache, base.sample_rate, say=lambda *_: None)
         inputs[name] = finetune_inputs(net, base.window_samples, checkpoint, data, teachers, args.precision)
-    frozen = {}
-    with torch.no_grad():
-        for name, inp in inputs.items():
-            frozen[name] = [inp.net.forward_mel(m)[1].float().numpy() for m in inp.mels]  # [n, D] per clip
+    frozen = {name: mel_embeddings(inp.net, inp.mels) for name, inp in inputs.items()}  # [n, D] per clip
     teacher_width = 200  # musicnn's penultimate layer: the first 200 values of the first teacher's targets
     frozen["teacher"] = [e[:, :teacher_width] for _, e in inputs[runs[0][0]].targets]
 
@@ -88,17 +85,15 @@ def main(argv=None) -> int:
         order = rng.permutation(n_genres)
         seen, unseen = sorted(order[: n_genres // 2].tolist()), sorted(order[n_genres // 2 :].tolist())
         i_seen, i_unseen = np.flatnonzero(np.isin(data.y, seen)), np.flatnonzero(np.isin(data.y, unseen))
-        y_u, g_u = data.y[i_unseen], data.groups[i_unseen]
         row = {"split": split, "unseen": [data.labels[g] for g in unseen]}
         for name, embs in frozen.items():
-            row[f"{name} frozen"] = probe_accuracy([embs[i] for i in i_unseen], y_u, g_u, args.folds)
+            row[f"{name} frozen"] = probe_accuracy(data, i_unseen, [embs[i] for i in i_unseen], args.folds)
         for name, inp in inputs.items():
             y_seen = np.array([seen.index(v) for v in data.y[i_seen]])
             net = finetune(copy.deepcopy(inp.net), [inp.mels[i] for i in i_seen], y_seen, [inp.targets[i] for i in i_seen],
                            inp.emb_mean, inp.emb_std, len(seen), epochs=args.epochs, seed=split, precision=args.precision)
-            with torch.no_grad():
-                embs = [net.forward_mel(inp.mels[i])[1].float().numpy() for i in i_unseen]  # [n, D] per clip
-            row[f"{name} fine-tuned on the seen genres"] = probe_accuracy(embs, y_u, g_u, args.folds)
+            embs = mel_embeddings(net, [inp.mels[i] for i in i_unseen])  # [n, D] per unseen clip
+            row[f"{name} fine-tuned on the seen genres"] = probe_accuracy(data, i_unseen, embs, args.folds)
         rows.append(row)
         print(json.dumps(row), flush=True)
     print(f"\nmean over {len(rows)} splits (± standard error), then each split:")

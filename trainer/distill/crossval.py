@@ -109,6 +109,12 @@ def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher, preci
     return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window), targets, precision)
 
 
+@torch.no_grad()
+def mel_embeddings(net, mels: list[torch.Tensor]) -> list[np.ndarray]:
+    """Embeddings from cached front-end output (the front end is frozen, no need to run it again): [n_windows, D] per clip."""
+    return [net.forward_mel(m)[1].numpy() for m in mels]
+
+
 def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.ndarray, epochs: int = 4, seed: int = 0):
     """Fine-tune a copy of the distilled model on the clips `train_idx`; embeddings of every clip and genre-head probabilities."""
     import copy
@@ -118,8 +124,8 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
     net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
                    [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs,
                    seed=seed, precision=inputs.precision)
-    with torch.no_grad():  # from the cached front-end output: the front end is frozen, no need to run it again
-        embs = [net.forward_mel(m)[1].numpy() for m in inputs.mels]  # [n_windows, D] per clip
+    embs = mel_embeddings(net, inputs.mels)  # [n_windows, D] per clip
+    with torch.no_grad():
         head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
     return net, embs, head_probs
 
