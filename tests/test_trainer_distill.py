@@ -581,3 +581,103 @@ def test_held_out_genres_script_scores_unseen_genres_only(distilled, labelled, t
     assert all(0.0 <= row[k] <= 1.0 for k in row if k not in ("split", "unseen"))
     with pytest.raises(SystemExit, match="NAME=CHECKPOINT:TEACHER"):
         script.main(["--data", str(labelled), "--cache", str(tmp_path / "cache"), "--run", str(distilled)])
+
+
+def test_clip_variants_vary_speed_and_level_and_keep_the_clip_on_top():
+    """Seeded; every window at a level in range, never clipped; the clip's tone leads where a corpus track lies under it."""
+    from trainer.distill.clips import ClipError, clip_variants
+    from trainer.distill.mixing import LEVEL_DB, SPEED_RANGE
+
+    rate = 16000
+    t = np.arange(rate * 4) / rate
+    clip = np.sin(2 * np.pi * 500 * t).astype(np.float32)
+    under = 0.5 * np.sin(2 * np.pi * 3000 * t).astype(np.float32)
+    windows = clip_variants(clip, [under], 24, rate, seed=[0, 3])  # [24, rate]
+    np.testing.assert_array_equal(windows, clip_variants(clip, [under], 24, rate, seed=[0, 3]))
+    assert not np.allclose(windows, clip_variants(clip, [under], 24, rate, seed=[0, 4]))
+    spectrum = np.abs(np.fft.rfft(windows, axis=1))  # [24, rate / 2 + 1], 1 Hz per bin
+    tone = spectrum[:, int(500 * SPEED_RANGE[0]) : int(500 * SPEED_RANGE[1]) + 2].max(axis=1)
+    other = spectrum[:, int(3000 * SPEED_RANGE[0]) : int(3000 * SPEED_RANGE[1]) + 2].max(axis=1)
+    assert (tone > other).all(), "the clip must stay what the teacher hears most"
+    assert 4 < (other > 0.05 * tone).sum() < 24, "about half the windows carry an underlay"
+    assert len(set(spectrum[:, 300:1000].argmax(axis=1))) > 4, "speeds must vary between windows"
+    level = 20 * np.log10(np.sqrt((windows**2).mean(axis=1)))
+    assert np.abs(windows).max() <= 1.0 and (level > LEVEL_DB[0] - 0.5).all() and (level < LEVEL_DB[1] + 0.5).all()
+    assert clip_variants(clip, [], 3, rate, seed=0).shape == (3, rate)  # no corpus: the clip alone
+    with pytest.raises(ClipError, match="no audible 1 s window"):
+        clip_variants(np.zeros(rate * 2, np.float32), [], 1, rate, seed=0)
+
+
+def test_adapt_learns_the_clips_audio_and_leaves_a_fold_out(distilled, labelled, teacher, tmp_path):
+    """teach --clips writes one resumable shard per clip; adapt --hold-out-fold never trains on crossval's fold;
+    crossval reads one adapted network per fold through {fold}."""
+    import torch
+
+    from trainer.checkpoint import load_checkpoint
+    from trainer.distill.adapt import AdaptConfig, adapt
+    from trainer.distill.clips import CLIP_SOURCE, prepare_clip_targets
+    from trainer.distill.crossval import crossval, load_labelled
+
+    root = Path(distilled).parent.parent
+    cache = str(root / "cache")
+    clips = prepare_clip_targets(labelled, teacher, tmp_path / "clips", 4, corpus=root / "out" / "manifest.csv", cache=cache,
+                                 say=lambda *_: None)
+    shards = sorted(clips.glob("*.npz"))
+    assert len(shards) == 18 and all(len(np.load(s)["tags"]) == 4 for s in shards)
+    assert {str(np.load(s)["source"]) for s in shards} == {CLIP_SOURCE}
+    mtimes = [s.stat().st_mtime_ns for s in shards]
+    prepare_clip_targets(labelled, teacher, clips, 4, corpus=root / "out" / "manifest.csv", cache=cache, say=lambda *_: None)
+    assert [s.stat().st_mtime_ns for s in shards] == mtimes, "a second run must resume, not redo"
+
+    data = load_labelled(str(labelled), cache, 16000, say=lambda *_: None)
+    fold_of = grouped_folds(data.y, data.groups, 2, 0)
+    before = load_checkpoint(distilled)["model_state"]
+    for fold in (1, 2):
+        cfg = AdaptConfig(checkpoint=str(distilled), targets=[str(root / "targets")], clips=[str(clips)], data=str(labelled),
+                          cache=cache, hold_out_fold=fold, folds=2, out=str(tmp_path / f"fold{fold}"), epochs=1,
+                          corpus_per_epoch=8, batch_size=8, device="cpu")
+        adapted = adapt(cfg, say=lambda *_: None)
+        record = json.loads((tmp_path / f"fold{fold}" / "adapt.json").read_text())
+        held = {str(r.path) for r, f in zip(data.records, fold_of, strict=True) if f == fold - 1}
+        assert set(record["clips_left_out"]) == held and not held & set(record["clips_learnt"])
+        assert len(record["clips_learnt"]) + len(held) == 18
+        after = load_checkpoint(adapted)["model_state"]
+        assert any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
+        assert (tmp_path / f"fold{fold}" / "teacher_stats.npz").is_file()
+    template = str(tmp_path / "fold{fold}" / "adapted.pt")
+    for method in ("probe", "finetune"):
+        figures = crossval(method, str(labelled), tmp_path / "cv", checkpoint=template, teacher=teacher, folds=2, cache=cache,
+                           finetune_epochs=1, say=lambda *_: None)
+        assert figures["tracks"] == 18 and figures["checkpoint"] == template
+    with pytest.raises(FileNotFoundError, match="fold3"):
+        crossval("probe", str(labelled), tmp_path / "cv", checkpoint=template, folds=3, cache=cache, say=lambda *_: None)
+
+
+def test_adapt_refuses_bad_settings_with_the_reason(distilled, labelled, teacher, tmp_path):
+    from trainer.__main__ import main
+    from trainer.distill.adapt import AdaptConfig, adapt
+    from trainer.distill.clips import prepare_clip_targets
+
+    root = Path(distilled).parent.parent
+    with pytest.raises(ValueError, match="--variants must be a positive"):
+        prepare_clip_targets(labelled, teacher, tmp_path / "clips", 0, cache=str(root / "cache"))
+    clips = prepare_clip_targets(labelled, teacher, tmp_path / "clips", 2, cache=str(root / "cache"), say=lambda *_: None)
+    base = dict(checkpoint=str(distilled), targets=[str(root / "targets")], clips=[str(clips)], cache=str(root / "cache"),
+                out=str(tmp_path / "run"), epochs=1, batch_size=8, corpus_per_epoch=8, device="cpu")
+    with pytest.raises(ValueError, match="--hold-out-fold needs --data"):
+        adapt(AdaptConfig(**base, hold_out_fold=1), say=lambda *_: None)
+    with pytest.raises(ValueError, match="between 1 and 5"):
+        adapt(AdaptConfig(**base, hold_out_fold=6, data=str(labelled)), say=lambda *_: None)
+    with pytest.raises(ValueError, match="no clip windows"):
+        adapt(AdaptConfig(**{**base, "clips": []}), say=lambda *_: None)
+    inner = tmp_path / "inner"  # two teachers' targets for a student that learnt one
+    from trainer.distill.targets import prepare_targets
+
+    prepare_targets(root / "out" / "manifest.csv", f"{teacher}#pooled-maps", inner, cache=root / "cache", say=lambda *_: None)
+    inner_clips = prepare_clip_targets(labelled, f"{teacher}#pooled-maps", tmp_path / "inner-clips", 2, cache=str(root / "cache"),
+                                       say=lambda *_: None)
+    with pytest.raises(ValueError, match="learnt 250 teacher outputs"):
+        adapt(AdaptConfig(**{**base, "targets": [str(root / "targets"), str(inner)], "clips": [str(clips), str(inner_clips)]}),
+              say=lambda *_: None)
+    assert main(["teach", "--corpus", str(root / "out" / "manifest.csv"), "--teacher", str(teacher), "--out",
+                 str(tmp_path / "x"), "--mixed", "4", "--clips", str(labelled)]) == 2

@@ -1,4 +1,4 @@
-"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,teach,distill,crossval,fidelity,fit-head,synth} ..."""
+"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,teach,distill,adapt,crossval,fidelity,fit-head,synth} ..."""
 
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--packages", help="comma list of package names, or all (default: the shipped recipe's)")
     co.add_argument("--folder", action="append", default=[], help="add every audio file of a folder (repeatable)")
     te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
-    te.add_argument("--corpus", required=True, help="the corpus manifest.csv")
+    te.add_argument("--corpus", required=True, help="the corpus manifest.csv (with --clips: the underlay tracks)")
     te.add_argument("--teacher", required=True,
                     help="musicnn ONNX model (e.g. ../shared/peers/musicnn-msd.onnx); FILE#pooled-maps stores its pooled "
                          "inner maps (1,506 values) instead of its 200-unit embedding")
@@ -79,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("--mixed", type=int, metavar="N",
                     help="instead of the corpus windows, N windows each mixing two corpus tracks at random speeds and "
                          "levels (distill --more-windows takes the folder)")
-    te.add_argument("--seed", type=int, default=0, help="seed of the mixed windows (--mixed)")
+    te.add_argument("--clips", metavar="DATA",
+                    help="instead of the corpus windows, --variants varied windows of every clip of a labelled set "
+                         "(manifest or folder; its labels are not read), for adapt")
+    te.add_argument("--variants", type=int, default=64, help="windows per clip (--clips)")
+    te.add_argument("--seed", type=int, default=0, help="seed of the mixed or varied windows (--mixed, --clips)")
     di = sub.add_parser("distill", help="train a student on teacher targets")
     di.add_argument("--targets", required=True, nargs="+", help="targets folder(s), one per teacher, same corpus")
     di.add_argument("--more-windows", nargs="+", default=[],
@@ -96,11 +100,27 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--probe-cache", default=".cache/decoded", help="decoded-audio cache for the probe clips")
     di.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                     help="bf16: the forward pass under bfloat16 autocast (3x faster where the CPU or GPU has it); auto: bf16 where native")
+    ad = sub.add_parser("adapt", help="continue a distilled student on corpus windows and the clips' varied windows")
+    ad.add_argument("--checkpoint", required=True, help="distilled checkpoint (distill's best.pt)")
+    ad.add_argument("--targets", required=True, nargs="+", help="its distillation's targets folder(s), teachers in order")
+    ad.add_argument("--clips", required=True, nargs="+", help="teach --clips folder(s), the same teachers in the same order")
+    ad.add_argument("--out", required=True, help="run folder for adapted.pt")
+    ad.add_argument("--data", default="", help="the labelled set the clips came from (needed by --hold-out-fold)")
+    ad.add_argument("--hold-out-fold", type=int, default=0,
+                    help="1..FOLDS: leave out the clips crossval puts in that fold (honest cross-validation); 0: none")
+    ad.add_argument("--folds", type=int, default=5)
+    ad.add_argument("--cache", default=".cache/decoded")
+    ad.add_argument("--epochs", type=int, default=4)
+    ad.add_argument("--corpus-per-epoch", type=int, default=12000, help="corpus windows drawn each epoch beside the clips'")
+    ad.add_argument("--lr", type=float, default=1e-3)
+    ad.add_argument("--device", default="auto")
+    ad.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES)
     cv = sub.add_parser("crossval", help="artist-grouped cross-validation of one method on a labelled set")
     cv.add_argument("method", choices=["probe", "finetune", "features", "scratch", "peer"])
     cv.add_argument("--data", required=True, help="folder per genre or manifest (path,label,artist)")
     cv.add_argument("--out", required=True, help="report folder; the method's report goes to OUT/METHOD")
-    cv.add_argument("--checkpoint", help="distilled checkpoint (probe)")
+    cv.add_argument("--checkpoint", help="distilled checkpoint (probe, finetune); a path with {fold} in it names each fold's own "
+                                          "(e.g. adapt --hold-out-fold N)")
     cv.add_argument("--peer", help="peer ONNX classifier on musicnn input (peer)")
     cv.add_argument("--teacher", nargs="+", help="musicnn teacher ONNX file(s) (finetune): the distillation's, in order")
     cv.add_argument("--finetune-epochs", type=int, default=4)
@@ -164,6 +184,14 @@ def run_corpus(args) -> None:
 
 def run_teach(args) -> None:
     """python -m trainer teach."""
+    if args.mixed is not None and args.clips:
+        raise ValueError("--mixed and --clips are two kinds of windows; make each in its own folder")
+    if args.clips:
+        from trainer.distill.clips import prepare_clip_targets
+
+        prepare_clip_targets(args.clips, args.teacher, args.out, args.variants, corpus=args.corpus, cache=args.cache,
+                             seed=args.seed)
+        return
     if args.mixed is not None:
         from trainer.distill.mixing import prepare_mixed_targets
 
@@ -183,6 +211,16 @@ def run_distill(args) -> None:
                         lr=args.lr, device=args.device, probe=args.probe, probe_cache=args.probe_cache,
                         precision=args.precision)
     print(f"best checkpoint: {distill(cfg)}")
+
+
+def run_adapt(args) -> None:
+    """python -m trainer adapt."""
+    from trainer.distill.adapt import AdaptConfig, adapt
+
+    cfg = AdaptConfig(checkpoint=args.checkpoint, targets=args.targets, clips=args.clips, data=args.data, cache=args.cache,
+                      hold_out_fold=args.hold_out_fold, folds=args.folds, out=args.out, epochs=args.epochs,
+                      corpus_per_epoch=args.corpus_per_epoch, lr=args.lr, precision=args.precision, device=args.device)
+    print(f"adapted checkpoint: {adapt(cfg)}")
 
 
 def run_crossval(args) -> None:
@@ -218,7 +256,7 @@ def run_fidelity(args) -> None:
 
 
 # Subcommands of the distillation recipe: name -> runner (a registry, not an if-chain).
-RECIPE_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill,
+RECIPE_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill, "adapt": run_adapt,
                    "crossval": run_crossval, "fidelity": run_fidelity, "fit-head": run_fit_head, "quantize": run_quantize}
 
 

@@ -57,16 +57,30 @@ def load_labelled(data: str, cache: str, sample_rate: int, workers: int = 2, say
     return Labelled(recs, [d.audio for d in decoded], labels, y, groups)
 
 
-def probe_predictions(embs: list[np.ndarray], data: Labelled, fold_of: np.ndarray, say=print) -> np.ndarray:
-    """Out-of-fold track probabilities [N, labels] from per-fold linear heads (L2 chosen inside the fold)."""
-    probs = np.zeros((len(embs), len(data.labels)))
+def probe_predictions(embs: list[np.ndarray] | list[list[np.ndarray]], data: Labelled, fold_of: np.ndarray,
+                      say=print) -> np.ndarray:
+    """Out-of-fold track probabilities [N, labels] from per-fold linear heads (L2 chosen inside the fold).
+    `embs`: [n_windows, D] per clip, or one such list per fold (each fold's own network)."""
+    probs = np.zeros((len(data.records), len(data.labels)))
     for f in range(fold_of.max() + 1):
         tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        l2 = choose_l2([embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
-        head = fit_head([embs[i] for i in tr], data.y[tr], len(data.labels), l2)
-        probs[te] = head.track_probs([embs[i] for i in te])
+        fold_embs = embs[f] if isinstance(embs[0], list) else embs
+        l2 = choose_l2([fold_embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
+        head = fit_head([fold_embs[i] for i in tr], data.y[tr], len(data.labels), l2)
+        probs[te] = head.track_probs([fold_embs[i] for i in te])
         say(f"fold {f + 1}: {len(tr)} train, {len(te)} held out, l2 {l2:g}, accuracy {(probs[te].argmax(1) == data.y[te]).mean():.3f}")
     return probs
+
+
+def fold_checkpoints(checkpoint: str | Path, folds: int) -> list[str]:
+    """The checkpoint of each fold: CHECKPOINT with "{fold}" replaced by 1..folds (each fold's own network,
+    e.g. adapted without that fold's clips), else the same one for every fold. FileNotFoundError names a missing one."""
+    text = str(checkpoint)
+    paths = [text.replace("{fold}", str(f + 1)) for f in range(folds)] if "{fold}" in text else [text] * folds
+    for path in dict.fromkeys(paths):
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"{path}: no such checkpoint")
+    return paths
 
 
 @dataclass
@@ -86,14 +100,10 @@ def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher, preci
     """The distilled `net` (loaded by the caller) with its run's teacher statistics, found beside `checkpoint`;
     runs the front end and the teacher(s) on every clip. `teacher` is a path or a list, the distillation's
     teachers in the same order."""
-    from trainer.distill.distill import TEACHER_STATS
     from trainer.distill.finetune import clip_mels, teacher_targets
     from trainer.distill.teacher import Teachers
 
-    stats_file = Path(checkpoint).parent / TEACHER_STATS
-    if not stats_file.is_file():
-        raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
-    stats = np.load(stats_file)
+    stats = teacher_stats(checkpoint)
     teachers = Teachers(teacher)
     # Older runs do not list their teachers (or list "" for targets that did not record theirs); the
     # embedding width below still tells how many there were.
@@ -107,6 +117,26 @@ def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher, preci
         raise ValueError(f"{checkpoint} learnt a {len(stats['mean'])}-wide teacher embedding; "
                          f"{', '.join(teachers.names)} give {targets[0][1].shape[1]}")
     return FinetuneInputs(net, stats["mean"], stats["std"], clip_mels(net, data.audios, window), targets, precision)
+
+
+def teacher_stats(checkpoint):
+    """The distillation run's teacher statistics (mean, std, teachers), found beside `checkpoint`."""
+    from trainer.distill.distill import TEACHER_STATS
+
+    stats_file = Path(checkpoint).parent / TEACHER_STATS
+    if not stats_file.is_file():
+        raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
+    return np.load(stats_file)
+
+
+def inputs_for_checkpoint(inputs: FinetuneInputs, net, checkpoint) -> FinetuneInputs:
+    """The same clips' mels and teacher targets for another checkpoint of the same distillation (a fold's own)."""
+    from dataclasses import replace
+
+    stats = teacher_stats(checkpoint)
+    if stats["mean"].shape != inputs.emb_mean.shape:
+        raise ValueError(f"{checkpoint} learnt a {len(stats['mean'])}-wide teacher embedding, not {len(inputs.emb_mean)}")
+    return replace(inputs, net=net, emb_mean=stats["mean"], emb_std=stats["std"])
 
 
 @torch.no_grad()
@@ -130,14 +160,16 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
     return net, embs, head_probs
 
 
-def finetune_predictions(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, epochs: int = 4, seed: int = 0,
-                         say=print):
-    """Out-of-fold probabilities of fine-tuned models with a linear probe, and of their trained genre heads."""
+def finetune_predictions(inputs: FinetuneInputs | list[FinetuneInputs], data: Labelled, fold_of: np.ndarray,
+                         epochs: int = 4, seed: int = 0, say=print):
+    """Out-of-fold probabilities of fine-tuned models with a linear probe, and of their trained genre heads;
+    `inputs` one per fold where each fold has its own network."""
     probs = np.zeros((len(data.records), len(data.labels)))
     head = np.zeros_like(probs)
     for f in range(fold_of.max() + 1):
         tr, te = np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)
-        _, embs, head_probs = finetune_embeddings(inputs, data, tr, epochs=epochs, seed=seed)
+        fold_inputs = inputs[f] if isinstance(inputs, list) else inputs
+        _, embs, head_probs = finetune_embeddings(fold_inputs, data, tr, epochs=epochs, seed=seed)
         l2 = choose_l2([embs[i] for i in tr], data.y[tr], data.groups[tr], len(data.labels))
         probs[te] = fit_head([embs[i] for i in tr], data.y[tr], len(data.labels), l2).track_probs([embs[i] for i in te])
         head[te] = head_probs[te]
@@ -232,7 +264,7 @@ def save_figures(out: Path, figures: dict) -> None:
     plot_confusion(figures["confusion_matrix"], figures["labels"], out / "confusion.png")
 
 
-def finetune_run(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, epochs: int, seed: int, extra: dict,
+def finetune_run(inputs: FinetuneInputs | list[FinetuneInputs], data: Labelled, fold_of: np.ndarray, epochs: int, seed: int, extra: dict,
                  say=print) -> tuple[np.ndarray, dict]:
     """One fine-tuning cross-validation: out-of-fold probabilities and the run's report extras."""
     probs, head = finetune_predictions(inputs, data, fold_of, epochs, seed, say)
@@ -240,7 +272,7 @@ def finetune_run(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, ep
                    "finetune_epochs": epochs, "finetune_seed": seed}
 
 
-def finetune_over_seeds(inputs: FinetuneInputs, data: Labelled, fold_of: np.ndarray, seeds: list[int], out: Path,
+def finetune_over_seeds(inputs: FinetuneInputs | list[FinetuneInputs], data: Labelled, fold_of: np.ndarray, seeds: list[int], out: Path,
                         epochs: int, extra: dict, say=print) -> dict:
     """Fine-tuning cross-validated once per seed on the same folds: each run's report under
     out/finetune-seed<S>, and out/finetune with the figures averaged over the runs.
@@ -284,13 +316,17 @@ def mean_of_runs(runs: list[dict]) -> dict:
 def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
              seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, precision="fp32",
              features="embedding", say=print) -> dict:
-    """Run one method over the folds and write its report under out/<method>."""
+    """Run one method over the folds and write its report under out/<method>. A checkpoint with "{fold}" in
+    its path is one network per fold (fold_checkpoints), for the probe and finetune methods."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.config import TrainConfig
 
     base = TrainConfig()
-    if checkpoint:
-        net, base, _ = model_from_checkpoint(load_checkpoint(checkpoint))
+    nets = {}  # checkpoint path -> network, each loaded once
+    per_fold = fold_checkpoints(checkpoint, folds) if checkpoint else []
+    for path in dict.fromkeys(per_fold):
+        nets[path], base, _ = model_from_checkpoint(load_checkpoint(path))
+    net = nets[per_fold[0]] if per_fold else None
     data = load_labelled(data_path, cache, base.sample_rate, say=say)
     fold_of = grouped_folds(data.y, data.groups, folds, seed)
     window = base.window_samples
@@ -301,13 +337,16 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         from trainer.distill.yardstick import probe_features
 
         # features "embedding+tags": the head also reads the student's copy of the teacher's 50 tags.
-        probs = probe_predictions(probe_features(net, data.audios, window, features), data, fold_of, say)
+        embs = {path: probe_features(n, data.audios, window, features) for path, n in nets.items()}
+        probs = probe_predictions([embs[path] for path in per_fold], data, fold_of, say)
         extra["checkpoint"], extra["features"] = str(checkpoint), features
     elif method == "finetune":
         if not (checkpoint and teacher):
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
         # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
-        inputs = finetune_inputs(net, window, checkpoint, data, teacher, precision)
+        inputs = finetune_inputs(net, window, per_fold[0], data, teacher, precision)
+        if len(nets) > 1:  # the clips' mels and teacher targets are the same for every fold's network
+            inputs = [inputs_for_checkpoint(inputs, nets[path], path) for path in per_fold]
         seeds = [finetune_seed] if isinstance(finetune_seed, int) else list(finetune_seed)
         extra["checkpoint"] = str(checkpoint)
         if len(seeds) > 1:

@@ -109,10 +109,12 @@ def distill_loss(out: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor, tag_w
 
 def training_windows(folders: list[Path], more: list, hop_length: int):
     """Corpus windows, then any more windows: mel [N, n_mels, T] float16, embedding [N, E], tags [N, K] float32,
-    and the corpus's targets record with "corpus_windows" (how many come first) added."""
+    and the corpus's targets record with "corpus_windows" (how many come first) and "more_path" (the
+    audio each more window came from [N - corpus_windows]) added."""
     data = load_targets(folders)
     mels, embs, tags = [mels_at_hop(data.pop("mel"), hop_length)], [data["embedding"]], [data["tags"]]
     data["corpus_windows"] = len(mels[0])
+    data["more_path"] = np.zeros(0, dtype=str)
     if more:
         extra = load_targets(more)
         if list(extra["teachers"]) != list(data["teachers"]) or extra["tags"].shape[1] != data["tags"].shape[1]:
@@ -121,6 +123,7 @@ def training_windows(folders: list[Path], more: list, hop_length: int):
         mels.append(mels_at_hop(extra.pop("mel"), hop_length))
         embs.append(extra["embedding"])
         tags.append(extra["tags"])
+        data["more_path"] = extra["path"]
     mel = mels[0] if len(mels) == 1 else np.concatenate(mels)  # [N, n_mels, T]; one copy only when there is more
     return mel, np.concatenate(embs).astype(np.float32), np.concatenate(tags).astype(np.float32), data
 
@@ -168,26 +171,11 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         yardstick = ProbeYardstick(cfg.probe, cfg.probe_cache, base.sample_rate, base.window_samples, say=say)
     rng = np.random.default_rng(cfg.seed)
     for epoch in range(cfg.epochs):
-        model.train()
-        order = rng.permutation(train_idx)
-        total, seen = 0.0, 0
-        steps = range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
-        bar = tqdm(steps, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, file=sys.stderr)
-        for start in bar:
-            x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
-            x = random_gain(x, cfg.gain_db)  # [B, n_mels, T]
-            with autocast(device, precision):
-                pred, _ = model.forward_mel(x)  # [B, 250 * teachers]
-            loss = distill_loss(pred.float(), e, t, cfg.tag_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total += loss.item() * len(x)
-            seen += len(x)
-            bar.set_postfix(loss=f"{total / seen:.3f}")
+        loss = train_epoch(model, optimizer, batch, rng.permutation(train_idx), cfg, device, precision,
+                           desc=f"epoch {epoch + 1}/{cfg.epochs}")
         scheduler.step()
         val = validation_loss(model, batch, valid_idx, cfg)
-        row = {"epoch": epoch, "train_loss": total / max(1, seen), "val_loss": val, "lr": optimizer.param_groups[0]["lr"]}
+        row = {"epoch": epoch, "train_loss": loss, "val_loss": val, "lr": optimizer.param_groups[0]["lr"]}
         if yardstick is not None:
             row["probe_accuracy"] = yardstick.accuracy(model)
         history.append(row)
@@ -213,6 +201,28 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     # Fine-tuning standardises the teachers' targets alike, and must use the same teachers in this order.
     np.savez(out / TEACHER_STATS, mean=mean, std=std, teachers=np.array(teachers))
     return out / "best.pt"
+
+
+def train_epoch(model, optimizer, batch, order: np.ndarray, cfg, device: torch.device, precision: str, desc: str) -> float:
+    """One pass over the windows `order` in batches of cfg.batch_size (the last partial batch dropped),
+    with a random gain on each; returns the mean training loss. `batch(idx)` gives (mel, embedding, tags)."""
+    model.train()
+    total, seen = 0.0, 0
+    steps = range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
+    bar = tqdm(steps, desc=desc, leave=False, file=sys.stderr)
+    for start in bar:
+        x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
+        x = random_gain(x, cfg.gain_db)  # [B, n_mels, T]
+        with autocast(device, precision):
+            pred, _ = model.forward_mel(x)  # [B, 250 * teachers]
+        loss = distill_loss(pred.float(), e, t, cfg.tag_weight)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total += loss.item() * len(x)
+        seen += len(x)
+        bar.set_postfix(loss=f"{total / seen:.3f}")
+    return total / max(1, seen)
 
 
 @torch.no_grad()

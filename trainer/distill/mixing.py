@@ -64,10 +64,14 @@ def mixed_window(tracks: list[np.ndarray], sources: list[str], weights: np.ndarr
     share = rng.uniform(*MIX_RANGE)
     # Each at unit RMS first, so the share, not the tracks' mastering, sets who dominates.
     mix = share * a / np.sqrt(np.mean(a**2)) + (1 - share) * b / np.sqrt(np.mean(b**2))  # [length]
-    level = 10 ** (rng.uniform(*LEVEL_DB) / 20)
-    mix *= level / max(np.sqrt(np.mean(mix**2)), 1e-9)
-    peak = np.abs(mix).max()
-    return (mix / peak if peak > 1.0 else mix).astype(np.float32)  # never clipped
+    return at_random_level(mix, rng)
+
+
+def at_random_level(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """`window` [S] brought to a random RMS level in LEVEL_DB, scaled back under full scale if it peaks over it [S]."""
+    window = window * 10 ** (rng.uniform(*LEVEL_DB) / 20) / max(np.sqrt(np.mean(window**2)), 1e-9)
+    peak = np.abs(window).max()
+    return (window / peak if peak > 1.0 else window).astype(np.float32)  # never clipped
 
 
 def mixed_windows(tracks: list[np.ndarray], sources: list[str], count: int, length: int, seed) -> np.ndarray:

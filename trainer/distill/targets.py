@@ -115,7 +115,8 @@ def mels_at_hop(mel: np.ndarray, hop_length: int) -> np.ndarray:
 
 def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     """All shards of one or more targets folders (one per teacher, same corpus): mel [N, 96, T] float16,
-    tags [N, 50 * teachers], embedding [N, 200 * teachers], source [N], teachers (file names, in order; "" unknown).
+    tags [N, 50 * teachers], embedding [N, 200 * teachers], source [N], path [N] (the audio each window
+    came from), teachers (file names, in order; "" unknown).
 
     The mel comes from the first folder; every other folder must hold the same shards with the
     same windows, so its teacher's outputs line up window by window.
@@ -141,6 +142,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
         "tags": np.concatenate([np.concatenate(t) for t in tags], axis=1),
         "embedding": np.concatenate([np.concatenate(e) for e in embs], axis=1),
         "source": np.concatenate([np.full(len(p["tags"]), str(p["source"])) for p in first]),
+        "path": np.concatenate([np.full(len(p["tags"]), str(p["path"])) for p in first]),
         "teachers": np.array(teachers),
     }
 
