@@ -25,6 +25,7 @@ from trainer.distill.distill import (
     training_windows,
     use_channels_last,
     validation_loss,
+    window_batches,
 )
 from trainer.distill.teacher import path_list
 from trainer.train import Dist, make_scheduler, resolve_device, seed_everything
@@ -69,6 +70,8 @@ def held_out_paths(data: str, cache: str, sample_rate: int, fold: int, folds: in
 
 def adapt(cfg: AdaptConfig, say=print) -> Path:
     """Train the student further on corpus and clip windows; returns the adapted checkpoint (out/adapted.pt)."""
+    from trainer.distill.crossval import teacher_stats
+
     if not cfg.clips:
         raise ValueError("no clip windows given (--clips: folders written by teach --clips)")
     if cfg.hold_out_fold and not cfg.data:
@@ -77,15 +80,13 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
     device = resolve_device(cfg.device, Dist())
     state = load_checkpoint(cfg.checkpoint)
     net, base, labels = model_from_checkpoint(state)
-    stats_file = Path(cfg.checkpoint).parent / TEACHER_STATS
-    if not stats_file.is_file():
-        raise FileNotFoundError(f"{stats_file}: the distillation run's teacher statistics are missing")
-    stats = np.load(stats_file)
+    stats = teacher_stats(cfg.checkpoint)
     mel, emb, tags, data = training_windows(path_list(cfg.targets), path_list(cfg.clips), base.hop_length)
     if emb.shape[1] != len(stats["mean"]) or emb.shape[1] + tags.shape[1] != len(labels):
         raise ValueError(f"{cfg.checkpoint} learnt {len(labels)} teacher outputs; the targets give "
                          f"{emb.shape[1] + tags.shape[1]} (give its distillation's targets, same teachers, same order)")
-    emb_std = (emb - stats["mean"]) / stats["std"]  # the distillation's standardisation, which fine-tuning reads too
+    # The distillation's standardisation, which fine-tuning reads too; float32 once, not per batch.
+    emb_std = ((emb - stats["mean"]) / stats["std"]).astype(np.float32)
     n_corpus = data["corpus_windows"]
     clip_path = data["more_path"]  # [N - n_corpus]
     left_out = held_out_paths(cfg.data, cfg.cache, base.sample_rate, cfg.hold_out_fold, cfg.folds) if cfg.hold_out_fold else set()
@@ -103,10 +104,7 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
     optimizer = torch.optim.AdamW(net.parameters(), lr=cfg.lr, weight_decay=1e-4)
     scheduler = make_scheduler("cosine", optimizer, cfg.epochs)
 
-    def batch(idx):
-        x = torch.from_numpy(mel[idx].astype(np.float32)).to(device)  # [B, n_mels, T]
-        return x, torch.from_numpy(emb_std[idx].astype(np.float32)).to(device), torch.from_numpy(tags[idx]).to(device)
-
+    batch = window_batches(mel, emb_std, tags, device)
     rng = np.random.default_rng(cfg.seed)
     history = list(state["history"])
     for epoch in range(cfg.epochs):
@@ -117,14 +115,13 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
         val = validation_loss(net, batch, valid_idx, cfg)
         history.append({"epoch": f"adapt {epoch + 1}", "train_loss": loss, "val_loss": val})
         say(f"adapt {epoch + 1:2d}/{cfg.epochs}  loss {loss:.4f}  corpus val_loss {val:.4f}")
-        if not np.isfinite(loss):
-            raise RuntimeError("adaptation diverged (loss is not finite); lower --lr")
     out = Path(cfg.out)
     out.mkdir(parents=True, exist_ok=True)
     what = f"{base.dataset_name} + adapted on the audio of {len(learnt)} labelled clips"
     save_checkpoint(out / ADAPTED, model=net.cpu().eval(), optimizer=None, scheduler=None, cfg=replace(base, dataset_name=what),
                     labels=labels, epoch=state["epoch"], history=history, best=state["best"], splits={})
-    shutil.copyfile(stats_file, out / TEACHER_STATS)  # fine-tuning standardises the targets as distillation did
+    # Fine-tuning finds the statistics beside the checkpoint and standardises the targets as distillation did.
+    shutil.copyfile(Path(cfg.checkpoint).parent / TEACHER_STATS, out / TEACHER_STATS)
     record = {**asdict(cfg), "clips_learnt": learnt, "clips_left_out": sorted(left_out)}
     (out / "adapt.json").write_text(json.dumps(record, indent=1))
     return out / ADAPTED

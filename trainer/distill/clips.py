@@ -15,8 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.data.cache import DecodeCache, DecodeError
-from trainer.distill.corpus import read_corpus
-from trainer.distill.mixing import SPEED_RANGE, at_random_level, random_segment
+from trainer.distill.mixing import SPEED_RANGE, at_random_level, corpus_tracks, random_segment
 from trainer.distill.targets import TARGETS_FRONTEND, refuse_other_teacher, shard_name, write_shard
 from trainer.distill.teacher import TEACHER_RATE, Teacher
 
@@ -84,20 +83,16 @@ def prepare_clip_targets(data, teacher_path, out, variants: int, corpus=None, ca
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     refuse_other_teacher(out, teacher_path)
+    # Clip i keeps its index (and so its windows' seed) whichever clips are already done.
+    todo = [(i, r, out / shard_name(r.path)) for i, r in enumerate(records) if not (out / shard_name(r.path)).exists()]
+    if not todo:
+        return out
     decoder = DecodeCache(Path(cache), TEACHER_RATE)
-    underlays = []
-    for path, _source in read_corpus(corpus) if corpus else []:
-        try:
-            underlays.append(decoder.load(path))  # memory-mapped from the cache: the corpus stays on disk
-        except DecodeError as exc:
-            say(f"skipped {exc.path}: {exc.reason}")
+    underlays = corpus_tracks(corpus, cache, say)[0] if corpus else []
     teacher, frontend = None, None
-    for i, record in enumerate(records, start=1):
-        shard = out / shard_name(record.path)
-        if shard.exists():
-            continue
+    for i, record, shard in todo:
         try:
-            windows = clip_variants(decoder.load(record.path), underlays, variants, length, seed=[seed, i - 1])  # [V, S]
+            windows = clip_variants(decoder.load(record.path), underlays, variants, length, seed=[seed, i])  # [V, S]
         except DecodeError as exc:
             say(f"skipped {exc.path}: {exc.reason}")
             continue
@@ -107,5 +102,5 @@ def prepare_clip_targets(data, teacher_path, out, variants: int, corpus=None, ca
         if teacher is None:  # loaded once, and only when there is something to answer
             teacher, frontend = Teacher(teacher_path), MelFrontEnd(TARGETS_FRONTEND).eval()
         write_shard(shard, windows, teacher, frontend, source=CLIP_SOURCE, path=str(record.path))
-        say(f"[{i}/{len(records)}] {record.path.name}: {variants} windows")
+        say(f"[{i + 1}/{len(records)}] {record.path.name}: {variants} windows")
     return out

@@ -160,10 +160,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     history, best = [], {"metric": None, "epoch": None, "monitor": "val_loss"}
 
-    def batch(idx):
-        x = torch.from_numpy(mel[idx].astype(np.float32)).to(device)  # [B, n_mels, T]
-        return x, torch.from_numpy(emb_std[idx]).to(device), torch.from_numpy(tags[idx]).to(device)
-
+    batch = window_batches(mel, emb_std, tags, device)
     yardstick = None
     if cfg.probe:
         from trainer.distill.yardstick import ProbeYardstick
@@ -185,8 +182,6 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         probe_text = f"  probe {row['probe_accuracy']:.3f}" if "probe_accuracy" in row else ""
         say(f"epoch {epoch + 1:3d}/{cfg.epochs}  loss {row['train_loss']:.4f}  val_loss {val:.4f}{probe_text}"
             + ("  *" if improved else ""))
-        if not math.isfinite(row["train_loss"]):
-            raise RuntimeError("distillation diverged (loss is not finite); lower --lr")
         common = dict(model=model, optimizer=optimizer, scheduler=scheduler, cfg=base,
                       labels=[f"teacher_{i}" for i in range(n_out)], epoch=epoch, history=history, best=best, splits={})
         save_checkpoint(out / "last.pt", **common)
@@ -205,7 +200,8 @@ def distill(cfg: DistillConfig, say=print) -> Path:
 
 def train_epoch(model, optimizer, batch, order: np.ndarray, cfg, device: torch.device, precision: str, desc: str) -> float:
     """One pass over the windows `order` in batches of cfg.batch_size (the last partial batch dropped),
-    with a random gain on each; returns the mean training loss. `batch(idx)` gives (mel, embedding, tags)."""
+    with a random gain on each; returns the mean training loss, RuntimeError when it is not finite.
+    `batch(idx)` gives (mel, embedding, tags)."""
     model.train()
     total, seen = 0.0, 0
     steps = range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
@@ -222,7 +218,20 @@ def train_epoch(model, optimizer, batch, order: np.ndarray, cfg, device: torch.d
         total += loss.item() * len(x)
         seen += len(x)
         bar.set_postfix(loss=f"{total / seen:.3f}")
+    if not math.isfinite(total):
+        raise RuntimeError(f"{desc}: training diverged (loss is not finite); lower --lr")
     return total / max(1, seen)
+
+
+def window_batches(mel: np.ndarray, emb: np.ndarray, tags: np.ndarray, device: torch.device):
+    """batch(idx) -> (log-mel [B, n_mels, T], embedding target [B, E], tag targets [B, K]) on `device`, float32;
+    `emb` and `tags` are float32 already (standardised once, not per batch)."""
+
+    def batch(idx):
+        x = torch.from_numpy(mel[idx].astype(np.float32)).to(device)  # [B, n_mels, T]: stored float16
+        return x, torch.from_numpy(emb[idx]).to(device), torch.from_numpy(tags[idx]).to(device)
+
+    return batch
 
 
 @torch.no_grad()

@@ -91,6 +91,19 @@ def mixed_windows(tracks: list[np.ndarray], sources: list[str], count: int, leng
     return out
 
 
+def corpus_tracks(manifest, cache, say=print) -> tuple[list[np.ndarray], list[str]]:
+    """Every readable track of a corpus at the teacher's rate, with its source; unreadable ones are named and skipped."""
+    decoder = DecodeCache(Path(cache), TEACHER_RATE)
+    tracks, sources = [], []
+    for path, source in read_corpus(manifest):
+        try:
+            tracks.append(decoder.load(path))  # memory-mapped from the cache: the corpus stays on disk
+            sources.append(source)
+        except DecodeError as exc:
+            say(f"skipped {exc.path}: {exc.reason}")
+    return tracks, sources
+
+
 def prepare_mixed_targets(manifest, teacher_path, out, count: int, cache=".cache/decoded", seed: int = 0,
                           window_seconds: float = 3.0, say=print) -> Path:
     """Write `count` mixed windows with their teacher outputs under `out` (shards mix-NNNNN.npz); returns `out`.
@@ -107,14 +120,7 @@ def prepare_mixed_targets(manifest, teacher_path, out, count: int, cache=".cache
     todo = [(k, p) for k, p in shards if not p.exists()]
     if not todo:
         return out
-    decoder = DecodeCache(Path(cache), TEACHER_RATE)
-    tracks, sources = [], []
-    for path, source in read_corpus(manifest):
-        try:
-            tracks.append(decoder.load(path))  # memory-mapped from the cache: the corpus stays on disk
-            sources.append(source)
-        except DecodeError as exc:
-            say(f"skipped {exc.path}: {exc.reason}")
+    tracks, sources = corpus_tracks(manifest, cache, say)
     if len(tracks) < 2:
         raise MixError(f"{manifest}: {len(tracks)} readable track(s); mixing needs two")
     teacher = Teacher(teacher_path)
