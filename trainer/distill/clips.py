@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from trainer.data.cache import DecodeCache, DecodeError
-from trainer.distill.mixing import SPEED_RANGE, at_random_level, corpus_tracks, random_segment
+from trainer.distill.mixing import at_random_level, corpus_tracks, random_segment, random_speed, rms
 from trainer.distill.targets import TARGETS_FRONTEND, refuse_other_teacher, shard_name, write_shard
 from trainer.distill.teacher import TEACHER_RATE, Teacher
 
@@ -29,24 +29,18 @@ class ClipError(ValueError):
     """A clip that cannot give windows (shorter than one window at the fastest speed, or silent); names it."""
 
 
-def unit_rms(x: np.ndarray) -> np.ndarray:
-    """x scaled to an RMS of 1 (the caller has checked it is not silent)."""
-    return x / np.sqrt(np.mean(x**2))
-
-
 def clip_variant(clip: np.ndarray, underlays: list[np.ndarray], length: int, rng: np.random.Generator) -> np.ndarray | None:
     """One varied window of a clip [length]; None when the draw hit silence or a too-short track."""
-    piece = random_segment(clip, length, float(np.exp(rng.uniform(*np.log(SPEED_RANGE)))), rng)
+    piece = random_segment(clip, length, random_speed(rng), rng)
     if piece is None:
         return None
-    window = unit_rms(piece)  # [length]
+    window = piece / rms(piece)  # [length], unit RMS (random_segment refused silence)
     if underlays and rng.random() < UNDERLAY_CHANCE:
-        under = random_segment(underlays[int(rng.integers(len(underlays)))], length,
-                               float(np.exp(rng.uniform(*np.log(SPEED_RANGE)))), rng)
+        under = random_segment(underlays[int(rng.integers(len(underlays)))], length, random_speed(rng), rng)
         if under is None:
             return None
         share = rng.uniform(*CLIP_SHARE)
-        window = share * window + (1 - share) * unit_rms(under)  # [length]
+        window = share * window + (1 - share) * (under / rms(under))  # [length]
     return at_random_level(window, rng)
 
 

@@ -38,13 +38,23 @@ def speed_segment(audio: np.ndarray, start: int, length: int, speed: float) -> n
     return np.interp(positions, np.arange(start, end), audio[start:end]).astype(np.float32)  # [length]
 
 
+def random_speed(rng: np.random.Generator) -> float:
+    """A playback speed drawn log-uniformly from SPEED_RANGE."""
+    return float(np.exp(rng.uniform(*np.log(SPEED_RANGE))))
+
+
+def rms(x: np.ndarray) -> float:
+    """Root mean square of a signal."""
+    return np.sqrt(np.mean(x**2))
+
+
 def random_segment(audio: np.ndarray, length: int, speed: float, rng: np.random.Generator) -> np.ndarray | None:
     """A random `length`-sample piece of a track at `speed` [length]; None when the track is too short or silent."""
     need = int(np.ceil((length - 1) * speed)) + 1
     if len(audio) < need:
         return None
     piece = speed_segment(audio, int(rng.integers(0, len(audio) - need + 1)), length, speed)
-    return piece if np.sqrt(np.mean(piece**2)) > SILENCE_RMS else None
+    return piece if rms(piece) > SILENCE_RMS else None
 
 
 def mixed_window(tracks: list[np.ndarray], sources: list[str], weights: np.ndarray, length: int,
@@ -56,20 +66,20 @@ def mixed_window(tracks: list[np.ndarray], sources: list[str], weights: np.ndarr
     if not others:
         return None
     second = int(rng.choice(others, p=weights[others] / weights[others].sum()))
-    speeds = np.exp(rng.uniform(*np.log(SPEED_RANGE), size=2))
+    speeds = random_speed(rng), random_speed(rng)  # both drawn before either piece, as the shards on disk were
     a = random_segment(tracks[first], length, speeds[0], rng)
     b = random_segment(tracks[second], length, speeds[1], rng)
     if a is None or b is None:
         return None
     share = rng.uniform(*MIX_RANGE)
     # Each at unit RMS first, so the share, not the tracks' mastering, sets who dominates.
-    mix = share * a / np.sqrt(np.mean(a**2)) + (1 - share) * b / np.sqrt(np.mean(b**2))  # [length]
+    mix = share * a / rms(a) + (1 - share) * b / rms(b)  # [length]
     return at_random_level(mix, rng)
 
 
 def at_random_level(window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """`window` [S] brought to a random RMS level in LEVEL_DB, scaled back under full scale if it peaks over it [S]."""
-    window = window * 10 ** (rng.uniform(*LEVEL_DB) / 20) / max(np.sqrt(np.mean(window**2)), 1e-9)
+    window = window * 10 ** (rng.uniform(*LEVEL_DB) / 20) / max(rms(window), 1e-9)
     peak = np.abs(window).max()
     return (window / peak if peak > 1.0 else window).astype(np.float32)  # never clipped
 
