@@ -319,6 +319,42 @@ def test_finetune_seed_changes_the_run_not_the_folds(distilled, labelled, teache
     assert carried["accuracy"] == both["accuracy"] and carried["accuracy_per_seed"] == both["accuracy_per_seed"]
 
 
+def test_fold_draws_average_the_probe_and_score_the_teacher_alike(distilled, labelled, teacher, tmp_path):
+    from trainer.__main__ import main
+    from trainer.distill.crossval import crossval, load_labelled
+    from trainer.distill.folds import grouped_folds
+
+    cache = str(Path(distilled).parent.parent / "cache")
+    data = load_labelled(str(labelled), cache, 16000, say=lambda *_: None)
+    first = grouped_folds(data.y, data.groups, 2, 0)
+    draws = [0] + [s for s in range(1, 20) if (grouped_folds(data.y, data.groups, 2, s) != first).any()][:1]
+    assert len(draws) == 2, "two draws that put clips in different folds"
+    alone = {s: crossval("teacher", str(labelled), tmp_path / f"cv{s}", teacher=teacher, folds=2, fold_seed=s, cache=cache,
+                         say=lambda *_: None) for s in draws}
+    assert alone[draws[1]]["fold_seed"] == draws[1] and alone[0]["teacher"] == [Path(teacher).name]
+    out = tmp_path / "cv"
+    assert main(["crossval", "teacher", "--data", str(labelled), "--teacher", str(teacher), "--folds", "2", "--cache", cache,
+                 "--out", str(out), "--fold-seed", *map(str, draws)]) == 0
+    mean = json.loads((out / "teacher" / "report.json").read_text())
+    assert mean["fold_seeds"] == draws and "mean of 2 draws" in mean["split"]
+    assert mean["accuracy_per_fold_seed"] == [alone[s]["accuracy"] for s in draws]
+    assert mean["accuracy"] == pytest.approx(np.mean(mean["accuracy_per_fold_seed"]))
+    folds = {}
+    for s in draws:  # each draw's own report beside the mean, its clips in that draw's folds
+        with open(out / f"teacher-folds{s}" / "per_track.csv") as fh:
+            folds[s] = [r["fold"] for r in csv.DictReader(fh)]
+        assert json.loads((out / f"teacher-folds{s}" / "report.json").read_text())["accuracy"] == alone[s]["accuracy"]
+    assert folds[draws[0]] != folds[draws[1]]
+    probe = crossval("probe", str(labelled), tmp_path / "cvp", checkpoint=distilled, folds=2, fold_seed=draws, cache=cache,
+                     say=lambda *_: None)
+    assert probe["fold_seeds"] == draws and probe["checkpoint"] == str(distilled) and len(probe["accuracy_per_fold_seed"]) == 2
+    with pytest.raises(ValueError, match="several fold draws are for"):
+        crossval("finetune", str(labelled), tmp_path / "cvf", checkpoint=distilled, teacher=teacher, folds=2, fold_seed=draws,
+                 cache=cache, say=lambda *_: None)
+    with pytest.raises(ValueError, match="--teacher"):
+        crossval("teacher", str(labelled), tmp_path / "cvt", folds=2, cache=cache, say=lambda *_: None)
+
+
 def test_scratch_baseline_trains_per_fold(labelled, tmp_path):
     from trainer.distill.crossval import crossval
 
@@ -651,6 +687,9 @@ def test_adapt_learns_the_clips_audio_and_leaves_a_fold_out(distilled, labelled,
         assert figures["tracks"] == 18 and figures["checkpoint"] == template
     with pytest.raises(FileNotFoundError, match="fold3"):
         crossval("probe", str(labelled), tmp_path / "cv", checkpoint=template, folds=3, cache=cache, say=lambda *_: None)
+    with pytest.raises(ValueError, match="folds of fold seed 0"):  # fold N's network heard other draws' fold N
+        crossval("probe", str(labelled), tmp_path / "cv", checkpoint=template, folds=2, fold_seed=1, cache=cache,
+                 say=lambda *_: None)
 
 
 def test_adapt_refuses_bad_settings_with_the_reason(distilled, labelled, teacher, tmp_path):

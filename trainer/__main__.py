@@ -116,17 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     ad.add_argument("--device", default="auto")
     ad.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES)
     cv = sub.add_parser("crossval", help="artist-grouped cross-validation of one method on a labelled set")
-    cv.add_argument("method", choices=["probe", "finetune", "features", "scratch", "peer"])
+    cv.add_argument("method", choices=["probe", "finetune", "features", "scratch", "peer", "teacher"])
     cv.add_argument("--data", required=True, help="folder per genre or manifest (path,label,artist)")
     cv.add_argument("--out", required=True, help="report folder; the method's report goes to OUT/METHOD")
     cv.add_argument("--checkpoint", help="distilled checkpoint (probe, finetune); a path with {fold} in it names each fold's own "
                                           "(e.g. adapt --hold-out-fold N)")
     cv.add_argument("--peer", help="peer ONNX classifier on musicnn input (peer)")
-    cv.add_argument("--teacher", nargs="+", help="musicnn teacher ONNX file(s) (finetune): the distillation's, in order")
+    cv.add_argument("--teacher", nargs="+", help="musicnn teacher ONNX file(s) (finetune: the distillation's, in order; "
+                                                 "teacher: whose own embedding the probe's head reads)")
     cv.add_argument("--finetune-epochs", type=int, default=4)
     cv.add_argument("--finetune-seed", type=int, nargs="+", default=[0],
                     help="seed(s) of the fine-tuning runs (the folds stay the same); several: one report each and their mean")
     cv.add_argument("--folds", type=int, default=5)
+    cv.add_argument("--fold-seed", type=int, nargs="+", default=[0],
+                    help="draw(s) of the artist-grouped folds; several (probe, features, teacher): one report each and their mean")
     cv.add_argument("--cache", default=".cache/decoded")
     cv.add_argument("--config", help="YAML/JSON training config for the scratch method")
     cv.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES, help="of the fine-tuning runs (finetune)")
@@ -229,7 +232,8 @@ def run_crossval(args) -> None:
 
     scratch = load_config_file(args.config) if args.config else None
     crossval(args.method, args.data, args.out, checkpoint=args.checkpoint, peer=args.peer, teacher=args.teacher,
-             folds=args.folds, cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs,
+             folds=args.folds, fold_seed=args.fold_seed if len(args.fold_seed) > 1 else args.fold_seed[0],
+             cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs,
              finetune_seed=args.finetune_seed, precision=args.precision, features=args.features)
 
 

@@ -7,7 +7,11 @@ Methods compared on exactly the same clips and windows:
   teacher's targets on those clips), then the same linear head;
 - ``scratch``: one of our networks trained from nothing on the fold's clips (the trainer's loop);
 - ``features``: the classic baseline, mean and deviation of each mel band + logistic regression;
-- ``peer``: a fixed peer classifier (a yardstick; it is not retrained, and may have seen the clips).
+- ``peer``: a fixed peer classifier (a yardstick; it is not retrained, and may have seen the clips);
+- ``teacher``: the teacher's own embedding with the probe's head: the ceiling a student is judged against.
+
+The probe-style methods (probe, features, teacher) take several draws of the folds (fold seeds): on
+~150 clips one draw moves the figure by several points, and the mean over draws is the steadier one.
 """
 
 from __future__ import annotations
@@ -28,7 +32,8 @@ from trainer.distill.folds import grouped_folds
 from trainer.distill.probe import LinearHead, choose_l2, embed_tracks, fit_head
 from trainer.metrics import classification_figures
 
-METHODS = ("probe", "finetune", "features", "scratch", "peer")
+METHODS = ("probe", "finetune", "features", "scratch", "peer", "teacher")
+FOLD_DRAW_METHODS = ("probe", "features", "teacher")  # a head on fixed features: cheap to score on another draw
 
 
 @dataclass
@@ -293,9 +298,10 @@ def finetune_over_seeds(inputs: FinetuneInputs | list[FinetuneInputs], data: Lab
     return figures
 
 
-def mean_of_runs(runs: list[dict]) -> dict:
+def mean_of_runs(runs: list[dict], per: str = "seed") -> dict:
     """Figures of several runs on the same clips: accuracy, macro F1 and per-label figures averaged,
-    confusion matrices summed (each clip counted once per run), every run's accuracy listed."""
+    confusion matrices summed (each clip counted once per run), every run's accuracy listed (as
+    accuracy_per_<per>)."""
     labels = runs[0]["labels"]
     per_label = {g: {k: float(np.mean([r["per_label"][g][k] for r in runs])) for k in ("precision", "recall", "f1")}
                  for g in labels}
@@ -304,8 +310,8 @@ def mean_of_runs(runs: list[dict]) -> dict:
     return {
         "accuracy": float(np.mean([r["accuracy"] for r in runs])),
         "macro_f1": float(np.mean([r["macro_f1"] for r in runs])),
-        "accuracy_per_seed": [r["accuracy"] for r in runs],
-        "macro_f1_per_seed": [r["macro_f1"] for r in runs],
+        f"accuracy_per_{per}": [r["accuracy"] for r in runs],
+        f"macro_f1_per_{per}": [r["macro_f1"] for r in runs],
         "tracks": runs[0]["tracks"],
         "per_label": per_label,
         "confusion_matrix": np.sum([r["confusion_matrix"] for r in runs], axis=0).tolist(),
@@ -313,33 +319,85 @@ def mean_of_runs(runs: list[dict]) -> dict:
     }
 
 
-def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
-             seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, precision="fp32",
-             features="embedding", say=print) -> dict:
-    """Run one method over the folds and write its report under out/<method>. A checkpoint with "{fold}" in
-    its path is one network per fold (fold_checkpoints), for the probe and finetune methods."""
-    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
-    from trainer.config import TrainConfig
-
-    base = TrainConfig()
-    nets = {}  # checkpoint path -> network, each loaded once
-    per_fold = fold_checkpoints(checkpoint, folds) if checkpoint else []
-    for path in dict.fromkeys(per_fold):
-        nets[path], base, _ = model_from_checkpoint(load_checkpoint(path))
-    net = nets[per_fold[0]] if per_fold else None
-    data = load_labelled(data_path, cache, base.sample_rate, say=say)
-    fold_of = grouped_folds(data.y, data.groups, folds, seed)
+def fixed_features(method: str, nets: dict, per_fold: list[str], data: Labelled, base, teacher, features: str) -> list:
+    """What a probe-style method's head reads, per clip [n_windows, D] (a list per fold for per-fold networks):
+    the distilled network's features (probe), mel statistics (features) or the teacher's own embedding (teacher)."""
     window = base.window_samples
-    extra: dict = {"clips": len(data.records), "groups": len(set(data.groups))}
     if method == "probe":
-        if not checkpoint:
+        if not nets:
             raise ValueError("--checkpoint (a distilled model) is needed for the probe method")
         from trainer.distill.yardstick import probe_features
 
         # features "embedding+tags": the head also reads the student's copy of the teacher's 50 tags.
         embs = {path: probe_features(n, data.audios, window, features) for path, n in nets.items()}
-        probs = probe_predictions([embs[path] for path in per_fold], data, fold_of, say)
-        extra["checkpoint"], extra["features"] = str(checkpoint), features
+        return embs[per_fold[0]] if len(embs) == 1 else [embs[path] for path in per_fold]
+    if method == "teacher":
+        if not teacher:
+            raise ValueError("--teacher (the musicnn file(s) a student learns from) is needed for the teacher method")
+        from trainer.distill.finetune import teacher_targets
+        from trainer.distill.teacher import Teachers
+
+        return [emb for _tags, emb in teacher_targets(Teachers(teacher), data.audios, window)]  # [n, 200 * teachers] per clip
+    from trainer.frontend import MelFrontEnd
+
+    return mel_statistics(MelFrontEnd(base.frontend()).eval(), data.audios, window)
+
+
+def probe_over_fold_seeds(method: str, embs: list, data: Labelled, folds: int, seeds: list[int], out: Path, extra: dict,
+                          say=print) -> dict:
+    """The probe's head on fixed features, cross-validated on several draws of the artist-grouped folds:
+    each draw's report under out/<method>-folds<S>, and out/<method> with the figures averaged over draws."""
+    runs = []
+    for seed in seeds:
+        fold_of = grouped_folds(data.y, data.groups, folds, seed)
+        probs = probe_predictions(embs, data, fold_of, say)
+        runs.append(write_cv_report(out / f"{method}-folds{seed}", method, data, probs, fold_of, {**extra, "fold_seed": seed}))
+        say(f"{method} on fold draw {seed}: accuracy {runs[-1]['accuracy']:.3f}")
+    figures = mean_of_runs(runs, per="fold_seed")
+    figures.update({"method": method, "split": f"{folds}-fold artist-grouped cross-validation, mean of {len(seeds)} draws of the folds",
+                    **extra, "fold_seeds": seeds})
+    save_figures(out / method, figures)
+    say(f"{method} over fold draws {seeds}: accuracy {figures['accuracy']:.3f} "
+        f"({', '.join(f'{a:.3f}' for a in figures['accuracy_per_fold_seed'])})  macro F1 {figures['macro_f1']:.3f}")
+    return figures
+
+
+def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
+             fold_seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, precision="fp32",
+             features="embedding", say=print) -> dict:
+    """Run one method over the folds and write its report under out/<method>. A checkpoint with "{fold}" in
+    its path is one network per fold (fold_checkpoints), for the probe and finetune methods. `fold_seed`
+    draws the folds; several (probe, features, teacher): one report per draw and their mean."""
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.config import TrainConfig
+
+    draws = [fold_seed] if isinstance(fold_seed, int) else list(fold_seed)
+    if len(draws) > 1 and method not in FOLD_DRAW_METHODS:
+        raise ValueError(f"several fold draws are for the {', '.join(FOLD_DRAW_METHODS)} methods, not {method} "
+                         "(finetune varies its runs with --finetune-seed)")
+    base = TrainConfig()
+    nets = {}  # checkpoint path -> network, each loaded once
+    per_fold = fold_checkpoints(checkpoint, folds) if checkpoint else []
+    if len(set(per_fold)) > 1 and draws != [0]:
+        # adapt --hold-out-fold N leaves out the clips of draw 0's fold N: on another draw its network
+        # would score clips it has heard.
+        raise ValueError(f"{checkpoint}: one network per fold belongs to the folds of fold seed 0, not {draws}")
+    for path in dict.fromkeys(per_fold):
+        nets[path], base, _ = model_from_checkpoint(load_checkpoint(path))
+    net = nets[per_fold[0]] if per_fold else None
+    data = load_labelled(data_path, cache, base.sample_rate, say=say)
+    fold_of = grouped_folds(data.y, data.groups, folds, draws[0])
+    window = base.window_samples
+    extra: dict = {"clips": len(data.records), "groups": len(set(data.groups))}
+    if method in FOLD_DRAW_METHODS:
+        embs = fixed_features(method, nets, per_fold, data, base, teacher, features)
+        if method == "probe":
+            extra["checkpoint"], extra["features"] = str(checkpoint), features
+        elif method == "teacher":
+            extra["teacher"] = [Path(str(t)).name for t in ([teacher] if isinstance(teacher, str | Path) else teacher)]
+        if len(draws) > 1:
+            return probe_over_fold_seeds(method, embs, data, folds, draws, Path(out), extra, say)
+        probs = probe_predictions(embs, data, fold_of, say)
     elif method == "finetune":
         if not (checkpoint and teacher):
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
@@ -352,11 +410,6 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         if len(seeds) > 1:
             return finetune_over_seeds(inputs, data, fold_of, seeds, Path(out), finetune_epochs, extra, say)
         probs, extra = finetune_run(inputs, data, fold_of, finetune_epochs, seeds[0], extra, say)
-    elif method == "features":
-        from trainer.frontend import MelFrontEnd
-
-        embs = mel_statistics(MelFrontEnd(base.frontend()).eval(), data.audios, window)
-        probs = probe_predictions(embs, data, fold_of, say)
     elif method == "scratch":
         with tempfile.TemporaryDirectory() as tmp:
             probs = scratch_predictions(data, fold_of, {"cache": cache, **(scratch or {})}, Path(tmp), say)
@@ -368,6 +421,8 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         fold_of, extra["peer"] = None, Path(peer).name
     else:
         raise ValueError(f"unknown method {method!r}; choose {', '.join(METHODS)}")
+    if fold_of is not None:
+        extra["fold_seed"] = draws[0]
     figures = write_cv_report(Path(out) / method, method, data, probs, fold_of, extra)
     say(f"{method}: accuracy {figures['accuracy']:.3f}  macro F1 {figures['macro_f1']:.3f} on {figures['tracks']} clips")
     return figures
