@@ -302,7 +302,7 @@ def test_finetune_seed_changes_the_run_not_the_folds(distilled, labelled, teache
 
     both = crossval("finetune", str(labelled), tmp_path / "cv01", checkpoint=distilled, teacher=teacher, folds=2,
                     cache=str(tmp_path / "cache"), finetune_epochs=1, finetune_seed=[0, 1], say=lambda *_: None)
-    assert both["finetune_seeds"] == [0, 1]
+    assert both["finetune_seeds"] == [0, 1] and both["fold_seed"] == 0
     for seed in (0, 1):  # each run as it is alone, and its own report beside the mean
         run = json.loads((tmp_path / "cv01" / f"finetune-seed{seed}" / "report.json").read_text())
         assert run["accuracy"] == reports[seed]["accuracy"] == both["accuracy_per_seed"][seed]

@@ -389,6 +389,8 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
     fold_of = grouped_folds(data.y, data.groups, folds, draws[0])
     window = base.window_samples
     extra: dict = {"clips": len(data.records), "groups": len(set(data.groups))}
+    if method != "peer" and len(draws) == 1:  # several draws: each draw's report names its own
+        extra["fold_seed"] = draws[0]
     if method in FOLD_DRAW_METHODS:
         embs = fixed_features(method, nets, per_fold, data, base, teacher, features)
         if method == "probe":
@@ -421,8 +423,6 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         fold_of, extra["peer"] = None, Path(peer).name
     else:
         raise ValueError(f"unknown method {method!r}; choose {', '.join(METHODS)}")
-    if fold_of is not None:
-        extra["fold_seed"] = draws[0]
     figures = write_cv_report(Path(out) / method, method, data, probs, fold_of, extra)
     say(f"{method}: accuracy {figures['accuracy']:.3f}  macro F1 {figures['macro_f1']:.3f} on {figures['tracks']} clips")
     return figures
