@@ -232,7 +232,7 @@ def run_crossval(args) -> None:
 
     scratch = load_config_file(args.config) if args.config else None
     crossval(args.method, args.data, args.out, checkpoint=args.checkpoint, peer=args.peer, teacher=args.teacher,
-             folds=args.folds, fold_seed=args.fold_seed if len(args.fold_seed) > 1 else args.fold_seed[0],
+             folds=args.folds, fold_seed=args.fold_seed,
              cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs,
              finetune_seed=args.finetune_seed, precision=args.precision, features=args.features)
 

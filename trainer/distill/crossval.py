@@ -289,13 +289,8 @@ def finetune_over_seeds(inputs: FinetuneInputs | list[FinetuneInputs], data: Lab
         probs, run_extra = finetune_run(inputs, data, fold_of, epochs, seed, extra, say)
         runs.append(write_cv_report(out / f"finetune-seed{seed}", "finetune", data, probs, fold_of, run_extra))
         say(f"finetune seed {seed}: accuracy {runs[-1]['accuracy']:.3f}")
-    figures = mean_of_runs(runs)
-    figures.update({"method": "finetune", "split": runs[0]["split"], **extra, "finetune_epochs": epochs,
-                    "finetune_seeds": seeds})
-    save_figures(out / "finetune", figures)
-    say(f"finetune over seeds {seeds}: accuracy {figures['accuracy']:.3f} "
-        f"({', '.join(f'{a:.3f}' for a in figures['accuracy_per_seed'])})  macro F1 {figures['macro_f1']:.3f}")
-    return figures
+    return write_mean_report(out, "finetune", runs, "seed", f"seeds {seeds}",
+                             {"split": runs[0]["split"], **extra, "finetune_epochs": epochs, "finetune_seeds": seeds}, say)
 
 
 def mean_of_runs(runs: list[dict], per: str = "seed") -> dict:
@@ -319,7 +314,17 @@ def mean_of_runs(runs: list[dict], per: str = "seed") -> dict:
     }
 
 
-def fixed_features(method: str, nets: dict, per_fold: list[str], data: Labelled, base, teacher, features: str) -> list:
+def write_mean_report(out: Path, method: str, runs: list[dict], per: str, over: str, extra: dict, say=print) -> dict:
+    """out/<method>: several runs' figures averaged (mean_of_runs, each run's accuracy as accuracy_per_<per>) with
+    `extra`; says the mean and every run's accuracy (`over` names what the runs vary, e.g. "seeds [0, 1]")."""
+    figures = {**mean_of_runs(runs, per), "method": method, **extra}
+    save_figures(out / method, figures)
+    say(f"{method} over {over}: accuracy {figures['accuracy']:.3f} "
+        f"({', '.join(f'{a:.3f}' for a in figures[f'accuracy_per_{per}'])})  macro F1 {figures['macro_f1']:.3f}")
+    return figures
+
+
+def fixed_features(method: str, nets: dict, per_fold: list[str], data: Labelled, base, teachers, features: str) -> list:
     """What a probe-style method's head reads, per clip [n_windows, D] (a list per fold for per-fold networks):
     the distilled network's features (probe), mel statistics (features) or the teacher's own embedding (teacher)."""
     window = base.window_samples
@@ -332,12 +337,11 @@ def fixed_features(method: str, nets: dict, per_fold: list[str], data: Labelled,
         embs = {path: probe_features(n, data.audios, window, features) for path, n in nets.items()}
         return embs[per_fold[0]] if len(embs) == 1 else [embs[path] for path in per_fold]
     if method == "teacher":
-        if not teacher:
+        if teachers is None:
             raise ValueError("--teacher (the musicnn file(s) a student learns from) is needed for the teacher method")
         from trainer.distill.finetune import teacher_targets
-        from trainer.distill.teacher import Teachers
 
-        return [emb for _tags, emb in teacher_targets(Teachers(teacher), data.audios, window)]  # [n, 200 * teachers] per clip
+        return [emb for _tags, emb in teacher_targets(teachers, data.audios, window)]  # [n, 200 * teachers] per clip
     from trainer.frontend import MelFrontEnd
 
     return mel_statistics(MelFrontEnd(base.frontend()).eval(), data.audios, window)
@@ -353,13 +357,9 @@ def probe_over_fold_seeds(method: str, embs: list, data: Labelled, folds: int, s
         probs = probe_predictions(embs, data, fold_of, say)
         runs.append(write_cv_report(out / f"{method}-folds{seed}", method, data, probs, fold_of, {**extra, "fold_seed": seed}))
         say(f"{method} on fold draw {seed}: accuracy {runs[-1]['accuracy']:.3f}")
-    figures = mean_of_runs(runs, per="fold_seed")
-    figures.update({"method": method, "split": f"{folds}-fold artist-grouped cross-validation, mean of {len(seeds)} draws of the folds",
-                    **extra, "fold_seeds": seeds})
-    save_figures(out / method, figures)
-    say(f"{method} over fold draws {seeds}: accuracy {figures['accuracy']:.3f} "
-        f"({', '.join(f'{a:.3f}' for a in figures['accuracy_per_fold_seed'])})  macro F1 {figures['macro_f1']:.3f}")
-    return figures
+    split = f"{folds}-fold artist-grouped cross-validation, mean of {len(seeds)} draws of the folds"
+    return write_mean_report(out, method, runs, "fold_seed", f"fold draws {seeds}", {"split": split, **extra, "fold_seeds": seeds},
+                             say)
 
 
 def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
@@ -392,11 +392,14 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
     if method != "peer" and len(draws) == 1:  # several draws: each draw's report names its own
         extra["fold_seed"] = draws[0]
     if method in FOLD_DRAW_METHODS:
-        embs = fixed_features(method, nets, per_fold, data, base, teacher, features)
+        from trainer.distill.teacher import Teachers
+
+        teachers = Teachers(teacher) if method == "teacher" and teacher else None
+        embs = fixed_features(method, nets, per_fold, data, base, teachers, features)
         if method == "probe":
             extra["checkpoint"], extra["features"] = str(checkpoint), features
         elif method == "teacher":
-            extra["teacher"] = [Path(str(t)).name for t in ([teacher] if isinstance(teacher, str | Path) else teacher)]
+            extra["teacher"] = teachers.names
         if len(draws) > 1:
             return probe_over_fold_seeds(method, embs, data, folds, draws, Path(out), extra, say)
         probs = probe_predictions(embs, data, fold_of, say)
