@@ -192,7 +192,7 @@ def test_probe_on_embedding_and_tags_and_bf16_finetuning(distilled, labelled, te
 def test_fidelity_compares_student_and_teacher_on_clips_and_corpus(distilled, labelled, teacher):
     """python -m trainer fidelity: correlations in [-1, 1] on both sets, written beside the checkpoint."""
     from trainer.__main__ import main
-    from trainer.distill.fidelity import unit_correlation
+    from trainer.distill.fidelity import block_correlations, fidelity, unit_correlation
 
     root = Path(distilled).parent.parent
     x = np.random.default_rng(0).standard_normal((50, 3))
@@ -206,6 +206,18 @@ def test_fidelity_compares_student_and_teacher_on_clips_and_corpus(distilled, la
     # The tiny corpus holds out one validation window: no correlation is defined there, and none is made up.
     assert result["corpus_valid_windows"] == 1 and result["corpus_embedding_correlation"] is None
     assert unit_correlation(x[:1], x[:1]) is None and unit_correlation(np.ones((5, 2)), x[:5, :2]) is None
+    # Each teacher's block of units is correlated on its own: a second teacher's thousands of map units
+    # would otherwise swamp the first's embedding in one mean.
+    y = np.concatenate([x[:, :1], -x[:, 1:]], axis=1)  # the first unit copied, the other two reversed
+    assert block_correlations(x, y, [1, 2]) == [pytest.approx(1.0), pytest.approx(-1.0)]
+    assert result["per_teacher"][0]["teacher"] == Path(teacher).name
+    assert result["per_teacher"][0]["labelled_embedding_correlation"] == result["labelled_embedding_correlation"]
+    # Teachers other than the distillation's, or targets of fewer teachers, are refused with the reason.
+    with pytest.raises(ValueError, match="learnt 200 teacher embedding units, the teachers .* give 400"):
+        fidelity(distilled, str(labelled), [teacher, teacher], cache=str(root / "cache"), say=lambda *_: None)
+    with pytest.raises(ValueError, match="targets of 400 embedding units, the teachers .* give 200"):
+        fidelity(distilled, str(labelled), teacher, cache=str(root / "cache"), say=lambda *_: None,
+                 targets=[root / "targets", root / "targets"])
 
 
 def test_targets_refuse_a_window_step_that_is_not_positive(distilled, teacher, tmp_path):

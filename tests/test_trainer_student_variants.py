@@ -1,4 +1,5 @@
-"""Distillation variants: attention- and GRU-pooled and five-block CNNs (learn, export, quantize), the probe yardstick."""
+"""Distillation variants: attention- and GRU-pooled and five-block CNNs, the musicnn-shaped student (learn, export,
+quantize), the probe yardstick."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from tests.conftest import train_synth
 from trainer.frontend import FrontEndConfig
 from trainer.models import build_model
 from trainer.models.cnn import AttentionPool, CompactCNN, GRUPool
+from trainer.models.musicnn_student import MusicnnStudent
 
 
 def test_attention_pool_weights_frames_and_sums_to_one():
@@ -57,7 +59,30 @@ def test_cnn_deep_has_a_fifth_block():
     assert deep.backbone(mel).shape == (2, 256)
 
 
-@pytest.mark.parametrize("name", ["cnn-attn", "cnn-gru", "cnn-deep"])
+def test_musicnn_student_has_timbral_and_temporal_filters():
+    student = MusicnnStudent(96, width=0.5)
+    # Timbral filters span 90% and 40% of the 48 pooled bands for 7 frames; temporal ones one band, 0.5-2 s.
+    assert [tuple(b.conv.kernel_size) for b in student.timbral] == [(43, 7), (19, 7)]
+    assert [tuple(b.conv.kernel_size) for b in student.temporal] == [(1, 127), (1, 63), (1, 31)]
+    mel = torch.randn(2, 1, 96, 188)  # [B, 1, n_mels, T]: one 3 s window
+    pooled = student.band_pool(mel)  # [B, 1, 48, T]
+    for branch in (*student.timbral, *student.temporal):
+        assert branch(pooled).shape == (2, branch.conv.out_channels, 188)  # every frame kept, frequency maxed out
+    assert student(mel).shape == (2, 256)
+    # The mid-end's later layers add their input back; the first changes the number of channels.
+    assert [layer.residual for layer in student.midend] == [False, True, True]
+    # Frame features keep time: a click in the second half of the window leaves the first half's unchanged.
+    student.eval()
+    quiet = torch.zeros(1, 1, 48, 188)
+    click = quiet.clone()
+    click[..., 150] = 5.0
+    with torch.no_grad():
+        before, after = student.timbral[0](quiet), student.timbral[0](click)
+    torch.testing.assert_close(before[..., :140], after[..., :140])
+    assert not torch.allclose(before[..., 145:155], after[..., 145:155])
+
+
+@pytest.mark.parametrize("name", ["cnn-attn", "cnn-gru", "cnn-deep", "musicnn"])
 def test_student_variant_trains_exports_and_quantizes(name, tmp_path, synth_data, synth_holdout):
     from desktop.core.model import GenreModel
     from trainer.evaluate import evaluate

@@ -140,7 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     fi.add_argument("--checkpoint", required=True, help="distilled checkpoint")
     fi.add_argument("--data", required=True, help="labelled clips (manifest or folder)")
     fi.add_argument("--teacher", required=True, nargs="+", help="the distillation's teacher(s), in order")
-    fi.add_argument("--targets", help="the distillation's targets folder: also measure its validation windows")
+    fi.add_argument("--targets", nargs="+",
+                    help="the distillation's targets folder(s), teachers in order: also measure its validation windows")
     fi.add_argument("--cache", default=".cache/decoded")
     fh = sub.add_parser("fit-head", help="genre head on a distilled model, fitted on every clip -> checkpoint")
     fh.add_argument("--checkpoint", required=True, help="distilled checkpoint")

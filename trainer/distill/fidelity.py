@@ -35,36 +35,59 @@ def student_copy(net, mel: torch.Tensor, emb_mean: np.ndarray, emb_std: np.ndarr
     return 1 / (1 + np.exp(-outs[:, d:])), outs[:, :d] * emb_std + emb_mean
 
 
-def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targets: str | None = None,
-             say=print) -> dict:
-    """Correlations of the student with the teacher on every window of the labelled clips (and, given the
-    distillation's targets folder, on its validation windows); written beside the checkpoint."""
+def block_correlations(student: np.ndarray, teacher: np.ndarray, widths: list[int]) -> list[float | None]:
+    """unit_correlation of each teacher's block of columns [N, sum(widths)], in order."""
+    edges = np.cumsum([0, *widths])
+    return [unit_correlation(student[:, a:b], teacher[:, a:b]) for a, b in zip(edges[:-1], edges[1:], strict=True)]
+
+
+def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targets=None, say=print) -> dict:
+    """Correlations of the student with each teacher on every window of the labelled clips (and, given the
+    distillation's targets folder(s), on its validation windows); written beside the checkpoint. The
+    headline figures are the first teacher's; `per_teacher` has every teacher's (a teacher's inner maps
+    have thousands of units and would swamp a mean over all of them)."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.distill.crossval import load_labelled
     from trainer.distill.distill import TEACHER_STATS, split_windows
     from trainer.distill.finetune import clip_mels, teacher_targets
     from trainer.distill.targets import load_targets, mels_at_hop
-    from trainer.distill.teacher import Teachers
+    from trainer.distill.teacher import Teachers, path_list
 
     net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
     stats = np.load(Path(checkpoint).parent / TEACHER_STATS)
     labelled = load_labelled(data, cache, cfg.sample_rate, say=say)
-    per_clip = teacher_targets(Teachers(teacher), labelled.audios, cfg.window_samples)  # (tags, embedding) per clip
-    t_tags, t_emb = np.concatenate([t for t, _ in per_clip]), np.concatenate([e for _, e in per_clip])  # [N, 50k], [N, 200k]
+    teachers = Teachers(teacher)
+    per_clip = teacher_targets(teachers, labelled.audios, cfg.window_samples)  # (tags, embedding) per clip
+    t_tags, t_emb = np.concatenate([t for t, _ in per_clip]), np.concatenate([e for _, e in per_clip])  # [N, K], [N, E]
+    one = labelled.audios[0][None, : cfg.window_samples].astype(np.float32)  # [1, S]: each teacher's output widths
+    widths = [tuple(part.shape[1] for part in m(one)) for m in teachers.members]  # [(tags, embedding)] per teacher
+    tag_widths, emb_widths = [w[0] for w in widths], [w[1] for w in widths]
+    if len(stats["mean"]) != sum(emb_widths):
+        raise ValueError(f"{checkpoint}: learnt {len(stats['mean'])} teacher embedding units, the teachers "
+                         f"{', '.join(teachers.names)} give {sum(emb_widths)} (the distillation's teachers, in order)")
     mel = torch.cat(clip_mels(net, labelled.audios, cfg.window_samples))  # [N, n_mels, T]
     s_tags, s_emb = student_copy(net, mel, stats["mean"], stats["std"])
-    result = {"checkpoint": str(checkpoint), "labelled_windows": len(mel),
-              "labelled_embedding_correlation": unit_correlation(s_emb, t_emb),
-              "labelled_tag_correlation": unit_correlation(s_tags, t_tags)}
+    per_teacher = [{"teacher": name, "labelled_embedding_correlation": e, "labelled_tag_correlation": t}
+                   for name, e, t in zip(teachers.names, block_correlations(s_emb, t_emb, emb_widths),
+                                         block_correlations(s_tags, t_tags, tag_widths), strict=True)]
+    result = {"checkpoint": str(checkpoint), "labelled_windows": len(mel)}
     if targets:
         run_cfg = json.loads((Path(checkpoint).parent / "distill_config.json").read_text())
         stored = load_targets(targets)
+        if stored["embedding"].shape[1] != sum(emb_widths):
+            raise ValueError(f"{', '.join(map(str, path_list(targets)))}: targets of {stored['embedding'].shape[1]} embedding "
+                             f"units, the teachers {', '.join(teachers.names)} give {sum(emb_widths)} "
+                             "(one targets folder per teacher, in the same order)")
         _, valid = split_windows(len(stored["mel"]), run_cfg["valid_fraction"], run_cfg["seed"])
         mel = torch.from_numpy(mels_at_hop(stored["mel"][valid], cfg.hop_length).astype(np.float32))
         s_tags, s_emb = student_copy(net, mel, stats["mean"], stats["std"])
-        result.update(corpus_valid_windows=len(valid),
-                      corpus_embedding_correlation=unit_correlation(s_emb, stored["embedding"][valid].astype(np.float32)),
-                      corpus_tag_correlation=unit_correlation(s_tags, stored["tags"][valid].astype(np.float32)))
+        result["corpus_valid_windows"] = len(valid)
+        for row, e, t in zip(per_teacher,
+                             block_correlations(s_emb, stored["embedding"][valid].astype(np.float32), emb_widths),
+                             block_correlations(s_tags, stored["tags"][valid].astype(np.float32), tag_widths),
+                             strict=True):
+            row.update(corpus_embedding_correlation=e, corpus_tag_correlation=t)
+    result.update({k: v for k, v in per_teacher[0].items() if k != "teacher"}, per_teacher=per_teacher)
     (Path(checkpoint).parent / "fidelity.json").write_text(json.dumps(result, indent=1))
     say(json.dumps(result, indent=1))
     return result

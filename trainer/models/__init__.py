@@ -10,6 +10,7 @@ from trainer.models.cnn import CompactCNN
 from trainer.models.ffnn import FeedForward
 from trainer.models.genre_net import GenreNet
 from trainer.models.mobilenet import MobileNetV2
+from trainer.models.musicnn_student import MusicnnStudent
 from trainer.models.wavelet_net import WaveletGenreNet
 
 # name -> backbone factory(n_mels, width). The feed-forward baseline has no width to scale.
@@ -23,6 +24,8 @@ BACKBONES: dict[str, Callable[[int, float], nn.Module]] = {
     "cnn-gru": lambda n_mels, width: CompactCNN(n_mels, width=width, time_pool="gru"),
     # The CNN with a fifth block (96 mels -> 3 bands, 11 -> 5 frames): about 1.1x the time per window.
     "cnn-deep": lambda n_mels, width: CompactCNN(n_mels, width=width, channels=(32, 64, 128, 256, 256)),
+    # Shaped like the teacher, musicnn: timbral and temporal first-layer filters, a 1-D mid-end.
+    "musicnn": lambda n_mels, width: MusicnnStudent(n_mels, width=width),
     "mobilenet": lambda n_mels, width: MobileNetV2(n_mels, width=width),
     # MobileNetV2 with a 256-d embedding (the CNN's size) projected from its 1280 features.
     "mobilenet-256": lambda n_mels, width: MobileNetV2(n_mels, width=width, project_dim=256),
