@@ -59,7 +59,7 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
     teachers = Teachers(teacher)
     per_clip = teacher_targets(teachers, labelled.audios, cfg.window_samples)  # (tags, embedding) per clip
     t_tags, t_emb = np.concatenate([t for t, _ in per_clip]), np.concatenate([e for _, e in per_clip])  # [N, K], [N, E]
-    one = labelled.audios[0][None, : cfg.window_samples].astype(np.float32)  # [1, S]: each teacher's output widths
+    one = np.zeros((1, cfg.window_samples), dtype=np.float32)  # [1, S]: a silent window, for each teacher's output widths
     widths = [tuple(part.shape[1] for part in m(one)) for m in teachers.members]  # [(tags, embedding)] per teacher
     tag_widths, emb_widths = [w[0] for w in widths], [w[1] for w in widths]
     if len(stats["mean"]) != sum(emb_widths):
