@@ -57,11 +57,11 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
     stats = np.load(Path(checkpoint).parent / TEACHER_STATS)
     labelled = load_labelled(data, cache, cfg.sample_rate, say=say)
     teachers = Teachers(teacher)
-    per_clip = teacher_targets(teachers, labelled.audios, cfg.window_samples)  # (tags, embedding) per clip
-    t_tags, t_emb = np.concatenate([t for t, _ in per_clip]), np.concatenate([e for _, e in per_clip])  # [N, K], [N, E]
-    one = np.zeros((1, cfg.window_samples), dtype=np.float32)  # [1, S]: a silent window, for each teacher's output widths
-    widths = [tuple(part.shape[1] for part in m(one)) for m in teachers.members]  # [(tags, embedding)] per teacher
-    tag_widths, emb_widths = [w[0] for w in widths], [w[1] for w in widths]
+    # Each teacher answers on its own, so its block of the student's outputs is known by its width.
+    answers = [teacher_targets(m, labelled.audios, cfg.window_samples) for m in teachers.members]  # per teacher, per clip
+    t_tags = np.concatenate([np.concatenate([t for t, _ in a]) for a in answers], axis=1)  # [N, K]
+    t_emb = np.concatenate([np.concatenate([e for _, e in a]) for a in answers], axis=1)  # [N, E]
+    tag_widths, emb_widths = [a[0][0].shape[1] for a in answers], [a[0][1].shape[1] for a in answers]
     if len(stats["mean"]) != sum(emb_widths):
         raise ValueError(f"{checkpoint}: learnt {len(stats['mean'])} teacher embedding units, the teachers "
                          f"{', '.join(teachers.names)} give {sum(emb_widths)} (the distillation's teachers, in order)")
