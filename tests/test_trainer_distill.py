@@ -599,6 +599,7 @@ def test_an_inner_teacher_layer_teaches_beside_the_embedding(distilled, labelled
     both = load_targets([root / "targets", inner])
     assert list(both["teachers"]) == ["musicnn-like.onnx", "musicnn-like.onnx#pooled-maps"]
     assert both["embedding"].shape[1] == 200 + 96  # the test teacher's pooled maps, [N, 96, 1], flattened
+    assert list(both["embedding_widths"]) == [200, 96]
     with pytest.raises(TeacherError, match="unknown teacher layer 'conv9'"):
         Teacher(f"{teacher}#conv9")
     with pytest.raises(ValueError, match="holds targets of musicnn-like.onnx#pooled-maps"):
@@ -613,6 +614,75 @@ def test_an_inner_teacher_layer_teaches_beside_the_embedding(distilled, labelled
     with pytest.raises(ValueError, match="same order"):  # the plain embedding is not the inner layer it learnt
         crossval("finetune", str(labelled), tmp_path / "cv", checkpoint=student, folds=2, cache=str(root / "cache"),
                  teacher=[teacher, teacher], say=lambda *_: None)
+
+
+def test_relation_term_compares_batch_geometry_not_units():
+    """The relation term is blind to a rotation, scale and shift of the features and not to their arrangement;
+    it reads the first teacher's columns only, and its gradient reaches the student's own embedding."""
+    import torch
+
+    from trainer.distill.distill import DistillLoss, batch_similarities, distill_loss, relation_loss
+
+    gen = torch.Generator().manual_seed(0)
+    teacher = torch.randn(16, 20, generator=gen)  # [B, E]
+    rotation, _ = torch.linalg.qr(torch.randn(20, 20, generator=gen))  # [E, E] orthogonal
+    similar = 3 * teacher @ rotation + 5  # [B, E]: the same windows arranged alike
+    sims = batch_similarities(teacher)  # [B, B]
+    assert sims.shape == (16, 16) and torch.allclose(sims.diagonal(), torch.ones(16), atol=1e-5)
+    assert relation_loss(similar, teacher) < 1e-10
+    assert relation_loss(torch.randn(16, 20, generator=gen), teacher) > 0.02
+
+    out, tags = torch.randn(16, 296 + 50, generator=gen), torch.rand(16, 50, generator=gen)  # [B, E + K], [B, K]
+    emb = torch.cat([teacher, torch.randn(16, 276, generator=gen)], dim=1)  # [B, 296]: first teacher 20 units, then more
+    own = torch.randn(16, 32, generator=gen, requires_grad=True)  # [B, D]
+    plain = DistillLoss(tag_weight=0.5)
+    assert torch.equal(plain(out, own, emb, tags), distill_loss(out, emb, tags, 0.5)), "weight 0 leaves the term out"
+    related = DistillLoss(tag_weight=0.5, relation_weight=2.0, relation_units=20)
+    other = emb.clone()
+    other[:, 20:] = torch.randn(16, 276, generator=gen)  # only the columns past the first teacher's change
+    extra = related(out, own, emb, tags) - plain(out, own, emb, tags)
+    assert torch.allclose(extra, 2.0 * relation_loss(own, teacher))
+    assert torch.allclose(related(out, own, other, tags) - plain(out, own, other, tags), extra)
+    extra.backward()
+    assert own.grad is not None and own.grad.abs().sum() > 0
+
+
+def test_relation_weight_enters_training_and_validation(distilled, tmp_path):
+    """distill --relation-weight: the term is in the training loss and in the validation loss the run records
+    (recomputed here from the checkpoint), over the first teacher's columns; the setting is kept with the run."""
+    import torch
+
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.distill.distill import (
+        DistillConfig,
+        DistillLoss,
+        distill,
+        split_windows,
+        training_windows,
+        validation_loss,
+        window_batches,
+    )
+
+    root = Path(distilled).parent.parent
+    history = {}
+    for weight in (0.0, 20.0):
+        cfg = DistillConfig(targets=str(root / "targets"), out=str(tmp_path / f"run{weight:g}"), width=0.25, hop_length=512,
+                            epochs=1, batch_size=8, valid_fraction=0.5, relation_weight=weight, device="cpu")
+        best = distill(cfg, say=lambda *_: None)
+        history[weight] = load_checkpoint(best)["history"][0]
+        assert json.loads((tmp_path / f"run{weight:g}" / "distill_config.json").read_text())["relation_weight"] == weight
+    # Same seed, same first batches: the weighted run's loss carries 20x a similarity mismatch on top.
+    assert history[20.0]["train_loss"] > history[0.0]["train_loss"] + 1.0, history
+
+    net, _, _ = model_from_checkpoint(load_checkpoint(best))  # the weighted run
+    mel, emb, tags, data = training_windows([root / "targets"], [], 512)
+    stats = np.load(tmp_path / "run20" / "teacher_stats.npz")
+    batch = window_batches(mel, ((emb - stats["mean"]) / stats["std"]).astype(np.float32), tags, torch.device("cpu"))
+    _, valid_idx = split_windows(data["corpus_windows"], cfg.valid_fraction, cfg.seed)
+    weighted = validation_loss(net, batch, valid_idx, 8, DistillLoss(1.0, 20.0, 200))
+    plain = validation_loss(net, batch, valid_idx, 8, DistillLoss(1.0))
+    assert weighted == pytest.approx(history[20.0]["val_loss"], rel=1e-5)
+    assert weighted > plain
 
 
 def test_held_out_genres_script_scores_unseen_genres_only(distilled, labelled, teacher, tmp_path, capsys):

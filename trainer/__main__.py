@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--epochs", type=int, default=6)
     di.add_argument("--batch-size", type=int, default=64)
     di.add_argument("--lr", type=float, default=2e-3)
+    di.add_argument("--relation-weight", type=float, default=0.0,
+                    help="weight of the term that keeps the batch's pairwise similarities of the student's embedding "
+                         "those of the first teacher's (0: none)")
+    di.add_argument("--seed", type=int, default=0,
+                    help="seed of the initial weights, the validation windows and the batch order")
     di.add_argument("--device", default="auto")
     di.add_argument("--probe", default="", help="labelled clips (manifest or folder): frozen-probe accuracy after every epoch")
     di.add_argument("--probe-cache", default=".cache/decoded", help="decoded-audio cache for the probe clips")
@@ -212,8 +217,8 @@ def run_distill(args) -> None:
 
     cfg = DistillConfig(targets=args.targets, more_windows=args.more_windows, out=args.out, model=args.model,
                         width=args.width, hop_length=args.hop_length, epochs=args.epochs, batch_size=args.batch_size,
-                        lr=args.lr, device=args.device, probe=args.probe, probe_cache=args.probe_cache,
-                        precision=args.precision)
+                        lr=args.lr, relation_weight=args.relation_weight, seed=args.seed, device=args.device, probe=args.probe,
+                        probe_cache=args.probe_cache, precision=args.precision)
     print(f"best checkpoint: {distill(cfg)}")
 
 

@@ -19,6 +19,7 @@ import torch
 from trainer.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from trainer.distill.distill import (
     TEACHER_STATS,
+    DistillLoss,
     resolve_precision,
     split_windows,
     train_epoch,
@@ -105,14 +106,15 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
     scheduler = make_scheduler("cosine", optimizer, cfg.epochs)
 
     batch = window_batches(mel, emb_std, tags, device)
+    objective = DistillLoss(cfg.tag_weight)
     rng = np.random.default_rng(cfg.seed)
     history = list(state["history"])
     for epoch in range(cfg.epochs):
         drawn = rng.choice(corpus_train, min(cfg.corpus_per_epoch, len(corpus_train)), replace=False)
         order = rng.permutation(np.concatenate([drawn, clip_idx]))
-        loss = train_epoch(net, optimizer, batch, order, cfg, device, precision, desc=f"adapt {epoch + 1}/{cfg.epochs}")
+        loss = train_epoch(net, optimizer, batch, order, cfg, objective, device, precision, desc=f"adapt {epoch + 1}/{cfg.epochs}")
         scheduler.step()
-        val = validation_loss(net, batch, valid_idx, cfg)
+        val = validation_loss(net, batch, valid_idx, cfg.batch_size, objective)
         history.append({"epoch": f"adapt {epoch + 1}", "train_loss": loss, "val_loss": val})
         say(f"adapt {epoch + 1:2d}/{cfg.epochs}  loss {loss:.4f}  corpus val_loss {val:.4f}")
     out = Path(cfg.out)

@@ -51,6 +51,11 @@ class DistillConfig:
     valid_fraction: float = 0.05
     gain_db: float = 6.0  # random level change, applied in the dB domain
     tag_weight: float = 1.0  # BCE on teacher tags, next to MSE on its standardised embedding
+    # Weight of a similarity-preserving term (Tung & Mori 2019): within each batch, the pairwise cosine
+    # similarities of the student's own embedding (what a genre head reads) should be those of the first
+    # teacher's embedding. The MSE copies the teacher unit by unit through the output layer; this asks the
+    # probed features themselves to arrange the windows as the teacher does. 0 leaves it out.
+    relation_weight: float = 0.0
     seed: int = 0
     device: str = "auto"
     # Labelled clips (a manifest or folder) for the frozen-probe yardstick after every epoch; "" for none.
@@ -107,6 +112,34 @@ def distill_loss(out: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor, tag_w
     return F.mse_loss(out[:, :d], emb) + tag_weight * F.binary_cross_entropy_with_logits(out[:, d:], tags)
 
 
+def batch_similarities(features: torch.Tensor) -> torch.Tensor:
+    """Cosine similarities [B, B] between a batch's feature rows [B, D], each centred on the batch mean."""
+    centred = features - features.mean(0, keepdim=True)  # [B, D]
+    unit = F.normalize(centred, dim=1)  # [B, D], rows of length 1 (a zero row stays zero)
+    return unit @ unit.T  # [B, B]
+
+
+def relation_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference of the batch's pairwise similarities: student features [B, D] against teacher's [B, E]."""
+    return F.mse_loss(batch_similarities(student), batch_similarities(teacher))
+
+
+@dataclass(frozen=True)
+class DistillLoss:
+    """The distillation objective: distill_loss on the outputs, plus the relation term on the embedding."""
+
+    tag_weight: float = 1.0
+    relation_weight: float = 0.0
+    relation_units: int = 0  # the first teacher's embedding columns of the targets (the relation's reference)
+
+    def __call__(self, out: torch.Tensor, embedding: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
+        """Outputs [B, E + K] and own embedding [B, D] of the student against targets emb [B, E], tags [B, K]."""
+        loss = distill_loss(out, emb, tags, self.tag_weight)
+        if self.relation_weight:
+            loss = loss + self.relation_weight * relation_loss(embedding, emb[:, : self.relation_units])
+        return loss
+
+
 def training_windows(folders: list[Path], more: list, hop_length: int):
     """Corpus windows, then any more windows: mel [N, n_mels, T] float16, embedding [N, E], tags [N, K] float32,
     and the corpus's targets record with "corpus_windows" (how many come first) and "more_path" (the
@@ -144,6 +177,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     more = f" (+{len(mel) - data['corpus_windows']} more)" if len(mel) > data["corpus_windows"] else ""
     say(f"{data['corpus_windows']} windows{more} from {len(set(data['source']))} sources, teachers {', '.join(shown)}; "
         f"{len(train_idx)} train, {len(valid_idx)} valid; precision {precision}")
+    objective = DistillLoss(cfg.tag_weight, cfg.relation_weight, int(data["embedding_widths"][0]))
 
     n_out = emb.shape[1] + tags.shape[1]
     base = TrainConfig(data=",".join(map(str, folders)), out=cfg.out, model=cfg.model, width=cfg.width, dropout=0.1,
@@ -168,10 +202,10 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         yardstick = ProbeYardstick(cfg.probe, cfg.probe_cache, base.sample_rate, base.window_samples, say=say)
     rng = np.random.default_rng(cfg.seed)
     for epoch in range(cfg.epochs):
-        loss = train_epoch(model, optimizer, batch, rng.permutation(train_idx), cfg, device, precision,
+        loss = train_epoch(model, optimizer, batch, rng.permutation(train_idx), cfg, objective, device, precision,
                            desc=f"epoch {epoch + 1}/{cfg.epochs}")
         scheduler.step()
-        val = validation_loss(model, batch, valid_idx, cfg)
+        val = validation_loss(model, batch, valid_idx, cfg.batch_size, objective)
         row = {"epoch": epoch, "train_loss": loss, "val_loss": val, "lr": optimizer.param_groups[0]["lr"]}
         if yardstick is not None:
             row["probe_accuracy"] = yardstick.accuracy(model)
@@ -198,10 +232,11 @@ def distill(cfg: DistillConfig, say=print) -> Path:
     return out / "best.pt"
 
 
-def train_epoch(model, optimizer, batch, order: np.ndarray, cfg, device: torch.device, precision: str, desc: str) -> float:
+def train_epoch(model, optimizer, batch, order: np.ndarray, cfg, objective: DistillLoss, device: torch.device,
+                precision: str, desc: str) -> float:
     """One pass over the windows `order` in batches of cfg.batch_size (the last partial batch dropped),
-    with a random gain on each; returns the mean training loss, RuntimeError when it is not finite.
-    `batch(idx)` gives (mel, embedding, tags)."""
+    with a random gain of up to cfg.gain_db on each; returns the mean training loss, RuntimeError when it
+    is not finite. `batch(idx)` gives (mel, embedding, tags)."""
     model.train()
     total, seen = 0.0, 0
     steps = range(0, len(order) - cfg.batch_size + 1, cfg.batch_size)
@@ -210,8 +245,8 @@ def train_epoch(model, optimizer, batch, order: np.ndarray, cfg, device: torch.d
         x, e, t = batch(np.sort(order[start : start + cfg.batch_size]))
         x = random_gain(x, cfg.gain_db)  # [B, n_mels, T]
         with autocast(device, precision):
-            pred, _ = model.forward_mel(x)  # [B, 250 * teachers]
-        loss = distill_loss(pred.float(), e, t, cfg.tag_weight)
+            pred, embedding = model.forward_mel(x)  # [B, 250 * teachers], [B, D]
+        loss = objective(pred.float(), embedding.float(), e, t)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -235,12 +270,13 @@ def window_batches(mel: np.ndarray, emb: np.ndarray, tags: np.ndarray, device: t
 
 
 @torch.no_grad()
-def validation_loss(model, batch, valid_idx, cfg: DistillConfig) -> float:
-    """Mean distillation loss on the held-out windows."""
+def validation_loss(model, batch, valid_idx, batch_size: int, objective: DistillLoss) -> float:
+    """Mean distillation loss on the held-out windows, in batches of batch_size (the relation term's
+    batches are these, in window order, so its figure compares between runs of one batch size)."""
     model.eval()
     total = 0.0
-    for start in range(0, len(valid_idx), cfg.batch_size):
-        x, e, t = batch(valid_idx[start : start + cfg.batch_size])
-        pred, _ = model.forward_mel(x)
-        total += distill_loss(pred, e, t, cfg.tag_weight).item() * len(x)
+    for start in range(0, len(valid_idx), batch_size):
+        x, e, t = batch(valid_idx[start : start + batch_size])
+        pred, embedding = model.forward_mel(x)  # [B, 250 * teachers], [B, D]
+        total += objective(pred, embedding, e, t).item() * len(x)
     return total / max(1, len(valid_idx))

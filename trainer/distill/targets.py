@@ -116,7 +116,8 @@ def mels_at_hop(mel: np.ndarray, hop_length: int) -> np.ndarray:
 def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
     """All shards of one or more targets folders (one per teacher, same corpus): mel [N, 96, T] float16,
     tags [N, 50 * teachers], embedding [N, 200 * teachers], source [N], path [N] (the audio each window
-    came from), teachers (file names, in order; "" unknown).
+    came from), teachers (file names, in order; "" unknown), embedding_widths (each teacher's columns
+    of embedding, in order).
 
     The mel comes from the first folder; every other folder must hold the same shards with the
     same windows, so its teacher's outputs line up window by window.
@@ -144,6 +145,7 @@ def load_targets(folders: str | Path | list) -> dict[str, np.ndarray]:
         "source": np.concatenate([np.full(len(p["tags"]), str(p["source"])) for p in first]),
         "path": np.concatenate([np.full(len(p["tags"]), str(p["path"])) for p in first]),
         "teachers": np.array(teachers),
+        "embedding_widths": np.array([e[0].shape[1] for e in embs]),
     }
 
 
