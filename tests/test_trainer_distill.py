@@ -683,6 +683,10 @@ def test_relation_weight_enters_training_and_validation(distilled, tmp_path):
     plain = validation_loss(net, batch, valid_idx, 8, DistillLoss(1.0))
     assert weighted == pytest.approx(history[20.0]["val_loss"], rel=1e-5)
     assert weighted > plain
+    with pytest.raises(ValueError, match="--relation-weight must be 0 or more, got -1"):
+        distill(DistillConfig(targets=str(root / "targets"), out=str(tmp_path / "bad"), epochs=1, relation_weight=-1.0,
+                              device="cpu"), say=lambda *_: None)
+    assert not (tmp_path / "bad").exists(), "refused before anything is written"
 
 
 def test_held_out_genres_script_scores_unseen_genres_only(distilled, labelled, teacher, tmp_path, capsys):

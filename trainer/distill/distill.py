@@ -132,6 +132,12 @@ class DistillLoss:
     relation_weight: float = 0.0
     relation_units: int = 0  # the first teacher's embedding columns of the targets (the relation's reference)
 
+    def __post_init__(self):
+        if self.relation_weight < 0:  # a negative weight would reward the student for arranging windows unlike the teacher
+            raise ValueError(f"--relation-weight must be 0 or more, got {self.relation_weight:g}")
+        if self.relation_weight and self.relation_units < 1:
+            raise ValueError("the relation term needs the first teacher's embedding width (relation_units)")
+
     def __call__(self, out: torch.Tensor, embedding: torch.Tensor, emb: torch.Tensor, tags: torch.Tensor) -> torch.Tensor:
         """Outputs [B, E + K] and own embedding [B, D] of the student against targets emb [B, E], tags [B, K]."""
         loss = distill_loss(out, emb, tags, self.tag_weight)
