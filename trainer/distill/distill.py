@@ -67,6 +67,12 @@ class DistillConfig:
     # the device has it natively; "fp32" as before.
     precision: str = "fp32"
 
+    def __post_init__(self):
+        # Refused here, before a run spends minutes loading its targets: a negative weight would reward
+        # the student for arranging windows unlike the teacher.
+        if self.relation_weight < 0:
+            raise ValueError(f"--relation-weight must be 0 or more, got {self.relation_weight:g}")
+
 
 PRECISIONS = ("fp32", "bf16", "auto")
 
@@ -133,8 +139,6 @@ class DistillLoss:
     relation_units: int = 0  # the first teacher's embedding columns of the targets (the relation's reference)
 
     def __post_init__(self):
-        if self.relation_weight < 0:  # a negative weight would reward the student for arranging windows unlike the teacher
-            raise ValueError(f"--relation-weight must be 0 or more, got {self.relation_weight:g}")
         if self.relation_weight and self.relation_units < 1:
             raise ValueError("the relation term needs the first teacher's embedding width (relation_units)")
 
