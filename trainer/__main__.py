@@ -1,4 +1,4 @@
-"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,teach,distill,adapt,crossval,fidelity,fit-head,synth} ..."""
+"""Command line: python -m trainer {train,evaluate,export,quantize,corpus,band,teach,distill,adapt,crossval,fidelity,fit-head,synth} ..."""
 
 from __future__ import annotations
 
@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     co.add_argument("--out", required=True, help="corpus folder (audio/, debs/, manifest.csv)")
     co.add_argument("--packages", help="comma list of package names, or all (default: the shipped recipe's)")
     co.add_argument("--folder", action="append", default=[], help="add every audio file of a folder (repeatable)")
+    ba = sub.add_parser("band", help="compose and render band arrangements in popular styles into an unlabelled corpus")
+    ba.add_argument("--out", required=True, help="corpus folder (audio/, manifest.csv); teach --corpus takes its manifest")
+    ba.add_argument("--pieces", type=int, default=600, help="pieces, the styles taken in turn")
+    ba.add_argument("--seconds", type=float, default=30.0, help="length of each piece")
+    ba.add_argument("--soundfont", default="/usr/share/sounds/sf2/FluidR3_GM.sf2", help="General MIDI soundfont (.sf2)")
+    ba.add_argument("--styles", help="comma list of styles (default: all)")
+    ba.add_argument("--seed", type=int, default=0)
     te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
     te.add_argument("--corpus", required=True, help="the corpus manifest.csv (with --clips: the underlay tracks)")
     te.add_argument("--teacher", required=True,
@@ -191,6 +198,14 @@ def run_corpus(args) -> None:
     build_corpus(args.out, chosen, args.folder)
 
 
+def run_band(args) -> None:
+    """python -m trainer band."""
+    from trainer.distill.band_corpus import build_band_corpus
+
+    build_band_corpus(args.out, args.pieces, args.soundfont, args.seconds, args.seed,
+                      args.styles.split(",") if args.styles else None)
+
+
 def run_teach(args) -> None:
     """python -m trainer teach."""
     if args.mixed is not None and args.clips:
@@ -266,7 +281,7 @@ def run_fidelity(args) -> None:
 
 
 # Subcommands of the distillation recipe: name -> runner (a registry, not an if-chain).
-RECIPE_COMMANDS = {"corpus": run_corpus, "teach": run_teach, "distill": run_distill, "adapt": run_adapt,
+RECIPE_COMMANDS = {"corpus": run_corpus, "band": run_band, "teach": run_teach, "distill": run_distill, "adapt": run_adapt,
                    "crossval": run_crossval, "fidelity": run_fidelity, "fit-head": run_fit_head, "quantize": run_quantize}
 
 

@@ -179,12 +179,20 @@ def build_corpus(out: str | Path, packages: list[str] | None = None, folders: li
         if not root.is_dir():
             raise CorpusError(f"{root}: not a folder")
         rows += [(str(p.resolve()), root.name) for p in sorted(root.rglob("*")) if p.is_file() and is_audio(p.name)]
+    manifest = write_manifest(out, rows)
+    say(f"{len(rows)} files listed in {manifest}")
+    return manifest
+
+
+def write_manifest(out: Path, rows: list[tuple[str, str]]) -> Path:
+    """out/manifest.csv with a (path, source) row per file, replaced whole (never left half-written)."""
     manifest = out / "manifest.csv"
-    with open(manifest, "w", newline="", encoding="utf-8") as fh:
+    partial = manifest.with_suffix(".part")
+    with open(partial, "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
         writer.writerow(["path", "source"])
         writer.writerows(rows)
-    say(f"{len(rows)} files listed in {manifest}")
+    partial.replace(manifest)
     return manifest
 
 
