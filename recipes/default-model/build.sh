@@ -5,6 +5,7 @@
 # Steps (each resumes or is skipped when its output exists):
 #   1. corpus   unlabelled music from Debian packages (apt-get download; no root needed)
 #   2. teach    musicnn-msd (ISC, ../shared/peers) tags + embedding for every 3 s corpus window
+#      band     (BAND=1) rendered band arrangements, taught alike, as more training windows
 #   3. distill  our CNN learns the teacher's outputs from the corpus; the frozen probe on the GTZAN clips
 #               is measured after every epoch (history.json, probe_curve.png; labels never reach the loss)
 #      adapt    (ADAPT=1) the student continues on varied windows of the GTZAN clips' audio answered by the
@@ -38,6 +39,11 @@ esac
 # ADAPT=1: the adapt step above. The student copies the teacher better on the clips' music, but neither the
 # probe, the recipe nor the held-out genres moved beyond noise (models/default.md, session 14): off by default.
 ADAPT=${ADAPT:-0}
+# BAND=1 adds band arrangements rendered from General MIDI (`python -m trainer band`, Debian fluidsynth and
+# fluid-soundfont-gm) as more unlabelled windows, each teacher answering them too; the run gets its own
+# folder. Measured over three distillation seeds in models/default.md, session 19: off by default.
+BAND=${BAND:-0}
+[ "$BAND" = 1 ] && RUN=$RUN/band
 mkdir -p "$RUN"
 
 [ -f "$WORK/corpus/manifest.csv" ] || "$PY" -m trainer corpus --out "$WORK/corpus"
@@ -53,8 +59,19 @@ if [ "$INNER" = 1 ]; then
   TEACHERS+=("$PEERS/musicnn-msd.onnx#pooled-maps")
   TAUGHT="musicnn-msd (embedding, tags and pooled inner maps)"
 fi
+MORE=()
+if [ "$BAND" = 1 ]; then
+  [ -f "$WORK/band/manifest.csv" ] || "$PY" -m trainer band --out "$WORK/band"
+  MORE=(--more-windows)
+  for i in "${!TEACHERS[@]}"; do
+    BAND_TARGETS="$WORK/targets-band-${TARGETS[$i]##*/targets-}"  # targets-band-msd beside targets-msd
+    "$PY" -m trainer teach --corpus "$WORK/band/manifest.csv" --teacher "${TEACHERS[$i]}" --out "$BAND_TARGETS" \
+      --cache "$WORK/decoded"
+    MORE+=("$BAND_TARGETS")
+  done
+fi
 "$PY" scripts/gtzan_manifest.py --gtzan "$GTZAN" --out "$WORK/gtzan.csv"
-[ -f "$RUN/distilled/best.pt" ] || "$PY" -m trainer distill --targets "${TARGETS[@]}" \
+[ -f "$RUN/distilled/best.pt" ] || "$PY" -m trainer distill --targets "${TARGETS[@]}" ${MORE[@]+"${MORE[@]}"} \
   --out "$RUN/distilled" --model "$MODEL" --width "$WIDTH" --epochs "$EPOCHS" --precision "$PRECISION" \
   --probe "$WORK/gtzan.csv" --probe-cache "$WORK/decoded"
 STUDENT="$RUN/distilled/best.pt"  # what fit-head fine-tunes for the shipped model
@@ -88,7 +105,7 @@ for method in $METHODS; do
 done
 "$PY" -m trainer fit-head --checkpoint "$STUDENT" --data "$WORK/gtzan.csv" --out "$RUN/final" \
   --report "$CV/finetune/report.json" --cache "$WORK/decoded" --teacher "${TEACHERS[@]}" --precision "$PRECISION" \
-  --dataset-name "GTZAN clips we hold (156) + distilled from $TAUGHT on Debian game music"
+  --dataset-name "GTZAN clips we hold (156) + distilled from $TAUGHT on Debian game music$([ "$BAND" = 1 ] && echo " and rendered band arrangements")"
 "$PY" -m trainer export --checkpoint "$RUN/final/model.pt" --out "$RUN/final/$NAME-float.onnx" --version "$VERSION"
 "$PY" -m trainer quantize --model "$RUN/final/$NAME-float.onnx" --out "$RUN/final/$NAME.onnx" \
   --calibration "$WORK/corpus/manifest.csv" --cache "$WORK/decoded" --windows 1024
