@@ -71,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--out", required=True, help="corpus folder (audio/, manifest.csv); teach --corpus takes its manifest")
     ba.add_argument("--pieces", type=int, default=600, help="pieces, the styles taken in turn")
     ba.add_argument("--seconds", type=float, default=30.0, help="length of each piece")
-    ba.add_argument("--soundfont", default="/usr/share/sounds/sf2/FluidR3_GM.sf2", help="General MIDI soundfont (.sf2)")
+    ba.add_argument("--soundfont", help="General MIDI soundfont (.sf2; default: Debian fluid-soundfont-gm's FluidR3_GM.sf2)")
     ba.add_argument("--styles", help="comma list of styles (default: all)")
     ba.add_argument("--seed", type=int, default=0)
     te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
@@ -200,9 +200,9 @@ def run_corpus(args) -> None:
 
 def run_band(args) -> None:
     """python -m trainer band."""
-    from trainer.distill.band_corpus import build_band_corpus
+    from trainer.distill.band_corpus import DEFAULT_SOUNDFONT, build_band_corpus
 
-    build_band_corpus(args.out, args.pieces, args.soundfont, args.seconds, args.seed,
+    build_band_corpus(args.out, args.pieces, args.soundfont or DEFAULT_SOUNDFONT, args.seconds, args.seed,
                       args.styles.split(",") if args.styles else None)
 
 

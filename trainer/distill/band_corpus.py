@@ -33,16 +33,17 @@ def fluidsynth_program() -> str:
     return found
 
 
-def render_midi(midi: bytes, soundfont: Path, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """Render a Standard MIDI File with fluidsynth; mono float32 [samples], CorpusError with its message on failure."""
+def render_midi(midi: bytes, soundfont: Path, fluidsynth: str, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """Render a Standard MIDI File with the `fluidsynth` program at that path; mono float32 [samples], CorpusError with its
+    message on failure."""
     import soundfile
 
     with tempfile.TemporaryDirectory() as tmp:
         mid, wav = Path(tmp) / "piece.mid", Path(tmp) / "piece.wav"
         mid.write_bytes(midi)
         # The default soundfont set to ours, so a soundfont fluidsynth cannot load is not replaced by another.
-        command = [fluidsynth_program(), "-ni", "-q", "-o", f"synth.default-soundfont={soundfont}", "-g", "0.5", "-r", str(sample_rate), "-F", str(wav),
-                   str(soundfont), str(mid)]
+        command = [fluidsynth, "-ni", "-q", "-o", f"synth.default-soundfont={soundfont}", "-g", "0.5",
+                   "-r", str(sample_rate), "-F", str(wav), str(soundfont), str(mid)]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0 or not wav.is_file() or wav.stat().st_size == 0:
             raise CorpusError(f"{soundfont}: fluidsynth could not render: {(result.stderr or result.stdout).strip()}")
@@ -85,6 +86,7 @@ def build_band_corpus(out: str | Path, pieces: int, soundfont: str | Path = DEFA
     unknown = [s for s in chosen if s not in STYLES]
     if unknown:
         raise CorpusError(f"unknown style {unknown[0]!r}; known: {', '.join(STYLES)}")
+    fluidsynth = fluidsynth_program()  # looked up once, and before anything is written
     out = Path(out)
     rows = []
     for i in range(pieces):
@@ -94,7 +96,7 @@ def build_band_corpus(out: str | Path, pieces: int, soundfont: str | Path = DEFA
             rng = np.random.default_rng([seed, i])  # each piece its own stream: resuming redraws nothing
             notes, programs, tempo = compose(style, rng, seconds)
             lo, hi = DRIVE.get(style, (1.0, 1.5))
-            audio = mastered(render_midi(midi_bytes(notes, programs, tempo), soundfont), float(rng.uniform(lo, hi)))
+            audio = mastered(render_midi(midi_bytes(notes, programs, tempo), soundfont, fluidsynth), float(rng.uniform(lo, hi)))
             target.parent.mkdir(parents=True, exist_ok=True)
             partial = target.with_suffix(".part")
             soundfile.write(partial, audio[: int(seconds * SAMPLE_RATE)], SAMPLE_RATE, format="FLAC")
