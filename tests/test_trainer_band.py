@@ -20,7 +20,17 @@ from trainer.distill.arrangements import (
     midi_bytes,
     variable_length,
 )
-from trainer.distill.band_corpus import DEFAULT_SOUNDFONT, build_band_corpus, mastered
+from trainer.distill.band_corpus import (
+    DEFAULT_SOUNDFONT,
+    GUITARS,
+    RECORD_RMS,
+    SAMPLE_RATE,
+    amplified,
+    build_band_corpus,
+    leveled,
+    master_amp,
+    mastered,
+)
 from trainer.distill.corpus import CorpusError
 
 QUIET = {"say": lambda *_: None}
@@ -106,6 +116,59 @@ def test_mastering_soft_clips_to_a_fixed_peak_and_keeps_silence():
     assert not mastered(np.zeros(10, np.float32), 3.0).any()
 
 
+def band_energy(audio: np.ndarray, lo: float, hi: float) -> float:
+    """Spectral energy of `audio` between lo and hi Hz."""
+    spectrum = np.abs(np.fft.rfft(audio)) ** 2
+    freqs = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE)
+    return float(spectrum[(freqs >= lo) & (freqs < hi)].sum())
+
+
+def test_amplifier_distorts_within_the_cabinet_and_tightens_the_lows():
+    t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+    note = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)  # [samples], a pure A3
+    clean, driven = amplified(note, 1.0, 0.0), amplified(note, 30.0, 0.2)
+    assert not amplified(np.zeros(100, np.float32), 30.0, 0.2).any()  # silence stays silence
+    # Driven, the note gains harmonics (1-4 kHz against the fundamental), and the cabinet keeps the ones
+    # above 6 kHz far weaker than a bare clipper's.
+    assert band_energy(driven, 1000, 4000) / band_energy(driven, 200, 240) > 100 * (
+        band_energy(clean, 1000, 4000) / band_energy(clean, 200, 240))
+    bare = np.tanh(30.0 * note / np.abs(note).max() + 0.2) - np.tanh(0.2)
+    assert band_energy(driven, 6000, 11000) / band_energy(driven, 200, 4000) < 0.05 * (
+        band_energy(bare, 6000, 11000) / band_energy(bare, 200, 4000))
+    rumble = (0.3 * np.sin(2 * np.pi * 40 * t)).astype(np.float32)
+    assert np.std(amplified(rumble, 1.0, 0.0)) < 0.5 * np.std(rumble / 0.3)  # 40 Hz: high-passed
+
+
+def test_leveling_reaches_a_records_loudness_and_keeps_silence():
+    quiet = (0.01 * np.sin(np.linspace(0, 600, 22050))).astype(np.float32)
+    for rms in RECORD_RMS:
+        y = leveled(quiet, rms)
+        assert np.isclose(np.sqrt(np.mean(y ** 2)), rms, rtol=0.03) and np.abs(y).max() < 1.0
+    assert not leveled(np.zeros(10, np.float32), 0.1).any()
+
+
+def test_amp_mastering_renders_the_guitars_apart_and_levels_the_mix():
+    asked = []
+
+    def render(notes):  # a stand-in for fluidsynth: one sine per channel, so each stem is audible
+        asked.append(sorted({n.channel for n in notes}))
+        t = np.arange(SAMPLE_RATE) / SAMPLE_RATE
+        return sum(0.2 * np.sin(2 * np.pi * 110 * (c + 1) * t) for c in {n.channel for n in notes}).astype(np.float32)
+
+    rng = np.random.default_rng(0)
+    notes, programs, _tempo = compose("metal", rng, 6)
+    assert programs[1] in GUITARS  # metal comps on a distorted guitar
+    guitar_channels = sorted(c for c, p in programs.items() if p in GUITARS)
+    audio = master_amp(notes, programs, "metal", rng, render)
+    assert asked == [guitar_channels, sorted({n.channel for n in notes} - set(guitar_channels))]
+    assert RECORD_RMS[0] * 0.9 < np.sqrt(np.mean(audio ** 2)) < RECORD_RMS[1] * 1.1
+    asked.clear()
+    notes, programs, _tempo = compose("classical", rng, 6)
+    assert not any(p in GUITARS for p in programs.values())
+    master_amp(notes, programs, "classical", rng, render)
+    assert asked == [sorted({n.channel for n in notes})]  # no guitar: the whole band in one render
+
+
 def test_band_corpus_renders_pieces_lists_them_and_resumes(tmp_path):
     manifest = build_band_corpus(tmp_path / "band", pieces=3, seconds=4, styles=["rock", "reggae"], **QUIET)
     rows = list(csv.DictReader(open(manifest, encoding="utf-8")))
@@ -120,6 +183,27 @@ def test_band_corpus_renders_pieces_lists_them_and_resumes(tmp_path):
     assert not list((tmp_path / "band").rglob("*.part"))
     build_band_corpus(tmp_path / "band", pieces=3, seconds=4, styles=["rock", "reggae"], **QUIET)
     assert [(tmp_path / "band" / r["path"]).stat().st_mtime_ns for r in rows] == stamps  # kept, not re-rendered
+
+
+def test_amp_mastered_corpus_is_at_a_records_loudness_and_is_never_mixed_with_another(tmp_path):
+    band = tmp_path / "band"
+    manifest = build_band_corpus(band, pieces=2, seconds=4, styles=["metal", "country"], mastering="amp", **QUIET)
+    for row in csv.DictReader(open(manifest, encoding="utf-8")):
+        audio, _rate = soundfile.read(band / row["path"])
+        assert 0.05 < np.sqrt(np.mean(audio ** 2)) < 0.3  # a record's level, not a square wave's
+    # Resuming the folder with other settings would mix two kinds of piece: refused, naming the record.
+    with pytest.raises(CorpusError, match=r"band\.json: the pieces .*\(mastering 'amp' there, 'drive' asked"):
+        build_band_corpus(band, pieces=3, seconds=4, styles=["metal", "country"], **QUIET)
+    with pytest.raises(CorpusError, match="seed 0 there, 1 asked"):
+        build_band_corpus(band, pieces=3, seconds=4, styles=["metal", "country"], mastering="amp", seed=1, **QUIET)
+    assert len(list(band.rglob("*.flac"))) == 2
+    # A folder from before the record holds drive-mastered pieces: amp refused, drive resumes it.
+    (band / "band.json").unlink()
+    with pytest.raises(CorpusError, match="mastering 'drive' there, 'amp' asked"):
+        build_band_corpus(band, pieces=2, seconds=4, styles=["metal", "country"], mastering="amp", **QUIET)
+    (band / "band.json").write_text("{not json")
+    with pytest.raises(CorpusError, match=r"band\.json: unreadable"):
+        build_band_corpus(band, pieces=2, seconds=4, styles=["metal", "country"], mastering="amp", **QUIET)
 
 
 def test_band_corpus_refuses_bad_input_naming_it(tmp_path, monkeypatch):
@@ -140,6 +224,8 @@ def test_band_corpus_refuses_bad_input_naming_it(tmp_path, monkeypatch):
         build_band_corpus(tmp_path / "c", 1, styles=["polka"], **QUIET)
     with pytest.raises(ValueError, match="at least one piece"):
         build_band_corpus(tmp_path / "d", 0, **QUIET)
+    with pytest.raises(CorpusError, match="unknown mastering 'loud'"):
+        build_band_corpus(tmp_path / "c", 1, mastering="loud", **QUIET)
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(CorpusError, match="fluidsynth not found"):
         build_band_corpus(tmp_path / "e", 1, seconds=3, **QUIET)
@@ -153,4 +239,7 @@ def test_band_command_line_writes_the_corpus_or_names_the_bad_soundfont(tmp_path
     bad = subprocess.run([sys.executable, "-m", "trainer", "band", "--out", str(tmp_path / "x"), "--pieces", "1",
                           "--soundfont", str(tmp_path / "none.sf2")], capture_output=True, text=True)
     assert bad.returncode == 2 and "none.sf2: no such soundfont" in bad.stderr and "Traceback" not in bad.stderr
+    loud = subprocess.run([sys.executable, "-m", "trainer", "band", "--out", str(tmp_path / "y"), "--pieces", "1",
+                           "--mastering", "loud"], capture_output=True, text=True)
+    assert loud.returncode == 2 and "unknown mastering 'loud'; known: drive, amp" in loud.stderr
     assert DEFAULT_SOUNDFONT.endswith(".sf2")

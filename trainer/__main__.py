@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     ba.add_argument("--soundfont", help="General MIDI soundfont (.sf2; default: Debian fluid-soundfont-gm's FluidR3_GM.sf2)")
     ba.add_argument("--styles", help="comma list of styles (default: all)")
     ba.add_argument("--seed", type=int, default=0)
+    ba.add_argument("--mastering", default="drive",
+                    help="drive: the whole mix into a soft clipper (session 19); amp: the guitars through an "
+                         "amplifier, the mix at a record's loudness")
     te = sub.add_parser("teach", help="teacher outputs for every 3 s window of a corpus")
     te.add_argument("--corpus", required=True, help="the corpus manifest.csv (with --clips: the underlay tracks)")
     te.add_argument("--teacher", required=True,
@@ -203,7 +206,7 @@ def run_band(args) -> None:
     from trainer.distill.band_corpus import DEFAULT_SOUNDFONT, build_band_corpus
 
     build_band_corpus(args.out, args.pieces, args.soundfont or DEFAULT_SOUNDFONT, args.seconds, args.seed,
-                      args.styles.split(",") if args.styles else None)
+                      args.styles.split(",") if args.styles else None, args.mastering)
 
 
 def run_teach(args) -> None:

@@ -43,7 +43,11 @@ ADAPT=${ADAPT:-0}
 # fluid-soundfont-gm) as more unlabelled windows, each teacher answering them too; the run gets its own
 # folder. Measured over three distillation seeds in models/default.md, session 19: off by default.
 BAND=${BAND:-0}
-[ "$BAND" = 1 ] && RUN=$RUN/band
+# MASTERING=amp renders them with the guitars through an amplifier and the mix at a record's loudness instead of
+# driving the whole mix (`band --mastering`, models/default.md, session 20); its own band, targets and run folders.
+MASTERING=${MASTERING:-drive}
+BAND_NAME=band$([ "$MASTERING" = drive ] || echo "-$MASTERING")  # band, band-amp
+[ "$BAND" = 1 ] && RUN=$RUN/$BAND_NAME
 mkdir -p "$RUN"
 
 [ -f "$WORK/corpus/manifest.csv" ] || "$PY" -m trainer corpus --out "$WORK/corpus"
@@ -61,11 +65,11 @@ if [ "$INNER" = 1 ]; then
 fi
 MORE=()
 if [ "$BAND" = 1 ]; then
-  [ -f "$WORK/band/manifest.csv" ] || "$PY" -m trainer band --out "$WORK/band"
+  [ -f "$WORK/$BAND_NAME/manifest.csv" ] || "$PY" -m trainer band --out "$WORK/$BAND_NAME" --mastering "$MASTERING"
   MORE=(--more-windows)
   for i in "${!TEACHERS[@]}"; do
-    BAND_TARGETS="$WORK/targets-band-${TARGETS[$i]##*/targets-}"  # targets-band-msd beside targets-msd
-    "$PY" -m trainer teach --corpus "$WORK/band/manifest.csv" --teacher "${TEACHERS[$i]}" --out "$BAND_TARGETS" \
+    BAND_TARGETS="$WORK/targets-$BAND_NAME-${TARGETS[$i]##*/targets-}"  # targets-band-msd beside targets-msd
+    "$PY" -m trainer teach --corpus "$WORK/$BAND_NAME/manifest.csv" --teacher "${TEACHERS[$i]}" --out "$BAND_TARGETS" \
       --cache "$WORK/decoded"
     MORE+=("$BAND_TARGETS")
   done
