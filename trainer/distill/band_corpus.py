@@ -60,10 +60,7 @@ def render_midi(midi: bytes, soundfont: Path, fluidsynth: str, sample_rate: int 
 
 def mastered(audio: np.ndarray, drive: float) -> np.ndarray:
     """Peak-normalise, then soft-clip with tanh at `drive` (1 keeps it nearly clean) to a peak of 0.9."""
-    peak = float(np.abs(audio).max(initial=0.0))
-    if peak == 0.0:
-        return audio
-    x = audio / peak  # [samples], peak 1
+    x = normalised(audio)  # [samples], peak 1 (silence stays silence)
     return (0.9 * np.tanh(drive * x) / np.tanh(drive)).astype(np.float32)
 
 
