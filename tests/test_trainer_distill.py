@@ -189,6 +189,75 @@ def test_probe_on_embedding_and_tags_and_bf16_finetuning(distilled, labelled, te
     assert figures["tracks"] == 18
 
 
+def test_teacher_genre_targets_come_from_heads_that_never_heard_the_artist():
+    """Each clip's soft targets come from a head fitted without its artist (a head that heard it answers otherwise),
+    tempered, one distribution per window; one artist alone is refused."""
+    from trainer.distill.finetune import cross_fitted_genre_targets
+    from trainer.distill.probe import fit_head
+
+    rng = np.random.default_rng(0)
+
+    def clip(x0, x1):
+        """Four windows near (x0, x1); only the first feature varies."""
+        return np.stack([x0 + 0.05 * rng.standard_normal(4), np.full(4, float(x1))], axis=1).astype(np.float32)
+
+    # Artist a1 plays genre 0 but sounds like genre 1 except on a feature only a1 has: only a head that
+    # heard a1 can learn that feature, so a cross-fitted head must call a1 genre 1.
+    embs = [clip(-1, 0), clip(-1, 0), clip(1, 0), clip(1, 0), clip(1, 0), clip(1, 0), clip(1, 3), clip(1, 3)]
+    labels = np.array([0, 0, 1, 1, 1, 1, 0, 0])
+    groups = np.array(["a2", "a2", "b1", "b1", "b2", "b2", "a1", "a1"])
+    assert fit_head(embs, labels, 2, 1e-4).window_probs(embs[6]).mean(0).argmax() == 0, "a head that heard a1 knows it"
+    targets = cross_fitted_genre_targets(embs, labels, groups, 2)
+    assert [t.shape for t in targets] == [(4, 2)] * 8
+    assert all(np.allclose(t.sum(axis=1), 1.0) for t in targets)
+    assert targets[6].mean(0).argmax() == 1 and targets[7].mean(0).argmax() == 1
+    sharp = cross_fitted_genre_targets(embs, labels, groups, 2, temperature=1.0)
+    assert (targets[6].max(axis=1) < sharp[6].max(axis=1)).all(), "a temperature above 1 softens the targets"
+    with pytest.raises(ValueError, match="at least two artists"):
+        cross_fitted_genre_targets(embs[:2], labels[:2], groups[:2], 2)
+
+
+def test_finetune_with_the_teachers_weights_and_genre_opinion(distilled, labelled, teacher, tmp_path):
+    """finetune's teacher weight and genre opinion change the trained network (the defaults are the plain recipe);
+    crossval finetune --teacher-weight / --genre-teacher-weight reports them and refuses negatives."""
+    import copy
+
+    import torch
+
+    from trainer.__main__ import main
+    from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.distill.finetune import clip_mels, finetune
+
+    net, cfg, _ = model_from_checkpoint(load_checkpoint(distilled))
+    rng = np.random.default_rng(0)
+    audios = [0.1 * rng.standard_normal(2 * cfg.window_samples).astype(np.float32) for _ in range(4)]
+    mels = clip_mels(net, audios, cfg.window_samples)  # two windows per clip
+    targets = [(rng.uniform(size=(2, 50)), rng.standard_normal((2, 200))) for _ in audios]
+    opinion = [np.tile([[0.9, 0.1]], (2, 1)).astype(np.float32) for _ in audios]
+
+    def weights(**kw):
+        """Every trained parameter, genre head included, after one epoch with these settings."""
+        tuned = finetune(copy.deepcopy(net), mels, np.array([0, 1, 0, 1]), targets, np.zeros(200), np.ones(200), 2,
+                         epochs=1, batch=4, seed=0, **kw)
+        return torch.cat([p.detach().flatten() for p in [*tuned.parameters(), *tuned.genre_head.parameters()]])
+
+    plain = weights()
+    assert torch.equal(plain, weights(teacher_weight=1.0, genre_targets=opinion, genre_teacher_weight=0.0))
+    assert not torch.equal(plain, weights(teacher_weight=2.0))
+    assert not torch.equal(plain, weights(genre_targets=opinion, genre_teacher_weight=1.0))
+    with pytest.raises(ValueError, match="needs the targets"):
+        weights(genre_teacher_weight=1.0)
+
+    root = Path(distilled).parent.parent
+    common = ["crossval", "finetune", "--data", str(labelled), "--checkpoint", str(distilled), "--teacher", str(teacher),
+              "--folds", "2", "--cache", str(root / "cache"), "--finetune-epochs", "1"]
+    assert main([*common, "--out", str(tmp_path / "kd"), "--teacher-weight", "2", "--genre-teacher-weight", "1"]) == 0
+    report = json.loads((tmp_path / "kd" / "finetune" / "report.json").read_text())
+    assert report["tracks"] == 18 and report["teacher_weight"] == 2.0 and report["genre_teacher_weight"] == 1.0
+    assert main([*common, "--out", str(tmp_path / "bad"), "--genre-teacher-weight", "-1"]) == 2
+    assert not (tmp_path / "bad").exists(), "refused before anything is written"
+
+
 def test_fidelity_compares_student_and_teacher_on_clips_and_corpus(distilled, labelled, teacher):
     """python -m trainer fidelity: correlations in [-1, 1] on both sets, written beside the checkpoint."""
     from trainer.__main__ import main

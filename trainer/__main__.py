@@ -148,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     cv.add_argument("--cache", default=".cache/decoded")
     cv.add_argument("--config", help="YAML/JSON training config for the scratch method")
     cv.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES, help="of the fine-tuning runs (finetune)")
+    cv.add_argument("--teacher-weight", type=float, default=1.0,
+                    help="finetune: weight of the teacher's embedding and tags against the genre loss")
+    cv.add_argument("--genre-teacher-weight", type=float, default=0.0,
+                    help="finetune: weight of the teacher's genre opinion (a head on its embedding, cross-fitted by "
+                         "artist, tempered) as soft targets; 0: off (models/default.md, session 21)")
     cv.add_argument("--features", default="embedding", choices=["embedding", "embedding+tags", "teacher-embedding"],
                     help="what the probe's head reads (probe): the embedding, also the student's copy of the teacher's "
                          "50 tags, or its copy of the teacher's embedding")
@@ -258,7 +263,8 @@ def run_crossval(args) -> None:
     crossval(args.method, args.data, args.out, checkpoint=args.checkpoint, peer=args.peer, teacher=args.teacher,
              folds=args.folds, fold_seed=args.fold_seed,
              cache=args.cache, scratch=scratch, finetune_epochs=args.finetune_epochs,
-             finetune_seed=args.finetune_seed, precision=args.precision, features=args.features)
+             finetune_seed=args.finetune_seed, precision=args.precision, features=args.features,
+             teacher_weight=args.teacher_weight, genre_teacher_weight=args.genre_teacher_weight)
 
 
 def run_fit_head(args) -> None:

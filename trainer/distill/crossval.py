@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -99,6 +99,8 @@ class FinetuneInputs:
     mels: list[torch.Tensor]
     targets: list[tuple[np.ndarray, np.ndarray]]
     precision: str = "fp32"  # of the fine-tuning's forward passes: fp32 or bf16
+    teacher_weight: float = 1.0  # the teacher's embedding and tags against the genre loss
+    genre_teacher_weight: float = 0.0  # the teacher's cross-fitted genre opinion (0: not used; models/default.md, session 21)
 
 
 def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher, precision: str = "fp32") -> FinetuneInputs:
@@ -136,8 +138,6 @@ def teacher_stats(checkpoint):
 
 def inputs_for_checkpoint(inputs: FinetuneInputs, net, checkpoint) -> FinetuneInputs:
     """The same clips' mels and teacher targets for another checkpoint of the same distillation (a fold's own)."""
-    from dataclasses import replace
-
     stats = teacher_stats(checkpoint)
     if stats["mean"].shape != inputs.emb_mean.shape:
         raise ValueError(f"{checkpoint} learnt a {len(stats['mean'])}-wide teacher embedding, not {len(inputs.emb_mean)}")
@@ -154,11 +154,16 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
     """Fine-tune a copy of the distilled model on the clips `train_idx`; embeddings of every clip and genre-head probabilities."""
     import copy
 
-    from trainer.distill.finetune import finetune
+    from trainer.distill.finetune import cross_fitted_genre_targets, finetune
 
+    opinion = None
+    if inputs.genre_teacher_weight:  # from the training clips' teacher embeddings only, cross-fitted by artist
+        opinion = cross_fitted_genre_targets([inputs.targets[i][1] for i in train_idx], data.y[train_idx],
+                                             data.groups[train_idx], len(data.labels))
     net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
                    [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs,
-                   seed=seed, precision=inputs.precision)
+                   seed=seed, precision=inputs.precision, teacher_weight=inputs.teacher_weight,
+                   genre_targets=opinion, genre_teacher_weight=inputs.genre_teacher_weight)
     embs = mel_embeddings(net, inputs.mels)  # [n_windows, D] per clip
     with torch.no_grad():
         head_probs = np.stack([torch.softmax(net.genre_head(torch.from_numpy(e)), dim=1).mean(0).numpy() for e in embs])
@@ -364,10 +369,11 @@ def probe_over_fold_seeds(method: str, embs: list, data: Labelled, folds: int, s
 
 def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, peer=None, teacher=None, folds=5,
              fold_seed=0, cache=".cache/decoded", scratch=None, finetune_epochs=4, finetune_seed=0, precision="fp32",
-             features="embedding", say=print) -> dict:
+             features="embedding", teacher_weight=1.0, genre_teacher_weight=0.0, say=print) -> dict:
     """Run one method over the folds and write its report under out/<method>. A checkpoint with "{fold}" in
     its path is one network per fold (fold_checkpoints), for the probe and finetune methods. `fold_seed`
-    draws the folds; several (probe, features, teacher): one report per draw and their mean."""
+    draws the folds; several (probe, features, teacher): one report per draw and their mean. `teacher_weight`
+    and `genre_teacher_weight` weigh the finetune method's teacher terms (FinetuneInputs)."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.config import TrainConfig
 
@@ -407,11 +413,14 @@ def crossval(method: str, data_path: str, out: str | Path, *, checkpoint=None, p
         if not (checkpoint and teacher):
             raise ValueError("--checkpoint (distilled) and --teacher are needed for the finetune method")
         # Another fine-tuning seed on the same folds shows how much one run's figure owes to chance.
-        inputs = finetune_inputs(net, window, per_fold[0], data, teacher, precision)
+        if teacher_weight < 0 or genre_teacher_weight < 0:
+            raise ValueError(f"the teacher's weights must not be negative (got {teacher_weight}, {genre_teacher_weight})")
+        inputs = replace(finetune_inputs(net, window, per_fold[0], data, teacher, precision),
+                         teacher_weight=teacher_weight, genre_teacher_weight=genre_teacher_weight)
         if len(nets) > 1:  # the clips' mels and teacher targets are the same for every fold's network
             inputs = [inputs_for_checkpoint(inputs, nets[path], path) for path in per_fold]
         seeds = [finetune_seed] if isinstance(finetune_seed, int) else list(finetune_seed)
-        extra["checkpoint"] = str(checkpoint)
+        extra.update(checkpoint=str(checkpoint), teacher_weight=teacher_weight, genre_teacher_weight=genre_teacher_weight)
         if len(seeds) > 1:
             return finetune_over_seeds(inputs, data, fold_of, seeds, Path(out), finetune_epochs, extra, say)
         probs, extra = finetune_run(inputs, data, fold_of, finetune_epochs, seeds[0], extra, say)
@@ -436,8 +445,6 @@ def fit_genre_model(checkpoint, data_path: str, out: str | Path, cv_report: str 
                     finetune_epochs: int = 4, precision: str = "fp32", say=print) -> Path:
     """A distilled model (fine-tuned on every clip when a teacher is given) + a genre head fitted on every
     clip -> an ordinary genre checkpoint, ready for export."""
-    from dataclasses import replace
-
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
     from trainer.models import build_model
 
