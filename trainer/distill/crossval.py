@@ -19,7 +19,7 @@ from __future__ import annotations
 import csv
 import json
 import tempfile
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +101,8 @@ class FinetuneInputs:
     precision: str = "fp32"  # of the fine-tuning's forward passes: fp32 or bf16
     teacher_weight: float = 1.0  # the teacher's embedding and tags against the genre loss
     genre_teacher_weight: float = 0.0  # the teacher's cross-fitted genre opinion (0: not used; models/default.md, session 21)
+    # Training clips -> their cross-fitted genre opinion: the same for every fine-tuning seed of a fold, so made once.
+    genre_opinions: dict[bytes, list[np.ndarray]] = field(default_factory=dict, repr=False)
 
 
 def finetune_inputs(net, window: int, checkpoint, data: Labelled, teacher, precision: str = "fp32") -> FinetuneInputs:
@@ -157,9 +159,12 @@ def finetune_embeddings(inputs: FinetuneInputs, data: Labelled, train_idx: np.nd
     from trainer.distill.finetune import cross_fitted_genre_targets, finetune
 
     opinion = None
-    if inputs.genre_teacher_weight:  # from the training clips' teacher embeddings only, cross-fitted by artist
-        opinion = cross_fitted_genre_targets([inputs.targets[i][1] for i in train_idx], data.y[train_idx],
-                                             data.groups[train_idx], len(data.labels))
+    if inputs.genre_teacher_weight:  # from the training clips' teacher embeddings only, once per set of clips
+        key = np.asarray(train_idx).tobytes()
+        if key not in inputs.genre_opinions:
+            inputs.genre_opinions[key] = cross_fitted_genre_targets(
+                [inputs.targets[i][1] for i in train_idx], data.y[train_idx], data.groups[train_idx], len(data.labels))
+        opinion = inputs.genre_opinions[key]
     net = finetune(copy.deepcopy(inputs.net), [inputs.mels[i] for i in train_idx], data.y[train_idx],
                    [inputs.targets[i] for i in train_idx], inputs.emb_mean, inputs.emb_std, len(data.labels), epochs=epochs,
                    seed=seed, precision=inputs.precision, teacher_weight=inputs.teacher_weight,
