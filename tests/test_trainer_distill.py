@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -808,6 +809,7 @@ def test_adapt_learns_the_clips_audio_and_leaves_a_fold_out(distilled, labelled,
     from trainer.distill.adapt import AdaptConfig, adapt
     from trainer.distill.clips import CLIP_SOURCE, prepare_clip_targets
     from trainer.distill.crossval import crossval, load_labelled
+    from trainer.distill.fidelity import fidelity
 
     root = Path(distilled).parent.parent
     cache = str(root / "cache")
@@ -835,6 +837,17 @@ def test_adapt_learns_the_clips_audio_and_leaves_a_fold_out(distilled, labelled,
         after = load_checkpoint(adapted)["model_state"]
         assert any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
         assert (tmp_path / f"fold{fold}" / "teacher_stats.npz").is_file()
+        assert record["corpus_split"] == {"valid_fraction": 0.05, "seed": 0}, "the distillation's split, not a new one"
+    # fidelity finds an adapted student's corpus validation windows through adapt's record (its distillation's split)
+    result = fidelity(adapted, str(labelled), teacher, cache=cache, targets=root / "targets", say=lambda *_: None)
+    assert result["corpus_valid_windows"] == 1 and result["labelled_windows"] == 36
+    bare = tmp_path / "bare"  # a checkpoint with its teacher statistics but no record of its run
+    bare.mkdir()
+    shutil.copy(adapted, bare / "adapted.pt")
+    shutil.copy(Path(adapted).parent / "teacher_stats.npz", bare)
+    with pytest.raises(FileNotFoundError, match="bare: neither distill_config.json nor an adapt.json"):
+        fidelity(bare / "adapted.pt", str(labelled), teacher, cache=cache, targets=root / "targets", say=lambda *_: None)
+    assert fidelity(bare / "adapted.pt", str(labelled), teacher, cache=cache, say=lambda *_: None)["labelled_windows"] == 36
     template = str(tmp_path / "fold{fold}" / "adapted.pt")
     for method in ("probe", "finetune"):
         figures = crossval(method, str(labelled), tmp_path / "cv", checkpoint=template, teacher=teacher, folds=2, cache=cache,

@@ -18,6 +18,7 @@ import torch
 
 from trainer.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from trainer.distill.distill import (
+    DISTILL_CONFIG,
     TEACHER_STATS,
     DistillLoss,
     resolve_precision,
@@ -32,6 +33,7 @@ from trainer.distill.teacher import path_list
 from trainer.train import Dist, make_scheduler, resolve_device, seed_everything
 
 ADAPTED = "adapted.pt"  # the checkpoint adapt writes: its last epoch (a continuation has no early stop)
+ADAPT_RECORD = "adapt.json"  # beside it: the settings, the clips learnt and left out, and the corpus split
 
 
 @dataclass
@@ -69,6 +71,22 @@ def held_out_paths(data: str, cache: str, sample_rate: int, fold: int, folds: in
     return {str(r.path) for r, f in zip(labelled.records, fold_of, strict=True) if f == fold - 1}
 
 
+def corpus_split(checkpoint) -> tuple[float, int]:
+    """(valid_fraction, seed) of the corpus split a student was trained on, from the record beside its checkpoint:
+    distill's settings, or adapt's record (an adapted student keeps its distillation's split);
+    FileNotFoundError naming the folder when neither is there (e.g. a distillation still running)."""
+    folder = Path(checkpoint).parent
+    if (folder / DISTILL_CONFIG).is_file():
+        run = json.loads((folder / DISTILL_CONFIG).read_text())
+        return float(run["valid_fraction"]), int(run["seed"])
+    if (folder / ADAPT_RECORD).is_file():
+        split = json.loads((folder / ADAPT_RECORD).read_text()).get("corpus_split")
+        if split:
+            return float(split["valid_fraction"]), int(split["seed"])
+    raise FileNotFoundError(f"{folder}: neither {DISTILL_CONFIG} nor an {ADAPT_RECORD} with the corpus split beside "
+                            f"{Path(checkpoint).name}, so its validation windows are unknown (a distillation writes it when it ends)")
+
+
 def adapt(cfg: AdaptConfig, say=print) -> Path:
     """Train the student further on corpus and clip windows; returns the adapted checkpoint (out/adapted.pt)."""
     from trainer.distill.crossval import teacher_stats
@@ -93,7 +111,8 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
     left_out = held_out_paths(cfg.data, cfg.cache, base.sample_rate, cfg.hold_out_fold, cfg.folds) if cfg.hold_out_fold else set()
     keep = ~np.isin(clip_path, list(left_out))  # [N - n_corpus]
     clip_idx = n_corpus + np.flatnonzero(keep)
-    corpus_train, valid_idx = split_windows(n_corpus, 0.05, cfg.seed)  # distill's split for the same seed
+    valid_fraction, split_seed = corpus_split(cfg.checkpoint)
+    corpus_train, valid_idx = split_windows(n_corpus, valid_fraction, split_seed)  # never train on its validation windows
     learnt = sorted(set(clip_path[keep].tolist()))
     precision = resolve_precision(cfg.precision, device)
     say(f"{len(clip_idx)} windows of {len(learnt)} clips (left out: {len(left_out)} clips of fold {cfg.hold_out_fold})"
@@ -124,6 +143,7 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
                     labels=labels, epoch=state["epoch"], history=history, best=state["best"], splits={})
     # Fine-tuning finds the statistics beside the checkpoint and standardises the targets as distillation did.
     shutil.copyfile(Path(cfg.checkpoint).parent / TEACHER_STATS, out / TEACHER_STATS)
-    record = {**asdict(cfg), "clips_learnt": learnt, "clips_left_out": sorted(left_out)}
-    (out / "adapt.json").write_text(json.dumps(record, indent=1))
+    record = {**asdict(cfg), "clips_learnt": learnt, "clips_left_out": sorted(left_out),
+              "corpus_split": {"valid_fraction": valid_fraction, "seed": split_seed}}
+    (out / ADAPT_RECORD).write_text(json.dumps(record, indent=1))
     return out / ADAPTED

@@ -26,6 +26,7 @@ from trainer.models import build_model
 from trainer.train import Dist, make_scheduler, resolve_device, seed_everything
 
 TEACHER_STATS = "teacher_stats.npz"  # beside the checkpoint: mean and std of the teacher embedding
+DISTILL_CONFIG = "distill_config.json"  # beside the checkpoint: the run's settings (written when it ends)
 
 
 @dataclass
@@ -236,7 +237,7 @@ def distill(cfg: DistillConfig, say=print) -> Path:
             from trainer.distill.yardstick import plot_probe_curve
 
             plot_probe_curve(history, out / "probe_curve.png", title=f"{cfg.model} width {cfg.width:g}")
-    (out / "distill_config.json").write_text(json.dumps(asdict(cfg), indent=2))
+    (out / DISTILL_CONFIG).write_text(json.dumps(asdict(cfg), indent=2))
     # Fine-tuning standardises the teachers' targets alike, and must use the same teachers in this order.
     np.savez(out / TEACHER_STATS, mean=mean, std=std, teachers=np.array(teachers))
     return out / "best.pt"

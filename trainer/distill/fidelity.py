@@ -47,6 +47,7 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
     headline figures are the first teacher's; `per_teacher` has every teacher's (a teacher's inner maps
     have thousands of units and would swamp a mean over all of them)."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+    from trainer.distill.adapt import corpus_split
     from trainer.distill.crossval import load_labelled
     from trainer.distill.distill import TEACHER_STATS, split_windows
     from trainer.distill.finetune import clip_mels, teacher_targets
@@ -55,6 +56,7 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
 
     net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
     stats = np.load(Path(checkpoint).parent / TEACHER_STATS)
+    split = corpus_split(checkpoint) if targets else None  # refused here, before the teachers run on every clip
     labelled = load_labelled(data, cache, cfg.sample_rate, say=say)
     teachers = Teachers(teacher)
     # Each teacher answers on its own, so its block of the student's outputs is known by its width.
@@ -72,13 +74,12 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
                                          block_correlations(s_tags, t_tags, tag_widths), strict=True)]
     result = {"checkpoint": str(checkpoint), "labelled_windows": len(mel)}
     if targets:
-        run_cfg = json.loads((Path(checkpoint).parent / "distill_config.json").read_text())
         stored = load_targets(targets)
         if stored["embedding"].shape[1] != sum(emb_widths):
             raise ValueError(f"{', '.join(map(str, path_list(targets)))}: targets of {stored['embedding'].shape[1]} embedding "
                              f"units, the teachers {', '.join(teachers.names)} give {sum(emb_widths)} "
                              "(one targets folder per teacher, in the same order)")
-        _, valid = split_windows(len(stored["mel"]), run_cfg["valid_fraction"], run_cfg["seed"])
+        _, valid = split_windows(len(stored["mel"]), *split)
         mel = torch.from_numpy(mels_at_hop(stored["mel"][valid], cfg.hop_length).astype(np.float32))
         s_tags, s_emb = student_copy(net, mel, stats["mean"], stats["std"])
         result["corpus_valid_windows"] = len(valid)
