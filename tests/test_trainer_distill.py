@@ -828,7 +828,7 @@ def test_adapt_learns_the_clips_audio_and_leaves_a_fold_out(distilled, labelled,
     for fold in (1, 2):
         cfg = AdaptConfig(checkpoint=str(distilled), targets=[str(root / "targets")], clips=[str(clips)], data=str(labelled),
                           cache=cache, hold_out_fold=fold, folds=2, out=str(tmp_path / f"fold{fold}"), epochs=1,
-                          corpus_per_epoch=8, batch_size=8, device="cpu")
+                          corpus_per_epoch=8, batch_size=8, device="cpu", seed=fold)
         adapted = adapt(cfg, say=lambda *_: None)
         record = json.loads((tmp_path / f"fold{fold}" / "adapt.json").read_text())
         held = {str(r.path) for r, f in zip(data.records, fold_of, strict=True) if f == fold - 1}
@@ -877,6 +877,11 @@ def test_adapt_refuses_bad_settings_with_the_reason(distilled, labelled, teacher
         adapt(AdaptConfig(**base, hold_out_fold=6, data=str(labelled)), say=lambda *_: None)
     with pytest.raises(ValueError, match="no clip windows"):
         adapt(AdaptConfig(**{**base, "clips": []}), say=lambda *_: None)
+    unrecorded = tmp_path / "unrecorded"  # a student whose run left no record of its corpus split
+    unrecorded.mkdir()
+    shutil.copy(distilled, unrecorded / "best.pt")
+    with pytest.raises(FileNotFoundError, match="unrecorded: neither distill_config.json"):
+        adapt(AdaptConfig(**{**base, "checkpoint": str(unrecorded / "best.pt")}), say=lambda *_: None)
     inner = tmp_path / "inner"  # two teachers' targets for a student that learnt one
     from trainer.distill.targets import prepare_targets
 

@@ -99,6 +99,7 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
     device = resolve_device(cfg.device, Dist())
     state = load_checkpoint(cfg.checkpoint)
     net, base, labels = model_from_checkpoint(state)
+    valid_fraction, split_seed = corpus_split(cfg.checkpoint)  # before minutes of loading targets
     stats = teacher_stats(cfg.checkpoint)
     mel, emb, tags, data = training_windows(path_list(cfg.targets), path_list(cfg.clips), base.hop_length)
     if emb.shape[1] != len(stats["mean"]) or emb.shape[1] + tags.shape[1] != len(labels):
@@ -111,7 +112,6 @@ def adapt(cfg: AdaptConfig, say=print) -> Path:
     left_out = held_out_paths(cfg.data, cfg.cache, base.sample_rate, cfg.hold_out_fold, cfg.folds) if cfg.hold_out_fold else set()
     keep = ~np.isin(clip_path, list(left_out))  # [N - n_corpus]
     clip_idx = n_corpus + np.flatnonzero(keep)
-    valid_fraction, split_seed = corpus_split(cfg.checkpoint)
     corpus_train, valid_idx = split_windows(n_corpus, valid_fraction, split_seed)  # never train on its validation windows
     learnt = sorted(set(clip_path[keep].tolist()))
     precision = resolve_precision(cfg.precision, device)
