@@ -48,14 +48,14 @@ def fidelity(checkpoint, data: str, teacher, cache: str = ".cache/decoded", targ
     have thousands of units and would swamp a mean over all of them)."""
     from trainer.checkpoint import load_checkpoint, model_from_checkpoint
     from trainer.distill.adapt import corpus_split
-    from trainer.distill.crossval import load_labelled
-    from trainer.distill.distill import TEACHER_STATS, split_windows
+    from trainer.distill.crossval import load_labelled, teacher_stats
+    from trainer.distill.distill import split_windows
     from trainer.distill.finetune import clip_mels, teacher_targets
     from trainer.distill.targets import load_targets, mels_at_hop
     from trainer.distill.teacher import Teachers, path_list
 
     net, cfg, _ = model_from_checkpoint(load_checkpoint(checkpoint))
-    stats = np.load(Path(checkpoint).parent / TEACHER_STATS)
+    stats = teacher_stats(checkpoint)
     split = corpus_split(checkpoint) if targets else None  # refused here, before the teachers run on every clip
     labelled = load_labelled(data, cache, cfg.sample_rate, say=say)
     teachers = Teachers(teacher)
