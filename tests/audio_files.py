@@ -17,6 +17,8 @@ ENCODINGS = {
     "flac": ["-c:a", "flac"],
     "ogg": ["-c:a", "libvorbis", "-q:a", "3"],
     "opus": ["-c:a", "libopus", "-b:a", "64k"],
+    "opus.ogg": ["-c:a", "libopus", "-b:a", "64k"],  # Opus saved as .ogg, as many encoders do
+    "flac.oga": ["-c:a", "flac"],  # FLAC in an Ogg container
     "m4a": ["-c:a", "aac", "-b:a", "128k"],
     "alac.m4a": ["-c:a", "alac"],
     "wav": ["-c:a", "pcm_s16le"],

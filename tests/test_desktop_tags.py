@@ -8,6 +8,7 @@ import pytest
 
 from desktop.core.errors import TagReadError, TagWriteError, UnsupportedFormatError
 from desktop.core.fingerprint import audio_hash
+from desktop.core.formats import format_of
 from desktop.core.tags import TagOptions, read_tags, write_genres
 from tests.audio_files import ENCODINGS, make_track
 
@@ -129,9 +130,53 @@ def test_unsupported_and_missing_files(tmp_path):
         write_genres(tmp_path / "gone.flac", ["Rock"])
 
 
-def test_fingerprint_ignores_tags_but_not_audio(tmp_path):
-    a = make_track(tmp_path, "a", "tones", "ogg", 2.0, seed=1)
-    b = make_track(tmp_path, "b", "tones", "ogg", 2.0, seed=2)
+@pytest.mark.parametrize("ext", ["ogg", "flac.oga"])
+def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
+    a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
+    b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)
     before = audio_hash(a)
     write_genres(a, ["A very long genre name " * 40])  # grows the comment header across pages
     assert audio_hash(a) == before != audio_hash(b)
+
+
+@pytest.mark.parametrize("ext, codec", [("ogg", "Ogg Vorbis"), ("opus", "Opus"), ("opus.ogg", "Opus"), ("flac.oga", "Ogg FLAC")])
+def test_ogg_files_are_known_by_their_codec_not_their_extension(tmp_path, ext, codec):
+    song = make_track(tmp_path, "song", "tones", ext, 2.0)
+    assert format_of(song).name == codec
+    renamed = song.rename(tmp_path / "renamed.oga")  # the extension does not decide the codec
+    assert format_of(renamed).name == codec
+
+
+def _rewrite_first_ogg_packet(path, change):
+    """Replace the first packet of an Ogg file (its page is rewritten with a fresh checksum)."""
+    from mutagen.ogg import OggPage
+
+    with open(path, "r+b") as fh:
+        page = OggPage(fh)
+        rest = fh.read()
+        page.packets = [change(page.packets[0])]
+        fh.seek(0)
+        fh.write(page.write() + rest)
+        fh.truncate()
+
+
+def test_ogg_flac_without_a_header_count_is_hashed_by_its_last_block(tmp_path):
+    song = make_track(tmp_path, "song", "tones", "flac.oga", 2.0)
+    before = audio_hash(song, full=True)
+    _rewrite_first_ogg_packet(song, lambda packet: packet[:7] + b"\x00\x00" + packet[9:])  # 0: "unknown"
+    assert audio_hash(song, full=True) == before
+
+
+def test_ogg_stream_of_another_codec_is_named(tmp_path):
+    song = make_track(tmp_path, "talk", "tones", "ogg", 2.0)
+    _rewrite_first_ogg_packet(song, lambda packet: b"Speex   " + packet[8:])
+    with pytest.raises(UnsupportedFormatError, match=r"talk\.ogg: unsupported Ogg stream \(Speex\)"):
+        read_tags(song)
+
+
+def test_ogg_named_file_that_is_not_ogg_is_named(tmp_path):
+    fake = make_track(tmp_path, "song", "tones", "mp3", 2.0).rename(tmp_path / "fake.ogg")
+    with pytest.raises(TagReadError, match=r"fake\.ogg: cannot read tags"):
+        read_tags(fake)
+    with pytest.raises(TagReadError, match=r"fake\.ogg"):
+        write_genres(fake, ["Rock"])

@@ -71,7 +71,7 @@ def _read_soundfile(path, segments, sample_rate):
 def _ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise AudioDecodeError(None, "ffmpeg is needed to decode MP4/M4A files and was not found on PATH")
+        raise AudioDecodeError(None, "ffmpeg is needed to decode MP4/M4A and Ogg FLAC files and was not found on PATH")
     return exe
 
 
@@ -88,7 +88,7 @@ def _read_ffmpeg(path, start, seconds, sample_rate) -> np.ndarray:
 def _ffprobe(path: Path) -> AudioInfo:
     exe = shutil.which("ffprobe")
     if exe is None:
-        raise AudioDecodeError(path, "ffprobe is needed to read MP4/M4A files and was not found on PATH")
+        raise AudioDecodeError(path, "ffprobe is needed to read MP4/M4A and Ogg FLAC files and was not found on PATH")
     cmd = [exe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels,duration",
            "-show_entries", "format=duration", "-of", "json", str(path)]
     proc = subprocess.run(cmd, capture_output=True, check=False)

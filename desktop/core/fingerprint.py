@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError
@@ -23,8 +23,8 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
     h = hashlib.blake2b(digest_size=20)
     try:
         with open(path, "rb") as fh:
-            if fmt.name in ("Ogg Vorbis", "Opus"):
-                _hash_ogg(fh, h, header_packets=3 if fmt.name == "Ogg Vorbis" else 2)
+            if fmt.name in OGG_LAST_HEADER:
+                _hash_ogg(fh, h, OGG_LAST_HEADER[fmt.name])
             else:
                 for start, end in regions[fmt.name](fh):
                     _hash_region(fh, h, start, end, full)
@@ -142,12 +142,33 @@ def _aiff_regions(fh) -> Iterator[tuple[int, int]]:
     return _iff_audio(fh, b"FORM", ">", b"SSND")
 
 
-def _hash_ogg(fh, h, header_packets: int) -> None:
-    """Hash packet data after the header packets (the comment header is where tags live)."""
+def _last_flac_header(index: int, packet: bytes) -> bool:
+    """Ogg FLAC: the mapping packet holds STREAMINFO (its block header at byte 13), then one packet per
+    metadata block; the block whose header has the top bit set is the last (the packet count the mapping
+    packet also gives may be 0, "unknown")."""
+    if index == 0:
+        return len(packet) > 13 and bool(packet[13] & 0x80)
+    return bool(packet) and bool(packet[0] & 0x80)
+
+
+# Ogg codec -> whether the packet at (index, start of its data) is the stream's last header packet.
+OGG_LAST_HEADER: dict[str, Callable[[int, bytes], bool]] = {
+    "Ogg Vorbis": lambda index, packet: index == 2,  # identification, comment, setup
+    "Opus": lambda index, packet: index == 1,  # OpusHead, OpusTags
+    "Ogg FLAC": _last_flac_header,
+}
+
+
+def _hash_ogg(fh, h, is_last_header: Callable[[int, bytes], bool]) -> None:
+    """Hash packet data after the header packets (the comment header is where tags live).
+
+    The codecs' Ogg mappings start the audio on a fresh page, so every page after the one where the
+    last header packet ends is audio.
+    """
     from mutagen.ogg import OggPage
 
     fh.seek(0)
-    finished = 0
+    index, last_started, headers_done = -1, False, False
     while True:
         try:
             page = OggPage(fh)
@@ -155,10 +176,21 @@ def _hash_ogg(fh, h, header_packets: int) -> None:
             break
         except Exception as exc:  # mutagen.ogg.error on a damaged page
             raise ValueError(str(exc)) from exc
-        if finished >= header_packets:
+        if headers_done:
             for packet in page.packets:
                 h.update(packet)
-        else:
-            finished += len(page.packets) - (0 if page.complete else 1)
-    if finished < header_packets:
+            continue
+        last_piece = 0 if last_started else None  # where on this page the last header packet (or its rest) lies
+        if not last_started:
+            for j, packet in enumerate(page.packets):
+                if j == 0 and page.continued:
+                    continue  # the rest of a packet that began on an earlier page
+                index += 1
+                if is_last_header(index, packet):
+                    last_started, last_piece = True, j
+                    break
+        # the last header packet ends here unless it is this page's unfinished final piece
+        if last_piece is not None and (last_piece < len(page.packets) - 1 or page.complete):
+            headers_done = True
+    if not headers_done:
         raise ValueError("file ends inside its Ogg headers")

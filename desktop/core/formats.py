@@ -30,6 +30,7 @@ MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True)
 FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True)
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)
+OGG_FLAC = AudioFormat("Ogg FLAC", "vorbis", "mutagen.oggflac.OggFLAC", False)  # libsndfile cannot decode it
 MP4 = AudioFormat("MP4", "mp4", "mutagen.mp4.MP4", False)
 WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
@@ -50,12 +51,45 @@ FORMATS: dict[str, AudioFormat] = {
 }
 
 
+# The Ogg container holds several codecs, and its extensions do not say which: Opus is often saved as
+# .ogg and FLAC as .oga. The first packet of the stream names its codec.
+OGG_EXTENSIONS = {".ogg", ".oga", ".opus"}
+OGG_CODECS: dict[bytes, AudioFormat] = {b"\x01vorbis": OGG_VORBIS, b"OpusHead": OPUS, b"\x7fFLAC": OGG_FLAC}
+OTHER_OGG_CODECS = {b"Speex   ": "Speex", b"\x80theora": "Theora video", b"fishead\x00": "Ogg Skeleton"}
+OGG_PAGE_HEADER = 27  # bytes before a page's segment table
+
+
 def format_of(path: str | Path) -> AudioFormat:
-    """The format for a path by its extension; UnsupportedFormatError otherwise."""
+    """The format for a path by its extension (for Ogg, by its codec); UnsupportedFormatError otherwise."""
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise UnsupportedFormatError(path, f"unsupported file type {Path(path).suffix or '(none)'}")
+    if Path(path).suffix.lower() in OGG_EXTENSIONS:
+        return _ogg_format(Path(path), fmt)
     return fmt
+
+
+def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:
+    """The Ogg codec named by the stream's first packet; the extension's format when it names none we know.
+
+    An unreadable or damaged file keeps its extension's format, so the reader that opens it next
+    reports why it cannot be read.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(OGG_PAGE_HEADER + 255 + 8)  # page header, the largest segment table, a codec signature
+    except OSError:
+        return by_extension
+    if len(head) < OGG_PAGE_HEADER or head[:4] != b"OggS":
+        return by_extension
+    packet = head[OGG_PAGE_HEADER + head[26]:]
+    for signature, fmt in OGG_CODECS.items():
+        if packet.startswith(signature):
+            return fmt
+    for signature, name in OTHER_OGG_CODECS.items():
+        if packet.startswith(signature):
+            raise UnsupportedFormatError(path, f"unsupported Ogg stream ({name})")
+    return by_extension
 
 
 def is_supported(path: str | Path) -> bool:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.core.formats import FORMATS
 from desktop.ui.details import ProbabilityBars, WindowTimeline
 from desktop.ui.workers import Job, start_job
 
@@ -168,7 +169,8 @@ class ClassifyDialog(QDialog):
     def open_file(self, path: str | None = None) -> None:
         """Classify any audio file (asked for when not given)."""
         if not path:
-            path, _ = QFileDialog.getOpenFileName(self, "Classify a file", "", "Audio (*.mp3 *.flac *.ogg *.opus *.m4a *.wav *.aif *.aiff)")
+            patterns = " ".join(f"*{ext}" for ext in FORMATS)
+            path, _ = QFileDialog.getOpenFileName(self, "Classify a file", "", f"Audio ({patterns})")
         if path:
             self.classify(path)
 
