@@ -454,6 +454,33 @@ def test_a_rescan_reports_files_it_knows_are_broken(env):
     assert "unchanged since it failed" in again.problems[0].reason
 
 
+def test_a_file_no_earlier_version_could_read_is_read_again_unchanged(env, monkeypatch):
+    import desktop.services.library as library
+    from desktop.core.errors import TagReadError
+    from desktop.store.schema import Track
+
+    song = env.files["opus.ogg"]
+    real_read_tags = library.read_tags
+
+    def older_reader(path, options):  # what a version that took every .ogg for Vorbis said
+        if path == song:
+            raise TagReadError(path, "cannot read tags (OggVorbisHeaderError: no appropriate stream found)")
+        return real_read_tags(path, options)
+
+    monkeypatch.setattr(library, "read_tags", older_reader)
+    first, _ = env.scan()
+    again, _ = env.scan()  # the same reader, the same file: the same failure, known as such
+    assert [p.path for p in first.problems] == [song] and "unchanged since it failed" in again.problems[0].reason
+    assert again.unchanged == len(env.files) and again.new == 0
+
+    monkeypatch.setattr(library, "read_tags", real_read_tags)  # the newer version, the file untouched
+    fixed, results = env.scan()
+    assert not fixed.problems and fixed.new == 1 and [r.path for r in results] == [song]
+    with env.sessions() as s:
+        track = s.scalar(select(Track).where(Track.path == str(song)))
+        assert track.audio_hash and track.error is None and track.predicted_genre
+
+
 # ---- 20. counts and playlists take confident genres ----------------------------------------------------------------
 def test_counts_and_playlists_leave_uncertain_predictions_apart(env):
     env.scan()

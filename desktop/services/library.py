@@ -131,7 +131,12 @@ class Library:
     def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem) -> None:
         path = str(found.path)
         track = s.scalar(select(Track).where(Track.path == path))
-        if track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing:
+        unchanged = bool(track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing)
+        # A file that could not even be read (no audio hash) is read again: reading is cheap, and a newer
+        # version may read what an older one could not (Opus saved as .ogg was unreadable before Ogg files
+        # were known by their codec). Files that failed later, in analysis, are not retried while unchanged.
+        never_read = bool(track and track.verdict == ERROR and not track.audio_hash)
+        if unchanged and not never_read:
             report.unchanged += 1
             if track.verdict == ERROR and track.error:
                 problem(ScanProblem(found.path, f"{track.error} (unchanged since it failed)"))
@@ -140,7 +145,10 @@ class Library:
             digest = audio_hash(found.path)
             tags = read_tags(found.path, self.tag_options)
         except GenreTaggerError as exc:
-            problem(ScanProblem(found.path, exc.reason))
+            if unchanged:
+                report.unchanged += 1
+            same = unchanged and exc.reason == track.error
+            problem(ScanProblem(found.path, f"{exc.reason} (unchanged since it failed)" if same else exc.reason))
             if track is None:
                 track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."), audio_hash="")
                 s.add(track)
@@ -157,6 +165,9 @@ class Library:
                               audio_hash=digest, verdict=NEW)
                 s.add(track)
                 report.new += 1
+        elif never_read:
+            track.audio_hash, track.verdict, track.error = digest, NEW, None  # first read of a file that failed before
+            report.new += 1
         elif track.audio_hash == digest:
             report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
         else:
