@@ -23,6 +23,8 @@ ENCODINGS = {
     "alac.m4a": ["-c:a", "alac"],
     "wav": ["-c:a", "pcm_s16le"],
     "aiff": ["-c:a", "pcm_s16be"],
+    "wma": ["-c:a", "wmav2", "-b:a", "128k"],
+    "wv": ["-c:a", "wavpack"],
 }
 
 

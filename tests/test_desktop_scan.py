@@ -22,6 +22,18 @@ def test_walk_picks_supported_files_and_skips_hidden(tmp_path):
     assert found == ["one.mp3", "two.FLAC"] and problems == []
 
 
+def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
+    touch(tmp_path / "a" / "one.wma")
+    touch(tmp_path / "a" / "two.wv")
+    touch(tmp_path / "a" / "live.APE")
+    touch(tmp_path / "a" / "notes.txt")
+    problems = []
+    found = [f.path.name for f in walk_music([tmp_path], problems.append)]
+    assert found == ["one.wma", "two.wv"]
+    assert [(p.path.name, p.reason) for p in problems] == [
+        ("live.APE", "Monkey's Audio files are not read by Genre Tagger (not analysed or tagged)")]
+
+
 def test_symlink_loop_is_not_followed_forever(tmp_path):
     touch(tmp_path / "music" / "song.opus")
     os.symlink(tmp_path / "music", tmp_path / "music" / "loop")

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import AudioDecodeError
-from desktop.core.formats import format_of
+from desktop.core.formats import FORMATS, OGG_CODECS, format_of
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,16 @@ def _read_soundfile(path, segments, sample_rate):
     return out
 
 
+def _ffmpeg_formats() -> str:
+    """The formats libsndfile cannot decode, which ffmpeg decodes instead ("MP4, Ogg FLAC, ...")."""
+    known = [*FORMATS.values(), *OGG_CODECS.values()]
+    return ", ".join(dict.fromkeys(f.name for f in known if not f.soundfile_decodes))
+
+
 def _ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise AudioDecodeError(None, "ffmpeg is needed to decode MP4/M4A and Ogg FLAC files and was not found on PATH")
+        raise AudioDecodeError(None, f"ffmpeg is needed to decode {_ffmpeg_formats()} files and was not found on PATH")
     return exe
 
 
@@ -88,7 +94,7 @@ def _read_ffmpeg(path, start, seconds, sample_rate) -> np.ndarray:
 def _ffprobe(path: Path) -> AudioInfo:
     exe = shutil.which("ffprobe")
     if exe is None:
-        raise AudioDecodeError(path, "ffprobe is needed to read MP4/M4A and Ogg FLAC files and was not found on PATH")
+        raise AudioDecodeError(path, f"ffprobe is needed to read {_ffmpeg_formats()} files and was not found on PATH")
     cmd = [exe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels,duration",
            "-show_entries", "format=duration", "-of", "json", str(path)]
     proc = subprocess.run(cmd, capture_output=True, check=False)

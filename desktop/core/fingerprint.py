@@ -18,7 +18,8 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
     path = Path(path)
     fmt = format_of(path)
     regions = {
-        "MP3": _mp3_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
+        "MP3": _stream_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
+        "WMA": _asf_regions, "WavPack": _stream_regions,
     }
     h = hashlib.blake2b(digest_size=20)
     try:
@@ -68,7 +69,8 @@ def _id3v2_size(fh, offset: int = 0) -> int:
     return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
-def _mp3_regions(fh) -> Iterator[tuple[int, int]]:
+def _stream_regions(fh) -> Iterator[tuple[int, int]]:
+    """A bare audio stream with tags at either end: ID3v2 before it, ID3v1 and APEv2 after it (MP3, WavPack)."""
     start, end = 0, _file_size(fh)
     while (skip := _id3v2_size(fh, start)) > 0:  # several tags may be stacked
         start += skip
@@ -97,6 +99,22 @@ def _flac_regions(fh) -> Iterator[tuple[int, int]]:
         if header[0] & 0x80:  # last metadata block
             break
     yield pos, _file_size(fh)
+
+
+ASF_HEADER_GUID = bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")
+
+
+def _asf_regions(fh) -> Iterator[tuple[int, int]]:
+    """WMA: the tags live in the ASF header object; the data and index objects after it are the audio."""
+    fh.seek(0)
+    head = fh.read(24)
+    if len(head) < 24 or head[:16] != ASF_HEADER_GUID:
+        raise ValueError("no ASF header object")
+    size = struct.unpack("<Q", head[16:24])[0]
+    end = _file_size(fh)
+    if not 24 <= size < end:
+        raise ValueError("ASF header object larger than the file")
+    yield size, end
 
 
 def _mp4_regions(fh) -> Iterator[tuple[int, int]]:

@@ -13,7 +13,7 @@ class AudioFormat:
     """A file type: its name, tag system ('id3', 'vorbis', 'mp4') and mutagen class path."""
 
     name: str
-    tag_kind: str
+    tag_kind: str  # 'id3', 'vorbis', 'mp4', 'asf' or 'ape': which storage style of each field it uses
     mutagen_class: str
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
@@ -34,6 +34,8 @@ OGG_FLAC = AudioFormat("Ogg FLAC", "vorbis", "mutagen.oggflac.OggFLAC", False)  
 MP4 = AudioFormat("MP4", "mp4", "mutagen.mp4.MP4", False)
 WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
+WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
+WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
@@ -48,6 +50,8 @@ FORMATS: dict[str, AudioFormat] = {
     ".wav": WAV,
     ".aif": AIFF,
     ".aiff": AIFF,
+    ".wma": WMA,
+    ".wv": WAVPACK,
 }
 
 
@@ -95,3 +99,16 @@ def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:
 def is_supported(path: str | Path) -> bool:
     """True when a scan should pick the file up."""
     return Path(path).suffix.lower() in FORMATS
+
+
+# Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
+# passing over them in silence (covers, playlists and other files are passed over).
+UNREAD_AUDIO: dict[str, str] = {
+    ".ape": "Monkey's Audio", ".mpc": "Musepack", ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
+    ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II", ".wvc": "WavPack correction",
+}
+
+
+def unread_audio_kind(path: str | Path) -> str | None:
+    """The kind of audio file a scan does not read ("Monkey's Audio"), None for any other file."""
+    return UNREAD_AUDIO.get(Path(path).suffix.lower())

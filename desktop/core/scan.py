@@ -1,4 +1,4 @@
-"""Walk music folders: supported files only, hidden ones skipped, symlink loops never followed."""
+"""Walk music folders: supported files only (other audio named), hidden ones skipped, symlink loops never followed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from desktop.core.formats import is_supported
+from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.core.safe_write import is_temp_copy
 
 
@@ -86,5 +86,7 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
                     on_problem(ScanProblem(path, "file is not readable (permission denied)"))
                     continue
                 yield FoundFile(path, st.st_size, st.st_mtime_ns)
+            elif (kind := unread_audio_kind(path)) and entry.is_file(follow_symlinks=True):
+                on_problem(ScanProblem(path, f"{kind} files are not read by Genre Tagger (not analysed or tagged)"))
         except OSError as exc:  # a dangling symlink, a file removed during the walk
             on_problem(ScanProblem(path, f"cannot read ({exc.strerror or exc})"))

@@ -136,6 +136,41 @@ class MP4FreeForm(StorageStyle):
 
 
 @dataclass(frozen=True)
+class ASFAttribute(StorageStyle):
+    """A Windows Media (ASF) attribute; several values are several attributes (WM/Genre, WM/Genre)."""
+
+    name: str
+
+    def get(self, tags, options):
+        return [str(v) for v in tags.get(self.name, []) if str(v)]
+
+    def set(self, tags, values, options):
+        if self.name in tags:
+            del tags[self.name]
+        if values:
+            tags[self.name] = list(values)
+
+
+@dataclass(frozen=True)
+class APEItem(StorageStyle):
+    """An APEv2 text item (WavPack); several values are one item, NUL-separated."""
+
+    key: str
+
+    def get(self, tags, options):
+        from mutagen.apev2 import TEXT
+
+        value = tags.get(self.key)
+        return [v for v in value if v] if value is not None and value.kind == TEXT else []
+
+    def set(self, tags, values, options):
+        if self.key in tags:
+            del tags[self.key]
+        if values:
+            tags[self.key] = list(values)
+
+
+@dataclass(frozen=True)
 class TagField:
     """One field, declared once, with its storage style per tag system."""
 
@@ -143,7 +178,7 @@ class TagField:
     styles: dict[str, StorageStyle] = field(hash=False)
 
     def get(self, kind: str, tags, options: TagOptions) -> list[str]:
-        """Values from a tag container of `kind` ('id3', 'vorbis', 'mp4')."""
+        """Values from a tag container of `kind` ('id3', 'vorbis', 'mp4', 'asf', 'ape')."""
         return self.styles[kind].get(tags, options) if tags is not None else []
 
     def set(self, kind: str, tags, values: list[str], options: TagOptions) -> None:
@@ -151,13 +186,26 @@ class TagField:
         self.styles[kind].set(tags, values, options)
 
 
-GENRE = TagField("genre", {"id3": ID3Text("TCON"), "vorbis": VorbisKey("GENRE"), "mp4": MP4Atom("\xa9gen", drop=("gnre",))})
-TITLE = TagField("title", {"id3": ID3Text("TIT2"), "vorbis": VorbisKey("TITLE"), "mp4": MP4Atom("\xa9nam")})
-ARTIST = TagField("artist", {"id3": ID3Text("TPE1"), "vorbis": VorbisKey("ARTIST"), "mp4": MP4Atom("\xa9ART")})
-ALBUM = TagField("album", {"id3": ID3Text("TALB"), "vorbis": VorbisKey("ALBUM"), "mp4": MP4Atom("\xa9alb")})
-PROVENANCE = TagField(
-    "genre_tagger", {"id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER")}
-)
+GENRE = TagField("genre", {
+    "id3": ID3Text("TCON"), "vorbis": VorbisKey("GENRE"), "mp4": MP4Atom("\xa9gen", drop=("gnre",)),
+    "asf": ASFAttribute("WM/Genre"), "ape": APEItem("Genre"),
+})
+TITLE = TagField("title", {
+    "id3": ID3Text("TIT2"), "vorbis": VorbisKey("TITLE"), "mp4": MP4Atom("\xa9nam"), "asf": ASFAttribute("Title"),
+    "ape": APEItem("Title"),
+})
+ARTIST = TagField("artist", {
+    "id3": ID3Text("TPE1"), "vorbis": VorbisKey("ARTIST"), "mp4": MP4Atom("\xa9ART"), "asf": ASFAttribute("Author"),
+    "ape": APEItem("Artist"),
+})
+ALBUM = TagField("album", {
+    "id3": ID3Text("TALB"), "vorbis": VorbisKey("ALBUM"), "mp4": MP4Atom("\xa9alb"), "asf": ASFAttribute("WM/AlbumTitle"),
+    "ape": APEItem("Album"),
+})
+PROVENANCE = TagField("genre_tagger", {
+    "id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER"),
+    "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"),
+})
 
 
 @dataclass(frozen=True)
