@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from desktop import __version__
-from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
 from desktop.services.learning import LearnSettings
@@ -472,8 +472,8 @@ def cmd_classify(args, out: Output) -> int:
         result = classify_wav_bytes(model, sys.stdin.buffer.read())
     else:
         result = classify_file(model, args.file)
-    if result.top_genre is None:
-        raise GenreTaggerError(args.file, f"{result.status}: {result.error}")
+    if result.top_genre is None:  # "no_music: silent", but not "error: error: ..."
+        raise GenreTaggerError(args.file, result.error if result.status == ERROR else f"{result.status}: {result.error}")
     labels = model.info.labels
     ranked = sorted(zip(labels, result.probabilities.tolist(), strict=True), key=lambda x: -x[1])
     out.say(f"{args.file}: {result.top_genre} ({result.confidence:.2f}, {result.status}) with {model.info.key}")

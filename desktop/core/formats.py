@@ -10,7 +10,7 @@ from desktop.core.errors import UnsupportedFormatError
 
 @dataclass(frozen=True)
 class AudioFormat:
-    """A file type: its name, tag system ('id3', 'vorbis', 'mp4') and mutagen class path."""
+    """A file type: its name, tag system and mutagen class path."""
 
     name: str
     tag_kind: str  # 'id3', 'vorbis', 'mp4', 'asf' or 'ape': which storage style of each field it uses
