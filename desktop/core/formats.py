@@ -102,10 +102,10 @@ def is_supported(path: str | Path) -> bool:
 
 
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
-# passing over them in silence (covers, playlists and other files are passed over).
+# passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
     ".ape": "Monkey's Audio", ".mpc": "Musepack", ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
-    ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II", ".wvc": "WavPack correction",
+    ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
 }
 
 
