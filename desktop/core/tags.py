@@ -80,8 +80,8 @@ class ID3UserText(StorageStyle):
 
 
 @dataclass(frozen=True)
-class VorbisKey(StorageStyle):
-    """A Vorbis comment; several values are several fields (GENRE=a, GENRE=b)."""
+class KeyedValues(StorageStyle):
+    """A list of values under one key of a mutagen tag container that takes lists (Vorbis, ASF, APEv2)."""
 
     key: str
 
@@ -93,6 +93,11 @@ class VorbisKey(StorageStyle):
             del tags[self.key]
         if values:
             tags[self.key] = list(values)
+
+
+@dataclass(frozen=True)
+class VorbisKey(KeyedValues):
+    """A Vorbis comment; several values are several fields (GENRE=a, GENRE=b)."""
 
 
 @dataclass(frozen=True)
@@ -136,38 +141,22 @@ class MP4FreeForm(StorageStyle):
 
 
 @dataclass(frozen=True)
-class ASFAttribute(StorageStyle):
+class ASFAttribute(KeyedValues):
     """A Windows Media (ASF) attribute; several values are several attributes (WM/Genre, WM/Genre)."""
 
-    name: str
-
     def get(self, tags, options):
-        return [str(v) for v in tags.get(self.name, []) if str(v)]
-
-    def set(self, tags, values, options):
-        if self.name in tags:
-            del tags[self.name]
-        if values:
-            tags[self.name] = list(values)
+        return [str(v) for v in tags.get(self.key, []) if str(v)]
 
 
 @dataclass(frozen=True)
-class APEItem(StorageStyle):
+class APEItem(KeyedValues):
     """An APEv2 text item (WavPack); several values are one item, NUL-separated."""
-
-    key: str
 
     def get(self, tags, options):
         from mutagen.apev2 import TEXT
 
         value = tags.get(self.key)
         return [v for v in value if v] if value is not None and value.kind == TEXT else []
-
-    def set(self, tags, values, options):
-        if self.key in tags:
-            del tags[self.key]
-        if values:
-            tags[self.key] = list(values)
 
 
 @dataclass(frozen=True)
