@@ -373,6 +373,10 @@ def test_playlists_cannot_be_injected_or_replace_music(tmp_path):
     song.write_bytes(b"music")
     with pytest.raises(GenreTaggerError, match="audio file"):
         write_m3u8(tracks, song, force=True)
+    live = tmp_path / "live.ape"  # a type the app does not read is music all the same
+    live.write_bytes(b"music")
+    with pytest.raises(GenreTaggerError, match="audio file"):
+        write_m3u8(tracks, live, force=True)
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
     with pytest.raises(GenreTaggerError, match="should end in .m3u8"):
@@ -380,7 +384,7 @@ def test_playlists_cannot_be_injected_or_replace_music(tmp_path):
     (tmp_path / "other.m3u8").write_text("not a playlist")
     with pytest.raises(GenreTaggerError, match="not a playlist"):
         write_m3u8(tracks, tmp_path / "other.m3u8")
-    assert song.read_bytes() == b"music" and notes.read_text() == "mine"
+    assert song.read_bytes() == live.read_bytes() == b"music" and notes.read_text() == "mine"
 
 
 # ---- 16. silence does not vote --------------------------------------------------------------------------------

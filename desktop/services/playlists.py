@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError
-from desktop.core.formats import is_supported
+from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.core.safe_write import atomic_write_text
 from desktop.store.schema import Track
 
@@ -28,7 +28,7 @@ def entry_line(path: str, folder: Path) -> str | None:
 
 def check_target(out: Path, force: bool) -> None:
     """Refuse to replace an audio file, or anything that is not a playlist, unless forced."""
-    if is_supported(out):
+    if is_supported(out) or unread_audio_kind(out):  # music the app cannot read is music all the same
         raise GenreTaggerError(out, "is an audio file's name; a playlist never replaces music")
     if out.suffix.lower() not in PLAYLIST_SUFFIXES and not force:
         raise GenreTaggerError(out, "a playlist file should end in .m3u8 (add --force to write it anyway)")
