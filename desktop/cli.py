@@ -208,6 +208,8 @@ def cmd_scan(args, out: Output) -> int:
     out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
             f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
             + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
+    if report.nothing_found:
+        out.say(f"{', '.join(args.paths)}: {report.nothing_found}")
     errors = [(str(r.path), r.error) for r in results if r.status == "error"]
     for path, reason in errors:
         out.warn(f"error: {path}: {reason}")

@@ -42,6 +42,16 @@ def test_scan_without_write_is_a_dry_run(lib, capsys):
     assert [f.read_bytes() for f in files] == before
 
 
+def test_scan_of_a_folder_without_music_says_what_music_is(lib, capsys, tmp_path):
+    music, _ = lib
+    (tmp_path / "Documents").mkdir()
+    (tmp_path / "Documents" / "notes.txt").write_text("not music")
+    assert main(["scan", str(tmp_path / "Documents")]) == EXIT_OK
+    assert f"{tmp_path / 'Documents'}: no music files found (Genre Tagger reads .aif" in capsys.readouterr().out
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert "no music files" not in capsys.readouterr().out
+
+
 def test_scan_write_json_then_list_and_undo(lib, capsys):
     music, files = lib
     code, data = run_json(capsys, "scan", str(music), "--write")

@@ -146,6 +146,14 @@ def test_review_dialog_writes_only_accepted(qtbot, window):
     assert all(read_tags(c.path).genres == () for c in changes[1:])
 
 
+def test_a_folder_without_music_says_what_music_is(qtbot, window, tmp_path):
+    empty = tmp_path / "Documents"
+    empty.mkdir()
+    window.settings.folders = [str(empty)]
+    scan(qtbot, window)
+    assert window.progress_label.text().startswith("Scan done: no music files found (Genre Tagger reads .aif")
+
+
 def test_cancel_during_scan(qtbot, window, monkeypatch):
     import desktop.core.analysis as analysis
 

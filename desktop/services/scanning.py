@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, Analyzer, TrackAnalysis
+from desktop.core.formats import FORMATS
 from desktop.core.scan import ScanProblem
 from desktop.services.library import AnalysisProgress, Library, SyncReport
 from desktop.services.settings import TaggingSettings
@@ -38,6 +39,13 @@ class ScanReport:
     def analysed(self) -> int:
         """Tracks analysed in this scan."""
         return len(self.results)
+
+    @property
+    def nothing_found(self) -> str | None:
+        """What to tell a user whose folders hold no music at all (most likely the wrong folder); else None."""
+        if self.found or self.sync.problems or self.cancelled:
+            return None
+        return f"no music files found (Genre Tagger reads {' '.join(sorted(FORMATS))})"
 
     @property
     def problems(self) -> list[tuple[str, str]]:

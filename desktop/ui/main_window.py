@@ -414,7 +414,7 @@ class MainWindow(QMainWindow):
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
-        self.progress_label.setText(f"Scan {state}: {outcome.found} files, {outcome.analysed} analysed")
+        self.progress_label.setText(f"Scan {state}: {outcome.nothing_found or f'{outcome.found} files, {outcome.analysed} analysed'}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(readiness(self.sessions), 15000)
 
