@@ -114,7 +114,7 @@ def test_undo_with_nothing_to_undo(lib, capsys):
 
 def test_set_on_unknown_file(lib, capsys, tmp_path):
     assert main(["set", str(tmp_path / "nope.mp3"), "Rock"]) == EXIT_ERROR
-    assert "nope.mp3" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.mp3'}: file not found"
 
 
 def test_console_script_runs(lib, tmp_path):

@@ -121,8 +121,12 @@ class Library:
                 try:
                     st = path.stat()
                     format_of(path)
+                except FileNotFoundError:
+                    report.problems.append(ScanProblem(path, "file not found"))
+                    continue
                 except (OSError, GenreTaggerError) as exc:
-                    report.problems.append(ScanProblem(path, getattr(exc, "reason", None) or f"cannot read ({exc})"))
+                    reason = exc.reason if isinstance(exc, GenreTaggerError) else f"cannot read ({exc.strerror or exc})"
+                    report.problems.append(ScanProblem(path, reason))
                     continue
                 self._sync_file(s, FoundFile(path, st.st_size, st.st_mtime_ns), report, report.problems.append)
             s.commit()
