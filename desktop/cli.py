@@ -494,10 +494,15 @@ def cmd_classify(args, out: Output) -> int:
 def cmd_genres(args, out: Output) -> int:
     from collections import Counter
 
-    from desktop.services.learning import gather_labels, merge_genres
+    from desktop.services.learning import gather_labels, genre_in_library, merge_genres
 
     sessions = open_sessions(args)
     if args.merge:
+        with sessions() as s:
+            known = genre_in_library(s, args.merge[0])
+        if not known:  # most likely a misspelling; a merge for genres still to come is allowed
+            out.warn(f"warning: no track has the genre {args.merge[0]!r}; remembered for tracks tagged so later "
+                     f"(`genre-tagger genres` lists the library's genres)")
         merge_genres(sessions, *args.merge)
         out.say(f"{args.merge[0]} is now {args.merge[1]} (remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:

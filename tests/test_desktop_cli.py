@@ -66,6 +66,16 @@ def test_scan_write_json_then_list_and_undo(lib, capsys):
     assert code == EXIT_OK and len(data["restored"]) == 3 and read_tags(files[0]).genres == ()
 
 
+def test_merging_a_genre_no_track_has_warns_of_a_misspelling(lib, capsys):
+    music, _ = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["genres", "--merge", "Noize", "Rock"]) == EXIT_OK
+    assert "warning: no track has the genre 'Noize'" in capsys.readouterr().err
+    assert main(["genres", "--merge", "NOISE", "Noise Rock"]) == EXIT_OK  # a prediction, any spelling
+    assert "warning" not in capsys.readouterr().err
+
+
 def test_set_show_and_protection(lib, capsys):
     music, files = lib
     assert main(["scan", str(music)]) == EXIT_OK

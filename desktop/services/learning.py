@@ -87,6 +87,15 @@ def merges(s: Session) -> dict[str, str]:
     return {m.from_key: m.to_name for m in s.scalars(select(GenreMerge))}
 
 
+def genre_in_library(s: Session, name: str) -> bool:
+    """Whether a present track's tag, correction or prediction names genre `name` (by key), or a merge leads to it."""
+    key = genre_key(name)
+    rows = s.execute(select(Track.file_genre, Track.corrected_genre, Track.predicted_genre).where(Track.missing.is_(False)))
+    if any(text and any(genre_key(g) == key for g in split_genres(text)) for row in rows for text in row):
+        return True
+    return any(key in (from_key, genre_key(to_name)) for from_key, to_name in merges(s).items())
+
+
 def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> None:
     """Remember that genre `source` is `target` (a merge, or a rename when `target` is new)."""
     name = clean_name(target)
