@@ -192,6 +192,55 @@ def test_event_loop_keeps_turning_during_a_scan(qtbot, window, monkeypatch):
     assert max(gaps) < 1.0
 
 
+JOB_OUTLIVES_ITS_WINDOW = """
+import sys, threading, time
+import shiboken6
+from PySide6.QtWidgets import QApplication, QDialog
+from desktop.ui.workers import Job, finish_jobs, start_job
+
+app = QApplication(sys.argv[:1])
+seen = []
+
+def slow(_report, cancel):  # a scan's shape: stops when cancelled, else runs for a while
+    for _ in range(200):
+        if cancel.wait(0.01):
+            seen.append("cancelled")
+            return None
+    seen.append("ran out")
+
+dialog = QDialog()
+job = Job(slow, "slow")
+job.finished.connect(dialog.close)  # a receiver that will be gone
+start_job(job)
+time.sleep(0.2)
+shiboken6.delete(dialog)  # the window goes while its job runs
+if sys.argv[1] == "finish":
+    finish_jobs()  # what the app does when its event loop ends
+else:
+    deadline = time.monotonic() + 10
+    while not seen and time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.01)
+    finish_jobs()  # the thread may still be winding down; the app waits for it before it goes
+print(seen)
+"""
+
+
+@pytest.mark.parametrize("how, outcome", [("wait", "['ran out']"), ("finish", "['cancelled']")])
+def test_a_job_outlives_the_window_that_started_it(tmp_path, how, outcome):
+    """Closing a window (or the app) while its job runs used to abort the process ('QThread: Destroyed while
+    thread is still running'); the job now runs on, or is cancelled and waited for when the app quits."""
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    proc = subprocess.run([sys.executable, "-c", JOB_OUTLIVES_ITS_WINDOW, how], capture_output=True, text=True,
+                          env=env, timeout=60)
+    assert proc.returncode == 0 and "Destroyed while thread" not in proc.stderr, proc.stderr
+    assert proc.stdout.strip() == outcome
+
+
 def test_workers_never_touch_widgets(qtbot, window):
     """Every widget call a scan or a write leads to happens on the GUI thread."""
     main_thread = threading.current_thread()

@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.store.database import open_database
     from desktop.ui.app_settings import AppSettings
     from desktop.ui.main_window import MainWindow
+    from desktop.ui.workers import finish_jobs
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("genre-tagger")
@@ -65,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         QTimer.singleShot(0, window.add_folder)  # first run: ask for the music folder
     else:
         QTimer.singleShot(0, window.start_scan)  # opens from the database at once, rescans behind
-    return app.exec()
+    code = app.exec()
+    finish_jobs()  # a job still running when the window closed ends before the process does
+    return code
 
 
 if __name__ == "__main__":

@@ -186,7 +186,7 @@ class ClassifyDialog(QDialog):
         self.job = Job(lambda _report, _cancel: classify_file(GenreModel(model_path), path), "classify")
         self.job.finished.connect(self._show)
         self.job.failed.connect(self._problem)
-        start_job(self.job, self)
+        start_job(self.job)
 
     def _show(self, result) -> None:
         self.job, self.result = None, result

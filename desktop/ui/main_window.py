@@ -388,7 +388,7 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("Looking for music…")
         self._refresh_timer = QTimer(self, interval=1500, timeout=self.refresh_changes)  # the library fills in while it scans
         self._refresh_timer.start()
-        start_job(self.scan_job, self)
+        start_job(self.scan_job)
 
     def cancel_scan(self):
         """Stop the scan after the track in hand; what is done is kept."""
@@ -440,7 +440,7 @@ class MainWindow(QMainWindow):
         job.finished.connect(self._write_finished)
         job.failed.connect(self._write_failed)
         self.write_job = job
-        start_job(job, self)
+        start_job(job)
         return job
 
     def _write_finished(self, result):
@@ -507,7 +507,7 @@ class MainWindow(QMainWindow):
         self.map_job = Job(lambda _report, _cancel: compute_map(sessions, threshold), "map")
         self.map_job.finished.connect(self._map_ready)
         self.map_job.failed.connect(self._map_failed)
-        start_job(self.map_job, self)
+        start_job(self.map_job)
         return self.map_job
 
     def _map_ready(self, library_map):
@@ -565,7 +565,7 @@ class MainWindow(QMainWindow):
         job.failed.connect(self._learn_failed)
         self.learn_job = job
         self.progress_label.setText("Learning your genres…")
-        start_job(job, self)
+        start_job(job)
         return job
 
     def _schedule_relearn(self, _result=None):

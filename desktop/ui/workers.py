@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
 
 from desktop.core.errors import GenreTaggerError
 from desktop.services.scanning import ScanReport, scan_library
@@ -52,18 +53,39 @@ class Job(QObject):
             self.finished.emit(result)
 
 
-def start_job(job: Job, parent: QObject) -> QThread:
-    """Run a job on a new QThread that ends (and is cleaned up) when the job does."""
-    thread = QThread(parent)
+def start_job(job: Job) -> QThread:
+    """Run a job on a new QThread that ends (and is cleaned up) when the job does.
+
+    The thread belongs to the application, not to the window or dialog that started it: Qt aborts the
+    whole process when a running QThread is destroyed, which closing its window would do.
+    """
+    thread = QThread(QCoreApplication.instance())
     thread.setObjectName(job.name)
     job.moveToThread(thread)
     thread.started.connect(job.run)
-    job.finished.connect(thread.quit)
-    job.failed.connect(thread.quit)
+    # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which finish_jobs blocks.
+    job.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    job.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
     thread.finished.connect(job.deleteLater)
     thread.finished.connect(thread.deleteLater)
+    _live_jobs.add(job)
     thread.start()
     return thread
+
+
+_live_jobs: weakref.WeakSet[Job] = weakref.WeakSet()  # for finish_jobs: jobs that may still be running
+
+
+def finish_jobs() -> None:
+    """Cancel every running job and wait for its thread (when the application quits).
+
+    A scan stops after the track in hand; a write finishes its batch, as it journals it.
+    """
+    for job in list(_live_jobs):
+        job.cancel()
+    app = QCoreApplication.instance()
+    for thread in app.findChildren(QThread) if app is not None else []:
+        thread.wait()
 
 
 def scan_function(sessions, settings, analyzer_factory, roots: list[str]):
