@@ -8,7 +8,7 @@ import time
 import weakref
 from collections.abc import Callable
 
-from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
 from desktop.core.errors import GenreTaggerError
 from desktop.services.scanning import ScanReport, scan_library
@@ -63,9 +63,9 @@ def start_job(job: Job) -> QThread:
     thread.setObjectName(job.name)
     job.moveToThread(thread)
     thread.started.connect(job.run)
-    # Direct: quit() is thread-safe, and a queued call would wait for the GUI thread, which finish_jobs blocks.
-    job.finished.connect(thread.quit, Qt.ConnectionType.DirectConnection)
-    job.failed.connect(thread.quit, Qt.ConnectionType.DirectConnection)
+    # Queued to the GUI thread, after the result: the job is deleted only once the window has taken it.
+    job.finished.connect(thread.quit)
+    job.failed.connect(thread.quit)
     thread.finished.connect(job.deleteLater)
     thread.finished.connect(thread.deleteLater)
     _live_jobs.add(job)
@@ -81,11 +81,15 @@ def finish_jobs() -> None:
 
     A scan stops after the track in hand; a write finishes its batch, as it journals it.
     """
-    for job in list(_live_jobs):
-        job.cancel()
     app = QCoreApplication.instance()
-    for thread in app.findChildren(QThread) if app is not None else []:
-        thread.wait()
+    while app is not None:
+        for job in list(_live_jobs):  # again each turn: a result delivered below may start another job
+            job.cancel()
+        running = [t for t in app.findChildren(QThread) if t.isRunning()]
+        if not running:
+            return
+        app.processEvents()  # delivers the results and the queued quit() that ends each finished job's thread
+        running[0].wait(20)
 
 
 def scan_function(sessions, settings, analyzer_factory, roots: list[str]):
