@@ -65,12 +65,11 @@ OGG_PAGE_HEADER = 27  # bytes before a page's segment table
 
 def format_of(path: str | Path) -> AudioFormat:
     """The format for a path by its extension (for Ogg, by its codec); UnsupportedFormatError otherwise."""
-    fmt = FORMATS.get(Path(path).suffix.lower())
+    suffix = Path(path).suffix
+    fmt = FORMATS.get(suffix.lower())
     if fmt is None:
-        raise UnsupportedFormatError(path, f"unsupported file type {Path(path).suffix or '(none)'}")
-    if Path(path).suffix.lower() in OGG_EXTENSIONS:
-        return _ogg_format(Path(path), fmt)
-    return fmt
+        raise UnsupportedFormatError(path, f"unsupported file type {suffix or '(none)'}")
+    return _ogg_format(Path(path), fmt) if suffix.lower() in OGG_EXTENSIONS else fmt
 
 
 def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:

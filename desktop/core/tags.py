@@ -145,7 +145,7 @@ class ASFAttribute(KeyedValues):
     """A Windows Media (ASF) attribute; several values are several attributes (WM/Genre, WM/Genre)."""
 
     def get(self, tags, options):
-        return [str(v) for v in tags.get(self.key, []) if str(v)]
+        return [text for text in map(str, tags.get(self.key, [])) if text]
 
 
 @dataclass(frozen=True)
