@@ -530,6 +530,9 @@ def fail(out: Output, args, message: str) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the exit code."""
+    from desktop.core.standard_streams import ensure_standard_streams
+
+    ensure_standard_streams()
     args = build_parser().parse_args(argv)
     from desktop.core.logs import setup_logging
     from desktop.core.paths import log_dir

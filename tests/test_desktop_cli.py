@@ -133,6 +133,19 @@ def test_console_script_runs(lib, tmp_path):
     assert proc.returncode == 0 and "models" in json.loads(proc.stdout)
 
 
+def test_started_without_stdin_and_stderr_it_still_scans(lib, tmp_path):
+    # cron's `2>&-`, some launchers: fds 0 and 2 closed; Python's sys.stderr is None. The scan used to
+    # end in an AttributeError (exit 1, nothing said); the database must not take fd 2 either.
+    music, files = lib
+    env = dict(os.environ, GENRE_TAGGER_DB=str(tmp_path / "closed.db"))
+    proc = subprocess.run(f"exec {sys.executable} -m desktop.cli --json scan '{music}' 2>&- <&-", shell=True, env=env,
+                          stdout=subprocess.PIPE, text=True, timeout=300)
+    assert proc.returncode == EXIT_OK
+    assert json.loads(proc.stdout)["sync"]["new"] == len(files)
+    with sqlite3.connect(tmp_path / "closed.db") as con:
+        assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
+
+
 def test_scan_killed_with_sigkill_resumes(tmp_path, exported_model):
     """A real `kill -9` mid-scan: the database stays sound and the next scan does only the rest."""
     import signal

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError
 from desktop.core.formats import FORMATS, OGG_CODECS, format_of
 
@@ -52,7 +53,7 @@ def _read_soundfile(path, segments, sample_rate):
 
     out = []
     try:
-        with sf.SoundFile(str(path)) as fh:
+        with decoder_chatter_filtered(), sf.SoundFile(str(path)) as fh:
             native = fh.samplerate
             for start, seconds in segments:
                 fh.seek(min(int(start * native), max(0, fh.frames - 1)))

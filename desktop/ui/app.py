@@ -27,6 +27,9 @@ def parse_args(argv):
 
 def main(argv: list[str] | None = None) -> int:
     """Open the main window; rescan remembered folders in the background."""
+    from desktop.core.standard_streams import ensure_standard_streams
+
+    ensure_standard_streams()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from desktop.core.logs import setup_logging
     from desktop.core.paths import database_file, log_dir, settings_file
