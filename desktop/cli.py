@@ -182,8 +182,8 @@ def open_sessions(args):
 def cmd_scan(args, out: Output) -> int:
     from desktop.core.analysis import Analyzer
     from desktop.core.model import GenreModel
-    from desktop.services.learning import active_model, readiness
-    from desktop.services.models import resolve_model
+    from desktop.services.learning import active_model, lost_model_warning, readiness
+    from desktop.services.models import MODEL_ENV, resolve_model
     from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService
 
@@ -192,6 +192,9 @@ def cmd_scan(args, out: Output) -> int:
                                id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
     sessions = open_sessions(args)
     active = active_model(sessions)
+    lost = None if args.model or os.environ.get(MODEL_ENV) else lost_model_warning(sessions)
+    if lost:
+        out.warn(f"warning: {lost}")
     model = GenreModel(resolve_model(args.model, active), device=args.device)
     cancel = threading.Event()
     started = time.monotonic()

@@ -1,6 +1,7 @@
 """Learning the listener's genres: labels from the library, the head and its estimate, the saved model."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -337,6 +338,35 @@ def test_a_learned_model_that_is_gone_falls_back_to_the_shipped_one(tmp_path, ca
     set_active_model(sessions, tmp_path / "library-deleted.onnx")
     assert active_model(sessions) is None and "is gone" in caplog.text
     assert resolve_model(None, active_model(sessions)).name in ("default.onnx", "synth-cnn.onnx")
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_libraries_sharing_the_models_folder_keep_their_own_learned_models(tagged_library, tmp_path, capsys, monkeypatch):
+    # Learning in a second library (--db) deleted the first library's active model once three newer
+    # files stood beside it; the first library then scanned with the shipped genres without a word.
+    from desktop.services.models import user_models_dir
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # this test's own models folder
+    music, _ = tagged_library
+    first, second = str(tmp_path / "first.db"), str(tmp_path / "second.db")
+    assert main(["--db", first, "scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["--db", first, "learn", "--activate", "--json"]) == EXIT_OK
+    first_model = Path(json.loads(capsys.readouterr().out)["model"])
+    assert main(["--db", second, "scan", str(music)]) == EXIT_OK
+    for _ in range(4):
+        assert main(["--db", second, "learn", "--activate"]) == EXIT_OK
+    capsys.readouterr()
+    others = sorted(set(user_models_dir().glob("*.onnx")) - {first_model})
+    assert first_model.is_file() and len(others) == 3  # the second library keeps its newest three
+    # The first library still scans with its own model; and when that file is gone, it says so.
+    monkeypatch.delenv("GENRE_TAGGER_MODEL")
+    assert main(["--db", first, "scan", str(music)]) == EXIT_OK
+    assert "warning" not in capsys.readouterr().err
+    first_model.unlink()
+    assert main(["--db", first, "scan", str(music)]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"{first_model}: your learned model is gone" in err and "genre-tagger learn" in err
 
 
 def test_two_artists_across_two_genres_still_fit():

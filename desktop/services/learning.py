@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,6 +34,7 @@ from desktop.store.schema import Analysis, GenreMerge, JournalEntry, Meta, Track
 
 log = logging.getLogger(__name__)
 ACTIVE_MODEL = "active_model"  # Meta key: the model a scan uses when none is named
+LIBRARY_ID = "library_id"  # Meta key: names this library's learned model files (libraries share the folder)
 
 
 class LearnError(GenreTaggerError):
@@ -253,9 +255,10 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         report = LearnReport(list(names), len(used), skipped, estimate)
         report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")  # microseconds: two learns never share a name
-    out = out_dir / f"library-{stamp}.onnx"
+    prefix = f"library-{library_id(sessions)}-"
+    out = out_dir / f"{prefix}{stamp}.onnx"
     report.model_path = build_learned_model(base.path, head, out, learned_metadata(base, report, stamp, settings))
-    prune_learned_models(out_dir, keep=KEEP_LEARNED)
+    prune_learned_models(out_dir, prefix, keep=KEEP_LEARNED, spare=active_model(sessions))
     log.info("learn: %s; model %s", report.summary(), out)
     report.activated, report.why = should_activate(report) if activate is None else (activate, "as asked")
     if not report.activated and activate is None and active_model(sessions) is not None:
@@ -307,10 +310,25 @@ def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSe
 KEEP_LEARNED = 3  # the newest learned models kept in the user's folder (the active one and two before it)
 
 
-def prune_learned_models(folder: Path, keep: int) -> None:
-    """Delete older learned models (each is a copy of the base network, a few MB) beyond the newest `keep`."""
-    for old in sorted(folder.glob("library-*.onnx"))[:-keep]:
-        old.unlink(missing_ok=True)
+def library_id(sessions: sessionmaker[Session]) -> str:
+    """This library's short random id, made once and kept in its database."""
+    with sessions() as s:
+        row = s.get(Meta, LIBRARY_ID)
+        if row is None:
+            row = s.merge(Meta(key=LIBRARY_ID, value=uuid.uuid4().hex[:8]))
+            s.commit()
+        return row.value
+
+
+def prune_learned_models(folder: Path, prefix: str, keep: int, spare: Path | None = None) -> None:
+    """Delete this library's older learned models (each a copy of the base network) beyond the newest `keep`.
+
+    Only files named with this library's `prefix`: another library's active model is never touched,
+    and neither is `spare` (this library's active one). Files of versions before library ids are left.
+    """
+    for old in sorted(folder.glob(f"{prefix}*.onnx"))[:-keep]:
+        if spare is None or old.resolve() != spare.resolve():
+            old.unlink(missing_ok=True)
 
 
 def set_active_model(sessions: sessionmaker[Session], path: Path | None) -> None:
@@ -334,6 +352,16 @@ def active_model(sessions: sessionmaker[Session]) -> Path | None:
         log.warning("the learned model %s is gone; using the shipped model", path)
         return None
     return path
+
+
+def lost_model_warning(sessions: sessionmaker[Session]) -> str | None:
+    """What to tell the listener when the library's learned model file is gone (else None)."""
+    with sessions() as s:
+        row = s.get(Meta, ACTIVE_MODEL)
+    if row is None or Path(row.value).is_file():
+        return None
+    return (f"{row.value}: your learned model is gone, so the shipped model's genres are used; "
+            "`genre-tagger learn` (in the window: Edit > Learn My Genres) makes it again from your tags and corrections")
 
 
 def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int:

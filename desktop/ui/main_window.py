@@ -37,6 +37,7 @@ from desktop.core.model import GenreModel, read_model_info
 from desktop.services.learning import (
     active_model,
     learn,
+    lost_model_warning,
     merge_genres,
     readiness,
     rename_shown_genre,
@@ -416,7 +417,7 @@ class MainWindow(QMainWindow):
         state = "cancelled" if outcome.cancelled else "done"
         self.progress_label.setText(f"Scan {state}: {outcome.nothing_found or f'{outcome.found} files, {outcome.analysed} analysed'}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
-            self.statusBar().showMessage(readiness(self.sessions), 15000)
+            self.statusBar().showMessage(lost_model_warning(self.sessions) or readiness(self.sessions), 15000)
 
     def _scan_failed(self, message: str):
         self._scan_done()
