@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--workers", type=int, default=2, help="decoding threads")
 
     ls = add("list", help="list tracks")
-    ls.add_argument("--genre")
+    ls.add_argument("--genre", help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
     ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
     ls.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
                     help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
@@ -375,7 +375,7 @@ def cmd_playlist(args, out: Output) -> int:
     with open_sessions(args)() as s:
         tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold)
     if not tracks:
-        raise GenreTaggerError(None, f"no tracks with genre {args.genre!r}")
+        raise GenreTaggerError(None, f"no tracks with genre {args.genre!r} (`genre-tagger list --counts` shows the library's genres)")
     path, skipped = write_m3u8(tracks, args.output, force=args.force)
     for p in skipped:
         out.warn(f"left out: {p}: its name holds a line break or control character, which a playlist line cannot")

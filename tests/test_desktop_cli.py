@@ -100,6 +100,20 @@ def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
     assert "no tracks with genre 'polka'" in capsys.readouterr().err
 
 
+def test_playlist_and_list_find_a_genre_in_any_spelling(lib, capsys, tmp_path):
+    # The library says "Hip-Hop"; a listener types "hip hop" (it found nothing before).
+    music, files = lib
+    main(["scan", str(music)])
+    assert main(["set", str(files[0]), "Hip-Hop"]) == EXIT_OK
+    capsys.readouterr()
+    out = tmp_path / "hiphop.m3u8"
+    assert main(["playlist", "hip hop", "-o", str(out)]) == EXIT_OK
+    assert out.read_text(encoding="utf-8").count("noise song.flac") == 1
+    capsys.readouterr()
+    assert main(["--json", "list", "--genre", "HIPHOP"]) == EXIT_OK
+    assert [t["path"] for t in json.loads(capsys.readouterr().out)["tracks"]] == [str(files[0])]
+
+
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
     music, _ = lib
     bad = tmp_path / "bad.onnx"

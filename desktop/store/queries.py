@@ -52,14 +52,24 @@ def genre_counts(session: Session, threshold: float = DEFAULT_THRESHOLD) -> list
 
 def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,
                     threshold: float | None = None) -> list[Track]:
-    """Present tracks, of one genre when given (with a threshold: confidently), by artist, album, title."""
+    """Present tracks, of one genre when given (with a threshold: confidently), by artist, album, title.
+
+    The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
+    """
     q = select(Track).where(Track.missing.is_(False))
     if genre is not None:
-        q = q.where(Track.genre == genre)
+        q = q.where(Track.genre.in_(spellings_of(session, genre)))
     if threshold is not None:
         q = q.where(confident_clause(threshold))
     q = q.order_by(Track.artist, Track.album, Track.title, Track.path)
     return list(session.scalars(q.limit(limit) if limit else q))
+
+
+def spellings_of(session: Session, genre: str) -> list[str]:
+    """The library's stored genre values with the key of `genre` (few distinct values: read from the index)."""
+    key = genre_key(genre)
+    values = session.scalars(select(Track.genre).where(Track.genre.is_not(None)).distinct())
+    return [v for v in values if genre_key(v) == key] or [genre]
 
 
 def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]:
