@@ -41,7 +41,7 @@ def test_classify_wav_from_standard_input_and_bad_input(model_env, tmp_path):
     ok = run(song.read_bytes(), "-", "--json")
     assert ok.returncode == EXIT_OK and json.loads(ok.stdout)["genre"] == "tones"
     bad = run(b"this is not audio", "-")
-    assert bad.returncode == EXIT_ERROR and b"standard input: not a WAV stream" in bad.stderr and b"Traceback" not in bad.stderr
+    assert bad.returncode == EXIT_ERROR and b"standard input: not a WAV stream (Format not recognised.)" in bad.stderr and b"Traceback" not in bad.stderr
     missing = run(b"", str(tmp_path / "nope.flac"))
     assert missing.returncode == EXIT_ERROR and b"nope.flac: file not found" in missing.stderr
     (tmp_path / "live.ape").write_bytes(b"MAC \x00" * 100)

@@ -31,9 +31,10 @@ def probe(path: Path) -> AudioInfo:
         import soundfile as sf
 
         try:
-            info = sf.info(str(path))
+            with decoder_chatter_filtered():  # libmpg123 speaks up on a damaged MP3's header too
+                info = sf.info(str(path))
         except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError for corrupt data
-            raise AudioDecodeError(path, f"cannot read audio ({exc})") from exc
+            raise AudioDecodeError(path, f"cannot read audio ({soundfile_reason(exc)})") from exc
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
         return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels)
@@ -65,8 +66,13 @@ def _read_soundfile(path, segments, sample_rate):
     except AudioDecodeError:
         raise
     except Exception as exc:
-        raise AudioDecodeError(path, f"cannot decode audio ({exc})") from exc
+        raise AudioDecodeError(path, f"cannot decode audio ({soundfile_reason(exc)})") from exc
     return out
+
+
+def soundfile_reason(exc: Exception) -> str:
+    """libsndfile's own reason ("Format not recognised."), without the path or stream it repeats."""
+    return getattr(exc, "error_string", None) or str(exc)
 
 
 def _ffmpeg_formats() -> str:

@@ -19,7 +19,10 @@ from contextlib import contextmanager
 
 log = logging.getLogger(__name__)
 
-CHATTER = (b"[src/libmpg123/",)  # prefixes of the lines dropped
+# Prefixes of the lines dropped: libmpg123's error/warning macros, and its plain notes on damaged
+# streams ("Warning: Xing stream size off by more than 1%...", "Note: Illegal Audio-MPEG-Header...").
+# Only lines printed while a decode runs are looked at.
+CHATTER = (b"[src/libmpg123/", b"Warning: ", b"Note: ")
 _DRAINED = b"\0genre-tagger: stderr drained\0"  # sent through the pipe to know everything before it went on
 _DRAIN_WAIT_S = 5.0  # never hang a decode on a stuck terminal for longer than this
 

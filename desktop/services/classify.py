@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from desktop.core.analysis import AnalysisSettings, Analyzer, TrackAnalysis
+from desktop.core.audio import soundfile_reason
 from desktop.core.errors import AudioDecodeError
 from desktop.core.model import GenreModel
 from desktop.core.windows import WindowPlan
@@ -30,7 +31,7 @@ def classify_wav_bytes(model: GenreModel, data: bytes, name: str = "standard inp
     try:
         info = sf.info(io.BytesIO(data))
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError on anything unreadable
-        raise AudioDecodeError(Path(name), f"not a WAV stream ({type(exc).__name__}: {exc})") from exc
+        raise AudioDecodeError(Path(name), f"not a WAV stream ({soundfile_reason(exc)})") from exc
     if info.format != "WAV":
         raise AudioDecodeError(Path(name), f"expected WAV, got {info.format}")
     with tempfile.TemporaryDirectory(prefix="genre-tagger-classify-") as tmp:
