@@ -503,10 +503,10 @@ def cmd_genres(args, out: Output) -> int:
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])
+        merge_genres(sessions, *args.merge)  # first: a name that is no genre is an error, not a warning
         if not known:  # most likely a misspelling; a merge for genres still to come is allowed
             out.warn(f"warning: no track has the genre {args.merge[0]!r}; remembered for tracks tagged so later "
                      f"(`genre-tagger genres` lists the library's genres)")
-        merge_genres(sessions, *args.merge)
         out.say(f"{args.merge[0]} is now {args.merge[1]} (remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:
         labels, display = gather_labels(s)

@@ -74,6 +74,8 @@ def test_merging_a_genre_no_track_has_warns_of_a_misspelling(lib, capsys):
     assert "warning: no track has the genre 'Noize'" in capsys.readouterr().err
     assert main(["genres", "--merge", "NOISE", "Noise Rock"]) == EXIT_OK  # a prediction, any spelling
     assert "warning" not in capsys.readouterr().err
+    assert main(["genres", "--merge", " ", "Rock"]) == EXIT_ERROR  # no genre at all: the error alone
+    assert capsys.readouterr().err.strip() == "error: cannot merge ' ' into 'Rock': not a genre name"
 
 
 def test_set_show_and_protection(lib, capsys):
