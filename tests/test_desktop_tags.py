@@ -113,6 +113,26 @@ def test_write_that_would_change_audio_is_refused(tmp_path, monkeypatch):
     assert path.read_bytes() == data
 
 
+def test_a_full_disk_is_named_and_leaves_the_file_and_no_copy(tmp_path, monkeypatch):
+    import errno
+    import shutil
+
+    path = make_track(tmp_path, "z", "tones", "flac", 2.0)
+    data = path.read_bytes()
+
+    def copy_until_full(src, dst):
+        with open(dst, "wb") as fh:
+            fh.write(data[:1000])
+        raise OSError(errno.ENOSPC, "No space left on device", str(src), None, str(dst))
+
+    monkeypatch.setattr(shutil, "copy2", copy_until_full)
+    with pytest.raises(TagWriteError) as caught:
+        write_genres(path, ["Jazz"])
+    assert str(caught.value) == (f"{path}: cannot write tags (No space left on device: no room for the safe copy "
+                                 "of the file; the file is untouched)")
+    assert path.read_bytes() == data and sorted(p.name for p in tmp_path.iterdir()) == ["z.flac"]
+
+
 def test_corrupt_file_names_the_file(tmp_path):
     bad = tmp_path / "broken.mp3"
     bad.write_bytes(b"\x00" * 1000)

@@ -8,6 +8,7 @@ scan of that folder removes exactly such copies (`remove_if_stale`) and nothing 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
@@ -119,7 +120,12 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
         raise TagWriteError(path, "another write of this file is under way; try again") from exc
     except TagWriteError:
         raise
-    except Exception as exc:  # mutagen and the OS raise many types; the original is intact either way
+    except OSError as exc:  # the OS's reason, without the two paths it repeats (the copy is gone again)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise TagWriteError(path, f"cannot write tags ({exc.strerror}: no room for the safe copy of the file; "
+                                      "the file is untouched)") from exc
+        raise TagWriteError(path, f"cannot write tags ({exc.strerror or exc}; the file is untouched)") from exc
+    except Exception as exc:  # mutagen raises many types; the original is intact either way
         raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc})") from exc
 
 
