@@ -39,8 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)  # noqa: E731
 
-    scan = add("scan", help="scan folders, predict genres, and (with --write) tag files")
-    scan.add_argument("paths", nargs="+")
+    scan = add("scan", help="scan folders (or single files), predict genres, and (with --write) tag files")
+    scan.add_argument("paths", nargs="+", metavar="PATH", help="a music folder (walked with its subfolders) or a music file")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only missing genres (default); replace; never")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")

@@ -116,6 +116,16 @@ def test_playlist_and_list_find_a_genre_in_any_spelling(lib, capsys, tmp_path):
     assert [t["path"] for t in json.loads(capsys.readouterr().out)["tracks"]] == [str(files[0])]
 
 
+def test_scan_of_one_file_analyses_it_and_leaves_the_rest_alone(lib, capsys):
+    music, files = lib
+    code, data = run_json(capsys, "scan", str(files[1]))
+    assert code == EXIT_OK and data["sync"]["found"] == 1 and [a["path"] for a in data["analysed"]] == [str(files[1])]
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    code, data = run_json(capsys, "scan", str(files[0]))  # the folder's other tracks are not "missing"
+    assert code == EXIT_OK and data["sync"]["missing"] == 0 and data["sync"]["unchanged"] == 1
+
+
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
     music, _ = lib
     bad = tmp_path / "bad.onnx"
@@ -130,7 +140,7 @@ def test_corrupt_file_and_missing_folder_give_partial_exit(lib, capsys):
     code = main(["scan", str(music), str(music / "absent")])
     err = capsys.readouterr().err
     assert code == EXIT_PARTIAL
-    assert "broken.flac" in err and "absent: folder not found" in err
+    assert "broken.flac" in err and "absent: no such file or folder" in err
 
 
 def test_undo_with_nothing_to_undo(lib, capsys):

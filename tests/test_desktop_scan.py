@@ -58,7 +58,21 @@ def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatc
     assert problems[0].path.name == "locked" and "Permission denied" in problems[0].reason
 
 
+def test_a_file_named_on_its_own_is_scanned(tmp_path):
+    # `scan song.flac` said "not a folder" and scanned nothing.
+    (tmp_path / "song.flac").write_bytes(b"x")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "live.ape").write_bytes(b"x")
+    (tmp_path / ".song.genre-tagger-tmp.flac").write_bytes(b"x")
+    problems = []
+    roots = [tmp_path / n for n in ("song.flac", "notes.txt", "live.ape", ".song.genre-tagger-tmp.flac")]
+    assert [f.path for f in walk_music(roots, problems.append)] == [tmp_path / "song.flac"]
+    assert [(p.path.name, p.reason.split(" (")[0]) for p in problems] == [
+        ("notes.txt", "not a music file"), ("live.ape", "Monkey's Audio files are not read by Genre Tagger"),
+        (".song.genre-tagger-tmp.flac", "a copy an interrupted tag write left behind, not music")]
+
+
 def test_missing_root_is_reported(tmp_path):
     problems = []
     assert list(walk_music([tmp_path / "nowhere"], problems.append)) == []
-    assert problems[0].reason == "folder not found"
+    assert problems[0].reason == "no such file or folder"

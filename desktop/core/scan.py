@@ -50,10 +50,40 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
     seen_dirs: set[tuple[int, int]] = set()
     for root in roots:
         root = Path(root).expanduser()
+        if root.is_file():  # one file named on its own (`scan song.flac`)
+            yield from _root_file(root.absolute(), on_problem)
+            continue
         if not root.is_dir():
-            on_problem(ScanProblem(printable(root), "not a folder" if root.exists() else "folder not found"))
+            on_problem(ScanProblem(printable(root), "not a folder or a file" if root.exists() else "no such file or folder"))
             continue
         yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover)
+
+
+def _root_file(path: Path, on_problem) -> Iterator[FoundFile]:
+    try:
+        if not _valid_name(path):
+            on_problem(ScanProblem(printable(path), "the name is not valid UTF-8; rename it to scan it"))
+        elif is_temp_copy(path.name):
+            on_problem(ScanProblem(path, "a copy an interrupted tag write left behind, not music (a scan of its folder removes it)"))
+        elif found := _music_file(path, path.stat, on_problem):
+            yield found
+        elif not unread_audio_kind(path):
+            on_problem(ScanProblem(path, f"not a music file (unsupported file type {path.suffix or 'without an extension'})"))
+    except OSError as exc:
+        on_problem(ScanProblem(printable(path), f"cannot read ({exc.strerror or exc})"))
+
+
+def _music_file(path: Path, stat_of: Callable[[], os.stat_result], on_problem) -> FoundFile | None:
+    """A supported, readable file as found; None otherwise (audio of a kind not read is named)."""
+    if is_supported(path):
+        if not os.access(path, os.R_OK):
+            on_problem(ScanProblem(path, "file is not readable (permission denied)"))
+            return None
+        st = stat_of()
+        return FoundFile(path, st.st_size, st.st_mtime_ns)
+    if kind := unread_audio_kind(path):
+        on_problem(ScanProblem(path, f"{kind} files are not read by Genre Tagger (not analysed or tagged)"))
+    return None
 
 
 def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFile]:
@@ -80,13 +110,8 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
                 continue
             if entry.is_dir(follow_symlinks=True):
                 yield from _walk(path, seen, on_problem, on_leftover)
-            elif is_supported(path) and entry.is_file(follow_symlinks=True):
-                st = entry.stat(follow_symlinks=True)
-                if not os.access(path, os.R_OK):
-                    on_problem(ScanProblem(path, "file is not readable (permission denied)"))
-                    continue
-                yield FoundFile(path, st.st_size, st.st_mtime_ns)
-            elif (kind := unread_audio_kind(path)) and entry.is_file(follow_symlinks=True):
-                on_problem(ScanProblem(path, f"{kind} files are not read by Genre Tagger (not analysed or tagged)"))
+            elif entry.is_file(follow_symlinks=True) and (
+                    found := _music_file(path, entry.stat, on_problem)):
+                yield found
         except OSError as exc:  # a dangling symlink, a file removed during the walk
             on_problem(ScanProblem(path, f"cannot read ({exc.strerror or exc})"))
