@@ -210,6 +210,7 @@ def cmd_scan(args, out: Output) -> int:
     say_recovery(out, report.recovered)
     out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
             f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
+            + (f", {sync.returned} back from missing" if sync.returned else "")
             + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
     if report.nothing_found:
         out.say(f"{', '.join(args.paths)}: {report.nothing_found}")

@@ -91,6 +91,20 @@ def test_vanished_file_is_marked_missing(env):
         assert all(t.path != str(env.files["wav"]) for t in queries.tracks_by_genre(s))
 
 
+def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections(env, tmp_path):
+    # A drive not mounted for one scan: its tracks go missing, then come back as they were.
+    env.scan()
+    env.tagger.correct([env.files["flac"]], "Krautrock", source="test", write=False)
+    away = tmp_path / "away"
+    env.music.rename(away)
+    assert env.scan()[0].missing == len(env.files)
+    away.rename(env.music)
+    sync, analysed = env.scan()
+    assert (sync.returned, sync.retagged, sync.new, sync.changed) == (len(env.files), 0, 0, 0) and analysed == []
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(env.files["flac"])).genre == "Krautrock"
+
+
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
     from desktop.core.tags import write_genres
 

@@ -37,6 +37,7 @@ class SyncReport:
     changed: int = 0
     moved: int = 0
     retagged: int = 0
+    returned: int = 0  # missing before (a drive not mounted, a folder moved away) and back, audio unchanged
     unchanged: int = 0
     missing: int = 0
     cleaned: int = 0  # temporary copies left by a killed tag write, removed
@@ -172,6 +173,8 @@ class Library:
         elif never_read:
             track.audio_hash, track.verdict, track.error = digest, NEW, None  # first read of a file that failed before
             report.new += 1
+        elif track.audio_hash == digest and track.missing:
+            report.returned += 1  # back where it was: nothing to analyse again
         elif track.audio_hash == digest:
             report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
         else:
