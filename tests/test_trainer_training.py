@@ -107,6 +107,10 @@ def test_export_of_a_non_checkpoint_is_a_clear_error(tmp_path):
     torch.save({"weights": 1}, bad)
     with pytest.raises(ValueError, match="not a Genre Tagger checkpoint"):
         export(bad, tmp_path / "x.onnx")
+    damaged = tmp_path / "damaged.pt"
+    damaged.write_bytes(b"junk\n")  # a pickle error escaped as a traceback before
+    with pytest.raises(ValueError, match=r"damaged\.pt: not a readable checkpoint \(UnpicklingError"):
+        export(damaged, tmp_path / "x.onnx")
 
 
 def test_mobilenet_initial_weights_file(tmp_path):
@@ -121,6 +125,9 @@ def test_mobilenet_initial_weights_file(tmp_path):
     torch.save({"unrelated": torch.zeros(3)}, tmp_path / "bad.pt")
     with pytest.raises(ValueError, match="no tensor matches"):
         load_initial_weights(target, tmp_path / "bad.pt")
+    (tmp_path / "damaged.pt").write_bytes(b"junk\n")
+    with pytest.raises(ValueError, match=r"damaged\.pt: not a readable weights file"):
+        load_initial_weights(target, tmp_path / "damaged.pt")
 
 
 def test_torchrun_distributed_training_on_cpu(tmp_path, synth_data):

@@ -83,7 +83,12 @@ def load_initial_weights(model: nn.Module, path) -> tuple[list[str], list[str]]:
     A file made for an RGB ImageNet model has a 3-channel first convolution: its channels are
     summed into our one-channel input, the usual way to reuse such weights on spectrograms.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # a damaged file, or one holding more than tensors (weights_only refuses code)
+        raise ValueError(f"{path}: not a readable weights file ({type(exc).__name__}: {exc})") from exc
     if isinstance(state, dict) and "model_state" in state:
         state = state["model_state"]
     own = model.state_dict()
