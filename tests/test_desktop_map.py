@@ -84,6 +84,22 @@ def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
+def test_the_html_page_takes_library_names_as_text_only(tmp_path):
+    # A genre tag is anything a file says: it went into the legend through innerHTML.
+    from desktop.services.map_image import render_html
+
+    evil = "<img src=x onerror=alert(1)>"
+    m = LibraryMap(np.array([1, 2]), np.array([[0.1, 0.1], [0.9, 0.9]], np.float32), [evil, "</script><b>"],
+                   [evil, ""], [evil, "t"], ["a", evil], ["prediction"] * 2, np.array([False, False]))
+    page = render_html(m, tmp_path / "m.html").read_text(encoding="utf-8")
+    script = page.split("<script>", 1)[1]
+    assert script.count("</script>") == 1 and script.endswith("</script>")  # the data cannot close the script
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"):
+        assert sink not in page
+    data = json.loads(script.split("const D=", 1)[1].split(";const c=", 1)[0])
+    assert set(data["names"]) == {evil, "</script><b>"}
+
+
 def test_cli_map_png_and_html_and_the_cache(env, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("GENRE_TAGGER_DB", str(env.sessions.kw["bind"].url.database))
     assert main(["map", "-o", str(tmp_path / "empty.png")]) == EXIT_ERROR

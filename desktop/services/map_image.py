@@ -97,12 +97,16 @@ c.onmousemove=e=>{if(drag){ox=e.clientX-drag[0];oy=e.clientY-drag[1];draw();retu
 for(let i=0;i<D.x.length;i++){const[p,q]=px(i);const k=(p-e.clientX)**2+(q-e.clientY)**2;if(k<d){d=k;b=i}}
 if(b<0){tip.style.display='none';return}tip.style.display='block';tip.style.left=e.clientX+12+'px';tip.style.top=e.clientY+12+'px';
 tip.textContent=D.t[b]+' — '+D.a[b]+' · '+D.g[b]+(D.f[b]?' (tag: '+D.f[b]+')':'')};
-document.getElementById('legend').innerHTML=D.names.map(n=>'<div><span style="color:'+D.colours[n]+'">■</span> '+n+'</div>').join('');
+const L=document.getElementById('legend');for(const n of D.names){const r=L.appendChild(document.createElement('div')),
+k=r.appendChild(document.createElement('span'));k.style.color=D.colours[n];k.textContent='■ ';r.append(n)}
 onresize=size;size();</script>"""
 
 
 def render_html(m: LibraryMap, out: str | Path) -> Path:
-    """A self-contained page: the map with zoom, pan and hover (title, artist, genre and its tag)."""
+    """A self-contained page: the map with zoom, pan and hover (title, artist, genre and its tag).
+
+    Every name from the library (a tag can hold anything, markup included) reaches the page as text only.
+    """
     out = Path(out)
     names = m.genres()
     data = {"x": np.round(m.xy[:, 0], 4).tolist(), "y": np.round(m.xy[:, 1], 4).tolist(), "g": m.genre, "f": m.file_genre,
