@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
 from desktop.ui.classify_dialog import ClassifyDialog, Recorder
@@ -86,6 +86,17 @@ def test_dialog_records_and_shows_the_genres(qtbot, model_env, tmp_path):
     assert levels == pytest.approx([0.2, 0.4, 0.6]) and dialog.result.top_genre == "noise"
     assert "noise" in dialog.status.text() and dialog.bars.items[0][0] == "noise" and len(dialog.timeline.probs) >= 10
     assert dialog.record_button.isEnabled()
+
+
+def test_dialog_shows_a_file_name_with_markup_as_named(qtbot, model_env, tmp_path):
+    # Qt reads a label's text as HTML when it starts with a tag: "<b>loud.wav" showed as a bold "loud.wav".
+    song = make_track(tmp_path, "<b>loud", "noise", "wav", 4.0, seed=6)
+    dialog = ClassifyDialog(model_env, FakeRecorder(song))
+    qtbot.addWidget(dialog)
+    dialog.classify(str(song))
+    qtbot.waitUntil(lambda: dialog.result is not None, timeout=30_000)
+    assert dialog.status.text().startswith("<b>loud.wav: ")
+    assert dialog.status.textFormat() == Qt.TextFormat.PlainText
 
 
 def test_dialog_without_a_microphone_says_so(qtbot, model_env):

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.formats import FORMATS
 from desktop.ui.details import ProbabilityBars, WindowTimeline
+from desktop.ui.labels import plain_label
 from desktop.ui.workers import Job, start_job
 
 RATE = 16000  # what the recorder asks for; the analysis resamples to the model's rate anyway
@@ -134,7 +135,7 @@ class ClassifyDialog(QDialog):
         self.open_button = QPushButton("Open File…")
         self.open_button.clicked.connect(self.open_file)
         self.meter = QProgressBar(maximum=100, textVisible=False)
-        self.status = QLabel("Record from the microphone, or open any audio file. Nothing is added to your library.")
+        self.status = plain_label("Record from the microphone, or open any audio file. Nothing is added to your library.")
         self.status.setWordWrap(True)
         self.bars, self.timeline = ProbabilityBars(), WindowTimeline()
         self._left = 0

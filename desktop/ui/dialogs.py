@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.genres import join_genres
 from desktop.services.settings import POLICIES
+from desktop.ui.labels import plain_label
 
 # What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
 ID3_CHOICES = (("Keep each file's ID3 version", 0), ("ID3v2.4", 4), ("ID3v2.3", 3))
@@ -90,8 +91,8 @@ class SettingsDialog(QDialog):
         add, remove = QPushButton("Add folder…"), QPushButton("Remove")
         add.clicked.connect(self._add_folder)
         remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i)) for i in self.folders.selectedItems()])
-        self.model_path = QLabel(settings.model_path or "(default)")
-        self.model_info = QLabel(model_describer(settings.model_path))
+        self.model_path = plain_label(settings.model_path or "(default)")
+        self.model_info = plain_label(model_describer(settings.model_path))
         self.model_info.setWordWrap(True)
         browse = QPushButton("Choose model…")
         browse.clicked.connect(self._choose_model)

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QListView,
     QListWidget,
@@ -50,6 +49,7 @@ from desktop.store import queries
 from desktop.store.schema import Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog
+from desktop.ui.labels import plain_label
 from desktop.ui.map_view import MapView
 from desktop.ui.table_model import (
     ARTIST,
@@ -191,7 +191,7 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.hide()
-        self.progress_label = QLabel("")
+        self.progress_label = plain_label()
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_scan)
         self.cancel_button.hide()
