@@ -117,6 +117,21 @@ def test_a_batch_with_a_file_changed_elsewhere_stays_undoable(env):
         env.tagger.undo()
 
 
+def test_a_written_file_moved_and_rescanned_is_undone_where_it_now_is(env):
+    # Undo looked only at the path written; a renamed file was refused as "no longer exists".
+    env.scan()
+    env.tagger.apply(env.tagger.plan(), "ours")
+    old = env.files["flac"]
+    new = env.music / "renamed" / "now here.flac"
+    new.parent.mkdir()
+    old.rename(new)
+    first = env.tagger.undo()  # not rescanned yet: refused, saying what to do
+    assert first.refused == [(str(old), "file no longer exists (if it was moved, scan its new folder and undo again)")]
+    env.scan()
+    again = env.tagger.undo()
+    assert again.restored == [str(new)] and again.complete and genres(new) == ()
+
+
 def _journal_new(env, path):
     with env.sessions() as s:
         return s.scalar(select(JournalEntry).where(JournalEntry.path == str(path))).new_genres

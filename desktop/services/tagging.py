@@ -256,9 +256,9 @@ class TagService:
             return result
 
     def _undo_one(self, s: Session, entry: JournalEntry, result: UndoResult) -> None:
-        path = Path(entry.path)
+        path = self._where_now(s, entry)
         if not path.exists():
-            result.refused.append((entry.path, "file no longer exists"))
+            result.refused.append((entry.path, "file no longer exists (if it was moved, scan its new folder and undo again)"))
             return
         try:
             now = read_tags(path, self.options).genres
@@ -282,6 +282,18 @@ class TagService:
         s.commit()
         log.info("undo: %s: restored %s", entry.path, join_genres(entry.old_genres) or "(none)")
         result.restored.append(entry.path)
+
+    @staticmethod
+    def _where_now(s: Session, entry: JournalEntry) -> Path:
+        """The written file's path now: a rescan follows a move or rename by the audio, and so does undo."""
+        path = Path(entry.path)
+        if path.exists() or entry.track_id is None:
+            return path
+        track = s.get(Track, entry.track_id)
+        if track is None or track.missing or track.path == entry.path or not Path(track.path).exists():
+            return path
+        entry.path = track.path  # the journal follows the file, so a crash mid-undo is settled where it now is
+        return Path(track.path)
 
     # ---- recovery ---------------------------------------------------------------------------
     def recover_interrupted(self) -> RecoveryReport:
