@@ -105,6 +105,23 @@ def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections
         assert queries.track_by_path(s, str(env.files["flac"])).genre == "Krautrock"
 
 
+def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tmp_path):
+    # ~/Music as a link to /mnt/nas/Music, scanned by one name in the window and by the other in a shell:
+    # every track was in the library twice (counts, learning and playlists doubled).
+    link = tmp_path / "link to music"
+    link.symlink_to(env.music, target_is_directory=True)
+    env.library.sync([link])
+    env.tagger.correct([link / env.files["flac"].relative_to(env.music)], "Krautrock", source="test", write=False)
+    sync = env.library.sync([env.music])
+    assert (sync.new, sync.moved, sync.missing) == (0, len(env.files), 0)
+    with env.sessions() as s:
+        paths = [t.path for t in s.scalars(select(Track))]
+        assert sorted(paths) == sorted(str(p) for p in env.files.values())
+        assert queries.track_by_path(s, str(env.files["flac"])).corrected_genre == "Krautrock"
+    again = env.library.sync([env.music])
+    assert (again.unchanged, again.moved) == (len(env.files), 0)
+
+
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
     from desktop.core.tags import write_genres
 

@@ -103,7 +103,7 @@ class Library:
                 if cancel.is_set():
                     break
                 seen.add(str(found.path))
-                self._sync_file(s, found, report, problem)
+                self._sync_file(s, found, report, problem, seen)
                 if n % COMMIT_EVERY == 0:
                     s.commit()
             s.commit()
@@ -133,7 +133,7 @@ class Library:
             s.commit()
         return report
 
-    def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem) -> None:
+    def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset()) -> None:
         path = str(found.path)
         track = s.scalar(select(Track).where(Track.path == path))
         unchanged = bool(track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing)
@@ -160,7 +160,7 @@ class Library:
             track.size, track.mtime_ns, track.verdict, track.error, track.missing = found.size, found.mtime_ns, ERROR, exc.reason, False
             return
         if track is None:
-            moved = self._find_moved(s, digest)
+            moved = self._find_moved(s, digest, found.path, seen)
             if moved is not None:
                 track = moved
                 track.path, track.folder = path, str(found.path.parent)
@@ -186,10 +186,14 @@ class Library:
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
 
     @staticmethod
-    def _find_moved(s: Session, digest: str) -> Track | None:
-        """A known track with the same audio whose old file is gone: the file was moved or renamed."""
+    def _find_moved(s: Session, digest: str, path: Path, seen: set[str]) -> Track | None:
+        """A known track with the same audio whose old file is gone (moved or renamed), or that is this
+        very file by another path not walked in this scan (a symlinked folder scanned by its other name:
+        without this, every track of it was in the library twice)."""
         for candidate in s.scalars(select(Track).where(Track.audio_hash == digest)):
             if candidate.missing or not os.path.exists(candidate.path):
+                return candidate
+            if candidate.path not in seen and _same_file(candidate.path, path):
                 return candidate
         return None
 
@@ -250,3 +254,10 @@ class Library:
         shown = spellings.get(genre_key(result.top_genre), result.top_genre) if result.top_genre else None
         store_verdict(track, result.status, shown, result.confidence, result.error)
 
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name one file on disk (a symlinked folder, a hard link)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
