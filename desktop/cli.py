@@ -23,6 +23,30 @@ from desktop.services.settings import POLICIES, TaggingSettings
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
 
 
+def fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1 (a confidence threshold)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number from 0 to 1, not {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 1, not {text}")
+    return value
+
+
+def at_least(low: int):
+    """An argparse type: a whole number of at least `low`."""
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        return value
+    return whole
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     from desktop.core.paths import locations_text
@@ -44,18 +68,18 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only missing genres (default); replace; never")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
-    scan.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="below this confidence a prediction is uncertain and never written")
+    scan.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="below this confidence a prediction is uncertain and never written")
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")
-    scan.add_argument("--multi-threshold", type=float, default=0.25)
+    scan.add_argument("--multi-threshold", type=fraction, default=0.25)
     add_id3_options(scan)
     scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
     scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
-    scan.add_argument("--workers", type=int, default=2, help="decoding threads")
+    scan.add_argument("--workers", type=at_least(1), default=2, help="decoding threads")
 
     ls = add("list", help="list tracks")
     ls.add_argument("--genre", help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
     ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
-    ls.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD,
+    ls.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
                     help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
     ls.add_argument("--search")
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
@@ -70,22 +94,22 @@ def build_parser() -> argparse.ArgumentParser:
     add_id3_options(st)
 
     undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
-    undo.add_argument("--batch", type=int)
+    undo.add_argument("--batch", type=at_least(1))
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
 
     pl = add("playlist", help="write an M3U8 playlist of one genre")
     pl.add_argument("genre")
     pl.add_argument("-o", "--output", required=True)
     pl.add_argument("--force", action="store_true", help="replace a file that is not a playlist (never an audio file)")
-    pl.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
+    pl.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
 
     add("models", help="list available models")
 
     lr = add("learn", help="learn your library's own genres from its tags and corrections (no audio is decoded)")
     lr.add_argument("--base", help="the network whose embeddings to learn on (default: the shipped model)")
-    lr.add_argument("--min-tracks", type=int, default=LearnSettings.min_tracks, help="tracks a genre needs")
-    lr.add_argument("--min-artists", type=int, default=LearnSettings.min_artists, help="artists a genre needs")
-    lr.add_argument("--folds", type=int, default=LearnSettings.folds, help="cross-validation folds (grouped by artist)")
+    lr.add_argument("--min-tracks", type=at_least(2), default=LearnSettings.min_tracks, help="tracks a genre needs")
+    lr.add_argument("--min-artists", type=at_least(1), default=LearnSettings.min_artists, help="artists a genre needs")
+    lr.add_argument("--folds", type=at_least(2), default=LearnSettings.folds, help="cross-validation folds (grouped by artist)")
     act = lr.add_mutually_exclusive_group()
     act.add_argument("--activate", dest="activate", action="store_true", default=None,
                      help="use the learned model even where the shipped one scores better")
@@ -96,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--html", action="store_true", help="write the interactive page whatever the file name")
     mp.add_argument("--by-file-genre", action="store_true", help="colour by the files' own tags instead of the genre")
     mp.add_argument("--size", default="1200x900", help="PNG size in pixels, WIDTHxHEIGHT")
-    mp.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
+    mp.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
 
     cl = add("classify", help="the genre of one recording outside the library (FILE, or - for WAV on standard input)")
     cl.add_argument("file")

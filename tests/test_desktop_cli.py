@@ -126,6 +126,20 @@ def test_scan_of_one_file_analyses_it_and_leaves_the_rest_alone(lib, capsys):
     assert code == EXIT_OK and data["sync"]["missing"] == 0 and data["sync"]["unchanged"] == 1
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["list", "--counts", "--threshold", "5"], "argument --threshold: must be from 0 to 1, not 5"),
+    (["map", "-o", "m.png", "--threshold", "-0.5"], "argument --threshold: must be from 0 to 1, not -0.5"),
+    (["scan", ".", "--multi-threshold", "high"], "argument --multi-threshold: must be a number from 0 to 1, not 'high'"),
+    (["scan", ".", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
+    (["learn", "--folds", "1"], "argument --folds: must be at least 2, not 1"),
+])
+def test_numbers_out_of_range_are_refused_by_name(capsys, argv, message):
+    # `list --threshold 5` used to list every track as uncertain, `--workers -3` meant one thread, in silence.
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == EXIT_ERROR and message in capsys.readouterr().err
+
+
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
     music, _ = lib
     bad = tmp_path / "bad.onnx"
