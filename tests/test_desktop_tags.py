@@ -160,6 +160,32 @@ def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     assert audio_hash(a) == before != audio_hash(b)
 
 
+def test_fingerprint_ignores_id3v1_and_ape_tags_at_the_end_in_either_order(tmp_path):
+    # mp3gain and foobar put an APEv2 tag before ID3v1; mutagen appends one after it. The second order
+    # used to count the ID3v1 tag as audio, so adding ReplayGain made a track look re-recorded.
+    import mutagen.apev2
+
+    song = make_track(tmp_path, "s", "tones", "mp3", 2.0)
+    bare = audio_hash(song, full=True)
+    id3v1 = b"TAG" + b"V1 title".ljust(30, b"\0") + b"".ljust(94, b"\0") + bytes([0])  # 128 bytes, genre 0: Blues
+
+    def ape(path):
+        tag = mutagen.apev2.APEv2()
+        tag["REPLAYGAIN_TRACK_GAIN"] = "-6.5 dB"
+        tag.save(str(path))
+
+    ape_then_v1 = tmp_path / "ape_then_v1.mp3"
+    ape_then_v1.write_bytes(song.read_bytes())
+    ape(ape_then_v1)
+    with open(ape_then_v1, "ab") as fh:
+        fh.write(id3v1)
+    v1_then_ape = tmp_path / "v1_then_ape.mp3"
+    v1_then_ape.write_bytes(song.read_bytes() + id3v1)
+    ape(v1_then_ape)
+    assert v1_then_ape.read_bytes()[-32:-24] == b"APETAGEX" and ape_then_v1.read_bytes()[-128:-125] == b"TAG"
+    assert audio_hash(ape_then_v1, full=True) == audio_hash(v1_then_ape, full=True) == bare
+
+
 @pytest.mark.parametrize("ext, codec", [("ogg", "Ogg Vorbis"), ("opus", "Opus"), ("opus.ogg", "Opus"), ("flac.oga", "Ogg FLAC")])
 def test_ogg_files_are_known_by_their_codec_not_their_extension(tmp_path, ext, codec):
     song = make_track(tmp_path, "song", "tones", ext, 2.0)

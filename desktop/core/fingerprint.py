@@ -74,13 +74,20 @@ def _stream_regions(fh) -> Iterator[tuple[int, int]]:
     start, end = 0, _file_size(fh)
     while (skip := _id3v2_size(fh, start)) > 0:  # several tags may be stacked
         start += skip
-    fh.seek(max(0, end - 128))
-    if end >= 128 and fh.read(3) == b"TAG":  # ID3v1
-        end -= 128
-    fh.seek(max(0, end - 32))
-    if end >= 32 and fh.read(8) == b"APETAGEX":  # APEv2 footer
-        size = struct.unpack("<I", fh.read(8)[4:8])[0]
-        end -= size + 32 if size + 32 <= end else 0
+    # Tags at the end, in either order: mp3gain and foobar put APEv2 before ID3v1, mutagen after it.
+    while True:
+        fh.seek(max(0, end - 128))
+        if end >= 128 and fh.read(3) == b"TAG":  # ID3v1
+            end -= 128
+            continue
+        fh.seek(max(0, end - 32))
+        if end >= 32 and fh.read(8) == b"APETAGEX":  # APE footer: version, size (footer and items), items, flags
+            _version, size, _items, flags = struct.unpack("<4I", fh.read(16))
+            size += 32 if flags & 0x80000000 else 0  # a header too (APEv2 writers add one; APEv1 has none)
+            if 32 <= size <= end:
+                end -= size
+                continue
+        break
     yield start, end
 
 
