@@ -99,6 +99,23 @@ def test_scan_fills_table_and_genre_counts(qtbot, window):
     assert shown == {genre} and window.proxy.rowCount() == int(genre_index.data().split("(")[1].rstrip(")"))
 
 
+def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
+    # The table said "Tones" (the library's tags) while the details' bars said "tones" (the model's label);
+    # a track without an album read "Artist —".
+    from desktop.core.tags import write_genres
+    from tests.audio_files import make_track
+
+    for name in ("t1", "t2"):
+        write_genres(make_track(window.files["flac"].parent, name, "tones", "flac", 3.0, tags={"artist": "Solo"}), ["Tones"])
+    scan(qtbot, window)
+    rows = {window.proxy.index(r, 0).data(): r for r in range(window.proxy.rowCount())}
+    window.table.selectRow(rows["t1"])
+    heading = window.details.heading.text()
+    assert "<br>Solo<br>" in heading and "—" not in heading
+    labels = {label for label, _ in window.details.bars.items}
+    assert "Tones" in labels and "tones" not in labels
+
+
 def test_search_and_review_filter(qtbot, window):
     scan(qtbot, window)
     window.search.setText("Track 3")

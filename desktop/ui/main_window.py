@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
+from desktop.core.genre_names import genre_key
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.services.learning import (
@@ -123,6 +124,7 @@ class MainWindow(QMainWindow):
     def __init__(self, sessions, settings, parent=None):
         super().__init__(parent)
         self.sessions, self.settings = sessions, settings
+        self._spellings: dict[str, str] = {}  # genre key -> the library's spelling; read by refresh()
         self.scan_job: Job | None = None
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
@@ -255,6 +257,8 @@ class MainWindow(QMainWindow):
     def refresh(self):
         """Reload the table and the sidebar from the database (fast: one column query each)."""
         self._changes_since = datetime.now(timezone.utc)
+        with self.sessions() as s:
+            self._spellings = queries.library_spellings(s)  # model labels in the library's spelling ("Hip-Hop")
         self.table_model.set_rows(load_rows(self.sessions))
         self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
         if self.review.isChecked():
@@ -343,15 +347,16 @@ class MainWindow(QMainWindow):
             track = s.get(Track, track_id)
             analysis = queries.latest_analysis(s, track_id)
             title = track.title or Path(track.path).name
-            heading = (f"<b>{html.escape(title)}</b><br>{html.escape(track.artist)} — {html.escape(track.album)}"
-                       f"<br><small>{html.escape(track.path)}</small>")
+            who = " — ".join(html.escape(part) for part in (track.artist, track.album) if part)
+            heading = f"<b>{html.escape(title)}</b>" + (f"<br>{who}" if who else "") + f"<br><small>{html.escape(track.path)}</small>"
             heading += f"<br>Genre from: {html.escape(genre_source(track, analysis))}"
             if track.error:
                 heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
                 self.details.show_track(heading + ("" if track.error else "<br>not analysed yet"), [], [], [], [])
             else:
-                self.details.show_track(heading, analysis.labels, analysis.probabilities, analysis.window_starts,
+                labels = [self._spellings.get(genre_key(label), label) for label in analysis.labels]  # as the table shows them
+                self.details.show_track(heading, labels, analysis.probabilities, analysis.window_starts,
                                         analysis.window_probabilities)
 
     # ---- scanning ---------------------------------------------------------------------------
