@@ -186,6 +186,16 @@ def test_started_without_stdin_and_stderr_it_still_scans(lib, tmp_path):
         assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_terminal_that_cannot_show_a_file_name_gets_it_escaped(lib, tmp_path):
+    # An ASCII or Latin-1 terminal: printing "Été à Paris.mp3" ended `list` with exit 2 and a codec error.
+    music, files = lib
+    env = dict(os.environ, GENRE_TAGGER_DB=str(tmp_path / "ascii.db"), PYTHONIOENCODING="ascii")
+    scan = subprocess.run([sys.executable, "-m", "desktop.cli", "scan", str(music)], env=env, capture_output=True, timeout=300)
+    assert scan.returncode == EXIT_OK, scan.stderr
+    shown = subprocess.run([sys.executable, "-m", "desktop.cli", "list"], env=env, capture_output=True, timeout=120)
+    assert shown.returncode == EXIT_OK and b"\\xc9t\\xe9 \\xe0 Paris.mp3" in shown.stdout
+
+
 def test_scan_killed_with_sigkill_resumes(tmp_path, exported_model):
     """A real `kill -9` mid-scan: the database stays sound and the next scan does only the rest."""
     import signal

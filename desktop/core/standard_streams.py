@@ -1,4 +1,5 @@
-"""Give a process started without stdin, stdout or stderr harmless ones before it opens any file."""
+"""Give a process started without stdin, stdout or stderr harmless ones before it opens any file, and
+output streams that never fail on a character the terminal's encoding lacks."""
 
 from __future__ import annotations
 
@@ -23,3 +24,7 @@ def ensure_standard_streams() -> None:
                 os.close(null)
         if getattr(sys, name) is None:
             setattr(sys, name, open(fd, mode, closefd=False, encoding="utf-8", errors="backslashreplace"))
+        elif mode == "w" and callable(getattr(getattr(sys, name), "reconfigure", None)):
+            # A terminal in Latin-1 or ASCII (LANG=C on old systems, PYTHONIOENCODING) cannot show every file
+            # name; printing one ended the command with exit 2 after its work was done. Escape instead.
+            getattr(sys, name).reconfigure(errors="backslashreplace")
