@@ -116,6 +116,29 @@ def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
     assert "Tones" in labels and "tones" not in labels
 
 
+def test_long_genre_names_fit_the_details_panel(qtbot):
+    # Names were drawn at fixed widths: "Contemporary Christian" lost its start in the bars and ran over
+    # the next name (and out of the plot) in the timeline's legend.
+    from PySide6.QtCore import QRectF
+    from PySide6.QtGui import QFontMetrics
+
+    from desktop.ui.details import DetailsPanel, WindowTimeline
+
+    panel = DetailsPanel()
+    qtbot.addWidget(panel)
+    labels = ["Progressive Rock", "Contemporary Christian", "Hip-Hop", "Country"]
+    panel.show_track("x", labels, [0.4, 0.3, 0.2, 0.1], [0, 3], [[0.4, 0.3, 0.2, 0.1], [0.1, 0.2, 0.3, 0.4]])
+    panel.bars.resize(330, 100)  # the panel's width in a 1280-pixel window
+    metrics = QFontMetrics(panel.font())
+    width, names = panel.bars.name_column(metrics)
+    assert width <= 0.4 * panel.bars.width() and all(metrics.horizontalAdvance(n) <= width - 6 for n in names)
+    assert names[0] == "Progressive Rock" and names[1].endswith("…")  # a short name whole, a long one shortened
+    plot = QRectF(30, 6, 290, 100)
+    legend = WindowTimeline.legend(metrics, labels, plot)
+    ends = [x + metrics.horizontalAdvance(n) for x, n in legend]
+    assert all(end <= nxt for end, (nxt, _) in zip(ends, legend[1:], strict=False)) and ends[-1] <= plot.right()
+
+
 def test_search_and_review_filter(qtbot, window):
     scan(qtbot, window)
     window.search.setText("Track 3")

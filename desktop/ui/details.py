@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
@@ -23,15 +23,22 @@ class ProbabilityBars(QWidget):
         self.setMinimumHeight(18 * max(1, len(self.items)) + 6)
         self.update()
 
+    def name_column(self, metrics: QFontMetrics) -> tuple[int, list[str]]:
+        """The names' column width (the longest name, up to 40% of the widget) and each name fitted to it."""
+        widest = max((metrics.horizontalAdvance(label) for label, _ in self.items), default=0)
+        label_w = min(widest + 12, max(60, int(self.width() * 0.4)))
+        return label_w, [metrics.elidedText(label, Qt.TextElideMode.ElideRight, label_w - 6) for label, _ in self.items]
+
     def paintEvent(self, _event):  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        label_w, h = 90, 18
+        h = 18
+        label_w, names = self.name_column(p.fontMetrics())
         width = max(10, self.width() - label_w - 50)
-        for i, (label, prob) in enumerate(self.items):
+        for i, ((_label, prob), name) in enumerate(zip(self.items, names, strict=True)):
             y = 3 + i * h
             p.setPen(self.palette().text().color())
-            p.drawText(QRectF(0, y, label_w - 6, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label)
+            p.drawText(QRectF(0, y, label_w - 6, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
             p.fillRect(QRectF(label_w, y + 3, width * prob, h - 6), QColor(PALETTE[0] if i == 0 else "#9aa9bb"))
             p.drawText(QRectF(label_w + width * prob + 4, y, 50, h), Qt.AlignmentFlag.AlignVCenter, f"{prob:.0%}")
         p.end()
@@ -50,6 +57,17 @@ class WindowTimeline(QWidget):
         self.labels, self.starts, self.probs = list(labels), list(starts), [list(r) for r in probs]
         self.update()
 
+    @staticmethod
+    def legend(metrics: QFontMetrics, names: list[str], rect: QRectF) -> list[tuple[float, str]]:
+        """(x, name) of each line's name along the plot's top, each shortened to its share of the width."""
+        room = int(max(30.0, rect.width() / max(1, len(names)) - 10))
+        out, x = [], rect.left() + 4
+        for name in names:
+            name = metrics.elidedText(name, Qt.TextElideMode.ElideRight, room)
+            out.append((x, name))
+            x += metrics.horizontalAdvance(name) + 10
+        return out
+
     def paintEvent(self, _event):  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -63,6 +81,7 @@ class WindowTimeline(QWidget):
         span = (max(self.starts) - min(self.starts)) or 1.0
         x0 = min(self.starts)
         top = sorted(range(len(self.labels)), key=lambda j: -max(r[j] for r in self.probs))[:4]
+        legend = self.legend(p.fontMetrics(), [self.labels[j] for j in top], rect)
         for rank, j in enumerate(top):
             p.setPen(QPen(QColor(PALETTE[rank % len(PALETTE)]), 2))
             points = [(rect.left() + (s - x0) / span * rect.width(), rect.bottom() - r[j] * rect.height())
@@ -71,7 +90,8 @@ class WindowTimeline(QWidget):
                 p.drawLine(int(xa), int(ya), int(xb), int(yb))
             for x, y in points:
                 p.drawEllipse(QRectF(x - 2, y - 2, 4, 4))
-            p.drawText(int(rect.left() + 4 + rank * 80), int(rect.top() + 14), self.labels[j])
+            name_x, name = legend[rank]
+            p.drawText(int(name_x), int(rect.top() + 14), name)
         p.setPen(self.palette().text().color())
         p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16), Qt.AlignmentFlag.AlignLeft, f"{x0:.0f} s")
         p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16), Qt.AlignmentFlag.AlignRight, f"{x0 + span:.0f} s")
