@@ -84,6 +84,22 @@ def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
+def test_the_legend_keeps_counts_visible_and_says_how_many_more(qtbot):
+    # A long name hid its count (cut at the legend's edge); a library of 80 genres ran off the image's bottom.
+    from PySide6.QtGui import QFont, QFontMetrics
+
+    from desktop.services.map_image import LEGEND_WIDTH, legend_lines
+
+    metrics = QFontMetrics(QFont())
+    names = ["Contemporary Christian Progressive Metalcore Fusion"] + [f"G{i}" for i in range(79)]
+    counts = dict.fromkeys(names, 12)
+    lines = legend_lines(metrics, names, counts, rows=10)
+    assert len(lines) == 10 and lines[-1] == "… and 71 more"
+    assert lines[0].endswith("… (12)") and metrics.horizontalAdvance(lines[0]) <= LEGEND_WIDTH
+    assert lines[1:9] == [f"G{i} (12)" for i in range(8)]
+    assert legend_lines(metrics, names[1:4], counts, rows=3) == ["G0 (12)", "G1 (12)", "G2 (12)"]
+
+
 def test_the_html_page_takes_library_names_as_text_only(tmp_path):
     # A genre tag is anything a file says: it went into the legend through innerHTML.
     from desktop.services.map_image import render_html

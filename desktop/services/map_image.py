@@ -43,16 +43,38 @@ def paint_points(painter, xy_px: np.ndarray, keys: list[str], colours: dict[str,
         painter.drawPoints([QPointF(float(x), float(y)) for x, y in xy_px[order[key]]])
 
 
-def paint_legend(painter, x: float, y: float, names: list[str], counts: dict[str, int], colours: dict[str, str]) -> None:
-    """Genre swatches with their track counts, top-left at (x, y)."""
+LEGEND_WIDTH, LEGEND_ROW = 220, 18
+
+
+def legend_lines(metrics, names: list[str], counts: dict[str, int], rows: int) -> list[str]:
+    """The legend's text: each name shortened so its count still shows; past `rows` lines, "… and N more"."""
+    from PySide6.QtCore import Qt
+
+    shown = names if len(names) <= rows else names[: max(0, rows - 1)]
+    lines = []
+    for name in shown:
+        count = f" ({counts[name]})"
+        room = LEGEND_WIDTH - metrics.horizontalAdvance(count)
+        lines.append(metrics.elidedText(name, Qt.TextElideMode.ElideRight, room) + count)
+    if len(shown) < len(names):
+        lines.append(f"… and {len(names) - len(shown)} more")
+    return lines
+
+
+def paint_legend(painter, x: float, y: float, names: list[str], counts: dict[str, int], colours: dict[str, str],
+                 height: float | None = None) -> None:
+    """Genre swatches with their track counts, top-left at (x, y), in at most `height` pixels."""
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QColor
 
-    for n, name in enumerate(names):
-        top = y + n * 18
-        painter.fillRect(QRectF(x, top + 4, 10, 10), QColor(colours[name]))
+    rows = len(names) if height is None else max(1, int(height // LEGEND_ROW))
+    swatches = len(names) if len(names) <= rows else rows - 1  # the last row then says how many more
+    for n, line in enumerate(legend_lines(painter.fontMetrics(), names, counts, rows)):
+        top = y + n * LEGEND_ROW
+        if n < swatches:
+            painter.fillRect(QRectF(x, top + 4, 10, 10), QColor(colours[names[n]]))
         painter.setPen(QColor("#222222"))
-        painter.drawText(QRectF(x + 16, top, 220, 18), 0x0081, f"{name} ({counts[name]})")  # AlignLeft | AlignVCenter
+        painter.drawText(QRectF(x + 16, top, LEGEND_WIDTH, LEGEND_ROW), 0x0081, line)  # AlignLeft | AlignVCenter
 
 
 def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 900, by_file_genre: bool = False) -> Path:
@@ -75,7 +97,7 @@ def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 
     margin, legend = 20, 240
     area = np.array([width - legend - 2 * margin, height - 2 * margin], np.float32)
     paint_points(painter, m.xy * area + margin, keys, colours)
-    paint_legend(painter, width - legend, margin, names, counts, colours)
+    paint_legend(painter, width - legend, margin, names, counts, colours, height - 2 * margin)
     painter.end()
     if not image.save(str(out), "PNG"):
         raise GenreTaggerError(out, "cannot write the image (is the folder writable?)")

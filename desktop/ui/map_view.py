@@ -94,7 +94,7 @@ class MapCanvas(QWidget):
         for i in rows:
             counts[self.keys[i]] = counts.get(self.keys[i], 0) + 1
         names = sorted(counts, key=lambda k: (k == UNCERTAIN, -counts[k], k))
-        paint_legend(painter, 8, 8, names, counts, self.colours)
+        paint_legend(painter, 8, 8, names, counts, self.colours, self._image.height() - 16)
         painter.end()
 
     def paintEvent(self, _event):  # noqa: N802
