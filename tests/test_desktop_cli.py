@@ -114,6 +114,10 @@ def test_playlist_and_list_find_a_genre_in_any_spelling(lib, capsys, tmp_path):
     capsys.readouterr()
     assert main(["--json", "list", "--genre", "HIPHOP"]) == EXIT_OK
     assert [t["path"] for t in json.loads(capsys.readouterr().out)["tracks"]] == [str(files[0])]
+    assert main(["set", str(files[1]), "Jazz; Hip Hop"]) == EXIT_OK  # one of several genres counts too
+    capsys.readouterr()
+    assert main(["--json", "list", "--genre", "hip-hop"]) == EXIT_OK
+    assert sorted(t["path"] for t in json.loads(capsys.readouterr().out)["tracks"]) == sorted(map(str, files[:2]))
 
 
 def test_scan_of_one_file_analyses_it_and_leaves_the_rest_alone(lib, capsys):

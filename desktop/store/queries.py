@@ -66,10 +66,11 @@ def tracks_by_genre(session: Session, genre: str | None = None, limit: int | Non
 
 
 def spellings_of(session: Session, genre: str) -> list[str]:
-    """The library's stored genre values with the key of `genre` (few distinct values: read from the index)."""
+    """The library's stored genre values that hold `genre` by key, alone or among several ("Rock; Pop" for
+    Rock); few distinct values, read from the index."""
     key = genre_key(genre)
     values = session.scalars(select(Track.genre).where(Track.genre.is_not(None)).distinct())
-    return [v for v in values if genre_key(v) == key] or [genre]
+    return [v for v in values if any(genre_key(g) == key for g in split_genres(v))] or [genre]
 
 
 def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]:
