@@ -350,6 +350,8 @@ def test_another_programs_database_is_refused_untouched(tmp_path):
     assert other.read_bytes() == before
     with sqlite3.connect(other) as con:
         assert [r[0] for r in con.execute("select name from sqlite_master where type='table'")] == ["albums"]
+    with pytest.raises(DatabaseError, match="is a folder; give a database file"):  # --db ~/Music by mistake
+        open_database(tmp_path)
 
 
 def test_a_library_missing_a_table_or_column_is_named(tmp_path):

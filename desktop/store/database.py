@@ -116,6 +116,8 @@ def open_database(path: str | Path) -> sessionmaker[Session]:
     """Open (creating or migrating) the SQLite database at `path`; return a session factory."""
     path = Path(path)
     if str(path) != ":memory:":
+        if path.is_dir():
+            raise DatabaseError(path, "is a folder; give a database file (e.g. library.db inside it)")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
