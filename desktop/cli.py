@@ -88,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("file")
 
     st = add("set", help="set a genre by hand (recorded, written, protected from automatic tagging)")
-    st.add_argument("file")
+    st.add_argument("paths", nargs="+", metavar="PATH",
+                    help="a music file, or a folder: every music file in it and its subfolders (one undo step)")
     st.add_argument("genre")
     st.add_argument("--no-write", action="store_true", help="record in the database only")
     add_id3_options(st)
@@ -361,12 +362,37 @@ def cmd_set(args, out: Output) -> int:
 
     settings = TaggingSettings(id3_version=id3_version(args))
     sessions = open_sessions(args)
-    report = Library(sessions, settings.tag_options()).sync_files([args.file])
-    for p in report.problems:
-        raise GenreTaggerError(p.path, p.reason)
-    result = TagService(sessions, settings).correct([args.file], args.genre, source="cli", write=not args.no_write)
-    out.say(f"{args.file}: genre set to {args.genre} by hand (protected from automatic tagging)")
-    return print_write(out, result)
+    files, problems = files_to_set(args.paths)
+    report = Library(sessions, settings.tag_options()).sync_files(files)
+    problems += report.problems
+    unusable = {str(p.path) for p in problems}
+    files = [f for f in files if f not in unusable]
+    if not files:
+        raise GenreTaggerError(problems[0].path, problems[0].reason)
+    for p in problems:  # several paths: the others are still set
+        out.warn(f"warning: {p.path}: {p.reason}")
+    result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write)
+    what = files[0] if len(files) == 1 else f"{len(files)} files"
+    out.say(f"{what}: genre set to {args.genre} by hand (protected from automatic tagging)")
+    code = print_write(out, result)
+    return EXIT_PARTIAL if problems else code
+
+
+def files_to_set(paths: list[str]) -> tuple[list[str], list]:
+    """Absolute paths of the files named and of the music files in the folders named; problems on the way."""
+    from desktop.core.scan import ScanProblem, walk_music
+
+    files, problems = [], []
+    for given in paths:
+        path = Path(given).expanduser().absolute()
+        if not path.is_dir():
+            files.append(str(path))  # a missing or unreadable file is named by the sync that follows
+            continue
+        found = [str(f.path) for f in walk_music([path], problems.append)]
+        if not found:
+            problems.append(ScanProblem(path, "no music files in this folder"))
+        files += found
+    return list(dict.fromkeys(files)), problems
 
 
 def cmd_undo(args, out: Output) -> int:

@@ -166,6 +166,20 @@ def test_undo_with_nothing_to_undo(lib, capsys):
     assert "nothing to undo" in capsys.readouterr().err
 
 
+def test_set_on_a_folder_corrects_every_file_in_it_as_one_undo_step(lib, capsys, tmp_path):
+    # An album's genre is one correction: `set` took only one file ("unsupported file type" for a folder).
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["set", str(music / "b"), "Chanson"]) == EXIT_OK  # "Été à Paris.mp3" and "tones.ogg"
+    assert "2 files: genre set to Chanson by hand" in capsys.readouterr().out
+    assert [read_tags(f).genres for f in files] == [(), ("Chanson",), ("Chanson",)]
+    assert main(["set", str(files[0]), str(tmp_path / "gone.flac"), "Drone"]) == EXIT_PARTIAL  # the rest still set
+    assert f"warning: {tmp_path / 'gone.flac'}: file not found" in capsys.readouterr().err
+    assert read_tags(files[0]).genres == ("Drone",)
+    assert main(["undo"]) == EXIT_OK and main(["undo"]) == EXIT_OK
+    assert [read_tags(f).genres for f in files] == [(), (), ()]
+
+
 def test_set_on_unknown_file(lib, capsys, tmp_path):
     assert main(["set", str(tmp_path / "nope.mp3"), "Rock"]) == EXIT_ERROR
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.mp3'}: file not found"
