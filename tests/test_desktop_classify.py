@@ -44,6 +44,8 @@ def test_classify_wav_from_standard_input_and_bad_input(model_env, tmp_path):
     assert bad.returncode == EXIT_ERROR and b"standard input: not a WAV stream (Format not recognised.)" in bad.stderr and b"Traceback" not in bad.stderr
     missing = run(b"", str(tmp_path / "nope.flac"))
     assert missing.returncode == EXIT_ERROR and b"nope.flac: file not found" in missing.stderr
+    folder = run(b"", str(tmp_path))
+    assert folder.returncode == EXIT_ERROR and b": is a folder; classify takes one recording" in folder.stderr
     (tmp_path / "live.ape").write_bytes(b"MAC \x00" * 100)
     unread = run(b"", str(tmp_path / "live.ape"))
     assert unread.returncode == EXIT_ERROR and unread.stderr.decode().strip().endswith("live.ape: unsupported file type .ape")

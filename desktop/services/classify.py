@@ -19,6 +19,8 @@ RECORDING_PLAN = WindowPlan(max_windows=20, skip_fraction=0.0)
 def classify_file(model: GenreModel, path: str | Path) -> TrackAnalysis:
     """Genre probabilities and the per-window timeline of one audio file; nothing is stored."""
     path = Path(path)
+    if path.is_dir():
+        raise AudioDecodeError(path, "is a folder; classify takes one recording (scan analyses a folder)")
     if not path.is_file():
         raise AudioDecodeError(path, "file not found")
     return next(Analyzer(model, AnalysisSettings(plan=RECORDING_PLAN, workers=1)).analyse([path]))
