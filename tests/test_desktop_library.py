@@ -243,6 +243,9 @@ def test_queries_for_the_gui(env):
         review = [t.path for t in queries.needs_review(s)]
         assert str(env.files["mp3"]) in review
         assert [t.path for t in queries.search_tracks(s, "Track 3")] == [str(env.files["opus"])]
+        assert [t.path for t in queries.search_tracks(s, "tRACK 3")] == [str(env.files["opus"])]
+        for wildcard in ("%", "T_ack 3", "Track%3"):  # text, not SQL patterns: "T_ack" matched every "Track"
+            assert queries.search_tracks(s, wildcard) == []
 
 
 def test_database_newer_than_the_program(tmp_path):

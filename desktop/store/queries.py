@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 from sqlalchemy import and_, func, or_, select
@@ -75,9 +76,10 @@ def spellings_of(session: Session, genre: str) -> list[str]:
 
 def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]:
     """Tracks whose title, artist, album, path or genre contains `text` (case-insensitive)."""
-    like = f"%{text}%"
+    like = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"  # "100%" and "_" are text here, not wildcards
     cols = (Track.title, Track.artist, Track.album, Track.path, Track.genre)
-    q = select(Track).where(Track.missing.is_(False), or_(*(c.ilike(like) for c in cols))).order_by(Track.path).limit(limit)
+    q = (select(Track).where(Track.missing.is_(False), or_(*(c.ilike(like, escape="\\") for c in cols)))
+         .order_by(Track.path).limit(limit))
     return list(session.scalars(q))
 
 
