@@ -360,6 +360,17 @@ def test_app_settings_hand_every_tagging_option_to_the_services(tmp_path):
     assert (tagging.multi_threshold, tagging.id3_separator, tagging.write_provenance, tagging.id3_version) == (0.4, " / ", True, 3)
 
 
+def test_a_settings_file_with_bad_values_opens_with_defaults_and_names_them(tmp_path, caplog):
+    # threshold=abc in a hand-edited settings.ini stopped the app before its window opened (ValueError).
+    ini = tmp_path / "s.ini"
+    ini.write_text("[General]\nthreshold=abc\npolicy=zap\nmulti_threshold=7\nid3_version=9\nmodel_path=/m.onnx\n")
+    settings = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert (settings.threshold, settings.policy, settings.multi_threshold, settings.id3_version) == (0.5, "fill", 0.25, 0)
+    assert settings.model_path == "/m.onnx" and settings.tagging().threshold == 0.5  # good lines are kept
+    assert f"{ini}: setting threshold='abc' is not usable; using 0.5" in caplog.text
+    assert all(f"setting {name}=" in caplog.text for name in ("policy", "multi_threshold", "id3_version"))
+
+
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):
     scan(qtbot, window)
     window.update_map()  # what showing the dock does in a shown window (View > Library Map)

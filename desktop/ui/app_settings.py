@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from PySide6.QtCore import QSettings
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.services.settings import TaggingSettings
+from desktop.services.settings import POLICIES, TaggingSettings
+
+log = logging.getLogger(__name__)
 
 FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
           "multi_genre": bool, "multi_threshold": float, "id3_version": int, "id3_separator": str,
@@ -16,19 +20,27 @@ DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill",
             "id3_separator": TaggingSettings.id3_separator, "write_provenance": False}
 
 
+# What a stored value must satisfy; anything else (a hand edit, another version's file) falls back to the default.
+VALID = {"device": lambda v: v in ("auto", "cuda", "cpu"), "policy": lambda v: v in POLICIES,
+         "threshold": lambda v: 0.0 <= v <= 1.0, "multi_threshold": lambda v: 0.0 <= v <= 1.0,
+         "id3_version": lambda v: v in (0, 3, 4), "id3_separator": bool}
+
+
 class AppSettings:
     """Attribute access to the stored settings; `save()` writes them back."""
 
     def __init__(self, store: QSettings):
         self.store = store
         for name, kind in FIELDS.items():
-            value = store.value(name, DEFAULTS[name])
-            if kind is list:
-                value = [value] if isinstance(value, str) else list(value or [])
-            elif kind is bool:
-                value = value in (True, "true", "1", 1)
-            else:
-                value = kind(value)
+            raw = store.value(name, DEFAULTS[name])
+            try:
+                value = _convert(raw, kind)
+                if not VALID.get(name, lambda _v: True)(value):
+                    raise ValueError("out of range")
+            except (TypeError, ValueError):
+                # A bad line must not keep the window from opening; it is named, and saving replaces it.
+                log.warning("%s: setting %s=%r is not usable; using %r", store.fileName(), name, raw, DEFAULTS[name])
+                value = DEFAULTS[name]
             setattr(self, name, value)
 
     def save(self) -> None:
@@ -42,3 +54,12 @@ class AppSettings:
         return TaggingSettings(policy=self.policy, threshold=self.threshold, multi_genre=self.multi_genre,
                                multi_threshold=self.multi_threshold, id3_version=self.id3_version,
                                id3_separator=self.id3_separator, write_provenance=self.write_provenance)
+
+
+def _convert(raw, kind):
+    """A QSettings value (strings in an INI file) as `kind`."""
+    if kind is list:
+        return [raw] if isinstance(raw, str) else list(raw or [])
+    if kind is bool:
+        return raw in (True, "true", "1", 1)
+    return kind(raw)
