@@ -367,6 +367,11 @@ def test_libraries_sharing_the_models_folder_keep_their_own_learned_models(tagge
     assert main(["--db", first, "scan", str(music)]) == EXIT_OK
     err = capsys.readouterr().err
     assert f"{first_model}: your learned model is gone" in err and "genre-tagger learn" in err
+    # A models folder that cannot be made is named (it was a NotADirectoryError traceback).
+    (tmp_path / "not a folder").write_text("")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "not a folder"))
+    assert main(["--db", first, "learn"]) == EXIT_ERROR
+    assert "genre-tagger/models: cannot save the learned model here (Not a directory)" in capsys.readouterr().err
 
 
 def test_two_artists_across_two_genres_still_fit():

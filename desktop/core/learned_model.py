@@ -7,6 +7,7 @@ like any other model. Its metadata names the base network and carries the head's
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -66,10 +67,15 @@ def build_learned_model(base: Path, head: GenreHead, out: Path, metadata: dict[s
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.partial")
-    onnx.save(proto, str(tmp))
-    tmp.replace(out)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        onnx.save(proto, str(tmp))
+        tmp.replace(out)
+    except OSError as exc:  # a read-only or full disk, a file where the folder should be
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise ModelError(out.parent, f"cannot save the learned model here ({exc.strerror or exc})") from exc
     return out
 
 
