@@ -295,6 +295,10 @@ def test_playlist_refuses_to_replace_music(lib, capsys):
     before = files[1].read_bytes()
     assert main(["playlist", "beats", "-o", str(files[1])]) == EXIT_ERROR
     assert "audio file" in capsys.readouterr().err and files[1].read_bytes() == before
+    inside_a_file = files[1] / "beats.m3u8"  # a folder that is a file: the reason was "File exists"
+    assert main(["playlist", "beats", "-o", str(inside_a_file)]) == EXIT_ERROR
+    assert f"cannot write playlist ({files[1]} is a file, not a folder)" in capsys.readouterr().err
+    assert files[1].read_bytes() == before
 
 
 def test_a_damaged_database_is_an_error_not_a_traceback(lib, capsys, tmp_path, monkeypatch):

@@ -59,5 +59,7 @@ def write_m3u8(tracks: list[Track], out: str | Path, force: bool = False) -> tup
         out.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out, "\n".join(lines) + "\n")
     except OSError as exc:
-        raise GenreTaggerError(out, f"cannot write playlist ({exc.strerror or exc})") from exc
+        blocking = next((p for p in out.parents if p.exists() and not p.is_dir()), None)
+        reason = f"{blocking} is a file, not a folder" if blocking else exc.strerror or exc  # mkdir says "File exists"
+        raise GenreTaggerError(out, f"cannot write playlist ({reason})") from exc
     return out, skipped
