@@ -47,6 +47,21 @@ def at_least(low: int):
     return whole
 
 
+MAP_SIZES = (400, 200, 10_000)  # least width (the legend takes 240 px), least height, most of either
+
+
+def image_size(text: str) -> tuple[int, int]:
+    """An argparse type: WIDTHxHEIGHT in pixels, within MAP_SIZES (10000x10000 is 400 MB of image already)."""
+    least_w, least_h, most = MAP_SIZES
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be WIDTHxHEIGHT, not {text!r}") from None
+    if not (least_w <= width <= most and least_h <= height <= most):
+        raise argparse.ArgumentTypeError(f"must be from {least_w}x{least_h} to {most}x{most} pixels, not {text}")
+    return width, height
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     from desktop.core.paths import locations_text
@@ -120,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("-o", "--output", required=True, help="map.png, or map.html for an interactive page")
     mp.add_argument("--html", action="store_true", help="write the interactive page whatever the file name")
     mp.add_argument("--by-file-genre", action="store_true", help="colour by the files' own tags instead of the genre")
-    mp.add_argument("--size", default="1200x900", help="PNG size in pixels, WIDTHxHEIGHT")
+    mp.add_argument("--size", type=image_size, default=(1200, 900), help="PNG size in pixels, WIDTHxHEIGHT (default 1200x900)")
     mp.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
 
     cl = add("classify", help="the genre of one recording outside the library (FILE, or - for WAV on standard input)")
@@ -499,10 +514,7 @@ def cmd_map(args, out: Output) -> int:
     from desktop.services.library_map import compute_map
     from desktop.services.map_image import render_html, render_png
 
-    try:
-        width, height = (int(v) for v in args.size.lower().split("x"))
-    except ValueError as exc:
-        raise ValueError(f"--size must be WIDTHxHEIGHT, not {args.size!r}") from exc
+    width, height = args.size
     library_map = compute_map(open_sessions(args), args.threshold)
     if not len(library_map):
         raise GenreTaggerError(None, "no analysed tracks to draw; scan a folder first")

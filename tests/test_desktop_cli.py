@@ -136,6 +136,9 @@ def test_scan_of_one_file_analyses_it_and_leaves_the_rest_alone(lib, capsys):
     (["scan", ".", "--multi-threshold", "high"], "argument --multi-threshold: must be a number from 0 to 1, not 'high'"),
     (["scan", ".", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
     (["learn", "--folds", "1"], "argument --folds: must be at least 2, not 1"),
+    (["map", "-o", "m.png", "--size", "100000x100000"], "argument --size: must be from 400x200 to 10000x10000 pixels"),
+    (["map", "-o", "m.png", "--size", "0x0"], "argument --size: must be from 400x200"),
+    (["map", "-o", "m.png", "--size", "big"], "argument --size: must be WIDTHxHEIGHT, not 'big'"),
 ])
 def test_numbers_out_of_range_are_refused_by_name(capsys, argv, message):
     # `list --threshold 5` used to list every track as uncertain, `--workers -3` meant one thread, in silence.
