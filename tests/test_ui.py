@@ -371,6 +371,22 @@ def test_a_settings_file_with_bad_values_opens_with_defaults_and_names_them(tmp_
     assert all(f"setting {name}=" in caplog.text for name in ("policy", "multi_threshold", "id3_version"))
 
 
+def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):
+    # Once a model was chosen, only editing settings.ini brought back the automatic choice
+    # (the library's learned model, else the shipped one).
+    from desktop.ui.dialogs import SettingsDialog
+
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.model_path = str(tmp_path / "chosen.onnx")
+    dialog = SettingsDialog(settings, lambda path: f"described {path or 'default'}")
+    qtbot.addWidget(dialog)
+    assert dialog.default_model.isEnabled()
+    dialog.default_model.click()
+    assert dialog.model_info.text() == "described default" and not dialog.default_model.isEnabled()
+    dialog.apply()
+    assert AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).model_path == ""
+
+
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):
     scan(qtbot, window)
     window.update_map()  # what showing the dock does in a shown window (View > Library Map)

@@ -96,6 +96,11 @@ class SettingsDialog(QDialog):
         self.model_info.setWordWrap(True)
         browse = QPushButton("Choose model…")
         browse.clicked.connect(self._choose_model)
+        # Once a model was chosen there was no way back to the automatic choice but editing the settings file.
+        self.default_model = QPushButton("Use the default")
+        self.default_model.setToolTip("Your library's learned model when it has one, else the shipped model")
+        self.default_model.clicked.connect(self._use_default_model)
+        self.default_model.setEnabled(bool(settings.model_path))
         self.device = QComboBox()
         self.device.addItems(["auto", "cuda", "cpu"])
         self.device.setCurrentText(settings.device)
@@ -122,7 +127,12 @@ class SettingsDialog(QDialog):
         form.addRow("", folder_buttons)
         form.addRow("Model", self.model_path)
         form.addRow("", self.model_info)
-        form.addRow("", browse)
+        model_buttons = QWidget()
+        mb = QHBoxLayout(model_buttons)
+        mb.setContentsMargins(0, 0, 0, 0)
+        mb.addWidget(browse)
+        mb.addWidget(self.default_model)
+        form.addRow("", model_buttons)
         form.addRow("Run on", self.device)
         form.addRow("Write policy", self.policy)
         form.addRow("Uncertain below", self.threshold)
@@ -145,6 +155,12 @@ class SettingsDialog(QDialog):
         if path:
             self.model_path.setText(path)
             self.model_info.setText(self.describe(path))
+            self.default_model.setEnabled(True)
+
+    def _use_default_model(self):
+        self.model_path.setText("(default)")
+        self.model_info.setText(self.describe(""))
+        self.default_model.setEnabled(False)
 
     def apply(self) -> None:
         """Copy the dialog's values into the settings."""
