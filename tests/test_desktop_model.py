@@ -64,6 +64,16 @@ def test_provider_choice():
         choose_providers("cuda", ["CPUExecutionProvider"])
 
 
+def test_cuda_asked_for_is_cuda_or_a_clear_error(exported_model):
+    # onnxruntime's CUDA build lists CUDA on a machine without a GPU and then ran on the CPU in silence.
+    try:
+        model = GenreModel(exported_model, device="cuda")
+    except (ModelError, ValueError) as exc:
+        assert "CUDA was asked for" in str(exc)
+    else:
+        assert "CUDAExecutionProvider" in model.providers  # a machine with a usable GPU
+
+
 def test_window_plans():
     assert plan_windows(0.5, 1.0) == []
     assert plan_windows(3.0, 1.0) == [0.0, 1.0, 2.0]

@@ -103,6 +103,10 @@ class GenreModel:
                                                 disabled_optimizers=DISABLED_OPTIMIZERS)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/InvalidProtobuf errors
             raise ModelError(path, f"cannot load model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+        if device == "cuda" and PROVIDERS["cuda"] not in self.session.get_providers():
+            # A CUDA build of onnxruntime without a usable GPU falls back to the CPU in silence.
+            raise ModelError(path, "CUDA was asked for but no GPU is usable here (driver or CUDA libraries "
+                                   "missing); use --device auto or cpu")
         self.info = parse_metadata(path, self.session.get_modelmeta().custom_metadata_map)
         inputs = {i.name: i for i in self.session.get_inputs()}
         outputs = {o.name for o in self.session.get_outputs()}
