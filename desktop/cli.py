@@ -325,7 +325,7 @@ def cmd_show(args, out: Output) -> int:
     from desktop.store.schema import Analysis
 
     with open_sessions(args)() as s:
-        track = queries.track_by_path(s, str(Path(args.file).expanduser().absolute()))
+        track = queries.track_of_file(s, str(Path(args.file).expanduser().absolute()))
         if track is None:
             raise GenreTaggerError(args.file, "not in the library; scan its folder first")
         analyses = list(s.scalars(select(Analysis).where(Analysis.track_id == track.id)))

@@ -120,6 +120,11 @@ def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tm
         assert queries.track_by_path(s, str(env.files["flac"])).corrected_genre == "Krautrock"
     again = env.library.sync([env.music])
     assert (again.unchanged, again.moved) == (len(env.files), 0)
+    with env.sessions() as s:  # `show` by the other name finds the track (it said "not in the library")
+        by_link = str(link / env.files["flac"].relative_to(env.music))
+        assert queries.track_by_path(s, by_link) is None
+        assert queries.track_of_file(s, by_link).path == str(env.files["flac"])
+        assert queries.track_of_file(s, str(link / "no such file.flac")) is None
 
 
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):

@@ -33,6 +33,14 @@ def printable(path: str | Path) -> Path:
     return Path(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """True when two paths name one file on disk (through a symlinked folder, or a hard link)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _valid_name(path: Path) -> bool:
     try:
         str(path).encode("utf-8")

@@ -19,7 +19,7 @@ from desktop.core.formats import format_of
 from desktop.core.genre_names import genre_key
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
-from desktop.core.scan import FoundFile, ScanProblem, walk_music
+from desktop.core.scan import FoundFile, ScanProblem, same_file, walk_music
 from desktop.core.tags import TagOptions, read_tags
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -193,7 +193,7 @@ class Library:
         for candidate in s.scalars(select(Track).where(Track.audio_hash == digest)):
             if candidate.missing or not os.path.exists(candidate.path):
                 return candidate
-            if candidate.path not in seen and _same_file(candidate.path, path):
+            if candidate.path not in seen and same_file(candidate.path, path):
                 return candidate
         return None
 
@@ -253,11 +253,3 @@ class Library:
         track.duration = result.duration or track.duration
         shown = spellings.get(genre_key(result.top_genre), result.top_genre) if result.top_genre else None
         store_verdict(track, result.status, shown, result.confidence, result.error)
-
-
-def _same_file(a: str | Path, b: str | Path) -> bool:
-    """True when two paths name one file on disk (a symlinked folder, a hard link)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return False

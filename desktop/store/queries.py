@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_names import display_names, genre_key
 from desktop.core.genres import SEPARATOR, split_genres
+from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, Track
 
 
@@ -74,9 +76,14 @@ def spellings_of(session: Session, genre: str) -> list[str]:
     return [v for v in values if any(genre_key(g) == key for g in split_genres(v))] or [genre]
 
 
+def _literal(text: str) -> str:
+    """`text` for a LIKE pattern with escape "\\": its % and _ match themselves."""
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
 def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]:
     """Tracks whose title, artist, album, path or genre contains `text` (case-insensitive)."""
-    like = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"  # "100%" and "_" are text here, not wildcards
+    like = f"%{_literal(text)}%"  # "100%" and "_" are text here, not wildcards
     cols = (Track.title, Track.artist, Track.album, Track.path, Track.genre)
     q = (select(Track).where(Track.missing.is_(False), or_(*(c.ilike(like, escape="\\") for c in cols)))
          .order_by(Track.path).limit(limit))
@@ -121,6 +128,19 @@ def needs_review(session: Session, limit: int | None = None, threshold: float = 
 def track_by_path(session: Session, path: str) -> Track | None:
     """The track stored under an absolute path."""
     return session.scalar(select(Track).where(Track.path == path))
+
+
+def track_of_file(session: Session, path: str) -> Track | None:
+    """The track of a file named by any of its paths: its own, or another name of the same file (a folder
+    reached through a symlink); the second is looked for only when the first misses."""
+    track = track_by_path(session, path)
+    if track is not None or not os.path.isfile(path):
+        return track
+    name = _literal(os.path.basename(path))
+    for candidate in session.scalars(select(Track).where(Track.path.like(f"%{os.sep}{name}", escape="\\"))):
+        if same_file(candidate.path, path):
+            return candidate
+    return None
 
 
 def latest_analysis(session: Session, track_id: int) -> Analysis | None:
