@@ -312,9 +312,14 @@ def cmd_list(args, out: Output) -> int:
         else:
             tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
         out.data = {"tracks": [track_dict(t) for t in tracks]}
+        # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
+        # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
+        width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
         for t in tracks:
             conf = f"{t.confidence:.2f}" if t.confidence is not None else "  - "
-            out.say(f"{(t.genre or '-'):<14} {conf}  {t.status:<10} {t.path}")
+            genre = t.genre or "-"
+            genre = genre if len(genre) <= width else genre[: width - 1] + "…"
+            out.say(f"{genre:<{width}} {conf}  {t.status:<10} {t.path}")
     return EXIT_OK
 
 

@@ -147,6 +147,18 @@ def test_numbers_out_of_range_are_refused_by_name(capsys, argv, message):
     assert stop.value.code == EXIT_ERROR and message in capsys.readouterr().err
 
 
+def test_list_keeps_paths_in_one_column_whatever_the_genre(lib, capsys):
+    music, files = lib
+    main(["scan", str(music)])
+    assert main(["set", str(files[0]), "Contemporary Christian Progressive Metalcore", "--no-write"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["list"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    columns = {line.index(str(music)) for line in lines}
+    assert len(lines) == len(files) and len(columns) == 1
+    assert any(line.startswith("Contemporary Christian …") for line in lines)
+
+
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
     music, _ = lib
     bad = tmp_path / "bad.onnx"
