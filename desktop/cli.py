@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan = add("scan", help="scan folders (or single files), predict genres, and (with --write) tag files")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="a music folder (walked with its subfolders) or a music file")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
-    scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only missing genres (default); replace; never")
+    scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only files without a genre or with a placeholder such as Unknown (default); replace; never")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
     scan.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="below this confidence a prediction is uncertain and never written")
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")

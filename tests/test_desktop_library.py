@@ -127,6 +127,22 @@ def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tm
         assert queries.track_of_file(s, str(link / "no such file.flac")) is None
 
 
+def test_fill_replaces_a_placeholder_a_ripper_left_and_undo_brings_it_back(env):
+    # "Unknown", "Other", "(255)": files that say no genre were never filled.
+    from desktop.core.tags import write_genres
+
+    placeholders = {"mp3": ["Unknown"], "flac": ["Other"], "ogg": ["(255)"], "m4a": ["Jazz"]}
+    for ext, value in placeholders.items():
+        write_genres(env.files[ext], value)
+    env.scan()
+    planned = {c.path for c in env.tagger.plan(policy="fill")}
+    assert {str(env.files[e]) for e in ("mp3", "flac", "ogg")} <= planned and str(env.files["m4a"]) not in planned
+    env.tagger.apply(env.tagger.plan(policy="fill"), "fill")
+    assert read_tags(env.files["mp3"]).genres not in ((), ("Unknown",))
+    env.tagger.undo()
+    assert [read_tags(env.files[e]).raw_genres for e in ("mp3", "flac", "ogg")] == [("Unknown",), ("Other",), ("(255)",)]
+
+
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
     from desktop.core.tags import write_genres
 

@@ -46,6 +46,11 @@ def clean_name(name: str) -> str | None:
     return name
 
 
+def names_a_genre(values: Iterable[str]) -> bool:
+    """True when any value is a genre, not a placeholder a ripper left (Unknown, Other, Misc, (255), Genre)."""
+    return any(clean_name(v) is not None for v in values)
+
+
 @functools.lru_cache(maxsize=4096)  # a library has few distinct genre names, asked about for every track
 def genre_key(name: str) -> str:
     """The key that spelling variants share: case, spaces, punctuation and '&'/'and' ignored; aliases merged."""

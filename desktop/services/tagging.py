@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
+from desktop.core.genre_names import names_a_genre
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.tags import read_tags, write_genres
 from desktop.services.settings import TaggingSettings
@@ -118,8 +119,8 @@ class TagService:
                 old = split_genres(track.file_genre)
                 if new is None or same_genres(old, new):
                     continue
-                if policy == "fill" and old and not track.corrected_genre:
-                    continue
+                if policy == "fill" and names_a_genre(old) and not track.corrected_genre:
+                    continue  # fill writes where the file has no genre, or only a placeholder ("Unknown")
                 by_hand = bool(track.corrected_genre)
                 provenance = "corrected by hand" if by_hand else f"{track.predicted_genre} {track.confidence:.2f}"
                 changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy))
@@ -154,7 +155,7 @@ class TagService:
         if same_genres(now.genres, change.new):
             result.skipped.append((change.path, f"already says {join_genres(change.new)}"))
             return
-        if change.policy == "fill" and now.genres:
+        if change.policy == "fill" and names_a_genre(now.genres):
             # Another tagger filled it since the plan (kid3 and Mp3tag keep the timestamp).
             result.skipped.append((change.path, f"got a genre since planning ({join_genres(now.genres)}); fill keeps it"))
             return
