@@ -11,14 +11,19 @@ def touch(path):
     return path
 
 
+def walk_names(root):
+    """Names of the files a walk of `root` yields, and the problems it reports."""
+    problems = []
+    return [f.path.name for f in walk_music([root], problems.append)], problems
+
+
 def test_walk_picks_supported_files_and_skips_hidden(tmp_path):
     touch(tmp_path / "a" / "one.mp3")
     touch(tmp_path / "a" / "two.FLAC")
     touch(tmp_path / "a" / "cover.jpg")
     touch(tmp_path / ".hidden" / "three.mp3")
     touch(tmp_path / "a" / ".four.ogg")
-    problems = []
-    found = [f.path.name for f in walk_music([tmp_path], problems.append)]
+    found, problems = walk_names(tmp_path)
     assert found == ["one.mp3", "two.FLAC"] and problems == []
 
 
@@ -27,8 +32,7 @@ def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
     touch(tmp_path / "a" / "two.wv")
     touch(tmp_path / "a" / "live.APE")
     touch(tmp_path / "a" / "notes.txt")
-    problems = []
-    found = [f.path.name for f in walk_music([tmp_path], problems.append)]
+    found, problems = walk_names(tmp_path)
     assert found == ["one.wma", "two.wv"]
     assert [(p.path.name, p.reason) for p in problems] == [
         ("live.APE", "Monkey's Audio files are not read by Genre Tagger (not analysed or tagged)")]
@@ -52,8 +56,7 @@ def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatc
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", scandir)
-    problems = []
-    found = [f.path.name for f in walk_music([tmp_path], problems.append)]
+    found, problems = walk_names(tmp_path)
     assert found == ["y.mp3"]
     assert problems[0].path.name == "locked" and "Permission denied" in problems[0].reason
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -12,7 +13,7 @@ import numpy as np
 
 from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError
-from desktop.core.formats import FORMATS, OGG_CODECS, format_of
+from desktop.core.formats import FORMATS, OGG_CODECS, AudioFormat, format_of
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def probe(path: Path) -> AudioInfo:
         import soundfile as sf
 
         try:
-            with decoder_chatter_filtered():  # libmpg123 speaks up on a damaged MP3's header too
+            with decode_quietly(fmt):  # libmpg123 speaks up on a damaged MP3's header too
                 info = sf.info(str(path))
         except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError for corrupt data
             raise AudioDecodeError(path, f"cannot read audio ({soundfile_reason(exc)})") from exc
@@ -43,18 +44,24 @@ def probe(path: Path) -> AudioInfo:
 
 def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
     """Decode [(start_s, seconds), ...] of `path` to mono float32 at `sample_rate`."""
-    if format_of(path).soundfile_decodes:
-        return _read_soundfile(path, segments, sample_rate)
+    fmt = format_of(path)
+    if fmt.soundfile_decodes:
+        return _read_soundfile(path, fmt, segments, sample_rate)
     return [_read_ffmpeg(path, start, seconds, sample_rate) for start, seconds in segments]
 
 
-def _read_soundfile(path, segments, sample_rate):
+def decode_quietly(fmt: AudioFormat):
+    """The stderr filter around a libsndfile call for a format whose decoder chatters; nothing for others."""
+    return decoder_chatter_filtered() if fmt.chatty_decoder else contextlib.nullcontext()
+
+
+def _read_soundfile(path, fmt, segments, sample_rate):
     import soundfile as sf
     import soxr
 
     out = []
     try:
-        with decoder_chatter_filtered(), sf.SoundFile(str(path)) as fh:
+        with decode_quietly(fmt), sf.SoundFile(str(path)) as fh:
             native = fh.samplerate
             for start, seconds in segments:
                 fh.seek(min(int(start * native), max(0, fh.frames - 1)))

@@ -17,6 +17,7 @@ class AudioFormat:
     mutagen_class: str
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
+    chatty_decoder: bool = False  # libsndfile's decoder for it prints to stderr (libmpg123): decode_quietly filters it
 
     def open(self, path: Path):
         """The mutagen object for `path` (tags read, audio untouched)."""
@@ -26,7 +27,7 @@ class AudioFormat:
         return getattr(importlib.import_module(module), cls)(path)
 
 
-MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True)
+MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True)
 FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True)
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)
