@@ -15,7 +15,7 @@ from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
 from desktop.store.lock import LibraryBusy, writer_lock
-from desktop.store.schema import JournalEntry, WriteBatch
+from desktop.store.schema import JournalEntry, Track, WriteBatch
 from tests.audio_files import make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
@@ -463,6 +463,34 @@ def test_review_compares_genres_case_blind_and_accepts_our_multi_genre_writes():
     assert not queries.row_needs_review("rock; pop", "rock", 0.9, False)
     assert queries.row_needs_review("Jazz", "rock", 0.9, False)
     assert queries.row_needs_review("", "rock", 0.3, False) and not queries.row_needs_review("", "rock", 0.3, True)
+
+
+def test_review_compares_genres_by_key_and_passes_over_placeholder_tags():
+    # The model's label in another spelling is the same genre (the table already shows it in the library's).
+    assert not queries.row_needs_review("Hip-Hop", "hiphop", 0.9, False)
+    assert not queries.row_needs_review("R&B", "rnb", 0.9, False)
+    assert not queries.row_needs_review("(17)", "rock", 0.9, False)  # an ID3v1 number names its genre
+    # A placeholder a ripper left says nothing (fill writes over it): no disagreement, as with no tag.
+    for placeholder in ("Unknown", "Other", "(255)", "genre"):
+        assert not queries.row_needs_review(placeholder, "jazz", 0.9, False), placeholder
+    assert queries.row_needs_review("Unknown; Rock", "jazz", 0.9, False)  # the first real genre disagrees
+    assert queries.row_needs_review("Hip-Hop", "jazz", 0.9, False)
+
+
+def test_list_review_agrees_with_the_table_on_spellings_and_placeholders(env):
+    env.scan()
+    with env.sessions() as s:
+        predicted = {t.path: t.predicted_genre for t in queries.tracks_by_genre(s)}
+    flac, ogg, mp3 = str(env.files["flac"]), str(env.files["ogg"]), str(env.files["mp3"])
+    write_genres(env.files["flac"], ["Unknown"])
+    write_genres(env.files["ogg"], [predicted[ogg].upper().replace("O", "o") + "!"])  # same key, other spelling
+    write_genres(env.files["mp3"], ["Disagreeing Tag"])
+    env.scan()
+    with env.sessions() as s:
+        review = {t.path for t in queries.needs_review(s, threshold=0.0)}
+        by_album = {t.path for t in s.scalars(select(Track).where(Track.id.in_(queries.album_disagreements(s, 0.0))))}
+    assert not by_album & {flac, ogg}  # the album check does not flag them either way
+    assert mp3 in review and flac not in review and ogg not in review
 
 
 # ---- 18. known-broken files are reported again ---------------------------------------------------------------------

@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_names import display_names, genre_key
+from desktop.core.genre_names import clean_name, display_names, genre_key
 from desktop.core.genres import SEPARATOR, split_genres
 from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, Track
@@ -22,12 +22,16 @@ def is_uncertain(confidence: float | None, threshold: float) -> bool:
     return confidence is not None and confidence < threshold
 
 
+def first_named(file_genre: str | None) -> str | None:
+    """The first genre a file's tag names; a placeholder a ripper left (Unknown, (255)) says nothing, like no tag."""
+    return next((name for name in map(clean_name, split_genres(file_genre or "")) if name), None)
+
+
 def tag_disagrees(file_genre: str, predicted: str | None) -> bool:
-    """The file's tag names other genres than the prediction (case-blind; our own multi-genre writes agree)."""
-    if not file_genre or not predicted:
-        return False
-    tagged = [g.casefold() for g in split_genres(file_genre)]
-    return tagged[0] != predicted.casefold()
+    """The file's first genre is another genre than the prediction, by key ("Hip-Hop" is the model's "hiphop";
+    our own multi-genre writes agree)."""
+    named = first_named(file_genre)
+    return bool(named and predicted) and genre_key(named) != genre_key(predicted)
 
 
 def row_needs_review(file_genre: str, predicted: str | None, confidence: float | None, corrected: bool,
@@ -37,6 +41,7 @@ def row_needs_review(file_genre: str, predicted: str | None, confidence: float |
 
 
 def _review_clause(threshold: float):
+    # A superset of the rule in SQL (strings, not keys): needs_review narrows it with row_needs_review.
     tag, pred = func.lower(Track.file_genre), func.lower(Track.predicted_genre)
     disagree = and_(Track.file_genre != "", Track.predicted_genre.is_not(None), tag != pred,
                     ~tag.startswith(pred + SEPARATOR.strip()))  # "rock; pop" written by us starts with "rock;"
@@ -108,7 +113,7 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
         predicted = {genre_key(t.predicted_genre) for t in tracks
                      if t.predicted_genre and not t.corrected_genre and not is_uncertain(t.confidence, threshold)}
         said = {genre_key(t.corrected_genre) for t in tracks if t.corrected_genre}
-        said |= {genre_key(split_genres(t.file_genre)[0]) for t in tracks if t.file_genre and not t.corrected_genre}
+        said |= {genre_key(named) for t in tracks if not t.corrected_genre and (named := first_named(t.file_genre))}
         if len(predicted) > 1 or (said and predicted - said):
             flagged |= {t.id for t in tracks if t.predicted_genre and not t.corrected_genre}
     return flagged
@@ -117,7 +122,8 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
 def needs_review(session: Session, limit: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Track]:
     """Uncertain tracks, tracks whose tag disagrees with the prediction, and tracks of disagreeing albums."""
     q = select(Track).where(Track.missing.is_(False), _review_clause(threshold)).order_by(Track.path)
-    tracks = {t.id: t for t in session.scalars(q)}
+    tracks = {t.id: t for t in session.scalars(q)
+              if row_needs_review(t.file_genre or "", t.predicted_genre, t.confidence, bool(t.corrected_genre), threshold)}
     album_ids = sorted(album_disagreements(session, threshold) - set(tracks))
     for start in range(0, len(album_ids), 500):  # chunks: SQLite limits the parameters of one statement
         tracks.update({t.id: t for t in session.scalars(select(Track).where(Track.id.in_(album_ids[start:start + 500])))})
