@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = add("list", help="list tracks")
     ls.add_argument("--genre", help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
-    ls.add_argument("--review", action="store_true", help="only tracks to review (uncertain, or tag disagrees)")
+    ls.add_argument("--review", action="store_true", help="only tracks to review, each with why (uncertain, the tag disagrees, the album disagrees)")
     ls.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
                     help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
     ls.add_argument("--search")
@@ -305,21 +305,24 @@ def cmd_list(args, out: Output) -> int:
             if uncertain:
                 out.say(f"{uncertain:6d}  (uncertain: predictions under {args.threshold:g}, see list --review)")
             return EXIT_OK
+        why: dict[int, str] = {}  # --review: why each track is there, in the status column's place
         if args.review:
-            tracks = queries.needs_review(s, threshold=args.threshold)
+            reviewed = queries.review_with_reasons(s, threshold=args.threshold)
+            tracks, why = [t for t, _ in reviewed], {t.id: reason for t, reason in reviewed}
         elif args.search:
             tracks = queries.search_tracks(s, args.search)
         else:
             tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
-        out.data = {"tracks": [track_dict(t) for t in tracks]}
+        out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
         # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
         # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
+        status_width = max(10, max((len(why.get(t.id, "")) for t in tracks), default=0))
         for t in tracks:
             conf = f"{t.confidence:.2f}" if t.confidence is not None else "  - "
             genre = t.genre or "-"
             genre = genre if len(genre) <= width else genre[: width - 1] + "…"
-            out.say(f"{genre:<{width}} {conf}  {t.status:<10} {t.path}")
+            out.say(f"{genre:<{width}} {conf}  {why.get(t.id, t.status):<{status_width}} {t.path}")
     return EXIT_OK
 
 

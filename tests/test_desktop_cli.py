@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
-from desktop.core.tags import read_tags
+from desktop.core.tags import read_tags, write_genres
 from tests.audio_files import make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
@@ -157,6 +157,20 @@ def test_list_keeps_paths_in_one_column_whatever_the_genre(lib, capsys):
     columns = {line.index(str(music)) for line in lines}
     assert len(lines) == len(files) and len(columns) == 1
     assert any(line.startswith("Contemporary Christian …") for line in lines)
+
+
+def test_list_review_says_why_each_track_is_there(lib, capsys):
+    music, files = lib
+    write_genres(files[0], ["Heavy Metal"])  # the model hears noise: the tag disagrees
+    main(["scan", str(music)])
+    capsys.readouterr()
+    assert main(["list", "--review", "--threshold", "1"]) == EXIT_OK  # every prediction uncertain too
+    lines = capsys.readouterr().out.splitlines()
+    why = {line.split(str(music))[1]: line.split(str(music))[0].split(None, 2)[2].strip() for line in lines}
+    assert why[f"/a/{files[0].name}"] == "uncertain; file says Heavy Metal"
+    assert why[f"/b/{files[2].name}"] == "uncertain"
+    code, data = run_json(capsys, "list", "--review")
+    assert [t["review"] for t in data["tracks"]] == ["file says Heavy Metal"]
 
 
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):

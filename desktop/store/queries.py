@@ -121,14 +121,29 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
 
 def needs_review(session: Session, limit: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Track]:
     """Uncertain tracks, tracks whose tag disagrees with the prediction, and tracks of disagreeing albums."""
+    return [track for track, _ in review_with_reasons(session, limit, threshold)]
+
+
+def review_with_reasons(session: Session, limit: int | None = None,
+                        threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Track, str]]:
+    """needs_review's tracks by path, each with why: "uncertain", "file says Rock", "album's genres differ"."""
     q = select(Track).where(Track.missing.is_(False), _review_clause(threshold)).order_by(Track.path)
     tracks = {t.id: t for t in session.scalars(q)
               if row_needs_review(t.file_genre or "", t.predicted_genre, t.confidence, bool(t.corrected_genre), threshold)}
-    album_ids = sorted(album_disagreements(session, threshold) - set(tracks))
+    flagged = album_disagreements(session, threshold)
+    album_ids = sorted(flagged - set(tracks))
     for start in range(0, len(album_ids), 500):  # chunks: SQLite limits the parameters of one statement
         tracks.update({t.id: t for t in session.scalars(select(Track).where(Track.id.in_(album_ids[start:start + 500])))})
-    ordered = sorted(tracks.values(), key=lambda t: t.path)
-    return ordered[:limit] if limit else ordered
+    ordered = sorted(tracks.values(), key=lambda t: t.path)[:limit or None]
+    return [(t, _reason(t, threshold, t.id in flagged)) for t in ordered]
+
+
+def _reason(track: Track, threshold: float, album_flagged: bool) -> str:
+    uncertain = not track.corrected_genre and is_uncertain(track.confidence, threshold)
+    disagrees = not track.corrected_genre and tag_disagrees(track.file_genre or "", track.predicted_genre)
+    reasons = (["uncertain"] * uncertain + [f"file says {first_named(track.file_genre)}"] * disagrees
+               + ["album's genres differ"] * album_flagged)
+    return "; ".join(reasons)
 
 
 def track_by_path(session: Session, path: str) -> Track | None:
