@@ -80,6 +80,21 @@ def synthetic(n_artists=60, per_artist=12, genres=4, dim=32, seed=0, spread=1.0)
     return x.astype(np.float32), y, artists.astype(str)
 
 
+def test_a_genre_too_small_to_learn_is_offered_a_broader_name_the_library_uses():
+    from desktop.services.learning import Label, choose_genres, how_many_more
+
+    names = {"Metal": 2, "Heavy Metal": 3, "Jazz": 6, "Rock": 1, "Progressive Rock": 2, "Hip-Hop": 2, "Pop": 1}
+    display = {genre_key(n): n for n in names}
+    labels = [Label(i, genre_key(n), "tag", f"artist:{i}") for n, count in names.items() for i in range(count)]
+    keep, skipped = choose_genres(labels, display, LearnSettings(min_tracks=5, min_artists=2))
+    why = dict(skipped)
+    assert keep == ["jazz"]
+    assert why["Heavy Metal"] == "3 tracks; needs 5 (or merge it into Metal)"
+    assert why["Progressive Rock"] == "2 tracks; needs 5 (or merge it into Rock)"
+    assert why["Metal"] == "2 tracks; needs 5" and why["Hip-Hop"] == "2 tracks; needs 5"  # nothing broader: no hint
+    assert "merging Heavy Metal into Metal gives 5" in how_many_more(labels, display, LearnSettings(min_tracks=5))
+
+
 def test_folds_keep_each_group_whole():
     groups = np.repeat(np.arange(37), np.arange(1, 38) % 5 + 1).astype(str)
     fold = group_folds(groups, 5)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -188,14 +189,29 @@ def choose_genres(labels: list[Label], display: dict[str, str], settings: LearnS
         tracks[label.key] += 1
         groups[label.key].add(label.group)
     keep, skipped = [], []
+    broader = broader_genres(tracks, display)
     for key, n in tracks.most_common():
+        hint = f" (or merge it into {display[broader[key]]})" if key in broader else ""
         if n < settings.min_tracks:
-            skipped.append((display[key], f"{n} track{'s' if n != 1 else ''}; needs {settings.min_tracks}"))
+            skipped.append((display[key], f"{n} track{'s' if n != 1 else ''}; needs {settings.min_tracks}{hint}"))
         elif len(groups[key]) < settings.min_artists:
-            skipped.append((display[key], f"{len(groups[key])} artist; needs {settings.min_artists} so it can be checked on an unseen one"))
+            skipped.append((display[key], f"{len(groups[key])} artist; needs {settings.min_artists} so it can be "
+                                          f"checked on an unseen one{hint}"))
         else:
             keep.append(key)
     return sorted(keep, key=lambda k: display[k].casefold()), skipped
+
+
+def broader_genres(tracks: Counter, display: dict[str, str]) -> dict[str, str]:
+    """For genre keys whose name holds another genre's every word ("Heavy Metal" holds "Metal"), the
+    broader one the library tags most: a merge the listener may want when the narrow one is too small."""
+    words = {key: frozenset(re.findall(r"[0-9a-z]+", display[key].casefold())) for key in tracks}
+    out = {}
+    for key, own in words.items():
+        wider = [k for k, w in words.items() if w and w < own]  # a proper subset: fewer words, all of them ours
+        if wider:
+            out[key] = max(wider, key=lambda k: (tracks[k], display[k]))
+    return out
 
 
 def base_accuracy(s: Session, base_key: str, base_labels: tuple[str, ...], labels: list[Label]) -> tuple[float | None, int]:
@@ -217,8 +233,12 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
         return (f"tag (or correct) at least {settings.min_tracks} tracks of each of two genres, "
                 f"by {settings.min_artists} or more artists each")
     shown = ", ".join(f"{name}: {n}" for name, n in best)
+    merges = [f"merging {display[narrow]} into {display[wide]} gives {tracks[narrow] + tracks[wide]}"
+              for narrow, wide in broader_genres(tracks, display).items()
+              if max(tracks[narrow], tracks[wide]) < settings.min_tracks <= tracks[narrow] + tracks[wide]]
+    hint = f"; {', '.join(merges)} (genres --merge, or Merge Into… in the sidebar)" if merges else ""
     return (f"it needs two genres with {settings.min_tracks}+ tracks by {settings.min_artists}+ artists each "
-            f"(most tagged so far: {shown})")
+            f"(most tagged so far: {shown}){hint}")
 
 
 def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
