@@ -352,6 +352,25 @@ def test_uncertain_predictions_are_counted_and_filtered_apart():
     assert [sidebar.index(r, 0).data() for r in range(3)] == ["All tracks  (3)", "rock  (2)", "Uncertain  (1)"]
 
 
+def test_under_needs_review_each_row_says_why_when_hovered():
+    from desktop.ui.table_model import LibraryFilter
+
+    rows = [TrackRow(1, "/m/1.mp3", "unsure", "", "", "", "rock", "rock", 0.3, False, "uncertain", ""),
+            TrackRow(2, "/m/2.mp3", "tagged", "", "", "Heavy Metal", "metal", "metal", 0.9, False, "analysed", ""),
+            TrackRow(3, "/m/3.mp3", "album", "", "X", "", "jazz", "jazz", 0.9, False, "analysed", ""),
+            TrackRow(4, "/m/4.mp3", "fine", "", "", "Hip-Hop", "hiphop", "hiphop", 0.9, False, "analysed", "")]
+    model, proxy = LibraryTableModel(), LibraryFilter()
+    proxy.setSourceModel(model)
+    model.set_rows(rows)
+    proxy.set_album_flags({3})
+    proxy.set_review_only(True)
+    tips = {proxy.index(r, 0).data(): proxy.index(r, 4).data(Qt.ItemDataRole.ToolTipRole) for r in range(proxy.rowCount())}
+    assert tips == {"unsure": "/m/1.mp3\nTo review: uncertain", "tagged": "/m/2.mp3\nTo review: file says Heavy Metal",
+                    "album": "/m/3.mp3\nTo review: album's genres differ"}  # Hip-Hop is the model's hiphop: agrees
+    proxy.set_review_only(False)
+    assert proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "/m/1.mp3"
+
+
 def test_app_settings_hand_every_tagging_option_to_the_services(tmp_path):
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     settings.multi_threshold, settings.id3_separator, settings.write_provenance, settings.id3_version = 0.4, " / ", True, 3

@@ -139,9 +139,16 @@ def review_with_reasons(session: Session, limit: int | None = None,
 
 
 def _reason(track: Track, threshold: float, album_flagged: bool) -> str:
-    uncertain = not track.corrected_genre and is_uncertain(track.confidence, threshold)
-    disagrees = not track.corrected_genre and tag_disagrees(track.file_genre or "", track.predicted_genre)
-    reasons = (["uncertain"] * uncertain + [f"file says {first_named(track.file_genre)}"] * disagrees
+    return review_reason(track.file_genre or "", track.predicted_genre, track.confidence, bool(track.corrected_genre),
+                         threshold, album_flagged)
+
+
+def review_reason(file_genre: str, predicted: str | None, confidence: float | None, corrected: bool,
+                  threshold: float = DEFAULT_THRESHOLD, album_flagged: bool = False) -> str:
+    """Why a track is to review ("uncertain; file says Rock", "album's genres differ"), "" when it is not."""
+    uncertain = not corrected and is_uncertain(confidence, threshold)
+    disagrees = not corrected and tag_disagrees(file_genre, predicted)
+    reasons = (["uncertain"] * uncertain + [f"file says {first_named(file_genre)}"] * disagrees
                + ["album's genres differ"] * album_flagged)
     return "; ".join(reasons)
 

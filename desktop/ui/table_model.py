@@ -228,6 +228,16 @@ class LibraryFilter(QSortFilterProxyModel):
         self._genre = genre
         self.invalidate()
 
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        """The source's data; under "Needs review" a row's tooltip also says why it is there."""
+        value = super().data(index, role)
+        if role == Qt.ItemDataRole.ToolTipRole and self._review and index.isValid():
+            r = self.sourceModel().row_at(self.mapToSource(index).row())
+            why = queries.review_reason(r.file_genre, r.predicted, r.confidence, r.corrected, self._threshold,
+                                        r.id in self._album_flags)
+            return f"{value}\nTo review: {why}" if why else value
+        return value
+
     def filterAcceptsRow(self, source_row, source_parent):  # noqa: N802
         r = self.sourceModel().row_at(source_row)
         if self._genre == UNCERTAIN_ITEM:
