@@ -189,6 +189,11 @@ class Output:
         if not self.as_json:
             print(terminal_safe(text))
 
+    def note(self, text: str) -> None:
+        """A hint for people on stderr (an empty listing's why), left out in JSON mode."""
+        if not self.as_json:
+            print(terminal_safe(text), file=sys.stderr)
+
     def warn(self, text: str) -> None:
         """A line on stderr, also in JSON mode."""
         print(terminal_safe(text), file=sys.stderr)
@@ -314,6 +319,8 @@ def cmd_list(args, out: Output) -> int:
         else:
             tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
         out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
+        if not tracks:
+            out.note(empty_listing_hint(s, args))
         # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
         # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
@@ -324,6 +331,24 @@ def cmd_list(args, out: Output) -> int:
             genre = genre if len(genre) <= width else genre[: width - 1] + "…"
             out.say(f"{genre:<{width}} {conf}  {why.get(t.id, t.status):<{status_width}} {t.path}")
     return EXIT_OK
+
+
+def empty_listing_hint(session, args) -> str:
+    """Why `list` found nothing: an empty library, or nothing of what was asked."""
+    from desktop.store import queries
+
+    if not queries.has_tracks(session):
+        return NO_TRACKS_YET
+    if args.review:
+        return f"nothing to review (no uncertain prediction under {args.threshold:g}, no disagreeing tag or album)"
+    if args.search:
+        return f"no track matches {args.search!r}"
+    if args.genre:
+        return f"no track is confidently {args.genre} (list --counts shows the genres)"
+    return "no track is present: the library's files are missing (moved, or on a drive not mounted); scan their folder"
+
+
+NO_TRACKS_YET = "no tracks yet: scan a folder first (genre-tagger scan ~/Music)"
 
 
 def cmd_show(args, out: Output) -> int:
@@ -569,6 +594,7 @@ def cmd_genres(args, out: Output) -> int:
     from collections import Counter
 
     from desktop.services.learning import gather_labels, genre_in_library, merge_genres
+    from desktop.store import queries
 
     sessions = open_sessions(args)
     if args.merge:
@@ -586,6 +612,10 @@ def cmd_genres(args, out: Output) -> int:
     out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows]}
     for k in rows:
         out.say(f"{tags[k] + fixes[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected)")
+    if not rows:
+        with sessions() as s:
+            out.note(NO_TRACKS_YET if not queries.has_tracks(s) else
+                     "no genres yet: no file has a genre tag and nothing was corrected (genre-tagger set FILE GENRE)")
     return EXIT_OK
 
 

@@ -173,6 +173,31 @@ def test_list_review_says_why_each_track_is_there(lib, capsys):
     assert [t["review"] for t in data["tracks"]] == ["file says Heavy Metal"]
 
 
+def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):
+    music, files = lib
+    for argv, hint in ((["list"], "no tracks yet: scan a folder first"), (["genres"], "no tracks yet: scan a folder first")):
+        assert main(argv) == EXIT_OK
+        out, err = capsys.readouterr()
+        assert out == "" and hint in err, argv
+    main(["scan", str(music)])
+    capsys.readouterr()
+    for argv, hint in ((["list", "--genre", "polka"], "no track is confidently polka (list --counts shows the genres)"),
+                       (["list", "--search", "zzz"], "no track matches 'zzz'"),
+                       (["list", "--review", "--threshold", "0"], "nothing to review"),
+                       (["genres"], "no genres yet: no file has a genre tag and nothing was corrected")):
+        assert main(argv) == EXIT_OK
+        out, err = capsys.readouterr()
+        assert out == "" and hint in err, argv
+    assert main(["--json", "list", "--genre", "polka"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert json.loads(out) == {"tracks": []} and err == ""  # scripts get the empty list, not the hint
+    music.rename(music.with_name("Music (unmounted)"))
+    main(["scan", str(music)])
+    capsys.readouterr()
+    assert main(["list"]) == EXIT_OK
+    assert "no track is present: the library's files are missing" in capsys.readouterr().err
+
+
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
     music, _ = lib
     bad = tmp_path / "bad.onnx"

@@ -153,6 +153,11 @@ def review_reason(file_genre: str, predicted: str | None, confidence: float | No
     return "; ".join(reasons)
 
 
+def has_tracks(session: Session) -> bool:
+    """True once a scan has found any track (present now or not)."""
+    return session.scalar(select(Track.id).limit(1)) is not None
+
+
 def track_by_path(session: Session, path: str) -> Track | None:
     """The track stored under an absolute path."""
     return session.scalar(select(Track).where(Track.path == path))
