@@ -453,6 +453,8 @@ def cmd_undo(args, out: Output) -> int:
                                  "undone": b.undone_at} for b in batches]}
         for b in batches:
             out.say(f"{b.id:5d}  {b.created_at:%Y-%m-%d %H:%M}  {'undone ' if b.undone_at else ''}{b.description}")
+        if not batches:
+            out.note("nothing written yet: no batch to undo")
         return EXIT_OK
     say_recovery(out, service.recover_interrupted())
     result = service.undo(args.batch)

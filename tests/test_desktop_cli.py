@@ -175,7 +175,8 @@ def test_list_review_says_why_each_track_is_there(lib, capsys):
 
 def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):
     music, files = lib
-    for argv, hint in ((["list"], "no tracks yet: scan a folder first"), (["genres"], "no tracks yet: scan a folder first")):
+    for argv, hint in ((["list"], "no tracks yet: scan a folder first"), (["genres"], "no tracks yet: scan a folder first"),
+                       (["undo", "--list"], "nothing written yet: no batch to undo")):
         assert main(argv) == EXIT_OK
         out, err = capsys.readouterr()
         assert out == "" and hint in err, argv
