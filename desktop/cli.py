@@ -14,7 +14,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from desktop import __version__
-from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR
+from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
 from desktop.services.learning import LearnSettings
@@ -329,7 +329,7 @@ def cmd_list(args, out: Output) -> int:
             conf = f"{t.confidence:.2f}" if t.confidence is not None else "  - "
             genre = t.genre or "-"
             genre = genre if len(genre) <= width else genre[: width - 1] + "…"
-            out.say(f"{genre:<{width}} {conf}  {why.get(t.id, t.status):<{status_width}} {t.path}")
+            out.say(f"{genre:<{width}} {conf}  {why.get(t.id, status_words(t.status)):<{status_width}} {t.path}")
     return EXIT_OK
 
 
@@ -575,8 +575,8 @@ def cmd_classify(args, out: Output) -> int:
         result = classify_wav_bytes(model, sys.stdin.buffer.read())
     else:
         result = classify_file(model, args.file)
-    if result.top_genre is None:  # "no_music: silent", but not "error: error: ..."
-        raise GenreTaggerError(args.file, result.error if result.status == ERROR else f"{result.status}: {result.error}")
+    if result.top_genre is None:  # "no music: silent", but not "error: error: ..."
+        raise GenreTaggerError(args.file, result.error if result.status == ERROR else f"{status_words(result.status)}: {result.error}")
     labels = model.info.labels
     ranked = sorted(zip(labels, result.probabilities.tolist(), strict=True), key=lambda x: -x[1])
     out.say(f"{args.file}: {result.top_genre} ({result.confidence:.2f}, {result.status}) with {model.info.key}")

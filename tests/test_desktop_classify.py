@@ -51,7 +51,13 @@ def test_classify_wav_from_standard_input_and_bad_input(model_env, tmp_path):
     assert unread.returncode == EXIT_ERROR and unread.stderr.decode().strip().endswith("live.ape: unsupported file type .ape")
     sf.write(tmp_path / "quiet.wav", np.zeros(16000 * 3, np.float32), 16000)
     quiet = run(b"", str(tmp_path / "quiet.wav"))
-    assert quiet.returncode == EXIT_ERROR and b"silent" in quiet.stderr
+    assert quiet.returncode == EXIT_ERROR and b"quiet.wav: no music: all 3 windows listened to are silent" in quiet.stderr
+    sf.write(tmp_path / "blip.wav", np.zeros(8000, np.float32), 16000)
+    blip = run(b"", str(tmp_path / "blip.wav"))
+    assert blip.returncode == EXIT_ERROR and b"blip.wav: too short: shorter than one" in blip.stderr
+    (tmp_path / "damaged.mp3").write_bytes(np.random.default_rng(0).bytes(1000))  # libsndfile: "File does not exist"
+    damaged = run(b"", str(tmp_path / "damaged.mp3"))
+    assert damaged.returncode == EXIT_ERROR and b"damaged.mp3: cannot read audio (damaged, or not the format its name says)" in damaged.stderr
 
 
 class FakeRecorder(Recorder):

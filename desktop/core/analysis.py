@@ -21,6 +21,12 @@ from desktop.core.windows import WindowPlan, plan_windows
 # Analysis verdicts (a track's `verdict`); NEW: not analysed yet.
 NEW, OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, UNLIKE, ERROR = "new", "analysed", "uncertain", "too_short", "no_music", "unlike", "error"
 DEFAULT_THRESHOLD = 0.5  # the one default: below this top probability a verdict is uncertain
+STATUS_WORDS = {TOO_SHORT: "too short", NO_MUSIC: "no music"}  # how people read the verdicts spelt as identifiers
+
+
+def status_words(status: str) -> str:
+    """A status as people read it ("too short"; JSON keeps "too_short")."""
+    return STATUS_WORDS.get(status, status)
 
 
 @dataclass(frozen=True)
@@ -135,7 +141,7 @@ class Analyzer:
             voting, why = music_windows(d.windows, self.model.info.sample_rate)  # [n]: silence and noise do not vote
             if not voting.any():
                 results.append(TrackAnalysis(d.path, NO_MUSIC, d.duration, window_starts=d.starts, window_probabilities=window_probs,
-                                             error=f"not analysable: {why}"))
+                                             error=why))
                 continue
             mean = window_probs[voting].mean(axis=0)  # [labels], silent windows left out
             embedding = window_emb[voting].mean(axis=0)  # [dim]

@@ -77,9 +77,15 @@ def _read_soundfile(path, fmt, segments, sample_rate):
     return out
 
 
+# libsndfile's words that mislead for a file we know is there: its MP3 reader says this of a damaged stream.
+MISLEADING_REASONS = {"File does not exist or is not a regular file (possibly a pipe?).":
+                      "damaged, or not the format its name says"}
+
+
 def soundfile_reason(exc: Exception) -> str:
     """libsndfile's own reason ("Format not recognised."), without the path or stream it repeats."""
-    return getattr(exc, "error_string", None) or str(exc)
+    reason = getattr(exc, "error_string", None) or str(exc)
+    return MISLEADING_REASONS.get(reason, reason)
 
 
 def _ffmpeg_formats() -> str:

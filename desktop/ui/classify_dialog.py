@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.core.analysis import ERROR, status_words
 from desktop.core.formats import FORMATS
 from desktop.ui.details import ProbabilityBars, WindowTimeline
 from desktop.ui.labels import plain_label
@@ -193,7 +194,8 @@ class ClassifyDialog(QDialog):
         self.job, self.result = None, result
         self._set_busy(False)
         if result.top_genre is None:
-            self.status.setText(f"{result.path.name}: {result.error or result.status}")
+            words = status_words(result.status)  # "no music: all 3 windows ... are silent"; an error says its own
+            self.status.setText(f"{result.path.name}: {result.error if result.status == ERROR else f'{words}: {result.error}'}")
             return
         labels = list(self.bars_labels())
         self.bars.set_probabilities(labels, result.probabilities.tolist())

@@ -16,13 +16,12 @@ from PySide6.QtCore import (
 )
 from sqlalchemy import select
 
-from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
 from desktop.store import queries
 from desktop.store.schema import Track, display_status
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
-STATUS_TEXT = {"too_short": "too short", "no_music": "no music"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
@@ -165,7 +164,7 @@ class LibraryTableModel(QAbstractTableModel):
         r, col = self._rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             values = (r.title or PurePath(r.path).name, r.artist, r.album, r.file_genre, r.genre,
-                      "" if r.confidence is None else f"{r.confidence:.0%}", STATUS_TEXT.get(r.status, r.status))
+                      "" if r.confidence is None else f"{r.confidence:.0%}", status_words(r.status))
             return values[col]
         if role == SORT_ROLE:
             return (r.confidence if r.confidence is not None else -1.0) if col == CONFIDENCE else str(self.data(index)).lower()
