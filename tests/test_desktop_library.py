@@ -91,6 +91,22 @@ def test_vanished_file_is_marked_missing(env):
         assert all(t.path != str(env.files["wav"]) for t in queries.tracks_by_genre(s))
 
 
+def test_scanning_one_folder_leaves_its_look_alike_siblings_alone(tmp_path):
+    # Which tracks a scan of some folders may mark missing was asked with SQL LIKE: "_" matched any
+    # character and ASCII case was ignored, so scanning Vol_1 or ABBA hid the tracks of Vol-1 and Abba.
+    music = tmp_path / "music"
+    for n, folder in enumerate(("Vol_1", "Vol-1", "ABBA", "Abba", "50%", "50x")):
+        make_track(music / folder, f"song {n}", "tones", "wav", 1.0, seed=n)
+    library = Library(open_database(tmp_path / "db.sqlite"))
+    assert library.sync([music]).new == 6
+    report = library.sync([music / "Vol_1", music / "ABBA", music / "50%"])
+    assert report.missing == 0
+    with library.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Track).where(Track.missing.is_(True))) == 0
+    (music / "ABBA" / "song 2.wav").unlink()
+    assert library.sync([music / "ABBA"]).missing == 1  # its own vanished file still is
+
+
 def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections(env, tmp_path):
     # A drive not mounted for one scan: its tracks go missing, then come back as they were.
     env.scan()

@@ -202,8 +202,10 @@ class Library:
         count = 0
         for root in roots:
             prefix = str(root).rstrip(os.sep) + os.sep
-            for track in s.scalars(select(Track).where(Track.path.startswith(prefix), Track.missing.is_(False))):
-                if track.path not in seen:
+            # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
+            # scanning ABBA must not touch Abba.
+            for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True), Track.missing.is_(False))):
+                if track.path.startswith(prefix) and track.path not in seen:
                     track.missing = True
                     count += 1
         return count
