@@ -107,6 +107,18 @@ def test_scanning_one_folder_leaves_its_look_alike_siblings_alone(tmp_path):
     assert library.sync([music / "ABBA"]).missing == 1  # its own vanished file still is
 
 
+def test_setting_a_folder_aside_spares_tracks_under_a_folder_kept(tmp_path):
+    music = tmp_path / "music"
+    for n, folder in enumerate(("Jazz", "Jazz/Live", "Rock")):
+        make_track(music / folder, f"song {n}", "tones", "wav", 1.0, seed=n)
+    library = Library(open_database(tmp_path / "db.sqlite"))
+    library.sync([music])
+    assert library.set_aside([music / "Jazz/Live"], kept=[music]) == 0  # still in the library through music
+    assert library.set_aside([music / "Jazz"], kept=[music / "Rock"]) == 2
+    with library.sessions() as s:
+        assert {t.path for t in s.scalars(select(Track).where(Track.missing.is_(False)))} == {str(music / "Rock" / "song 2.wav")}
+
+
 def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections(env, tmp_path):
     # A drive not mounted for one scan: its tracks go missing, then come back as they were.
     env.scan()

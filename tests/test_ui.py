@@ -68,6 +68,26 @@ def test_merge_rows_updates_appends_and_removes_in_place():
     assert model.index(4, GENRE).data() == "pop"
 
 
+def test_a_folder_removed_in_settings_leaves_the_table_and_comes_back_with_its_corrections(qtbot, window):
+    music = window.files["flac"].parents[1]
+    window.settings.folders = sorted(str(music / genre) for genre in ("tones", "noise", "beats"))
+    scan(qtbot, window)
+    assert window.table_model.rowCount() == len(window.files)
+    beats = sorted(str(p) for p in window.files.values() if p.parent.name == "beats")
+    window.tag_service().correct(beats[:1], "Breakbeat", write=False)
+    before = list(window.settings.folders)
+    window.settings.folders = [f for f in before if not f.endswith("beats")]
+    window.folders_removed(before)
+    scan(qtbot, window)
+    shown = {window.table_model.row_at(r).path for r in range(window.table_model.rowCount())}
+    assert shown == {str(p) for p in window.files.values()} - set(beats)
+    assert "taken out" in window.progress_label.text()
+    window.add_folders([str(music / "beats")])  # back: the same tracks, the correction kept
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
+    rows = {window.table_model.row_at(r).path: window.table_model.row_at(r) for r in range(window.table_model.rowCount())}
+    assert len(rows) == len(window.files) and rows[beats[0]].genre == "Breakbeat" and rows[beats[0]].corrected
+
+
 def test_refresh_during_a_scan_loads_only_changed_rows(qtbot, window):
     scan(qtbot, window)
     window.refresh()

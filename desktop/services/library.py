@@ -74,6 +74,11 @@ def store_verdict(track: Track, status: str, top_genre: str | None, confidence: 
         setattr(track, column, value)
 
 
+def _prefix(root: Path) -> str:
+    """The start every path under `root` has (a separator at its end: /m/Rock is not under /m/Ro)."""
+    return str(root).rstrip(os.sep) + os.sep
+
+
 class Library:
     """Sync folders to tracks and store analyses; the scan service of both faces."""
 
@@ -108,7 +113,7 @@ class Library:
                     s.commit()
             s.commit()
             if not cancel.is_set():
-                report.missing = self._mark_missing(s, roots, seen)
+                report.missing = self._mark_missing(s, roots, seen=seen)
                 s.commit()
         report.found = len(seen)
         return report
@@ -197,15 +202,24 @@ class Library:
                 return candidate
         return None
 
+    def set_aside(self, roots: Iterable[str | Path], kept: Iterable[str | Path] = ()) -> int:
+        """Mark the present tracks under `roots` missing, except those under a `kept` root: a folder taken out
+        of the library leaves it, its history kept (added back, its tracks return with their corrections)."""
+        with writer_lock(self.sessions), self.sessions() as s:
+            count = self._mark_missing(s, [Path(r).expanduser().absolute() for r in roots],
+                                       kept=[_prefix(Path(k).expanduser().absolute()) for k in kept])
+            s.commit()
+        return count
+
     @staticmethod
-    def _mark_missing(s: Session, roots: list[Path], seen: set[str]) -> int:
+    def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
         count = 0
         for root in roots:
-            prefix = str(root).rstrip(os.sep) + os.sep
+            prefix = _prefix(root)
             # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
             # scanning ABBA must not touch Abba.
             for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True), Track.missing.is_(False))):
-                if track.path.startswith(prefix) and track.path not in seen:
+                if track.path.startswith(prefix) and track.path not in seen and not track.path.startswith(tuple(kept)):
                     track.missing = True
                     count += 1
         return count

@@ -29,6 +29,8 @@ class ScanReport:
     sync: SyncReport = field(default_factory=SyncReport)
     results: list[TrackAnalysis] = field(default_factory=list)
     cancelled: bool = False
+    folders: int = 0  # folders (or files) scanned
+    set_aside: int = 0  # tracks of folders taken out of the library, now missing
 
     @property
     def found(self) -> int:
@@ -43,7 +45,7 @@ class ScanReport:
     @property
     def nothing_found(self) -> str | None:
         """What to tell a user whose folders hold no music at all (most likely the wrong folder); else None."""
-        if self.found or self.sync.problems or self.cancelled:
+        if self.found or self.sync.problems or self.cancelled or not self.folders:
             return None
         return f"no music files found (Genre Tagger reads {' '.join(sorted(FORMATS))})"
 
@@ -57,11 +59,12 @@ class ScanReport:
 def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], settings: TaggingSettings,
                  analyzer_factory: Callable[[], Analyzer], progress: Callable[[AnalysisProgress], None] | None = None,
                  cancel: threading.Event | None = None,
-                 on_problem: Callable[[ScanProblem], None] | None = None) -> ScanReport:
-    """Run a whole scan under the library's writer lock; the model is loaded only when the sync finishes."""
+                 on_problem: Callable[[ScanProblem], None] | None = None, set_aside: Iterable[str | Path] = ()) -> ScanReport:
+    """Run a whole scan under the library's writer lock; the model is loaded only when the sync finishes.
+    `set_aside`: folders taken out of the library (their tracks leave it, except under one of `roots`)."""
     cancel = cancel or threading.Event()
     roots = list(roots)
-    report = ScanReport()
+    report = ScanReport(folders=len(roots))
 
     def problem(p: ScanProblem) -> None:
         log.warning("scan: %s: %s", p.path, p.reason)
@@ -71,6 +74,7 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
     with writer_lock(sessions):
         report.recovered = TagService(sessions, settings).recover_interrupted()
         library = Library(sessions, settings.tag_options())
+        report.set_aside = library.set_aside(set_aside, kept=roots) if set_aside else 0
         report.sync = library.sync(roots, cancel, problem)
         if cancel.is_set():
             report.cancelled = True

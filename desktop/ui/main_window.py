@@ -126,6 +126,7 @@ class MainWindow(QMainWindow):
         self.sessions, self.settings = sessions, settings
         self._spellings: dict[str, str] = {}  # genre key -> the library's spelling; read by refresh()
         self.scan_job: Job | None = None
+        self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.learn_job: Job | None = None
@@ -372,9 +373,13 @@ class MainWindow(QMainWindow):
         self.settings.save()
         self.start_scan()
 
+    def folders_removed(self, before: list[str]):
+        """Folders no longer in Settings leave the library at the next scan (their tracks kept as missing)."""
+        self._set_aside = (self._set_aside | (set(before) - set(self.settings.folders))) - set(self.settings.folders)
+
     def start_scan(self):
         """Scan the remembered folders in the background (no-op while one runs)."""
-        if self.scan_job is not None or not self.settings.folders:
+        if self.scan_job is not None or not (self.settings.folders or self._set_aside):
             return
         try:
             model_path = self.current_model_path()
@@ -383,7 +388,8 @@ class MainWindow(QMainWindow):
             self.report_problem(str(exc.path) if getattr(exc, "path", None) else "model", getattr(exc, "reason", str(exc)))
             return
         tagging = self.settings.tagging()
-        fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders))
+        fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders),
+                           sorted(self._set_aside))
         self.scan_job = Job(fn, "scan")
         self.scan_job.progress.connect(self._scan_progress)
         self.scan_job.finished.connect(self._scan_finished)
@@ -416,11 +422,13 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def _scan_finished(self, outcome):
+        self._set_aside.clear()  # done before the sync, so a cancelled scan did it too
         self._scan_done()
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
-        self.progress_label.setText(f"Scan {state}: {outcome.nothing_found or f'{outcome.found} files, {outcome.analysed} analysed'}")
+        aside = f", {outcome.set_aside} of removed folders taken out" if outcome.set_aside else ""
+        self.progress_label.setText(f"Scan {state}: {outcome.nothing_found or f'{outcome.found} files, {outcome.analysed} analysed'}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(lost_model_warning(self.sessions) or readiness(self.sessions), 15000)
 
@@ -634,7 +642,9 @@ class MainWindow(QMainWindow):
         """Edit settings; a changed model or folder list triggers a rescan."""
         dialog = SettingsDialog(self.settings, describe_model, self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
+            before = list(self.settings.folders)
             dialog.apply()
+            self.folders_removed(before)
             self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
             self.refresh()

@@ -92,10 +92,11 @@ def finish_jobs() -> None:
         running[0].wait(20)
 
 
-def scan_function(sessions, settings, analyzer_factory, roots: list[str]):
+def scan_function(sessions, settings, analyzer_factory, roots: list[str], set_aside: list[str] = ()):
     """A job function: the scan use case (desktop.services.scanning), reporting progress to the window."""
 
     def run(report, cancel) -> ScanReport:
-        return scan_library(sessions, roots, settings, analyzer_factory, lambda p: report(p.done, p.total), cancel)
+        return scan_library(sessions, roots, settings, analyzer_factory, lambda p: report(p.done, p.total), cancel,
+                            set_aside=set_aside)
 
     return run
