@@ -88,6 +88,33 @@ def test_a_folder_removed_in_settings_leaves_the_table_and_comes_back_with_its_c
     assert len(rows) == len(window.files) and rows[beats[0]].genre == "Breakbeat" and rows[beats[0]].corrected
 
 
+def test_export_playlist_names_the_genre_says_what_it_saved_and_when_there_is_nothing(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    scan(qtbot, window)
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName",
+                        lambda _parent, _title, name, _filter: (asked.append(name), (str(tmp_path / "mine"), ""))[1])
+    row = next(r for r in range(1, window.genres.rowCount()))
+    window.sidebar.setCurrentIndex(window.genres.index(row, 0))
+    window._genre_chosen(window.genres.index(row, 0))
+    genre = window.genres.index(row, 0).data(GENRE_ROLE)
+    window.export_playlist()
+    lines = (tmp_path / "mine.m3u8").read_text().splitlines()  # typed without the extension: .m3u8 added
+    assert asked == [f"{genre}.m3u8"] and len(lines) == 1 + 2 * window.proxy.rowCount()
+    assert window.statusBar().currentMessage() == f"Saved {window.proxy.rowCount()} tracks to {tmp_path / 'mine.m3u8'}"
+    window.search.setText("no such track anywhere")
+    window.export_playlist()
+    assert len(asked) == 1 and window.statusBar().currentMessage() == "Nothing to export: the table shows no track"
+
+
+def test_a_playlist_file_name_from_any_genre():
+    from desktop.services.playlists import playlist_file_name
+
+    assert playlist_file_name("Hip-Hop") == "Hip-Hop.m3u8"
+    assert playlist_file_name("AC/DC: Live?") == "AC-DC- Live.m3u8" and playlist_file_name("..") == "playlist.m3u8"
+
+
 def test_refresh_during_a_scan_loads_only_changed_rows(qtbot, window):
     scan(qtbot, window)
     window.refresh()

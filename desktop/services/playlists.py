@@ -26,6 +26,12 @@ def entry_line(path: str, folder: Path) -> str | None:
     return f"./{line}" if line.startswith("#") else line  # '#' would make it a comment
 
 
+def playlist_file_name(genre: str) -> str:
+    """A file name for a genre's playlist ("Hip-Hop.m3u8"): characters file systems refuse become "-"."""
+    safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", genre).strip(" .-")
+    return f"{safe or 'playlist'}.m3u8"
+
+
 def check_target(out: Path, force: bool) -> None:
     """Refuse to replace an audio file, or anything that is not a playlist, unless forced."""
     if is_supported(out) or unread_audio_kind(out):  # music the app cannot read is music all the same

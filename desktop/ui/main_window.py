@@ -44,7 +44,7 @@ from desktop.services.learning import (
 )
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, user_models_dir
-from desktop.services.playlists import write_m3u8
+from desktop.services.playlists import playlist_file_name, write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
 from desktop.store.schema import Track
@@ -609,15 +609,23 @@ class MainWindow(QMainWindow):
         """Save the genre chosen in the sidebar (or what the table shows) as M3U8."""
         rows = [self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in range(self.proxy.rowCount())]
         if not rows:
+            self.statusBar().showMessage("Nothing to export: the table shows no track", 5000)
             return
-        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", "playlist.m3u8", "Playlists (*.m3u8)")
+        genre = self.sidebar.currentIndex().data(GENRE_ROLE)
+        name = playlist_file_name(genre if genre and genre != UNCERTAIN_ITEM else "")
+        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", name, "Playlists (*.m3u8)")
         if path:
+            path = path if Path(path).suffix else f"{path}.m3u8"  # "jazz" typed without the extension
             with self.sessions() as s:
                 tracks = [s.get(Track, r.id) for r in rows]
             try:
-                write_m3u8(tracks, path, force=True)  # the save dialog already asked before replacing a file
+                out, skipped = write_m3u8(tracks, path, force=True)  # the save dialog already asked before replacing a file
             except GenreTaggerError as exc:
                 self.report_problem(str(exc.path), exc.reason)
+                return
+            for p in skipped:
+                self.report_problem(p, "left out of the playlist: its name cannot be written in one M3U8 line")
+            self.statusBar().showMessage(f"Saved {len(tracks) - len(skipped)} tracks to {out}", 8000)
 
     def play_preview(self):
         """Play 20 seconds from the middle of the selected track."""
