@@ -108,6 +108,18 @@ def test_export_playlist_names_the_genre_says_what_it_saved_and_when_there_is_no
     assert len(asked) == 1 and window.statusBar().currentMessage() == "Nothing to export: the table shows no track"
 
 
+def test_set_genre_and_play_are_offered_only_with_tracks_selected(qtbot, window):
+    assert not window.set_genre_action.isEnabled() and not window.play_action.isEnabled()
+    scan(qtbot, window)
+    window.table.selectRow(0)
+    assert window.set_genre_action.isEnabled() and window.play_action.isEnabled()
+    window.table.clearSelection()
+    assert not window.set_genre_action.isEnabled()
+    window.table.selectRow(0)
+    window.refresh()  # the table reloads: its selection goes, and the actions with it
+    assert not window.table.selectionModel().hasSelection() and not window.set_genre_action.isEnabled()
+
+
 def test_a_playlist_file_name_from_any_genre():
     from desktop.services.playlists import playlist_file_name
 

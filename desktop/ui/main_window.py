@@ -142,6 +142,10 @@ class MainWindow(QMainWindow):
         self._build_models()
         self._build_widgets()
         self._build_actions()
+        # Actions on the selected tracks are offered only while tracks are selected (a reset drops the selection).
+        self.table.selectionModel().selectionChanged.connect(self._update_selection_actions)
+        self.proxy.modelReset.connect(self._update_selection_actions)
+        self._update_selection_actions()
         self.load_model_labels()
         self.refresh()
         self._restore_layout()
@@ -478,6 +482,11 @@ class MainWindow(QMainWindow):
         if job is not None and self.learned_model_in_use():
             job.finished.connect(self._schedule_relearn)  # a bound slot of the window: queued to the GUI thread
         return job
+
+    def _update_selection_actions(self, *_):
+        selected = self.table.selectionModel().hasSelection()
+        self.set_genre_action.setEnabled(selected)
+        self.play_action.setEnabled(selected)
 
     def set_genre_for_selection(self):
         """Assign one genre to every selected track."""
