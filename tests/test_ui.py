@@ -116,8 +116,16 @@ def test_set_genre_and_play_are_offered_only_with_tracks_selected(qtbot, window)
     window.table.clearSelection()
     assert not window.set_genre_action.isEnabled()
     window.table.selectRow(0)
-    window.refresh()  # the table reloads: its selection goes, and the actions with it
-    assert not window.table.selectionModel().hasSelection() and not window.set_genre_action.isEnabled()
+    window.table.setSelectionMode(window.table.SelectionMode.MultiSelection)
+    window.table.selectRow(2)
+    chosen, current = window.selected_track_ids(), window.table.currentIndex().row()
+    assert len(chosen) == 2
+    window.refresh()  # the table reloads (after a write, say): the same tracks stay selected, the actions with them
+    assert window.selected_track_ids() == chosen and window.table.currentIndex().row() == current
+    assert window.set_genre_action.isEnabled()
+    window.correct(chosen, "Zydeco")
+    wait_write(qtbot, window)  # and the details panel shows the correction, not the genre before it
+    assert sorted(window.selected_track_ids()) == sorted(chosen) and "your correction (Zydeco)" in window.details.heading.text()
 
 
 def test_a_playlist_file_name_from_any_genre():

@@ -6,7 +6,15 @@ import html
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, QUrl
+from PySide6.QtCore import (
+    QByteArray,
+    QItemSelection,
+    QItemSelectionModel,
+    QModelIndex,
+    Qt,
+    QTimer,
+    QUrl,
+)
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -264,12 +272,34 @@ class MainWindow(QMainWindow):
         self._changes_since = datetime.now(timezone.utc)
         with self.sessions() as s:
             self._spellings = queries.library_spellings(s)  # model labels in the library's spelling ("Hip-Hop")
+        kept = self._remember_selection()  # a reload resets the table: the tracks in hand stay selected
         self.table_model.set_rows(load_rows(self.sessions))
+        self._restore_selection(*kept)
         self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
         if self.review.isChecked():
             self.update_album_flags()
         if self.map_dock.isVisible():
             self.update_map()
+
+    def _remember_selection(self) -> tuple[int | None, list[int]]:
+        current = self.table.currentIndex()
+        return (self.proxy.index(current.row(), 0).data(TRACK_ID_ROLE) if current.isValid() else None,
+                self.selected_track_ids())
+
+    def _restore_selection(self, current_id: int | None, selected_ids: list[int]) -> None:
+        """Select these tracks again where the table still shows them; the current one shows its (new) details."""
+        def proxy_index(track_id):
+            row = self.table_model.row_of(track_id)
+            return QModelIndex() if row is None else self.proxy.mapFromSource(self.table_model.index(row, 0))
+
+        selection, last = QItemSelection(), self.proxy.columnCount() - 1
+        for ix in filter(QModelIndex.isValid, map(proxy_index, selected_ids)):
+            selection.select(ix, ix.siblingAtColumn(last))
+        model = self.table.selectionModel()
+        model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        current = proxy_index(current_id) if current_id is not None else QModelIndex()
+        if current.isValid():
+            model.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.NoUpdate)
 
     def update_album_flags(self, on: bool = True):
         """The album check, computed when "Needs review" is on (a pass over the library: not on every refresh)."""
