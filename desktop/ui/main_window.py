@@ -231,9 +231,12 @@ class MainWindow(QMainWindow):
         self.map_dock.visibilityChanged.connect(lambda shown: shown and self.update_map())
         self.map_job: Job | None = None
 
-    def _action(self, text, shortcut, slot, toolbar=True):
+    def _action(self, text, shortcut, slot, toolbar=True, fallback: str = ""):
+        """An action; a standard shortcut the platform leaves empty (Preferences, Quit on plain X11) gets `fallback`."""
         action = QAction(text, self)
-        if shortcut:
+        if isinstance(shortcut, QKeySequence.StandardKey):
+            action.setShortcuts(QKeySequence.keyBindings(shortcut) or ([QKeySequence(fallback)] if fallback else []))
+        elif shortcut:
             action.setShortcut(QKeySequence(shortcut))
         action.triggered.connect(slot)
         if toolbar:
@@ -249,15 +252,17 @@ class MainWindow(QMainWindow):
         self.set_genre_action = self._action("Set Genre…", "Ctrl+G", self.set_genre_for_selection)
         self.play_action = self._action("Play Preview", "Space", self.play_preview)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
-        self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False)
-        self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings)
+        self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False,
+                                        fallback="Ctrl+Z")
+        self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings,
+                                            fallback="Ctrl+,")
         self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres)
         self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         for a in (self.add_folder_action, self.scan_action, self.classify_action, self.export_action, self.settings_action):
             file_menu.addAction(a)
-        file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False))
+        file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False, fallback="Ctrl+Q"))
         view_menu = menu.addMenu("&View")
         map_action = self.map_dock.toggleViewAction()
         map_action.setShortcut(QKeySequence("Ctrl+M"))
