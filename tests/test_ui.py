@@ -4,7 +4,7 @@ import threading
 import time
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QPersistentModelIndex, QSettings, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
 from desktop.core.tags import read_tags
@@ -44,9 +44,36 @@ def test_table_model_passes_qt_model_tester():
     rows = [TrackRow(i, f"/m/{i}.mp3", f"t{i}", "a", "b", "", "rock", "rock", 0.9, False, "analysed", "") for i in range(50)]
     model.set_rows(rows)
     assert model.rowCount() == 50 and model.columnCount() == 7
-    assert model.index(3, 0).data(TRACK_ID_ROLE) == 3 and model.index(3, GENRE).data() == "rock"
+    at = model.row_of(3)  # the model keeps its rows sorted (by artist, then album and title: "t3" after "t29")
+    assert model.index(at, 0).data(TRACK_ID_ROLE) == 3 and model.index(at, 0).data() == "t3" and model.index(at, GENRE).data() == "rock"
     model.set_rows(rows[:10])
     assert model.rowCount() == 10
+
+
+def test_the_table_sorts_in_the_model_and_merges_keep_the_order():
+    from desktop.ui.table_model import CONFIDENCE, LibraryFilter
+
+    def row(i, genre="rock", confidence=0.5, artist="a"):
+        return TrackRow(i, f"/m/{i}.mp3", f"t{i}", artist, "b", "", genre, genre, confidence, False, "analysed", "")
+
+    model, proxy = LibraryTableModel(), LibraryFilter()
+    proxy.setSourceModel(model)
+    QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
+    QAbstractItemModelTester(proxy, QAbstractItemModelTester.FailureReportingMode.Fatal)
+    model.set_rows([row(1, "rock", 0.9, "Zappa"), row(2, "jazz", 0.4, "abba"), row(3, "pop", 0.7, "Miles")])
+    ids = lambda: [proxy.index(r, 0).data(TRACK_ID_ROLE) for r in range(proxy.rowCount())]  # noqa: E731
+    assert ids() == [2, 3, 1]  # by artist, case-blind
+    held = QPersistentModelIndex(proxy.index(2, 0))  # track 1, as a selection would hold it
+    proxy.sort(CONFIDENCE, Qt.SortOrder.DescendingOrder)  # a header click reaches the proxy
+    assert ids() == [1, 3, 2] and held.row() == 0
+    proxy.sort(GENRE)
+    assert ids() == [2, 3, 1]
+    model.merge_rows([row(4, "blues"), row(3, "soul"), row(5, "zydeco")], gone={2})  # in, moved, in; out
+    assert ids() == [4, 1, 3, 5] and [proxy.index(r, GENRE).data() for r in range(4)] == ["blues", "rock", "soul", "zydeco"]
+    assert held.isValid() and held.data(TRACK_ID_ROLE) == 1
+    assert [model.row_of(i) for i in (4, 1, 3, 5)] == [0, 1, 2, 3]
+    model.set_rows([row(6, "ambient"), *(model.row_at(r) for r in range(4))])  # a reload keeps the column and order
+    assert ids() == [6, 4, 1, 3, 5]
 
 
 def test_merge_rows_updates_appends_and_removes_in_place():
@@ -477,7 +504,8 @@ def test_under_needs_review_each_row_says_why_when_hovered():
     assert tips == {"unsure": "/m/1.mp3\nTo review: uncertain", "tagged": "/m/2.mp3\nTo review: file says Heavy Metal",
                     "album": "/m/3.mp3\nTo review: album's genres differ"}  # Hip-Hop is the model's hiphop: agrees
     proxy.set_review_only(False)
-    assert proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole) == "/m/1.mp3"
+    unsure = next(r for r in range(proxy.rowCount()) if proxy.index(r, 0).data() == "unsure")
+    assert proxy.index(unsure, 0).data(Qt.ItemDataRole.ToolTipRole) == "/m/1.mp3"
 
 
 def test_app_settings_hand_every_tagging_option_to_the_services(tmp_path):
