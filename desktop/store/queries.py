@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_names import clean_name, display_names, genre_key
-from desktop.core.genres import SEPARATOR, split_genres
+from desktop.core.genres import split_genres
 from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, Track
 
@@ -41,10 +41,10 @@ def row_needs_review(file_genre: str, predicted: str | None, confidence: float |
 
 
 def _review_clause(threshold: float):
-    # A superset of the rule in SQL (strings, not keys): needs_review narrows it with row_needs_review.
+    # A superset of the rule in SQL (strings, not keys): needs_review narrows it with row_needs_review, which
+    # also lets our own multi-genre writes ("rock; pop" for rock) and other spellings agree.
     tag, pred = func.lower(Track.file_genre), func.lower(Track.predicted_genre)
-    disagree = and_(Track.file_genre != "", Track.predicted_genre.is_not(None), tag != pred,
-                    ~tag.startswith(pred + SEPARATOR.strip()))  # "rock; pop" written by us starts with "rock;"
+    disagree = and_(Track.file_genre != "", Track.predicted_genre.is_not(None), tag != pred)
     uncertain = and_(Track.confidence.is_not(None), Track.confidence < threshold)
     return and_(Track.corrected_genre.is_(None), or_(uncertain, disagree))
 

@@ -135,6 +135,7 @@ class MainWindow(QMainWindow):
         self._spellings: dict[str, str] = {}  # genre key -> the library's spelling; read by refresh()
         self.scan_job: Job | None = None
         self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
+        self._setting_aside: list[str] = []  # those the running scan takes out
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.learn_job: Job | None = None
@@ -150,7 +151,7 @@ class MainWindow(QMainWindow):
         self._build_models()
         self._build_widgets()
         self._build_actions()
-        # Actions on the selected tracks are offered only while tracks are selected (a reset drops the selection).
+        # Actions on the selected tracks are offered only while tracks are selected (a model reset clears it).
         self.table.selectionModel().selectionChanged.connect(self._update_selection_actions)
         self.proxy.modelReset.connect(self._update_selection_actions)
         self._update_selection_actions()
@@ -430,8 +431,9 @@ class MainWindow(QMainWindow):
             self.report_problem(str(exc.path) if getattr(exc, "path", None) else "model", getattr(exc, "reason", str(exc)))
             return
         tagging = self.settings.tagging()
+        self._setting_aside = sorted(self._set_aside)  # what this scan takes out; more may be removed meanwhile
         fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders),
-                           sorted(self._set_aside))
+                           self._setting_aside)
         self.scan_job = Job(fn, "scan")
         self.scan_job.progress.connect(self._scan_progress)
         self.scan_job.finished.connect(self._scan_finished)
@@ -464,7 +466,7 @@ class MainWindow(QMainWindow):
         self.refresh()
 
     def _scan_finished(self, outcome):
-        self._set_aside.clear()  # done before the sync, so a cancelled scan did it too
+        self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
         self._scan_done()
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
