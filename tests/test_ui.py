@@ -322,6 +322,28 @@ def test_review_dialog_writes_only_accepted(qtbot, window):
     assert all(read_tags(c.path).genres == () for c in changes[1:])
 
 
+def test_apply_predicted_plans_off_the_gui_thread_then_asks(qtbot, window, monkeypatch):
+    import threading
+
+    from desktop.services.tagging import TagService
+    from desktop.ui.dialogs import ReviewDialog
+
+    scan(qtbot, window)
+    planned_on, shown = [], []
+    real_plan = TagService.plan
+    monkeypatch.setattr(TagService, "plan", lambda self, *a, **k: (planned_on.append(threading.current_thread()), real_plan(self, *a, **k))[1])
+    monkeypatch.setattr(ReviewDialog, "exec", lambda self: (shown.append(len(self.changes)), ReviewDialog.DialogCode.Accepted)[1])
+    job = window.review_and_apply()
+    assert job is not None and window.review_and_apply() is None  # one plan at a time
+    qtbot.waitUntil(lambda: window.plan_job is None and not window.write_busy, timeout=30_000)
+    assert planned_on and planned_on[0] is not threading.main_thread()
+    assert shown == [len(window.files)]  # every file untagged: all of them planned, all accepted and written
+    assert all(read_tags(p).genres for p in window.files.values())
+    window.review_and_apply()  # nothing left to write under fill
+    qtbot.waitUntil(lambda: window.plan_job is None, timeout=30_000)
+    assert shown == [len(window.files)] and window.statusBar().currentMessage() == "Nothing to write under the current policy"
+
+
 def test_a_folder_without_music_says_what_music_is(qtbot, window, tmp_path):
     empty = tmp_path / "Documents"
     empty.mkdir()

@@ -139,6 +139,7 @@ class MainWindow(QMainWindow):
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.learn_job: Job | None = None
+        self.plan_job: Job | None = None  # Apply Predicted Genres: the plan, read off the GUI thread
         self.last_learned = ""  # what the last `learn` said, for the status bar and the tests
         # Corrections are labels: a learned library relearns a few seconds after the last one.
         self._relearn_timer = QTimer(self, singleShot=True, interval=RELEARN_DELAY_MS, timeout=self._relearn)
@@ -533,15 +534,32 @@ class MainWindow(QMainWindow):
         self.set_genre_for_tracks(self.selected_track_ids())
 
     def review_and_apply(self):
-        """Show planned changes; write only what the listener accepts."""
+        """Plan the changes in the background (seconds at 100,000 tracks), then show them; write only what the
+        listener accepts."""
+        if self.plan_job is not None:
+            return None
         service = self.tag_service()
-        changes = service.plan()
+        self.statusBar().showMessage("Planning the changes…")
+        self.plan_job = Job(lambda _report, _cancel: service.plan(), "plan")
+        self.plan_job.finished.connect(self._plan_ready)
+        self.plan_job.failed.connect(self._plan_failed)
+        start_job(self.plan_job)
+        return self.plan_job
+
+    def _plan_ready(self, changes):
+        self.plan_job = None
         if not changes:
             self.statusBar().showMessage("Nothing to write under the current policy", 4000)
             return
+        self.statusBar().clearMessage()
         dialog = ReviewDialog(changes, self)
         if dialog.exec() == ReviewDialog.DialogCode.Accepted:
             self.apply_changes(dialog.accepted_changes())
+
+    def _plan_failed(self, message: str):
+        self.plan_job = None
+        self.statusBar().clearMessage()
+        self.report_problem("apply", message)
 
     def apply_changes(self, changes):
         """Write accepted changes as one batch."""
