@@ -73,7 +73,7 @@ from desktop.ui.table_model import (
     load_genre_counts,
     load_rows,
 )
-from desktop.ui.workers import Job, scan_function, start_job
+from desktop.ui.workers import Job, background, scan_function, start_job
 
 CHANGE_OVERLAP = timedelta(seconds=5)
 
@@ -487,20 +487,14 @@ class MainWindow(QMainWindow):
         """A TagService with the current settings."""
         return TagService(self.sessions, self.settings.tagging())
 
-    def run_write(self, fn, done_text: str):
+    def run_write(self, fn, done_text: str, also_finished: tuple = ()):
         """Run a write/undo function on the single writer thread; report its result."""
         if self.write_busy:
             self.statusBar().showMessage("A write is still running", 3000)
             return None
         self.write_busy, self._write_text = True, done_text
-        job = Job(lambda _report, _cancel: fn(), "write")
-        # Bound slots of the window: Qt queues them to the GUI thread. A plain closure would
-        # run on the worker's thread and touch widgets from there.
-        job.finished.connect(self._write_finished)
-        job.failed.connect(self._write_failed)
-        self.write_job = job
-        start_job(job)
-        return job
+        self.write_job = background(fn, "write", self._write_finished, self._write_failed, also_finished)
+        return self.write_job
 
     def _write_finished(self, result):
         self.write_busy, self.write_job = False, None
@@ -519,10 +513,9 @@ class MainWindow(QMainWindow):
         with self.sessions() as s:
             paths = [s.get(Track, i).path for i in track_ids]
         service = self.tag_service()
-        job = self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {len(paths)} track(s) to {genre}")
-        if job is not None and self.learned_model_in_use():
-            job.finished.connect(self._schedule_relearn)  # a bound slot of the window: queued to the GUI thread
-        return job
+        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # corrections are labels
+        return self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {len(paths)} track(s) to {genre}",
+                              also_finished=relearn)
 
     def _update_selection_actions(self, *_):
         selected = self.table.selectionModel().hasSelection()
@@ -540,10 +533,7 @@ class MainWindow(QMainWindow):
             return None
         service = self.tag_service()
         self.statusBar().showMessage("Planning the changes…")
-        self.plan_job = Job(lambda _report, _cancel: service.plan(), "plan")
-        self.plan_job.finished.connect(self._plan_ready)
-        self.plan_job.failed.connect(self._plan_failed)
-        start_job(self.plan_job)
+        self.plan_job = background(service.plan, "plan", self._plan_ready, self._plan_failed)
         return self.plan_job
 
     def _plan_ready(self, changes):
@@ -585,10 +575,7 @@ class MainWindow(QMainWindow):
         if self.map_job is not None:
             return None
         sessions, threshold = self.sessions, self.settings.threshold
-        self.map_job = Job(lambda _report, _cancel: compute_map(sessions, threshold), "map")
-        self.map_job.finished.connect(self._map_ready)
-        self.map_job.failed.connect(self._map_failed)
-        start_job(self.map_job)
+        self.map_job = background(lambda: compute_map(sessions, threshold), "map", self._map_ready, self._map_failed)
         return self.map_job
 
     def _map_ready(self, library_map):
@@ -641,13 +628,9 @@ class MainWindow(QMainWindow):
             self.report_problem("model", getattr(exc, "reason", str(exc)))
             return None
         sessions, out_dir = self.sessions, user_models_dir()
-        job = Job(lambda _report, _cancel: learn(sessions, base, out_dir), "learn")
-        job.finished.connect(self._learn_finished)
-        job.failed.connect(self._learn_failed)
-        self.learn_job = job
         self.progress_label.setText("Learning your genres…")
-        start_job(job)
-        return job
+        self.learn_job = background(lambda: learn(sessions, base, out_dir), "learn", self._learn_finished, self._learn_failed)
+        return self.learn_job
 
     def _schedule_relearn(self, _result=None):
         self._relearn_timer.start()

@@ -76,6 +76,22 @@ def start_job(job: Job) -> QThread:
 _live_jobs: weakref.WeakSet[Job] = weakref.WeakSet()  # for finish_jobs: jobs that may still be running
 
 
+def background(fn: Callable[[], object], name: str, finished: Callable, failed: Callable[[str], None],
+               also_finished: tuple[Callable, ...] = ()) -> Job:
+    """Run fn() as a job; `finished(result)` (then each of `also_finished`) or `failed(message)` is called on
+    the GUI thread. Every slot is connected before the job starts, so a quick job cannot finish unheard.
+
+    Pass bound methods of a window: Qt queues them to the GUI thread. A plain closure would run on the
+    worker's thread and touch widgets from there.
+    """
+    job = Job(lambda _report, _cancel: fn(), name)
+    for slot in (finished, *also_finished):
+        job.finished.connect(slot)
+    job.failed.connect(failed)
+    start_job(job)
+    return job
+
+
 def finish_jobs() -> None:
     """Cancel every running job and wait for its thread (when the application quits).
 
