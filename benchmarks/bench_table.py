@@ -44,15 +44,22 @@ def main(argv=None) -> int:
     from desktop.ui.table_model import (
         ARTIST,
         CONFIDENCE,
-        SORT_ROLE,
         LibraryFilter,
         LibraryTableModel,
+        sort_key,
     )
 
     app = QApplication.instance() or QApplication([])
     rows = synthetic_rows(args.tracks)
+    sort_role = Qt.ItemDataRole.UserRole + 1
+
     class Unsorted(LibraryTableModel):
-        """The model as it was: rows in the order given, sorting left to the proxy."""
+        """The model as it was: rows in the order given, sorting left to the proxy through a sort role."""
+
+        def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+            if role == sort_role:
+                return sort_key(self.row_at(index.row()), index.column())[0]
+            return super().data(index, role)
 
         def _reorder(self):
             self._keys = [(r.id,) for r in self._rows]
@@ -66,7 +73,7 @@ def main(argv=None) -> int:
     filtered.sort(ARTIST)
     plain, sorting = Unsorted(), QSortFilterProxyModel()
     sorting.setSourceModel(plain)
-    sorting.setSortRole(SORT_ROLE)
+    sorting.setSortRole(sort_role)
     sorting.sort(ARTIST)
     changed = [r.__class__(**{**vars(r), "genre": "Ambient"}) for r in rows[:: max(1, args.tracks // 200)]]
     cases = {

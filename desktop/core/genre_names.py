@@ -8,6 +8,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
+from desktop.core.genres import split_genres
+
 # Keys (see genre_key) of names that say nothing about the music.
 JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
         "na", "nogenre", "unknowngenre", "default", "music", "general"}
@@ -49,6 +51,11 @@ def clean_name(name: str) -> str | None:
 def names_a_genre(values: Iterable[str]) -> bool:
     """True when any value is a genre, not a placeholder a ripper left (Unknown, Other, Misc, (255), Genre)."""
     return any(clean_name(v) is not None for v in values)
+
+
+def first_named(file_genre: str | None) -> str | None:
+    """The first genre a file's tag names ("Unknown; Rock" names Rock); a placeholder says nothing, like no tag."""
+    return next((name for name in map(clean_name, split_genres(file_genre or "")) if name), None)
 
 
 @functools.lru_cache(maxsize=4096)  # a library has few distinct genre names, asked about for every track

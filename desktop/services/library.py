@@ -213,13 +213,13 @@ class Library:
 
     @staticmethod
     def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
-        count = 0
+        count, kept = 0, tuple(kept)
         for root in roots:
             prefix = _prefix(root)
             # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
             # scanning ABBA must not touch Abba.
             for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True), Track.missing.is_(False))):
-                if track.path.startswith(prefix) and track.path not in seen and not track.path.startswith(tuple(kept)):
+                if track.path.startswith(prefix) and track.path not in seen and not track.path.startswith(kept):
                     track.missing = True
                     count += 1
         return count

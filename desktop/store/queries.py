@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_names import clean_name, display_names, genre_key
+from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import split_genres
 from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, Track
@@ -20,11 +20,6 @@ from desktop.store.schema import Analysis, Track
 def is_uncertain(confidence: float | None, threshold: float) -> bool:
     """A prediction under the threshold (applied now, so a changed threshold counts for old tracks too)."""
     return confidence is not None and confidence < threshold
-
-
-def first_named(file_genre: str | None) -> str | None:
-    """The first genre a file's tag names; a placeholder a ripper left (Unknown, (255)) says nothing, like no tag."""
-    return next((name for name in map(clean_name, split_genres(file_genre or "")) if name), None)
 
 
 def tag_disagrees(file_genre: str, predicted: str | None) -> bool:

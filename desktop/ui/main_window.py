@@ -382,7 +382,11 @@ class MainWindow(QMainWindow):
     def selected_track_ids(self) -> list[int]:
         """Ids of the selected rows, from the selection's ranges (selectedRows() asks every cell of 100,000 rows)."""
         rows = sorted({row for r in self.table.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)})
-        return [self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(row, 0)).row()).id for row in rows]
+        return [self.shown_row(row).id for row in rows]
+
+    def shown_row(self, proxy_row: int):
+        """The data of a row as the table shows it (filtered)."""
+        return self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
 
     def _show_details(self, current: QModelIndex, _previous=None):
         if not current.isValid():
@@ -657,7 +661,7 @@ class MainWindow(QMainWindow):
     # ---- playlists and previews -------------------------------------------------------------
     def export_playlist(self):
         """Save the genre chosen in the sidebar (or what the table shows) as M3U8."""
-        rows = [self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(r, 0)).row()) for r in range(self.proxy.rowCount())]
+        rows = [self.shown_row(r) for r in range(self.proxy.rowCount())]
         if not rows:
             self.statusBar().showMessage("Nothing to export: the table shows no track", 5000)
             return

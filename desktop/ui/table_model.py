@@ -22,7 +22,6 @@ from desktop.store.schema import Track, display_status
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -48,6 +47,11 @@ class TrackRow:
     corrected: bool
     status: str
     error: str
+
+    def cells(self) -> tuple[str, ...]:
+        """The row as the table shows it, one text per column."""
+        return (self.title or PurePath(self.path).name, self.artist, self.album, self.file_genre, self.genre,
+                "" if self.confidence is None else f"{self.confidence:.0%}", status_words(self.status))
 
     def needs_review(self, threshold: float) -> bool:
         """Uncertain, or the file's tag disagrees with the prediction (and nobody corrected it)."""
@@ -94,11 +98,7 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> list[tu
 
 def sort_key(row: TrackRow, column: int) -> tuple:
     """How a row sorts by a column: its value as shown (confidence as a number), ties by artist, album, title."""
-    if column == CONFIDENCE:
-        value = row.confidence if row.confidence is not None else -1.0
-    else:
-        value = (row.title or PurePath(row.path).name, row.artist, row.album, row.file_genre, row.genre,
-                 "", status_words(row.status))[column].lower()
+    value = (row.confidence if row.confidence is not None else -1.0) if column == CONFIDENCE else row.cells()[column].lower()
     return value, row.artist.lower(), row.album.lower(), row.title.lower(), row.id
 
 
@@ -163,10 +163,12 @@ class LibraryTableModel(QAbstractTableModel):
             at = self._position.get(row.id)
             if at is None:
                 new.append(row)
-            elif self._rows[at] != row and self._keys[at] == self._key(row):
+            elif self._rows[at] == row:
+                continue
+            elif self._keys[at] == self._key(row):
                 self._rows[at] = row
                 self.dataChanged.emit(self.index(at, 0), self.index(at, last))
-            elif self._rows[at] != row:
+            else:
                 moved.append(row)  # its place changes: out, then in where it sorts now
         leaving = sorted((self._position[i] for i in {r.id for r in moved} | set(gone) if i in self._position), reverse=True)
         for at in leaving:  # from the bottom up, so the rows still to remove keep their numbers
@@ -213,11 +215,7 @@ class LibraryTableModel(QAbstractTableModel):
             return None
         r, col = self._rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            values = (r.title or PurePath(r.path).name, r.artist, r.album, r.file_genre, r.genre,
-                      "" if r.confidence is None else f"{r.confidence:.0%}", status_words(r.status))
-            return values[col]
-        if role == SORT_ROLE:
-            return sort_key(r, col)[0]
+            return r.cells()[col]
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{r.path}\n{r.error}" if r.error else r.path
         if role == Qt.ItemDataRole.FontRole and col == GENRE and r.corrected:
@@ -246,7 +244,6 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self.setSortRole(SORT_ROLE)
         self._text, self._review, self._genre = "", False, None
         self._threshold = DEFAULT_THRESHOLD
         self._album_flags: set[int] = set()  # tracks of albums whose genres disagree (queries.album_disagreements)
