@@ -374,3 +374,17 @@ def test_a_damaged_database_is_an_error_not_a_traceback(lib, capsys, tmp_path, m
     code = main(["list"])
     err = capsys.readouterr().err
     assert code == EXIT_ERROR and "damaged.db" in err and "Traceback" not in err
+
+
+def test_models_names_a_damaged_model_and_exits_1(lib, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    folder = tmp_path / "data" / "genre-tagger" / "models"
+    folder.mkdir(parents=True)
+    (folder / "broken.onnx").write_bytes(b"not a model at all")
+    code, data = run_json(capsys, "models")
+    assert code == EXIT_PARTIAL
+    broken = [row for row in data["models"] if row["path"] == str(folder / "broken.onnx")]
+    assert len(broken) == 1 and broken[0]["error"]
+    assert any("name" in row for row in data["models"])  # the shipped models are still listed
+    assert main(["models"]) == EXIT_PARTIAL
+    assert f"error: {folder / 'broken.onnx'}" in capsys.readouterr().err
