@@ -1,5 +1,6 @@
 """No tag lost and nothing left behind: crash recovery, multi-step undo, stale copies, odd files."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -369,6 +370,46 @@ def test_a_library_missing_a_table_or_column_is_named(tmp_path):
         con.execute("alter table tracks drop column confidence")
     with pytest.raises(DatabaseError, match="table 'tracks' lacks confidence"):
         open_database(tmp_path / "b.db")
+
+
+@contextlib.contextmanager
+def read_only_folder(folder):
+    """`folder` made read-only for real (a read-only bind mount as root, permissions otherwise): (seen as, why)."""
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        try:
+            yield folder, "read-only for this user"
+        finally:
+            folder.chmod(0o755)
+        return
+    shown = folder.parent / f"{folder.name}-ro"
+    shown.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(folder), str(shown)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode().strip()}")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(shown)], capture_output=True).returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        yield shown, "on a read-only file system"
+    finally:
+        subprocess.run(["umount", "--lazy", str(shown)], check=True)  # lazy: an open handle must not fail the test
+
+
+def test_a_library_on_a_read_only_folder_is_refused_by_name(tmp_path):
+    from desktop.store.database import DatabaseError, open_database
+
+    folder = tmp_path / "backup"
+    folder.mkdir()
+    open_database(folder / "library.db")
+    before = (folder / "library.db").read_bytes()
+    with read_only_folder(folder) as (seen, why):
+        # SQLite said only "unable to open database file"
+        with pytest.raises(DatabaseError, match=f"the library's (file|folder .*) is {why}") as info:
+            open_database(seen / "library.db")
+        assert info.value.path == seen / "library.db" and "copy it somewhere writable" in info.value.reason
+        with pytest.raises(DatabaseError, match=f"cannot create a library there: folder .* {why}"):
+            open_database(seen / "new.db")
+    assert (folder / "library.db").read_bytes() == before and not (folder / "new.db").exists()
 
 
 # ---- 14. playlists ------------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -88,6 +89,29 @@ def check_ours(path: Path) -> None:
         raise DatabaseError(path, f"not a Genre Tagger library (it holds other tables: {shown}); choose another --db")
 
 
+def check_writable(path: Path) -> None:
+    """Refuse a library this program cannot write: a read-only file, folder or file system."""
+    # SQLite's own word for each of these is "unable to open database file" or, later, "attempt to write
+    # a readonly database"; WAL also needs its -wal and -shm files beside the library.
+    if str(path) == ":memory:":
+        return
+    for where in ([path] if path.exists() else []) + [path.parent]:
+        if not os.access(where, os.W_OK):
+            why = "is on a read-only file system" if _read_only_mount(where) else "is read-only for this user"
+            if not path.exists():
+                raise DatabaseError(path, f"cannot create a library there: folder {where} {why}; choose another --db")
+            what = "file" if where == path else f"folder {where}"
+            raise DatabaseError(path, f"the library's {what} {why}; Genre Tagger writes beside its library even to "
+                                      "list it (copy it somewhere writable, or choose another --db)")
+
+
+def _read_only_mount(where: Path) -> bool:
+    try:
+        return bool(os.statvfs(where).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def check_schema(engine: Engine, path: Path) -> None:
     """Every table and column this program uses must be there (a damaged or hand-edited file is named)."""
     inspector = inspect(engine)
@@ -132,6 +156,7 @@ def open_database(path: str | Path) -> sessionmaker[Session]:
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
+    check_writable(path)
     check_ours(path)
     try:
         migrate(engine, path)
