@@ -68,12 +68,16 @@ def test_the_table_sorts_in_the_model_and_merges_keep_the_order():
     assert ids() == [1, 3, 2] and held.row() == 0
     proxy.sort(GENRE)
     assert ids() == [2, 3, 1]
+    moving = QPersistentModelIndex(proxy.index(1, GENRE))  # track 3, selected while a scan changes its genre
     model.merge_rows([row(4, "blues"), row(3, "soul"), row(5, "zydeco")], gone={2})  # in, moved, in; out
     assert ids() == [4, 1, 3, 5] and [proxy.index(r, GENRE).data() for r in range(4)] == ["blues", "rock", "soul", "zydeco"]
     assert held.isValid() and held.data(TRACK_ID_ROLE) == 1
+    assert moving.isValid() and moving.data(TRACK_ID_ROLE) == 3 and moving.data() == "soul"  # it was dropped
     assert [model.row_of(i) for i in (4, 1, 3, 5)] == [0, 1, 2, 3]
+    model.merge_rows([row(3, "acid"), row(1, "zz"), row(4, "blues", 0.8)])  # up to the top, down to the end; in place
+    assert ids() == [3, 4, 5, 1] and moving.row() == 0 and held.row() == 3
     model.set_rows([row(6, "ambient"), *(model.row_at(r) for r in range(4))])  # a reload keeps the column and order
-    assert ids() == [6, 4, 1, 3, 5]
+    assert ids() == [3, 6, 4, 5, 1]  # acid, ambient, blues, zydeco, zz
 
 
 def test_merge_rows_updates_appends_and_removes_in_place():

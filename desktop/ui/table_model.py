@@ -158,9 +158,11 @@ class LibraryTableModel(QAbstractTableModel):
         only the changed rows, so the table can follow a scan of 100,000 tracks.
         """
         last = len(HEADERS) - 1
-        moved, new = [], []
+        moved, new = [], []  # moved: (row, its key before this merge)
         for row in changed:
             at = self._position.get(row.id)
+            if row.id in gone:
+                continue
             if at is None:
                 new.append(row)
             elif self._rows[at] == row:
@@ -169,13 +171,15 @@ class LibraryTableModel(QAbstractTableModel):
                 self._rows[at] = row
                 self.dataChanged.emit(self.index(at, 0), self.index(at, last))
             else:
-                moved.append(row)  # its place changes: out, then in where it sorts now
-        leaving = sorted((self._position[i] for i in {r.id for r in moved} | set(gone) if i in self._position), reverse=True)
+                moved.append((row, self._keys[at]))  # its place changes: moved to where it sorts now
+        leaving = sorted((self._position[i] for i in gone if i in self._position), reverse=True)
         for at in leaving:  # from the bottom up, so the rows still to remove keep their numbers
             self.beginRemoveRows(QModelIndex(), at, at)
             del self._rows[at], self._keys[at]
             self.endRemoveRows()
-        for row in moved + new:
+        for row, old_key in moved:
+            self._move(row, old_key)
+        for row in new:
             key = self._key(row)
             at = self._insert_at(key)
             self.beginInsertRows(QModelIndex(), at, at)
@@ -184,6 +188,22 @@ class LibraryTableModel(QAbstractTableModel):
             self.endInsertRows()
         if leaving or moved or new:
             self._position = {r.id: i for i, r in enumerate(self._rows)}  # once: row numbers below each change moved
+
+    def _move(self, row: TrackRow, old_key: tuple) -> None:
+        """Move one row to where its new key sorts, as a move (a selection and the current row follow it)."""
+        at = self._insert_at(old_key)  # keys end with the track id: the exact row, whatever moved before
+        key = self._key(row)
+        del self._keys[at]
+        to = self._insert_at(key)  # its place among the others
+        if to != at:
+            # Qt numbers the destination before the move: one further down when moving down
+            self.beginMoveRows(QModelIndex(), at, at, QModelIndex(), to + 1 if to > at else to)
+        self._rows.pop(at)
+        self._rows.insert(to, row)
+        self._keys.insert(to, key)
+        if to != at:
+            self.endMoveRows()
+        self.dataChanged.emit(self.index(to, 0), self.index(to, len(HEADERS) - 1))
 
     def row_of(self, track_id: int) -> int | None:
         """The source row showing a track, None when it is not in the table."""
