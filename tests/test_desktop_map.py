@@ -9,7 +9,7 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
-from desktop.services.library_map import UNCERTAIN, LibraryMap, compute_map, layout_2d
+from desktop.services.library_map import NO_TAG, UNCERTAIN, LibraryMap, compute_map, layout_2d
 from desktop.ui.map_view import MapView
 
 
@@ -63,8 +63,19 @@ def test_map_view_filters_click_and_rubber_band(qtbot):
     view.review_only.setChecked(True)
     assert canvas.visible.tolist() == [False, True, False, True]
     view.by_file.setChecked(True)
-    assert canvas.keys == [UNCERTAIN, "Rock", "Rock", UNCERTAIN]
+    assert canvas.keys == [NO_TAG, "Rock", "Rock", NO_TAG]  # an untagged file is not "Uncertain"
     assert canvas.point_at(QPointF(-50, -50)) is None
+
+
+def test_colour_by_file_tag_reads_tags_as_a_listener_means_them():
+    # Each raw tag was its own colour: "Unknown" and "(255)" were genres, "Hip-Hop" and "hip hop" two of them,
+    # "(17)" a number, and an untagged file showed as "Uncertain".
+    tags = ["Hip-Hop", "hip hop", "Hip-Hop", "Unknown", "(255)", "", "(17)", "Unknown; Jazz", "Rock"]
+    n = len(tags)
+    m = LibraryMap(np.arange(n), np.zeros((n, 2), np.float32), ["Jazz"] * n, tags, [""] * n, [""] * n,
+                   ["prediction"] * n, np.zeros(n, bool))
+    assert m.colour_keys(by_file_tag=True) == ["Hip-Hop", "Hip-Hop", "Hip-Hop", NO_TAG, NO_TAG, NO_TAG, "Rock", "Jazz", "Rock"]
+    assert m.colour_keys() == ["Jazz"] * n
 
 
 def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):

@@ -17,12 +17,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.store import queries
 from desktop.store.lock import database_path
 from desktop.store.schema import Analysis, Track
 
 log = logging.getLogger(__name__)
 UNCERTAIN = "Uncertain"
+NO_TAG = "No genre tag"
+GREY = frozenset({UNCERTAIN, NO_TAG})  # the keys that are not a genre: drawn grey, listed last
 
 
 @dataclass
@@ -48,6 +51,18 @@ class LibraryMap:
         for g in self.genre:
             counts[g] = counts.get(g, 0) + 1
         return sorted(counts, key=lambda g: (-counts[g], g))
+
+    def colour_keys(self, by_file_tag: bool = False) -> list[str]:
+        """One colour name per point: its genre, or the genre its file's tag names.
+
+        File tags are read as a listener means them: the first genre named ("Unknown; Rock" is Rock),
+        spelling variants as one (the library's most used spelling), a placeholder like no tag.
+        """
+        if not by_file_tag:
+            return list(self.genre)
+        named = [first_named(f) for f in self.file_genre]
+        shown = display_names(n for n in named if n)
+        return [shown[genre_key(n)] if n else NO_TAG for n in named]
 
 
 def layout_2d(x: np.ndarray) -> tuple[np.ndarray, str]:

@@ -9,19 +9,19 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import GenreTaggerError
-from desktop.services.library_map import UNCERTAIN, LibraryMap
+from desktop.services.library_map import GREY, LibraryMap
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#86bcb6", "#d37295", "#8cd17d", "#b6992d", "#499894", "#e49444", "#79706e"]
-UNCERTAIN_COLOUR = "#c8c8c8"
+GREY_COLOUR = "#c8c8c8"
 
 
 def colours_for(names: list[str]) -> dict[str, str]:
-    """A colour per genre (the uncertain ones grey), stable for the order given."""
+    """A colour per genre (uncertain and untagged grey), stable for the order given."""
     out, n = {}, 0
     for name in names:
-        if name == UNCERTAIN or not name:
-            out[name] = UNCERTAIN_COLOUR
+        if name in GREY or not name:
+            out[name] = GREY_COLOUR
         else:
             out[name] = PALETTE[n % len(PALETTE)]
             n += 1
@@ -36,8 +36,8 @@ def paint_points(painter, xy_px: np.ndarray, keys: list[str], colours: dict[str,
     order: dict[str, list[int]] = {}
     for n, key in enumerate(keys):
         order.setdefault(key, []).append(n)
-    for key in sorted(order, key=lambda k: k != UNCERTAIN):  # uncertain first, so genres draw on top of them
-        pen = QPen(QColor(colours.get(key, UNCERTAIN_COLOUR)))
+    for key in sorted(order, key=lambda k: k not in GREY):  # grey first, so genres draw on top of them
+        pen = QPen(QColor(colours.get(key, GREY_COLOUR)))
         pen.setWidthF(size)
         painter.setPen(pen)
         painter.drawPoints([QPointF(float(x), float(y)) for x, y in xy_px[order[key]]])
@@ -86,9 +86,9 @@ def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 
 
     app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 (fonts need an application)
     out = Path(out)
-    keys = [g or UNCERTAIN for g in (m.file_genre if by_file_genre else m.genre)]
+    keys = m.colour_keys(by_file_genre)
     counts = Counter(keys)
-    names = sorted(counts, key=lambda k: (k == UNCERTAIN, -counts[k], k))
+    names = sorted(counts, key=lambda k: (k in GREY, -counts[k], k))
     colours = colours_for(names)
     image = QImage(width, height, QImage.Format.Format_RGB32)
     image.fill(QColor("white"))

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.services.library_map import UNCERTAIN, LibraryMap
+from desktop.services.library_map import GREY, LibraryMap
 from desktop.services.map_image import colours_for, paint_legend, paint_points
 
 MARGIN = 12
@@ -53,7 +53,7 @@ class MapCanvas(QWidget):
     def set_map(self, m: LibraryMap, keys: list[str], visible: np.ndarray) -> None:
         """Show `m`, colouring by `keys` (one per point), only where `visible`."""
         self.map, self.keys, self.visible = m, keys, visible
-        names = sorted(set(keys), key=lambda k: (k == UNCERTAIN, k))
+        names = sorted(set(keys), key=lambda k: (k in GREY, k))
         self.colours = colours_for(names)
         self._image = None
         self.update()
@@ -93,7 +93,7 @@ class MapCanvas(QWidget):
         counts: dict[str, int] = {}
         for i in rows:
             counts[self.keys[i]] = counts.get(self.keys[i], 0) + 1
-        names = sorted(counts, key=lambda k: (k == UNCERTAIN, -counts[k], k))
+        names = sorted(counts, key=lambda k: (k in GREY, -counts[k], k))
         paint_legend(painter, 8, 8, names, counts, self.colours, self._image.height() - 16)
         painter.end()
 
@@ -226,7 +226,7 @@ class MapView(QWidget):
             visible &= np.array([g == self.genre.currentData() for g in m.genre], bool)
         if self.review_only.isChecked():
             visible &= m.review | np.array([s == "uncertain" for s in m.source], bool)
-        keys = [f or UNCERTAIN for f in m.file_genre] if self.by_file.isChecked() else list(m.genre)
+        keys = m.colour_keys(by_file_tag=self.by_file.isChecked())
         self.canvas.set_map(m, keys, visible)
 
     def select(self, track_ids: list[int]) -> None:
