@@ -44,7 +44,7 @@ def test_table_model_passes_qt_model_tester():
     rows = [TrackRow(i, f"/m/{i}.mp3", f"t{i}", "a", "b", "", "rock", "rock", 0.9, False, "analysed", "") for i in range(50)]
     model.set_rows(rows)
     assert model.rowCount() == 50 and model.columnCount() == 7
-    at = model.row_of(3)  # the model keeps its rows sorted (by artist, then album and title: "t3" after "t29")
+    at = model.row_of(3)  # the model keeps its rows sorted (by artist, then album and title: "t3" before "t29")
     assert model.index(at, 0).data(TRACK_ID_ROLE) == 3 and model.index(at, 0).data() == "t3" and model.index(at, GENRE).data() == "rock"
     model.set_rows(rows[:10])
     assert model.rowCount() == 10
@@ -78,6 +78,20 @@ def test_the_table_sorts_in_the_model_and_merges_keep_the_order():
     assert ids() == [3, 4, 5, 1] and moving.row() == 0 and held.row() == 3
     model.set_rows([row(6, "ambient"), *(model.row_at(r) for r in range(4))])  # a reload keeps the column and order
     assert ids() == [3, 6, 4, 5, 1]  # acid, ambient, blues, zydeco, zz
+
+
+def test_the_table_sorts_numbers_by_value_and_case_blind():
+    from desktop.ui.table_model import ARTIST, TITLE
+
+    names = ["Track 10", "track 2", "Track 1", "10cc", "Abba", "2Pac", "Track 2b", "Track 02"]
+    model = LibraryTableModel()
+    model.set_rows([TrackRow(i, f"/m/{i}.mp3", name, name, "", "", "", "", None, False, "new", "") for i, name in enumerate(names)])
+    for column in (TITLE, ARTIST):
+        model.sort(column)
+        shown = [model.index(r, column).data() for r in range(model.rowCount())]
+        assert shown == ["2Pac", "10cc", "Abba", "Track 1", "track 2", "Track 02", "Track 2b", "Track 10"]
+    model.sort(TITLE, Qt.SortOrder.DescendingOrder)
+    assert model.index(0, TITLE).data() == "Track 10"
 
 
 def test_merge_rows_updates_appends_and_removes_in_place():

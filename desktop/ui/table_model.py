@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -96,10 +98,24 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> list[tu
     return counts + ([(UNCERTAIN_ITEM, uncertain)] if uncertain else [])
 
 
+_DIGITS = re.compile(r"(\d+)")
+
+
+@functools.lru_cache(maxsize=1 << 18)  # artists and albums repeat; a reload of 100,000 rows asks 400,000 times
+def natural_key(text: str) -> tuple:
+    """Text as a listener sorts it: case-blind, numbers by value ("Track 2" before "Track 10")."""
+    folded = text.casefold()
+    if not _DIGITS.search(folded):
+        return (folded,)
+    # split() puts text at even places and digit runs at odd ones, so two keys compare str to str, int to int
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(folded)))
+
+
 def sort_key(row: TrackRow, column: int) -> tuple:
     """How a row sorts by a column: its value as shown (confidence as a number), ties by artist, album, title."""
-    value = (row.confidence if row.confidence is not None else -1.0) if column == CONFIDENCE else row.cells()[column].lower()
-    return value, row.artist.lower(), row.album.lower(), row.title.lower(), row.id
+    value = ((row.confidence if row.confidence is not None else -1.0) if column == CONFIDENCE
+             else natural_key(row.cells()[column]))
+    return value, natural_key(row.artist), natural_key(row.album), natural_key(row.title), row.id
 
 
 class LibraryTableModel(QAbstractTableModel):
@@ -119,8 +135,9 @@ class LibraryTableModel(QAbstractTableModel):
         return sort_key(row, self._column)
 
     def _reorder(self) -> None:
-        self._rows.sort(key=self._key, reverse=self._descending)
-        self._keys = [self._key(r) for r in self._rows]
+        keys = [self._key(r) for r in self._rows]  # once per row: a key costs more than a comparison
+        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self._descending)
+        self._rows, self._keys = [self._rows[i] for i in order], [keys[i] for i in order]
         self._position = {r.id: i for i, r in enumerate(self._rows)}
 
     def _insert_at(self, key: tuple) -> int:
