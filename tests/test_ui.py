@@ -604,3 +604,28 @@ def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeyp
         assert {s.get(Track, i).corrected_genre for i in region} == {"Drone"}
         paths = [s.get(Track, i).path for i in region]
     assert all(read_tags(p).genres == ("Drone",) for p in paths)  # written, journalled: undoable like every write
+
+
+def test_a_preview_starts_in_the_middle_and_a_new_one_is_timed_afresh(qtbot, tmp_path):
+    from desktop.ui.preview import Preview
+    from tests.audio_files import make_track
+
+    track = make_track(tmp_path, "long", "tones", "mp3", 30.0)
+    preview = Preview(seconds=4)
+    preview.play(str(track), 30.0)
+    qtbot.waitUntil(lambda: preview.player.position() > 0, timeout=15_000)
+    assert preview.player.position() >= 14_000  # a seek before the media loaded was dropped: it played from 0
+    qtbot.wait(2500)
+    preview.play(str(track), 30.0)  # another preview 2.5 s later
+    qtbot.wait(2500)
+    assert preview.playing(), "the first preview's stop cut the second one short"
+    qtbot.waitUntil(lambda: not preview.playing(), timeout=15_000)
+
+
+def test_a_preview_of_a_missing_file_names_it(qtbot, tmp_path):
+    from desktop.ui.preview import Preview
+
+    preview = Preview()
+    with qtbot.waitSignal(preview.failed, timeout=15_000) as failed:
+        preview.play(str(tmp_path / "gone.mp3"), 60.0)
+    assert failed.args[0] == str(tmp_path / "gone.mp3") and failed.args[1]

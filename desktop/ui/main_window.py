@@ -13,7 +13,6 @@ from PySide6.QtCore import (
     QModelIndex,
     Qt,
     QTimer,
-    QUrl,
 )
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
@@ -144,7 +143,7 @@ class MainWindow(QMainWindow):
         # Corrections are labels: a learned library relearns a few seconds after the last one.
         self._relearn_timer = QTimer(self, singleShot=True, interval=RELEARN_DELAY_MS, timeout=self._relearn)
         self.labels: list[str] = []
-        self.player = None
+        self.preview = None  # Play Preview's player, made on first use
         self.setWindowTitle("Genre Tagger")
         icon = RESOURCES / "icons" / "genre-tagger.svg"
         if icon.exists():
@@ -686,18 +685,15 @@ class MainWindow(QMainWindow):
         ids = self.selected_track_ids()
         if not ids:
             return
-        from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
+        if self.preview is None:
+            # QtMultimedia loads only when a preview is asked for
+            from desktop.ui.preview import Preview
 
-        if self.player is None:
-            self.player, self.audio_out = QMediaPlayer(self), QAudioOutput(self)
-            self.player.setAudioOutput(self.audio_out)
-            self.player.errorOccurred.connect(lambda _e, msg: self.report_problem("playback", msg))
+            self.preview = Preview(self)
+            self.preview.failed.connect(lambda path, reason: self.report_problem(path, f"cannot play it: {reason}"))
         with self.sessions() as s:
             track = s.get(Track, ids[0])
-        self.player.setSource(QUrl.fromLocalFile(track.path))
-        self.player.setPosition(int(track.duration * 500))
-        self.player.play()
-        QTimer.singleShot(20_000, self.player.stop)
+        self.preview.play(track.path, track.duration or 0.0)
 
     # ---- settings and layout ----------------------------------------------------------------
     def open_settings(self):
