@@ -445,6 +445,22 @@ def test_playlists_cannot_be_injected_or_replace_music(tmp_path):
     assert song.read_bytes() == live.read_bytes() == b"music" and notes.read_text() == "mine"
 
 
+def test_playlists_and_lists_come_in_playing_order(tmp_path):
+    # SQL put "Zappa" before "abba" and, inside an album, track 10 before track 2 (and went by title, not track).
+    from desktop.store.database import open_database
+
+    sessions = open_database(tmp_path / "order.db")
+    wanted = [("abba", "Arrival", "/m/abba/Arrival/2 Dancing Queen.mp3"), ("abba", "Arrival", "/m/abba/Arrival/10 Tiger.mp3"),
+              ("ABBA", "Voulez-Vous", "/m/abba/Voulez/1 As Good As New.mp3"), ("Miles Davis", "", "/m/miles/So What.mp3"),
+              ("Zappa", "Apostrophe (')", "/m/z/1 Don't Eat.mp3")]
+    with sessions() as s, s.begin():
+        for n, (artist, album, path) in enumerate(reversed(wanted)):
+            s.add(Track(path=path, folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3", artist=artist,
+                        album=album, title=path.rsplit("/", 1)[1], genre="Pop"))
+    with sessions() as s:
+        assert [t.path for t in queries.tracks_by_genre(s, "pop")] == [p for _a, _b, p in wanted]
+
+
 # ---- 16. silence does not vote --------------------------------------------------------------------------------
 def test_silence_is_not_analysable_and_padding_does_not_vote(exported_model, tmp_path):
     import numpy as np

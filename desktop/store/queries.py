@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import split_genres
+from desktop.core.natural_order import album_order
 from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, Track
 
@@ -55,7 +56,7 @@ def genre_counts(session: Session, threshold: float = DEFAULT_THRESHOLD) -> list
 
 def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,
                     threshold: float | None = None) -> list[Track]:
-    """Present tracks, of one genre when given (with a threshold: confidently), by artist, album, title.
+    """Present tracks, of one genre when given (with a threshold: confidently), in playing order (album_order).
 
     The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
     """
@@ -64,8 +65,9 @@ def tracks_by_genre(session: Session, genre: str | None = None, limit: int | Non
         q = q.where(Track.genre.in_(spellings_of(session, genre)))
     if threshold is not None:
         q = q.where(confident_clause(threshold))
-    q = q.order_by(Track.artist, Track.album, Track.title, Track.path)
-    return list(session.scalars(q.limit(limit) if limit else q))
+    # Sorted here, not by SQL: SQLite orders "Zappa" before "abba" and "Track 10" before "Track 2".
+    tracks = sorted(session.scalars(q), key=lambda t: album_order(t.artist, t.album, t.path))
+    return tracks[:limit] if limit else tracks
 
 
 def spellings_of(session: Session, genre: str) -> list[str]:

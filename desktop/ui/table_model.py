@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
@@ -19,6 +17,7 @@ from PySide6.QtCore import (
 from sqlalchemy import select
 
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
+from desktop.core.natural_order import natural_key
 from desktop.store import queries
 from desktop.store.schema import Track, display_status
 
@@ -96,19 +95,6 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> list[tu
         counts = queries.genre_counts(s, threshold)
         uncertain = queries.uncertain_count(s, threshold)
     return counts + ([(UNCERTAIN_ITEM, uncertain)] if uncertain else [])
-
-
-_DIGITS = re.compile(r"(\d+)")
-
-
-@functools.lru_cache(maxsize=1 << 18)  # artists and albums repeat; a reload of 100,000 rows asks 400,000 times
-def natural_key(text: str) -> tuple:
-    """Text as a listener sorts it: case-blind, numbers by value ("Track 2" before "Track 10")."""
-    folded = text.casefold()
-    if not _DIGITS.search(folded):
-        return (folded,)
-    # split() puts text at even places and digit runs at odd ones, so two keys compare str to str, int to int
-    return tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(folded)))
 
 
 def sort_key(row: TrackRow, column: int) -> tuple:

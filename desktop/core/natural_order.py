@@ -1,0 +1,23 @@
+"""The order a listener expects: case-blind, numbers by value ("Track 2" before "Track 10")."""
+
+from __future__ import annotations
+
+import functools
+import re
+
+_DIGITS = re.compile(r"(\d+)")
+
+
+@functools.lru_cache(maxsize=1 << 18)  # artists and albums repeat; a table of 100,000 rows asks 400,000 times
+def natural_key(text: str) -> tuple:
+    """A sort key for `text`: casefolded, each run of digits compared as a number."""
+    folded = text.casefold()
+    if not _DIGITS.search(folded):
+        return (folded,)
+    # split() puts text at even places and digit runs at odd ones, so two keys compare str to str, int to int
+    return tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(folded)))
+
+
+def album_order(artist: str | None, album: str | None, path: str) -> tuple:
+    """Playing order across a library: by artist, album, then file name (which usually starts with the track number)."""
+    return natural_key(artist or ""), natural_key(album or ""), natural_key(path)
