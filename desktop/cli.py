@@ -367,7 +367,8 @@ def cmd_show(args, out: Output) -> int:
              "probabilities": dict(zip(a.labels, a.probabilities, strict=False)), "window_starts": a.window_starts,
              "window_probabilities": a.window_probabilities} for a in analyses])
         for k, v in track_dict(track).items():
-            out.say(f"{k:>11}: {v if v not in (None, '') else '-'}")
+            shown = "-" if v in (None, "") else f"{v:.3f}" if isinstance(v, float) else v  # not 0.43240758776664734
+            out.say(f"{k:>11}: {shown}")
         for a in analyses:
             out.say(f"model {a.model_key}: {a.status}")
             for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):

@@ -89,6 +89,9 @@ def test_set_show_and_protection(lib, capsys):
     code, data = run_json(capsys, "show", str(files[2]))
     assert data["corrected"] == "Drone" and data["status"] == "corrected"
     assert set(data["analyses"][0]["probabilities"]) == {"beats", "noise", "tones"}
+    assert main(["show", str(files[2])]) == EXIT_OK
+    shown = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line and not line.startswith("model"))
+    assert shown[" confidence"] == f"{data['confidence']:.3f}"  # three places, as in the bars below, not float's repr
 
 
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
