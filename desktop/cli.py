@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import re
+import shlex
 import sys
 import threading
 import time
@@ -598,7 +599,13 @@ def cmd_classify(args, out: Output) -> int:
 def cmd_genres(args, out: Output) -> int:
     from collections import Counter
 
-    from desktop.services.learning import gather_labels, genre_in_library, merge_genres
+    from desktop.core.genre_names import genre_key
+    from desktop.services.learning import (
+        gather_labels,
+        genre_in_library,
+        merge_genres,
+        merges_in_effect,
+    )
     from desktop.store import queries
 
     sessions = open_sessions(args)
@@ -609,14 +616,21 @@ def cmd_genres(args, out: Output) -> int:
         if not known:  # most likely a misspelling; a merge for genres still to come is allowed
             out.warn(f"warning: no track has the genre {args.merge[0]!r}; remembered for tracks tagged so later "
                      f"(`genre-tagger genres` lists the library's genres)")
-        out.say(f"{args.merge[0]} is now {args.merge[1]} (remembered; run `genre-tagger learn` to relearn)")
+        source, target = args.merge
+        out.say(f"{target} is its own genre again, shown so (remembered; run `genre-tagger learn` to relearn)"
+                if genre_key(source) == genre_key(target) else
+                f"{source} is now {target} (remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:
         labels, display = gather_labels(s)
+        merged = merges_in_effect(s)
     tags, fixes = Counter(lab.key for lab in labels if lab.source == "tag"), Counter(lab.key for lab in labels if lab.source == "correction")
     rows = sorted(display, key=lambda k: -(tags[k] + fixes[k]))
-    out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows]}
+    out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows],
+                "merges": [{"genre": source, "into": target} for source, target in merged]}
     for k in rows:
         out.say(f"{tags[k] + fixes[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected)")
+    for source, target in merged:  # what a merge hid from the list above, and how to take it back
+        out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")
     if not rows:
         with sessions() as s:
             out.note(NO_TRACKS_YET if not queries.has_tracks(s) else

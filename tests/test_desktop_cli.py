@@ -66,6 +66,24 @@ def test_scan_write_json_then_list_and_undo(lib, capsys):
     assert code == EXIT_OK and len(data["restored"]) == 3 and read_tags(files[0]).genres == ()
 
 
+def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
+    # After a merge the merged genre vanished from the list with no trace of where it went or how to undo it.
+    music, files = lib
+    write_genres(files[0], ["Heavy Metal"])
+    write_genres(files[1], ["Metal"])
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["genres", "--merge", "heavy metal", "Metal"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "2  Metal  (2 tagged, 0 corrected)" in out and "Heavy Metal  (" not in out
+    assert "merged: Heavy Metal counts as Metal  (undo: genre-tagger genres --merge 'Heavy Metal' 'Heavy Metal')" in out
+    assert run_json(capsys, "genres")[1]["merges"] == [{"genre": "Heavy Metal", "into": "Metal"}]
+    assert main(["genres", "--merge", "Heavy Metal", "Heavy Metal"]) == EXIT_OK  # the undo it offered
+    out = capsys.readouterr().out
+    assert out.startswith("Heavy Metal is its own genre again") and "merged:" not in out
+    assert "1  Heavy Metal  (1 tagged, 0 corrected)" in out and "1  Metal  (1 tagged" in out
+    assert run_json(capsys, "genres")[1]["merges"] == []
+
+
 def test_merging_a_genre_no_track_has_warns_of_a_misspelling(lib, capsys):
     music, _ = lib
     assert main(["scan", str(music)]) == EXIT_OK

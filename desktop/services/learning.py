@@ -90,6 +90,16 @@ def merges(s: Session) -> dict[str, str]:
     return {m.from_key: m.to_name for m in s.scalars(select(GenreMerge))}
 
 
+def merges_in_effect(s: Session) -> list[tuple[str, str]]:
+    """The merges that change a genre, as (the genre as the library spells it, the genre it counts as)."""
+    merged = {k: v for k, v in merges(s).items() if k != genre_key(v)}  # "Metal" -> "Metal" is no merge
+    if not merged:
+        return []
+    texts = s.execute(select(Track.file_genre, Track.corrected_genre).where(Track.missing.is_(False)))
+    spelled = display_names(name for row in texts for text in row if text for name in split_genres(text))
+    return sorted(((spelled.get(k, k), v) for k, v in merged.items()), key=lambda pair: genre_key(pair[0]))
+
+
 def genre_in_library(s: Session, name: str) -> bool:
     """Whether a present track's tag, correction or prediction names genre `name` (by key), or a merge leads to it."""
     key = genre_key(name)
