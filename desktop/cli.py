@@ -603,7 +603,7 @@ def cmd_genres(args, out: Output) -> int:
     from desktop.services.learning import (
         gather_labels,
         genre_in_library,
-        merge_genres,
+        merge_and_rename,
         merges_in_effect,
     )
     from desktop.store import queries
@@ -612,14 +612,13 @@ def cmd_genres(args, out: Output) -> int:
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])
-        merge_genres(sessions, *args.merge)  # first: a name that is no genre is an error, not a warning
+        renamed = merge_and_rename(sessions, *args.merge)  # first: a name that is no genre is an error, not a warning
         if not known:  # most likely a misspelling; a merge for genres still to come is allowed
             out.warn(f"warning: no track has the genre {args.merge[0]!r}; remembered for tracks tagged so later "
                      f"(`genre-tagger genres` lists the library's genres)")
         source, target = args.merge
-        out.say(f"{target} is its own genre again, shown so (remembered; run `genre-tagger learn` to relearn)"
-                if genre_key(source) == genre_key(target) else
-                f"{source} is now {target} (remembered; run `genre-tagger learn` to relearn)")
+        out.say((f"{target} is its own genre again" if genre_key(source) == genre_key(target) else
+                 f"{source} is now {target}") + f" ({renamed} tracks shown so; remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:
         labels, display = gather_labels(s)
         merged = merges_in_effect(s)

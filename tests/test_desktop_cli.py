@@ -84,6 +84,23 @@ def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys)
     assert run_json(capsys, "genres")[1]["merges"] == []
 
 
+def test_a_merge_renames_what_the_library_shows_now_and_for_tracks_scanned_later(lib, capsys):
+    # The CLI's merge only counted for learning (the window's renamed the tracks too), and a track
+    # analysed after a merge came out under the old name, splitting the genre in two.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["genres", "--merge", "noise", "Noise Rock"]) == EXIT_OK
+    assert "noise is now Noise Rock (1 tracks shown so;" in capsys.readouterr().out
+    assert [t["genre"] for t in run_json(capsys, "list", "--genre", "Noise Rock")[1]["tracks"]] == ["Noise Rock"]
+    later = make_track(music / "c", "more noise", "noise", "flac", 3.0, seed=9)
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    shown = {t["path"]: t["genre"] for t in run_json(capsys, "list")[1]["tracks"]}
+    assert shown[str(later)] == shown[str(files[0])] == "Noise Rock"
+    assert run_json(capsys, "list", "--genre", "noise")[1]["tracks"] == []
+
+
 def test_merging_a_genre_no_track_has_warns_of_a_misspelling(lib, capsys):
     music, _ = lib
     assert main(["scan", str(music)]) == EXIT_OK

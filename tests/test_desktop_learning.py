@@ -417,6 +417,13 @@ def test_gui_sidebar_renames_a_genre_and_remembers_it_for_learning(qtbot, tagged
 
     with win.sessions() as s:
         assert merges(s)[genre_key("noise")] == "Noise Rock"  # remembered: a file tagged "noise" now teaches "Noise Rock"
+    actions = dict(win.genre_actions("Noise Rock"))
+    assert list(actions) == ["Rename…", "Merge Into…", "Separate noise Again"]  # a merge can be taken back here
+    actions["Separate noise Again"]()
+    with win.sessions() as s:
+        assert merges(s)[genre_key("noise")] == "noise"
+    assert list(dict(win.genre_actions("Noise Rock"))) == ["Rename…", "Merge Into…"]
+    assert "noise is its own genre again" in win.statusBar().currentMessage()
 
 
 def test_the_learned_model_is_used_only_where_it_does_not_do_worse():

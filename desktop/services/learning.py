@@ -123,6 +123,12 @@ def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> N
         s.commit()
 
 
+def merge_and_rename(sessions: sessionmaker[Session], source: str, target: str) -> int:
+    """Remember that `source` is `target` and show the library's tracks so at once; how many tracks changed."""
+    merge_genres(sessions, source, target)
+    return rename_shown_genre(sessions, source, clean_name(target))
+
+
 def rename_shown_genre(sessions: sessionmaker[Session], source: str, target: str) -> int:
     """Show tracks whose predicted or corrected genre is `source` (by key) as `target`; how many changed.
 

@@ -14,7 +14,7 @@ from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import album_order
 from desktop.core.scan import same_file
-from desktop.store.schema import Analysis, Track
+from desktop.store.schema import Analysis, GenreMerge, Track
 
 
 # ---- the "needs review" rule, once: for a row in Python (the GUI's filter) and in SQL (the CLI) ----
@@ -191,10 +191,12 @@ def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> i
 
 
 def library_spellings(session: Session) -> dict[str, str]:
-    """Genre key -> the spelling the library's own tags and corrections use most (for showing model labels)."""
+    """Genre key -> how the library shows it (for model labels): the listener's merge or rename of it,
+    else the spelling the library's own tags and corrections use most."""
     counts: Counter = Counter()
     for column in (Track.file_genre, Track.corrected_genre):
         for text, n in session.execute(select(column, func.count()).where(column.is_not(None), column != "").group_by(column)):
             for name in split_genres(text)[:1]:
                 counts[name] += n
-    return display_names(counts)
+    # A merge renamed the tracks shown then; a track analysed later must come out the same way.
+    return display_names(counts) | dict(session.execute(select(GenreMerge.from_key, GenreMerge.to_name)).all())

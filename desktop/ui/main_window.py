@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import html
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -45,9 +47,9 @@ from desktop.services.learning import (
     active_model,
     learn,
     lost_model_warning,
-    merge_genres,
+    merge_and_rename,
+    merges_in_effect,
     readiness,
-    rename_shown_genre,
 )
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, user_models_dir
@@ -355,9 +357,29 @@ class MainWindow(QMainWindow):
         from PySide6.QtWidgets import QMenu
 
         menu = QMenu(self)
-        menu.addAction("Rename…", lambda: self.rename_genre(genre))
-        menu.addAction("Merge Into…", lambda: self.rename_genre(genre, merge=True))
+        for text, act in self.genre_actions(genre):
+            menu.addAction(text, act)
         menu.exec(self.sidebar.viewport().mapToGlobal(pos))
+
+    def genre_actions(self, genre: str) -> list[tuple[str, Callable[[], None]]]:
+        """The sidebar menu of a genre: rename, merge, and take back each genre merged into it."""
+        with self.sessions() as s:
+            merged_in = [source for source, target in merges_in_effect(s) if genre_key(target) == genre_key(genre)]
+        return ([("Rename…", lambda: self.rename_genre(genre)), ("Merge Into…", lambda: self.rename_genre(genre, merge=True))]
+                + [(f"Separate {source} Again", functools.partial(self.separate_genre, source)) for source in merged_in])
+
+    def separate_genre(self, genre: str):
+        """Take back a merge: `genre` is its own genre again (learned again on the next learn)."""
+        try:
+            merge_and_rename(self.sessions, genre, genre)
+        except GenreTaggerError as exc:
+            self.report_problem("genres", exc.reason)
+            return
+        self.refresh()
+        self.statusBar().showMessage(f"{genre} is its own genre again; tracks already shown as the merged genre "
+                                     "change when your genres are learned again", 8000)
+        if self.learned_model_in_use():
+            self._schedule_relearn()
 
     def rename_genre(self, genre: str, merge: bool = False, target: str | None = None):
         """Remember that `genre` is `target` (asked for when not given): shown and learned so from now on."""
@@ -368,8 +390,7 @@ class MainWindow(QMainWindow):
             if not ok or not target.strip():
                 return
         try:
-            merge_genres(self.sessions, genre, target.strip())
-            renamed = rename_shown_genre(self.sessions, genre, target.strip())
+            renamed = merge_and_rename(self.sessions, genre, target.strip())
         except GenreTaggerError as exc:
             self.report_problem("genres", exc.reason)
             return
