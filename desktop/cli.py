@@ -83,10 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="+", metavar="PATH", help="a music folder (walked with its subfolders) or a music file")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only files without a genre or with a placeholder such as Unknown (default); replace; never")
-    scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs (auto: a GPU when there is one)")
     scan.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="below this confidence a prediction is uncertain and never written")
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")
-    scan.add_argument("--multi-threshold", type=fraction, default=0.25)
+    scan.add_argument("--multi-threshold", type=fraction, default=0.25, help="with --multi-genre: the least confidence of a second or third genre (default 0.25)")
     add_id3_options(scan)
     scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
     scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
@@ -97,26 +97,26 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--review", action="store_true", help="only tracks to review, each with why (uncertain, the tag disagrees, the album disagrees)")
     ls.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
                     help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
-    ls.add_argument("--search")
+    ls.add_argument("--search", help="only tracks whose title, artist, album, genre or path holds this text (case-blind)")
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
 
     show = add("show", help="everything known about one file")
-    show.add_argument("file")
+    show.add_argument("file", help="a music file in the library")
 
     st = add("set", help="set a genre by hand (recorded, written, protected from automatic tagging)")
     st.add_argument("paths", nargs="+", metavar="PATH",
                     help="a music file, or a folder: every music file in it and its subfolders (one undo step)")
-    st.add_argument("genre")
+    st.add_argument("genre", help="the genre to set (several: 'Rock; Pop')")
     st.add_argument("--no-write", action="store_true", help="record in the database only")
     add_id3_options(st)
 
     undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
-    undo.add_argument("--batch", type=at_least(1))
+    undo.add_argument("--batch", type=at_least(1), help="the batch number to revert (see --list)")
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
 
     pl = add("playlist", help="write an M3U8 playlist of one genre")
-    pl.add_argument("genre")
-    pl.add_argument("-o", "--output", required=True)
+    pl.add_argument("genre", help="the genre, any spelling (hip hop finds Hip-Hop)")
+    pl.add_argument("-o", "--output", required=True, help="the playlist file to write (.m3u8)")
     pl.add_argument("--force", action="store_true", help="replace a file that is not a playlist (never an audio file)")
     pl.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
 
