@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
 
     cl = add("classify", help="the genre of one recording outside the library (FILE, or - for WAV on standard input)")
-    cl.add_argument("file")
-    cl.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
+    cl.add_argument("file", help="an audio file, or - to read WAV from standard input")
+    cl.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs (auto: a GPU when there is one)")
 
     gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")

@@ -426,3 +426,15 @@ def test_models_names_a_damaged_model_and_exits_1(lib, capsys, tmp_path, monkeyp
     assert any("name" in row for row in data["models"])  # the shipped models are still listed
     assert main(["models"]) == EXIT_PARTIAL
     assert f"error: {folder / 'broken.onnx'}" in capsys.readouterr().err
+
+
+def test_every_option_and_argument_says_what_it_is():
+    import argparse
+
+    from desktop.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    silent = [f"{name} {action.dest}" for name, sub in commands.choices.items() for action in sub._actions
+              if not action.help and not isinstance(action, argparse._HelpAction)]
+    assert silent == []
