@@ -400,7 +400,7 @@ def test_a_library_on_a_read_only_folder_is_refused_by_name(tmp_path):
 
     folder = tmp_path / "backup"
     folder.mkdir()
-    open_database(folder / "library.db")
+    open_database(folder / "library.db").kw["bind"].dispose()  # closed: its WAL is in the file, which stays as it is
     before = (folder / "library.db").read_bytes()
     with read_only_folder(folder) as (seen, why):
         # SQLite said only "unable to open database file"
