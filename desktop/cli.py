@@ -227,11 +227,13 @@ def open_sessions(args):
 
 def cmd_scan(args, out: Output) -> int:
     from desktop.core.analysis import Analyzer
+    from desktop.core.genre_names import shown_genre
     from desktop.core.model import GenreModel
     from desktop.services.learning import active_model, lost_model_warning, readiness
     from desktop.services.models import MODEL_ENV, resolve_model
     from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService
+    from desktop.store import queries
 
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
                                multi_threshold=args.multi_threshold, id3_version=id3_version(args),
@@ -278,10 +280,13 @@ def cmd_scan(args, out: Output) -> int:
             out.say(f"would change {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
         if changes and args.policy != "never":
             out.say(f"{len(changes)} files would change; nothing written (add --write)")
+    with sessions() as s:
+        spellings = queries.library_spellings(s)  # each genre as the library shows (and writes) it
     out.data = {
         "sync": {k: v for k, v in vars(sync).items() if k != "problems"},
         "problems": [{"path": str(p.path), "reason": p.reason} for p in sync.problems],
-        "analysed": [{"path": str(r.path), "status": r.status, "genre": r.top_genre, "confidence": round(r.confidence, 4),
+        "analysed": [{"path": str(r.path), "status": r.status, "genre": r.top_genre and shown_genre(r.top_genre, spellings),
+                      "confidence": round(r.confidence, 4),
                       "error": r.error} for r in results],
         "changes": [{"path": c.path, "old": list(c.old), "new": list(c.new)} for c in changes],
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
@@ -355,6 +360,7 @@ NO_TRACKS_YET = "no tracks yet: scan a folder first (genre-tagger scan ~/Music)"
 def cmd_show(args, out: Output) -> int:
     from sqlalchemy import select
 
+    from desktop.core.genre_names import shown_genre
     from desktop.store import queries
     from desktop.store.schema import Analysis
 
@@ -370,10 +376,11 @@ def cmd_show(args, out: Output) -> int:
         for k, v in track_dict(track).items():
             shown = "-" if v in (None, "") else f"{v:.3f}" if isinstance(v, float) else v  # not 0.43240758776664734
             out.say(f"{k:>11}: {shown}")
+        spellings = queries.library_spellings(s)
         for a in analyses:
-            out.say(f"model {a.model_key}: {a.status}")
+            out.say(f"model {a.model_key}: {status_words(a.status)}")
             for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):
-                out.say(f"   {label:<12} {p:.3f} {'#' * int(p * 40)}")
+                out.say(f"   {shown_genre(label, spellings):<12} {p:.3f} {'#' * int(p * 40)}")
     return EXIT_OK
 
 
@@ -568,28 +575,34 @@ def cmd_map(args, out: Output) -> int:
 
 
 def cmd_classify(args, out: Output) -> int:
+    from desktop.core.genre_names import shown_genre
     from desktop.core.model import GenreModel
     from desktop.services.classify import classify_file, classify_wav_bytes
     from desktop.services.learning import active_model
     from desktop.services.models import resolve_model
+    from desktop.store import queries
 
-    active = active_model(open_sessions(args)) if not args.model else None
+    sessions = open_sessions(args)
+    active = active_model(sessions) if not args.model else None
     model = GenreModel(resolve_model(args.model, active), device=args.device)
+    with sessions() as s:
+        spellings = queries.library_spellings(s)
     if args.file == "-":
         result = classify_wav_bytes(model, sys.stdin.buffer.read())
     else:
         result = classify_file(model, args.file)
     if result.top_genre is None:  # "no music: silent", but not "error: error: ..."
         raise GenreTaggerError(args.file, result.error if result.status == ERROR else f"{status_words(result.status)}: {result.error}")
-    labels = model.info.labels
+    labels = [shown_genre(label, spellings) for label in model.info.labels]  # as the library shows and writes them
     ranked = sorted(zip(labels, result.probabilities.tolist(), strict=True), key=lambda x: -x[1])
-    out.say(f"{args.file}: {result.top_genre} ({result.confidence:.2f}, {result.status}) with {model.info.key}")
+    genre = shown_genre(result.top_genre, spellings)
+    out.say(f"{args.file}: {genre} ({result.confidence:.2f}, {status_words(result.status)}) with {model.info.key}")
     for label, p in ranked:
         out.say(f"   {label:<16} {p:.3f} {'#' * int(p * 40)}")
     for start, probs in zip(result.window_starts, result.window_probabilities.tolist(), strict=True):
         top = max(range(len(labels)), key=lambda i: probs[i])
         out.say(f"   {start:7.1f} s  {labels[top]} {probs[top]:.2f}")
-    out.data = {"file": args.file, "genre": result.top_genre, "confidence": result.confidence, "status": result.status,
+    out.data = {"file": args.file, "genre": genre, "confidence": result.confidence, "status": result.status,
                 "model": model.info.key, "probabilities": dict(ranked),
                 "windows": [{"start": s, "probabilities": dict(zip(labels, p, strict=True))}
                             for s, p in zip(result.window_starts, result.window_probabilities.tolist(), strict=True)]}

@@ -38,7 +38,7 @@ def test_scan_without_write_is_a_dry_run(lib, capsys):
     before = [f.read_bytes() for f in files]
     assert main(["scan", str(music)]) == EXIT_OK
     out = capsys.readouterr().out
-    assert "would change" in out and "(none) -> noise" in out and "nothing written (add --write)" in out
+    assert "would change" in out and "(none) -> Noise" in out and "nothing written (add --write)" in out
     assert [f.read_bytes() for f in files] == before
 
 
@@ -56,12 +56,12 @@ def test_scan_write_json_then_list_and_undo(lib, capsys):
     music, files = lib
     code, data = run_json(capsys, "scan", str(music), "--write")
     assert code == EXIT_OK and data["written"] and data["sync"]["new"] == 3
-    assert {a["genre"] for a in data["analysed"]} == {"noise", "beats", "tones"}
-    assert read_tags(files[0]).genres == ("noise",)
+    assert {a["genre"] for a in data["analysed"]} == {"Noise", "Beats", "Tones"}  # labels as genre tags are spelled
+    assert read_tags(files[0]).genres == ("Noise",)
     code, data = run_json(capsys, "list", "--genre", "beats")
     assert [t["path"] for t in data["tracks"]] == [str(files[1])]
     code, data = run_json(capsys, "list", "--counts")
-    assert sorted(g["genre"] for g in data["genres"]) == ["beats", "noise", "tones"]
+    assert sorted(g["genre"] for g in data["genres"]) == ["Beats", "Noise", "Tones"]
     code, data = run_json(capsys, "undo")
     assert code == EXIT_OK and len(data["restored"]) == 3 and read_tags(files[0]).genres == ()
 
@@ -99,6 +99,25 @@ def test_a_merge_renames_what_the_library_shows_now_and_for_tracks_scanned_later
     shown = {t["path"]: t["genre"] for t in run_json(capsys, "list")[1]["tracks"]}
     assert shown[str(later)] == shown[str(files[0])] == "Noise Rock"
     assert run_json(capsys, "list", "--genre", "noise")[1]["tracks"] == []
+
+
+def test_model_labels_are_shown_and_written_as_genre_tags_are_spelled(lib, capsys, tmp_path):
+    # The shipped model's labels went into files as "hiphop", "rock", "country" (lower case, no hyphen).
+    from desktop.core.genre_names import shown_genre, standard_name
+
+    assert [standard_name(x) for x in ("hiphop", "rock", "rnb", "noise rock", "Noise Rock", "shoegaze")] == \
+        ["Hip-Hop", "Rock", "R&B", "Noise Rock", "Noise Rock", "Shoegaze"]
+    assert shown_genre("hiphop", {"hiphop": "Hip Hop"}) == "Hip Hop"  # the library's own spelling comes first
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    with sqlite3.connect(tmp_path / "cli.db") as con:  # as an earlier version stored it: the bare label
+        con.execute("update tracks set predicted_genre = lower(predicted_genre), genre = lower(genre)")
+        con.execute("update tracks set corrected_genre = 'Drone', genre = 'Drone' where path = ?", (str(files[2]),))
+    assert main(["scan", str(music)]) == EXIT_OK  # nothing to analyse again; the spelling is mended
+    with sqlite3.connect(tmp_path / "cli.db") as con:
+        rows = dict(((p, (g, pr)) for p, g, pr in con.execute("select path, genre, predicted_genre from tracks")))
+    assert rows[str(files[0])] == ("Noise", "Noise") and rows[str(files[1])] == ("Beats", "Beats")
+    assert rows[str(files[2])] == ("Drone", "Tones")  # a correction stays what is shown
 
 
 def test_merging_a_genre_no_track_has_warns_of_a_misspelling(lib, capsys):

@@ -81,3 +81,31 @@ def display_names(names: Iterable[str] | Counter) -> dict[str, str]:
         if clean is not None:
             by_key.setdefault(genre_key(clean), Counter())[clean] += n
     return {key: max(c, key=lambda name: (c[name], name != name.lower())) for key, c in by_key.items()}
+
+
+@functools.cache
+def _standard_names() -> dict[str, str]:
+    """genre key -> the ID3v1 list's spelling (the names taggers and players have used for decades)."""
+    from mutagen.id3 import TCON
+
+    names: dict[str, str] = {}
+    for name in TCON.GENRES:
+        if clean_name(name) is not None:  # not "Other"
+            names.setdefault(genre_key(name), name)
+    return names
+
+
+def standard_name(label: str) -> str:
+    """A model label as taggers spell it: 'hiphop' -> 'Hip-Hop', 'rock' -> 'Rock', 'noise rock' -> 'Noise Rock'."""
+    known = _standard_names().get(genre_key(label))
+    if known:
+        return known
+    if label.islower():  # a label written in lower case only: capitalised, as a genre tag is
+        return " ".join(word[:1].upper() + word[1:] for word in label.split(" "))
+    return label
+
+
+def shown_genre(label: str, spellings: dict[str, str] | None = None) -> str:
+    """How the library shows a model's label: its own spelling (or the listener's merge), else standard_name."""
+    return (spellings or {}).get(genre_key(label)) or standard_name(label)
+

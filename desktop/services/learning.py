@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
-from desktop.core.genre_names import clean_name, display_names, genre_key
+from desktop.core.genre_names import clean_name, display_names, genre_key, shown_genre
 from desktop.core.genres import same_genres, split_genres
 from desktop.core.learned_model import (
     LEARNED_KEY_PREFIX,
@@ -408,7 +408,7 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int
                          .where(Analysis.model_key == base_key, Analysis.audio_hash == Track.audio_hash)).all()
         spellings = queries.library_spellings(s)
         if rows:
-            s.execute(update(Track), [dict(verdict_values(status, spellings.get(genre_key(top), top) if top else None,
+            s.execute(update(Track), [dict(verdict_values(status, shown_genre(top, spellings) if top else None,
                                                           confidence or 0.0, error, fixed), id=track_id)
                                       for track_id, fixed, status, top, confidence, error in rows])
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX)))

@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import format_of
-from desktop.core.genre_names import genre_key
+from desktop.core.genre_names import shown_genre
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import FoundFile, ScanProblem, same_file, walk_music
@@ -72,6 +72,23 @@ def store_verdict(track: Track, status: str, top_genre: str | None, confidence: 
     """Copy an analysis verdict onto its track."""
     for column, value in verdict_values(status, top_genre, confidence, error, track.corrected_genre).items():
         setattr(track, column, value)
+
+
+def respell_predictions(s: Session, spellings: dict[str, str]) -> int:
+    """Show stored predictions as the library shows their genre now; how many tracks changed.
+
+    A prediction keeps the spelling of the day it was made: the model's own label ('hiphop') before
+    labels were shown as taggers spell them, or a spelling the library's tags have since moved away from.
+    """
+    changed = 0
+    for old in s.scalars(select(Track.predicted_genre).where(Track.predicted_genre.is_not(None)).distinct()).all():
+        new = shown_genre(old, spellings)
+        if new != old:
+            s.execute(update(Track).where(Track.predicted_genre == old, Track.corrected_genre.is_not(None))
+                      .values(predicted_genre=new))  # a corrected track shows its correction
+            changed += s.execute(update(Track).where(Track.predicted_genre == old, Track.corrected_genre.is_(None))
+                                 .values(predicted_genre=new, genre=new)).rowcount
+    return changed
 
 
 def _prefix(root: Path) -> str:
@@ -249,6 +266,7 @@ class Library:
                 s.commit()  # per track: a killed scan loses at most the track in hand
                 if progress:
                     progress(AnalysisProgress(len(results), len(pending), result))
+            respell_predictions(s, spellings)
             s.commit()
         return results
 
@@ -267,5 +285,5 @@ class Library:
         row.embedding = None if result.embedding is None else result.embedding.astype("<f4").tobytes()
         row.error = result.error
         track.duration = result.duration or track.duration
-        shown = spellings.get(genre_key(result.top_genre), result.top_genre) if result.top_genre else None
+        shown = shown_genre(result.top_genre, spellings) if result.top_genre else None
         store_verdict(track, result.status, shown, result.confidence, result.error)

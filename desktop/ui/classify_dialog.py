@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.analysis import ERROR, status_words
 from desktop.core.formats import FORMATS
+from desktop.core.genre_names import shown_genre
 from desktop.ui.details import ProbabilityBars, WindowTimeline
 from desktop.ui.labels import plain_label
 from desktop.ui.workers import Job, start_job
@@ -119,10 +120,11 @@ class MicrophoneRecorder(Recorder):
 class ClassifyDialog(QDialog):
     """Record or open a file; show the genre probabilities and the per-window timeline."""
 
-    def __init__(self, model_path, recorder: Recorder | None = None, parent=None):
+    def __init__(self, model_path, recorder: Recorder | None = None, parent=None, spellings: dict[str, str] | None = None):
         super().__init__(parent)
         self.setWindowTitle("Classify a Recording")
         self.model_path = model_path
+        self.spellings = spellings or {}  # the library's spelling of each genre key, as its table shows them
         self.recorder = recorder or MicrophoneRecorder(self)
         self.recorder.level.connect(self._level)
         self.recorder.finished.connect(self.classify)
@@ -200,13 +202,13 @@ class ClassifyDialog(QDialog):
         labels = list(self.bars_labels())
         self.bars.set_probabilities(labels, result.probabilities.tolist())
         self.timeline.set_windows(labels, result.window_starts, result.window_probabilities.tolist())
-        self.status.setText(f"{result.path.name}: {result.top_genre} ({result.confidence:.0%} sure)")
+        self.status.setText(f"{result.path.name}: {shown_genre(result.top_genre, self.spellings)} ({result.confidence:.0%} sure)")
 
-    def bars_labels(self):
-        """The model's labels, in its probability order."""
+    def bars_labels(self) -> list[str]:
+        """The model's labels as the library shows them ('Hip-Hop', not 'hiphop'), in its probability order."""
         from desktop.core.model import read_model_info
 
-        return read_model_info(self.model_path).labels
+        return [shown_genre(label, self.spellings) for label in read_model_info(self.model_path).labels]
 
     def _problem(self, message: str) -> None:
         self.job = None

@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
-from desktop.core.genre_names import genre_key
+from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.services.learning import (
@@ -424,7 +424,7 @@ class MainWindow(QMainWindow):
             if analysis is None or not analysis.probabilities:
                 self.details.show_track(heading + ("" if track.error else "<br>not analysed yet"), [], [], [], [])
             else:
-                labels = [self._spellings.get(genre_key(label), label) for label in analysis.labels]  # as the table shows them
+                labels = [shown_genre(label, self._spellings) for label in analysis.labels]  # as the table shows them
                 self.details.show_track(heading, labels, analysis.probabilities, analysis.window_starts,
                                         analysis.window_probabilities)
 
@@ -637,7 +637,7 @@ class MainWindow(QMainWindow):
         except (GenreTaggerError, ValueError) as exc:
             self.report_problem("model", getattr(exc, "reason", str(exc)))
             return None
-        self.classify_dialog = ClassifyDialog(model, recorder, self)
+        self.classify_dialog = ClassifyDialog(model, recorder, self, spellings=self._spellings)
         self.classify_dialog.show()
         return self.classify_dialog
 
