@@ -18,6 +18,7 @@ from desktop import __version__
 from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
+from desktop.core.progress_text import scan_progress
 from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES, TaggingSettings
 
@@ -204,9 +205,9 @@ class Output:
         if not self.tty or not total:
             return
         rate = done / max(1e-6, time.monotonic() - started)
-        left = (total - done) / rate if rate else 0
         bar = "#" * int(30 * done / total)
-        sys.stderr.write(f"\r[{bar:<30}] {done}/{total} tracks  {rate:.1f}/s  {left:.0f}s left ")
+        line = f"[{bar:<30}] {scan_progress(done, total, rate, sep='  ')}"
+        sys.stderr.write(f"\r{line:<80}")  # padded: a shorter line must cover the longer one before it
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()

@@ -79,3 +79,13 @@ def test_missing_root_is_reported(tmp_path):
     problems = []
     assert list(walk_music([tmp_path / "nowhere"], problems.append)) == []
     assert problems[0].reason == "no such file or folder"
+
+
+def test_scan_progress_reads_at_a_glance():
+    # "2000 s left" and "1234 / 10000" made the reader do the sums.
+    from desktop.core.progress_text import scan_progress, time_left
+
+    assert [time_left(s) for s in (0.4, 45, 2000, 3600 * 2 + 300, -5)] == ["0 s", "45 s", "33 min", "2 h 05 min", "0 s"]
+    assert scan_progress(1234, 10000, 5.2) == "1,234 / 10,000 tracks · 5.2/s · 28 min left"
+    assert scan_progress(0, 10000, 0.0) == "0 / 10,000 tracks"  # no rate yet: no guess
+    assert scan_progress(3, 4, 1.0, sep="  ") == "3 / 4 tracks  1.0/s  1 s left"

@@ -43,6 +43,7 @@ from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
+from desktop.core.progress_text import scan_progress
 from desktop.services.learning import (
     active_model,
     learn,
@@ -480,8 +481,7 @@ class MainWindow(QMainWindow):
     def _scan_progress(self, done: int, total: int, rate: float):
         self.progress.setRange(0, total)
         self.progress.setValue(done)
-        left = (total - done) / rate if rate > 0 else 0
-        self.progress_label.setText(f"{done} / {total} tracks · {rate:.1f}/s · {left:.0f} s left")
+        self.progress_label.setText(scan_progress(done, total, rate))
 
     def _scan_done(self):
         self.scan_job = None
