@@ -629,3 +629,33 @@ def test_a_preview_of_a_missing_file_names_it(qtbot, tmp_path):
     with qtbot.waitSignal(preview.failed, timeout=15_000) as failed:
         preview.play(str(tmp_path / "gone.mp3"), 60.0)
     assert failed.args[0] == str(tmp_path / "gone.mp3") and failed.args[1]
+
+
+def test_the_review_dialog_sorts_checks_all_and_toggles_the_selection_with_space(qtbot, tmp_path):
+    from types import SimpleNamespace
+
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    from desktop.ui.dialogs import ReviewDialog
+
+    changes = [SimpleNamespace(path=f"/m/{name}.mp3", old=(), new=(genre,))
+               for name, genre in (("c", "Jazz"), ("a", "Rock"), ("b", "Jazz"), ("d", "Rock"))]
+    dialog = ReviewDialog(changes)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.text() == "Write 4 checked"
+    dialog.table.sortByColumn(2, Qt.SortOrder.AscendingOrder)  # grouped by the new genre
+    jazz = [r for r in range(4) if dialog.table.item(r, 2).text() == "Jazz"]
+    assert jazz == [0, 1]
+    dialog.table.selectRow(0)
+    dialog.table.selectionModel().select(dialog.table.model().index(1, 0), dialog.table.selectionModel().SelectionFlag.Select
+                                         | dialog.table.selectionModel().SelectionFlag.Rows)
+    dialog.table.setFocus()
+    QTest.keyClick(dialog.table, Qt.Key.Key_Space)  # every selected row, not only the current one
+    assert [c.path for c in dialog.accepted_changes()] == ["/m/a.mp3", "/m/d.mp3"]  # the rows moved; the changes did not
+    assert ok.text() == "Write 2 checked"
+    dialog.set_all(False)
+    assert dialog.accepted_changes() == [] and not ok.isEnabled()
+    dialog.set_all(True)  # there was no way back after "Uncheck all"
+    assert dialog.accepted_changes() == changes and ok.text() == "Write 4 checked"

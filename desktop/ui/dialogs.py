@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -30,8 +30,12 @@ from desktop.ui.labels import plain_label
 ID3_CHOICES = (("Keep each file's ID3 version", 0), ("ID3v2.4", 4), ("ID3v2.3", 3))
 
 
+CHANGE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's index in `changes`: rows move when sorted
+
+
 class ReviewDialog(QDialog):
-    """Shows old -> new per file; only the checked rows are written."""
+    """Shows old -> new per file; only the checked rows are written. Sortable (group by the new genre),
+    Space checks or unchecks every selected row."""
 
     def __init__(self, changes, parent=None):
         super().__init__(parent)
@@ -40,43 +44,87 @@ class ReviewDialog(QDialog):
         self.table = QTableWidget(len(self.changes), 3)
         self.table.setHorizontalHeaderLabels(["File", "Current genre", "New genre"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         for i, c in enumerate(self.changes):
             item = QTableWidgetItem(c.path)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
+            item.setData(CHANGE_ROLE, i)
             self.table.setItem(i, 0, item)
             self.table.setItem(i, 1, QTableWidgetItem(join_genres(c.old) or "(none)"))
             self.table.setItem(i, 2, QTableWidgetItem(join_genres(c.new)))
         self.table.resizeColumnsToContents()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Write checked")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        none = QPushButton("Uncheck all")
+        self.table.setSortingEnabled(True)  # after filling: sorting while filling would move rows under setItem
+        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        self.table.itemChanged.connect(lambda _item: self._count_checked())
+        self.table.installEventFilter(self)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        every, none = QPushButton("Check all"), QPushButton("Uncheck all")
+        every.clicked.connect(lambda: self.set_all(True))
         none.clicked.connect(lambda: self.set_all(False))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"{len(self.changes)} files would change. Uncheck what you do not want written."))
+        layout.addWidget(QLabel(f"{len(self.changes):,} files would change. Uncheck what you do not want written "
+                                "(Space: the selected rows; click a column to sort)."))
         layout.addWidget(self.table)
         row = QHBoxLayout()
+        row.addWidget(every)
         row.addWidget(none)
         row.addStretch(1)
-        row.addWidget(buttons)
+        row.addWidget(self.buttons)
         layout.addLayout(row)
         self.resize(820, 480)
+        self._count_checked()
+
+    def _items(self):
+        return (self.table.item(r, 0) for r in range(self.table.rowCount()))
+
+    def _count_checked(self) -> None:
+        checked = sum(item.checkState() == Qt.CheckState.Checked for item in self._items())
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText(f"Write {checked:,} checked")
+        ok.setEnabled(checked > 0)
+
+    def _set_states(self, items, checked: bool) -> None:
+        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
+        # One count at the end, not one per row of 20,000; and no sorting meanwhile (a sorted table checks its
+        # order after every change to an item: 9 s to uncheck and check 20,000 rows).
+        self.table.blockSignals(True)
+        self.table.setSortingEnabled(False)
+        for item in items:
+            item.setCheckState(state)
+        self.table.setSortingEnabled(True)
+        self.table.blockSignals(False)
+        self.table.viewport().update()
+        self._count_checked()
 
     def set_all(self, checked: bool) -> None:
         """Check or uncheck every row."""
-        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
-        for i in range(self.table.rowCount()):
-            self.table.item(i, 0).setCheckState(state)
+        self._set_states(list(self._items()), checked)
 
     def set_checked(self, row: int, checked: bool) -> None:
-        """Check or uncheck one row."""
-        self.table.item(row, 0).setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+        """Check or uncheck one row (as shown)."""
+        self._set_states([self.table.item(row, 0)], checked)
+
+    def toggle_selected(self) -> None:
+        """Uncheck the selected rows when the first of them is checked, else check them all."""
+        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
+        if rows:
+            items = [self.table.item(r, 0) for r in rows]
+            self._set_states(items, items[0].checkState() != Qt.CheckState.Checked)
+
+    def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
+        # Space reaches the table first (it would toggle the current row only): every selected row instead
+        if watched is self.table and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Space:
+            self.toggle_selected()
+            return True
+        return super().eventFilter(watched, event)
 
     def accepted_changes(self):
-        """The changes whose rows are checked."""
-        return [c for i, c in enumerate(self.changes) if self.table.item(i, 0).checkState() == Qt.CheckState.Checked]
+        """The changes whose rows are checked, in their original order."""
+        return [self.changes[i] for i in sorted(item.data(CHANGE_ROLE) for item in self._items()
+                                                 if item.checkState() == Qt.CheckState.Checked)]
 
 
 class SettingsDialog(QDialog):
