@@ -583,6 +583,29 @@ def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):
     assert AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).model_path == ""
 
 
+def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path):
+    # The policy and device lists showed the settings' own words ("fill", "auto").
+    from desktop.services.settings import POLICIES
+    from desktop.ui.dialogs import POLICY_CHOICES, SettingsDialog
+
+    assert [value for _text, value in POLICY_CHOICES] == list(POLICIES)
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.policy, settings.device = "replace", "cpu"
+    dialog = SettingsDialog(settings, lambda path: "")
+    qtbot.addWidget(dialog)
+    assert dialog.policy.currentText() == "Replace: every file's genre" and dialog.device.currentText() == "CPU"
+    dialog.policy.setCurrentIndex(dialog.policy.findData("never"))
+    from PySide6.QtWidgets import QFileDialog
+
+    for _ in range(2):  # the same folder chosen twice is listed once
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+            dialog._add_folder()
+    dialog.apply()
+    stored = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    assert (stored.policy, stored.device, stored.folders) == ("never", "cpu", [str(tmp_path)])
+
+
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):
     scan(qtbot, window)
     window.update_map()  # what showing the dock does in a shown window (View > Library Map)

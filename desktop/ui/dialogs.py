@@ -23,11 +23,23 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.genres import join_genres
-from desktop.services.settings import POLICIES
 from desktop.ui.labels import plain_label
 
 # What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
 ID3_CHOICES = (("Keep each file's ID3 version", 0), ("ID3v2.4", 4), ("ID3v2.3", 3))
+# The settings' own words ("fill", "auto") said little: each choice says what it does.
+POLICY_CHOICES = (("Fill: only files with no genre (or a placeholder such as Unknown)", "fill"),
+                  ("Replace: every file's genre", "replace"), ("Never: keep genres in the library only", "never"))
+DEVICE_CHOICES = (("Automatic: a GPU when there is one", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda"))
+
+
+def choices_box(choices, current) -> QComboBox:
+    """A combo box of (shown text, stored value) pairs, on the current value (the first when unknown)."""
+    box = QComboBox()
+    for text, value in choices:
+        box.addItem(text, value)
+    box.setCurrentIndex(max(0, box.findData(current)))
+    return box
 
 
 CHANGE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's index in `changes`: rows move when sorted
@@ -149,22 +161,15 @@ class SettingsDialog(QDialog):
         self.default_model.setToolTip("Your library's learned model when it has one, else the shipped model")
         self.default_model.clicked.connect(self._use_default_model)
         self.default_model.setEnabled(bool(settings.model_path))
-        self.device = QComboBox()
-        self.device.addItems(["auto", "cuda", "cpu"])
-        self.device.setCurrentText(settings.device)
-        self.policy = QComboBox()
-        self.policy.addItems(POLICIES)
-        self.policy.setCurrentText(settings.policy)
+        self.device = choices_box(DEVICE_CHOICES, settings.device)
+        self.policy = choices_box(POLICY_CHOICES, settings.policy)
         self.threshold = QDoubleSpinBox()
         self.threshold.setRange(0.0, 1.0)
         self.threshold.setSingleStep(0.05)
         self.threshold.setValue(settings.threshold)
         self.multi = QCheckBox("Write several genres when the model is torn")
         self.multi.setChecked(settings.multi_genre)
-        self.id3 = QComboBox()
-        for text, version in ID3_CHOICES:
-            self.id3.addItem(text, version)
-        self.id3.setCurrentIndex(max(0, self.id3.findData(settings.id3_version)))
+        self.id3 = choices_box(ID3_CHOICES, settings.id3_version)
         folder_buttons = QWidget()
         fb = QHBoxLayout(folder_buttons)
         fb.setContentsMargins(0, 0, 0, 0)
@@ -195,7 +200,8 @@ class SettingsDialog(QDialog):
 
     def _add_folder(self):
         folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
-        if folder:
+        listed = [self.folders.item(i).text() for i in range(self.folders.count())]
+        if folder and folder not in listed:  # the same folder twice would be listed (and removed) twice
             self.folders.addItem(folder)
 
     def _choose_model(self):
@@ -215,6 +221,6 @@ class SettingsDialog(QDialog):
         s = self.settings
         s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
         s.model_path = "" if self.model_path.text() == "(default)" else self.model_path.text()
-        s.device, s.policy, s.threshold = self.device.currentText(), self.policy.currentText(), self.threshold.value()
+        s.device, s.policy, s.threshold = self.device.currentData(), self.policy.currentData(), self.threshold.value()
         s.multi_genre, s.id3_version = self.multi.isChecked(), self.id3.currentData()
         s.save()
