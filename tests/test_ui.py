@@ -682,3 +682,27 @@ def test_the_review_dialog_sorts_checks_all_and_toggles_the_selection_with_space
     assert dialog.accepted_changes() == [] and not ok.isEnabled()
     dialog.set_all(True)  # there was no way back after "Uncheck all"
     assert dialog.accepted_changes() == changes and ok.text() == "Write 4 checked"
+
+
+def test_an_empty_table_says_why_and_what_to_do(qtbot, tmp_path, exported_model):
+    # A first run whose folder dialog was cancelled showed a blank table and nothing else.
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.model_path = str(exported_model)
+    win = MainWindow(open_database(tmp_path / "lib.db"), settings)
+    qtbot.addWidget(win)
+    assert win.empty_table_hint().startswith("No music yet. Add Folder… (Ctrl+O)")
+    asked = []
+    real = win.empty_table_hint
+    win.table.hint = lambda: asked.append(1) or real()
+    win.table.grab()  # the view draws the hint
+    assert asked
+    music = tmp_path / "music"
+    make_library(music)
+    settings.folders = [str(music)]
+    assert win.empty_table_hint().startswith("No music found in your folders yet")
+    scan(qtbot, win)
+    assert win.empty_table_hint() == ""
+    win.search.setText("no such song")
+    assert win.empty_table_hint() == "No track matches “no such song”."
+    win.search.clear()
+    assert win.empty_table_hint() == ""

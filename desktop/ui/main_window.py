@@ -33,7 +33,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QStyledItemDelegate,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -60,6 +59,7 @@ from desktop.store import queries
 from desktop.store.schema import Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog
+from desktop.ui.hint_table import HintTableView
 from desktop.ui.labels import plain_label
 from desktop.ui.map_view import MapView
 from desktop.ui.table_model import (
@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
         self.review = QCheckBox("Needs review")
         self.review.toggled.connect(self.update_album_flags)
         self.review.toggled.connect(self.proxy.set_review_only)
-        self.table = QTableView()
+        self.table = HintTableView(self.empty_table_hint)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(ARTIST, Qt.SortOrder.AscendingOrder)
@@ -289,6 +289,22 @@ class MainWindow(QMainWindow):
             self.update_album_flags()
         if self.map_dock.isVisible():
             self.update_map()
+
+    def empty_table_hint(self) -> str:
+        """Why the table shows no track, and what to do about it ('' while it shows some)."""
+        if self.proxy.rowCount() > 0:
+            return ""
+        if self.table_model.rowCount() == 0:
+            if self.scan_job is not None:
+                return "Scanning… your tracks appear here as they are found."
+            if not self.settings.folders:
+                return "No music yet. Add Folder… (Ctrl+O) chooses your music folder; nothing is written until you say so."
+            return "No music found in your folders yet. Scan (F5) looks again; the Problems panel says what was passed over."
+        if self.search.text().strip():
+            return f"No track matches “{self.search.text().strip()}”."
+        if self.review.isChecked():
+            return "Nothing needs review here."
+        return "No track here."
 
     def _remember_selection(self) -> tuple[int | None, list[int]]:
         current = self.table.currentIndex()
@@ -467,6 +483,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 0)
         self.progress.show()
         self.cancel_button.show()
+        self.table.viewport().update()  # an empty table says a scan is on
         self.progress_label.setText("Looking for music…")
         self._refresh_timer = QTimer(self, interval=1500, timeout=self.refresh_changes)  # the library fills in while it scans
         self._refresh_timer.start()
