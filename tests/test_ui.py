@@ -524,8 +524,32 @@ def test_uncertain_predictions_are_counted_and_filtered_apart():
     proxy.set_threshold(0.2)  # a lower threshold makes it confident
     assert proxy.rowCount() == 0
     sidebar = GenreListModel()
-    sidebar.set_counts([("rock", 2), (UNCERTAIN_ITEM, 1)])
-    assert [sidebar.index(r, 0).data() for r in range(3)] == ["All tracks  (3)", "rock  (2)", "Uncertain  (1)"]
+    sidebar.set_counts([("rock", 2), (UNCERTAIN_ITEM, 1)], 4)
+    assert [sidebar.index(r, 0).data() for r in range(3)] == ["All tracks  (4)", "rock  (2)", "Uncertain  (1)"]
+
+
+def test_the_sidebar_counts_and_shows_a_genre_in_any_spelling_and_among_several(tmp_path):
+    # A correction typed "jazz" was a second "jazz" entry beside the predicted "Jazz", a track of "Rock; Jazz"
+    # was under neither, and "All tracks" added up the genres (not the tracks the table shows).
+    from desktop.store.schema import Track
+    from desktop.ui.table_model import UNCERTAIN_ITEM, LibraryFilter, load_genre_counts, load_rows
+
+    sessions = open_database(tmp_path / "counts.db")
+    with sessions() as s, s.begin():
+        for n, (genre, corrected, confidence) in enumerate([("Jazz", None, 0.9), ("Jazz", None, 0.8), ("jazz", "jazz", None),
+                                                            ("Rock; Jazz", "Rock; Jazz", None), ("Rock", None, 0.3),
+                                                            (None, None, None)]):
+            s.add(Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3", genre=genre,
+                        corrected_genre=corrected, predicted_genre=None if corrected else genre, confidence=confidence))
+    counts, total = load_genre_counts(sessions)
+    assert counts == [("Jazz", 4), ("Rock", 1), (UNCERTAIN_ITEM, 1)] and total == 6
+    model, proxy = LibraryTableModel(), LibraryFilter()
+    proxy.setSourceModel(model)
+    model.set_rows(load_rows(sessions))
+    proxy.set_genre("Jazz")
+    assert sorted(proxy.index(r, 0).data() for r in range(proxy.rowCount())) == ["0.mp3", "1.mp3", "2.mp3", "3.mp3"]
+    proxy.set_genre("Rock")  # the uncertain Rock stays under Uncertain
+    assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["3.mp3"]
 
 
 def test_under_needs_review_each_row_says_why_when_hovered():

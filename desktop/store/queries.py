@@ -46,12 +46,27 @@ def _review_clause(threshold: float):
 
 
 def genre_counts(session: Session, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, int]]:
-    """(genre, number of tracks) for every genre, largest first; uncertain predictions are not counted."""
+    """(genre, number of tracks) for every genre, largest first; uncertain predictions are not counted.
+
+    By key, as `spellings_of` finds them: a correction typed "jazz" counts with the predicted "Jazz" (shown in
+    the library's most used spelling), and a track of "Rock; Pop" counts for Rock and for Pop.
+    """
     rows = session.execute(
         select(Track.genre, func.count()).where(Track.genre.is_not(None), Track.missing.is_(False), confident_clause(threshold))
-        .group_by(Track.genre).order_by(func.count().desc(), Track.genre)
-    )
-    return [(g, n) for g, n in rows]
+        .group_by(Track.genre))
+    counts, spellings = Counter(), Counter()
+    for text, n in rows:
+        for name in split_genres(text):
+            counts[genre_key(name) or name] += n
+            spellings[name] += n
+    shown = display_names(spellings)
+    first = {genre_key(name) or name: name for name in reversed(list(spellings))}  # a name display_names drops
+    return sorted(((shown.get(key) or first[key], n) for key, n in counts.items()), key=lambda gn: (-gn[1], gn[0]))
+
+
+def present_count(session: Session) -> int:
+    """How many tracks are in the library's folders (not missing)."""
+    return session.scalar(select(func.count()).select_from(Track).where(Track.missing.is_(False)))
 
 
 def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,

@@ -284,7 +284,7 @@ class MainWindow(QMainWindow):
         kept = self._remember_selection()  # a reload resets the table: the tracks in hand stay selected
         self.table_model.set_rows(load_rows(self.sessions))
         self._restore_selection(*kept)
-        self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
+        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold))
         if self.review.isChecked():
             self.update_album_flags()
         if self.map_dock.isVisible():
@@ -342,7 +342,7 @@ class MainWindow(QMainWindow):
         changed, gone = load_changes(self.sessions, since)
         if changed or gone:
             self.table_model.merge_rows(changed, gone)
-            self.genres.set_counts(load_genre_counts(self.sessions, self.settings.threshold))
+            self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold))
 
     def load_model_labels(self):
         """The genre choices for corrections; read once per model, not on every refresh."""
@@ -401,7 +401,7 @@ class MainWindow(QMainWindow):
     def rename_genre(self, genre: str, merge: bool = False, target: str | None = None):
         """Remember that `genre` is `target` (asked for when not given): shown and learned so from now on."""
         if target is None:
-            choices = [g for g, _ in load_genre_counts(self.sessions, self.settings.threshold) if g not in (genre, UNCERTAIN_ITEM)]
+            choices = [g for g, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if g not in (genre, UNCERTAIN_ITEM)]
             title = "Merge genre" if merge else "Rename genre"
             target, ok = QInputDialog.getItem(self, title, f"{genre} becomes:", choices if merge else [genre], 0, True)
             if not ok or not target.strip():

@@ -17,6 +17,8 @@ from PySide6.QtCore import (
 from sqlalchemy import select
 
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
+from desktop.core.genre_names import genre_key
+from desktop.core.genres import split_genres
 from desktop.core.natural_order import natural_key
 from desktop.store import queries
 from desktop.store.schema import Track, display_status
@@ -89,12 +91,13 @@ def load_changes(sessions, since: datetime) -> tuple[list[TrackRow], set[int]]:
         return changed, gone
 
 
-def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> list[tuple[str, int]]:
-    """(genre, count) pairs for the sidebar: confident genres, then the uncertain ones apart."""
+def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> tuple[list[tuple[str, int]], int]:
+    """The sidebar's (genre, count) pairs: confident genres, then the uncertain ones apart; and every track."""
     with sessions() as s:
         counts = queries.genre_counts(s, threshold)
         uncertain = queries.uncertain_count(s, threshold)
-    return counts + ([(UNCERTAIN_ITEM, uncertain)] if uncertain else [])
+        total = queries.present_count(s)
+    return counts + ([(UNCERTAIN_ITEM, uncertain)] if uncertain else []), total
 
 
 def sort_key(row: TrackRow, column: int) -> tuple:
@@ -268,6 +271,7 @@ class LibraryFilter(QSortFilterProxyModel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._text, self._review, self._genre = "", False, None
+        self._matches: dict[str | None, bool] = {}  # genre text -> holds the chosen genre
         self._threshold = DEFAULT_THRESHOLD
         self._album_flags: set[int] = set()  # tracks of albums whose genres disagree (queries.album_disagreements)
 
@@ -297,9 +301,15 @@ class LibraryFilter(QSortFilterProxyModel):
             self.invalidate()
 
     def set_genre(self, genre: str | None) -> None:
-        """Only one genre (None: all)."""
-        self._genre = genre
+        """Only one genre (None: all), by key as the sidebar counts it: any spelling, alone or among several."""
+        self._genre, self._matches = genre, {}
         self.invalidate()
+
+    def _of_genre(self, text: str | None) -> bool:
+        if text not in self._matches:  # a library has few distinct genre texts: each is split and keyed once
+            key = genre_key(self._genre)
+            self._matches[text] = bool(text) and any(genre_key(g) == key for g in split_genres(text))
+        return self._matches[text]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         """The source's data; under "Needs review" a row's tooltip also says why it is there."""
@@ -316,7 +326,7 @@ class LibraryFilter(QSortFilterProxyModel):
         if self._genre == UNCERTAIN_ITEM:
             if r.corrected or not queries.is_uncertain(r.confidence, self._threshold):
                 return False
-        elif self._genre is not None and (r.genre != self._genre or
+        elif self._genre is not None and (not self._of_genre(r.genre) or
                                           (not r.corrected and queries.is_uncertain(r.confidence, self._threshold))):
             return False
         if self._review and not (r.needs_review(self._threshold) or r.id in self._album_flags):
@@ -334,10 +344,11 @@ class GenreListModel(QAbstractListModel):
         super().__init__(parent)
         self._items: list[tuple[str | None, int]] = []
 
-    def set_counts(self, counts: list[tuple[str, int]]) -> None:
-        """Replace the counts."""
+    def set_counts(self, counts: list[tuple[str, int]], total: int) -> None:
+        """Replace the counts; `total`: every track ("All tracks" shows the unanalysed and the failed too,
+        and a track of two genres counts under both)."""
         self.beginResetModel()
-        self._items = [(None, sum(n for _, n in counts)), *counts]  # "All tracks" counts the uncertain too
+        self._items = [(None, total), *counts]
         self.endResetModel()
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
