@@ -730,3 +730,19 @@ def test_an_empty_table_says_why_and_what_to_do(qtbot, tmp_path, exported_model)
     assert win.empty_table_hint() == "No track matches “no such song”."
     win.search.clear()
     assert win.empty_table_hint() == ""
+
+
+def test_corrections_offer_the_librarys_genres_and_the_models_as_the_library_spells_them(qtbot, window):
+    # The genre editor and Set Genre offered the model's bare labels ("noise", "hiphop"), written as picked.
+    from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem
+
+    from desktop.core.tags import write_genres
+
+    write_genres(window.files["flac"], ["Noise"])
+    write_genres(window.files["mp3"], ["Drum & Bass"])
+    scan(qtbot, window)
+    choices = window.genre_choices()
+    assert choices == ["Beats", "Drum & Bass", "Noise", "Tones"]  # each once, the library's spelling, in order
+    delegate = window.table.itemDelegateForColumn(GENRE)
+    editor = delegate.createEditor(window.table, QStyleOptionViewItem(), window.proxy.index(0, GENRE))
+    assert isinstance(editor, QComboBox) and [editor.itemText(i) for i in range(editor.count())] == choices

@@ -42,6 +42,7 @@ from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
+from desktop.core.natural_order import natural_key
 from desktop.core.progress_text import scan_progress
 from desktop.services.learning import (
     active_model,
@@ -188,7 +189,7 @@ class MainWindow(QMainWindow):
         self.table.sortByColumn(ARTIST, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.table.setItemDelegateForColumn(GENRE, GenreDelegate(lambda: self.labels, self.table))
+        self.table.setItemDelegateForColumn(GENRE, GenreDelegate(self.genre_choices, self.table))
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
@@ -350,6 +351,15 @@ class MainWindow(QMainWindow):
             self.labels = list(read_model_info(self.current_model_path()).labels)
         except (GenreTaggerError, ValueError):
             self.labels = []
+
+    def genre_choices(self) -> list[str]:
+        """What a correction offers: the library's genres and the model's, each once, as the library spells it
+        (the model's bare labels, "hiphop", went into files when picked)."""
+        names = [name for name, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if name != UNCERTAIN_ITEM]
+        names += list(self._spellings.values())  # the files' own genre tags and the listener's merges
+        names += [shown_genre(label, self._spellings) for label in self.labels]
+        once = {genre_key(name): name for name in reversed(names)}  # the library's own spelling wins
+        return sorted(once.values(), key=natural_key)
 
     def learned_model_in_use(self) -> bool:
         """True when scans use the library's learned model (none chosen in Settings): corrections relearn it."""
@@ -641,7 +651,7 @@ class MainWindow(QMainWindow):
         """Ask for one genre and correct every given track (a rubber band on the map, say)."""
         if not track_ids:
             return
-        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {len(track_ids)} track(s):", self.labels or [""], 0, True)
+        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {len(track_ids)} track(s):", self.genre_choices() or [""], 0, True)
         if ok and genre.strip():
             self.correct(track_ids, genre.strip())
 
