@@ -19,6 +19,7 @@ from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
 from desktop.core.progress_text import scan_progress
+from desktop.core.wording import count
 from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES, TaggingSettings
 
@@ -257,7 +258,7 @@ def cmd_scan(args, out: Output) -> int:
         return EXIT_CANCELLED
     sync, results = report.sync, report.results
     say_recovery(out, report.recovered)
-    out.say(f"{sync.found} files: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
+    out.say(f"{count(sync.found, 'file')}: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
             f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
             + (f", {sync.returned} back from missing" if sync.returned else "")
             + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
@@ -268,19 +269,19 @@ def cmd_scan(args, out: Output) -> int:
         out.warn(f"error: {path}: {reason}")
     tagger = TagService(sessions, settings)
     changes = tagger.plan()
-    out.say(f"analysed {len(results)} tracks with {model.info.key} on {', '.join(model.providers)}")
+    out.say(f"analysed {count(len(results), 'track')} with {model.info.key} on {', '.join(model.providers)}")
     if active is None and not args.model:
         out.say(readiness(sessions))
     written = None
     if args.write and changes:
         written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})")
         say_skipped_and_failed(out, written)
-        out.say(f"wrote {len(written.written)} files" + (" (undo with: genre-tagger undo)" if written.written else ""))
+        out.say(f"wrote {count(len(written.written), 'file')}" + (" (undo with: genre-tagger undo)" if written.written else ""))
     else:
         for c in changes:
             out.say(f"would change {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
         if changes and args.policy != "never":
-            out.say(f"{len(changes)} files would change; nothing written (add --write)")
+            out.say(f"{count(len(changes), 'file')} would change; nothing written (add --write)")
     with sessions() as s:
         spellings = queries.library_spellings(s)  # each genre as the library shows (and writes) it
     out.data = {
@@ -430,7 +431,7 @@ def cmd_set(args, out: Output) -> int:
     for p in problems:  # several paths: the others are still set
         out.warn(f"warning: {p.path}: {p.reason}")
     result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write)
-    what = files[0] if len(files) == 1 else f"{len(files)} files"
+    what = files[0] if len(files) == 1 else count(len(files), "file")
     out.say(f"{what}: genre set to {args.genre} by hand (protected from automatic tagging)")
     code = print_write(out, result)
     return EXIT_PARTIAL if problems else code
@@ -472,7 +473,7 @@ def cmd_undo(args, out: Output) -> int:
         out.say(f"restored {path}")
     for path, reason in result.refused:
         out.warn(f"refused: {path}: {reason}")
-    out.say(f"batch {result.batch_id} ({result.description}): restored {len(result.restored)} files, "
+    out.say(f"batch {result.batch_id} ({result.description}): restored {count(len(result.restored), 'file')}, "
             f"refused {len(result.refused)}" + ("" if result.complete else "; the batch stays undoable for the refused files"))
     out.data = {"batch": result.batch_id, "restored": result.restored, "complete": result.complete,
                 "refused": [{"path": p, "reason": r} for p, r in result.refused]}
@@ -490,7 +491,7 @@ def cmd_playlist(args, out: Output) -> int:
     path, skipped = write_m3u8(tracks, args.output, force=args.force)
     for p in skipped:
         out.warn(f"left out: {p}: its name holds a line break or control character, which a playlist line cannot")
-    out.say(f"wrote {len(tracks) - len(skipped)} tracks to {path}")
+    out.say(f"wrote {count(len(tracks) - len(skipped), 'track')} to {path}")
     out.data = {"playlist": str(path), "tracks": len(tracks) - len(skipped), "left_out": skipped}
     return EXIT_PARTIAL if skipped else EXIT_OK
 
@@ -545,7 +546,7 @@ def cmd_learn(args, out: Output) -> int:
         out.say(f"skipped {name}: {why}")
     out.say(f"saved {report.model_path}")
     if report.activated:
-        out.say(f"it is now the active model ({report.why}); {report.repredicted:,} tracks re-predicted from their stored embeddings")
+        out.say(f"it is now the active model ({report.why}); {count(report.repredicted, 'track')} re-predicted from their stored embeddings")
     else:
         out.say(f"not made active: {report.why}")
     out.data = {"genres": report.genres, "tracks": report.tracks, "accuracy": est.accuracy,
@@ -570,7 +571,7 @@ def cmd_map(args, out: Output) -> int:
         path = render_html(library_map, target)
     else:
         path = render_png(library_map, target, width, height, by_file_genre=args.by_file_genre)
-    out.say(f"drew {len(library_map):,} tracks ({library_map.method.upper()} layout) to {path}")
+    out.say(f"drew {count(len(library_map), 'track')} ({library_map.method.upper()} layout) to {path}")
     out.data = {"map": str(path), "tracks": len(library_map), "layout": library_map.method, "genres": library_map.genres()}
     return EXIT_OK
 
@@ -632,7 +633,7 @@ def cmd_genres(args, out: Output) -> int:
                      f"(`genre-tagger genres` lists the library's genres)")
         source, target = args.merge
         out.say((f"{target} is its own genre again" if genre_key(source) == genre_key(target) else
-                 f"{source} is now {target}") + f" ({renamed} tracks shown so; remembered; run `genre-tagger learn` to relearn)")
+                 f"{source} is now {target}") + f" ({count(renamed, 'track')} shown so; remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:
         labels, display = gather_labels(s)
         merged = merges_in_effect(s)

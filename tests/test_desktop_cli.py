@@ -91,7 +91,7 @@ def test_a_merge_renames_what_the_library_shows_now_and_for_tracks_scanned_later
     assert main(["scan", str(music)]) == EXIT_OK
     capsys.readouterr()
     assert main(["genres", "--merge", "noise", "Noise Rock"]) == EXIT_OK
-    assert "noise is now Noise Rock (1 tracks shown so;" in capsys.readouterr().out
+    assert "noise is now Noise Rock (1 track shown so;" in capsys.readouterr().out
     assert [t["genre"] for t in run_json(capsys, "list", "--genre", "Noise Rock")[1]["tracks"]] == ["Noise Rock"]
     later = make_track(music / "c", "more noise", "noise", "flac", 3.0, seed=9)
     assert main(["scan", str(music)]) == EXIT_OK

@@ -89,3 +89,10 @@ def test_scan_progress_reads_at_a_glance():
     assert scan_progress(1234, 10000, 5.2) == "1,234 / 10,000 tracks · 5.2/s · 28 min left"
     assert scan_progress(0, 10000, 0.0) == "0 / 10,000 tracks"  # no rate yet: no guess
     assert scan_progress(3, 4, 1.0, sep="  ") == "3 / 4 tracks  1.0/s  1 s left"
+
+
+def test_counts_read_as_words():
+    from desktop.core.wording import count
+
+    assert [count(n, "file") for n in (0, 1, 2, 12000)] == ["0 files", "1 file", "2 files", "12,000 files"]
+    assert count(1, "match", "matches") == "1 match" and count(3, "match", "matches") == "3 matches"

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.genres import join_genres
+from desktop.core.wording import count
 from desktop.ui.labels import plain_label
 
 # What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
@@ -77,7 +78,7 @@ class ReviewDialog(QDialog):
         every.clicked.connect(lambda: self.set_all(True))
         none.clicked.connect(lambda: self.set_all(False))
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"{len(self.changes):,} files would change. Uncheck what you do not want written "
+        layout.addWidget(QLabel(f"{count(len(self.changes), 'file')} would change. Uncheck what you do not want written "
                                 "(Space: the selected rows; click a column to sort)."))
         layout.addWidget(self.table)
         row = QHBoxLayout()

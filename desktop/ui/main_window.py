@@ -44,6 +44,7 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.progress_text import scan_progress
+from desktop.core.wording import count
 from desktop.services.learning import (
     active_model,
     learn,
@@ -422,7 +423,7 @@ class MainWindow(QMainWindow):
             self.report_problem("genres", exc.reason)
             return
         self.refresh()
-        self.statusBar().showMessage(f"{genre} is now {target.strip()} ({renamed} tracks); remembered for learning", 6000)
+        self.statusBar().showMessage(f"{genre} is now {target.strip()} ({count(renamed, 'track')}); remembered for learning", 6000)
         if self.learned_model_in_use():
             self._schedule_relearn()
 
@@ -524,7 +525,8 @@ class MainWindow(QMainWindow):
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
         aside = f", {outcome.set_aside} of removed folders taken out" if outcome.set_aside else ""
-        self.progress_label.setText(f"Scan {state}: {outcome.nothing_found or f'{outcome.found} files, {outcome.analysed} analysed'}{aside}")
+        found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed"
+        self.progress_label.setText(f"Scan {state}: {found}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(lost_model_warning(self.sessions) or readiness(self.sessions), 15000)
 
@@ -565,7 +567,7 @@ class MainWindow(QMainWindow):
             paths = [s.get(Track, i).path for i in track_ids]
         service = self.tag_service()
         relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # corrections are labels
-        return self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {len(paths)} track(s) to {genre}",
+        return self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {count(len(paths), 'track')} to {genre}",
                               also_finished=relearn)
 
     def _update_selection_actions(self, *_):
@@ -606,7 +608,7 @@ class MainWindow(QMainWindow):
         """Write accepted changes as one batch."""
         service = self.tag_service()
         return self.run_write(lambda: service.apply(changes, f"applied from the app ({self.settings.policy})"),
-                              f"Wrote {len(changes)} files")
+                              f"Wrote {count(len(changes), 'file')}")
 
     def undo_last(self):
         """Undo the newest batch of writes."""
@@ -651,7 +653,7 @@ class MainWindow(QMainWindow):
         """Ask for one genre and correct every given track (a rubber band on the map, say)."""
         if not track_ids:
             return
-        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {len(track_ids)} track(s):", self.genre_choices() or [""], 0, True)
+        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {count(len(track_ids), 'track')}:", self.genre_choices() or [""], 0, True)
         if ok and genre.strip():
             self.correct(track_ids, genre.strip())
 
@@ -726,7 +728,7 @@ class MainWindow(QMainWindow):
                 return
             for p in skipped:
                 self.report_problem(p, "left out of the playlist: its name cannot be written in one M3U8 line")
-            self.statusBar().showMessage(f"Saved {len(tracks) - len(skipped)} tracks to {out}", 8000)
+            self.statusBar().showMessage(f"Saved {count(len(tracks) - len(skipped), 'track')} to {out}", 8000)
 
     def play_preview(self):
         """Play 20 seconds from the middle of the selected track."""

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.wording import count
 from desktop.services.library_map import GREY, LibraryMap
 from desktop.services.map_image import colours_for, paint_legend, paint_points
 
@@ -213,7 +214,7 @@ class MapView(QWidget):
             self.genre.addItem(g, g)
         self.genre.setCurrentIndex(max(0, self.genre.findData(chosen)))
         self.genre.blockSignals(False)
-        self.info.setText(f"{len(m):,} tracks ({m.method.upper()})")
+        self.info.setText(f"{count(len(m), 'track')} ({m.method.upper()})")
         self.apply_filters()
 
     def apply_filters(self) -> None:
