@@ -746,3 +746,22 @@ def test_corrections_offer_the_librarys_genres_and_the_models_as_the_library_spe
     delegate = window.table.itemDelegateForColumn(GENRE)
     editor = delegate.createEditor(window.table, QStyleOptionViewItem(), window.proxy.index(0, GENRE))
     assert isinstance(editor, QComboBox) and [editor.itemText(i) for i in range(editor.count())] == choices
+
+
+def test_problems_are_listed_once_and_can_be_copied_and_cleared(qtbot, window, tmp_path):
+    # Every scan names the files it knows are broken again: the panel grew by the same lines each scan.
+    from PySide6.QtWidgets import QApplication
+
+    broken = window.files["flac"].parent / "broken.mp3"
+    broken.write_bytes(b"not audio at all" * 100)
+    scan(qtbot, window)
+    scan(qtbot, window)
+    lines = [window.errors.item(i).text() for i in range(window.errors.count())]
+    assert len([line for line in lines if line.startswith(str(broken))]) == 1
+    window.errors.clearSelection()
+    window.copy_problems()  # nothing selected: all of them
+    assert QApplication.clipboard().text().splitlines() == lines
+    window.clear_problems()
+    assert window.errors.count() == 0
+    scan(qtbot, window)  # still broken: named again
+    assert any(window.errors.item(i).text().startswith(str(broken)) for i in range(window.errors.count()))

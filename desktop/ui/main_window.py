@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QAction, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDockWidget,
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListView,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QProgressBar,
     QPushButton,
@@ -220,6 +222,12 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
         self.errors = QListWidget()
+        self.errors.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.errors.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        copy = QAction("Copy", self.errors, shortcut=QKeySequence.StandardKey.Copy, triggered=self.copy_problems)
+        copy.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.errors.addActions([copy, QAction("Clear", self.errors, triggered=self.clear_problems)])
+        self._problem_items: dict[str, QListWidgetItem] = {}  # path -> its line: one line per file
         dock = QDockWidget("Problems", self)
         dock.setObjectName("problems")
         dock.setWidget(self.errors)
@@ -371,9 +379,24 @@ class MainWindow(QMainWindow):
         return resolve_model(self.settings.model_path or None, active_model(self.sessions))
 
     def report_problem(self, path: str, reason: str):
-        """Add a line to the problems panel (never a crash, never a modal per file)."""
-        self.errors.addItem(f"{path}: {reason}")
+        """Show a problem in the problems panel (never a crash, never a modal per file)."""
+        # Every scan names the files it knows are broken again: one line per file, saying the latest.
+        line = f"{path}: {reason}"
+        if path in self._problem_items:
+            self._problem_items[path].setText(line)
+        else:
+            self._problem_items[path] = QListWidgetItem(line, self.errors)
         self.errors_dock.show()
+
+    def clear_problems(self):
+        """Empty the problems panel (a problem still there is named again by the next scan)."""
+        self.errors.clear()
+        self._problem_items.clear()
+
+    def copy_problems(self):
+        """The selected problems (all when none is selected) to the clipboard, one per line."""
+        items = self.errors.selectedItems() or [self.errors.item(i) for i in range(self.errors.count())]
+        QApplication.clipboard().setText("\n".join(item.text() for item in items))
 
     def _genre_chosen(self, index: QModelIndex):
         self.proxy.set_genre(index.data(GENRE_ROLE))
