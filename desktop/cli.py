@@ -461,9 +461,10 @@ def cmd_undo(args, out: Output) -> int:
     if args.list:
         batches = service.batches()
         out.data = {"batches": [{"id": b.id, "description": b.description, "created": b.created_at,
-                                 "undone": b.undone_at} for b in batches]}
-        for b in batches:
-            out.say(f"{b.id:5d}  {b.created_at:%Y-%m-%d %H:%M}  {'undone ' if b.undone_at else ''}{b.description}")
+                                 "undone": b.undone_at, "files": files} for b, files in batches]}
+        for b, files in batches:
+            out.say(f"{b.id:5d}  {b.created_at:%Y-%m-%d %H:%M}  {count(files, 'file'):>11}  "
+                    f"{'undone: ' if b.undone_at else ''}{b.description}")
         if not batches:
             out.note("nothing written yet: no batch to undo")
         return EXIT_OK
@@ -693,6 +694,12 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug of ours: a message and the log, never a traceback on the listener's screen
+        import logging
+
+        logging.getLogger("desktop.cli").exception("internal error in %s", args.command)
+        return fail(out, args, f"internal error in {args.command} ({type(exc).__name__}: {exc}); "
+                               f"the details are in the log ({log_dir()}); please report it")
     return code
 
 

@@ -64,6 +64,10 @@ def test_scan_write_json_then_list_and_undo(lib, capsys):
     assert sorted(g["genre"] for g in data["genres"]) == ["Beats", "Noise", "Tones"]
     code, data = run_json(capsys, "undo")
     assert code == EXIT_OK and len(data["restored"]) == 3 and read_tags(files[0]).genres == ()
+    batches = run_json(capsys, "undo", "--list")[1]["batches"]
+    assert [(b["id"], b["files"], bool(b["undone"])) for b in batches] == [(1, 3, True)]  # how many files it changed
+    assert main(["undo", "--list"]) == EXIT_OK
+    assert "      3 files  undone: scan " in capsys.readouterr().out
 
 
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
@@ -457,3 +461,16 @@ def test_every_option_and_argument_says_what_it_is():
     silent = [f"{name} {action.dest}" for name, sub in commands.choices.items() for action in sub._actions
               if not action.help and not isinstance(action, argparse._HelpAction)]
     assert silent == []
+
+
+def test_a_bug_of_ours_is_a_message_and_a_log_entry_not_a_traceback(lib, capsys, tmp_path, monkeypatch):
+    import desktop.cli as cli
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    monkeypatch.setitem(cli.COMMANDS, "list", lambda args, out: {}["no such key"])
+    assert main(["list"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("error: internal error in list (KeyError: 'no such key'); the details are in the log (")
+    assert "Traceback" not in err
+    logged = (tmp_path / "state" / "genre-tagger" / "log" / "genre-tagger.log").read_text()
+    assert "internal error in list" in logged and "Traceback" in logged and "KeyError" in logged

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
@@ -214,10 +214,15 @@ class TagService:
         return self.apply(self.plan(ids, policy="replace"), f"correction: {genre}")
 
     # ---- undo -------------------------------------------------------------------------------
-    def batches(self, limit: int = 20) -> list[WriteBatch]:
-        """The newest write batches, newest first."""
+    def batches(self, limit: int = 20) -> list[tuple[WriteBatch, int]]:
+        """The newest write batches, newest first, each with how many files it changed (written or since undone)."""
         with self.sessions() as s:
-            return list(s.scalars(select(WriteBatch).order_by(WriteBatch.id.desc()).limit(limit)))
+            newest = list(s.scalars(select(WriteBatch).order_by(WriteBatch.id.desc()).limit(limit)))
+            files = dict(s.execute(select(JournalEntry.batch_id, func.count())
+                                   .where(JournalEntry.batch_id.in_([b.id for b in newest]),
+                                          JournalEntry.state.in_(("written", "undone")))
+                                   .group_by(JournalEntry.batch_id)).all())
+        return [(b, files.get(b.id, 0)) for b in newest]
 
     def undo(self, batch_id: int | None = None) -> UndoResult:
         """Restore the old genres of a batch (default: the newest with writes not yet undone).
