@@ -765,3 +765,19 @@ def test_problems_are_listed_once_and_can_be_copied_and_cleared(qtbot, window, t
     assert window.errors.count() == 0
     scan(qtbot, window)  # still broken: named again
     assert any(window.errors.item(i).text().startswith(str(broken)) for i in range(window.errors.count()))
+
+
+def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window, monkeypatch, caplog):
+    # PySide printed a slot's exception to a terminal the listener never sees: the click just did nothing.
+    import sys
+
+    from PySide6.QtCore import QTimer
+
+    from desktop.ui.app import install_error_hook
+
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # restored after the test
+    install_error_hook(window)
+    QTimer.singleShot(0, lambda: {}["no such key"])
+    qtbot.waitUntil(lambda: window.errors.count() > 0, timeout=5000)
+    assert window.errors.item(0).text().startswith("internal error: KeyError: 'no such key'; the details are in the log")
+    assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)

@@ -25,6 +25,29 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def install_error_hook(window) -> None:
+    """A bug of ours on the GUI thread: logged with its traceback and named in the Problems panel.
+
+    PySide hands an exception raised in a slot to sys.excepthook, which printed it to a terminal the
+    listener never sees; the click just did nothing.
+    """
+    import logging
+
+    from desktop.core.paths import log_dir
+
+    log = logging.getLogger("desktop.ui")
+
+    def hook(kind, value, traceback):
+        log.error("internal error", exc_info=(kind, value, traceback))
+        try:
+            window.report_problem("internal error", f"{kind.__name__}: {value}; the details are in the log "
+                                                    f"({log_dir()}); please report it")
+        except Exception:  # noqa: BLE001 (the window may be gone; the log has it)
+            pass
+
+    sys.excepthook = hook
+
+
 def main(argv: list[str] | None = None) -> int:
     """Open the main window; rescan remembered folders in the background."""
     from desktop.core.standard_streams import ensure_standard_streams
@@ -62,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         QMessageBox.critical(None, "Genre Tagger", str(exc))
         return 2
     window = MainWindow(sessions, settings)
+    install_error_hook(window)
     window.show()
     if args.folder:
         QTimer.singleShot(0, lambda: window.add_folders(args.folder))
