@@ -781,3 +781,24 @@ def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window
     qtbot.waitUntil(lambda: window.errors.count() > 0, timeout=5000)
     assert window.errors.item(0).text().startswith("internal error: KeyError: 'no such key'; the details are in the log")
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+
+
+def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):
+    # A reload reset the sidebar: no genre highlighted while the table stayed limited to it.
+    from desktop.store.schema import Track
+
+    scan(qtbot, window)
+    row = window.genres.row_of("Noise")
+    window.sidebar.setCurrentIndex(window.genres.index(row, 0))
+    window._genre_chosen(window.genres.index(row, 0))
+    shown = window.proxy.rowCount()
+    window.refresh()
+    assert window.sidebar.currentIndex().data(GENRE_ROLE) == "Noise" and window.proxy.rowCount() == shown
+    window.rename_genre("Noise", target="Noise Rock")
+    assert window.sidebar.currentIndex().data(GENRE_ROLE) == "Noise Rock" and window.proxy.rowCount() == shown
+    with window.sessions() as s:  # every Noise Rock track corrected to something else: the genre is gone
+        ids = [t.id for t in s.query(Track).filter(Track.genre == "Noise Rock")]
+    window.tag_service().correct([window.table_model.row_at(window.table_model.row_of(i)).path for i in ids], "Drone", write=False)
+    window.refresh()
+    assert window.sidebar.currentIndex().row() == 0 and window.proxy.genre is None  # all tracks, not an empty table
+    assert window.proxy.rowCount() == window.table_model.rowCount()

@@ -294,11 +294,24 @@ class MainWindow(QMainWindow):
         kept = self._remember_selection()  # a reload resets the table: the tracks in hand stay selected
         self.table_model.set_rows(load_rows(self.sessions))
         self._restore_selection(*kept)
-        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold))
+        self._update_sidebar()
         if self.review.isChecked():
             self.update_album_flags()
         if self.map_dock.isVisible():
             self.update_map()
+
+    def _update_sidebar(self):
+        """New counts in the sidebar, the chosen genre still chosen (a reset dropped it while the table stayed
+        filtered); a genre that is gone (renamed, merged, corrected away) gives way to all tracks."""
+        chosen = self.proxy.genre
+        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold))
+        row = self.genres.row_of(chosen)
+        if row is None:
+            row = 0
+            self.proxy.set_genre(None)
+        elif chosen is not None and self.genres.index(row, 0).data(GENRE_ROLE) != chosen:
+            self.proxy.set_genre(self.genres.index(row, 0).data(GENRE_ROLE))  # now spelled otherwise
+        self.sidebar.setCurrentIndex(self.genres.index(row, 0))
 
     def empty_table_hint(self) -> str:
         """Why the table shows no track, and what to do about it ('' while it shows some)."""
@@ -352,7 +365,7 @@ class MainWindow(QMainWindow):
         changed, gone = load_changes(self.sessions, since)
         if changed or gone:
             self.table_model.merge_rows(changed, gone)
-            self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold))
+            self._update_sidebar()
 
     def load_model_labels(self):
         """The genre choices for corrections; read once per model, not on every refresh."""
@@ -445,6 +458,8 @@ class MainWindow(QMainWindow):
         except GenreTaggerError as exc:
             self.report_problem("genres", exc.reason)
             return
+        if self.proxy.genre is not None and genre_key(self.proxy.genre) == genre_key(genre):
+            self.proxy.set_genre(target.strip())  # the table keeps showing those tracks, under their new name
         self.refresh()
         self.statusBar().showMessage(f"{genre} is now {target.strip()} ({count(renamed, 'track')}); remembered for learning", 6000)
         if self.learned_model_in_use():

@@ -300,6 +300,11 @@ class LibraryFilter(QSortFilterProxyModel):
         if self._review:
             self.invalidate()
 
+    @property
+    def genre(self) -> str | None:
+        """The genre the table is limited to (None: all)."""
+        return self._genre
+
     def set_genre(self, genre: str | None) -> None:
         """Only one genre (None: all), by key as the sidebar counts it: any spelling, alone or among several."""
         self._genre, self._matches = genre, {}
@@ -350,6 +355,14 @@ class GenreListModel(QAbstractListModel):
         self.beginResetModel()
         self._items = [(None, total), *counts]
         self.endResetModel()
+
+    def row_of(self, genre: str | None) -> int | None:
+        """The row showing `genre` (by key: the sidebar may now spell it otherwise); 0 for all tracks."""
+        if genre is None:
+            return 0
+        key = genre if genre == UNCERTAIN_ITEM else genre_key(genre)
+        return next((n for n, (g, _) in enumerate(self._items)
+                     if g is not None and (g if g == UNCERTAIN_ITEM else genre_key(g)) == key), None)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._items)
