@@ -145,3 +145,15 @@ def test_cli_map_png_and_html_and_the_cache(env, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(library_map, "layout_2d", lambda x: pytest.fail("recomputed an unchanged layout"))
     assert len(compute_map(env.sessions)) == len(env.files)
+
+
+def test_points_are_big_enough_to_see_and_ten_genres_have_ten_colours():
+    # 60 tracks in 3-pixel dots were hard to see, and the ninth and tenth genres (Blues, Disco) shared a teal.
+    import itertools
+
+    from desktop.services.map_image import GREY_COLOUR, PALETTE, point_size
+
+    assert point_size(60) == 8.0 and point_size(10_000) == 4.0 and point_size(100_000) == 3.0 and point_size(0) == 8.0
+    rgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], float)  # noqa: E731
+    closest = min(np.linalg.norm(rgb(a) - rgb(b)) for a, b in itertools.combinations([*PALETTE[:10], GREY_COLOUR], 2))
+    assert closest > 60

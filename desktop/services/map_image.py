@@ -12,7 +12,7 @@ from desktop.core.errors import GenreTaggerError
 from desktop.services.library_map import GREY, LibraryMap
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
-           "#86bcb6", "#d37295", "#8cd17d", "#b6992d", "#499894", "#e49444", "#79706e"]
+           "#9a9a00", "#d37295", "#8cd17d", "#b6992d", "#499894", "#e49444", "#79706e"]
 GREY_COLOUR = "#c8c8c8"
 
 
@@ -26,6 +26,11 @@ def colours_for(names: list[str]) -> dict[str, str]:
             out[name] = PALETTE[n % len(PALETTE)]
             n += 1
     return out
+
+
+def point_size(n: int) -> float:
+    """Pixels per point: 3 for a big library, up to 8 for a small one (60 tracks in 3-pixel dots were hard to see)."""
+    return float(np.clip(400 / np.sqrt(max(n, 1)), 3.0, 8.0))
 
 
 def paint_points(painter, xy_px: np.ndarray, keys: list[str], colours: dict[str, str], size: float = 3.0) -> None:
@@ -96,7 +101,7 @@ def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     margin, legend = 20, 240
     area = np.array([width - legend - 2 * margin, height - 2 * margin], np.float32)
-    paint_points(painter, m.xy * area + margin, keys, colours)
+    paint_points(painter, m.xy * area + margin, keys, colours, point_size(len(m)))
     paint_legend(painter, width - legend, margin, names, counts, colours, height - 2 * margin)
     painter.end()
     if not image.save(str(out), "PNG"):
@@ -109,10 +114,10 @@ HTML = """<!doctype html><meta charset="utf-8"><title>Genre Tagger: library map<
 padding:3px 6px;display:none;pointer-events:none}#legend{position:fixed;right:8px;top:8px;background:#fffc;padding:6px}</style>
 <canvas id="c"></canvas><div id="tip"></div><div id="legend"></div><script>
 const D=__DATA__;const c=document.getElementById('c'),g=c.getContext('2d'),tip=document.getElementById('tip');
-let s=1,ox=0,oy=0,drag=null;function size(){c.width=innerWidth;c.height=innerHeight;draw()}
+const R=Math.max(3,Math.min(8,400/Math.sqrt(Math.max(D.x.length,1))));let s=1,ox=0,oy=0,drag=null;function size(){c.width=innerWidth;c.height=innerHeight;draw()}
 function px(i){return[(D.x[i]*(c.width-300)+20)*s+ox,(D.y[i]*(c.height-40)+20)*s+oy]}
 function draw(){g.clearRect(0,0,c.width,c.height);for(let i=0;i<D.x.length;i++){const[p,q]=px(i);g.fillStyle=D.colours[D.g[i]];
-g.fillRect(p-1.5,q-1.5,3,3)}}
+g.fillRect(p-R/2,q-R/2,R,R)}}
 c.onwheel=e=>{const f=e.deltaY<0?1.2:1/1.2;ox=e.clientX-(e.clientX-ox)*f;oy=e.clientY-(e.clientY-oy)*f;s*=f;draw();e.preventDefault()};
 c.onmousedown=e=>drag=[e.clientX-ox,e.clientY-oy];onmouseup=()=>drag=null;
 c.onmousemove=e=>{if(drag){ox=e.clientX-drag[0];oy=e.clientY-drag[1];draw();return}let b=-1,d=64;

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.wording import count
 from desktop.services.library_map import GREY, LibraryMap
-from desktop.services.map_image import colours_for, paint_legend, paint_points
+from desktop.services.map_image import colours_for, paint_legend, paint_points, point_size
 
 MARGIN = 12
 HOVER_RADIUS = 6  # pixels
@@ -90,7 +90,7 @@ class MapCanvas(QWidget):
         painter = QPainter(self._image)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rows = np.flatnonzero(self.visible)
-        paint_points(painter, self.positions()[rows], [self.keys[i] for i in rows], self.colours)
+        paint_points(painter, self.positions()[rows], [self.keys[i] for i in rows], self.colours, point_size(len(self.map)))
         counts: dict[str, int] = {}
         for i in rows:
             counts[self.keys[i]] = counts.get(self.keys[i], 0) + 1
