@@ -268,7 +268,7 @@ def cmd_scan(args, out: Output) -> int:
     for path, reason in errors:
         out.warn(f"error: {path}: {reason}")
     tagger = TagService(sessions, settings)
-    changes = tagger.plan()
+    changes = tagger.plan(under=args.paths)  # only what this scan was asked to look at
     out.say(f"analysed {count(len(results), 'track')} with {model.info.key} on {', '.join(model.providers)}")
     if active is None and not args.model:
         out.say(readiness(sessions))

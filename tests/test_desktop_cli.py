@@ -474,3 +474,21 @@ def test_a_bug_of_ours_is_a_message_and_a_log_entry_not_a_traceback(lib, capsys,
     assert "Traceback" not in err
     logged = (tmp_path / "state" / "genre-tagger" / "log" / "genre-tagger.log").read_text()
     assert "internal error in list" in logged and "Traceback" in logged and "KeyError" in logged
+
+
+def test_scan_write_writes_only_under_the_paths_it_was_given(lib, capsys):
+    # `scan B --write` wrote every file of the library that needed a genre, folders scanned before included.
+    from desktop.core.scan import within
+
+    music, files = lib  # a/noise song.flac, b/Été à Paris.mp3, b/tones.ogg
+    assert main(["scan", str(music)]) == EXIT_OK  # the whole library known, nothing written
+    capsys.readouterr()
+    assert main(["scan", str(music / "b"), "--write"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "wrote 2 files" in out and str(files[0]) not in out
+    assert read_tags(files[0]).genres == () and read_tags(files[1]).genres and read_tags(files[2]).genres
+    assert main(["scan", str(files[0]), "--write"]) == EXIT_OK  # one file named on its own
+    assert read_tags(files[0]).genres
+    inside = within([music / "b", "/m/Rock/song.mp3"])
+    assert inside(str(files[1])) and inside("/m/Rock/song.mp3")
+    assert not inside(str(music / "bb" / "x.mp3")) and not inside(str(music / "B" / "x.mp3")) and not inside("/m/Rock/song.mp3.bak")

@@ -33,6 +33,22 @@ def printable(path: str | Path) -> Path:
     return Path(os.fsencode(path).decode("utf-8", "backslashreplace"))
 
 
+def root_prefix(root: Path) -> str:
+    """The start every path under `root` has (a separator at its end: /m/Rock is not under /m/Ro)."""
+    return str(root).rstrip(os.sep) + os.sep
+
+
+def within(roots: Iterable[str | Path]) -> Callable[[str], bool]:
+    """A test of a stored path: is it one of `roots` (a file named on its own) or under one of them?
+
+    Roots are taken as a scan takes them (~ expanded, made absolute, symlinks not followed), so the test
+    agrees with the paths that scan stored. Case matters, as on the file system.
+    """
+    absolute = [Path(r).expanduser().absolute() for r in roots]
+    exact, prefixes = {str(r) for r in absolute}, tuple(root_prefix(r) for r in absolute)
+    return lambda path: path in exact or path.startswith(prefixes)
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """True when two paths name one file on disk (through a symlinked folder, or a hard link)."""
     try:

@@ -19,7 +19,7 @@ from desktop.core.formats import format_of
 from desktop.core.genre_names import shown_genre
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
-from desktop.core.scan import FoundFile, ScanProblem, same_file, walk_music
+from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music
 from desktop.core.tags import TagOptions, read_tags
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -89,11 +89,6 @@ def respell_predictions(s: Session, spellings: dict[str, str]) -> int:
             changed += s.execute(update(Track).where(Track.predicted_genre == old, Track.corrected_genre.is_(None))
                                  .values(predicted_genre=new, genre=new)).rowcount
     return changed
-
-
-def _prefix(root: Path) -> str:
-    """The start every path under `root` has (a separator at its end: /m/Rock is not under /m/Ro)."""
-    return str(root).rstrip(os.sep) + os.sep
 
 
 class Library:
@@ -224,7 +219,7 @@ class Library:
         of the library leaves it, its history kept (added back, its tracks return with their corrections)."""
         with writer_lock(self.sessions), self.sessions() as s:
             count = self._mark_missing(s, [Path(r).expanduser().absolute() for r in roots],
-                                       kept=[_prefix(Path(k).expanduser().absolute()) for k in kept])
+                                       kept=[root_prefix(Path(k).expanduser().absolute()) for k in kept])
             s.commit()
         return count
 
@@ -232,7 +227,7 @@ class Library:
     def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
         count, kept = 0, tuple(kept)
         for root in roots:
-            prefix = _prefix(root)
+            prefix = root_prefix(root)
             # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
             # scanning ABBA must not touch Abba.
             for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True), Track.missing.is_(False))):

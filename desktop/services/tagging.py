@@ -14,6 +14,7 @@ from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genre_names import names_a_genre
 from desktop.core.genres import join_genres, same_genres, split_genres
+from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
@@ -104,17 +105,22 @@ class TagService:
         return tuple(top_genres(np.array(analysis.probabilities), tuple(analysis.labels), self.settings.multi_max,
                                 self.settings.multi_threshold))
 
-    def plan(self, track_ids: list[int] | None = None, policy: str | None = None) -> list[PlannedChange]:
-        """Changes the policy allows, for the given tracks (default: the whole library)."""
+    def plan(self, track_ids: list[int] | None = None, policy: str | None = None,
+             under: list[str | Path] | None = None) -> list[PlannedChange]:
+        """Changes the policy allows, for the given tracks (default: the whole library), or only for files
+        under the given folders (or those files themselves): `scan PATH --write` writes only what it scanned."""
         policy = policy or self.settings.policy
         if policy == "never":
             return []
+        inside = None if under is None else within(under)
         changes = []
         with self.sessions() as s:
             q = select(Track).where(Track.missing.is_(False), Track.genre.is_not(None)).order_by(Track.path)
             if track_ids is not None:
                 q = q.where(Track.id.in_(track_ids))
             for track in s.scalars(q):
+                if inside is not None and not inside(track.path):
+                    continue
                 new = self.desired_genres(s, track)
                 old = split_genres(track.file_genre)
                 if new is None or same_genres(old, new):
