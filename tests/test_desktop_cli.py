@@ -487,8 +487,11 @@ def test_scan_write_writes_only_under_the_paths_it_was_given(lib, capsys):
     out = capsys.readouterr().out
     assert "wrote 2 files" in out and str(files[0]) not in out
     assert read_tags(files[0]).genres == () and read_tags(files[1]).genres and read_tags(files[2]).genres
+    with sqlite3.connect(os.environ["GENRE_TAGGER_DB"]) as con:  # as after a change of model: all to analyse again
+        con.execute("delete from analyses")
     assert main(["scan", str(files[0]), "--write"]) == EXIT_OK  # one file named on its own
     assert read_tags(files[0]).genres
+    assert "analysed 1 track with" in capsys.readouterr().out  # not the whole library
     inside = within([music / "b", "/m/Rock/song.mp3"])
     assert inside(str(files[1])) and inside("/m/Rock/song.mp3")
     assert not inside(str(music / "bb" / "x.mp3")) and not inside(str(music / "B" / "x.mp3")) and not inside("/m/Rock/song.mp3.bak")

@@ -19,7 +19,7 @@ from desktop.core.formats import format_of
 from desktop.core.genre_names import shown_genre
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
-from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music
+from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music, within
 from desktop.core.tags import TagOptions, read_tags
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -237,20 +237,23 @@ class Library:
         return count
 
     # ---- analysis ---------------------------------------------------------------------------
-    def pending_analysis(self, model_key: str) -> list[tuple[int, str]]:
-        """(track id, path) of present tracks with no analysis of their current audio by this model."""
+    def pending_analysis(self, model_key: str, under: Iterable[str | Path] | None = None) -> list[tuple[int, str]]:
+        """(track id, path) of present tracks with no analysis of their current audio by this model;
+        with `under`, only those in these folders (or these files)."""
         done = exists().where(Analysis.track_id == Track.id, Analysis.model_key == model_key,
                               Analysis.audio_hash == Track.audio_hash)
+        inside = (lambda _path: True) if under is None else within(under)
         with self.sessions() as s:
             rows = s.execute(select(Track.id, Track.path).where(Track.missing.is_(False), Track.audio_hash != "", ~done)
                              .order_by(Track.path))
-            return [(i, p) for i, p in rows]
+            return [(i, p) for i, p in rows if inside(p)]
 
     def analyse(self, analyzer: Analyzer, progress: Callable[[AnalysisProgress], None] | None = None,
-                cancel: threading.Event | None = None) -> list[TrackAnalysis]:
-        """Analyse pending tracks, storing each result as it comes (a killed run resumes later)."""
+                cancel: threading.Event | None = None, under: Iterable[str | Path] | None = None) -> list[TrackAnalysis]:
+        """Analyse pending tracks (with `under`: only in these folders or files), storing each result as it
+        comes (a killed run resumes later)."""
         key = analyzer.model.info.key
-        pending = self.pending_analysis(key)
+        pending = self.pending_analysis(key, under)
         ids = {p: i for i, p in pending}
         results: list[TrackAnalysis] = []
         with writer_lock(self.sessions), self.sessions() as s:

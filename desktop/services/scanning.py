@@ -79,7 +79,9 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
         if cancel.is_set():
             report.cancelled = True
             return report
-        report.results = library.analyse(analyzer_factory(), progress, cancel)
+        # Only what this scan was asked to look at: `scan song.mp3 --model other.onnx` analysed the whole
+        # library with the other model.
+        report.results = library.analyse(analyzer_factory(), progress, cancel, under=roots)
         report.cancelled = cancel.is_set()
     for r in report.results:
         if r.status == ERROR:
