@@ -177,8 +177,23 @@ def test_settings_quit_and_undo_have_shortcuts_on_every_platform_theme(window):
     # QKeySequence.StandardKey.Preferences and Quit are empty under some platform themes (offscreen, plain X11):
     # the README's Ctrl+, did nothing there.
     quit_action = next(a for a in window.menuBar().actions()[0].menu().actions() if a.text() == "Quit")
-    for action in (window.settings_action, quit_action, window.undo_action):
+    for action in (window.settings_action, quit_action, window.undo_action, window.find_action):
         assert not action.shortcut().isEmpty(), action.text()
+
+
+def test_find_goes_to_the_search_and_closed_problems_come_back_from_the_view_menu(qtbot, window):
+    window.show()
+    qtbot.waitExposed(window)
+    window.search.setText("old words")
+    window.search.deselect()
+    window.find_action.trigger()  # (focus itself needs an active window, which offscreen tests do not get)
+    assert window.search.selectedText() == "old words"  # typing replaces the last search
+    window.report_problem("/m/x.mp3", "damaged")
+    window.errors_dock.close()  # the listener closed the panel
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    problems = next(a for a in view.actions() if a.text() == "Problems")
+    problems.trigger()
+    assert window.errors_dock.isVisible() and window.errors.count() == 1
 
 
 NONE_REFERENCES_CHECK = """

@@ -281,9 +281,17 @@ class MainWindow(QMainWindow):
         map_action = self.map_dock.toggleViewAction()
         map_action.setShortcut(QKeySequence("Ctrl+M"))
         view_menu.addAction(map_action)
+        view_menu.addAction(self.errors_dock.toggleViewAction())  # once closed, the problems had no way back
+        self.find_action = self._action("Find", QKeySequence.StandardKey.Find, self.focus_search, toolbar=False,
+                                        fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
-        for a in (self.undo_action, self.set_genre_action, self.apply_action, self.learn_action):
+        for a in (self.undo_action, self.find_action, self.set_genre_action, self.apply_action, self.learn_action):
             edit_menu.addAction(a)
+
+    def focus_search(self):
+        """Ctrl+F: to the search box, its text selected (typing replaces it)."""
+        self.search.setFocus()
+        self.search.selectAll()
 
     # ---- state ------------------------------------------------------------------------------
     def refresh(self):
