@@ -2,6 +2,7 @@
 
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPersistentModelIndex, QSettings, Qt
@@ -146,11 +147,14 @@ def test_export_playlist_names_the_genre_says_what_it_saved_and_when_there_is_no
     genre = window.genres.index(row, 0).data(GENRE_ROLE)
     window.export_playlist()
     lines = (tmp_path / "mine.m3u8").read_text().splitlines()  # typed without the extension: .m3u8 added
-    assert asked == [f"{genre}.m3u8"] and len(lines) == 1 + 2 * window.proxy.rowCount()
+    music = window.settings.folders[0]
+    assert asked == [str(Path(music) / f"{genre}.m3u8")] and len(lines) == 1 + 2 * window.proxy.rowCount()
     assert window.statusBar().currentMessage() == f"Saved {window.proxy.rowCount()} tracks to {tmp_path / 'mine.m3u8'}"
+    window.export_playlist()  # the next one starts where the last one went
+    assert asked[1] == str(tmp_path / f"{genre}.m3u8")
     window.search.setText("no such track anywhere")
     window.export_playlist()
-    assert len(asked) == 1 and window.statusBar().currentMessage() == "Nothing to export: the table shows no track"
+    assert len(asked) == 2 and window.statusBar().currentMessage() == "Nothing to export: the table shows no track"
 
 
 def test_set_genre_and_play_are_offered_only_with_tracks_selected(qtbot, window):

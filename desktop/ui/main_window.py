@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self._relearn_timer = QTimer(self, singleShot=True, interval=RELEARN_DELAY_MS, timeout=self._relearn)
         self.labels: list[str] = []
         self.preview = None  # Play Preview's player, made on first use
+        self._playlist_folder = ""  # where the last playlist was saved
         self.setWindowTitle("Genre Tagger")
         icon = RESOURCES / "icons" / "genre-tagger.svg"
         if icon.exists():
@@ -762,9 +763,14 @@ class MainWindow(QMainWindow):
             return
         genre = self.sidebar.currentIndex().data(GENRE_ROLE)
         name = playlist_file_name(genre if genre and genre != UNCERTAIN_ITEM else "")
-        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", name, "Playlists (*.m3u8)")
+        # Beside the music (where a playlist's relative paths stay short), then where the last one went;
+        # the process's working folder meant nothing to a listener.
+        folder = self._playlist_folder or (self.settings.folders[0] if self.settings.folders else "")
+        path, _ = QFileDialog.getSaveFileName(self, "Export playlist", str(Path(folder) / name) if folder else name,
+                                              "Playlists (*.m3u8)")
         if path:
             path = path if Path(path).suffix else f"{path}.m3u8"  # "jazz" typed without the extension
+            self._playlist_folder = str(Path(path).parent)
             with self.sessions() as s:
                 tracks = [s.get(Track, r.id) for r in rows]
             try:
