@@ -821,3 +821,19 @@ def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot
     window.refresh()
     assert window.sidebar.currentIndex().row() == 0 and window.proxy.genre is None  # all tracks, not an empty table
     assert window.proxy.rowCount() == window.table_model.rowCount()
+
+
+def test_the_folder_dialog_starts_in_the_music_folder(qtbot, tmp_path, monkeypatch):
+    # It opened in the process's working folder (the bundle's, or / from a desktop launcher).
+    from PySide6.QtWidgets import QFileDialog
+
+    from desktop.ui.dialogs import choose_music_folder
+
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda _parent, _title, start: asked.append(start) or "")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("XDG_MUSIC_DIR", str(tmp_path / "Music"))
+    assert choose_music_folder(None) == "" and asked[-1] == str(tmp_path)  # no Music folder: home
+    (tmp_path / "Music").mkdir()
+    choose_music_folder(None)
+    assert asked[-1] == str(tmp_path / "Music")

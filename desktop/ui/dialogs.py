@@ -34,6 +34,17 @@ POLICY_CHOICES = (("Fill: only files with no genre (or a placeholder such as Unk
 DEVICE_CHOICES = (("Automatic: a GPU when there is one", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda"))
 
 
+def choose_music_folder(parent) -> str:
+    """Ask for a music folder, starting in the user's Music folder (else home); '' when cancelled."""
+    from pathlib import Path
+
+    from PySide6.QtCore import QStandardPaths
+
+    music = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
+    start = music if music and Path(music).is_dir() else str(Path.home())  # not the process's working folder
+    return QFileDialog.getExistingDirectory(parent, "Add a music folder", start)
+
+
 def choices_box(choices, current) -> QComboBox:
     """A combo box of (shown text, stored value) pairs, on the current value (the first when unknown)."""
     box = QComboBox()
@@ -200,7 +211,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(buttons)
 
     def _add_folder(self):
-        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        folder = choose_music_folder(self)
         listed = [self.folders.item(i).text() for i in range(self.folders.count())]
         if folder and folder not in listed:  # the same folder twice would be listed (and removed) twice
             self.folders.addItem(folder)

@@ -62,7 +62,7 @@ from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
 from desktop.store.schema import Track
 from desktop.ui.details import DetailsPanel
-from desktop.ui.dialogs import ReviewDialog, SettingsDialog
+from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
 from desktop.ui.hint_table import HintTableView
 from desktop.ui.labels import plain_label
 from desktop.ui.map_view import MapView
@@ -506,7 +506,7 @@ class MainWindow(QMainWindow):
     # ---- scanning ---------------------------------------------------------------------------
     def add_folder(self):
         """Choose a music folder, remember it, and scan."""
-        folder = QFileDialog.getExistingDirectory(self, "Add a music folder")
+        folder = choose_music_folder(self)
         if folder:
             self.add_folders([folder])
 
