@@ -282,7 +282,9 @@ def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
         write_genres(make_track(window.files["flac"].parent, name, "tones", "flac", 3.0, tags={"artist": "Solo"}), ["Tones"])
     scan(qtbot, window)
     rows = {window.proxy.index(r, 0).data(): r for r in range(window.proxy.rowCount())}
+    assert not any(part.isVisibleTo(window) for part in window.details.analysis_parts)  # no track chosen: no empty boxes
     window.table.selectRow(rows["t1"])
+    assert all(part.isVisibleTo(window) for part in window.details.analysis_parts)
     heading = window.details.heading.text()
     assert "<br>Solo<br>" in heading and "—" not in heading
     labels = {label for label, _ in window.details.bars.items}

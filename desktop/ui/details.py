@@ -107,16 +107,20 @@ class DetailsPanel(QWidget):
         self.heading.setWordWrap(True)
         self.bars = ProbabilityBars()
         self.timeline = WindowTimeline()
+        # Shown only with an analysis to show: empty captions and boxes said nothing before a track was chosen.
+        self.analysis_parts = (QLabel("Genre probabilities"), self.bars, QLabel("Through the track (per window)"),
+                               self.timeline)
         layout = QVBoxLayout(self)
         layout.addWidget(self.heading)
-        layout.addWidget(QLabel("Genre probabilities"))
-        layout.addWidget(self.bars)
-        layout.addWidget(QLabel("Through the track (per window)"))
-        layout.addWidget(self.timeline)
+        for part in self.analysis_parts:
+            layout.addWidget(part)
+            part.setVisible(False)
         layout.addStretch(1)
 
     def show_track(self, heading: str, labels, probs, starts, window_probs) -> None:
-        """Fill the panel from an analysis (lists, as stored)."""
+        """Fill the panel from an analysis (lists, as stored); without one, only the heading shows."""
         self.heading.setText(heading)
         self.bars.set_probabilities(labels, probs)
         self.timeline.set_windows(labels, starts, window_probs)
+        for part in self.analysis_parts:
+            part.setVisible(bool(len(labels)))
