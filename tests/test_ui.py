@@ -807,6 +807,7 @@ def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):
     # A reload reset the sidebar: no genre highlighted while the table stayed limited to it.
     from desktop.store.schema import Track
+    from desktop.ui.table_model import GENRE_ROLE
 
     scan(qtbot, window)
     row = window.genres.row_of("Noise")
@@ -817,6 +818,13 @@ def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot
     assert window.sidebar.currentIndex().data(GENRE_ROLE) == "Noise" and window.proxy.rowCount() == shown
     window.rename_genre("Noise", target="Noise Rock")
     assert window.sidebar.currentIndex().data(GENRE_ROLE) == "Noise Rock" and window.proxy.rowCount() == shown
+    from PySide6.QtTest import QTest
+
+    QTest.keyClick(window.sidebar, Qt.Key.Key_Home)  # the keyboard chooses too, not only a click
+    assert window.proxy.genre is None and window.proxy.rowCount() == window.table_model.rowCount()
+    QTest.keyClick(window.sidebar, Qt.Key.Key_Down)
+    assert window.proxy.genre == window.genres.index(1, 0).data(GENRE_ROLE)
+    window.sidebar.setCurrentIndex(window.genres.index(window.genres.row_of("Noise Rock"), 0))
     with window.sessions() as s:  # every Noise Rock track corrected to something else: the genre is gone
         ids = [t.id for t in s.query(Track).filter(Track.genre == "Noise Rock")]
     window.tag_service().correct([window.table_model.row_at(window.table_model.row_of(i)).path for i in ids], "Drone", write=False)

@@ -179,7 +179,8 @@ class MainWindow(QMainWindow):
     def _build_widgets(self):
         self.sidebar = QListView()
         self.sidebar.setModel(self.genres)
-        self.sidebar.clicked.connect(self._genre_chosen)
+        # The current row, not a click: arrow keys choose a genre too (a click alone left keyboard users behind).
+        self.sidebar.selectionModel().currentChanged.connect(lambda current, _previous: self._genre_chosen(current))
         self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
         self.search = QLineEdit(placeholderText="Search title, artist, album, genre…")
@@ -421,7 +422,9 @@ class MainWindow(QMainWindow):
         QApplication.clipboard().setText("\n".join(item.text() for item in items))
 
     def _genre_chosen(self, index: QModelIndex):
-        self.proxy.set_genre(index.data(GENRE_ROLE))
+        genre = index.data(GENRE_ROLE) if index.isValid() else None
+        if genre != self.proxy.genre:  # a reload choosing the same row again must not filter 100,000 rows again
+            self.proxy.set_genre(genre)
 
     def _sidebar_menu(self, pos):
         genre = self.sidebar.indexAt(pos).data(GENRE_ROLE)
