@@ -802,6 +802,8 @@ def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window
     qtbot.waitUntil(lambda: window.errors.count() > 0, timeout=5000)
     assert window.errors.item(0).text().startswith("internal error: KeyError: 'no such key'; the details are in the log")
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
+    sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)  # Ctrl+C in the terminal is no bug of ours
+    assert window.errors.count() == 1
 
 
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):

@@ -38,6 +38,9 @@ def install_error_hook(window) -> None:
     log = logging.getLogger("desktop.ui")
 
     def hook(kind, value, traceback):
+        if issubclass(kind, KeyboardInterrupt):  # Ctrl+C in the terminal that started the app: not a bug
+            sys.__excepthook__(kind, value, traceback)
+            return
         log.error("internal error", exc_info=(kind, value, traceback))
         try:
             window.report_problem("internal error", f"{kind.__name__}: {value}; the details are in the log "
