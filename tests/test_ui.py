@@ -849,3 +849,19 @@ def test_the_folder_dialog_starts_in_the_music_folder(qtbot, tmp_path, monkeypat
     (tmp_path / "Music").mkdir()
     choose_music_folder(None)
     assert asked[-1] == str(tmp_path / "Music")
+
+
+def test_a_learn_asked_for_during_a_scan_waits_for_it_and_the_other_way_round(qtbot, window):
+    # Both ran at once: a model made active halfway left the scan's last tracks under the old one.
+    window.start_scan()
+    assert window.scan_job is not None
+    assert window.learn_genres() is None and window.learn_job is None
+    assert window.statusBar().currentMessage() == "Learning your genres when the scan is done…"
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
+    assert window.learn_job is not None or window.last_learned  # started as soon as the scan was done
+    qtbot.waitUntil(lambda: window.learn_job is None, timeout=60_000)
+    window.learn_genres()
+    window.start_scan()  # while learning: the scan comes after
+    assert window.scan_job is None or window.learn_job is None
+    qtbot.waitUntil(lambda: window.learn_job is None and window.scan_job is None, timeout=60_000)
+    assert window.progress_label.text().startswith("Scan done")

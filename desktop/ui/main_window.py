@@ -152,6 +152,7 @@ class MainWindow(QMainWindow):
         self.labels: list[str] = []
         self.preview = None  # Play Preview's player, made on first use
         self._playlist_folder = ""  # where the last playlist was saved
+        self._after_scan = self._after_learn = None  # a learn asked for during a scan, and the other way round
         self.setWindowTitle("Genre Tagger")
         icon = RESOURCES / "icons" / "genre-tagger.svg"
         if icon.exists():
@@ -524,8 +525,11 @@ class MainWindow(QMainWindow):
         self._set_aside = (self._set_aside | (set(before) - set(self.settings.folders))) - set(self.settings.folders)
 
     def start_scan(self):
-        """Scan the remembered folders in the background (no-op while one runs)."""
+        """Scan the remembered folders in the background (no-op while one runs; after a learn in progress)."""
         if self.scan_job is not None or not (self.settings.folders or self._set_aside):
+            return
+        if self.learn_job is not None:  # it may make another model active: the scan uses whichever it leaves
+            self._after_learn = self.start_scan
             return
         try:
             model_path = self.current_model_path()
@@ -567,6 +571,9 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         self.refresh()
+        then, self._after_scan = self._after_scan, None
+        if then:
+            then()
 
     def _scan_finished(self, outcome):
         self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
@@ -722,8 +729,13 @@ class MainWindow(QMainWindow):
 
     # ---- learning the listener's genres ---------------------------------------------------------
     def learn_genres(self):
-        """Learn the library's own genres in the background; say what was learned."""
+        """Learn the library's own genres in the background; say what was learned. During a scan it waits
+        for the scan: a model made active halfway would leave the scan's last tracks under the old one."""
         if self.learn_job is not None:
+            return None
+        if self.scan_job is not None:
+            self._after_scan = self.learn_genres
+            self.statusBar().showMessage("Learning your genres when the scan is done…", 6000)
             return None
         try:
             base = resolve_model(self.settings.model_path or None)
@@ -750,12 +762,19 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(self.last_learned)
         self.load_model_labels()
         self.refresh()
+        self._run_after_learn()
 
     def _learn_failed(self, message: str):
         self.learn_job = None
         self.last_learned = message
         self.progress_label.setText("Nothing learned yet")
         self.report_problem("learn", message)
+        self._run_after_learn()
+
+    def _run_after_learn(self):
+        then, self._after_learn = self._after_learn, None
+        if then:
+            then()
 
     # ---- playlists and previews -------------------------------------------------------------
     def export_playlist(self):
