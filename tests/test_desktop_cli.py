@@ -495,3 +495,13 @@ def test_scan_write_writes_only_under_the_paths_it_was_given(lib, capsys):
     inside = within([music / "b", "/m/Rock/song.mp3"])
     assert inside(str(files[1])) and inside("/m/Rock/song.mp3")
     assert not inside(str(music / "bb" / "x.mp3")) and not inside(str(music / "B" / "x.mp3")) and not inside("/m/Rock/song.mp3.bak")
+
+
+def test_multi_genre_writes_each_genre_as_the_library_spells_it(lib):
+    # Several genres were written as the model's bare labels ("noise; tones"), one genre as the library spells it.
+    music, files = lib
+    write_genres(files[1], ["Tones"])  # the library's own spelling of one of them
+    assert main(["scan", str(music), "--write", "--policy", "replace", "--multi-genre", "--multi-threshold", "0.000000001"]) == EXIT_OK
+    written = read_tags(files[0]).genres
+    assert len(written) > 1 and all(g[0].isupper() for g in written), written
+    assert set(written) <= {"Noise", "Beats", "Tones"}

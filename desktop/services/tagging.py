@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
-from desktop.core.genre_names import names_a_genre
+from desktop.core.genre_names import names_a_genre, shown_genre
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
@@ -91,8 +91,9 @@ class TagService:
         self.options = settings.tag_options()
 
     # ---- planning ---------------------------------------------------------------------------
-    def desired_genres(self, s: Session, track: Track) -> tuple[str, ...] | None:
-        """What the file should say: the correction, else the confident prediction, else nothing."""
+    def desired_genres(self, s: Session, track: Track, spellings: dict[str, str]) -> tuple[str, ...] | None:
+        """What the file should say: the correction, else the confident prediction (several with multi-genre,
+        each as the library shows it: `spellings` from queries.library_spellings), else nothing."""
         if track.corrected_genre:
             return split_genres(track.corrected_genre)
         if not track.predicted_genre or track.confidence is None or track.confidence < self.settings.threshold:
@@ -102,8 +103,9 @@ class TagService:
         analysis = queries.latest_analysis(s, track.id)
         if analysis is None or not analysis.probabilities:
             return (track.predicted_genre,)
-        return tuple(top_genres(np.array(analysis.probabilities), tuple(analysis.labels), self.settings.multi_max,
-                                self.settings.multi_threshold))
+        # The analysis keeps the model's own labels ("hiphop"): written as the library shows the genre.
+        return tuple(shown_genre(label, spellings) for label in top_genres(
+            np.array(analysis.probabilities), tuple(analysis.labels), self.settings.multi_max, self.settings.multi_threshold))
 
     def plan(self, track_ids: list[int] | None = None, policy: str | None = None,
              under: list[str | Path] | None = None) -> list[PlannedChange]:
@@ -115,13 +117,14 @@ class TagService:
         inside = None if under is None else within(under)
         changes = []
         with self.sessions() as s:
+            spellings = queries.library_spellings(s)
             q = select(Track).where(Track.missing.is_(False), Track.genre.is_not(None)).order_by(Track.path)
             if track_ids is not None:
                 q = q.where(Track.id.in_(track_ids))
             for track in s.scalars(q):
                 if inside is not None and not inside(track.path):
                     continue
-                new = self.desired_genres(s, track)
+                new = self.desired_genres(s, track, spellings)
                 old = split_genres(track.file_genre)
                 if new is None or same_genres(old, new):
                     continue
