@@ -319,13 +319,16 @@ def cmd_list(args, out: Output) -> int:
                 out.say(f"{uncertain:6d}  (uncertain: predictions under {args.threshold:g}, see list --review)")
             return EXIT_OK
         why: dict[int, str] = {}  # --review: why each track is there, in the status column's place
+        # The filters combine (--search ignored --genre and --review, and stopped at 1,000 tracks unsaid).
         if args.review:
             reviewed = queries.review_with_reasons(s, threshold=args.threshold)
             tracks, why = [t for t, _ in reviewed], {t.id: reason for t, reason in reviewed}
-        elif args.search:
-            tracks = queries.search_tracks(s, args.search)
+            if args.genre:
+                tracks = list(filter(queries.of_genre(args.genre), tracks))
         else:
             tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
+        if args.search:
+            tracks = list(filter(queries.search_matches(args.search), tracks))
         out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
         if not tracks:
             out.note(empty_listing_hint(s, args))

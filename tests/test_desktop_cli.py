@@ -505,3 +505,23 @@ def test_multi_genre_writes_each_genre_as_the_library_spells_it(lib):
     written = read_tags(files[0]).genres
     assert len(written) > 1 and all(g[0].isupper() for g in written), written
     assert set(written) <= {"Noise", "Beats", "Tones"}
+
+
+def test_list_filters_combine_and_a_search_is_not_cut_short(tmp_path, capsys, monkeypatch):
+    # --search ignored --genre and --review, and stopped at 1,000 tracks without saying so.
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    db = tmp_path / "many.db"
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(db))
+    sessions = open_database(db)
+    with sessions() as s, s.begin():
+        for n in range(1200):
+            genre, confidence = ("Jazz", 0.9) if n % 2 else ("Rock", 0.3 if n % 3 == 0 else 0.9)
+            s.add(Track(path=f"/m/{n:04d}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
+                        title=f"Song {n}", genre=genre, predicted_genre=genre, confidence=confidence))
+    assert len(run_json(capsys, "list", "--search", "song")[1]["tracks"]) == 1200
+    jazz = run_json(capsys, "list", "--genre", "jazz", "--search", "song 11")[1]["tracks"]
+    assert {t["genre"] for t in jazz} == {"Jazz"} and sorted(t["title"] for t in jazz)[:3] == ["Song 11", "Song 1101", "Song 1103"]
+    unsure_rock = run_json(capsys, "list", "--review", "--genre", "rock", "--search", "song 3")[1]["tracks"]
+    assert unsure_rock and all(t["genre"] == "Rock" and t["confidence"] < 0.5 and "3" in t["title"] for t in unsure_rock)

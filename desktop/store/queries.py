@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -98,13 +99,17 @@ def _literal(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
 
-def search_tracks(session: Session, text: str, limit: int = 1000) -> list[Track]:
-    """Tracks whose title, artist, album, path or genre contains `text` (case-insensitive)."""
-    like = f"%{_literal(text)}%"  # "100%" and "_" are text here, not wildcards
-    cols = (Track.title, Track.artist, Track.album, Track.path, Track.genre)
-    q = (select(Track).where(Track.missing.is_(False), or_(*(c.ilike(like, escape="\\") for c in cols)))
-         .order_by(Track.path).limit(limit))
-    return list(session.scalars(q))
+def search_matches(text: str) -> Callable[[Track], bool]:
+    """A test of a track: its title, artist, album, path or genre holds `text` (case-blind, "Été" as "été";
+    "%" and "_" are text)."""
+    needle = text.casefold()
+    return lambda t: any(needle in (value or "").casefold() for value in (t.title, t.artist, t.album, t.path, t.genre))
+
+
+def of_genre(genre: str) -> Callable[[Track], bool]:
+    """A test of a track: its genre holds `genre` by key, alone or among several."""
+    key = genre_key(genre)
+    return lambda t: any(genre_key(g) == key for g in split_genres(t.genre or ""))
 
 
 def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) -> set[int]:
