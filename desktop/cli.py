@@ -350,6 +350,10 @@ def empty_listing_hint(session, args) -> str:
 
     if not queries.has_tracks(session):
         return NO_TRACKS_YET
+    asked = [words for words in (args.review and "to review", args.genre and f"of the genre {args.genre!r}",
+                                 args.search and f"matching {args.search!r}") if words]
+    if len(asked) > 1:  # filters combined: say all of them, not the first one's own reason
+        return f"no track {', '.join(asked)}"
     if args.review:
         return f"nothing to review (no uncertain prediction under {args.threshold:g}, no disagreeing tag or album)"
     if args.search:

@@ -525,3 +525,5 @@ def test_list_filters_combine_and_a_search_is_not_cut_short(tmp_path, capsys, mo
     assert {t["genre"] for t in jazz} == {"Jazz"} and sorted(t["title"] for t in jazz)[:3] == ["Song 11", "Song 1101", "Song 1103"]
     unsure_rock = run_json(capsys, "list", "--review", "--genre", "rock", "--search", "song 3")[1]["tracks"]
     assert unsure_rock and all(t["genre"] == "Rock" and t["confidence"] < 0.5 and "3" in t["title"] for t in unsure_rock)
+    assert main(["list", "--genre", "jazz", "--search", "no such song"]) == EXIT_OK
+    assert capsys.readouterr().err.strip() == "no track of the genre 'jazz', matching 'no such song'"
