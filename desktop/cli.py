@@ -515,7 +515,7 @@ def cmd_models(args, out: Output) -> int:
     from desktop.core.model import read_model_info
     from desktop.services.models import model_files
 
-    rows, damaged = [], 0
+    rows = []
     for path in model_files():
         try:
             info = read_model_info(path)
@@ -526,12 +526,11 @@ def cmd_models(args, out: Output) -> int:
         except GenreTaggerError as exc:
             rows.append({"path": str(path), "error": exc.reason})
             out.warn(f"error: {exc}")
-            damaged += 1
     if not rows:
         out.say("no models found; pass --model FILE to scan")
     out.data = {"models": rows}
     # a model folder with a file that is not a usable model is a listing that finished with a problem
-    return EXIT_PARTIAL if damaged else EXIT_OK
+    return EXIT_PARTIAL if any("error" in row for row in rows) else EXIT_OK
 
 
 def cmd_learn(args, out: Output) -> int:

@@ -53,6 +53,11 @@ def names_a_genre(values: Iterable[str]) -> bool:
     return any(clean_name(v) is not None for v in values)
 
 
+def holds_genre(text: str | None, key: str) -> bool:
+    """Whether a genre text names the genre of `key` (see genre_key), alone or among several ("Rock; Pop")."""
+    return any(genre_key(g) == key for g in split_genres(text or ""))
+
+
 def first_named(file_genre: str | None) -> str | None:
     """The first genre a file's tag names ("Unknown; Rock" names Rock); a placeholder says nothing, like no tag."""
     return next((name for name in map(clean_name, split_genres(file_genre or "")) if name), None)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
-from desktop.core.genre_names import clean_name, display_names, genre_key, shown_genre
+from desktop.core.genre_names import clean_name, display_names, genre_key, holds_genre, shown_genre
 from desktop.core.genres import same_genres, split_genres
 from desktop.core.learned_model import (
     LEARNED_KEY_PREFIX,
@@ -104,7 +104,7 @@ def genre_in_library(s: Session, name: str) -> bool:
     """Whether a present track's tag, correction or prediction names genre `name` (by key), or a merge leads to it."""
     key = genre_key(name)
     rows = s.execute(select(Track.file_genre, Track.corrected_genre, Track.predicted_genre).where(Track.missing.is_(False)))
-    if any(text and any(genre_key(g) == key for g in split_genres(text)) for row in rows for text in row):
+    if any(holds_genre(text, key) for row in rows for text in row):
         return True
     return any(key in (from_key, genre_key(to_name)) for from_key, to_name in merges(s).items())
 

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_names import display_names, first_named, genre_key
+from desktop.core.genre_names import display_names, first_named, genre_key, holds_genre
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import album_order
 from desktop.core.scan import same_file
@@ -55,13 +55,14 @@ def genre_counts(session: Session, threshold: float = DEFAULT_THRESHOLD) -> list
     rows = session.execute(
         select(Track.genre, func.count()).where(Track.genre.is_not(None), Track.missing.is_(False), confident_clause(threshold))
         .group_by(Track.genre))
-    counts, spellings = Counter(), Counter()
+    counts, spellings, first = Counter(), Counter(), {}
     for text, n in rows:
         for name in split_genres(text):
-            counts[genre_key(name) or name] += n
+            key = genre_key(name) or name
+            counts[key] += n
             spellings[name] += n
+            first.setdefault(key, name)  # for a name display_names leaves out (a correction typed "Other")
     shown = display_names(spellings)
-    first = {genre_key(name) or name: name for name in reversed(list(spellings))}  # a name display_names drops
     return sorted(((shown.get(key) or first[key], n) for key, n in counts.items()), key=lambda gn: (-gn[1], gn[0]))
 
 
@@ -91,7 +92,7 @@ def spellings_of(session: Session, genre: str) -> list[str]:
     Rock); few distinct values, read from the index."""
     key = genre_key(genre)
     values = session.scalars(select(Track.genre).where(Track.genre.is_not(None)).distinct())
-    return [v for v in values if any(genre_key(g) == key for g in split_genres(v))] or [genre]
+    return [v for v in values if holds_genre(v, key)] or [genre]
 
 
 def _literal(text: str) -> str:
@@ -109,7 +110,7 @@ def search_matches(text: str) -> Callable[[Track], bool]:
 def of_genre(genre: str) -> Callable[[Track], bool]:
     """A test of a track: its genre holds `genre` by key, alone or among several."""
     key = genre_key(genre)
-    return lambda t: any(genre_key(g) == key for g in split_genres(t.genre or ""))
+    return lambda t: holds_genre(t.genre, key)
 
 
 def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) -> set[int]:

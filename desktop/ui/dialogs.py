@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, Qt
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QStandardPaths, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -36,10 +38,6 @@ DEVICE_CHOICES = (("Automatic: a GPU when there is one", "auto"), ("CPU", "cpu")
 
 def choose_music_folder(parent) -> str:
     """Ask for a music folder, starting in the user's Music folder (else home); '' when cancelled."""
-    from pathlib import Path
-
-    from PySide6.QtCore import QStandardPaths
-
     music = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.MusicLocation)
     start = music if music and Path(music).is_dir() else str(Path.home())  # not the process's working folder
     return QFileDialog.getExistingDirectory(parent, "Add a music folder", start)

@@ -152,7 +152,8 @@ class MainWindow(QMainWindow):
         self.labels: list[str] = []
         self.preview = None  # Play Preview's player, made on first use
         self._playlist_folder = ""  # where the last playlist was saved
-        self._after_scan = self._after_learn = None  # a learn asked for during a scan, and the other way round
+        # "scan" -> what runs once the scan is done (a learn asked for meanwhile), "learn" -> likewise
+        self._deferred: dict[str, Callable[[], object]] = {}
         self.setWindowTitle("Genre Tagger")
         icon = RESOURCES / "icons" / "genre-tagger.svg"
         if icon.exists():
@@ -529,7 +530,7 @@ class MainWindow(QMainWindow):
         if self.scan_job is not None or not (self.settings.folders or self._set_aside):
             return
         if self.learn_job is not None:  # it may make another model active: the scan uses whichever it leaves
-            self._after_learn = self.start_scan
+            self._deferred["learn"] = self.start_scan
             return
         try:
             model_path = self.current_model_path()
@@ -571,9 +572,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.cancel_button.hide()
         self.refresh()
-        then, self._after_scan = self._after_scan, None
-        if then:
-            then()
+        self._run_deferred("scan")
 
     def _scan_finished(self, outcome):
         self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
@@ -734,7 +733,7 @@ class MainWindow(QMainWindow):
         if self.learn_job is not None:
             return None
         if self.scan_job is not None:
-            self._after_scan = self.learn_genres
+            self._deferred["scan"] = self.learn_genres
             self.statusBar().showMessage("Learning your genres when the scan is done…", 6000)
             return None
         try:
@@ -762,17 +761,18 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(self.last_learned)
         self.load_model_labels()
         self.refresh()
-        self._run_after_learn()
+        self._run_deferred("learn")
 
     def _learn_failed(self, message: str):
         self.learn_job = None
         self.last_learned = message
         self.progress_label.setText("Nothing learned yet")
         self.report_problem("learn", message)
-        self._run_after_learn()
+        self._run_deferred("learn")
 
-    def _run_after_learn(self):
-        then, self._after_learn = self._after_learn, None
+    def _run_deferred(self, job: str):
+        """Start what waited for this job ("scan" or "learn") to be done."""
+        then = self._deferred.pop(job, None)
         if then:
             then()
 

@@ -17,8 +17,7 @@ from PySide6.QtCore import (
 from sqlalchemy import select
 
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
-from desktop.core.genre_names import genre_key
-from desktop.core.genres import split_genres
+from desktop.core.genre_names import genre_key, holds_genre
 from desktop.core.natural_order import natural_key
 from desktop.store import queries
 from desktop.store.schema import Track, display_status
@@ -312,8 +311,7 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def _of_genre(self, text: str | None) -> bool:
         if text not in self._matches:  # a library has few distinct genre texts: each is split and keyed once
-            key = genre_key(self._genre)
-            self._matches[text] = bool(text) and any(genre_key(g) == key for g in split_genres(text))
+            self._matches[text] = holds_genre(text, genre_key(self._genre))
         return self._matches[text]
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
