@@ -105,6 +105,31 @@ def test_a_merge_renames_what_the_library_shows_now_and_for_tracks_scanned_later
     assert run_json(capsys, "list", "--genre", "noise")[1]["tracks"] == []
 
 
+def test_separating_a_merge_gives_the_listeners_corrections_back(lib, capsys):
+    # A merge renames corrections in the library; taking the merge back left them under the merged
+    # name, so the listener's own word ("Jazz") was lost from the library.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["set", str(files[0]), "Jazz", "--no-write"]) == EXIT_OK
+    assert main(["set", str(files[1]), "Blues", "--no-write"]) == EXIT_OK
+    assert main(["genres", "--merge", "jazz", "Blues"]) == EXIT_OK
+
+    def shown():
+        capsys.readouterr()
+        return {t["path"]: t["genre"] for t in run_json(capsys, "list")[1]["tracks"]}
+
+    assert shown()[str(files[0])] == "Blues"
+    assert main(["genres", "--merge", "Blues", "Roots"]) == EXIT_OK  # merges chain: jazz -> Blues -> Roots
+    assert shown()[str(files[0])] == shown()[str(files[1])] == "Roots"
+    assert main(["genres", "--merge", "Jazz", "Jazz"]) == EXIT_OK  # take the first merge back
+    assert shown()[str(files[0])] == "Jazz" and shown()[str(files[1])] == "Roots"
+    assert main(["genres", "--merge", "Blues", "Blues"]) == EXIT_OK
+    assert shown()[str(files[1])] == "Blues"
+    assert main(["set", str(files[0]), "Bebop", "--no-write"]) == EXIT_OK  # a later correction is the newest word
+    assert main(["genres", "--merge", "Bebop", "Swing"]) == EXIT_OK and main(["genres", "--merge", "Jazz", "Jazz"]) == EXIT_OK
+    assert shown()[str(files[0])] == "Swing"
+
+
 def test_model_labels_are_shown_and_written_as_genre_tags_are_spelled(lib, capsys, tmp_path):
     # The shipped model's labels went into files as "hiphop", "rock", "country" (lower case, no hyphen).
     from desktop.core.genre_names import shown_genre, standard_name

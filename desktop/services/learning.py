@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
@@ -31,7 +31,7 @@ from desktop.core.model import ModelInfo, read_model_info
 from desktop.services.library import verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.schema import Analysis, GenreMerge, JournalEntry, Meta, Track
+from desktop.store.schema import Analysis, Correction, GenreMerge, JournalEntry, Meta, Track
 
 log = logging.getLogger(__name__)
 ACTIVE_MODEL = "active_model"  # Meta key: the model a scan uses when none is named
@@ -126,7 +126,31 @@ def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> N
 def merge_and_rename(sessions: sessionmaker[Session], source: str, target: str) -> int:
     """Remember that `source` is `target` and show the library's tracks so at once; how many tracks changed."""
     merge_genres(sessions, source, target)
-    return rename_shown_genre(sessions, source, clean_name(target))
+    name = clean_name(target)
+    changed = rename_shown_genre(sessions, source, name)
+    if genre_key(name) == genre_key(source):  # a merge taken back: the listener's own words come back too
+        changed += restore_corrections(sessions, genre_key(source))
+    return changed
+
+
+def restore_corrections(sessions: sessionmaker[Session], key: str) -> int:
+    """Give back corrections of genre `key` (by key) that a merge renamed in the library; how many tracks.
+
+    A merge renames `Track.corrected_genre` but never the correction history, so the newest
+    `Correction` of a track still holds what the listener said; a later correction is a newer row.
+    """
+    newest = select(Correction.track_id, func.max(Correction.id).label("id")).group_by(Correction.track_id).subquery()
+    with writer_lock(sessions), sessions() as s:
+        rows = s.execute(select(Track, Correction.genre)
+                         .join(newest, newest.c.track_id == Track.id).join(Correction, Correction.id == newest.c.id)
+                         .where(Track.corrected_genre.is_not(None), Track.corrected_genre != Correction.genre)).all()
+        restored = 0
+        for track, said in rows:
+            if genre_key(said) == key:
+                track.corrected_genre = track.genre = said
+                restored += 1
+        s.commit()
+    return restored
 
 
 def rename_shown_genre(sessions: sessionmaker[Session], source: str, target: str) -> int:
