@@ -97,7 +97,7 @@ def merges_in_effect(s: Session) -> list[tuple[str, str]]:
         return []
     texts = s.execute(select(Track.file_genre, Track.corrected_genre).where(Track.missing.is_(False)))
     spelled = display_names(name for row in texts for text in row if text for name in split_genres(text))
-    return sorted(((spelled.get(k, k), v) for k, v in merged.items()), key=lambda pair: genre_key(pair[0]))
+    return sorted(((shown_genre(k, spelled), v) for k, v in merged.items()), key=lambda pair: genre_key(pair[0]))
 
 
 def genre_in_library(s: Session, name: str) -> bool:
