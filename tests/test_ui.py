@@ -1,14 +1,15 @@
 """The GUI offscreen with pytest-qt: table model, genre view, corrections, review, cancel, undo."""
 
+import shutil
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPersistentModelIndex, QSettings, Qt
+from PySide6.QtCore import QItemSelectionModel, QPersistentModelIndex, QSettings, Qt
 from PySide6.QtTest import QAbstractItemModelTester
 
-from desktop.core.tags import read_tags
+from desktop.core.tags import read_tags, write_genres
 from desktop.store.database import open_database
 from desktop.ui.app_settings import AppSettings
 from desktop.ui.main_window import MainWindow
@@ -865,3 +866,73 @@ def test_a_learn_asked_for_during_a_scan_waits_for_it_and_the_other_way_round(qt
     assert window.scan_job is None or window.learn_job is None
     qtbot.waitUntil(lambda: window.learn_job is None and window.scan_job is None, timeout=60_000)
     assert window.progress_label.text().startswith("Scan done")
+
+
+def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, monkeypatch, tmp_path):
+    # The table had no context menu: no way to see a file's folder or copy its path from the app.
+    from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+    scan(qtbot, window)
+    menu = [a.text() if a else None for a in window.track_menu_actions()]
+    assert menu == ["Set Genre…", "Apply Predicted Genre to Selection…", "Play Preview", None, "Show in Folder", "Copy Path"]
+    window.table.clearSelection()
+    assert not any(a.isEnabled() for a in window.track_menu_actions() if a)  # nothing selected: nothing to act on
+    window.table.selectRow(0)
+    window.table.selectionModel().select(window.proxy.index(2, 0), QItemSelectionModel.SelectionFlag.Select
+                                         | QItemSelectionModel.SelectionFlag.Rows)
+    assert all(a.isEnabled() for a in window.track_menu_actions() if a)
+    chosen = [window.shown_row(0).path, window.shown_row(2).path]
+    window.copy_selected_paths()
+    assert QGuiApplication.clipboard().text() == "\n".join(chosen)  # table order, one per line
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    window.show_selected_in_folder()
+    assert opened == [str(Path(chosen[0]).parent)] and window.errors.count() == 0
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
+    window.show_selected_in_folder()
+    assert window.errors.item(0).text() == f"{chosen[0]}: cannot show it in its folder: no file manager could be started to show its folder"
+    shutil.rmtree(Path(chosen[0]).parent)
+    window.show_selected_in_folder()
+    assert "its folder is not there (moved, deleted, or on a drive not mounted)" in window.errors.item(0).text()
+
+
+def test_apply_predicted_genre_to_the_selection_only_and_over_existing_tags(qtbot, window, monkeypatch):
+    # Apply Predicted Genres planned the whole library under the policy; a listener who picked tracks
+    # (whose files have a genre, which "fill" keeps) had no way to write the predictions for just them.
+    from desktop.ui.dialogs import ReviewDialog
+
+    scan(qtbot, window)
+    for path in window.files.values():
+        write_genres(path, ["Wrong"])
+    scan(qtbot, window)
+    shown = []
+    monkeypatch.setattr(ReviewDialog, "exec", lambda self: (shown.append([c.path for c in self.changes]), ReviewDialog.DialogCode.Accepted)[1])
+    window.review_and_apply()  # the policy (fill) keeps every file's own genre
+    qtbot.waitUntil(lambda: window.plan_job is None, timeout=30_000)
+    assert shown == [] and window.statusBar().currentMessage() == "Nothing to write under the current policy"
+    window.table.selectRow(1)
+    picked = window.shown_row(1)
+    window.review_and_apply_selection()
+    qtbot.waitUntil(lambda: window.plan_job is None and not window.write_busy, timeout=30_000)
+    assert shown == [[picked.path]]
+    assert read_tags(picked.path).genres == (picked.genre,)
+    assert sorted(read_tags(p).genres for p in window.files.values()).count(("Wrong",)) == len(window.files) - 1
+    assert window.tag_service().batches()[0][0].description == "applied to selected tracks"
+    window.review_and_apply_selection()  # its file says its genre now
+    qtbot.waitUntil(lambda: window.plan_job is None, timeout=30_000)
+    assert len(shown) == 1 and window.statusBar().currentMessage().startswith("Nothing to write: the selected files already")
+
+
+def test_about_says_the_version_the_model_and_where_the_data_lives(window, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop import __version__
+    from desktop.core.model import read_model_info
+
+    text = window.about_text()
+    assert f"Genre Tagger {__version__}" in text and f"<b>Model in use:</b><br>{read_model_info(window.current_model_path()).key}, " in text
+    assert str(window.sessions.kw["bind"].url.database) in text and window.settings.store.fileName() in text
+    shown = []
+    monkeypatch.setattr(QMessageBox, "about", lambda parent, title, body: shown.append((title, body)))
+    [a for a in window.menuBar().actions() if a.text() == "&Help"][0].menu().actions()[0].trigger()
+    assert shown == [("About Genre Tagger", text)]

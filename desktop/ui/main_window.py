@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QSplitter,
@@ -39,12 +40,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop import __version__
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
+from desktop.core.paths import log_dir
 from desktop.core.progress_text import scan_progress
 from desktop.core.wording import count
 from desktop.services.learning import (
@@ -63,6 +66,7 @@ from desktop.store import queries
 from desktop.store.schema import Track
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
+from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.hint_table import HintTableView
 from desktop.ui.labels import plain_label
 from desktop.ui.map_view import MapView
@@ -200,6 +204,8 @@ class MainWindow(QMainWindow):
         self.table.verticalHeader().setVisible(False)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._table_menu)
         self.details = DetailsPanel()
         center = QWidget()
         top = QHBoxLayout()
@@ -269,6 +275,13 @@ class MainWindow(QMainWindow):
         self.apply_action = self._action("Apply Predicted Genres…", "Ctrl+Return", self.review_and_apply)
         self.set_genre_action = self._action("Set Genre…", "Ctrl+G", self.set_genre_for_selection)
         self.play_action = self._action("Play Preview", "Space", self.play_preview)
+        self.apply_selection_action = self._action("Apply Predicted Genre to Selection…", "Ctrl+Shift+Return",
+                                                   self.review_and_apply_selection, toolbar=False)
+        self.show_folder_action = self._action("Show in Folder", "", self.show_selected_in_folder, toolbar=False)
+        self.copy_paths_action = self._action("Copy Path", "Ctrl+Shift+C", self.copy_selected_paths, toolbar=False)
+        # Offered only while tracks are selected.
+        self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action,
+                                  self.show_folder_action, self.copy_paths_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
         self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False,
                                         fallback="Ctrl+Z")
@@ -289,8 +302,11 @@ class MainWindow(QMainWindow):
         self.find_action = self._action("Find", QKeySequence.StandardKey.Find, self.focus_search, toolbar=False,
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
-        for a in (self.undo_action, self.find_action, self.set_genre_action, self.apply_action, self.learn_action):
+        for a in (self.undo_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
+                  self.apply_selection_action, self.learn_action):
             edit_menu.addAction(a)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self._action("About Genre Tagger", "", self.show_about, toolbar=False))
 
     def focus_search(self):
         """Ctrl+F: to the search box, its text selected (typing replaces it)."""
@@ -403,6 +419,23 @@ class MainWindow(QMainWindow):
         """The model scans use: the one chosen in Settings, else the library's learned one, else the shipped one."""
         return resolve_model(self.settings.model_path or None, active_model(self.sessions))
 
+    def about_text(self) -> str:
+        """What Help > About says: the version, the model in use, and where this window's data lives."""
+        try:
+            info = read_model_info(self.current_model_path())
+            model = f"{info.key}, {count(len(info.labels), 'genre')}"
+        except (GenreTaggerError, ValueError) as exc:
+            model = f"cannot be read ({exc})"
+        facts = [("Model in use", model), ("Library database", self.sessions.kw["bind"].url.database),
+                 ("Settings", self.settings.store.fileName()), ("Your models", str(user_models_dir())), ("Logs", str(log_dir()))]
+        return (f"<h3>Genre Tagger {html.escape(__version__)}</h3><p>Tags your music with its genres, offline, and learns "
+                "your own genres from your tags and corrections. Every write is journalled and can be undone.</p>"
+                + "".join(f"<p><b>{name}:</b><br>{html.escape(value)}</p>" for name, value in facts))
+
+    def show_about(self):
+        """Help > About Genre Tagger."""
+        QMessageBox.about(self, "About Genre Tagger", self.about_text())
+
     def report_problem(self, path: str, reason: str):
         """Show a problem in the problems panel (never a crash, never a modal per file)."""
         # Every scan names the files it knows are broken again: one line per file, saying the latest.
@@ -480,9 +513,8 @@ class MainWindow(QMainWindow):
             self._schedule_relearn()
 
     def selected_track_ids(self) -> list[int]:
-        """Ids of the selected rows, from the selection's ranges (selectedRows() asks every cell of 100,000 rows)."""
-        rows = sorted({row for r in self.table.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)})
-        return [self.shown_row(row).id for row in rows]
+        """Ids of the selected rows, in the table's order."""
+        return [self.shown_row(row).id for row in self._selected_rows()]
 
     def shown_row(self, proxy_row: int):
         """The data of a row as the table shows it (filtered)."""
@@ -628,8 +660,45 @@ class MainWindow(QMainWindow):
 
     def _update_selection_actions(self, *_):
         selected = self.table.selectionModel().hasSelection()
-        self.set_genre_action.setEnabled(selected)
-        self.play_action.setEnabled(selected)
+        for action in self.selection_actions:
+            action.setEnabled(selected)
+
+    def track_menu_actions(self) -> list[QAction | None]:
+        """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
+        return [self.set_genre_action, self.apply_selection_action, self.play_action, None,
+                self.show_folder_action, self.copy_paths_action]
+
+    def _table_menu(self, pos):
+        if not self.table.indexAt(pos).isValid():
+            return
+        from PySide6.QtWidgets import QMenu
+
+        menu = QMenu(self)
+        for action in self.track_menu_actions():
+            menu.addSeparator() if action is None else menu.addAction(action)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def selected_paths(self) -> list[str]:
+        """Paths of the selected rows, in the table's order."""
+        return [self.shown_row(row).path for row in self._selected_rows()]
+
+    def _selected_rows(self) -> list[int]:
+        # From the selection's ranges: selectedRows() asks every cell of 100,000 rows.
+        return sorted({row for r in self.table.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)})
+
+    def show_selected_in_folder(self):
+        """Open the file manager at the folder of the (first) selected track."""
+        paths = self.selected_paths()
+        why = show_in_folder(paths[0]) if paths else None
+        if why:
+            self.report_problem(paths[0], f"cannot show it in its folder: {why}")
+
+    def copy_selected_paths(self):
+        """Copy the selected tracks' paths to the clipboard, one per line, in the table's order."""
+        paths = self.selected_paths()
+        if paths:
+            copy_paths(paths)
+            self.statusBar().showMessage(f"Copied {count(len(paths), 'path')}", 3000)
 
     def set_genre_for_selection(self):
         """Assign one genre to every selected track."""
@@ -638,33 +707,48 @@ class MainWindow(QMainWindow):
     def review_and_apply(self):
         """Plan the changes in the background (seconds at 100,000 tracks), then show them; write only what the
         listener accepts."""
+        return self._plan_and_review(self.tag_service().plan, "Nothing to write under the current policy",
+                                     f"applied from the app ({self.settings.policy})")
+
+    def review_and_apply_selection(self):
+        """Apply Predicted Genre to Selection: the selected tracks' genres (confident prediction, or correction)
+        whatever their files say now, as asked for by hand, each shown for review before anything is written."""
+        ids = self.selected_track_ids()
+        if not ids:
+            return None
+        plan = functools.partial(self.tag_service().plan, ids, "replace")
+        return self._plan_and_review(plan, "Nothing to write: the selected files already say their genre, or its "
+                                     "prediction is uncertain (set one with Set Genre…)", "applied to selected tracks")
+
+    def _plan_and_review(self, plan: Callable[[], list], nothing: str, description: str):
         if self.plan_job is not None:
             return None
-        service = self.tag_service()
+        self._plan_words = (nothing, description)  # read by _plan_ready: background() takes bound methods only
         self.statusBar().showMessage("Planning the changes…")
-        self.plan_job = background(service.plan, "plan", self._plan_ready, self._plan_failed)
+        self.plan_job = background(plan, "plan", self._plan_ready, self._plan_failed)
         return self.plan_job
 
     def _plan_ready(self, changes):
         self.plan_job = None
+        nothing, description = self._plan_words
         if not changes:
-            self.statusBar().showMessage("Nothing to write under the current policy", 4000)
+            self.statusBar().showMessage(nothing, 6000)
             return
         self.statusBar().clearMessage()
         dialog = ReviewDialog(changes, self)
         if dialog.exec() == ReviewDialog.DialogCode.Accepted:
-            self.apply_changes(dialog.accepted_changes())
+            self.apply_changes(dialog.accepted_changes(), description)
 
     def _plan_failed(self, message: str):
         self.plan_job = None
         self.statusBar().clearMessage()
         self.report_problem("apply", message)
 
-    def apply_changes(self, changes):
-        """Write accepted changes as one batch."""
+    def apply_changes(self, changes, description: str | None = None):
+        """Write accepted changes as one batch (`description` names it in the undo list)."""
         service = self.tag_service()
-        return self.run_write(lambda: service.apply(changes, f"applied from the app ({self.settings.policy})"),
-                              f"Wrote {count(len(changes), 'file')}")
+        description = description or f"applied from the app ({self.settings.policy})"
+        return self.run_write(lambda: service.apply(changes, description), f"Wrote {count(len(changes), 'file')}")
 
     def undo_last(self):
         """Undo the newest batch of writes."""
