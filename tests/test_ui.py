@@ -479,6 +479,38 @@ def test_a_job_outlives_the_window_that_started_it(tmp_path, how, outcome):
     assert proc.stdout.strip() == outcome
 
 
+def test_a_finished_job_is_not_deleted_while_its_thread_still_runs(qtbot):
+    # The window's finished slot dropped the last reference to the job, so Python deleted it from the
+    # GUI thread while its own thread still unwound from run(): now and then a segfault in the suite.
+    import gc
+    import weakref
+
+    import shiboken6
+    from PySide6.QtCore import QObject
+
+    from desktop.ui.workers import background
+
+    seen = {}
+
+    class Window(QObject):
+        def done(self, _result):
+            job = weakref.ref(self.job)
+            self.job = None  # as the window does
+            gc.collect()
+            seen["kept"] = job() is not None and shiboken6.isValid(job())
+            seen["job"] = job
+
+        def failed(self, message):
+            seen["failed"] = message
+
+    window = Window()
+    window.job = background(lambda: 42, "quick", window.done, window.failed)
+    qtbot.waitUntil(lambda: "kept" in seen, timeout=10_000)
+    assert seen["kept"]  # alive while its thread winds down
+    gc.collect()
+    qtbot.waitUntil(lambda: (gc.collect() or True) and seen["job"]() is None, timeout=10_000)  # and freed after
+
+
 def test_workers_never_touch_widgets(qtbot, window):
     """Every widget call a scan or a write leads to happens on the GUI thread."""
     main_thread = threading.current_thread()

@@ -66,8 +66,11 @@ def start_job(job: Job) -> QThread:
     # Queued to the GUI thread, after the result: the job is deleted only once the window has taken it.
     job.finished.connect(thread.quit)
     job.failed.connect(thread.quit)
-    thread.finished.connect(job.deleteLater)
     thread.finished.connect(thread.deleteLater)
+    # The job is Python's: were the window's reference the last, its finished slot would delete the job
+    # from the GUI thread while the job's own thread still unwinds from run() (a rare segfault). The
+    # thread holds it instead, until the finished thread itself is deleted (in the GUI thread).
+    thread.job = job
     _live_jobs.add(job)
     thread.start()
     return thread
