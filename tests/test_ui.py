@@ -740,9 +740,13 @@ def test_the_review_dialog_sorts_checks_all_and_toggles_the_selection_with_space
 
     from desktop.ui.dialogs import ReviewDialog
 
-    changes = [SimpleNamespace(path=f"/m/{name}.mp3", old=(), new=(genre,))
-               for name, genre in (("c", "Jazz"), ("a", "Rock"), ("b", "Jazz"), ("d", "Rock"))]
+    changes = [SimpleNamespace(path=f"/m/{name}.mp3", old=(), new=(genre,), confidence=sure)
+               for name, genre, sure in (("c", "Jazz", 0.55), ("a", "Rock", 1.0), ("b", "Jazz", None), ("d", "Rock", 0.9))]
     dialog = ReviewDialog(changes)
+    # Why each file would change, sorted by how sure (as numbers: "100%" sorted before "55%"), by hand last.
+    dialog.table.sortByColumn(3, Qt.SortOrder.AscendingOrder)
+    assert [dialog.table.item(r, 3).text() for r in range(4)] == \
+        ["predicted, 55% sure", "predicted, 90% sure", "predicted, 100% sure", "set by hand"]
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert ok.text() == "Write 4 checked"
@@ -968,3 +972,36 @@ def test_about_says_the_version_the_model_and_where_the_data_lives(window, monke
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, body: shown.append((title, body)))
     [a for a in window.menuBar().actions() if a.text() == "&Help"][0].menu().actions()[0].trigger()
     assert shown == [("About Genre Tagger", text)]
+
+
+def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, window, tmp_path):
+    # Every column started 100 px wide (titles cut short; genre and status past the edge of a laptop's
+    # window) and widths, sort and the panes' split were forgotten at each start; rows were the style's
+    # 30 px, a third fewer tracks per screen.
+    from desktop.core.natural_order import natural_key
+    from desktop.ui.table_model import ALBUM, STATUS, TITLE
+
+    scan(qtbot, window)
+    window.resize(1200, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    table, header = window.table, window.table.horizontalHeader()
+    assert header.length() <= table.viewport().width()  # every column in sight, no sideways scrolling
+    assert table.columnWidth(TITLE) == max(table.columnWidth(c) for c in range(STATUS + 1)) > 100
+    assert table.verticalHeader().defaultSectionSize() < 30
+    table.setColumnWidth(ALBUM, 333)
+    table.sortByColumn(TITLE, Qt.SortOrder.DescendingOrder)
+    window.splitter.setSizes([250, 600, 350])
+    sizes, title = window.splitter.sizes(), table.columnWidth(TITLE)
+    window.close()
+    again = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.table.columnWidth(ALBUM) == 333 and again.table.columnWidth(TITLE) == title
+    header = again.table.horizontalHeader()
+    assert (header.sortIndicatorSection(), header.sortIndicatorOrder()) == (TITLE, Qt.SortOrder.DescendingOrder)
+    titles = [again.proxy.index(r, TITLE).data() for r in range(again.proxy.rowCount())]
+    assert len(titles) > 1 and titles == sorted(titles, key=natural_key, reverse=True)  # the rows sorted so, not only the arrow
+    shares = lambda sizes: [round(x / sum(sizes), 2) for x in sizes]  # noqa: E731 (the offscreen screen is smaller)
+    assert shares(again.splitter.sizes()) == shares(sizes)

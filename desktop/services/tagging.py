@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,6 +41,7 @@ class PlannedChange:
     new: tuple[str, ...]
     provenance: str = ""
     policy: str = "replace"  # applied again at write time, to what the file says then
+    confidence: float | None = None  # the prediction's; None where the genre was set by hand
 
 
 @dataclass
@@ -132,7 +134,8 @@ class TagService:
                     continue  # fill writes where the file has no genre, or only a placeholder ("Unknown")
                 by_hand = bool(track.corrected_genre)
                 provenance = "corrected by hand" if by_hand else f"{track.predicted_genre} {track.confidence:.2f}"
-                changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy))
+                changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy,
+                                             None if by_hand else track.confidence))
         return changes
 
     # ---- writing ----------------------------------------------------------------------------
@@ -183,7 +186,7 @@ class TagService:
         self._settle(s, entry, "written", change.new)
         s.commit()
         log.info("write: %s: %s -> %s (batch %d)", change.path, join_genres(now.genres) or "(none)", join_genres(change.new), batch.id)
-        result.written.append(PlannedChange(change.track_id, change.path, now.genres, change.new, change.provenance, change.policy))
+        result.written.append(dataclasses.replace(change, old=now.genres))
 
     @staticmethod
     def _settle(s: Session, entry: JournalEntry, state: str, genres) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QPushButton,
@@ -53,6 +54,21 @@ def choices_box(choices, current) -> QComboBox:
 
 
 CHANGE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's index in `changes`: rows move when sorted
+SORT_KEY_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class SortKeyItem(QTableWidgetItem):
+    """A cell that sorts by SORT_KEY_ROLE (a number) rather than by its text ("100%" before "55%")."""
+
+    def __lt__(self, other):
+        return self.data(SORT_KEY_ROLE) < other.data(SORT_KEY_ROLE)
+
+
+def why_item(confidence: float | None) -> QTableWidgetItem:
+    """The Why cell of a change: set by hand, or how sure the prediction is (sorted by that, by hand first)."""
+    item = SortKeyItem("set by hand" if confidence is None else f"predicted, {confidence:.0%} sure")
+    item.setData(SORT_KEY_ROLE, 2.0 if confidence is None else confidence)
+    return item
 
 
 class ReviewDialog(QDialog):
@@ -63,19 +79,24 @@ class ReviewDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Review genre changes")
         self.changes = list(changes)
-        self.table = QTableWidget(len(self.changes), 3)
-        self.table.setHorizontalHeaderLabels(["File", "Current genre", "New genre"])
+        self.table = QTableWidget(len(self.changes), 4)
+        self.table.setHorizontalHeaderLabels(["File", "Current genre", "New genre", "Why"])
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long path keeps its file name in sight
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         for i, c in enumerate(self.changes):
             item = QTableWidgetItem(c.path)
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked)
             item.setData(CHANGE_ROLE, i)
+            item.setToolTip(c.path)
             self.table.setItem(i, 0, item)
             self.table.setItem(i, 1, QTableWidgetItem(join_genres(c.old) or "(none)"))
             self.table.setItem(i, 2, QTableWidgetItem(join_genres(c.new)))
+            self.table.setItem(i, 3, why_item(c.confidence))
         self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the path takes the room
         self.table.setSortingEnabled(True)  # after filling: sorting while filling would move rows under setItem
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.itemChanged.connect(lambda _item: self._count_checked())

@@ -71,9 +71,14 @@ from desktop.ui.hint_table import HintTableView
 from desktop.ui.labels import plain_label
 from desktop.ui.map_view import MapView
 from desktop.ui.table_model import (
+    ALBUM,
     ARTIST,
+    CONFIDENCE,
+    FILE_GENRE,
     GENRE,
     GENRE_ROLE,
+    STATUS,
+    TITLE,
     TRACK_ID_ROLE,
     UNCERTAIN_ITEM,
     GenreListModel,
@@ -91,6 +96,11 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
 RELEARN_DELAY_MS = 3000
+
+
+# Shares of the table's width at the first start, after the confidence and status columns have what
+# their words need (titles need the most room); the listener's own widths are kept from then on.
+COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5}
 
 
 def describe_model(path: str) -> str:
@@ -202,7 +212,10 @@ class MainWindow(QMainWindow):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setItemDelegateForColumn(GENRE, GenreDelegate(self.genre_choices, self.table))
         self.table.verticalHeader().setVisible(False)
+        # Rows as tall as the text needs (the style's default showed a third fewer tracks per screen).
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self._columns_fitted = False  # widths shared out at the first show, unless the listener's are restored
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
@@ -925,10 +938,40 @@ class MainWindow(QMainWindow):
             self.resize(1200, 720)
         if isinstance(state, QByteArray):
             self.restoreState(state)
+        # Column widths and order, the sort, and the sidebar / table / details split, as the listener left them.
+        header, split = self.settings.store.value("window/table-header"), self.settings.store.value("window/splitter")
+        if isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header):
+            self._columns_fitted = True
+            restored = self.table.horizontalHeader()
+            self.table.sortByColumn(restored.sortIndicatorSection(), restored.sortIndicatorOrder())  # the header only shows it
+        if isinstance(split, QByteArray):
+            self.splitter.restoreState(split)
+
+    def showEvent(self, event):  # noqa: N802
+        super().showEvent(event)
+        if not self._columns_fitted:
+            self._columns_fitted = True
+            self.layout().activate()  # the table's width is known only once laid out
+            self.fit_columns()
+
+    def fit_columns(self):
+        """Share the table's width out among its columns (every column 100 px cut titles short and hid the genre)."""
+        header, bar = self.table.horizontalHeader(), self.table.verticalScrollBar()
+        # Less the scroll bar a library soon needs (the last column pushed past the edge when it came).
+        width = self.table.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
+        words = self.table.fontMetrics().horizontalAdvance("uncertain") + 2 * self.table.fontMetrics().averageCharWidth()
+        fixed = {CONFIDENCE: header.sectionSizeHint(CONFIDENCE), STATUS: max(header.sectionSizeHint(STATUS), words)}
+        left, total = width - sum(fixed.values()), sum(COLUMN_SHARES.values())
+        for column, share in COLUMN_SHARES.items():
+            self.table.setColumnWidth(column, max(48, int(left * share / total)))
+        for column, size in fixed.items():  # the last column (status) stretches into the rest, and never below this
+            self.table.setColumnWidth(column, size)
 
     def closeEvent(self, event):  # noqa: N802
         self.settings.store.setValue("window/geometry", self.saveGeometry())
         self.settings.store.setValue("window/state", self.saveState())
+        self.settings.store.setValue("window/table-header", self.table.horizontalHeader().saveState())
+        self.settings.store.setValue("window/splitter", self.splitter.saveState())
         self.settings.store.sync()
         if self.scan_job is not None:
             self.scan_job.cancel()
