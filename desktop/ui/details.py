@@ -59,7 +59,7 @@ class WindowTimeline(QWidget):
 
     @staticmethod
     def legend(metrics: QFontMetrics, names: list[str], rect: QRectF) -> list[tuple[float, str]]:
-        """(x, name) of each line's name along the plot's top, each shortened to its share of the width."""
+        """(x, name) of each line's name in the row above the plot, each shortened to its share of the width."""
         room = int(max(30.0, rect.width() / max(1, len(names)) - 10))
         out, x = [], rect.left() + 4
         for name in names:
@@ -71,9 +71,16 @@ class WindowTimeline(QWidget):
     def paintEvent(self, _event):  # noqa: N802
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRectF(30, 6, max(10, self.width() - 40), max(10, self.height() - 24))
+        metrics = p.fontMetrics()
+        # A row for the names above the plot (inside it they covered the lines near 100%), the scale at the left.
+        left, top = metrics.horizontalAdvance("100%") + 6, metrics.height() + 4
+        rect = QRectF(left, top, max(10, self.width() - left - 10), max(10, self.height() - top - metrics.height() - 6))
         p.setPen(QPen(QColor("#888888")))
         p.drawRect(rect)
+        p.setPen(self.palette().text().color())
+        for fraction, text in ((1.0, "100%"), (0.0, "0%")):
+            y = rect.bottom() - fraction * rect.height()
+            p.drawText(QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()), Qt.AlignmentFlag.AlignRight, text)
         if not self.probs:
             p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "no per-window data")
             p.end()
@@ -81,7 +88,7 @@ class WindowTimeline(QWidget):
         span = (max(self.starts) - min(self.starts)) or 1.0
         x0 = min(self.starts)
         top = sorted(range(len(self.labels)), key=lambda j: -max(r[j] for r in self.probs))[:4]
-        legend = self.legend(p.fontMetrics(), [self.labels[j] for j in top], rect)
+        legend = self.legend(metrics, [self.labels[j] for j in top], rect)
         for rank, j in enumerate(top):
             p.setPen(QPen(QColor(PALETTE[rank % len(PALETTE)]), 2))
             points = [(rect.left() + (s - x0) / span * rect.width(), rect.bottom() - r[j] * rect.height())
@@ -91,7 +98,7 @@ class WindowTimeline(QWidget):
             for x, y in points:
                 p.drawEllipse(QRectF(x - 2, y - 2, 4, 4))
             name_x, name = legend[rank]
-            p.drawText(int(name_x), int(rect.top() + 14), name)
+            p.drawText(int(name_x), metrics.ascent() + 1, name)
         p.setPen(self.palette().text().color())
         p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16), Qt.AlignmentFlag.AlignLeft, f"{x0:.0f} s")
         p.drawText(QRectF(rect.left(), rect.bottom() + 2, rect.width(), 16), Qt.AlignmentFlag.AlignRight, f"{x0 + span:.0f} s")
