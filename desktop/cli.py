@@ -677,7 +677,11 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.standard_streams import ensure_standard_streams
 
     ensure_standard_streams()
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # a bare `genre-tagger`: what it can do, not a usage error
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    args = parser.parse_args(argv)
     from desktop.core.logs import setup_logging
     from desktop.core.paths import log_dir
 

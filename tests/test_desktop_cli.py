@@ -552,3 +552,11 @@ def test_list_filters_combine_and_a_search_is_not_cut_short(tmp_path, capsys, mo
     assert unsure_rock and all(t["genre"] == "Rock" and t["confidence"] < 0.5 and "3" in t["title"] for t in unsure_rock)
     assert main(["list", "--genre", "jazz", "--search", "no such song"]) == EXIT_OK
     assert capsys.readouterr().err.strip() == "no track of the genre 'jazz', matching 'no such song'"
+
+
+def test_a_bare_command_says_what_each_subcommand_does(capsys):
+    # `genre-tagger` alone printed only the usage line and "the following arguments are required: command".
+    assert main([]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "Tag a music library with genres, offline." in err and "learn your library's own genres" in err
+    assert "arguments are required" not in err
