@@ -1005,3 +1005,31 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
     assert len(titles) > 1 and titles == sorted(titles, key=natural_key, reverse=True)  # the rows sorted so, not only the arrow
     shares = lambda sizes: [round(x / sum(sizes), 2) for x in sizes]  # noqa: E731 (the offscreen screen is smaller)
     assert shares(again.splitter.sizes()) == shares(sizes)
+
+
+def test_a_folder_dropped_on_the_window_is_added_and_scanned(qtbot, window, tmp_path):
+    # Dragging a music folder from the file manager onto the window did nothing.
+    from PySide6.QtCore import QMimeData, QPoint, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+
+    more = tmp_path / "More Music"
+    make_library(more, seconds=3.0)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(more)), QUrl.fromLocalFile(str(next(iter(window.files.values())))),
+                  QUrl("https://example.org/music")])
+    assert window.acceptDrops() and window.dropped_folders(mime) == [str(more)]  # a folder; not a file, not a link
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter.ignore()
+    window.dragEnterEvent(enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert str(more) in window.settings.folders and window.scan_job is not None
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
+    assert any(window.shown_row(r).path.startswith(str(more)) for r in range(window.proxy.rowCount()))
+    only_files = QMimeData()
+    only_files.setUrls([QUrl.fromLocalFile(str(next(iter(window.files.values()))))])
+    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, only_files, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
+    enter.ignore()
+    window.dragEnterEvent(enter)
+    assert not enter.isAccepted()

@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         # "scan" -> what runs once the scan is done (a learn asked for meanwhile), "learn" -> likewise
         self._deferred: dict[str, Callable[[], object]] = {}
         self.setWindowTitle("Genre Tagger")
+        self.setAcceptDrops(True)  # music folders dragged from a file manager
         icon = RESOURCES / "icons" / "genre-tagger.svg"
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
@@ -565,6 +566,24 @@ class MainWindow(QMainWindow):
         self.settings.folders = sorted(set(self.settings.folders) | set(folders))
         self.settings.save()
         self.start_scan()
+
+    @staticmethod
+    def dropped_folders(mime) -> list[str]:
+        """The local folders among what is dragged over the window (files and web links are not taken)."""
+        if not mime.hasUrls():
+            return []
+        paths = (Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile())
+        return [str(path) for path in paths if path.is_dir()]
+
+    def dragEnterEvent(self, event):  # noqa: N802 (Qt's name)
+        if self.dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event):  # noqa: N802 (Qt's name)
+        folders = self.dropped_folders(event.mimeData())
+        if folders:  # a folder dropped on the window is added to the library, as Add Folder… does
+            event.acceptProposedAction()
+            self.add_folders(folders)
 
     def folders_removed(self, before: list[str]):
         """Folders no longer in Settings leave the library at the next scan (their tracks kept as missing)."""
