@@ -483,8 +483,11 @@ def cmd_undo(args, out: Output) -> int:
         out.warn(f"refused: {path}: {reason}")
     out.say(f"batch {result.batch_id} ({result.description}): restored {count(len(result.restored), 'file')}, "
             f"refused {len(result.refused)}" + ("" if result.complete else "; the batch stays undoable for the refused files"))
+    if result.corrections:
+        out.say(f"took back {count(result.corrections, 'genre')} set by hand with it (those tracks show their "
+                "earlier genre again)")
     out.data = {"batch": result.batch_id, "restored": result.restored, "complete": result.complete,
-                "refused": [{"path": p, "reason": r} for p, r in result.refused]}
+                "corrections_taken_back": result.corrections, "refused": [{"path": p, "reason": r} for p, r in result.refused]}
     return EXIT_PARTIAL if result.refused else EXIT_OK
 
 

@@ -560,3 +560,39 @@ def test_a_bare_command_says_what_each_subcommand_does(capsys):
     err = capsys.readouterr().err
     assert "Tag a music library with genres, offline." in err and "learn your library's own genres" in err
     assert "arguments are required" not in err
+
+
+def test_undoing_a_genre_set_by_hand_takes_the_correction_back_too(lib, capsys):
+    # Undo restored the file but the library kept the correction: the track still showed "Polka",
+    # protected and learned from, and the next `scan --write` wrote "Polka" into the file again.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+
+    def show(f):
+        capsys.readouterr()
+        return run_json(capsys, "show", str(f))[1]
+
+    predicted = show(files[0])["genre"]
+    assert main(["set", str(files[0]), "Polka"]) == EXIT_OK and read_tags(files[0]).genres == ("Polka",)
+    capsys.readouterr()
+    code, data = run_json(capsys, "undo")
+    assert code == EXIT_OK and data["corrections_taken_back"] == 1 and read_tags(files[0]).genres == ()
+    track = show(files[0])
+    assert track["corrected"] is None and track["genre"] == predicted
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert "-> Polka" not in capsys.readouterr().out  # nothing writes it back
+    # An earlier correction is what the track shows again; one made after the write is kept.
+    assert main(["set", str(files[1]), "Jazz", "--no-write"]) == EXIT_OK
+    assert main(["set", str(files[1]), "Swing"]) == EXIT_OK
+    assert main(["undo"]) == EXIT_OK
+    assert "took back 1 genre set by hand with it" in capsys.readouterr().out
+    assert show(files[1])["corrected"] == "Jazz"
+    assert main(["set", str(files[2]), "Drone"]) == EXIT_OK
+    assert main(["set", str(files[2]), "Ambient", "--no-write"]) == EXIT_OK
+    assert main(["undo"]) == EXIT_OK and show(files[2])["corrected"] == "Ambient"
+    # A correction whose file already said it wrote nothing: no empty batch to undo, the correction stands.
+    write_genres(files[0], ["Noise Rock"])
+    assert main(["set", str(files[0]), "Noise Rock"]) == EXIT_OK
+    capsys.readouterr()
+    assert [b["description"] for b in run_json(capsys, "undo", "--list")[1]["batches"]].count("correction: Noise Rock") == 0
+    assert show(files[0])["corrected"] == "Noise Rock"

@@ -682,6 +682,31 @@ def test_a_version_3_library_has_its_status_split(tmp_path):
         assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
 
 
+def test_a_version_4_library_keeps_its_corrections_and_links_new_ones_to_their_write(tmp_path):
+    import sqlite3
+
+    from desktop.store.database import SCHEMA_VERSION, open_database
+    from desktop.store.schema import Correction
+
+    db = tmp_path / "v4.db"
+    open_database(db)
+    with sqlite3.connect(db) as con:  # back to version 4: corrections did not know their write batch
+        con.execute("drop table corrections")
+        con.execute("create table corrections (id integer primary key, track_id integer not null references tracks (id)"
+                    " on delete cascade, genre varchar not null, source varchar not null, created_at datetime not null)")
+        con.execute("update meta set value = '4' where key = 'schema_version'")
+        con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
+                    " album, file_genre, corrected_genre, missing, added_at, updated_at, verdict, write_state) values "
+                    "(1, '/m/a.flac', '/m', 1, 1, 'h', 'flac', 1, '', '', '', '', 'Jazz', 0, '2026-01-01', '2026-01-01',"
+                    " 'analysed', 'none')")
+        con.execute("insert into corrections (track_id, genre, source, created_at) values (1, 'Jazz', 'cli', '2026-01-01')")
+    sessions = open_database(db)
+    with sessions() as s:
+        assert [(c.genre, c.batch_id) for c in s.query(Correction)] == [("Jazz", None)]
+    with sqlite3.connect(db) as con:
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "5"
+
+
 def test_a_corrected_and_written_track_keeps_its_verdict(env):
     env.scan()
     env.tagger.correct([str(env.files["flac"])], "Jazz")

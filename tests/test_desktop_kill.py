@@ -89,3 +89,48 @@ def test_kill_9_during_writes_and_undos_loses_nothing(tmp_path, exported_model):
         assert read_tags(f).genres == original[f], f"{f} lost its original genre"
         assert audio_hash(f, full=True) == audio[f]
     assert leftovers(music) == []
+
+
+def test_kill_9_during_set_and_undo_never_leaves_an_undone_correction(tmp_path, exported_model):
+    # `set` records corrections with the batch that writes them; undo takes a correction back with its
+    # write. Killed anywhere, a file is either as it was or says the correction, and a correction
+    # never outlives the undo of its own write.
+    import sqlite3
+
+    music = tmp_path / "music"
+    files = [make_track(music, f"song{i}", genre, ext, 3.0, seed=i)
+             for i, (ext, genre) in enumerate([("flac", "tones"), ("mp3", "noise"), ("ogg", "beats"), ("m4a", "tones"),
+                                               ("wv", "noise"), ("opus", "beats")])]
+    for i, f in enumerate(files):
+        write_genres(f, [f"Original {i}"])
+    original = {f: read_tags(f).genres for f in files}
+    audio = {f: audio_hash(f, full=True) for f in files}
+    env = dict(os.environ, GENRE_TAGGER_DB=str(tmp_path / "kill.db"), GENRE_TAGGER_MODEL=str(exported_model))
+    assert cli(env, "scan", str(music))[0] == 0
+    code, t_set, out = cli(env, "set", str(music), "Polka")
+    assert code == 0, out
+    code, t_undo, out = cli(env, "undo")
+    assert code == 0 and "took back 6 genres set by hand" in out, out
+
+    rng = random.Random(11)
+    for n in range(10):
+        args, budget = (("set", str(music), "Polka"), t_set) if n % 2 == 0 else (("undo",), t_undo)
+        cli(env, *args, kill_after=rng.uniform(0.2, 1.0) * budget)
+        for f in files:
+            assert audio_hash(f, full=True) == audio[f], f"audio changed in {f}"
+            assert read_tags(f).genres in (original[f], ("Polka",)), f"{f} holds {read_tags(f).genres} after a kill"
+    assert cli(env, "scan", str(music))[0] == 0  # settles what the kills cut short
+    assert leftovers(music) == []
+    for _ in range(40):
+        code, _, out = cli(env, "undo")
+        if "nothing to undo" in out:
+            break
+        assert code == 0, out
+    for f in files:
+        assert read_tags(f).genres == original[f], f"{f} lost its original genre"
+    with sqlite3.connect(tmp_path / "kill.db") as con:
+        outlived = con.execute("select c.id from corrections c join journal j on j.batch_id = c.batch_id and "
+                               "j.track_id = c.track_id where j.state = 'undone'").fetchall()
+        shown = con.execute("select count(*) from tracks t where t.corrected_genre is not null and not exists (select 1 "
+                            "from corrections c where c.track_id = t.id)").fetchone()[0]
+    assert outlived == [] and shown == 0  # no correction survives its undone write; none shown without its record

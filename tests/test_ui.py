@@ -330,9 +330,14 @@ def test_in_place_correction_writes_the_file(qtbot, window):
     assert window.proxy.setData(window.proxy.index(row, GENRE), "Shoegaze", Qt.ItemDataRole.EditRole)
     wait_write(qtbot, window)
     assert read_tags(window.files["flac"]).genres == ("Shoegaze",)
+    track_id = window.shown_row(row).id
     window.undo_last()
     wait_write(qtbot, window)
     assert read_tags(window.files["flac"]).genres == ()
+    # The correction goes with its write (it stayed, protected, and was written again by the next apply).
+    assert window.statusBar().currentMessage() == "Undo done; took back 1 genre set by hand"
+    shown = window.table_model.row_at(window.table_model.row_of(track_id))
+    assert not shown.corrected and shown.genre != "Shoegaze"
 
 
 def test_bulk_correction(qtbot, window):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import exists, func, select
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
@@ -63,6 +63,7 @@ class UndoResult:
     restored: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
     complete: bool = True  # False: some files were refused, and the batch stays undoable for them
+    corrections: int = 0  # genres set by hand that this undo took back (their batch wrote them)
 
 
 log = logging.getLogger(__name__)
@@ -145,13 +146,16 @@ class TagService:
             return WriteResult(None)
         with writer_lock(self.sessions):
             self.recover_interrupted()
-            return self._apply(changes, description)
+            with self.sessions() as s:
+                batch = WriteBatch(description=description)
+                s.add(batch)
+                s.commit()
+                batch_id = batch.id
+            return self._apply(changes, batch_id)
 
-    def _apply(self, changes: list[PlannedChange], description: str) -> WriteResult:
+    def _apply(self, changes: list[PlannedChange], batch_id: int) -> WriteResult:
         with self.sessions() as s:
-            batch = WriteBatch(description=description)
-            s.add(batch)
-            s.commit()
+            batch = s.get(WriteBatch, batch_id)
             result = WriteResult(batch.id)
             for change in changes:
                 self._write_one(s, batch, change, result)
@@ -197,6 +201,8 @@ class TagService:
             entry.size_after, entry.mtime_ns_after = st.st_size, st.st_mtime_ns
         except OSError:
             st = None
+        if state == "undone" and entry.track_id:  # a correction this write carried goes with it
+            TagService._take_back_corrections(s, entry.batch_id, entry.track_id)
         track = s.get(Track, entry.track_id) if entry.track_id else None
         if track is None:
             return
@@ -212,18 +218,52 @@ class TagService:
         if not genre:
             raise ValueError("a genre cannot be empty")
         ids = []
-        with writer_lock(self.sessions), self.sessions() as s:
-            for p in paths:
-                track = s.scalar(select(Track).where(Track.path == str(Path(p).expanduser().absolute())))
-                if track is None:
-                    raise TrackNotInLibrary(p, "not in the library; scan its folder first")
-                s.add(Correction(track_id=track.id, genre=genre, source=source))
-                track.corrected_genre, track.genre = genre, genre
-                ids.append(track.id)
+        with writer_lock(self.sessions):
+            self.recover_interrupted()
+            with self.sessions() as s:
+                # The batch that will write them comes first, so each correction knows it (undo takes it back).
+                batch = WriteBatch(description=f"correction: {genre}") if write else None
+                s.add_all([batch] if batch else [])
+                s.flush()
+                for p in paths:
+                    track = s.scalar(select(Track).where(Track.path == str(Path(p).expanduser().absolute())))
+                    if track is None:
+                        raise TrackNotInLibrary(p, "not in the library; scan its folder first")
+                    s.add(Correction(track_id=track.id, genre=genre, source=source, batch_id=batch.id if batch else None))
+                    track.corrected_genre, track.genre = genre, genre
+                    ids.append(track.id)
+                s.commit()
+                batch_id = batch.id if batch else None
+            changes = self.plan(ids, policy="replace") if batch_id is not None else []
+            if not changes:  # not asked to write, or every file says it already: the corrections stand alone
+                self._drop_batch(batch_id)
+                return WriteResult(None)
+            return self._apply(changes, batch_id)
+
+    def _drop_batch(self, batch_id: int | None) -> None:
+        if batch_id is None:
+            return
+        with self.sessions() as s:
+            s.execute(update(Correction).where(Correction.batch_id == batch_id).values(batch_id=None))
+            s.execute(delete(WriteBatch).where(WriteBatch.id == batch_id))
             s.commit()
-        if not write:
-            return WriteResult(None)
-        return self.apply(self.plan(ids, policy="replace"), f"correction: {genre}")
+
+    @staticmethod
+    def _take_back_corrections(s: Session, batch_id: int, track_id: int | None = None) -> int:
+        """Forget the corrections a batch wrote (of one track, or all), as its undo restores the files; how many.
+
+        Each track shows its newest correction left (one made later, or before), else its prediction.
+        """
+        q = select(Correction).where(Correction.batch_id == batch_id)
+        taken = list(s.scalars(q if track_id is None else q.where(Correction.track_id == track_id)))
+        for correction in taken:
+            s.delete(correction)
+        s.flush()
+        for tid in {c.track_id for c in taken}:
+            track = s.get(Track, tid)
+            left = s.scalar(select(Correction.genre).where(Correction.track_id == tid).order_by(Correction.id.desc()).limit(1))
+            track.corrected_genre, track.genre = left, left or track.predicted_genre
+        return len(taken)
 
     # ---- undo -------------------------------------------------------------------------------
     def batches(self, limit: int = 20) -> list[tuple[WriteBatch, int]]:
@@ -265,11 +305,15 @@ class TagService:
             if not entries:
                 raise NothingToUndo(None, f"batch {batch.id} wrote no file; nothing to undo")
             result = UndoResult(batch.id, batch.description)
+            carried = select(func.count()).select_from(Correction).where(Correction.batch_id == batch.id)
+            before = s.scalar(carried)
             for entry in reversed(entries):
                 self._undo_one(s, entry, result)
             result.complete = not result.refused
             if result.complete:
                 batch.undone_at = utcnow()
+                self._take_back_corrections(s, batch.id)  # also of files it found already so (nothing to restore)
+            result.corrections = before - s.scalar(carried)
             s.commit()
             return result
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.errors import GenreTaggerError
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class DatabaseError(GenreTaggerError):
@@ -61,9 +61,18 @@ def _split_status(engine: Engine) -> None:
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_verdict ON tracks (verdict)")
 
 
+def _link_corrections(engine: Engine) -> None:
+    # Version 5: corrections.batch_id, so undoing a correction's write takes the correction back too.
+    # Corrections made before stay as they are (no batch known).
+    if "batch_id" in {c["name"] for c in inspect(engine).get_columns("corrections")}:
+        return  # created by this version's create_all
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE corrections ADD COLUMN batch_id INTEGER REFERENCES write_batches (id)")
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
-                                                   4: _split_status}
+                                                   4: _split_status, 5: _link_corrections}
 
 
 def schema_version(engine: Engine) -> int:

@@ -114,6 +114,8 @@ class Correction(Base):
     genre: Mapped[str] = mapped_column(String)
     source: Mapped[str] = mapped_column(String, default="cli")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The write batch that put it in the file: undoing that write takes the correction back too.
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("write_batches.id"), nullable=True)
 
 
 class WriteBatch(Base):

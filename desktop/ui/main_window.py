@@ -674,7 +674,9 @@ class MainWindow(QMainWindow):
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
             self.report_problem(path, reason)
         self.refresh()
-        self.statusBar().showMessage(self._write_text, 5000)
+        taken_back = getattr(result, "corrections", 0)  # an undo of a correction's write forgets the correction too
+        extra = f"; took back {count(taken_back, 'genre')} set by hand" if taken_back else ""
+        self.statusBar().showMessage(self._write_text + extra, 5000)
 
     def _write_failed(self, message: str):
         self.write_busy, self.write_job = False, None
@@ -792,7 +794,8 @@ class MainWindow(QMainWindow):
             except NothingToUndo as exc:
                 raise GenreTaggerError(None, exc.reason) from exc
 
-        return self.run_write(undo, "Undo done")
+        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # it may take corrections (labels) back
+        return self.run_write(undo, "Undo done", also_finished=relearn)
 
     # ---- the library map --------------------------------------------------------------------
     def update_map(self):
