@@ -157,3 +157,11 @@ def test_points_are_big_enough_to_see_and_ten_genres_have_ten_colours():
     rgb = lambda h: np.array([int(h[i:i + 2], 16) for i in (1, 3, 5)], float)  # noqa: E731
     closest = min(np.linalg.norm(rgb(a) - rgb(b)) for a, b in itertools.combinations([*PALETTE[:10], GREY_COLOUR], 2))
     assert closest > 60
+
+
+def test_an_empty_map_says_so_without_a_layout_method(qtbot):
+    view = shown_view(qtbot)
+    assert view.info.text() == "4 tracks (PCA)"
+    xy, method = layout_2d(np.zeros((0, 8), np.float32))
+    view.set_map(LibraryMap(np.array([], int), xy, [], [], [], [], [], np.zeros(0, bool), method))
+    assert view.info.text() == "no tracks"  # it said "0 tracks (NONE)"

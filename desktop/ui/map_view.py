@@ -214,7 +214,8 @@ class MapView(QWidget):
             self.genre.addItem(g, g)
         self.genre.setCurrentIndex(max(0, self.genre.findData(chosen)))
         self.genre.blockSignals(False)
-        self.info.setText(f"{count(len(m), 'track')} ({m.method.upper()})")
+        # The layout's method only where there is a layout (an empty map said "0 tracks (NONE)").
+        self.info.setText(f"{count(len(m), 'track')} ({m.method.upper()})" if len(m) else "no tracks")
         self.apply_filters()
 
     def apply_filters(self) -> None:
