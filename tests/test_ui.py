@@ -994,7 +994,18 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
     assert header.length() <= table.viewport().width()  # every column in sight, no sideways scrolling
     assert table.columnWidth(TITLE) == max(table.columnWidth(c) for c in range(STATUS + 1)) > 100
     assert table.verticalHeader().defaultSectionSize() < 30
-    table.setColumnWidth(ALBUM, 333)
+    wide = table.columnWidth(TITLE)
+    window.map_dock.show()  # the table narrows: the columns follow while the listener has not sized one
+    qtbot.waitUntil(lambda: table.columnWidth(TITLE) < wide)
+    window.map_dock.hide()
+    qtbot.waitUntil(lambda: table.columnWidth(TITLE) == wide and header.length() <= table.viewport().width())
+    assert not window.column_fitter.by_user
+    table.setColumnWidth(ALBUM, 333)  # as a drag of its border does: from now on the listener's widths stay
+    assert window.column_fitter.by_user
+    window.map_dock.show()
+    qtbot.wait(50)
+    assert table.columnWidth(ALBUM) == 333 and table.columnWidth(TITLE) == wide
+    window.map_dock.hide()
     table.sortByColumn(TITLE, Qt.SortOrder.DescendingOrder)
     window.splitter.setSizes([250, 600, 350])
     sizes, title = window.splitter.sizes(), table.columnWidth(TITLE)

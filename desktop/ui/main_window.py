@@ -64,6 +64,7 @@ from desktop.services.playlists import playlist_file_name, write_m3u8
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
 from desktop.store.schema import Track
+from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
 from desktop.ui.file_links import copy_paths, show_in_folder
@@ -216,7 +217,7 @@ class MainWindow(QMainWindow):
         # Rows as tall as the text needs (the style's default showed a third fewer tracks per screen).
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.table.horizontalHeader().setStretchLastSection(True)
-        self._columns_fitted = False  # widths shared out at the first show, unless the listener's are restored
+        self.column_fitter = ColumnFitter(self.table, COLUMN_SHARES, self._worded_columns)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
@@ -962,37 +963,27 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
         # Column widths and order, the sort, and the sidebar / table / details split, as the listener left them.
         header, split = self.settings.store.value("window/table-header"), self.settings.store.value("window/splitter")
-        if isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header):
-            self._columns_fitted = True
-            restored = self.table.horizontalHeader()
-            self.table.sortByColumn(restored.sortIndicatorSection(), restored.sortIndicatorOrder())  # the header only shows it
+        with self.column_fitter.quietly():
+            restored = isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header)
+        if restored:
+            # Widths the listener set stay; else they follow the table's width, as at the first start.
+            self.column_fitter.by_user = self.settings.store.value("window/columns-by-hand", False, type=bool)
+            sorted_by = self.table.horizontalHeader()
+            self.table.sortByColumn(sorted_by.sortIndicatorSection(), sorted_by.sortIndicatorOrder())  # the header only shows it
         if isinstance(split, QByteArray):
             self.splitter.restoreState(split)
 
-    def showEvent(self, event):  # noqa: N802
-        super().showEvent(event)
-        if not self._columns_fitted:
-            self._columns_fitted = True
-            self.layout().activate()  # the table's width is known only once laid out
-            self.fit_columns()
-
-    def fit_columns(self):
-        """Share the table's width out among its columns (every column 100 px cut titles short and hid the genre)."""
-        header, bar = self.table.horizontalHeader(), self.table.verticalScrollBar()
-        # Less the scroll bar a library soon needs (the last column pushed past the edge when it came).
-        width = self.table.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
-        words = self.table.fontMetrics().horizontalAdvance("uncertain") + 2 * self.table.fontMetrics().averageCharWidth()
-        fixed = {CONFIDENCE: header.sectionSizeHint(CONFIDENCE), STATUS: max(header.sectionSizeHint(STATUS), words)}
-        left, total = width - sum(fixed.values()), sum(COLUMN_SHARES.values())
-        for column, share in COLUMN_SHARES.items():
-            self.table.setColumnWidth(column, max(48, int(left * share / total)))
-        for column, size in fixed.items():  # the last column (status) stretches into the rest, and never below this
-            self.table.setColumnWidth(column, size)
+    def _worded_columns(self) -> dict[int, int]:
+        """Confidence and status: as wide as their words."""
+        header, metrics = self.table.horizontalHeader(), self.table.fontMetrics()
+        words = metrics.horizontalAdvance("uncertain") + 2 * metrics.averageCharWidth()
+        return {CONFIDENCE: header.sectionSizeHint(CONFIDENCE), STATUS: max(header.sectionSizeHint(STATUS), words)}
 
     def closeEvent(self, event):  # noqa: N802
         self.settings.store.setValue("window/geometry", self.saveGeometry())
         self.settings.store.setValue("window/state", self.saveState())
         self.settings.store.setValue("window/table-header", self.table.horizontalHeader().saveState())
+        self.settings.store.setValue("window/columns-by-hand", self.column_fitter.by_user)
         self.settings.store.setValue("window/splitter", self.splitter.saveState())
         self.settings.store.sync()
         if self.scan_job is not None:
