@@ -112,6 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--no-write", action="store_true", help="record in the database only")
     add_id3_options(st)
 
+    fg = add("forget", help="forget the genre set by hand: the prediction shows again (files are not changed)")
+    fg.add_argument("paths", nargs="+", metavar="PATH",
+                    help="a music file, or a folder: every music file in it and its subfolders")
+
     undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
     undo.add_argument("--batch", type=at_least(1), help="the batch number to revert (see --list)")
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
@@ -444,6 +448,25 @@ def cmd_set(args, out: Output) -> int:
     return EXIT_PARTIAL if problems else code
 
 
+def cmd_forget(args, out: Output) -> int:
+    from desktop.services.tagging import TagService
+
+    files, problems = files_to_set(args.paths)
+    for p in problems:
+        out.warn(f"warning: {p.path}: {p.reason}")
+    forgotten, unknown = TagService(open_sessions(args)).forget_corrections(files)
+    if unknown and len(unknown) == len(files):
+        raise GenreTaggerError(unknown[0], "not in the library; scan its folder first")
+    for path in unknown:
+        out.warn(f"warning: {path}: not in the library; nothing to forget")
+    for path in forgotten:
+        out.say(f"{path}: the genre set by hand is forgotten; its predicted genre shows again (the file is unchanged)")
+    if not forgotten:
+        out.note("no genre set by hand on " + (files[0] if len(files) == 1 else count(len(files), "file")) + "; nothing to forget")
+    out.data = {"forgotten": forgotten, "not_in_library": unknown}
+    return EXIT_PARTIAL if problems or unknown else EXIT_OK
+
+
 def files_to_set(paths: list[str]) -> tuple[list[str], list]:
     """Absolute paths of the files named and of the music files in the folders named; problems on the way."""
     from desktop.core.scan import ScanProblem, walk_music
@@ -662,7 +685,7 @@ def cmd_genres(args, out: Output) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "undo": cmd_undo,
+COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "forget": cmd_forget, "undo": cmd_undo,
             "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres,
             "classify": cmd_classify, "map": cmd_map}
 

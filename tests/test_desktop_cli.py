@@ -596,3 +596,26 @@ def test_undoing_a_genre_set_by_hand_takes_the_correction_back_too(lib, capsys):
     capsys.readouterr()
     assert [b["description"] for b in run_json(capsys, "undo", "--list")[1]["batches"]].count("correction: Noise Rock") == 0
     assert show(files[0])["corrected"] == "Noise Rock"
+
+
+def test_forget_takes_back_a_genre_set_by_hand_without_touching_the_file(lib, capsys, tmp_path):
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    predicted = run_json(capsys, "show", str(files[0]))[1]["genre"]
+    assert main(["set", str(files[0]), "Polka"]) == EXIT_OK
+    assert main(["set", str(files[1]), "Polka"]) == EXIT_OK  # undo would restore this one's file only
+    capsys.readouterr()
+    code, data = run_json(capsys, "forget", str(music))  # a folder: each of its files
+    assert code == EXIT_OK and sorted(data["forgotten"]) == sorted(map(str, files[:2]))
+    capsys.readouterr()
+    track = run_json(capsys, "show", str(files[0]))[1]
+    assert track["corrected"] is None and track["genre"] == predicted and read_tags(files[0]).genres == ("Polka",)
+    capsys.readouterr()
+    assert main(["forget", str(files[0])]) == EXIT_OK
+    assert "nothing to forget" in capsys.readouterr().err
+    stray = make_track(tmp_path / "elsewhere", "stray", "noise", "flac", 3.0, seed=5)
+    assert main(["forget", str(stray)]) == EXIT_ERROR
+    assert f"{stray}: not in the library; scan its folder first" in capsys.readouterr().err
+    assert main(["forget", str(files[1]), str(stray)]) == EXIT_PARTIAL
+    assert f"warning: {stray}: not in the library; nothing to forget" in capsys.readouterr().err

@@ -915,7 +915,8 @@ def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, 
 
     scan(qtbot, window)
     menu = [a.text() if a else None for a in window.track_menu_actions()]
-    assert menu == ["Set Genre…", "Apply Predicted Genre to Selection…", "Play Preview", None, "Show in Folder", "Copy Path"]
+    assert menu == ["Set Genre…", "Forget Genre Set by Hand", "Apply Predicted Genre to Selection…", "Play Preview", None,
+                    "Show in Folder", "Copy Path"]
     window.table.clearSelection()
     assert not any(a.isEnabled() for a in window.track_menu_actions() if a)  # nothing selected: nothing to act on
     window.table.selectRow(0)
@@ -1049,3 +1050,22 @@ def test_a_folder_dropped_on_the_window_is_added_and_scanned(qtbot, window, tmp_
     enter.ignore()
     window.dragEnterEvent(enter)
     assert not enter.isAccepted()
+
+
+def test_forget_genre_set_by_hand_shows_the_prediction_again(qtbot, window):
+    # A genre set by hand could not be taken back once its write was no longer the last: the track
+    # stayed protected from automatic tagging and kept teaching learning.
+    scan(qtbot, window)
+    row = window.table_model.row_at(0)
+    window.correct([row.id], "Shoegaze")
+    wait_write(qtbot, window)
+    window.table.selectRow(window.proxy.mapFromSource(window.table_model.index(window.table_model.row_of(row.id), 0)).row())
+    window.forget_action.trigger()
+    wait_write(qtbot, window)
+    shown = window.table_model.row_at(window.table_model.row_of(row.id))
+    assert not shown.corrected and shown.genre == row.genre
+    assert read_tags(row.path).genres == ("Shoegaze",)  # the file is not touched
+    assert window.statusBar().currentMessage().startswith("Forgot the genre set by hand of 1 track")
+    window.forget_action.trigger()
+    wait_write(qtbot, window)
+    assert window.statusBar().currentMessage() == "No genre set by hand among the selected tracks"

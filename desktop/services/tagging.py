@@ -240,6 +240,27 @@ class TagService:
                 return WriteResult(None)
             return self._apply(changes, batch_id)
 
+    def forget_corrections(self, paths: list[str]) -> tuple[list[str], list[str]]:
+        """Forget the genres set by hand on these tracks: each shows its prediction again, may be tagged
+        automatically, and no longer teaches learning. Files are not touched.
+
+        Returns the paths that had one, and the paths the library does not know.
+        """
+        forgotten, unknown = [], []
+        with writer_lock(self.sessions), self.sessions() as s:
+            for p in paths:
+                track = s.scalar(select(Track).where(Track.path == str(Path(p).expanduser().absolute())))
+                if track is None:
+                    unknown.append(p)
+                    continue
+                if track.corrected_genre is None:
+                    continue
+                s.execute(delete(Correction).where(Correction.track_id == track.id))
+                track.corrected_genre, track.genre = None, track.predicted_genre
+                forgotten.append(track.path)
+            s.commit()
+        return forgotten, unknown
+
     def _drop_batch(self, batch_id: int | None) -> None:
         if batch_id is None:
             return

@@ -294,9 +294,10 @@ class MainWindow(QMainWindow):
                                                    self.review_and_apply_selection, toolbar=False)
         self.show_folder_action = self._action("Show in Folder", "", self.show_selected_in_folder, toolbar=False)
         self.copy_paths_action = self._action("Copy Path", "Ctrl+Shift+C", self.copy_selected_paths, toolbar=False)
+        self.forget_action = self._action("Forget Genre Set by Hand", "", self.forget_selected_corrections, toolbar=False)
         # Offered only while tracks are selected.
         self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action,
-                                  self.show_folder_action, self.copy_paths_action)
+                                  self.show_folder_action, self.copy_paths_action, self.forget_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
         self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False,
                                         fallback="Ctrl+Z")
@@ -661,8 +662,8 @@ class MainWindow(QMainWindow):
         """A TagService with the current settings."""
         return TagService(self.sessions, self.settings.tagging())
 
-    def run_write(self, fn, done_text: str, also_finished: tuple = ()):
-        """Run a write/undo function on the single writer thread; report its result."""
+    def run_write(self, fn, done_text: str | Callable[[object], str], also_finished: tuple = ()):
+        """Run a write/undo function on the single writer thread; report its result (`done_text`, or made from it)."""
         if self.write_busy:
             self.statusBar().showMessage("A write is still running", 3000)
             return None
@@ -677,7 +678,8 @@ class MainWindow(QMainWindow):
         self.refresh()
         taken_back = getattr(result, "corrections", 0)  # an undo of a correction's write forgets the correction too
         extra = f"; took back {count(taken_back, 'genre')} set by hand" if taken_back else ""
-        self.statusBar().showMessage(self._write_text + extra, 5000)
+        text = self._write_text(result) if callable(self._write_text) else self._write_text
+        self.statusBar().showMessage(text + extra, 5000)
 
     def _write_failed(self, message: str):
         self.write_busy, self.write_job = False, None
@@ -700,7 +702,7 @@ class MainWindow(QMainWindow):
 
     def track_menu_actions(self) -> list[QAction | None]:
         """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
-        return [self.set_genre_action, self.apply_selection_action, self.play_action, None,
+        return [self.set_genre_action, self.forget_action, self.apply_selection_action, self.play_action, None,
                 self.show_folder_action, self.copy_paths_action]
 
     def _table_menu(self, pos):
@@ -720,6 +722,14 @@ class MainWindow(QMainWindow):
     def _selected_rows(self) -> list[int]:
         # From the selection's ranges: selectedRows() asks every cell of 100,000 rows.
         return sorted({row for r in self.table.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)})
+
+    def forget_selected_corrections(self):
+        """Forget the genres set by hand on the selected tracks (files unchanged): their predictions show again."""
+        paths, service = self.selected_paths(), self.tag_service()
+        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # corrections are labels
+        return self.run_write(lambda: service.forget_corrections(paths)[0], lambda forgotten: (
+            f"Forgot the genre set by hand of {count(len(forgotten), 'track')}; predictions show again (files unchanged)"
+            if forgotten else "No genre set by hand among the selected tracks"), also_finished=relearn)
 
     def show_selected_in_folder(self):
         """Open the file manager at the folder of the (first) selected track."""
