@@ -581,7 +581,7 @@ def cmd_learn(args, out: Output) -> int:
     if report.activated:
         out.say(f"it is now the active model ({report.why}); {count(report.repredicted, 'track')} re-predicted from their stored embeddings")
     else:
-        out.say(f"not made active: {report.why}")
+        out.say(f"not made active: {report.why} (`genre-tagger learn --activate` uses the learned one anyway)")
     out.data = {"genres": report.genres, "tracks": report.tracks, "accuracy": est.accuracy,
                 "balanced_accuracy": est.balanced_accuracy, "per_genre": est.per_genre, "folds": est.folds,
                 "grouped_by": est.grouped_by, "base_accuracy": report.base_accuracy, "base_tracks": report.base_tracks,

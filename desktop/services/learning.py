@@ -339,7 +339,7 @@ def should_activate(report: LearnReport) -> tuple[bool, str]:
         return True, "it knows genres the shipped model does not"
     if report.base_accuracy > est.accuracy + 0.02:
         return False, (f"the shipped model gets more of these tracks right ({report.base_accuracy:.0%} against "
-                       f"{est.accuracy:.0%}), so it stays in use (genre-tagger learn --activate uses this one anyway)")
+                       f"{est.accuracy:.0%}), so it stays in use")
     return True, f"it does as well or better than the shipped model on your tracks ({est.accuracy:.0%} against {report.base_accuracy:.0%})"
 
 

@@ -70,6 +70,7 @@ from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
 from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.hint_table import HintTableView
 from desktop.ui.labels import plain_label
+from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
 from desktop.ui.table_model import (
     ALBUM,
@@ -169,6 +170,8 @@ class MainWindow(QMainWindow):
         self._playlist_folder = ""  # where the last playlist was saved
         # "scan" -> what runs once the scan is done (a learn asked for meanwhile), "learn" -> likewise
         self._deferred: dict[str, Callable[[], object]] = {}
+        self._report_learn = False  # the running learn was asked for by the listener: show its report
+        self.learn_report: LearnReportDialog | None = None
         self.setWindowTitle("Genre Tagger")
         self.setAcceptDrops(True)  # music folders dragged from a file manager
         icon = RESOURCES / "icons" / "genre-tagger.svg"
@@ -303,7 +306,7 @@ class MainWindow(QMainWindow):
                                         fallback="Ctrl+Z")
         self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings,
                                             fallback="Ctrl+,")
-        self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres)
+        self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres_asked)
         self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -857,13 +860,19 @@ class MainWindow(QMainWindow):
         return self.classify_dialog
 
     # ---- learning the listener's genres ---------------------------------------------------------
-    def learn_genres(self):
+    def learn_genres_asked(self):
+        """Learn My Genres: learn, then show the report (a relearn after corrections only updates the status)."""
+        self._report_learn = True
+        return self.learn_genres()
+
+    def learn_genres(self, activate: bool | None = None):
         """Learn the library's own genres in the background; say what was learned. During a scan it waits
-        for the scan: a model made active halfway would leave the scan's last tracks under the old one."""
+        for the scan: a model made active halfway would leave the scan's last tracks under the old one.
+        `activate`: True uses the learned model whatever the figures say (None: they decide)."""
         if self.learn_job is not None:
             return None
         if self.scan_job is not None:
-            self._deferred["scan"] = self.learn_genres
+            self._deferred["scan"] = functools.partial(self.learn_genres, activate)
             self.statusBar().showMessage("Learning your genres when the scan is done…", 6000)
             return None
         try:
@@ -873,7 +882,8 @@ class MainWindow(QMainWindow):
             return None
         sessions, out_dir = self.sessions, user_models_dir()
         self.progress_label.setText("Learning your genres…")
-        self.learn_job = background(lambda: learn(sessions, base, out_dir), "learn", self._learn_finished, self._learn_failed)
+        self.learn_job = background(lambda: learn(sessions, base, out_dir, activate=activate), "learn",
+                                    self._learn_finished, self._learn_failed)
         return self.learn_job
 
     def _schedule_relearn(self, _result=None):
@@ -891,10 +901,20 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(self.last_learned)
         self.load_model_labels()
         self.refresh()
+        if self._report_learn:  # asked for: what was learned, what was left out, and the choice to use it
+            self._report_learn = False
+            self.learn_report = LearnReportDialog(report, self)
+            self.learn_report.finished.connect(self._learn_report_closed)
+            self.learn_report.open()
         self._run_deferred("learn")
+
+    def _learn_report_closed(self, _result):
+        if self.learn_report is not None and self.learn_report.use_anyway:
+            self.learn_genres(activate=True)
 
     def _learn_failed(self, message: str):
         self.learn_job = None
+        self._report_learn = False  # the reason goes to the problems panel
         self.last_learned = message
         self.progress_label.setText("Nothing learned yet")
         self.report_problem("learn", message)

@@ -1,0 +1,85 @@
+"""What Learn My Genres learned: each genre's held-out figures, what was left out and why, and whether it is used."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+from desktop.core.wording import count
+
+COLUMNS = ("Genre", "Tracks", "Precision", "Recall", "F1")
+
+
+def skipped_text(skipped: list[tuple[str, str]]) -> str:
+    """The genres left out, one per line with what each needs."""
+    return "Not learned yet (tag or correct more tracks of these):\n" + "\n".join(f"• {name}: {why}" for name, why in skipped)
+
+
+def in_use_text(report) -> str:
+    """Whether the learned model is now the one scans use, and why."""
+    if report.activated:
+        return (f"It is now the model your scans use ({report.why}); "
+                f"{count(report.repredicted, 'track')} re-predicted from their stored analyses.")
+    return f"Not used: {report.why}."
+
+
+class LearnReportDialog(QDialog):
+    """The report of a learn the listener asked for; `use_anyway` is True when they chose the learned model."""
+
+    def __init__(self, report, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Your genres, learned")
+        self.use_anyway = False
+        est = report.estimate
+        layout = QVBoxLayout(self)
+        self.summary = QLabel(f"<b>{report.summary()}.</b>")
+        self.summary.setWordWrap(True)
+        layout.addWidget(self.summary)
+        self.table = QTableWidget(len(est.per_genre), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.verticalHeader().setVisible(False)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)  # figures to read, nothing to pick
+        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
+        for row, (name, f) in enumerate(est.per_genre.items()):
+            cells = (name, f"{f['tracks']:,}", f"{f['precision']:.0%}", f"{f['recall']:.0%}", f"{f['f1']:.2f}")
+            for column, text in enumerate(cells):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table)
+        held_out = (f"Checked on artists it had not seen ({est.folds}-fold cross-validation grouped by {est.grouped_by}): "
+                    f"accuracy {est.accuracy:.0%}, {est.balanced_accuracy:.0%} averaged over genres.")
+        if report.base_accuracy is not None:
+            held_out += (f" The shipped model gets {report.base_accuracy:.0%} of the "
+                         f"{count(report.base_tracks, 'track')} whose genre it knows.")
+        self.figures = QLabel(held_out)
+        self.skipped = QLabel(skipped_text(report.skipped) if report.skipped else "")
+        self.in_use = QLabel(in_use_text(report))
+        for label in (self.figures, self.skipped, self.in_use):
+            label.setWordWrap(True)
+            label.setVisible(bool(label.text()))
+            layout.addWidget(label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        self.use_button = None
+        if not report.activated:
+            self.use_button = QPushButton("Use It Anyway")
+            self.use_button.setToolTip("Scans use the learned genres instead of the shipped model's")
+            buttons.addButton(self.use_button, QDialogButtonBox.ButtonRole.AcceptRole)
+            self.use_button.clicked.connect(self._use_anyway)
+        layout.addWidget(buttons)
+        self.resize(560, 460)
+
+    def _use_anyway(self) -> None:
+        self.use_anyway = True
+        self.accept()
