@@ -903,18 +903,19 @@ class MainWindow(QMainWindow):
         self.refresh()
         if self._report_learn:  # asked for: what was learned, what was left out, and the choice to use it
             self._report_learn = False
-            self.learn_report = LearnReportDialog(report, self)
-            self.learn_report.finished.connect(self._learn_report_closed)
-            self.learn_report.open()
+            dialog = self.learn_report = LearnReportDialog(report, self)
+            # This dialog's choice (a report still open from an earlier learn answers for its own learn).
+            dialog.finished.connect(lambda _result: dialog.use_anyway and self.learn_genres(activate=True))
+            dialog.open()
         self._run_deferred("learn")
-
-    def _learn_report_closed(self, _result):
-        if self.learn_report is not None and self.learn_report.use_anyway:
-            self.learn_genres(activate=True)
 
     def _learn_failed(self, message: str):
         self.learn_job = None
-        self._report_learn = False  # the reason goes to the problems panel
+        if self._report_learn:  # asked for: the reason where the listener is looking, not only in the problems panel
+            self._report_learn = False
+            self.learn_problem = QMessageBox(QMessageBox.Icon.Information, "Nothing learned yet", message,
+                                             QMessageBox.StandardButton.Close, self)
+            self.learn_problem.open()
         self.last_learned = message
         self.progress_label.setText("Nothing learned yet")
         self.report_problem("learn", message)
