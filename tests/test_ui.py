@@ -1075,7 +1075,7 @@ def test_learn_my_genres_says_why_nothing_was_learned_where_the_listener_looks(q
     # The reason only went to the problems panel at the bottom; the listener who asked saw nothing happen.
     scan(qtbot, window)
     window.learn_action.trigger()
-    qtbot.waitUntil(lambda: window.learn_job is None and getattr(window, "learn_problem", None) is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.learn_job is None and window.learn_problem is not None, timeout=60_000)
     assert window.learn_problem.isVisible() and window.learn_problem.text().startswith("cannot learn yet")
     assert window.learn_problem.windowTitle() == "Nothing learned yet"
     window.learn_problem.close()

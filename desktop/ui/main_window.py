@@ -100,8 +100,8 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 RELEARN_DELAY_MS = 3000
 
 
-# Shares of the table's width at the first start, after the confidence and status columns have what
-# their words need (titles need the most room); the listener's own widths are kept from then on.
+# Shares of the table's width left after the confidence and status columns have what their words need
+# (titles need the most room); followed until the listener sizes a column by hand (ColumnFitter).
 COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5}
 
 
@@ -172,6 +172,8 @@ class MainWindow(QMainWindow):
         self._deferred: dict[str, Callable[[], object]] = {}
         self._report_learn = False  # the running learn was asked for by the listener: show its report
         self.learn_report: LearnReportDialog | None = None
+        self.learn_problem: QMessageBox | None = None  # why an asked-for learn learned nothing
+        self._plan_words: tuple[str, str | None] = ("", None)  # the running plan's "nothing to write" and batch name
         self.setWindowTitle("Genre Tagger")
         self.setAcceptDrops(True)  # music folders dragged from a file manager
         icon = RESOURCES / "icons" / "genre-tagger.svg"
@@ -755,8 +757,7 @@ class MainWindow(QMainWindow):
     def review_and_apply(self):
         """Plan the changes in the background (seconds at 100,000 tracks), then show them; write only what the
         listener accepts."""
-        return self._plan_and_review(self.tag_service().plan, "Nothing to write under the current policy",
-                                     f"applied from the app ({self.settings.policy})")
+        return self._plan_and_review(self.tag_service().plan, "Nothing to write under the current policy", None)
 
     def review_and_apply_selection(self):
         """Apply Predicted Genre to Selection: the selected tracks' genres (confident prediction, or correction)
@@ -768,7 +769,7 @@ class MainWindow(QMainWindow):
         return self._plan_and_review(plan, "Nothing to write: the selected files already say their genre, or its "
                                      "prediction is uncertain (set one with Set Genre…)", "applied to selected tracks")
 
-    def _plan_and_review(self, plan: Callable[[], list], nothing: str, description: str):
+    def _plan_and_review(self, plan: Callable[[], list], nothing: str, description: str | None):
         if self.plan_job is not None:
             return None
         self._plan_words = (nothing, description)  # read by _plan_ready: background() takes bound methods only
