@@ -223,12 +223,16 @@ class Output:
             print(json.dumps(self.data, indent=2, default=str))
 
 
-def open_sessions(args):
-    """The database named by --db / $GENRE_TAGGER_DB / the user data folder."""
+def open_sessions(args, out: Output | None = None):
+    """The database named by --db / $GENRE_TAGGER_DB / the user data folder. With `out` (commands that only
+    read), a library on read-only media is opened for reading, and `out` says so."""
     from desktop.core.paths import database_file
-    from desktop.store.database import open_database
+    from desktop.store.database import is_read_only, open_database
 
-    return open_database(database_file(args.db))
+    sessions = open_database(database_file(args.db), read_only=out is not None)
+    if out is not None and is_read_only(sessions):
+        out.warn(f"note: {database_file(args.db)} cannot be written where it is; read as it is")
+    return sessions
 
 
 def cmd_scan(args, out: Output) -> int:
@@ -312,7 +316,7 @@ def track_dict(t) -> dict:
 def cmd_list(args, out: Output) -> int:
     from desktop.store import queries
 
-    with open_sessions(args)() as s:
+    with open_sessions(args, out)() as s:
         if args.counts:
             counts = queries.genre_counts(s, args.threshold)
             uncertain = queries.uncertain_count(s, args.threshold)
@@ -377,7 +381,7 @@ def cmd_show(args, out: Output) -> int:
     from desktop.store import queries
     from desktop.store.schema import Analysis
 
-    with open_sessions(args)() as s:
+    with open_sessions(args, out)() as s:
         track = queries.track_of_file(s, str(Path(args.file).expanduser().absolute()))
         if track is None:
             raise GenreTaggerError(args.file, "not in the library; scan its folder first")
@@ -518,7 +522,7 @@ def cmd_playlist(args, out: Output) -> int:
     from desktop.services.playlists import write_m3u8
     from desktop.store import queries
 
-    with open_sessions(args)() as s:
+    with open_sessions(args, out)() as s:
         tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold)
     if not tracks:
         raise GenreTaggerError(None, f"no tracks with genre {args.genre!r} (`genre-tagger list --counts` shows the library's genres)")
@@ -596,7 +600,7 @@ def cmd_map(args, out: Output) -> int:
     from desktop.services.map_image import render_html, render_png
 
     width, height = args.size
-    library_map = compute_map(open_sessions(args), args.threshold)
+    library_map = compute_map(open_sessions(args, out), args.threshold)
     if not len(library_map):
         raise GenreTaggerError(None, "no analysed tracks to draw; scan a folder first")
     target = Path(args.output)
@@ -617,7 +621,7 @@ def cmd_classify(args, out: Output) -> int:
     from desktop.services.models import resolve_model
     from desktop.store import queries
 
-    sessions = open_sessions(args)
+    sessions = open_sessions(args, out)
     active = active_model(sessions) if not args.model else None
     model = GenreModel(resolve_model(args.model, active), device=args.device)
     with sessions() as s:
@@ -656,7 +660,7 @@ def cmd_genres(args, out: Output) -> int:
     )
     from desktop.store import queries
 
-    sessions = open_sessions(args)
+    sessions = open_sessions(args, None if args.merge else out)  # a merge writes
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])

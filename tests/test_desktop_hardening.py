@@ -383,7 +383,7 @@ def read_only_folder(folder):
             folder.chmod(0o755)
         return
     shown = folder.parent / f"{folder.name}-ro"
-    shown.mkdir()
+    shown.mkdir(exist_ok=True)  # left empty by an earlier use
     mounted = subprocess.run(["mount", "--bind", str(folder), str(shown)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip(f"cannot bind-mount here: {mounted.stderr.decode().strip()}")
@@ -410,6 +410,44 @@ def test_a_library_on_a_read_only_folder_is_refused_by_name(tmp_path):
         with pytest.raises(DatabaseError, match=f"cannot create a library there: folder .* {why}"):
             open_database(seen / "new.db")
     assert (folder / "library.db").read_bytes() == before and not (folder / "new.db").exists()
+
+
+def test_a_library_on_read_only_media_can_still_be_listed(tmp_path, capsys, monkeypatch):
+    # A backup on a read-only disk could not even be listed (SQLite's WAL needs its -shm beside the file).
+    import sqlite3
+
+    from desktop.cli import EXIT_ERROR, EXIT_OK, main
+    from desktop.store.database import ReadOnlyLibrary, open_database
+    from desktop.store.schema import Track
+
+    folder = tmp_path / "backup"
+    folder.mkdir()
+    sessions = open_database(folder / "library.db")
+    with sessions() as s:
+        s.add(Track(path="/m/1.flac", folder="/m", size=1, mtime_ns=1, audio_hash="h1", format="flac", file_genre="Jazz"))
+        s.commit()
+    sessions.kw["bind"].dispose()  # closed: its WAL is merged into the file
+    (folder / "old.db").write_bytes((folder / "library.db").read_bytes())  # an older library beside it
+    with contextlib.closing(sqlite3.connect(folder / "old.db")) as con, con:  # closed: no -wal left beside it
+        con.execute("update meta set value = '4' where key = 'schema_version'")
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    with read_only_folder(folder) as (seen, why):
+        reader = open_database(seen / "library.db", read_only=True)
+        with reader() as s:
+            assert [t.file_genre for t in s.query(Track)] == ["Jazz"]
+        monkeypatch.delenv("GENRE_TAGGER_DB", raising=False)
+        assert main(["--db", str(seen / "library.db"), "list", "--json"]) == EXIT_OK
+        captured = capsys.readouterr()
+        assert "cannot be written where it is; read as it is" in captured.err and '"Jazz"' in captured.out
+        assert main(["--db", str(seen / "library.db"), "genres", "--merge", "Jazz", "Swing"]) == EXIT_ERROR  # writes: refused
+        assert f"is {why}; it can be listed, not changed, where it is" in capsys.readouterr().err
+        with pytest.raises(ReadOnlyLibrary, match="version 4 library .* cannot be converted where it is"):
+            open_database(seen / "old.db", read_only=True)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing written beside it either
+    (folder / "library.db-wal").write_bytes(b"x" * 100)  # changes not yet merged into the file
+    with read_only_folder(folder) as (seen, _why):
+        with pytest.raises(ReadOnlyLibrary, match="its last changes are still in library.db-wal"):
+            open_database(seen / "library.db", read_only=True)
 
 
 # ---- 14. playlists ------------------------------------------------------------------------------------------

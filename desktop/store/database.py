@@ -21,6 +21,10 @@ class DatabaseError(GenreTaggerError):
     """A database that cannot be opened or is newer than this program."""
 
 
+class ReadOnlyLibrary(DatabaseError):
+    """A library this program cannot write where it is (it can still be read: open_database(read_only=True))."""
+
+
 def describe_database_error(exc: Exception) -> str:
     """SQLite's own words for a failure (disk full, malformed image, locked), without the SQL."""
     orig = getattr(exc, "orig", None) or exc
@@ -84,12 +88,14 @@ def schema_version(engine: Engine) -> int:
         return int(row.value) if row else 0
 
 
-def check_ours(path: Path) -> None:
-    """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours."""
+def check_ours(path: Path, immutable: bool = False) -> None:
+    """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours.
+    `immutable`: on read-only media, where SQLite could not make the -shm file a WAL library needs."""
     if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
         return
+    uri = f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True, timeout=30)) as con:
+        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
             tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.Error as exc:
         raise DatabaseError(path, f"cannot open database ({type(exc).__name__}: {exc})") from exc
@@ -110,8 +116,8 @@ def check_writable(path: Path) -> None:
             if not path.exists():
                 raise DatabaseError(path, f"cannot create a library there: folder {where} {why}; choose another --db")
             what = "file" if where == path else f"folder {where}"
-            raise DatabaseError(path, f"the library's {what} {why}; Genre Tagger writes beside its library even to "
-                                      "list it (copy it somewhere writable, or choose another --db)")
+            raise ReadOnlyLibrary(path, f"the library's {what} {why}; it can be listed, not changed, where it is "
+                                        "(copy it somewhere writable, or choose another --db)")
 
 
 def _read_only_mount(where: Path) -> bool:
@@ -145,9 +151,45 @@ def migrate(engine: Engine, path: Path) -> None:
             s.merge(Meta(key="schema_version", value=str(version)))
 
 
-def open_database(path: str | Path) -> sessionmaker[Session]:
-    """Open (creating or migrating) the SQLite database at `path`; return a session factory."""
+def open_read_only(path: Path) -> sessionmaker[Session]:
+    """Open an existing library for reading only (on read-only media): no WAL switch, no migration, no lock."""
+    wal = path.with_name(path.name + "-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise ReadOnlyLibrary(path, f"its last changes are still in {wal.name}, which cannot be merged in where it is; "
+                                    "copy both files somewhere writable")
+    check_ours(path, immutable=True)
+    # immutable: SQLite neither locks nor looks for -shm (which it could not create here); safe, nothing writes it.
+    uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
+    try:
+        version = schema_version(engine)
+        if version != SCHEMA_VERSION:
+            raise ReadOnlyLibrary(path, f"it is a version {version} library and this program reads version {SCHEMA_VERSION}; "
+                                        "it cannot be converted where it is: copy it somewhere writable")
+        check_schema(engine, path)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)})") from exc
+    return sessionmaker(engine, expire_on_commit=False, info={"read_only": True, "path": path})
+
+
+def is_read_only(sessions: sessionmaker[Session]) -> bool:
+    """Whether these sessions were opened read-only (open_read_only)."""
+    return bool(sessions.kw.get("info", {}).get("read_only"))
+
+
+def open_database(path: str | Path, read_only: bool = False) -> sessionmaker[Session]:
+    """Open (creating or migrating) the SQLite database at `path`; return a session factory.
+
+    `read_only`: a library that cannot be written where it is (ReadOnlyLibrary) is opened for reading.
+    """
     path = Path(path)
+    if read_only and str(path) != ":memory:" and path.is_file():
+        try:
+            check_writable(path)
+        except ReadOnlyLibrary:
+            return open_read_only(path)
     if str(path) != ":memory:":
         if path.is_dir():
             raise DatabaseError(path, "is a folder; give a database file (e.g. library.db inside it)")

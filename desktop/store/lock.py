@@ -26,6 +26,8 @@ _guard = threading.Lock()
 
 def database_path(sessions: sessionmaker[Session]) -> Path | None:
     """The database file behind a session factory; None for an in-memory database."""
+    if "path" in sessions.kw.get("info", {}):  # opened read-only (database.open_read_only): no file name in its URL
+        return sessions.kw["info"]["path"]
     name = sessions.kw["bind"].url.database
     return None if not name or name == ":memory:" else Path(name)
 
