@@ -440,7 +440,7 @@ def test_a_library_on_read_only_media_can_still_be_listed(tmp_path, capsys, monk
         captured = capsys.readouterr()
         assert "cannot be written where it is; read as it is" in captured.err and '"Jazz"' in captured.out
         assert main(["--db", str(seen / "library.db"), "genres", "--merge", "Jazz", "Swing"]) == EXIT_ERROR  # writes: refused
-        assert f"is {why}; it can be listed, not changed, where it is" in capsys.readouterr().err
+        assert f"is {why}; nothing can change it where it is, `genre-tagger list` can read it" in capsys.readouterr().err
         with pytest.raises(ReadOnlyLibrary, match="version 4 library .* cannot be converted where it is"):
             open_database(seen / "old.db", read_only=True)
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # nothing written beside it either

@@ -116,7 +116,7 @@ def check_writable(path: Path) -> None:
             if not path.exists():
                 raise DatabaseError(path, f"cannot create a library there: folder {where} {why}; choose another --db")
             what = "file" if where == path else f"folder {where}"
-            raise ReadOnlyLibrary(path, f"the library's {what} {why}; it can be listed, not changed, where it is "
+            raise ReadOnlyLibrary(path, f"the library's {what} {why}; nothing can change it where it is, `genre-tagger list` can read it "
                                         "(copy it somewhere writable, or choose another --db)")
 
 
