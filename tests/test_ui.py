@@ -777,7 +777,7 @@ def test_an_empty_table_says_why_and_what_to_do(qtbot, tmp_path, exported_model)
     settings.model_path = str(exported_model)
     win = MainWindow(open_database(tmp_path / "lib.db"), settings)
     qtbot.addWidget(win)
-    assert win.empty_table_hint().startswith("No music yet. Add Folder… (Ctrl+O)")
+    assert win.empty_table_hint().startswith("No music yet. Add Folder… (Ctrl+O) chooses your music folder (or drop one here)")
     asked = []
     real = win.empty_table_hint
     win.table.hint = lambda: asked.append(1) or real()

@@ -370,7 +370,7 @@ class MainWindow(QMainWindow):
             if self.scan_job is not None:
                 return "Scanning… your tracks appear here as they are found."
             if not self.settings.folders:
-                return "No music yet. Add Folder… (Ctrl+O) chooses your music folder; nothing is written until you say so."
+                return "No music yet. Add Folder… (Ctrl+O) chooses your music folder (or drop one here); nothing is written until you say so."
             return "No music found in your folders yet. Scan (F5) looks again; the Problems panel says what was passed over."
         if self.search.text().strip():
             return f"No track matches “{self.search.text().strip()}”."
