@@ -1079,3 +1079,20 @@ def test_learn_my_genres_says_why_nothing_was_learned_where_the_listener_looks(q
     assert window.learn_problem.isVisible() and window.learn_problem.text().startswith("cannot learn yet")
     assert window.learn_problem.windowTitle() == "Nothing learned yet"
     window.learn_problem.close()
+
+
+def test_undo_says_what_it_would_revert(qtbot, window):
+    # "Undo Last Write" gave no hint of which write it would take back, and was offered with nothing to undo.
+    from desktop.ui.main_window import undo_words
+
+    scan(qtbot, window)
+    assert not window.undo_action.isEnabled() and window.undo_action.text() == "Undo Last Write"
+    ids = [window.table_model.row_at(r).id for r in range(2)]
+    window.correct(ids, "Lo-fi")
+    wait_write(qtbot, window)
+    assert window.undo_action.isEnabled() and window.undo_action.text() == "Undo “correction: Lo-fi” (2 files)"
+    window.undo_last()
+    wait_write(qtbot, window)
+    assert not window.undo_action.isEnabled() and window.undo_action.text() == "Undo Last Write"
+    assert undo_words("scan /home/someone/Music/Collections/Jazz (fill)", 1200) == \
+        "“scan /home/someone/Music/Collections/Ja…” (1,200 files)"  # 40 characters with the …

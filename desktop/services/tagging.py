@@ -308,12 +308,26 @@ class TagService:
             self.recover_interrupted()
             return self._undo(batch_id)
 
+    @staticmethod
+    def _newest_undoable(s: Session) -> WriteBatch | None:
+        has_writes = exists().where(JournalEntry.batch_id == WriteBatch.id, JournalEntry.state == "written")
+        return s.scalar(select(WriteBatch).where(WriteBatch.undone_at.is_(None), has_writes)
+                        .order_by(WriteBatch.id.desc()).limit(1))
+
+    def next_undo(self) -> tuple[str, int] | None:
+        """What `undo()` would revert now: the batch's description and how many files it would restore."""
+        with self.sessions() as s:
+            batch = self._newest_undoable(s)
+            if batch is None:
+                return None
+            files = s.scalar(select(func.count()).select_from(JournalEntry)
+                             .where(JournalEntry.batch_id == batch.id, JournalEntry.state == "written"))
+            return batch.description, files
+
     def _undo(self, batch_id: int | None) -> UndoResult:
         with self.sessions() as s:
             if batch_id is None:
-                has_writes = exists().where(JournalEntry.batch_id == WriteBatch.id, JournalEntry.state == "written")
-                batch = s.scalar(select(WriteBatch).where(WriteBatch.undone_at.is_(None), has_writes)
-                                 .order_by(WriteBatch.id.desc()).limit(1))
+                batch = self._newest_undoable(s)
                 if batch is None:
                     raise NothingToUndo(None, "nothing to undo")
             else:

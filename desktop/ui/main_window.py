@@ -105,6 +105,12 @@ RELEARN_DELAY_MS = 3000
 COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5}
 
 
+def undo_words(description: str, files: int) -> str:
+    """A write batch as the Undo action names it: its description, cut to a menu's length, and its file count."""
+    short = description if len(description) <= 40 else description[:39] + "…"
+    return f"“{short}” ({count(files, 'file')})"
+
+
 def describe_model(path: str) -> str:
     """One line about a model file for the settings dialog."""
     try:
@@ -344,10 +350,17 @@ class MainWindow(QMainWindow):
         self.table_model.set_rows(load_rows(self.sessions))
         self._restore_selection(*kept)
         self._update_sidebar()
+        self._update_undo_action()
         if self.review.isChecked():
             self.update_album_flags()
         if self.map_dock.isVisible():
             self.update_map()
+
+    def _update_undo_action(self):
+        """Edit > Undo names what it would revert (Undo “correction: Jazz” (3 files)), or is off with nothing to undo."""
+        last = self.tag_service().next_undo()
+        self.undo_action.setEnabled(last is not None)
+        self.undo_action.setText("Undo Last Write" if last is None else f"Undo {undo_words(*last)}")
 
     def _update_sidebar(self):
         """New counts in the sidebar, the chosen genre still chosen (a reset dropped it while the table stayed
