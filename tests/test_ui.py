@@ -1096,3 +1096,31 @@ def test_undo_says_what_it_would_revert(qtbot, window):
     assert not window.undo_action.isEnabled() and window.undo_action.text() == "Undo Last Write"
     assert undo_words("scan /home/someone/Music/Collections/Jazz (fill)", 1200) == \
         "“scan /home/someone/Music/Collections/Ja…” (1,200 files)"  # 40 characters with the …
+
+
+def test_write_history_undoes_an_older_batch_and_keeps_the_newer(qtbot, window):
+    # The window could undo only the newest batch; an older one (yesterday's apply, under today's
+    # corrections) needed the command line's `undo --batch N`.
+    scan(qtbot, window)
+    first, second = window.table_model.row_at(0), window.table_model.row_at(1)
+    window.correct([first.id], "Lo-fi")
+    wait_write(qtbot, window)
+    window.correct([second.id], "Drone")
+    wait_write(qtbot, window)
+    dialog = window.show_write_history()
+    assert [dialog.table.item(r, 1).text() for r in range(2)] == ["correction: Drone", "correction: Lo-fi"]
+    assert not dialog.undo_button.isEnabled()  # nothing chosen yet
+    dialog.table.selectRow(1)
+    assert dialog.undo_button.isEnabled()
+    dialog.undo_button.click()
+    wait_write(qtbot, window)
+    assert read_tags(first.path).genres == () and read_tags(second.path).genres == ("Drone",)
+    rows = {window.table_model.row_at(r).id: window.table_model.row_at(r) for r in range(window.table_model.rowCount())}
+    assert not rows[first.id].corrected and rows[second.id].corrected
+    dialog = window.show_write_history()
+    assert dialog.table.item(1, 3).text() == "undone"
+    dialog.table.selectRow(1)
+    assert not dialog.undo_button.isEnabled()  # already undone
+    dialog.table.selectRow(0)
+    assert dialog.undo_button.isEnabled()
+    dialog.close()

@@ -69,6 +69,7 @@ from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
 from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.hint_table import HintTableView
+from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.labels import plain_label
 from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
@@ -179,6 +180,7 @@ class MainWindow(QMainWindow):
         self._report_learn = False  # the running learn was asked for by the listener: show its report
         self.learn_report: LearnReportDialog | None = None
         self.learn_problem: QMessageBox | None = None  # why an asked-for learn learned nothing
+        self.history_dialog: WriteHistoryDialog | None = None
         self._plan_words: tuple[str, str | None] = ("", None)  # the running plan's "nothing to write" and batch name
         self.setWindowTitle("Genre Tagger")
         self.setAcceptDrops(True)  # music folders dragged from a file manager
@@ -316,6 +318,7 @@ class MainWindow(QMainWindow):
                                             fallback="Ctrl+,")
         self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres_asked)
         self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
+        self.history_action = self._action("Write History…", "Ctrl+H", self.show_write_history, toolbar=False)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         for a in (self.add_folder_action, self.scan_action, self.classify_action, self.export_action, self.settings_action):
@@ -329,7 +332,7 @@ class MainWindow(QMainWindow):
         self.find_action = self._action("Find", QKeySequence.StandardKey.Find, self.focus_search, toolbar=False,
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
-        for a in (self.undo_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
+        for a in (self.undo_action, self.history_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
                   self.apply_selection_action, self.learn_action):
             edit_menu.addAction(a)
         help_menu = menu.addMenu("&Help")
@@ -824,6 +827,20 @@ class MainWindow(QMainWindow):
 
         relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # it may take corrections (labels) back
         return self.run_write(undo, "Undo done", also_finished=relearn)
+
+    def show_write_history(self):
+        """Edit > Write History: the batches of writes; undo the one chosen (an older one too, as `undo --batch`)."""
+        service = self.tag_service()
+        dialog = self.history_dialog = WriteHistoryDialog(service.batches(limit=500), self)
+        dialog.accepted.connect(lambda: dialog.chosen is not None and self.undo_batch(dialog.chosen))
+        dialog.open()
+        return dialog
+
+    def undo_batch(self, batch_id: int):
+        """Undo one batch of writes; files changed since are named in the problems panel."""
+        service = self.tag_service()
+        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()
+        return self.run_write(lambda: service.undo(batch_id), f"Undid batch {batch_id}", also_finished=relearn)
 
     # ---- the library map --------------------------------------------------------------------
     def update_map(self):

@@ -1,0 +1,79 @@
+"""Edit > Write History: every batch of tag writes, newest first, and undo of the one chosen."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+)
+
+COLUMNS = ("When", "What", "Files", "")
+BATCH_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def local_time(stamp: datetime) -> datetime:
+    """A stored time (UTC; SQLite gives it back without its zone) in the listener's time zone."""
+    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).astimezone()
+
+
+class WriteHistoryDialog(QDialog):
+    """The newest write batches (batch, files it changed); `chosen` is the batch id to undo once accepted."""
+
+    def __init__(self, batches, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Write history")
+        self.chosen: int | None = None
+        layout = QVBoxLayout(self)
+        intro = QLabel("Every batch of genre writes, newest first. Undo restores a batch's files that still hold what "
+                       "it wrote (a file changed since is left as it is and named)." if batches else "Nothing has been written yet.")
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.table = QTableWidget(len(batches), len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.verticalHeader().setVisible(False)
+        self.undoable: dict[int, bool] = {}
+        for row, (batch, files) in enumerate(batches):
+            undone = batch.undone_at is not None
+            cells = (f"{local_time(batch.created_at):%Y-%m-%d %H:%M}", batch.description, f"{files:,}", "undone" if undone else "")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setData(BATCH_ROLE, batch.id)
+                self.table.setItem(row, column, item)
+            self.undoable[batch.id] = not undone and files > 0
+        self.table.resizeColumnsToContents()
+        self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        self.undo_button = self.buttons.addButton("Undo This Batch", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.buttons.accepted.connect(self._undo_chosen)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self._selection_changed()
+        self.resize(640, 400)
+
+    def selected_batch(self) -> int | None:
+        """The batch id of the selected row, if any."""
+        rows = self.table.selectionModel().selectedRows()
+        return self.table.item(rows[0].row(), 0).data(BATCH_ROLE) if rows else None
+
+    def _selection_changed(self) -> None:
+        batch = self.selected_batch()
+        self.undo_button.setEnabled(batch is not None and self.undoable.get(batch, False))
+
+    def _undo_chosen(self) -> None:
+        self.chosen = self.selected_batch()
+        if self.chosen is not None:
+            self.accept()
