@@ -318,6 +318,7 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
     from PySide6.QtCore import QSettings
 
     import desktop.ui.main_window as main_window
+    from desktop.services.learning import active_model
     from desktop.ui.app_settings import AppSettings
     from desktop.ui.main_window import MainWindow
 
@@ -327,8 +328,14 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
     settings.folders, settings.device = [str(music)], "cpu"
     win = MainWindow(open_database(tmp_path / "learn.db"), settings)
     qtbot.addWidget(win)
+    assert win.model_label.text().startswith("Genres: the shipped model's (")  # whose genres scans give, in sight
     win.learn_action.trigger()
     qtbot.waitUntil(lambda: win.learn_job is None and win.learn_report is not None, timeout=60_000)
+    # $GENRE_TAGGER_MODEL (set here) comes before the learned model: the label says what scans really use.
+    assert win.model_label.text().startswith("Genres: the shipped model's (")
+    monkeypatch.setattr(win, "current_model_path", lambda: active_model(win.sessions))
+    win.load_model_labels()
+    assert win.model_label.text() == "Genres: learned from your library (3)"
     report = win.learn_report
     assert report.isVisible() and report.summary.text().startswith("<b>Learned 3 genres from 18 of your tracks")
     assert sorted(report.table.item(r, 0).text() for r in range(report.table.rowCount())) == ["Classical", "Hip Hop", "Noise Rock"]

@@ -971,6 +971,8 @@ def test_about_says_the_version_the_model_and_where_the_data_lives(window, monke
     from desktop import __version__
     from desktop.core.model import read_model_info
 
+    # The status bar says whose genres scans give: here the model chosen in Settings.
+    assert window.model_label.text() == f"Genres: {Path(window.settings.model_path).name} ({len(window.labels)})"
     text = window.about_text()
     assert f"Genre Tagger {__version__}" in text and f"<b>Model in use:</b><br>{read_model_info(window.current_model_path()).key}, " in text
     assert str(window.sessions.kw["bind"].url.database) in text and window.settings.store.fileName() in text

@@ -256,6 +256,8 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_scan)
         self.cancel_button.hide()
+        self.model_label = plain_label()
+        self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
@@ -433,11 +435,22 @@ class MainWindow(QMainWindow):
             self._update_sidebar()
 
     def load_model_labels(self):
-        """The genre choices for corrections; read once per model, not on every refresh."""
+        """The genre choices for corrections, and the status bar's note of whose genres scans give; read once per
+        model, not on every refresh."""
         try:
-            self.labels = list(read_model_info(self.current_model_path()).labels)
-        except (GenreTaggerError, ValueError):
+            path = self.current_model_path()
+            info = read_model_info(path)
+        except (GenreTaggerError, ValueError) as exc:
             self.labels = []
+            self.model_label.setText("Genres: no usable model")
+            self.model_label.setToolTip(str(exc))
+            return
+        self.labels = list(info.labels)
+        # Which genres scans give, always in sight: whether the library's learned ones are in use is not obvious.
+        whose = ("learned from your library" if is_learned_key(info.key) else
+                 Path(path).name if self.settings.model_path else "the shipped model's")
+        self.model_label.setText(f"Genres: {whose} ({len(self.labels)})")
+        self.model_label.setToolTip(f"Scans use {path} ({info.key}): {', '.join(self.labels)}")
 
     def genre_choices(self) -> list[str]:
         """What a correction offers: the library's genres and the model's, each once, as the library spells it
