@@ -229,9 +229,10 @@ def open_sessions(args, out: Output | None = None):
     from desktop.core.paths import database_file
     from desktop.store.database import is_read_only, open_database
 
-    sessions = open_database(database_file(args.db), read_only=out is not None)
+    path = database_file(args.db)
+    sessions = open_database(path, read_only=out is not None)
     if out is not None and is_read_only(sessions):
-        out.warn(f"note: {database_file(args.db)} cannot be written where it is; read as it is")
+        out.warn(f"note: {path} cannot be written where it is; read as it is")
     return sessions
 
 

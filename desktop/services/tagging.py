@@ -226,7 +226,7 @@ class TagService:
                 s.add_all([batch] if batch else [])
                 s.flush()
                 for p in paths:
-                    track = s.scalar(select(Track).where(Track.path == str(Path(p).expanduser().absolute())))
+                    track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
                     if track is None:
                         raise TrackNotInLibrary(p, "not in the library; scan its folder first")
                     s.add(Correction(track_id=track.id, genre=genre, source=source, batch_id=batch.id if batch else None))
@@ -249,7 +249,7 @@ class TagService:
         forgotten, unknown = [], []
         with writer_lock(self.sessions), self.sessions() as s:
             for p in paths:
-                track = s.scalar(select(Track).where(Track.path == str(Path(p).expanduser().absolute())))
+                track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
                 if track is None:
                     unknown.append(p)
                     continue

@@ -61,8 +61,9 @@ from desktop.services.learning import (
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_m3u8
-from desktop.services.tagging import NothingToUndo, TagService
+from desktop.services.tagging import TagService
 from desktop.store import queries
+from desktop.store.lock import database_path
 from desktop.store.schema import Track
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
@@ -476,7 +477,7 @@ class MainWindow(QMainWindow):
             model = f"{info.key}, {count(len(info.labels), 'genre')}"
         except (GenreTaggerError, ValueError) as exc:
             model = f"cannot be read ({exc})"
-        facts = [("Model in use", model), ("Library database", self.sessions.kw["bind"].url.database),
+        facts = [("Model in use", model), ("Library database", str(database_path(self.sessions))),
                  ("Settings", self.settings.store.fileName()), ("Your models", str(user_models_dir())), ("Logs", str(log_dir()))]
         return (f"<h3>Genre Tagger {html.escape(__version__)}</h3><p>Tags your music with its genres, offline, and learns "
                 "your own genres from your tags and corrections. Every write is journalled and can be undone.</p>"
@@ -710,10 +711,8 @@ class MainWindow(QMainWindow):
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
             self.report_problem(path, reason)
         self.refresh()
-        taken_back = getattr(result, "corrections", 0)  # an undo of a correction's write forgets the correction too
-        extra = f"; took back {count(taken_back, 'genre')} set by hand" if taken_back else ""
         text = self._write_text(result) if callable(self._write_text) else self._write_text
-        self.statusBar().showMessage(text + extra, 5000)
+        self.statusBar().showMessage(text, 5000)
 
     def _write_failed(self, message: str):
         self.write_busy, self.write_job = False, None
@@ -725,9 +724,12 @@ class MainWindow(QMainWindow):
         with self.sessions() as s:
             paths = [s.get(Track, i).path for i in track_ids]
         service = self.tag_service()
-        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # corrections are labels
         return self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {count(len(paths), 'track')} to {genre}",
-                              also_finished=relearn)
+                              also_finished=self._relearn_after())
+
+    def _relearn_after(self) -> tuple:
+        """`also_finished` for a write that changes labels (corrections): a relearn where a learned model is in use."""
+        return (self._schedule_relearn,) if self.learned_model_in_use() else ()
 
     def _update_selection_actions(self, *_):
         selected = self.table.selectionModel().hasSelection()
@@ -760,10 +762,9 @@ class MainWindow(QMainWindow):
     def forget_selected_corrections(self):
         """Forget the genres set by hand on the selected tracks (files unchanged): their predictions show again."""
         paths, service = self.selected_paths(), self.tag_service()
-        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # corrections are labels
         return self.run_write(lambda: service.forget_corrections(paths)[0], lambda forgotten: (
             f"Forgot the genre set by hand of {count(len(forgotten), 'track')}; predictions show again (files unchanged)"
-            if forgotten else "No genre set by hand among the selected tracks"), also_finished=relearn)
+            if forgotten else "No genre set by hand among the selected tracks"), also_finished=self._relearn_after())
 
     def show_selected_in_folder(self):
         """Open the file manager at the folder of the (first) selected track."""
@@ -830,16 +831,7 @@ class MainWindow(QMainWindow):
 
     def undo_last(self):
         """Undo the newest batch of writes."""
-        service = self.tag_service()
-
-        def undo():
-            try:
-                return service.undo()
-            except NothingToUndo as exc:
-                raise GenreTaggerError(None, exc.reason) from exc
-
-        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()  # it may take corrections (labels) back
-        return self.run_write(undo, "Undo done", also_finished=relearn)
+        return self.undo_batch(None)
 
     def show_write_history(self):
         """Edit > Write History: the batches of writes; undo the one chosen (an older one too, as `undo --batch`)."""
@@ -849,11 +841,15 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
-    def undo_batch(self, batch_id: int):
-        """Undo one batch of writes; files changed since are named in the problems panel."""
+    def undo_batch(self, batch_id: int | None):
+        """Undo one batch of writes (None: the newest); files changed since are named in the problems panel."""
         service = self.tag_service()
-        relearn = (self._schedule_relearn,) if self.learned_model_in_use() else ()
-        return self.run_write(lambda: service.undo(batch_id), f"Undid batch {batch_id}", also_finished=relearn)
+        done = "Undo done" if batch_id is None else f"Undid batch {batch_id}"
+
+        def said(result) -> str:  # an undo of a correction's write forgets the correction too
+            return done + (f"; took back {count(result.corrections, 'genre')} set by hand" if result.corrections else "")
+
+        return self.run_write(lambda: service.undo(batch_id), said, also_finished=self._relearn_after())
 
     # ---- the library map --------------------------------------------------------------------
     def update_map(self):
