@@ -69,17 +69,19 @@ def build_parser() -> argparse.ArgumentParser:
     """The CLI's argument parser."""
     from desktop.core.paths import locations_text
 
+    # No abbreviated options: `--mode replace` would silently be `--model replace`.
     p = argparse.ArgumentParser(prog="genre-tagger", description="Tag a music library with genres, offline.",
+                                allow_abbrev=False,
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog="exit codes: 0 ok, 1 done with some files failing, 2 error, 130 cancelled\n\n"
                                        + locations_text())
     p.add_argument("--version", action="version", version=f"genre-tagger {__version__}\n{locations_text()}")
     add_global_options(p, defaults=True)
     # The same options after the subcommand (`scan DIR --json`): SUPPRESS keeps a value given before it.
-    common = argparse.ArgumentParser(add_help=False)
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     add_global_options(common, defaults=False)
     sub = p.add_subparsers(dest="command", required=True)
-    add = lambda name, **kw: sub.add_parser(name, parents=[common], **kw)  # noqa: E731
+    add = lambda name, **kw: sub.add_parser(name, parents=[common], allow_abbrev=False, **kw)  # noqa: E731
 
     scan = add("scan", help="scan folders (or single files), predict genres, and (with --write) tag files")
     scan.add_argument("paths", nargs="+", metavar="PATH", help="a music folder (walked with its subfolders) or a music file")

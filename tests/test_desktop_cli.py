@@ -233,6 +233,17 @@ def test_numbers_out_of_range_are_refused_by_name(capsys, argv, message):
     assert stop.value.code == EXIT_ERROR and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, unknown", [
+    (["scan", ".", "--mode", "replace"], "--mode replace"),  # was taken as --model replace
+    (["undo", "--l"], "--l"),  # was taken as --list
+    (["--js", "list"], "--js"),
+])
+def test_an_option_is_never_guessed_from_its_first_letters(capsys, argv, unknown):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == EXIT_ERROR and f"unrecognized arguments: {unknown}" in capsys.readouterr().err
+
+
 def test_list_keeps_paths_in_one_column_whatever_the_genre(lib, capsys):
     music, files = lib
     main(["scan", str(music)])
