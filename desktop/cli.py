@@ -493,14 +493,17 @@ def files_to_set(paths: list[str]) -> tuple[list[str], list]:
 
 def cmd_undo(args, out: Output) -> int:
     from desktop.services.tagging import TagService
+    from desktop.store.schema import stored_utc
 
     service = TagService(open_sessions(args))
     if args.list:
         batches = service.batches()
-        out.data = {"batches": [{"id": b.id, "description": b.description, "created": b.created_at,
-                                 "undone": b.undone_at, "files": files} for b, files in batches]}
+        # JSON: ISO 8601 with the zone (UTC); the listing: the listener's local time, as the window shows it.
+        iso = lambda stamp: stored_utc(stamp).isoformat() if stamp else None  # noqa: E731
+        out.data = {"batches": [{"id": b.id, "description": b.description, "created": iso(b.created_at),
+                                 "undone": iso(b.undone_at), "files": files} for b, files in batches]}
         for b, files in batches:
-            out.say(f"{b.id:5d}  {b.created_at:%Y-%m-%d %H:%M}  {count(files, 'file'):>11}  "
+            out.say(f"{b.id:5d}  {stored_utc(b.created_at).astimezone():%Y-%m-%d %H:%M}  {count(files, 'file'):>11}  "
                     f"{'undone: ' if b.undone_at else ''}{b.description}")
         if not batches:
             out.note("nothing written yet: no batch to undo")

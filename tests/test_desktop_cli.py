@@ -6,6 +6,8 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -68,6 +70,28 @@ def test_scan_write_json_then_list_and_undo(lib, capsys):
     assert [(b["id"], b["files"], bool(b["undone"])) for b in batches] == [(1, 3, True)]  # how many files it changed
     assert main(["undo", "--list"]) == EXIT_OK
     assert "      3 files  undone: scan " in capsys.readouterr().out
+
+@pytest.fixture
+def india_time(monkeypatch):
+    """The process in UTC+05:30 for one test (POSIX TZ counts west), and back after it."""
+    monkeypatch.setenv("TZ", "IST-05:30")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_write_history_gives_local_times_and_iso_times_with_their_zone(lib, capsys, india_time):
+    # The listing showed UTC (SQLite gives stored times back without their zone) where the window shows local
+    # time; the JSON gave "2026-12-02 11:10:36" with no zone at all.
+    music, files = lib
+    assert main(["set", str(files[0]), "Polka"]) == EXIT_OK
+    capsys.readouterr()
+    created = datetime.fromisoformat(run_json(capsys, "undo", "--list")[1]["batches"][0]["created"])
+    assert created.utcoffset() == timedelta(0) and abs(datetime.now(timezone.utc) - created) < timedelta(minutes=5)
+    assert main(["undo", "--list"]) == EXIT_OK
+    local = created + timedelta(hours=5, minutes=30)
+    assert f"    1  {local:%Y-%m-%d %H:%M}  " in capsys.readouterr().out
 
 
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):

@@ -25,6 +25,11 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def stored_utc(stamp: datetime) -> datetime:
+    """A stored timestamp with its zone: UTC, which SQLite gives back without one."""
+    return stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)
+
+
 WRITTEN, NOT_WRITTEN = "written", "none"
 
 

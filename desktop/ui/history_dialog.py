@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -16,13 +14,10 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from desktop.store.schema import stored_utc
+
 COLUMNS = ("When", "What", "Files", "")
 BATCH_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def local_time(stamp: datetime) -> datetime:
-    """A stored time (UTC; SQLite gives it back without its zone) in the listener's time zone."""
-    return (stamp if stamp.tzinfo else stamp.replace(tzinfo=timezone.utc)).astimezone()
 
 
 class WriteHistoryDialog(QDialog):
@@ -46,7 +41,7 @@ class WriteHistoryDialog(QDialog):
         self.undoable: dict[int, bool] = {}
         for row, (batch, files) in enumerate(batches):
             undone = batch.undone_at is not None
-            cells = (f"{local_time(batch.created_at):%Y-%m-%d %H:%M}", batch.description, f"{files:,}", "undone" if undone else "")
+            cells = (f"{stored_utc(batch.created_at).astimezone():%Y-%m-%d %H:%M}", batch.description, f"{files:,}", "undone" if undone else "")
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(BATCH_ROLE, batch.id)
