@@ -1,6 +1,7 @@
 """The GUI offscreen with pytest-qt: table model, genre view, corrections, review, cancel, undo."""
 
 import shutil
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -227,7 +228,6 @@ def test_the_qt_bindings_keep_their_references_to_none(tmp_path):
     # deallocating None") after a minute of scrolling, Apply Predicted Genres with 20,000 changes at once.
     # pyproject keeps PySide6 below 6.12; on Python 3.12+ None is immortal and this cannot go wrong.
     import os
-    import subprocess
     import sys
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -474,7 +474,6 @@ def test_a_job_outlives_the_window_that_started_it(tmp_path, how, outcome):
     """Closing a window (or the app) while its job runs used to abort the process ('QThread: Destroyed while
     thread is still running'); the job now runs on, or is cancelled and waited for when the app quits."""
     import os
-    import subprocess
     import sys
 
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
@@ -911,7 +910,10 @@ def test_a_learn_asked_for_during_a_scan_waits_for_it_and_the_other_way_round(qt
 
 def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, monkeypatch, tmp_path):
     # The table had no context menu: no way to see a file's folder or copy its path from the app.
+    from PySide6.QtDBus import QDBusConnection
     from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+    from desktop.ui import file_links
 
     scan(qtbot, window)
     menu = [a.text() if a else None for a in window.track_menu_actions()]
@@ -928,14 +930,77 @@ def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, 
     assert QGuiApplication.clipboard().text() == "\n".join(chosen)  # table order, one per line
     opened = []
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    monkeypatch.setattr(file_links, "session_bus", lambda: QDBusConnection("no session bus"))  # not connected
     window.show_selected_in_folder()
-    assert opened == [str(Path(chosen[0]).parent)] and window.errors.count() == 0
+    assert opened == [str(Path(chosen[0]).parent)] and window.errors.count() == 0  # no file manager on D-Bus: its folder
     monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: False)
     window.show_selected_in_folder()
     assert window.errors.item(0).text() == f"{chosen[0]}: cannot show it in its folder: no file manager could be started to show its folder"
     shutil.rmtree(Path(chosen[0]).parent)
     window.show_selected_in_folder()
     assert "its folder is not there (moved, deleted, or on a drive not mounted)" in window.errors.item(0).text()
+
+
+@pytest.fixture
+def private_session_bus():
+    """A D-Bus session of the test's own (dbus-daemon), and a second connection to it for a stand-in service."""
+    from PySide6.QtDBus import QDBusConnection
+
+    if shutil.which("dbus-daemon") is None:
+        pytest.fail("dbus-daemon is not installed: run scripts/system-deps.sh")
+    daemon = subprocess.Popen(["dbus-daemon", "--session", "--nofork", "--print-address=1"],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    address = daemon.stdout.readline().strip()
+    names = ("app side", "service side")
+    try:
+        yield tuple(QDBusConnection.connectToBus(address, name) for name in names)
+    finally:
+        for name in names:
+            QDBusConnection.disconnectFromBus(name)
+        daemon.kill()
+        daemon.wait()
+
+
+def test_show_in_folder_asks_the_file_manager_to_select_the_file(qtbot, window, monkeypatch, private_session_bus):
+    # Show in Folder opened the folder, leaving the listener to find the file among hundreds; file managers
+    # (Nautilus, Dolphin, Nemo, Thunar...) select it when asked through freedesktop's FileManager1 on D-Bus.
+    from PySide6.QtCore import ClassInfo, QObject, QUrl, Slot
+    from PySide6.QtDBus import QDBusConnection
+    from PySide6.QtGui import QDesktopServices
+
+    from desktop.ui import file_links
+
+    @ClassInfo({"D-Bus Interface": "org.freedesktop.FileManager1"})
+    class StandInFileManager(QObject):
+        def __init__(self):
+            super().__init__()
+            self.shown = []
+
+        @Slot("QStringList", str)
+        def ShowItems(self, uris, startup_id):  # noqa: N802 (the interface's name)
+            self.shown.append(list(uris))
+
+    app_bus, service_bus = private_session_bus
+    monkeypatch.setattr(file_links, "session_bus", lambda: app_bus)
+    opened = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile()) or True)
+    flac = window.files["flac"]
+    path = str(flac.rename(flac.with_name("Été à Paris.flac")))  # a URI escapes both
+    scan(qtbot, window)
+    window.table.selectRow(next(r for r in range(window.proxy.rowCount()) if window.shown_row(r).path == path))
+
+    assert service_bus.registerService("org.freedesktop.FileManager1")  # the name, but no object answering yet
+    window.show_selected_in_folder()
+    qtbot.waitUntil(lambda: bool(opened), timeout=10_000)
+    assert opened == [str(Path(path).parent)]  # the call failed: the folder, as before
+
+    manager = StandInFileManager()
+    assert service_bus.registerObject("/org/freedesktop/FileManager1", manager,
+                                      QDBusConnection.RegisterOption.ExportAllSlots)
+    window.show_selected_in_folder()
+    qtbot.waitUntil(lambda: bool(manager.shown), timeout=10_000)
+    assert manager.shown == [[QUrl.fromLocalFile(path).toString()]] and manager.shown[0][0].startswith("file:///")
+    assert len(opened) == 1 and window.errors.count() == 0
 
 
 def test_apply_predicted_genre_to_the_selection_only_and_over_existing_tags(qtbot, window, monkeypatch):

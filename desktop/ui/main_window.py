@@ -767,11 +767,10 @@ class MainWindow(QMainWindow):
             if forgotten else "No genre set by hand among the selected tracks"), also_finished=self._relearn_after())
 
     def show_selected_in_folder(self):
-        """Open the file manager at the folder of the (first) selected track."""
+        """Show the (first) selected track in the file manager, selected in its folder."""
         paths = self.selected_paths()
-        why = show_in_folder(paths[0]) if paths else None
-        if why:
-            self.report_problem(paths[0], f"cannot show it in its folder: {why}")
+        if paths:
+            show_in_folder(paths[0], lambda why: self.report_problem(paths[0], f"cannot show it in its folder: {why}"))
 
     def copy_selected_paths(self):
         """Copy the selected tracks' paths to the clipboard, one per line, in the table's order."""
