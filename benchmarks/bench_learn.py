@@ -63,6 +63,7 @@ def synthetic_library(db: Path, base_key: str, n: int, dim: int, genres: int = 2
 
 
 def timed(fn):
+    """`fn()`'s result and the seconds it took."""
     started = time.perf_counter()
     result = fn()
     return result, time.perf_counter() - started

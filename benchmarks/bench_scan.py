@@ -72,6 +72,7 @@ def bench_queries(folder: Path, n: int = 100_000) -> None:
 
 
 def main() -> None:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tracks", type=int, default=6, help="tracks per format")
     parser.add_argument("--minutes", type=float, default=3.0)

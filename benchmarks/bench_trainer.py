@@ -77,6 +77,7 @@ def relative_costs(paths: dict[str, Path], rounds: int = 3) -> dict[str, float]:
 
 
 def main() -> None:
+    """Run the benchmark and print its figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--batch", type=int, default=32)

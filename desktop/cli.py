@@ -239,6 +239,7 @@ def open_sessions(args, out: Output | None = None):
 
 
 def cmd_scan(args, out: Output) -> int:
+    """Scan folders or files, predict genres, and with --write tag the files."""
     from desktop.core.analysis import Analyzer
     from desktop.core.genre_names import shown_genre
     from desktop.core.model import GenreModel
@@ -317,6 +318,7 @@ def track_dict(t) -> dict:
 
 
 def cmd_list(args, out: Output) -> int:
+    """List the library's tracks (filtered by genre, search or review), or its genres with counts."""
     from desktop.store import queries
 
     with open_sessions(args, out)() as s:
@@ -378,6 +380,7 @@ NO_TRACKS_YET = "no tracks yet: scan a folder first (genre-tagger scan ~/Music)"
 
 
 def cmd_show(args, out: Output) -> int:
+    """Print everything the library knows about one file."""
     from sqlalchemy import select
 
     from desktop.core.genre_names import shown_genre
@@ -434,6 +437,7 @@ def print_write(out: Output, result) -> int:
 
 
 def cmd_set(args, out: Output) -> int:
+    """Set a genre by hand on files or folders: recorded, written (unless --no-write), protected."""
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
@@ -456,6 +460,7 @@ def cmd_set(args, out: Output) -> int:
 
 
 def cmd_forget(args, out: Output) -> int:
+    """Forget the genres set by hand on files or folders; the files are not changed."""
     from desktop.services.tagging import TagService
 
     files, problems = files_to_set(args.paths)
@@ -492,6 +497,7 @@ def files_to_set(paths: list[str]) -> tuple[list[str], list]:
 
 
 def cmd_undo(args, out: Output) -> int:
+    """Undo the newest (or a chosen) batch of tag writes, or list the batches."""
     from desktop.services.tagging import TagService
     from desktop.store.schema import stored_utc
 
@@ -525,6 +531,7 @@ def cmd_undo(args, out: Output) -> int:
 
 
 def cmd_playlist(args, out: Output) -> int:
+    """Write an M3U8 playlist of one genre."""
     from desktop.services.playlists import write_m3u8
     from desktop.store import queries
 
@@ -548,6 +555,7 @@ def measured_on(metrics: dict) -> str:
 
 
 def cmd_models(args, out: Output) -> int:
+    """List the models the app can use."""
     from desktop.core.model import read_model_info
     from desktop.services.models import model_files
 
@@ -570,6 +578,7 @@ def cmd_models(args, out: Output) -> int:
 
 
 def cmd_learn(args, out: Output) -> int:
+    """Learn the library's own genres from its tags and corrections."""
     from desktop.services.learning import LearnSettings, learn
     from desktop.services.models import resolve_model, user_models_dir
 
@@ -602,6 +611,7 @@ def cmd_learn(args, out: Output) -> int:
 
 
 def cmd_map(args, out: Output) -> int:
+    """Draw the library's embeddings as a 2-D map (PNG or HTML)."""
     from desktop.services.library_map import compute_map
     from desktop.services.map_image import render_html, render_png
 
@@ -620,6 +630,7 @@ def cmd_map(args, out: Output) -> int:
 
 
 def cmd_classify(args, out: Output) -> int:
+    """Classify one recording outside the library (a file, or WAV on standard input)."""
     from desktop.core.genre_names import shown_genre
     from desktop.core.model import GenreModel
     from desktop.services.classify import classify_file, classify_wav_bytes
@@ -655,6 +666,7 @@ def cmd_classify(args, out: Output) -> int:
 
 
 def cmd_genres(args, out: Output) -> int:
+    """List the library's genres and their sources, or merge one into another."""
     from collections import Counter
 
     from desktop.core.genre_names import genre_key

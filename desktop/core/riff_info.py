@@ -120,6 +120,7 @@ class _Limited:
         self.fh, self.left = fh, left
 
     def read(self, n: int = -1) -> bytes:
+        """Read up to `n` bytes (all when negative), never past the chunk's end."""
         n = self.left if n < 0 else min(n, self.left)
         data = self.fh.read(n)
         self.left -= len(data)
