@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp = add("map", help="draw the library as a 2-D map of its stored embeddings (PNG, or a self-contained HTML page)")
     mp.add_argument("-o", "--output", required=True, help="map.png, or map.html for an interactive page")
     mp.add_argument("--html", action="store_true", help="write the interactive page whatever the file name")
+    mp.add_argument("--force", action="store_true", help="replace a file that is not a map, or write a PNG without .png (never an audio file)")
     mp.add_argument("--by-file-genre", action="store_true", help="colour by the files' own tags instead of the genre")
     mp.add_argument("--size", type=image_size, default=(1200, 900), help="PNG size in pixels, WIDTHxHEIGHT (default 1200x900)")
     mp.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
@@ -621,9 +622,9 @@ def cmd_map(args, out: Output) -> int:
         raise GenreTaggerError(None, "no analysed tracks to draw; scan a folder first")
     target = Path(args.output)
     if args.html or target.suffix.lower() in (".html", ".htm"):
-        path = render_html(library_map, target)
+        path = render_html(library_map, target, force=args.force, any_name=args.html)
     else:
-        path = render_png(library_map, target, width, height, by_file_genre=args.by_file_genre)
+        path = render_png(library_map, target, width, height, by_file_genre=args.by_file_genre, force=args.force)
     out.say(f"drew {count(len(library_map), 'track')} ({library_map.method.upper()} layout) to {path}")
     out.data = {"map": str(path), "tracks": len(library_map), "layout": library_map.method, "genres": library_map.genres()}
     return EXIT_OK

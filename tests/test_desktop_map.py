@@ -1,6 +1,7 @@
 """The library map: layout, filters, hover/click/rubber-band selection, and the CLI's PNG and HTML."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,6 +146,30 @@ def test_cli_map_png_and_html_and_the_cache(env, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(library_map, "layout_2d", lambda x: pytest.fail("recomputed an unchanged layout"))
     assert len(compute_map(env.sessions)) == len(env.files)
+
+
+def test_the_map_is_never_drawn_over_music_or_a_file_that_is_not_a_map(env, tmp_path, capsys, monkeypatch):
+    # `map -o song.mp3` wrote a PNG over the song, and `-o notes.txt` or a page of the listener's own went the same way.
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(env.sessions.kw["bind"].url.database))
+    env.scan()
+    song, notes, page, misnamed = (tmp_path / n for n in ("song.mp3", "notes.txt", "mine.html", "cover.png"))
+    for path, content in ((song, b"ID3 music"), (notes, b"mine"), (page, b"<html>mine</html>"), (misnamed, b"ID3 music")):
+        path.write_bytes(content)
+    refused = [(["map", "-o", str(song)], "is an audio file's name; a map image never replaces music"),
+               (["map", "-o", str(song), "--html", "--force"], "is an audio file's name; a map page never replaces music"),
+               (["map", "-o", str(notes)], "a map image file should end in .png (add --force to write it anyway)"),
+               (["map", "-o", str(notes), "--html"], "exists and is not a map page; not overwriting it (add --force)"),
+               (["map", "-o", str(page)], "exists and is not a map page; not overwriting it (add --force)"),
+               (["map", "-o", str(misnamed)], "exists and is not a map image; not overwriting it (add --force)")]
+    for argv, reason in refused:
+        assert main(argv) == EXIT_ERROR
+        assert f"{Path(argv[2]).name}: {reason}" in capsys.readouterr().err
+    assert [p.read_bytes() for p in (song, notes, page, misnamed)] == [b"ID3 music", b"mine", b"<html>mine</html>", b"ID3 music"]
+    # A map replaces a map of its kind; --force anything but music; nothing is left beside it.
+    for name in ("map.png", "map.png", "map.html", "map.html", "map.page"):
+        assert main(["map", "-o", str(tmp_path / name), *(["--html"] if name == "map.page" else [])]) == EXIT_OK
+    assert main(["map", "-o", str(misnamed), "--force"]) == EXIT_OK and QImage(str(misnamed)).width() == 1200
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
 
 
 def test_points_are_big_enough_to_see_and_ten_genres_have_ten_colours():

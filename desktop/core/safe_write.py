@@ -129,15 +129,19 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
         raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc})") from exc
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write a small text file (a playlist) through a temporary file, so a crash leaves the old one whole."""
+def atomic_write(path: Path, produce: Callable[[Path], None]) -> None:
+    """Have `produce` write a temporary file beside `path`, then swap it in: a crash leaves the old file whole."""
     tmp = temp_copy_path(path)
     try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
+        produce(tmp)
+        with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a small text file (a playlist, a map page) through a temporary file."""
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))

@@ -9,7 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import GenreTaggerError
+from desktop.core.output_files import check_output
+from desktop.core.safe_write import atomic_write, atomic_write_text
 from desktop.services.library_map import GREY, LibraryMap
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PAGE_TITLE = "<title>Genre Tagger: library map</title>"  # how a page this app wrote is known again
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#9a9a00", "#d37295", "#8cd17d", "#b6992d", "#499894", "#e49444", "#79706e"]
@@ -82,15 +87,18 @@ def paint_legend(painter, x: float, y: float, names: list[str], counts: dict[str
         painter.drawText(QRectF(x + 16, top, LEGEND_WIDTH, LEGEND_ROW), 0x0081, line)  # AlignLeft | AlignVCenter
 
 
-def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 900, by_file_genre: bool = False) -> Path:
-    """Save the map as a PNG (no display needed: Qt's offscreen platform draws it)."""
+def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 900, by_file_genre: bool = False,
+               force: bool = False) -> Path:
+    """Save the map as a PNG (no display needed: Qt's offscreen platform draws it); never over music or other files."""
     import os
+
+    out = Path(out)
+    check_output(out, "map image", (".png",), lambda head: head.startswith(PNG_SIGNATURE), force)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 
     app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 (fonts need an application)
-    out = Path(out)
     keys = m.colour_keys(by_file_genre)
     counts = Counter(keys)
     names = sorted(counts, key=lambda k: (k in GREY, -counts[k], k))
@@ -104,12 +112,19 @@ def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 
     paint_points(painter, m.xy * area + margin, keys, colours, point_size(len(m)))
     paint_legend(painter, width - legend, margin, names, counts, colours, height - 2 * margin)
     painter.end()
-    if not image.save(str(out), "PNG"):
-        raise GenreTaggerError(out, "cannot write the image (is the folder writable?)")
+
+    def save(tmp: Path) -> None:
+        if not image.save(str(tmp), "PNG"):
+            raise GenreTaggerError(out, "cannot write the image (is the folder writable?)")
+
+    try:
+        atomic_write(out, save)
+    except OSError as exc:
+        raise GenreTaggerError(out, f"cannot write the image ({exc.strerror or exc})") from exc
     return out
 
 
-HTML = """<!doctype html><meta charset="utf-8"><title>Genre Tagger: library map</title>
+HTML = """<!doctype html><meta charset="utf-8">""" + PAGE_TITLE + """
 <style>body{margin:0;font:13px sans-serif}canvas{display:block}#tip{position:fixed;background:#fff;border:1px solid #999;
 padding:3px 6px;display:none;pointer-events:none}#legend{position:fixed;right:8px;top:8px;background:#fffc;padding:6px}</style>
 <canvas id="c"></canvas><div id="tip"></div><div id="legend"></div><script>
@@ -129,17 +144,20 @@ k=r.appendChild(document.createElement('span'));k.style.color=D.colours[n];k.tex
 onresize=size;size();</script>"""
 
 
-def render_html(m: LibraryMap, out: str | Path) -> Path:
+def render_html(m: LibraryMap, out: str | Path, force: bool = False, any_name: bool = False) -> Path:
     """A self-contained page: the map with zoom, pan and hover (title, artist, genre and its tag).
 
     Every name from the library (a tag can hold anything, markup included) reaches the page as text only.
+    Never written over music, nor (unless forced) over a file that is not such a page; `any_name` takes a name
+    without .html.
     """
     out = Path(out)
+    check_output(out, "map page", () if any_name else (".html", ".htm"), lambda head: PAGE_TITLE.encode() in head, force)
     names = m.genres()
     data = {"x": np.round(m.xy[:, 0], 4).tolist(), "y": np.round(m.xy[:, 1], 4).tolist(), "g": m.genre, "f": m.file_genre,
             "t": m.title, "a": m.artist, "names": names, "colours": colours_for(names)}
     try:
-        out.write_text(HTML.replace("__DATA__", json.dumps(data).replace("</", "<\\/")), encoding="utf-8")
+        atomic_write_text(out, HTML.replace("__DATA__", json.dumps(data).replace("</", "<\\/")))
     except OSError as exc:
         raise GenreTaggerError(out, f"cannot write the page ({exc.strerror})") from exc
     return out

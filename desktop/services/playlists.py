@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError
-from desktop.core.formats import is_supported, unread_audio_kind
+from desktop.core.output_files import check_output
 from desktop.core.safe_write import atomic_write_text
 from desktop.store.schema import Track
 
@@ -34,18 +34,7 @@ def playlist_file_name(genre: str) -> str:
 
 def check_target(out: Path, force: bool) -> None:
     """Refuse to replace an audio file, or anything that is not a playlist, unless forced."""
-    if is_supported(out) or unread_audio_kind(out):  # music the app cannot read is music all the same
-        raise GenreTaggerError(out, "is an audio file's name; a playlist never replaces music")
-    if out.suffix.lower() not in PLAYLIST_SUFFIXES and not force:
-        raise GenreTaggerError(out, "a playlist file should end in .m3u8 (add --force to write it anyway)")
-    if out.exists() and not force:
-        try:
-            with open(out, encoding="utf-8", errors="replace") as fh:
-                is_playlist = fh.read(7) == "#EXTM3U"
-        except OSError as exc:
-            raise GenreTaggerError(out, f"cannot read ({exc.strerror})") from exc
-        if not is_playlist:
-            raise GenreTaggerError(out, "exists and is not a playlist; not overwriting it (add --force)")
+    check_output(out, "playlist", PLAYLIST_SUFFIXES, lambda head: head.startswith(b"#EXTM3U"), force)
 
 
 def write_m3u8(tracks: list[Track], out: str | Path, force: bool = False) -> tuple[Path, list[str]]:
