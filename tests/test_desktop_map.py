@@ -157,7 +157,7 @@ def test_the_map_is_never_drawn_over_music_or_a_file_that_is_not_a_map(env, tmp_
         path.write_bytes(content)
     refused = [(["map", "-o", str(song)], "is an audio file's name; a map image never replaces music"),
                (["map", "-o", str(song), "--html", "--force"], "is an audio file's name; a map page never replaces music"),
-               (["map", "-o", str(notes)], "a map image file should end in .png (add --force to write it anyway)"),
+               (["map", "-o", str(notes)], "a map image file should end in .png (add --force)"),
                (["map", "-o", str(notes), "--html"], "exists and is not a map page; not overwriting it (add --force)"),
                (["map", "-o", str(page)], "exists and is not a map page; not overwriting it (add --force)"),
                (["map", "-o", str(misnamed)], "exists and is not a map image; not overwriting it (add --force)")]

@@ -649,6 +649,29 @@ def test_a_settings_file_with_bad_values_opens_with_defaults_and_names_them(tmp_
     assert all(f"setting {name}=" in caplog.text for name in ("policy", "multi_threshold", "id3_version"))
 
 
+def test_a_settings_file_that_is_music_or_not_settings_is_refused_untouched(qtbot, tmp_path, monkeypatch):
+    # `genre-tagger-gui --settings song.mp3` opened the song as INI and Qt wrote "[General]..." over it on saving.
+    from PySide6.QtWidgets import QMessageBox
+
+    from desktop.ui.app import check_settings_file, main
+
+    said = []
+    monkeypatch.setattr(QMessageBox, "critical", lambda parent, title, text: said.append(text))
+    song, notes = tmp_path / "song.mp3", tmp_path / "notes"
+    song.write_bytes(b"ID3\x04\x00\x00\x00\x00\x00\x00music")
+    notes.write_text("my shopping list\nmilk=2\n")
+    for path, reason in ((song, "is an audio file's name; a settings file never replaces music"),
+                         (notes, "exists and is not a settings file; not overwriting it")):
+        assert main(["--settings", str(path), "--db", str(tmp_path / "lib.db")]) == 2
+        assert said.pop() == f"{path}: {reason}"
+    assert song.read_bytes() == b"ID3\x04\x00\x00\x00\x00\x00\x00music" and notes.read_text() == "my shopping list\nmilk=2\n"
+    assert not (tmp_path / "lib.db").exists()
+    for fine in ("[General]\nfolders=/m\n", "", "; comment\n", "policy=fill\n"):  # settings, or empty: used
+        (tmp_path / "s.ini").write_text(fine)
+        check_settings_file(str(tmp_path / "s.ini"))
+    check_settings_file(str(tmp_path / "new" / "settings.conf"))  # a new file, any name
+
+
 def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):
     # Once a model was chosen, only editing settings.ini brought back the automatic choice
     # (the library's learned model, else the shipped one).

@@ -11,16 +11,17 @@ from desktop.core.formats import is_supported, unread_audio_kind
 UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def check_output(out: Path, what: str, suffixes: tuple[str, ...], is_one: Callable[[bytes], bool], force: bool) -> None:
+def check_output(out: Path, what: str, suffixes: tuple[str, ...], is_one: Callable[[bytes], bool], force: bool,
+                 force_hint: str = " (add --force)") -> None:
     """Refuse to write `what` over music ever; unless forced, under another suffix or over a file that is not one.
 
     `is_one` is given the first 512 bytes of an existing file and says whether it is a `what` (safe to replace);
-    empty `suffixes` take any name.
+    empty `suffixes` take any name; `force_hint` tells how to force it (empty where it cannot be).
     """
     if is_supported(out) or unread_audio_kind(out):  # music the app cannot read is music all the same
         raise GenreTaggerError(out, f"is an audio file's name; a {what} never replaces music")
     if suffixes and out.suffix.lower() not in suffixes and not force:
-        raise GenreTaggerError(out, f"a {what} file should end in {suffixes[0]} (add --force to write it anyway)")
+        raise GenreTaggerError(out, f"a {what} file should end in {suffixes[0]}{force_hint}")
     if out.exists() and not force:
         try:
             with open(out, "rb") as fh:
@@ -28,4 +29,4 @@ def check_output(out: Path, what: str, suffixes: tuple[str, ...], is_one: Callab
         except OSError as exc:
             raise GenreTaggerError(out, f"cannot read ({exc.strerror})") from exc
         if not is_one(head.removeprefix(UTF8_BOM)):
-            raise GenreTaggerError(out, f"exists and is not a {what}; not overwriting it (add --force)")
+            raise GenreTaggerError(out, f"exists and is not a {what}; not overwriting it{force_hint}")

@@ -25,6 +25,23 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def looks_like_ini(head: bytes) -> bool:
+    """Whether a file's first bytes could be an INI settings file (empty, or text opening a section or a key)."""
+    if b"\0" in head:
+        return False
+    lines = [line.strip() for line in head.decode("utf-8", errors="replace").splitlines() if line.strip()]
+    return not lines or lines[0][0] in "[;#" or "=" in lines[0]
+
+
+def check_settings_file(path: str) -> None:
+    """Refuse a --settings file that is music or not settings: Qt would rewrite it as INI when saving."""
+    from pathlib import Path
+
+    from desktop.core.output_files import check_output
+
+    check_output(Path(path), "settings file", (), looks_like_ini, force=False, force_hint="")
+
+
 def install_error_hook(window) -> None:
     """A bug of ours on the GUI thread: logged with its traceback and named in the Problems panel.
 
@@ -78,15 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("genre-tagger")
     app.setOrganizationName("genre-tagger")
     app.setDesktopFileName("genre-tagger")
-    store = QSettings(str(args.settings or settings_file()), QSettings.Format.IniFormat)
-    settings = AppSettings(store)
-    if args.model:
-        settings.model_path = args.model
     try:
+        if args.settings:
+            check_settings_file(args.settings)
         sessions = open_database(database_file(args.db))
     except GenreTaggerError as exc:
         QMessageBox.critical(None, "Genre Tagger", str(exc))
         return 2
+    store = QSettings(str(args.settings or settings_file()), QSettings.Format.IniFormat)
+    settings = AppSettings(store)
+    if args.model:
+        settings.model_path = args.model
     window = MainWindow(sessions, settings)
     install_error_hook(window)
     window.show()
