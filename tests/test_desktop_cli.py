@@ -268,6 +268,19 @@ def test_an_option_is_never_guessed_from_its_first_letters(capsys, argv, unknown
     assert stop.value.code == EXIT_ERROR and f"unrecognized arguments: {unknown}" in capsys.readouterr().err
 
 
+def test_a_database_named_like_music_or_a_folder_is_refused_and_nothing_made(tmp_path, capsys, monkeypatch):
+    # `--db music/` (not there yet) made a database file named "music"; `--db new.mp3` a database named like a song.
+    for db, reason in ((f"{tmp_path / 'music'}/", "names a folder (it ends in /); give a database file"),
+                       (str(tmp_path / "new.mp3"), "is an audio file's name; the library database needs a file of its own")):
+        assert main(["--db", db, "list"]) == EXIT_ERROR
+        assert f"error: {db.rstrip('/')}: {reason}" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("GENRE_TAGGER_DB", f"{tmp_path}/")
+    with pytest.raises(SystemExit):
+        main(["--help"])  # help still shows, naming what is wrong with the variable
+    assert "names a folder (it ends in /)" in capsys.readouterr().out
+
+
 def test_list_keeps_paths_in_one_column_whatever_the_genre(lib, capsys):
     music, files = lib
     main(["scan", str(music)])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from desktop.core.errors import GenreTaggerError
+
 APP = "genre-tagger"
 DB_ENV = "GENRE_TAGGER_DB"
 
@@ -37,18 +39,27 @@ def settings_file() -> Path:
 
 def database_file(override: str | Path | None = None) -> Path:
     """--db flag, then $GENRE_TAGGER_DB, then library.db in the user data folder."""
-    if override:
-        return Path(override).expanduser()
-    if os.environ.get(DB_ENV):
-        return Path(os.environ[DB_ENV]).expanduser()
-    return data_dir() / "library.db"
+    text = str(override or os.environ.get(DB_ENV) or "")
+    if not text:
+        return data_dir() / "library.db"
+    if text.endswith(("/", os.sep)):  # Path() drops the slash, and a missing "music/" became a database named music
+        raise GenreTaggerError(Path(text), "names a folder (it ends in /); give a database file (e.g. library.db inside it)")
+    return Path(text).expanduser()
 
 
 def locations_text() -> str:
     """Lines for --help and --version: where the database, settings, models and logs are."""
     return "\n".join([
-        f"database:  {database_file()}  (--db or ${DB_ENV})",
+        f"database:  {_shown(database_file)}  (--db or ${DB_ENV})",
         f"settings:  {settings_file()}",
         f"models:    {data_dir() / 'models'}  (add your own .onnx here)",
         f"logs:      {log_dir()}  (rotated)",
     ])
+
+
+def _shown(where) -> str:
+    """A location for --help, or why it is not one (help must show even when $GENRE_TAGGER_DB is wrong)."""
+    try:
+        return str(where())
+    except GenreTaggerError as exc:
+        return str(exc)

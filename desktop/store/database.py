@@ -12,6 +12,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.errors import GenreTaggerError
+from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.store.schema import Base, Meta
 
 SCHEMA_VERSION = 5
@@ -185,6 +186,8 @@ def open_database(path: str | Path, read_only: bool = False) -> sessionmaker[Ses
     `read_only`: a library that cannot be written where it is (ReadOnlyLibrary) is opened for reading.
     """
     path = Path(path)
+    if is_supported(path) or unread_audio_kind(path):  # `--db song.mp3`: a slip, never a library to create
+        raise DatabaseError(path, "is an audio file's name; the library database needs a file of its own (e.g. library.db)")
     if read_only and str(path) != ":memory:" and path.is_file():
         try:
             check_writable(path)
