@@ -339,6 +339,20 @@ def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):
     bad.write_text("nope")
     assert main(["scan", str(music), "--model", str(bad)]) == EXIT_ERROR
     assert f"error: {bad}: cannot load model" in capsys.readouterr().err
+    for argv in (["scan", str(music)], ["learn", "--base", str(tmp_path)]):  # a folder: it said "no such model file"
+        assert main([*argv, "--model", str(tmp_path)]) == EXIT_ERROR
+        assert f"error: {tmp_path}: is a folder, not a model file (.onnx)" in capsys.readouterr().err
+
+
+def test_a_playlist_or_map_given_a_folder_asks_for_a_file_name(lib, capsys, tmp_path):
+    # `-o ~/Playlists/` said "should end in .m3u8", and with --force tried to write over the folder.
+    music, _ = lib
+    main(["scan", str(music)])
+    capsys.readouterr()
+    for argv, what in ((["playlist", "noise", "-o", str(tmp_path), "--force"], "playlist"),
+                       (["map", "-o", str(tmp_path), "--force"], "map image")):
+        assert main(argv) == EXIT_ERROR
+        assert f"error: {tmp_path}: is a folder; name the {what} file to write in it" in capsys.readouterr().err
 
 
 def test_corrupt_file_and_missing_folder_give_partial_exit(lib, capsys):

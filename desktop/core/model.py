@@ -89,7 +89,7 @@ class GenreModel:
 
         path = Path(path)
         if not path.is_file():
-            raise ModelError(path, "no such model file")
+            raise ModelError(path, "is a folder, not a model file (.onnx)" if path.is_dir() else "no such model file")
         ort.set_default_logger_severity(4)  # a missing CUDA library is reported through `providers`, not stderr noise
         options = ort.SessionOptions()
         if threads:

@@ -54,7 +54,8 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise ModelError(path, "no such model file" if isinstance(exc, FileNotFoundError) else f"cannot read ({exc.strerror})") from exc
+        reason = {FileNotFoundError: "no such model file", IsADirectoryError: "is a folder, not a model file (.onnx)"}
+        raise ModelError(path, reason.get(type(exc), f"cannot read ({exc.strerror})")) from exc
     meta: dict[str, str] = {}
     try:
         for number, wire, value in _fields(data):

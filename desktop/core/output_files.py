@@ -18,6 +18,8 @@ def check_output(out: Path, what: str, suffixes: tuple[str, ...], is_one: Callab
     `is_one` is given the first 512 bytes of an existing file and says whether it is a `what` (safe to replace);
     empty `suffixes` take any name; `force_hint` tells how to force it (empty where it cannot be).
     """
+    if out.is_dir():
+        raise GenreTaggerError(out, f"is a folder; name the {what} file to write in it")
     if is_supported(out) or unread_audio_kind(out):  # music the app cannot read is music all the same
         raise GenreTaggerError(out, f"is an audio file's name; a {what} never replaces music")
     if suffixes and out.suffix.lower() not in suffixes and not force:
