@@ -870,6 +870,23 @@ def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window
     assert window.errors.count() == 1
 
 
+def test_a_track_corrected_out_of_the_filtered_view_hands_its_place_to_the_next(qtbot, window):
+    # Working down "Needs review" (or one genre) with Ctrl+G: the corrected track left the view and took the
+    # selection with it, so every correction began with a click to find one's place again.
+    scan(qtbot, window)
+    row = max(range(1, window.genres.rowCount()), key=lambda r: int(window.genres.index(r, 0).data().rsplit("(", 1)[1][:-1]))
+    window.sidebar.setCurrentIndex(window.genres.index(row, 0))  # the genre with the most tracks
+    shown = window.proxy.rowCount()
+    assert shown >= 2
+    window.table.selectRow(0)
+    corrected, following = window.shown_row(0).id, window.shown_row(1).id
+    window.correct([corrected], "Zydeco")
+    wait_write(qtbot, window)
+    assert window.proxy.rowCount() == shown - 1 and window.table.currentIndex().row() == 0
+    assert window.selected_track_ids() == [following] and window.set_genre_action.isEnabled()
+    assert window.shown_row(0).title in window.details.heading.text()  # its details, ready for the next one
+
+
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):
     # A reload reset the sidebar: no genre highlighted while the table stayed limited to it.
     from desktop.store.schema import Track

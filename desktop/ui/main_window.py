@@ -397,25 +397,32 @@ class MainWindow(QMainWindow):
             return "Nothing needs review here."
         return "No track here."
 
-    def _remember_selection(self) -> tuple[int | None, list[int]]:
+    def _remember_selection(self) -> tuple[int | None, list[int], int | None]:
         current = self.table.currentIndex()
         return (self.proxy.index(current.row(), 0).data(TRACK_ID_ROLE) if current.isValid() else None,
-                self.selected_track_ids())
+                self.selected_track_ids(), current.row() if current.isValid() else None)
 
-    def _restore_selection(self, current_id: int | None, selected_ids: list[int]) -> None:
-        """Select these tracks again where the table still shows them; the current one shows its (new) details."""
+    def _restore_selection(self, current_id: int | None, selected_ids: list[int], current_row: int | None = None) -> None:
+        """Select these tracks again where the table still shows them; the current one shows its (new) details.
+
+        When none of them is shown any more (corrected under "Needs review" or another genre's filter), the track
+        that took the current one's place is selected, so a listener working down the list keeps their place.
+        """
         def proxy_index(track_id):
             row = self.table_model.row_of(track_id)
             return QModelIndex() if row is None else self.proxy.mapFromSource(self.table_model.index(row, 0))
 
         rows = sorted(ix.row() for ix in map(proxy_index, selected_ids) if ix.isValid())
+        current = proxy_index(current_id) if current_id is not None else QModelIndex()
+        if not rows and not current.isValid() and current_row is not None and self.proxy.rowCount():
+            current = self.proxy.index(min(current_row, self.proxy.rowCount() - 1), 0)
+            current_id, rows = current.data(TRACK_ID_ROLE), [current.row()]
         selection, last = QItemSelection(), self.proxy.columnCount() - 1
         runs = [i for i, row in enumerate(rows) if i == 0 or row != rows[i - 1] + 1] + [len(rows)]
         for begin, end in zip(runs, runs[1:], strict=False):  # one range per run of adjacent rows: a select-all stays one range
             selection.select(self.proxy.index(rows[begin], 0), self.proxy.index(rows[end - 1], last))
         model = self.table.selectionModel()
         model.select(selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
-        current = proxy_index(current_id) if current_id is not None else QModelIndex()
         if current.isValid():
             model.setCurrentIndex(current, QItemSelectionModel.SelectionFlag.NoUpdate)
 
