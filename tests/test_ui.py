@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -885,6 +886,26 @@ def test_a_track_corrected_out_of_the_filtered_view_hands_its_place_to_the_next(
     assert window.proxy.rowCount() == shown - 1 and window.table.currentIndex().row() == 0
     assert window.selected_track_ids() == [following] and window.set_genre_action.isEnabled()
     assert window.shown_row(0).title in window.details.heading.text()  # its details, ready for the next one
+
+
+def test_set_genre_offers_the_genre_the_tracks_show_so_enter_cannot_set_the_alphabets_first(qtbot, window, monkeypatch):
+    # The dialog came up on the first genre in the alphabet: Enter set it on every selected track.
+    from PySide6.QtWidgets import QInputDialog
+
+    scan(qtbot, window)
+    asked = []
+    monkeypatch.setattr(QInputDialog, "getItem", lambda _parent, _title, _label, items, current, editable:
+                        (asked.append(items[current]), ("", False))[1])
+    rows = [window.shown_row(r) for r in range(window.proxy.rowCount())]
+    most = Counter(r.genre for r in rows).most_common(1)[0][0]
+    assert sorted(window.genre_choices())[0] != most  # else the old dialog would have offered it by chance
+    window.set_genre_for_tracks([r.id for r in rows])  # mixed genres (a region of the map): the most shown one
+    window.set_genre_for_tracks([next(r.id for r in rows if r.genre != most)])
+    assert asked == [most, next(r.genre for r in rows if r.genre != most)]
+    window.correct([rows[0].id], "Rock; Pop")
+    wait_write(qtbot, window)
+    window.set_genre_for_tracks([rows[0].id])  # several genres: offered as they stand, though not a choice of its own
+    assert asked[-1] == "Rock; Pop"
 
 
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -88,6 +89,7 @@ from desktop.ui.table_model import (
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
+    TrackRow,
     load_changes,
     load_genre_counts,
     load_rows,
@@ -574,6 +576,10 @@ class MainWindow(QMainWindow):
         """Ids of the selected rows, in the table's order."""
         return [self.shown_row(row).id for row in self._selected_rows()]
 
+    def _row_of_track(self, track_id: int) -> TrackRow | None:
+        row = self.table_model.row_of(track_id)
+        return None if row is None else self.table_model.row_at(row)
+
     def shown_row(self, proxy_row: int):
         """The data of a row as the table shows it (filtered)."""
         return self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
@@ -888,7 +894,15 @@ class MainWindow(QMainWindow):
         """Ask for one genre and correct every given track (a rubber band on the map, say)."""
         if not track_ids:
             return
-        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {count(len(track_ids), 'track')}:", self.genre_choices() or [""], 0, True)
+        choices = self.genre_choices()
+        # The genre these tracks show now comes up first, selected: Enter confirms it (a label to learn from),
+        # typing replaces it. It offered the alphabet's first genre, which Enter then set on every track.
+        shown = Counter(row.genre for row in map(self._row_of_track, track_ids) if row is not None and row.genre)
+        now = shown.most_common(1)[0][0] if shown else ""
+        if now and now not in choices:
+            choices.insert(0, now)
+        genre, ok = QInputDialog.getItem(self, "Set genre", f"Genre for {count(len(track_ids), 'track')}:", choices or [""],
+                                         choices.index(now) if now else 0, True)
         if ok and genre.strip():
             self.correct(track_ids, genre.strip())
 
