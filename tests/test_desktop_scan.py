@@ -81,6 +81,31 @@ def test_missing_root_is_reported(tmp_path):
     assert problems[0].reason == "no such file or folder"
 
 
+def test_the_kernels_trees_are_never_walked(tmp_path, monkeypatch):
+    # A scan of "/" (or of a folder holding a link to /proc/self) went through /proc/<pid>/cwd into the whole disk
+    # again and put /proc/... paths in the library; a scan of /proc itself walked it for minutes.
+    from desktop.core import scan
+
+    music = tmp_path / "music"
+    music.mkdir()
+    (music / "song.flac").write_bytes(b"x")
+    (music / "proc link").symlink_to("/proc/self")  # its cwd leads back to the music
+    (music / "dev").symlink_to("/dev")
+    monkeypatch.chdir(music)
+    problems = []
+    assert [f.path for f in walk_music([music], problems.append)] == [music / "song.flac"] and problems == []
+    assert list(walk_music(["/proc/self/cwd", "/sys"], problems.append)) == []
+    assert [(str(p.path), p.reason) for p in problems] == [
+        ("/proc/self/cwd", "is in /proc, the system's own files, not music; not walked"),
+        ("/sys", "is in /sys, the system's own files, not music; not walked")]
+    # Walking "/" meets /proc as a plain folder: passed over without looking inside (only the trees are checked).
+    fake_root = tmp_path / "root"
+    (fake_root / "proc" / "self").mkdir(parents=True)
+    (fake_root / "proc" / "self" / "song.flac").write_bytes(b"x")
+    monkeypatch.setattr(scan, "SYSTEM_TREES", (fake_root / "proc",))
+    assert list(walk_music([fake_root], problems.append)) == []
+
+
 def test_scan_progress_reads_at_a_glance():
     # "2000 s left" and "1234 / 10000" made the reader do the sums.
     from desktop.core.progress_text import scan_progress, time_left

@@ -1,4 +1,5 @@
-"""Walk music folders: supported files only (other audio named), hidden ones skipped, symlink loops never followed."""
+"""Walk music folders: supported files only (other audio named), hidden ones skipped, symlink loops never followed,
+the kernel's trees (/proc, /sys, /dev) never entered."""
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ from pathlib import Path
 
 from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.core.safe_write import is_temp_copy
+
+# The kernel's and the devices' trees hold no music, and /proc/<pid>/cwd and /root lead back into the whole disk:
+# a scan of "/" walked everything again under /proc and put those paths in the library. (/run/media is where
+# removable drives are mounted on several systems: walked as any folder.)
+SYSTEM_TREES = tuple(Path(p) for p in ("/proc", "/sys", "/dev")) if os.name == "posix" else ()
+
+
+def system_tree(path: Path) -> Path | None:
+    """The kernel tree `path` lies in, as written or through its symlinks, if any."""
+    for where in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):
+        if tree := next((tree for tree in SYSTEM_TREES if where == tree or tree in where.parents), None):
+            return tree
+    return None
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,9 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
         if not root.is_dir():
             on_problem(ScanProblem(printable(root), "not a folder or a file" if root.exists() else "no such file or folder"))
             continue
+        if tree := system_tree(root):
+            on_problem(ScanProblem(printable(root), f"is in {tree}, the system's own files, not music; not walked"))
+            continue
         yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover)
 
 
@@ -133,6 +150,8 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
                     on_problem(ScanProblem(printable(path), "the name is not valid UTF-8; rename it to scan it"))
                 continue
             if entry.is_dir(follow_symlinks=True):
+                if (path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path):  # realpath only where it can lead there
+                    continue
                 yield from _walk(path, seen, on_problem, on_leftover)
             elif entry.is_file(follow_symlinks=True) and (
                     found := _music_file(path, entry.stat, on_problem)):
