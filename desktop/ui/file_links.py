@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QUrl
+from PySide6.QtCore import QCoreApplication, QObject, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,11 @@ def session_bus():
     return QDBusConnection.sessionBus()
 
 
-def show_in_folder(path: str, on_problem: Callable[[str], None]) -> None:
-    """Show the file selected in the file manager, else open its folder; why neither could goes to `on_problem`."""
+def show_in_folder(path: str, on_problem: Callable[[str], None], parent: QObject | None = None) -> None:
+    """Show the file selected in the file manager, else open its folder; why neither could goes to `on_problem`.
+
+    The file manager answers later; `parent` (the window) gone by then, its answer is not waited for.
+    """
     file = Path(path)
     if not file.parent.is_dir():
         on_problem("its folder is not there (moved, deleted, or on a drive not mounted)")
@@ -42,7 +45,7 @@ def show_in_folder(path: str, on_problem: Callable[[str], None]) -> None:
     call = QDBusMessage.createMethodCall(service, object_path, interface, "ShowItems")
     call.setArguments([[QUrl.fromLocalFile(str(file)).toString()], ""])  # (as uris, s startup id)
     # Asynchronous: a file manager started by the call must not freeze the window while it starts.
-    watcher = QDBusPendingCallWatcher(bus.asyncCall(call, FILE_MANAGER_TIMEOUT_MS), QCoreApplication.instance())
+    watcher = QDBusPendingCallWatcher(bus.asyncCall(call, FILE_MANAGER_TIMEOUT_MS), parent or QCoreApplication.instance())
 
     def answered(done) -> None:
         if done.isError():  # e.g. it crashed, or does not really implement ShowItems: the folder, as before

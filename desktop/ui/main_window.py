@@ -783,7 +783,7 @@ class MainWindow(QMainWindow):
         """Show the (first) selected track in the file manager, selected in its folder."""
         paths = self.selected_paths()
         if paths:
-            show_in_folder(paths[0], lambda why: self.report_problem(paths[0], f"cannot show it in its folder: {why}"))
+            show_in_folder(paths[0], lambda why: self.report_problem(paths[0], f"cannot show it in its folder: {why}"), self)
 
     def copy_selected_paths(self):
         """Copy the selected tracks' paths to the clipboard, one per line, in the table's order."""
