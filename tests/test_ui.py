@@ -908,6 +908,31 @@ def test_set_genre_offers_the_genre_the_tracks_show_so_enter_cannot_set_the_alph
     assert asked[-1] == "Rock; Pop"
 
 
+def test_coming_back_to_the_window_shows_what_the_command_line_changed(qtbot, window):
+    # `genre-tagger set ...` in a terminal, then back to the window: it showed the old genre, and its Undo
+    # offered the batch before, until something else reloaded the table.
+    from PySide6.QtWidgets import QWidget
+
+    from desktop.services.tagging import TagService
+
+    scan(qtbot, window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    path = window.shown_row(0).path
+    terminal = QWidget()  # another window takes the focus meanwhile
+    qtbot.addWidget(terminal)
+    terminal.show()
+    terminal.activateWindow()
+    qtbot.waitUntil(lambda: not window.isActiveWindow())
+    TagService(open_database(window.sessions.kw["bind"].url.database)).correct([path], "Zydeco")  # another process
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    row = next(window.shown_row(r) for r in range(window.proxy.rowCount()) if window.shown_row(r).path == path)
+    assert row.genre == "Zydeco" and row.corrected
+    assert "Zydeco" in window.undo_action.text()
+
+
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):
     # A reload reset the sidebar: no genre highlighted while the table stayed limited to it.
     from desktop.store.schema import Track

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from PySide6.QtCore import (
     QByteArray,
+    QEvent,
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
@@ -1069,6 +1070,14 @@ class MainWindow(QMainWindow):
         header, metrics = self.table.horizontalHeader(), self.table.fontMetrics()
         words = metrics.horizontalAdvance("uncertain") + 2 * metrics.averageCharWidth()
         return {CONFIDENCE: header.sectionSizeHint(CONFIDENCE), STATUS: max(header.sectionSizeHint(STATUS), words)}
+
+    def changeEvent(self, event):  # noqa: N802
+        """Back in the window: what the command line (or another window) changed meanwhile shows at once."""
+        super().changeEvent(event)
+        if (event.type() == QEvent.Type.ActivationChange and self.isActiveWindow() and hasattr(self, "_changes_since")
+                and self.scan_job is None and not self.write_busy):  # a scan's own timer follows its changes
+            self.refresh_changes()
+            self._update_undo_action()
 
     def closeEvent(self, event):  # noqa: N802
         self.settings.store.setValue("window/geometry", self.saveGeometry())
