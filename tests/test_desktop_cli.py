@@ -94,6 +94,24 @@ def test_write_history_gives_local_times_and_iso_times_with_their_zone(lib, caps
     assert f"    1  {local:%Y-%m-%d %H:%M}  " in capsys.readouterr().out
 
 
+def test_undo_puts_the_provenance_field_back_and_a_later_write_keeps_it_true(lib, capsys):
+    # Undo restored the genre and left "Genre Tagger: Noise 0.97" in the file; a genre set by hand afterwards
+    # (without --provenance) carried the same false claim on.
+    music, files = lib
+    assert main(["scan", str(music), "--write", "--provenance"]) == EXIT_OK
+    scanned = {f: read_tags(f).provenance for f in files}
+    assert all(p.startswith("Genre Tagger: ") and p != "Genre Tagger: corrected by hand" for p in scanned.values())
+    assert main(["set", str(files[0]), "Polka"]) == EXIT_OK  # no --provenance: the field is there, so kept true
+    assert read_tags(files[0]).provenance == "Genre Tagger: corrected by hand"
+    assert main(["undo"]) == EXIT_OK  # the field as the scan left it
+    assert read_tags(files[0]).provenance == scanned[files[0]] and read_tags(files[0]).genres == ("Noise",)
+    assert main(["undo"]) == EXIT_OK  # the files as they were: no field
+    capsys.readouterr()
+    assert [(read_tags(f).genres, read_tags(f).provenance) for f in files] == [((), "")] * len(files)
+    assert main(["set", str(files[1]), "Polka"]) == EXIT_OK  # no field, no --provenance: none added
+    assert read_tags(files[1]).provenance == ""
+
+
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
     # After a merge the merged genre vanished from the list with no trace of where it went or how to undo it.
     music, files = lib

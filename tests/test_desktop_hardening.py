@@ -742,7 +742,37 @@ def test_a_version_4_library_keeps_its_corrections_and_links_new_ones_to_their_w
     with sessions() as s:
         assert [(c.genre, c.batch_id) for c in s.query(Correction)] == [("Jazz", None)]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "5"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "6"
+
+
+def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provenance(env):
+    import dataclasses
+    import sqlite3
+
+    from desktop.store.database import open_database
+
+    env.scan()
+    flac = str(env.files["flac"])
+    db = env.sessions.kw["bind"].url.database
+    tagger = TagService(env.sessions)
+    tagger.options = dataclasses.replace(tagger.options, write_provenance=True)
+    tagger.correct([flac], "Jazz")
+    env.sessions.kw["bind"].dispose()
+    with sqlite3.connect(db) as con:  # back to version 5: the journal knew nothing of the provenance field
+        con.execute("alter table journal drop column provenance_written")
+        con.execute("alter table journal drop column old_provenance")
+        con.execute("update meta set value = '5' where key = 'schema_version'")
+    sessions = open_database(db)
+    with sessions() as s:
+        assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)] == [(None, None)]
+    assert read_tags(flac).provenance == "Genre Tagger: corrected by hand"
+    old_entry = TagService(sessions)
+    old_entry.options = dataclasses.replace(old_entry.options, write_provenance=True)
+    old_entry.undo()  # as before schema 6: the field cleared where provenance is written
+    assert read_tags(flac).provenance == "" and read_tags(flac).genres == ()
+    TagService(sessions).correct([flac], "Blues")
+    with sessions() as s:
+        assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)][-1] == (False, None)
 
 
 def test_a_corrected_and_written_track_keeps_its_verdict(env):

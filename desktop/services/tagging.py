@@ -175,12 +175,16 @@ class TagService:
             # Another tagger filled it since the plan (kid3 and Mp3tag keep the timestamp).
             result.skipped.append((change.path, f"got a genre since planning ({join_genres(now.genres)}); fill keeps it"))
             return
+        # The provenance field is written when asked for, and kept true where a file has one already: a genre
+        # set by hand under "Genre Tagger: Jazz 0.95" would otherwise carry that claim on.
+        options = dataclasses.replace(self.options, write_provenance=self.options.write_provenance or bool(now.provenance))
         entry = JournalEntry(batch_id=batch.id, track_id=change.track_id, path=change.path,
-                             old_genres=list(now.raw_genres), new_genres=list(change.new))
+                             old_genres=list(now.raw_genres), new_genres=list(change.new),
+                             provenance_written=options.write_provenance, old_provenance=now.provenance or None)
         s.add(entry)
         s.commit()  # the journal row exists before the file changes
         try:
-            write_genres(path, list(change.new), self.options, provenance=f"Genre Tagger: {change.provenance}")
+            write_genres(path, list(change.new), options, provenance=f"Genre Tagger: {change.provenance}")
         except TagWriteError as exc:
             entry.state, entry.error = "failed", exc.reason
             s.commit()
@@ -368,8 +372,13 @@ class TagService:
             return
         entry.state = "undoing"
         s.commit()  # a crash from here on is settled by recover_interrupted()
+        if entry.provenance_written is None:  # journalled before schema 6: the field is cleared where it is written
+            options, provenance = self.options, ""
+        else:  # whatever the settings are now: the field as it was before this write, and only if the write set it
+            options = dataclasses.replace(self.options, write_provenance=entry.provenance_written)
+            provenance = entry.old_provenance or ""
         try:
-            write_genres(path, list(entry.old_genres), self.options, provenance="")
+            write_genres(path, list(entry.old_genres), options, provenance=provenance)
         except TagWriteError as exc:
             entry.state = "written"
             s.commit()

@@ -15,7 +15,7 @@ from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class DatabaseError(GenreTaggerError):
@@ -75,9 +75,19 @@ def _link_corrections(engine: Engine) -> None:
         conn.exec_driver_sql("ALTER TABLE corrections ADD COLUMN batch_id INTEGER REFERENCES write_batches (id)")
 
 
+def _journal_provenance(engine: Engine) -> None:
+    # Version 6: the journal keeps the provenance field's old value, so undo restores it with the genre (it left
+    # "Genre Tagger: Jazz 0.97" in a file whose genre it had put back). Older entries: NULL, undone as before.
+    if "provenance_written" in {c["name"] for c in inspect(engine).get_columns("journal")}:
+        return  # created by this version's create_all
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE journal ADD COLUMN provenance_written BOOLEAN")
+        conn.exec_driver_sql("ALTER TABLE journal ADD COLUMN old_provenance TEXT")
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
-                                                   4: _split_status, 5: _link_corrections}
+                                                   4: _split_status, 5: _link_corrections, 6: _journal_provenance}
 
 
 def schema_version(engine: Engine) -> int:

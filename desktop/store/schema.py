@@ -145,6 +145,10 @@ class JournalEntry(Base):
     path: Mapped[str] = mapped_column(String)
     old_genres: Mapped[list] = mapped_column(JSON)
     new_genres: Mapped[list] = mapped_column(JSON)
+    # Whether the write set the provenance field, and what that field held before (None: absent), so undo puts
+    # it back too. None for writes journalled before schema 6: their undo clears the field where it is written.
+    provenance_written: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    old_provenance: Mapped[str | None] = mapped_column(Text, nullable=True)
     state: Mapped[str] = mapped_column(String, default="pending")  # pending | written | failed | undone
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     size_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
