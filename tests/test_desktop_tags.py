@@ -184,6 +184,15 @@ def test_fingerprint_ignores_id3v1_and_ape_tags_at_the_end_in_either_order(tmp_p
     ape(v1_then_ape)
     assert v1_then_ape.read_bytes()[-32:-24] == b"APETAGEX" and ape_then_v1.read_bytes()[-128:-125] == b"TAG"
     assert audio_hash(ape_then_v1, full=True) == audio_hash(v1_then_ape, full=True) == bare
+    # An APE tag of exactly 131 bytes holds "TAG" (in its header's APETAGEX) where an ID3v1 tag would begin: it was
+    # taken for one, three bytes of the tag counted as audio, and every later tag edit as a change of the audio.
+    odd = tmp_path / "odd.mp3"
+    odd.write_bytes(song.read_bytes())
+    tag = mutagen.apev2.APEv2()
+    tag.update({"Genre": "Rock", "Title": "Everlong", "Artist": "Foo Fighters"})
+    tag.save(str(odd))
+    assert odd.read_bytes()[-128:-125] == b"TAG" and odd.read_bytes()[-131:-123] == b"APETAGEX"
+    assert audio_hash(odd, full=True) == bare
 
 
 @pytest.mark.parametrize("ext, codec", [("ogg", "Ogg Vorbis"), ("opus", "Opus"), ("opus.ogg", "Opus"), ("flac.oga", "Ogg FLAC")])

@@ -74,12 +74,9 @@ def _stream_regions(fh) -> Iterator[tuple[int, int]]:
     start, end = 0, _file_size(fh)
     while (skip := _id3v2_size(fh, start)) > 0:  # several tags may be stacked
         start += skip
-    # Tags at the end, in either order: mp3gain and foobar put APEv2 before ID3v1, mutagen after it.
+    # Tags at the end, in either order: mp3gain and foobar put APEv2 before ID3v1, mutagen after it. An APE footer
+    # is looked for first: in an APE tag of 131 bytes its header's "APETAGEX" puts "TAG" where ID3v1 would start.
     while True:
-        fh.seek(max(0, end - 128))
-        if end >= 128 and fh.read(3) == b"TAG":  # ID3v1
-            end -= 128
-            continue
         fh.seek(max(0, end - 32))
         if end >= 32 and fh.read(8) == b"APETAGEX":  # APE footer: version, size (footer and items), items, flags
             _version, size, _items, flags = struct.unpack("<4I", fh.read(16))
@@ -87,6 +84,10 @@ def _stream_regions(fh) -> Iterator[tuple[int, int]]:
             if 32 <= size <= end:
                 end -= size
                 continue
+        fh.seek(max(0, end - 128))
+        if end >= 128 and fh.read(3) == b"TAG":  # ID3v1
+            end -= 128
+            continue
         break
     yield start, end
 
