@@ -64,6 +64,43 @@ def test_storage_styles_per_format(tmp_path):
     assert tags["\xa9gen"] == ["Rock"] and "gnre" not in tags
 
 
+def test_an_mp3s_apev2_tag_is_read_and_kept_in_step_never_overwritten(tmp_path):
+    # foobar2000 and mp3gain put an APEv2 tag on MP3s, which some players read first. Its genre was not read (the
+    # file looked untagged, so "fill" wrote a genre over the listener's), and a write left it saying the old one.
+    from mutagen.apev2 import APEv2
+    from mutagen.id3 import ID3, TCON
+
+    def ape(path, **items):
+        tag = APEv2()
+        tag.update(items)
+        tag.save(path)
+
+    def ape_genre(path):
+        return str(APEv2(path)["Genre"])
+
+    alone, agreeing, differing = (make_track(tmp_path, name, "tones", "mp3", 2.0) for name in ("alone", "agreeing", "differing"))
+    for path in (alone, agreeing, differing):
+        mutagen.File(path).delete()
+        ape(path, Genre="Rock", Title="Everlong", Artist="Foo Fighters")
+    for path, genre in ((agreeing, "Rock"), (differing, "Pop")):
+        id3 = ID3()
+        id3.add(TCON(encoding=3, text=[genre]))
+        id3.save(path)
+    before = {p: audio_region_bytes(p) for p in (alone, agreeing, differing)}
+
+    tags = read_tags(alone)
+    assert (tags.genres, tags.title, tags.artist) == (("Rock",), "Everlong", "Foo Fighters")  # no ID3 tag: the APE one
+    assert read_tags(differing).genres == ("Pop",)  # the ID3 tag comes first
+    for path in (alone, agreeing, differing):
+        write_genres(path, ["Jazz", "Blues"])
+        assert read_tags(path).genres == ("Jazz", "Blues")
+    assert ape_genre(alone) == ape_genre(agreeing) == "Jazz\x00Blues"  # in step with the ID3 tag
+    assert ape_genre(differing) == "Rock"  # a genre of its own: left as it was
+    write_genres(alone, ["Rock"])  # as undo does
+    assert ape_genre(alone) == "Rock" and str(APEv2(alone)["Title"]) == "Everlong"
+    assert all(audio_region_bytes(p) == b for p, b in before.items())
+
+
 def test_provenance_field(tmp_path):
     for ext in ("mp3", "ogg", "m4a"):
         path = make_track(tmp_path, f"p{ext}", "tones", ext, 2.0)

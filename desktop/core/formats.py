@@ -18,6 +18,8 @@ class AudioFormat:
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
     chatty_decoder: bool = False  # libsndfile's decoder for it prints to stderr (libmpg123): decode_quietly filters it
+    # May also carry an APEv2 tag at its end (foobar2000 and mp3gain write one to MP3s), which some players read first.
+    ape_too: bool = False
 
     def open(self, path: Path):
         """The mutagen object for `path` (tags read, audio untouched)."""
@@ -27,7 +29,7 @@ class AudioFormat:
         return getattr(importlib.import_module(module), cls)(path)
 
 
-MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True)
+MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, ape_too=True)
 FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True)
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)

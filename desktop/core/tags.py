@@ -8,7 +8,7 @@ from pathlib import Path
 from desktop.core import riff_info
 from desktop.core.errors import TagReadError
 from desktop.core.formats import format_of
-from desktop.core.genres import join_genres, split_genres
+from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.safe_write import safe_modify, temp_copy_path
 
 KEEP_ID3_VERSION = 0
@@ -232,8 +232,8 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
     fmt, audio = _open(path)
     tags, kind = audio.tags, fmt.tag_kind
 
-    def first(f):
-        values = f.get(kind, tags, options)
+    def first(f, container=tags, of=kind):
+        values = f.get(of, container, options)
         return values[0] if values else ""
 
     raw = tuple(GENRE.get(kind, tags, options))
@@ -242,7 +242,35 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         info = riff_info.read_info(path)
         raw = raw or ((info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ())
         title, artist, album = title or info.get("INAM", ""), artist or info.get("IART", ""), album or info.get("IPRD", "")
+    if fmt.ape_too and (ape := _ape_tags(path)) is not None:  # MP3: an APEv2 tag fills in what the ID3 tag lacks
+        raw = raw or tuple(GENRE.get("ape", ape, options))
+        title, artist, album = title or first(TITLE, ape, "ape"), artist or first(ARTIST, ape, "ape"), album or first(ALBUM, ape, "ape")
     return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), raw)
+
+
+def _ape_tags(path: Path):
+    """The APEv2 tag at the end of a file; None when it has none, or one mutagen cannot read (then left alone)."""
+    from mutagen.apev2 import APENoHeaderError, APEv2
+
+    try:
+        return APEv2(path)
+    except APENoHeaderError:
+        return None
+    except Exception:  # noqa: BLE001 (a damaged APE tag: the ID3 tag is still read and written as before)
+        return None
+
+
+def _mirror_to_ape(copy: Path, before: list[str], genres: list[str], options: TagOptions) -> None:
+    """Give an APEv2 genre the new value where it said what the ID3 tag said (or the ID3 tag said nothing).
+
+    A genre of its own that differs, or none at all, is left as it is: nothing is lost and nothing is added.
+    """
+    ape = _ape_tags(copy)
+    said = GENRE.get("ape", ape, options) if ape is not None else []
+    if not said or (before and not same_genres(split_genres(before), split_genres(said))):
+        return
+    GENRE.set("ape", ape, list(genres), options)
+    ape.save(copy)
 
 
 def id3_version_to_write(audio, options: TagOptions) -> int:
@@ -270,6 +298,7 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         if fmt.tag_kind == "id3":
             version = id3_version_to_write(audio, options)
             opts = TagOptions(version, options.id3_separator, options.write_provenance)
+        before = GENRE.get(fmt.tag_kind, audio.tags, opts)
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
         if options.write_provenance and provenance is not None:
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
@@ -279,6 +308,8 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             audio.save(v2_version=version)
         else:
             audio.save()
+        if fmt.ape_too:  # players that read the APEv2 tag first see the same genre
+            _mirror_to_ape(copy, before, genres, opts)
         if fmt.riff_info:  # every reader sees one genre: the INFO chunk says the same as the ID3 chunk
             scratch = temp_copy_path(path.with_name(f"{path.stem}-riff{path.suffix}"))
             riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(genres) or None, scratch)
