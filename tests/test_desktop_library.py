@@ -318,3 +318,61 @@ def test_wal_mode(tmp_path):
     sessions = open_database(tmp_path / "w.db")
     with sessions() as s:
         assert s.connection().exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+
+
+class StopAfter:
+    """A cancel flag that sets itself once `n` files are done (as a listener's Stop would, from another thread)."""
+
+    def __init__(self, n: int):
+        self.n, self.seen = n, []
+
+    def report(self, done: int, total: int) -> None:
+        self.seen.append((done, total))
+
+    def is_set(self) -> bool:
+        return len(self.seen) >= self.n
+
+
+def test_a_write_reports_each_file_and_stops_when_asked_keeping_what_it_wrote(env):
+    # Writes had neither progress nor a way to stop: 20,000 files ran to the end in silence, and quitting waited.
+    env.scan()
+    changes = env.tagger.plan(policy="replace")
+    assert len(changes) >= 4
+    stop = StopAfter(2)
+    result = env.tagger.apply(changes, "big write", progress=stop.report, cancel=stop)
+    assert stop.seen == [(1, len(changes)), (2, len(changes))]
+    assert len(result.written) == 2 and [c.path for c in result.left] == [c.path for c in changes[2:]]
+    assert [read_tags(c.path).genres for c in changes[2:]] == [c.old for c in changes[2:]]  # untouched
+    undone = env.tagger.undo()
+    assert undone.batch_id == result.batch_id and len(undone.restored) == 2  # what was written is undoable
+    stopped_at_once = env.tagger.apply(changes, "stopped before it began", cancel=StopAfter(0))
+    assert stopped_at_once.batch_id is None and not stopped_at_once.written
+    assert [b.description for b, _files in env.tagger.batches()] == ["big write"]  # no empty batch kept
+
+
+def test_a_correction_stopped_midway_sets_only_the_files_it_wrote(env):
+    env.scan()
+    paths = sorted(str(p) for p in env.files.values())
+    stop = StopAfter(2)
+    result = env.tagger.correct(paths, "Zydeco", progress=stop.report, cancel=stop)
+    written = {c.path for c in result.written}
+    assert len(written) == 2 and len(result.left) == len(paths) - 2
+    with env.sessions() as s:
+        for path in paths:
+            track = queries.track_by_path(s, path)
+            assert (track.corrected_genre == "Zydeco") == (path in written)  # the rest are not set by hand either
+            assert (read_tags(path).genres == ("Zydeco",)) == (path in written)
+
+
+def test_an_undo_stopped_midway_goes_on_at_the_next_undo(env):
+    env.scan()
+    paths = sorted(str(p) for p in env.files.values())
+    env.tagger.correct(paths, "Zydeco")
+    stop = StopAfter(2)
+    first = env.tagger.undo(progress=stop.report, cancel=stop)
+    assert len(first.restored) == 2 and first.left == len(paths) - 2 and not first.complete
+    second = env.tagger.undo()
+    assert second.batch_id == first.batch_id and len(second.restored) == len(paths) - 2 and second.complete
+    assert all(read_tags(p).genres != ("Zydeco",) for p in paths)
+    with env.sessions() as s:
+        assert all(queries.track_by_path(s, p).corrected_genre is None for p in paths)

@@ -933,6 +933,32 @@ def test_coming_back_to_the_window_shows_what_the_command_line_changed(qtbot, wi
     assert "Zydeco" in window.undo_action.text()
 
 
+def test_a_long_write_shows_its_progress_and_stops_when_asked(qtbot, window, monkeypatch):
+    # Apply or Set Genre on 20,000 files ran for minutes with nothing on screen and no way to stop it.
+    import desktop.services.tagging as tagging
+    from desktop.ui import main_window
+
+    scan(qtbot, window)
+    real_write = tagging.write_genres
+    monkeypatch.setattr(tagging, "write_genres", lambda *a, **k: (time.sleep(0.3), real_write(*a, **k))[1])  # slow disk
+    monkeypatch.setattr(main_window, "WRITE_PROGRESS_AFTER_MS", 0)
+    ids = [window.shown_row(r).id for r in range(window.proxy.rowCount())]
+    window.correct(ids, "Zydeco")
+    qtbot.waitUntil(lambda: window.write_label.text().startswith("Writing tags: 1 / "), timeout=10_000)
+    assert not window.write_stop.isHidden() and window.write_progress.maximum() == len(ids)
+    assert window.write_label.text().startswith(f"Writing tags: 1 / {len(ids)} files · ")
+    window.write_stop.click()
+    wait_write(qtbot, window)
+    assert window.write_stop.isHidden() and window.write_label.isHidden()
+    message = window.statusBar().currentMessage()
+    assert message.startswith("Stopped: wrote ") and "as they were (Undo takes back what was written)" in message
+    written = sum(read_tags(window.shown_row(r).path).genres == ("Zydeco",) for r in range(window.proxy.rowCount()))
+    assert 1 <= written < len(ids) and sum(window.shown_row(r).corrected for r in range(window.proxy.rowCount())) == written
+    window.undo_last()  # what was written goes back as one batch
+    wait_write(qtbot, window)
+    assert all(read_tags(window.shown_row(r).path).genres != ("Zydeco",) for r in range(window.proxy.rowCount()))
+
+
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):
     # A reload reset the sidebar: no genre highlighted while the table stayed limited to it.
     from desktop.store.schema import Track

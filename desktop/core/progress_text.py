@@ -14,9 +14,9 @@ def time_left(seconds: float) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
-def scan_progress(done: int, total: int, rate: float, sep: str = " · ") -> str:
+def scan_progress(done: int, total: int, rate: float, sep: str = " · ", noun: str = "tracks") -> str:
     """'1,234 / 10,000 tracks · 5.2/s · 28 min left' (no time left until there is a rate to go by)."""
-    text = f"{done:,} / {total:,} tracks"
+    text = f"{done:,} / {total:,} {noun}"
     if rate > 0:
         text += f"{sep}{rate:.1f}/s{sep}{time_left((total - done) / rate)} left"
     return text

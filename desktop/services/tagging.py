@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 from sqlalchemy import delete, exists, func, select, update
@@ -52,6 +54,7 @@ class WriteResult:
     written: list[PlannedChange] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, why nothing was written)
+    left: list[PlannedChange] = field(default_factory=list)  # not tried: the write was cancelled before them
 
 
 @dataclass
@@ -64,9 +67,18 @@ class UndoResult:
     refused: list[tuple[str, str]] = field(default_factory=list)
     complete: bool = True  # False: some files were refused, and the batch stays undoable for them
     corrections: int = 0  # genres set by hand that this undo took back (their batch wrote them)
+    left: int = 0  # files not restored yet: the undo was cancelled before them (undo again to go on)
 
 
 log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]  # (files done, files in all), after each file
+
+
+class Cancel(Protocol):
+    """A flag another thread sets to stop a write or an undo after the file in hand (threading.Event)."""
+
+    def is_set(self) -> bool: ...
 
 
 class NothingToUndo(GenreTaggerError):
@@ -140,8 +152,12 @@ class TagService:
         return changes
 
     # ---- writing ----------------------------------------------------------------------------
-    def apply(self, changes: list[PlannedChange], description: str) -> WriteResult:
-        """Write the changes as one batch; each old value is journalled before its file is touched."""
+    def apply(self, changes: list[PlannedChange], description: str, progress: Progress | None = None,
+              cancel: Cancel | None = None) -> WriteResult:
+        """Write the changes as one batch; each old value is journalled before its file is touched.
+
+        `progress` hears of each file; `cancel` set stops after the file in hand (what is written stays, undoable).
+        """
         if not changes:
             return WriteResult(None)
         with writer_lock(self.sessions):
@@ -151,15 +167,29 @@ class TagService:
                 s.add(batch)
                 s.commit()
                 batch_id = batch.id
-            return self._apply(changes, batch_id)
+            result = self._apply(changes, batch_id, progress, cancel)
+            self._drop_if_unused(result)
+            return result
 
-    def _apply(self, changes: list[PlannedChange], batch_id: int) -> WriteResult:
+    def _apply(self, changes: list[PlannedChange], batch_id: int, progress: Progress | None = None,
+               cancel: Cancel | None = None) -> WriteResult:
         with self.sessions() as s:
             batch = s.get(WriteBatch, batch_id)
             result = WriteResult(batch.id)
-            for change in changes:
+            for done, change in enumerate(changes):
+                if cancel is not None and cancel.is_set():
+                    result.left = changes[done:]
+                    break
                 self._write_one(s, batch, change, result)
+                if progress is not None:
+                    progress(done + 1, len(changes))
         return result
+
+    def _drop_if_unused(self, result: WriteResult) -> None:
+        """A batch cancelled before its first file wrote nothing: it is not kept (nor offered to undo)."""
+        if result.left and not result.written and not result.failed:
+            self._drop_batch(result.batch_id)
+            result.batch_id = None
 
     def _write_one(self, s: Session, batch: WriteBatch, change: PlannedChange, result: WriteResult) -> None:
         path = Path(change.path)
@@ -206,7 +236,7 @@ class TagService:
         except OSError:
             st = None
         if state == "undone" and entry.track_id:  # a correction this write carried goes with it
-            TagService._take_back_corrections(s, entry.batch_id, entry.track_id)
+            TagService._take_back_corrections(s, entry.batch_id, [entry.track_id])
         track = s.get(Track, entry.track_id) if entry.track_id else None
         if track is None:
             return
@@ -216,8 +246,12 @@ class TagService:
         track.write_state = WRITTEN if state == "written" else NOT_WRITTEN
 
     # ---- corrections ------------------------------------------------------------------------
-    def correct(self, paths: list[str], genre: str, source: str = "cli", write: bool = True) -> WriteResult:
-        """Record a hand correction for tracks, protect it, and write it (journalled) unless told not to."""
+    def correct(self, paths: list[str], genre: str, source: str = "cli", write: bool = True,
+                progress: Progress | None = None, cancel: Cancel | None = None) -> WriteResult:
+        """Record a hand correction for tracks, protect it, and write it (journalled) unless told not to.
+
+        Cancelled (`cancel` set), the files not written yet are not corrected either.
+        """
         genre = join_genres(genre)  # "Rock; Pop" is two genres, as everywhere else
         if not genre:
             raise ValueError("a genre cannot be empty")
@@ -242,7 +276,13 @@ class TagService:
             if not changes:  # not asked to write, or every file says it already: the corrections stand alone
                 self._drop_batch(batch_id)
                 return WriteResult(None)
-            return self._apply(changes, batch_id)
+            result = self._apply(changes, batch_id, progress, cancel)
+            if result.left:  # cancelled: the genres not written are not set by hand either
+                with self.sessions() as s:
+                    self._take_back_corrections(s, batch_id, [change.track_id for change in result.left])
+                    s.commit()
+            self._drop_if_unused(result)
+            return result
 
     def forget_corrections(self, paths: list[str]) -> tuple[list[str], list[str]]:
         """Forget the genres set by hand on these tracks: each shows its prediction again, may be tagged
@@ -274,20 +314,30 @@ class TagService:
             s.commit()
 
     @staticmethod
-    def _take_back_corrections(s: Session, batch_id: int, track_id: int | None = None) -> int:
-        """Forget the corrections a batch wrote (of one track, or all), as its undo restores the files; how many.
+    def _take_back_corrections(s: Session, batch_id: int, track_ids: list[int] | None = None) -> int:
+        """Forget the corrections a batch wrote (of these tracks, or all), as its undo restores the files; how many.
 
         Each track shows its newest correction left (one made later, or before), else its prediction.
         """
         q = select(Correction).where(Correction.batch_id == batch_id)
-        taken = list(s.scalars(q if track_id is None else q.where(Correction.track_id == track_id)))
+        if track_ids is None:
+            taken = list(s.scalars(q))
+        else:  # in chunks: SQLite takes a bounded number of parameters per statement
+            taken = [c for i in range(0, len(track_ids), 500)
+                     for c in s.scalars(q.where(Correction.track_id.in_(track_ids[i:i + 500])))]
         for correction in taken:
             s.delete(correction)
         s.flush()
-        for tid in {c.track_id for c in taken}:
-            track = s.get(Track, tid)
-            left = s.scalar(select(Correction.genre).where(Correction.track_id == tid).order_by(Correction.id.desc()).limit(1))
-            track.corrected_genre, track.genre = left, left or track.predicted_genre
+        touched = sorted({c.track_id for c in taken})
+        for i in range(0, len(touched), 500):
+            chunk = touched[i:i + 500]
+            newest = {}  # track -> its newest correction left
+            for tid, genre in s.execute(select(Correction.track_id, Correction.genre).where(Correction.track_id.in_(chunk))
+                                        .order_by(Correction.track_id, Correction.id.desc())):
+                newest.setdefault(tid, genre)
+            for track in s.scalars(select(Track).where(Track.id.in_(chunk))):
+                left = newest.get(track.id)
+                track.corrected_genre, track.genre = left, left or track.predicted_genre
         return len(taken)
 
     # ---- undo -------------------------------------------------------------------------------
@@ -301,16 +351,17 @@ class TagService:
                                    .group_by(JournalEntry.batch_id)).all())
         return [(b, files.get(b.id, 0)) for b in newest]
 
-    def undo(self, batch_id: int | None = None) -> UndoResult:
+    def undo(self, batch_id: int | None = None, progress: Progress | None = None, cancel: Cancel | None = None) -> UndoResult:
         """Restore the old genres of a batch (default: the newest with writes not yet undone).
 
         A file is restored only while it still holds what the batch wrote, so undoing batches newest
         first restores each step, and another program's later edit is never clobbered. A batch with
-        refused files stays undoable for them; it is marked undone once every write is reverted.
+        refused files stays undoable for them; it is marked undone once every write is reverted. Cancelled
+        (`cancel` set), it stops after the file in hand and stays undoable for the rest.
         """
         with writer_lock(self.sessions):
             self.recover_interrupted()
-            return self._undo(batch_id)
+            return self._undo(batch_id, progress, cancel)
 
     @staticmethod
     def _newest_undoable(s: Session) -> WriteBatch | None:
@@ -328,7 +379,7 @@ class TagService:
                              .where(JournalEntry.batch_id == batch.id, JournalEntry.state == "written"))
             return batch.description, files
 
-    def _undo(self, batch_id: int | None) -> UndoResult:
+    def _undo(self, batch_id: int | None, progress: Progress | None = None, cancel: Cancel | None = None) -> UndoResult:
         with self.sessions() as s:
             if batch_id is None:
                 batch = self._newest_undoable(s)
@@ -346,9 +397,15 @@ class TagService:
             result = UndoResult(batch.id, batch.description)
             carried = select(func.count()).select_from(Correction).where(Correction.batch_id == batch.id)
             before = s.scalar(carried)
-            for entry in reversed(entries):
+            todo = entries[::-1]
+            for done, entry in enumerate(todo):
+                if cancel is not None and cancel.is_set():
+                    result.left = len(todo) - done
+                    break
                 self._undo_one(s, entry, result)
-            result.complete = not result.refused
+                if progress is not None:
+                    progress(done + 1, len(todo))
+            result.complete = not result.refused and not result.left
             if result.complete:
                 batch.undone_at = utcnow()
                 self._take_back_corrections(s, batch.id)  # also of files it found already so (nothing to restore)

@@ -98,6 +98,19 @@ from desktop.ui.table_model import (
 from desktop.ui.workers import Job, background, scan_function, start_job
 
 CHANGE_OVERLAP = timedelta(seconds=5)
+WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
+
+
+def stopped_words(result) -> str:
+    """What a write or undo stopped by the listener did and left ('' when it ran to the end)."""
+    left = getattr(result, "left", 0)  # an undo counts them, a write lists them; other jobs have none
+    left = left if isinstance(left, int) else len(left)
+    if not left:
+        return ""
+    if hasattr(result, "restored"):
+        return (f"Undo stopped: restored {count(len(result.restored), 'file')}, {count(left, 'file')} still to undo "
+                "(Undo again goes on)")
+    return f"Stopped: wrote {count(len(result.written), 'file')}, left {count(left, 'file')} as they were (Undo takes back what was written)"
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -260,11 +273,22 @@ class MainWindow(QMainWindow):
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_scan)
         self.cancel_button.hide()
+        # A write's own progress (it may run beside a scan): shown once it has run a moment, with Stop.
+        self.write_label = plain_label()
+        self.write_progress = QProgressBar()
+        self.write_progress.setMaximumWidth(200)
+        self.write_stop = QPushButton("Stop")
+        self.write_stop.setToolTip("Stop after the file in hand; what is written stays, and Undo takes it back")
+        self.write_stop.clicked.connect(self.stop_write)
+        for widget in (self.write_label, self.write_progress, self.write_stop):
+            widget.hide()
         self.model_label = plain_label()
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
+        for widget in (self.write_label, self.write_progress, self.write_stop):
+            self.statusBar().addPermanentWidget(widget)
         self.errors = QListWidget()
         self.errors.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.errors.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -711,25 +735,56 @@ class MainWindow(QMainWindow):
         """A TagService with the current settings."""
         return TagService(self.sessions, self.settings.tagging())
 
-    def run_write(self, fn, done_text: str | Callable[[object], str], also_finished: tuple = ()):
-        """Run a write/undo function on the single writer thread; report its result (`done_text`, or made from it)."""
+    def run_write(self, fn, done_text: str | Callable[[object], str], also_finished: tuple = (), doing: str = "Writing tags"):
+        """Run a write/undo function, fn(report, cancel), on the single writer thread; its progress shows as `doing`
+        with Stop once it runs a moment; report its result (`done_text`, or made from it)."""
         if self.write_busy:
             self.statusBar().showMessage("A write is still running", 3000)
             return None
-        self.write_busy, self._write_text = True, done_text
-        self.write_job = background(fn, "write", self._write_finished, self._write_failed, also_finished)
+        self.write_busy, self._write_text, self._write_doing = True, done_text, doing
+        self.write_job = background(fn, "write", self._write_finished, self._write_failed, also_finished,
+                                    progress=self._write_progress)
+        QTimer.singleShot(WRITE_PROGRESS_AFTER_MS, self._show_write_progress)  # a quick write shows nothing
         return self.write_job
 
-    def _write_finished(self, result):
+    def _show_write_progress(self):
+        if self.write_job is None:
+            return
+        if not self.write_label.text():
+            self.write_label.setText(f"{self._write_doing}…")
+            self.write_progress.setRange(0, 0)
+        for widget in (self.write_label, self.write_progress, self.write_stop):
+            widget.show()
+        self.write_stop.setEnabled(True)
+
+    def _write_progress(self, done: int, total: int, rate: float):
+        self.write_progress.setRange(0, total)
+        self.write_progress.setValue(done)
+        self.write_label.setText(f"{self._write_doing}: {scan_progress(done, total, rate, noun='files')}")
+
+    def stop_write(self):
+        """Stop the running write or undo after the file in hand; what is done stays (and can be undone)."""
+        if self.write_job is not None:
+            self.write_job.cancel()
+            self.write_stop.setEnabled(False)
+            self.write_label.setText("Stopping…")
+
+    def _write_done(self):
         self.write_busy, self.write_job = False, None
+        for widget in (self.write_label, self.write_progress, self.write_stop):
+            widget.hide()
+        self.write_label.clear()
+
+    def _write_finished(self, result):
+        self._write_done()
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
             self.report_problem(path, reason)
         self.refresh()
-        text = self._write_text(result) if callable(self._write_text) else self._write_text
-        self.statusBar().showMessage(text, 5000)
+        text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
+        self.statusBar().showMessage(text, 8000)
 
     def _write_failed(self, message: str):
-        self.write_busy, self.write_job = False, None
+        self._write_done()
         self.report_problem("write", message)
         self.refresh()
 
@@ -738,8 +793,8 @@ class MainWindow(QMainWindow):
         with self.sessions() as s:
             paths = [s.get(Track, i).path for i in track_ids]
         service = self.tag_service()
-        return self.run_write(lambda: service.correct(paths, genre, source="gui"), f"Set {count(len(paths), 'track')} to {genre}",
-                              also_finished=self._relearn_after())
+        return self.run_write(lambda report, cancel: service.correct(paths, genre, source="gui", progress=report, cancel=cancel),
+                              f"Set {count(len(paths), 'track')} to {genre}", also_finished=self._relearn_after())
 
     def _relearn_after(self) -> tuple:
         """`also_finished` for a write that changes labels (corrections): a relearn where a learned model is in use."""
@@ -776,7 +831,7 @@ class MainWindow(QMainWindow):
     def forget_selected_corrections(self):
         """Forget the genres set by hand on the selected tracks (files unchanged): their predictions show again."""
         paths, service = self.selected_paths(), self.tag_service()
-        return self.run_write(lambda: service.forget_corrections(paths)[0], lambda forgotten: (
+        return self.run_write(lambda _report, _cancel: service.forget_corrections(paths)[0], lambda forgotten: (
             f"Forgot the genre set by hand of {count(len(forgotten), 'track')}; predictions show again (files unchanged)"
             if forgotten else "No genre set by hand among the selected tracks"), also_finished=self._relearn_after())
 
@@ -840,7 +895,8 @@ class MainWindow(QMainWindow):
         """Write accepted changes as one batch (`description` names it in the undo list)."""
         service = self.tag_service()
         description = description or f"applied from the app ({self.settings.policy})"
-        return self.run_write(lambda: service.apply(changes, description), f"Wrote {count(len(changes), 'file')}")
+        return self.run_write(lambda report, cancel: service.apply(changes, description, progress=report, cancel=cancel),
+                              lambda result: f"Wrote {count(len(result.written), 'file')}")
 
     def undo_last(self):
         """Undo the newest batch of writes."""
@@ -862,7 +918,8 @@ class MainWindow(QMainWindow):
         def said(result) -> str:  # an undo of a correction's write forgets the correction too
             return done + (f"; took back {count(result.corrections, 'genre')} set by hand" if result.corrections else "")
 
-        return self.run_write(lambda: service.undo(batch_id), said, also_finished=self._relearn_after())
+        return self.run_write(lambda report, cancel: service.undo(batch_id, progress=report, cancel=cancel), said,
+                              also_finished=self._relearn_after(), doing="Undoing")
 
     # ---- the library map --------------------------------------------------------------------
     def update_map(self):

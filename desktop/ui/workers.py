@@ -79,15 +79,18 @@ def start_job(job: Job) -> QThread:
 _live_jobs: weakref.WeakSet[Job] = weakref.WeakSet()  # for finish_jobs: jobs that may still be running
 
 
-def background(fn: Callable[[], object], name: str, finished: Callable, failed: Callable[[str], None],
-               also_finished: tuple[Callable, ...] = ()) -> Job:
+def background(fn: Callable[..., object], name: str, finished: Callable, failed: Callable[[str], None],
+               also_finished: tuple[Callable, ...] = (), progress: Callable[[int, int, float], None] | None = None) -> Job:
     """Run fn() as a job; `finished(result)` (then each of `also_finished`) or `failed(message)` is called on
     the GUI thread. Every slot is connected before the job starts, so a quick job cannot finish unheard.
+    With `progress`, fn is called as fn(report, cancel) and `progress(done, total, rate)` hears its reports.
 
     Pass bound methods of a window: Qt queues them to the GUI thread. A plain closure would run on the
     worker's thread and touch widgets from there.
     """
-    job = Job(lambda _report, _cancel: fn(), name)
+    job = Job(fn if progress is not None else lambda _report, _cancel: fn(), name)
+    if progress is not None:
+        job.progress.connect(progress)
     for slot in (finished, *also_finished):
         job.finished.connect(slot)
     job.failed.connect(failed)
@@ -98,7 +101,7 @@ def background(fn: Callable[[], object], name: str, finished: Callable, failed: 
 def finish_jobs() -> None:
     """Cancel every running job and wait for its thread (when the application quits).
 
-    A scan stops after the track in hand; a write finishes its batch, as it journals it.
+    A scan stops after the track in hand, a write or an undo after the file in hand (journalled: undoable).
     """
     app = QCoreApplication.instance()
     while app is not None:
