@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
 import shlex
+import signal
 import sys
 import threading
 import time
@@ -208,17 +210,22 @@ class Output:
         """A line on stderr, also in JSON mode."""
         print(terminal_safe(text), file=sys.stderr)
 
-    def progress(self, done: int, total: int, started: float) -> None:
+    def progress(self, done: int, total: int, started: float, noun: str = "tracks") -> None:
         """A one-line progress bar on a terminal."""
         if not self.tty or not total:
             return
         rate = done / max(1e-6, time.monotonic() - started)
         bar = "#" * int(30 * done / total)
-        line = f"[{bar:<30}] {scan_progress(done, total, rate, sep='  ')}"
+        line = f"[{bar:<30}] {scan_progress(done, total, rate, sep='  ', noun=noun)}"
         sys.stderr.write(f"\r{line:<80}")  # padded: a shorter line must cover the longer one before it
         if done == total:
             sys.stderr.write("\n")
         sys.stderr.flush()
+
+    def file_progress(self):
+        """progress(done, total) for a write or an undo: its own bar, counting files."""
+        started = time.monotonic()
+        return lambda done, total: self.progress(done, total, started, noun="files")
 
     def finish(self) -> None:
         """Print the collected JSON."""
@@ -287,7 +294,9 @@ def cmd_scan(args, out: Output) -> int:
         out.say(readiness(sessions))
     written = None
     if args.write and changes:
-        written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})")
+        with stop_on_interrupt(out) as stop:
+            written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})", progress=out.file_progress(),
+                                   cancel=stop)
         say_skipped_and_failed(out, written)
         out.say(f"wrote {count(len(written.written), 'file')}" + (" (undo with: genre-tagger undo)" if written.written else ""))
     else:
@@ -307,6 +316,8 @@ def cmd_scan(args, out: Output) -> int:
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
         "write_skipped": [{"path": p, "reason": r} for p, r in (written.skipped if written else [])],
     }
+    if written and say_stopped(out, len(written.left), "left as they were (undo takes back what was written)"):
+        return EXIT_CANCELLED
     failed = errors or sync.problems or (written and written.failed)
     return EXIT_PARTIAL if failed else EXIT_OK
 
@@ -426,6 +437,32 @@ def say_skipped_and_failed(out: Output, result) -> None:
         out.warn(f"error: {path}: {reason}")
 
 
+@contextlib.contextmanager
+def stop_on_interrupt(out: Output):
+    """Ctrl+C during a write or an undo stops it after the file in hand (the flag yielded); twice, at once."""
+    stop = threading.Event()
+
+    def interrupted(_signum, _frame):
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        out.warn("\nstopping after the file in hand (Ctrl+C again to stop at once)")
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def say_stopped(out: Output, left: int, what: str) -> int:
+    """After a write or an undo stopped by Ctrl+C: what was left; exit code 130 (0 when it ran to the end)."""
+    if not left:
+        return EXIT_OK
+    out.warn(f"stopped: {count(left, 'file')} {what}")
+    return EXIT_CANCELLED
+
+
 def print_write(out: Output, result) -> int:
     """Report a WriteResult; exit code 1 when any file failed."""
     for c in result.written:
@@ -434,6 +471,9 @@ def print_write(out: Output, result) -> int:
     out.data = {"batch": result.batch_id, "written": [c.path for c in result.written],
                 "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
                 "failed": [{"path": p, "reason": r} for p, r in result.failed]}
+    out.data["left"] = [c.path for c in result.left]
+    if say_stopped(out, len(result.left), "left as they were (undo takes back what was written)"):
+        return EXIT_CANCELLED
     return EXIT_PARTIAL if result.failed else EXIT_OK
 
 
@@ -453,7 +493,9 @@ def cmd_set(args, out: Output) -> int:
         raise GenreTaggerError(problems[0].path, problems[0].reason)
     for p in problems:  # several paths: the others are still set
         out.warn(f"warning: {p.path}: {p.reason}")
-    result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write)
+    with stop_on_interrupt(out) as stop:
+        result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write,
+                                                        progress=out.file_progress(), cancel=stop)
     what = files[0] if len(files) == 1 else count(len(files), "file")
     out.say(f"{what}: genre set to {args.genre} by hand (protected from automatic tagging)")
     code = print_write(out, result)
@@ -516,18 +558,22 @@ def cmd_undo(args, out: Output) -> int:
             out.note("nothing written yet: no batch to undo")
         return EXIT_OK
     say_recovery(out, service.recover_interrupted())
-    result = service.undo(args.batch)
+    with stop_on_interrupt(out) as stop:
+        result = service.undo(args.batch, progress=out.file_progress(), cancel=stop)
     for path in result.restored:
         out.say(f"restored {path}")
     for path, reason in result.refused:
         out.warn(f"refused: {path}: {reason}")
     out.say(f"batch {result.batch_id} ({result.description}): restored {count(len(result.restored), 'file')}, "
-            f"refused {len(result.refused)}" + ("" if result.complete else "; the batch stays undoable for the refused files"))
+            f"refused {len(result.refused)}" + ("" if result.complete or result.left else "; the batch stays undoable for the refused files"))
     if result.corrections:
         out.say(f"took back {count(result.corrections, 'genre')} set by hand with it (those tracks show their "
                 "earlier genre again)")
     out.data = {"batch": result.batch_id, "restored": result.restored, "complete": result.complete,
-                "corrections_taken_back": result.corrections, "refused": [{"path": p, "reason": r} for p, r in result.refused]}
+                "corrections_taken_back": result.corrections, "refused": [{"path": p, "reason": r} for p, r in result.refused],
+                "left": result.left}
+    if say_stopped(out, result.left, "still to undo (undo again goes on)"):
+        return EXIT_CANCELLED
     return EXIT_PARTIAL if result.refused else EXIT_OK
 
 

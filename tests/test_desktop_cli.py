@@ -112,6 +112,40 @@ def test_undo_puts_the_provenance_field_back_and_a_later_write_keeps_it_true(lib
     assert read_tags(files[1]).provenance == ""
 
 
+def test_ctrl_c_stops_a_write_or_an_undo_after_the_file_in_hand(lib, capsys, monkeypatch):
+    # Ctrl+C broke off a long write wherever it was (the journal settled it at the next run); it now stops
+    # between files, says what is left, and what was written is one batch to undo.
+    import signal
+
+    import desktop.services.tagging as tagging
+
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    real_write = tagging.write_genres
+
+    def write_then_ctrl_c(*args, **kwargs):
+        real_write(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)  # the listener presses Ctrl+C during the first file
+
+    monkeypatch.setattr(tagging, "write_genres", write_then_ctrl_c)
+    capsys.readouterr()
+    assert main(["set", str(music), "Polka"]) == 130
+    err = capsys.readouterr().err
+    assert "stopping after the file in hand" in err and "stopped: 2 files left as they were (undo takes back" in err
+    assert sorted(read_tags(f).genres == ("Polka",) for f in files) == [False, False, True]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl+C is Python's again afterwards
+    monkeypatch.setattr(tagging, "write_genres", real_write)
+    assert main(["set", str(music), "Jazz"]) == EXIT_OK  # a second batch, whole
+    monkeypatch.setattr(tagging, "write_genres", write_then_ctrl_c)
+    capsys.readouterr()
+    assert main(["undo"]) == 130  # the undo stops after its first file too
+    assert "stopped: 2 files still to undo (undo again goes on)" in capsys.readouterr().err
+    monkeypatch.setattr(tagging, "write_genres", real_write)
+    assert main(["undo"]) == EXIT_OK  # goes on with the same batch
+    assert sorted(read_tags(f).genres for f in files) == [(), (), ("Polka",)]
+    assert main(["undo"]) == EXIT_OK and all(read_tags(f).genres == () for f in files)
+
+
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
     # After a merge the merged genre vanished from the list with no trace of where it went or how to undo it.
     music, files = lib
