@@ -101,6 +101,26 @@ def test_an_mp3s_apev2_tag_is_read_and_kept_in_step_never_overwritten(tmp_path):
     assert all(audio_region_bytes(p) == b for p, b in before.items())
 
 
+def test_writing_id3v23_keeps_the_frames_v23_lacks(tmp_path):
+    # --id3v23 on an ID3v2.4 file dropped its sort orders (TSOP, TSOA, TSOT: players use them in v2.3 too), its
+    # mood, release time and disc subtitle, and cut the original date to its year; undo did not bring them back.
+    from mutagen.id3 import ID3, TDOR, TDRC, TDRL, TMOO, TSOA, TSOP, TSOT, TSST
+
+    mp3 = make_track(tmp_path, "a", "tones", "mp3", 2.0)
+    frames = {TSOP: "Beatles, The", TSOA: "White Album, The", TSOT: "Back in the USSR", TSST: "Disc one",
+              TMOO: "Mellow ☺", TDRL: "2009-09-09", TDOR: "1968-11-22", TDRC: "2009-09-09"}
+    id3 = ID3(mp3)
+    for frame, text in frames.items():
+        id3.add(frame(encoding=3, text=[text]))
+    id3.save(mp3, v2_version=4)
+    before = audio_region_bytes(mp3)
+    write_genres(mp3, ["Rock"], TagOptions(id3_version=3))
+    id3 = ID3(mp3)
+    assert id3.version[:2] == (2, 3) and id3.getall("TCON")[0].text == ["Rock"]
+    assert {frame.__name__: str(id3[frame.__name__]) for frame in frames} == {f.__name__: t for f, t in frames.items()}
+    assert audio_region_bytes(mp3) == before
+
+
 def test_provenance_field(tmp_path):
     for ext in ("mp3", "ogg", "m4a"):
         path = make_track(tmp_path, f"p{ext}", "tones", ext, 2.0)

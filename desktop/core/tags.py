@@ -273,6 +273,22 @@ def _mirror_to_ape(copy: Path, before: list[str], genres: list[str], options: Ta
     ape.save(copy)
 
 
+# Frames ID3v2.3 lacks, which mutagen's update_to_v23 drops: the sort orders (players use them in v2.3 too, and
+# Picard keeps them), mood, release and tagging times, the original date (v2.3 keeps only its year), volume and
+# EQ adjustments. A genre write asked for in v2.3 must not lose them: they stay, and readers pass over what they lack.
+ID3V24_FRAMES_KEPT = ("TSOP", "TSOA", "TSOT", "TSST", "TMOO", "TPRO", "TDRL", "TDEN", "TDTG", "TDOR", "RVA2", "EQU2",
+                      "SIGN")
+
+
+def to_id3v23(tags) -> None:
+    """Make an ID3 tag ready to save as v2.3: dates and people converted to their v2.3 frames, no frame lost."""
+    kept = [frame for key in ID3V24_FRAMES_KEPT for frame in tags.getall(key)]
+    tags.update_to_v23()
+    for frame in kept:
+        if frame.HashKey not in tags:
+            tags.add(frame)
+
+
 def id3_version_to_write(audio, options: TagOptions) -> int:
     """The ID3v2 version a save uses: the one asked for, else the file's own (v2.4 for new tags)."""
     if options.id3_version in (3, 4):
@@ -303,7 +319,7 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         if options.write_provenance and provenance is not None:
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
         if version == 3:
-            audio.tags.update_to_v23()  # v2.4-only frames (TDRC, TSOP, ...) become their v2.3 forms
+            to_id3v23(audio.tags)
         if version:
             audio.save(v2_version=version)
         else:
