@@ -550,10 +550,12 @@ def cmd_undo(args, out: Output) -> int:
         # JSON: ISO 8601 with the zone (UTC); the listing: the listener's local time, as the window shows it.
         iso = lambda stamp: stored_utc(stamp).isoformat() if stamp else None  # noqa: E731
         out.data = {"batches": [{"id": b.id, "description": b.description, "created": iso(b.created_at),
-                                 "undone": iso(b.undone_at), "files": files} for b, files in batches]}
-        for b, files in batches:
-            out.say(f"{b.id:5d}  {stored_utc(b.created_at).astimezone():%Y-%m-%d %H:%M}  {count(files, 'file'):>11}  "
-                    f"{'undone: ' if b.undone_at else ''}{b.description}")
+                                 "undone": iso(b.undone_at), "files": files, "restored": restored}
+                                for b, files, restored in batches]}
+        for summary in batches:
+            b, state = summary.batch, summary.state()
+            out.say(f"{b.id:5d}  {stored_utc(b.created_at).astimezone():%Y-%m-%d %H:%M}  {count(summary.files, 'file'):>11}  "
+                    f"{state + ': ' if state else ''}{b.description}")
         if not batches:
             out.note("nothing written yet: no batch to undo")
         return EXIT_OK

@@ -140,6 +140,8 @@ def test_ctrl_c_stops_a_write_or_an_undo_after_the_file_in_hand(lib, capsys, mon
     capsys.readouterr()
     assert main(["undo"]) == 130  # the undo stops after its first file too
     assert "stopped: 2 files still to undo (undo again goes on)" in capsys.readouterr().err
+    assert main(["undo", "--list"]) == EXIT_OK
+    assert "      3 files  partly undone (1 of 3 files): correction: Jazz" in capsys.readouterr().out
     monkeypatch.setattr(tagging, "write_genres", real_write)
     assert main(["undo"]) == EXIT_OK  # goes on with the same batch
     assert sorted(read_tags(f).genres for f in files) == [(), (), ("Polka",)]

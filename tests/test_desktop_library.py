@@ -347,7 +347,7 @@ def test_a_write_reports_each_file_and_stops_when_asked_keeping_what_it_wrote(en
     assert undone.batch_id == result.batch_id and len(undone.restored) == 2  # what was written is undoable
     stopped_at_once = env.tagger.apply(changes, "stopped before it began", cancel=StopAfter(0))
     assert stopped_at_once.batch_id is None and not stopped_at_once.written
-    assert [b.description for b, _files in env.tagger.batches()] == ["big write"]  # no empty batch kept
+    assert [b.batch.description for b in env.tagger.batches()] == ["big write"]  # no empty batch kept
 
 
 def test_a_correction_stopped_midway_sets_only_the_files_it_wrote(env):
@@ -371,6 +371,7 @@ def test_an_undo_stopped_midway_goes_on_at_the_next_undo(env):
     stop = StopAfter(2)
     first = env.tagger.undo(progress=stop.report, cancel=stop)
     assert len(first.restored) == 2 and first.left == len(paths) - 2 and not first.complete
+    assert env.tagger.batches()[0].state() == f"partly undone (2 of {len(paths)} files)"  # as the history says
     second = env.tagger.undo()
     assert second.batch_id == first.batch_id and len(second.restored) == len(paths) - 2 and second.complete
     assert all(read_tags(p).genres != ("Zydeco",) for p in paths)

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 from sqlalchemy import delete, exists, func, select, update
@@ -87,6 +87,20 @@ class NothingToUndo(GenreTaggerError):
 
 class TrackNotInLibrary(GenreTaggerError):
     """A file the library does not know."""
+
+
+class BatchSummary(NamedTuple):
+    """A write batch as the history shows it: the files it changed, and how many of them an undo restored."""
+
+    batch: WriteBatch
+    files: int
+    restored: int
+
+    def state(self) -> str:
+        """'undone', 'partly undone (1 of 3 files)', or '' while all it wrote stands."""
+        if self.batch.undone_at is not None:
+            return "undone"
+        return f"partly undone ({self.restored:,} of {self.files:,} files)" if self.restored else ""
 
 
 @dataclass
@@ -341,15 +355,18 @@ class TagService:
         return len(taken)
 
     # ---- undo -------------------------------------------------------------------------------
-    def batches(self, limit: int = 20) -> list[tuple[WriteBatch, int]]:
-        """The newest write batches, newest first, each with how many files it changed (written or since undone)."""
+    def batches(self, limit: int = 20) -> list[BatchSummary]:
+        """The newest write batches, newest first, each with how many files it changed (written or since undone)
+        and how many of those are restored (all when undone; some when an undo was stopped or refused)."""
         with self.sessions() as s:
             newest = list(s.scalars(select(WriteBatch).order_by(WriteBatch.id.desc()).limit(limit)))
-            files = dict(s.execute(select(JournalEntry.batch_id, func.count())
-                                   .where(JournalEntry.batch_id.in_([b.id for b in newest]),
-                                          JournalEntry.state.in_(("written", "undone")))
-                                   .group_by(JournalEntry.batch_id)).all())
-        return [(b, files.get(b.id, 0)) for b in newest]
+            counts: dict[int, dict[str, int]] = {}
+            for batch_id, state, n in s.execute(select(JournalEntry.batch_id, JournalEntry.state, func.count())
+                                                .where(JournalEntry.batch_id.in_([b.id for b in newest]),
+                                                       JournalEntry.state.in_(("written", "undone")))
+                                                .group_by(JournalEntry.batch_id, JournalEntry.state)):
+                counts.setdefault(batch_id, {})[state] = n
+        return [BatchSummary(b, sum(counts.get(b.id, {}).values()), counts.get(b.id, {}).get("undone", 0)) for b in newest]
 
     def undo(self, batch_id: int | None = None, progress: Progress | None = None, cancel: Cancel | None = None) -> UndoResult:
         """Restore the old genres of a batch (default: the newest with writes not yet undone).

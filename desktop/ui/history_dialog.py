@@ -21,7 +21,7 @@ BATCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 class WriteHistoryDialog(QDialog):
-    """The newest write batches (batch, files it changed); `chosen` is the batch id to undo once accepted."""
+    """The newest write batches (BatchSummary: each with the files it changed); `chosen` is the batch id to undo once accepted."""
 
     def __init__(self, batches, parent=None):
         super().__init__(parent)
@@ -39,9 +39,9 @@ class WriteHistoryDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.verticalHeader().setVisible(False)
         self.undoable: dict[int, bool] = {}
-        for row, (batch, files) in enumerate(batches):
-            undone = batch.undone_at is not None
-            cells = (f"{stored_utc(batch.created_at).astimezone():%Y-%m-%d %H:%M}", batch.description, f"{files:,}", "undone" if undone else "")
+        for row, summary in enumerate(batches):
+            batch, files, undone = summary.batch, summary.files, summary.batch.undone_at is not None
+            cells = (f"{stored_utc(batch.created_at).astimezone():%Y-%m-%d %H:%M}", batch.description, f"{files:,}", summary.state())
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setData(BATCH_ROLE, batch.id)
