@@ -959,6 +959,16 @@ def test_a_long_write_shows_its_progress_and_stops_when_asked(qtbot, window, mon
     assert all(read_tags(window.shown_row(r).path).genres != ("Zydeco",) for r in range(window.proxy.rowCount()))
 
 
+def test_the_windows_parts_have_names_a_screen_reader_speaks(window):
+    # The table, sidebar, details, problems and map had no accessible name: a screen reader said "table", "list".
+    from PySide6.QtGui import QAccessible
+
+    parts = (window.sidebar, window.table, window.search, window.details, window.errors, window.map_view)
+    names = [QAccessible.queryAccessibleInterface(w).text(QAccessible.Text.Name) for w in parts]
+    assert names == ["Genres", "Library", "Search", "Track details", "Problems", "Library map"]
+    assert all(w.accessibleDescription() for w in parts)
+
+
 def test_the_chosen_genre_stays_chosen_across_reloads_and_follows_a_rename(qtbot, window):
     # A reload reset the sidebar: no genre highlighted while the table stayed limited to it.
     from desktop.store.schema import Track
