@@ -316,7 +316,7 @@ def cmd_scan(args, out: Output) -> int:
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
         "write_skipped": [{"path": p, "reason": r} for p, r in (written.skipped if written else [])],
     }
-    if written and say_stopped(out, len(written.left), "left as they were (undo takes back what was written)"):
+    if written and say_stopped(out, len(written.left), WRITE_LEFT):
         return EXIT_CANCELLED
     failed = errors or sync.problems or (written and written.failed)
     return EXIT_PARTIAL if failed else EXIT_OK
@@ -455,6 +455,9 @@ def stop_on_interrupt(out: Output):
         signal.signal(signal.SIGINT, previous)
 
 
+WRITE_LEFT = "left as they were (undo takes back what was written)"
+
+
 def say_stopped(out: Output, left: int, what: str) -> int:
     """After a write or an undo stopped by Ctrl+C: what was left; exit code 130 (0 when it ran to the end)."""
     if not left:
@@ -472,7 +475,7 @@ def print_write(out: Output, result) -> int:
                 "skipped": [{"path": p, "reason": r} for p, r in result.skipped],
                 "failed": [{"path": p, "reason": r} for p, r in result.failed]}
     out.data["left"] = [c.path for c in result.left]
-    if say_stopped(out, len(result.left), "left as they were (undo takes back what was written)"):
+    if say_stopped(out, len(result.left), WRITE_LEFT):
         return EXIT_CANCELLED
     return EXIT_PARTIAL if result.failed else EXIT_OK
 

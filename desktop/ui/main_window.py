@@ -99,6 +99,8 @@ from desktop.ui.workers import Job, background, scan_function, start_job
 
 CHANGE_OVERLAP = timedelta(seconds=5)
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+RELEARN_DELAY_MS = 3000
 
 
 def stopped_words(result) -> str:
@@ -111,11 +113,6 @@ def stopped_words(result) -> str:
         return (f"Undo stopped: restored {count(len(result.restored), 'file')}, {count(left, 'file')} still to undo "
                 "(Undo again goes on)")
     return f"Stopped: wrote {count(len(result.written), 'file')}, left {count(left, 'file')} as they were (Undo takes back what was written)"
-
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-
-
-RELEARN_DELAY_MS = 3000
 
 
 # Shares of the table's width left after the confidence and status columns have what their words need
