@@ -500,7 +500,7 @@ def cmd_set(args, out: Output) -> int:
         result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write,
                                                         progress=out.file_progress(), cancel=stop)
     what = files[0] if len(files) == 1 else count(len(files), "file")
-    out.say(f"{what}: genre set to {args.genre} by hand (protected from automatic tagging)")
+    out.say(f"{what}: genre set to {join_genres(args.genre)} by hand (protected from automatic tagging)")
     code = print_write(out, result)
     return EXIT_PARTIAL if problems else code
 
@@ -721,7 +721,7 @@ def cmd_genres(args, out: Output) -> int:
     """List the library's genres and their sources, or merge one into another."""
     from collections import Counter
 
-    from desktop.core.genre_names import genre_key
+    from desktop.core.genre_names import clean_name, genre_key
     from desktop.services.learning import (
         gather_labels,
         genre_in_library,
@@ -738,7 +738,7 @@ def cmd_genres(args, out: Output) -> int:
         if not known:  # most likely a misspelling; a merge for genres still to come is allowed
             out.warn(f"warning: no track has the genre {args.merge[0]!r}; remembered for tracks tagged so later "
                      f"(`genre-tagger genres` lists the library's genres)")
-        source, target = args.merge
+        source, target = (clean_name(name) or name for name in args.merge)  # as remembered: "Hip\nHop" is "Hip Hop"
         out.say((f"{target} is its own genre again" if genre_key(source) == genre_key(target) else
                  f"{source} is now {target}") + f" ({count(renamed, 'track')} shown so; remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:

@@ -148,6 +148,21 @@ def test_ctrl_c_stops_a_write_or_an_undo_after_the_file_in_hand(lib, capsys, mon
     assert main(["undo"]) == EXIT_OK and all(read_tags(f).genres == () for f in files)
 
 
+def test_a_genre_with_a_line_break_is_written_as_spaces_and_stays_undoable(lib, capsys):
+    # `set FILE $'Rock\nPop'` wrote the line break into the tag; ID3 readers stop at it, so the file read back as
+    # "Rock", and undo refused for good ("file changed since the write"): the old genre could not come back.
+    music, files = lib
+    mp3 = next(f for f in files if f.suffix == ".mp3")
+    write_genres(mp3, ["Blues"])
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["set", str(mp3), "Rock\nPop\tFusion"]) == EXIT_OK
+    assert "genre set to Rock Pop Fusion by hand" in capsys.readouterr().out
+    assert read_tags(mp3).genres == ("Rock Pop Fusion",)
+    assert main(["undo"]) == EXIT_OK and read_tags(mp3).genres == ("Blues",)
+    assert main(["genres", "--merge", "Blues", "Delta\nBlues"]) == EXIT_OK
+    assert "Blues is now Delta Blues (" in capsys.readouterr().out
+
+
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
     # After a merge the merged genre vanished from the list with no trace of where it went or how to undo it.
     music, files = lib

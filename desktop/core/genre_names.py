@@ -8,7 +8,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-from desktop.core.genres import split_genres
+from desktop.core.genres import CONTROL, split_genres
 
 # Keys (see genre_key) of names that say nothing about the music.
 JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
@@ -39,7 +39,7 @@ def id3v1_name(number: int) -> str | None:
 
 def clean_name(name: str) -> str | None:
     """A genre as a listener would write it, or None for junk: numbers become ID3v1 names."""
-    name = unicodedata.normalize("NFC", str(name)).strip()
+    name = CONTROL.sub(" ", unicodedata.normalize("NFC", str(name))).strip()
     numeric = re.fullmatch(r"\(?(\d{1,3})\)?", name)
     if numeric:
         name = id3v1_name(int(numeric.group(1))) or ""

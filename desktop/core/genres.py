@@ -8,18 +8,23 @@ difference that is only a matter of splitting.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 SEPARATOR = "; "
+# Line breaks, tabs and other control characters are spaces in a genre: "Rock\nPop" typed in a shell was written
+# as is, ID3 readers (mutagen's too) stop at the line break, and the write could then never be undone.
+CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
 def split_genres(values: str | Iterable[str]) -> tuple[str, ...]:
-    """Genres from a joined text or a list of values: split on ';', trimmed, empty ones dropped."""
+    """Genres from a joined text or a list of values: split on ';', control characters as spaces, trimmed, empty
+    ones dropped."""
     if isinstance(values, str):
         values = [values]
     out: list[str] = []
     for value in values:
-        out += [part.strip() for part in str(value).split(SEPARATOR.strip())]
+        out += [part.strip() for part in CONTROL.sub(" ", str(value)).split(SEPARATOR.strip())]
     return tuple(g for g in out if g)
 
 
