@@ -482,6 +482,7 @@ def print_write(out: Output, result) -> int:
 
 def cmd_set(args, out: Output) -> int:
     """Set a genre by hand on files or folders: recorded, written (unless --no-write), protected."""
+    from desktop.core.genre_names import typed_genres
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
@@ -500,7 +501,7 @@ def cmd_set(args, out: Output) -> int:
         result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write,
                                                         progress=out.file_progress(), cancel=stop)
     what = files[0] if len(files) == 1 else count(len(files), "file")
-    out.say(f"{what}: genre set to {join_genres(args.genre)} by hand (protected from automatic tagging)")
+    out.say(f"{what}: genre set to {typed_genres(args.genre)} by hand (protected from automatic tagging)")
     code = print_write(out, result)
     return EXIT_PARTIAL if problems else code
 

@@ -163,6 +163,23 @@ def test_a_genre_with_a_line_break_is_written_as_spaces_and_stays_undoable(lib, 
     assert "Blues is now Delta Blues (" in capsys.readouterr().out
 
 
+def test_a_genre_typed_as_an_id3_number_is_that_genre_and_stays_undoable(lib, capsys):
+    # `set FILE 80` wrote "80", which ID3 readers take for ID3v1 genre 80 ("Folk"): the file read back otherwise
+    # than written, undo refused for good, and every scan wanted to write "80" again.
+    music, files = lib
+    mp3 = next(f for f in files if f.suffix == ".mp3")
+    write_genres(mp3, ["Blues"])
+    assert main(["scan", str(music)]) == EXIT_OK
+    for typed, meant in (("80", "Folk"), ("(12)", "Other"), ("Rock; (rx)", "Rock; Remix")):
+        capsys.readouterr()
+        assert main(["set", str(mp3), typed]) == EXIT_OK
+        assert f"genre set to {meant} by hand" in capsys.readouterr().out and read_tags(mp3).genres == tuple(meant.split("; "))
+        assert main(["scan", str(music)]) == EXIT_OK and f"would change {mp3}" not in capsys.readouterr().out
+        assert main(["undo"]) == EXIT_OK and read_tags(mp3).genres == ("Blues",)
+    assert main(["set", str(mp3), "999"]) == EXIT_ERROR
+    assert "'999' is not a genre: ID3 takes a number for an ID3v1 genre" in capsys.readouterr().err
+
+
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
     # After a merge the merged genre vanished from the list with no trace of where it went or how to undo it.
     music, files = lib

@@ -8,7 +8,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-from desktop.core.genres import CONTROL, split_genres
+from desktop.core.genres import CONTROL, join_genres, split_genres
 
 # Keys (see genre_key) of names that say nothing about the music.
 JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
@@ -37,12 +37,33 @@ def id3v1_name(number: int) -> str | None:
     return TCON.GENRES[number] if 0 <= number < len(TCON.GENRES) else None
 
 
-def clean_name(name: str) -> str | None:
-    """A genre as a listener would write it, or None for junk: numbers become ID3v1 names."""
+def as_id3_reads_it(name: str) -> str:
+    """A genre as an ID3 reader takes it: "17" or "(17)" is ID3v1's Rock, "(RX)" Remix, "(CR)" Cover; else unchanged
+    ("" for a number ID3v1 has no name for)."""
     name = CONTROL.sub(" ", unicodedata.normalize("NFC", str(name))).strip()
     numeric = re.fullmatch(r"\(?(\d{1,3})\)?", name)
     if numeric:
-        name = id3v1_name(int(numeric.group(1))) or ""
+        return id3v1_name(int(numeric.group(1))) or ""
+    return {"(RX)": "Remix", "(CR)": "Cover"}.get(name.upper(), name)
+
+
+def typed_genres(text: str) -> str:
+    """Genres a listener typed, as files will give them back ("Rock; 80" is "Rock; Folk"); ValueError for none."""
+    genres = []
+    for typed in split_genres(text):
+        name = as_id3_reads_it(typed)
+        if not name:
+            raise ValueError(f"{typed!r} is not a genre: ID3 takes a number for an ID3v1 genre, and there is none "
+                             f"with that number; give its name")
+        genres.append(name)
+    if not genres:
+        raise ValueError("a genre cannot be empty")
+    return join_genres(genres)
+
+
+def clean_name(name: str) -> str | None:
+    """A genre as a listener would write it, or None for junk: numbers become ID3v1 names."""
+    name = as_id3_reads_it(name)
     if genre_key(name) in JUNK or not any(ch.isalpha() for ch in name):
         return None
     return name

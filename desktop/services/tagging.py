@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
-from desktop.core.genre_names import names_a_genre, shown_genre
+from desktop.core.genre_names import names_a_genre, shown_genre, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
@@ -235,10 +235,21 @@ class TagService:
             log.warning("write: %s: %s", change.path, exc.reason)
             result.failed.append((change.path, exc.reason))
             return
-        self._settle(s, entry, "written", change.new)
+        # What the file says now, as undo will compare it: a reader may not give back what was written (ID3
+        # takes "80" or "(12)" for ID3v1 numbers, "Folk" and "Other"), and undo would then refuse for good.
+        says = self._read_back(path, change.new)
+        entry.new_genres = list(says)
+        self._settle(s, entry, "written", says)
         s.commit()
-        log.info("write: %s: %s -> %s (batch %d)", change.path, join_genres(now.genres) or "(none)", join_genres(change.new), batch.id)
-        result.written.append(dataclasses.replace(change, old=now.genres))
+        log.info("write: %s: %s -> %s (batch %d)", change.path, join_genres(now.genres) or "(none)", join_genres(says), batch.id)
+        result.written.append(dataclasses.replace(change, old=now.genres, new=says))
+
+    def _read_back(self, path: Path, meant: tuple[str, ...]) -> tuple[str, ...]:
+        """The genres a file holds after a write (what was meant, should it not be readable just now)."""
+        try:
+            return read_tags(path, self.options).genres
+        except GenreTaggerError:
+            return tuple(meant)
 
     @staticmethod
     def _settle(s: Session, entry: JournalEntry, state: str, genres) -> None:
@@ -266,9 +277,7 @@ class TagService:
 
         Cancelled (`cancel` set), the files not written yet are not corrected either.
         """
-        genre = join_genres(genre)  # "Rock; Pop" is two genres, as everywhere else
-        if not genre:
-            raise ValueError("a genre cannot be empty")
+        genre = typed_genres(genre)  # "Rock; Pop" is two genres; "80" the ID3v1 genre ID3 readers take it for
         ids = []
         with writer_lock(self.sessions):
             self.recover_interrupted()
