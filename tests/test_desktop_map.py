@@ -41,6 +41,25 @@ def shown_view(qtbot) -> MapView:
     return view
 
 
+def test_the_map_view_follows_the_theme(qtbot):
+    # The map was a white plate (dark legend) in a dark theme; it now takes the theme's colours, and follows a change.
+    from PySide6.QtGui import QColor, QPalette
+
+    view = shown_view(qtbot)
+    canvas = view.canvas
+    qtbot.wait(10)
+    light = canvas.palette().color(QPalette.ColorRole.Base)
+    assert canvas.grab().toImage().pixelColor(canvas.width() - 3, canvas.height() - 3) == light
+    dark = QPalette(canvas.palette())
+    dark.setColor(QPalette.ColorRole.Base, QColor("#1e1e1e"))
+    dark.setColor(QPalette.ColorRole.Text, QColor("#e0e0e0"))
+    canvas.setPalette(dark)
+    image = canvas.grab().toImage()
+    assert image.pixelColor(canvas.width() - 3, canvas.height() - 3) == QColor("#1e1e1e")
+    legend = [image.pixelColor(x, y) for x in range(30, 120) for y in range(8, 26)]  # the first legend line's text
+    assert QColor("#e0e0e0") in legend or any(c.lightness() > 150 for c in legend)
+
+
 def test_map_view_filters_click_and_rubber_band(qtbot):
     view = shown_view(qtbot)
     canvas = view.canvas

@@ -72,7 +72,7 @@ def legend_lines(metrics, names: list[str], counts: dict[str, int], rows: int) -
 
 
 def paint_legend(painter, x: float, y: float, names: list[str], counts: dict[str, int], colours: dict[str, str],
-                 height: float | None = None) -> None:
+                 height: float | None = None, text_colour: str = "#222222") -> None:
     """Genre swatches with their track counts, top-left at (x, y), in at most `height` pixels."""
     from PySide6.QtCore import QRectF
     from PySide6.QtGui import QColor
@@ -83,7 +83,7 @@ def paint_legend(painter, x: float, y: float, names: list[str], counts: dict[str
         top = y + n * LEGEND_ROW
         if n < swatches:
             painter.fillRect(QRectF(x, top + 4, 10, 10), QColor(colours[names[n]]))
-        painter.setPen(QColor("#222222"))
+        painter.setPen(QColor(text_colour))
         painter.drawText(QRectF(x + 16, top, LEGEND_WIDTH, LEGEND_ROW), 0x0081, line)  # AlignLeft | AlignVCenter
 
 

@@ -7,8 +7,8 @@ The points are drawn once into an image at the current zoom; panning only moves 
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, QPointF, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen
+from PySide6.QtCore import QEvent, QPoint, QPointF, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -83,7 +83,7 @@ class MapCanvas(QWidget):
     # ---- drawing ----------------------------------------------------------------------------
     def _render(self) -> None:
         self._image = QImage(self.size(), QImage.Format.Format_ARGB32_Premultiplied)
-        self._image.fill(QColor("white"))
+        self._image.fill(self._colour(QPalette.ColorRole.Base))  # the theme's: a white plate glared in a dark one
         self._image_offset = QPointF(self.offset)
         if self.map is None or not len(self.map):
             return
@@ -95,24 +95,35 @@ class MapCanvas(QWidget):
         for i in rows:
             counts[self.keys[i]] = counts.get(self.keys[i], 0) + 1
         names = sorted(counts, key=lambda k: (k in GREY, -counts[k], k))
-        paint_legend(painter, 8, 8, names, counts, self.colours, self._image.height() - 16)
+        paint_legend(painter, 8, 8, names, counts, self.colours, self._image.height() - 16,
+                     self._colour(QPalette.ColorRole.Text).name())
         painter.end()
 
     def paintEvent(self, _event):  # noqa: N802
         if self._image is None or self._image.size() != self.size():
             self._render()
         painter = QPainter(self)
-        painter.fillRect(self.rect(), QColor("white"))
+        painter.fillRect(self.rect(), self._colour(QPalette.ColorRole.Base))
         painter.drawImage(self.offset - self._image_offset, self._image)
+        painter.setPen(self._colour(QPalette.ColorRole.Text))
         if self.map is not None and self.selected:
             xy = self.positions()
             rows = np.flatnonzero(np.isin(self.map.track_ids, self.selected))
-            painter.setPen(QPen(QColor("#000000"), 1.5))
+            painter.setPen(QPen(self._colour(QPalette.ColorRole.Text), 1.5))
             for x, y in xy[rows]:
                 painter.drawEllipse(QPointF(float(x), float(y)), 4, 4)
         if self.map is None or not len(self.map):
             painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "No analysed tracks yet: scan a folder")
         painter.end()
+
+    def _colour(self, role: QPalette.ColorRole) -> QColor:
+        return self.palette().color(role)
+
+    def changeEvent(self, event):  # noqa: N802
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed: draw again in its colours
+            self._image = None
+            self.update()
+        super().changeEvent(event)
 
     def sizeHint(self):  # noqa: N802
         return QSize(520, 420)
