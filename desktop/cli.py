@@ -497,11 +497,12 @@ def cmd_set(args, out: Output) -> int:
         raise GenreTaggerError(problems[0].path, problems[0].reason)
     for p in problems:  # several paths: the others are still set
         out.warn(f"warning: {p.path}: {p.reason}")
+    genre = typed_genres(args.genre)  # as it will be set ("80" is Folk), and said below
     with stop_on_interrupt(out) as stop:
-        result = TagService(sessions, settings).correct(files, args.genre, source="cli", write=not args.no_write,
+        result = TagService(sessions, settings).correct(files, genre, source="cli", write=not args.no_write,
                                                         progress=out.file_progress(), cancel=stop)
     what = files[0] if len(files) == 1 else count(len(files), "file")
-    out.say(f"{what}: genre set to {typed_genres(args.genre)} by hand (protected from automatic tagging)")
+    out.say(f"{what}: genre set to {genre} by hand (protected from automatic tagging)")
     code = print_write(out, result)
     return EXIT_PARTIAL if problems else code
 

@@ -314,7 +314,7 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         if fmt.tag_kind == "id3":
             version = id3_version_to_write(audio, options)
             opts = TagOptions(version, options.id3_separator, options.write_provenance)
-        before = GENRE.get(fmt.tag_kind, audio.tags, opts)
+        before = GENRE.get(fmt.tag_kind, audio.tags, opts) if fmt.ape_too else []  # what an APE genre must agree with
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
         if options.write_provenance and provenance is not None:
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)

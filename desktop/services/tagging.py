@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Protocol
@@ -65,9 +65,13 @@ class UndoResult:
     description: str = ""
     restored: list[str] = field(default_factory=list)
     refused: list[tuple[str, str]] = field(default_factory=list)
-    complete: bool = True  # False: some files were refused, and the batch stays undoable for them
     corrections: int = 0  # genres set by hand that this undo took back (their batch wrote them)
     left: int = 0  # files not restored yet: the undo was cancelled before them (undo again to go on)
+
+    @property
+    def complete(self) -> bool:
+        """Every file restored; else (refused or left) the batch stays undoable for the rest."""
+        return not self.refused and not self.left
 
 
 log = logging.getLogger(__name__)
@@ -79,6 +83,16 @@ class Cancel(Protocol):
     """A flag another thread sets to stop a write or an undo after the file in hand (threading.Event)."""
 
     def is_set(self) -> bool: ...
+
+
+def one_by_one(items: list, progress: Progress | None, cancel: Cancel | None) -> Iterator:
+    """The items in turn, `progress(done, total)` after each, none more once `cancel` is set."""
+    for done, item in enumerate(items):
+        if cancel is not None and cancel.is_set():
+            return
+        yield item
+        if progress is not None:
+            progress(done + 1, len(items))
 
 
 class NothingToUndo(GenreTaggerError):
@@ -190,13 +204,11 @@ class TagService:
         with self.sessions() as s:
             batch = s.get(WriteBatch, batch_id)
             result = WriteResult(batch.id)
-            for done, change in enumerate(changes):
-                if cancel is not None and cancel.is_set():
-                    result.left = changes[done:]
-                    break
+            done = 0
+            for change in one_by_one(changes, progress, cancel):
                 self._write_one(s, batch, change, result)
-                if progress is not None:
-                    progress(done + 1, len(changes))
+                done += 1
+            result.left = changes[done:]
         return result
 
     def _drop_if_unused(self, result: WriteResult) -> None:
@@ -345,15 +357,12 @@ class TagService:
         q = select(Correction).where(Correction.batch_id == batch_id)
         if track_ids is None:
             taken = list(s.scalars(q))
-        else:  # in chunks: SQLite takes a bounded number of parameters per statement
-            taken = [c for i in range(0, len(track_ids), 500)
-                     for c in s.scalars(q.where(Correction.track_id.in_(track_ids[i:i + 500])))]
+        else:
+            taken = [c for chunk in queries.id_chunks(track_ids) for c in s.scalars(q.where(Correction.track_id.in_(chunk)))]
         for correction in taken:
             s.delete(correction)
         s.flush()
-        touched = sorted({c.track_id for c in taken})
-        for i in range(0, len(touched), 500):
-            chunk = touched[i:i + 500]
+        for chunk in queries.id_chunks(sorted({c.track_id for c in taken})):
             newest = {}  # track -> its newest correction left
             for tid, genre in s.execute(select(Correction.track_id, Correction.genre).where(Correction.track_id.in_(chunk))
                                         .order_by(Correction.track_id, Correction.id.desc())):
@@ -423,15 +432,11 @@ class TagService:
             result = UndoResult(batch.id, batch.description)
             carried = select(func.count()).select_from(Correction).where(Correction.batch_id == batch.id)
             before = s.scalar(carried)
-            todo = entries[::-1]
-            for done, entry in enumerate(todo):
-                if cancel is not None and cancel.is_set():
-                    result.left = len(todo) - done
-                    break
+            done = 0
+            for entry in one_by_one(entries[::-1], progress, cancel):
                 self._undo_one(s, entry, result)
-                if progress is not None:
-                    progress(done + 1, len(todo))
-            result.complete = not result.refused and not result.left
+                done += 1
+            result.left = len(entries) - done
             if result.complete:
                 batch.undone_at = utcnow()
                 self._take_back_corrections(s, batch.id)  # also of files it found already so (nothing to restore)

@@ -66,23 +66,25 @@ def _split_status(engine: Engine) -> None:
         conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_verdict ON tracks (verdict)")
 
 
+def _add_columns(engine: Engine, table: str, columns: dict[str, str]) -> None:
+    """Add nullable columns to a table (none when this version's create_all made it with them)."""
+    if next(iter(columns)) in {c["name"] for c in inspect(engine).get_columns(table)}:
+        return
+    with engine.begin() as conn:
+        for name, kind in columns.items():
+            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+
+
 def _link_corrections(engine: Engine) -> None:
     # Version 5: corrections.batch_id, so undoing a correction's write takes the correction back too.
     # Corrections made before stay as they are (no batch known).
-    if "batch_id" in {c["name"] for c in inspect(engine).get_columns("corrections")}:
-        return  # created by this version's create_all
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE corrections ADD COLUMN batch_id INTEGER REFERENCES write_batches (id)")
+    _add_columns(engine, "corrections", {"batch_id": "INTEGER REFERENCES write_batches (id)"})
 
 
 def _journal_provenance(engine: Engine) -> None:
     # Version 6: the journal keeps the provenance field's old value, so undo restores it with the genre (it left
     # "Genre Tagger: Jazz 0.97" in a file whose genre it had put back). Older entries: NULL, undone as before.
-    if "provenance_written" in {c["name"] for c in inspect(engine).get_columns("journal")}:
-        return  # created by this version's create_all
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE journal ADD COLUMN provenance_written BOOLEAN")
-        conn.exec_driver_sql("ALTER TABLE journal ADD COLUMN old_provenance TEXT")
+    _add_columns(engine, "journal", {"provenance_written": "BOOLEAN", "old_provenance": "TEXT"})
 
 
 # version -> step that brings a database from version-1 to version. Add one per schema change.
@@ -99,12 +101,17 @@ def schema_version(engine: Engine) -> int:
         return int(row.value) if row else 0
 
 
+def read_only_uri(path: Path, immutable: bool = False) -> str:
+    """SQLite's URI for reading a library without writing anything (immutable: not even a lock or -shm)."""
+    return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def check_ours(path: Path, immutable: bool = False) -> None:
     """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours.
     `immutable`: on read-only media, where SQLite could not make the -shm file a WAL library needs."""
     if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
         return
-    uri = f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+    uri = read_only_uri(path, immutable)
     try:
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
             tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -170,7 +177,7 @@ def open_read_only(path: Path) -> sessionmaker[Session]:
                                     "copy both files somewhere writable")
     check_ours(path, immutable=True)
     # immutable: SQLite neither locks nor looks for -shm (which it could not create here); safe, nothing writes it.
-    uri = f"{path.absolute().as_uri()}?mode=ro&immutable=1"
+    uri = read_only_uri(path, immutable=True)
     engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
     try:
         version = schema_version(engine)

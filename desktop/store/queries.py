@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -142,6 +142,12 @@ def needs_review(session: Session, limit: int | None = None, threshold: float = 
     return [track for track, _ in review_with_reasons(session, limit, threshold)]
 
 
+def id_chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
+    """`ids` in slices for `IN (...)`: SQLite limits the parameters of one statement."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
 def review_with_reasons(session: Session, limit: int | None = None,
                         threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Track, str]]:
     """needs_review's tracks by path, each with why: "uncertain", "file says Rock", "album's genres differ"."""
@@ -150,8 +156,8 @@ def review_with_reasons(session: Session, limit: int | None = None,
               if row_needs_review(t.file_genre or "", t.predicted_genre, t.confidence, bool(t.corrected_genre), threshold)}
     flagged = album_disagreements(session, threshold)
     album_ids = sorted(flagged - set(tracks))
-    for start in range(0, len(album_ids), 500):  # chunks: SQLite limits the parameters of one statement
-        tracks.update({t.id: t for t in session.scalars(select(Track).where(Track.id.in_(album_ids[start:start + 500])))})
+    for chunk in id_chunks(album_ids):
+        tracks.update({t.id: t for t in session.scalars(select(Track).where(Track.id.in_(chunk)))})
     ordered = sorted(tracks.values(), key=lambda t: t.path)[:limit or None]
     return [(t, _reason(t, threshold, t.id in flagged)) for t in ordered]
 

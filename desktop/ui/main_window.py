@@ -63,7 +63,7 @@ from desktop.services.learning import (
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_m3u8
-from desktop.services.tagging import TagService
+from desktop.services.tagging import TagService, UndoResult, WriteResult
 from desktop.store import queries
 from desktop.store.lock import database_path
 from desktop.store.schema import Track
@@ -90,7 +90,6 @@ from desktop.ui.table_model import (
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
-    TrackRow,
     load_changes,
     load_genre_counts,
     load_rows,
@@ -104,15 +103,14 @@ RELEARN_DELAY_MS = 3000
 
 
 def stopped_words(result) -> str:
-    """What a write or undo stopped by the listener did and left ('' when it ran to the end)."""
-    left = getattr(result, "left", 0)  # an undo counts them, a write lists them; other jobs have none
-    left = left if isinstance(left, int) else len(left)
-    if not left:
-        return ""
-    if hasattr(result, "restored"):
-        return (f"Undo stopped: restored {count(len(result.restored), 'file')}, {count(left, 'file')} still to undo "
+    """What a write or undo stopped by the listener did and left ('' when it ran to the end, or for other jobs)."""
+    if isinstance(result, UndoResult) and result.left:
+        return (f"Undo stopped: restored {count(len(result.restored), 'file')}, {count(result.left, 'file')} still to undo "
                 "(Undo again goes on)")
-    return f"Stopped: wrote {count(len(result.written), 'file')}, left {count(left, 'file')} as they were (Undo takes back what was written)"
+    if isinstance(result, WriteResult) and result.left:
+        return (f"Stopped: wrote {count(len(result.written), 'file')}, left {count(len(result.left), 'file')} as they were "
+                "(Undo takes back what was written)")
+    return ""
 
 
 # Shares of the table's width left after the confidence and status columns have what their words need
@@ -277,14 +275,15 @@ class MainWindow(QMainWindow):
         self.write_stop = QPushButton("Stop")
         self.write_stop.setToolTip("Stop after the file in hand; what is written stays, and Undo takes it back")
         self.write_stop.clicked.connect(self.stop_write)
-        for widget in (self.write_label, self.write_progress, self.write_stop):
+        self._write_widgets = (self.write_label, self.write_progress, self.write_stop)
+        for widget in self._write_widgets:
             widget.hide()
         self.model_label = plain_label()
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.statusBar().addPermanentWidget(self.cancel_button)
-        for widget in (self.write_label, self.write_progress, self.write_stop):
+        for widget in self._write_widgets:
             self.statusBar().addPermanentWidget(widget)
         self.errors = QListWidget()
         self.errors.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
@@ -445,12 +444,8 @@ class MainWindow(QMainWindow):
         When none of them is shown any more (corrected under "Needs review" or another genre's filter), the track
         that took the current one's place is selected, so a listener working down the list keeps their place.
         """
-        def proxy_index(track_id):
-            row = self.table_model.row_of(track_id)
-            return QModelIndex() if row is None else self.proxy.mapFromSource(self.table_model.index(row, 0))
-
-        rows = sorted(ix.row() for ix in map(proxy_index, selected_ids) if ix.isValid())
-        current = proxy_index(current_id) if current_id is not None else QModelIndex()
+        rows = sorted(ix.row() for ix in map(self._shown_index, selected_ids) if ix.isValid())
+        current = self._shown_index(current_id) if current_id is not None else QModelIndex()
         if not rows and not current.isValid() and current_row is not None and self.proxy.rowCount():
             current = self.proxy.index(min(current_row, self.proxy.rowCount() - 1), 0)
             current_id, rows = current.data(TRACK_ID_ROLE), [current.row()]
@@ -611,10 +606,6 @@ class MainWindow(QMainWindow):
         """Ids of the selected rows, in the table's order."""
         return [self.shown_row(row).id for row in self._selected_rows()]
 
-    def _row_of_track(self, track_id: int) -> TrackRow | None:
-        row = self.table_model.row_of(track_id)
-        return None if row is None else self.table_model.row_at(row)
-
     def shown_row(self, proxy_row: int):
         """The data of a row as the table shows it (filtered)."""
         return self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
@@ -763,7 +754,7 @@ class MainWindow(QMainWindow):
         if not self.write_label.text():
             self.write_label.setText(f"{self._write_doing}…")
             self.write_progress.setRange(0, 0)
-        for widget in (self.write_label, self.write_progress, self.write_stop):
+        for widget in self._write_widgets:
             widget.show()
         self.write_stop.setEnabled(True)
 
@@ -781,7 +772,7 @@ class MainWindow(QMainWindow):
 
     def _write_done(self):
         self.write_busy, self.write_job = False, None
-        for widget in (self.write_label, self.write_progress, self.write_stop):
+        for widget in self._write_widgets:
             widget.hide()
         self.write_label.clear()
 
@@ -948,10 +939,14 @@ class MainWindow(QMainWindow):
         self.map_job = None
         self.report_problem("map", message)
 
+    def _shown_index(self, track_id: int) -> QModelIndex:
+        """The table's (filtered) index of a track; invalid where it is not shown."""
+        row = self.table_model.row_of(track_id)
+        return QModelIndex() if row is None else self.proxy.mapFromSource(self.table_model.index(row, 0))
+
     def show_track(self, track_id: int):
         """Select a track in the table and show its details (or say that the table's filters hide it)."""
-        row = self.table_model.row_of(track_id)
-        index = self.proxy.mapFromSource(self.table_model.index(row, 0)) if row is not None else QModelIndex()
+        index = self._shown_index(track_id)
         if not index.isValid():
             self.statusBar().showMessage("That track is hidden by the table's search or filters", 4000)
             return
@@ -965,7 +960,7 @@ class MainWindow(QMainWindow):
         choices = self.genre_choices()
         # The genre these tracks show now comes up first, selected: Enter confirms it (a label to learn from),
         # typing replaces it. It offered the alphabet's first genre, which Enter then set on every track.
-        shown = Counter(row.genre for row in map(self._row_of_track, track_ids) if row is not None and row.genre)
+        shown = Counter(row.genre for row in map(self.table_model.track, track_ids) if row is not None and row.genre)
         now = shown.most_common(1)[0][0] if shown else ""
         if now and now not in choices:
             choices.insert(0, now)

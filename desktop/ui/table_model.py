@@ -218,6 +218,11 @@ class LibraryTableModel(QAbstractTableModel):
         """The data of a source row."""
         return self._rows[row]
 
+    def track(self, track_id: int) -> TrackRow | None:
+        """The data of a track, None when it is not in the table."""
+        row = self._position.get(track_id)
+        return None if row is None else self._rows[row]
+
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802 (Qt's name)
         return 0 if parent.isValid() else len(self._rows)
 
