@@ -15,7 +15,7 @@ from desktop.core.tags import TagOptions, read_tags, write_genres
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
-from desktop.store.lock import LibraryBusy, writer_lock
+from desktop.store.lock import LibraryBusy, LibraryUnlockable, writer_lock
 from desktop.store.schema import JournalEntry, Track, WriteBatch
 from tests.audio_files import make_track
 
@@ -181,6 +181,48 @@ def test_a_copy_held_by_a_live_write_is_left_alone(env, tmp_path):
         holder.wait()
     report, _ = env.scan()
     assert report.cleaned == 1 and not leftover.exists()
+
+
+def no_locks_or_syncs(monkeypatch, module):
+    """Make `module` see a file system without flock or fsync, as some SMB shares and NFS `nolock` mounts are."""
+    import errno
+
+    def flock(fd, op):
+        raise OSError(errno.EOPNOTSUPP, "Operation not supported")
+
+    def fsync(fd):
+        raise OSError(errno.EINVAL, "Invalid argument")
+
+    monkeypatch.setattr(module.fcntl, "flock", flock)
+    monkeypatch.setattr(module.os, "fsync", fsync)
+
+
+def test_music_on_a_share_without_locks_or_syncs_is_still_written_safely(tmp_path, monkeypatch):
+    # Every write failed there ("cannot write tags (Operation not supported)"), and a copy left by a killed
+    # write could never be cleaned away (its lock could not be tested), so the file refused writes for good.
+    import desktop.core.safe_write as safe_write
+
+    no_locks_or_syncs(monkeypatch, safe_write)
+    song = make_track(tmp_path, "share", "tones", "flac", 2.0)
+    write_genres(song, ["Jazz"])
+    assert genres(song) == ("Jazz",) and [p.name for p in tmp_path.iterdir()] == [song.name]
+    leftover = temp_copy_path(song)
+    leftover.write_bytes(song.read_bytes())
+    assert not safe_write.remove_if_stale(leftover) and leftover.exists()  # maybe a live write: left alone
+    with pytest.raises(TagWriteError, match="another write of this file is under way"):
+        write_genres(song, ["Blues"])
+    old = leftover.stat().st_mtime - safe_write.STALE_UNLOCKABLE_S - 1
+    os.utime(leftover, (old, old))
+    write_genres(song, ["Blues"])  # an old copy belongs to no live write: removed, and the write goes on
+    assert genres(song) == ("Blues",) and [p.name for p in tmp_path.iterdir()] == [song.name]
+
+
+def test_a_library_on_a_share_without_locks_is_refused_by_name_not_called_busy(env, monkeypatch):
+    import desktop.store.lock as lock
+
+    no_locks_or_syncs(monkeypatch, lock)
+    with pytest.raises(LibraryUnlockable, match=r"library\.db: its folder cannot lock files .*keep the library on a local disk"):
+        env.library.sync([env.music])
 
 
 # ---- 4. the policy is applied to what the file says at write time -----------------------------------

@@ -2,7 +2,8 @@
 
 The temporary copy is named `.NAME.genre-tagger-tmp.EXT` beside its file and is locked (flock)
 while a write holds it. A process killed mid-write leaves the copy behind, unlocked; the next
-scan of that folder removes exactly such copies (`remove_if_stale`) and nothing else.
+scan of that folder removes exactly such copies (`remove_if_stale`) and nothing else. On a file system without locks (some network shares) a copy
+counts as left behind once it has been untouched for ten minutes.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import os
 import re
 import shutil
 import stat
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +27,12 @@ TEMP_MARK = ".genre-tagger-tmp"
 # Our own copies only: a leading dot, any name, the mark, then the original's extension.
 TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"\.[A-Za-z0-9]{1,8}$")
 NAME_MAX = 255  # bytes, on every file system we write to
+# What a file system without locks or syncs answers (SMB/CIFS shares of some servers, NFS mounted `nolock`,
+# some FUSE mounts): music on a NAS is common, so a write goes on without them rather than failing every file.
+NOT_SUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOLCK, errno.ENOSYS, errno.EINVAL})
+# Where copies cannot be locked, one untouched this long belongs to no live write: a write changes its copy
+# within seconds of making it.
+STALE_UNLOCKABLE_S = 600
 
 
 def temp_copy_path(path: Path) -> Path:
@@ -40,14 +48,40 @@ def is_temp_copy(name: str) -> bool:
     return bool(TEMP_NAME.match(name))
 
 
+def lock_copy(fh, wait: bool = True) -> bool:
+    """Lock an open temporary copy (flock); False where the file system has no locks.
+
+    Raises BlockingIOError when `wait` is False and a live write holds the lock.
+    """
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        raise
+    except OSError as exc:
+        if exc.errno in NOT_SUPPORTED:
+            return False
+        raise
+
+
+def sync_file(fh) -> None:
+    """Flush an open file to the disk; a file system that cannot (some network shares) is passed over."""
+    try:
+        os.fsync(fh.fileno())
+    except OSError as exc:
+        if exc.errno not in NOT_SUPPORTED:
+            raise
+
+
 def remove_if_stale(path: Path) -> bool:
-    """Delete one temporary copy unless a live write holds its lock."""
+    """Delete one temporary copy unless a live write holds its lock (unlocked file systems: unless it is recent)."""
     try:
         with open(path, "rb") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # held by a write in progress: leave it
+            if not lock_copy(fh, wait=False) and time.time() - os.fstat(fh.fileno()).st_mtime < STALE_UNLOCKABLE_S:
+                return False  # cannot tell a live write from a dead one: only an old copy is surely dead
             path.unlink()
         return True
-    except OSError:
+    except OSError:  # held by a write in progress (BlockingIOError), or already gone: leave it
         return False
 
 
@@ -101,7 +135,7 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
     remove_if_stale(tmp)
     try:
         with open(tmp, "xb") as lock:  # exclusive create: another write of this file is under way otherwise
-            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+            lock_copy(lock)  # without locks, the exclusive create alone keeps two writes of this file apart
             try:
                 shutil.copy2(path, tmp)  # bytes, mode and times
                 with contextlib.suppress(PermissionError):  # only root can give a file away; then it is ours anyway
@@ -110,7 +144,7 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
                 if audio_hash(tmp, full=True) != before:
                     raise TagWriteError(path, "tag write would change the audio data; file left untouched")
                 with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
+                    sync_file(fh)
                 os.replace(tmp, path)
                 _fsync_folder(path.parent)
             finally:
@@ -135,7 +169,7 @@ def atomic_write(path: Path, produce: Callable[[Path], None]) -> None:
     try:
         produce(tmp)
         with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
+            sync_file(fh)
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):

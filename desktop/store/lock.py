@@ -18,6 +18,10 @@ class LibraryBusy(GenreTaggerError):
     """Another process is scanning, writing or undoing in the same library."""
 
 
+class LibraryUnlockable(GenreTaggerError):
+    """The library's folder cannot lock files (some network shares), so one writer at a time cannot be kept."""
+
+
 # lock file -> [descriptor, holders]. Threads of one process (the GUI's scan and write jobs) share
 # the lock; another process is refused. flock would refuse a second descriptor even in-process.
 _held: dict[Path, list[int]] = {}
@@ -43,10 +47,14 @@ def _acquire(lock_path: Path, db: Path) -> None:
             raise LibraryBusy(lock_path, f"cannot open the library's lock file ({exc.strerror})") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
+        except BlockingIOError as exc:
             os.close(fd)
             raise LibraryBusy(db, "another Genre Tagger scan, write or undo is running on this library; "
                                   "try again when it has finished") from exc
+        except OSError as exc:  # a network share without locks: saying "busy" would keep the listener waiting for ever
+            os.close(fd)
+            raise LibraryUnlockable(db, f"its folder cannot lock files ({exc.strerror}), and two programs writing the library "
+                                  "at once would damage it; keep the library on a local disk (--db)") from exc
         _held[lock_path] = [fd, 1]
 
 
