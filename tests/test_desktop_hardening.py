@@ -4,6 +4,7 @@ import contextlib
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import mutagen
 import pytest
@@ -826,3 +827,77 @@ def test_a_corrected_and_written_track_keeps_its_verdict(env):
     env.tagger.undo()
     with env.sessions() as s:
         assert queries.track_by_path(s, str(env.files["flac"])).write_state == "none"
+
+
+# ---- 12. copies of the library: the undo journal lives nowhere else ----------------------------------------
+def damage(db):
+    """Overwrite a few pages of a database file in the middle with noise, as a failing disk would."""
+    import random
+
+    data = bytearray(db.read_bytes())
+    noise = random.Random(0).randbytes(3 * 4096)
+    data[5 * 4096:8 * 4096] = noise[:len(data[5 * 4096:8 * 4096])]
+    db.write_bytes(bytes(data))
+
+
+def track_count(db):
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(db)) as con:
+        return con.execute("select count(*) from tracks").fetchone()[0]
+
+
+def test_the_library_is_copied_once_a_day_and_a_damaged_one_names_its_copy(env):
+    import time
+
+    from desktop.store.backup import BACKUP_EVERY_S, LibraryDamaged, backup_path, daily_backup
+    from desktop.store.database import DatabaseError, open_database
+
+    env.scan()
+    env.tagger.correct([str(env.files["flac"])], "Jazz")
+    db = Path(env.sessions.kw["bind"].url.database)
+    copy = backup_path(db)
+    assert copy.is_file() and track_count(copy) == 0  # made when the library was opened, empty, and not again today
+    assert not daily_backup(db) and track_count(copy) == 0
+    assert daily_backup(db, now=time.time() + BACKUP_EVERY_S + 1)  # a day later: the library as it is now
+    assert track_count(copy) == len(env.files)
+    env.sessions.kw["bind"].dispose()
+    damage(db)
+    good = copy.read_bytes()
+    with pytest.raises(LibraryDamaged, match="SQLite's check found damage"):
+        daily_backup(db, now=time.time() + 3 * BACKUP_EVERY_S)
+    assert copy.read_bytes() == good  # a damaged library never replaces the good copy
+    a_day_ago = time.time() - BACKUP_EVERY_S - 1
+    os.utime(copy, (a_day_ago, a_day_ago))
+    for _ in range(2):  # found by the day's check, and then at every open until it is mended
+        with pytest.raises(DatabaseError, match=r"damaged library: SQLite's check found damage .*; a copy from "
+                                                r"\d{4}-\d\d-\d\d \d\d:\d\d is at .*library\.db\.backup: put it in the library's place"):
+            open_database(db)
+    assert copy.read_bytes() == good
+    db.write_bytes(good)  # what the message says to do
+    sessions = open_database(db)
+    with sessions() as s:
+        assert s.query(Track).count() == len(env.files) and queries.track_by_path(s, str(env.files["flac"])).corrected_genre == "Jazz"
+
+
+def test_converting_a_library_to_a_newer_schema_keeps_a_copy_an_older_program_opens(tmp_path):
+    import sqlite3
+
+    from desktop.store.backup import backup_path
+    from desktop.store.database import SCHEMA_VERSION, DatabaseError, open_database
+
+    db = tmp_path / "library.db"
+    open_database(db).kw["bind"].dispose()
+    with contextlib.closing(sqlite3.connect(db)) as con, con:  # back to version 5 (see the test above)
+        con.execute("alter table journal drop column provenance_written")
+        con.execute("alter table journal drop column old_provenance")
+        con.execute("update meta set value = '5' where key = 'schema_version'")
+    backup_path(db, 5).mkdir()  # the copy cannot be made: nothing is converted
+    with pytest.raises(DatabaseError, match="cannot keep a copy of this version 5 library before converting it .*nothing was changed"):
+        open_database(db)
+    backup_path(db, 5).rmdir()
+    open_database(db)
+    with contextlib.closing(sqlite3.connect(backup_path(db, 5))) as old, contextlib.closing(sqlite3.connect(db)) as new:
+        assert old.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "5"
+        assert "old_provenance" not in {row[1] for row in old.execute("pragma table_info(journal)")}
+        assert new.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)

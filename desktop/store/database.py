@@ -13,6 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
+from desktop.store.backup import (
+    BackupError,
+    LibraryDamaged,
+    backup_path,
+    daily_backup,
+    make_backup,
+    restore_hint,
+)
 from desktop.store.schema import Base, Meta
 
 SCHEMA_VERSION = 6
@@ -106,6 +114,12 @@ def read_only_uri(path: Path, immutable: bool = False) -> str:
     return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
 
 
+def copy_hint(path: Path) -> str:
+    """'; a copy from DATE is at FILE: ...' where the library has a copy, else nothing."""
+    hint = restore_hint(path, without_copy="")  # a file that never was a library has no copy: nothing to add
+    return f"; {hint}" if hint else ""
+
+
 def check_ours(path: Path, immutable: bool = False) -> None:
     """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours.
     `immutable`: on read-only media, where SQLite could not make the -shm file a WAL library needs."""
@@ -116,7 +130,7 @@ def check_ours(path: Path, immutable: bool = False) -> None:
         with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
             tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.Error as exc:
-        raise DatabaseError(path, f"cannot open database ({type(exc).__name__}: {exc})") from exc
+        raise DatabaseError(path, f"cannot open database ({type(exc).__name__}: {exc}){copy_hint(path)}") from exc
     if tables and "meta" not in tables:
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         raise DatabaseError(path, f"not a Genre Tagger library (it holds other tables: {shown}); choose another --db")
@@ -150,12 +164,11 @@ def check_schema(engine: Engine, path: Path) -> None:
     inspector = inspect(engine)
     for table in Base.metadata.sorted_tables:
         if not inspector.has_table(table.name):
-            raise DatabaseError(path, f"damaged library: table {table.name!r} is missing; restore a backup or use a new --db")
+            raise DatabaseError(path, f"damaged library: table {table.name!r} is missing; {restore_hint(path)}")
         have = {c["name"] for c in inspector.get_columns(table.name)}
         lacking = [c.name for c in table.columns if c.name not in have]
         if lacking:
-            raise DatabaseError(path, f"damaged library: table {table.name!r} lacks {', '.join(lacking)}; "
-                                      "restore a backup or use a new --db")
+            raise DatabaseError(path, f"damaged library: table {table.name!r} lacks {', '.join(lacking)}; {restore_hint(path)}")
 
 
 def migrate(engine: Engine, path: Path) -> None:
@@ -163,6 +176,13 @@ def migrate(engine: Engine, path: Path) -> None:
     current = schema_version(engine)
     if current > SCHEMA_VERSION:
         raise DatabaseError(path, f"database schema version {current} is newer than this program's {SCHEMA_VERSION}; update Genre Tagger")
+    if 0 < current < SCHEMA_VERSION and str(path) != ":memory:":
+        # An older program cannot read the converted library: the listener can go back to this copy.
+        try:
+            make_backup(path, backup_path(path, current))
+        except (BackupError, LibraryDamaged) as exc:
+            raise DatabaseError(path, f"cannot keep a copy of this version {current} library before converting it "
+                                      f"({exc.reason}); nothing was changed") from exc
     for version in range(current + 1, SCHEMA_VERSION + 1):
         MIGRATIONS[version](engine)
         with Session(engine) as s, s.begin():
@@ -188,7 +208,7 @@ def open_read_only(path: Path) -> sessionmaker[Session]:
     except DatabaseError:
         raise
     except Exception as exc:
-        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)})") from exc
+        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)}){copy_hint(path)}") from exc
     return sessionmaker(engine, expire_on_commit=False, info={"read_only": True, "path": path})
 
 
@@ -234,8 +254,12 @@ def open_database(path: str | Path, read_only: bool = False) -> sessionmaker[Ses
         check_schema(engine, path)
         with Session(engine) as s:
             s.execute(select(Meta).limit(1))
+        if str(path) != ":memory:":
+            daily_backup(path)
+    except LibraryDamaged as exc:
+        raise DatabaseError(path, f"damaged library: {exc.reason}; {restore_hint(path)}") from exc
     except DatabaseError:
         raise
     except Exception as exc:  # sqlite3.DatabaseError "file is not a database" and friends
-        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)})") from exc
+        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)}){copy_hint(path)}") from exc
     return sessionmaker(engine, expire_on_commit=False)
