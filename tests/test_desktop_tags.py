@@ -121,6 +121,70 @@ def test_writing_id3v23_keeps_the_frames_v23_lacks(tmp_path):
     assert audio_region_bytes(mp3) == before
 
 
+def with_raw_id3(path, version, frames, plain_sizes=False):
+    """Give a file an ID3v2 tag built byte by byte (mutagen cannot write damaged or unknown frames)."""
+    import struct
+
+    from mutagen.id3 import ID3
+
+    def size(n):
+        return struct.pack(">I", n) if version == 3 or plain_sizes else bytes((n >> s) & 0x7F for s in (21, 14, 7, 0))
+
+    ID3(path).delete()
+    body = b"".join(name.encode() + size(len(data)) + b"\0\0" + data for name, data in frames) + b"\0" * 64
+    audio = path.read_bytes()
+    path.write_bytes(b"ID3" + bytes((version, 0, 0)) + bytes((len(body) >> s) & 0x7F for s in (21, 14, 7, 0)) + body + audio)
+    return path
+
+
+def raw_frames(path):
+    from mutagen.id3 import ID3
+
+    return {key: str(frame) for key, frame in ID3(path, translate=False).items()}
+
+
+def test_a_v23_files_volume_adjustment_and_recording_dates_survive_genre_writes(tmp_path):
+    # mutagen translates every tag it reads to v2.4, which dropped a v2.3 file's RVAD (players' volume adjustment),
+    # TRDA (recording dates) and TSIZ on every genre write, even one that kept the file in v2.3.
+    frames = [("TIT2", b"\0Title"), ("TYER", b"\x001999"), ("TDAT", b"\x002412"), ("TRDA", b"\x00Dec 24-25, 1999"),
+              ("TSIZ", b"\x0012345"), ("RVAD", b"\x03\x10" + b"\x01\x00" * 4), ("TCON", b"\x00Rock")]
+    kept = with_raw_id3(make_track(tmp_path, "kept", "tones", "mp3", 2.0), 3, frames)
+    before, audio = raw_frames(kept), audio_region_bytes(kept)
+    write_genres(kept, ["Jazz"])
+    assert raw_frames(kept) == {**before, "TCON": "Jazz"} and audio_region_bytes(kept) == audio
+    upgraded = with_raw_id3(make_track(tmp_path, "upgraded", "tones", "mp3", 2.0), 3, frames)
+    write_genres(upgraded, ["Jazz"], TagOptions(id3_version=4))  # converted: the dates become TDRC, the rest stays
+    after = raw_frames(upgraded)
+    assert {k: after[k] for k in ("TRDA", "TSIZ", "RVAD", "TDRC", "TCON")} == {
+        "TRDA": before["TRDA"], "TSIZ": before["TSIZ"], "RVAD": before["RVAD"], "TDRC": "1999-12-24", "TCON": "Jazz"}
+
+
+def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp_path):
+    # mutagen passes over a frame it cannot parse (here a TXXX with no valid text encoding) and drops the frames it
+    # does not know (iTunes' XSOP sort order) when the tag changes version; a genre write lost them silently.
+    damaged = with_raw_id3(make_track(tmp_path, "damaged", "tones", "mp3", 2.0), 3,
+                           [("TIT2", b"\0Title"), ("TXXX", b"\x07MusicBrainz Id\0abc"), ("TCON", b"\x00Rock")])
+    itunes = with_raw_id3(make_track(tmp_path, "itunes", "tones", "mp3", 2.0), 3,
+                          [("TIT2", b"\0Title"), ("XSOP", b"\x00Beatles, The"), ("TCON", b"\x00Rock")])
+    files = {p: p.read_bytes() for p in (damaged, itunes)}
+    for path, options, words in ((damaged, TagOptions(), r"cannot read \(TXXX\)"),
+                                 (itunes, TagOptions(id3_version=4), r"cannot read or convert to ID3v2\.4 \(XSOP\)")):
+        with pytest.raises(TagWriteError, match=words + "; the file is left as it is"):
+            write_genres(path, ["Jazz"], options)
+        assert path.read_bytes() == files[path] and sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp3", "itunes.mp3"]
+    write_genres(itunes, ["Jazz"])  # in its own version the frame it does not know is carried over
+    assert b"XSOP" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)
+
+
+def test_v24_frame_sizes_written_as_plain_integers_are_walked_and_kept(tmp_path):
+    # iTunes wrote ID3v2.4 frame sizes as plain integers; mutagen reads them, and so must the check of what a write kept.
+    comment = b"\x00eng\x00" + b"x" * 200  # 205 bytes: not a valid sync-safe size as a plain integer
+    mp3 = with_raw_id3(make_track(tmp_path, "itunes24", "tones", "mp3", 2.0), 4,
+                       [("TIT2", b"\x03Title"), ("COMM", comment), ("TCON", b"\x03Rock")], plain_sizes=True)
+    write_genres(mp3, ["Jazz"])
+    assert raw_frames(mp3)["COMM::eng"] == "x" * 200 and read_tags(mp3).genres == ("Jazz",)
+
+
 def test_provenance_field(tmp_path):
     for ext in ("mp3", "ogg", "m4a"):
         path = make_track(tmp_path, f"p{ext}", "tones", ext, 2.0)

@@ -21,12 +21,12 @@ class AudioFormat:
     # May also carry an APEv2 tag at its end (foobar2000 and mp3gain write one to MP3s), which some players read first.
     ape_too: bool = False
 
-    def open(self, path: Path):
-        """The mutagen object for `path` (tags read, audio untouched)."""
+    def open(self, path: Path, **options):
+        """The mutagen object for `path` (tags read, audio untouched); `options` go to mutagen (ID3: translate)."""
         import importlib
 
         module, cls = self.mutagen_class.rsplit(".", 1)
-        return getattr(importlib.import_module(module), cls)(path)
+        return getattr(importlib.import_module(module), cls)(path, **options)
 
 
 MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, ape_too=True)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.core import riff_info
-from desktop.core.errors import TagReadError
+from desktop.core import id3_frames, riff_info
+from desktop.core.errors import TagReadError, TagWriteError
 from desktop.core.formats import format_of
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.safe_write import safe_modify, temp_copy_path
@@ -289,6 +289,20 @@ def to_id3v23(tags) -> None:
             tags.add(frame)
 
 
+# Frames ID3v2.4 has no form for, which mutagen's update_to_v24 drops: the volume and EQ adjustments of the players
+# that wrote them, the recording dates, the size. A v2.3 file written in v2.4 keeps them as they are.
+ID3V23_FRAMES_KEPT = ("RVAD", "EQUA", "TRDA", "TSIZ")
+
+
+def to_id3v24(tags) -> None:
+    """Make an ID3 tag from an older version ready to save as v2.4: dates and people converted, no frame lost."""
+    kept = [frame for key in ID3V23_FRAMES_KEPT for frame in tags.getall(key)]
+    tags.update_to_v24()
+    for frame in kept:
+        if frame.HashKey not in tags:
+            tags.add(frame)
+
+
 def id3_version_to_write(audio, options: TagOptions) -> int:
     """The ID3v2 version a save uses: the one asked for, else the file's own (v2.4 for new tags)."""
     if options.id3_version in (3, 4):
@@ -307,12 +321,15 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
     fmt = format_of(path)
 
     def modify(copy: Path) -> None:
-        audio = fmt.open(copy)
+        # ID3 tags are read as they are (mutagen's translation to v2.4 dropped a v2.3 file's RVAD, TRDA and TSIZ even
+        # when it was saved as v2.3 again); they are converted only where the version written differs.
+        audio = fmt.open(copy, translate=False) if fmt.tag_kind == "id3" else fmt.open(copy)
+        frames_before = id3_frames.frame_counts(copy) if fmt.tag_kind == "id3" else None
         if audio.tags is None:
             audio.add_tags()
-        opts, version = options, 0
+        opts, version, was = options, 0, 0
         if fmt.tag_kind == "id3":
-            version = id3_version_to_write(audio, options)
+            version, was = id3_version_to_write(audio, options), audio.tags.version[1]
             opts = TagOptions(version, options.id3_separator, options.write_provenance)
         before = GENRE.get(fmt.tag_kind, audio.tags, opts) if fmt.ape_too else []  # what an APE genre must agree with
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
@@ -320,10 +337,17 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
         if version == 3:
             to_id3v23(audio.tags)
+        elif version == 4 and was != 4:
+            to_id3v24(audio.tags)
         if version:
             audio.save(v2_version=version)
         else:
             audio.save()
+        lost = id3_frames.lost_frames(frames_before, id3_frames.frame_counts(copy) if version else None, ("TCON", id3_frames.OURS))
+        if lost:  # mutagen passes over frames it cannot parse, and drops those it cannot convert to another version
+            convert = f" or convert to ID3v2.{version}" if was in (3, 4) and was != version else ""
+            raise TagWriteError(path, f"writing would lose ID3 frames the tag library cannot read{convert} "
+                                      f"({', '.join(lost)}); the file is left as it is")
         if fmt.ape_too:  # players that read the APEv2 tag first see the same genre
             _mirror_to_ape(copy, before, genres, opts)
         if fmt.riff_info:  # every reader sees one genre: the INFO chunk says the same as the ID3 chunk

@@ -1,0 +1,120 @@
+"""The frames of a file's ID3v2 tag, counted from its bytes, so a genre write can show it carried every one over.
+
+mutagen drops a frame it cannot parse (a damaged text encoding, say), and when a tag changes version it drops the
+frames it does not know; a write that would lose one is refused instead. The count is read from the bytes, not
+through mutagen, which cannot report what it passed over.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections import Counter
+from pathlib import Path
+
+FRAME_ID = re.compile(rb"[A-Z0-9]{4}\Z")
+OURS = "TXXX:GENRE_TAGGER"  # the provenance field a write may set or clear
+# What a version change turns each frame into (mutagen's update_to_v24 / update_to_v23).
+CONVERTED = {
+    (3, 4): {"TYER": "TDRC", "TDAT": "TDRC", "TIME": "TDRC", "TORY": "TDOR", "IPLS": "TIPL"},
+    (4, 3): {"TDRC": "TYER", "TDOR": "TORY", "TIPL": "IPLS", "TMCL": "IPLS"},
+}
+
+
+def _syncsafe(raw: bytes) -> int | None:
+    return None if any(b & 0x80 for b in raw) else (raw[0] << 21) | (raw[1] << 14) | (raw[2] << 7) | raw[3]
+
+
+def _txxx_key(body: bytes, flags: bytes) -> str:
+    """'TXXX:GENRE_TAGGER' for our field, else 'TXXX' (a compressed or unreadable description is not ours)."""
+    if flags[1] & 0x0F or not body:  # compressed, encrypted, unsynchronised or with a length indicator
+        return "TXXX"
+    encoding, text = body[0], body[1:]
+    if encoding in (0, 3):
+        desc = text.split(b"\0", 1)[0].decode("latin-1" if encoding == 0 else "utf-8", "replace")
+    elif encoding in (1, 2):
+        end = next((i for i in range(0, len(text) - 1, 2) if text[i:i + 2] == b"\0\0"), len(text))
+        desc = text[:end].decode("utf-16" if encoding == 1 else "utf-16-be", "replace")
+    else:
+        return "TXXX"
+    return OURS if desc == OURS.split(":", 1)[1] else "TXXX"
+
+
+def _walk(data: bytes, syncsafe: bool) -> tuple[Counter, bool]:
+    """Frame keys in v2.3/v2.4 tag data, and whether the walk ended cleanly (no frame running past the tag)."""
+    counts: Counter = Counter()
+    pos = 0
+    while pos + 10 <= len(data):
+        head = data[pos:pos + 10]
+        if not FRAME_ID.match(head[:4]):  # padding, or junk after the last frame (mutagen passes over it too)
+            break
+        size = _syncsafe(head[4:8]) if syncsafe else struct.unpack(">I", head[4:8])[0]
+        if size is None or pos + 10 + size > len(data):
+            return counts, False
+        if size:  # an empty frame holds nothing (mutagen drops it)
+            name = head[:4].decode()
+            counts[_txxx_key(data[pos + 10:pos + 10 + size], head[8:10]) if name == "TXXX" else name] += 1
+        pos += 10 + size
+    return counts, True
+
+
+def _id3_offset(fh, path: Path) -> int | None:
+    """Where the ID3v2 tag starts: the file's start (MP3), or inside the `id3 ` chunk of a WAV or AIFF file."""
+    start = fh.read(12)
+    if start[:3] == b"ID3":
+        return 0
+    little = start[:4] == b"RIFF" and start[8:12] == b"WAVE"
+    if not little and not (start[:4] == b"FORM" and start[8:12] in (b"AIFF", b"AIFC")):
+        return None
+    pos = 12
+    while True:
+        fh.seek(pos)
+        head = fh.read(8)
+        if len(head) < 8:
+            return None
+        size = struct.unpack("<I" if little else ">I", head[4:])[0]
+        if head[:4] in (b"id3 ", b"ID3 "):
+            return pos + 8
+        pos += 8 + size + (size & 1)
+
+
+def frame_counts(path: str | Path) -> tuple[int, Counter] | None:
+    """(ID3v2 minor version, frame counts) of the file's tag; None without one, for ID3v2.2, or a layout not walked."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        offset = _id3_offset(fh, path)
+        if offset is None:
+            return None
+        fh.seek(offset)
+        header = fh.read(10)
+        if len(header) < 10 or header[:3] != b"ID3" or header[3] not in (3, 4) or _syncsafe(header[6:10]) is None:
+            return None
+        major, flags = header[3], header[5]
+        data = fh.read(_syncsafe(header[6:10]))
+    if major == 3 and flags & 0x80:  # v2.3 unsynchronises the whole tag: frame sizes count the restored bytes
+        data = data.replace(b"\xff\x00", b"\xff")
+    if flags & 0x40 and len(data) >= 4:  # extended header
+        skip = struct.unpack(">I", data[:4])[0] + 4 if major == 3 else (_syncsafe(data[:4]) or 0)
+        data = data[skip:]
+    counts, clean = _walk(data, syncsafe=major == 4)
+    if not clean and major == 4:  # iTunes wrote v2.4 frame sizes as plain integers; mutagen reads those too
+        counts, clean = _walk(data, syncsafe=False)
+    return (major, counts) if clean else None
+
+
+def lost_frames(before: tuple[int, Counter] | None, after: tuple[int, Counter] | None, changed: tuple[str, ...]) -> list[str]:
+    """Frames the tag had before a write and lacks after it, leaving out the `changed` ones and those a version
+    change converted. A text frame counts once (mutagen merges repeats of one into a list, losing nothing)."""
+    if before is None or after is None:
+        return []
+    (was, old), (now, new) = before, after
+    converted = CONVERTED.get((was, now), {})
+    lost = []
+    for key, count in sorted(old.items()):
+        if key in changed:
+            continue
+        target = converted.get(key, key)
+        needed = 1 if key.startswith("T") else count
+        if new[target] < needed:
+            lost.append(key if needed == 1 else f"{key} x{needed - new[target]}")
+    return lost
