@@ -1297,6 +1297,7 @@ def test_write_history_undoes_an_older_batch_and_keeps_the_newer(qtbot, window):
     window.correct([second.id], "Drone")
     wait_write(qtbot, window)
     dialog = window.show_write_history()
+    assert [dialog.table.horizontalHeaderItem(c).text() for c in range(4)] == ["When", "What", "Files", "State"]
     assert [dialog.table.item(r, 1).text() for r in range(2)] == ["correction: Drone", "correction: Lo-fi"]
     assert not dialog.undo_button.isEnabled()  # nothing chosen yet
     dialog.table.selectRow(1)

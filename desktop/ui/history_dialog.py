@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
 
 from desktop.store.schema import stored_utc
 
-COLUMNS = ("When", "What", "Files", "")
+COLUMNS = ("When", "What", "Files", "State")  # state: undone, partly undone (an unnamed column read as a blank)
 BATCH_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
