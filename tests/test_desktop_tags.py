@@ -101,6 +101,40 @@ def test_an_mp3s_apev2_tag_is_read_and_kept_in_step_never_overwritten(tmp_path):
     assert all(audio_region_bytes(p) == b for p, b in before.items())
 
 
+def test_an_id3_tag_in_front_of_a_flac_stream_is_read_and_kept_in_step(tmp_path):
+    # Some rippers put an ID3v2 tag in front of a FLAC stream, and some players read it. Its genre was not read (the
+    # file looked untagged, so "fill" gave it the model's genre over the listener's Shoegaze), nor kept in step.
+    from mutagen.flac import FLAC
+    from mutagen.id3 import ID3, TCON, TIT2, TPE1
+
+    def id3_in_front(path, genre, version=4):
+        tag = ID3()
+        tag.add(TIT2(encoding=1, text=["Only Shallow"]))
+        tag.add(TPE1(encoding=1, text=["My Bloody Valentine"]))
+        tag.add(TCON(encoding=1, text=[genre]))
+        tag.save(tmp_path / "tag.id3", v2_version=version)
+        path.write_bytes((tmp_path / "tag.id3").read_bytes() + path.read_bytes())
+        return path
+
+    alone = id3_in_front(make_track(tmp_path, "alone", "tones", "flac", 2.0), "Shoegaze", version=3)
+    differing = id3_in_front(make_track(tmp_path, "differing", "tones", "flac", 2.0), "Shoegaze")
+    flac = FLAC(differing)
+    flac["GENRE"] = ["Rock"]
+    flac.save()
+    before = {p: audio_region_bytes(p) for p in (alone, differing)}
+    tags = read_tags(alone)
+    assert (tags.genres, tags.title, tags.artist) == (("Shoegaze",), "Only Shallow", "My Bloody Valentine")
+    assert read_tags(differing).genres == ("Rock",)  # the Vorbis comments come first
+    for path in (alone, differing):
+        write_genres(path, ["Dream Pop"])
+        assert FLAC(path)["GENRE"] == ["Dream Pop"]
+    assert [str(ID3(p)["TCON"]) for p in (alone, differing)] == ["Dream Pop", "Shoegaze"]  # in step; its own left
+    assert ID3(alone).version[:2] == (2, 3) and str(ID3(alone)["TIT2"]) == "Only Shallow"  # its version and frames kept
+    write_genres(alone, ["Shoegaze"])  # as undo does: the journal keeps what the file said
+    assert read_tags(alone).genres == ("Shoegaze",) and str(ID3(alone)["TCON"]) == "Shoegaze"
+    assert all(audio_region_bytes(p) == b for p, b in before.items())
+
+
 def test_writing_id3v23_keeps_the_frames_v23_lacks(tmp_path):
     # --id3v23 on an ID3v2.4 file dropped its sort orders (TSOP, TSOA, TSOT: players use them in v2.3 too), its
     # mood, release time and disc subtitle, and cut the original date to its year; undo did not bring them back.

@@ -18,8 +18,9 @@ class AudioFormat:
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
     chatty_decoder: bool = False  # libsndfile's decoder for it prints to stderr (libmpg123): decode_quietly filters it
-    # May also carry an APEv2 tag at its end (foobar2000 and mp3gain write one to MP3s), which some players read first.
-    ape_too: bool = False
+    # A second tag some files carry, which some players read: 'ape' (an APEv2 tag at the end of an MP3, written by
+    # foobar2000 and mp3gain) or 'id3' (an ID3v2 tag in front of a FLAC stream, written by some rippers).
+    second_tag: str = ""
 
     def open(self, path: Path, **options):
         """The mutagen object for `path` (tags read, audio untouched); `options` go to mutagen (ID3: translate)."""
@@ -29,8 +30,8 @@ class AudioFormat:
         return getattr(importlib.import_module(module), cls)(path, **options)
 
 
-MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, ape_too=True)
-FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True)
+MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, second_tag="ape")
+FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True, second_tag="id3")
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)
 OGG_FLAC = AudioFormat("Ogg FLAC", "vorbis", "mutagen.oggflac.OggFLAC", False)  # libsndfile cannot decode it

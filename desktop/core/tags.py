@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -242,35 +243,55 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         info = riff_info.read_info(path)
         raw = raw or ((info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ())
         title, artist, album = title or info.get("INAM", ""), artist or info.get("IART", ""), album or info.get("IPRD", "")
-    if fmt.ape_too and (ape := _ape_tags(path)) is not None:  # MP3: an APEv2 tag fills in what the ID3 tag lacks
-        raw = raw or tuple(GENRE.get("ape", ape, options))
-        title, artist, album = title or first(TITLE, ape, "ape"), artist or first(ARTIST, ape, "ape"), album or first(ALBUM, ape, "ape")
+    if fmt.second_tag and (second := _second_tags(fmt.second_tag, path)) is not None:  # fills in what the first lacks
+        of = fmt.second_tag
+        raw = raw or tuple(GENRE.get(of, second, options))
+        title, artist, album = (title or first(TITLE, second, of), artist or first(ARTIST, second, of),
+                                album or first(ALBUM, second, of))
     return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), raw)
 
 
-def _ape_tags(path: Path):
-    """The APEv2 tag at the end of a file; None when it has none, or one mutagen cannot read (then left alone)."""
-    from mutagen.apev2 import APENoHeaderError, APEv2
+def _second_tags(kind: str, path: Path):
+    """A file's second tag (MP3: APEv2 at its end; FLAC: ID3v2 in front); None without one, or with one mutagen
+    cannot read (then left alone)."""
+    from mutagen.apev2 import APEv2
+    from mutagen.id3 import ID3
 
-    try:
-        return APEv2(path)
-    except APENoHeaderError:
+    try:  # ID3 as it is (not translated to v2.4), and never an ID3v1 tag taken for one in front
+        return APEv2(path) if kind == "ape" else ID3(path, translate=False, load_v1=False)
+    except Exception:  # noqa: BLE001 (none, or a damaged one: the first tag is still read and written as before)
         return None
-    except Exception:  # noqa: BLE001 (a damaged APE tag: the ID3 tag is still read and written as before)
-        return None
 
 
-def _mirror_to_ape(copy: Path, before: list[str], genres: list[str], options: TagOptions) -> None:
-    """Give an APEv2 genre the new value where it said what the ID3 tag said (or the ID3 tag said nothing).
+def _has_id3v1(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() < 128:
+            return False
+        fh.seek(-128, os.SEEK_END)
+        return fh.read(3) == b"TAG"
+
+
+def _mirror_to_second(kind: str, copy: Path, before: list[str], genres: list[str], options: TagOptions) -> None:
+    """Give a second tag's genre the new value where it said what the first tag said (or the first said nothing).
 
     A genre of its own that differs, or none at all, is left as it is: nothing is lost and nothing is added.
     """
-    ape = _ape_tags(copy)
-    said = GENRE.get("ape", ape, options) if ape is not None else []
+    second = _second_tags(kind, copy)
+    said = GENRE.get(kind, second, options) if second is not None else []
     if not said or (before and not same_genres(split_genres(before), split_genres(said))):
         return
-    GENRE.set("ape", ape, list(genres), options)
-    ape.save(copy)
+    if kind == "ape":
+        GENRE.set(kind, second, list(genres), options)
+        second.save(copy)
+        return
+    if _has_id3v1(copy):  # mutagen would update it too, and in a FLAC file it lies in what counts as audio
+        return
+    version = 3 if second.version[1] == 3 else 4
+    GENRE.set(kind, second, list(genres), TagOptions(version, options.id3_separator))
+    if version == 4 and second.version[1] != 4:
+        to_id3v24(second)
+    second.save(copy, v2_version=version)
 
 
 # Frames ID3v2.3 lacks, which mutagen's update_to_v23 drops: the sort orders (players use them in v2.3 too, and
@@ -324,14 +345,15 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         # ID3 tags are read as they are (mutagen's translation to v2.4 dropped a v2.3 file's RVAD, TRDA and TSIZ even
         # when it was saved as v2.3 again); they are converted only where the version written differs.
         audio = fmt.open(copy, translate=False) if fmt.tag_kind == "id3" else fmt.open(copy)
-        frames_before = id3_frames.frame_counts(copy) if fmt.tag_kind == "id3" else None
+        with_id3 = "id3" in (fmt.tag_kind, fmt.second_tag)
+        frames_before = id3_frames.frame_counts(copy) if with_id3 else None
         if audio.tags is None:
             audio.add_tags()
         opts, version, was = options, 0, 0
         if fmt.tag_kind == "id3":
             version, was = id3_version_to_write(audio, options), audio.tags.version[1]
             opts = TagOptions(version, options.id3_separator, options.write_provenance)
-        before = GENRE.get(fmt.tag_kind, audio.tags, opts) if fmt.ape_too else []  # what an APE genre must agree with
+        before = GENRE.get(fmt.tag_kind, audio.tags, opts) if fmt.second_tag else []  # what a second tag must agree with
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
         if options.write_provenance and provenance is not None:
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
@@ -343,13 +365,14 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             audio.save(v2_version=version)
         else:
             audio.save()
-        lost = id3_frames.lost_frames(frames_before, id3_frames.frame_counts(copy) if version else None, ("TCON", id3_frames.OURS))
+        if fmt.second_tag:  # players that read the second tag first see the same genre
+            _mirror_to_second(fmt.second_tag, copy, before, genres, opts)
+        lost = id3_frames.lost_frames(frames_before, id3_frames.frame_counts(copy) if with_id3 else None,
+                                      ("TCON", id3_frames.OURS))
         if lost:  # mutagen passes over frames it cannot parse, and drops those it cannot convert to another version
             convert = f" or convert to ID3v2.{version}" if was in (3, 4) and was != version else ""
             raise TagWriteError(path, f"writing would lose ID3 frames the tag library cannot read{convert} "
                                       f"({', '.join(lost)}); the file is left as it is")
-        if fmt.ape_too:  # players that read the APEv2 tag first see the same genre
-            _mirror_to_ape(copy, before, genres, opts)
         if fmt.riff_info:  # every reader sees one genre: the INFO chunk says the same as the ID3 chunk
             scratch = temp_copy_path(path.with_name(f"{path.stem}-riff{path.suffix}"))
             riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(genres) or None, scratch)
