@@ -206,6 +206,10 @@ def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp
         with pytest.raises(TagWriteError, match=words + "; the file is left as it is"):
             write_genres(path, ["Jazz"], options)
         assert path.read_bytes() == files[path] and sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp3", "itunes.mp3"]
+    stray = with_raw_id3(make_track(tmp_path, "stray", "tones", "mp3", 2.0), 3,  # v2.4 frames some taggers put in v2.3
+                         [("TIT2", b"\0Title"), ("TDRC", b"\x002001-05-06"), ("TSOP", b"\x00Sort"), ("TCON", b"\x00Rock")])
+    write_genres(stray, ["Jazz"])  # kept in its version, the tag is saved as it is: nothing converted, nothing refused
+    assert raw_frames(stray) == {"TIT2": "Title", "TDRC": "2001-05-06", "TSOP": "Sort", "TCON": "Jazz"}
     write_genres(itunes, ["Jazz"])  # in its own version the frame it does not know is carried over
     assert b"XSOP" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)
 

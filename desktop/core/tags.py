@@ -357,10 +357,8 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
         if options.write_provenance and provenance is not None:
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
-        if version == 3:
-            to_id3v23(audio.tags)
-        elif version == 4 and was != 4:
-            to_id3v24(audio.tags)
+        if version != was:  # a tag kept in its version is saved as it is (a v2.3 tag's stray TDRC stays a TDRC)
+            (to_id3v23 if version == 3 else to_id3v24)(audio.tags)
         if version:
             audio.save(v2_version=version)
         else:
