@@ -42,6 +42,8 @@ def test_classify_wav_from_standard_input_and_bad_input(model_env, tmp_path):
     assert ok.returncode == EXIT_OK and json.loads(ok.stdout)["genre"] == "Tones"
     bad = run(b"this is not audio", "-")
     assert bad.returncode == EXIT_ERROR and b"standard input: not a WAV stream (Format not recognised.)" in bad.stderr and b"Traceback" not in bad.stderr
+    empty = run(b"", "-")  # nothing piped in: said so, not "Format not recognised"
+    assert empty.returncode == EXIT_ERROR and b"standard input: no data: pipe a WAV recording in" in empty.stderr
     missing = run(b"", str(tmp_path / "nope.flac"))
     assert missing.returncode == EXIT_ERROR and b"nope.flac: file not found" in missing.stderr
     folder = run(b"", str(tmp_path))

@@ -30,6 +30,8 @@ def classify_wav_bytes(model: GenreModel, data: bytes, name: str = "standard inp
     """Classify WAV bytes (e.g. piped in); a clear error when they are not a WAV file."""
     import soundfile as sf
 
+    if not data:  # `classify -` with nothing piped in (or a recorder that wrote nothing)
+        raise AudioDecodeError(Path(name), "no data: pipe a WAV recording in, e.g. `arecord -f cd -d 20 | genre-tagger classify -`")
     try:
         info = sf.info(io.BytesIO(data))
     except Exception as exc:  # soundfile raises LibsndfileError / RuntimeError on anything unreadable
