@@ -134,3 +134,35 @@ def test_kill_9_during_set_and_undo_never_leaves_an_undone_correction(tmp_path, 
         shown = con.execute("select count(*) from tracks t where t.corrected_genre is not null and not exists (select 1 "
                             "from corrections c where c.track_id = t.id)").fetchone()[0]
     assert outlived == [] and shown == 0  # no correction survives its undone write; none shown without its record
+
+
+def test_kill_9_while_the_library_is_copied_leaves_both_whole_and_nothing_behind(tmp_path):
+    import contextlib
+    import sqlite3
+
+    from desktop.store.backup import BACKUP_EVERY_S, backup_path, daily_backup
+    from desktop.store.database import open_database
+
+    def checked(path):
+        with contextlib.closing(sqlite3.connect(path)) as con:
+            return con.execute("pragma quick_check").fetchone()[0], con.execute("select count(*) from filler").fetchone()[0]
+
+    db, rng = tmp_path / "library.db", random.Random(7)
+    open_database(db).kw["bind"].dispose()
+    with contextlib.closing(sqlite3.connect(db)) as con, con:  # 16 MB, so a copy takes long enough to be cut short
+        con.execute("create table filler (x blob)")
+        con.executemany("insert into filler values (?)", [(rng.randbytes(4096),) for _ in range(4000)])
+    copy = backup_path(db)
+    code = ("import sys; from pathlib import Path; from desktop.store.backup import make_backup\n"
+            "while True: make_backup(Path(sys.argv[1]), Path(sys.argv[2]))")
+    for _ in range(KILLS):
+        proc = subprocess.Popen([sys.executable, "-c", code, str(db), str(copy)])
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        assert checked(db) == ("ok", 4000)  # the library is only ever read
+        assert not copy.exists() or checked(copy) == ("ok", 4000)  # a copy is whole or not there
+    assert daily_backup(db, now=time.time() + 2 * BACKUP_EVERY_S)  # the next copy sweeps a cut one away
+    ours = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm")))  # those are SQLite's
+    assert ours == ["library.db", "library.db.backup"]
+    assert checked(copy) == ("ok", 4000)
