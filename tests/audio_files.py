@@ -23,6 +23,7 @@ ENCODINGS = {
     "alac.m4a": ["-c:a", "alac"],
     "wav": ["-c:a", "pcm_s16le"],
     "aiff": ["-c:a", "pcm_s16be"],
+    "aifc": ["-c:a", "pcm_s16le"],  # AIFF-C with little-endian samples ('sowt'), as Logic and GarageBand export
     "wma": ["-c:a", "wmav2", "-b:a", "128k"],
     "wv": ["-c:a", "wavpack"],
 }
@@ -39,7 +40,7 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
     sf.write(tmp, audio, sample_rate)
     meta = [a for k, v in (tags or {}).items() for a in ("-metadata", f"{k}={v}")]
     cmd = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], *meta]
-    if ext in ("mp3", "wav", "aiff"):
+    if ext in ("mp3", "wav", "aiff", "aifc"):
         cmd += ["-write_id3v2", "1"] if ext != "mp3" else ["-id3v2_version", "4"]
     subprocess.run([*cmd, str(out)], check=True)
     tmp.unlink()

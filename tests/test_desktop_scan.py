@@ -30,12 +30,15 @@ def test_walk_picks_supported_files_and_skips_hidden(tmp_path):
 def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
     touch(tmp_path / "a" / "one.wma")
     touch(tmp_path / "a" / "two.wv")
+    touch(tmp_path / "a" / "three.aifc")  # AIFF-C, as Logic and GarageBand export: read (it was passed over)
     touch(tmp_path / "a" / "live.APE")
+    touch(tmp_path / "a" / "store.m4p")  # an iTunes Store purchase with copy protection: named (it was passed over)
     touch(tmp_path / "a" / "notes.txt")
     found, problems = walk_names(tmp_path)
-    assert found == ["one.wma", "two.wv"]
+    assert found == ["one.wma", "three.aifc", "two.wv"]
     assert [(p.path.name, p.reason) for p in problems] == [
-        ("live.APE", "Monkey's Audio files are not read by Genre Tagger (not analysed or tagged)")]
+        ("live.APE", "Monkey's Audio files are not read by Genre Tagger (not analysed or tagged)"),
+        ("store.m4p", "protected AAC (iTunes Store copy protection) files are not read by Genre Tagger (not analysed or tagged)")]
 
 
 def test_symlink_loop_is_not_followed_forever(tmp_path):

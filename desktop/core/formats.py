@@ -54,6 +54,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".wav": WAV,
     ".aif": AIFF,
     ".aiff": AIFF,
+    ".aifc": AIFF,  # AIFF-C: compressed or little-endian ('sowt') PCM, as Apple's tools export it
     ".wma": WMA,
     ".wv": WAVPACK,
 }
@@ -109,6 +110,8 @@ def is_supported(path: str | Path) -> bool:
 UNREAD_AUDIO: dict[str, str] = {
     ".ape": "Monkey's Audio", ".mpc": "Musepack", ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
     ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
+    ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
+    ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
 }
 
 
