@@ -301,13 +301,18 @@ ID3V24_FRAMES_KEPT = ("TSOP", "TSOA", "TSOT", "TSST", "TMOO", "TPRO", "TDRL", "T
                       "SIGN")
 
 
-def to_id3v23(tags) -> None:
-    """Make an ID3 tag ready to save as v2.3: dates and people converted to their v2.3 frames, no frame lost."""
-    kept = [frame for key in ID3V24_FRAMES_KEPT for frame in tags.getall(key)]
-    tags.update_to_v23()
+def _convert_keeping(tags, update, kept_keys: tuple[str, ...]) -> None:
+    """Run one of mutagen's version updates, then put back the frames it dropped for lack of a form."""
+    kept = [frame for key in kept_keys for frame in tags.getall(key)]
+    update()
     for frame in kept:
         if frame.HashKey not in tags:
             tags.add(frame)
+
+
+def to_id3v23(tags) -> None:
+    """Make an ID3 tag ready to save as v2.3: dates and people converted to their v2.3 frames, no frame lost."""
+    _convert_keeping(tags, tags.update_to_v23, ID3V24_FRAMES_KEPT)
 
 
 # Frames ID3v2.4 has no form for, which mutagen's update_to_v24 drops: the volume and EQ adjustments of the players
@@ -317,11 +322,7 @@ ID3V23_FRAMES_KEPT = ("RVAD", "EQUA", "TRDA", "TSIZ")
 
 def to_id3v24(tags) -> None:
     """Make an ID3 tag from an older version ready to save as v2.4: dates and people converted, no frame lost."""
-    kept = [frame for key in ID3V23_FRAMES_KEPT for frame in tags.getall(key)]
-    tags.update_to_v24()
-    for frame in kept:
-        if frame.HashKey not in tags:
-            tags.add(frame)
+    _convert_keeping(tags, tags.update_to_v24, ID3V23_FRAMES_KEPT)
 
 
 def id3_version_to_write(audio, options: TagOptions) -> int:
