@@ -196,6 +196,8 @@ def test_a_v23_files_volume_adjustment_and_recording_dates_survive_genre_writes(
 def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp_path):
     # mutagen passes over a frame it cannot parse (here a TXXX with no valid text encoding) and drops the frames it
     # does not know (iTunes' XSOP sort order) when the tag changes version; a genre write lost them silently.
+    from mutagen.id3 import ID3
+
     damaged = with_raw_id3(make_track(tmp_path, "damaged", "tones", "mp3", 2.0), 3,
                            [("TIT2", b"\0Title"), ("TXXX", b"\x07MusicBrainz Id\0abc"), ("TCON", b"\x00Rock")])
     itunes = with_raw_id3(make_track(tmp_path, "itunes", "tones", "mp3", 2.0), 3,
@@ -210,6 +212,14 @@ def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp
                          [("TIT2", b"\0Title"), ("TDRC", b"\x002001-05-06"), ("TSOP", b"\x00Sort"), ("TCON", b"\x00Rock")])
     write_genres(stray, ["Jazz"])  # kept in its version, the tag is saved as it is: nothing converted, nothing refused
     assert raw_frames(stray) == {"TIT2": "Title", "TDRC": "2001-05-06", "TSOP": "Sort", "TCON": "Jazz"}
+    picture = b"\x00image/jpeg\x00\x03\x00"
+    repeats = with_raw_id3(make_track(tmp_path, "repeats", "tones", "mp3", 2.0), 3,  # merged or kept apart: not lost
+                           [("COMM", b"\x00eng\x00one"), ("COMM", b"\x00eng\x00two"), ("APIC", picture + b"front"),
+                            ("APIC", picture + b"other"), ("TCON", b"\x00Rock")])
+    write_genres(repeats, ["Jazz"])
+    assert ID3(repeats)["COMM::eng"].text == ["one/two"] and len(ID3(repeats).getall("APIC")) == 2  # joined, as v2.3 keeps lists
+    for extra in (stray, repeats):
+        extra.unlink()
     write_genres(itunes, ["Jazz"])  # in its own version the frame it does not know is carried over
     assert b"XSOP" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)
 

@@ -102,19 +102,27 @@ def frame_counts(path: str | Path) -> tuple[int, Counter] | None:
     return (major, counts) if clean else None
 
 
+def _merged_frames() -> frozenset[str]:
+    """Frames whose repeats mutagen merges into one frame holding every value: text frames and comments."""
+    from mutagen.id3 import Frames, TextFrame
+
+    return frozenset(name for name, kind in Frames.items() if issubclass(kind, TextFrame))
+
+
 def lost_frames(before: tuple[int, Counter] | None, after: tuple[int, Counter] | None, changed: tuple[str, ...]) -> list[str]:
     """Frames the tag had before a write and lacks after it, leaving out the `changed` ones and those a version
-    change converted. A text frame counts once (mutagen merges repeats of one into a list, losing nothing)."""
+    change converted. A text frame or comment counts once (mutagen merges repeats of one into a list, losing
+    nothing); of any other frame, every copy must stay."""
     if before is None or after is None:
         return []
     (was, old), (now, new) = before, after
-    converted = CONVERTED.get((was, now), {})
+    converted, merged = CONVERTED.get((was, now), {}), _merged_frames()
     lost = []
     for key, count in sorted(old.items()):
         if key in changed:
             continue
         target = converted.get(key, key)
-        needed = 1 if key.startswith("T") else count
+        needed = 1 if key.split(":")[0] in merged else count
         if new[target] < needed:
             lost.append(key if needed == 1 else f"{key} x{needed - new[target]}")
     return lost
