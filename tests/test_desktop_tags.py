@@ -218,7 +218,11 @@ def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp
                             ("APIC", picture + b"other"), ("TCON", b"\x00Rock")])
     write_genres(repeats, ["Jazz"])
     assert ID3(repeats)["COMM::eng"].text == ["one/two"] and len(ID3(repeats).getall("APIC")) == 2  # joined, as v2.3 keeps lists
-    for extra in (stray, repeats):
+    empties = with_raw_id3(make_track(tmp_path, "empties", "tones", "mp3", 2.0), 4,  # mutagen drops them: nothing in them
+                           [("TALB", b"\x00"), ("TXXX", b"\x00Catalog\x00"), ("COMM", b"\x01eng\x00\x00"), ("TCON", b"\x00Rock")])
+    write_genres(empties, ["Jazz"])
+    assert read_tags(empties).genres == ("Jazz",)
+    for extra in (stray, repeats, empties):
         extra.unlink()
     write_genres(itunes, ["Jazz"])  # in its own version the frame it does not know is carried over
     assert b"XSOP" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)

@@ -25,18 +25,36 @@ def _syncsafe(raw: bytes) -> int | None:
     return None if any(b & 0x80 for b in raw) else (raw[0] << 21) | (raw[1] << 14) | (raw[2] << 7) | raw[3]
 
 
+def _split_string(encoding: int, text: bytes) -> tuple[bytes, bytes]:
+    """A terminated string at the start of `text` and what follows it (UTF-16 ends with two NULs on a pair)."""
+    if encoding in (1, 2):
+        end = next((i for i in range(0, len(text) - 1, 2) if text[i:i + 2] == b"\0\0"), len(text))
+        return text[:end], text[end + 2:]
+    first, _, rest = text.partition(b"\0")
+    return first, rest
+
+
+def _holds_nothing(text: bytes) -> bool:
+    return text.replace(b"\xff\xfe", b"").replace(b"\xfe\xff", b"").strip(b"\0") == b""  # byte order marks and NULs
+
+
+def _empty(name: str, body: bytes, flags: bytes) -> bool:
+    """A text frame, comment or lyrics with no text in it (mutagen drops those; nothing is lost with them)."""
+    if flags[1] & 0x0F or not body or not (name.startswith("T") or name in ("COMM", "USLT")):
+        return False  # compressed, encrypted, unsynchronised or with a length indicator: not looked into
+    encoding, text = body[0], body[1:]
+    if name == "TXXX":
+        text = _split_string(encoding, text)[1]
+    elif name in ("COMM", "USLT"):
+        text = _split_string(encoding, text[3:])[1]  # after the language and the description
+    return _holds_nothing(text)
+
+
 def _txxx_key(body: bytes, flags: bytes) -> str:
     """'TXXX:GENRE_TAGGER' for our field, else 'TXXX' (a compressed or unreadable description is not ours)."""
-    if flags[1] & 0x0F or not body:  # compressed, encrypted, unsynchronised or with a length indicator
+    if flags[1] & 0x0F or not body or body[0] > 3:  # compressed, encrypted, ...; or no known text encoding
         return "TXXX"
-    encoding, text = body[0], body[1:]
-    if encoding in (0, 3):
-        desc = text.split(b"\0", 1)[0].decode("latin-1" if encoding == 0 else "utf-8", "replace")
-    elif encoding in (1, 2):
-        end = next((i for i in range(0, len(text) - 1, 2) if text[i:i + 2] == b"\0\0"), len(text))
-        desc = text[:end].decode("utf-16" if encoding == 1 else "utf-16-be", "replace")
-    else:
-        return "TXXX"
+    desc = _split_string(body[0], body[1:])[0].decode(("latin-1", "utf-16", "utf-16-be", "utf-8")[body[0]], "replace")
     return OURS if desc == OURS.split(":", 1)[1] else "TXXX"
 
 
@@ -51,9 +69,9 @@ def _walk(data: bytes, syncsafe: bool) -> tuple[Counter, bool]:
         size = _syncsafe(head[4:8]) if syncsafe else struct.unpack(">I", head[4:8])[0]
         if size is None or pos + 10 + size > len(data):
             return counts, False
-        if size:  # an empty frame holds nothing (mutagen drops it)
-            name = head[:4].decode()
-            counts[_txxx_key(data[pos + 10:pos + 10 + size], head[8:10]) if name == "TXXX" else name] += 1
+        name, body = head[:4].decode(), data[pos + 10:pos + 10 + size]
+        if size and not _empty(name, body, head[8:10]):  # an empty frame holds nothing (mutagen drops it)
+            counts[_txxx_key(body, head[8:10]) if name == "TXXX" else name] += 1
         pos += 10 + size
     return counts, True
 
