@@ -850,13 +850,14 @@ def track_count(db):
 def test_the_library_is_copied_once_a_day_and_a_damaged_one_names_its_copy(env):
     import time
 
-    from desktop.store.backup import BACKUP_EVERY_S, LibraryDamaged, backup_path, daily_backup
+    from desktop.core.paths import library_copy_file
+    from desktop.store.backup import BACKUP_EVERY_S, LibraryDamaged, daily_backup
     from desktop.store.database import DatabaseError, open_database
 
     env.scan()
     env.tagger.correct([str(env.files["flac"])], "Jazz")
     db = Path(env.sessions.kw["bind"].url.database)
-    copy = backup_path(db)
+    copy = library_copy_file(db)
     assert copy.is_file() and track_count(copy) == 0  # made when the library was opened, empty, and not again today
     assert not daily_backup(db) and track_count(copy) == 0
     assert daily_backup(db, now=time.time() + BACKUP_EVERY_S + 1)  # a day later: the library as it is now
@@ -883,7 +884,7 @@ def test_the_library_is_copied_once_a_day_and_a_damaged_one_names_its_copy(env):
 def test_converting_a_library_to_a_newer_schema_keeps_a_copy_an_older_program_opens(tmp_path):
     import sqlite3
 
-    from desktop.store.backup import backup_path
+    from desktop.core.paths import library_copy_file
     from desktop.store.database import SCHEMA_VERSION, DatabaseError, open_database
 
     db = tmp_path / "library.db"
@@ -892,12 +893,12 @@ def test_converting_a_library_to_a_newer_schema_keeps_a_copy_an_older_program_op
         con.execute("alter table journal drop column provenance_written")
         con.execute("alter table journal drop column old_provenance")
         con.execute("update meta set value = '5' where key = 'schema_version'")
-    backup_path(db, 5).mkdir()  # the copy cannot be made: nothing is converted
+    library_copy_file(db, 5).mkdir()  # the copy cannot be made: nothing is converted
     with pytest.raises(DatabaseError, match="cannot keep a copy of this version 5 library before converting it .*nothing was changed"):
         open_database(db)
-    backup_path(db, 5).rmdir()
+    library_copy_file(db, 5).rmdir()
     open_database(db)
-    with contextlib.closing(sqlite3.connect(backup_path(db, 5))) as old, contextlib.closing(sqlite3.connect(db)) as new:
+    with contextlib.closing(sqlite3.connect(library_copy_file(db, 5))) as old, contextlib.closing(sqlite3.connect(db)) as new:
         assert old.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "5"
         assert "old_provenance" not in {row[1] for row in old.execute("pragma table_info(journal)")}
         assert new.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)

@@ -140,7 +140,8 @@ def test_kill_9_while_the_library_is_copied_leaves_both_whole_and_nothing_behind
     import contextlib
     import sqlite3
 
-    from desktop.store.backup import BACKUP_EVERY_S, backup_path, daily_backup
+    from desktop.core.paths import library_copy_file
+    from desktop.store.backup import BACKUP_EVERY_S, daily_backup
     from desktop.store.database import open_database
 
     def checked(path):
@@ -152,7 +153,7 @@ def test_kill_9_while_the_library_is_copied_leaves_both_whole_and_nothing_behind
     with contextlib.closing(sqlite3.connect(db)) as con, con:  # 16 MB, so a copy takes long enough to be cut short
         con.execute("create table filler (x blob)")
         con.executemany("insert into filler values (?)", [(rng.randbytes(4096),) for _ in range(4000)])
-    copy = backup_path(db)
+    copy = library_copy_file(db)
     code = ("import sys; from pathlib import Path; from desktop.store.backup import make_backup\n"
             "while True: make_backup(Path(sys.argv[1]), Path(sys.argv[2]))")
     for _ in range(KILLS):

@@ -1163,6 +1163,7 @@ def test_about_says_the_version_the_model_and_where_the_data_lives(window, monke
     text = window.about_text()
     assert f"Genre Tagger {__version__}" in text and f"<b>Model in use:</b><br>{read_model_info(window.current_model_path()).key}, " in text
     assert str(window.sessions.kw["bind"].url.database) in text and window.settings.store.fileName() in text
+    assert f"<b>Its daily copy:</b><br>{window.sessions.kw['bind'].url.database}.backup" in text
     shown = []
     monkeypatch.setattr(QMessageBox, "about", lambda parent, title, body: shown.append((title, body)))
     [a for a in window.menuBar().actions() if a.text() == "&Help"][0].menu().actions()[0].trigger()

@@ -47,10 +47,16 @@ def database_file(override: str | Path | None = None) -> Path:
     return Path(text).expanduser()
 
 
+def library_copy_file(db: Path, version: int | None = None) -> Path:
+    """The library's daily copy beside it (`library.db.backup`), or the one kept before converting a version `version` library."""
+    return db.with_name(f"{db.name}.v{version}.backup" if version else f"{db.name}.backup")
+
+
 def locations_text() -> str:
     """Lines for --help and --version: where the database, settings, models and logs are."""
     return "\n".join([
         f"database:  {_shown(database_file)}  (--db or ${DB_ENV})",
+        f"its copy:  {_shown(lambda: library_copy_file(database_file()))}  (refreshed daily)",
         f"settings:  {settings_file()}",
         f"models:    {data_dir() / 'models'}  (add your own .onnx here)",
         f"logs:      {log_dir()}  (rotated)",

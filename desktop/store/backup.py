@@ -16,15 +16,11 @@ from datetime import datetime
 from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError
+from desktop.core.paths import library_copy_file
 
 log = logging.getLogger(__name__)
 
 BACKUP_EVERY_S = 24 * 3600
-
-
-def backup_path(db: Path, version: int | None = None) -> Path:
-    """The daily copy (`library.db.backup`), or the copy kept before converting a version `version` library."""
-    return db.with_name(f"{db.name}.v{version}.backup" if version else f"{db.name}.backup")
 
 
 class BackupError(GenreTaggerError):
@@ -64,7 +60,7 @@ def daily_backup(db: Path, now: float | None = None) -> bool:
 
     Raises LibraryDamaged when the library fails the check (then every open checks again until it is mended).
     """
-    out = backup_path(db)
+    out = library_copy_file(db)
     now = time.time() if now is None else now
     with contextlib.suppress(FileNotFoundError):
         if now - out.stat().st_mtime < BACKUP_EVERY_S:
@@ -79,7 +75,7 @@ def daily_backup(db: Path, now: float | None = None) -> bool:
 
 def restore_hint(db: Path, without_copy: str = "restore a backup or use a new --db") -> str:
     """What to do with a damaged library: put the newest copy in its place, naming it and its date."""
-    copies = [p for p in (backup_path(db), *db.parent.glob(f"{db.name}.v*.backup")) if p.is_file()]
+    copies = [p for p in (library_copy_file(db), *db.parent.glob(f"{db.name}.v*.backup")) if p.is_file()]
     if not copies:
         return without_copy
     newest = max(copies, key=lambda p: p.stat().st_mtime)

@@ -16,8 +16,8 @@ from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.store.backup import (
     BackupError,
     LibraryDamaged,
-    backup_path,
     daily_backup,
+    library_copy_file,
     make_backup,
     restore_hint,
 )
@@ -179,7 +179,7 @@ def migrate(engine: Engine, path: Path) -> None:
     if 0 < current < SCHEMA_VERSION and str(path) != ":memory:":
         # An older program cannot read the converted library: the listener can go back to this copy.
         try:
-            make_backup(path, backup_path(path, current))
+            make_backup(path, library_copy_file(path, current))
         except (BackupError, LibraryDamaged) as exc:
             raise DatabaseError(path, f"cannot keep a copy of this version {current} library before converting it "
                                       f"({exc.reason}); nothing was changed") from exc

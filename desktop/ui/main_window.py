@@ -49,7 +49,7 @@ from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
-from desktop.core.paths import log_dir
+from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress
 from desktop.core.wording import count
 from desktop.services.learning import (
@@ -516,7 +516,9 @@ class MainWindow(QMainWindow):
             model = f"{info.key}, {count(len(info.labels), 'genre')}"
         except (GenreTaggerError, ValueError) as exc:
             model = f"cannot be read ({exc})"
-        facts = [("Model in use", model), ("Library database", str(database_path(self.sessions))),
+        db = database_path(self.sessions)
+        facts = [("Model in use", model), ("Library database", str(db)),
+                 ("Its daily copy", str(library_copy_file(db)) if db is not None else "none (in memory)"),
                  ("Settings", self.settings.store.fileName()), ("Your models", str(user_models_dir())), ("Logs", str(log_dir()))]
         return (f"<h3>Genre Tagger {html.escape(__version__)}</h3><p>Tags your music with its genres, offline, and learns "
                 "your own genres from your tags and corrections. Every write is journalled and can be undone.</p>"
