@@ -154,6 +154,7 @@ def test_kill_9_while_the_library_is_copied_leaves_both_whole_and_nothing_behind
         con.execute("create table filler (x blob)")
         con.executemany("insert into filler values (?)", [(rng.randbytes(4096),) for _ in range(4000)])
     copy = library_copy_file(db)
+    copy.unlink()  # made when the library was opened, before the filler: every copy from here on is the child's
     code = ("import sys; from pathlib import Path; from desktop.store.backup import make_backup\n"
             "while True: make_backup(Path(sys.argv[1]), Path(sys.argv[2]))")
     for _ in range(KILLS):
