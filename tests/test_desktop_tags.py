@@ -195,16 +195,16 @@ def test_a_v23_files_volume_adjustment_and_recording_dates_survive_genre_writes(
 
 def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp_path):
     # mutagen passes over a frame it cannot parse (here a TXXX with no valid text encoding) and drops the frames it
-    # does not know (iTunes' XSOP sort order) when the tag changes version; a genre write lost them silently.
+    # does not know (a private XTRA) when the tag changes version; a genre write lost them silently.
     from mutagen.id3 import ID3
 
     damaged = with_raw_id3(make_track(tmp_path, "damaged", "tones", "mp3", 2.0), 3,
                            [("TIT2", b"\0Title"), ("TXXX", b"\x07MusicBrainz Id\0abc"), ("TCON", b"\x00Rock")])
     itunes = with_raw_id3(make_track(tmp_path, "itunes", "tones", "mp3", 2.0), 3,
-                          [("TIT2", b"\0Title"), ("XSOP", b"\x00Beatles, The"), ("TCON", b"\x00Rock")])
+                          [("TIT2", b"\0Title"), ("XTRA", b"\x00Beatles, The"), ("TCON", b"\x00Rock")])
     files = {p: p.read_bytes() for p in (damaged, itunes)}
     for path, options, words in ((damaged, TagOptions(), r"cannot read \(TXXX\)"),
-                                 (itunes, TagOptions(id3_version=4), r"cannot read or convert to ID3v2\.4 \(XSOP\)")):
+                                 (itunes, TagOptions(id3_version=4), r"cannot read or convert to ID3v2\.4 \(XTRA\)")):
         with pytest.raises(TagWriteError, match=words + "; the file is left as it is"):
             write_genres(path, ["Jazz"], options)
         assert path.read_bytes() == files[path] and sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp3", "itunes.mp3"]
@@ -225,7 +225,19 @@ def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp
     for extra in (stray, repeats, empties):
         extra.unlink()
     write_genres(itunes, ["Jazz"])  # in its own version the frame it does not know is carried over
-    assert b"XSOP" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)
+    assert b"XTRA" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)
+
+
+def test_itunes_v23_sort_orders_become_the_v24_ones_when_a_write_converts_the_tag(tmp_path):
+    # iTunes kept sort orders in v2.3 tags as XSOP/XSOA/XSOT, which mutagen drops when converting to v2.4, so an
+    # `--id3v24` write would lose them (refused); they become TSOP/TSOA/TSOT, as Picard reads them.
+    mp3 = with_raw_id3(make_track(tmp_path, "itunes", "tones", "mp3", 2.0), 3,
+                       [("TIT2", b"\0Back in the USSR"), ("XSOP", b"\x00Beatles, The"), ("XSOA", b"\x01\xff\xfeW\x00h\x00"),
+                        ("XSOT", b"\x00Back in the USSR"), ("TCON", b"\x00Rock")])
+    write_genres(mp3, ["Jazz"], TagOptions(id3_version=4))
+    frames = raw_frames(mp3)
+    assert {k: frames[k] for k in ("TSOP", "TSOA", "TSOT", "TCON")} == {
+        "TSOP": "Beatles, The", "TSOA": "Wh", "TSOT": "Back in the USSR", "TCON": "Jazz"}
 
 
 def test_v24_frame_sizes_written_as_plain_integers_are_walked_and_kept(tmp_path):

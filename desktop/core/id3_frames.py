@@ -16,7 +16,8 @@ FRAME_ID = re.compile(rb"[A-Z0-9]{4}\Z")
 OURS = "TXXX:GENRE_TAGGER"  # the provenance field a write may set or clear
 # What a version change turns each frame into (mutagen's update_to_v24 / update_to_v23).
 CONVERTED = {
-    (3, 4): {"TYER": "TDRC", "TDAT": "TDRC", "TIME": "TDRC", "TORY": "TDOR", "IPLS": "TIPL"},
+    (3, 4): {"TYER": "TDRC", "TDAT": "TDRC", "TIME": "TDRC", "TORY": "TDOR", "IPLS": "TIPL",
+             "XSOP": "TSOP", "XSOA": "TSOA", "XSOT": "TSOT"},  # iTunes' sort orders (desktop.core.tags)
     (4, 3): {"TDRC": "TYER", "TDOR": "TORY", "TIPL": "IPLS", "TMCL": "IPLS"},
 }
 

@@ -320,9 +320,33 @@ def to_id3v23(tags) -> None:
 ID3V23_FRAMES_KEPT = ("RVAD", "EQUA", "TRDA", "TSIZ")
 
 
+# iTunes wrote its sort orders into ID3v2.3 tags as XSOP, XSOA and XSOT, frames of no standard that mutagen keeps
+# only in their own version (as raw bytes); written in v2.4 they become the standard TSOP, TSOA and TSOT.
+ITUNES_SORT_ORDERS = {"XSOP": "TSOP", "XSOA": "TSOA", "XSOT": "TSOT"}
+TEXT_CODECS = ("latin-1", "utf-16", "utf-16-be", "utf-8")  # an ID3 text frame's first byte picks one
+
+
+def _itunes_sort_orders(tags) -> list:
+    """iTunes' v2.3 sort-order frames (kept raw by mutagen) as the v2.4 frames that mean the same."""
+    import mutagen.id3
+
+    frames = []
+    for raw in getattr(tags, "unknown_frames", []):
+        target, flags, body = ITUNES_SORT_ORDERS.get(raw[:4].decode("latin-1")), raw[8:10], raw[10:]
+        if target is None or target in tags or flags[1] or not body or body[0] > 3:
+            continue  # another frame, one already given, or compressed or of no known encoding: left to the check
+        values = [v for v in body[1:].decode(TEXT_CODECS[body[0]], "replace").split("\0") if v]
+        if values:
+            frames.append(getattr(mutagen.id3, target)(encoding=3, text=values))
+    return frames
+
+
 def to_id3v24(tags) -> None:
     """Make an ID3 tag from an older version ready to save as v2.4: dates and people converted, no frame lost."""
+    sort_orders = _itunes_sort_orders(tags)
     _convert_keeping(tags, tags.update_to_v24, ID3V23_FRAMES_KEPT)
+    for frame in sort_orders:
+        tags.add(frame)
 
 
 def id3_version_to_write(audio, options: TagOptions) -> int:
