@@ -63,6 +63,20 @@ def test_storage_styles_per_format(tmp_path):
     tags = mutagen.File(m4a).tags
     assert tags["\xa9gen"] == ["Rock"] and "gnre" not in tags
 
+    # Windows Media Player writes WM/GenreID beside WM/Genre: where it agreed, it follows (it kept the old genre);
+    # one of its own is left as it is.
+    from mutagen.asf import ASF
+
+    agreeing, own = (make_track(tmp_path, name, "tones", "wma", 2.0) for name in ("d", "e"))
+    for path, genre_id in ((agreeing, "rock"), (own, "(17)")):
+        asf = ASF(path)
+        asf["WM/Genre"], asf["WM/GenreID"] = ["Rock"], [genre_id]
+        asf.save()
+        write_genres(path, ["Jazz"])
+    assert [[str(v) for v in ASF(p)["WM/GenreID"]] for p in (agreeing, own)] == [["Jazz"], ["(17)"]]
+    write_genres(agreeing, ["Rock"])  # as undo does
+    assert [str(v) for v in ASF(agreeing)["WM/GenreID"]] == ["Rock"] and read_tags(agreeing).genres == ("Rock",)
+
 
 def test_an_mp3s_apev2_tag_is_read_and_kept_in_step_never_overwritten(tmp_path):
     # foobar2000 and mp3gain put an APEv2 tag on MP3s, which some players read first. Its genre was not read (the

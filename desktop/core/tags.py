@@ -145,8 +145,17 @@ class MP4FreeForm(StorageStyle):
 class ASFAttribute(KeyedValues):
     """A Windows Media (ASF) attribute; several values are several attributes (WM/Genre, WM/Genre)."""
 
+    follower: str = ""  # an older attribute of the same meaning (WM/GenreID), kept in step where it agreed
+
     def get(self, tags, options):
         return [text for text in map(str, tags.get(self.key, [])) if text]
+
+    def set(self, tags, values, options):
+        follower = [str(v) for v in tags.get(self.follower, [])] if self.follower else []
+        agreed = bool(follower) and [v.casefold() for v in follower] == [v.casefold() for v in self.get(tags, options)]
+        super().set(tags, values, options)
+        if agreed:  # Windows Media Player writes both; one saying the old genre beside the new would mislead its readers
+            KeyedValues(self.follower).set(tags, values, options)
 
 
 @dataclass(frozen=True)
@@ -178,7 +187,7 @@ class TagField:
 
 GENRE = TagField("genre", {
     "id3": ID3Text("TCON"), "vorbis": VorbisKey("GENRE"), "mp4": MP4Atom("\xa9gen", drop=("gnre",)),
-    "asf": ASFAttribute("WM/Genre"), "ape": APEItem("Genre"),
+    "asf": ASFAttribute("WM/Genre", follower="WM/GenreID"), "ape": APEItem("Genre"),
 })
 TITLE = TagField("title", {
     "id3": ID3Text("TIT2"), "vorbis": VorbisKey("TITLE"), "mp4": MP4Atom("\xa9nam"), "asf": ASFAttribute("Title"),
