@@ -2,8 +2,8 @@
 
 The temporary copy is named `.NAME.genre-tagger-tmp.EXT` beside its file and is locked (flock)
 while a write holds it. A process killed mid-write leaves the copy behind, unlocked; the next
-scan of that folder removes exactly such copies (`remove_if_stale`) and nothing else. On a file system without locks (some network shares) a copy
-counts as left behind once it has been untouched for ten minutes.
+scan of that folder removes exactly such copies (`remove_if_stale`) and nothing else. On a file
+system without locks (some network shares) a copy counts as left behind once untouched for ten minutes.
 """
 
 from __future__ import annotations
@@ -77,8 +77,10 @@ def remove_if_stale(path: Path) -> bool:
     """Delete one temporary copy unless a live write holds its lock (unlocked file systems: unless it is recent)."""
     try:
         with open(path, "rb") as fh:
-            if not lock_copy(fh, wait=False) and time.time() - os.fstat(fh.fileno()).st_mtime < STALE_UNLOCKABLE_S:
-                return False  # cannot tell a live write from a dead one: only an old copy is surely dead
+            # Cannot tell a live write from a dead one: only an old copy is surely dead. Its change time, not its
+            # modification time, which the copy takes from the original (copy2).
+            if not lock_copy(fh, wait=False) and time.time() - os.fstat(fh.fileno()).st_ctime < STALE_UNLOCKABLE_S:
+                return False
             path.unlink()
         return True
     except OSError:  # held by a write in progress (BlockingIOError), or already gone: leave it
