@@ -1315,3 +1315,38 @@ def test_write_history_undoes_an_older_batch_and_keeps_the_newer(qtbot, window):
     dialog.table.selectRow(0)
     assert dialog.undo_button.isEnabled()
     dialog.close()
+
+
+def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtbot, window, tmp_path):
+    # The window could not open a library on read-only media at all (the command line could list it): it opens
+    # now for browsing, playing and playlists, with everything that would change it off, and says why.
+    from desktop.store.database import open_read_only
+
+    scan(qtbot, window)
+    window.correct([window.table_model.row_at(0).id], "Lo-fi")
+    wait_write(qtbot, window)
+    db = Path(window.sessions.kw["bind"].url.database)
+    window.close()
+    window.sessions.kw["bind"].dispose()  # closed: its WAL merged in, as a library copied to a disc would be
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file()}
+    files = {p: p.read_bytes() for p in window.files.values()}
+    reader = MainWindow(open_read_only(db), window.settings)
+    qtbot.addWidget(reader)
+    assert reader.read_only and reader.windowTitle() == "Genre Tagger (read-only library)"
+    assert reader.table_model.rowCount() == len(window.files) and reader.read_only_label.text() == "Read-only library"
+    assert not any(a.isEnabled() for a in (reader.add_folder_action, reader.scan_action, reader.apply_action,
+                                           reader.learn_action, reader.undo_action))
+    reader.table.selectRow(0)
+    assert reader.play_action.isEnabled() and reader.copy_paths_action.isEnabled()
+    assert not reader.set_genre_action.isEnabled() and not reader.forget_action.isEnabled()
+    genre_cell = reader.proxy.index(0, GENRE)
+    assert not reader.proxy.flags(genre_cell) & Qt.ItemFlag.ItemIsEditable
+    reader.start_scan()
+    assert reader.scan_job is None
+    assert reader.run_write(lambda report, cancel: None, "") is None and not reader.write_busy
+    reader.add_folders([str(tmp_path)])
+    assert "read-only where it is" in reader.statusBar().currentMessage() and reader.settings.folders == window.settings.folders
+    reader.rename_genre("Lo-fi", target="Chill")
+    assert reader.learn_genres() is None
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p.name in before} == before
+    assert {p: p.read_bytes() for p in window.files.values()} == files

@@ -98,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.settings:
             check_settings_file(args.settings)
-        sessions = open_database(database_file(args.db))
+        sessions = open_database(database_file(args.db), read_only=True)  # on read-only media: browsed, not changed
     except GenreTaggerError as exc:
         QMessageBox.critical(None, "Genre Tagger", str(exc))
         return 2
@@ -110,7 +110,9 @@ def main(argv: list[str] | None = None) -> int:
     install_error_hook(window)
     window.show()
     if args.folder:
-        QTimer.singleShot(0, lambda: window.add_folders(args.folder))
+        QTimer.singleShot(0, lambda: window.add_folders(args.folder))  # a read-only library refuses, saying why
+    elif window.read_only:
+        pass  # nothing to scan or ask for: the status bar says the library is read-only
     elif not settings.folders:
         QTimer.singleShot(0, window.add_folder)  # first run: ask for the music folder
     else:

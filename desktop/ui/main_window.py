@@ -65,6 +65,7 @@ from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_m3u8
 from desktop.services.tagging import TagService, UndoResult, WriteResult
 from desktop.store import queries
+from desktop.store.database import is_read_only
 from desktop.store.lock import database_path
 from desktop.store.schema import Track
 from desktop.ui.column_fit import ColumnFitter
@@ -100,6 +101,7 @@ CHANGE_OVERLAP = timedelta(seconds=5)
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 RELEARN_DELAY_MS = 3000
+READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
 
 
 def stopped_words(result) -> str:
@@ -173,6 +175,8 @@ class MainWindow(QMainWindow):
     def __init__(self, sessions, settings, parent=None):
         super().__init__(parent)
         self.sessions, self.settings = sessions, settings
+        # A library on read-only media (opened by open_read_only): browsed, played and exported, never changed.
+        self.read_only = is_read_only(sessions)
         self._spellings: dict[str, str] = {}  # genre key -> the library's spelling; read by refresh()
         self.scan_job: Job | None = None
         self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
@@ -194,14 +198,16 @@ class MainWindow(QMainWindow):
         self.learn_problem: QMessageBox | None = None  # why an asked-for learn learned nothing
         self.history_dialog: WriteHistoryDialog | None = None
         self._plan_words: tuple[str, str | None] = ("", None)  # the running plan's "nothing to write" and batch name
-        self.setWindowTitle("Genre Tagger")
-        self.setAcceptDrops(True)  # music folders dragged from a file manager
+        self.setWindowTitle("Genre Tagger (read-only library)" if self.read_only else "Genre Tagger")
+        self.setAcceptDrops(not self.read_only)  # music folders dragged from a file manager
         icon = RESOURCES / "icons" / "genre-tagger.svg"
         if icon.exists():
             self.setWindowIcon(QIcon(str(icon)))
         self._build_models()
         self._build_widgets()
         self._build_actions()
+        if self.read_only:
+            self._offer_reading_only()
         # Actions on the selected tracks are offered only while tracks are selected (a model reset clears it).
         self.table.selectionModel().selectionChanged.connect(self._update_selection_actions)
         self.proxy.modelReset.connect(self._update_selection_actions)
@@ -350,6 +356,7 @@ class MainWindow(QMainWindow):
         # Offered only while tracks are selected.
         self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action,
                                   self.show_folder_action, self.copy_paths_action, self.forget_action)
+        self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.forget_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
         self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False,
                                         fallback="Ctrl+Z")
@@ -377,6 +384,21 @@ class MainWindow(QMainWindow):
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("About Genre Tagger", "", self.show_about, toolbar=False))
 
+    def _offer_reading_only(self):
+        """Turn off everything that would change the library; say why where the listener looks."""
+        self.table_model.editable = False
+        for action in (self.add_folder_action, self.scan_action, self.apply_action, self.learn_action):
+            action.setEnabled(False)
+        self.read_only_label = plain_label("Read-only library")
+        self.read_only_label.setToolTip(READ_ONLY_WORDS)
+        self.statusBar().insertPermanentWidget(0, self.read_only_label)
+
+    def _refused_read_only(self) -> bool:
+        """True, and said in the status bar, when the library cannot be changed where it is."""
+        if self.read_only:
+            self.statusBar().showMessage(READ_ONLY_WORDS, 10000)
+        return self.read_only
+
     def focus_search(self):
         """Ctrl+F: to the search box, its text selected (typing replaces it)."""
         self.search.setFocus()
@@ -401,7 +423,7 @@ class MainWindow(QMainWindow):
     def _update_undo_action(self):
         """Edit > Undo names what it would revert (Undo “correction: Jazz” (3 files)), or is off with nothing to undo."""
         last = self.tag_service().next_undo()
-        self.undo_action.setEnabled(last is not None)
+        self.undo_action.setEnabled(last is not None and not self.read_only)
         self.undo_action.setText("Undo Last Write" if last is None else f"Undo {undo_words(*last)}")
 
     def _update_sidebar(self):
@@ -573,6 +595,8 @@ class MainWindow(QMainWindow):
 
     def separate_genre(self, genre: str):
         """Take back a merge: `genre` is its own genre again (learned again on the next learn)."""
+        if self._refused_read_only():
+            return
         try:
             merge_and_rename(self.sessions, genre, genre)
         except GenreTaggerError as exc:
@@ -586,6 +610,8 @@ class MainWindow(QMainWindow):
 
     def rename_genre(self, genre: str, merge: bool = False, target: str | None = None):
         """Remember that `genre` is `target` (asked for when not given): shown and learned so from now on."""
+        if self._refused_read_only():
+            return
         if target is None:
             choices = [g for g, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if g not in (genre, UNCERTAIN_ITEM)]
             title = "Merge genre" if merge else "Rename genre"
@@ -641,6 +667,8 @@ class MainWindow(QMainWindow):
 
     def add_folders(self, folders: list[str]):
         """Remember folders and scan them."""
+        if self._refused_read_only():
+            return
         self.settings.folders = sorted(set(self.settings.folders) | set(folders))
         self.settings.save()
         self.start_scan()
@@ -669,6 +697,8 @@ class MainWindow(QMainWindow):
 
     def start_scan(self):
         """Scan the remembered folders in the background (no-op while one runs; after a learn in progress)."""
+        if self.read_only:  # asked for at start and after Settings too: said once, by the status bar's label
+            return
         if self.scan_job is not None or not (self.settings.folders or self._set_aside):
             return
         if self.learn_job is not None:  # it may make another model active: the scan uses whichever it leaves
@@ -741,6 +771,8 @@ class MainWindow(QMainWindow):
     def run_write(self, fn, done_text: str | Callable[[object], str], also_finished: tuple = (), doing: str = "Writing tags"):
         """Run a write/undo function, fn(report, cancel), on the single writer thread; its progress shows as `doing`
         with Stop once it runs a moment; report its result (`done_text`, or made from it)."""
+        if self._refused_read_only():
+            return None
         if self.write_busy:
             self.statusBar().showMessage("A write is still running", 3000)
             return None
@@ -806,7 +838,7 @@ class MainWindow(QMainWindow):
     def _update_selection_actions(self, *_):
         selected = self.table.selectionModel().hasSelection()
         for action in self.selection_actions:
-            action.setEnabled(selected)
+            action.setEnabled(selected and not (self.read_only and action in self.changing_selection_actions))
 
     def track_menu_actions(self) -> list[QAction | None]:
         """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
@@ -871,7 +903,7 @@ class MainWindow(QMainWindow):
                                      "prediction is uncertain (set one with Set Genre…)", "applied to selected tracks")
 
     def _plan_and_review(self, plan: Callable[[], list], nothing: str, description: str | None):
-        if self.plan_job is not None:
+        if self.plan_job is not None or self._refused_read_only():
             return None
         self._plan_words = (nothing, description)  # read by _plan_ready: background() takes bound methods only
         self.statusBar().showMessage("Planning the changes…")
@@ -957,7 +989,7 @@ class MainWindow(QMainWindow):
 
     def set_genre_for_tracks(self, track_ids: list[int]):
         """Ask for one genre and correct every given track (a rubber band on the map, say)."""
-        if not track_ids:
+        if not track_ids or self._refused_read_only():
             return
         choices = self.genre_choices()
         # The genre these tracks show now comes up first, selected: Enter confirms it (a label to learn from),
@@ -994,7 +1026,7 @@ class MainWindow(QMainWindow):
         """Learn the library's own genres in the background; say what was learned. During a scan it waits
         for the scan: a model made active halfway would leave the scan's last tracks under the old one.
         `activate`: True uses the learned model whatever the figures say (None: they decide)."""
-        if self.learn_job is not None:
+        if self.learn_job is not None or self._refused_read_only():
             return None
         if self.scan_job is not None:
             self._deferred["scan"] = functools.partial(self.learn_genres, activate)

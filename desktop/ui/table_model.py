@@ -117,6 +117,7 @@ class LibraryTableModel(QAbstractTableModel):
         self._rows: list[TrackRow] = []
         self._position: dict[int, int] = {}  # track id -> row
         self._column, self._descending = ARTIST, False
+        self.editable = True  # False for a read-only library: no Genre cell opens an editor
         self._keys: list[tuple] = []  # sort_key of each row, in row order, for inserting in place
 
     def _key(self, row: TrackRow) -> tuple:
@@ -238,7 +239,7 @@ class LibraryTableModel(QAbstractTableModel):
         # Constants, not super().flags(): a selection of 100,000 rows asks for every cell's flags.
         if not index.isValid():
             return NO_FLAGS
-        return EDITABLE_CELL if index.column() == GENRE else CELL
+        return EDITABLE_CELL if index.column() == GENRE and self.editable else CELL
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
