@@ -1346,6 +1346,10 @@ def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtb
     assert reader.run_write(lambda report, cancel: None, "") is None and not reader.write_busy
     reader.add_folders([str(tmp_path)])
     assert "read-only where it is" in reader.statusBar().currentMessage() and reader.settings.folders == window.settings.folders
+    history = reader.show_write_history()
+    history.table.selectRow(0)
+    assert history.table.item(0, 1).text() == "correction: Lo-fi" and not history.undo_button.isEnabled()
+    history.close()
     reader.rename_genre("Lo-fi", target="Chill")
     assert reader.learn_genres() is None
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p.name in before} == before

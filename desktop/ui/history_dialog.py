@@ -23,7 +23,7 @@ BATCH_ROLE = Qt.ItemDataRole.UserRole + 1
 class WriteHistoryDialog(QDialog):
     """The newest write batches (BatchSummary: each with the files it changed); `chosen` is the batch id to undo once accepted."""
 
-    def __init__(self, batches, parent=None):
+    def __init__(self, batches, parent=None, can_undo: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Write history")
         self.chosen: int | None = None
@@ -46,7 +46,7 @@ class WriteHistoryDialog(QDialog):
                 item = QTableWidgetItem(text)
                 item.setData(BATCH_ROLE, batch.id)
                 self.table.setItem(row, column, item)
-            self.undoable[batch.id] = not undone and files > 0
+            self.undoable[batch.id] = can_undo and not undone and files > 0  # a read-only library: history only
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table)

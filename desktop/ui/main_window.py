@@ -940,7 +940,7 @@ class MainWindow(QMainWindow):
     def show_write_history(self):
         """Edit > Write History: the batches of writes; undo the one chosen (an older one too, as `undo --batch`)."""
         service = self.tag_service()
-        dialog = self.history_dialog = WriteHistoryDialog(service.batches(limit=500), self)
+        dialog = self.history_dialog = WriteHistoryDialog(service.batches(limit=500), self, can_undo=not self.read_only)
         dialog.accepted.connect(lambda: dialog.chosen is not None and self.undo_batch(dialog.chosen))
         dialog.open()
         return dialog
