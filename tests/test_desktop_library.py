@@ -62,6 +62,35 @@ def test_rescan_analyses_nothing_even_after_tag_writes(env, monkeypatch):
         assert queries.track_by_path(s, str(env.files["mp3"])).file_genre == "Set By Another Program"
 
 
+def test_a_library_read_by_an_older_tag_reader_has_those_files_read_again_once(env, monkeypatch):
+    # An MP3's APEv2 genre (session 29) and a FLAC's leading ID3 genre (session 30) were not read before; a scan
+    # skips unchanged files, so in a library scanned before, such a genre never showed, counted or taught `learn`.
+    from mutagen.apev2 import APEv2
+
+    import desktop.services.library as library
+
+    mp3 = env.files["mp3"]
+    mutagen.File(mp3).delete()
+    ape = APEv2()
+    ape["Genre"], ape["Artist"] = "Shoegaze", "Slowdive"
+    ape.save(mp3)
+    env.library.sync([env.music])
+    with env.sessions() as s:  # as a reader without the APE fallback left it
+        track = queries.track_by_path(s, str(mp3))
+        assert track.file_genre == "Shoegaze"
+        track.file_genre, track.artist = "", ""
+        s.delete(s.get(Meta, library.TAGS_READ_BY))
+        s.commit()
+    report = env.library.sync([env.music])
+    assert report.reread == 1 and report.unchanged == len(env.files)
+    with env.sessions() as s:
+        track = queries.track_by_path(s, str(mp3))
+        assert (track.file_genre, track.artist) == ("Shoegaze", "Slowdive")
+    reads = []
+    monkeypatch.setattr(library, "read_tags", lambda *a, **k: reads.append(a) or pytest.fail("read again"))
+    assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
+
+
 def test_changed_audio_is_analysed_again(env):
     env.scan()
     make_track(env.files["flac"].parent, env.files["flac"].stem, "noise", "flac", 5.0, seed=42)

@@ -13,6 +13,9 @@ from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.safe_write import safe_modify, temp_copy_path
 
 KEEP_ID3_VERSION = 0
+# Raised whenever read_tags learns to read more of what files hold (2: an MP3's APEv2 tag and a FLAC's leading ID3
+# tag fill in what the first tag lacks); a library's files read by an older reader are read again once.
+TAG_READER_VERSION = 2
 
 
 @dataclass(frozen=True)

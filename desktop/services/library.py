@@ -9,23 +9,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
-from desktop.core.formats import format_of
+from desktop.core.formats import FORMATS, format_of
 from desktop.core.genre_names import shown_genre
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music, within
-from desktop.core.tags import TagOptions, read_tags
+from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.schema import Analysis, Track
+from desktop.store.schema import Analysis, Meta, Track
 
 COMMIT_EVERY = 200
+TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 
 
 @dataclass
@@ -41,6 +42,7 @@ class SyncReport:
     unchanged: int = 0
     missing: int = 0
     cleaned: int = 0  # temporary copies left by a killed tag write, removed
+    reread: int = 0  # unchanged files whose tags a newer reader found more in (once per TAG_READER_VERSION)
     problems: list[ScanProblem] = field(default_factory=list)
 
 
@@ -116,6 +118,7 @@ class Library:
 
         seen: set[str] = set()
         with writer_lock(self.sessions), self.sessions() as s:
+            report.reread = self._read_tags_again(s, cancel)
             for n, found in enumerate(walk_music(roots, problem, leftover), start=1):
                 if cancel.is_set():
                     break
@@ -201,6 +204,35 @@ class Library:
         track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
+
+    def _read_tags_again(self, s: Session, cancel: threading.Event) -> int:
+        """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader may have read
+        short (a format with a second tag, a field left empty): a scan skips unchanged files, so a genre only in that
+        tag was never shown, counted or learned from. Returns how many tracks gained something."""
+        done = s.get(Meta, TAGS_READ_BY)
+        if done is not None and int(done.value) >= TAG_READER_VERSION:
+            return 0
+        formats = sorted({ext.lstrip(".") for ext, fmt in FORMATS.items() if fmt.second_tag})
+        tracks = s.scalars(select(Track).where(Track.missing.is_(False), Track.audio_hash != "", Track.format.in_(formats),
+                                               or_(Track.file_genre == "", Track.artist == "", Track.album == ""))).all()
+        gained = 0
+        for track in tracks:
+            if cancel.is_set():
+                return gained  # not marked done: the next scan goes on
+            try:
+                st = os.stat(track.path)
+                if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
+                    continue  # changed: the walk reads it whole
+                tags = read_tags(track.path, self.tag_options)
+            except (OSError, GenreTaggerError):
+                continue  # the walk names what is wrong with it
+            before = (track.file_genre, track.artist, track.album)
+            track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
+            track.artist, track.album = track.artist or tags.artist, track.album or tags.album
+            gained += (track.file_genre, track.artist, track.album) != before
+        s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))
+        s.commit()
+        return gained
 
     @staticmethod
     def _find_moved(s: Session, digest: str, path: Path, seen: set[str]) -> Track | None:
