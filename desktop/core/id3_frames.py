@@ -7,6 +7,7 @@ through mutagen, which cannot report what it passed over.
 
 from __future__ import annotations
 
+import functools
 import re
 import struct
 from collections import Counter
@@ -20,6 +21,18 @@ CONVERTED = {
              "XSOP": "TSOP", "XSOA": "TSOA", "XSOT": "TSOT"},  # iTunes' sort orders (desktop.core.tags)
     (4, 3): {"TDRC": "TYER", "TDOR": "TORY", "TIPL": "IPLS", "TMCL": "IPLS"},
 }
+
+
+TEXT_CODECS = ("latin-1", "utf-16", "utf-16-be", "utf-8")  # an ID3 text frame's first byte picks one
+
+
+def text_values(raw_frame: bytes) -> list[str]:
+    """The values of a raw v2.3/v2.4 text frame (its 10-byte header, then its body); none when compressed,
+    encrypted or of no known encoding."""
+    flags, body = raw_frame[8:10], raw_frame[10:]
+    if flags[1] or not body or body[0] > 3:
+        return []
+    return [v for v in body[1:].decode(TEXT_CODECS[body[0]], "replace").split("\0") if v]
 
 
 def _syncsafe(raw: bytes) -> int | None:
@@ -55,7 +68,7 @@ def _txxx_key(body: bytes, flags: bytes) -> str:
     """'TXXX:GENRE_TAGGER' for our field, else 'TXXX' (a compressed or unreadable description is not ours)."""
     if flags[1] & 0x0F or not body or body[0] > 3:  # compressed, encrypted, ...; or no known text encoding
         return "TXXX"
-    desc = _split_string(body[0], body[1:])[0].decode(("latin-1", "utf-16", "utf-16-be", "utf-8")[body[0]], "replace")
+    desc = _split_string(body[0], body[1:])[0].decode(TEXT_CODECS[body[0]], "replace")
     return OURS if desc == OURS.split(":", 1)[1] else "TXXX"
 
 
@@ -121,6 +134,7 @@ def frame_counts(path: str | Path) -> tuple[int, Counter] | None:
     return (major, counts) if clean else None
 
 
+@functools.cache  # the same for every write
 def _merged_frames() -> frozenset[str]:
     """Frames whose repeats mutagen merges into one frame holding every value: text frames and comments."""
     from mutagen.id3 import Frames, TextFrame

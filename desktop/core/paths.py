@@ -52,6 +52,16 @@ def library_copy_file(db: Path, version: int | None = None) -> Path:
     return db.with_name(f"{db.name}.v{version}.backup" if version else f"{db.name}.backup")
 
 
+def library_copy_files(db: Path) -> list[Path]:
+    """The copies of the library beside it: the daily one, then those kept before converting it (as named above)."""
+    return [library_copy_file(db), *sorted(db.parent.glob(f"{db.name}.v*.backup"))]
+
+
+def read_only_uri(path: Path, immutable: bool = False) -> str:
+    """SQLite's URI for reading a library without writing anything (immutable: not even a lock or -shm)."""
+    return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
+
+
 def locations_text() -> str:
     """Lines for --help and --version: where the database, settings, models and logs are."""
     return "\n".join([

@@ -335,7 +335,6 @@ ID3V23_FRAMES_KEPT = ("RVAD", "EQUA", "TRDA", "TSIZ")
 # iTunes wrote its sort orders into ID3v2.3 tags as XSOP, XSOA and XSOT, frames of no standard that mutagen keeps
 # only in their own version (as raw bytes); written in v2.4 they become the standard TSOP, TSOA and TSOT.
 ITUNES_SORT_ORDERS = {"XSOP": "TSOP", "XSOA": "TSOA", "XSOT": "TSOT"}
-TEXT_CODECS = ("latin-1", "utf-16", "utf-16-be", "utf-8")  # an ID3 text frame's first byte picks one
 
 
 def _itunes_sort_orders(tags) -> list:
@@ -344,11 +343,9 @@ def _itunes_sort_orders(tags) -> list:
 
     frames = []
     for raw in getattr(tags, "unknown_frames", []):
-        target, flags, body = ITUNES_SORT_ORDERS.get(raw[:4].decode("latin-1")), raw[8:10], raw[10:]
-        if target is None or target in tags or flags[1] or not body or body[0] > 3:
-            continue  # another frame, one already given, or compressed or of no known encoding: left to the check
-        values = [v for v in body[1:].decode(TEXT_CODECS[body[0]], "replace").split("\0") if v]
-        if values:
+        target = ITUNES_SORT_ORDERS.get(raw[:4].decode("latin-1"))
+        # Another frame, one already given, or one unreadable (compressed, no known encoding): left to the frame check.
+        if target is not None and target not in tags and (values := id3_frames.text_values(raw)):
             frames.append(getattr(mutagen.id3, target)(encoding=3, text=values))
     return frames
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import sqlite3
 import time
 from datetime import datetime
 from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError
-from desktop.core.paths import library_copy_file
+from desktop.core.paths import library_copy_file, library_copy_files, read_only_uri
+from desktop.core.safe_write import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -34,25 +34,22 @@ class LibraryDamaged(GenreTaggerError):
 def make_backup(db: Path, out: Path) -> None:
     """Copy the library to `out` (a consistent snapshot even while another process writes it), checked and swapped
     in whole. Raises LibraryDamaged (the copy already at `out` is kept) or BackupError."""
-    tmp = out.with_name(f".{out.name}.partial")
-    try:
-        tmp.unlink(missing_ok=True)
+
+    def copy_checked(tmp: Path) -> None:
+        tmp.unlink(missing_ok=True)  # one a killed copy left behind
         # mode=ro: the copy never writes the library (its folder is writable, so SQLite can share the WAL index).
-        with contextlib.closing(sqlite3.connect(f"{db.absolute().as_uri()}?mode=ro", uri=True, timeout=30)) as src, \
+        with contextlib.closing(sqlite3.connect(read_only_uri(db), uri=True, timeout=30)) as src, \
                 contextlib.closing(sqlite3.connect(tmp)) as dst:
             src.backup(dst)
             found = [row[0] for row in dst.execute("PRAGMA quick_check")]
         if found != ["ok"]:  # a damaged library must not replace the last good copy
             problems = [line for text in found for line in text.splitlines() if line and not line.startswith("***")]
             raise LibraryDamaged(db, f"SQLite's check found damage ({'; '.join(problems[:3])})")
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, out)
+
+    try:
+        atomic_write(out, copy_checked)
     except (sqlite3.Error, OSError) as exc:
         raise BackupError(out, f"cannot copy the library here ({type(exc).__name__}: {exc})") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
 
 
 def daily_backup(db: Path, now: float | None = None) -> bool:
@@ -75,7 +72,7 @@ def daily_backup(db: Path, now: float | None = None) -> bool:
 
 def restore_hint(db: Path, without_copy: str = "restore a backup or use a new --db") -> str:
     """What to do with a damaged library: put the newest copy in its place, naming it and its date."""
-    copies = [p for p in (library_copy_file(db), *db.parent.glob(f"{db.name}.v*.backup")) if p.is_file()]
+    copies = [p for p in library_copy_files(db) if p.is_file()]
     if not copies:
         return without_copy
     newest = max(copies, key=lambda p: p.stat().st_mtime)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
+from desktop.core.paths import read_only_uri
 from desktop.store.backup import (
     BackupError,
     LibraryDamaged,
@@ -107,11 +108,6 @@ def schema_version(engine: Engine) -> int:
     with Session(engine) as s:
         row = s.get(Meta, "schema_version")
         return int(row.value) if row else 0
-
-
-def read_only_uri(path: Path, immutable: bool = False) -> str:
-    """SQLite's URI for reading a library without writing anything (immutable: not even a lock or -shm)."""
-    return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")
 
 
 def copy_hint(path: Path) -> str:
