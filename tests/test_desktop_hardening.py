@@ -733,6 +733,53 @@ def test_fill_does_not_add_a_second_genre_to_a_wav_with_an_info_genre(env):
     assert str(wav) not in {c.path for c in env.tagger.plan(policy="fill")}
 
 
+def test_undo_puts_a_genre_back_only_in_the_tag_that_held_it(env):
+    # A genre read from a second tag (an MP3's APEv2, a FLAC's leading ID3) or a WAV's INFO chunk was journalled as
+    # the file's genre, so undo wrote it into the first tag as well (a field added), and a WAV's INFO genre that
+    # differed from its ID3 one was replaced by the ID3 one for good (a field lost).
+    from mutagen.apev2 import APEv2
+    from mutagen.id3 import ID3, TCON
+
+    from desktop.core.riff_info import read_info
+
+    def id3_tag(genre):
+        tag = ID3()
+        tag.add(TCON(encoding=3, text=[genre]))
+        return tag
+
+    mp3 = make_track(env.music, "ape-only", "tones", "mp3", 2.0, seed=21)
+    mutagen.File(mp3).delete()
+    ape = APEv2()
+    ape.update({"Genre": "Shoegaze", "Title": "Only Shallow"})
+    ape.save(mp3)
+    flac = make_track(env.music, "id3-in-front", "noise", "flac", 2.0, seed=22)
+    id3_tag("Krautrock").save(env.music / "front.id3")
+    flac.write_bytes((env.music / "front.id3").read_bytes() + flac.read_bytes())
+    (env.music / "front.id3").unlink()
+    info_only = make_track(env.music, "info-only", "beats", "wav", 2.0, seed=23, tags={"genre": "Chanson"})
+    both = make_track(env.music, "both", "tones", "wav", 2.0, seed=24, tags={"genre": "Chanson"})
+    wav = mutagen.File(both)
+    wav.add_tags()
+    wav.tags.add(TCON(encoding=3, text=["Musette"]))
+    wav.save()
+
+    def state():  # an ID3 tag left empty (the write added it) counts as none
+        return {"mp3 id3": mutagen.File(mp3).tags or {}, "mp3 ape": dict(APEv2(mp3)),
+                "flac vorbis": mutagen.File(flac).tags.as_dict(), "flac id3": ID3(flac).getall("TCON")[0].text,
+                "info-only id3": mutagen.File(info_only).tags or {}, "info-only info": read_info(info_only).get("IGNR"),
+                "both id3": mutagen.File(both).tags.getall("TCON")[0].text, "both info": read_info(both).get("IGNR")}
+
+    before = {k: (v if not hasattr(v, "keys") else {key: str(v[key]) for key in v.keys()}) for k, v in state().items()}
+    assert [read_tags(p).genres for p in (mp3, flac, info_only, both)] == [("Shoegaze",), ("Krautrock",), ("Chanson",), ("Musette",)]
+    env.scan()
+    env.tagger.correct([str(p) for p in (mp3, flac, info_only, both)], "Jazz")
+    assert [read_tags(p).genres for p in (mp3, flac, info_only, both)] == [("Jazz",)] * 4
+    assert str(APEv2(mp3)["Genre"]) == "Jazz" and read_info(both)["IGNR"] == "Jazz"
+    assert len(env.tagger.undo().restored) == 4
+    after = {k: (v if not hasattr(v, "keys") else {key: str(v[key]) for key in v.keys()}) for k, v in state().items()}
+    assert after == before
+
+
 # ---- Track.status split into the analysis verdict and the write state -------------------------------------------------
 def test_a_version_3_library_has_its_status_split(tmp_path):
     import sqlite3
@@ -788,7 +835,7 @@ def test_a_version_4_library_keeps_its_corrections_and_links_new_ones_to_their_w
     with sessions() as s:
         assert [(c.genre, c.batch_id) for c in s.query(Correction)] == [("Jazz", None)]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "6"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "7"
 
 
 def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provenance(env):
@@ -819,6 +866,28 @@ def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provena
     TagService(sessions).correct([flac], "Blues")
     with sessions() as s:
         assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)][-1] == (False, None)
+
+
+def test_a_version_6_journal_is_undone_into_the_first_tag_as_before(env):
+    import sqlite3
+
+    from desktop.store.database import open_database
+
+    env.scan()
+    flac = str(env.files["flac"])
+    db = env.sessions.kw["bind"].url.database
+    env.tagger.correct([flac], "Jazz")
+    env.sessions.kw["bind"].dispose()
+    with sqlite3.connect(db) as con:  # back to version 6: the journal did not say which tag held the old genres
+        con.execute("alter table journal drop column old_tag_genres")
+        con.execute("update meta set value = '6' where key = 'schema_version'")
+    sessions = open_database(db)
+    with sessions() as s:
+        assert [e.old_tag_genres for e in s.query(JournalEntry)] == [None]
+    assert len(TagService(sessions).undo().restored) == 1 and read_tags(flac).genres == ()
+    TagService(sessions).correct([flac], "Blues")
+    with sessions() as s:
+        assert [e.old_tag_genres for e in s.query(JournalEntry)][-1] == [[], None]
 
 
 def test_a_corrected_and_written_track_keeps_its_verdict(env):

@@ -220,6 +220,10 @@ class FileTags:
     album: str = ""
     provenance: str = ""
     raw_genres: tuple[str, ...] = ()  # the values exactly as stored, journalled so undo restores them as they were
+    # Where they are stored: the first tag's own values, and a second tag's or a WAV's INFO chunk's (None: the file
+    # has no such place). raw_genres is the first's, else the second's; undo puts each back in its own place.
+    first_tag_genres: tuple[str, ...] = ()
+    second_tag_genres: tuple[str, ...] | None = None
 
 
 def _split(values: list[str], separator: str) -> list[str]:
@@ -249,18 +253,20 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         values = f.get(of, container, options)
         return values[0] if values else ""
 
-    raw = tuple(GENRE.get(kind, tags, options))
+    own = tuple(GENRE.get(kind, tags, options))
+    other = None
     title, artist, album = first(TITLE), first(ARTIST), first(ALBUM)
     if fmt.riff_info:  # WAV: the RIFF INFO chunk fills in what the ID3 chunk lacks
         info = riff_info.read_info(path)
-        raw = raw or ((info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ())
+        other = (info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ()
         title, artist, album = title or info.get("INAM", ""), artist or info.get("IART", ""), album or info.get("IPRD", "")
     if fmt.second_tag and (second := _second_tags(fmt.second_tag, path)) is not None:  # fills in what the first lacks
         of = fmt.second_tag
-        raw = raw or tuple(GENRE.get(of, second, options))
+        other = tuple(GENRE.get(of, second, options))
         title, artist, album = (title or first(TITLE, second, of), artist or first(ARTIST, second, of),
                                 album or first(ALBUM, second, of))
-    return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), raw)
+    raw = own or other or ()
+    return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), raw, own, other)
 
 
 def _second_tags(kind: str, path: Path):
@@ -366,14 +372,18 @@ def id3_version_to_write(audio, options: TagOptions) -> int:
     return 3 if version is not None and version[1] == 3 else 4
 
 
-def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions(), provenance: str | None = None) -> None:
+def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions(), provenance: str | None = None,
+                 second_genres: list[str] | None = None) -> None:
     """Set the genre field (and provenance when enabled); the audio data is never touched.
 
-    The write goes to a copy beside the file; the copy's audio is checked byte for byte against
-    the original, and only then replaces it. A failure at any step leaves the original as it was.
+    A second tag that said what the first said, and a WAV's INFO chunk, get `second_genres` (default: the same
+    genres; undo gives each place its own old value). The write goes to a copy beside the file; the copy's audio
+    is checked byte for byte against the original, and only then replaces it. A failure at any step leaves the
+    original as it was.
     """
     path = Path(path)
     fmt = format_of(path)
+    other = list(genres) if second_genres is None else list(second_genres)
 
     def modify(copy: Path) -> None:
         # ID3 tags are read as they are (mutagen's translation to v2.4 dropped a v2.3 file's RVAD, TRDA and TSIZ even
@@ -398,7 +408,7 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         else:
             audio.save()
         if fmt.second_tag:  # players that read the second tag first see the same genre
-            _mirror_to_second(fmt.second_tag, copy, before, genres, opts)
+            _mirror_to_second(fmt.second_tag, copy, before, other, opts)
         lost = id3_frames.lost_frames(frames_before, id3_frames.frame_counts(copy) if with_id3 else None,
                                       ("TCON", id3_frames.OURS))
         if lost:  # mutagen passes over frames it cannot parse, and drops those it cannot convert to another version
@@ -407,6 +417,6 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
                                       f"({', '.join(lost)}); the file is left as it is")
         if fmt.riff_info:  # every reader sees one genre: the INFO chunk says the same as the ID3 chunk
             scratch = temp_copy_path(path.with_name(f"{path.stem}-riff{path.suffix}"))
-            riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(genres) or None, scratch)
+            riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(other) or None, scratch)
 
     safe_modify(path, modify, _open)

@@ -236,7 +236,9 @@ class TagService:
         options = dataclasses.replace(self.options, write_provenance=self.options.write_provenance or bool(now.provenance))
         entry = JournalEntry(batch_id=batch.id, track_id=change.track_id, path=change.path,
                              old_genres=list(now.raw_genres), new_genres=list(change.new),
-                             provenance_written=options.write_provenance, old_provenance=now.provenance or None)
+                             provenance_written=options.write_provenance, old_provenance=now.provenance or None,
+                             old_tag_genres=[list(now.first_tag_genres),
+                                             None if now.second_tag_genres is None else list(now.second_tag_genres)])
         s.add(entry)
         s.commit()  # the journal row exists before the file changes
         try:
@@ -465,8 +467,11 @@ class TagService:
         else:  # whatever the settings are now: the field as it was before this write, and only if the write set it
             options = dataclasses.replace(self.options, write_provenance=entry.provenance_written)
             provenance = entry.old_provenance or ""
+        first, second = list(entry.old_genres), None  # journalled before schema 7: into the first tag
+        if entry.old_tag_genres is not None:  # each place gets its own old genres (none: the place is emptied)
+            first, second = list(entry.old_tag_genres[0]), list(entry.old_tag_genres[1] or [])
         try:
-            write_genres(path, list(entry.old_genres), options, provenance=provenance)
+            write_genres(path, first, options, provenance=provenance, second_genres=second)
         except TagWriteError as exc:
             entry.state = "written"
             s.commit()

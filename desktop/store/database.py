@@ -24,7 +24,7 @@ from desktop.store.backup import (
 )
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class DatabaseError(GenreTaggerError):
@@ -96,9 +96,16 @@ def _journal_provenance(engine: Engine) -> None:
     _add_columns(engine, "journal", {"provenance_written": "BOOLEAN", "old_provenance": "TEXT"})
 
 
+def _journal_tag_genres(engine: Engine) -> None:
+    # Version 7: the journal keeps which tag held the old genres (a second tag, a WAV's INFO chunk), so undo puts
+    # them back there alone. Older entries: NULL, undone into the first tag as before.
+    _add_columns(engine, "journal", {"old_tag_genres": "JSON"})
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
-                                                   4: _split_status, 5: _link_corrections, 6: _journal_provenance}
+                                                   4: _split_status, 5: _link_corrections, 6: _journal_provenance,
+                                                   7: _journal_tag_genres}
 
 
 def schema_version(engine: Engine) -> int:

@@ -149,6 +149,9 @@ class JournalEntry(Base):
     # it back too. None for writes journalled before schema 6: their undo clears the field where it is written.
     provenance_written: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     old_provenance: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Where the old genres were: [the first tag's values, a second tag's or WAV INFO chunk's values or None], so undo
+    # puts each back in its own place. None for writes journalled before schema 7: undone into the first tag.
+    old_tag_genres: Mapped[list | None] = mapped_column(JSON, nullable=True)
     state: Mapped[str] = mapped_column(String, default="pending")  # pending | written | failed | undone
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     size_after: Mapped[int | None] = mapped_column(Integer, nullable=True)
