@@ -232,11 +232,22 @@ def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp
                             ("APIC", picture + b"other"), ("TCON", b"\x00Rock")])
     write_genres(repeats, ["Jazz"])
     assert ID3(repeats)["COMM::eng"].text == ["one/two"] and len(ID3(repeats).getall("APIC")) == 2  # joined, as v2.3 keeps lists
+    twins = with_raw_id3(make_track(tmp_path, "twins", "tones", "mp3", 2.0), 3,  # byte for byte the same: one is kept,
+                         [("PRIV", b"WM/MediaClassPrimaryID\0\xbc}"), ("PRIV", b"WM/MediaClassPrimaryID\0\xbc}"),
+                          ("UFID", b"http://musicbrainz.org\0id"), ("UFID", b"http://musicbrainz.org\0id"),
+                          ("TCON", b"\x00Rock")])  # nothing lost (a write was refused as losing a PRIV and a UFID)
+    write_genres(twins, ["Jazz"])
+    assert [len(ID3(twins).getall(k)) for k in ("PRIV", "UFID")] == [1, 1] and read_tags(twins).genres == ("Jazz",)
+    owners = with_raw_id3(make_track(tmp_path, "owners", "tones", "mp3", 2.0), 3,  # one owner, two values: one is lost
+                          [("UFID", b"http://musicbrainz.org\0one"), ("UFID", b"http://musicbrainz.org\0two"),
+                           ("TCON", b"\x00Rock")])
+    with pytest.raises(TagWriteError, match=r"\(UFID x1\)"):
+        write_genres(owners, ["Jazz"])
     empties = with_raw_id3(make_track(tmp_path, "empties", "tones", "mp3", 2.0), 4,  # mutagen drops them: nothing in them
                            [("TALB", b"\x00"), ("TXXX", b"\x00Catalog\x00"), ("COMM", b"\x01eng\x00\x00"), ("TCON", b"\x00Rock")])
     write_genres(empties, ["Jazz"])
     assert read_tags(empties).genres == ("Jazz",)
-    for extra in (stray, repeats, empties):
+    for extra in (stray, repeats, empties, twins, owners):
         extra.unlink()
     write_genres(itunes, ["Jazz"])  # in its own version the frame it does not know is carried over
     assert b"XTRA" in itunes.read_bytes() and b"Beatles, The" in itunes.read_bytes() and read_tags(itunes).genres == ("Jazz",)

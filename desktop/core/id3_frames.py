@@ -75,6 +75,7 @@ def _txxx_key(body: bytes, flags: bytes) -> str:
 def _walk(data: bytes, syncsafe: bool) -> tuple[Counter, bool]:
     """Frame keys in v2.3/v2.4 tag data, and whether the walk ended cleanly (no frame running past the tag)."""
     counts: Counter = Counter()
+    seen: set[bytes] = set()
     pos = 0
     while pos + 10 <= len(data):
         head = data[pos:pos + 10]
@@ -84,8 +85,11 @@ def _walk(data: bytes, syncsafe: bool) -> tuple[Counter, bool]:
         if size is None or pos + 10 + size > len(data):
             return counts, False
         name, body = head[:4].decode(), data[pos + 10:pos + 10 + size]
-        if size and not _empty(name, body, head[8:10]):  # an empty frame holds nothing (mutagen drops it)
+        frame = head[:4] + head[8:10] + body
+        # An empty frame holds nothing, and a byte-for-byte repeat nothing more (mutagen drops both).
+        if size and not _empty(name, body, head[8:10]) and frame not in seen:
             counts[_txxx_key(body, head[8:10]) if name == "TXXX" else name] += 1
+            seen.add(frame)
         pos += 10 + size
     return counts, True
 
