@@ -207,6 +207,30 @@ def test_a_v23_files_volume_adjustment_and_recording_dates_survive_genre_writes(
         "TRDA": before["TRDA"], "TSIZ": before["TSIZ"], "RVAD": before["RVAD"], "TDRC": "1999-12-24", "TCON": "Jazz"}
 
 
+def test_dates_mutagen_cannot_read_are_kept_as_written(tmp_path):
+    # mutagen reads ID3v2.4 dates into its own form and writes that back on every save: a genre write turned
+    # "01/05/2003" into "0001-05-2003" (a date damaged without a word) and refused files dated "c. 1965".
+    from mutagen.flac import FLAC
+    from mutagen.id3 import ID3
+
+    dates = [("TDRC", b"\x0001/05/2003"), ("TDOR", b"\x00c. 1965"), ("TDRL", b"\x03" + "2003-5-1 ☆".encode()),
+             ("TIT2", b"\x00Title"), ("TCON", b"\x00Rock")]
+    mp3 = with_raw_id3(make_track(tmp_path, "dated", "tones", "mp3", 2.0), 4, dates)
+    flac = make_track(tmp_path, "front", "tones", "flac", 2.0)
+    front = with_raw_id3(make_track(tmp_path, "scratch", "tones", "mp3", 0.5), 4, dates)  # an ID3 tag to put in front
+    size = sum(b << s for b, s in zip(front.read_bytes()[6:10], (21, 14, 7, 0), strict=True))
+    flac.write_bytes(front.read_bytes()[:10 + size] + flac.read_bytes())
+    front.unlink()
+    for path in (mp3, flac):
+        write_genres(path, ["Jazz"])
+        data = path.read_bytes()
+        assert read_tags(path).genres == ("Jazz",), path
+        assert b"01/05/2003" in data and b"c. 1965" in data and "2003-5-1 ☆".encode() in data and b"0001-05" not in data
+    assert str(ID3(flac)["TCON"]) == "Jazz" and FLAC(flac)["genre"] == ["Jazz"]  # the tag in front followed
+    write_genres(mp3, ["Blues"], TagOptions(id3_version=4))  # the version asked for is the file's own: kept too
+    assert b"01/05/2003" in mp3.read_bytes()
+
+
 def test_a_write_that_would_lose_an_id3_frame_is_refused_and_leaves_the_file(tmp_path):
     # mutagen passes over a frame it cannot parse (here a TXXX with no valid text encoding) and drops the frames it
     # does not know (a private XTRA) when the tag changes version; a genre write lost them silently.

@@ -72,10 +72,10 @@ def _txxx_key(body: bytes, flags: bytes) -> str:
     return OURS if desc == OURS.split(":", 1)[1] else "TXXX"
 
 
-def _walk(data: bytes, syncsafe: bool) -> tuple[Counter, bool]:
-    """Frame keys in v2.3/v2.4 tag data, and whether the walk ended cleanly (no frame running past the tag)."""
-    counts: Counter = Counter()
-    seen: set[bytes] = set()
+def _frames(data: bytes, syncsafe: bool) -> tuple[list[tuple[bytes, bytes]], bool]:
+    """(10-byte header, body) of each frame in v2.3/v2.4 tag data, and whether the walk ended cleanly (no frame
+    running past the tag)."""
+    frames = []
     pos = 0
     while pos + 10 <= len(data):
         head = data[pos:pos + 10]
@@ -83,15 +83,23 @@ def _walk(data: bytes, syncsafe: bool) -> tuple[Counter, bool]:
             break
         size = _syncsafe(head[4:8]) if syncsafe else struct.unpack(">I", head[4:8])[0]
         if size is None or pos + 10 + size > len(data):
-            return counts, False
-        name, body = head[:4].decode(), data[pos + 10:pos + 10 + size]
-        frame = head[:4] + head[8:10] + body
+            return frames, False
+        frames.append((head, data[pos + 10:pos + 10 + size]))
+        pos += 10 + size
+    return frames, True
+
+
+def _counts(frames: list[tuple[bytes, bytes]]) -> Counter:
+    """Frame keys of a tag's frames, counting what a save can carry over."""
+    counts: Counter = Counter()
+    seen: set[bytes] = set()
+    for head, body in frames:
+        name, frame = head[:4].decode(), head[:4] + head[8:10] + body
         # An empty frame holds nothing, and a byte-for-byte repeat nothing more (mutagen drops both).
-        if size and not _empty(name, body, head[8:10]) and frame not in seen:
+        if body and not _empty(name, body, head[8:10]) and frame not in seen:
             counts[_txxx_key(body, head[8:10]) if name == "TXXX" else name] += 1
             seen.add(frame)
-        pos += 10 + size
-    return counts, True
+    return counts
 
 
 def _id3_offset(fh, path: Path) -> int | None:
@@ -116,7 +124,22 @@ def _id3_offset(fh, path: Path) -> int | None:
 
 def frame_counts(path: str | Path) -> tuple[int, Counter] | None:
     """(ID3v2 minor version, frame counts) of the file's tag; None without one, for ID3v2.2, or a layout not walked."""
-    path = Path(path)
+    tag = _tag_frames(Path(path))
+    return None if tag is None else (tag[0], _counts(tag[1]))
+
+
+def text_frames(path: str | Path, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The values of the named text frames as the file's tag holds them, byte for byte (repeats in order)."""
+    tag = _tag_frames(Path(path))
+    values: dict[str, list[str]] = {}
+    for head, body in tag[1] if tag is not None else []:
+        if head[:4].decode() in names and (text := text_values(head + body)):
+            values.setdefault(head[:4].decode(), []).extend(text)
+    return values
+
+
+def _tag_frames(path: Path) -> tuple[int, list[tuple[bytes, bytes]]] | None:
+    """(ID3v2 minor version, raw frames) of the file's tag; None as for frame_counts."""
     with open(path, "rb") as fh:
         offset = _id3_offset(fh, path)
         if offset is None:
@@ -132,10 +155,10 @@ def frame_counts(path: str | Path) -> tuple[int, Counter] | None:
     if flags & 0x40 and len(data) >= 4:  # extended header
         skip = struct.unpack(">I", data[:4])[0] + 4 if major == 3 else (_syncsafe(data[:4]) or 0)
         data = data[skip:]
-    counts, clean = _walk(data, syncsafe=major == 4)
+    frames, clean = _frames(data, syncsafe=major == 4)
     if not clean and major == 4:  # iTunes wrote v2.4 frame sizes as plain integers; mutagen reads those too
-        counts, clean = _walk(data, syncsafe=False)
-    return (major, counts) if clean else None
+        frames, clean = _frames(data, syncsafe=False)
+    return (major, frames) if clean else None
 
 
 @functools.cache  # the same for every write

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -309,6 +310,8 @@ def _mirror_to_second(kind: str, copy: Path, before: list[str], genres: list[str
     GENRE.set(kind, second, list(genres), TagOptions(version, options.id3_separator))
     if version == 4 and second.version[1] != 4:
         to_id3v24(second)
+    else:
+        _keep_dates_as_written(second, copy)
     second.save(copy, v2_version=version)
 
 
@@ -364,6 +367,27 @@ def to_id3v24(tags) -> None:
         tags.add(frame)
 
 
+# Dates in the form ID3v2.4 gives them, which mutagen reads into its own and writes back so on every save:
+# "01/05/2003" became "0001-05-2003" and "c. 1965" nothing. Where a tag keeps its version they stay as written.
+DATE_FRAMES = ("TDRC", "TDOR", "TDRL", "TDTG", "TDEN")
+
+
+@functools.cache
+def _verbatim_frame(name: str) -> type:
+    """A plain text frame saved under a date frame's ID (mutagen names a frame after its class): text as it is."""
+    from mutagen.id3 import TextFrame
+
+    return type(name, (TextFrame,), {"__doc__": f"{name} holding its text as written"})
+
+
+def _keep_dates_as_written(tags, path: Path) -> None:
+    """Give back the date frames mutagen reformatted or could not read the text the file's tag holds."""
+    for name, values in id3_frames.text_frames(path, DATE_FRAMES).items():
+        frame = tags.get(name)
+        if frame is not None and [str(value) for value in frame.text] != values:
+            tags.setall(name, [_verbatim_frame(name)(encoding=frame.encoding, text=values)])
+
+
 def id3_version_to_write(audio, options: TagOptions) -> int:
     """The ID3v2 version a save uses: the one asked for, else the file's own (v2.4 for new tags)."""
     if options.id3_version in (3, 4):
@@ -403,6 +427,8 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
         if version != was:  # a tag kept in its version is saved as it is (a v2.3 tag's stray TDRC stays a TDRC)
             (to_id3v23 if version == 3 else to_id3v24)(audio.tags)
+        elif version:
+            _keep_dates_as_written(audio.tags, copy)
         if version:
             audio.save(v2_version=version)
         else:
