@@ -868,6 +868,39 @@ def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provena
         assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)][-1] == (False, None)
 
 
+def test_a_migration_stopped_halfway_leaves_the_library_at_its_old_version(tmp_path, monkeypatch):
+    # SQLite's Python driver commits each ALTER TABLE at once, so a migration step killed between its statements
+    # left a library with some of a version's columns: the next open called it damaged ("lacks old_provenance").
+    # Each step and its version number now commit together, or not at all.
+    import sqlite3
+
+    from desktop.store import database
+
+    db = tmp_path / "library.db"
+    database.open_database(db).kw["bind"].dispose()
+    with sqlite3.connect(db) as con:  # back to version 5
+        for column in ("provenance_written", "old_provenance", "old_tag_genres"):
+            con.execute(f"alter table journal drop column {column}")
+        con.execute("update meta set value = '5' where key = 'schema_version'")
+    real = database.MIGRATIONS[6]
+
+    def killed_halfway(connection):
+        database._add_columns(connection, "journal", {"provenance_written": "BOOLEAN"})
+        raise RuntimeError("killed")
+
+    monkeypatch.setitem(database.MIGRATIONS, 6, killed_halfway)
+    with pytest.raises(database.DatabaseError, match="killed"):
+        database.open_database(db)
+    with sqlite3.connect(db) as con:
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "5"
+        assert "provenance_written" not in {row[1] for row in con.execute("pragma table_info(journal)")}
+    monkeypatch.setitem(database.MIGRATIONS, 6, real)
+    database.open_database(db).kw["bind"].dispose()
+    with sqlite3.connect(db) as con:
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "7"
+        assert {"provenance_written", "old_provenance", "old_tag_genres"} <= {row[1] for row in con.execute("pragma table_info(journal)")}
+
+
 def test_a_version_6_journal_is_undone_into_the_first_tag_as_before(env):
     import sqlite3
 

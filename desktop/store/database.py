@@ -8,8 +8,9 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
 
 from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
@@ -41,71 +42,86 @@ def describe_database_error(exc: Exception) -> str:
     return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else 'no detail'}"
 
 
-def _create_v1(engine: Engine) -> None:
-    Base.metadata.create_all(engine)
+# Each step runs inside the one transaction that also sets its version number (migrate), so a step stopped halfway
+# leaves the library at the version before it.
+def _create_v1(conn: Connection) -> None:
+    Base.metadata.create_all(conn)
 
 
-def _index_updated_at(engine: Engine) -> None:
+def _index_updated_at(conn: Connection) -> None:
     # The GUI asks "what changed since my last look?" every few seconds during a scan.
-    with engine.begin() as conn:
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_updated_at ON tracks (updated_at)")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_updated_at ON tracks (updated_at)")
 
 
-def _create_new_tables(engine: Engine) -> None:
+def _create_new_tables(conn: Connection) -> None:
     # Version 3: genre_merges (learning the listener's genres). create_all only adds what is missing.
-    Base.metadata.create_all(engine)
+    Base.metadata.create_all(conn)
 
 
-def _split_status(engine: Engine) -> None:
+def _split_status(conn: Connection) -> None:
     # Version 4: tracks.status held the verdict, the write state and "corrected" in one word.
-    if "status" not in {c["name"] for c in inspect(engine).get_columns("tracks")}:
+    if "status" not in {c["name"] for c in inspect(conn).get_columns("tracks")}:
         return  # created by this version's create_all: already split
-    with engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE tracks ADD COLUMN verdict VARCHAR NOT NULL DEFAULT 'new'")
-        conn.exec_driver_sql("ALTER TABLE tracks ADD COLUMN write_state VARCHAR NOT NULL DEFAULT 'none'")
-        # A written or corrected track's verdict is its newest analysis's, else 'new' (analysed again).
-        conn.exec_driver_sql(
-            "UPDATE tracks SET verdict = CASE WHEN status IN ('written', 'corrected') THEN COALESCE("
-            "(SELECT a.status FROM analyses a WHERE a.track_id = tracks.id AND a.audio_hash = tracks.audio_hash "
-            "ORDER BY a.created_at DESC LIMIT 1), 'new') ELSE status END, "
-            "write_state = CASE WHEN status = 'written' THEN 'written' WHEN status = 'corrected' AND EXISTS ("
-            "SELECT 1 FROM journal j WHERE j.track_id = tracks.id AND j.state = 'written') THEN 'written' ELSE 'none' END")
-        conn.exec_driver_sql("DROP INDEX IF EXISTS ix_tracks_status")
-        conn.exec_driver_sql("ALTER TABLE tracks DROP COLUMN status")
-        conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_verdict ON tracks (verdict)")
+    conn.exec_driver_sql("ALTER TABLE tracks ADD COLUMN verdict VARCHAR NOT NULL DEFAULT 'new'")
+    conn.exec_driver_sql("ALTER TABLE tracks ADD COLUMN write_state VARCHAR NOT NULL DEFAULT 'none'")
+    # A written or corrected track's verdict is its newest analysis's, else 'new' (analysed again).
+    conn.exec_driver_sql(
+        "UPDATE tracks SET verdict = CASE WHEN status IN ('written', 'corrected') THEN COALESCE("
+        "(SELECT a.status FROM analyses a WHERE a.track_id = tracks.id AND a.audio_hash = tracks.audio_hash "
+        "ORDER BY a.created_at DESC LIMIT 1), 'new') ELSE status END, "
+        "write_state = CASE WHEN status = 'written' THEN 'written' WHEN status = 'corrected' AND EXISTS ("
+        "SELECT 1 FROM journal j WHERE j.track_id = tracks.id AND j.state = 'written') THEN 'written' ELSE 'none' END")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_tracks_status")
+    conn.exec_driver_sql("ALTER TABLE tracks DROP COLUMN status")
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_verdict ON tracks (verdict)")
 
 
-def _add_columns(engine: Engine, table: str, columns: dict[str, str]) -> None:
+def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
     """Add nullable columns to a table (none when this version's create_all made it with them)."""
-    if next(iter(columns)) in {c["name"] for c in inspect(engine).get_columns(table)}:
+    if next(iter(columns)) in {c["name"] for c in inspect(conn).get_columns(table)}:
         return
-    with engine.begin() as conn:
-        for name, kind in columns.items():
-            conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    for name, kind in columns.items():
+        conn.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
 
-def _link_corrections(engine: Engine) -> None:
+def _link_corrections(conn: Connection) -> None:
     # Version 5: corrections.batch_id, so undoing a correction's write takes the correction back too.
     # Corrections made before stay as they are (no batch known).
-    _add_columns(engine, "corrections", {"batch_id": "INTEGER REFERENCES write_batches (id)"})
+    _add_columns(conn, "corrections", {"batch_id": "INTEGER REFERENCES write_batches (id)"})
 
 
-def _journal_provenance(engine: Engine) -> None:
+def _journal_provenance(conn: Connection) -> None:
     # Version 6: the journal keeps the provenance field's old value, so undo restores it with the genre (it left
     # "Genre Tagger: Jazz 0.97" in a file whose genre it had put back). Older entries: NULL, undone as before.
-    _add_columns(engine, "journal", {"provenance_written": "BOOLEAN", "old_provenance": "TEXT"})
+    _add_columns(conn, "journal", {"provenance_written": "BOOLEAN", "old_provenance": "TEXT"})
 
 
-def _journal_tag_genres(engine: Engine) -> None:
+def _journal_tag_genres(conn: Connection) -> None:
     # Version 7: the journal keeps which tag held the old genres (a second tag, a WAV's INFO chunk), so undo puts
     # them back there alone. Older entries: NULL, undone into the first tag as before.
-    _add_columns(engine, "journal", {"old_tag_genres": "JSON"})
+    _add_columns(conn, "journal", {"old_tag_genres": "JSON"})
 
 
 # version -> step that brings a database from version-1 to version. Add one per schema change.
-MIGRATIONS: dict[int, Callable[[Engine], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
-                                                   4: _split_status, 5: _link_corrections, 6: _journal_provenance,
-                                                   7: _journal_tag_genres}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
+                                                       4: _split_status, 5: _link_corrections, 6: _journal_provenance,
+                                                       7: _journal_tag_genres}
+
+
+def _transactional_engine(path: Path) -> Engine:
+    """An engine whose transactions hold schema changes too: Python's SQLite driver otherwise commits each
+    ALTER TABLE at once (SQLAlchemy's recipe: the driver's own BEGIN off, ours at the start)."""
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool, connect_args={"timeout": 30})
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_begin(conn, _record):
+        conn.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def schema_version(engine: Engine) -> int:
@@ -186,10 +202,16 @@ def migrate(engine: Engine, path: Path) -> None:
         except (BackupError, LibraryDamaged) as exc:
             raise DatabaseError(path, f"cannot keep a copy of this version {current} library before converting it "
                                       f"({exc.reason}); nothing was changed") from exc
-    for version in range(current + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[version](engine)
-        with Session(engine) as s, s.begin():
-            s.merge(Meta(key="schema_version", value=str(version)))
+    steps = engine if str(path) == ":memory:" else _transactional_engine(path)
+    try:
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            with steps.begin() as conn:  # the step and its version number: both, or neither
+                MIGRATIONS[version](conn)
+                conn.exec_driver_sql("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                                     (str(version),))
+    finally:
+        if steps is not engine:
+            steps.dispose()
 
 
 def open_read_only(path: Path) -> sessionmaker[Session]:
