@@ -8,6 +8,7 @@ import sys
 import time
 
 import pytest
+import sqlalchemy
 
 from desktop.core.fingerprint import audio_hash
 from desktop.core.safe_write import is_temp_copy
@@ -168,3 +169,78 @@ def test_kill_9_while_the_library_is_copied_leaves_both_whole_and_nothing_behind
     ours = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm")))  # those are SQLite's
     assert ours == ["library.db", "library.db.backup"]
     assert checked(copy) == ("ok", 4000)
+
+
+def version_3_library(db, tracks: int) -> None:
+    """A library as version 3 kept it (one-word status, no journal provenance or tag places), `tracks` of them."""
+    import contextlib
+    import sqlite3
+
+    from desktop.store.database import open_database
+
+    open_database(db).kw["bind"].dispose()
+    with contextlib.closing(sqlite3.connect(db)) as con, con:
+        con.execute("pragma foreign_keys=off")
+        con.execute("drop index ix_tracks_verdict")
+        con.execute("alter table tracks drop column verdict")
+        con.execute("alter table tracks drop column write_state")
+        con.execute("alter table tracks add column status varchar not null default 'new'")
+        con.execute("create index ix_tracks_status on tracks (status)")
+        for column in ("provenance_written", "old_provenance", "old_tag_genres"):
+            con.execute(f"alter table journal drop column {column}")
+        con.execute("drop table corrections")
+        con.execute("create table corrections (id integer primary key, track_id integer not null references tracks (id)"
+                    " on delete cascade, genre varchar not null, source varchar not null, created_at datetime not null)")
+        con.execute("update meta set value = '3' where key = 'schema_version'")
+        con.executemany("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
+                        " album, file_genre, corrected_genre, missing, added_at, updated_at, status) values "
+                        "(?, ?, '/m', 1, 1, ?, 'flac', 1, '', '', '', '', null, 0, '2026-01-01', '2026-01-01', ?)",
+                        [(n + 1, f"/m/{n}.flac", f"h{n}", ("uncertain", "written", "error")[n % 3]) for n in range(tracks)])
+        con.executemany("insert into analyses (track_id, model_key, audio_hash, status, confidence, labels, probabilities,"
+                        " window_starts, window_probabilities, created_at) values (?, 'm', ?, 'analysed', 0.9, '[]', '[]',"
+                        " '[]', '[]', '2026-01-01')", [(n + 1, f"h{n}") for n in range(tracks)])
+
+
+def test_kill_9_during_a_migration_leaves_a_library_the_next_open_converts(tmp_path):
+    # Python's SQLite driver committed each ALTER TABLE of a step at once: a kill inside a step left a library with
+    # half a version (the next open failed on "duplicate column name: verdict").
+    import shutil
+    import sqlite3
+
+    from desktop.store.database import SCHEMA_VERSION, open_database
+
+    tracks, rng = 20000, random.Random(11)
+    template = tmp_path / "template" / "library.db"
+    template.parent.mkdir()
+    version_3_library(template, tracks)
+    lib = tmp_path / "lib"
+    code = ("import sys; from pathlib import Path; from desktop.store.database import open_database\n"
+            "print('ready', flush=True); open_database(Path(sys.argv[1]))")
+    versions = set()
+    for _ in range(KILLS):
+        shutil.rmtree(lib, ignore_errors=True)
+        lib.mkdir()
+        db = lib / "library.db"
+        shutil.copy(template, db)
+        proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout.readline() == "ready\n"
+        time.sleep(rng.uniform(0.0, 0.3))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        proc.stdout.close()
+        with sqlite3.connect(db) as con:
+            versions.add(con.execute("select value from meta where key = 'schema_version'").fetchone()[0])
+        sessions = open_database(db)  # converts what the child left: whole, from any version it stopped at
+        with sessions() as s:
+            rows = s.execute(sqlalchemy.text("select verdict, write_state, count(*) from tracks group by 1, 2 order by 1, 2")).all()
+        sessions.kw["bind"].dispose()
+        assert [tuple(r) for r in rows] == [("analysed", "written", len(range(1, tracks, 3))),
+                                             ("error", "none", len(range(2, tracks, 3))),
+                                             ("uncertain", "none", len(range(0, tracks, 3)))]
+        with sqlite3.connect(db) as con:
+            assert con.execute("pragma quick_check").fetchone()[0] == "ok"
+            assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+        ours = {p.name for p in lib.iterdir() if not p.name.endswith(("-wal", "-shm"))}
+        assert "library.db.v3.backup" in ours and ours <= {"library.db", "library.db.backup"} | {
+            f"library.db.v{v}.backup" for v in range(3, SCHEMA_VERSION)}
+    assert len(versions) > 1  # some kills landed after a step, not only before the first
