@@ -741,8 +741,11 @@ def cmd_genres(args, out: Output) -> int:
             out.warn(f"warning: no track has the genre {args.merge[0]!r}; remembered for tracks tagged so later "
                      f"(`genre-tagger genres` lists the library's genres)")
         source, target = (clean_name(name) or name for name in args.merge)  # as remembered: "Hip\nHop" is "Hip Hop"
-        out.say((f"{target} is its own genre again" if genre_key(source) == genre_key(target) else
-                 f"{source} is now {target}") + f" ({count(renamed, 'track')} shown so; remembered; run `genre-tagger learn` to relearn)")
+        if genre_key(source) != genre_key(target):
+            done = f"{source} is now {target}"
+        else:  # the same genre: a merge into another taken back, in the spelling given
+            done = f"{target} is its own genre again" if source == target else f"{source} is now spelled {target}"
+        out.say(f"{done} ({count(renamed, 'track')} shown so; remembered; run `genre-tagger learn` to relearn)")
     with sessions() as s:
         labels, display = gather_labels(s)
         merged = merges_in_effect(s)

@@ -196,6 +196,8 @@ def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys)
     assert out.startswith("Heavy Metal is its own genre again") and "merged:" not in out
     assert "1  Heavy Metal  (1 tagged, 0 corrected)" in out and "1  Metal  (1 tagged" in out
     assert run_json(capsys, "genres")[1]["merges"] == []
+    assert main(["genres", "--merge", "Heavy Metal", "heavy metal"]) == EXIT_OK  # a spelling, not a merge taken back
+    assert capsys.readouterr().out.startswith("Heavy Metal is now spelled heavy metal (")
 
 
 def test_a_merge_renames_what_the_library_shows_now_and_for_tracks_scanned_later(lib, capsys):
