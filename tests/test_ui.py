@@ -289,8 +289,26 @@ def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
     assert all(part.isVisibleTo(window) for part in window.details.analysis_parts)
     heading = window.details.heading.text()
     assert "<br>Solo<br>" in heading and "—" not in heading
+    assert "Genre from: the model cnn:0.1.0, " in heading  # a test model (trained for the tests), not the shipped one
     labels = {label for label, _ in window.details.bars.items}
     assert "Tones" in labels and "tones" not in labels
+
+
+def test_the_details_call_only_a_shipped_model_shipped():
+    # Any model but a learned one was "the shipped model (...)", also one the listener chose in Settings.
+    from types import SimpleNamespace
+
+    from desktop.core.learned_model import LEARNED_KEY_PREFIX
+    from desktop.core.model import read_model_info
+    from desktop.services.models import shipped_models_dir
+    from desktop.ui.main_window import genre_source
+
+    track = SimpleNamespace(corrected_genre=None, predicted_genre="Jazz", confidence=0.9, file_genre="")
+    shipped = read_model_info(shipped_models_dir() / "default.onnx").key
+    assert genre_source(track, SimpleNamespace(model_key=shipped)) == f"the shipped model ({shipped}), 90% sure"
+    assert genre_source(track, SimpleNamespace(model_key="mine:1.0")) == "the model mine:1.0, 90% sure"
+    learned = SimpleNamespace(model_key=f"{LEARNED_KEY_PREFIX}20261202")
+    assert genre_source(track, learned) == "learned from your library, 90% sure"
 
 
 def test_long_genre_names_fit_the_details_panel(qtbot):

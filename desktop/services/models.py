@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
-from desktop.core.errors import ModelError
+from desktop.core.errors import GenreTaggerError, ModelError
 from desktop.core.paths import data_dir
 
 MODEL_ENV = "GENRE_TAGGER_MODEL"
@@ -28,6 +29,20 @@ def model_files() -> list[Path]:
         if folder.is_dir():
             files += sorted(folder.glob("*.onnx"))
     return files
+
+
+@functools.cache  # the shipped folder does not change while the app runs
+def shipped_model_keys() -> frozenset[str]:
+    """The keys (name:version) of the models shipped in models/."""
+    from desktop.core.model import read_model_info
+
+    keys = set()
+    for path in sorted(shipped_models_dir().glob("*.onnx")):
+        try:
+            keys.add(read_model_info(path).key)
+        except (GenreTaggerError, ValueError):  # a damaged file: `genre-tagger models` names it
+            continue
+    return frozenset(keys)
 
 
 def resolve_model(explicit: str | Path | None, active: Path | None = None) -> Path:

@@ -61,7 +61,7 @@ from desktop.services.learning import (
     readiness,
 )
 from desktop.services.library_map import compute_map
-from desktop.services.models import resolve_model, user_models_dir
+from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_m3u8
 from desktop.services.tagging import TagService, UndoResult, WriteResult
 from desktop.store import queries
@@ -141,7 +141,9 @@ def genre_source(track: Track, analysis) -> str:
     if track.corrected_genre:
         return f"your correction ({track.corrected_genre})"
     if track.predicted_genre and analysis is not None:
-        model = "learned from your library" if is_learned_key(analysis.model_key) else f"the shipped model ({analysis.model_key})"
+        key = analysis.model_key
+        model = ("learned from your library" if is_learned_key(key) else
+                 f"the shipped model ({key})" if key in shipped_model_keys() else f"the model {key}")
         tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
         return f"{model}, {track.confidence:.0%} sure{tag}"
     if track.file_genre:
