@@ -69,7 +69,6 @@ def main() -> int:
         while window.scan_job is not None:  # wait for the background scan, a few times a second
             app.processEvents()
             time.sleep(0.05)
-        window.table.resizeColumnsToContents()
         app.processEvents()
         window.grab().save(str(out / "main-window.png"))
         window._genre_chosen(window.genres.index(1, 0))
