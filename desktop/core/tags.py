@@ -381,7 +381,7 @@ def _verbatim_frame(name: str) -> type:
 
 
 def _keep_dates_as_written(tags, path: Path) -> None:
-    """Give back the date frames mutagen reformatted or could not read the text the file's tag holds."""
+    """Give each date frame mutagen reformatted (or could not read) the text the file's tag holds."""
     for name, values in id3_frames.text_frames(path, DATE_FRAMES).items():
         frame = tags.get(name)
         if frame is not None and [str(value) for value in frame.text] != values:
