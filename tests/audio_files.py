@@ -26,6 +26,7 @@ ENCODINGS = {
     "aifc": ["-c:a", "pcm_s16le"],  # AIFF-C with little-endian samples ('sowt'), as Logic and GarageBand export
     "wma": ["-c:a", "wmav2", "-b:a", "128k"],
     "wv": ["-c:a", "wavpack"],
+    "mpc": ["-ar", "44100"],  # the WAV mpcenc encodes (it takes 32 to 48 kHz; see encode)
 }
 
 
@@ -38,6 +39,15 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".src.wav")
     sf.write(tmp, audio, sample_rate)
+    if ext == "mpc":  # ffmpeg cannot encode Musepack: mpcenc does, from the WAV ffmpeg makes, tags as it writes them
+        wav = out.with_suffix(".mpc.wav")
+        subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(wav)], check=True)
+        tag_args = [a for k, v in (tags or {}).items() for a in ("--tag", f"{k.title()}={v}")]
+        subprocess.run(["mpcenc", "--silent", "--overwrite", *tag_args, str(wav), str(out)], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wav.unlink()
+        tmp.unlink()
+        return out
     meta = [a for k, v in (tags or {}).items() for a in ("-metadata", f"{k}={v}")]
     cmd = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], *meta]
     if ext in ("mp3", "wav", "aiff", "aifc"):

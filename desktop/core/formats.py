@@ -40,6 +40,7 @@ WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
 WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
+MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False)
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
@@ -57,6 +58,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".aifc": AIFF,  # AIFF-C: compressed or little-endian ('sowt') PCM, as Apple's tools export it
     ".wma": WMA,
     ".wv": WAVPACK,
+    ".mpc": MUSEPACK,
 }
 
 
@@ -108,7 +110,7 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".ape": "Monkey's Audio", ".mpc": "Musepack", ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
+    ".ape": "Monkey's Audio", ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
     ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
     ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
