@@ -6,6 +6,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,19 @@ def probe(path: Path) -> AudioInfo:
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
         return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels)
-    return _ffprobe(path)
+    info = _ffprobe(path)
+    return info if fmt.ffmpeg_seeks else AudioInfo(_mutagen_length(path, fmt), info.sample_rate, info.channels)
+
+
+def _mutagen_length(path: Path, fmt: AudioFormat) -> float:
+    """A file's length as its own header gives it (for formats whose length ffprobe only estimates)."""
+    try:
+        length = fmt.open(path).info.length
+    except Exception as exc:  # noqa: BLE001 (mutagen raises its own error per format, and struct errors)
+        raise AudioDecodeError(path, f"cannot read audio ({exc})") from exc
+    if not length or length <= 0:
+        raise AudioDecodeError(path, "no audio frames")
+    return float(length)
 
 
 def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
@@ -47,6 +60,8 @@ def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: 
     fmt = format_of(path)
     if fmt.soundfile_decodes:
         return _read_soundfile(path, fmt, segments, sample_rate)
+    if not fmt.ffmpeg_seeks:
+        return _read_ffmpeg_in_one_pass(path, segments, sample_rate)
     return [_read_ffmpeg(path, start, seconds, sample_rate) for start, seconds in segments]
 
 
@@ -109,6 +124,31 @@ def _read_ffmpeg(path, start, seconds, sample_rate) -> np.ndarray:
         reason = proc.stderr.decode(errors="replace").strip().splitlines()
         raise AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
     return np.frombuffer(proc.stdout, dtype="<f4").copy()
+
+
+def _read_ffmpeg_in_one_pass(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
+    """Every segment from one decode from the start, kept as the samples stream by (only the segments are held)."""
+    spans = [(round(start * sample_rate), round((start + seconds) * sample_rate)) for start, seconds in segments]
+    end = max((stop for _, stop in spans), default=0)
+    cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-t", f"{end / sample_rate:.3f}",
+           "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
+    pieces: list[list[np.ndarray]] = [[] for _ in spans]
+    done, left = 0, b""  # samples passed so far; the bytes of a sample split between two reads
+    # stderr to a file: a damaged file's many lines would fill a pipe and stall ffmpeg while stdout is read
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors) as proc:
+        while chunk := proc.stdout.read(1 << 18):
+            data, cut = left + chunk, (len(left) + len(chunk)) // 4 * 4
+            samples, left = np.frombuffer(data[:cut], dtype="<f4"), data[cut:]
+            for piece, (first, stop) in zip(pieces, spans, strict=True):
+                if first < done + len(samples) and stop > done:
+                    piece.append(samples[max(first - done, 0):stop - done].copy())
+            done += len(samples)
+        proc.wait()
+        errors.seek(0)
+        reason = errors.read().decode(errors="replace").strip().splitlines()
+    if proc.returncode != 0 or done == 0:
+        raise AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
+    return [np.concatenate(piece) if piece else np.zeros(0, np.float32) for piece in pieces]
 
 
 def _ffprobe(path: Path) -> AudioInfo:

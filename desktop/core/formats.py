@@ -21,6 +21,9 @@ class AudioFormat:
     # A second tag some files carry, which some players read: 'ape' (an APEv2 tag at the end of an MP3, written by
     # foobar2000 and mp3gain) or 'id3' (an ID3v2 tag in front of a FLAC stream, written by some rippers).
     second_tag: str = ""
+    # ffmpeg seeks into it and tells its length. Not so for Musepack: a part from 1 s in came back short, and its
+    # length was a guess (3.3 s for 4 s); its parts come from one decode from the start, its length from mutagen.
+    ffmpeg_seeks: bool = True
 
     def open(self, path: Path, **options):
         """The mutagen object for `path` (tags read, audio untouched); `options` go to mutagen (ID3: translate)."""
@@ -40,7 +43,7 @@ WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
 WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
-MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False)
+MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False)
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
