@@ -116,13 +116,23 @@ def _ffmpeg() -> str:
     return exe
 
 
+def _pcm_out(sample_rate: int) -> list[str]:
+    """ffmpeg's output options for what the model reads: the first audio stream, mono float32 on stdout."""
+    return ["-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
+
+
+def _decode_failed(path: Path, stderr: bytes) -> AudioDecodeError:
+    """ffmpeg's last word on a failed decode, as our error."""
+    reason = stderr.decode(errors="replace").strip().splitlines()
+    return AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
+
+
 def _read_ffmpeg(path, start, seconds, sample_rate) -> np.ndarray:
     cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-ss", f"{start:.3f}", "-t", f"{seconds:.3f}", "-i", str(path),
-           "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
+           *_pcm_out(sample_rate)]
     proc = subprocess.run(cmd, capture_output=True, check=False)
     if proc.returncode != 0 or not proc.stdout:
-        reason = proc.stderr.decode(errors="replace").strip().splitlines()
-        raise AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
+        raise _decode_failed(path, proc.stderr)
     return np.frombuffer(proc.stdout, dtype="<f4").copy()
 
 
@@ -130,8 +140,7 @@ def _read_ffmpeg_in_one_pass(path: Path, segments: list[tuple[float, float]], sa
     """Every segment from one decode from the start, kept as the samples stream by (only the segments are held)."""
     spans = [(round(start * sample_rate), round((start + seconds) * sample_rate)) for start, seconds in segments]
     end = max((stop for _, stop in spans), default=0)
-    cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-t", f"{end / sample_rate:.3f}",
-           "-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
+    cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), "-t", f"{end / sample_rate:.3f}", *_pcm_out(sample_rate)]
     pieces: list[list[np.ndarray]] = [[] for _ in spans]
     done, left = 0, b""  # samples passed so far; the bytes of a sample split between two reads
     # stderr to a file: a damaged file's many lines would fill a pipe and stall ffmpeg while stdout is read
@@ -145,9 +154,9 @@ def _read_ffmpeg_in_one_pass(path: Path, segments: list[tuple[float, float]], sa
             done += len(samples)
         proc.wait()
         errors.seek(0)
-        reason = errors.read().decode(errors="replace").strip().splitlines()
+        said = errors.read()
     if proc.returncode != 0 or done == 0:
-        raise AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
+        raise _decode_failed(path, said)
     return [np.concatenate(piece) if piece else np.zeros(0, np.float32) for piece in pieces]
 
 
