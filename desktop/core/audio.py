@@ -40,19 +40,19 @@ def probe(path: Path) -> AudioInfo:
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
         return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels)
-    info = _ffprobe(path)
-    return info if fmt.ffmpeg_seeks else AudioInfo(_mutagen_length(path, fmt), info.sample_rate, info.channels)
+    return _ffprobe(path) if fmt.ffmpeg_seeks else _header_info(path, fmt)
 
 
-def _mutagen_length(path: Path, fmt: AudioFormat) -> float:
-    """A file's length as its own header gives it (for formats whose length ffprobe only estimates)."""
+def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo:
+    """Length, rate and channels as the file's own header gives them (for formats whose length ffprobe only
+    estimates; no ffprobe run needed)."""
     try:
-        length = fmt.open(path).info.length
+        info = fmt.open(path).info
     except Exception as exc:  # noqa: BLE001 (mutagen raises its own error per format, and struct errors)
         raise AudioDecodeError(path, f"cannot read audio ({exc})") from exc
-    if not length or length <= 0:
+    if not info.length or info.length <= 0 or not info.sample_rate:
         raise AudioDecodeError(path, "no audio frames")
-    return float(length)
+    return AudioInfo(float(info.length), int(info.sample_rate), int(info.channels))
 
 
 def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:

@@ -22,7 +22,7 @@ class AudioFormat:
     # foobar2000 and mp3gain) or 'id3' (an ID3v2 tag in front of a FLAC stream, written by some rippers).
     second_tag: str = ""
     # ffmpeg seeks into it and tells its length. Not so for Musepack: a part from 1 s in came back short, and its
-    # length was a guess (3.3 s for 4 s); its parts come from one decode from the start, its length from mutagen.
+    # length was a guess (3.3 s for 4 s); its parts come from one decode from the start, its length from its header.
     ffmpeg_seeks: bool = True
 
     def open(self, path: Path, **options):

@@ -122,15 +122,21 @@ def _id3_offset(fh, path: Path) -> int | None:
         pos += 8 + size + (size & 1)
 
 
+RawTag = tuple[int, list[tuple[bytes, bytes]]]  # (ID3v2 minor version, each frame's 10-byte header and body)
+
+
 def frame_counts(path: str | Path) -> tuple[int, Counter] | None:
     """(ID3v2 minor version, frame counts) of the file's tag; None without one, for ID3v2.2, or a layout not walked."""
-    tag = _tag_frames(Path(path))
+    return count_frames(read_tag(Path(path)))
+
+
+def count_frames(tag: RawTag | None) -> tuple[int, Counter] | None:
+    """frame_counts of a tag already read."""
     return None if tag is None else (tag[0], _counts(tag[1]))
 
 
-def text_frames(path: str | Path, names: tuple[str, ...]) -> dict[str, list[str]]:
-    """The values of the named text frames as the file's tag holds them, byte for byte (repeats in order)."""
-    tag = _tag_frames(Path(path))
+def text_frames(tag: RawTag | None, names: tuple[str, ...]) -> dict[str, list[str]]:
+    """The values of the named text frames as the tag holds them, byte for byte (repeats in order)."""
     values: dict[str, list[str]] = {}
     for head, body in tag[1] if tag is not None else []:
         if head[:4].decode() in names and (text := text_values(head + body)):
@@ -138,8 +144,8 @@ def text_frames(path: str | Path, names: tuple[str, ...]) -> dict[str, list[str]
     return values
 
 
-def _tag_frames(path: Path) -> tuple[int, list[tuple[bytes, bytes]]] | None:
-    """(ID3v2 minor version, raw frames) of the file's tag; None as for frame_counts."""
+def read_tag(path: Path) -> RawTag | None:
+    """The raw frames of the file's ID3v2 tag; None as for frame_counts."""
     with open(path, "rb") as fh:
         offset = _id3_offset(fh, path)
         if offset is None:

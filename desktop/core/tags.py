@@ -291,10 +291,12 @@ def _has_id3v1(path: Path) -> bool:
         return fh.read(3) == b"TAG"
 
 
-def _mirror_to_second(kind: str, copy: Path, before: list[str], genres: list[str], options: TagOptions) -> None:
+def _mirror_to_second(kind: str, copy: Path, before: list[str], genres: list[str], options: TagOptions,
+                      dates: dict[str, list[str]]) -> None:
     """Give a second tag's genre the new value where it said what the first tag said (or the first said nothing).
 
     A genre of its own that differs, or none at all, is left as it is: nothing is lost and nothing is added.
+    `dates`: an ID3 second tag's date frames as written (read before the write).
     """
     second = _second_tags(kind, copy)
     said = GENRE.get(kind, second, options) if second is not None else []
@@ -308,10 +310,7 @@ def _mirror_to_second(kind: str, copy: Path, before: list[str], genres: list[str
         return
     version = 3 if second.version[1] == 3 else 4
     GENRE.set(kind, second, list(genres), TagOptions(version, options.id3_separator))
-    if version == 4 and second.version[1] != 4:
-        to_id3v24(second)
-    else:
-        _keep_dates_as_written(second, copy)
+    _ready_to_save(second, version, second.version[1], dates)
     second.save(copy, v2_version=version)
 
 
@@ -380,12 +379,21 @@ def _verbatim_frame(name: str) -> type:
     return type(name, (TextFrame,), {"__doc__": f"{name} holding its text as written"})
 
 
-def _keep_dates_as_written(tags, path: Path) -> None:
-    """Give each date frame mutagen reformatted (or could not read) the text the file's tag holds."""
-    for name, values in id3_frames.text_frames(path, DATE_FRAMES).items():
+def _keep_dates_as_written(tags, dates: dict[str, list[str]]) -> None:
+    """Give each date frame mutagen reformatted (or could not read) the text the file's tag holds (`dates`)."""
+    for name, values in dates.items():
         frame = tags.get(name)
         if frame is not None and [str(value) for value in frame.text] != values:
             tags.setall(name, [_verbatim_frame(name)(encoding=frame.encoding, text=values)])
+
+
+def _ready_to_save(tags, version: int, was: int, dates: dict[str, list[str]]) -> None:
+    """Convert an ID3 tag to the version it is saved in; one kept in its version is saved as it is (a v2.3 tag's
+    stray TDRC stays a TDRC), its dates as written."""
+    if version != was:
+        (to_id3v23 if version == 3 else to_id3v24)(tags)
+    else:
+        _keep_dates_as_written(tags, dates)
 
 
 def id3_version_to_write(audio, options: TagOptions) -> int:
@@ -413,8 +421,9 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         # ID3 tags are read as they are (mutagen's translation to v2.4 dropped a v2.3 file's RVAD, TRDA and TSIZ even
         # when it was saved as v2.3 again); they are converted only where the version written differs.
         audio = fmt.open(copy, translate=False) if fmt.tag_kind == "id3" else fmt.open(copy)
-        with_id3 = "id3" in (fmt.tag_kind, fmt.second_tag)
-        frames_before = id3_frames.frame_counts(copy) if with_id3 else None
+        # The ID3 tag's bytes, read once: what the write must carry over, and the dates as written.
+        id3_before = id3_frames.read_tag(copy) if "id3" in (fmt.tag_kind, fmt.second_tag) else None
+        dates = id3_frames.text_frames(id3_before, DATE_FRAMES)
         if audio.tags is None:
             audio.add_tags()
         opts, version, was = options, 0, 0
@@ -425,18 +434,15 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
         if options.write_provenance and provenance is not None:
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
-        if version != was:  # a tag kept in its version is saved as it is (a v2.3 tag's stray TDRC stays a TDRC)
-            (to_id3v23 if version == 3 else to_id3v24)(audio.tags)
-        elif version:
-            _keep_dates_as_written(audio.tags, copy)
         if version:
+            _ready_to_save(audio.tags, version, was, dates)
             audio.save(v2_version=version)
         else:
             audio.save()
         if fmt.second_tag:  # players that read the second tag first see the same genre
-            _mirror_to_second(fmt.second_tag, copy, before, other, opts)
-        lost = id3_frames.lost_frames(frames_before, id3_frames.frame_counts(copy) if with_id3 else None,
-                                      ("TCON", id3_frames.OURS))
+            _mirror_to_second(fmt.second_tag, copy, before, other, opts, dates)
+        after = id3_frames.frame_counts(copy) if id3_before is not None else None
+        lost = id3_frames.lost_frames(id3_frames.count_frames(id3_before), after, ("TCON", id3_frames.OURS))
         if lost:  # mutagen passes over frames it cannot parse, and drops those it cannot convert to another version
             convert = f" or convert to ID3v2.{version}" if was in (3, 4) and was != version else ""
             raise TagWriteError(path, f"writing would lose ID3 frames the tag library cannot read{convert} "
