@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     add = lambda name, **kw: sub.add_parser(name, parents=[common], allow_abbrev=False, **kw)  # noqa: E731
 
     scan = add("scan", help="scan folders (or single files), predict genres, and (with --write) tag files")
-    scan.add_argument("paths", nargs="+", metavar="PATH", help="a music folder (walked with its subfolders) or a music file")
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="a music folder (walked with its subfolders) or a music file; "
+                      "none: the folders the library's scans walked before (here or in the window)")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only files without a genre or with a placeholder such as Unknown (default); replace; never")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs (auto: a GPU when there is one)")
@@ -252,6 +253,7 @@ def cmd_scan(args, out: Output) -> int:
     from desktop.core.genre_names import shown_genre
     from desktop.core.model import GenreModel
     from desktop.services.learning import active_model, lost_model_warning, readiness
+    from desktop.services.library import Library
     from desktop.services.models import MODEL_ENV, resolve_model
     from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService
@@ -261,6 +263,12 @@ def cmd_scan(args, out: Output) -> int:
                                multi_threshold=args.multi_threshold, id3_version=id3_version(args),
                                id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
     sessions = open_sessions(args)
+    if not args.paths:  # `genre-tagger scan`: the library again, as the window's Scan does
+        args.paths = Library(sessions).folders()
+        if not args.paths:
+            raise GenreTaggerError(None, "no folder to scan: name one (genre-tagger scan ~/Music); "
+                                         "later scans with no folder walk the library's folders again")
+        out.say(f"scanning the library's folders: {', '.join(args.paths)}")
     active = active_model(sessions)
     lost = None if args.model or os.environ.get(MODEL_ENV) else lost_model_warning(sessions)
     if lost:
@@ -307,6 +315,7 @@ def cmd_scan(args, out: Output) -> int:
     with sessions() as s:
         spellings = queries.library_spellings(s)  # each genre as the library shows (and writes) it
     out.data = {
+        "paths": list(args.paths),
         "sync": {k: v for k, v in vars(sync).items() if k != "problems"},
         "problems": [{"path": str(p.path), "reason": p.reason} for p in sync.problems],
         "analysed": [{"path": str(r.path), "status": r.status, "genre": r.top_genre and shown_genre(r.top_genre, spellings),

@@ -329,6 +329,23 @@ def test_scan_of_one_file_analyses_it_and_leaves_the_rest_alone(lib, capsys):
     assert code == EXIT_OK and data["sync"]["missing"] == 0 and data["sync"]["unchanged"] == 1
 
 
+def test_scan_with_no_folder_walks_the_librarys_folders_again(lib, capsys, tmp_path):
+    music, files = lib
+    assert main(["scan"]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "error: no folder to scan: name one (genre-tagger scan ~/Music)" in err and "Traceback" not in err
+    assert main(["scan", str(music / "b")]) == EXIT_OK
+    capsys.readouterr()
+    files[2].unlink()
+    make_track(music / "a", "new song", "tones", "wav", 3.0, seed=4)  # not under b: not walked
+    code, data = run_json(capsys, "scan", "--write")
+    assert code == EXIT_OK and data["paths"] == [str(music / "b")]
+    assert (data["sync"]["found"], data["sync"]["missing"]) == (1, 1) and data["written"]
+    assert read_tags(files[1]).genres and not read_tags(files[0]).genres
+    assert main(["scan"]) == EXIT_OK
+    assert f"scanning the library's folders: {music / 'b'}\n1 file: 0 new" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("argv, message", [
     (["list", "--counts", "--threshold", "5"], "argument --threshold: must be from 0 to 1, not 5"),
     (["map", "-o", "m.png", "--threshold", "-0.5"], "argument --threshold: must be from 0 to 1, not -0.5"),

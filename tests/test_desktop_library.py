@@ -148,6 +148,38 @@ def test_setting_a_folder_aside_spares_tracks_under_a_folder_kept(tmp_path):
         assert {t.path for t in s.scalars(select(Track).where(Track.missing.is_(False)))} == {str(music / "Rock" / "song 2.wav")}
 
 
+def test_the_library_remembers_the_folders_its_scans_walked(tmp_path):
+    # The window and `scan` with no folder take them from here: a library scanned in a shell was asked for again.
+    music, other = tmp_path / "music", tmp_path / "other"
+    for n, folder in enumerate((music / "Jazz", music / "Rock", other)):
+        make_track(folder, f"song {n}", "tones", "wav", 1.0, seed=n)
+    library = Library(open_database(tmp_path / "db.sqlite"))
+    assert library.folders() == []
+    library.sync([music / "Jazz", other / "song 2.wav"])  # a file named on its own is not a folder
+    assert library.folders() == [str(music / "Jazz")]
+    library.sync([music])
+    library.sync([music / "Rock", other])  # inside a folder already walked: nothing more to walk
+    assert library.folders() == [str(music), str(other)]
+    link = tmp_path / "link to music"
+    link.symlink_to(music, target_is_directory=True)
+    library.sync([link])  # the tracks now lie under this name: the folder is remembered once, by it
+    assert library.folders() == [str(link), str(other)]
+    library.set_aside([other], kept=[link])
+    assert library.folders() == [str(link)]
+    library.sync([music])
+    shutil.rmtree(music / "Rock")
+    link.unlink()
+    assert library.folders() == [str(music)]  # a folder no longer there is not offered
+    music.rename(tmp_path / "gone")
+    assert library.folders() == []
+    with library.sessions() as s:
+        s.merge(Meta(key="library_folders", value="{not json"))
+        s.commit()
+    assert library.folders() == []  # only a convenience: an unreadable record starts again
+    library.sync([other])
+    assert library.folders() == [str(other)]
+
+
 def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections(env, tmp_path):
     # A drive not mounted for one scan: its tracks go missing, then come back as they were.
     env.scan()

@@ -836,6 +836,33 @@ def test_an_empty_table_says_why_and_what_to_do(qtbot, tmp_path, exported_model)
     assert win.empty_table_hint() == ""
 
 
+def test_a_first_scan_takes_the_folders_the_library_was_scanned_from_else_asks(qtbot, tmp_path, exported_model, monkeypatch):
+    # A library scanned with `genre-tagger scan ~/Music` opened in the window asked for a music folder, and
+    # after Cancel its Scan did nothing at all.
+    from desktop.services.library import Library
+
+    asked = []
+    monkeypatch.setattr("desktop.ui.main_window.choose_music_folder", lambda parent: asked.append(1) or "")
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.model_path, settings.device = str(exported_model), "cpu"
+    sessions = open_database(tmp_path / "lib.db")
+    win = MainWindow(sessions, settings)
+    qtbot.addWidget(win)
+    win.scan_action.trigger()
+    assert asked == [1] and win.scan_job is None and settings.folders == []
+    music = tmp_path / "music"
+    files = make_library(music)
+    Library(sessions).sync([music])  # as the command line's scan does
+    (music / "late").mkdir()
+    shutil.copy(files["wav"], music / "late" / "copy.wav")
+    win.scan_action.trigger()
+    assert asked == [1] and settings.folders == [str(music)]
+    assert str(music) in win.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+    assert win.table_model.rowCount() == len(files) + 1
+    assert AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)).folders == [str(music)]
+
+
 def test_corrections_offer_the_librarys_genres_and_the_models_as_the_library_spells_them(qtbot, window):
     # The genre editor and Set Genre offered the model's bare labels ("noise", "hiphop"), written as picked.
     from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 from collections.abc import Callable, Iterable
@@ -27,6 +28,16 @@ from desktop.store.schema import Analysis, Meta, Track
 
 COMMIT_EVERY = 200
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
+FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
+
+
+def outermost(folders: Iterable[str]) -> list[str]:
+    """The folders not inside another of them, sorted (a scan of ~/Music/New adds nothing to ~/Music's)."""
+    kept: list[str] = []
+    for folder in sorted(set(folders), key=len):  # an outer folder is shorter than any inside it
+        if not within(kept)(folder):
+            kept.append(folder)
+    return sorted(kept)
 
 
 @dataclass
@@ -118,6 +129,7 @@ class Library:
 
         seen: set[str] = set()
         with writer_lock(self.sessions), self.sessions() as s:
+            self._record_folders(s, add=[str(r) for r in roots if r.is_dir()])  # a file named on its own is not one
             report.reread = self._read_tags_again(s, cancel)
             for n, found in enumerate(walk_music(roots, problem, leftover), start=1):
                 if cancel.is_set():
@@ -249,11 +261,35 @@ class Library:
     def set_aside(self, roots: Iterable[str | Path], kept: Iterable[str | Path] = ()) -> int:
         """Mark the present tracks under `roots` missing, except those under a `kept` root: a folder taken out
         of the library leaves it, its history kept (added back, its tracks return with their corrections)."""
+        roots = [Path(r).expanduser().absolute() for r in roots]
         with writer_lock(self.sessions), self.sessions() as s:
-            count = self._mark_missing(s, [Path(r).expanduser().absolute() for r in roots],
-                                       kept=[root_prefix(Path(k).expanduser().absolute()) for k in kept])
+            count = self._mark_missing(s, roots, kept=[root_prefix(Path(k).expanduser().absolute()) for k in kept])
+            self._record_folders(s, drop=roots)
             s.commit()
         return count
+
+    def folders(self) -> list[str]:
+        """The folders this library's scans walked (from the window or the command line), where they still are."""
+        with self.sessions() as s:
+            return [folder for folder in self._recorded_folders(s) if os.path.isdir(folder)]
+
+    @staticmethod
+    def _recorded_folders(s: Session) -> list[str]:
+        row = s.get(Meta, FOLDERS)
+        try:
+            folders = json.loads(row.value) if row else []
+        except ValueError:  # never written so by us: the record is only a convenience, so it starts again
+            return []
+        return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+
+    @staticmethod
+    def _record_folders(s: Session, add: Iterable[str] = (), drop: Iterable[Path] = ()) -> None:
+        """Add folders to the library's record and take out those under (or at) a folder dropped."""
+        dropped, add = within(drop), list(add)
+        # A folder scanned by another name (a symlink to it) now holds its tracks under the new name: kept once.
+        recorded = [f for f in Library._recorded_folders(s) if not any(same_file(f, a) for a in add)]
+        folders = [f for f in outermost([*recorded, *add]) if not dropped(f)]
+        s.merge(Meta(key=FOLDERS, value=json.dumps(folders)))
 
     @staticmethod
     def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:

@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     elif window.read_only:
         pass  # nothing to scan or ask for: the status bar says the library is read-only
     elif not settings.folders:
-        QTimer.singleShot(0, window.add_folder)  # first run: ask for the music folder
+        QTimer.singleShot(0, window.scan_or_ask)  # first run: the library's folders, or ask for the music folder
     else:
         QTimer.singleShot(0, window.start_scan)  # opens from the database at once, rescans behind
     code = app.exec()

@@ -60,6 +60,7 @@ from desktop.services.learning import (
     merges_in_effect,
     readiness,
 )
+from desktop.services.library import Library
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_m3u8
@@ -346,7 +347,7 @@ class MainWindow(QMainWindow):
         self.toolbar = self.addToolBar("Main")
         self.toolbar.setObjectName("main-toolbar")
         self.add_folder_action = self._action("Add Folder…", "Ctrl+O", self.add_folder)
-        self.scan_action = self._action("Scan", "F5", self.start_scan)
+        self.scan_action = self._action("Scan", "F5", self.scan_or_ask)
         self.apply_action = self._action("Apply Predicted Genres…", "Ctrl+Return", self.review_and_apply)
         self.set_genre_action = self._action("Set Genre…", "Ctrl+G", self.set_genre_for_selection)
         self.play_action = self._action("Play Preview", "Space", self.play_preview)
@@ -696,6 +697,20 @@ class MainWindow(QMainWindow):
     def folders_removed(self, before: list[str]):
         """Folders no longer in Settings leave the library at the next scan (their tracks kept as missing)."""
         self._set_aside = (self._set_aside | (set(before) - set(self.settings.folders))) - set(self.settings.folders)
+
+    def scan_or_ask(self):
+        """Scan the remembered folders; with none yet, the folders this library's scans walked before (the command
+        line's too), else ask for one: Scan never does nothing, and a library scanned elsewhere is not asked for."""
+        if self.read_only or self.settings.folders or self._set_aside:
+            self.start_scan()
+            return
+        known = Library(self.sessions).folders()
+        if not known:
+            self.add_folder()
+            return
+        self.add_folders(known)
+        self.statusBar().showMessage(f"Your music folders, from this library's earlier scans: {', '.join(known)}"
+                                     " (Settings changes them)", 15000)
 
     def start_scan(self):
         """Scan the remembered folders in the background (no-op while one runs; after a learn in progress)."""
