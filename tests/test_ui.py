@@ -863,6 +863,27 @@ def test_a_first_scan_takes_the_folders_the_library_was_scanned_from_else_asks(q
     assert AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)).folders == [str(music)]
 
 
+def test_a_library_ready_to_learn_is_told_so_in_the_windows_words(qtbot, tmp_path):
+    # After a scan the status bar said "run `genre-tagger learn`": a command line, in the window.
+    from desktop.store.schema import Track
+
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        for n in range(24):
+            genre = ("Jazz", "Rock")[n % 2]
+            s.add(Track(path=f"/elsewhere/{n}.flac", folder="/elsewhere", size=1, mtime_ns=1, audio_hash=f"h{n}",
+                        format="flac", file_genre=genre, artist=f"{genre} {n % 6}"))
+        s.commit()
+    (tmp_path / "empty").mkdir()
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.folders, settings.device = [str(tmp_path / "empty")], "cpu"  # the shipped model: nothing learned yet
+    win = MainWindow(sessions, settings)
+    qtbot.addWidget(win)
+    scan(qtbot, win)
+    message = win.statusBar().currentMessage()
+    assert message == "2 of your library's genres are ready to learn: Learn My Genres learns them"
+
+
 def test_corrections_offer_the_librarys_genres_and_the_models_as_the_library_spells_them(qtbot, window):
     # The genre editor and Set Genre offered the model's bare labels ("noise", "hiphop"), written as picked.
     from PySide6.QtWidgets import QComboBox, QStyleOptionViewItem

@@ -298,7 +298,8 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         analysed = len(embeddings)
         labels = [lab for lab in labels if lab.track_id in embeddings]
         if not analysed:
-            raise LearnError(base.path, f"no track has been analysed by {base.key} yet; run `genre-tagger scan` first")
+            raise LearnError(base.path, f"no track has been analysed by {base.key} yet; scan your music first "
+                                      "(`genre-tagger scan`, or Scan in the window)")
         keep, skipped = choose_genres(labels, display, settings)
         if len(keep) < 2:
             what = "no usable genre tags" if not labels else (f"only one genre ({display[keep[0]]}) is usable" if keep
@@ -356,13 +357,17 @@ def learned_metadata(base: ModelInfo, report: LearnReport, stamp: str, settings:
             "learn_settings": json.dumps(vars(settings))}
 
 
-def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings()) -> str:
-    """One line for a library with nothing learned: can `learn` run, or what would let it."""
+LEARN_COMMAND = "run `genre-tagger learn`"  # how the command line learns; the window names its own button
+
+
+def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings(),
+              how_to_learn: str = LEARN_COMMAND) -> str:
+    """One line for a library with nothing learned: can `learn` run (`how_to_learn` says how), or what would let it."""
     with sessions() as s:
         labels, display = gather_labels(s)
     keep, _ = choose_genres(labels, display, settings)
     if len(keep) >= 2:
-        return f"{len(keep)} of your library's genres are ready to learn: run `genre-tagger learn`"
+        return f"{len(keep)} of your library's genres are ready to learn: {how_to_learn}"
     return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"
 
 

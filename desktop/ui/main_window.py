@@ -773,7 +773,8 @@ class MainWindow(QMainWindow):
         found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed"
         self.progress_label.setText(f"Scan {state}: {found}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
-            self.statusBar().showMessage(lost_model_warning(self.sessions) or readiness(self.sessions), 15000)
+            self.statusBar().showMessage(lost_model_warning(self.sessions)
+                                         or readiness(self.sessions, how_to_learn="Learn My Genres learns them"), 15000)
 
     def _scan_failed(self, message: str):
         self._scan_done()
