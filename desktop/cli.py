@@ -289,6 +289,7 @@ def cmd_scan(args, out: Output) -> int:
     out.say(f"{count(sync.found, 'file')}: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
             f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
             + (f", {sync.returned} back from missing" if sync.returned else "")
+            + (f"; {count(sync.merged, 'track')} the library held twice (one file by two names) made one" if sync.merged else "")
             + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
     if report.nothing_found:
         out.say(f"{', '.join(args.paths)}: {report.nothing_found}")

@@ -15,7 +15,7 @@ from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
 from desktop.store.database import DatabaseError, open_database
-from desktop.store.schema import Analysis, JournalEntry, Meta, Track
+from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 from tests.audio_files import make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
@@ -214,6 +214,47 @@ def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tm
         assert queries.track_by_path(s, by_link) is None
         assert queries.track_of_file(s, by_link).path == str(env.files["flac"])
         assert queries.track_of_file(s, str(link / "no such file.flac")) is None
+
+
+def test_a_library_that_holds_tracks_twice_by_a_symlinks_name_makes_each_one_with_both_histories(env, tmp_path, monkeypatch):
+    # Libraries scanned by both names of a symlinked folder before scans told them apart kept every track twice
+    # (counts, learning and playlists doubled); scanning by one name now made no new twins but kept the old ones.
+    link = tmp_path / "link to music"
+    link.symlink_to(env.music, target_is_directory=True)
+    by_link = {ext: link / path.relative_to(env.music) for ext, path in env.files.items()}
+    with monkeypatch.context() as old:
+        old.setattr(Library, "_find_moved", staticmethod(lambda *args: None))  # how those libraries were made
+        old.setattr(Library, "_merge_twins", staticmethod(lambda *args: 0))
+        env.library.sync([link])
+        env.library.analyse(env.analyzer)
+        env.tagger.correct([by_link["flac"]], "Krautrock", source="test")  # journalled under the link's name
+        env.library.sync([env.music])
+        env.library.analyse(env.analyzer)
+        env.tagger.correct([env.files["mp3"]], "Ska", source="test", write=False)
+        env.tagger.correct([by_link["mp3"]], "Dub", source="test", write=False)  # the newer word
+    assert count(env.sessions, Track) == 2 * len(env.files)
+    with env.sessions() as s:
+        twin_ids = {t.path: t.id for t in s.scalars(select(Track))}
+    sync = env.library.sync([env.music])
+    assert (sync.merged, sync.new, sync.missing, sync.moved) == (len(env.files), 0, 0, 0)
+    with env.sessions() as s:
+        tracks = {t.path: t for t in s.scalars(select(Track))}
+        assert sorted(tracks) == sorted(str(p) for p in env.files.values())
+        assert {t.id for t in tracks.values()} == {twin_ids[str(p)] for p in env.files.values()}  # the walked rows kept
+        flac, mp3 = tracks[str(env.files["flac"])], tracks[str(env.files["mp3"])]
+        assert (flac.corrected_genre, flac.genre, flac.write_state) == ("Krautrock", "Krautrock", "written")
+        assert (mp3.corrected_genre, mp3.genre) == ("Dub", "Dub")
+        assert s.scalar(select(func.count()).select_from(Correction).where(Correction.track_id == mp3.id)) == 2
+        assert {e.track_id for e in s.scalars(select(JournalEntry))} == {flac.id}
+        assert all(len(t.analyses) == 1 for t in tracks.values())
+    assert count(env.sessions, Analysis) == len(env.files)
+    assert env.library.analyse(env.analyzer) == []  # nothing to compute again
+    undone = env.tagger.undo()
+    assert [p for p in undone.restored] == [str(by_link["flac"])] and not undone.refused
+    assert read_tags(env.files["flac"]).genres == ()
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(env.files["flac"])).corrected_genre is None  # taken back with its write
+    assert env.library.sync([env.music]).merged == 0
 
 
 def test_fill_replaces_a_placeholder_a_ripper_left_and_undo_brings_it_back(env):

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
@@ -24,7 +24,7 @@ from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, wa
 from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.schema import Analysis, Meta, Track
+from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 
 COMMIT_EVERY = 200
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
@@ -54,6 +54,7 @@ class SyncReport:
     missing: int = 0
     cleaned: int = 0  # temporary copies left by a killed tag write, removed
     reread: int = 0  # unchanged files whose tags a newer reader found more in (once per TAG_READER_VERSION)
+    merged: int = 0  # tracks the library held twice (one file by two names) made one, with both histories
     problems: list[ScanProblem] = field(default_factory=list)
 
 
@@ -141,6 +142,7 @@ class Library:
             s.commit()
             if not cancel.is_set():
                 report.missing = self._mark_missing(s, roots, seen=seen)
+                report.merged = self._merge_twins(s, seen)
                 s.commit()
         report.found = len(seen)
         return report
@@ -257,6 +259,42 @@ class Library:
             if candidate.path not in seen and same_file(candidate.path, path):
                 return candidate
         return None
+
+    @staticmethod
+    def _merge_twins(s: Session, seen: set[str]) -> int:
+        """Fold into each walked track any other present track that is the same file by a name not walked: a
+        symlinked folder scanned by both its names before scans told them apart left every track in twice."""
+        merged = 0
+        twins = (select(Track.audio_hash).where(Track.missing.is_(False), Track.audio_hash != "")
+                 .group_by(Track.audio_hash).having(func.count() > 1))
+        for digest in s.scalars(twins).all():  # copies of one recording on purpose are the rest, told apart by stat
+            tracks = list(s.scalars(select(Track).where(Track.audio_hash == digest, Track.missing.is_(False))
+                                    .order_by(Track.id)))
+            for keep in [t for t in tracks if t.path in seen]:
+                for other in [t for t in tracks if t.path not in seen and t.id is not None]:
+                    if same_file(keep.path, other.path):
+                        Library._fold_into(s, keep, other)
+                        tracks.remove(other)
+                        merged += 1
+        return merged
+
+    @staticmethod
+    def _fold_into(s: Session, keep: Track, other: Track) -> None:
+        """Give `keep` the history of `other`, the same file by another name, and delete `other`."""
+        newest = dict(s.execute(select(Correction.track_id, func.max(Correction.id))
+                                .where(Correction.track_id.in_([keep.id, other.id])).group_by(Correction.track_id)).all())
+        if other.corrected_genre and newest.get(other.id, 0) > newest.get(keep.id, 0):  # the newer word wins
+            keep.corrected_genre = keep.genre = other.corrected_genre
+        if other.write_state == "written":  # one file: what was written under either name is in it
+            keep.write_state = "written"
+        s.execute(update(Correction).where(Correction.track_id == other.id).values(track_id=keep.id))
+        s.execute(update(JournalEntry).where(JournalEntry.track_id == other.id).values(track_id=keep.id))
+        own = select(Analysis.model_key).where(Analysis.track_id == keep.id).scalar_subquery()
+        s.execute(update(Analysis).where(Analysis.track_id == other.id, Analysis.model_key.not_in(own))
+                  .values(track_id=keep.id))  # a model's verdict only this name had is kept, not computed again
+        s.expire(other, ["analyses"])  # the delete's cascade reads them again: only those not moved go
+        s.delete(other)
+        s.flush()
 
     def set_aside(self, roots: Iterable[str | Path], kept: Iterable[str | Path] = ()) -> int:
         """Mark the present tracks under `roots` missing, except those under a `kept` root: a folder taken out
