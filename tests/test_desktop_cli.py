@@ -344,6 +344,13 @@ def test_scan_with_no_folder_walks_the_librarys_folders_again(lib, capsys, tmp_p
     assert read_tags(files[1]).genres and not read_tags(files[0]).genres
     assert main(["scan"]) == EXIT_OK
     assert f"scanning the library's folders: {music / 'b'}\n1 file: 0 new" in capsys.readouterr().out
+    assert main(["scan", str(music / "a")]) == EXIT_OK
+    (music / "a").rename(tmp_path / "unmounted")
+    capsys.readouterr()
+    assert main(["scan"]) == EXIT_OK  # a folder not there now is named, and its tracks are not called missing
+    out, err = capsys.readouterr()
+    assert f"note: {music / 'a'}: not there now (a drive not mounted?); its tracks are left as they are" in err
+    assert "1 file: 0 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in out
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -308,8 +308,12 @@ class Library:
 
     def folders(self) -> list[str]:
         """The folders this library's scans walked (from the window or the command line), where they still are."""
+        return [folder for folder in self.recorded_folders() if os.path.isdir(folder)]
+
+    def recorded_folders(self) -> list[str]:
+        """The folders this library's scans walked, also those not there now (a drive not mounted)."""
         with self.sessions() as s:
-            return [folder for folder in self._recorded_folders(s) if os.path.isdir(folder)]
+            return self._recorded_folders(s)
 
     @staticmethod
     def _recorded_folders(s: Session) -> list[str]:
