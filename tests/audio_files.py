@@ -27,6 +27,7 @@ ENCODINGS = {
     "wma": ["-c:a", "wmav2", "-b:a", "128k"],
     "wv": ["-c:a", "wavpack"],
     "mpc": ["-ar", "44100"],  # the WAV mpcenc encodes (it takes 32 to 48 kHz; see encode)
+    "ape": ["-c:a", "pcm_s16le"],  # the WAV jmac (Monkey's Audio in Java) encodes; tags added with mutagen (see encode)
 }
 
 
@@ -47,6 +48,20 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wav.unlink()
         tmp.unlink()
+        return out
+    if ext == "ape":  # ffmpeg cannot encode Monkey's Audio: jmac does, from the WAV ffmpeg makes; it writes no tags
+        wav = out.with_suffix(".ape.wav")
+        subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(wav)], check=True)
+        subprocess.run(["jmac", "c2", str(wav), str(out)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wav.unlink()
+        tmp.unlink()
+        if tags:
+            from mutagen.apev2 import APEv2
+
+            ape = APEv2()
+            for key, value in tags.items():
+                ape[key.title()] = value
+            ape.save(out)
         return out
     meta = [a for k, v in (tags or {}).items() for a in ("-metadata", f"{k}={v}")]
     cmd = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], *meta]

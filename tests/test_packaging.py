@@ -122,6 +122,18 @@ def test_self_test_analyses_a_generated_file(exported_model, capsys):
     assert "self-test ok: self-test.wav ->" in out
 
 
+def test_self_test_fails_where_a_formats_tag_reader_does_not_load(exported_model, capsys, monkeypatch):
+    # Tag readers are loaded by name: a bundle that lacked one passed its self-test and failed at a scan.
+    import dataclasses
+
+    from desktop.core import formats
+    from desktop.services.selftest import self_test
+
+    monkeypatch.setitem(formats.FORMATS, ".ape", dataclasses.replace(formats.MONKEYS_AUDIO, mutagen_class="mutagen.gone.Gone"))
+    assert self_test(exported_model) == 1
+    assert "self-test FAILED: the tag readers of Monkey's Audio (mutagen.gone) do not load" in capsys.readouterr().out
+
+
 def test_self_test_names_a_bad_model(tmp_path, capsys):
     from desktop.services.selftest import self_test
 

@@ -20,7 +20,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
     regions = {
         "MP3": _stream_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
         "WMA": _asf_regions, "WavPack": _stream_regions,
-        "Musepack": _stream_regions,
+        "Musepack": _stream_regions, "Monkey's Audio": _stream_regions,
     }
     h = hashlib.blake2b(digest_size=20)
     try:
@@ -71,7 +71,8 @@ def _id3v2_size(fh, offset: int = 0) -> int:
 
 
 def _stream_regions(fh) -> Iterator[tuple[int, int]]:
-    """A bare audio stream with tags at either end: ID3v2 before it, ID3v1 and APEv2 after it (MP3, WavPack, Musepack)."""
+    """A bare audio stream with tags at either end: ID3v2 before it, ID3v1 and APEv2 after it (MP3, WavPack, Musepack,
+    Monkey's Audio)."""
     start, end = 0, _file_size(fh)
     while (skip := _id3v2_size(fh, start)) > 0:  # several tags may be stacked
         start += skip

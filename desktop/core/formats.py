@@ -44,6 +44,7 @@ AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
 WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
 MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False)
+MONKEYS_AUDIO = AudioFormat("Monkey's Audio", "ape", "mutagen.monkeysaudio.MonkeysAudio", False)
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
@@ -62,6 +63,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".wma": WMA,
     ".wv": WAVPACK,
     ".mpc": MUSEPACK,
+    ".ape": MONKEYS_AUDIO,
 }
 
 
@@ -105,6 +107,20 @@ def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:
     return by_extension
 
 
+def unloadable_formats() -> list[str]:
+    """The formats whose tag reader does not load: "Name (module)" each (a bundle built without the module)."""
+    import importlib
+
+    missing = []
+    for fmt in {f.name: f for f in FORMATS.values()}.values():
+        module = fmt.mutagen_class.rsplit(".", 1)[0]
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            missing.append(f"{fmt.name} ({module})")
+    return missing
+
+
 def is_supported(path: str | Path) -> bool:
     """True when a scan should pick the file up."""
     return Path(path).suffix.lower() in FORMATS
@@ -113,7 +129,7 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".ape": "Monkey's Audio", ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
+    ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
     ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
     ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
@@ -121,5 +137,5 @@ UNREAD_AUDIO: dict[str, str] = {
 
 
 def unread_audio_kind(path: str | Path) -> str | None:
-    """The kind of audio file a scan does not read ("Monkey's Audio"), None for any other file."""
+    """The kind of audio file a scan does not read ("DSD"), None for any other file."""
     return UNREAD_AUDIO.get(Path(path).suffix.lower())

@@ -11,6 +11,7 @@ import numpy as np
 
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
+from desktop.core.formats import unloadable_formats
 from desktop.core.model import GenreModel
 from desktop.services.models import resolve_model
 
@@ -42,6 +43,10 @@ def self_test(model: str | Path | None = None, device: str = "auto", say: Callab
         return 1
     if result.top_genre is None:
         say(f"self-test FAILED: {result.path.name}: {result.status} ({result.error})")
+        return 1
+    missing = unloadable_formats()
+    if missing:  # each format's tag reader is loaded by name, so a bundle can lack one and only fail at a scan
+        say(f"self-test FAILED: the tag readers of {', '.join(missing)} do not load")
         return 1
     info = genre_model.info
     say(f"model {path} ({info.name} {info.version}, {len(info.labels)} genres) on {', '.join(genre_model.providers)}")
