@@ -271,7 +271,7 @@ class Library:
             tracks = list(s.scalars(select(Track).where(Track.audio_hash == digest, Track.missing.is_(False))
                                     .order_by(Track.id)))
             for keep in [t for t in tracks if t.path in seen]:
-                for other in [t for t in tracks if t.path not in seen and t.id is not None]:
+                for other in [t for t in tracks if t.path not in seen]:
                     if same_file(keep.path, other.path):
                         Library._fold_into(s, keep, other)
                         tracks.remove(other)
