@@ -14,6 +14,7 @@ from PySide6.QtTest import QAbstractItemModelTester
 from desktop.core.tags import read_tags, write_genres
 from desktop.store.database import open_database
 from desktop.ui.app_settings import AppSettings
+from desktop.ui.dialogs import SettingsDialog
 from desktop.ui.main_window import MainWindow
 from desktop.ui.table_model import GENRE, GENRE_ROLE, TRACK_ID_ROLE, LibraryTableModel, TrackRow
 from tests.audio_files import make_library
@@ -292,6 +293,16 @@ def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
     assert "Genre from: the model cnn:0.1.0, " in heading  # a test model (trained for the tests), not the shipped one
     labels = {label for label, _ in window.details.bars.items}
     assert "Tones" in labels and "tones" not in labels
+    shown = []  # Settings listed the model's genres as its bare labels ("tones, noise, beats")
+
+    def settings_shown(dialog):
+        shown.append(dialog.model_info.text())
+        return SettingsDialog.DialogCode.Rejected
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SettingsDialog, "exec", settings_shown)
+        window.open_settings()
+    assert shown and shown[0].startswith("cnn:0.1.0: ") and "Tones" in shown[0] and "tones" not in shown[0]
 
 
 def test_the_details_call_only_a_shipped_model_shipped():
@@ -694,7 +705,6 @@ def test_a_settings_file_that_is_music_or_not_settings_is_refused_untouched(qtbo
 def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):
     # Once a model was chosen, only editing settings.ini brought back the automatic choice
     # (the library's learned model, else the shipped one).
-    from desktop.ui.dialogs import SettingsDialog
 
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     settings.model_path = str(tmp_path / "chosen.onnx")

@@ -127,14 +127,14 @@ def undo_words(description: str, files: int) -> str:
     return f"“{short}” ({count(files, 'file')})"
 
 
-def describe_model(path: str) -> str:
-    """One line about a model file for the settings dialog."""
+def describe_model(path: str, spellings: dict[str, str] | None = None) -> str:
+    """One line about a model file for the settings dialog: its genres as the library spells them."""
     try:
         info = read_model_info(resolve_model(path or None))
     except (GenreTaggerError, ValueError) as exc:
         return f"Cannot use this model: {exc}"
     acc = f", test accuracy {info.metrics['accuracy']:.0%}" if "accuracy" in info.metrics else ""
-    return f"{info.key}: {', '.join(info.labels)}{acc}"
+    return f"{info.key}: {', '.join(shown_genre(label, spellings) for label in info.labels)}{acc}"
 
 
 def genre_source(track: Track, analysis) -> str:
@@ -1148,7 +1148,7 @@ class MainWindow(QMainWindow):
     # ---- settings and layout ----------------------------------------------------------------
     def open_settings(self):
         """Edit settings; a changed model or folder list triggers a rescan."""
-        dialog = SettingsDialog(self.settings, describe_model, self)
+        dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self)
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             before = list(self.settings.folders)
             dialog.apply()
