@@ -299,6 +299,9 @@ def cmd_scan(args, out: Output) -> int:
     errors = [(str(r.path), r.error) for r in results if r.status == "error"]
     for path, reason in errors:
         out.warn(f"error: {path}: {reason}")
+    for r in results:
+        if r.note:  # analysed, but from part of the file only
+            out.warn(f"warning: {r.path}: {r.note}")
     tagger = TagService(sessions, settings)
     changes = tagger.plan(under=args.paths)  # only what this scan was asked to look at
     out.say(f"analysed {count(len(results), 'track')} with {model.info.key} on {', '.join(model.providers)}")
@@ -324,7 +327,7 @@ def cmd_scan(args, out: Output) -> int:
         "problems": [{"path": str(p.path), "reason": p.reason} for p in sync.problems],
         "analysed": [{"path": str(r.path), "status": r.status, "genre": r.top_genre and shown_genre(r.top_genre, spellings),
                       "confidence": round(r.confidence, 4),
-                      "error": r.error} for r in results],
+                      "error": r.error, "note": r.note} for r in results],
         "changes": [{"path": c.path, "old": list(c.old), "new": list(c.new)} for c in changes],
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
         "write_skipped": [{"path": p, "reason": r} for p, r in (written.skipped if written else [])],
@@ -720,13 +723,15 @@ def cmd_classify(args, out: Output) -> int:
     ranked = sorted(zip(labels, result.probabilities.tolist(), strict=True), key=lambda x: -x[1])
     genre = shown_genre(result.top_genre, spellings)
     out.say(f"{args.file}: {genre} ({result.confidence:.2f}, {status_words(result.status)}) with {model.info.key}")
+    if result.note:
+        out.warn(f"warning: {args.file}: {result.note}")
     for label, p in ranked:
         out.say(f"   {label:<16} {p:.3f} {'#' * int(p * 40)}")
     for start, probs in zip(result.window_starts, result.window_probabilities.tolist(), strict=True):
         top = max(range(len(labels)), key=lambda i: probs[i])
         out.say(f"   {start:7.1f} s  {labels[top]} {probs[top]:.2f}")
     out.data = {"file": args.file, "genre": genre, "confidence": result.confidence, "status": result.status,
-                "model": model.info.key, "probabilities": dict(ranked),
+                "note": result.note, "model": model.info.key, "probabilities": dict(ranked),
                 "windows": [{"start": s, "probabilities": dict(zip(labels, p, strict=True))}
                             for s, p in zip(result.window_starts, result.window_probabilities.tolist(), strict=True)]}
     return EXIT_OK

@@ -353,6 +353,18 @@ def test_scan_with_no_folder_walks_the_librarys_folders_again(lib, capsys, tmp_p
     assert "1 file: 0 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in out
 
 
+def test_a_file_cut_short_gets_its_genre_from_what_is_there_with_a_warning(lib, capsys):
+    music, files = lib
+    cut = make_track(music / "c", "long", "tones", "flac", 10.0, seed=9)
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) // 2])  # a copy that did not finish ("flac decoder lost sync" failed it whole)
+    assert main(["scan", str(music / "c")]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert f"warning: {cut}: only the first " in err and "could be decoded (cut short?" in err
+    code, data = run_json(capsys, "show", str(cut))
+    assert code == EXIT_OK and data["genre"] and "could be decoded (cut short?" in data["error"]
+
+
 @pytest.mark.parametrize("argv, message", [
     (["list", "--counts", "--threshold", "5"], "argument --threshold: must be from 0 to 1, not 5"),
     (["map", "-o", "m.png", "--threshold", "-0.5"], "argument --threshold: must be from 0 to 1, not -0.5"),

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.audio import probe, read_segments
-from desktop.core.errors import GenreTaggerError
+from desktop.core.errors import AudioDecodeError, GenreTaggerError
 from desktop.core.learned_model import novelty_check
 from desktop.core.model import GenreModel
 from desktop.core.music_check import music_windows
@@ -55,6 +55,7 @@ class TrackAnalysis:
     window_starts: list[float] = field(default_factory=list)
     window_probabilities: np.ndarray | None = None  # [windows, labels]
     error: str | None = None
+    note: str | None = None  # analysed from part of the file only (cut short?): why, to show with the track
 
 
 @dataclass
@@ -64,6 +65,7 @@ class _Decoded:
     starts: list[float] = field(default_factory=list)
     windows: np.ndarray | None = None  # [n, samples]
     error: str | None = None
+    note: str | None = None  # analysed from part of the file only: why (kept with the verdict, shown with the track)
 
 
 class Analyzer:
@@ -82,11 +84,39 @@ class Analyzer:
             starts = plan_windows(duration, info.window_seconds, self.settings.plan)
             if not starts:
                 return _Decoded(path, duration)
-            segments = read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
+            try:
+                segments = read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
+            except GenreTaggerError as exc:  # a file cut short fails at its first window past the end
+                segments = self._each_window(path, starts, exc)
+            # A window that comes back less than half there lies past where the audio stops.
+            whole = [len(seg) >= info.window_samples // 2 if seg is not None else False for seg in segments]
+            if not any(whole):
+                raise AudioDecodeError(path, f"no audio decodes in its {duration:.0f} s (its header's length): damaged, "
+                                             "or cut short (a copy or download that did not finish?)")
+            note = None
+            if not all(whole):
+                # Its genre from the part that is there, said (a VBR MP3 without a length header is estimated too).
+                heard = max(start for start, ok in zip(starts, whole, strict=True) if ok) + info.window_seconds
+                note = (f"only the first {heard:.0f} s of the {duration:.0f} s its header gives could be decoded (cut "
+                        "short? a copy or download that did not finish); its genre comes from that part")
+                starts, segments = [st for st, ok in zip(starts, whole, strict=True) if ok], \
+                    [seg for seg, ok in zip(segments, whole, strict=True) if ok]
             windows = np.stack([_fit(seg, info.window_samples) for seg in segments])  # [n, samples]
-            return _Decoded(path, duration, starts, windows)
+            return _Decoded(path, duration, starts, windows, note=note)
         except GenreTaggerError as exc:
             return _Decoded(path, error=exc.reason)
+
+    def _each_window(self, path: Path, starts: list[float], failed: GenreTaggerError) -> list[np.ndarray | None]:
+        """The windows decoded one by one, None for each that fails; the first failure again when none decodes."""
+        info, segments = self.model.info, []
+        for start in starts:
+            try:
+                segments.extend(read_segments(path, [(start, info.window_seconds)], info.sample_rate))
+            except GenreTaggerError:
+                segments.append(None)
+        if all(seg is None for seg in segments):
+            raise failed
+        return segments
 
     def analyse(self, paths: Iterable[Path], progress: Callable[[TrackAnalysis], None] | None = None,
                 cancel: threading.Event | None = None) -> Iterator[TrackAnalysis]:
@@ -141,14 +171,14 @@ class Analyzer:
             voting, why = music_windows(d.windows, self.model.info.sample_rate)  # [n]: silence and noise do not vote
             if not voting.any():
                 results.append(TrackAnalysis(d.path, NO_MUSIC, d.duration, window_starts=d.starts, window_probabilities=window_probs,
-                                             error=why))
+                                             error=why, note=d.note))
                 continue
             mean = window_probs[voting].mean(axis=0)  # [labels], silent windows left out
             embedding = window_emb[voting].mean(axis=0)  # [dim]
             top = int(mean.argmax())
             results.append(TrackAnalysis(
                 d.path, verdict(float(mean[top]), self.settings.threshold, self.novel is not None and self.novel(embedding)[0]),
-                d.duration, self.labels[top], float(mean[top]), mean, embedding, d.starts, window_probs,
+                d.duration, self.labels[top], float(mean[top]), mean, embedding, d.starts, window_probs, note=d.note,
             ))
         return results
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -121,10 +122,24 @@ def _pcm_out(sample_rate: int) -> list[str]:
     return ["-map", "0:a:0", "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "-"]
 
 
+FFMPEG_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[ape @ 0x5560dfb3538c0] ": which part of ffmpeg spoke
+
+
+def ffmpeg_reason(path: Path, stderr: bytes, fallback: str) -> str:
+    """ffmpeg's last words on a failure (two at most), without its internal addresses, the path it repeats, or
+    its plea for patches; `fallback` when it said nothing."""
+    said: list[str] = []
+    for line in stderr.decode(errors="replace").splitlines():
+        line = FFMPEG_CONTEXT.sub("", line.strip()).removeprefix(f"{path}: ")
+        line = line.replace("Not yet implemented in FFmpeg, patches welcome", "not supported by ffmpeg")
+        if line and line not in said:
+            said.append(line)
+    return "; ".join(said[-2:]) or fallback
+
+
 def _decode_failed(path: Path, stderr: bytes) -> AudioDecodeError:
     """ffmpeg's last word on a failed decode, as our error."""
-    reason = stderr.decode(errors="replace").strip().splitlines()
-    return AudioDecodeError(path, f"cannot decode audio ({reason[-1] if reason else 'no audio stream'})")
+    return AudioDecodeError(path, f"cannot decode audio ({ffmpeg_reason(path, stderr, 'no audio stream')})")
 
 
 def _read_ffmpeg(path, start, seconds, sample_rate) -> np.ndarray:
@@ -173,5 +188,4 @@ def _ffprobe(path: Path) -> AudioInfo:
         duration = float(stream.get("duration") or data["format"]["duration"])
         return AudioInfo(duration, int(stream["sample_rate"]), int(stream["channels"]))
     except (KeyError, IndexError, ValueError, TypeError) as exc:
-        reason = proc.stderr.decode(errors="replace").strip() or "no audio stream"
-        raise AudioDecodeError(path, f"cannot read audio ({reason})") from exc
+        raise AudioDecodeError(path, f"cannot read audio ({ffmpeg_reason(path, proc.stderr, 'no audio stream')})") from exc

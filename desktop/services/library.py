@@ -391,7 +391,7 @@ class Library:
         row.window_starts = [round(x, 3) for x in result.window_starts]
         row.window_probabilities = [] if result.window_probabilities is None else np.round(result.window_probabilities, 5).tolist()
         row.embedding = None if result.embedding is None else result.embedding.astype("<f4").tobytes()
-        row.error = result.error
+        row.error = "; ".join(filter(None, (result.error, result.note))) or None  # a part-only analysis says so with it
         track.duration = result.duration or track.duration
         shown = shown_genre(result.top_genre, spellings) if result.top_genre else None
-        store_verdict(track, result.status, shown, result.confidence, result.error)
+        store_verdict(track, result.status, shown, result.confidence, row.error)

@@ -53,7 +53,8 @@ class ScanReport:
     def problems(self) -> list[tuple[str, str]]:
         """(path, reason) for every file or folder that failed, in the sync or the analysis."""
         return ([(str(p.path), p.reason) for p in self.sync.problems]
-                + [(str(r.path), r.error or "") for r in self.results if r.status == ERROR])
+                + [(str(r.path), r.error or "") for r in self.results if r.status == ERROR]
+                + [(str(r.path), r.note) for r in self.results if r.note])  # analysed, from part of the file only
 
 
 def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], settings: TaggingSettings,

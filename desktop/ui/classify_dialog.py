@@ -202,7 +202,8 @@ class ClassifyDialog(QDialog):
         labels = list(self.bars_labels())
         self.bars.set_probabilities(labels, result.probabilities.tolist())
         self.timeline.set_windows(labels, result.window_starts, result.window_probabilities.tolist())
-        self.status.setText(f"{result.path.name}: {shown_genre(result.top_genre, self.spellings)} ({result.confidence:.0%} sure)")
+        self.status.setText(f"{result.path.name}: {shown_genre(result.top_genre, self.spellings)} ({result.confidence:.0%} sure)"
+                            + (f"; {result.note}" if result.note else ""))
 
     def bars_labels(self) -> list[str]:
         """The model's labels as the library shows them ('Hip-Hop', not 'hiphop'), in its probability order."""
