@@ -178,6 +178,9 @@ def test_the_library_remembers_the_folders_its_scans_walked(tmp_path):
     assert library.folders() == []  # only a convenience: an unreadable record starts again
     library.sync([other])
     assert library.folders() == [str(other)]
+    library.sync([tmp_path])
+    library.set_aside([tmp_path], kept=[other])  # the record held only the folder around it
+    assert library.folders() == [str(other)]
 
 
 def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections(env, tmp_path):

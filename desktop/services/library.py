@@ -299,10 +299,11 @@ class Library:
     def set_aside(self, roots: Iterable[str | Path], kept: Iterable[str | Path] = ()) -> int:
         """Mark the present tracks under `roots` missing, except those under a `kept` root: a folder taken out
         of the library leaves it, its history kept (added back, its tracks return with their corrections)."""
-        roots = [Path(r).expanduser().absolute() for r in roots]
+        roots, kept = [Path(r).expanduser().absolute() for r in roots], [Path(k).expanduser().absolute() for k in kept]
         with writer_lock(self.sessions), self.sessions() as s:
-            count = self._mark_missing(s, roots, kept=[root_prefix(Path(k).expanduser().absolute()) for k in kept])
-            self._record_folders(s, drop=roots)
+            count = self._mark_missing(s, roots, kept=[root_prefix(k) for k in kept])
+            # ~/Music taken out, ~/Music/Jazz kept: the record held only ~/Music, so Jazz goes back in by name.
+            self._record_folders(s, add=[str(k) for k in kept if k.is_dir()], drop=roots)
             s.commit()
         return count
 
@@ -326,12 +327,11 @@ class Library:
 
     @staticmethod
     def _record_folders(s: Session, add: Iterable[str] = (), drop: Iterable[Path] = ()) -> None:
-        """Add folders to the library's record and take out those under (or at) a folder dropped."""
+        """Take the folders under (or at) a folder dropped out of the library's record, then add folders."""
         dropped, add = within(drop), list(add)
         # A folder scanned by another name (a symlink to it) now holds its tracks under the new name: kept once.
-        recorded = [f for f in Library._recorded_folders(s) if not any(same_file(f, a) for a in add)]
-        folders = [f for f in outermost([*recorded, *add]) if not dropped(f)]
-        s.merge(Meta(key=FOLDERS, value=json.dumps(folders)))
+        recorded = [f for f in Library._recorded_folders(s) if not dropped(f) and not any(same_file(f, a) for a in add)]
+        s.merge(Meta(key=FOLDERS, value=json.dumps(outermost([*recorded, *add]))))
 
     @staticmethod
     def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
