@@ -89,7 +89,7 @@ class Analyzer:
             except GenreTaggerError as exc:  # a file cut short fails at its first window past the end
                 segments = self._each_window(path, starts, exc)
             # A window that comes back less than half there lies past where the audio stops.
-            whole = [len(seg) >= info.window_samples // 2 if seg is not None else False for seg in segments]
+            whole = [seg is not None and len(seg) >= info.window_samples // 2 for seg in segments]
             if not any(whole):
                 raise AudioDecodeError(path, f"no audio decodes in its {duration:.0f} s (its header's length): damaged, "
                                              "or cut short (a copy or download that did not finish?)")
@@ -99,8 +99,8 @@ class Analyzer:
                 heard = max(start for start, ok in zip(starts, whole, strict=True) if ok) + info.window_seconds
                 note = (f"only the first {heard:.0f} s of the {duration:.0f} s its header gives could be decoded (cut "
                         "short? a copy or download that did not finish); its genre comes from that part")
-                starts, segments = [st for st, ok in zip(starts, whole, strict=True) if ok], \
-                    [seg for seg, ok in zip(segments, whole, strict=True) if ok]
+                starts = [start for start, ok in zip(starts, whole, strict=True) if ok]
+                segments = [seg for seg, ok in zip(segments, whole, strict=True) if ok]
             windows = np.stack([_fit(seg, info.window_samples) for seg in segments])  # [n, samples]
             return _Decoded(path, duration, starts, windows, note=note)
         except GenreTaggerError as exc:
