@@ -173,6 +173,23 @@ def test_scan_learn_scan_gives_untagged_files_the_librarys_genres(tagged_library
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
+def test_a_file_decoded_only_in_part_still_says_so_under_the_learned_model(tagged_library, capsys):
+    # Re-prediction from stored embeddings cleared what the analysis had said beside its verdict.
+    music, untagged = tagged_library
+    cut = sorted(untagged)[0]
+    data = cut.read_bytes()
+    cut.write_bytes(data[: len(data) * 7 // 10])  # its last of three windows lost
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["learn", "--activate", "--folds", "4"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["show", "--json", str(cut)]) == EXIT_OK
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["predicted"] in ("Classical", "Hip Hop", "Noise Rock") and shown["status"] != "error"
+    assert "could be decoded (cut short?" in shown["error"]
+    assert len(shown["analyses"]) == 2  # the base network's and the learned head's
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
 def test_the_saved_model_follows_the_contract_and_matches_the_stored_predictions(tagged_library, exported_model, tmp_path):
     music, untagged = tagged_library
     main(["scan", str(music)])

@@ -461,6 +461,9 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
         hashes, corrected = {}, {}
         for track_id, audio_hash, fixed in s.execute(select(Track.id, Track.audio_hash, Track.corrected_genre)):
             hashes[track_id], corrected[track_id] = audio_hash, fixed
+        # What the base analysis said beside its verdict (a file decoded only in part) still holds for the new one.
+        notes = dict(s.execute(select(Analysis.track_id, Analysis.error).where(Analysis.model_key == base_key,
+                                                                                 Analysis.error.is_not(None))).all())
         labels = list(info.labels)
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX), Analysis.model_key != info.key))
         s.execute(delete(Analysis).where(Analysis.model_key == info.key))
@@ -471,12 +474,12 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
             rows.append({"track_id": track_id, "model_key": info.key, "audio_hash": hashes[track_id], "status": status,
                          "top_genre": labels[top[n]], "confidence": confidence, "labels": labels,
                          "probabilities": np.round(probs[n], 6).tolist(), "window_starts": [], "window_probabilities": [],
-                         "embedding": stored[track_id].astype("<f4").tobytes(), "error": None})
+                         "embedding": stored[track_id].astype("<f4").tobytes(), "error": notes.get(track_id)})
             verdicts.append((track_id, status, info.labels[top[n]], confidence))
         s.execute(insert(Analysis), rows)
         # One executemany UPDATE by primary key: 100,000 ORM objects would take many times longer.
-        s.execute(update(Track), [dict(verdict_values(status, genre, confidence, None, corrected[track_id]), id=track_id)
-                                  for track_id, status, genre, confidence in verdicts])
+        s.execute(update(Track), [dict(verdict_values(status, genre, confidence, notes.get(track_id), corrected[track_id]),
+                                       id=track_id) for track_id, status, genre, confidence in verdicts])
         s.commit()
     return len(ids)
 
