@@ -264,9 +264,9 @@ def cmd_scan(args, out: Output) -> int:
                                id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
     sessions = open_sessions(args)
     if not args.paths:  # `genre-tagger scan`: the library again, as the window's Scan does
-        recorded = Library(sessions).recorded_folders()
-        args.paths = [folder for folder in recorded if os.path.isdir(folder)]
-        for folder in sorted(set(recorded) - set(args.paths)):
+        library = Library(sessions)
+        args.paths = library.folders()
+        for folder in sorted(set(library.recorded_folders()) - set(args.paths)):
             out.warn(f"note: {folder}: not there now (a drive not mounted?); its tracks are left as they are")
         if not args.paths:
             raise GenreTaggerError(None, "no folder to scan: name one (genre-tagger scan ~/Music); "

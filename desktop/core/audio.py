@@ -138,7 +138,7 @@ def ffmpeg_reason(path: Path, stderr: bytes, fallback: str) -> str:
 
 
 def _decode_failed(path: Path, stderr: bytes) -> AudioDecodeError:
-    """ffmpeg's last word on a failed decode, as our error."""
+    """ffmpeg's last words on a failed decode, as our error."""
     return AudioDecodeError(path, f"cannot decode audio ({ffmpeg_reason(path, stderr, 'no audio stream')})")
 
 

@@ -25,12 +25,17 @@ class AudioFormat:
     # length was a guess (3.3 s for 4 s); its parts come from one decode from the start, its length from its header.
     ffmpeg_seeks: bool = True
 
+    @property
+    def mutagen_module(self) -> str:
+        """The module of its mutagen class ("mutagen.flac"), imported by name when a file is opened."""
+        return self.mutagen_class.rsplit(".", 1)[0]
+
     def open(self, path: Path, **options):
         """The mutagen object for `path` (tags read, audio untouched); `options` go to mutagen (ID3: translate)."""
         import importlib
 
-        module, cls = self.mutagen_class.rsplit(".", 1)
-        return getattr(importlib.import_module(module), cls)(path, **options)
+        cls = self.mutagen_class.rsplit(".", 1)[1]
+        return getattr(importlib.import_module(self.mutagen_module), cls)(path, **options)
 
 
 MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, second_tag="ape")
@@ -113,11 +118,10 @@ def unloadable_formats() -> list[str]:
 
     missing = []
     for fmt in {f.name: f for f in FORMATS.values()}.values():
-        module = fmt.mutagen_class.rsplit(".", 1)[0]
         try:
-            importlib.import_module(module)
+            importlib.import_module(fmt.mutagen_module)
         except ImportError:
-            missing.append(f"{fmt.name} ({module})")
+            missing.append(f"{fmt.name} ({fmt.mutagen_module})")
     return missing
 
 
