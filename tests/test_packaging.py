@@ -132,6 +132,11 @@ def test_self_test_fails_where_a_formats_tag_reader_does_not_load(exported_model
     monkeypatch.setitem(formats.FORMATS, ".ape", dataclasses.replace(formats.MONKEYS_AUDIO, mutagen_class="mutagen.gone.Gone"))
     assert self_test(exported_model) == 1
     assert "self-test FAILED: the tag readers of Monkey's Audio (mutagen.gone) do not load" in capsys.readouterr().out
+    monkeypatch.undo()
+    # Ogg FLAC is known by its stream's codec only, never by an extension: it was left out of the check.
+    monkeypatch.setitem(formats.OGG_CODECS, b"\x7fFLAC", dataclasses.replace(formats.OGG_FLAC, mutagen_class="mutagen.gone.Gone"))
+    assert self_test(exported_model) == 1
+    assert "the tag readers of Ogg FLAC (mutagen.gone) do not load" in capsys.readouterr().out
 
 
 def test_self_test_names_a_bad_model(tmp_path, capsys):

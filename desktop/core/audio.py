@@ -15,7 +15,7 @@ import numpy as np
 
 from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError
-from desktop.core.formats import FORMATS, OGG_CODECS, AudioFormat, format_of
+from desktop.core.formats import AudioFormat, every_format, format_of
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,7 @@ def soundfile_reason(exc: Exception) -> str:
 
 def _ffmpeg_formats() -> str:
     """The formats libsndfile cannot decode, which ffmpeg decodes instead ("MP4, Ogg FLAC, ...")."""
-    known = [*FORMATS.values(), *OGG_CODECS.values()]
-    return ", ".join(dict.fromkeys(f.name for f in known if not f.soundfile_decodes))
+    return ", ".join(f.name for f in every_format() if not f.soundfile_decodes)
 
 
 def _ffmpeg() -> str:

@@ -112,12 +112,17 @@ def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:
     return by_extension
 
 
+def every_format() -> list[AudioFormat]:
+    """Each format a file can be read as, once: by extension, and by an Ogg stream's codec (Ogg FLAC only so)."""
+    return list({fmt.name: fmt for fmt in [*FORMATS.values(), *OGG_CODECS.values()]}.values())
+
+
 def unloadable_formats() -> list[str]:
     """The formats whose tag reader does not load: "Name (module)" each (a bundle built without the module)."""
     import importlib
 
     missing = []
-    for fmt in {f.name: f for f in FORMATS.values()}.values():
+    for fmt in every_format():
         try:
             importlib.import_module(fmt.mutagen_module)
         except ImportError:
