@@ -28,7 +28,55 @@ ENCODINGS = {
     "wv": ["-c:a", "wavpack"],
     "mpc": ["-ar", "44100"],  # the WAV mpcenc encodes (it takes 32 to 48 kHz; see encode)
     "ape": ["-c:a", "pcm_s16le"],  # the WAV jmac (Monkey's Audio in Java) encodes; tags added with mutagen (see encode)
+    "dsf": [],  # DSD written here (write_dsf: no encoder reachable makes one); tags added with mutagen (see encode)
 }
+
+DSD_RATE = 2_822_400  # DSD64: 64 x 44.1 kHz, one bit per sample
+DSF_BLOCK = 4096  # bytes per channel per block, as every DSF writer uses
+
+
+def dsd_bits(x: np.ndarray, sample_rate: int) -> np.ndarray:
+    """One channel as DSD bits: a first-order sigma-delta modulator (the running sum of the bit density, floored,
+    then differenced: each bit carries the quantisation error on), after linear upsampling."""
+    n = int(round(len(x) * DSD_RATE / sample_rate))
+    up = np.interp(np.arange(n) * (sample_rate / DSD_RATE), np.arange(len(x)), x)  # (n,)
+    density = 0.5 + 0.5 * np.clip(up, -1.0, 1.0)  # (n,) share of ones (ffmpeg decodes all ones as full scale)
+    level = np.floor(np.cumsum(density) + 0.5)  # (n,)
+    return np.diff(level, prepend=0.0).astype(np.uint8)  # (n,) 0 or 1
+
+
+def write_dsf(path: Path, audio: np.ndarray, sample_rate: int) -> Path:
+    """A DSF file (DSD64, no tag) of float audio, laid out as Sony's specification says."""
+    import struct
+
+    audio = audio if audio.ndim == 2 else audio[:, None]  # (samples, channels)
+    bits = [dsd_bits(audio[:, c], sample_rate) for c in range(audio.shape[1])]
+    packed = [np.packbits(b, bitorder="little") for b in bits]  # DSF: least significant bit first
+    blocks = -(-len(packed[0]) // DSF_BLOCK)
+    data = bytearray()
+    for i in range(blocks):  # channel blocks interleaved; the last padded with DSD silence (0x69)
+        for channel in packed:
+            block = channel[i * DSF_BLOCK:(i + 1) * DSF_BLOCK].tobytes()
+            data += block + b"\x69" * (DSF_BLOCK - len(block))
+    channels = len(bits)
+    fmt = b"fmt " + struct.pack("<QIIIIIIQI4x", 52, 1, 0, channels, channels, DSD_RATE, 1, len(bits[0]), DSF_BLOCK)
+    body = fmt + b"data" + struct.pack("<Q", 12 + len(data)) + bytes(data)
+    path.write_bytes(b"DSD " + struct.pack("<QQQ", 28, 28 + len(body), 0) + body)
+    return path
+
+
+def add_id3(path: Path, tags: dict[str, str]) -> None:
+    """Tags as ID3v2.4 frames, through mutagen (for files ffmpeg cannot write)."""
+    import mutagen
+    from mutagen import id3
+
+    frames = {"genre": id3.TCON, "title": id3.TIT2, "artist": id3.TPE1, "album": id3.TALB}
+    audio = mutagen.File(path)
+    audio.add_tags()
+    for key, value in tags.items():
+        audio.tags.add(frames[key](encoding=3, text=[value]) if key in frames
+                       else id3.TXXX(encoding=3, desc=key, text=[value]))
+    audio.save()
 
 
 def ffmpeg_available() -> bool:
@@ -48,6 +96,12 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wav.unlink()
         tmp.unlink()
+        return out
+    if ext == "dsf":
+        tmp.unlink()
+        write_dsf(out, audio, sample_rate)
+        if tags:
+            add_id3(out, tags)
         return out
     if ext == "ape":  # ffmpeg cannot encode Monkey's Audio: jmac does, from the WAV ffmpeg makes; it writes no tags
         wav = out.with_suffix(".ape.wav")

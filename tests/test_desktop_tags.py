@@ -384,7 +384,7 @@ def test_unsupported_and_missing_files(tmp_path):
         write_genres(tmp_path / "gone.flac", ["Rock"])
 
 
-@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape"])
+@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "dsf"])
 def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
     b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)
@@ -471,3 +471,17 @@ def test_ogg_named_file_that_is_not_ogg_is_named(tmp_path):
         read_tags(fake)
     with pytest.raises(TagReadError, match=r"fake\.ogg"):
         write_genres(fake, ["Rock"])
+
+
+def test_a_dsf_files_id3_tag_is_found_where_its_header_points_so_no_frame_is_lost(tmp_path):
+    # DSF keeps its ID3v2 tag after the audio, at the offset its first chunk gives: the check that a write keeps
+    # every frame must find it there, before and after the write, or a dropped frame would pass unseen.
+    from desktop.core import id3_frames
+
+    song = make_track(tmp_path, "live", "tones", "dsf", 2.0, tags={"genre": "Jazz", "mood": "calm"})
+    before = id3_frames.frame_counts(song)
+    assert before is not None and before[1]["TCON"] == 1 and before[1]["TXXX"] == 1
+    write_genres(song, ["Blues"])
+    after = id3_frames.frame_counts(song)
+    assert after[1]["TCON"] == 1 and after[1]["TXXX"] == 1
+    assert list(read_tags(song).genres) == ["Blues"]

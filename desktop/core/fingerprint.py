@@ -20,7 +20,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
     regions = {
         "MP3": _stream_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
         "WMA": _asf_regions, "WavPack": _stream_regions,
-        "Musepack": _stream_regions, "Monkey's Audio": _stream_regions,
+        "Musepack": _stream_regions, "Monkey's Audio": _stream_regions, "DSF": _dsf_regions,
     }
     h = hashlib.blake2b(digest_size=20)
     try:
@@ -168,6 +168,29 @@ def _riff_regions(fh) -> Iterator[tuple[int, int]]:
 
 def _aiff_regions(fh) -> Iterator[tuple[int, int]]:
     return _iff_audio(fh, b"FORM", ">", b"SSND")
+
+
+def _dsf_regions(fh) -> Iterator[tuple[int, int]]:
+    """A DSF file's format and data chunks, in one region: its first chunk (file size, tag pointer) and the ID3 tag
+    after the data change with every tag write."""
+    fh.seek(0)
+    head = fh.read(DSF_HEADER)
+    if len(head) < DSF_HEADER or head[:4] != b"DSD ":
+        raise ValueError("no DSD header")
+    pos, end = DSF_HEADER, _file_size(fh)
+    while pos + 12 <= end:
+        fh.seek(pos)
+        cid, size = struct.unpack("<4sQ", fh.read(12))
+        if cid == b"data":
+            yield DSF_HEADER, min(end, pos + size)
+            return
+        if size < 12:
+            break
+        pos += size
+    raise ValueError("no data chunk")
+
+
+DSF_HEADER = 28  # 'DSD ', its size, the file's size and the ID3 tag's offset
 
 
 def _last_flac_header(index: int, packet: bytes) -> bool:

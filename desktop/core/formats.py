@@ -24,6 +24,9 @@ class AudioFormat:
     # ffmpeg seeks into it and tells its length. Not so for Musepack: a part from 1 s in came back short, and its
     # length was a guess (3.3 s for 4 s); its parts come from one decode from the start, its length from its header.
     ffmpeg_seeks: bool = True
+    # Its length comes from its header's sample count (so a file cut short is known as such), not from ffprobe, which
+    # measures a DSF file by its size (a no-seek format's length always comes from its header).
+    length_from_header: bool = False
 
     @property
     def mutagen_module(self) -> str:
@@ -50,6 +53,8 @@ WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
 MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False)
 MONKEYS_AUDIO = AudioFormat("Monkey's Audio", "ape", "mutagen.monkeysaudio.MonkeysAudio", False)
+# DSD (1-bit audio, SACD rips): ID3v2 tag at the file's end, found through the pointer in its first chunk.
+DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=True)
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
@@ -69,6 +74,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".wv": WAVPACK,
     ".mpc": MUSEPACK,
     ".ape": MONKEYS_AUDIO,
+    ".dsf": DSF,
 }
 
 
@@ -138,7 +144,7 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".aac": "raw AAC", ".ac3": "AC-3", ".dsf": "DSD", ".dff": "DSD",
+    ".aac": "raw AAC", ".ac3": "AC-3", ".dff": "DSDIFF",
     ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
     ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",

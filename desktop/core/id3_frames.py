@@ -103,10 +103,14 @@ def _counts(frames: list[tuple[bytes, bytes]]) -> Counter:
 
 
 def _id3_offset(fh, path: Path) -> int | None:
-    """Where the ID3v2 tag starts: the file's start (MP3), or inside the `id3 ` chunk of a WAV or AIFF file."""
+    """Where the ID3v2 tag starts: the file's start (MP3), the offset a DSF file names, or inside the `id3 ` chunk
+    of a WAV or AIFF file."""
     start = fh.read(12)
     if start[:3] == b"ID3":
         return 0
+    if start[:4] == b"DSD ":  # DSF: the tag's offset is in its first chunk (0: none)
+        fh.seek(20)
+        return struct.unpack("<Q", fh.read(8))[0] or None
     little = start[:4] == b"RIFF" and start[8:12] == b"WAVE"
     if not little and not (start[:4] == b"FORM" and start[8:12] in (b"AIFF", b"AIFC")):
         return None
