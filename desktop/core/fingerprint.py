@@ -170,6 +170,9 @@ def _aiff_regions(fh) -> Iterator[tuple[int, int]]:
     return _iff_audio(fh, b"FORM", ">", b"SSND")
 
 
+DSF_HEADER = 28  # 'DSD ', its size, the file's size and the ID3 tag's offset
+
+
 def _dsf_regions(fh) -> Iterator[tuple[int, int]]:
     """A DSF file's format and data chunks, in one region: its first chunk (file size, tag pointer) and the ID3 tag
     after the data change with every tag write."""
@@ -188,9 +191,6 @@ def _dsf_regions(fh) -> Iterator[tuple[int, int]]:
             break
         pos += size
     raise ValueError("no data chunk")
-
-
-DSF_HEADER = 28  # 'DSD ', its size, the file's size and the ID3 tag's offset
 
 
 def _last_flac_header(index: int, packet: bytes) -> bool:
