@@ -86,6 +86,11 @@ def ffmpeg_available() -> bool:
 def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[str, str] | None = None) -> Path:
     """Encode float audio to `out` with the codec of `ext`; tags become ffmpeg metadata."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    if ext == "dsf":  # written here, straight from the samples
+        write_dsf(out, audio, sample_rate)
+        if tags:
+            add_id3(out, tags)
+        return out
     tmp = out.with_suffix(".src.wav")
     sf.write(tmp, audio, sample_rate)
     if ext == "mpc":  # ffmpeg cannot encode Musepack: mpcenc does, from the WAV ffmpeg makes, tags as it writes them
@@ -96,12 +101,6 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wav.unlink()
         tmp.unlink()
-        return out
-    if ext == "dsf":
-        tmp.unlink()
-        write_dsf(out, audio, sample_rate)
-        if tags:
-            add_id3(out, tags)
         return out
     if ext == "ape":  # ffmpeg cannot encode Monkey's Audio: jmac does, from the WAV ffmpeg makes; it writes no tags
         wav = out.with_suffix(".ape.wav")

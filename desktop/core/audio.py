@@ -41,7 +41,7 @@ def probe(path: Path) -> AudioInfo:
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
         return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels)
-    return _header_info(path, fmt) if fmt.length_from_header or not fmt.ffmpeg_seeks else _ffprobe(path)
+    return _header_info(path, fmt) if fmt.length_from_header else _ffprobe(path)
 
 
 def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo:

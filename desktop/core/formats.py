@@ -21,11 +21,11 @@ class AudioFormat:
     # A second tag some files carry, which some players read: 'ape' (an APEv2 tag at the end of an MP3, written by
     # foobar2000 and mp3gain) or 'id3' (an ID3v2 tag in front of a FLAC stream, written by some rippers).
     second_tag: str = ""
-    # ffmpeg seeks into it and tells its length. Not so for Musepack: a part from 1 s in came back short, and its
-    # length was a guess (3.3 s for 4 s); its parts come from one decode from the start, its length from its header.
+    # ffmpeg seeks into it. Not so for Musepack: a part from 1 s in came back short; its parts come from one decode
+    # from the start.
     ffmpeg_seeks: bool = True
-    # Its length comes from its header's sample count (so a file cut short is known as such), not from ffprobe, which
-    # measures a DSF file by its size (a no-seek format's length always comes from its header).
+    # Its length comes from its header (mutagen), not from ffprobe, which guesses Musepack's (3.3 s for 4 s) and
+    # measures a DSF file by its size (so one cut short looked whole).
     length_from_header: bool = False
 
     @property
@@ -51,7 +51,8 @@ WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True)
 WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
-MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False)
+MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False,
+                       length_from_header=True)
 MONKEYS_AUDIO = AudioFormat("Monkey's Audio", "ape", "mutagen.monkeysaudio.MonkeysAudio", False)
 # DSD (1-bit audio, SACD rips): ID3v2 tag at the file's end, found through the pointer in its first chunk.
 DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=True)
