@@ -216,15 +216,21 @@ def test_kill_9_during_a_migration_leaves_a_library_the_next_open_converts(tmp_p
     lib = tmp_path / "lib"
     code = ("import sys; from pathlib import Path; from desktop.store.database import open_database\n"
             "print('ready', flush=True); open_database(Path(sys.argv[1]))")
-    versions = set()
-    for _ in range(KILLS):
+    versions, whole = set(), None
+    for _ in range(KILLS + 1):
         shutil.rmtree(lib, ignore_errors=True)
         lib.mkdir()
         db = lib / "library.db"
         shutil.copy(template, db)
         proc = subprocess.Popen([sys.executable, "-c", code, str(db)], stdout=subprocess.PIPE, text=True)
         assert proc.stdout.readline() == "ready\n"
-        time.sleep(rng.uniform(0.0, 0.3))
+        if whole is None:  # the first runs whole, so the kills land anywhere in a conversion as long as this machine's
+            started = time.monotonic()  # (a fixed 0.3 s always came before the first step on a slow, busy machine)
+            proc.wait()
+            proc.stdout.close()
+            whole = time.monotonic() - started
+            continue
+        time.sleep(rng.uniform(0.0, whole))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         proc.stdout.close()
