@@ -29,6 +29,7 @@ ENCODINGS = {
     "mpc": ["-ar", "44100"],  # the WAV mpcenc encodes (it takes 32 to 48 kHz; see encode)
     "ape": ["-c:a", "pcm_s16le"],  # the WAV jmac (Monkey's Audio in Java) encodes; tags added with mutagen (see encode)
     "dsf": [],  # DSD written here (write_dsf: no encoder reachable makes one); tags added with mutagen (see encode)
+    "dff": [],  # DSD in DSDIFF, written here too (write_dsdiff)
 }
 
 DSD_RATE = 2_822_400  # DSD64: 64 x 44.1 kHz, one bit per sample
@@ -65,6 +66,40 @@ def write_dsf(path: Path, audio: np.ndarray, sample_rate: int) -> Path:
     return path
 
 
+def write_dsdiff(path: Path, audio: np.ndarray, sample_rate: int, dst: bool = False) -> Path:
+    """A DSDIFF file (DSD64, no tag) of float audio, laid out as Philips' specification (v1.5) says: uncompressed, or
+    with `dst` in a DST chunk of stored frames (a DST frame whose first bit is 0 holds its DSD bytes as they are;
+    no encoder reachable makes coded ones)."""
+    import struct
+
+    def chunk(cid: bytes, body: bytes) -> bytes:  # 64-bit big-endian size, padded to an even length
+        return cid + struct.pack(">Q", len(body)) + body + b"\0" * (len(body) & 1)
+
+    audio = audio if audio.ndim == 2 else audio[:, None]  # (samples, channels)
+    channels = audio.shape[1]
+    bits = np.stack([dsd_bits(audio[:, c], sample_rate) for c in range(channels)])  # (channels, n)
+    frame = DST_FRAME_BITS if dst else 8  # DST frames: 1/75 s each
+    bits = np.pad(bits, ((0, 0), (0, -bits.shape[1] % frame)))  # (channels, whole frames)
+    data = np.packbits(bits, axis=1, bitorder="big")  # (channels, bytes) first bit most significant
+    if dst:
+        step = DST_FRAME_BITS // 8
+        frames = [chunk(b"DSTF", b"\0" + data[:, i:i + step].T.tobytes()) for i in range(0, data.shape[1], step)]
+        audio_chunk = chunk(b"DST ", chunk(b"FRTE", struct.pack(">IH", len(frames), 75)) + b"".join(frames))
+        compression = b"DST " + bytes([11]) + b"DST Encoded"  # pascal string, even already
+    else:
+        audio_chunk = chunk(b"DSD ", data.T.tobytes())  # channel bytes interleaved
+        compression = b"DSD " + bytes([14]) + b"not compressed" + b"\0"  # pascal string, padded to even
+    names = [b"SLFT", b"SRGT"] if channels == 2 else [b"C   "] if channels == 1 else [b"C%03d" % i for i in range(channels)]
+    prop = (b"SND " + chunk(b"FS  ", struct.pack(">I", DSD_RATE))
+            + chunk(b"CHNL", struct.pack(">H", channels) + b"".join(names)) + chunk(b"CMPR", compression))
+    form = b"DSD " + chunk(b"FVER", struct.pack(">I", 0x01050000)) + chunk(b"PROP", prop) + audio_chunk
+    path.write_bytes(chunk(b"FRM8", form))
+    return path
+
+
+DST_FRAME_BITS = 588 * 64  # bits per channel in one DST frame of DSD64
+
+
 def add_id3(path: Path, tags: dict[str, str]) -> None:
     """Tags as ID3v2.4 frames, through mutagen (for files ffmpeg cannot write)."""
     import mutagen
@@ -86,8 +121,8 @@ def ffmpeg_available() -> bool:
 def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[str, str] | None = None) -> Path:
     """Encode float audio to `out` with the codec of `ext`; tags become ffmpeg metadata."""
     out.parent.mkdir(parents=True, exist_ok=True)
-    if ext == "dsf":  # written here, straight from the samples
-        write_dsf(out, audio, sample_rate)
+    if ext in ("dsf", "dff"):  # written here, straight from the samples
+        (write_dsf if ext == "dsf" else write_dsdiff)(out, audio, sample_rate)
         if tags:
             add_id3(out, tags)
         return out

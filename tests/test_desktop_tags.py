@@ -384,7 +384,7 @@ def test_unsupported_and_missing_files(tmp_path):
         write_genres(tmp_path / "gone.flac", ["Rock"])
 
 
-@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "dsf"])
+@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "dsf", "dff"])
 def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
     b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)
@@ -473,15 +473,63 @@ def test_ogg_named_file_that_is_not_ogg_is_named(tmp_path):
         write_genres(fake, ["Rock"])
 
 
-def test_a_dsf_files_id3_tag_is_found_where_its_header_points_so_no_frame_is_lost(tmp_path):
-    # DSF keeps its ID3v2 tag after the audio, at the offset its first chunk gives: the check that a write keeps
-    # every frame must find it there, before and after the write, or a dropped frame would pass unseen.
+@pytest.mark.parametrize("ext", ["dsf", "dff"])
+def test_a_dsd_files_id3_tag_is_found_where_its_header_points_so_no_frame_is_lost(tmp_path, ext):
+    # DSF keeps its ID3v2 tag after the audio, at the offset its first chunk gives; DSDIFF in an `ID3 ` chunk of its
+    # 64-bit FRM8 form. The check that a write keeps every frame must find it there, before and after the write, or
+    # a dropped frame would pass unseen.
     from desktop.core import id3_frames
 
-    song = make_track(tmp_path, "live", "tones", "dsf", 2.0, tags={"genre": "Jazz", "mood": "calm"})
+    song = make_track(tmp_path, "live", "tones", ext, 2.0, tags={"genre": "Jazz", "mood": "calm"})
     before = id3_frames.frame_counts(song)
     assert before is not None and before[1]["TCON"] == 1 and before[1]["TXXX"] == 1
     write_genres(song, ["Blues"])
     after = id3_frames.frame_counts(song)
     assert after[1]["TCON"] == 1 and after[1]["TXXX"] == 1
     assert list(read_tags(song).genres) == ["Blues"]
+
+
+def dsdiff_chunks(data: bytes) -> list[bytes]:
+    """The chunks of a DSDIFF file's FRM8 form, each whole (id, 64-bit size, body, pad byte)."""
+    import struct
+
+    pos, chunks = 16, []
+    while pos < len(data):
+        size = struct.unpack(">Q", data[pos + 4:pos + 12])[0]
+        chunks.append(data[pos:pos + 12 + size + (size & 1)])
+        pos += 12 + size + (size & 1)
+    return chunks
+
+
+def test_a_dsdiff_tag_in_front_of_its_audio_grows_without_changing_the_audio(tmp_path):
+    # Some writers put the `ID3 ` chunk before the `DSD ` chunk: a tag that outgrows its padding there moves the
+    # audio. The audio's hash (its sound properties and samples, wherever they lie) and every frame stay.
+    from desktop.core import id3_frames
+
+    song = make_track(tmp_path, "live", "tones", "dff", 2.0, tags={"genre": "Jazz", "mood": "calm"})
+    data = song.read_bytes()
+    song.write_bytes(data[:16] + b"".join(sorted(dsdiff_chunks(data), key=lambda c: c[:4] == b"DSD ")))  # audio last
+    before, audio = id3_frames.frame_counts(song), audio_hash(song, full=True)
+    write_genres(song, ["Blues " + "x" * 5000])
+    assert audio_hash(song, full=True) == audio and id3_frames.frame_counts(song) == before
+    assert [c[:4] for c in dsdiff_chunks(song.read_bytes())] == [b"FVER", b"PROP", b"ID3 ", b"DSD "]
+    assert read_tags(song).genres[0].startswith("Blues")
+
+
+def test_a_dst_compressed_dsdiff_file_is_tagged_and_its_audio_hashed_in_its_dst_chunk(tmp_path):
+    # DST (lossless DSD compression, as most SACD rips keep it) lies in a `DST ` chunk of frames instead of `DSD `:
+    # its length comes from the frame count, its audio hash covers the frames, and its tag is written as for DSD.
+    import numpy as np
+
+    from desktop.core.audio import probe
+    from tests.audio_files import add_id3, write_dsdiff
+
+    tone = 0.4 * np.sin(2 * np.pi * 440 * np.arange(44100) / 22050)  # 2 s at 22.05 kHz
+    a = write_dsdiff(tmp_path / "a.dff", tone, 22050, dst=True)
+    b = write_dsdiff(tmp_path / "b.dff", tone[::-1].copy(), 22050, dst=True)
+    add_id3(a, {"artist": "Someone"})
+    assert format_of(a).name == "DSDIFF" and probe(a).duration == pytest.approx(2.0, abs=0.02)
+    before = audio_hash(a, full=True)
+    write_genres(a, ["Classical " * 500])
+    assert audio_hash(a, full=True) == before != audio_hash(b, full=True)
+    assert read_tags(a).genres[0].startswith("Classical") and read_tags(a).artist == "Someone"

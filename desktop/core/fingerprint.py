@@ -21,6 +21,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
         "MP3": _stream_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
         "WMA": _asf_regions, "WavPack": _stream_regions,
         "Musepack": _stream_regions, "Monkey's Audio": _stream_regions, "DSF": _dsf_regions,
+        "DSDIFF": _dsdiff_regions,
     }
     h = hashlib.blake2b(digest_size=20)
     try:
@@ -191,6 +192,35 @@ def _dsf_regions(fh) -> Iterator[tuple[int, int]]:
             break
         pos += size
     raise ValueError("no data chunk")
+
+
+def _dsdiff_regions(fh) -> Iterator[tuple[int, int]]:
+    """A DSDIFF file's sound properties and its audio (`PROP`, then `DSD ` or DST-compressed `DST `): the form's size
+    and its other chunks (the ID3 tag, comments, edited-master titles) change with tag writes."""
+    fh.seek(0)
+    head = fh.read(16)
+    if len(head) < 16 or head[:4] != b"FRM8" or head[12:] != b"DSD ":
+        raise ValueError("no FRM8 DSD form")
+    end = min(_file_size(fh), 12 + struct.unpack(">Q", head[4:12])[0])
+    prop = None
+    for cid, start, stop in _dsdiff_chunks(fh, 16, end):
+        if cid == b"PROP":
+            prop = (start, stop)
+        elif cid in (b"DSD ", b"DST ") and prop:
+            yield prop
+            yield start, stop
+            return
+    raise ValueError("no PROP chunk before the audio chunk")
+
+
+def _dsdiff_chunks(fh, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
+    """(id, data start, data end) of each chunk from `start`: 4-byte id, 64-bit big-endian size, even-padded."""
+    pos = start
+    while pos + 12 <= end:
+        fh.seek(pos)
+        cid, size = struct.unpack(">4sQ", fh.read(12))
+        yield cid, pos + 12, min(end, pos + 12 + size)
+        pos += 12 + size + (size & 1)
 
 
 def _last_flac_header(index: int, packet: bytes) -> bool:

@@ -25,7 +25,7 @@ class AudioFormat:
     # from the start.
     ffmpeg_seeks: bool = True
     # Its length comes from its header (mutagen), not from ffprobe, which guesses Musepack's (3.3 s for 4 s) and
-    # measures a DSF file by its size (so one cut short looked whole).
+    # measures a DSF or DSDIFF file by its size (so one cut short looked whole).
     length_from_header: bool = False
 
     @property
@@ -56,6 +56,8 @@ MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ff
 MONKEYS_AUDIO = AudioFormat("Monkey's Audio", "ape", "mutagen.monkeysaudio.MonkeysAudio", False)
 # DSD (1-bit audio, SACD rips): ID3v2 tag at the file's end, found through the pointer in its first chunk.
 DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=True)
+# DSD in Philips' DSDIFF: ID3v2 tag in an `ID3 ` chunk of its FRM8 form (as foobar2000 and mutagen write it).
+DSDIFF = AudioFormat("DSDIFF", "id3", "mutagen.dsdiff.DSDIFF", False, length_from_header=True)
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
@@ -76,6 +78,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".mpc": MUSEPACK,
     ".ape": MONKEYS_AUDIO,
     ".dsf": DSF,
+    ".dff": DSDIFF,
 }
 
 
@@ -145,7 +148,7 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".aac": "raw AAC", ".ac3": "AC-3", ".dff": "DSDIFF",
+    ".aac": "raw AAC", ".ac3": "AC-3",
     ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
     ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
@@ -153,5 +156,5 @@ UNREAD_AUDIO: dict[str, str] = {
 
 
 def unread_audio_kind(path: str | Path) -> str | None:
-    """The kind of audio file a scan does not read ("DSD"), None for any other file."""
+    """The kind of audio file a scan does not read ("True Audio"), None for any other file."""
     return UNREAD_AUDIO.get(Path(path).suffix.lower())

@@ -104,26 +104,31 @@ def _counts(frames: list[tuple[bytes, bytes]]) -> Counter:
 
 def _id3_offset(fh, path: Path) -> int | None:
     """Where the ID3v2 tag starts: the file's start (MP3), the offset a DSF file names, or inside the `id3 ` chunk
-    of a WAV or AIFF file."""
-    start = fh.read(12)
+    of a WAV, AIFF or DSDIFF file."""
+    start = fh.read(16)
     if start[:3] == b"ID3":
         return 0
     if start[:4] == b"DSD ":  # DSF: the tag's offset is in its first chunk (0: none)
         fh.seek(20)
         return struct.unpack("<Q", fh.read(8))[0] or None
-    little = start[:4] == b"RIFF" and start[8:12] == b"WAVE"
-    if not little and not (start[:4] == b"FORM" and start[8:12] in (b"AIFF", b"AIFC")):
+    if start[:4] == b"RIFF" and start[8:12] == b"WAVE":
+        pos, size_format = 12, "<I"
+    elif start[:4] == b"FORM" and start[8:12] in (b"AIFF", b"AIFC"):
+        pos, size_format = 12, ">I"
+    elif start[:4] == b"FRM8" and start[12:16] == b"DSD ":  # DSDIFF: 64-bit chunk sizes
+        pos, size_format = 16, ">Q"
+    else:
         return None
-    pos = 12
+    head_size = 4 + struct.calcsize(size_format)
     while True:
         fh.seek(pos)
-        head = fh.read(8)
-        if len(head) < 8:
+        head = fh.read(head_size)
+        if len(head) < head_size:
             return None
-        size = struct.unpack("<I" if little else ">I", head[4:])[0]
+        size = struct.unpack(size_format, head[4:])[0]
         if head[:4] in (b"id3 ", b"ID3 "):
-            return pos + 8
-        pos += 8 + size + (size & 1)
+            return pos + head_size
+        pos += head_size + size + (size & 1)
 
 
 RawTag = tuple[int, list[tuple[bytes, bytes]]]  # (ID3v2 minor version, each frame's 10-byte header and body)
