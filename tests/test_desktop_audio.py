@@ -28,7 +28,7 @@ def test_every_format_decodes_its_whole_length_and_parts_from_anywhere(tmp_path,
         assert rms == pytest.approx(expected, rel=0.2)
 
 
-@pytest.mark.parametrize("ext", ["flac", "mp3", "wv", "mpc", "ape", "dsf", "dff"])  # libsndfile reads a cut WAV or AIFF as shorter
+@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wv", "mpc", "ape", "dsf", "dff"])
 def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tmp_path, exported_model, ext):
     # A copy or download that did not finish: FLAC failed whole ("flac decoder lost sync"), WavPack with
     # "Input/output error", Monkey's Audio with "no audio stream"; an MP3 was analysed with silence for its end, unsaid.
@@ -48,6 +48,25 @@ def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tm
     assert part.note and part.note.startswith("only the first ") and "of the 10 s its header gives could be decoded" in part.note
     assert 1 <= len(part.window_starts) <= 4 and max(part.window_starts) < 4.0
     assert none.status == ERROR and none.top_genre is None and none.error
+
+
+def test_a_wav_whose_header_gives_no_size_or_a_slight_miscount_is_not_said_to_be_cut_short(tmp_path):
+    # A WAV written to a pipe (ffmpeg, some recorders) keeps the placeholder size 0xFFFFFFFF, and some writers count
+    # too many (here 0.45 s): neither is a file cut short, and its length is what libsndfile measures.
+    import subprocess
+
+    whole = make_track(tmp_path, "whole", "tones", "wav", 10.0)
+    streamed = tmp_path / "streamed.wav"
+    with open(streamed, "wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(whole), "-f", "wav", "-"], stdout=out, check=True)
+    assert b"data\xff\xff\xff\xff" in streamed.read_bytes()[:200]
+    data = bytearray(whole.read_bytes())
+    at = data.index(b"data") + 4
+    data[at:at + 4] = (int.from_bytes(data[at:at + 4], "little") + 20000).to_bytes(4, "little")
+    miscounted = tmp_path / "miscounted.wav"
+    miscounted.write_bytes(bytes(data))
+    for path in (streamed, miscounted):
+        assert probe(path).duration == pytest.approx(10.0, abs=0.05), path.name
 
 
 def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_path):

@@ -15,6 +15,7 @@ import numpy as np
 
 from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError
+from desktop.core.fingerprint import declared_audio_bytes
 from desktop.core.formats import AudioFormat, every_format, format_of
 
 
@@ -40,8 +41,22 @@ def probe(path: Path) -> AudioInfo:
             raise AudioDecodeError(path, f"cannot read audio ({soundfile_reason(exc)})") from exc
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
-        return AudioInfo(info.frames / info.samplerate, info.samplerate, info.channels)
+        duration = info.frames / info.samplerate
+        if fmt.length_from_header:
+            duration = _declared_duration(path, duration)
+        return AudioInfo(duration, info.samplerate, info.channels)
     return _header_info(path, fmt) if fmt.length_from_header else _ffprobe(path)
+
+
+def _declared_duration(path: Path, there: float) -> float:
+    """A WAV or AIFF file's length as its header gives it: libsndfile measures the audio the file holds, so one cut
+    short looked whole. Its audio chunk's declared size scales the length of what is there (PCM or any other
+    constant-rate code); a shortfall under a second is a writer's miscount, not a file cut short."""
+    sizes = declared_audio_bytes(path)
+    if not sizes or not sizes[1]:
+        return there
+    declared = there * sizes[0] / sizes[1]
+    return declared if declared - there > 1.0 else there
 
 
 def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo:

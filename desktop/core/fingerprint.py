@@ -163,6 +163,30 @@ def _iff_audio(fh, magic: bytes, endian: str, chunk: bytes) -> Iterator[tuple[in
     raise ValueError(f"no {chunk.decode()} chunk")
 
 
+def declared_audio_bytes(path: str | Path) -> tuple[int, int] | None:
+    """(bytes its header gives a WAV or AIFF file's audio chunk, bytes of it the file holds); None for other files,
+    a header not walked, or a streamed WAV's placeholder size (0 or 0xFFFFFFFF, which gives no length)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+                endian, chunk = "<", b"data"
+            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
+                endian, chunk = ">", b"SSND"
+            else:
+                return None
+            end, pos = _file_size(fh), 12
+            while pos + 8 <= end:
+                fh.seek(pos)
+                cid, size = struct.unpack(endian + "4sI", fh.read(8))
+                if cid == chunk:
+                    return None if size in (0, 0xFFFFFFFF) else (size, min(size, end - pos - 8))
+                pos += 8 + size + (size & 1)
+    except (OSError, struct.error):
+        return None
+    return None
+
+
 def _riff_regions(fh) -> Iterator[tuple[int, int]]:
     return _iff_audio(fh, b"RIFF", "<", b"data")
 
