@@ -50,6 +50,53 @@ def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tm
     assert none.status == ERROR and none.top_genre is None and none.error
 
 
+@pytest.mark.parametrize("ext", ["ogg", "opus", "flac.oga"])
+def test_an_ogg_file_cut_short_says_its_stream_stops_before_its_end(tmp_path, exported_model, ext):
+    # No Ogg header gives a stream's length, so a cut file looked like a whole short track (an Opus cut to 3 s was
+    # "shorter than one 3 s window", said of a 10 s song). Its last whole page lacks the end-of-stream flag.
+    import contextlib
+    import re
+
+    from desktop.core.analysis import ERROR, TOO_SHORT, Analyzer
+    from desktop.core.errors import AudioDecodeError
+    from desktop.core.model import GenreModel
+    from desktop.core.ogg_end import stops_before_its_last_page
+    from desktop.services.models import shipped_models_dir
+
+    whole = make_track(tmp_path, "whole", "tones", ext, 10.0, seed=7)
+    data = whole.read_bytes()
+    cut, stub = tmp_path / f"cut.{ext}", tmp_path / f"stub.{ext}"
+    cut.write_bytes(data[: len(data) * 3 // 5])
+    for boundary in [m.start() for m in re.finditer(b"OggS", data)][1:]:  # the first whole pages, about 2 s of audio
+        stub.write_bytes(data[:boundary])
+        with contextlib.suppress(AudioDecodeError):  # the headers alone
+            if 1.5 < probe(stub).duration < 2.5:
+                break
+    else:
+        pytest.fail("no page ends 2 s in")
+    assert not stops_before_its_last_page(whole) and stops_before_its_last_page(cut)
+    full, part = Analyzer(GenreModel(exported_model, device="cpu")).analyse([whole, cut])
+    assert full.status != ERROR and full.note is None
+    assert part.status != ERROR and part.top_genre is not None and part.duration < 8
+    assert part.note.startswith("its stream stops after ") and part.note.endswith("its genre comes from that part")
+    [short] = Analyzer(GenreModel(shipped_models_dir() / "default.onnx", device="cpu")).analyse([stub])  # 3 s windows
+    assert short.status == TOO_SHORT and short.top_genre is None
+    assert short.note == "its stream stops after 2 s, before its end (cut short? a copy or download that did not finish)"
+
+
+def test_an_mp4_file_cut_before_its_index_says_it_may_be_cut_short(tmp_path):
+    # ffmpeg writes an MP4 file's index (moov atom) after its audio: a file cut short has none, and "moov atom not
+    # found" alone did not tell a listener why.
+    from desktop.core.errors import AudioDecodeError
+
+    whole = make_track(tmp_path, "whole", "tones", "m4a", 4.0)
+    cut = tmp_path / "cut.m4a"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(AudioDecodeError, match="moov atom not found: its audio's index is missing, as in a copy or "
+                                               "download that did not finish"):
+        probe(cut)
+
+
 def test_a_wav_whose_header_gives_no_size_or_a_slight_miscount_is_not_said_to_be_cut_short(tmp_path):
     # A WAV written to a pipe (ffmpeg, some recorders) keeps the placeholder size 0xFFFFFFFF, and some writers count
     # too many (here 0.45 s): neither is a file cut short, and its length is what libsndfile measures.

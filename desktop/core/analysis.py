@@ -80,10 +80,14 @@ class Analyzer:
         """Read only the planned windows of a track (runs on a worker thread)."""
         info = self.model.info
         try:
-            duration = probe(path).duration
+            audio = probe(path)
+            duration = audio.duration
+            # An Ogg stream without its last page: all of it decodes, but it is only the start of the track.
+            stopped = (f"its stream stops after {duration:.0f} s, before its end (cut short? a copy or download that did "
+                       "not finish)") if audio.stops_early else None
             starts = plan_windows(duration, info.window_seconds, self.settings.plan)
             if not starts:
-                return _Decoded(path, duration)
+                return _Decoded(path, duration, note=stopped)
             try:
                 segments = read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
             except GenreTaggerError as exc:  # a file cut short fails at its first window past the end
@@ -93,7 +97,7 @@ class Analyzer:
             if not any(whole):
                 raise AudioDecodeError(path, f"no audio decodes in its {duration:.0f} s (its header's length): damaged, "
                                              "or cut short (a copy or download that did not finish?)")
-            note = None
+            note = stopped and f"{stopped}; its genre comes from that part"
             if not all(whole):
                 # Its genre from the part that is there, said (a VBR MP3 without a length header is estimated too).
                 heard = max(start for start, ok in zip(starts, whole, strict=True) if ok) + info.window_seconds
@@ -159,7 +163,7 @@ class Analyzer:
                 results.append(TrackAnalysis(d.path, ERROR, d.duration, error=d.error))
                 continue
             if d.windows is None:
-                results.append(TrackAnalysis(d.path, TOO_SHORT, d.duration,
+                results.append(TrackAnalysis(d.path, TOO_SHORT, d.duration, note=d.note,
                                              error=f"shorter than one {self.model.info.window_seconds:g} s window"))
                 continue
             n = len(d.windows)

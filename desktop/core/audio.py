@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import re
 import shutil
@@ -16,7 +17,8 @@ import numpy as np
 from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError
 from desktop.core.fingerprint import declared_audio_bytes
-from desktop.core.formats import AudioFormat, every_format, format_of
+from desktop.core.formats import OGG_CODECS, AudioFormat, every_format, format_of
+from desktop.core.ogg_end import stops_before_its_last_page
 
 
 @dataclass(frozen=True)
@@ -26,11 +28,21 @@ class AudioInfo:
     duration: float
     sample_rate: int
     channels: int
+    # An Ogg stream that stops before its last page: cut short, and no header gives the length it had.
+    stops_early: bool = False
 
 
 def probe(path: Path) -> AudioInfo:
     """Duration, rate and channels without decoding; AudioDecodeError when unreadable."""
     fmt = format_of(path)
+    info = _probe(path, fmt)
+    if fmt in OGG_CODECS.values() and stops_before_its_last_page(path):
+        return dataclasses.replace(info, stops_early=True)
+    return info
+
+
+def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
+    """probe by the format's own reader: libsndfile, the header through mutagen, or ffprobe."""
     if fmt.soundfile_decodes:
         import soundfile as sf
 
@@ -139,13 +151,22 @@ def _pcm_out(sample_rate: int) -> list[str]:
 FFMPEG_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[ape @ 0x5560dfb3538c0] ": which part of ffmpeg spoke
 
 
+# ffmpeg's words that say less than they could to a listener -> ours.
+FFMPEG_WORDS = {
+    "Not yet implemented in FFmpeg, patches welcome": "not supported by ffmpeg",
+    # An MP4 file keeps its index (the moov atom) at its end unless it was made for streaming.
+    "moov atom not found": "moov atom not found: its audio's index is missing, as in a copy or download that did not finish",
+}
+
+
 def ffmpeg_reason(path: Path, stderr: bytes, fallback: str) -> str:
     """ffmpeg's last words on a failure (two at most), without its internal addresses, the path it repeats, or
     its plea for patches; `fallback` when it said nothing."""
     said: list[str] = []
     for line in stderr.decode(errors="replace").splitlines():
         line = FFMPEG_CONTEXT.sub("", line.strip()).removeprefix(f"{path}: ")
-        line = line.replace("Not yet implemented in FFmpeg, patches welcome", "not supported by ffmpeg")
+        for words, ours in FFMPEG_WORDS.items():
+            line = line.replace(words, ours)
         if line and line not in said:
             said.append(line)
     return "; ".join(said[-2:]) or fallback
