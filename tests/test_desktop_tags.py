@@ -533,3 +533,21 @@ def test_a_dst_compressed_dsdiff_file_is_tagged_and_its_audio_hashed_in_its_dst_
     write_genres(a, ["Classical " * 500])
     assert audio_hash(a, full=True) == before != audio_hash(b, full=True)
     assert read_tags(a).genres[0].startswith("Classical") and read_tags(a).artist == "Someone"
+
+
+@pytest.mark.parametrize("ext", ["ogg", "opus", "flac.oga"])
+def test_an_ogg_file_cut_short_takes_a_tag_that_fits_and_refuses_one_that_needs_more_room(tmp_path, ext):
+    # Its audio hash covers the whole pages and the cut one as it is. A tag that grows past its pages makes mutagen
+    # renumber every page after it, which the cut last page stops: refused, saying why, the file untouched.
+    whole = make_track(tmp_path, "whole", "tones", ext, 6.0, seed=3)
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size * 3 // 5])
+    audio = audio_hash(cut, full=True)
+    assert audio != audio_hash(whole, full=True)
+    write_genres(cut, ["Jazz"])
+    assert read_tags(cut).genres == ("Jazz",) and audio_hash(cut, full=True) == audio
+    before = cut.read_bytes()
+    with pytest.raises(TagWriteError, match=r"its stream stops before its end, as in a copy or download that did "
+                                            r"not finish, so a tag needing more room cannot be added; the file is untouched"):
+        write_genres(cut, ["Jazz " * 20000])
+    assert cut.read_bytes() == before

@@ -17,7 +17,13 @@ import numpy as np
 from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError
 from desktop.core.fingerprint import declared_audio_bytes
-from desktop.core.formats import OGG_CODECS, AudioFormat, every_format, format_of
+from desktop.core.formats import (
+    MP4_CUT_BEFORE_INDEX,
+    OGG_CODECS,
+    AudioFormat,
+    every_format,
+    format_of,
+)
 from desktop.core.ogg_end import stops_before_its_last_page
 
 
@@ -155,7 +161,7 @@ FFMPEG_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[ape @ 0x556
 FFMPEG_WORDS = {
     "Not yet implemented in FFmpeg, patches welcome": "not supported by ffmpeg",
     # An MP4 file keeps its index (the moov atom) at its end unless it was made for streaming.
-    "moov atom not found": "moov atom not found: its audio's index is missing, as in a copy or download that did not finish",
+    "moov atom not found": MP4_CUT_BEFORE_INDEX,
 }
 
 

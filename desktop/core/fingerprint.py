@@ -9,6 +9,7 @@ from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError
 from desktop.core.formats import format_of
+from desktop.core.ogg_end import is_cut_page
 
 SAMPLE_BYTES = 1 << 20  # quick mode: hash 1 MiB at the start, middle and end of long audio regions
 
@@ -133,11 +134,11 @@ def _mp4_regions(fh) -> Iterator[tuple[int, int]]:
 
     fh.seek(0)
     atoms = Atoms(fh)
-    found = False
+    found, end = False, _file_size(fh)
     for atom in atoms.atoms:
         if atom.name == b"mdat":
             found = True
-            yield atom.offset + 8, atom.offset + atom.length
+            yield atom.offset + 8, min(end, atom.offset + atom.length)  # a file cut short: the audio that is there
     if not found:
         raise ValueError("no mdat atom")
 
@@ -275,11 +276,17 @@ def _hash_ogg(fh, h, is_last_header: Callable[[int, bytes], bool]) -> None:
     fh.seek(0)
     index, last_started, headers_done = -1, False, False
     while True:
+        start = fh.tell()
         try:
             page = OggPage(fh)
         except EOFError:
             break
         except Exception as exc:  # mutagen.ogg.error on a damaged page
+            fh.seek(start)
+            rest = fh.read()
+            if headers_done and is_cut_page(rest):  # a file cut short through its last page: its bytes as they are
+                h.update(rest)
+                break
             raise ValueError(str(exc)) from exc
         if headers_done:
             for packet in page.packets:

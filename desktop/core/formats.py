@@ -60,6 +60,10 @@ DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=Tru
 # DSD in Philips' DSDIFF: ID3v2 tag in an `ID3 ` chunk of its FRM8 form (as foobar2000 and mutagen write it).
 DSDIFF = AudioFormat("DSDIFF", "id3", "mutagen.dsdiff.DSDIFF", False, length_from_header=True)
 
+# What an MP4 file without its index says, to readers that call it "not a MP4 file" or "moov atom not found": most
+# writers put the index after the audio, so a file cut short has none.
+MP4_CUT_BEFORE_INDEX = "no moov atom: its audio's index is missing, as in a copy or download that did not finish"
+
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
     ".mp3": MP3,

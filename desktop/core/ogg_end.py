@@ -32,6 +32,17 @@ def stops_before_its_last_page(path: str | Path) -> bool:
     return False
 
 
+def is_cut_page(data: bytes) -> bool:
+    """True when `data` is the start of an Ogg page that the data ends inside (a file cut short through its last
+    page), not something else."""
+    if len(data) < OGG_PAGE_HEADER:
+        return b"OggS".startswith(data[:4]) and len(data) > 0
+    if data[:4] != b"OggS" or data[4] != 0:
+        return False
+    lacing = data[OGG_PAGE_HEADER:OGG_PAGE_HEADER + data[26]]
+    return len(lacing) < data[26] or len(data) < OGG_PAGE_HEADER + data[26] + sum(lacing)
+
+
 def _whole_page_flags(data: bytes, pos: int) -> int | None:
     """The header-type flags of the page at `pos` when it is whole and its checksum holds (so "OggS" inside a packet,
     or a page cut through, is no page); None otherwise."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import os
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core import id3_frames, riff_info
 from desktop.core.errors import TagReadError, TagWriteError
-from desktop.core.formats import format_of
+from desktop.core.formats import MP4, MP4_CUT_BEFORE_INDEX, format_of
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.safe_write import safe_modify, temp_copy_path
 
@@ -241,7 +242,28 @@ def _open(path: Path):
     try:
         return fmt, fmt.open(path)
     except Exception as exc:  # mutagen raises format-specific errors (HeaderNotFoundError, FLACNoHeaderError, ...)
-        raise TagReadError(path, f"cannot read tags ({type(exc).__name__}: {exc})") from exc
+        said = MP4_CUT_BEFORE_INDEX if fmt is MP4 and not _has_top_atom(path, b"moov") else f"{type(exc).__name__}: {exc}"
+        raise TagReadError(path, f"cannot read tags ({said})") from exc
+
+
+def _has_top_atom(path: Path, name: bytes) -> bool:
+    """Whether an MP4 file holds the top-level atom `name` (mutagen calls one without its index "not a MP4 file")."""
+    try:
+        with open(path, "rb") as fh:
+            end, pos = fh.seek(0, 2), 0
+            while pos + 8 <= end:
+                fh.seek(pos)
+                size, kind = struct.unpack(">I4s", fh.read(8))
+                if kind == name:
+                    return True
+                if size == 1:  # a 64-bit size follows the name
+                    size = struct.unpack(">Q", fh.read(8))[0]
+                if size < 8:  # 0: the atom runs to the file's end; less is damage
+                    return False
+                pos += size
+    except OSError:
+        return True  # unreadable: mutagen's own words say more
+    return False
 
 
 def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
