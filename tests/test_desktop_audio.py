@@ -28,7 +28,7 @@ def test_every_format_decodes_its_whole_length_and_parts_from_anywhere(tmp_path,
         assert rms == pytest.approx(expected, rel=0.2)
 
 
-@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wv", "mpc", "ape", "dsf", "dff"])
+@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wma", "wv", "mpc", "ape", "dsf", "dff"])
 def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tmp_path, exported_model, ext):
     # A copy or download that did not finish: FLAC failed whole ("flac decoder lost sync"), WavPack with
     # "Input/output error", Monkey's Audio with "no audio stream"; an MP3 was analysed with silence for its end, unsaid.
@@ -95,6 +95,29 @@ def test_an_mp4_file_cut_before_its_index_says_it_may_be_cut_short(tmp_path):
     with pytest.raises(AudioDecodeError, match="no moov atom: its audio's index is missing, as in a copy or "
                                                "download that did not finish"):
         probe(cut)
+
+
+def test_a_wma_broadcast_whose_header_gives_no_length_is_measured_by_ffprobe(tmp_path):
+    # A WMA file's length comes from its header (so one cut short is said), but a live broadcast's header has none
+    # (the broadcast flag set, play and send durations 0): its length is then what ffprobe measures, not an error.
+    import struct
+    import uuid
+
+    from desktop.core.errors import AudioDecodeError
+
+    song = make_track(tmp_path, "live", "tones", "wma", 4.0)
+    data = bytearray(song.read_bytes())
+    at = data.index(uuid.UUID("8CABDCA1-A947-11CF-8EE4-00C00C205365").bytes_le)  # the File Properties object
+    data[at + 64:at + 80] = bytes(16)  # play and send durations
+    data[at + 88:at + 92] = struct.pack("<I", 3)  # flags: broadcast, seekable
+    broadcast = tmp_path / "broadcast.wma"
+    broadcast.write_bytes(bytes(data))
+    assert probe(song).duration == pytest.approx(4.0, abs=0.1)
+    assert probe(broadcast).duration == pytest.approx(4.0, abs=0.5)
+    data[at + 88:at + 92] = struct.pack("<I", 2)  # not a broadcast, yet no length: said, not a length below 0
+    broadcast.write_bytes(bytes(data))
+    with pytest.raises(AudioDecodeError, match=r"broadcast\.wma: cannot tell its length \(its header gives -?[0-9.]+ s\)"):
+        probe(broadcast)
 
 
 def test_a_wav_whose_header_gives_no_size_or_a_slight_miscount_is_not_said_to_be_cut_short(tmp_path):

@@ -63,7 +63,14 @@ def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
         if fmt.length_from_header:
             duration = _declared_duration(path, duration)
         return AudioInfo(duration, info.samplerate, info.channels)
-    return _header_info(path, fmt) if fmt.length_from_header else _ffprobe(path)
+    if fmt.length_from_header:
+        header = _header_info(path, fmt)
+        if header is not None:
+            return header
+        if not fmt.ffmpeg_seeks:  # ffprobe's length would be a guess
+            raise AudioDecodeError(path, "no audio frames")
+        # its header gives no length (a WMA file marked as a broadcast): ffprobe measures it
+    return _ffprobe(path)
 
 
 def _declared_duration(path: Path, there: float) -> float:
@@ -77,15 +84,17 @@ def _declared_duration(path: Path, there: float) -> float:
     return declared if declared - there > 1.0 else there
 
 
-def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo:
+def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo | None:
     """Length, rate and channels as the file's own header gives them (for formats whose length ffprobe only
-    estimates; no ffprobe run needed)."""
+    estimates; no ffprobe run needed); None when it gives no length."""
     try:
         info = fmt.open(path).info
     except Exception as exc:  # noqa: BLE001 (mutagen raises its own error per format, and struct errors)
         raise AudioDecodeError(path, f"cannot read audio ({exc})") from exc
-    if not info.length or info.length <= 0 or not info.sample_rate:
+    if not info.sample_rate:
         raise AudioDecodeError(path, "no audio frames")
+    if not info.length or info.length <= 0:
+        return None
     return AudioInfo(float(info.length), int(info.sample_rate), int(info.channels))
 
 
@@ -227,6 +236,9 @@ def _ffprobe(path: Path) -> AudioInfo:
         data = json.loads(proc.stdout or b"{}")
         stream = data["streams"][0]
         duration = float(stream.get("duration") or data["format"]["duration"])
-        return AudioInfo(duration, int(stream["sample_rate"]), int(stream["channels"]))
+        info = AudioInfo(duration, int(stream["sample_rate"]), int(stream["channels"]))
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise AudioDecodeError(path, f"cannot read audio ({ffmpeg_reason(path, proc.stderr, 'no audio stream')})") from exc
+    if duration <= 0:  # a WMA header's play duration of 0 less its preroll read as -3.1 s
+        raise AudioDecodeError(path, f"cannot tell its length (its header gives {duration:g} s)")
+    return info

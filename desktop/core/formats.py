@@ -25,7 +25,8 @@ class AudioFormat:
     # from the start.
     ffmpeg_seeks: bool = True
     # Its length comes from its header (mutagen), not from ffprobe, which guesses Musepack's (3.3 s for 4 s) and
-    # measures a DSF or DSDIFF file by its size (so one cut short looked whole); WAV and AIFF: from their audio
+    # measures a DSF, DSDIFF or WMA file by its size (so one cut short looked whole; a header with no length, as a
+    # WMA broadcast's, leaves it to ffprobe where ffmpeg seeks); WAV and AIFF: from their audio
     # chunk's declared size where the file holds less, as libsndfile measures what is there.
     length_from_header: bool = False
 
@@ -50,7 +51,7 @@ OGG_FLAC = AudioFormat("Ogg FLAC", "vorbis", "mutagen.oggflac.OggFLAC", False)  
 MP4 = AudioFormat("MP4", "mp4", "mutagen.mp4.MP4", False)
 WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True, length_from_header=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True, length_from_header=True)
-WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False)
+WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False, length_from_header=True)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
 MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False,
                        length_from_header=True)
