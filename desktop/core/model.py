@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import ModelError
+from desktop.core.onnx_meta import NOT_A_MODEL_FILE, read_metadata
 
 REQUIRED_METADATA = ("labels", "sample_rate", "window_seconds")
 # Bounds that keep a lying model from asking for absurd memory (1e8 Hz would be gigabytes per track).
@@ -89,7 +90,7 @@ class GenreModel:
 
         path = Path(path)
         if not path.is_file():
-            raise ModelError(path, "is a folder, not a model file (.onnx)" if path.is_dir() else "no such model file")
+            raise ModelError(path, NOT_A_MODEL_FILE[IsADirectoryError if path.is_dir() else FileNotFoundError])
         ort.set_default_logger_severity(4)  # a missing CUDA library is reported through `providers`, not stderr noise
         options = ort.SessionOptions()
         if threads:
@@ -147,7 +148,5 @@ class GenreModel:
 
 def read_model_info(path: str | Path) -> ModelInfo:
     """Metadata of a model file, parsed from the file alone (no inference session is built)."""
-    from desktop.core.onnx_meta import read_metadata
-
     path = Path(path)
     return parse_metadata(path, read_metadata(path))

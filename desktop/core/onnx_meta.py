@@ -48,14 +48,17 @@ def _fields(data: bytes):
         yield number, wire, value
 
 
+# What a model path that names no file is, said the same wherever a model is opened.
+NOT_A_MODEL_FILE = {FileNotFoundError: "no such model file", IsADirectoryError: "is a folder, not a model file (.onnx)"}
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The metadata_props of an ONNX model as a dict; ModelError when the file is not a readable model."""
     path = Path(path)
     try:
         data = path.read_bytes()
     except OSError as exc:
-        reason = {FileNotFoundError: "no such model file", IsADirectoryError: "is a folder, not a model file (.onnx)"}
-        raise ModelError(path, reason.get(type(exc), f"cannot read ({exc.strerror})")) from exc
+        raise ModelError(path, NOT_A_MODEL_FILE.get(type(exc), f"cannot read ({exc.strerror})")) from exc
     meta: dict[str, str] = {}
     try:
         for number, wire, value in _fields(data):
