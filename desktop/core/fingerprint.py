@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError
 from desktop.core.formats import format_of
-from desktop.core.ogg_end import is_cut_page
+from desktop.core.ogg_end import LARGEST_PAGE, is_cut_page
 
 SAMPLE_BYTES = 1 << 20  # quick mode: hash 1 MiB at the start, middle and end of long audio regions
 
@@ -144,56 +144,57 @@ def _mp4_regions(fh) -> Iterator[tuple[int, int]]:
 
 
 def _iff_chunks(fh, start: int, end: int, endian: str) -> Iterator[tuple[bytes, int, int]]:
+    """(id, data start, data end as its size declares it) of each chunk from `start` to `end`."""
     pos = start
     while pos + 8 <= end:
         fh.seek(pos)
         cid, size = struct.unpack(endian + "4sI", fh.read(8))
-        yield cid, pos + 8, min(end, pos + 8 + size)
+        yield cid, pos + 8, pos + 8 + size
         pos += 8 + size + (size & 1)
 
 
-def _iff_audio(fh, magic: bytes, endian: str, chunk: bytes) -> Iterator[tuple[int, int]]:
-    """The audio chunk of an IFF-style file (WAV: RIFF/data little-endian; AIFF: FORM/SSND big-endian)."""
+# An IFF-style file's audio chunk: WAV, RIFF/data little-endian; AIFF, FORM/SSND big-endian.
+IFF_AUDIO = {"WAV": (b"RIFF", "<", b"data"), "AIFF": (b"FORM", ">", b"SSND")}
+
+
+def _iff_audio_chunk(fh, magic: bytes, endian: str, chunk: bytes) -> tuple[int, int]:
+    """(data start, data end as its size declares it) of the audio chunk of an IFF-style file."""
     fh.seek(0)
     if fh.read(4) != magic:
         raise ValueError(f"no {magic.decode()} header")
     for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), endian):
         if cid == chunk:
-            yield start, end
-            return
+            return start, end
     raise ValueError(f"no {chunk.decode()} chunk")
+
+
+def _iff_audio(fh, magic: bytes, endian: str, chunk: bytes) -> Iterator[tuple[int, int]]:
+    """The audio chunk of an IFF-style file, up to the file's end (a file cut short: the audio that is there)."""
+    start, end = _iff_audio_chunk(fh, magic, endian, chunk)
+    yield start, min(end, _file_size(fh))
 
 
 def declared_audio_bytes(path: str | Path) -> tuple[int, int] | None:
     """(bytes its header gives a WAV or AIFF file's audio chunk, bytes of it the file holds); None for other files,
     a header not walked, or a streamed WAV's placeholder size (0 or 0xFFFFFFFF, which gives no length)."""
+    layout = IFF_AUDIO.get(format_of(path).name)
+    if layout is None:
+        return None
     try:
         with open(path, "rb") as fh:
-            head = fh.read(12)
-            if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
-                endian, chunk = "<", b"data"
-            elif head[:4] == b"FORM" and head[8:12] in (b"AIFF", b"AIFC"):
-                endian, chunk = ">", b"SSND"
-            else:
-                return None
-            end, pos = _file_size(fh), 12
-            while pos + 8 <= end:
-                fh.seek(pos)
-                cid, size = struct.unpack(endian + "4sI", fh.read(8))
-                if cid == chunk:
-                    return None if size in (0, 0xFFFFFFFF) else (size, min(size, end - pos - 8))
-                pos += 8 + size + (size & 1)
-    except (OSError, struct.error):
+            start, end = _iff_audio_chunk(fh, *layout)
+            size, there = end - start, _file_size(fh) - start
+    except (OSError, struct.error, ValueError):
         return None
-    return None
+    return None if size in (0, 0xFFFFFFFF) else (size, min(size, there))
 
 
 def _riff_regions(fh) -> Iterator[tuple[int, int]]:
-    return _iff_audio(fh, b"RIFF", "<", b"data")
+    return _iff_audio(fh, *IFF_AUDIO["WAV"])
 
 
 def _aiff_regions(fh) -> Iterator[tuple[int, int]]:
-    return _iff_audio(fh, b"FORM", ">", b"SSND")
+    return _iff_audio(fh, *IFF_AUDIO["AIFF"])
 
 
 DSF_HEADER = 28  # 'DSD ', its size, the file's size and the ID3 tag's offset
@@ -283,7 +284,7 @@ def _hash_ogg(fh, h, is_last_header: Callable[[int, bytes], bool]) -> None:
             break
         except Exception as exc:  # mutagen.ogg.error on a damaged page
             fh.seek(start)
-            rest = fh.read()
+            rest = fh.read(LARGEST_PAGE + 1)  # more than any page: not the last page cut through
             if headers_done and is_cut_page(rest):  # a file cut short through its last page: its bytes as they are
                 h.update(rest)
                 break
