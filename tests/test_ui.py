@@ -773,9 +773,11 @@ def test_a_preview_starts_in_the_middle_and_a_new_one_is_timed_afresh(qtbot, tmp
     qtbot.waitUntil(lambda: preview.player.position() > 0, timeout=15_000)
     assert preview.player.position() >= 14_000  # a seek before the media loaded was dropped: it played from 0
     qtbot.wait(2500)
-    preview.play(str(track), 30.0)  # another preview 2.5 s later
+    preview.play(str(track), 30.0)  # another preview 2.5 s later: built once the first one's pipeline is gone
+    assert preview.player.source().isEmpty() and preview.playing()
     qtbot.wait(2500)
     assert preview.playing(), "the first preview's stop cut the second one short"
+    assert 14_000 <= preview.player.position() <= 18_000  # it too starts in the middle
     qtbot.waitUntil(lambda: not preview.playing(), timeout=15_000)
 
 

@@ -6,6 +6,8 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
 PREVIEW_SECONDS = 20
+# How long the last preview's pipeline is given to be torn down before the next one is built (see Preview.play).
+SETTLE_MS = 300
 
 # The statuses in which the player takes a seek: Qt's FFmpeg backend drops a setPosition made while
 # the media is still loading, without an error, and the preview then played from the track's start.
@@ -24,27 +26,46 @@ class Preview(QObject):
         self.audio_out = QAudioOutput(self)
         self.player.setAudioOutput(self.audio_out)
         self.path = ""
+        self._next = ("", 0)  # (path, where to start in ms) of the preview asked for last
         self._start_ms: int | None = None  # a seek waiting for the media to load
         self._stop = QTimer(self, singleShot=True, interval=int(seconds * 1000))
         self._stop.timeout.connect(self.player.stop)
+        self._begin_later = QTimer(self, singleShot=True, interval=SETTLE_MS)
+        self._begin_later.timeout.connect(self._begin)
         self.player.mediaStatusChanged.connect(self._seek_when_loaded)
         self.player.errorOccurred.connect(lambda _error, message: self.failed.emit(self.path, message))
 
     def play(self, path: str, duration: float) -> None:
         """Start the preview of `path` (its length `duration` seconds, 0 when unknown: from the start)."""
-        self.path, self._start_ms = path, int(duration * 500)
-        self.player.setSource(QUrl.fromLocalFile(path))
+        self._next = (path, int(duration * 500))
+        self._stop.stop()  # the previous preview's stop must not cut this one short
+        if self.player.source().isEmpty():
+            self._begin()
+            return
+        # Qt's FFmpeg backend tears the last preview's pipeline down in its own threads, and an object torn down there
+        # calls into Python (for the GIL) while holding a Qt lock. A new pipeline built meanwhile on this thread, which
+        # holds the GIL, could wait on the same lock: the window froze for good (seen once in CI, in the test that
+        # starts a second preview during the first). The old one goes first; the new one is built once it is gone,
+        # while this thread waits in the event loop without the GIL.
+        self.player.setSource(QUrl())
+        self._begin_later.start()  # a preview asked for meanwhile replaces this one
+
+    def _begin(self) -> None:
+        # Set here, not in play(): the old media, stopping, reports itself loaded, and would take the seek.
+        self.path, self._start_ms = self._next
+        self.player.setSource(QUrl.fromLocalFile(self.path))
         self.player.play()
-        self._stop.start()  # the previous preview's stop must not cut this one short
+        self._stop.start()
 
     def stop(self) -> None:
         """Stop playing now."""
         self._stop.stop()
+        self._begin_later.stop()
         self.player.stop()
 
     def playing(self) -> bool:
-        """True while a preview plays."""
-        return self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+        """True while a preview plays (or is about to, the last one's pipeline going)."""
+        return self._begin_later.isActive() or self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
 
     def _seek_when_loaded(self, status) -> None:
         if self._start_ms is not None and status in _SEEKABLE and self.player.isSeekable():
