@@ -28,6 +28,7 @@ ENCODINGS = {
     "wv": ["-c:a", "wavpack"],
     "mpc": ["-ar", "44100"],  # the WAV mpcenc encodes (it takes 32 to 48 kHz; see encode)
     "ape": ["-c:a", "pcm_s16le"],  # the WAV jmac (Monkey's Audio in Java) encodes; tags added with mutagen (see encode)
+    "tta": ["-c:a", "tta"],  # True Audio; ffmpeg writes its tags as APEv2 at the end
     "dsf": [],  # DSD written here (write_dsf: no encoder reachable makes one); tags added with mutagen (see encode)
     "dff": [],  # DSD in DSDIFF, written here too (write_dsdiff)
 }

@@ -28,7 +28,7 @@ def test_every_format_decodes_its_whole_length_and_parts_from_anywhere(tmp_path,
         assert rms == pytest.approx(expected, rel=0.2)
 
 
-@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wma", "wv", "mpc", "ape", "dsf", "dff"])
+@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff"])
 def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tmp_path, exported_model, ext):
     # A copy or download that did not finish: FLAC failed whole ("flac decoder lost sync"), WavPack with
     # "Input/output error", Monkey's Audio with "no audio stream"; an MP3 was analysed with silence for its end, unsaid.

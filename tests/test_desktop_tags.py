@@ -115,11 +115,25 @@ def test_an_mp3s_apev2_tag_is_read_and_kept_in_step_never_overwritten(tmp_path):
     assert all(audio_region_bytes(p) == b for p, b in before.items())
 
 
-def test_an_id3_tag_in_front_of_a_flac_stream_is_read_and_kept_in_step(tmp_path):
+@pytest.mark.parametrize("ext", ["flac", "tta"])
+def test_an_id3_tag_in_front_of_a_flac_stream_is_read_and_kept_in_step(tmp_path, ext):
     # Some rippers put an ID3v2 tag in front of a FLAC stream, and some players read it. Its genre was not read (the
     # file looked untagged, so "fill" gave it the model's genre over the listener's Shoegaze), nor kept in step.
+    # A True Audio file likewise: its own tag is the APEv2 tag ffmpeg and foobar2000 write, mutagen writes ID3v2.
+    from mutagen.apev2 import APEv2
     from mutagen.flac import FLAC
     from mutagen.id3 import ID3, TCON, TIT2, TPE1
+
+    def set_own_genre(path, genre):  # in the file's own tag: FLAC's Vorbis comments, True Audio's APEv2 tag
+        own = FLAC(path) if ext == "flac" else APEv2(path)
+        own["GENRE" if ext == "flac" else "Genre"] = [genre] if ext == "flac" else genre
+        if ext == "tta":
+            own.save(path)
+        else:
+            own.save()
+
+    def own_genre(path):
+        return FLAC(path)["GENRE"] if ext == "flac" else str(APEv2(path)["Genre"]).split("\x00")
 
     def id3_in_front(path, genre, version=4):
         tag = ID3()
@@ -130,18 +144,16 @@ def test_an_id3_tag_in_front_of_a_flac_stream_is_read_and_kept_in_step(tmp_path)
         path.write_bytes((tmp_path / "tag.id3").read_bytes() + path.read_bytes())
         return path
 
-    alone = id3_in_front(make_track(tmp_path, "alone", "tones", "flac", 2.0), "Shoegaze", version=3)
-    differing = id3_in_front(make_track(tmp_path, "differing", "tones", "flac", 2.0), "Shoegaze")
-    flac = FLAC(differing)
-    flac["GENRE"] = ["Rock"]
-    flac.save()
+    alone = id3_in_front(make_track(tmp_path, "alone", "tones", ext, 2.0), "Shoegaze", version=3)
+    differing = id3_in_front(make_track(tmp_path, "differing", "tones", ext, 2.0), "Shoegaze")
+    set_own_genre(differing, "Rock")
     before = {p: audio_region_bytes(p) for p in (alone, differing)}
     tags = read_tags(alone)
     assert (tags.genres, tags.title, tags.artist) == (("Shoegaze",), "Only Shallow", "My Bloody Valentine")
-    assert read_tags(differing).genres == ("Rock",)  # the Vorbis comments come first
+    assert read_tags(differing).genres == ("Rock",)  # the file's own tag comes first
     for path in (alone, differing):
         write_genres(path, ["Dream Pop"])
-        assert FLAC(path)["GENRE"] == ["Dream Pop"]
+        assert own_genre(path) == ["Dream Pop"]
     assert [str(ID3(p)["TCON"]) for p in (alone, differing)] == ["Dream Pop", "Shoegaze"]  # in step; its own left
     assert ID3(alone).version[:2] == (2, 3) and str(ID3(alone)["TIT2"]) == "Only Shallow"  # its version and frames kept
     write_genres(alone, ["Shoegaze"])  # as undo does: the journal keeps what the file said
@@ -384,7 +396,7 @@ def test_unsupported_and_missing_files(tmp_path):
         write_genres(tmp_path / "gone.flac", ["Rock"])
 
 
-@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "dsf", "dff"])
+@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff"])
 def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
     b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)

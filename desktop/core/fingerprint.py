@@ -21,7 +21,8 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
     regions = {
         "MP3": _stream_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
         "WMA": _asf_regions, "WavPack": _stream_regions,
-        "Musepack": _stream_regions, "Monkey's Audio": _stream_regions, "DSF": _dsf_regions,
+        "Musepack": _stream_regions, "Monkey's Audio": _stream_regions, "True Audio": _stream_regions,
+        "DSF": _dsf_regions,
         "DSDIFF": _dsdiff_regions,
     }
     h = hashlib.blake2b(digest_size=20)
@@ -62,7 +63,7 @@ def _file_size(fh) -> int:
     return fh.tell()
 
 
-def _id3v2_size(fh, offset: int = 0) -> int:
+def id3v2_size(fh, offset: int = 0) -> int:
     """Bytes taken by an ID3v2 tag at `offset` (0 when none)."""
     fh.seek(offset)
     head = fh.read(10)
@@ -74,9 +75,9 @@ def _id3v2_size(fh, offset: int = 0) -> int:
 
 def _stream_regions(fh) -> Iterator[tuple[int, int]]:
     """A bare audio stream with tags at either end: ID3v2 before it, ID3v1 and APEv2 after it (MP3, WavPack, Musepack,
-    Monkey's Audio)."""
+    Monkey's Audio, True Audio)."""
     start, end = 0, _file_size(fh)
-    while (skip := _id3v2_size(fh, start)) > 0:  # several tags may be stacked
+    while (skip := id3v2_size(fh, start)) > 0:  # several tags may be stacked
         start += skip
     # Tags at the end, in either order: mp3gain and foobar put APEv2 before ID3v1, mutagen after it. An APE footer
     # is looked for first: in an APE tag of 131 bytes its header's "APETAGEX" puts "TAG" where ID3v1 would start.
@@ -97,7 +98,7 @@ def _stream_regions(fh) -> Iterator[tuple[int, int]]:
 
 
 def _flac_regions(fh) -> Iterator[tuple[int, int]]:
-    pos = _id3v2_size(fh, 0)
+    pos = id3v2_size(fh, 0)
     fh.seek(pos)
     if fh.read(4) != b"fLaC":
         raise ValueError("no FLAC signature")

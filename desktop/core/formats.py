@@ -19,7 +19,8 @@ class AudioFormat:
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
     chatty_decoder: bool = False  # libsndfile's decoder for it prints to stderr (libmpg123): decode_quietly filters it
     # A second tag some files carry, which some players read: 'ape' (an APEv2 tag at the end of an MP3, written by
-    # foobar2000 and mp3gain) or 'id3' (an ID3v2 tag in front of a FLAC stream, written by some rippers).
+    # foobar2000 and mp3gain) or 'id3' (an ID3v2 tag in front of a FLAC or True Audio stream, written by some rippers
+    # and by mutagen).
     second_tag: str = ""
     # ffmpeg seeks into it. Not so for Musepack: a part from 1 s in came back short; its parts come from one decode
     # from the start.
@@ -56,6 +57,9 @@ WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
 MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ffmpeg_seeks=False,
                        length_from_header=True)
 MONKEYS_AUDIO = AudioFormat("Monkey's Audio", "ape", "mutagen.monkeysaudio.MonkeysAudio", False)
+# True Audio (lossless): APEv2 at the end, as ffmpeg and foobar2000 write it; an ID3v2 tag in front (mutagen's and
+# Quod Libet's way) is its second tag, as a FLAC stream's is.
+TRUE_AUDIO = AudioFormat("True Audio", "ape", "desktop.core.true_audio.TrueAudioAPEv2", False, second_tag="id3")
 # DSD (1-bit audio, SACD rips): ID3v2 tag at the file's end, found through the pointer in its first chunk.
 DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=True)
 # DSD in Philips' DSDIFF: ID3v2 tag in an `ID3 ` chunk of its FRM8 form (as foobar2000 and mutagen write it).
@@ -83,6 +87,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".wv": WAVPACK,
     ".mpc": MUSEPACK,
     ".ape": MONKEYS_AUDIO,
+    ".tta": TRUE_AUDIO,
     ".dsf": DSF,
     ".dff": DSDIFF,
 }
@@ -155,12 +160,12 @@ def is_supported(path: str | Path) -> bool:
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
     ".aac": "raw AAC", ".ac3": "AC-3",
-    ".tta": "True Audio", ".mka": "Matroska audio", ".mp2": "MPEG layer II",
+    ".mka": "Matroska audio", ".mp2": "MPEG layer II",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
     ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
 }
 
 
 def unread_audio_kind(path: str | Path) -> str | None:
-    """The kind of audio file a scan does not read ("True Audio"), None for any other file."""
+    """The kind of audio file a scan does not read ("Speex"), None for any other file."""
     return UNREAD_AUDIO.get(Path(path).suffix.lower())
