@@ -484,22 +484,28 @@ def test_an_undo_stopped_midway_goes_on_at_the_next_undo(env):
         assert all(queries.track_by_path(s, p).corrected_genre is None for p in paths)
 
 
-def test_a_scan_analyses_ogg_files_cut_short_and_names_an_mp4_cut_before_its_index(tmp_path, exported_model):
+def test_a_scan_analyses_files_cut_short_and_names_an_mp4_cut_before_its_index(tmp_path, exported_model):
     # A copy or download that did not finish: the audio hash stopped at an Ogg file's cut last page ("damaged file
-    # structure (unable to read full data)") and past an MP4 file's end, so neither was ever analysed.
+    # structure (unable to read full data)") and past an MP4 file's end, so none was ever analysed. An MP4 file with
+    # its index in front (made for streaming) decodes in part; one with its index after the audio cannot be read.
+    import subprocess
+
     from desktop.core.model import GenreModel
 
     music = tmp_path / "music"
-    for ext in ("ogg", "opus", "flac.oga", "m4a"):
-        whole = make_track(tmp_path / "whole", "song", "tones", ext, 10.0, seed=3)
-        (music / f"cut.{ext}").parent.mkdir(exist_ok=True)
+    music.mkdir()
+    wholes = {ext: make_track(tmp_path / "whole", "song", "tones", ext, 10.0, seed=3) for ext in ("ogg", "opus", "flac.oga", "m4a")}
+    wholes["streamed.m4a"] = tmp_path / "whole" / "streamed.m4a"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(wholes["m4a"]), "-c", "copy", "-movflags", "+faststart",
+                    str(wholes["streamed.m4a"])], check=True)
+    for ext, whole in wholes.items():
         (music / f"cut.{ext}").write_bytes(whole.read_bytes()[: whole.stat().st_size * 3 // 5])
     library = Library(open_database(tmp_path / "db.sqlite"))
     report = library.sync([music])
-    assert report.new == 3 and [(p.path.name, p.reason) for p in report.problems] == [
+    assert report.new == 4 and [(p.path.name, p.reason) for p in report.problems] == [
         ("cut.m4a", "cannot read tags (no moov atom: its audio's index is missing, as in a copy or download that did not "
                     "finish)")]
     results = {r.path.name: r for r in library.analyse(Analyzer(GenreModel(exported_model, device="cpu")))}
-    assert sorted(results) == ["cut.flac.oga", "cut.ogg", "cut.opus"]
+    assert sorted(results) == ["cut.flac.oga", "cut.ogg", "cut.opus", "cut.streamed.m4a"]
     for r in results.values():
-        assert r.top_genre and r.note.startswith("its stream stops after "), r.path.name
+        assert r.top_genre and r.note.startswith("its stream stops after " if "m4a" not in r.path.name else "only the first "), r.path.name
