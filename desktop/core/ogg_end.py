@@ -39,8 +39,15 @@ def is_cut_page(data: bytes) -> bool:
         return b"OggS".startswith(data[:4]) and len(data) > 0
     if data[:4] != b"OggS" or data[4] != 0:
         return False
-    lacing = data[OGG_PAGE_HEADER:OGG_PAGE_HEADER + data[26]]
-    return len(lacing) < data[26] or len(data) < OGG_PAGE_HEADER + data[26] + sum(lacing)
+    end = _page_end(data, 0)
+    return end is None or end > len(data)
+
+
+def _page_end(data: bytes, pos: int) -> int | None:
+    """Where the page whose header starts at `pos` ends, by its segment table; None when the table is cut off."""
+    count = data[pos + 26]
+    lacing = data[pos + OGG_PAGE_HEADER:pos + OGG_PAGE_HEADER + count]
+    return None if len(lacing) < count else pos + OGG_PAGE_HEADER + count + sum(lacing)
 
 
 def _whole_page_flags(data: bytes, pos: int) -> int | None:
@@ -49,9 +56,8 @@ def _whole_page_flags(data: bytes, pos: int) -> int | None:
     head = data[pos:pos + OGG_PAGE_HEADER]
     if len(head) < OGG_PAGE_HEADER or head[4] != 0:  # stream structure version 0
         return None
-    lacing = data[pos + OGG_PAGE_HEADER:pos + OGG_PAGE_HEADER + head[26]]
-    end = pos + OGG_PAGE_HEADER + head[26] + sum(lacing)
-    if len(lacing) < head[26] or end > len(data):
+    end = _page_end(data, pos)
+    if end is None or end > len(data):
         return None
     page = data[pos:pos + 22] + b"\0\0\0\0" + data[pos + 26:end]  # checksummed with its own field zeroed
     return head[5] if ogg_crc(page) == struct.unpack("<I", head[22:26])[0] else None
