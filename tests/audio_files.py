@@ -31,6 +31,9 @@ ENCODINGS = {
     "tta": ["-c:a", "tta"],  # True Audio; ffmpeg writes its tags as APEv2 at the end
     "dsf": [],  # DSD written here (write_dsf: no encoder reachable makes one); tags added with mutagen (see encode)
     "dff": [],  # DSD in DSDIFF, written here too (write_dsdiff)
+    "mp2": ["-c:a", "mp2", "-b:a", "128k"],  # MPEG layer II; ffmpeg writes no tag to it: ID3v2 added with mutagen
+    "aac": ["-c:a", "aac", "-b:a", "96k", "-write_apetag", "1"],  # raw AAC (ADTS), tags as APEv2 at the end
+    "ac3": ["-c:a", "ac3", "-ar", "44100"],  # AC-3 (32, 44.1 or 48 kHz only); ffmpeg writes no tag: APEv2 added here
 }
 
 DSD_RATE = 2_822_400  # DSD64: 64 x 44.1 kHz, one bit per sample
@@ -115,6 +118,18 @@ def add_id3(path: Path, tags: dict[str, str]) -> None:
     audio.save()
 
 
+def add_ape(path: Path, tags: dict[str, str]) -> None:
+    """Tags as an APEv2 tag at the end, through mutagen (keys in title case, as foobar2000 writes them)."""
+    from mutagen.apev2 import APEv2
+
+    if not tags:
+        return
+    ape = APEv2()
+    for key, value in tags.items():
+        ape[key.title()] = value
+    ape.save(path)
+
+
 def ffmpeg_available() -> bool:
     return shutil.which("ffmpeg") is not None
 
@@ -144,13 +159,13 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
         subprocess.run(["jmac", "c2", str(wav), str(out)], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wav.unlink()
         tmp.unlink()
+        add_ape(out, tags or {})
+        return out
+    if ext in ("mp2", "ac3"):  # ffmpeg's muxers for these write no tag
+        subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(out)], check=True)
+        tmp.unlink()
         if tags:
-            from mutagen.apev2 import APEv2
-
-            ape = APEv2()
-            for key, value in tags.items():
-                ape[key.title()] = value
-            ape.save(out)
+            (add_id3 if ext == "mp2" else add_ape)(out, tags)
         return out
     meta = [a for k, v in (tags or {}).items() for a in ("-metadata", f"{k}={v}")]
     cmd = ["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], *meta]

@@ -49,7 +49,7 @@ def test_scan_of_a_folder_without_music_says_what_music_is(lib, capsys, tmp_path
     (tmp_path / "Documents").mkdir()
     (tmp_path / "Documents" / "notes.txt").write_text("not music")
     assert main(["scan", str(tmp_path / "Documents")]) == EXIT_OK
-    assert f"{tmp_path / 'Documents'}: no music files found (Genre Tagger reads .aif" in capsys.readouterr().out
+    assert f"{tmp_path / 'Documents'}: no music files found (Genre Tagger reads .aac .ac3 .aif" in capsys.readouterr().out
     assert main(["scan", str(music)]) == EXIT_OK
     assert "no music files" not in capsys.readouterr().out
 

@@ -115,19 +115,20 @@ def test_an_mp3s_apev2_tag_is_read_and_kept_in_step_never_overwritten(tmp_path):
     assert all(audio_region_bytes(p) == b for p, b in before.items())
 
 
-@pytest.mark.parametrize("ext", ["flac", "tta"])
+@pytest.mark.parametrize("ext", ["flac", "tta", "aac", "ac3"])
 def test_an_id3_tag_in_front_of_a_flac_stream_is_read_and_kept_in_step(tmp_path, ext):
     # Some rippers put an ID3v2 tag in front of a FLAC stream, and some players read it. Its genre was not read (the
     # file looked untagged, so "fill" gave it the model's genre over the listener's Shoegaze), nor kept in step.
-    # A True Audio file likewise: its own tag is the APEv2 tag ffmpeg and foobar2000 write, mutagen writes ID3v2.
-    from mutagen.apev2 import APEv2
+    # A True Audio file likewise: its own tag is the APEv2 tag ffmpeg and foobar2000 write, mutagen writes ID3v2; and
+    # a raw AAC or AC-3 stream (APEv2 from ffmpeg, foobar2000 and Picard; ID3v2 from Mp3tag).
+    from mutagen.apev2 import APEv2, APEv2File
     from mutagen.flac import FLAC
     from mutagen.id3 import ID3, TCON, TIT2, TPE1
 
     def set_own_genre(path, genre):  # in the file's own tag: FLAC's Vorbis comments, True Audio's APEv2 tag
-        own = FLAC(path) if ext == "flac" else APEv2(path)
+        own = FLAC(path) if ext == "flac" else APEv2File(path).tags or APEv2()  # an AC-3 stream is made untagged
         own["GENRE" if ext == "flac" else "Genre"] = [genre] if ext == "flac" else genre
-        if ext == "tta":
+        if ext != "flac":
             own.save(path)
         else:
             own.save()
@@ -396,7 +397,8 @@ def test_unsupported_and_missing_files(tmp_path):
         write_genres(tmp_path / "gone.flac", ["Rock"])
 
 
-@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff"])
+@pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff", "mp2", "aac",
+                                 "ac3"])
 def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
     b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)

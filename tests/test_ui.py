@@ -424,7 +424,7 @@ def test_a_folder_without_music_says_what_music_is(qtbot, window, tmp_path):
     empty.mkdir()
     window.settings.folders = [str(empty)]
     scan(qtbot, window)
-    assert window.progress_label.text().startswith("Scan done: no music files found (Genre Tagger reads .aif")
+    assert window.progress_label.text().startswith("Scan done: no music files found (Genre Tagger reads .aac .ac3 .aif")
 
 
 def test_cancel_during_scan(qtbot, window, monkeypatch):

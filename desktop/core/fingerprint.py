@@ -22,6 +22,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
         "MP3": _stream_regions, "FLAC": _flac_regions, "MP4": _mp4_regions, "WAV": _riff_regions, "AIFF": _aiff_regions,
         "WMA": _asf_regions, "WavPack": _stream_regions,
         "Musepack": _stream_regions, "Monkey's Audio": _stream_regions, "True Audio": _stream_regions,
+        "MPEG layer II": _stream_regions, "AAC (ADTS)": _stream_regions, "AC-3": _stream_regions,
         "DSF": _dsf_regions,
         "DSDIFF": _dsdiff_regions,
     }
@@ -74,8 +75,8 @@ def id3v2_size(fh, offset: int = 0) -> int:
 
 
 def _stream_regions(fh) -> Iterator[tuple[int, int]]:
-    """A bare audio stream with tags at either end: ID3v2 before it, ID3v1 and APEv2 after it (MP3, WavPack, Musepack,
-    Monkey's Audio, True Audio)."""
+    """A bare audio stream with tags at either end: ID3v2 before it, ID3v1 and APEv2 after it (MP3, MPEG layer II,
+    WavPack, Musepack, Monkey's Audio, True Audio, raw AAC, AC-3)."""
     start, end = 0, _file_size(fh)
     while (skip := id3v2_size(fh, start)) > 0:  # several tags may be stacked
         start += skip

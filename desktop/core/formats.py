@@ -45,6 +45,9 @@ class AudioFormat:
 
 
 MP3 = AudioFormat("MP3", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, second_tag="ape")
+# MPEG-1/2 layer II (broadcast archives, old rips, DVB recordings): an MP3 file's layout and tags, another layer of the
+# same codec; libsndfile decodes it through libmpg123 as it does MP3.
+MPEG_LAYER_2 = AudioFormat("MPEG layer II", "id3", "mutagen.mp3.MP3", True, chatty_decoder=True, second_tag="ape")
 FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True, second_tag="id3")
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)
@@ -59,7 +62,11 @@ MUSEPACK = AudioFormat("Musepack", "ape", "mutagen.musepack.Musepack", False, ff
 MONKEYS_AUDIO = AudioFormat("Monkey's Audio", "ape", "mutagen.monkeysaudio.MonkeysAudio", False)
 # True Audio (lossless): APEv2 at the end, as ffmpeg and foobar2000 write it; an ID3v2 tag in front (mutagen's and
 # Quod Libet's way) is its second tag, as a FLAC stream's is.
-TRUE_AUDIO = AudioFormat("True Audio", "ape", "desktop.core.true_audio.TrueAudioAPEv2", False, second_tag="id3")
+TRUE_AUDIO = AudioFormat("True Audio", "ape", "desktop.core.apev2_streams.TrueAudioAPEv2", False, second_tag="id3")
+# Raw AAC (ADTS) and AC-3 streams: tagged the same way (APEv2 at the end, as ffmpeg's `write_apetag`, foobar2000 and
+# Picard write it; ID3v2 in front as Mp3tag may write it). No header gives their length: ffprobe estimates it.
+RAW_AAC = AudioFormat("AAC (ADTS)", "ape", "desktop.core.apev2_streams.AACAPEv2", False, second_tag="id3")
+AC3 = AudioFormat("AC-3", "ape", "desktop.core.apev2_streams.AC3APEv2", False, second_tag="id3")
 # DSD (1-bit audio, SACD rips): ID3v2 tag at the file's end, found through the pointer in its first chunk.
 DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=True)
 # DSD in Philips' DSDIFF: ID3v2 tag in an `ID3 ` chunk of its FRM8 form (as foobar2000 and mutagen write it).
@@ -72,6 +79,7 @@ MP4_CUT_BEFORE_INDEX = "no moov atom: its audio's index is missing, as in a copy
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
     ".mp3": MP3,
+    ".mp2": MPEG_LAYER_2,
     ".flac": FLAC,
     ".ogg": OGG_VORBIS,
     ".oga": OGG_VORBIS,
@@ -88,6 +96,8 @@ FORMATS: dict[str, AudioFormat] = {
     ".mpc": MUSEPACK,
     ".ape": MONKEYS_AUDIO,
     ".tta": TRUE_AUDIO,
+    ".aac": RAW_AAC,
+    ".ac3": AC3,
     ".dsf": DSF,
     ".dff": DSDIFF,
 }
@@ -159,8 +169,7 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".aac": "raw AAC", ".ac3": "AC-3",
-    ".mka": "Matroska audio", ".mp2": "MPEG layer II",
+    ".mka": "Matroska audio",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
     ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
 }
