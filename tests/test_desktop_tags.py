@@ -451,6 +451,18 @@ def test_ogg_files_are_known_by_their_codec_not_their_extension(tmp_path, ext, c
     assert format_of(renamed).name == codec
 
 
+@pytest.mark.parametrize("ext, saved_as, container", [("m4a", "aac", "MP4"), ("aac", "m4a", "AAC (ADTS)")])
+def test_aac_is_known_by_its_container_not_its_extension(tmp_path, ext, saved_as, container):
+    # AAC in an MP4 file saved as .aac (some phones, recorders and downloaders do) failed to be read: "cannot read tags
+    # (AACError: sync not found)"; a raw ADTS stream saved as .m4a: "not a MP4 file".
+    song = make_track(tmp_path, "song", "tones", ext, 2.0, tags={"title": "Song"}).rename(tmp_path / f"song.{saved_as}")
+    assert format_of(song).name == container
+    before = audio_hash(song, full=True)
+    write_genres(song, ["Afrobeat"])
+    tags = read_tags(song)
+    assert (tags.genres, tags.title) == (("Afrobeat",), "Song") and audio_hash(song, full=True) == before
+
+
 def _rewrite_first_ogg_packet(path, change):
     """Replace the first packet of an Ogg file (its page is rewritten with a fresh checksum)."""
     from mutagen.ogg import OggPage

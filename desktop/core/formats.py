@@ -117,7 +117,26 @@ def format_of(path: str | Path) -> AudioFormat:
     fmt = FORMATS.get(suffix.lower())
     if fmt is None:
         raise UnsupportedFormatError(path, f"unsupported file type {suffix or '(none)'}")
-    return _ogg_format(Path(path), fmt) if suffix.lower() in OGG_EXTENSIONS else fmt
+    if suffix.lower() in OGG_EXTENSIONS:
+        return _ogg_format(Path(path), fmt)
+    if fmt in (MP4, RAW_AAC):
+        return _aac_container(Path(path), fmt)
+    return fmt
+
+
+def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:
+    """MP4 or a raw ADTS stream, by the file's first bytes: AAC in an MP4 file is often saved as .aac (some phones,
+    recorders and downloaders), and a raw stream as .m4a; the extension's format where they say neither."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return by_extension
+    if head[4:8] == b"ftyp":
+        return MP4
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # an ADTS frame's sync word, layer 0
+        return RAW_AAC
+    return by_extension
 
 
 def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:
