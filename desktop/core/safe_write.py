@@ -22,8 +22,6 @@ from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError, TagWriteError
 from desktop.core.fingerprint import audio_hash
-from desktop.core.formats import OGG_EXTENSIONS
-from desktop.core.ogg_end import stops_before_its_last_page
 
 TEMP_MARK = ".genre-tagger-tmp"
 # Our own copies only: a leading dot, any name, the mark, then the original's extension.
@@ -164,16 +162,7 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
                                       "the file is untouched)") from exc
         raise TagWriteError(path, f"cannot write tags ({exc.strerror or exc}; the file is untouched)") from exc
     except Exception as exc:  # mutagen raises many types; the original is intact either way
-        raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc}{_why_not(path)})") from exc
-
-
-def _why_not(path: Path) -> str:
-    """What mutagen's failure means where it can be told: an Ogg file cut short (mutagen renumbers every page after
-    a tag that grows, and cannot read the last one)."""
-    if path.suffix.lower() in OGG_EXTENSIONS and stops_before_its_last_page(path):
-        return ("; its stream stops before its end, as in a copy or download that did not finish, so a tag needing more "
-                "room cannot be added; the file is untouched")
-    return ""
+        raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc})") from exc
 
 
 def atomic_write(path: Path, produce: Callable[[Path], None]) -> None:

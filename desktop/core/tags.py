@@ -10,8 +10,9 @@ from pathlib import Path
 
 from desktop.core import id3_frames, riff_info
 from desktop.core.errors import TagReadError, TagWriteError
-from desktop.core.formats import MP4, MP4_CUT_BEFORE_INDEX, format_of
+from desktop.core.formats import MP4, MP4_CUT_BEFORE_INDEX, OGG_CODECS, AudioFormat, format_of
 from desktop.core.genres import join_genres, same_genres, split_genres
+from desktop.core.ogg_end import stops_before_its_last_page
 from desktop.core.safe_write import safe_modify, temp_copy_path
 
 KEEP_ID3_VERSION = 0
@@ -426,6 +427,19 @@ def id3_version_to_write(audio, options: TagOptions) -> int:
     return 3 if version is not None and version[1] == 3 else 4
 
 
+def _save(audio, path: Path, fmt: AudioFormat, **options) -> None:
+    """mutagen's save, its failure on an Ogg file cut short said in words (mutagen renumbers every page after a tag
+    that grows, and cannot read the cut last one)."""
+    try:
+        audio.save(**options)
+    except Exception as exc:
+        if fmt in OGG_CODECS.values() and stops_before_its_last_page(path):
+            raise TagWriteError(path, f"cannot write tags ({type(exc).__name__}: {exc}; its stream stops before its "
+                                      "end, as in a copy or download that did not finish, so a tag needing more room "
+                                      "cannot be added; the file is untouched)") from exc
+        raise
+
+
 def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions(), provenance: str | None = None,
                  second_genres: list[str] | None = None) -> None:
     """Set the genre field (and provenance when enabled); the audio data is never touched.
@@ -458,9 +472,9 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             PROVENANCE.set(fmt.tag_kind, audio.tags, [provenance] if provenance else [], opts)
         if version:
             _ready_to_save(audio.tags, version, was, dates)
-            audio.save(v2_version=version)
+            _save(audio, path, fmt, v2_version=version)
         else:
-            audio.save()
+            _save(audio, path, fmt)
         if fmt.second_tag:  # players that read the second tag first see the same genre
             _mirror_to_second(fmt.second_tag, copy, before, other, opts, dates)
         after = id3_frames.frame_counts(copy) if id3_before is not None else None
