@@ -170,3 +170,26 @@ def test_the_windows_problems_panel_lists_a_track_analysed_from_part_of_its_file
         TrackAnalysis(Path("/m/d.flac"), "analysed")])
     assert report.problems == [("/m/x.ogg", "damaged file structure"), ("/m/b.flac", "cannot decode audio"),
                                ("/m/a.flac", "only the first 12 s of the 30 s its header gives could be decoded")]
+
+
+@pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "opus", "m4a", "wav", "aiff", "wma", "wv", "mpc", "ape", "tta", "dsf",
+                                 "dff", "mp2", "aac", "ac3"])
+def test_an_empty_file_is_called_empty_in_every_format(tmp_path, ext):
+    # A file of no bytes (a copy, download or sync that never started) was named in each reader's own words: "cannot
+    # read tags (HeaderNotFoundError: can't sync to MPEG frame)", "damaged file structure (no FLAC signature)",
+    # "cannot read audio (Invalid data found when processing input)".
+    from desktop.core.errors import AudioDecodeError, TagReadError
+    from desktop.core.fingerprint import audio_hash
+    from desktop.core.tags import read_tags
+
+    empty = tmp_path / f"song.{ext}"
+    empty.touch()
+    said = r"song\.\w+: empty file \(0 bytes"
+    with pytest.raises(TagReadError, match=said):
+        read_tags(empty)
+    with pytest.raises(AudioDecodeError, match=said):
+        probe(empty)
+    try:
+        audio_hash(empty)  # a bare stream's regions are empty: nothing to fail on
+    except AudioDecodeError as exc:
+        assert "empty file (0 bytes" in exc.reason

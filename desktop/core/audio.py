@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.decoder_chatter import decoder_chatter_filtered
-from desktop.core.errors import AudioDecodeError
+from desktop.core.errors import AudioDecodeError, unless_empty
 from desktop.core.fingerprint import declared_audio_bytes
 from desktop.core.formats import (
     MP4_CUT_BEFORE_INDEX,
@@ -41,7 +41,10 @@ class AudioInfo:
 def probe(path: Path) -> AudioInfo:
     """Duration, rate and channels without decoding; AudioDecodeError when unreadable."""
     fmt = format_of(path)
-    info = _probe(path, fmt)
+    try:
+        info = _probe(path, fmt)
+    except AudioDecodeError as exc:
+        raise AudioDecodeError(exc.path, unless_empty(path, exc.reason)) from exc
     if fmt in OGG_CODECS.values() and stops_before_its_last_page(path):
         return dataclasses.replace(info, stops_early=True)
     return info

@@ -14,6 +14,20 @@ class GenreTaggerError(Exception):
         super().__init__(f"{path}: {reason}" if path is not None else reason)
 
 
+# What a file of no bytes at all is called, whatever its format: each reader has its own words for it ("can't sync to
+# MPEG frame", "no FLAC signature", "Invalid data found when processing input"), none of which says it is empty.
+EMPTY_FILE = "empty file (0 bytes: a copy, download or sync that never started)"
+
+
+def unless_empty(path: Path, reason: str) -> str:
+    """`reason` for a file that failed to read, or EMPTY_FILE where it holds no bytes at all."""
+    try:
+        empty = path.stat().st_size == 0
+    except OSError:
+        return reason
+    return EMPTY_FILE if empty else reason
+
+
 class AudioDecodeError(GenreTaggerError):
     """Audio that cannot be opened or decoded."""
 

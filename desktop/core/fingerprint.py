@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from desktop.core.errors import AudioDecodeError
+from desktop.core.errors import AudioDecodeError, unless_empty
 from desktop.core.formats import format_of
 from desktop.core.ogg_end import LARGEST_PAGE, is_cut_page
 
@@ -37,7 +37,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
     except OSError as exc:
         raise AudioDecodeError(path, f"cannot read file ({exc.strerror or exc})") from exc
     except (struct.error, ValueError, EOFError) as exc:
-        raise AudioDecodeError(path, f"damaged file structure ({exc})") from exc
+        raise AudioDecodeError(path, unless_empty(path, f"damaged file structure ({exc})")) from exc
     return h.hexdigest()
 
 

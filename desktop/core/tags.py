@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core import id3_frames, riff_info
-from desktop.core.errors import TagReadError, TagWriteError
+from desktop.core.errors import TagReadError, TagWriteError, unless_empty
 from desktop.core.formats import MP4, MP4_CUT_BEFORE_INDEX, OGG_CODECS, AudioFormat, format_of
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.ogg_end import stops_before_its_last_page
@@ -244,7 +244,7 @@ def _open(path: Path):
         return fmt, fmt.open(path)
     except Exception as exc:  # mutagen raises format-specific errors (HeaderNotFoundError, FLACNoHeaderError, ...)
         said = MP4_CUT_BEFORE_INDEX if fmt is MP4 and not _has_top_atom(path, b"moov") else f"{type(exc).__name__}: {exc}"
-        raise TagReadError(path, f"cannot read tags ({said})") from exc
+        raise TagReadError(path, unless_empty(path, f"cannot read tags ({said})")) from exc
 
 
 def _has_top_atom(path: Path, name: bytes) -> bool:
