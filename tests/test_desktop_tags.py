@@ -463,6 +463,17 @@ def test_aac_is_known_by_its_container_not_its_extension(tmp_path, ext, saved_as
     assert (tags.genres, tags.title) == (("Afrobeat",), "Song") and audio_hash(song, full=True) == before
 
 
+def test_a_raw_aac_stream_saved_as_m4a_is_known_behind_an_id3_tag(tmp_path):
+    # Mp3tag puts an ID3v2 tag in front of a raw stream: named .m4a, it was "no moov atom" (a download cut short).
+    from mutagen.id3 import ID3, TCON
+
+    song = make_track(tmp_path, "song", "tones", "aac", 2.0).rename(tmp_path / "song.m4a")
+    tag = ID3()
+    tag.add(TCON(encoding=3, text=["Highlife"]))
+    tag.save(song)
+    assert format_of(song).name == "AAC (ADTS)" and read_tags(song).genres == ("Highlife",)
+
+
 def _rewrite_first_ogg_packet(path, change):
     """Replace the first packet of an Ogg file (its page is rewritten with a fresh checksum)."""
     from mutagen.ogg import OggPage

@@ -129,7 +129,10 @@ def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:
     recorders and downloaders), and a raw stream as .m4a; the extension's format where they say neither."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(8)
+            head = fh.read(10)
+            if head[:3] == b"ID3" and len(head) == 10:  # a raw stream's ID3v2 tag in front (Mp3tag): look past it
+                fh.seek(10 + (head[6] << 21 | head[7] << 14 | head[8] << 7 | head[9]) + (10 if head[5] & 0x10 else 0))
+                head = fh.read(8)
     except OSError:
         return by_extension
     if head[4:8] == b"ftyp":
