@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import soundfile as sf
@@ -34,6 +35,9 @@ ENCODINGS = {
     "mp2": ["-c:a", "mp2", "-b:a", "128k"],  # MPEG layer II; ffmpeg writes no tag to it: ID3v2 added with mutagen
     "aac": ["-c:a", "aac", "-b:a", "96k", "-write_apetag", "1"],  # raw AAC (ADTS), tags as APEv2 at the end
     "ac3": ["-c:a", "ac3", "-ar", "44100"],  # AC-3 (32, 44.1 or 48 kHz only); ffmpeg writes no tag: APEv2 added here
+    "webm": ["-c:a", "libopus", "-b:a", "64k"],  # WebM (Opus), as yt-dlp saves YouTube's audio; tags in Matroska's Tags
+    "mka": ["-c:a", "flac"],  # Matroska audio; ffmpeg writes its tags with CRC-32s, and the title as the segment's
+    "mkvmerge.mka": ["-c:a", "libopus", "-b:a", "64k"],  # the Opus file mkvmerge muxes: its layout (tags after the cues)
 }
 
 DSD_RATE = 2_822_400  # DSD64: 64 x 44.1 kHz, one bit per sample
@@ -160,6 +164,19 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
         wav.unlink()
         tmp.unlink()
         add_ape(out, tags or {})
+        return out
+    if ext == "mkvmerge.mka":  # mkvmerge's Matroska: tags as global tags (TargetTypeValue 50, with languages)
+        opus = out.with_suffix(".opus")
+        subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(opus)], check=True)
+        simple = "".join(f"<Simple><Name>{k.upper()}</Name><String>{escape(v)}</String><TagLanguage>eng</TagLanguage>"
+                         "</Simple>" for k, v in (tags or {}).items() if k != "title")
+        xml = out.with_suffix(".xml")
+        xml.write_text(f"<Tags><Tag><Targets><TargetTypeValue>50</TargetTypeValue></Targets>{simple}</Tag></Tags>")
+        title = ["--title", tags["title"]] if tags and "title" in tags else []
+        subprocess.run(["mkvmerge", "-q", "-o", str(out), *title, *(["--global-tags", str(xml)] if simple else []),
+                        str(opus)], check=True)
+        for done in (opus, xml, tmp):
+            done.unlink()
         return out
     if ext in ("mp2", "ac3"):  # ffmpeg's muxers for these write no tag
         subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(out)], check=True)

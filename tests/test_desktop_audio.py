@@ -28,7 +28,8 @@ def test_every_format_decodes_its_whole_length_and_parts_from_anywhere(tmp_path,
         assert rms == pytest.approx(expected, rel=0.2)
 
 
-@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff"])
+@pytest.mark.parametrize("ext", ["flac", "mp3", "wav", "aiff", "aifc", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff", "webm",
+                                 "mka"])
 def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tmp_path, exported_model, ext):
     # A copy or download that did not finish: FLAC failed whole ("flac decoder lost sync"), WavPack with
     # "Input/output error", Monkey's Audio with "no audio stream"; an MP3 was analysed with silence for its end, unsaid.
@@ -173,7 +174,7 @@ def test_the_windows_problems_panel_lists_a_track_analysed_from_part_of_its_file
 
 
 @pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "opus", "m4a", "wav", "aiff", "wma", "wv", "mpc", "ape", "tta", "dsf",
-                                 "dff", "mp2", "aac", "ac3"])
+                                 "dff", "mp2", "aac", "ac3", "webm", "mka"])
 def test_an_empty_file_is_called_empty_in_every_format(tmp_path, ext):
     # A file of no bytes (a copy, download or sync that never started) was named in each reader's own words: "cannot
     # read tags (HeaderNotFoundError: can't sync to MPEG frame)", "damaged file structure (no FLAC signature)",

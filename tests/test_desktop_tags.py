@@ -398,7 +398,8 @@ def test_unsupported_and_missing_files(tmp_path):
 
 
 @pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff", "mp2", "aac",
-                                 "ac3"])
+                                 "ac3", "webm", "mka",
+                                 "mkvmerge.mka"])
 def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
     b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)
@@ -587,4 +588,132 @@ def test_an_ogg_file_cut_short_takes_a_tag_that_fits_and_refuses_one_that_needs_
     with pytest.raises(TagWriteError, match=r"its stream stops before its end, as in a copy or download that did "
                                             r"not finish, so a tag needing more room cannot be added; the file is untouched"):
         write_genres(cut, ["Jazz " * 20000])
+    assert cut.read_bytes() == before
+
+
+def _ffprobe_tags(path):
+    import json
+    import subprocess
+
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format_tags", "-of", "json", str(path)],
+                         capture_output=True, check=True, text=True).stdout
+    return {k.upper(): v for k, v in json.loads(out)["format"].get("tags", {}).items()}
+
+
+def _decoded(path):
+    import subprocess
+
+    return subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-f", "md5", "-"], capture_output=True,
+                          check=True).stdout
+
+
+@pytest.mark.parametrize("ext", ["webm", "mka"])
+def test_a_matroska_tag_is_written_in_place_or_at_the_end_where_players_find_it(tmp_path, ext):
+    # WebM (yt-dlp's YouTube audio) and Matroska were named as unread. A tag that fits takes the old one's place;
+    # one that does not goes after the audio, the old one made a Void and the index (SeekHead) pointed at it.
+    song = make_track(tmp_path, "song", "tones", ext, 3.0, tags={"title": "Song", "artist": "Somebody", "genre": "Rock"})
+    size, audio, decoded = song.stat().st_size, audio_hash(song, full=True), _decoded(song)
+    assert read_tags(song).title == "Song"  # ffmpeg writes the title as the segment's, not as a tag
+    write_genres(song, ["Jazz"])
+    assert song.stat().st_size == size and _ffprobe_tags(song)["GENRE"] == "Jazz"  # in place
+    write_genres(song, ["Jazz " * 400])
+    assert song.stat().st_size > size + 2000 and _ffprobe_tags(song)["GENRE"] == "Jazz " * 400
+    grown = song.stat().st_size
+    write_genres(song, ["Soul"])  # fits where the grown one is: the file does not grow again
+    tags = read_tags(song)
+    assert (tags.genres, tags.title, tags.artist) == (("Soul",), "Song", "Somebody") and song.stat().st_size == grown
+    assert _ffprobe_tags(song)["GENRE"] == "Soul" and _ffprobe_tags(song)["ARTIST"] == "Somebody"
+    assert audio_hash(song, full=True) == audio and _decoded(song) == decoded
+
+
+def _replace_at(path, offset, data):
+    with open(path, "r+b") as fh:
+        fh.seek(offset)
+        fh.write(data)
+
+
+def test_a_matroska_file_whose_index_has_no_room_keeps_its_tag_where_it_fits_and_refuses_a_longer_one(tmp_path):
+    from desktop.core.matroska import SEEK_HEAD, VOID, top_level
+
+    song = make_track(tmp_path, "song", "tones", "webm", 12.0, tags={"genre": "Rock"})  # (a 3-byte position at its end)
+    with open(song, "rb") as fh:
+        top = top_level(fh)[1]
+    after_index = top[[e.id for e in top].index(SEEK_HEAD) + 1]
+    assert after_index.id == VOID
+    _replace_at(song, after_index.start, b"\xfe")  # an element players pass over, not free room: the index cannot grow
+    write_genres(song, ["Jazz"])
+    assert _ffprobe_tags(song)["GENRE"] == "Jazz"
+    before = song.read_bytes()
+    with pytest.raises(TagWriteError, match=r"song\.webm: cannot write tags \(MatroskaError: its index of elements "
+                                            r"\(SeekHead\) has no room to point to a tag at its end\)"):
+        write_genres(song, ["Jazz " * 400])
+    assert song.read_bytes() == before
+
+
+def test_a_live_recorded_matroska_file_takes_a_tag_that_fits_and_refuses_one_after_its_unsized_clusters(tmp_path):
+    from desktop.core.matroska import CLUSTER, top_level
+
+    song = make_track(tmp_path, "song", "tones", "webm", 3.0, tags={"genre": "Rock"})
+    with open(song, "rb") as fh:
+        clusters = [e for e in top_level(fh)[1] if e.id == CLUSTER]
+    last = clusters[-1]
+    width = last.data - last.start - 4
+    _replace_at(song, last.start + 4, bytes([0xFF >> (width - 1)]) + b"\xff" * (width - 1))  # "unknown size"
+    write_genres(song, ["Jazz"])
+    assert read_tags(song).genres == ("Jazz",)
+    before = song.read_bytes()
+    with pytest.raises(TagWriteError, match=r"song\.webm: cannot write tags \(MatroskaError: its clusters give no sizes"):
+        write_genres(song, ["Jazz " * 400])
+    assert song.read_bytes() == before
+
+
+def test_a_matroska_write_keeps_every_other_tag_as_it_was(tmp_path):
+    # Only the global tag's own text fields are rewritten: a SimpleTag with a language, and the per-track tag ffmpeg
+    # writes (its DURATION, ENCODER), keep their bytes.
+    from desktop.core.matroska import (
+        SIMPLE_TAG,
+        TAG,
+        TAG_NAME,
+        TAG_STRING,
+        TAGS,
+        Matroska,
+        children,
+        element,
+        top_level,
+    )
+
+    song = make_track(tmp_path, "song", "tones", "mka", 3.0, tags={"genre": "Rock"})
+    comment = element(SIMPLE_TAG, element(TAG_NAME, b"COMMENT") + element(0x447A, b"ger") + element(TAG_STRING, b"Hallo"))
+    file = Matroska(song)
+    file.tags.entries.append(("COMMENT", "Hallo", comment))  # as read: its bytes, with its language, kept
+    file.save()
+
+    def tags_bytes():
+        with open(song, "rb") as fh:
+            tags = next(e for e in top_level(fh)[1] if e.id == TAGS)
+            fh.seek(tags.data)
+            return fh.read(tags.size)
+
+    def tag_elements(data):
+        return [data[e.start:e.end] for e in children(data) if e.id == TAG]
+
+    global_tag, track_tag = tag_elements(tags_bytes())  # ffmpeg's per-track tag follows the global one
+    assert b"DURATION" in track_tag and comment in global_tag
+    write_genres(song, ["Krautrock" * 50])  # grows: written at the end
+    assert read_tags(song).genres == ("Krautrock" * 50,)
+    global_tag, kept = tag_elements(tags_bytes())
+    assert comment in global_tag and kept == track_tag and _ffprobe_tags(song)["GENRE"] == "Krautrock" * 50
+
+
+def test_a_matroska_file_cut_short_takes_a_tag_in_place_and_refuses_one_that_must_go_after_its_audio(tmp_path):
+    whole = make_track(tmp_path, "whole", "tones", "webm", 8.0, tags={"genre": "Rock"})
+    cut = tmp_path / "cut.webm"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    audio = audio_hash(cut, full=True)
+    write_genres(cut, ["Jazz"])
+    assert read_tags(cut).genres == ("Jazz",) and audio_hash(cut, full=True) == audio
+    before = cut.read_bytes()
+    with pytest.raises(TagWriteError, match=r"cut\.webm: cannot write tags \(MatroskaError: it ends before its segment "
+                                            r"does \(cut short\?\)"):
+        write_genres(cut, ["Jazz " * 400])
     assert cut.read_bytes() == before

@@ -7,6 +7,7 @@ import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from desktop.core import matroska
 from desktop.core.errors import AudioDecodeError, unless_empty
 from desktop.core.formats import format_of
 from desktop.core.ogg_end import LARGEST_PAGE, is_cut_page
@@ -25,6 +26,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
         "MPEG layer II": _stream_regions, "AAC (ADTS)": _stream_regions, "AC-3": _stream_regions,
         "DSF": _dsf_regions,
         "DSDIFF": _dsdiff_regions,
+        "Matroska": matroska.audio_regions,
     }
     h = hashlib.blake2b(digest_size=20)
     try:

@@ -13,7 +13,7 @@ class AudioFormat:
     """A file type: its name, tag system and mutagen class path."""
 
     name: str
-    tag_kind: str  # 'id3', 'vorbis', 'mp4', 'asf' or 'ape': which storage style of each field it uses
+    tag_kind: str  # 'id3', 'vorbis', 'mp4', 'asf', 'ape' or 'matroska': which storage style of each field it uses
     mutagen_class: str
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
@@ -71,6 +71,9 @@ AC3 = AudioFormat("AC-3", "ape", "desktop.core.apev2_streams.AC3APEv2", False, s
 DSF = AudioFormat("DSF", "id3", "mutagen.dsf.DSF", False, length_from_header=True)
 # DSD in Philips' DSDIFF: ID3v2 tag in an `ID3 ` chunk of its FRM8 form (as foobar2000 and mutagen write it).
 DSDIFF = AudioFormat("DSDIFF", "id3", "mutagen.dsdiff.DSDIFF", False, length_from_header=True)
+# Matroska and WebM (YouTube's audio, as yt-dlp saves it): the global tag's SimpleTags, read and written here
+# (desktop/core/matroska.py; mutagen reads no Matroska).
+MATROSKA = AudioFormat("Matroska", "matroska", "desktop.core.matroska.Matroska", False)
 
 # What an MP4 file without its index says, to readers that call it "not a MP4 file" or "moov atom not found": most
 # writers put the index after the audio, so a file cut short has none.
@@ -100,6 +103,9 @@ FORMATS: dict[str, AudioFormat] = {
     ".ac3": AC3,
     ".dsf": DSF,
     ".dff": DSDIFF,
+    ".mka": MATROSKA,
+    ".webm": MATROSKA,
+    ".weba": MATROSKA,
 }
 
 
@@ -191,9 +197,8 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".mka": "Matroska audio",
     ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
-    ".spx": "Speex", ".weba": "WebM audio", ".ra": "RealAudio", ".amr": "AMR speech",
+    ".spx": "Speex", ".ra": "RealAudio", ".amr": "AMR speech",
 }
 
 

@@ -88,7 +88,7 @@ class ID3UserText(StorageStyle):
 
 @dataclass(frozen=True)
 class KeyedValues(StorageStyle):
-    """A list of values under one key of a mutagen tag container that takes lists (Vorbis, ASF, APEv2)."""
+    """A list of values under one key of a tag container that takes lists (Vorbis, ASF, APEv2, Matroska)."""
 
     key: str
 
@@ -183,7 +183,7 @@ class TagField:
     styles: dict[str, StorageStyle] = field(hash=False)
 
     def get(self, kind: str, tags, options: TagOptions) -> list[str]:
-        """Values from a tag container of `kind` ('id3', 'vorbis', 'mp4', 'asf', 'ape')."""
+        """Values from a tag container of `kind` ('id3', 'vorbis', 'mp4', 'asf', 'ape', 'matroska')."""
         return self.styles[kind].get(tags, options) if tags is not None else []
 
     def set(self, kind: str, tags, values: list[str], options: TagOptions) -> None:
@@ -193,23 +193,23 @@ class TagField:
 
 GENRE = TagField("genre", {
     "id3": ID3Text("TCON"), "vorbis": VorbisKey("GENRE"), "mp4": MP4Atom("\xa9gen", drop=("gnre",)),
-    "asf": ASFAttribute("WM/Genre", follower="WM/GenreID"), "ape": APEItem("Genre"),
+    "asf": ASFAttribute("WM/Genre", follower="WM/GenreID"), "ape": APEItem("Genre"), "matroska": KeyedValues("GENRE"),
 })
 TITLE = TagField("title", {
     "id3": ID3Text("TIT2"), "vorbis": VorbisKey("TITLE"), "mp4": MP4Atom("\xa9nam"), "asf": ASFAttribute("Title"),
-    "ape": APEItem("Title"),
+    "ape": APEItem("Title"), "matroska": KeyedValues("TITLE"),  # (Matroska: else the segment's title, as ffmpeg writes it)
 })
 ARTIST = TagField("artist", {
     "id3": ID3Text("TPE1"), "vorbis": VorbisKey("ARTIST"), "mp4": MP4Atom("\xa9ART"), "asf": ASFAttribute("Author"),
-    "ape": APEItem("Artist"),
+    "ape": APEItem("Artist"), "matroska": KeyedValues("ARTIST"),
 })
 ALBUM = TagField("album", {
     "id3": ID3Text("TALB"), "vorbis": VorbisKey("ALBUM"), "mp4": MP4Atom("\xa9alb"), "asf": ASFAttribute("WM/AlbumTitle"),
-    "ape": APEItem("Album"),
+    "ape": APEItem("Album"), "matroska": KeyedValues("ALBUM"),
 })
 PROVENANCE = TagField("genre_tagger", {
     "id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER"),
-    "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"),
+    "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"), "matroska": KeyedValues("GENRE_TAGGER"),
 })
 
 
