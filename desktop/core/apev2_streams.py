@@ -9,7 +9,7 @@ from mutagen.ac3 import AC3Info
 from mutagen.apev2 import APEv2File
 from mutagen.trueaudio import TrueAudioInfo
 
-from desktop.core.fingerprint import id3v2_size
+from desktop.core.formats import id3v2_size
 
 
 class _Behind:

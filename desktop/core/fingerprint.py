@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop.core import matroska
 from desktop.core.errors import AudioDecodeError, unless_empty
-from desktop.core.formats import format_of
+from desktop.core.formats import format_of, id3v2_size
 from desktop.core.ogg_end import LARGEST_PAGE, is_cut_page
 
 SAMPLE_BYTES = 1 << 20  # quick mode: hash 1 MiB at the start, middle and end of long audio regions
@@ -64,16 +64,6 @@ def _hash_region(fh, h, start: int, end: int, full: bool) -> None:
 def _file_size(fh) -> int:
     fh.seek(0, 2)
     return fh.tell()
-
-
-def id3v2_size(fh, offset: int = 0) -> int:
-    """Bytes taken by an ID3v2 tag at `offset` (0 when none)."""
-    fh.seek(offset)
-    head = fh.read(10)
-    if len(head) < 10 or head[:3] != b"ID3":
-        return 0
-    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
-    return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
 def _stream_regions(fh) -> Iterator[tuple[int, int]]:

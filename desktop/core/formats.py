@@ -135,10 +135,8 @@ def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:
     recorders and downloaders), and a raw stream as .m4a; the extension's format where they say neither."""
     try:
         with open(path, "rb") as fh:
-            head = fh.read(10)
-            if head[:3] == b"ID3" and len(head) == 10:  # a raw stream's ID3v2 tag in front (Mp3tag): look past it
-                fh.seek(10 + (head[6] << 21 | head[7] << 14 | head[8] << 7 | head[9]) + (10 if head[5] & 0x10 else 0))
-                head = fh.read(8)
+            fh.seek(id3v2_size(fh))  # past a raw stream's ID3v2 tag in front (Mp3tag's)
+            head = fh.read(8)
     except OSError:
         return by_extension
     if head[4:8] == b"ftyp":
@@ -146,6 +144,16 @@ def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # an ADTS frame's sync word, layer 0
         return RAW_AAC
     return by_extension
+
+
+def id3v2_size(fh, offset: int = 0) -> int:
+    """Bytes taken by an ID3v2 tag at `offset` (0 when none)."""
+    fh.seek(offset)
+    head = fh.read(10)
+    if len(head) < 10 or head[:3] != b"ID3":
+        return 0
+    size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
+    return 10 + size + (10 if head[5] & 0x10 else 0)
 
 
 def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:

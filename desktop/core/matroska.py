@@ -90,9 +90,9 @@ def top_level(fh) -> tuple[Element, list[Element], int]:
     file_size = fh.seek(0, 2)
     fh.seek(0)
     head = fh.read(12)
-    if len(head) < 5 or _header(head, 0).id != EBML_HEADER:
+    ebml = _header(head, 0) if len(head) >= 5 else None
+    if ebml is None or ebml.id != EBML_HEADER:
         raise MatroskaError("not a Matroska file")
-    ebml = _header(head, 0)
     segment = _at(fh, ebml.end)
     if segment.id != SEGMENT:
         raise MatroskaError("no Segment after the EBML header")
@@ -309,7 +309,6 @@ def _plan(fh, tags: MatroskaTags) -> tuple[list[tuple[int, bytes]], bytes]:
     body = (element(TAG, element(TARGETS, b"") + tags.simple_tags()) if tags.entries else b"") + b"".join(others)
     if not body:  # nothing left to keep: no Tags element (one must hold a Tag), nor an index entry to it
         return ([] if old is None else [(old.start, void(old.end - old.start))]) + _point_index(fh, top, None), b""
-    new = _with_crc(TAGS, body, had_crc)
     if old is not None:
         if (fitted := _fit(lambda width: _with_crc(TAGS, body, had_crc, width), _room(top, old))) is not None:
             return [(old.start, fitted)], b""
@@ -321,7 +320,7 @@ def _plan(fh, tags: MatroskaTags) -> tuple[list[tuple[int, bytes]], bytes]:
         raise MatroskaError("it ends before its segment does (cut short?), so its tag cannot grow at the end")
     if segment_end < file_size:
         raise MatroskaError("something follows its segment, so its tag cannot grow at the end")
-    new += void(PADDING)  # room for the next write to fit in place
+    new = _with_crc(TAGS, body, had_crc) + void(PADDING)  # with room for the next write to fit in place
     patches = [] if old is None else [(old.start, void(old.end - old.start))]
     if segment.size is not None:
         width = segment.data - segment.start - (SEGMENT.bit_length() + 7) // 8
@@ -399,8 +398,7 @@ def audio_regions(fh) -> Iterator[tuple[int, int]]:
     """The byte ranges a tag write never changes: the EBML header and every top-level element but the index, the
     tags and Voids (an element of unknown size runs to the file's end)."""
     segment, top, file_size = top_level(fh)
-    fh.seek(0)
-    yield 0, _header(fh.read(12), 0).end
+    yield 0, segment.start  # the EBML header, which the segment follows
     for e in top:
         if e.id not in TAG_ELEMENTS:
             yield e.start, file_size if e.size is None else min(e.end, file_size)
