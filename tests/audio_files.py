@@ -38,6 +38,9 @@ ENCODINGS = {
     "webm": ["-c:a", "libopus", "-b:a", "64k"],  # WebM (Opus), as yt-dlp saves YouTube's audio; tags in Matroska's Tags
     "mka": ["-c:a", "flac"],  # Matroska audio; ffmpeg writes its tags with CRC-32s, and the title as the segment's
     "mkvmerge.mka": ["-c:a", "libopus", "-b:a", "64k"],  # the Opus file mkvmerge muxes: its layout (tags after the cues)
+    "spx": ["-c:a", "libspeex", "-ar", "32000"],  # Speex in Ogg (8, 16 or 32 kHz only)
+    "caf": ["-c:a", "pcm_s16be"],  # Apple's Core Audio Format; ffmpeg writes its tags in the info chunk
+    "alac.caf": ["-c:a", "alac"],  # Apple Lossless in CAF, as afconvert and Logic write it
 }
 
 DSD_RATE = 2_822_400  # DSD64: 64 x 44.1 kHz, one bit per sample

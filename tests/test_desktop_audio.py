@@ -51,7 +51,7 @@ def test_a_file_cut_short_is_analysed_from_the_part_that_is_there_and_says_so(tm
     assert none.status == ERROR and none.top_genre is None and none.error
 
 
-@pytest.mark.parametrize("ext", ["ogg", "opus", "flac.oga"])
+@pytest.mark.parametrize("ext", ["ogg", "opus", "flac.oga", "spx"])
 def test_an_ogg_file_cut_short_says_its_stream_stops_before_its_end(tmp_path, exported_model, ext):
     # No Ogg header gives a stream's length, so a cut file looked like a whole short track (an Opus cut to 3 s was
     # "shorter than one 3 s window", said of a 10 s song). Its last whole page lacks the end-of-stream flag.
@@ -174,7 +174,7 @@ def test_the_windows_problems_panel_lists_a_track_analysed_from_part_of_its_file
 
 
 @pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "opus", "m4a", "wav", "aiff", "wma", "wv", "mpc", "ape", "tta", "dsf",
-                                 "dff", "mp2", "aac", "ac3", "webm", "mka"])
+                                 "dff", "mp2", "aac", "ac3", "webm", "mka", "spx", "caf"])
 def test_an_empty_file_is_called_empty_in_every_format(tmp_path, ext):
     # A file of no bytes (a copy, download or sync that never started) was named in each reader's own words: "cannot
     # read tags (HeaderNotFoundError: can't sync to MPEG frame)", "damaged file structure (no FLAC signature)",

@@ -48,9 +48,9 @@ def test_classify_wav_from_standard_input_and_bad_input(model_env, tmp_path):
     assert missing.returncode == EXIT_ERROR and b"nope.flac: file not found" in missing.stderr
     folder = run(b"", str(tmp_path))
     assert folder.returncode == EXIT_ERROR and b": is a folder; classify takes one recording" in folder.stderr
-    (tmp_path / "talk.spx").write_bytes(b"OggS" * 100)
-    unread = run(b"", str(tmp_path / "talk.spx"))
-    assert unread.returncode == EXIT_ERROR and unread.stderr.decode().strip().endswith("talk.spx: unsupported file type .spx")
+    (tmp_path / "live.shn").write_bytes(b"ajkg" * 100)
+    unread = run(b"", str(tmp_path / "live.shn"))
+    assert unread.returncode == EXIT_ERROR and unread.stderr.decode().strip().endswith("live.shn: unsupported file type .shn")
     sf.write(tmp_path / "quiet.wav", np.zeros(16000 * 3, np.float32), 16000)
     quiet = run(b"", str(tmp_path / "quiet.wav"))
     assert quiet.returncode == EXIT_ERROR and b"quiet.wav: no music: all 3 windows listened to are silent" in quiet.stderr

@@ -43,7 +43,8 @@ def test_kill_9_during_writes_and_undos_loses_nothing(tmp_path, exported_model):
     kinds = [("flac", "tones"), ("mp3", "noise"), ("ogg", "beats"), ("m4a", "tones"), ("wav", "noise"), ("opus", "beats"),
              ("flac.oga", "tones"), ("wma", "noise"), ("wv", "beats"), ("mpc", "tones"), ("ape", "noise"), ("dsf", "beats"),
              ("dff", "tones"), ("tta", "beats"), ("mp2", "noise"), ("aac", "tones"), ("ac3", "beats"),
-             ("webm", "noise"), ("mka", "tones"), ("mkvmerge.mka", "beats")]
+             ("webm", "noise"), ("mka", "tones"), ("mkvmerge.mka", "beats"), ("spx", "noise"),
+             ("caf", "tones"), ("alac.caf", "beats")]
     files = [make_track(music, f"song{i}", genre, ext, 3.0, seed=i) for i, (ext, genre) in enumerate(kinds)]
     original = {}
     for i, f in enumerate(files):

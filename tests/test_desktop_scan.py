@@ -35,14 +35,15 @@ def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
     touch(tmp_path / "a" / "live.DSF")  # DSD in Sony's DSF: read (it was named as not read)
     touch(tmp_path / "a" / "live.DFF")  # DSD in Philips' DSDIFF: read (it was named as not read)
     touch(tmp_path / "a" / "live.TTA")  # True Audio: read (it was named as not read)
-    touch(tmp_path / "a" / "talk.SPX")  # Speex: named
+    touch(tmp_path / "a" / "talk.SPX")  # Speex: read (it was named as not read)
+    touch(tmp_path / "a" / "live.SHN")  # Shorten: named
     touch(tmp_path / "a" / "store.m4p")  # an iTunes Store purchase with copy protection: named (it was passed over)
     touch(tmp_path / "a" / "notes.txt")
     found, problems = walk_names(tmp_path)
-    assert found == ["live.APE", "live.DFF", "live.DSF", "live.TTA", "one.wma", "three.aifc", "two.wv"]
+    assert found == ["live.APE", "live.DFF", "live.DSF", "live.TTA", "one.wma", "talk.SPX", "three.aifc", "two.wv"]
     assert [(p.path.name, p.reason) for p in problems] == [
-        ("store.m4p", "protected AAC (iTunes Store copy protection) files are not read by Genre Tagger (not analysed or tagged)"),
-        ("talk.SPX", "Speex files are not read by Genre Tagger (not analysed or tagged)")]
+        ("live.SHN", "Shorten files are not read by Genre Tagger (not analysed or tagged)"),
+        ("store.m4p", "protected AAC (iTunes Store copy protection) files are not read by Genre Tagger (not analysed or tagged)")]
 
 
 def test_symlink_loop_is_not_followed_forever(tmp_path):
@@ -72,13 +73,13 @@ def test_a_file_named_on_its_own_is_scanned(tmp_path):
     # `scan song.flac` said "not a folder" and scanned nothing.
     (tmp_path / "song.flac").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("x")
-    (tmp_path / "talk.spx").write_bytes(b"x")
+    (tmp_path / "live.shn").write_bytes(b"x")
     (tmp_path / ".song.genre-tagger-tmp.flac").write_bytes(b"x")
     problems = []
-    roots = [tmp_path / n for n in ("song.flac", "notes.txt", "talk.spx", ".song.genre-tagger-tmp.flac")]
+    roots = [tmp_path / n for n in ("song.flac", "notes.txt", "live.shn", ".song.genre-tagger-tmp.flac")]
     assert [f.path for f in walk_music(roots, problems.append)] == [tmp_path / "song.flac"]
     assert [(p.path.name, p.reason.split(" (")[0]) for p in problems] == [
-        ("notes.txt", "not a music file"), ("talk.spx", "Speex files are not read by Genre Tagger"),
+        ("notes.txt", "not a music file"), ("live.shn", "Shorten files are not read by Genre Tagger"),
         (".song.genre-tagger-tmp.flac", "a copy an interrupted tag write left behind, not music")]
 
 

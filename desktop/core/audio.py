@@ -18,6 +18,7 @@ from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError, unless_empty
 from desktop.core.fingerprint import declared_audio_bytes
 from desktop.core.formats import (
+    CAF_CUT_BEFORE_INDEX,
     MP4_CUT_BEFORE_INDEX,
     OGG_CODECS,
     AudioFormat,
@@ -174,6 +175,8 @@ FFMPEG_WORDS = {
     "Not yet implemented in FFmpeg, patches welcome": "not supported by ffmpeg",
     # An MP4 file keeps its index (the moov atom) at its end unless it was made for streaming.
     "moov atom not found": MP4_CUT_BEFORE_INDEX,
+    # A compressed CAF file's packet table follows its audio (ffmpeg, afconvert): one cut short has none.
+    "Missing packet table. It is required when block size or frame size are variable.": CAF_CUT_BEFORE_INDEX,
 }
 
 

@@ -7,7 +7,7 @@ import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from desktop.core import matroska
+from desktop.core import caf, matroska
 from desktop.core.errors import AudioDecodeError, unless_empty
 from desktop.core.formats import format_of, id3v2_size
 from desktop.core.ogg_end import LARGEST_PAGE, is_cut_page
@@ -27,6 +27,7 @@ def audio_hash(path: str | Path, full: bool = False) -> str:
         "DSF": _dsf_regions,
         "DSDIFF": _dsdiff_regions,
         "Matroska": matroska.audio_regions,
+        "CAF": caf.audio_regions,
     }
     h = hashlib.blake2b(digest_size=20)
     try:
@@ -257,6 +258,9 @@ OGG_LAST_HEADER: dict[str, Callable[[int, bytes], bool]] = {
     "Ogg Vorbis": lambda index, packet: index == 2,  # identification, comment, setup
     "Opus": lambda index, packet: index == 1,  # OpusHead, OpusTags
     "Ogg FLAC": _last_flac_header,
+    # header, comment; the extra header packets a Speex header may announce (no encoder writes any) are hashed as
+    # audio: a tag write never changes them
+    "Speex": lambda index, packet: index == 1,
 }
 
 

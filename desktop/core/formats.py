@@ -13,7 +13,7 @@ class AudioFormat:
     """A file type: its name, tag system and mutagen class path."""
 
     name: str
-    tag_kind: str  # 'id3', 'vorbis', 'mp4', 'asf', 'ape' or 'matroska': which storage style of each field it uses
+    tag_kind: str  # 'id3', 'vorbis', 'mp4', 'asf', 'ape', 'matroska' or 'caf': which storage style of each field it uses
     mutagen_class: str
     soundfile_decodes: bool  # libsndfile reads it (and seeks); otherwise ffmpeg decodes it
     riff_info: bool = False  # also keeps tags in a RIFF LIST/INFO chunk (WAV), which many readers use alone
@@ -52,6 +52,9 @@ FLAC = AudioFormat("FLAC", "vorbis", "mutagen.flac.FLAC", True, second_tag="id3"
 OGG_VORBIS = AudioFormat("Ogg Vorbis", "vorbis", "mutagen.oggvorbis.OggVorbis", True)
 OPUS = AudioFormat("Opus", "vorbis", "mutagen.oggopus.OggOpus", True)
 OGG_FLAC = AudioFormat("Ogg FLAC", "vorbis", "mutagen.oggflac.OggFLAC", False)  # libsndfile cannot decode it
+# Speex (.spx; a speech codec some audiobooks, podcasts and old low-bitrate rips use): Vorbis comments in its second
+# packet, as Vorbis's; libsndfile cannot decode it, ffmpeg does.
+SPEEX = AudioFormat("Speex", "vorbis", "mutagen.oggspeex.OggSpeex", False)
 MP4 = AudioFormat("MP4", "mp4", "mutagen.mp4.MP4", False)
 WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True, length_from_header=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True, length_from_header=True)
@@ -74,10 +77,18 @@ DSDIFF = AudioFormat("DSDIFF", "id3", "mutagen.dsdiff.DSDIFF", False, length_fro
 # Matroska and WebM (YouTube's audio, as yt-dlp saves it): the global tag's SimpleTags, read and written here
 # (desktop/core/matroska.py; mutagen reads no Matroska).
 MATROSKA = AudioFormat("Matroska", "matroska", "desktop.core.matroska.Matroska", False)
+# Apple's Core Audio Format (Logic, GarageBand, afconvert): the info chunk's entries, read and written here
+# (desktop/core/caf.py). ffmpeg decodes it (PCM, ALAC, AAC, ...): libsndfile reads no ALAC and refuses a PCM file cut
+# short. Its length comes from its header (the packet table's frames, or the audio chunk's declared size), so a file
+# cut short is said to be.
+CAF = AudioFormat("CAF", "caf", "desktop.core.caf.CAF", False, length_from_header=True)
 
 # What an MP4 file without its index says, to readers that call it "not a MP4 file" or "moov atom not found": most
 # writers put the index after the audio, so a file cut short has none.
 MP4_CUT_BEFORE_INDEX = "no moov atom: its audio's index is missing, as in a copy or download that did not finish"
+
+# What a compressed CAF file without its packet table says: its writers put the table after the audio.
+CAF_CUT_BEFORE_INDEX = "no packet table: its audio's index is missing, as in a copy or download that did not finish"
 
 # Extension -> format. The single place that decides what a scan picks up.
 FORMATS: dict[str, AudioFormat] = {
@@ -87,6 +98,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".ogg": OGG_VORBIS,
     ".oga": OGG_VORBIS,
     ".opus": OPUS,
+    ".spx": SPEEX,
     ".m4a": MP4,
     ".mp4": MP4,
     ".m4b": MP4,
@@ -106,14 +118,17 @@ FORMATS: dict[str, AudioFormat] = {
     ".mka": MATROSKA,
     ".webm": MATROSKA,
     ".weba": MATROSKA,
+    ".caf": CAF,
 }
 
 
 # The Ogg container holds several codecs, and its extensions do not say which: Opus is often saved as
 # .ogg and FLAC as .oga. The first packet of the stream names its codec.
-OGG_EXTENSIONS = {".ogg", ".oga", ".opus"}
-OGG_CODECS: dict[bytes, AudioFormat] = {b"\x01vorbis": OGG_VORBIS, b"OpusHead": OPUS, b"\x7fFLAC": OGG_FLAC}
-OTHER_OGG_CODECS = {b"Speex   ": "Speex", b"\x80theora": "Theora video", b"fishead\x00": "Ogg Skeleton"}
+OGG_EXTENSIONS = {".ogg", ".oga", ".opus", ".spx"}
+OGG_CODECS: dict[bytes, AudioFormat] = {
+    b"\x01vorbis": OGG_VORBIS, b"OpusHead": OPUS, b"\x7fFLAC": OGG_FLAC, b"Speex   ": SPEEX,
+}
+OTHER_OGG_CODECS = {b"\x80theora": "Theora video", b"fishead\x00": "Ogg Skeleton"}
 OGG_PAGE_HEADER = 27  # bytes before a page's segment table
 
 
@@ -205,11 +220,11 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".m4p": "protected AAC (iTunes Store copy protection)", ".caf": "Core Audio Format", ".shn": "Shorten",
-    ".spx": "Speex", ".ra": "RealAudio", ".amr": "AMR speech",
+    ".m4p": "protected AAC (iTunes Store copy protection)", ".shn": "Shorten",
+    ".ra": "RealAudio", ".amr": "AMR speech",
 }
 
 
 def unread_audio_kind(path: str | Path) -> str | None:
-    """The kind of audio file a scan does not read ("Speex"), None for any other file."""
+    """The kind of audio file a scan does not read ("Shorten"), None for any other file."""
     return UNREAD_AUDIO.get(Path(path).suffix.lower())

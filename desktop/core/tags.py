@@ -183,7 +183,7 @@ class TagField:
     styles: dict[str, StorageStyle] = field(hash=False)
 
     def get(self, kind: str, tags, options: TagOptions) -> list[str]:
-        """Values from a tag container of `kind` ('id3', 'vorbis', 'mp4', 'asf', 'ape', 'matroska')."""
+        """Values from a tag container of `kind` ('id3', 'vorbis', 'mp4', 'asf', 'ape', 'matroska', 'caf')."""
         return self.styles[kind].get(tags, options) if tags is not None else []
 
     def set(self, kind: str, tags, values: list[str], options: TagOptions) -> None:
@@ -194,22 +194,25 @@ class TagField:
 GENRE = TagField("genre", {
     "id3": ID3Text("TCON"), "vorbis": VorbisKey("GENRE"), "mp4": MP4Atom("\xa9gen", drop=("gnre",)),
     "asf": ASFAttribute("WM/Genre", follower="WM/GenreID"), "ape": APEItem("Genre"), "matroska": KeyedValues("GENRE"),
+    "caf": KeyedValues("genre"),  # (CAF: one text a key, several genres joined with "; ")
 })
 TITLE = TagField("title", {
     "id3": ID3Text("TIT2"), "vorbis": VorbisKey("TITLE"), "mp4": MP4Atom("\xa9nam"), "asf": ASFAttribute("Title"),
     "ape": APEItem("Title"), "matroska": KeyedValues("TITLE"),  # (Matroska: else the segment's title, as ffmpeg writes it)
+    "caf": KeyedValues("title"),
 })
 ARTIST = TagField("artist", {
     "id3": ID3Text("TPE1"), "vorbis": VorbisKey("ARTIST"), "mp4": MP4Atom("\xa9ART"), "asf": ASFAttribute("Author"),
-    "ape": APEItem("Artist"), "matroska": KeyedValues("ARTIST"),
+    "ape": APEItem("Artist"), "matroska": KeyedValues("ARTIST"), "caf": KeyedValues("artist"),
 })
 ALBUM = TagField("album", {
     "id3": ID3Text("TALB"), "vorbis": VorbisKey("ALBUM"), "mp4": MP4Atom("\xa9alb"), "asf": ASFAttribute("WM/AlbumTitle"),
-    "ape": APEItem("Album"), "matroska": KeyedValues("ALBUM"),
+    "ape": APEItem("Album"), "matroska": KeyedValues("ALBUM"), "caf": KeyedValues("album"),
 })
 PROVENANCE = TagField("genre_tagger", {
     "id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER"),
     "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"), "matroska": KeyedValues("GENRE_TAGGER"),
+    "caf": KeyedValues("genre_tagger"),
 })
 
 
