@@ -304,7 +304,8 @@ def cmd_scan(args, out: Output) -> int:
             out.warn(f"warning: {r.path}: {r.note}")
     tagger = TagService(sessions, settings)
     changes = tagger.plan(under=args.paths)  # only what this scan was asked to look at
-    out.say(f"analysed {count(len(results), 'track')} with {model.info.key} on {', '.join(model.providers)}")
+    failed = f"; {report.failed} more could not be (named above)" if report.failed else ""
+    out.say(f"analysed {count(report.analysed, 'track')} with {model.info.key} on {', '.join(model.providers)}{failed}")
     if active is None and not args.model:
         out.say(readiness(sessions))
     written = None

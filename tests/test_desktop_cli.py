@@ -489,6 +489,17 @@ def test_corrupt_file_and_missing_folder_give_partial_exit(lib, capsys):
     assert "broken.flac" in err and "absent: no such file or folder" in err
 
 
+def test_a_scan_counts_as_analysed_only_the_tracks_it_could_analyse(lib, capsys, tmp_path):
+    # "analysed 4 tracks" was said with one of them unreadable (its tags read, its audio not).
+    music, _ = lib
+    whole = make_track(tmp_path, "whole", "tones", "alac.caf", 6.0)
+    (music / "cut.caf").write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # its packet table is gone
+    code = main(["scan", str(music)])
+    out, err = capsys.readouterr()
+    assert code == EXIT_PARTIAL and "cut.caf: cannot read audio (no packet table" in err
+    assert "analysed 3 tracks with" in out and "; 1 more could not be (named above)" in out
+
+
 def test_undo_with_nothing_to_undo(lib, capsys):
     assert main(["undo"]) == EXIT_ERROR
     assert "nothing to undo" in capsys.readouterr().err

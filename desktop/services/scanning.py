@@ -39,8 +39,13 @@ class ScanReport:
 
     @property
     def analysed(self) -> int:
-        """Tracks analysed in this scan."""
-        return len(self.results)
+        """Tracks analysed in this scan (those that could not be are not: "2 analysed" with one unreadable misled)."""
+        return len(self.results) - self.failed
+
+    @property
+    def failed(self) -> int:
+        """Tracks this scan could not analyse (each among the problems)."""
+        return sum(r.status == ERROR for r in self.results)
 
     @property
     def nothing_found(self) -> str | None:

@@ -770,7 +770,8 @@ class MainWindow(QMainWindow):
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
         aside = f", {outcome.set_aside} of removed folders taken out" if outcome.set_aside else ""
-        found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed"
+        failed = f", {outcome.failed:,} could not be (see Problems)" if outcome.failed else ""
+        found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed{failed}"
         self.progress_label.setText(f"Scan {state}: {found}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(lost_model_warning(self.sessions)
