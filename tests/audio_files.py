@@ -41,6 +41,7 @@ ENCODINGS = {
     "spx": ["-c:a", "libspeex", "-ar", "32000"],  # Speex in Ogg (8, 16 or 32 kHz only)
     "caf": ["-c:a", "pcm_s16be"],  # Apple's Core Audio Format; ffmpeg writes its tags in the info chunk
     "alac.caf": ["-c:a", "alac"],  # Apple Lossless in CAF, as afconvert and Logic write it
+    "aac.caf": ["-c:a", "aac", "-b:a", "96k"],  # AAC in CAF (afconvert's default): ffmpeg's ADTS repacked (write_caf_aac)
 }
 
 DSD_RATE = 2_822_400  # DSD64: 64 x 44.1 kHz, one bit per sample
@@ -109,6 +110,54 @@ def write_dsdiff(path: Path, audio: np.ndarray, sample_rate: int, dst: bool = Fa
 
 
 DST_FRAME_BITS = 588 * 64  # bits per channel in one DST frame of DSD64
+
+
+AAC_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350]
+
+
+def _descriptor(tag: int, body: bytes) -> bytes:
+    """An MPEG-4 descriptor (tag, one-byte length: every one here is under 128 bytes)."""
+    return bytes([tag, len(body)]) + body
+
+
+def _ber(n: int) -> bytes:
+    """A CAF packet table's variable-length number: 7 bits a byte, the high bit set on all but the last."""
+    out = [n & 0x7F]
+    while n := n >> 7:
+        out.append(0x80 | (n & 0x7F))
+    return bytes(reversed(out))
+
+
+def write_caf_aac(path: Path, adts: Path, frames: int) -> Path:
+    """AAC in CAF, as afconvert writes it (ffmpeg cannot mux it): the ADTS stream's frames as packets, their
+    AudioSpecificConfig in an esds cookie, and a packet table giving the `frames` of audio after the encoder's
+    1024 frames of priming."""
+    import struct
+
+    stream, packets, pos = adts.read_bytes(), [], 0
+    while pos + 7 <= len(stream):  # ADTS frame: 12-bit sync, header of 7 bytes (9 with a CRC), its length in bits 30-42
+        head = stream[pos:pos + 7]
+        length = ((head[3] & 0x03) << 11) | (head[4] << 3) | (head[5] >> 5)
+        header = 7 if head[1] & 0x01 else 9
+        packets.append(stream[pos + header:pos + length])
+        pos += length
+    first = stream[:7]
+    profile, rate_index, channels = (first[2] >> 6) + 1, (first[2] >> 2) & 0x0F, ((first[2] & 1) << 2) | (first[3] >> 6)
+    config = struct.pack(">H", (profile << 11) | (rate_index << 7) | (channels << 3))  # AudioSpecificConfig
+    decoder = _descriptor(0x04, bytes([0x40, 0x15]) + bytes(3) + struct.pack(">II", 0, 0) + _descriptor(0x05, config))
+    cookie = bytes(4) + _descriptor(0x03, struct.pack(">HB", 0, 0) + decoder + _descriptor(0x06, b"\x02"))
+    rate = AAC_RATES[rate_index]
+    remainder = len(packets) * 1024 - 1024 - frames
+    table = struct.pack(">qqii", len(packets), frames, 1024, remainder) + b"".join(_ber(len(p)) for p in packets)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return kind + struct.pack(">q", len(body)) + body
+
+    path.write_bytes(b"caff" + struct.pack(">HH", 1, 0)
+                     + chunk(b"desc", struct.pack(">d4s5I", rate, b"aac ", 2, 0, 1024, channels, 0))
+                     + chunk(b"kuki", cookie) + chunk(b"pakt", table)
+                     + chunk(b"data", bytes(4) + b"".join(packets)))
+    return path
 
 
 def add_id3(path: Path, tags: dict[str, str]) -> None:
@@ -180,6 +229,21 @@ def encode(audio: np.ndarray, sample_rate: int, out: Path, ext: str, tags: dict[
                         str(opus)], check=True)
         for done in (opus, xml, tmp):
             done.unlink()
+        return out
+    if ext == "aac.caf":  # ffmpeg cannot put AAC in CAF: its ADTS stream is repacked here; the tags go in with ours
+        adts = out.with_suffix(".adts.aac")
+        subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(adts)], check=True)
+        write_caf_aac(out, adts, len(audio))
+        for done in (adts, tmp):
+            done.unlink()
+        if tags:
+            from desktop.core.caf import CAF
+
+            file = CAF(out)
+            file.add_tags()
+            for key, value in tags.items():
+                file.tags[key] = [value]
+            file.save()
         return out
     if ext in ("mp2", "ac3"):  # ffmpeg's muxers for these write no tag
         subprocess.run(["ffmpeg", "-nostdin", "-y", "-v", "error", "-i", str(tmp), *ENCODINGS[ext], str(out)], check=True)

@@ -44,7 +44,7 @@ def test_kill_9_during_writes_and_undos_loses_nothing(tmp_path, exported_model):
              ("flac.oga", "tones"), ("wma", "noise"), ("wv", "beats"), ("mpc", "tones"), ("ape", "noise"), ("dsf", "beats"),
              ("dff", "tones"), ("tta", "beats"), ("mp2", "noise"), ("aac", "tones"), ("ac3", "beats"),
              ("webm", "noise"), ("mka", "tones"), ("mkvmerge.mka", "beats"), ("spx", "noise"),
-             ("caf", "tones"), ("alac.caf", "beats")]
+             ("caf", "tones"), ("alac.caf", "beats"), ("aac.caf", "noise")]
     files = [make_track(music, f"song{i}", genre, ext, 3.0, seed=i) for i, (ext, genre) in enumerate(kinds)]
     original = {}
     for i, f in enumerate(files):

@@ -402,7 +402,7 @@ def test_unsupported_and_missing_files(tmp_path):
 
 
 @pytest.mark.parametrize("ext", ["ogg", "flac.oga", "wma", "wv", "mpc", "ape", "tta", "dsf", "dff", "mp2", "aac",
-                                 "ac3", "webm", "mka", "mkvmerge.mka", "spx", "caf", "alac.caf"])
+                                 "ac3", "webm", "mka", "mkvmerge.mka", "spx", "caf", "alac.caf", "aac.caf"])
 def test_fingerprint_ignores_tags_but_not_audio(tmp_path, ext):
     a = make_track(tmp_path, "a", "tones", ext, 2.0, seed=1)
     b = make_track(tmp_path, "b", "tones", ext, 2.0, seed=2)
@@ -789,15 +789,16 @@ def test_a_damaged_caf_info_chunk_is_named_and_never_overwritten(tmp_path):
 
 def test_a_caf_file_cut_short_says_so_and_keeps_its_audio_when_tagged(tmp_path):
     # PCM: libsndfile refused it ("file is malformed"); ffmpeg decodes what is there, and its header's length says
-    # it was cut. ALAC: its packet table, after the audio, is gone; its tags (before the audio) still read and write.
+    # it was cut. AAC as afconvert lays it out: its packet table is before the audio and gives the length. ALAC as
+    # ffmpeg lays it out: its packet table, after the audio, is gone; its tags (before the audio) still read and write.
     from desktop.core.audio import probe, read_segments
     from desktop.core.errors import AudioDecodeError
 
-    for ext in ("caf", "alac.caf"):
+    for ext in ("caf", "aac.caf", "alac.caf"):
         whole = make_track(tmp_path, "whole", "tones", ext, 8.0, tags={"genre": "Rock"})
         cut = tmp_path / f"cut.{ext}"
         cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
-        if ext == "caf":
+        if ext != "alac.caf":
             assert probe(cut).duration == pytest.approx(8.0, abs=0.1)  # the analysis says only 4 s of 8 were there
             assert len(read_segments(cut, [(0.0, 3.0)], 16000)[0]) == 48000
         else:
