@@ -267,6 +267,19 @@ def make_track(folder: Path, name: str, genre: str, ext: str, seconds: float = 4
     return encode(audio, sample_rate, folder / f"{name}.{ext}", ext, tags)
 
 
+def make_protected_m4p(folder: Path, name: str, tags: dict[str, str] | None = None) -> Path:
+    """An iTunes Store .m4p as its layout has it: an AAC file whose sample entry says FairPlay ('drms' for 'mp4a'),
+    though its bytes here are not encrypted (no encoder reachable encrypts them)."""
+    song = make_track(folder, f"{name}-plain", "tones", "m4a", 3.0, tags=tags)
+    data = bytearray(song.read_bytes())
+    at = data.index(b"mp4a")
+    data[at:at + 4] = b"drms"
+    song.unlink()
+    out = folder / f"{name}.m4p"
+    out.write_bytes(bytes(data))
+    return out
+
+
 def make_library(root: Path, seconds: float = 4.0) -> dict[str, Path]:
     """One track per format, genres rotating, a couple with genre tags already; {ext: path}."""
     genres = ["tones", "noise", "beats"]

@@ -37,13 +37,15 @@ def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
     touch(tmp_path / "a" / "live.TTA")  # True Audio: read (it was named as not read)
     touch(tmp_path / "a" / "talk.SPX")  # Speex: read (it was named as not read)
     touch(tmp_path / "a" / "live.SHN")  # Shorten: named
-    touch(tmp_path / "a" / "store.m4p")  # an iTunes Store purchase with copy protection: named (it was passed over)
+    touch(tmp_path / "a" / "store.m4p")  # an iTunes Store purchase with copy protection: its tags read (it was named)
+    touch(tmp_path / "a" / "radio.ra")  # RealAudio: named
     touch(tmp_path / "a" / "notes.txt")
     found, problems = walk_names(tmp_path)
-    assert found == ["live.APE", "live.DFF", "live.DSF", "live.TTA", "one.wma", "talk.SPX", "three.aifc", "two.wv"]
+    assert found == ["live.APE", "live.DFF", "live.DSF", "live.TTA", "one.wma", "store.m4p", "talk.SPX", "three.aifc",
+                     "two.wv"]
     assert [(p.path.name, p.reason) for p in problems] == [
         ("live.SHN", "Shorten files are not read by Genre Tagger (not analysed or tagged)"),
-        ("store.m4p", "protected AAC (iTunes Store copy protection) files are not read by Genre Tagger (not analysed or tagged)")]
+        ("radio.ra", "RealAudio files are not read by Genre Tagger (not analysed or tagged)")]
 
 
 def test_symlink_loop_is_not_followed_forever(tmp_path):

@@ -13,7 +13,7 @@ from desktop.core.errors import TagReadError, TagWriteError, UnsupportedFormatEr
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import format_of
 from desktop.core.tags import TagOptions, read_tags, write_genres
-from tests.audio_files import ENCODINGS, make_track
+from tests.audio_files import ENCODINGS, make_protected_m4p, make_track
 from trainer.synth import synth_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
@@ -826,3 +826,22 @@ def test_a_caf_write_keeps_entries_that_are_not_utf8_byte_for_byte_and_replaces_
     write_genres(song, ["Jazz"])
     assert read_tags(song).genres == ("Jazz",) and macroman in song.read_bytes()
     assert [e.key for e in CAF(song).tags.entries].count("genre") == 1
+
+
+def test_a_copy_protected_itunes_file_has_its_tags_read_and_written_and_is_never_decoded(tmp_path):
+    # An iTunes Store purchase before 2009 (.m4p, FairPlay) was named as unread, so a library's old purchases never
+    # showed, though their tags (the Store's genre) are plain MP4 atoms. ffmpeg decodes its encrypted bytes as plain
+    # AAC (noise): its audio is refused by its sample entry ('drms' for 'mp4a'), saying why.
+    from desktop.core.audio import probe, read_segments
+    from desktop.core.errors import AudioDecodeError
+
+    store = make_protected_m4p(tmp_path, "store", {"title": "Song", "genre": "Rock"})
+    assert read_tags(store).genres == ("Rock",) and read_tags(store).title == "Song"
+    said = r"store\.m4p: copy-protected \(iTunes Store FairPlay\): its audio cannot be decoded, so it is not analysed"
+    with pytest.raises(AudioDecodeError, match=said):
+        probe(store)
+    with pytest.raises(AudioDecodeError, match=said):
+        read_segments(store, [(0.0, 1.0)], 16000)
+    audio = audio_hash(store, full=True)
+    write_genres(store, ["Jazz"])
+    assert read_tags(store).genres == ("Jazz",) and audio_hash(store, full=True) == audio

@@ -19,7 +19,10 @@ from desktop.core.errors import AudioDecodeError, unless_empty
 from desktop.core.fingerprint import declared_audio_bytes
 from desktop.core.formats import (
     CAF_CUT_BEFORE_INDEX,
+    MP4,
     MP4_CUT_BEFORE_INDEX,
+    MP4_PROTECTED,
+    MP4_PROTECTED_CODECS,
     OGG_CODECS,
     AudioFormat,
     every_format,
@@ -74,7 +77,21 @@ def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
         if not fmt.ffmpeg_seeks:  # ffprobe's length would be a guess
             raise AudioDecodeError(path, "no audio frames")
         # its header gives no length (a WMA file marked as a broadcast): ffprobe measures it
+    refuse_if_protected(path, fmt)
     return _ffprobe(path)
+
+
+def refuse_if_protected(path: Path, fmt: AudioFormat) -> None:
+    """AudioDecodeError for an MP4 file whose audio is encrypted (an iTunes Store .m4p), which ffmpeg would decode
+    as noise; nothing for any other file (one mutagen cannot read is left to ffmpeg to say why)."""
+    if fmt is not MP4:
+        return
+    try:
+        codec = fmt.open(path).info.codec
+    except Exception:  # noqa: BLE001 (mutagen's MP4 errors): ffprobe names the damage
+        return
+    if codec in MP4_PROTECTED_CODECS:
+        raise AudioDecodeError(path, MP4_PROTECTED)
 
 
 def _declared_duration(path: Path, there: float) -> float:
@@ -107,6 +124,7 @@ def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: 
     fmt = format_of(path)
     if fmt.soundfile_decodes:
         return _read_soundfile(path, fmt, segments, sample_rate)
+    refuse_if_protected(path, fmt)
     if not fmt.ffmpeg_seeks:
         return _read_ffmpeg_in_one_pass(path, segments, sample_rate)
     return [_read_ffmpeg(path, start, seconds, sample_rate) for start, seconds in segments]

@@ -87,6 +87,12 @@ CAF = AudioFormat("CAF", "caf", "desktop.core.caf.CAF", False, length_from_heade
 # writers put the index after the audio, so a file cut short has none.
 MP4_CUT_BEFORE_INDEX = "no moov atom: its audio's index is missing, as in a copy or download that did not finish"
 
+# What an MP4 file whose audio is encrypted says: iTunes Store purchases before 2009 (.m4p) use FairPlay, whose
+# sample entry is 'drms' (mutagen's codec) in place of 'mp4a'; ffmpeg would decode its bytes as plain AAC (noise).
+MP4_PROTECTED_CODECS = frozenset({"drms", "drmi", "enca"})
+MP4_PROTECTED = ("copy-protected (iTunes Store FairPlay): its audio cannot be decoded, so it is not analysed; its genre "
+                 "can be set by hand")
+
 # What a compressed CAF file without its packet table says: its writers put the table after the audio.
 CAF_CUT_BEFORE_INDEX = "no packet table: its audio's index is missing, as in a copy or download that did not finish"
 
@@ -102,6 +108,7 @@ FORMATS: dict[str, AudioFormat] = {
     ".m4a": MP4,
     ".mp4": MP4,
     ".m4b": MP4,
+    ".m4p": MP4,  # an iTunes Store purchase with copy protection: its tags are read and written, its audio not decoded
     ".wav": WAV,
     ".aif": AIFF,
     ".aiff": AIFF,
@@ -220,7 +227,7 @@ def is_supported(path: str | Path) -> bool:
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
 UNREAD_AUDIO: dict[str, str] = {
-    ".m4p": "protected AAC (iTunes Store copy protection)", ".shn": "Shorten",
+    ".shn": "Shorten",
     ".ra": "RealAudio", ".amr": "AMR speech",
 }
 
