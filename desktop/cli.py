@@ -507,7 +507,9 @@ def cmd_set(args, out: Output) -> int:
     sessions = open_sessions(args)
     files, problems = files_to_set(args.paths)
     report = Library(sessions, settings.tag_options()).sync_files(files)
-    problems += report.problems
+    # A file whose audio an earlier scan could not decode (a copy-protected .m4p, a download cut short) still takes
+    # a genre set by hand: its tags were read. `set` refused it, with exit 2.
+    problems += [p for p in report.problems if not p.analysis_only]
     unusable = {str(p.path) for p in problems}
     files = [f for f in files if f not in unusable]
     if not files:

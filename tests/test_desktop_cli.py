@@ -13,7 +13,7 @@ import pytest
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
 from desktop.core.tags import read_tags, write_genres
-from tests.audio_files import make_track
+from tests.audio_files import make_protected_m4p, make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
 
@@ -498,6 +498,20 @@ def test_a_scan_counts_as_analysed_only_the_tracks_it_could_analyse(lib, capsys,
     out, err = capsys.readouterr()
     assert code == EXIT_PARTIAL and "cut.caf: cannot read audio (no packet table" in err
     assert "analysed 3 tracks with" in out and "; 1 more could not be (named above)" in out
+
+
+def test_set_takes_a_file_whose_audio_a_scan_could_not_decode(lib, capsys, tmp_path):
+    # Its tags read, so its genre can be set by hand; `set` refused it with exit 2 once a scan had failed on it.
+    music, _ = lib
+    store = make_protected_m4p(music, "store", {"genre": "Pop"})
+    assert main(["scan", str(music)]) == EXIT_PARTIAL
+    assert "store.m4p: copy-protected (iTunes Store FairPlay)" in capsys.readouterr().err
+    assert main(["set", str(store), "Rock"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert "store.m4p: genre set to Rock by hand" in out and "store.m4p" not in err
+    assert read_tags(store).genres == ("Rock",)
+    assert main(["playlist", "Rock", "-o", str(tmp_path / "rock.m3u8")]) == EXIT_OK
+    assert "store.m4p" in (tmp_path / "rock.m3u8").read_text()
 
 
 def test_undo_with_nothing_to_undo(lib, capsys):

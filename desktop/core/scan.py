@@ -40,6 +40,9 @@ class ScanProblem:
 
     path: Path
     reason: str
+    # Only its analysis failed (its audio did not decode), in an earlier scan: its tags were read, so its genre can
+    # still be set by hand.
+    analysis_only: bool = False
 
 
 def printable(path: str | Path) -> Path:

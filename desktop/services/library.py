@@ -178,7 +178,7 @@ class Library:
         if unchanged and not never_read:
             report.unchanged += 1
             if track.verdict == ERROR and track.error:
-                problem(ScanProblem(found.path, f"{track.error} (unchanged since it failed)"))
+                problem(ScanProblem(found.path, f"{track.error} (unchanged since it failed)", analysis_only=True))
             return
         try:
             digest = audio_hash(found.path)
