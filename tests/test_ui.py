@@ -790,6 +790,20 @@ def test_a_preview_of_a_missing_file_names_it(qtbot, tmp_path):
     assert failed.args[0] == str(tmp_path / "gone.mp3") and failed.args[1]
 
 
+def test_a_copy_protected_file_is_not_played_as_noise(qtbot, tmp_path):
+    # Qt's FFmpeg backend decodes a FairPlay stream's encrypted bytes as plain AAC: a burst of noise.
+    from desktop.ui.preview import Preview
+    from tests.audio_files import make_protected_m4p
+
+    store = make_protected_m4p(tmp_path, "store")
+    preview = Preview()
+    with qtbot.waitSignal(preview.failed, timeout=5_000) as failed:
+        preview.play(str(store), 3.0)
+    assert failed.args == [str(store), "copy-protected (iTunes Store FairPlay): its audio cannot be decoded, so it is "
+                                       "not analysed; its genre can be set by hand"]
+    assert preview.player.source().isEmpty() and not preview.playing()
+
+
 def test_the_review_dialog_sorts_checks_all_and_toggles_the_selection_with_space(qtbot, tmp_path):
     from types import SimpleNamespace
 

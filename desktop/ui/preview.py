@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtMultimedia import QAudioOutput, QMediaPlayer
 
@@ -13,6 +15,20 @@ SETTLE_MS = 300
 # the media is still loading, without an error, and the preview then played from the track's start.
 _SEEKABLE = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.BufferingMedia,
              QMediaPlayer.MediaStatus.BufferedMedia)
+
+
+def _why_not_playable(path: str) -> str | None:
+    """Why a file must not be played (a copy-protected .m4p: Qt's FFmpeg backend plays its encrypted bytes as
+    noise); None to try it (the player names any other failure)."""
+    from desktop.core.audio import refuse_if_protected
+    from desktop.core.errors import GenreTaggerError
+    from desktop.core.formats import format_of
+
+    try:
+        refuse_if_protected(Path(path), format_of(path))
+    except GenreTaggerError as exc:
+        return exc.reason
+    return None
 
 
 class Preview(QObject):
@@ -37,6 +53,10 @@ class Preview(QObject):
 
     def play(self, path: str, duration: float) -> None:
         """Start the preview of `path` (its length `duration` seconds, 0 when unknown: from the start)."""
+        if reason := _why_not_playable(path):
+            self.stop()
+            self.failed.emit(path, reason)
+            return
         self._next = (path, int(duration * 500))
         self._stop.stop()  # the previous preview's stop must not cut this one short
         if self.player.source().isEmpty():
