@@ -226,10 +226,7 @@ def is_supported(path: str | Path) -> bool:
 
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
-UNREAD_AUDIO: dict[str, str] = {
-    ".shn": "Shorten",
-    ".ra": "RealAudio", ".amr": "AMR speech",
-}
+UNREAD_AUDIO: dict[str, str] = {".shn": "Shorten", ".ra": "RealAudio", ".amr": "AMR speech"}
 
 
 def unread_audio_kind(path: str | Path) -> str | None:

@@ -21,12 +21,16 @@ def _why_not_playable(path: str) -> str | None:
     """Why a file must not be played (a copy-protected .m4p: Qt's FFmpeg backend plays its encrypted bytes as
     noise); None to try it (the player names any other failure)."""
     from desktop.core.audio import refuse_if_protected
-    from desktop.core.errors import GenreTaggerError
+    from desktop.core.errors import AudioDecodeError, GenreTaggerError
     from desktop.core.formats import format_of
 
     try:
-        refuse_if_protected(Path(path), format_of(path))
-    except GenreTaggerError as exc:
+        fmt = format_of(path)
+    except GenreTaggerError:  # not a file of ours to judge: the player tries it
+        return None
+    try:
+        refuse_if_protected(Path(path), fmt)
+    except AudioDecodeError as exc:
         return exc.reason
     return None
 
