@@ -320,6 +320,9 @@ def test_the_details_call_only_a_shipped_model_shipped():
     assert genre_source(track, SimpleNamespace(model_key="mine:1.0")) == "the model mine:1.0, 90% sure"
     learned = SimpleNamespace(model_key=f"{LEARNED_KEY_PREFIX}20261202")
     assert genre_source(track, learned) == "learned from your library, 90% sure"
+    # Not analysed (a copy-protected file, one cut short): "its tag (Pop)" was said beside an empty Genre cell.
+    unread = SimpleNamespace(corrected_genre=None, predicted_genre=None, confidence=None, file_genre="Pop")
+    assert genre_source(unread, None) == "nothing yet (its tag says Pop)"
 
 
 def test_long_genre_names_fit_the_details_panel(qtbot):

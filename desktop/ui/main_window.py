@@ -147,8 +147,8 @@ def genre_source(track: Track, analysis) -> str:
                  f"the shipped model ({key})" if key in shipped_model_keys() else f"the model {key}")
         tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
         return f"{model}, {track.confidence:.0%} sure{tag}"
-    if track.file_genre:
-        return f"its tag ({track.file_genre})"
+    if track.file_genre:  # its Genre cell is empty: the tag is not taken for the library's genre
+        return f"nothing yet (its tag says {track.file_genre})"
     return "nothing yet"
 
 
