@@ -484,6 +484,25 @@ def test_an_undo_stopped_midway_goes_on_at_the_next_undo(env):
         assert all(queries.track_by_path(s, p).corrected_genre is None for p in paths)
 
 
+def test_an_mp4_cut_short_inside_its_index_is_named_and_the_scan_goes_on(tmp_path):
+    # The last few KB of a download (ffmpeg and iTunes put the index last): mutagen's "truncated data" (an AtomError,
+    # which is no MutagenError) escaped the audio hash and stopped the whole scan ("internal error in scan", exit 2).
+    import re
+
+    from desktop.core.errors import TagReadError
+
+    music = tmp_path / "music"
+    whole = make_track(music, "whole", "tones", "m4a", 3.0)
+    cut = music / "cut.m4a"
+    cut.write_bytes(whole.read_bytes()[:-100])
+    report = Library(open_database(tmp_path / "db.sqlite")).sync([music])
+    said = "moov atom cut short: its audio's index is incomplete, as in a copy or download that did not finish"
+    assert report.new == 1
+    assert [(p.path.name, p.reason) for p in report.problems] == [("cut.m4a", f"damaged file structure ({said})")]
+    with pytest.raises(TagReadError, match=re.escape(f"cut.m4a: cannot read tags ({said})")):
+        read_tags(cut)
+
+
 def test_a_scan_analyses_files_cut_short_and_names_an_mp4_cut_before_its_index(tmp_path, exported_model):
     # A copy or download that did not finish: the audio hash stopped at an Ogg file's cut last page ("damaged file
     # structure (unable to read full data)") and past an MP4 file's end, so none was ever analysed. An MP4 file with

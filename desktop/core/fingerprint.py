@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop.core import caf, matroska
 from desktop.core.errors import AudioDecodeError, unless_empty
-from desktop.core.formats import format_of, id3v2_size
+from desktop.core.formats import format_of, id3v2_size, mp4_index_trouble
 from desktop.core.ogg_end import LARGEST_PAGE, is_cut_page
 
 SAMPLE_BYTES = 1 << 20  # quick mode: hash 1 MiB at the start, middle and end of long audio regions
@@ -128,7 +128,10 @@ def _mp4_regions(fh) -> Iterator[tuple[int, int]]:
     from mutagen.mp4 import Atoms
 
     fh.seek(0)
-    atoms = Atoms(fh)
+    try:
+        atoms = Atoms(fh)
+    except Exception as exc:  # noqa: BLE001 (mutagen's AtomError is no MutagenError): it stopped the whole scan
+        raise ValueError(mp4_index_trouble(Path(fh.name)) or f"damaged MP4 atoms ({exc})") from exc
     found, end = False, _file_size(fh)
     for atom in atoms.atoms:
         if atom.name == b"mdat":

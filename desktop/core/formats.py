@@ -86,6 +86,8 @@ CAF = AudioFormat("CAF", "caf", "desktop.core.caf.CAF", False, length_from_heade
 # What an MP4 file without its index says, to readers that call it "not a MP4 file" or "moov atom not found": most
 # writers put the index after the audio, so a file cut short has none.
 MP4_CUT_BEFORE_INDEX = "no moov atom: its audio's index is missing, as in a copy or download that did not finish"
+# ... and one cut short inside its index (the last few KB of a download): mutagen says "truncated data".
+MP4_CUT_IN_INDEX = "moov atom cut short: its audio's index is incomplete, as in a copy or download that did not finish"
 
 # What an MP4 file whose audio is encrypted says: iTunes Store purchases before 2009 (.m4p) use FairPlay, whose
 # sample entry is 'drms' (mutagen's codec) in place of 'mp4a'; ffmpeg would decode its bytes as plain AAC (noise).
@@ -176,6 +178,31 @@ def id3v2_size(fh, offset: int = 0) -> int:
         return 0
     size = (head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9]
     return 10 + size + (10 if head[5] & 0x10 else 0)
+
+
+def mp4_index_trouble(path: Path) -> str | None:
+    """Why an MP4 file's index (its top-level moov atom) cannot be read: missing, or cut short; None when it is whole
+    (or the file cannot be walked: its reader says why)."""
+    import struct
+
+    try:
+        with open(path, "rb") as fh:
+            end, pos = fh.seek(0, 2), 0
+            while pos + 8 <= end:
+                fh.seek(pos)
+                size, kind = struct.unpack(">I4s", fh.read(8))
+                if size == 1:  # a 64-bit size follows the name
+                    size = struct.unpack(">Q", fh.read(8))[0]
+                elif size == 0:  # it runs to the file's end
+                    size = end - pos
+                if kind == b"moov":
+                    return MP4_CUT_IN_INDEX if pos + size > end else None
+                if size < 8:  # damage: its reader says what
+                    return None
+                pos += size
+    except (OSError, struct.error):
+        return None
+    return MP4_CUT_BEFORE_INDEX
 
 
 def _ogg_format(path: Path, by_extension: AudioFormat) -> AudioFormat:

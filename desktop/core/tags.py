@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
-import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core import id3_frames, riff_info
 from desktop.core.errors import TagReadError, TagWriteError, unless_empty
-from desktop.core.formats import MP4, MP4_CUT_BEFORE_INDEX, OGG_CODECS, AudioFormat, format_of
+from desktop.core.formats import MP4, OGG_CODECS, AudioFormat, format_of, mp4_index_trouble
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.ogg_end import stops_before_its_last_page
 from desktop.core.safe_write import safe_modify, temp_copy_path
@@ -246,28 +245,8 @@ def _open(path: Path):
     try:
         return fmt, fmt.open(path)
     except Exception as exc:  # mutagen raises format-specific errors (HeaderNotFoundError, FLACNoHeaderError, ...)
-        said = MP4_CUT_BEFORE_INDEX if fmt is MP4 and not _has_top_atom(path, b"moov") else f"{type(exc).__name__}: {exc}"
+        said = (fmt is MP4 and mp4_index_trouble(path)) or f"{type(exc).__name__}: {exc}"
         raise TagReadError(path, unless_empty(path, f"cannot read tags ({said})")) from exc
-
-
-def _has_top_atom(path: Path, name: bytes) -> bool:
-    """Whether an MP4 file holds the top-level atom `name` (mutagen calls one without its index "not a MP4 file")."""
-    try:
-        with open(path, "rb") as fh:
-            end, pos = fh.seek(0, 2), 0
-            while pos + 8 <= end:
-                fh.seek(pos)
-                size, kind = struct.unpack(">I4s", fh.read(8))
-                if kind == name:
-                    return True
-                if size == 1:  # a 64-bit size follows the name
-                    size = struct.unpack(">Q", fh.read(8))[0]
-                if size < 8:  # 0: the atom runs to the file's end; less is damage
-                    return False
-                pos += size
-    except OSError:
-        return True  # unreadable: mutagen's own words say more
-    return False
 
 
 def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
