@@ -17,7 +17,7 @@ from desktop.ui.app_settings import AppSettings
 from desktop.ui.dialogs import SettingsDialog
 from desktop.ui.main_window import MainWindow
 from desktop.ui.table_model import GENRE, GENRE_ROLE, TRACK_ID_ROLE, LibraryTableModel, TrackRow
-from tests.audio_files import make_library, make_track
+from tests.audio_files import make_library, make_protected_m4p, make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
 
@@ -796,7 +796,6 @@ def test_a_preview_of_a_missing_file_names_it(qtbot, tmp_path):
 def test_a_copy_protected_file_is_not_played_as_noise(qtbot, tmp_path):
     # Qt's FFmpeg backend decodes a FairPlay stream's encrypted bytes as plain AAC: a burst of noise.
     from desktop.ui.preview import Preview
-    from tests.audio_files import make_protected_m4p
 
     store = make_protected_m4p(tmp_path, "store")
     preview = Preview()
@@ -930,7 +929,7 @@ def test_corrections_offer_the_librarys_genres_and_the_models_as_the_library_spe
 
 
 def test_a_scan_counts_as_analysed_only_the_tracks_it_could_analyse(qtbot, window, tmp_path):
-    # "Scan done: 26 files, 1 analysed" was said of a track whose audio could not be read.
+    # "Scan done: 29 files, 29 analysed" was said with one of them unreadable (its tags read, its audio not).
     whole = make_track(tmp_path, "whole", "tones", "alac.caf", 6.0)
     cut = window.files["flac"].parent / "cut.caf"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])  # its tags read; its audio's index is gone
