@@ -721,7 +721,7 @@ def _caf_chunks(path):
     from desktop.core.caf import chunks
 
     with open(path, "rb") as fh:
-        return [(c.kind.decode(), c.declared) for c in chunks(fh)[0]]
+        return [(c.kind.decode(), c.declared) for c in chunks(fh)]
 
 
 @pytest.mark.parametrize("ext", ["caf", "alac.caf"])

@@ -42,8 +42,8 @@ class Chunk:
         return self.start + CHUNK_HEADER + self.size
 
 
-def chunks(fh) -> tuple[list[Chunk], int]:
-    """Every chunk of the file (the last cut to the file's end when it is cut short), and the file's size."""
+def chunks(fh) -> list[Chunk]:
+    """Every chunk of the file (the last cut to the file's end when it is cut short)."""
     file_size = fh.seek(0, 2)
     fh.seek(0)
     head = fh.read(FILE_HEADER)
@@ -62,7 +62,7 @@ def chunks(fh) -> tuple[list[Chunk], int]:
         pos += CHUNK_HEADER + size
     if not found or found[0].kind != b"desc":
         raise CAFError("no 'desc' chunk first, as every CAF file has")
-    return found, file_size
+    return found
 
 
 def _read(fh, chunk: Chunk) -> bytes:
@@ -150,7 +150,6 @@ class CAFInfo:
     length: float
     sample_rate: int
     channels: int
-    codec: str  # the desc chunk's format ('lpcm', 'alac', 'aac ', ...)
 
 
 def _data_bytes(data: Chunk | None) -> int:
@@ -164,7 +163,7 @@ def _info(desc: bytes, pakt: bytes | None, data_size: int) -> CAFInfo:
     """Length, rate and channels: a packet table's valid frames, else the data's bytes over the bytes per packet."""
     if len(desc) < 32:
         raise CAFError("its desc chunk is cut short")
-    rate, codec, _flags, bytes_per_packet, frames_per_packet, channels, _bits = struct.unpack(">d4s5I", desc[:32])
+    rate, _codec, _flags, bytes_per_packet, frames_per_packet, channels, _bits = struct.unpack(">d4s5I", desc[:32])
     if not rate > 0:
         raise CAFError(f"its desc chunk gives a sample rate of {rate}")
     frames = 0
@@ -172,7 +171,7 @@ def _info(desc: bytes, pakt: bytes | None, data_size: int) -> CAFInfo:
         frames = struct.unpack(">q", pakt[8:16])[0]  # after the packet count: the valid frames (priming and remainder out)
     elif bytes_per_packet and frames_per_packet:
         frames = max(0, data_size - 4) // bytes_per_packet * frames_per_packet  # the data starts with an edit count
-    return CAFInfo(frames / rate, int(rate), channels, codec.decode("latin-1"))
+    return CAFInfo(frames / rate, int(rate), channels)
 
 
 class CAF:
@@ -181,7 +180,7 @@ class CAF:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         with open(self.path, "rb") as fh:
-            found, _ = chunks(fh)
+            found = chunks(fh)
             first = {}
             for c in found:
                 first.setdefault(c.kind, c)
@@ -200,7 +199,7 @@ class CAF:
 
         new = (self.tags or CAFTags()).chunk()
         with open(self.path, "r+b") as fh:
-            start, room = _place(chunks(fh)[0])
+            start, room = _place(chunks(fh))
             if len(new) != room and len(new) + CHUNK_HEADER > room:  # no room for it and a free chunk's header
                 resize_bytes(fh, room, len(new) + PADDING, start)
                 room = len(new) + PADDING
@@ -237,7 +236,7 @@ def _free(size: int) -> bytes:
 
 def audio_regions(fh) -> Iterator[tuple[int, int]]:
     """The byte ranges a tag write never changes: the file header and every chunk but info and free ones."""
-    found, _ = chunks(fh)
+    found = chunks(fh)
     yield 0, FILE_HEADER
     for c in found:
         if c.kind not in TAG_CHUNKS:

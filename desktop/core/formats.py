@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,8 +184,6 @@ def id3v2_size(fh, offset: int = 0) -> int:
 def mp4_index_trouble(path: Path) -> str | None:
     """Why an MP4 file's index (its top-level moov atom) cannot be read: missing, or cut short; None when it is whole
     (or the file cannot be walked: its reader says why)."""
-    import struct
-
     try:
         with open(path, "rb") as fh:
             end, pos = fh.seek(0, 2), 0
