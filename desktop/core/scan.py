@@ -4,6 +4,8 @@ the kernel's trees (/proc, /sys, /dev) never entered."""
 from __future__ import annotations
 
 import os
+import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,3 +163,51 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
                 yield found
         except OSError as exc:  # a dangling symlink, a file removed during the walk
             on_problem(ScanProblem(path, f"cannot read ({exc.strerror or exc})"))
+
+
+def music_names(folder: str | Path) -> tuple[frozenset[str], list[Path]]:
+    """The names in one folder a scan looks at (music files, audio it names as unread, subfolders it walks), and
+    those subfolders; hidden names (a tag write's temporary copy) are not among them. Raises OSError."""
+    names, subfolders = set(), []
+    with os.scandir(folder) as it:
+        for entry in it:
+            path = Path(entry.path)
+            if entry.name.startswith(".") or not _valid_name(path):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=True):
+                    if not ((path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path)):
+                        names.add(entry.name)
+                        subfolders.append(path)
+                elif is_supported(path) or unread_audio_kind(path):
+                    names.add(entry.name)
+            except OSError:  # a dangling symlink, an entry removed meanwhile
+                continue
+    return frozenset(names), sorted(subfolders)
+
+
+def music_folder_names(roots: Iterable[str | Path], limit: int | None = None,
+                       cancel: threading.Event | None = None) -> dict[str, frozenset[str]] | None:
+    """Every folder a scan walks under `roots` (nearest first, at most `limit`), with its `music_names`; None
+    when cancelled.
+
+    Folders that cannot be read are left out (the scan names them); a symlink back into a folder listed is not
+    followed, as the scan does not.
+    """
+    found: dict[str, frozenset[str]] = {}
+    seen: set[tuple[int, int]] = set()
+    queue = deque(Path(r).expanduser().absolute() for r in roots)
+    while queue and (limit is None or len(found) < limit):
+        if cancel is not None and cancel.is_set():
+            return None
+        folder = queue.popleft()
+        try:
+            st = folder.stat()
+            if not folder.is_dir() or (st.st_dev, st.st_ino) in seen or system_tree(folder):
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            found[str(folder)], subfolders = music_names(folder)
+        except OSError:
+            continue
+        queue.extend(subfolders)
+    return found

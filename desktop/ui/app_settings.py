@@ -13,11 +13,12 @@ log = logging.getLogger(__name__)
 
 FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
           "multi_genre": bool, "multi_threshold": float, "id3_version": int, "id3_separator": str,
-          "write_provenance": bool}
+          "write_provenance": bool, "watch_folders": bool}
 DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": DEFAULT_THRESHOLD,
             "multi_genre": False, "multi_threshold": TaggingSettings.multi_threshold,
             "id3_version": 0,  # 0: keep each file's ID3 version
-            "id3_separator": TaggingSettings.id3_separator, "write_provenance": False}
+            "id3_separator": TaggingSettings.id3_separator, "write_provenance": False,
+            "watch_folders": True}  # new music in the folders is scanned while the window is open
 
 
 # What a stored value must satisfy; anything else (a hand edit, another version's file) falls back to the default.

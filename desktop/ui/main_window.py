@@ -51,6 +51,7 @@ from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress
+from desktop.core.scan import music_folder_names
 from desktop.core.wording import count
 from desktop.services.learning import (
     active_model,
@@ -73,6 +74,7 @@ from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
 from desktop.ui.file_links import copy_paths, show_in_folder
+from desktop.ui.folder_watch import MAX_FOLDERS, FolderWatch
 from desktop.ui.hint_table import HintTableView
 from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.labels import plain_label
@@ -201,6 +203,12 @@ class MainWindow(QMainWindow):
         self.learn_problem: QMessageBox | None = None  # why an asked-for learn learned nothing
         self.history_dialog: WriteHistoryDialog | None = None
         self._plan_words: tuple[str, str | None] = ("", None)  # the running plan's "nothing to write" and batch name
+        # Music copied into (or taken out of) the folders while the window is open is scanned once copying ends;
+        # the folders are listed after each scan, and a change during a scan or a write waits for its end.
+        self.folder_watch = FolderWatch(self)
+        self.folder_watch.changed.connect(self._music_changed)
+        self.watch_job: Job | None = None
+        self._changed_folder = ""  # where music changed while a scan or a write ran: scanned after it
         self.setWindowTitle("Genre Tagger (read-only library)" if self.read_only else "Genre Tagger")
         self.setAcceptDrops(not self.read_only)  # music folders dragged from a file manager
         icon = RESOURCES / "icons" / "genre-tagger.svg"
@@ -762,9 +770,47 @@ class MainWindow(QMainWindow):
         self.cancel_button.hide()
         self.refresh()
         self._run_deferred("scan")
+        self.watch_folders()
+        self._scan_changed_music()
+
+    # ---- watching the folders (new music scanned while the window is open) --------------------
+    def watch_folders(self):
+        """List the music folders off the GUI thread, then watch them (with the setting on; else watch none)."""
+        if self.read_only or not self.settings.watch_folders or not self.settings.folders:
+            self.folder_watch.stop()
+            return
+        folders = list(self.settings.folders)
+        self.watch_job = Job(lambda _report, cancel: music_folder_names(folders, MAX_FOLDERS + 1, cancel), "watch")
+        self.watch_job.finished.connect(self._watch_listed)
+        self.watch_job.failed.connect(self._watch_failed)
+        start_job(self.watch_job)
+
+    def _watch_listed(self, folders: dict | None):
+        self.watch_job = None
+        if folders is not None and self.settings.watch_folders:  # not stopped (quitting), not turned off meanwhile
+            self.folder_watch.watch(folders)
+
+    def _watch_failed(self, message: str):
+        self.watch_job = None
+        self.report_problem("watching the music folders", message)
+
+    def _music_changed(self, folder: str):
+        """Music came, went or was renamed in `folder`: scan, now or once the scan or write in hand is done."""
+        self._changed_folder = folder
+        if self.scan_job is None and not self.write_busy:
+            self._scan_changed_music()
+
+    def _scan_changed_music(self):
+        if not self._changed_folder or self.scan_job is not None or self.write_busy:
+            return
+        folder, self._changed_folder = self._changed_folder, ""
+        self.statusBar().showMessage(f"Music came or went in {folder}: scanning", 8000)
+        self.start_scan()
 
     def _scan_finished(self, outcome):
         self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
+        if outcome.cancelled:  # the listener stopped scanning: music that came meanwhile waits for the next scan
+            self._changed_folder = ""
         self._scan_done()
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
@@ -828,6 +874,7 @@ class MainWindow(QMainWindow):
         for widget in self._write_widgets:
             widget.hide()
         self.write_label.clear()
+        QTimer.singleShot(0, self._scan_changed_music)  # after the write's own refresh
 
     def _write_finished(self, result):
         self._write_done()
@@ -1157,7 +1204,9 @@ class MainWindow(QMainWindow):
             self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
             self.refresh()
-            self.start_scan()
+            if not self.settings.watch_folders:
+                self.folder_watch.stop()
+            self.start_scan()  # which watches the folders again once done
 
     def _restore_layout(self):
         geometry = self.settings.store.value("window/geometry")

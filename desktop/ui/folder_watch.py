@@ -1,0 +1,114 @@
+"""Watch the music folders while the window is open: music files or folders that come, go or are renamed ask for
+a scan once copying is over. Tag writes do not: ours rename a hidden copy over the file, other taggers write in
+place, and neither changes the names a scan looks at."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+
+from desktop.core.scan import music_names
+
+log = logging.getLogger(__name__)
+
+QUIET_MS = 3000  # a copied album adds a file every second or two: one scan once it is in, not one per file
+SETTLE_S = 5.0  # a music file written this recently may still be being copied into place: wait for it
+MAX_FOLDERS = 20_000  # inotify watches are one budget per user, shared with the file manager and editors
+
+
+class FolderWatch(QObject):
+    """Emits `changed(folder)` once the music under the watched folders came, went or was renamed, and settled."""
+
+    changed = Signal(str)  # the first folder whose music changed (the one to name)
+
+    def __init__(self, parent=None, quiet_ms: int = QUIET_MS, settle_s: float = SETTLE_S):
+        super().__init__(parent)
+        self.settle_s = settle_s
+        self.unwatched = 0  # folders left out: past MAX_FOLDERS or the system's limit
+        self._names: dict[str, frozenset[str]] = {}  # watched folder -> the names in it a scan looks at
+        self._pending: list[str] = []  # folders changed since the last `changed`
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._folder_changed)
+        self.quiet_timer = QTimer(self, singleShot=True, interval=quiet_ms, timeout=self._quiet_over)
+
+    def watch(self, folders: dict[str, frozenset[str]], limit: int = MAX_FOLDERS) -> None:
+        """Watch these folders (as `music_folder_names` gives them, nearest first) instead of any before.
+
+        Changes heard and not yet reported stay: they came while these folders were listed."""
+        wanted = list(folders)[:limit]
+        watched = set(self._watcher.directories())
+        if gone := list(watched.difference(wanted)):
+            self._watcher.removePaths(gone)
+        new = [folder for folder in wanted if folder not in watched]
+        failed = set(self._watcher.addPaths(new)) if new else set()
+        self._names = {folder: folders[folder] for folder in wanted if folder not in failed}
+        self.unwatched = len(folders) - len(self._names)
+        if self.unwatched:
+            log.warning("watching %d music folders for changes; %d more are not watched (limit %d, or the "
+                        "system's: fs.inotify.max_user_watches)", len(self._names), self.unwatched, limit)
+
+    def stop(self) -> None:
+        """Watch nothing; forget changes not yet reported."""
+        if watched := self._watcher.directories():
+            self._watcher.removePaths(watched)
+        self._names, self._pending = {}, []
+        self.quiet_timer.stop()
+
+    def watching(self) -> int:
+        """How many folders are watched."""
+        return len(self._names)
+
+    def _folder_changed(self, folder: str) -> None:
+        before = self._names.get(folder)
+        if before is None:
+            return
+        try:
+            names, subfolders = music_names(folder)
+        except OSError:  # the folder went (or its drive): the scan says what became of its tracks
+            del self._names[folder]
+            if folder in self._watcher.directories():
+                self._watcher.removePath(folder)
+            self._note(folder)
+            return
+        if names == before:  # a tag write's copy renamed over its file, a cover image, a playlist
+            return
+        self._names[folder] = names
+        for sub in map(str, subfolders):  # a new folder is watched at once, for the files copied into it next
+            if sub not in self._names and len(self._names) < MAX_FOLDERS:
+                try:
+                    sub_names, _ = music_names(sub)
+                except OSError:
+                    continue
+                if self._watcher.addPath(sub):
+                    self._names[sub] = sub_names
+        self._note(folder)
+
+    def _note(self, folder: str) -> None:
+        if folder not in self._pending:
+            self._pending.append(folder)
+        self.quiet_timer.start()  # (re)started: the scan waits for the last change
+
+    def _quiet_over(self) -> None:
+        if self._still_copying():
+            self.quiet_timer.start()
+            return
+        first, self._pending = self._pending[0], []
+        self.changed.emit(first)
+
+    def _still_copying(self) -> bool:
+        """True while a music file in a changed folder was written in the last `settle_s` seconds."""
+        now = time.time()
+        for folder in self._pending:
+            names = self._names.get(folder, frozenset())
+            try:
+                with os.scandir(folder) as it:
+                    for entry in it:
+                        # A file stamped in the future (a camera's clock) is not being copied.
+                        if entry.name in names and entry.is_file() and -1 < now - entry.stat().st_mtime < self.settle_s:
+                            return True
+            except OSError:
+                continue
+        return False

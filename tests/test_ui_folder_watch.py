@@ -1,0 +1,148 @@
+"""Music copied into the watched folders while the window is open is scanned; tag writes and covers are not."""
+
+import os
+import shutil
+import time
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from desktop.core.scan import music_folder_names
+from desktop.store.database import open_database
+from desktop.ui.app_settings import AppSettings
+from desktop.ui.folder_watch import FolderWatch
+from desktop.ui.main_window import MainWindow
+from tests.audio_files import make_track
+
+
+def touch(path, data=b"x"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def watching(qtbot, folder, settle_s=0.0) -> FolderWatch:
+    watch = FolderWatch(quiet_ms=150, settle_s=settle_s)
+    watch.watch(music_folder_names([folder]))
+    return watch
+
+
+def test_tag_writes_covers_and_hidden_copies_ask_for_no_scan_music_does(qtbot, tmp_path):
+    music = tmp_path / "music"
+    song = touch(music / "song.mp3")
+    watch = watching(qtbot, music)
+    with qtbot.assertNotEmitted(watch.changed, wait=1000):
+        copy = touch(music / ".song.genre-tagger-tmp.mp3", b"tagged")  # our write: a hidden copy renamed over it
+        os.replace(copy, song)
+        touch(music / "cover.jpg")
+        with open(song, "r+b") as f:  # another tagger writes in place
+            f.write(b"y")
+    with qtbot.waitSignal(watch.changed, timeout=5000) as heard:
+        touch(music / "new.flac")
+    assert heard.args == [str(music)]
+    with qtbot.waitSignal(watch.changed, timeout=5000) as heard:
+        os.rename(music / "new.flac", music / "renamed.flac")
+    with qtbot.waitSignal(watch.changed, timeout=5000):
+        song.unlink()
+
+
+def test_a_new_folder_is_watched_at_once_and_one_removed_is_heard(qtbot, tmp_path):
+    music = tmp_path / "music"
+    touch(music / "song.mp3")
+    watch = watching(qtbot, music)
+    assert watch.watching() == 1
+    with qtbot.waitSignal(watch.changed, timeout=5000):
+        (music / "Album").mkdir()
+    assert watch.watching() == 2
+    with qtbot.waitSignal(watch.changed, timeout=5000) as heard:
+        touch(music / "Album" / "one.ogg")  # copied in after the folder was made
+    assert heard.args == [str(music / "Album")]
+    with qtbot.waitSignal(watch.changed, timeout=5000):
+        shutil.rmtree(music / "Album")
+    qtbot.waitUntil(lambda: watch.watching() == 1)
+
+
+def test_a_file_still_being_copied_is_waited_for(qtbot, tmp_path):
+    music = tmp_path / "music"
+    music.mkdir()
+    watch = watching(qtbot, music, settle_s=1.5)
+    with qtbot.waitSignal(watch.changed, timeout=10_000):
+        song = touch(music / "big.flac")
+    assert time.time() - song.stat().st_mtime >= 1.5  # not while it might still grow
+    camera = touch(music / "clock.flac")
+    os.utime(camera, (time.time() + 3600, time.time() + 3600))  # stamped in the future: not being copied
+    started = time.monotonic()
+    with qtbot.waitSignal(watch.changed, timeout=10_000):
+        touch(music / "later.mp3")
+        os.utime(music / "later.mp3", (0, 0))
+    assert time.monotonic() - started < 1.4
+
+
+def test_more_folders_than_the_limit_are_counted_not_watched(qtbot, tmp_path):
+    for name in "abc":
+        touch(tmp_path / name / "song.mp3")
+    watch = FolderWatch()
+    watch.watch(music_folder_names([tmp_path]), limit=2)
+    assert (watch.watching(), watch.unwatched) == (2, 2)
+    watch.stop()
+    assert watch.watching() == 0
+
+
+@pytest.fixture
+def watched_window(qtbot, tmp_path, exported_model):
+    music = tmp_path / "music"
+    make_track(music / "a", "one", "tones", "flac", seconds=3.0)
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.model_path, settings.folders, settings.device = str(exported_model), [str(music)], "cpu"
+    assert settings.watch_folders  # on unless turned off
+    win = MainWindow(open_database(tmp_path / "lib.db"), settings)
+    qtbot.addWidget(win)
+    win.folder_watch.quiet_timer.setInterval(150)
+    win.folder_watch.settle_s = 0.0
+    win.music = music
+    win.start_scan()
+    qtbot.waitUntil(lambda: win.scan_job is None and win.folder_watch.watching() == 2, timeout=60_000)
+    return win
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_music_copied_into_a_watched_folder_shows_and_music_removed_goes(qtbot, watched_window, tmp_path):
+    win = watched_window
+    album = make_track(tmp_path / "incoming" / "b", "two", "noise", "ogg", seconds=3.0).parent
+    shutil.move(album, win.music / "b")  # a whole album moved in
+    qtbot.waitUntil(lambda: win.table_model.rowCount() == 2, timeout=60_000)
+    assert f"Music came or went in {win.music}" in win.statusBar().currentMessage()
+    qtbot.waitUntil(lambda: win.scan_job is None and win.watch_job is None, timeout=60_000)  # listed again
+    assert win.folder_watch.watching() == 3
+    (win.music / "b" / "two.ogg").unlink()
+    qtbot.waitUntil(lambda: win.table_model.rowCount() == 1, timeout=60_000)
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_music_that_came_during_a_write_is_scanned_after_it_and_a_cancel_drops_it(qtbot, watched_window, monkeypatch):
+    win = watched_window
+    scans = []
+    monkeypatch.setattr(win, "start_scan", lambda: scans.append(1))
+    win.write_busy = True
+    win._music_changed(str(win.music))
+    assert scans == []
+    win._write_done()
+    qtbot.waitUntil(lambda: scans == [1])
+
+    class Cancelled:
+        cancelled, problems, set_aside, failed, found, analysed, nothing_found = True, [], 0, 0, 0, 0, ""
+
+    win.scan_job = object()
+    win._music_changed(str(win.music))  # while a scan runs
+    win._scan_finished(Cancelled())  # which the listener cancelled: they asked for no scan now
+    assert scans == [1]
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_with_watching_turned_off_nothing_is_watched(qtbot, watched_window):
+    win = watched_window
+    win.settings.watch_folders = False
+    win.watch_folders()
+    assert win.folder_watch.watching() == 0
+    with qtbot.assertNotEmitted(win.folder_watch.changed, wait=800):
+        make_track(win.music / "a", "three", "beats", "wav", seconds=3.0)
