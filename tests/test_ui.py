@@ -732,6 +732,8 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
     qtbot.addWidget(dialog)
     assert dialog.policy.currentText() == "Replace: every file's genre" and dialog.device.currentText() == "CPU"
     dialog.policy.setCurrentIndex(dialog.policy.findData("never"))
+    assert dialog.watch.isChecked()
+    dialog.watch.setChecked(False)
     from PySide6.QtWidgets import QFileDialog
 
     for _ in range(2):  # the same folder chosen twice is listed once
@@ -740,7 +742,7 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
             dialog._add_folder()
     dialog.apply()
     stored = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    assert (stored.policy, stored.device, stored.folders) == ("never", "cpu", [str(tmp_path)])
+    assert (stored.policy, stored.device, stored.folders, stored.watch_folders) == ("never", "cpu", [str(tmp_path)], False)
 
 
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):
