@@ -98,6 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
     scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
     scan.add_argument("--workers", type=at_least(1), default=2, help="decoding threads")
+    scan.add_argument("--watch", action="store_true", help="keep running: scan again (and with --write, write) a few "
+                      "seconds after music comes, goes or is renamed in the folders, until Ctrl+C; with --json, one "
+                      "line per scan")
 
     ls = add("list", help="list tracks")
     ls.add_argument("--genre", help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
@@ -229,9 +232,15 @@ class Output:
         return lambda done, total: self.progress(done, total, started, noun="files")
 
     def finish(self) -> None:
-        """Print the collected JSON."""
-        if self.as_json:
+        """Print the collected JSON (unless `emit` printed it)."""
+        if self.as_json and self.data is not None:
             print(json.dumps(self.data, indent=2, default=str))
+
+    def emit(self) -> None:
+        """Print the JSON collected so far as one line and start afresh (`scan --watch`: a line per scan)."""
+        if self.as_json and self.data is not None:
+            print(json.dumps(self.data, default=str), flush=True)
+        self.data = None
 
 
 def open_sessions(args, out: Output | None = None):
@@ -248,16 +257,12 @@ def open_sessions(args, out: Output | None = None):
 
 
 def cmd_scan(args, out: Output) -> int:
-    """Scan folders or files, predict genres, and with --write tag the files."""
-    from desktop.core.analysis import Analyzer
-    from desktop.core.genre_names import shown_genre
+    """Scan folders or files, predict genres, and with --write tag the files; with --watch, again whenever music
+    comes, goes or is renamed, until stopped."""
     from desktop.core.model import GenreModel
-    from desktop.services.learning import active_model, lost_model_warning, readiness
+    from desktop.services.learning import active_model, lost_model_warning
     from desktop.services.library import Library
     from desktop.services.models import MODEL_ENV, resolve_model
-    from desktop.services.scanning import scan_library
-    from desktop.services.tagging import TagService
-    from desktop.store import queries
 
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
                                multi_threshold=args.multi_threshold, id3_version=id3_version(args),
@@ -277,6 +282,49 @@ def cmd_scan(args, out: Output) -> int:
     if lost:
         out.warn(f"warning: {lost}")
     model = GenreModel(resolve_model(args.model, active), device=args.device)
+    if not args.watch:
+        return scan_once(args, out, sessions, settings, model, active)
+    from desktop.core.folder_changes import FolderPoll
+
+    poll = FolderPoll([p for p in args.paths if Path(p).expanduser().is_dir()])
+    if not poll.roots:
+        raise GenreTaggerError(None, "--watch watches folders: name one (it scans the files named on their own once)")
+    from desktop.services.watching import wait_for_music
+
+    signal.signal(signal.SIGTERM, stop_as_if_interrupted)  # a service manager's stop: a write ends its file in hand
+    poll.look()  # before the scan: music that comes while it runs is seen next
+    code = scan_once(args, out, sessions, settings, model, active)
+    try:
+        while code != EXIT_CANCELLED:  # a scan or a write stopped by Ctrl+C stops the watch too
+            out.emit()
+            out.say(f"watching {', '.join(map(str, poll.roots))} for music that comes, goes or is renamed (Ctrl+C stops)")
+            folder = wait_for_music(poll)
+            out.say(f"music came or went in {folder}: scanning")
+            code = scan_once(args, out, sessions, settings, model, active)
+    except KeyboardInterrupt:
+        out.warn("stopped watching")
+        code = EXIT_CANCELLED
+    out.emit()
+    return code
+
+
+def stop_as_if_interrupted(_signum, frame):
+    """SIGTERM does what Ctrl+C does where it comes (a write stops after the file in hand)."""
+    on_interrupt = signal.getsignal(signal.SIGINT)
+    if not callable(on_interrupt):  # ignored, as in a job started in the background by a script: stop all the same
+        raise KeyboardInterrupt
+    on_interrupt(signal.SIGINT, frame)
+
+
+def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, active) -> int:
+    """One scan of args.paths (and with --write its write), reported; the exit code."""
+    from desktop.core.analysis import Analyzer
+    from desktop.core.genre_names import shown_genre
+    from desktop.services.learning import readiness
+    from desktop.services.scanning import scan_library
+    from desktop.services.tagging import TagService
+    from desktop.store import queries
+
     cancel = threading.Event()
     started = time.monotonic()
     try:

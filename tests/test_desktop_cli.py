@@ -3,6 +3,7 @@
 import contextlib
 import json
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from desktop.cli import EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
+from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
 from desktop.core.tags import read_tags, write_genres
 from tests.audio_files import make_protected_m4p, make_track
 
@@ -115,7 +116,6 @@ def test_undo_puts_the_provenance_field_back_and_a_later_write_keeps_it_true(lib
 def test_ctrl_c_stops_a_write_or_an_undo_after_the_file_in_hand(lib, capsys, monkeypatch):
     # Ctrl+C broke off a long write wherever it was (the journal settled it at the next run); it now stops
     # between files, says what is left, and what was written is one batch to undo.
-    import signal
 
     import desktop.services.tagging as tagging
 
@@ -569,7 +569,6 @@ def test_a_terminal_that_cannot_show_a_file_name_gets_it_escaped(lib, tmp_path):
 
 def test_scan_killed_with_sigkill_resumes(tmp_path, exported_model):
     """A real `kill -9` mid-scan: the database stays sound and the next scan does only the rest."""
-    import signal
     import sqlite3
     import time
 
@@ -831,3 +830,51 @@ def test_forget_takes_back_a_genre_set_by_hand_without_touching_the_file(lib, ca
     assert f"{stray}: not in the library; scan its folder first" in capsys.readouterr().err
     assert main(["forget", str(files[1]), str(stray)]) == EXIT_PARTIAL
     assert f"warning: {stray}: not in the library; nothing to forget" in capsys.readouterr().err
+
+
+def test_scan_watch_tags_music_that_comes_and_stops_on_sigterm_with_a_json_line_per_scan(lib, tmp_path):
+    import queue
+    import shutil
+    import threading
+
+    music, files = lib
+    proc = subprocess.Popen([sys.executable, "-m", "desktop.cli", "scan", str(music), "--watch", "--write", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        first = json.loads(lines.get(timeout=120))
+        assert first["sync"]["new"] == 3 and first["written"]
+        late = make_track(tmp_path / "incoming", "late", "tones", "wav", 3.0, seed=9)
+        long_ago = time.time() - 60
+        os.utime(late, (long_ago, long_ago))  # copied with its time kept (cp -p): not still being written
+        (music / "c").mkdir()
+        shutil.move(late, music / "c" / late.name)
+        second = json.loads(lines.get(timeout=120))
+        assert second["sync"]["new"] == 1 and [a["path"] for a in second["analysed"]] == [str(music / "c" / late.name)]
+        assert second["written"] and read_tags(music / "c" / late.name).genres
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == EXIT_CANCELLED
+        assert "stopped watching" in proc.stderr.read()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_scan_watch_needs_a_folder_and_sigterm_does_what_ctrl_c_does(lib, capsys):
+    from desktop.cli import stop_as_if_interrupted
+
+    music, files = lib
+    assert main(["scan", str(files[0]), "--watch"]) == EXIT_ERROR
+    assert "--watch watches folders: name one" in capsys.readouterr().err
+    before = signal.getsignal(signal.SIGINT)
+    heard = []
+    try:
+        signal.signal(signal.SIGINT, lambda signum, frame: heard.append(signum))  # a write's: stop after the file
+        stop_as_if_interrupted(signal.SIGTERM, None)
+        assert heard == [signal.SIGINT]
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a job a script started in the background
+        with pytest.raises(KeyboardInterrupt):
+            stop_as_if_interrupted(signal.SIGTERM, None)
+    finally:
+        signal.signal(signal.SIGINT, before)

@@ -1,9 +1,8 @@
 """Walking music folders: hidden files, symlink loops, unreadable folders."""
 
 import os
-import threading
 
-from desktop.core.scan import music_folder_names, walk_music
+from desktop.core.scan import walk_music
 
 
 def touch(path):
@@ -54,25 +53,6 @@ def test_symlink_loop_is_not_followed_forever(tmp_path):
     os.symlink(tmp_path / "music", tmp_path / "music" / "loop")
     found = list(walk_music([tmp_path / "music"], lambda p: None))
     assert [f.path.name for f in found] == ["song.opus"]
-
-
-def test_the_folders_to_watch_are_those_a_scan_walks_with_the_names_it_looks_at(tmp_path):
-    music = tmp_path / "music"
-    touch(music / "one.mp3")
-    touch(music / "cover.jpg")  # not music: a new cover asks for no scan
-    touch(music / "live.shn")  # named by a scan as not read: it looks at it
-    touch(music / ".one.genre-tagger-tmp.mp3")  # a tag write's copy, renamed over its file: hidden
-    touch(music / ".hidden" / "two.mp3")
-    touch(music / "Album" / "Disc 1" / "three.flac")
-    os.symlink(music, music / "Album" / "loop")  # walked once, as by the scan
-    folders = music_folder_names([music])
-    assert folders == {str(music): {"one.mp3", "live.shn", "Album"}, str(music / "Album"): {"Disc 1", "loop"},
-                       str(music / "Album" / "Disc 1"): {"three.flac"}}
-    assert list(music_folder_names([music], limit=2)) == [str(music), str(music / "Album")]  # nearest first
-    assert music_folder_names([tmp_path / "gone", music / "one.mp3"]) == {}
-    cancelled = threading.Event()
-    cancelled.set()
-    assert music_folder_names([music], cancel=cancelled) is None
 
 
 def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatch):

@@ -7,7 +7,7 @@ import time
 import pytest
 from PySide6.QtCore import QSettings
 
-from desktop.core.scan import music_folder_names
+from desktop.core.folder_changes import music_folder_names
 from desktop.store.database import open_database
 from desktop.ui.app_settings import AppSettings
 from desktop.ui.folder_watch import FolderWatch

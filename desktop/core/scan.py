@@ -4,8 +4,6 @@ the kernel's trees (/proc, /sys, /dev) never entered."""
 from __future__ import annotations
 
 import os
-import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,29 +183,3 @@ def music_names(folder: str | Path) -> tuple[frozenset[str], list[Path]]:
                 continue
     return frozenset(names), sorted(subfolders)
 
-
-def music_folder_names(roots: Iterable[str | Path], limit: int | None = None,
-                       cancel: threading.Event | None = None) -> dict[str, frozenset[str]] | None:
-    """Every folder a scan walks under `roots` (nearest first, at most `limit`), with its `music_names`; None
-    when cancelled.
-
-    Folders that cannot be read are left out (the scan names them); a symlink back into a folder listed is not
-    followed, as the scan does not.
-    """
-    found: dict[str, frozenset[str]] = {}
-    seen: set[tuple[int, int]] = set()
-    queue = deque(Path(r).expanduser().absolute() for r in roots)
-    while queue and (limit is None or len(found) < limit):
-        if cancel is not None and cancel.is_set():
-            return None
-        folder = queue.popleft()
-        try:
-            st = folder.stat()
-            if not folder.is_dir() or (st.st_dev, st.st_ino) in seen or system_tree(folder):
-                continue
-            seen.add((st.st_dev, st.st_ino))
-            found[str(folder)], subfolders = music_names(folder)
-        except OSError:
-            continue
-        queue.extend(subfolders)
-    return found

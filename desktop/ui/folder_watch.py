@@ -5,11 +5,10 @@ place, and neither changes the names a scan looks at."""
 from __future__ import annotations
 
 import logging
-import os
-import time
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
+from desktop.core.folder_changes import written_within
 from desktop.core.scan import music_names
 
 log = logging.getLogger(__name__)
@@ -92,23 +91,11 @@ class FolderWatch(QObject):
         self.quiet_timer.start()  # (re)started: the scan waits for the last change
 
     def _quiet_over(self) -> None:
-        if self._still_copying():
+        if self._still_copying():  # a music file in a changed folder was written a moment ago
             self.quiet_timer.start()
             return
         first, self._pending = self._pending[0], []
         self.changed.emit(first)
 
     def _still_copying(self) -> bool:
-        """True while a music file in a changed folder was written in the last `settle_s` seconds."""
-        now = time.time()
-        for folder in self._pending:
-            names = self._names.get(folder, frozenset())
-            try:
-                with os.scandir(folder) as it:
-                    for entry in it:
-                        # A file stamped in the future (a camera's clock) is not being copied.
-                        if entry.name in names and entry.is_file() and -1 < now - entry.stat().st_mtime < self.settle_s:
-                            return True
-            except OSError:
-                continue
-        return False
+        return written_within({folder: self._names.get(folder, frozenset()) for folder in self._pending}, self.settle_s)

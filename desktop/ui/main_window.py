@@ -45,13 +45,13 @@ from PySide6.QtWidgets import (
 from desktop import __version__
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
+from desktop.core.folder_changes import music_folder_names
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress
-from desktop.core.scan import music_folder_names
 from desktop.core.wording import count
 from desktop.services.learning import (
     active_model,

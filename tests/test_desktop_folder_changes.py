@@ -1,0 +1,127 @@
+"""Noticing music that came, went or was renamed in the music folders, and music still being copied in."""
+
+import os
+import threading
+import time
+
+from desktop.core.folder_changes import RACY_S, FolderPoll, music_folder_names, written_within
+
+
+def touch(path, data=b"x"):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def settle(*folders):
+    """Date folders back past the racy window, as if changed a while ago (a look then trusts their time)."""
+    for folder in folders:
+        past = time.time() - 2 * RACY_S
+        os.utime(folder, (past, past))
+
+
+
+
+def test_the_folders_to_watch_are_those_a_scan_walks_with_the_names_it_looks_at(tmp_path):
+    music = tmp_path / "music"
+    touch(music / "one.mp3")
+    touch(music / "cover.jpg")  # not music: a new cover asks for no scan
+    touch(music / "live.shn")  # named by a scan as not read: it looks at it
+    touch(music / ".one.genre-tagger-tmp.mp3")  # a tag write's copy, renamed over its file: hidden
+    touch(music / ".hidden" / "two.mp3")
+    touch(music / "Album" / "Disc 1" / "three.flac")
+    os.symlink(music, music / "Album" / "loop")  # walked once, as by the scan
+    folders = music_folder_names([music])
+    assert folders == {str(music): {"one.mp3", "live.shn", "Album"}, str(music / "Album"): {"Disc 1", "loop"},
+                       str(music / "Album" / "Disc 1"): {"three.flac"}}
+    assert list(music_folder_names([music], limit=2)) == [str(music), str(music / "Album")]  # nearest first
+    assert music_folder_names([tmp_path / "gone", music / "one.mp3"]) == {}
+    cancelled = threading.Event()
+    cancelled.set()
+    assert music_folder_names([music], cancel=cancelled) is None
+
+
+def test_a_poll_names_the_folders_whose_music_came_went_or_was_renamed(tmp_path):
+    music = tmp_path / "music"
+    song = touch(music / "Album" / "one.flac")
+    poll = FolderPoll([music])
+    assert poll.look() == []  # the first look sees what is there
+    assert poll.look() == []
+    copy = touch(music / "Album" / ".one.genre-tagger-tmp.flac", b"tagged")  # a tag write: its copy renamed over it
+    os.replace(copy, song)
+    touch(music / "Album" / "cover.jpg")
+    with open(song, "r+b") as f:  # another tagger, in place
+        f.write(b"y")
+    assert poll.look() == []
+    touch(music / "Album" / "two.ogg")
+    assert poll.look() == [str(music / "Album")]
+    os.rename(music / "Album" / "two.ogg", music / "Album" / "2.ogg")
+    assert poll.look() == [str(music / "Album")]
+    touch(music / "New" / "Disc 1" / "three.mp3")  # a new folder and the folders in it
+    assert poll.look() == [str(music), str(music / "New"), str(music / "New" / "Disc 1")]
+    (music / "New" / "Disc 1" / "three.mp3").unlink()
+    (music / "New" / "Disc 1").rmdir()
+    assert poll.look() == [str(music / "New"), str(music / "New" / "Disc 1")]
+
+
+def test_a_poll_lists_only_folders_whose_time_moved_and_not_those_changed_a_moment_ago(tmp_path, monkeypatch):
+    music = tmp_path / "music"
+    touch(music / "a" / "one.flac")
+    touch(music / "b" / "two.flac")
+    settle(music, music / "a", music / "b")
+    poll = FolderPoll([music])
+    poll.look()
+    listed = []
+    import desktop.core.folder_changes as folder_changes
+
+    real = folder_changes.music_names
+    monkeypatch.setattr(folder_changes, "music_names", lambda folder: listed.append(folder.name) or real(folder))
+    assert poll.look() == [] and listed == []  # one stat per folder, nothing listed
+    touch(music / "a" / "three.flac")
+    stamp = os.stat(music / "a").st_mtime_ns
+    assert poll.look() == [str(music / "a")] and listed == ["a"]
+    # A file added within the folder's clock tick leaves its time as it was: a folder changed a moment ago is
+    # listed again until its time is older than the racy window.
+    touch(music / "a" / "four.flac")
+    os.utime(music / "a", ns=(stamp, stamp))
+    assert poll.look() == [str(music / "a")]
+
+
+def test_music_being_written_is_waited_for_and_a_file_stamped_in_the_future_is_not(tmp_path):
+    music = tmp_path / "music"
+    song = touch(music / "big.flac")
+    past, future = time.time() - 10, time.time() + 3600
+    os.utime(song, (past, past))
+    touch(music / "cover.jpg")  # written now, but not music
+    folders = music_folder_names([music])
+    assert folders == {str(music): {"big.flac"}} and not written_within(folders, 5.0)
+    touch(music / "big.flac")  # being copied in
+    assert written_within(folders, 5.0)
+    os.utime(song, (future, future))
+    assert not written_within(folders, 5.0)
+    assert not written_within({str(tmp_path / "gone"): frozenset({"big.flac"})}, 5.0)
+
+
+def test_the_watch_waits_for_music_to_come_and_for_its_copying_to_end(tmp_path):
+    from desktop.services.watching import wait_for_music
+
+    music = tmp_path / "music"
+    touch(music / "old.flac")
+    poll = FolderPoll([music])
+    poll.look()
+    long_ago = time.time() - 60
+    steps = iter([
+        lambda: touch(music / "cover.jpg"),  # not music: goes on waiting
+        lambda: touch(music / "Album" / "one.flac"),  # music comes
+        lambda: touch(music / "Album" / "two.flac"),  # and more: still coming
+        lambda: None,  # quiet, but two.flac was written a moment ago: it may still be being copied
+        lambda: [os.utime(song, (long_ago, long_ago)) for song in music.rglob("*.flac")],  # done
+    ])
+    looks = []
+
+    def sleep(seconds):
+        looks.append(seconds)
+        next(steps)()
+
+    assert wait_for_music(poll, sleep, poll_s=5.0, settle_s=5.0) == str(music)
+    assert looks == [5.0] * 5
