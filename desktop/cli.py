@@ -284,23 +284,54 @@ def cmd_scan(args, out: Output) -> int:
     model = GenreModel(resolve_model(args.model, active), device=args.device)
     if not args.watch:
         return scan_once(args, out, sessions, settings, model, active)
+    return watch_and_scan(args, out, sessions, settings, model, active)
+
+
+RETRY_S = 5.0  # `scan --watch`: how long to wait for another process's scan or write to end before trying again
+
+
+def watch_and_scan(args, out: Output, sessions, settings: TaggingSettings, model, active) -> int:
+    """`scan --watch`: scan, then again whenever music comes, goes or is renamed, until Ctrl+C or SIGTERM."""
     from desktop.core.folder_changes import FolderPoll
 
     poll = FolderPoll([p for p in args.paths if Path(p).expanduser().is_dir()])
     if not poll.roots:
         raise GenreTaggerError(None, "--watch watches folders: name one (it scans the files named on their own once)")
-    from desktop.services.watching import wait_for_music
+    # A service manager's stop: a write ends with its file in hand. The caller's own handler is put back after.
+    on_term = signal.signal(signal.SIGTERM, stop_as_if_interrupted)
+    try:
+        return _watch(args, out, sessions, settings, model, active, poll)
+    finally:
+        signal.signal(signal.SIGTERM, on_term)
 
-    signal.signal(signal.SIGTERM, stop_as_if_interrupted)  # a service manager's stop: a write ends its file in hand
+
+def _watch(args, out: Output, sessions, settings: TaggingSettings, model, active, poll) -> int:
+    from desktop.core.model import GenreModel
+    from desktop.services.learning import active_model
+    from desktop.services.models import MODEL_ENV, resolve_model
+    from desktop.services.watching import wait_for_music
+    from desktop.store.lock import LibraryBusy
+
     poll.look()  # before the scan: music that comes while it runs is seen next
     code = scan_once(args, out, sessions, settings, model, active)
+    named = args.model or os.environ.get(MODEL_ENV)  # a model named keeps being used; else the library's
     try:
         while code != EXIT_CANCELLED:  # a scan or a write stopped by Ctrl+C stops the watch too
             out.emit()
             out.say(f"watching {', '.join(map(str, poll.roots))} for music that comes, goes or is renamed (Ctrl+C stops)")
             folder = wait_for_music(poll)
             out.say(f"music came or went in {folder}: scanning")
-            code = scan_once(args, out, sessions, settings, model, active)
+            if (now := active_model(sessions)) != active and not named:  # `learn` made another model active meanwhile
+                active, path = now, resolve_model(None, now)
+                model = GenreModel(path, device=args.device)
+                out.say(f"the library's model is now {model.info.key} ({path}): this scan and the next use it")
+            while True:
+                try:
+                    code = scan_once(args, out, sessions, settings, model, active)
+                    break
+                except LibraryBusy as exc:  # the window or a `set` from another terminal: a moment, not an end
+                    out.warn(f"note: {exc}; trying again in {RETRY_S:.0f} s")
+                    time.sleep(RETRY_S)
     except KeyboardInterrupt:
         out.warn("stopped watching")
         code = EXIT_CANCELLED

@@ -878,3 +878,43 @@ def test_scan_watch_needs_a_folder_and_sigterm_does_what_ctrl_c_does(lib, capsys
             stop_as_if_interrupted(signal.SIGTERM, None)
     finally:
         signal.signal(signal.SIGINT, before)
+
+
+def test_scan_watch_takes_up_a_model_learned_meanwhile_and_waits_out_another_writer(lib, capsys, tmp_path, monkeypatch,
+                                                                                     exported_model):
+    import shutil
+
+    import desktop.cli as cli
+    import desktop.services.watching as watching
+    from desktop.services.learning import set_active_model
+    from desktop.store.database import open_database
+
+    music, _files = lib
+    monkeypatch.delenv("GENRE_TAGGER_MODEL")  # the library's model, as `learn` leaves it
+    learned = shutil.copy(exported_model, tmp_path / "learned.onnx")
+    hold = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(1.5)")
+    holders = []
+
+    def music_came(poll):
+        if holders:
+            raise KeyboardInterrupt  # Ctrl+C while waiting
+        set_active_model(open_database(tmp_path / "cli.db"), learned)  # `learn` in another terminal
+        holders.append(subprocess.Popen([sys.executable, "-c", hold, str(tmp_path / "cli.db.lock")],
+                                        stdout=subprocess.PIPE, text=True))  # and a `set` still writing
+        assert holders[0].stdout.readline().strip() == "held"
+        return str(music)
+
+    monkeypatch.setattr(watching, "wait_for_music", music_came)
+    monkeypatch.setattr(cli, "RETRY_S", 0.2)
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        assert main(["scan", str(music), "--watch"]) == EXIT_CANCELLED
+    finally:
+        holders[0].kill()
+        holders[0].wait()
+    said = capsys.readouterr()
+    assert f"the library's model is now cnn:0.1.0 ({learned})" in said.out  # the synthetic model's key
+    assert "another Genre Tagger scan, write or undo is running on this library" in said.err and "trying again" in said.err
+    assert said.out.count("3 files: ") == 2 and said.err.rstrip().endswith("stopped watching")
+    assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
