@@ -2,6 +2,8 @@
 
 import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
@@ -122,12 +124,12 @@ def test_music_copied_into_a_watched_folder_shows_and_music_removed_goes(qtbot, 
 def test_music_that_came_during_a_write_is_scanned_after_it_and_a_cancel_drops_it(qtbot, watched_window, monkeypatch):
     win = watched_window
     scans = []
-    monkeypatch.setattr(win, "start_scan", lambda: scans.append(1))
+    monkeypatch.setattr(win, "start_scan", lambda **kw: scans.append(kw))
     win.write_busy = True
     win._music_changed(str(win.music))
     assert scans == []
     win._write_done()
-    qtbot.waitUntil(lambda: scans == [1])
+    qtbot.waitUntil(lambda: scans == [{"changed_folder": str(win.music)}])
 
     class Cancelled:
         cancelled, problems, set_aside, failed, found, analysed, nothing_found = True, [], 0, 0, 0, 0, ""
@@ -135,7 +137,7 @@ def test_music_that_came_during_a_write_is_scanned_after_it_and_a_cancel_drops_i
     win.scan_job = object()
     win._music_changed(str(win.music))  # while a scan runs
     win._scan_finished(Cancelled())  # which the listener cancelled: they asked for no scan now
-    assert scans == [1]
+    assert len(scans) == 1
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
@@ -146,3 +148,25 @@ def test_with_watching_turned_off_nothing_is_watched(qtbot, watched_window):
     assert win.folder_watch.watching() == 0
     with qtbot.assertNotEmitted(win.folder_watch.changed, wait=800):
         make_track(win.music / "a", "three", "beats", "wav", seconds=3.0)
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_music_that_came_while_another_process_has_the_library_is_scanned_after_it(qtbot, watched_window, tmp_path,
+                                                                                    monkeypatch):
+    import desktop.ui.main_window as main_window
+
+    win = watched_window
+    monkeypatch.setattr(main_window, "BUSY_RETRY_MS", 300)
+    hold = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path / "lib.db.lock")], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)  # `scan --watch` in a terminal
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        make_track(win.music / "a", "two", "noise", "wav", seconds=3.0)
+        qtbot.waitUntil(lambda: "Another Genre Tagger is scanning" in win.progress_label.text(), timeout=30_000)
+        assert win.errors.count() == 0  # a turn to wait, not a problem
+    finally:
+        holder.communicate("done\n", timeout=30)
+    qtbot.waitUntil(lambda: win.table_model.rowCount() == 2, timeout=60_000)
+    assert win.errors.count() == 0

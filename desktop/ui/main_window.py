@@ -68,7 +68,7 @@ from desktop.services.playlists import playlist_file_name, write_m3u8
 from desktop.services.tagging import TagService, UndoResult, WriteResult
 from desktop.store import queries
 from desktop.store.database import is_read_only
-from desktop.store.lock import database_path
+from desktop.store.lock import LibraryBusy, database_path
 from desktop.store.schema import Track
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
@@ -104,6 +104,7 @@ CHANGE_OVERLAP = timedelta(seconds=5)
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 RELEARN_DELAY_MS = 3000
+BUSY_RETRY_MS = 5000  # a scan for music that came, refused while another process has the library, tries again
 READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
 
 
@@ -209,6 +210,7 @@ class MainWindow(QMainWindow):
         self.folder_watch.changed.connect(self._music_changed)
         self.watch_job: Job | None = None
         self._changed_folder = ""  # where music changed while a scan or a write ran: scanned after it
+        self._scanning_for_change = ""  # the running scan's folder where music changed (the watch's scan)
         self.setWindowTitle("Genre Tagger (read-only library)" if self.read_only else "Genre Tagger")
         self.setAcceptDrops(not self.read_only)  # music folders dragged from a file manager
         icon = RESOURCES / "icons" / "genre-tagger.svg"
@@ -720,8 +722,9 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Your music folders, from this library's earlier scans: {', '.join(known)}"
                                      " (Settings changes them)", 15000)
 
-    def start_scan(self):
-        """Scan the remembered folders in the background (no-op while one runs; after a learn in progress)."""
+    def start_scan(self, *, changed_folder: str = ""):
+        """Scan the remembered folders in the background (no-op while one runs; after a learn in progress).
+        `changed_folder`: the folder watch asked for it, as music came or went there."""
         if self.read_only:  # asked for at start and after Settings too: said once, by the status bar's label
             return
         if self.scan_job is not None or not (self.settings.folders or self._set_aside):
@@ -740,6 +743,7 @@ class MainWindow(QMainWindow):
         fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders),
                            self._setting_aside)
         self.scan_job = Job(fn, "scan")
+        self._scanning_for_change = changed_folder
         self.scan_job.progress.connect(self._scan_progress)
         self.scan_job.finished.connect(self._scan_finished)
         self.scan_job.failed.connect(self._scan_failed)
@@ -805,7 +809,7 @@ class MainWindow(QMainWindow):
             return
         folder, self._changed_folder = self._changed_folder, ""
         self.statusBar().showMessage(f"Music came or went in {folder}: scanning", 8000)
-        self.start_scan()
+        self.start_scan(changed_folder=folder)
 
     def _scan_finished(self, outcome):
         self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
@@ -824,7 +828,13 @@ class MainWindow(QMainWindow):
                                          or readiness(self.sessions, how_to_learn="Learn My Genres learns them"), 15000)
 
     def _scan_failed(self, message: str):
+        busy, folder = isinstance(self.scan_job.error, LibraryBusy), self._scanning_for_change
         self._scan_done()
+        if busy and folder:  # `scan --watch` or a `set` in a terminal has the library: this scan waits its turn
+            self.progress_label.setText("Another Genre Tagger is scanning or writing this library; scanning here after it")
+            self._changed_folder = self._changed_folder or folder
+            QTimer.singleShot(BUSY_RETRY_MS, self._scan_changed_music)
+            return
         self.report_problem("scan", message)
         self.progress_label.setText("Scan failed")
 

@@ -28,6 +28,7 @@ class Job(QObject):
         self.fn, self.name = fn, name
         self.cancel_event = threading.Event()
         self._started = 0.0
+        self.error: Exception | None = None  # what `failed` said, for a slot that tells kinds of failure apart
 
     def cancel(self) -> None:
         """Ask the job to stop at the next track; what is done is kept."""
@@ -45,9 +46,11 @@ class Job(QObject):
             result = self.fn(self.report, self.cancel_event)
         except GenreTaggerError as exc:
             log.warning("%s job: %s", self.name, exc)
+            self.error = exc
             self.failed.emit(str(exc))
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
             log.exception("%s job failed", self.name)
+            self.error = exc
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.finished.emit(result)
