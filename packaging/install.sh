@@ -15,6 +15,11 @@ for s in $SIZES; do
   install -Dm644 "resources/icons/hicolor/${s}x${s}/apps/genre-tagger.png" \
     "$DEST/share/icons/hicolor/${s}x${s}/apps/genre-tagger.png"
 done
+# A user service for `scan --watch` (not enabled: systemctl --user enable --now genre-tagger-watch), in a folder
+# systemd searches for each PREFIX (~/.local/share, /usr/local/share, /usr/share).
+mkdir -p "$DEST/share/systemd/user"
+sed "s|@BINDIR@|$PREFIX/bin|" resources/genre-tagger-watch.service > "$DEST/share/systemd/user/genre-tagger-watch.service"
+chmod 644 "$DEST/share/systemd/user/genre-tagger-watch.service"
 if [ -d dist/genre-tagger ]; then
   rm -rf "$DEST/lib/genre-tagger"
   mkdir -p "$DEST/lib" "$DEST/bin"

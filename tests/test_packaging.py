@@ -98,6 +98,18 @@ def test_install_script_stages_desktop_files(tmp_path):
     assert (share / "metainfo" / METAINFO.name).is_file()
     assert (share / "icons" / "hicolor" / "48x48" / "apps" / "genre-tagger.png").is_file()
     assert (share / "icons" / "hicolor" / "scalable" / "apps" / "genre-tagger.svg").is_file()
+    service = (share / "systemd" / "user" / "genre-tagger-watch.service").read_text()
+    assert "ExecStart=/usr/bin/genre-tagger scan --watch --write\n" in service and "@" not in service
+
+
+def test_the_watch_service_runs_a_command_the_cli_takes_and_counts_its_stop_as_clean():
+    from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, build_parser
+
+    lines = (ROOT / "resources" / "genre-tagger-watch.service").read_text().splitlines()
+    command = next(line for line in lines if line.startswith("ExecStart=")).split()[1:]
+    args = build_parser().parse_args(command)
+    assert (args.command, args.watch, args.write) == ("scan", True, True)
+    assert f"SuccessExitStatus={EXIT_CANCELLED}" in lines and f"RestartPreventExitStatus={EXIT_ERROR}" in lines
 
 
 @pytest.mark.parametrize("module", ["desktop.cli", "desktop"])
