@@ -170,3 +170,14 @@ def test_music_that_came_while_another_process_has_the_library_is_scanned_after_
         holder.communicate("done\n", timeout=30)
     qtbot.waitUntil(lambda: win.table_model.rowCount() == 2, timeout=60_000)
     assert win.errors.count() == 0
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_the_folders_are_listed_one_listing_at_a_time_and_again_after(qtbot, watched_window):
+    win = watched_window
+    win.watch_folders()
+    first = win.watch_job
+    win.watch_folders()  # a scan ended meanwhile: no second listing beside the first, one after it
+    assert win.watch_job is first and win._list_again
+    qtbot.waitUntil(lambda: win.watch_job is None and not win._list_again, timeout=30_000)
+    assert win.folder_watch.watching() == 2

@@ -209,6 +209,7 @@ class MainWindow(QMainWindow):
         self.folder_watch = FolderWatch(self)
         self.folder_watch.changed.connect(self._music_changed)
         self.watch_job: Job | None = None
+        self._list_again = False  # a scan ended while the folders were being listed
         self._changed_folder = ""  # where music changed while a scan or a write ran: scanned after it
         self._scanning_for_change = ""  # the running scan's folder where music changed (the watch's scan)
         self.setWindowTitle("Genre Tagger (read-only library)" if self.read_only else "Genre Tagger")
@@ -783,6 +784,9 @@ class MainWindow(QMainWindow):
         if self.read_only or not self.settings.watch_folders or not self.settings.folders:
             self.folder_watch.stop()
             return
+        if self.watch_job is not None:  # one listing at a time: a second would be dropped with its last reference
+            self._list_again = True
+            return
         folders = list(self.settings.folders)
         self.watch_job = Job(lambda _report, cancel: music_folder_names(folders, MAX_FOLDERS + 1, cancel), "watch")
         self.watch_job.finished.connect(self._watch_listed)
@@ -790,13 +794,19 @@ class MainWindow(QMainWindow):
         start_job(self.watch_job)
 
     def _watch_listed(self, folders: dict | None):
-        self.watch_job = None
         if folders is not None and self.settings.watch_folders:  # not stopped (quitting), not turned off meanwhile
             self.folder_watch.watch(folders)
+        self._watch_listing_done()
 
     def _watch_failed(self, message: str):
-        self.watch_job = None
         self.report_problem("watching the music folders", message)
+        self._watch_listing_done()
+
+    def _watch_listing_done(self):
+        self.watch_job = None
+        if self._list_again:  # a scan ended while the folders were being listed: list them as it left them
+            self._list_again = False
+            self.watch_folders()
 
     def _music_changed(self, folder: str):
         """Music came, went or was renamed in `folder`: scan, now or once the scan or write in hand is done."""
