@@ -4,6 +4,8 @@ import os
 import threading
 import time
 
+import pytest
+
 from desktop.core.folder_changes import RACY_S, FolderPoll, music_folder_names, written_within
 
 
@@ -125,3 +127,21 @@ def test_the_watch_waits_for_music_to_come_and_for_its_copying_to_end(tmp_path):
 
     assert wait_for_music(poll, sleep, poll_s=5.0, settle_s=5.0) == str(music)
     assert looks == [5.0] * 5
+
+
+def test_a_slow_look_is_made_less_often(tmp_path):
+    from desktop.services.watching import wait_for_music
+
+    poll = FolderPoll([tmp_path])
+    poll.look()
+    clock = iter([0.0, 3.0, 10.0, 12.5])  # two looks: 3 s (a network share), then 2.5 s
+    pauses = []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        if len(pauses) == 3:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        wait_for_music(poll, sleep, poll_s=5.0, clock=lambda: next(clock))
+    assert pauses == [5.0, 12.0, 10.0]

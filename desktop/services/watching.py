@@ -12,13 +12,17 @@ SETTLE_S = 5.0  # a music file written this recently may still be being copied i
 
 
 def wait_for_music(poll: FolderPoll, sleep: Callable[[float], None] = time.sleep, poll_s: float = POLL_S,
-                   settle_s: float = SETTLE_S) -> str:
+                   settle_s: float = SETTLE_S, clock: Callable[[], float] = time.monotonic) -> str:
     """Block until music came, went or was renamed under the poll's folders and settled (a look found nothing
     more, and no music file there was written in the last `settle_s`); the first folder that changed."""
     changed: list[str] = []
+    took = 0.0
     while True:
-        sleep(poll_s)
+        # A slow look (thousands of folders on a network share) is made less often: looking takes at most a fifth.
+        sleep(max(poll_s, 4 * took))
+        started = clock()
         more = poll.look()
+        took = clock() - started
         changed += [folder for folder in more or () if folder not in changed]
         if changed and not more:
             seen = poll.folders()
