@@ -181,3 +181,20 @@ def test_the_folders_are_listed_one_listing_at_a_time_and_again_after(qtbot, wat
     assert win.watch_job is first and win._list_again
     qtbot.waitUntil(lambda: win.watch_job is None and not win._list_again, timeout=30_000)
     assert win.folder_watch.watching() == 2
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_folders_left_unwatched_are_named_once_in_the_problems(qtbot, watched_window, monkeypatch):
+    import desktop.ui.folder_watch as folder_watch
+    import desktop.ui.main_window as main_window
+
+    win = watched_window
+    monkeypatch.setattr(folder_watch, "MAX_FOLDERS", 1)
+    monkeypatch.setattr(main_window, "MAX_FOLDERS", 1)
+    for _ in range(2):
+        win.watch_folders()
+        qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)
+    assert win.folder_watch.watching() == 1
+    assert [win.errors.item(i).text() for i in range(win.errors.count())] == [
+        "watching the music folders: watching 1 folder for new music; more are not watched (past 1, or the system's "
+        "limit: fs.inotify.max_user_watches); Scan (F5) finds new music there"]

@@ -33,10 +33,12 @@ class FolderWatch(QObject):
         self._watcher.directoryChanged.connect(self._folder_changed)
         self.quiet_timer = QTimer(self, singleShot=True, interval=quiet_ms, timeout=self._quiet_over)
 
-    def watch(self, folders: dict[str, frozenset[str]], limit: int = MAX_FOLDERS) -> None:
-        """Watch these folders (as `music_folder_names` gives them, nearest first) instead of any before.
+    def watch(self, folders: dict[str, frozenset[str]], limit: int | None = None) -> None:
+        """Watch these folders (as `music_folder_names` gives them, nearest first) instead of any before, at most
+        `limit` (MAX_FOLDERS).
 
         Changes heard and not yet reported stay: they came while these folders were listed."""
+        limit = limit or MAX_FOLDERS
         wanted = list(folders)[:limit]
         watched = set(self._watcher.directories())
         if gone := list(watched.difference(wanted)):

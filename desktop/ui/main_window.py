@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self.folder_watch.changed.connect(self._music_changed)
         self.watch_job: Job | None = None
         self._list_again = False  # a scan ended while the folders were being listed
+        self._told_unwatched = False  # that some folders are not watched (the limit): said once
         self._changed_folder = ""  # where music changed while a scan or a write ran: scanned after it
         self._scanning_for_change = ""  # the running scan's folder where music changed (the watch's scan)
         self.setWindowTitle("Genre Tagger (read-only library)" if self.read_only else "Genre Tagger")
@@ -796,6 +797,15 @@ class MainWindow(QMainWindow):
     def _watch_listed(self, folders: dict | None):
         if folders is not None and self.settings.watch_folders:  # not stopped (quitting), not turned off meanwhile
             self.folder_watch.watch(folders)
+            left_out = self.folder_watch.unwatched
+            if left_out and not self._told_unwatched:  # said once a session: the log says it at every listing
+                self._told_unwatched = True
+                more = "more" if len(folders) > MAX_FOLDERS else f"{left_out:,} more"  # the listing stopped there
+                self.report_problem("watching the music folders",
+                                    f"watching {count(self.folder_watch.watching(), 'folder')} for new music; {more} "
+                                    f"are not watched (past {MAX_FOLDERS:,}, or the system's limit: "
+                                    "fs.inotify.max_user_watches); "
+                                    "Scan (F5) finds new music there")
         self._watch_listing_done()
 
     def _watch_failed(self, message: str):
