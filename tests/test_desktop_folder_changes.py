@@ -6,7 +6,13 @@ import time
 
 import pytest
 
-from desktop.core.folder_changes import RACY_S, FolderPoll, music_folder_names, written_within
+from desktop.core.folder_changes import (
+    RACY_S,
+    FolderPoll,
+    holds_anything,
+    music_folder_names,
+    written_within,
+)
 
 
 def touch(path, data=b"x"):
@@ -145,3 +151,10 @@ def test_a_slow_look_is_made_less_often(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         wait_for_music(poll, sleep, poll_s=5.0, clock=lambda: next(clock))
     assert pauses == [5.0, 12.0, 10.0]
+
+
+def test_a_folder_gone_or_empty_holds_nothing(tmp_path):
+    (tmp_path / "mount point").mkdir()
+    touch(tmp_path / "drive" / ".hidden")
+    assert not holds_anything(tmp_path / "mount point") and not holds_anything(tmp_path / "gone")
+    assert holds_anything(tmp_path / "drive")

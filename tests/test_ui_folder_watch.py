@@ -41,7 +41,7 @@ def test_tag_writes_covers_and_hidden_copies_ask_for_no_scan_music_does(qtbot, t
             f.write(b"y")
     with qtbot.waitSignal(watch.changed, timeout=5000) as heard:
         touch(music / "new.flac")
-    assert heard.args == [str(music)]
+    assert heard.args == [[str(music)]]
     with qtbot.waitSignal(watch.changed, timeout=5000) as heard:
         os.rename(music / "new.flac", music / "renamed.flac")
     with qtbot.waitSignal(watch.changed, timeout=5000):
@@ -58,7 +58,7 @@ def test_a_new_folder_is_watched_at_once_and_one_removed_is_heard(qtbot, tmp_pat
     assert watch.watching() == 2
     with qtbot.waitSignal(watch.changed, timeout=5000) as heard:
         touch(music / "Album" / "one.ogg")  # copied in after the folder was made
-    assert heard.args == [str(music / "Album")]
+    assert heard.args == [[str(music / "Album")]]
     with qtbot.waitSignal(watch.changed, timeout=5000):
         shutil.rmtree(music / "Album")
     qtbot.waitUntil(lambda: watch.watching() == 1)
@@ -126,7 +126,7 @@ def test_music_that_came_during_a_write_is_scanned_after_it_and_a_cancel_drops_i
     scans = []
     monkeypatch.setattr(win, "start_scan", lambda **kw: scans.append(kw))
     win.write_busy = True
-    win._music_changed(str(win.music))
+    win._music_changed([str(win.music)])
     assert scans == []
     win._write_done()
     qtbot.waitUntil(lambda: scans == [{"changed_folder": str(win.music)}])
@@ -135,7 +135,7 @@ def test_music_that_came_during_a_write_is_scanned_after_it_and_a_cancel_drops_i
         cancelled, problems, set_aside, failed, found, analysed, nothing_found = True, [], 0, 0, 0, 0, ""
 
     win.scan_job = object()
-    win._music_changed(str(win.music))  # while a scan runs
+    win._music_changed([str(win.music)])  # while a scan runs
     win._scan_finished(Cancelled())  # which the listener cancelled: they asked for no scan now
     assert len(scans) == 1
 
@@ -198,3 +198,22 @@ def test_folders_left_unwatched_are_named_once_in_the_problems(qtbot, watched_wi
     assert [win.errors.item(i).text() for i in range(win.errors.count())] == [
         "watching the music folders: watching 1 folder for new music; more are not watched (past 1, or the system's "
         "limit: fs.inotify.max_user_watches); Scan (F5) finds new music there"]
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_music_folder_that_goes_or_empties_at_once_is_a_drive_unplugged_not_music_deleted(qtbot, watched_window,
+                                                                                             tmp_path, monkeypatch):
+    win = watched_window
+    shutil.rmtree(win.music)  # its mount point gone, as udisks removes it (an unmount is heard as a deletion)
+    qtbot.waitUntil(lambda: "gone or empty (a drive unplugged?)" in win.statusBar().currentMessage(), timeout=30_000)
+    assert win.scan_job is None and win.table_model.rowCount() == 1  # its track still shows
+    win.music.mkdir()  # the mount point left empty
+    scans = []
+    monkeypatch.setattr(win, "start_scan", lambda **kw: scans.append(kw))
+    win._music_changed([str(win.music / "a")])
+    assert scans == [] and "gone or empty" in win.statusBar().currentMessage()
+    other = tmp_path / "other"
+    make_track(other, "three", "beats", "wav", seconds=3.0)
+    win.settings.folders.append(str(other))
+    win._music_changed([str(win.music / "a"), str(other)])  # music that came in a folder still there is scanned
+    assert scans == [{"changed_folder": str(other)}]

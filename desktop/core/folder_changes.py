@@ -37,6 +37,16 @@ def written_within(folders: dict[str, frozenset[str]], seconds: float) -> bool:
     return False
 
 
+def holds_anything(folder: str | Path) -> bool:
+    """True when `folder` is there with anything in it: a music folder that went, or emptied at once, is more
+    likely a drive unplugged (its mount point left empty) than music deleted."""
+    try:
+        with os.scandir(folder) as it:
+            return next(it, None) is not None
+    except OSError:
+        return False
+
+
 class FolderPoll:
     """The music folders under `roots` (nearest first, at most `limit`) as last seen; `look()` says which changed."""
 

@@ -19,9 +19,9 @@ MAX_FOLDERS = 20_000  # inotify watches are one budget per user, shared with the
 
 
 class FolderWatch(QObject):
-    """Emits `changed(folder)` once the music under the watched folders came, went or was renamed, and settled."""
+    """Emits `changed(folders)` once the music under the watched folders came, went or was renamed, and settled."""
 
-    changed = Signal(str)  # the first folder whose music changed (the one to name)
+    changed = Signal(list)  # the folders whose music changed, in the order heard
 
     def __init__(self, parent=None, quiet_ms: int = QUIET_MS, settle_s: float = SETTLE_S):
         super().__init__(parent)
@@ -59,8 +59,8 @@ class FolderWatch(QObject):
         self.quiet_timer.stop()
 
     def watching(self) -> int:
-        """How many folders are watched."""
-        return len(self._names)
+        """How many folders are watched (a folder deleted or unmounted is no longer)."""
+        return len(self._watcher.directories())
 
     def _folder_changed(self, folder: str) -> None:
         before = self._names.get(folder)
@@ -96,8 +96,8 @@ class FolderWatch(QObject):
         if self._still_copying():  # a music file in a changed folder was written a moment ago
             self.quiet_timer.start()
             return
-        first, self._pending = self._pending[0], []
-        self.changed.emit(first)
+        folders, self._pending = self._pending, []
+        self.changed.emit(folders)
 
     def _still_copying(self) -> bool:
         return written_within({folder: self._names.get(folder, frozenset()) for folder in self._pending}, self.settle_s)
