@@ -306,7 +306,9 @@ def watch_and_scan(args, out: Output, sessions, settings: TaggingSettings, model
 
 
 def _watch(args, out: Output, sessions, settings: TaggingSettings, model, active, poll) -> int:
+    from desktop.core.folder_changes import holds_anything
     from desktop.core.model import GenreModel
+    from desktop.core.scan import within
     from desktop.services.learning import active_model
     from desktop.services.models import MODEL_ENV, resolve_model
     from desktop.services.watching import wait_for_music
@@ -320,6 +322,16 @@ def _watch(args, out: Output, sessions, settings: TaggingSettings, model, active
             out.emit()
             out.say(f"watching {', '.join(map(str, poll.roots))} for music that comes, goes or is renamed (Ctrl+C stops)")
             folder = wait_for_music(poll)
+            # A folder gone or emptied at once is a drive unplugged (a network share dropped), not music deleted:
+            # it is left out (its tracks left as they are), and scanned again when the poll sees it come back.
+            gone = [str(root) for root in poll.roots if not holds_anything(root)]
+            under_gone = within(gone)
+            paths = [p for p in args.paths if not under_gone(str(Path(p).expanduser().absolute()))]
+            if gone:
+                out.warn(f"note: {', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are left as they are")
+            if not paths:
+                code = EXIT_OK
+                continue
             out.say(f"music came or went in {folder}: scanning")
             if (now := active_model(sessions)) != active and not named:  # `learn` made another model active meanwhile
                 active, path = now, resolve_model(None, now)
@@ -327,7 +339,7 @@ def _watch(args, out: Output, sessions, settings: TaggingSettings, model, active
                 out.say(f"the library's model is now {model.info.key} ({path}): this scan and the next use it")
             while True:
                 try:
-                    code = scan_once(args, out, sessions, settings, model, active)
+                    code = scan_once(args, out, sessions, settings, model, active, paths)
                     break
                 except LibraryBusy as exc:  # the window or a `set` from another terminal: a moment, not an end
                     out.warn(f"note: {exc}; trying again in {RETRY_S:.0f} s")
@@ -347,8 +359,8 @@ def stop_as_if_interrupted(_signum, frame):
     on_interrupt(signal.SIGINT, frame)
 
 
-def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, active) -> int:
-    """One scan of args.paths (and with --write its write), reported; the exit code."""
+def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, active, paths: list[str] | None = None) -> int:
+    """One scan of `paths` (default: paths) and with --write its write, reported; the exit code."""
     from desktop.core.analysis import Analyzer
     from desktop.core.genre_names import shown_genre
     from desktop.services.learning import readiness
@@ -356,10 +368,11 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     from desktop.services.tagging import TagService
     from desktop.store import queries
 
+    paths = args.paths if paths is None else paths
     cancel = threading.Event()
     started = time.monotonic()
     try:
-        report = scan_library(sessions, args.paths, settings, lambda: Analyzer(model, settings.analysis()),
+        report = scan_library(sessions, paths, settings, lambda: Analyzer(model, settings.analysis()),
                               lambda p: out.progress(p.done, p.total, started), cancel,
                               on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"))
     except KeyboardInterrupt:
@@ -374,7 +387,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
             + (f"; {count(sync.merged, 'track')} the library held twice (one file by two names) made one" if sync.merged else "")
             + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))
     if report.nothing_found:
-        out.say(f"{', '.join(args.paths)}: {report.nothing_found}")
+        out.say(f"{', '.join(paths)}: {report.nothing_found}")
     errors = [(str(r.path), r.error) for r in results if r.status == "error"]
     for path, reason in errors:
         out.warn(f"error: {path}: {reason}")
@@ -382,7 +395,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
         if r.note:  # analysed, but from part of the file only
             out.warn(f"warning: {r.path}: {r.note}")
     tagger = TagService(sessions, settings)
-    changes = tagger.plan(under=args.paths)  # only what this scan was asked to look at
+    changes = tagger.plan(under=paths)  # only what this scan was asked to look at
     failed = f"; {report.failed} more could not be (named above)" if report.failed else ""
     out.say(f"analysed {count(report.analysed, 'track')} with {model.info.key} on {', '.join(model.providers)}{failed}")
     if active is None and not args.model:
@@ -390,7 +403,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     written = None
     if args.write and changes:
         with stop_on_interrupt(out) as stop:
-            written = tagger.apply(changes, f"scan {' '.join(args.paths)} ({args.policy})", progress=out.file_progress(),
+            written = tagger.apply(changes, f"scan {' '.join(paths)} ({args.policy})", progress=out.file_progress(),
                                    cancel=stop)
         say_skipped_and_failed(out, written)
         out.say(f"wrote {count(len(written.written), 'file')}" + (" (undo with: genre-tagger undo)" if written.written else ""))
@@ -402,7 +415,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     with sessions() as s:
         spellings = queries.library_spellings(s)  # each genre as the library shows (and writes) it
     out.data = {
-        "paths": list(args.paths),
+        "paths": list(paths),
         "sync": {k: v for k, v in vars(sync).items() if k != "problems"},
         "problems": [{"path": str(p.path), "reason": p.reason} for p in sync.problems],
         "analysed": [{"path": str(r.path), "status": r.status, "genre": r.top_genre and shown_genre(r.top_genre, spellings),

@@ -918,3 +918,30 @@ def test_scan_watch_takes_up_a_model_learned_meanwhile_and_waits_out_another_wri
     assert "another Genre Tagger scan, write or undo is running on this library" in said.err and "trying again" in said.err
     assert said.out.count("3 files: ") == 2 and said.err.rstrip().endswith("stopped watching")
     assert signal.getsignal(signal.SIGTERM) == before  # the caller's handler is back
+
+
+def test_scan_watch_leaves_a_folder_that_went_as_it_is_and_scans_the_others(lib, capsys, tmp_path, monkeypatch):
+    import shutil
+
+    import desktop.services.watching as watching
+
+    music, files = lib
+    other = tmp_path / "Other"
+    make_track(other, "first", "tones", "wav", 3.0, seed=5)
+    calls = []
+
+    def unplugged(poll):
+        calls.append(poll)
+        if len(calls) > 1:
+            raise KeyboardInterrupt
+        shutil.move(music, tmp_path / "unplugged")  # its drive unplugged
+        make_track(other, "second", "noise", "wav", 3.0, seed=6)
+        return str(other)
+
+    monkeypatch.setattr(watching, "wait_for_music", unplugged)
+    assert main(["scan", str(music), str(other), "--watch"]) == EXIT_CANCELLED
+    said = capsys.readouterr()
+    assert f"note: {music}: gone or empty (a drive unplugged?); its tracks are left as they are" in said.err
+    assert said.out.count("files: ") == 2 and "2 files: 1 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in said.out
+    code, listed = run_json(capsys, "list")
+    assert code == EXIT_OK and {str(f) for f in files} <= {t["path"] for t in listed["tracks"]}  # not taken out
