@@ -360,7 +360,7 @@ def stop_as_if_interrupted(_signum, frame):
 
 
 def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, active, paths: list[str] | None = None) -> int:
-    """One scan of `paths` (default: paths) and with --write its write, reported; the exit code."""
+    """One scan of `paths` (default: args.paths) and with --write its write, reported; the exit code."""
     from desktop.core.analysis import Analyzer
     from desktop.core.genre_names import shown_genre
     from desktop.services.learning import readiness

@@ -20,6 +20,7 @@ from desktop.core.scan import music_names, system_tree
 # A folder changed this recently may change again within its clock's tick (FAT keeps 2 s), unseen by its time:
 # it is listed again at the next look, as git does with files changed in the second of its index.
 RACY_S = 3.0
+SETTLE_S = 5.0  # a music file written this recently may still be being copied into place: wait for it
 
 
 def written_within(folders: dict[str, frozenset[str]], seconds: float) -> bool:

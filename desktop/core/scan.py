@@ -182,4 +182,3 @@ def music_names(folder: str | Path) -> tuple[frozenset[str], list[Path]]:
             except OSError:  # a dangling symlink, an entry removed meanwhile
                 continue
     return frozenset(names), sorted(subfolders)
-

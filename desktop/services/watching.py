@@ -5,10 +5,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from desktop.core.folder_changes import FolderPoll, written_within
+from desktop.core.folder_changes import SETTLE_S, FolderPoll, written_within
 
 POLL_S = 5.0  # one stat per folder each time: 40 ms for 5,500 folders on a local disk
-SETTLE_S = 5.0  # a music file written this recently may still be being copied in: wait for it
 
 
 def wait_for_music(poll: FolderPoll, sleep: Callable[[float], None] = time.sleep, poll_s: float = POLL_S,

@@ -8,13 +8,12 @@ import logging
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
-from desktop.core.folder_changes import written_within
+from desktop.core.folder_changes import SETTLE_S, written_within
 from desktop.core.scan import music_names
 
 log = logging.getLogger(__name__)
 
 QUIET_MS = 3000  # a copied album adds a file every second or two: one scan once it is in, not one per file
-SETTLE_S = 5.0  # a music file written this recently may still be being copied into place: wait for it
 MAX_FOLDERS = 20_000  # inotify watches are one budget per user, shared with the file manager and editors
 
 
