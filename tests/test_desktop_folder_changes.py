@@ -3,6 +3,7 @@
 import os
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -158,3 +159,49 @@ def test_a_folder_gone_or_empty_holds_nothing(tmp_path):
     touch(tmp_path / "drive" / ".hidden")
     assert not holds_anything(tmp_path / "mount point") and not holds_anything(tmp_path / "gone")
     assert holds_anything(tmp_path / "drive")
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_a_poll_agrees_with_a_full_listing_through_random_changes_and_coarse_clocks(tmp_path, seed):
+    # Random adds, removals, renames, folders made and removed, covers and tag writes, looked at after random
+    # pauses; half the folder times stay put when the change falls within a FAT clock's 2 s tick.
+    import random
+    import shutil
+
+    rng, now = random.Random(seed), [1_000_000.0]
+    root = tmp_path / "music"
+    root.mkdir()
+    os.utime(root, (now[0], now[0]))
+    poll = FolderPoll([root], clock=lambda: now[0])
+    poll.look()
+    before = music_folder_names([root])
+    for _step in range(150):
+        for _ in range(rng.randrange(1, 4)):
+            folder = rng.choice([Path(d) for d, _, _ in os.walk(root)])
+            stamp = folder.stat().st_mtime
+            files = sorted(p for p in folder.iterdir() if p.is_file())
+            what = rng.choice(["music", "cover", "tag write", "remove", "rename", "folder", "remove folder"])
+            if what == "music":
+                touch(folder / f"t{rng.randrange(30)}.flac")
+            elif what == "cover":
+                touch(folder / "cover.jpg")
+            elif what == "tag write" and files:
+                os.replace(touch(folder / ".x.genre-tagger-tmp.flac"), rng.choice(files))
+            elif what == "remove" and files:
+                rng.choice(files).unlink()
+            elif what == "rename" and files:
+                rng.choice(files).rename(folder / f"m{rng.randrange(30)}.mp3")
+            elif what == "folder" and not (folder / f"d{len(files) % 4}").exists():
+                (folder / f"d{len(files) % 4}").mkdir()
+                os.utime(folder / f"d{len(files) % 4}", (now[0], now[0]))
+            elif what == "remove folder" and folder != root:
+                stamp = folder.parent.stat().st_mtime
+                shutil.rmtree(folder)
+                folder = folder.parent
+            moved = now[0] if rng.random() < 0.5 or now[0] - stamp >= 2.0 else stamp
+            os.utime(folder, (moved, moved))
+            now[0] += rng.choice([0.0, 0.3, 1.0])
+        now[0] += rng.choice([0.5, 1.0, 2.5, 5.0, 30.0])
+        after = music_folder_names([root])
+        assert set(poll.look()) == {f for f in set(before) | set(after) if before.get(f) != after.get(f)}
+        before = after

@@ -12,7 +12,7 @@ import stat
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from desktop.core.scan import music_names, system_tree
@@ -51,9 +51,9 @@ def holds_anything(folder: str | Path) -> bool:
 class FolderPoll:
     """The music folders under `roots` (nearest first, at most `limit`) as last seen; `look()` says which changed."""
 
-    def __init__(self, roots: Iterable[str | Path], limit: int | None = None):
+    def __init__(self, roots: Iterable[str | Path], limit: int | None = None, clock: Callable[[], float] = time.time):
         self.roots = [Path(r).expanduser().absolute() for r in roots]
-        self.limit = limit
+        self.limit, self.clock = limit, clock
         # folder -> (modification time, when it was looked at, its music names, its subfolders)
         self._seen: dict[str, tuple[int, float, frozenset[str], list[Path]]] = {}
         self._looked = False
@@ -69,7 +69,7 @@ class FolderPoll:
         Folders that cannot be read are left out (the scan names them); a symlink back into a folder seen is not
         followed, as the scan does not.
         """
-        now = time.time()
+        now = self.clock()
         seen: dict[str, tuple[int, float, frozenset[str], list[Path]]] = {}
         changed: list[str] = []
         walked: set[tuple[int, int]] = set()
