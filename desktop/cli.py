@@ -306,9 +306,8 @@ def watch_and_scan(args, out: Output, sessions, settings: TaggingSettings, model
 
 
 def _watch(args, out: Output, sessions, settings: TaggingSettings, model, active, poll) -> int:
-    from desktop.core.folder_changes import holds_anything
+    from desktop.core.folder_changes import outside_unplugged
     from desktop.core.model import GenreModel
-    from desktop.core.scan import within
     from desktop.services.learning import active_model
     from desktop.services.models import MODEL_ENV, resolve_model
     from desktop.services.watching import wait_for_music
@@ -324,9 +323,7 @@ def _watch(args, out: Output, sessions, settings: TaggingSettings, model, active
             folder = wait_for_music(poll)
             # A folder gone or emptied at once is a drive unplugged (a network share dropped), not music deleted:
             # it is left out (its tracks left as they are), and scanned again when the poll sees it come back.
-            gone = [str(root) for root in poll.roots if not holds_anything(root)]
-            under_gone = within(gone)
-            paths = [p for p in args.paths if not under_gone(str(Path(p).expanduser().absolute()))]
+            gone, paths = outside_unplugged(poll.roots, args.paths)
             if gone:
                 out.warn(f"note: {', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are left as they are")
             if not paths:

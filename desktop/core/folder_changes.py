@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from desktop.core.scan import music_names, system_tree
+from desktop.core.scan import music_names, system_tree, within
 
 # A folder changed this recently may change again within its clock's tick (FAT keeps 2 s), unseen by its time:
 # it is listed again at the next look, as git does with files changed in the second of its index.
@@ -46,6 +46,14 @@ def holds_anything(folder: str | Path) -> bool:
             return next(it, None) is not None
     except OSError:
         return False
+
+
+def outside_unplugged(roots: Iterable[str | Path], paths: Iterable[str]) -> tuple[list[str], list[str]]:
+    """(the roots that went or emptied at once (`holds_anything`), the paths not under them): what a watch scans
+    when music changed, leaving an unplugged drive's tracks as they are."""
+    gone = [str(Path(root).expanduser().absolute()) for root in roots if not holds_anything(root)]
+    under_gone = within(gone)
+    return gone, [p for p in paths if not under_gone(str(Path(p).expanduser().absolute()))]
 
 
 class FolderPoll:

@@ -130,6 +130,11 @@ def _music_file(path: Path, stat_of: Callable[[], os.stat_result], on_problem) -
     return None
 
 
+def _leads_to_system_tree(entry: os.DirEntry, path: Path) -> bool:
+    """A subfolder that is (or links into) the kernel's trees; realpath only where it can lead there."""
+    return (path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path) is not None
+
+
 def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFile]:
     try:
         st = folder.stat()
@@ -153,7 +158,7 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
                     on_problem(ScanProblem(printable(path), "the name is not valid UTF-8; rename it to scan it"))
                 continue
             if entry.is_dir(follow_symlinks=True):
-                if (path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path):  # realpath only where it can lead there
+                if _leads_to_system_tree(entry, path):
                     continue
                 yield from _walk(path, seen, on_problem, on_leftover)
             elif entry.is_file(follow_symlinks=True) and (
@@ -174,7 +179,7 @@ def music_names(folder: str | Path) -> tuple[frozenset[str], list[Path]]:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
-                    if not ((path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path)):
+                    if not _leads_to_system_tree(entry, path):
                         names.add(entry.name)
                         subfolders.append(path)
                 elif is_supported(path) or unread_audio_kind(path):

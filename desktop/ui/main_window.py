@@ -45,14 +45,13 @@ from PySide6.QtWidgets import (
 from desktop import __version__
 from desktop.core.analysis import Analyzer
 from desktop.core.errors import GenreTaggerError
-from desktop.core.folder_changes import holds_anything, music_folder_names
+from desktop.core.folder_changes import music_folder_names, outside_unplugged
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress
-from desktop.core.scan import within
 from desktop.core.wording import count
 from desktop.services.learning import (
     active_model,
@@ -824,11 +823,9 @@ class MainWindow(QMainWindow):
 
         Not for a music folder that went or emptied (a drive unplugged): a scan would take its tracks out of view
         until the next one, and nothing is heard when the drive comes back. Scan does it when asked."""
-        gone = [Path(f).expanduser().absolute() for f in self.settings.folders if not holds_anything(f)]
-        under_gone = within(gone) if gone else (lambda _folder: False)
-        live = [folder for folder in folders if not under_gone(folder)]
+        gone, live = outside_unplugged(self.settings.folders, folders)
         if len(live) < len(folders):
-            self.statusBar().showMessage(f"{', '.join(map(str, gone))}: gone or empty (a drive unplugged?); its tracks are "
+            self.statusBar().showMessage(f"{', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are "
                                          "left as they are (Scan takes them out)", 15000)
         if not live:
             return
