@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
+    gn.add_argument("--per-album", choices=("on", "off"), help="on: every track of an album shows (and is written with) "
+                    "the genre its tracks share, except on compilations; off: each track its own (the default)")
     return p
 
 
@@ -502,6 +504,7 @@ def cmd_show(args, out: Output) -> int:
     from sqlalchemy import select
 
     from desktop.core.genre_names import shown_genre
+    from desktop.services.album_genres import album_genre_of
     from desktop.store import queries
     from desktop.store.schema import Analysis
 
@@ -518,6 +521,12 @@ def cmd_show(args, out: Output) -> int:
             shown = "-" if v in (None, "") else f"{v:.3f}" if isinstance(v, float) else v  # not 0.43240758776664734
             out.say(f"{k:>11}: {shown}")
         spellings = queries.library_spellings(s)
+        album = album_genre_of(s, track.id)
+        if album is not None:
+            label, confidence = album.top
+            out.data["album_genre"] = {"genre": shown_genre(label, spellings), "confidence": confidence, "tracks": album.tracks}
+            out.say(f"album genre: {shown_genre(label, spellings)} ({confidence:.3f}, shared by {count(album.tracks, 'track')}"
+                    f" of {track.album}; `genre-tagger genres --per-album off` gives each track its own)")
         for a in analyses:
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):
@@ -834,6 +843,7 @@ def cmd_genres(args, out: Output) -> int:
     from collections import Counter
 
     from desktop.core.genre_names import clean_name, genre_key
+    from desktop.services.album_genres import album_genres_on, set_album_genres
     from desktop.services.learning import (
         gather_labels,
         genre_in_library,
@@ -842,7 +852,10 @@ def cmd_genres(args, out: Output) -> int:
     )
     from desktop.store import queries
 
-    sessions = open_sessions(args, None if args.merge else out)  # a merge writes
+    sessions = open_sessions(args, None if args.merge or args.per_album else out)  # a merge writes
+    if args.per_album:
+        changed = set_album_genres(sessions, args.per_album == "on")
+        out.say(f"one genre per album: {args.per_album} ({count(changed, 'track')} changed; remembered for later scans)")
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])
@@ -861,12 +874,16 @@ def cmd_genres(args, out: Output) -> int:
         merged = merges_in_effect(s)
     tags, fixes = Counter(lab.key for lab in labels if lab.source == "tag"), Counter(lab.key for lab in labels if lab.source == "correction")
     rows = sorted(display, key=lambda k: -(tags[k] + fixes[k]))
+    with sessions() as s:
+        per_album = album_genres_on(s)
     out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows],
-                "merges": [{"genre": source, "into": target} for source, target in merged]}
+                "merges": [{"genre": source, "into": target} for source, target in merged], "per_album": per_album}
     for k in rows:
         out.say(f"{tags[k] + fixes[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected)")
     for source, target in merged:  # what a merge hid from the list above, and how to take it back
         out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")
+    if per_album and not args.per_album:
+        out.say("one genre per album: on (`genre-tagger genres --per-album off` gives each track its own)")
     if not rows:
         with sessions() as s:
             out.note(NO_TRACKS_YET if not queries.has_tracks(s) else

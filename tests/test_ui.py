@@ -305,6 +305,35 @@ def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
     assert shown and shown[0].startswith("cnn:0.1.0: ") and "Tones" in shown[0] and "tones" not in shown[0]
 
 
+def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qtbot, window, tmp_path):
+    album = window.files["flac"].parent.parent / "Band - Record"
+    tags = {"artist": "Band", "album": "Record"}
+    for n, genre in enumerate(("beats", "beats", "noise")):
+        make_track(album, f"song {n}", genre, "flac", 3.0, seed=n, tags={**tags, "title": f"Song {n}"})
+
+    def genres() -> dict[str, str]:
+        return {window.proxy.index(r, 0).data(): window.proxy.index(r, GENRE).data() for r in range(window.proxy.rowCount())
+                if window.proxy.index(r, 0).data().startswith("Song")}
+
+    scan(qtbot, window)
+    own = genres()
+    assert len(set(own.values())) == 2 and not window.album_genres_action.isChecked()
+    window.album_genres_action.trigger()  # Edit > One Genre per Album
+    qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
+    assert set(genres().values()) == {own["Song 0"]}
+    assert "1 track changed to their album's genre" in window.progress_label.text()
+    rows = {window.proxy.index(r, 0).data(): r for r in range(window.proxy.rowCount())}
+    window.table.selectRow(rows["Song 2"])
+    assert "Genre from: the 3 tracks of its album, the model cnn:0.1.0, " in window.details.heading.text()
+    assert f"(this track alone: {own['Song 2']}, " in window.details.heading.text()
+    again = MainWindow(window.sessions, window.settings)  # the library remembers it
+    qtbot.addWidget(again)
+    assert again.album_genres_action.isChecked()
+    window.album_genres_action.trigger()
+    qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
+    assert genres() == own and "Every track shows its own genre again (1 track changed)" in window.progress_label.text()
+
+
 def test_the_details_call_only_a_shipped_model_shipped():
     # Any model but a learned one was "the shipped model (...)", also one the listener chose in Settings.
     from types import SimpleNamespace

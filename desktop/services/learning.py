@@ -28,6 +28,7 @@ from desktop.core.learned_model import (
 )
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
+from desktop.services.album_genres import settle_albums
 from desktop.services.library import verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -429,7 +430,7 @@ def lost_model_warning(sessions: sessionmaker[Session]) -> str | None:
             "`genre-tagger learn` (in the window: Edit > Learn My Genres) makes it again from your tags and corrections")
 
 
-def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int:
+def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Give tracks back the base model's stored verdicts (after a learned model is set aside)."""
     with writer_lock(sessions), sessions() as s:
         rows = s.execute(select(Track.id, Track.corrected_genre, Analysis.status, Analysis.top_genre, Analysis.confidence,
@@ -441,6 +442,7 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str) -> int
                                                           confidence or 0.0, error, fixed), id=track_id)
                                       for track_id, fixed, status, top, confidence, error in rows])
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX)))
+        settle_albums(s, threshold)
         s.commit()
     return len(rows)
 
@@ -480,6 +482,7 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
         # One executemany UPDATE by primary key: 100,000 ORM objects would take many times longer.
         s.execute(update(Track), [dict(verdict_values(status, genre, confidence, notes.get(track_id), corrected[track_id]),
                                        id=track_id) for track_id, status, genre, confidence in verdicts])
+        settle_albums(s, threshold)
         s.commit()
     return len(ids)
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.analysis import ERROR, Analyzer, TrackAnalysis
 from desktop.core.formats import FORMATS
 from desktop.core.scan import ScanProblem
+from desktop.services.album_genres import settle_albums
 from desktop.services.library import AnalysisProgress, Library, SyncReport
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import RecoveryReport, TagService
@@ -62,6 +63,11 @@ class ScanReport:
                 + [(str(r.path), r.note) for r in self.results if r.note])  # analysed, from part of the file only
 
 
+def albums_under(roots: list[str | Path]) -> list[Path]:
+    """The folders whose albums a scan of `roots` may have changed: each folder, and each file's own folder."""
+    return [Path(r) if Path(r).is_dir() else Path(r).expanduser().absolute().parent for r in roots]
+
+
 def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], settings: TaggingSettings,
                  analyzer_factory: Callable[[], Analyzer], progress: Callable[[AnalysisProgress], None] | None = None,
                  cancel: threading.Event | None = None,
@@ -89,6 +95,9 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
         # library with the other model.
         report.results = library.analyse(analyzer_factory(), progress, cancel, under=roots)
         report.cancelled = cancel.is_set()
+        with sessions() as s:  # what was analysed, or renamed into another album, shows its album's genre
+            settle_albums(s, settings.threshold, albums_under(roots))
+            s.commit()
     for r in report.results:
         if r.status == ERROR:
             log.warning("analysis: %s: %s", r.path, r.error)

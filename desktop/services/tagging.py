@@ -19,6 +19,7 @@ from desktop.core.genre_names import names_a_genre, shown_genre, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
+from desktop.services.album_genres import AlbumGenre, folder_album_genres
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -134,21 +135,27 @@ class TagService:
         self.options = settings.tag_options()
 
     # ---- planning ---------------------------------------------------------------------------
-    def desired_genres(self, s: Session, track: Track, spellings: dict[str, str]) -> tuple[str, ...] | None:
+    def desired_genres(self, s: Session, track: Track, spellings: dict[str, str],
+                       album: AlbumGenre | None = None) -> tuple[str, ...] | None:
         """What the file should say: the correction, else the confident prediction (several with multi-genre,
-        each as the library shows it: `spellings` from queries.library_spellings), else nothing."""
+        each as the library shows it: `spellings` from queries.library_spellings), else nothing. `album`: the
+        genre the track's album shares (album_genres), whose probabilities multi-genre then ranks."""
         if track.corrected_genre:
             return split_genres(track.corrected_genre)
         if not track.predicted_genre or track.confidence is None or track.confidence < self.settings.threshold:
             return None  # uncertain under today's threshold, too short, silent, errors: no forced guess
         if not self.settings.multi_genre:
             return (track.predicted_genre,)
-        analysis = queries.latest_analysis(s, track.id)
-        if analysis is None or not analysis.probabilities:
-            return (track.predicted_genre,)
+        if album is not None:
+            probabilities, labels = album.probabilities, album.labels
+        else:
+            analysis = queries.latest_analysis(s, track.id)
+            if analysis is None or not analysis.probabilities:
+                return (track.predicted_genre,)
+            probabilities, labels = np.array(analysis.probabilities), tuple(analysis.labels)
         # The analysis keeps the model's own labels ("hiphop"): written as the library shows the genre.
         return tuple(shown_genre(label, spellings) for label in top_genres(
-            np.array(analysis.probabilities), tuple(analysis.labels), self.settings.multi_max, self.settings.multi_threshold))
+            probabilities, labels, self.settings.multi_max, self.settings.multi_threshold))
 
     def plan(self, track_ids: list[int] | None = None, policy: str | None = None,
              under: list[str | Path] | None = None) -> list[PlannedChange]:
@@ -161,13 +168,19 @@ class TagService:
         changes = []
         with self.sessions() as s:
             spellings = queries.library_spellings(s)
+            shared: dict[str, dict] = {}  # folder -> its albums' genres, when the library shares them
             q = select(Track).where(Track.missing.is_(False), Track.genre.is_not(None)).order_by(Track.path)
             if track_ids is not None:
                 q = q.where(Track.id.in_(track_ids))
             for track in s.scalars(q):
                 if inside is not None and not inside(track.path):
                     continue
-                new = self.desired_genres(s, track, spellings)
+                album = None
+                if self.settings.multi_genre and track.album:  # one look per folder, not one per track
+                    if track.folder not in shared:
+                        shared[track.folder] = folder_album_genres(s, track.folder)
+                    album = shared[track.folder].get(track.id)
+                new = self.desired_genres(s, track, spellings, album)
                 old = split_genres(track.file_genre)
                 if new is None or same_genres(old, new):
                     continue

@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QSignalBlocker,
     Qt,
     QTimer,
 )
@@ -53,6 +54,12 @@ from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress
 from desktop.core.wording import count
+from desktop.services.album_genres import (
+    AlbumGenre,
+    album_genre_of,
+    album_genres_on,
+    set_album_genres,
+)
 from desktop.services.learning import (
     active_model,
     learn,
@@ -140,8 +147,8 @@ def describe_model(path: str, spellings: dict[str, str] | None = None) -> str:
     return f"{info.key}: {', '.join(shown_genre(label, spellings) for label in info.labels)}{acc}"
 
 
-def genre_source(track: Track, analysis) -> str:
-    """Where a track's genre comes from, in the listener's words."""
+def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spellings: dict[str, str] | None = None) -> str:
+    """Where a track's genre comes from, in the listener's words (`album`: the genre its album shares)."""
     if track.corrected_genre:
         return f"your correction ({track.corrected_genre})"
     if track.predicted_genre and analysis is not None:
@@ -149,6 +156,10 @@ def genre_source(track: Track, analysis) -> str:
         model = ("learned from your library" if is_learned_key(key) else
                  f"the shipped model ({key})" if key in shipped_model_keys() else f"the model {key}")
         tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
+        if album is not None and analysis.top_genre:
+            own = shown_genre(analysis.top_genre, spellings or {})
+            return (f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure "
+                    f"(this track alone: {own}, {analysis.confidence:.0%}){tag}")
         return f"{model}, {track.confidence:.0%} sure{tag}"
     if track.file_genre:  # its Genre cell is empty: the tag is not taken for the library's genre
         return f"nothing yet (its tag says {track.file_genre})"
@@ -190,6 +201,7 @@ class MainWindow(QMainWindow):
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.learn_job: Job | None = None
+        self.albums_job: Job | None = None  # One Genre per Album being turned on or off
         self.plan_job: Job | None = None  # Apply Predicted Genres: the plan, read off the GUI thread
         self.last_learned = ""  # what the last `learn` said, for the status bar and the tests
         # Corrections are labels: a learned library relearns a few seconds after the last one.
@@ -378,6 +390,12 @@ class MainWindow(QMainWindow):
         self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings,
                                             fallback="Ctrl+,")
         self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres_asked)
+        self.album_genres_action = self._action("One Genre per Album", "", self.share_album_genres, toolbar=False)
+        self.album_genres_action.setCheckable(True)
+        self.album_genres_action.setStatusTip("Every track of an album shows (and is written with) the genre its tracks "
+                                              "share; a compilation's tracks keep their own")
+        with self.sessions() as s:
+            self.album_genres_action.setChecked(album_genres_on(s))
         self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
         self.history_action = self._action("Write History…", "Ctrl+H", self.show_write_history, toolbar=False)
         menu = self.menuBar()
@@ -394,7 +412,7 @@ class MainWindow(QMainWindow):
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
         for a in (self.undo_action, self.history_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
-                  self.apply_selection_action, self.learn_action):
+                  self.apply_selection_action, self.learn_action, self.album_genres_action):
             edit_menu.addAction(a)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("About Genre Tagger", "", self.show_about, toolbar=False))
@@ -402,7 +420,7 @@ class MainWindow(QMainWindow):
     def _offer_reading_only(self):
         """Turn off everything that would change the library; say why where the listener looks."""
         self.table_model.editable = False
-        for action in (self.add_folder_action, self.scan_action, self.apply_action, self.learn_action):
+        for action in (self.add_folder_action, self.scan_action, self.apply_action, self.learn_action, self.album_genres_action):
             action.setEnabled(False)
         self.read_only_label = plain_label("Read-only library")
         self.read_only_label.setToolTip(READ_ONLY_WORDS)
@@ -663,7 +681,8 @@ class MainWindow(QMainWindow):
             title = track.title or Path(track.path).name
             who = " — ".join(html.escape(part) for part in (track.artist, track.album) if part)
             heading = f"<b>{html.escape(title)}</b>" + (f"<br>{who}" if who else "") + f"<br><small>{html.escape(track.path)}</small>"
-            heading += f"<br>Genre from: {html.escape(genre_source(track, analysis))}"
+            album = album_genre_of(s, track_id)
+            heading += f"<br>Genre from: {html.escape(genre_source(track, analysis, album, self._spellings))}"
             if track.error:
                 heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
@@ -1182,6 +1201,29 @@ class MainWindow(QMainWindow):
         self.progress_label.setText("Nothing learned yet")
         self.report_problem("learn", message)
         self._run_deferred("learn")
+
+    # ---- one genre per album ---------------------------------------------------------------------
+    def share_album_genres(self, on: bool):
+        """One Genre per Album (a setting of the library): its tracks show their album's genre, or their own again."""
+        sessions, threshold = self.sessions, self.settings.threshold
+        self.progress_label.setText("Giving every album one genre…" if on else "Giving every track its own genre…")
+        self.albums_job = background(lambda: set_album_genres(sessions, on, threshold), "albums",
+                                     self._album_genres_set, self._album_genres_failed)
+        return self.albums_job
+
+    def _album_genres_set(self, changed: int):
+        self.albums_job = None
+        on = self.album_genres_action.isChecked()
+        self.progress_label.setText(f"One genre per album: {count(changed, 'track')} changed to their album's genre" if on
+                                    else f"Every track shows its own genre again ({count(changed, 'track')} changed)")
+        self.refresh()
+
+    def _album_genres_failed(self, message: str):
+        self.albums_job = None
+        with QSignalBlocker(self.album_genres_action):  # as the library still has it
+            self.album_genres_action.setChecked(not self.album_genres_action.isChecked())
+        self.progress_label.setText("")
+        self.report_problem("albums", message)
 
     def _run_deferred(self, job: str):
         """Start what waited for this job ("scan" or "learn") to be done."""

@@ -1,0 +1,152 @@
+"""One genre per album, as a library setting: tracks' shown (and written) genres from their album's consensus.
+
+Each track's own verdict stays in its analysis; the track's columns show either that or the album's, so
+turning the setting off gives every track its own back. Settled after every scan, relearn and toggle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.core.album_genre import MIN_TRACKS, album_key, album_probabilities, is_compilation
+from desktop.core.analysis import DEFAULT_THRESHOLD, OK, UNCERTAIN, verdict
+from desktop.core.genre_names import shown_genre
+from desktop.core.scan import within
+from desktop.services.library import verdict_values
+from desktop.store import queries
+from desktop.store.lock import writer_lock
+from desktop.store.schema import Analysis, Meta, Track
+
+ALBUM_GENRES = "album_genres"  # meta key: "on" when an album's tracks share one genre
+SHARED = (OK, UNCERTAIN)  # verdicts an album shares; too short, silent, unlike and failed tracks keep their own
+
+
+@dataclass(frozen=True)
+class AlbumGenre:
+    """An album's consensus: its model's labels, the mean probabilities [genres], and how many tracks it rests on."""
+
+    labels: tuple[str, ...]
+    probabilities: np.ndarray
+    tracks: int
+
+    @property
+    def top(self) -> tuple[str, float]:
+        """The album's genre (the model's label) and its probability."""
+        best = int(self.probabilities.argmax())
+        return self.labels[best], float(self.probabilities[best])
+
+
+def album_genres_on(s: Session) -> bool:
+    """Whether this library gives an album's tracks one genre."""
+    row = s.get(Meta, ALBUM_GENRES)
+    return row is not None and row.value == "on"
+
+
+def set_album_genres(sessions: sessionmaker[Session], on: bool, threshold: float = DEFAULT_THRESHOLD) -> int:
+    """Turn one genre per album on or off for the library; how many tracks' genres changed."""
+    with writer_lock(sessions), sessions() as s:
+        if on:
+            s.merge(Meta(key=ALBUM_GENRES, value="on"))
+        else:
+            row = s.get(Meta, ALBUM_GENRES)
+            if row is not None:
+                s.delete(row)
+        s.flush()
+        changed = settle_albums(s, threshold, force=True)
+        s.commit()
+    return changed
+
+
+def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder: str | None = None):
+    """Present album tracks (under `folders`, or in `folder` itself) with their newest analysis of the
+    current audio, each track once."""
+    q = (select(Track.id, Track.folder, Track.album, Track.artist, Track.corrected_genre, Track.predicted_genre,
+                Track.confidence, Track.verdict, Track.genre, Track.error, Analysis.model_key, Analysis.status,
+                Analysis.top_genre, Analysis.confidence.label("own_confidence"), Analysis.labels, Analysis.probabilities,
+                Analysis.error.label("own_error"))
+         .join(Analysis, Analysis.track_id == Track.id)
+         .where(Track.missing.is_(False), Track.album != "", Analysis.audio_hash == Track.audio_hash)
+         .order_by(Track.id, Analysis.created_at, Analysis.id))  # the newest analysis of a track comes last
+    inside = None
+    if folder is not None:
+        q = q.where(Track.folder == folder)  # indexed: one folder's albums for each track of a write plan
+    if folders is not None:
+        folders = [str(Path(f).expanduser().absolute()) for f in folders]
+        inside = within(folders)
+        # SQLite's LIKE is case-blind, so this only narrows; `inside` decides.
+        q = q.where(or_(Track.folder.in_(folders), *(Track.folder.startswith(f.rstrip("/") + "/", autoescape=True)
+                                                     for f in folders)))
+    newest = {}
+    for row in s.execute(q):
+        if inside is None or inside(row.folder):
+            newest[row.id] = row  # the newest analysis is the one in force (queries.latest_analysis)
+    return newest.values()
+
+
+def _albums(rows) -> dict[tuple, list]:
+    """Tracks whose verdicts an album can share, by album and the model that analysed them."""
+    albums: dict[tuple, list] = {}
+    for row in rows:
+        if row.status in SHARED and row.probabilities:
+            albums.setdefault((*album_key(row.folder, row.album), row.model_key, tuple(row.labels)), []).append(row)
+    return albums
+
+
+def consensus(tracks: list) -> AlbumGenre | None:
+    """The album genre of these analysed tracks of one album, or None (too few, a compilation)."""
+    if len(tracks) < MIN_TRACKS or is_compilation([t.artist for t in tracks]):
+        return None
+    probs = np.array([t.probabilities for t in tracks], np.float64)  # [tracks, genres]
+    return AlbumGenre(tuple(tracks[0].labels), album_probabilities(probs), len(tracks))
+
+
+def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Iterable[str | Path] | None = None,
+                  force: bool = False) -> int:
+    """Give album tracks (those in `folders`, else all) their album's genre when the setting is on, else their
+    own; how many tracks' genres changed (confidences follow too). Without `force`, nothing is done while the
+    setting is off (it was settled when turned off)."""
+    on = album_genres_on(s)
+    if not (on or force):
+        return 0
+    spellings = queries.library_spellings(s)
+    updates, new_genres = [], 0
+    for tracks in _albums(_album_rows(s, folders)).values():
+        shared = consensus(tracks) if on else None
+        for t in tracks:
+            if shared is None:
+                values = verdict_values(t.status, shown_genre(t.top_genre, spellings) if t.top_genre else None,
+                                        t.own_confidence or 0.0, t.own_error, t.corrected_genre)
+            else:
+                label, confidence = shared.top
+                values = verdict_values(verdict(confidence, threshold), shown_genre(label, spellings), confidence,
+                                        t.own_error, t.corrected_genre)
+            if any(getattr(t, column) != value for column, value in values.items()):
+                updates.append(dict(values, id=t.id))
+                new_genres += values["genre"] != t.genre
+    if updates:
+        s.execute(update(Track), updates)  # one executemany by primary key
+    return new_genres
+
+
+def folder_album_genres(s: Session, folder: str) -> dict[int, AlbumGenre]:
+    """Track id -> the genre its album shares, for the albums of one folder (empty while the setting is off)."""
+    if not album_genres_on(s):
+        return {}
+    rows = _album_rows(s, folder=folder)
+    shared = {}
+    for tracks in _albums(rows).values():
+        if (album := consensus(tracks)) is not None:
+            shared.update(dict.fromkeys((t.id for t in tracks), album))
+    return shared
+
+
+def album_genre_of(s: Session, track_id: int) -> AlbumGenre | None:
+    """The genre this track's album shares, when the setting is on and the album has one (the details panel)."""
+    track = s.get(Track, track_id)
+    return None if track is None or not track.album else folder_album_genres(s, track.folder).get(track_id)

@@ -1,0 +1,176 @@
+"""One genre per album: the consensus, compilations kept apart, the setting on and off, scans, relearns and writes."""
+
+import json
+
+import numpy as np
+import pytest
+from sqlalchemy import select
+
+from desktop.cli import EXIT_OK, main
+from desktop.core.album_genre import album_probabilities, is_compilation, lead_artist
+from desktop.core.analysis import OK, TOO_SHORT, UNCERTAIN
+from desktop.core.tags import read_tags
+from desktop.services.album_genres import album_genre_of, set_album_genres, settle_albums
+from desktop.services.learning import restore_base_verdicts
+from desktop.services.library import store_verdict
+from desktop.services.settings import TaggingSettings
+from desktop.services.tagging import TagService
+from desktop.store.database import open_database
+from desktop.store.schema import Analysis, Track
+from tests.audio_files import make_track
+
+LABELS = ["rock", "jazz", "blues"]
+
+
+# ---- the rule -------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("artist, lead", [("Daft Punk feat. Pharrell Williams", "daft punk"), ("Simon & Garfunkel", "simon"),
+                                          ("A, B", "a"), ("Lil Nas X", "lil nas x"), ("DJ X vs. Y", "dj x"), ("  ", "")])
+def test_a_tracks_lead_artist(artist, lead):
+    assert lead_artist(artist) == lead
+
+
+def test_an_album_of_many_artists_is_a_compilation():
+    assert not is_compilation(["Björk", "björk feat. Thom Yorke", "Björk", "Other"])
+    assert is_compilation(["A", "B", "C", "A", "D"]) and is_compilation(["A", "B", "C"])
+    assert not is_compilation(["A", "B", "C", "A"])  # half of them by A
+    assert not is_compilation(["", ""]) and not is_compilation(["A", "", "B", ""])  # half name A
+    np.testing.assert_allclose(album_probabilities([[0.8, 0.2], [0.4, 0.6]]), [0.6, 0.4])
+
+
+# ---- the setting over a library ---------------------------------------------------------------------------------
+def add(s, n, probs, folder="/m/a", album="Album", artist="Band", status=OK, corrected=None, model="base"):
+    """A track with its analysis, its columns showing its own verdict (as a scan leaves them)."""
+    track = Track(path=f"{folder}/{n}.flac", folder=folder, size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
+                  artist=artist, album=album, corrected_genre=corrected)
+    s.add(track)
+    s.flush()
+    top = int(np.argmax(probs))
+    s.add(Analysis(track_id=track.id, model_key=model, audio_hash=track.audio_hash, status=status, labels=LABELS,
+                   top_genre=LABELS[top] if status != TOO_SHORT else None, confidence=float(probs[top]),
+                   probabilities=list(probs) if status != TOO_SHORT else []))
+    store_verdict(track, status, LABELS[top].title() if status != TOO_SHORT else None, float(probs[top]), None)
+    return track.id
+
+
+def shown(sessions):
+    with sessions() as s:
+        return {t.path.rsplit("/", 1)[1]: (t.genre, None if t.confidence is None else round(t.confidence, 3), t.verdict)
+                for t in s.scalars(select(Track))}
+
+
+@pytest.fixture
+def library(tmp_path):
+    sessions = open_database(tmp_path / "albums.db")
+    with sessions() as s:
+        add(s, 1, [0.8, 0.1, 0.1])
+        add(s, 2, [0.7, 0.2, 0.1])
+        add(s, 3, [0.3, 0.6, 0.1])  # the album's odd one out: its own genre is Jazz
+        add(s, 4, [0.1, 0.1, 0.8], status=TOO_SHORT)  # nothing to share: left as it is
+        add(s, 5, [0.2, 0.7, 0.1], corrected="Fusion")  # its correction stays its genre
+        add(s, 6, [0.1, 0.8, 0.1], folder="/m/b")  # another folder's "Album": another album
+        add(s, 7, [0.1, 0.1, 0.8], folder="/m/b", album="")  # no album
+        for n, (artist, probs) in enumerate((("A", [0.9, 0.05, 0.05]), ("B", [0.1, 0.8, 0.1]), ("C", [0.1, 0.1, 0.8]))):
+            add(s, 10 + n, probs, folder="/m/various", album="Hits", artist=artist)  # a compilation
+        s.commit()
+    return sessions
+
+
+def test_an_albums_tracks_share_its_mean_genre_and_turning_it_off_gives_each_its_own(library):
+    own = shown(library)
+    assert own["3.flac"] == ("Jazz", 0.6, OK)
+    assert set_album_genres(library, True) == 1  # track 3's genre; 1, 2 and the corrected 5 change their confidence
+    shared = shown(library)
+    mean = round((0.8 + 0.7 + 0.3 + 0.2) / 4, 3)
+    assert shared["1.flac"] == shared["2.flac"] == shared["3.flac"] == ("Rock", mean, OK)
+    assert shared["5.flac"][0] == "Fusion"  # corrected: the correction is its genre
+    unchanged = ("4.flac", "6.flac", "7.flac", "10.flac", "11.flac", "12.flac")
+    assert {k: shared[k] for k in unchanged} == {k: own[k] for k in unchanged}
+    with library() as s:
+        album = album_genre_of(s, s.scalar(select(Track.id).where(Track.path == "/m/a/3.flac")))
+        assert album.top == ("rock", pytest.approx(mean)) and album.tracks == 4
+        assert album_genre_of(s, s.scalar(select(Track.id).where(Track.path == "/m/various/10.flac"))) is None
+    assert set_album_genres(library, False) == 1
+    assert shown(library) == own
+    with library() as s:
+        assert album_genre_of(s, 3) is None
+
+
+def test_an_album_genre_under_the_threshold_is_uncertain(library):
+    set_album_genres(library, True, threshold=0.6)
+    assert shown(library)["3.flac"] == ("Rock", 0.5, UNCERTAIN)
+
+
+def test_settling_does_nothing_while_the_setting_is_off(library):
+    with library() as s:
+        assert settle_albums(s) == 0
+        s.commit()
+    with library() as s:
+        s.execute(Track.__table__.update().where(Track.path == "/m/a/3.flac").values(album="Other"))
+        s.commit()
+    set_album_genres(library, True)
+    assert shown(library)["3.flac"] == ("Jazz", 0.6, OK)  # alone in its album now
+    with library() as s:  # renamed back into the album: the next settle (a scan's) shares its genre again
+        s.execute(Track.__table__.update().where(Track.path == "/m/a/3.flac").values(album="album"))
+        assert settle_albums(s, folders=["/m/a"]) == 1
+        s.commit()
+    assert shown(library)["3.flac"][0] == "Rock"
+
+
+def test_tracks_analysed_by_different_models_are_not_averaged_together(library):
+    with library() as s:
+        add(s, 20, [0.1, 0.8, 0.1], folder="/m/c", model="base")
+        add(s, 21, [0.1, 0.1, 0.8], folder="/m/c", model="other")
+        s.commit()
+    set_album_genres(library, True)
+    assert shown(library)["20.flac"][0] == "Jazz" and shown(library)["21.flac"][0] == "Blues"
+
+
+def test_going_back_to_the_base_model_keeps_albums_shared(library):
+    set_album_genres(library, True)
+    restore_base_verdicts(library, "base")  # after a learned model is set aside
+    assert shown(library)["3.flac"][0] == "Rock"
+
+
+def test_multi_genre_writes_rank_the_albums_probabilities(library):
+    set_album_genres(library, True)
+    settings = TaggingSettings(policy="replace", multi_genre=True, multi_threshold=0.2)
+    plan = {c.path: c.new for c in TagService(library, settings).plan()}
+    # The album (tracks 1, 2, 3 and the corrected 5): rock 0.5, jazz 0.4; alone, track 1 would be Rock only.
+    assert plan["/m/a/3.flac"] == ("Rock", "Jazz")
+    assert plan["/m/a/1.flac"] == ("Rock", "Jazz")
+    assert plan["/m/various/10.flac"] == ("Rock",)  # a compilation's track: its own probabilities
+
+
+# ---- end to end: the CLI over a real model ----------------------------------------------------------------------
+def listed(capsys) -> dict[str, str]:
+    """Path -> genre of every track, as `list --json` gives them."""
+    capsys.readouterr()
+    assert main(["--json", "list"]) == EXIT_OK
+    return {t["path"]: t["genre"] for t in json.loads(capsys.readouterr().out)["tracks"]}
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_scan_gives_an_album_one_genre_and_writes_it(tmp_path, exported_model, monkeypatch, capsys):
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))
+    album = tmp_path / "Music" / "Band - Record"
+    tags = {"artist": "Band", "album": "Record"}
+    songs = [make_track(album, f"0{n} song", genre, "flac", 3.0, seed=n, tags={**tags, "title": f"Song {n}"})
+             for n, genre in enumerate(("beats", "beats", "noise"))]
+    assert main(["scan", str(album)]) == EXIT_OK
+    own = listed(capsys)
+    assert len(set(own.values())) == 2  # the model hears the noise track as Noise on its own
+    assert main(["genres", "--per-album", "on"]) == EXIT_OK
+    assert "one genre per album: on (1 track changed" in capsys.readouterr().out
+    new = make_track(album, "03 song", "noise", "flac", 3.0, seed=7, tags={**tags, "title": "Song 3"})
+    assert main(["scan", str(album), "--write"]) == EXIT_OK  # the new track joins the album's genre
+    capsys.readouterr()
+    genres = {str(p): read_tags(p).genres for p in (*songs, new)}
+    assert len(set(genres.values())) == 1 and genres[str(songs[0])] == (own[str(songs[0])],)
+    assert main(["show", str(songs[2])]) == EXIT_OK
+    assert f"album genre: {own[str(songs[0])]} (" in capsys.readouterr().out
+    assert main(["genres"]) == EXIT_OK
+    assert "one genre per album: on" in capsys.readouterr().out
+    assert main(["genres", "--per-album", "off"]) == EXIT_OK
+    back = listed(capsys)
+    assert {p: back[p] for p in own} == own
