@@ -65,7 +65,8 @@ def library(tmp_path):
         add(s, 1, [0.8, 0.1, 0.1])
         add(s, 2, [0.7, 0.2, 0.1])
         add(s, 3, [0.3, 0.6, 0.1])  # the album's odd one out: its own genre is Jazz
-        add(s, 4, [0.1, 0.1, 0.8], status=TOO_SHORT)  # nothing to share: left as it is
+        add(s, 4, [0.1, 0.1, 0.8], status=TOO_SHORT)  # too short to tell alone: it takes the album's genre
+        add(s, 8, [0.1, 0.1, 0.8], folder="/m/b", album="Single", status=TOO_SHORT)  # with nothing to take
         add(s, 5, [0.2, 0.7, 0.1], corrected="Fusion")  # its correction stays its genre
         add(s, 6, [0.1, 0.8, 0.1], folder="/m/b")  # another folder's "Album": another album
         add(s, 7, [0.1, 0.1, 0.8], folder="/m/b", album="")  # no album
@@ -78,18 +79,19 @@ def library(tmp_path):
 def test_an_albums_tracks_share_its_mean_genre_and_turning_it_off_gives_each_its_own(library):
     own = shown(library)
     assert own["3.flac"] == ("Jazz", 0.6, OK)
-    assert set_album_genres(library, True) == 1  # track 3's genre; 1, 2 and the corrected 5 change their confidence
+    assert own["4.flac"] == (None, None, TOO_SHORT)
+    assert set_album_genres(library, True) == 2  # tracks 3 and 4; 1, 2 and the corrected 5 change their confidence
     shared = shown(library)
     mean = round((0.8 + 0.7 + 0.3 + 0.2) / 4, 3)
-    assert shared["1.flac"] == shared["2.flac"] == shared["3.flac"] == ("Rock", mean, OK)
+    assert shared["1.flac"] == shared["2.flac"] == shared["3.flac"] == shared["4.flac"] == ("Rock", mean, OK)
     assert shared["5.flac"][0] == "Fusion"  # corrected: the correction is its genre
-    unchanged = ("4.flac", "6.flac", "7.flac", "10.flac", "11.flac", "12.flac")
+    unchanged = ("6.flac", "7.flac", "8.flac", "10.flac", "11.flac", "12.flac")
     assert {k: shared[k] for k in unchanged} == {k: own[k] for k in unchanged}
     with library() as s:
         album = album_genre_of(s, s.scalar(select(Track.id).where(Track.path == "/m/a/3.flac")))
         assert album.top == ("rock", pytest.approx(mean)) and album.tracks == 4
         assert album_genre_of(s, s.scalar(select(Track.id).where(Track.path == "/m/various/10.flac"))) is None
-    assert set_album_genres(library, False) == 1
+    assert set_album_genres(library, False) == 2
     assert shown(library) == own
     with library() as s:
         assert album_genre_of(s, 3) is None

@@ -15,7 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.album_genre import MIN_TRACKS, album_key, album_probabilities, is_compilation
-from desktop.core.analysis import DEFAULT_THRESHOLD, OK, UNCERTAIN, verdict
+from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
 from desktop.services.library import verdict_values
@@ -24,7 +24,10 @@ from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Meta, Track
 
 ALBUM_GENRES = "album_genres"  # meta key: "on" when an album's tracks share one genre
-SHARED = (OK, UNCERTAIN)  # verdicts an album shares; too short, silent, unlike and failed tracks keep their own
+SHARED = (OK, UNCERTAIN)  # verdicts whose probabilities make an album's genre
+# Too short or silent to tell on their own (an interlude, a hidden track's gap): they take their album's genre.
+# Unlike (a learned model's "none of your genres") and failed tracks keep their own verdict.
+FOLLOWING = (TOO_SHORT, NO_MUSIC)
 
 
 @dataclass(frozen=True)
@@ -90,20 +93,21 @@ def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder:
 
 
 def _albums(rows) -> dict[tuple, list]:
-    """Tracks whose verdicts an album can share, by album and the model that analysed them."""
+    """Tracks an album's genre is made of or given to, by album and the model that analysed them."""
     albums: dict[tuple, list] = {}
     for row in rows:
-        if row.status in SHARED and row.probabilities:
+        if (row.status in SHARED and row.probabilities) or row.status in FOLLOWING:
             albums.setdefault((*album_key(row.folder, row.album), row.model_key, tuple(row.labels)), []).append(row)
     return albums
 
 
 def consensus(tracks: list) -> AlbumGenre | None:
-    """The album genre of these analysed tracks of one album, or None (too few, a compilation)."""
-    if len(tracks) < MIN_TRACKS or is_compilation([t.artist for t in tracks]):
+    """The genre of these tracks of one album, from those analysed, or None (too few, a compilation)."""
+    voters = [t for t in tracks if t.status in SHARED]
+    if len(voters) < MIN_TRACKS or is_compilation([t.artist for t in tracks]):
         return None
-    probs = np.array([t.probabilities for t in tracks], np.float64)  # [tracks, genres]
-    return AlbumGenre(tuple(tracks[0].labels), album_probabilities(probs), len(tracks))
+    probs = np.array([t.probabilities for t in voters], np.float64)  # [tracks, genres]
+    return AlbumGenre(tuple(voters[0].labels), album_probabilities(probs), len(voters))
 
 
 def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Iterable[str | Path] | None = None,

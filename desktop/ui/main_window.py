@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import __version__
-from desktop.core.analysis import Analyzer
+from desktop.core.analysis import Analyzer, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.folder_changes import music_folder_names, outside_unplugged
 from desktop.core.genre_names import genre_key, shown_genre
@@ -156,10 +156,10 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
         model = ("learned from your library" if is_learned_key(key) else
                  f"the shipped model ({key})" if key in shipped_model_keys() else f"the model {key}")
         tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
-        if album is not None and analysis.top_genre:
-            own = shown_genre(analysis.top_genre, spellings or {})
-            return (f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure "
-                    f"(this track alone: {own}, {analysis.confidence:.0%}){tag}")
+        if album is not None:
+            own = (f"{shown_genre(analysis.top_genre, spellings or {})}, {analysis.confidence:.0%}" if analysis.top_genre
+                   else status_words(analysis.status))
+            return f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure (this track alone: {own}){tag}"
         return f"{model}, {track.confidence:.0%} sure{tag}"
     if track.file_genre:  # its Genre cell is empty: the tag is not taken for the library's genre
         return f"nothing yet (its tag says {track.file_genre})"
