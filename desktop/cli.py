@@ -524,9 +524,12 @@ def cmd_show(args, out: Output) -> int:
         album = album_genre_of(s, track.id)
         if album is not None:
             label, confidence = album.top
-            out.data["album_genre"] = {"genre": shown_genre(label, spellings), "confidence": confidence, "tracks": album.tracks}
-            out.say(f"album genre: {shown_genre(label, spellings)} ({confidence:.3f}, shared by {count(album.tracks, 'track')}"
-                    f" of {track.album}; `genre-tagger genres --per-album off` gives each track its own)")
+            out.data["album_genre"] = {"genre": shown_genre(label, spellings), "confidence": confidence, "tracks": album.tracks,
+                                       "tagged": album.tagged}
+            source = (f"your genre on {album.tagged} of its {album.tracks} tracks" if album.tagged
+                      else f"{confidence:.3f}, from {count(album.tracks, 'track')}")
+            out.say(f"album genre: {shown_genre(label, spellings)} ({source} of {track.album}; "
+                    "`genre-tagger genres --per-album off` gives each track its own)")
         for a in analyses:
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):

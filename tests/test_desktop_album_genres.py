@@ -16,7 +16,7 @@ from desktop.services.library import store_verdict
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import TagService
 from desktop.store.database import open_database
-from desktop.store.schema import Analysis, Track
+from desktop.store.schema import Analysis, JournalEntry, Track, WriteBatch
 from tests.audio_files import make_track
 
 LABELS = ["rock", "jazz", "blues"]
@@ -38,10 +38,10 @@ def test_an_album_of_many_artists_is_a_compilation():
 
 
 # ---- the setting over a library ---------------------------------------------------------------------------------
-def add(s, n, probs, folder="/m/a", album="Album", artist="Band", status=OK, corrected=None, model="base"):
+def add(s, n, probs, folder="/m/a", album="Album", artist="Band", status=OK, corrected=None, model="base", tag=""):
     """A track with its analysis, its columns showing its own verdict (as a scan leaves them)."""
     track = Track(path=f"{folder}/{n}.flac", folder=folder, size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
-                  artist=artist, album=album, corrected_genre=corrected)
+                  artist=artist, album=album, corrected_genre=corrected, file_genre=tag)
     s.add(track)
     s.flush()
     top = int(np.argmax(probs))
@@ -131,6 +131,55 @@ def test_going_back_to_the_base_model_keeps_albums_shared(library):
     set_album_genres(library, True)
     restore_base_verdicts(library, "base")  # after a learned model is set aside
     assert shown(library)["3.flac"][0] == "Rock"
+
+
+def test_an_album_the_listener_tagged_half_of_takes_their_genre(tmp_path):
+    sessions = open_database(tmp_path / "tagged.db")
+    rock = [0.8, 0.1, 0.1]
+    with sessions() as s:
+        for n, tag in enumerate(("Shoegaze", "shoegaze", "", "")):  # half tagged, in two spellings
+            add(s, n, rock, folder="/m/half", tag=tag)
+        for n, tag in enumerate(("Shoegaze", "", "", "")):  # a quarter: the model's genre
+            add(s, 10 + n, rock, folder="/m/quarter", tag=tag)
+        ours = [add(s, 20 + n, rock, folder="/m/ours", tag=tag)  # our own writes are not the listener's words
+                for n, tag in enumerate(("Jazz", "Jazz", "", ""))]
+        add(s, 24, rock, folder="/m/fixed", corrected="Dream Pop")
+        add(s, 25, rock, folder="/m/fixed")
+        for n, artist in enumerate(("A", "B", "C")):  # a compilation keeps each track's own
+            add(s, 30 + n, rock, folder="/m/various", artist=artist, tag="Shoegaze" if n < 2 else "")
+        batch = WriteBatch(description="ours")
+        s.add(batch)
+        s.flush()
+        for n, track_id in enumerate(ours[:2]):
+            s.add(JournalEntry(batch_id=batch.id, track_id=track_id, path=f"/m/ours/{20 + n}.flac", old_genres=[],
+                               new_genres=["Jazz"], state="written"))
+        s.commit()
+    assert set_album_genres(sessions, True) == 5  # /m/half 4 and /m/fixed 25
+    genres = shown(sessions)
+    assert {genres[f"{n}.flac"] for n in range(4)} == {("Shoegaze", 0.5, OK)}
+    assert {genres[f"{n}.flac"][0] for n in (10, 11, 12, 13, 20, 21, 22, 23, 30, 31, 32)} == {"Rock"}
+    assert genres["24.flac"][0] == "Dream Pop" and genres["25.flac"] == ("Dream Pop", 0.5, OK)
+    with sessions() as s:
+        album = album_genre_of(s, s.scalar(select(Track.id).where(Track.path == "/m/half/3.flac")))
+        assert (album.tagged, album.tracks, album.top) == (2, 4, ("Shoegaze", 0.5))
+    settings = TaggingSettings(policy="fill", multi_genre=True)
+    assert {c.path: c.new for c in TagService(sessions, settings).plan() if c.path.startswith("/m/half")} == {
+        "/m/half/2.flac": ("Shoegaze",), "/m/half/3.flac": ("Shoegaze",)}  # the untagged half filled in
+    assert set_album_genres(sessions, False) == 5 and {genres[0] for genres in shown(sessions).values()} == {"Rock", "Dream Pop"}
+
+
+def test_an_album_follows_corrections_made_and_forgotten(library):
+    set_album_genres(library, True)
+    tagger = TagService(library)
+    tagger.correct(["/m/a/1.flac", "/m/a/2.flac"], "Post-Rock", write=False)  # and 5 is Fusion: 2 of 5
+    assert shown(library)["4.flac"][0] == "Rock"
+    tagger.correct(["/m/a/3.flac"], "Post-Rock", write=False)  # 3 of 5: the listener has named the album
+    assert shown(library)["4.flac"] == ("Post-Rock", 0.6, OK)
+    tagger.forget_corrections(["/m/a/1.flac"])
+    assert shown(library)["4.flac"][0] == shown(library)["1.flac"][0] == "Rock"  # 2 of 5: the model's album genre
+    set_album_genres(library, False)
+    tagger.correct(["/m/a/1.flac"], "Post-Rock", write=False)
+    assert shown(library)["4.flac"] == (None, None, TOO_SHORT)  # off: a correction is its own track's only
 
 
 def test_multi_genre_writes_rank_the_albums_probabilities(library):

@@ -353,12 +353,14 @@ def test_the_details_call_only_a_shipped_model_shipped():
     unread = SimpleNamespace(corrected_genre=None, predicted_genre=None, confidence=None, file_genre="Pop")
     assert genre_source(unread, None) == "nothing yet (its tag says Pop)"
     # One genre per album: the album's genre, and what the track alone said (an interlude: too short to tell).
-    album = SimpleNamespace(tracks=12)
+    album = SimpleNamespace(tracks=12, tagged=0)
     alone = SimpleNamespace(model_key="mine:1.0", top_genre="blues", confidence=0.55, status="analysed")
     assert (genre_source(track, alone, album, {"blues": "Blues"})
             == "the 12 tracks of its album, the model mine:1.0, 90% sure (this track alone: Blues, 55%)")
     interlude = SimpleNamespace(model_key="mine:1.0", top_genre=None, confidence=0.0, status="too_short")
     assert genre_source(track, interlude, album) == "the 12 tracks of its album, the model mine:1.0, 90% sure (this track alone: too short)"
+    tagged = SimpleNamespace(tracks=12, tagged=9)
+    assert genre_source(track, alone, tagged, {}) == "your genre on 9 of the 12 tracks of its album (this track alone: Blues, 55%)"
 
 
 def test_long_genre_names_fit_the_details_panel(qtbot):

@@ -1,23 +1,27 @@
-"""One genre per album, as a library setting: tracks' shown (and written) genres from their album's consensus.
+"""One genre per album, as a library setting: tracks' shown (and written) genres from their album's.
 
-Each track's own verdict stays in its analysis; the track's columns show either that or the album's, so
-turning the setting off gives every track its own back. Settled after every scan, relearn and toggle.
+An album's genre is the one the listener gave at least half of its tracks (tags, corrections), else the
+mean of its tracks' probabilities. Each track's own verdict stays in its analysis; the track's columns
+show either that or the album's, so turning the setting off gives every track its own back. Settled after
+every scan, relearn and toggle.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.album_genre import MIN_TRACKS, album_key, album_probabilities, is_compilation
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
+from desktop.services.labels import gather_labels
 from desktop.services.library import verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -28,19 +32,23 @@ SHARED = (OK, UNCERTAIN)  # verdicts whose probabilities make an album's genre
 # Too short or silent to tell on their own (an interlude, a hidden track's gap): they take their album's genre.
 # Unlike (a learned model's "none of your genres") and failed tracks keep their own verdict.
 FOLLOWING = (TOO_SHORT, NO_MUSIC)
+NARROWED_FOLDERS = 50  # more folders are picked out of the whole table (SQLite bounds an expression's depth)
 
 
 @dataclass(frozen=True)
 class AlbumGenre:
-    """An album's consensus: its model's labels, the mean probabilities [genres], and how many tracks it rests on."""
+    """An album's genre. From the model: its labels, the mean probabilities [genres] of `tracks` analysed tracks.
+    From the listener (`tagged` > 0): one genre, tagged or corrected on `tagged` of the album's `tracks`, its
+    share as the probability."""
 
     labels: tuple[str, ...]
     probabilities: np.ndarray
     tracks: int
+    tagged: int = 0
 
     @property
     def top(self) -> tuple[str, float]:
-        """The album's genre (the model's label) and its probability."""
+        """The album's genre (the model's label, or the listener's name) and its probability."""
         best = int(self.probabilities.argmax())
         return self.labels[best], float(self.probabilities[best])
 
@@ -66,6 +74,21 @@ def set_album_genres(sessions: sessionmaker[Session], on: bool, threshold: float
     return changed
 
 
+def _in_folders(folders: Iterable[str | Path] | None, folder: str | None) -> tuple[ColumnElement[bool] | None, Callable | None]:
+    """A condition on Track narrowing to `folders` (and below) or to `folder` itself (None: all), and the exact
+    test of a row's folder (None: every row the condition lets through is in)."""
+    if folder is not None:
+        return Track.folder == folder, None  # indexed: one folder's albums for each track of a write plan
+    if folders is None:
+        return None, None
+    folders = [str(Path(f).expanduser().absolute()) for f in folders]
+    if len(folders) > NARROWED_FOLDERS:
+        return None, within(folders)
+    # SQLite's LIKE is case-blind, so this only narrows; `within` decides.
+    return or_(Track.folder.in_(folders), *(Track.folder.startswith(f.rstrip("/") + "/", autoescape=True)
+                                           for f in folders)), within(folders)
+
+
 def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder: str | None = None):
     """Present album tracks (under `folders`, or in `folder` itself) with their newest analysis of the
     current audio, each track once."""
@@ -76,20 +99,40 @@ def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder:
          .join(Analysis, Analysis.track_id == Track.id)
          .where(Track.missing.is_(False), Track.album != "", Analysis.audio_hash == Track.audio_hash)
          .order_by(Track.id, Analysis.created_at, Analysis.id))  # the newest analysis of a track comes last
-    inside = None
-    if folder is not None:
-        q = q.where(Track.folder == folder)  # indexed: one folder's albums for each track of a write plan
-    if folders is not None:
-        folders = [str(Path(f).expanduser().absolute()) for f in folders]
-        inside = within(folders)
-        # SQLite's LIKE is case-blind, so this only narrows; `inside` decides.
-        q = q.where(or_(Track.folder.in_(folders), *(Track.folder.startswith(f.rstrip("/") + "/", autoescape=True)
-                                                     for f in folders)))
+    narrow, inside = _in_folders(folders, folder)
+    if narrow is not None:
+        q = q.where(narrow)
     newest = {}
     for row in s.execute(q):
         if inside is None or inside(row.folder):
             newest[row.id] = row  # the newest analysis is the one in force (queries.latest_analysis)
     return newest.values()
+
+
+def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = None,
+                           folder: str | None = None) -> dict[tuple[str, str], AlbumGenre]:
+    """album_key -> the genre the listener gave at least half of the album's present tracks (tags Genre Tagger
+    did not write, or corrections), for the albums (under `folders`, or in `folder`) that have one; a
+    compilation is left out."""
+    narrow, inside = _in_folders(folders, folder)
+    labels, display = gather_labels(s, narrow)
+    said = {label.track_id: label.key for label in labels}
+    q = select(Track.id, Track.folder, Track.album, Track.artist).where(Track.missing.is_(False), Track.album != "")
+    if narrow is not None:
+        q = q.where(narrow)
+    albums: dict[tuple[str, str], list] = {}
+    for row in s.execute(q):
+        if inside is None or inside(row.folder):
+            albums.setdefault(album_key(row.folder, row.album), []).append(row)
+    found = {}
+    for key, tracks in albums.items():
+        named = Counter(said[t.id] for t in tracks if t.id in said)
+        if not named or is_compilation([t.artist for t in tracks]):
+            continue
+        (genre, tagged), *rest = named.most_common(2)
+        if tagged * 2 >= len(tracks) and not (rest and rest[0][1] == tagged):  # half Rock, half Jazz: no genre
+            found[key] = AlbumGenre((display[genre],), np.array([tagged / len(tracks)]), len(tracks), tagged)
+    return found
 
 
 def _albums(rows) -> dict[tuple, list]:
@@ -119,9 +162,10 @@ def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Ite
     if not (on or force):
         return 0
     spellings = queries.library_spellings(s)
+    said = listeners_album_genres(s, folders) if on else {}
     updates, new_genres = [], 0
-    for tracks in _albums(_album_rows(s, folders)).values():
-        shared = consensus(tracks) if on else None
+    for (*key, _model, _labels), tracks in _albums(_album_rows(s, folders)).items():
+        shared = (said.get(tuple(key)) or consensus(tracks)) if on else None
         for t in tracks:
             if shared is None:
                 values = verdict_values(t.status, shown_genre(t.top_genre, spellings) if t.top_genre else None,
@@ -142,10 +186,10 @@ def folder_album_genres(s: Session, folder: str) -> dict[int, AlbumGenre]:
     """Track id -> the genre its album shares, for the albums of one folder (empty while the setting is off)."""
     if not album_genres_on(s):
         return {}
-    rows = _album_rows(s, folder=folder)
+    said = listeners_album_genres(s, folder=folder)
     shared = {}
-    for tracks in _albums(rows).values():
-        if (album := consensus(tracks)) is not None:
+    for (*key, _model, _labels), tracks in _albums(_album_rows(s, folder=folder)).items():
+        if (album := said.get(tuple(key)) or consensus(tracks)) is not None:
             shared.update(dict.fromkeys((t.id for t in tracks), album))
     return shared
 

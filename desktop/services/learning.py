@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import clean_name, display_names, genre_key, holds_genre, shown_genre
-from desktop.core.genres import same_genres, split_genres
+from desktop.core.genres import split_genres
 from desktop.core.learned_model import (
     LEARNED_KEY_PREFIX,
     LIBRARY_MODEL_NAME,
@@ -29,10 +29,11 @@ from desktop.core.learned_model import (
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.services.album_genres import settle_albums
+from desktop.services.labels import Label, gather_labels, merges
 from desktop.services.library import verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.schema import Analysis, Correction, GenreMerge, JournalEntry, Meta, Track
+from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
 
 log = logging.getLogger(__name__)
 ACTIVE_MODEL = "active_model"  # Meta key: the model a scan uses when none is named
@@ -41,16 +42,6 @@ LIBRARY_ID = "library_id"  # Meta key: names this library's learned model files 
 
 class LearnError(GenreTaggerError):
     """The library cannot teach a model (yet); the reason says what is missing."""
-
-
-@dataclass(frozen=True)
-class Label:
-    """One trusted example: a track and the genre the listener gave it."""
-
-    track_id: int
-    key: str
-    source: str  # "correction" or "tag"
-    group: str  # artist, else album, else folder: kept on one side of every cross-validation split
 
 
 @dataclass(frozen=True)
@@ -86,11 +77,6 @@ class LearnReport:
 
 
 # ---- labels ---------------------------------------------------------------------------------------
-def merges(s: Session) -> dict[str, str]:
-    """The listener's remembered merges: genre key -> the name it is shown and learned as."""
-    return {m.from_key: m.to_name for m in s.scalars(select(GenreMerge))}
-
-
 def merges_in_effect(s: Session) -> list[tuple[str, str]]:
     """The merges that change a genre, as (the genre as the library spells it, the genre it counts as)."""
     merged = {k: v for k, v in merges(s).items() if k != genre_key(v)}  # "Metal" -> "Metal" is no merge
@@ -176,41 +162,6 @@ def rename_shown_genre(sessions: sessionmaker[Session], source: str, target: str
                                  .values(predicted_genre=target, genre=target)).rowcount
         s.commit()
     return changed
-
-
-def our_writes(s: Session) -> dict[int, list]:
-    """track id -> genres the newest standing write of ours put in its file (never learned from)."""
-    rows = s.execute(select(JournalEntry.track_id, JournalEntry.new_genres)
-                     .where(JournalEntry.state == "written", JournalEntry.track_id.is_not(None)).order_by(JournalEntry.id))
-    return {track_id: genres for track_id, genres in rows}
-
-
-def gather_labels(s: Session) -> tuple[list[Label], dict[str, str]]:
-    """Trusted labels (corrections, and tags not written by us) and key -> display name."""
-    ours = our_writes(s)
-    merged = merges(s)
-    rows = s.execute(select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder)
-                     .where(Track.missing.is_(False)))
-    labels, names = [], []
-    for track_id, file_genre, corrected, artist, album, folder in rows:
-        if corrected:
-            text, source = corrected, "correction"
-        elif file_genre and not (track_id in ours and same_genres(ours[track_id], file_genre)):
-            text, source = file_genre, "tag"
-        else:
-            continue
-        first = next((c for c in map(clean_name, split_genres(text)) if c), None)
-        if first is None:
-            continue  # junk ("Unknown", "Other", numbers): no label
-        key = genre_key(first)
-        if key in merged:
-            first, key = merged[key], genre_key(merged[key])
-        names.append(first)
-        group = f"artist:{artist.casefold()}" if artist else f"album:{album.casefold()}" if album else f"folder:{folder}"
-        labels.append(Label(track_id, key, source, group))
-    display = display_names(names)
-    display.update({genre_key(v): v for v in merged.values()})
-    return labels, display
 
 
 # ---- learning ---------------------------------------------------------------------------------------

@@ -19,7 +19,12 @@ from desktop.core.genre_names import names_a_genre, shown_genre, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
-from desktop.services.album_genres import AlbumGenre, folder_album_genres
+from desktop.services.album_genres import (
+    AlbumGenre,
+    album_genres_on,
+    folder_album_genres,
+    settle_albums,
+)
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -320,6 +325,7 @@ class TagService:
                     s.add(Correction(track_id=track.id, genre=genre, source=source, batch_id=batch.id if batch else None))
                     track.corrected_genre, track.genre = genre, genre
                     ids.append(track.id)
+                self._settle_albums_of(s, ids)  # the rest of an album the listener now mostly named follows
                 s.commit()
                 batch_id = batch.id if batch else None
             changes = self.plan(ids, policy="replace") if batch_id is not None else []
@@ -330,6 +336,7 @@ class TagService:
             if result.left:  # cancelled: the genres not written are not set by hand either
                 with self.sessions() as s:
                     self._take_back_corrections(s, batch_id, [change.track_id for change in result.left])
+                    self._settle_albums_of(s, ids)
                     s.commit()
             self._drop_if_unused(result)
             return result
@@ -340,7 +347,7 @@ class TagService:
 
         Returns the paths that had one, and the paths the library does not know.
         """
-        forgotten, unknown = [], []
+        forgotten, unknown, ids = [], [], []
         with writer_lock(self.sessions), self.sessions() as s:
             for p in paths:
                 track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
@@ -352,8 +359,20 @@ class TagService:
                 s.execute(delete(Correction).where(Correction.track_id == track.id))
                 track.corrected_genre, track.genre = None, track.predicted_genre
                 forgotten.append(track.path)
+                ids.append(track.id)
+            self._settle_albums_of(s, ids)
             s.commit()
         return forgotten, unknown
+
+    def _settle_albums_of(self, s: Session, track_ids: list[int]) -> None:
+        """The albums of these tracks take their genre again (a correction made, forgotten or undone, tags put
+        back); nothing while one genre per album is off."""
+        if not album_genres_on(s):
+            return
+        folders = {folder for chunk in queries.id_chunks(sorted(set(track_ids)))
+                   for folder in s.scalars(select(Track.folder).where(Track.id.in_(chunk)))}
+        if folders:
+            settle_albums(s, self.settings.threshold, sorted(folders))
 
     def _drop_batch(self, batch_id: int | None) -> None:
         if batch_id is None:
@@ -456,6 +475,7 @@ class TagService:
                 batch.undone_at = utcnow()
                 self._take_back_corrections(s, batch.id)  # also of files it found already so (nothing to restore)
             result.corrections = before - s.scalar(carried)
+            self._settle_albums_of(s, [e.track_id for e in entries if e.track_id])  # tags and corrections back
             s.commit()
             return result
 

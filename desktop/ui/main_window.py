@@ -159,6 +159,8 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
         if album is not None:
             own = (f"{shown_genre(analysis.top_genre, spellings or {})}, {analysis.confidence:.0%}" if analysis.top_genre
                    else status_words(analysis.status))
+            if album.tagged:  # the listener named most of the album
+                return f"your genre on {album.tagged} of the {album.tracks} tracks of its album (this track alone: {own}){tag}"
             return f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure (this track alone: {own}){tag}"
         return f"{model}, {track.confidence:.0%} sure{tag}"
     if track.file_genre:  # its Genre cell is empty: the tag is not taken for the library's genre
