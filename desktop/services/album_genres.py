@@ -3,7 +3,7 @@
 An album's genre is the one the listener gave at least half of its tracks (tags, corrections), else the
 mean of its tracks' probabilities. Each track's own verdict stays in its analysis; the track's columns
 show either that or the album's, so turning the setting off gives every track its own back. Settled after
-every scan, relearn and toggle.
+every scan, relearn and toggle, and after corrections are made, forgotten or undone.
 """
 
 from __future__ import annotations
@@ -153,6 +153,14 @@ def consensus(tracks: list) -> AlbumGenre | None:
     return AlbumGenre(tuple(voters[0].labels), album_probabilities(probs), len(voters))
 
 
+def _each_album(s: Session, folders: Iterable[str | Path] | None, folder: str | None, on: bool = True):
+    """(tracks, their album's genre or None) for each album (under `folders`, or in `folder`) and the model that
+    analysed its tracks; with `on` False, every album's genre is None (each track its own)."""
+    said = listeners_album_genres(s, folders, folder) if on else {}
+    for (*key, _model, _labels), tracks in _albums(_album_rows(s, folders, folder)).items():
+        yield tracks, (said.get(tuple(key)) or consensus(tracks)) if on else None
+
+
 def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Iterable[str | Path] | None = None,
                   force: bool = False) -> int:
     """Give album tracks (those in `folders`, else all) their album's genre when the setting is on, else their
@@ -162,10 +170,8 @@ def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Ite
     if not (on or force):
         return 0
     spellings = queries.library_spellings(s)
-    said = listeners_album_genres(s, folders) if on else {}
     updates, new_genres = [], 0
-    for (*key, _model, _labels), tracks in _albums(_album_rows(s, folders)).items():
-        shared = (said.get(tuple(key)) or consensus(tracks)) if on else None
+    for tracks, shared in _each_album(s, folders, None, on):
         for t in tracks:
             if shared is None:
                 values = verdict_values(t.status, shown_genre(t.top_genre, spellings) if t.top_genre else None,
@@ -186,10 +192,9 @@ def folder_album_genres(s: Session, folder: str) -> dict[int, AlbumGenre]:
     """Track id -> the genre its album shares, for the albums of one folder (empty while the setting is off)."""
     if not album_genres_on(s):
         return {}
-    said = listeners_album_genres(s, folder=folder)
     shared = {}
-    for (*key, _model, _labels), tracks in _albums(_album_rows(s, folder=folder)).items():
-        if (album := said.get(tuple(key)) or consensus(tracks)) is not None:
+    for tracks, album in _each_album(s, None, folder):
+        if album is not None:
             shared.update(dict.fromkeys((t.id for t in tracks), album))
     return shared
 
