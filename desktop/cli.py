@@ -768,6 +768,9 @@ def cmd_learn(args, out: Output) -> int:
             f"({est.folds}-fold cross-validation grouped by {est.grouped_by})")
     if report.base_accuracy is not None:
         out.say(f"the shipped model on the {report.base_tracks} of these tracks whose genre it knows: {report.base_accuracy:.3f}")
+    if report.album_accuracy is not None:
+        out.say(f"with one genre per album (`genres --per-album on`; {report.album_tracks:,} of these tracks share an "
+                f"album): {report.album_accuracy:.3f}")
     for name, why in report.skipped:
         out.say(f"skipped {name}: {why}")
     out.say(f"saved {report.model_path}")
@@ -778,6 +781,7 @@ def cmd_learn(args, out: Output) -> int:
     out.data = {"genres": report.genres, "tracks": report.tracks, "accuracy": est.accuracy,
                 "balanced_accuracy": est.balanced_accuracy, "per_genre": est.per_genre, "folds": est.folds,
                 "grouped_by": est.grouped_by, "base_accuracy": report.base_accuracy, "base_tracks": report.base_tracks,
+                "album_accuracy": report.album_accuracy, "album_tracks": report.album_tracks,
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
                 "seconds": round(report.seconds, 2)}

@@ -182,6 +182,24 @@ def test_an_album_follows_corrections_made_and_forgotten(library):
     assert shown(library)["4.flac"] == (None, None, TOO_SHORT)  # off: a correction is its own track's only
 
 
+def test_learn_estimates_one_genre_per_album_on_the_held_out_probabilities(tmp_path):
+    from desktop.services.learning import Label, album_accuracy
+
+    sessions = open_database(tmp_path / "estimate.db")
+    with sessions() as s:
+        ids = [add(s, n, [0.5, 0.5, 0.0]) for n in range(3)]  # one album of three
+        ids += [add(s, 10 + n, [0.5, 0.5, 0.0], folder="/m/v", artist=a) for n, a in enumerate("ABC")]  # a compilation
+        ids.append(add(s, 20, [0.5, 0.5, 0.0], folder="/m/single"))
+        s.commit()
+        labels = [Label(i, "rock", "tag", "artist:x") for i in ids]
+        y = np.zeros(len(ids), int)  # every track is rock (class 0)
+        held_out = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7],  # the album's mean says rock: its third is fixed
+                             [0.9, 0.1], [0.8, 0.2], [0.3, 0.7],  # a compilation's tracks keep their own
+                             [0.4, 0.6]])  # alone in its album
+        assert album_accuracy(s, labels, held_out, y) == (pytest.approx(5 / 7), 3)
+        assert album_accuracy(s, labels[3:], held_out[3:], y[3:]) == (None, 0)
+
+
 def test_multi_genre_writes_rank_the_albums_probabilities(library):
     set_album_genres(library, True)
     settings = TaggingSettings(policy="replace", multi_genre=True, multi_threshold=0.2)

@@ -60,6 +60,7 @@ class Estimate:
     grouped_by: str = ""
     ridge: float = 0.0
     predictions: np.ndarray | None = None  # [n] held-out predicted class per track
+    probabilities: np.ndarray | None = None  # [n, genres] held-out calibrated probabilities per track
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -202,7 +203,7 @@ def fit_head(x: np.ndarray, y: np.ndarray, groups: np.ndarray, labels: tuple[str
                      float(np.quantile(own, 0.995) * 1.25))
     pred = held_out.argmax(1)
     estimate = Estimate(float(np.mean(pred == y)), _balanced_accuracy(y, pred, k), per_genre_figures(y, pred, labels),
-                        folds, grouped_by, float(lambdas[best]), pred)
+                        folds, grouped_by, float(lambdas[best]), pred, softmax(held_out / temperature))
     return head, estimate
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from desktop.core.album_genre import album_key, album_probabilities, is_compilation
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import clean_name, display_names, genre_key, holds_genre, shown_genre
@@ -63,6 +64,10 @@ class LearnReport:
     estimate: Estimate | None = None
     base_accuracy: float | None = None  # the base model on the same tracks, where its labels apply
     base_tracks: int = 0
+    # The estimate again with one genre per album (each album's held-out probabilities averaged, as
+    # `genres --per-album on` does for tracks without the listener's genre), and how many tracks share an album.
+    album_accuracy: float | None = None
+    album_tracks: int = 0
     model_path: Path | None = None
     repredicted: int = 0
     seconds: float = 0.0
@@ -217,6 +222,27 @@ def base_accuracy(s: Session, base_key: str, base_labels: tuple[str, ...], label
     return (float(np.mean(hits)) if hits else None), len(hits)
 
 
+def album_accuracy(s: Session, labels: list[Label], probabilities: np.ndarray, y: np.ndarray) -> tuple[float | None, int]:
+    """The held-out accuracy when each album's labelled tracks share the genre of their mean probabilities
+    [tracks, genres] (compilations and lone tracks keep their own); None where no two labelled tracks share an
+    album. Also how many tracks do."""
+    ids = {lab.track_id: n for n, lab in enumerate(labels)}
+    albums: dict[tuple[str, str], list] = {}
+    for chunk in queries.id_chunks(sorted(ids)):
+        for row in s.execute(select(Track.id, Track.folder, Track.album, Track.artist)
+                             .where(Track.id.in_(chunk), Track.album != "")):
+            albums.setdefault(album_key(row.folder, row.album), []).append(row)
+    pred = probabilities.argmax(1)  # [tracks]
+    shared = 0
+    for tracks in albums.values():
+        if len(tracks) < 2 or is_compilation([t.artist for t in tracks]):
+            continue
+        rows = [ids[t.id] for t in tracks]
+        pred[rows] = album_probabilities(probabilities[rows]).argmax()
+        shared += len(rows)
+    return (float(np.mean(pred == y)) if shared else None), shared
+
+
 def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> str:
     """What the listener could tag so that learning can start."""
     tracks = Counter(label.key for label in labels)
@@ -267,6 +293,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
         report = LearnReport(list(names), len(used), skipped, estimate)
         report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
+        report.album_accuracy, report.album_tracks = album_accuracy(s, used, estimate.probabilities, y)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")  # microseconds: two learns never share a name
     prefix = f"library-{library_id(sessions)}-"
     out = out_dir / f"{prefix}{stamp}.onnx"

@@ -62,6 +62,9 @@ class LearnReportDialog(QDialog):
         if report.base_accuracy is not None:
             held_out += (f" The shipped model gets {report.base_accuracy:.0%} of the "
                          f"{count(report.base_tracks, 'track')} whose genre it knows.")
+        if report.album_accuracy is not None:
+            held_out += (f" With one genre per album (Edit → One Genre per Album): {report.album_accuracy:.0%}, "
+                         f"{report.album_tracks:,} of these tracks sharing an album.")
         self.figures = QLabel(held_out)
         self.skipped = QLabel(skipped_text(report.skipped) if report.skipped else "")
         self.in_use = QLabel(in_use_text(report))
