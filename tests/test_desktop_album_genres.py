@@ -240,6 +240,11 @@ def test_a_scan_gives_an_album_one_genre_and_writes_it(tmp_path, exported_model,
     assert f"album genre: {own[str(songs[0])]} (" in capsys.readouterr().out
     assert main(["genres"]) == EXIT_OK
     assert "one genre per album: on" in capsys.readouterr().out
+    # Half the album set by hand (written, journalled): the rest follows; undoing it takes them back.
+    assert main(["set", str(songs[0]), str(songs[1]), "Post-Rock"]) == EXIT_OK
+    assert set(listed(capsys).values()) == {"Post-Rock"}
+    assert main(["undo"]) == EXIT_OK
+    assert set(listed(capsys).values()) == {own[str(songs[0])]}
     assert main(["genres", "--per-album", "off"]) == EXIT_OK
     back = listed(capsys)
     assert {p: back[p] for p in own} == own

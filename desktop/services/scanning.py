@@ -65,7 +65,8 @@ class ScanReport:
 
 def albums_under(roots: list[str | Path]) -> list[Path]:
     """The folders whose albums a scan of `roots` may have changed: each folder, and each file's own folder."""
-    return [Path(r) if Path(r).is_dir() else Path(r).expanduser().absolute().parent for r in roots]
+    paths = [Path(r).expanduser().absolute() for r in roots]
+    return [p if p.is_dir() else p.parent for p in paths]
 
 
 def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], settings: TaggingSettings,
