@@ -329,9 +329,17 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     again = MainWindow(window.sessions, window.settings)  # the library remembers it
     qtbot.addWidget(again)
     assert again.album_genres_action.isChecked()
-    window.album_genres_action.trigger()
-    qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
-    assert genres() == own and "Every track shows its own genre again (1 track changed)" in window.progress_label.text()
+
+    def settings_unchecked(dialog):  # Settings shows it too, and turns it off
+        assert dialog.per_album.isChecked() and dialog.per_album.isEnabled()
+        dialog.per_album.setChecked(False)
+        return SettingsDialog.DialogCode.Accepted
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(SettingsDialog, "exec", settings_unchecked)
+        window.open_settings()
+    qtbot.waitUntil(lambda: window.albums_job is None and window.scan_job is None, timeout=60_000)
+    assert genres() == own and not window.album_genres_action.isChecked()  # (the scan Settings starts said its say)
 
 
 def test_the_details_call_only_a_shipped_model_shipped():

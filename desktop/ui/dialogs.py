@@ -171,9 +171,9 @@ class ReviewDialog(QDialog):
 
 
 class SettingsDialog(QDialog):
-    """Folders, model, device, policy, threshold, multi-genre and ID3 version."""
+    """Folders, model, device, policy, threshold, multi-genre, one genre per album and ID3 version."""
 
-    def __init__(self, settings, model_describer, parent=None):
+    def __init__(self, settings, model_describer, parent=None, per_album: bool = False):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings, self.describe = settings, model_describer
@@ -201,6 +201,11 @@ class SettingsDialog(QDialog):
         self.multi = QCheckBox("Write several genres when the model is torn")
         self.multi.setChecked(settings.multi_genre)
         self.id3 = choices_box(ID3_CHOICES, settings.id3_version)
+        # A setting of the library, not of this window (the command line follows it too): the window applies it.
+        self.per_album = QCheckBox("One genre per album (this library)")
+        self.per_album.setToolTip("Every track of an album shows, and is written with, the genre you gave most of it, "
+                                  "else the one its tracks share; a compilation's tracks keep their own")
+        self.per_album.setChecked(per_album)
         self.watch = QCheckBox("Scan new music as it arrives")
         self.watch.setToolTip("While the window is open, music files added to, removed from or renamed in these "
                               "folders are scanned a few seconds after copying ends")
@@ -226,6 +231,7 @@ class SettingsDialog(QDialog):
         form.addRow("Write policy", self.policy)
         form.addRow("Uncertain below", self.threshold)
         form.addRow("", self.multi)
+        form.addRow("", self.per_album)
         form.addRow("MP3 tags", self.id3)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)

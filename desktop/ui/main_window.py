@@ -1279,10 +1279,14 @@ class MainWindow(QMainWindow):
     # ---- settings and layout ----------------------------------------------------------------
     def open_settings(self):
         """Edit settings; a changed model or folder list triggers a rescan."""
-        dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self)
+        dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self,
+                                per_album=self.album_genres_action.isChecked())
+        dialog.per_album.setEnabled(self.album_genres_action.isEnabled())  # not on a read-only library
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             before = list(self.settings.folders)
             dialog.apply()
+            if dialog.per_album.isChecked() != self.album_genres_action.isChecked():
+                self.album_genres_action.trigger()  # the library's setting, as Edit > One Genre per Album
             self.folders_removed(before)
             self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
