@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from desktop.cli import EXIT_OK, main
-from desktop.core.album_genre import album_probabilities, is_compilation, lead_artist
+from desktop.core.album_genre import album_folder, album_probabilities, is_compilation, lead_artist
 from desktop.core.analysis import OK, TOO_SHORT, UNCERTAIN
 from desktop.core.tags import read_tags
 from desktop.services.album_genres import album_genre_of, set_album_genres, settle_albums
@@ -15,6 +15,7 @@ from desktop.services.learning import restore_base_verdicts
 from desktop.services.library import store_verdict
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import TagService
+from desktop.store import queries
 from desktop.store.database import open_database
 from desktop.store.schema import Analysis, JournalEntry, Track, WriteBatch
 from tests.audio_files import make_track
@@ -116,6 +117,29 @@ def test_settling_does_nothing_while_the_setting_is_off(library):
         assert settle_albums(s, folders=["/m/a"]) == 1
         s.commit()
     assert shown(library)["3.flac"][0] == "Rock"
+
+
+@pytest.mark.parametrize("folder, holder", [("/m/A/CD1", "/m/A"), ("/m/A/Disc 2 - Live", "/m/A"), ("/m/A/disc01", "/m/A"),
+                                            ("/m/A/CDs", "/m/A/CDs"), ("/m/Discography", "/m/Discography"), ("/m/A", "/m/A")])
+def test_a_discs_folder_stands_for_its_albums(folder, holder):
+    assert album_folder(folder) == holder
+
+
+def test_the_discs_of_an_album_in_their_own_folders_are_one_album(library):
+    with library() as s:
+        add(s, 40, [0.8, 0.1, 0.1], folder="/m/two/CD1")
+        add(s, 41, [0.7, 0.2, 0.1], folder="/m/two/CD1")
+        disc_two = add(s, 42, [0.2, 0.7, 0.1], folder="/m/two/CD2")  # alone, its disc would be Jazz
+        s.commit()
+        assert disc_two in queries.album_disagreements(s)  # the review's album check sees both discs too
+    set_album_genres(library, True)
+    assert {shown(library)[f"{n}.flac"][0] for n in (40, 41, 42)} == {"Rock"}
+    with library() as s:  # a scan of the second disc alone still weighs the first
+        s.execute(Track.__table__.update().where(Track.path == "/m/two/CD2/42.flac").values(predicted_genre="Jazz"))
+        settle_albums(s, folders=["/m/two/CD2"])
+        assert album_genre_of(s, s.scalar(select(Track.id).where(Track.path == "/m/two/CD2/42.flac"))).tracks == 3
+        s.commit()
+    assert shown(library)["42.flac"][0] == "Rock"
 
 
 def test_tracks_analysed_by_different_models_are_not_averaged_together(library):

@@ -19,9 +19,20 @@ MIN_TRACKS = 2  # an album of one track has nothing to share
 _GUESTS = re.compile(r"\s+(?:feat\.?|ft\.?|featuring|with|vs\.?)\s+|\s*[&,;/]\s*", re.IGNORECASE)
 
 
+# "CD1", "CD 2", "Disc 1", "Disk 2 - Live", "disc01": one disc of an album whose folder holds the others.
+_DISC_FOLDER = re.compile(r"(?:cd|dis[ck])[\s._-]*\d+\b", re.IGNORECASE)
+
+
+def album_folder(folder: str) -> str:
+    """The folder that holds an album: a disc's folder ("Album/CD2") stands for its parent's."""
+    head, sep, name = folder.rstrip("/").rpartition("/")
+    return (head or "/") if sep and _DISC_FOLDER.match(name) else folder
+
+
 def album_key(folder: str, album: str) -> tuple[str, str]:
-    """What makes tracks one album: the folder and the album name (case-blind); two "Greatest Hits" stay apart."""
-    return folder, album.casefold()
+    """What makes tracks one album: its folder (discs' folders as one) and the album name (case-blind), so two
+    "Greatest Hits" in different folders stay apart."""
+    return album_folder(folder), album.casefold()
 
 
 def lead_artist(artist: str) -> str:

@@ -17,7 +17,13 @@ import numpy as np
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.album_genre import MIN_TRACKS, album_key, album_probabilities, is_compilation
+from desktop.core.album_genre import (
+    MIN_TRACKS,
+    album_folder,
+    album_key,
+    album_probabilities,
+    is_compilation,
+)
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
@@ -76,12 +82,15 @@ def set_album_genres(sessions: sessionmaker[Session], on: bool, threshold: float
 
 def _in_folders(folders: Iterable[str | Path] | None, folder: str | None) -> tuple[ColumnElement[bool] | None, Callable | None]:
     """A condition on Track narrowing to `folders` (and below) or to `folder` itself (None: all), and the exact
-    test of a row's folder (None: every row the condition lets through is in)."""
+    test of a row's folder (None: every row the condition lets through is in). A disc's folder ("Album/CD2")
+    widens to its album's, so every disc of an album is looked at together."""
     if folder is not None:
-        return Track.folder == folder, None  # indexed: one folder's albums for each track of a write plan
+        if album_folder(folder) == folder:
+            return Track.folder == folder, None  # indexed: one folder's albums for each track of a write plan
+        folders = [folder]
     if folders is None:
         return None, None
-    folders = [str(Path(f).expanduser().absolute()) for f in folders]
+    folders = [album_folder(str(Path(f).expanduser().absolute())) for f in folders]
     if len(folders) > NARROWED_FOLDERS:
         return None, within(folders)
     # SQLite's LIKE is case-blind, so this only narrows; `within` decides.

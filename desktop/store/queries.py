@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from desktop.core.album_genre import album_key
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_names import display_names, first_named, genre_key, holds_genre
 from desktop.core.genres import split_genres
@@ -123,7 +124,7 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
     rows = session.execute(select(Track.id, Track.folder, Track.album, Track.file_genre, Track.predicted_genre,
                                   Track.confidence, Track.corrected_genre).where(Track.missing.is_(False), Track.album != ""))
     for row in rows:
-        albums.setdefault((row.folder, row.album.casefold()), []).append(row)
+        albums.setdefault(album_key(row.folder, row.album), []).append(row)
     flagged: set[int] = set()
     for tracks in albums.values():
         if len(tracks) < 2:
