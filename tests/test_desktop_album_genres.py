@@ -34,6 +34,7 @@ def test_an_album_of_many_artists_is_a_compilation():
     assert not is_compilation(["Björk", "björk feat. Thom Yorke", "Björk", "Other"])
     assert is_compilation(["A", "B", "C", "A", "D"]) and is_compilation(["A", "B", "C"])
     assert not is_compilation(["A", "B", "C", "A"])  # half of them by A
+    assert is_compilation(["Various Artists"] * 12) and is_compilation(["VA", "va", "V.A."])  # a ripper's word for it
     assert not is_compilation(["", ""]) and not is_compilation(["A", "", "B", ""])  # half name A
     np.testing.assert_allclose(album_probabilities([[0.8, 0.2], [0.4, 0.6]]), [0.6, 0.4])
 

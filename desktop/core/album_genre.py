@@ -40,12 +40,18 @@ def lead_artist(artist: str) -> str:
     return _GUESTS.split(artist.strip(), maxsplit=1)[0].strip().casefold()
 
 
+# What rippers put in a compilation's artist field when they do not name each track's.
+VARIOUS = frozenset({"various artists", "various", "va", "v.a.", "verschiedene interpreten", "artistes divers"})
+
+
 def is_compilation(artists: Sequence[str]) -> bool:
-    """Tracks of many artists: no one lead artist names at least half of the tracks that name one."""
+    """Tracks of many artists: no one lead artist names at least half of the tracks that name one, or the one
+    that does is "Various Artists"."""
     named = [lead for a in artists if (lead := lead_artist(a))]
     if not named:
         return False  # no artist tags at all: one folder, one album name is all we know
-    return Counter(named).most_common(1)[0][1] * 2 < len(named)
+    lead, tracks = Counter(named).most_common(1)[0]
+    return tracks * 2 < len(named) or lead in VARIOUS
 
 
 def album_probabilities(probabilities: np.ndarray) -> np.ndarray:
