@@ -860,6 +860,7 @@ def cmd_genres(args, out: Output) -> int:
     from desktop.store import queries
 
     sessions = open_sessions(args, None if args.merge or args.per_album else out)  # a merge writes
+    changed = None
     if args.per_album:
         changed = set_album_genres(sessions, args.per_album == "on")
         out.say(f"one genre per album: {args.per_album} ({count(changed, 'track')} changed; remembered for later scans)")
@@ -884,7 +885,8 @@ def cmd_genres(args, out: Output) -> int:
     with sessions() as s:
         per_album = album_genres_on(s)
     out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows],
-                "merges": [{"genre": source, "into": target} for source, target in merged], "per_album": per_album}
+                "merges": [{"genre": source, "into": target} for source, target in merged], "per_album": per_album,
+                **({} if changed is None else {"per_album_changed": changed})}
     for k in rows:
         out.say(f"{tags[k] + fixes[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected)")
     for source, target in merged:  # what a merge hid from the list above, and how to take it back

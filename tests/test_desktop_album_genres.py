@@ -270,6 +270,9 @@ def test_a_scan_gives_an_album_one_genre_and_writes_it(tmp_path, exported_model,
     assert set(listed(capsys).values()) == {"Post-Rock"}
     assert main(["undo"]) == EXIT_OK
     assert set(listed(capsys).values()) == {own[str(songs[0])]}
-    assert main(["genres", "--per-album", "off"]) == EXIT_OK
+    assert main(["genres", "--per-album", "off", "--json"]) == EXIT_OK
+    toggled = json.loads(capsys.readouterr().out)
     back = listed(capsys)
     assert {p: back[p] for p in own} == own
+    # Those whose own genre is not the album's (the noise tracks) changed back.
+    assert toggled["per_album"] is False and toggled["per_album_changed"] == sum(g != own[str(songs[0])] for g in back.values()) > 0
