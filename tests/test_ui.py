@@ -319,7 +319,9 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     own = genres()
     assert len(set(own.values())) == 2 and not window.album_genres_action.isChecked()
     window.album_genres_action.trigger()  # Edit > One Genre per Album
+    assert not window.album_genres_action.isEnabled()  # one change at a time
     qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
+    assert window.album_genres_action.isEnabled()
     assert set(genres().values()) == {own["Song 0"]}
     assert "1 track changed to their album's genre" in window.progress_label.text()
     rows = {window.proxy.index(r, 0).data(): r for r in range(window.proxy.rowCount())}

@@ -1,9 +1,10 @@
-"""One genre per album: an album's tracks share the genre of their mean probabilities, unless it is a compilation.
+"""One genre per album, the pure part: what an album is, what a compilation is, and its tracks' mean.
 
 Tracks of one album are usually one genre, and one track's prediction is noisy: on GTZAN, with artists
 standing in for albums, the mean of a group's held-out probabilities named the genre of 0.671 of the
 clips against 0.583 one by one (10 fold draws; models/default.md). A compilation (its tracks name
-different artists) is many genres, so each of its tracks keeps its own.
+different artists, or "Various Artists") is many genres, so each of its tracks keeps its own. The
+discs of an album in their own folders ("Album/CD1", "Album/CD2") are one album.
 """
 
 from __future__ import annotations
@@ -15,10 +16,6 @@ from collections.abc import Sequence
 import numpy as np
 
 MIN_TRACKS = 2  # an album of one track has nothing to share
-# "A feat. B", "A & B", "A, B", "A vs. B": the first name is the track's artist for telling a compilation apart.
-_GUESTS = re.compile(r"\s+(?:feat\.?|ft\.?|featuring|with|vs\.?)\s+|\s*[&,;/]\s*", re.IGNORECASE)
-
-
 # "CD1", "CD 2", "Disc 1", "Disk 2 - Live", "disc01": one disc of an album whose folder holds the others.
 _DISC_FOLDER = re.compile(r"(?:cd|dis[ck])[\s._-]*\d+\b", re.IGNORECASE)
 
@@ -33,6 +30,10 @@ def album_key(folder: str, album: str) -> tuple[str, str]:
     """What makes tracks one album: its folder (discs' folders as one) and the album name (case-blind), so two
     "Greatest Hits" in different folders stay apart."""
     return album_folder(folder), album.casefold()
+
+
+# "A feat. B", "A & B", "A, B", "A vs. B": the first name is the track's artist for telling a compilation apart.
+_GUESTS = re.compile(r"\s+(?:feat\.?|ft\.?|featuring|with|vs\.?)\s+|\s*[&,;/]\s*", re.IGNORECASE)
 
 
 def lead_artist(artist: str) -> str:

@@ -394,8 +394,9 @@ class MainWindow(QMainWindow):
         self.learn_action = self._action("Learn My Genres", "Ctrl+L", self.learn_genres_asked)
         self.album_genres_action = self._action("One Genre per Album", "", self.share_album_genres, toolbar=False)
         self.album_genres_action.setCheckable(True)
-        self.album_genres_action.setStatusTip("Every track of an album shows (and is written with) the genre its tracks "
-                                              "share; a compilation's tracks keep their own")
+        self.album_genres_action.setStatusTip("Every track of an album shows (and is written with) one genre: yours where "
+                                              "you tagged half of it, else the one its tracks share; a compilation's "
+                                              "tracks keep their own")
         with self.sessions() as s:
             self.album_genres_action.setChecked(album_genres_on(s))
         self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
@@ -1209,12 +1210,14 @@ class MainWindow(QMainWindow):
         """One Genre per Album (a setting of the library): its tracks show their album's genre, or their own again."""
         sessions, threshold = self.sessions, self.settings.threshold
         self.progress_label.setText("Giving every album one genre…" if on else "Giving every track its own genre…")
+        self.album_genres_action.setEnabled(False)  # one change at a time: a second would race the first
         self.albums_job = background(lambda: set_album_genres(sessions, on, threshold), "albums",
                                      self._album_genres_set, self._album_genres_failed)
         return self.albums_job
 
     def _album_genres_set(self, changed: int):
         self.albums_job = None
+        self.album_genres_action.setEnabled(True)
         on = self.album_genres_action.isChecked()
         self.progress_label.setText(f"One genre per album: {count(changed, 'track')} changed to their album's genre" if on
                                     else f"Every track shows its own genre again ({count(changed, 'track')} changed)")
@@ -1222,6 +1225,7 @@ class MainWindow(QMainWindow):
 
     def _album_genres_failed(self, message: str):
         self.albums_job = None
+        self.album_genres_action.setEnabled(True)
         with QSignalBlocker(self.album_genres_action):  # as the library still has it
             self.album_genres_action.setChecked(not self.album_genres_action.isChecked())
         self.progress_label.setText("")
