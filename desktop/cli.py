@@ -851,15 +851,11 @@ def cmd_genres(args, out: Output) -> int:
 
     from desktop.core.genre_names import clean_name, genre_key
     from desktop.services.album_genres import album_genres_on, set_album_genres
-    from desktop.services.learning import (
-        gather_labels,
-        genre_in_library,
-        merge_and_rename,
-        merges_in_effect,
-    )
+    from desktop.services.labels import gather_labels
+    from desktop.services.learning import genre_in_library, merge_and_rename, merges_in_effect
     from desktop.store import queries
 
-    sessions = open_sessions(args, None if args.merge or args.per_album else out)  # a merge writes
+    sessions = open_sessions(args, None if args.merge or args.per_album else out)  # a merge or a toggle writes
     changed = None
     if args.per_album:
         changed = set_album_genres(sessions, args.per_album == "on")
