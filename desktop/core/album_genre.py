@@ -58,3 +58,11 @@ def is_compilation(artists: Sequence[str]) -> bool:
 def album_probabilities(probabilities: np.ndarray) -> np.ndarray:
     """The album's genre probabilities [genres]: the mean over its tracks' [tracks, genres]."""
     return np.asarray(probabilities, np.float64).mean(0)  # [tracks, genres] -> [genres]
+
+
+def album_consensus(probabilities: np.ndarray, artists: Sequence[str]) -> np.ndarray | None:
+    """The genre probabilities an album's tracks share [genres], from its analysed tracks' [tracks, genres] and
+    the artists of all its tracks; None for too few tracks or a compilation (each keeps its own)."""
+    if len(probabilities) < MIN_TRACKS or is_compilation(artists):
+        return None
+    return album_probabilities(probabilities)

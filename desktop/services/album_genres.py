@@ -17,13 +17,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.album_genre import (
-    MIN_TRACKS,
-    album_folder,
-    album_key,
-    album_probabilities,
-    is_compilation,
-)
+from desktop.core.album_genre import album_consensus, album_folder, album_key, is_compilation
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
@@ -156,10 +150,9 @@ def _albums(rows) -> dict[tuple, list]:
 def consensus(tracks: list) -> AlbumGenre | None:
     """The genre of these tracks of one album, from those analysed, or None (too few, a compilation)."""
     voters = [t for t in tracks if t.status in SHARED]
-    if len(voters) < MIN_TRACKS or is_compilation([t.artist for t in tracks]):
-        return None
     probs = np.array([t.probabilities for t in voters], np.float64)  # [tracks, genres]
-    return AlbumGenre(tuple(voters[0].labels), album_probabilities(probs), len(voters))
+    shared = album_consensus(probs, [t.artist for t in tracks])
+    return None if shared is None else AlbumGenre(tuple(voters[0].labels), shared, len(voters))
 
 
 def _each_album(s: Session, folders: Iterable[str | Path] | None, folder: str | None, on: bool = True):

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.album_genre import album_key, album_probabilities, is_compilation
+from desktop.core.album_genre import album_consensus, album_key
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import clean_name, display_names, genre_key, holds_genre, shown_genre
@@ -235,11 +235,11 @@ def album_accuracy(s: Session, labels: list[Label], probabilities: np.ndarray, y
     pred = probabilities.argmax(1)  # [tracks]
     shared = 0
     for tracks in albums.values():
-        if len(tracks) < 2 or is_compilation([t.artist for t in tracks]):
-            continue
         rows = [ids[t.id] for t in tracks]
-        pred[rows] = album_probabilities(probabilities[rows]).argmax()
-        shared += len(rows)
+        album = album_consensus(probabilities[rows], [t.artist for t in tracks])
+        if album is not None:
+            pred[rows] = album.argmax()
+            shared += len(rows)
     return (float(np.mean(pred == y)) if shared else None), shared
 
 

@@ -174,6 +174,7 @@ class TagService:
         with self.sessions() as s:
             spellings = queries.library_spellings(s)
             shared: dict[str, dict] = {}  # folder -> its albums' genres, when the library shares them
+            per_album = self.settings.multi_genre and album_genres_on(s)  # asked once, not once per folder
             q = select(Track).where(Track.missing.is_(False), Track.genre.is_not(None)).order_by(Track.path)
             if track_ids is not None:
                 q = q.where(Track.id.in_(track_ids))
@@ -181,7 +182,7 @@ class TagService:
                 if inside is not None and not inside(track.path):
                     continue
                 album = None
-                if self.settings.multi_genre and track.album:  # one look per folder, not one per track
+                if per_album and track.album:  # one look per folder, not one per track
                     if track.folder not in shared:
                         shared[track.folder] = folder_album_genres(s, track.folder)
                     album = shared[track.folder].get(track.id)
