@@ -432,7 +432,8 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
 
 def track_dict(t) -> dict:
     """A track row for output."""
-    return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "file_genre": t.file_genre,
+    return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "album_artist": t.album_artist,
+            "compilation": t.compilation, "file_genre": t.file_genre,
             "predicted": t.predicted_genre, "confidence": t.confidence, "corrected": t.corrected_genre,
             "genre": t.genre, "status": t.status, "verdict": t.verdict, "write_state": t.write_state, "error": t.error}
 
@@ -518,8 +519,9 @@ def cmd_show(args, out: Output) -> int:
              "probabilities": dict(zip(a.labels, a.probabilities, strict=False)), "window_starts": a.window_starts,
              "window_probabilities": a.window_probabilities} for a in analyses])
         for k, v in track_dict(track).items():
-            shown = "-" if v in (None, "") else f"{v:.3f}" if isinstance(v, float) else v  # not 0.43240758776664734
-            out.say(f"{k:>11}: {shown}")
+            shown = ("-" if v in (None, "") or v is False else "yes" if v is True
+                     else f"{v:.3f}" if isinstance(v, float) else v)  # not 0.43240758776664734
+            out.say(f"{k:>12}: {shown}")
         spellings = queries.library_spellings(s)
         album = album_genre_of(s, track.id)
         if album is not None:

@@ -39,11 +39,23 @@ def test_an_album_of_many_artists_is_a_compilation():
     np.testing.assert_allclose(album_probabilities([[0.8, 0.2], [0.4, 0.6]]), [0.6, 0.4])
 
 
+def test_an_album_artist_or_a_compilation_flag_says_what_the_tracks_artists_would_guess():
+    mix = ["A", "B feat. C", "D", "E"]
+    assert is_compilation(mix) and not is_compilation(mix, ["DJ Shadow"] * 4)  # a DJ mix: one artist's album
+    assert not is_compilation(mix, ["", "DJ Shadow", "", ""])  # named on one track only: still the album's artist
+    assert is_compilation(["Nas"] * 3, ["Various Artists"] * 3)  # a ripper's album artist for a compilation
+    assert is_compilation(["Nas"] * 4, marked=[True, True, False, False])  # iTunes' flag on half of them
+    assert not is_compilation(["Nas"] * 4, marked=[True, False, False, False])
+    assert is_compilation(["Nas"] * 2, ["Nas"] * 2, [True, True])  # the flag first
+
+
 # ---- the setting over a library ---------------------------------------------------------------------------------
-def add(s, n, probs, folder="/m/a", album="Album", artist="Band", status=OK, corrected=None, model="base", tag=""):
+def add(s, n, probs, folder="/m/a", album="Album", artist="Band", status=OK, corrected=None, model="base", tag="",
+        album_artist="", compilation=False):
     """A track with its analysis, its columns showing its own verdict (as a scan leaves them)."""
     track = Track(path=f"{folder}/{n}.flac", folder=folder, size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
-                  artist=artist, album=album, corrected_genre=corrected, file_genre=tag)
+                  artist=artist, album=album, corrected_genre=corrected, file_genre=tag, album_artist=album_artist,
+                  compilation=compilation)
     s.add(track)
     s.flush()
     top = int(np.argmax(probs))
@@ -97,6 +109,23 @@ def test_an_albums_tracks_share_its_mean_genre_and_turning_it_off_gives_each_its
     assert shown(library) == own
     with library() as s:
         assert album_genre_of(s, 3) is None
+
+
+def test_an_album_artists_mix_shares_a_genre_and_a_flagged_compilation_keeps_each_its_own(library):
+    with library() as s:
+        mix = {add(s, 20 + n, probs, folder="/m/mix", album="Mix", artist=artist, album_artist="DJ Shadow")
+               for n, (artist, probs) in enumerate((("A", [0.8, 0.1, 0.1]), ("B", [0.7, 0.2, 0.1]),
+                                                    ("C", [0.15, 0.75, 0.1])))}
+        flagged = {add(s, 30 + n, probs, folder="/m/flagged", album="Hits", artist="Same", compilation=True)
+                   for n, probs in enumerate(([0.8, 0.1, 0.1], [0.7, 0.2, 0.1], [0.15, 0.75, 0.1]))}
+        s.commit()
+        various = set(s.scalars(select(Track.id).where(Track.folder == "/m/various")))
+        assert mix <= queries.album_disagreements(s)  # predicted Rock and Jazz on one artist's album
+        assert not (flagged | various) & queries.album_disagreements(s)  # compilations: many genres
+    set_album_genres(library, True)
+    genres = shown(library)
+    assert [genres[f"{n}.flac"][0] for n in (20, 21, 22)] == ["Rock", "Rock", "Rock"]
+    assert [genres[f"{n}.flac"][0] for n in (30, 31, 32)] == ["Rock", "Rock", "Jazz"]  # each its own
 
 
 def test_an_album_genre_under_the_threshold_is_uncertain(library):

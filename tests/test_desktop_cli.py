@@ -286,8 +286,10 @@ def test_set_show_and_protection(lib, capsys):
     assert data["corrected"] == "Drone" and data["status"] == "corrected"
     assert set(data["analyses"][0]["probabilities"]) == {"beats", "noise", "tones"}
     assert main(["show", str(files[2])]) == EXIT_OK
-    shown = dict(line.split(": ", 1) for line in capsys.readouterr().out.splitlines() if ": " in line and not line.startswith("model"))
-    assert shown[" confidence"] == f"{data['confidence']:.3f}"  # three places, as in the bars below, not float's repr
+    shown = dict(map(str.strip, line.split(": ", 1)) for line in capsys.readouterr().out.splitlines()
+                 if ": " in line and not line.startswith("model"))
+    assert shown["confidence"] == f"{data['confidence']:.3f}"  # three places, as in the bars below, not float's repr
+    assert (shown["album_artist"], shown["compilation"]) == ("-", "-") and data["compilation"] is False
 
 
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):

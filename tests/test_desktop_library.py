@@ -91,6 +91,48 @@ def test_a_library_read_by_an_older_tag_reader_has_those_files_read_again_once(e
     assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
 
 
+def test_album_artists_are_read_once_from_the_album_tracks_of_a_library_scanned_before_they_were(env, monkeypatch):
+    # Schema 8 added the album artist and compilation flag; a scan skips unchanged files, so a library scanned
+    # before would not have them until each file changed.
+    from mutagen.id3 import TCMP, TPE2
+
+    import desktop.services.library as library
+
+    mp3, flac = env.files["mp3"], env.files["flac"]
+    id3 = mutagen.File(mp3)
+    id3.tags.add(TPE2(encoding=3, text=["DJ Shadow"]))
+    id3.tags.add(TCMP(encoding=3, text=["1"]))
+    id3.save()
+    env.library.sync([env.music])
+    with env.sessions() as s:  # as reader version 2 left it
+        assert (queries.track_by_path(s, str(mp3)).album_artist, queries.track_by_path(s, str(mp3)).compilation) == (
+            "DJ Shadow", True)
+        s.execute(Track.__table__.update().values(album_artist="", compilation=False))
+        s.execute(Track.__table__.update().where(Track.path == str(flac)).values(album=""))
+        s.merge(Meta(key=library.TAGS_READ_BY, value="2"))
+        s.commit()
+    real, reads, stop = library.read_tags, [], threading.Event()
+
+    def reading(path, *options):
+        reads.append(str(path))
+        if len(reads) == 2:
+            stop.set()  # a scan cancelled while reading again: the next goes on where it stopped
+        return real(path, *options)
+
+    monkeypatch.setattr(library, "read_tags", reading)
+    env.library.sync([env.music], cancel=stop)
+    first = list(reads)
+    report = env.library.sync([env.music])
+    assert len(first) == 2 and first[1] not in reads[2:] and len(reads) == len(set(reads))  # each once
+    assert report.reread + (str(mp3) in first) == 1 and report.unchanged == len(env.files)
+    assert str(mp3) in reads and str(flac) not in reads  # only album tracks: no album, no album genre
+    with env.sessions() as s:
+        assert (queries.track_by_path(s, str(mp3)).album_artist, queries.track_by_path(s, str(mp3)).compilation) == (
+            "DJ Shadow", True)
+    reads.clear()
+    assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
+
+
 def test_changed_audio_is_analysed_again(env):
     env.scan()
     make_track(env.files["flac"].parent, env.files["flac"].stem, "noise", "flac", 5.0, seed=42)

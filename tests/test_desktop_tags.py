@@ -48,6 +48,33 @@ def test_write_keeps_other_tags(track):
         assert (tags.title, tags.artist, tags.album) == ("Song", "Somebody", "Record")
 
 
+@pytest.mark.parametrize("ext", list(ENCODINGS))
+def test_the_album_artist_and_compilation_flag_are_read_in_every_format_that_keeps_them(tmp_path, ext):
+    tags = {"artist": "Nas", "album": "Hits", "album_artist": "Various Artists", "compilation": "1"}
+    song = make_track(tmp_path, "song", "tones", ext, 1.0, tags=tags)
+    if ext == "wav":  # ffmpeg keeps only RIFF INFO's few fields: the ID3 chunk, as taggers write it
+        from tests.audio_files import add_id3
+
+        add_id3(song, {"album_artist": "Various Artists", "compilation": "1"})
+    write_genres(song, ["Jazz"])  # and a genre write keeps them
+    read = read_tags(song)
+    kept = format_of(song).tag_kind != "caf"  # CAF's info chunk has no such keys
+    assert (read.album_artist, read.compilation) == (("Various Artists", True) if kept else ("", False))
+
+
+def test_compilation_flags_as_taggers_write_them(tmp_path):
+    from mutagen.mp4 import MP4
+
+    m4a = make_track(tmp_path, "a", "tones", "m4a", 1.0)
+    for flag, read in ((True, True), (False, False)):
+        file = MP4(m4a)
+        file["cpil"] = flag
+        file.save()
+        assert read_tags(m4a).compilation is read
+    flac = make_track(tmp_path, "b", "tones", "flac", 1.0, tags={"ALBUM ARTIST": "Björk", "COMPILATION": "0"})
+    assert (read_tags(flac).album_artist, read_tags(flac).compilation) == ("Björk", False)  # foobar2000's spelling
+
+
 def test_storage_styles_per_format(tmp_path):
     mp3 = make_track(tmp_path, "a", "tones", "mp3", 2.0)
     write_genres(mp3, ["Rock", "Pop"])

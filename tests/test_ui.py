@@ -307,9 +307,9 @@ def test_details_show_the_models_genres_in_the_librarys_spelling(qtbot, window):
 
 def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qtbot, window, tmp_path):
     album = window.files["flac"].parent.parent / "Band - Record"
-    tags = {"artist": "Band", "album": "Record"}
-    for n, genre in enumerate(("beats", "beats", "noise")):
-        make_track(album, f"song {n}", genre, "flac", 3.0, seed=n, tags={**tags, "title": f"Song {n}"})
+    tags = {"album_artist": "Band", "album": "Record"}  # its tracks' artists alone would make it a compilation
+    for n, (genre, artist) in enumerate((("beats", "Band"), ("beats", "Other"), ("noise", "Guest"))):
+        make_track(album, f"song {n}", genre, "flac", 3.0, seed=n, tags={**tags, "title": f"Song {n}", "artist": artist})
 
     def genres() -> dict[str, str]:
         return {window.proxy.index(r, 0).data(): window.proxy.index(r, GENRE).data() for r in range(window.proxy.rowCount())
@@ -327,6 +327,7 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     rows = {window.proxy.index(r, 0).data(): r for r in range(window.proxy.rowCount())}
     window.table.selectRow(rows["Song 2"])
     assert "Genre from: the 3 tracks of its album, the model cnn:0.1.0, " in window.details.heading.text()
+    assert "<br>Guest — Record, album by Band<br>" in window.details.heading.text()
     assert f"(this track alone: {own['Song 2']}, " in window.details.heading.text()
     again = MainWindow(window.sessions, window.settings)  # the library remembers it
     qtbot.addWidget(again)

@@ -2,8 +2,9 @@
 
 Tracks of one album are usually one genre, and one track's prediction is noisy: on GTZAN, with artists
 standing in for albums, the mean of a group's held-out probabilities named the genre of 0.671 of the
-clips against 0.583 one by one (10 fold draws; models/default.md). A compilation (its tracks name
-different artists, or "Various Artists") is many genres, so each of its tracks keeps its own. The
+clips against 0.583 one by one (10 fold draws; models/default.md). A compilation (flagged so, its album
+artist "Various Artists", or its tracks naming different artists) is many genres, so each of its tracks
+keeps its own. The
 discs of an album in their own folders ("Album/CD1", "Album/CD2") are one album.
 """
 
@@ -45,9 +46,16 @@ def lead_artist(artist: str) -> str:
 VARIOUS = frozenset({"various artists", "various", "va", "v.a.", "verschiedene interpreten", "artistes divers"})
 
 
-def is_compilation(artists: Sequence[str]) -> bool:
-    """Tracks of many artists: no one lead artist names at least half of the tracks that name one, or the one
-    that does is "Various Artists"."""
+def is_compilation(artists: Sequence[str], album_artists: Sequence[str] = (), marked: Sequence[bool] = ()) -> bool:
+    """Whether an album's tracks are a compilation (each keeps its own genre), from each track's artist, album
+    artist and compilation flag: flagged on at least half of them, else its album artist ("Various Artists" is
+    one; a single artist's name makes it their album, a DJ mix or a soundtrack too), else no one lead artist
+    names at least half of the tracks that name one, or the one that does is "Various Artists"."""
+    if sum(marked) * 2 >= len(marked) > 0:
+        return True
+    albums = [lead for a in album_artists if (lead := lead_artist(a))]
+    if albums:
+        return Counter(albums).most_common(1)[0][0] in VARIOUS
     named = [lead for a in artists if (lead := lead_artist(a))]
     if not named:
         return False  # no artist tags at all: one folder, one album name is all we know
@@ -55,14 +63,19 @@ def is_compilation(artists: Sequence[str]) -> bool:
     return tracks * 2 < len(named) or lead in VARIOUS
 
 
+def is_compilation_of(tracks: Sequence) -> bool:
+    """is_compilation for tracks (rows or objects) with .artist, .album_artist and .compilation."""
+    return is_compilation([t.artist for t in tracks], [t.album_artist for t in tracks], [bool(t.compilation) for t in tracks])
+
+
 def album_probabilities(probabilities: np.ndarray) -> np.ndarray:
     """The album's genre probabilities [genres]: the mean over its tracks' [tracks, genres]."""
     return np.asarray(probabilities, np.float64).mean(0)  # [tracks, genres] -> [genres]
 
 
-def album_consensus(probabilities: np.ndarray, artists: Sequence[str]) -> np.ndarray | None:
-    """The genre probabilities an album's tracks share [genres], from its analysed tracks' [tracks, genres] and
-    the artists of all its tracks; None for too few tracks or a compilation (each keeps its own)."""
-    if len(probabilities) < MIN_TRACKS or is_compilation(artists):
+def album_consensus(probabilities: np.ndarray, compilation: bool) -> np.ndarray | None:
+    """The genre probabilities an album's tracks share [genres], from its analysed tracks' [tracks, genres]; None
+    for too few tracks or a compilation (each keeps its own)."""
+    if len(probabilities) < MIN_TRACKS or compilation:
         return None
     return album_probabilities(probabilities)

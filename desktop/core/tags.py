@@ -17,7 +17,7 @@ from desktop.core.safe_write import safe_modify, temp_copy_path
 KEEP_ID3_VERSION = 0
 # Raised whenever read_tags learns to read more of what files hold (2: an MP3's APEv2 tag and a FLAC's leading ID3
 # tag fill in what the first tag lacks); a library's files read by an older reader are read again once.
-TAG_READER_VERSION = 2
+TAG_READER_VERSION = 3  # 3: album artist and the compilation flag
 
 
 @dataclass(frozen=True)
@@ -175,6 +175,55 @@ class APEItem(KeyedValues):
 
 
 @dataclass(frozen=True)
+class MP4Flag(StorageStyle):
+    """An iTunes yes/no atom (cpil: part of a compilation), read as ["1"] when set."""
+
+    atom: str
+
+    def get(self, tags, options):
+        return ["1"] if tags.get(self.atom) else []
+
+    def set(self, tags, values, options):
+        if self.atom in tags:
+            del tags[self.atom]
+        if values and is_yes(values[0]):
+            tags[self.atom] = True
+
+
+@dataclass(frozen=True)
+class FirstOf(StorageStyle):
+    """One field under several names in the wild (Vorbis ALBUMARTIST, "ALBUM ARTIST"): read from the first that
+    has values; written under the first, the others removed."""
+
+    styles: tuple[StorageStyle, ...]
+
+    def get(self, tags, options):
+        return next((values for style in self.styles if (values := style.get(tags, options))), [])
+
+    def set(self, tags, values, options):
+        for style in self.styles[1:]:
+            style.set(tags, [], options)
+        self.styles[0].set(tags, values, options)
+
+
+@dataclass(frozen=True)
+class NotKept(StorageStyle):
+    """A tag system with no place for the field (CAF has no album artist): nothing to read, nothing written."""
+
+    def get(self, tags, options):
+        return []
+
+    def set(self, tags, values, options):
+        if values:
+            raise ValueError("this tag system has no place for the field")
+
+
+def is_yes(text: str) -> bool:
+    """A yes/no tag's value as taggers write it ("1", "true", "yes")."""
+    return text.strip().casefold() in ("1", "true", "yes")
+
+
+@dataclass(frozen=True)
 class TagField:
     """One field, declared once, with its storage style per tag system."""
 
@@ -208,6 +257,20 @@ ALBUM = TagField("album", {
     "id3": ID3Text("TALB"), "vorbis": VorbisKey("ALBUM"), "mp4": MP4Atom("\xa9alb"), "asf": ASFAttribute("WM/AlbumTitle"),
     "ape": APEItem("Album"), "matroska": KeyedValues("ALBUM"), "caf": KeyedValues("album"),
 })
+# Only read: they tell an album by one artist (a DJ mix, a soundtrack by its composer) from a compilation.
+# Each under the names taggers use: foobar2000 and Mp3tag ("ALBUM ARTIST"), ffmpeg ("album_artist", TXXX:TCMP).
+ALBUM_ARTIST = TagField("album_artist", {
+    "id3": ID3Text("TPE2"), "vorbis": FirstOf((VorbisKey("ALBUMARTIST"), VorbisKey("ALBUM ARTIST"), VorbisKey("ALBUM_ARTIST"))),
+    "mp4": MP4Atom("aART"), "asf": ASFAttribute("WM/AlbumArtist"),
+    "ape": FirstOf((APEItem("Album Artist"), APEItem("album_artist"), APEItem("AlbumArtist"))),  # (APEv2 keys: case-blind)
+    "matroska": KeyedValues("ALBUM_ARTIST"), "caf": NotKept(),
+})
+COMPILATION = TagField("compilation", {  # iTunes' "part of a compilation"; "1" when set
+    "id3": FirstOf((ID3Text("TCMP"), ID3UserText("TCMP"), ID3UserText("COMPILATION"))),
+    "vorbis": VorbisKey("COMPILATION"), "mp4": MP4Flag("cpil"),
+    "asf": FirstOf((ASFAttribute("WM/IsCompilation"), ASFAttribute("compilation"))), "ape": APEItem("Compilation"),
+    "matroska": KeyedValues("COMPILATION"), "caf": NotKept(),
+})
 PROVENANCE = TagField("genre_tagger", {
     "id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER"),
     "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"), "matroska": KeyedValues("GENRE_TAGGER"),
@@ -224,6 +287,8 @@ class FileTags:
     artist: str = ""
     album: str = ""
     provenance: str = ""
+    album_artist: str = ""
+    compilation: bool = False  # marked part of a compilation (iTunes' flag)
     raw_genres: tuple[str, ...] = ()  # the values exactly as stored, journalled so undo restores them as they were
     # Where they are stored: the first tag's own values, and a second tag's or a WAV's INFO chunk's (None: the file
     # has no such place). raw_genres is the first's, else the second's; undo puts each back in its own place.
@@ -250,7 +315,7 @@ def _open(path: Path):
 
 
 def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
-    """Genre, title, artist, album and provenance of a file."""
+    """Genre, title, artist, album, album artist, compilation flag and provenance of a file."""
     path = Path(path)
     fmt, audio = _open(path)
     tags, kind = audio.tags, fmt.tag_kind
@@ -262,6 +327,7 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
     own = tuple(GENRE.get(kind, tags, options))
     other = None
     title, artist, album = first(TITLE), first(ARTIST), first(ALBUM)
+    album_artist, compilation = first(ALBUM_ARTIST), first(COMPILATION)
     if fmt.riff_info:  # WAV: the RIFF INFO chunk fills in what the ID3 chunk lacks
         info = riff_info.read_info(path)
         other = (info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ()
@@ -271,8 +337,10 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         other = tuple(GENRE.get(of, second, options))
         title, artist, album = (title or first(TITLE, second, of), artist or first(ARTIST, second, of),
                                 album or first(ALBUM, second, of))
+        album_artist, compilation = album_artist or first(ALBUM_ARTIST, second, of), compilation or first(COMPILATION, second, of)
     raw = own or other or ()
-    return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), raw, own, other)
+    return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), album_artist, is_yes(compilation), raw,
+                    own, other)
 
 
 def _second_tags(kind: str, path: Path):

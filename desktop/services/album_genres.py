@@ -17,7 +17,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.album_genre import album_consensus, album_folder, album_key, is_compilation
+from desktop.core.album_genre import album_consensus, album_folder, album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
@@ -95,8 +95,8 @@ def _in_folders(folders: Iterable[str | Path] | None, folder: str | None) -> tup
 def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder: str | None = None):
     """Present album tracks (under `folders`, or in `folder` itself) with their newest analysis of the
     current audio, each track once."""
-    q = (select(Track.id, Track.folder, Track.album, Track.artist, Track.corrected_genre, Track.predicted_genre,
-                Track.confidence, Track.verdict, Track.genre, Track.error, Analysis.model_key, Analysis.status,
+    q = (select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation,
+                Track.corrected_genre, Track.predicted_genre, Track.confidence, Track.verdict, Track.genre, Track.error, Analysis.model_key, Analysis.status,
                 Analysis.top_genre, Analysis.confidence.label("own_confidence"), Analysis.labels, Analysis.probabilities,
                 Analysis.error.label("own_error"))
          .join(Analysis, Analysis.track_id == Track.id)
@@ -120,7 +120,7 @@ def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = No
     narrow, inside = _in_folders(folders, folder)
     labels, display = gather_labels(s, narrow)
     said = {label.track_id: label.key for label in labels}
-    q = select(Track.id, Track.folder, Track.album, Track.artist).where(Track.missing.is_(False), Track.album != "")
+    q = select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation).where(Track.missing.is_(False), Track.album != "")
     if narrow is not None:
         q = q.where(narrow)
     albums: dict[tuple[str, str], list] = {}
@@ -130,7 +130,7 @@ def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = No
     found = {}
     for key, tracks in albums.items():
         named = Counter(said[t.id] for t in tracks if t.id in said)
-        if not named or is_compilation([t.artist for t in tracks]):
+        if not named or is_compilation_of(tracks):
             continue
         (genre, tagged), *rest = named.most_common(2)
         if tagged * 2 >= len(tracks) and not (rest and rest[0][1] == tagged):  # half Rock, half Jazz: no genre
@@ -151,7 +151,7 @@ def consensus(tracks: list) -> AlbumGenre | None:
     """The genre of these tracks of one album, from those analysed, or None (too few, a compilation)."""
     voters = [t for t in tracks if t.status in SHARED]
     probs = np.array([t.probabilities for t in voters], np.float64)  # [tracks, genres]
-    shared = album_consensus(probs, [t.artist for t in tracks])
+    shared = album_consensus(probs, is_compilation_of(tracks))
     return None if shared is None else AlbumGenre(tuple(voters[0].labels), shared, len(voters))
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.album_genre import album_consensus, album_key
+from desktop.core.album_genre import album_consensus, album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD, verdict
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genre_names import clean_name, display_names, genre_key, holds_genre, shown_genre
@@ -229,14 +229,14 @@ def album_accuracy(s: Session, labels: list[Label], probabilities: np.ndarray, y
     ids = {lab.track_id: n for n, lab in enumerate(labels)}
     albums: dict[tuple[str, str], list] = {}
     for chunk in queries.id_chunks(sorted(ids)):
-        for row in s.execute(select(Track.id, Track.folder, Track.album, Track.artist)
+        for row in s.execute(select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation)
                              .where(Track.id.in_(chunk), Track.album != "")):
             albums.setdefault(album_key(row.folder, row.album), []).append(row)
     pred = probabilities.argmax(1)  # [tracks]
     shared = 0
     for tracks in albums.values():
         rows = [ids[t.id] for t in tracks]
-        album = album_consensus(probabilities[rows], [t.artist for t in tracks])
+        album = album_consensus(probabilities[rows], is_compilation_of(tracks))
         if album is not None:
             pred[rows] = album.argmax()
             shared += len(rows)

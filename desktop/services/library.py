@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
@@ -27,6 +27,7 @@ from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 
 COMMIT_EVERY = 200
+TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled reading again got to
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
 
@@ -218,21 +219,32 @@ class Library:
         track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
+        track.album_artist, track.compilation = tags.album_artist, tags.compilation
 
     def _read_tags_again(self, s: Session, cancel: threading.Event) -> int:
-        """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader may have read
-        short (a format with a second tag, a field left empty): a scan skips unchanged files, so a genre only in that
-        tag was never shown, counted or learned from. Returns how many tracks gained something."""
+        """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader read short:
+        a scan skips unchanged files, so what only a newer reader finds (a genre in a second tag, an album artist)
+        was never shown, counted or learned from. Returns how many tracks gained something."""
         done = s.get(Meta, TAGS_READ_BY)
-        if done is not None and int(done.value) >= TAG_READER_VERSION:
+        done = 1 if done is None else int(done.value)
+        if done >= TAG_READER_VERSION:
             return 0
-        formats = sorted({ext.lstrip(".") for ext, fmt in FORMATS.items() if fmt.second_tag})
-        tracks = s.scalars(select(Track).where(Track.missing.is_(False), Track.audio_hash != "", Track.format.in_(formats),
-                                               or_(Track.file_genre == "", Track.artist == "", Track.album == ""))).all()
+        second_tag = sorted({ext.lstrip(".") for ext, fmt in FORMATS.items() if fmt.second_tag})
+        short = {  # reader version -> the tracks an older reader read short
+            2: and_(Track.format.in_(second_tag), or_(Track.file_genre == "", Track.artist == "", Track.album == "")),
+            3: Track.album != "",  # album artist and compilation flag: only an album's tracks need them
+        }
+        upto = s.get(Meta, TAGS_READ_UPTO)
+        last = int(upto.value) if upto is not None else 0  # a cancelled scan's reading goes on where it stopped
+        tracks = s.scalars(select(Track).where(Track.missing.is_(False), Track.audio_hash != "", Track.id > last,
+                                               or_(*(rule for version, rule in short.items() if version > done)))
+                           .order_by(Track.id)).all()
         gained = 0
         for track in tracks:
             if cancel.is_set():
-                return gained  # not marked done: the next scan goes on
+                s.merge(Meta(key=TAGS_READ_UPTO, value=str(last)))  # not marked done: the next scan goes on from here
+                return gained
+            last = track.id
             try:
                 st = os.stat(track.path)
                 if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
@@ -240,11 +252,14 @@ class Library:
                 tags = read_tags(track.path, self.tag_options)
             except (OSError, GenreTaggerError):
                 continue  # the walk names what is wrong with it
-            before = (track.file_genre, track.artist, track.album)
+            before = (track.file_genre, track.artist, track.album, track.album_artist, track.compilation)
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
-            gained += (track.file_genre, track.artist, track.album) != before
+            track.album_artist, track.compilation = tags.album_artist, tags.compilation  # never read before
+            gained += (track.file_genre, track.artist, track.album, track.album_artist, track.compilation) != before
         s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))
+        if upto is not None:
+            s.delete(upto)
         s.commit()
         return gained
 

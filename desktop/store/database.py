@@ -25,7 +25,7 @@ from desktop.store.backup import (
 )
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class DatabaseError(GenreTaggerError):
@@ -77,7 +77,7 @@ def _split_status(conn: Connection) -> None:
 
 
 def _add_columns(conn: Connection, table: str, columns: dict[str, str]) -> None:
-    """Add nullable columns to a table (none when this version's create_all made it with them)."""
+    """Add columns to a table (none when this version's create_all made it with them)."""
     if next(iter(columns)) in {c["name"] for c in inspect(conn).get_columns(table)}:
         return
     for name, kind in columns.items():
@@ -102,10 +102,16 @@ def _journal_tag_genres(conn: Connection) -> None:
     _add_columns(conn, "journal", {"old_tag_genres": "JSON"})
 
 
+def _album_artists(conn: Connection) -> None:
+    # Version 8: the album artist and compilation flag, to tell one artist's album from a compilation. Filled in by
+    # the next scan, which reads every album track's tags again once (library.TAGS_READ_BY).
+    _add_columns(conn, "tracks", {"album_artist": "VARCHAR NOT NULL DEFAULT ''", "compilation": "BOOLEAN NOT NULL DEFAULT 0"})
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
                                                        4: _split_status, 5: _link_corrections, 6: _journal_provenance,
-                                                       7: _journal_tag_genres}
+                                                       7: _journal_tag_genres, 8: _album_artists}
 
 
 def _transactional_engine(path: Path) -> Engine:

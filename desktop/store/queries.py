@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from desktop.core.album_genre import album_key
+from desktop.core.album_genre import album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_names import display_names, first_named, genre_key, holds_genre
 from desktop.core.genres import split_genres
@@ -118,16 +118,18 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
     """Ids of uncorrected, predicted tracks on albums whose genres disagree.
 
     Tracks of one album usually share a genre: an album is flagged when its confident predictions
-    name more than one genre, or a genre none of its tagged (or corrected) tracks has.
+    name more than one genre, or a genre none of its tagged (or corrected) tracks has. A compilation's tracks
+    are many genres: it is never flagged.
     """
     albums: dict[tuple[str, str], list] = {}
-    rows = session.execute(select(Track.id, Track.folder, Track.album, Track.file_genre, Track.predicted_genre,
-                                  Track.confidence, Track.corrected_genre).where(Track.missing.is_(False), Track.album != ""))
+    rows = session.execute(select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation,
+                                  Track.file_genre, Track.predicted_genre, Track.confidence, Track.corrected_genre)
+                           .where(Track.missing.is_(False), Track.album != ""))
     for row in rows:
         albums.setdefault(album_key(row.folder, row.album), []).append(row)
     flagged: set[int] = set()
     for tracks in albums.values():
-        if len(tracks) < 2:
+        if len(tracks) < 2 or is_compilation_of(tracks):
             continue
         predicted = {genre_key(t.predicted_genre) for t in tracks
                      if t.predicted_genre and not t.corrected_genre and not is_uncertain(t.confidence, threshold)}

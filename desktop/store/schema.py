@@ -65,6 +65,8 @@ class Track(Base):
     title: Mapped[str] = mapped_column(String, default="")
     artist: Mapped[str] = mapped_column(String, default="")
     album: Mapped[str] = mapped_column(String, default="")
+    album_artist: Mapped[str] = mapped_column(String, default="", server_default="")
+    compilation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # marked part of a compilation in its tags
     file_genre: Mapped[str] = mapped_column(String, default="", index=True)  # the tag as found, "; "-joined
     # Denormalised from the current model's analysis and the correction, so the GUI's queries stay
     # single-table and indexed at 100,000 tracks.

@@ -682,7 +682,9 @@ class MainWindow(QMainWindow):
             track = s.get(Track, track_id)
             analysis = queries.latest_analysis(s, track_id)
             title = track.title or Path(track.path).name
-            who = " — ".join(html.escape(part) for part in (track.artist, track.album) if part)
+            album_by = (f"{track.album}, album by {track.album_artist}" if track.album and track.album_artist
+                        and track.album_artist.casefold() != track.artist.casefold() else track.album)
+            who = " — ".join(html.escape(part) for part in (track.artist, album_by) if part)
             heading = f"<b>{html.escape(title)}</b>" + (f"<br>{who}" if who else "") + f"<br><small>{html.escape(track.path)}</small>"
             album = album_genre_of(s, track_id)
             heading += f"<br>Genre from: {html.escape(genre_source(track, analysis, album, self._spellings))}"
