@@ -755,12 +755,13 @@ def cmd_models(args, out: Output) -> int:
 
 def cmd_learn(args, out: Output) -> int:
     """Learn the library's own genres from its tags and corrections."""
+    from desktop.services.album_genres import album_genres_on
     from desktop.services.learning import LearnSettings, learn
     from desktop.services.models import resolve_model, user_models_dir
 
     settings = LearnSettings(args.min_tracks, args.min_artists, args.folds)
-    report = learn(open_sessions(args), resolve_model(args.base or args.model), user_models_dir(), settings,
-                   activate=args.activate)
+    sessions = open_sessions(args)
+    report = learn(sessions, resolve_model(args.base or args.model), user_models_dir(), settings, activate=args.activate)
     est = report.estimate
     out.say(report.summary() + ".")
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")
@@ -773,6 +774,10 @@ def cmd_learn(args, out: Output) -> int:
     if report.album_accuracy is not None:
         out.say(f"with one genre per album (`genres --per-album on`; {report.album_tracks:,} of these tracks share an "
                 f"album): {report.album_accuracy:.3f}")
+        with sessions() as s:
+            if report.albums_help and not album_genres_on(s):
+                out.say(f"one genre per album gets {(report.album_accuracy - est.accuracy) * 100:.0f} in 100 more of them right: "
+                        "`genre-tagger genres --per-album on` turns it on for this library")
     for name, why in report.skipped:
         out.say(f"skipped {name}: {why}")
     out.say(f"saved {report.model_path}")
@@ -783,7 +788,7 @@ def cmd_learn(args, out: Output) -> int:
     out.data = {"genres": report.genres, "tracks": report.tracks, "accuracy": est.accuracy,
                 "balanced_accuracy": est.balanced_accuracy, "per_genre": est.per_genre, "folds": est.folds,
                 "grouped_by": est.grouped_by, "base_accuracy": report.base_accuracy, "base_tracks": report.base_tracks,
-                "album_accuracy": report.album_accuracy, "album_tracks": report.album_tracks,
+                "album_accuracy": report.album_accuracy, "album_tracks": report.album_tracks, "albums_help": report.albums_help,
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
                 "seconds": round(report.seconds, 2)}

@@ -343,6 +343,26 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
         window.open_settings()
     qtbot.waitUntil(lambda: window.albums_job is None and window.scan_job is None, timeout=60_000)
     assert genres() == own and not window.album_genres_action.isChecked()  # (the scan Settings starts said its say)
+    # A learn whose held-out tracks came out clearly better with one genre per album offers it in its report.
+    from desktop.core.library_head import Estimate
+    from desktop.services.learning import LearnReport
+
+    def report(album_accuracy):
+        return LearnReport(["Beats", "Noise"], 40, estimate=Estimate(0.70, 0.65, folds=5, grouped_by="artist"),
+                           album_accuracy=album_accuracy, album_tracks=30, activated=True, why="it does better")
+
+    for accuracy, offered in ((0.72, False), (0.78, True)):
+        window._report_learn = True
+        window._learn_finished(report(accuracy))
+        assert (window.learn_report.albums_button is not None) is offered
+        window.learn_report.close()
+    window.learn_report.albums_button.click()
+    assert not window.learn_report.albums_button.isEnabled()
+    qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
+    assert window.album_genres_action.isChecked() and set(genres().values()) == {own["Song 0"]}
+    window._report_learn = True
+    window._learn_finished(report(0.9))
+    assert window.learn_report.albums_button is None  # already on
 
 
 def test_the_details_call_only_a_shipped_model_shipped():

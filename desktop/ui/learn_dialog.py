@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -33,9 +34,15 @@ def in_use_text(report) -> str:
 
 
 class LearnReportDialog(QDialog):
-    """The report of a learn the listener asked for; `use_anyway` is True when they chose the learned model."""
+    """The report of a learn the listener asked for; `use_anyway` is True when they chose the learned model.
 
-    def __init__(self, report, parent=None):
+    With `offer_albums` (one genre per album is off and can be turned on), where it got clearly more of the
+    held-out tracks right, a button offers it: `share_albums` is emitted when pressed.
+    """
+
+    share_albums = Signal()
+
+    def __init__(self, report, parent=None, offer_albums: bool = False):
         super().__init__(parent)
         self.setWindowTitle("Your genres, learned")
         self.use_anyway = False
@@ -80,8 +87,20 @@ class LearnReportDialog(QDialog):
             self.use_button.setToolTip("Scans use the learned genres instead of the shipped model's")
             buttons.addButton(self.use_button, QDialogButtonBox.ButtonRole.AcceptRole)
             self.use_button.clicked.connect(self._use_anyway)
+        self.albums_button = None
+        if offer_albums and report.albums_help:
+            self.albums_button = QPushButton("Turn On One Genre per Album")
+            self.albums_button.setToolTip("Every track of an album shows (and is written with) one genre; "
+                                          "Edit → One Genre per Album turns it off again")
+            buttons.addButton(self.albums_button, QDialogButtonBox.ButtonRole.ActionRole)  # the report stays open
+            self.albums_button.clicked.connect(self._share_albums)
         layout.addWidget(buttons)
         self.resize(560, 460)
+
+    def _share_albums(self) -> None:
+        self.albums_button.setEnabled(False)
+        self.albums_button.setText("One Genre per Album: On")
+        self.share_albums.emit()
 
     def _use_anyway(self) -> None:
         self.use_anyway = True

@@ -1189,9 +1189,11 @@ class MainWindow(QMainWindow):
         self.refresh()
         if self._report_learn:  # asked for: what was learned, what was left out, and the choice to use it
             self._report_learn = False
-            dialog = self.learn_report = LearnReportDialog(report, self)
+            offer = self.album_genres_action.isEnabled() and not self.album_genres_action.isChecked()
+            dialog = self.learn_report = LearnReportDialog(report, self, offer_albums=offer)
             # This dialog's choice (a report still open from an earlier learn answers for its own learn).
             dialog.finished.connect(lambda _result: dialog.use_anyway and self.learn_genres(activate=True))
+            dialog.share_albums.connect(self._share_albums_from_report)
             dialog.open()
         self._run_deferred("learn")
 
@@ -1208,6 +1210,10 @@ class MainWindow(QMainWindow):
         self._run_deferred("learn")
 
     # ---- one genre per album ---------------------------------------------------------------------
+    def _share_albums_from_report(self):
+        if not self.album_genres_action.isChecked() and self.album_genres_action.isEnabled():
+            self.album_genres_action.trigger()  # as Edit > One Genre per Album
+
     def share_album_genres(self, on: bool):
         """One Genre per Album (a setting of the library): its tracks show their album's genre, or their own again."""
         sessions, threshold = self.sessions, self.settings.threshold
