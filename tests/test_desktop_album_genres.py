@@ -80,7 +80,7 @@ def library(tmp_path):
         add(s, 2, [0.7, 0.2, 0.1])
         add(s, 3, [0.3, 0.6, 0.1])  # the album's odd one out: its own genre is Jazz
         add(s, 4, [0.1, 0.1, 0.8], status=TOO_SHORT)  # too short to tell alone: it takes the album's genre
-        add(s, 8, [0.1, 0.1, 0.8], folder="/m/b", album="Single", status=TOO_SHORT)  # with nothing to take
+        add(s, 8, [0.1, 0.1, 0.8], folder="/m/b", album="Single", status=TOO_SHORT, tag="Unknown; Ambient")  # nothing to take
         add(s, 5, [0.2, 0.7, 0.1], corrected="Fusion")  # its correction stays its genre
         add(s, 6, [0.1, 0.8, 0.1], folder="/m/b")  # another folder's "Album": another album
         add(s, 7, [0.1, 0.1, 0.8], folder="/m/b", album="")  # no album
@@ -94,6 +94,7 @@ def test_an_albums_tracks_share_its_mean_genre_and_turning_it_off_gives_each_its
     own = shown(library)
     assert own["3.flac"] == ("Jazz", 0.6, OK)
     assert own["4.flac"] == (None, None, TOO_SHORT)
+    assert own["8.flac"] == ("Ambient", None, TOO_SHORT)  # too short to hear: its tag's genre (not the placeholder)
     assert set_album_genres(library, True) == 2  # tracks 3 and 4; 1, 2 and the corrected 5 change their confidence
     shared = shown(library)
     mean = round((0.8 + 0.7 + 0.3 + 0.2) / 4, 3)

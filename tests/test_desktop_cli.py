@@ -508,12 +508,26 @@ def test_set_takes_a_file_whose_audio_a_scan_could_not_decode(lib, capsys, tmp_p
     store = make_protected_m4p(music, "store", {"genre": "Pop"})
     assert main(["scan", str(music)]) == EXIT_PARTIAL
     assert "store.m4p: copy-protected (iTunes Store FairPlay)" in capsys.readouterr().err
+
+    def in_playlist(genre):
+        listed = tmp_path / f"{genre}.m3u8"
+        made = main(["playlist", genre, "-o", str(listed)]) == EXIT_OK  # (none of the genre: an error, no file)
+        capsys.readouterr()
+        return made and "store.m4p" in listed.read_text() and not listed.unlink()
+
+    assert in_playlist("Pop")  # unheard, its own tag's genre is its genre in the library (it was in no genre's list)
+    code, data = run_json(capsys, "show", str(store))
+    assert (data["genre"], data["predicted"], data["status"]) == ("Pop", None, "error")
     assert main(["set", str(store), "Rock"]) == EXIT_OK
     out, err = capsys.readouterr()
     assert "store.m4p: genre set to Rock by hand" in out and "store.m4p" not in err
     assert read_tags(store).genres == ("Rock",)
-    assert main(["playlist", "Rock", "-o", str(tmp_path / "rock.m3u8")]) == EXIT_OK
-    assert "store.m4p" in (tmp_path / "rock.m3u8").read_text()
+    assert in_playlist("Rock") and not in_playlist("Pop")
+    assert main(["undo"]) == EXIT_OK
+    assert read_tags(store).genres == ("Pop",) and in_playlist("Pop") and not in_playlist("Rock")
+    write_genres(store, ["Soul"])  # another program's edit: the next scan shows it (retagged: nothing to analyse)
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert in_playlist("Soul") and not in_playlist("Pop")
 
 
 def test_undo_with_nothing_to_undo(lib, capsys):

@@ -832,7 +832,7 @@ def test_a_version_4_library_keeps_its_corrections_and_links_new_ones_to_their_w
     with sessions() as s:
         assert [(c.genre, c.batch_id) for c in s.query(Correction)] == [("Jazz", None)]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "8"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "9"
 
 
 def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provenance(env):
@@ -894,7 +894,7 @@ def test_a_migration_stopped_halfway_leaves_the_library_at_its_old_version(tmp_p
     monkeypatch.setitem(database.MIGRATIONS, 6, real)
     database.open_database(db).kw["bind"].dispose()
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "8"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "9"
         assert {"provenance_written", "old_provenance", "old_tag_genres"} <= {row[1] for row in con.execute("pragma table_info(journal)")}
 
 
@@ -920,7 +920,7 @@ def test_a_version_6_journal_is_undone_into_the_first_tag_as_before(env):
         assert [e.old_tag_genres for e in s.query(JournalEntry)][-1] == [[], None]
 
 
-def test_a_version_7_library_gains_album_artists_empty_until_its_next_scan(tmp_path):
+def test_a_version_7_library_gains_album_artists_and_shows_unheard_tracks_tag_genres(tmp_path):
     import sqlite3
 
     from desktop.store.database import open_database
@@ -932,15 +932,19 @@ def test_a_version_7_library_gains_album_artists_empty_until_its_next_scan(tmp_p
         con.execute("alter table tracks drop column album_artist")
         con.execute("alter table tracks drop column compilation")
         con.execute("update meta set value = '7' where key = 'schema_version'")
-        con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
-                    " album, file_genre, missing, added_at, updated_at, verdict, write_state) values "
-                    "(1, '/m/a.flac', '/m', 1, 1, 'h', 'flac', 1, '', 'Nas', 'Hits', '', 0, '2026-01-01', '2026-01-01',"
-                    " 'analysed', 'none')")
+        for n, (tag, verdict, predicted) in enumerate((("", "analysed", "Rock"), ("Jazz", "error", None),
+                                                       ("Unknown", "too_short", None), ("Soul", "analysed", "Rock"))):
+            con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
+                        " album, file_genre, predicted_genre, genre, missing, added_at, updated_at, verdict, write_state)"
+                        " values (?, ?, '/m', 1, 1, 'h', 'flac', 1, '', 'Nas', 'Hits', ?, ?, ?, 0, '2026-01-01',"
+                        " '2026-01-01', ?, 'none')", (n + 1, f"/m/{n}.flac", tag, predicted, predicted, verdict))
     sessions = open_database(db)
     with sessions() as s:
-        assert [(t.artist, t.album_artist, t.compilation) for t in s.query(Track)] == [("Nas", "", False)]
+        assert {(t.artist, t.album_artist, t.compilation) for t in s.query(Track)} == {("Nas", "", False)}
+        # version 9: a track the model could not hear shows its tag's genre (a placeholder none)
+        assert [t.genre for t in s.query(Track).order_by(Track.id)] == ["Rock", "Jazz", None, "Rock"]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "8"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "9"
 
 
 def test_a_corrected_and_written_track_keeps_its_verdict(env):

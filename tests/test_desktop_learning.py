@@ -80,6 +80,33 @@ def synthetic(n_artists=60, per_artist=12, genres=4, dim=32, seed=0, spread=1.0)
     return x.astype(np.float32), y, artists.astype(str)
 
 
+def test_a_track_the_model_could_not_hear_shows_its_tags_genre_under_the_listeners_merges(tmp_path):
+    from desktop.core.analysis import ERROR, UNLIKE
+    from desktop.services.learning import merge_and_rename
+    from desktop.services.library import store_verdict
+    from desktop.store import queries
+
+    sessions = open_database(tmp_path / "unheard.db")
+    with sessions() as s:
+        store_verdict(add_track(s, 1, "Hip Hop; Soul"), ERROR, None, 0.0, "copy-protected")
+        store_verdict(add_track(s, 2, "Unknown"), ERROR, None, 0.0, "copy-protected")  # a placeholder names none
+        store_verdict(add_track(s, 3, "Polka"), UNLIKE, "Rock", 0.4, None)  # unlike every genre learned
+        store_verdict(add_track(s, 4, "Polka"), "analysed", "Rock", 0.9, None)  # a prediction comes first
+        s.commit()
+
+    def shown():
+        with sessions() as s:
+            return [t.genre for t in s.scalars(select(Track).order_by(Track.id))]
+
+    assert shown() == ["Hip Hop; Soul", None, "Polka", "Rock"]
+    with sessions() as s:
+        assert dict(queries.genre_counts(s)) == {"Hip Hop": 1, "Soul": 1, "Polka": 1, "Rock": 1}  # in the sidebar
+    merge_and_rename(sessions, "hip-hop", "Rap")
+    assert shown() == ["Rap; Soul", None, "Polka", "Rock"]
+    merge_and_rename(sessions, "Hip Hop", "Hip Hop")  # taken back
+    assert shown() == ["Hip Hop; Soul", None, "Polka", "Rock"]
+
+
 def test_a_genre_too_small_to_learn_is_offered_a_broader_name_the_library_uses():
     from desktop.services.learning import Label, choose_genres, how_many_more
 

@@ -380,9 +380,14 @@ def test_the_details_call_only_a_shipped_model_shipped():
     assert genre_source(track, SimpleNamespace(model_key="mine:1.0")) == "the model mine:1.0, 90% sure"
     learned = SimpleNamespace(model_key=f"{LEARNED_KEY_PREFIX}20261202")
     assert genre_source(track, learned) == "learned from your library, 90% sure"
-    # Not analysed (a copy-protected file, one cut short): "its tag (Pop)" was said beside an empty Genre cell.
-    unread = SimpleNamespace(corrected_genre=None, predicted_genre=None, confidence=None, file_genre="Pop")
-    assert genre_source(unread, None) == "nothing yet (its tag says Pop)"
+    # Not analysed (a copy-protected file, one cut short): its Genre cell shows its tag's genre, and says why.
+    unread = SimpleNamespace(corrected_genre=None, predicted_genre=None, confidence=None, file_genre="Pop", genre="Pop",
+                             verdict="error")
+    assert genre_source(unread, None) == "its tag (Pop); it could not be analysed"
+    waiting = SimpleNamespace(**{**vars(unread), "verdict": "new"})
+    assert genre_source(waiting, None) == "its tag (Pop); not analysed yet"
+    placeholder = SimpleNamespace(**{**vars(unread), "file_genre": "Unknown", "genre": None})  # no genre: not taken
+    assert genre_source(placeholder, None) == "nothing yet (its tag says Unknown)"
     # One genre per album: the album's genre, and what the track alone said (an interlude: too short to tell).
     album = SimpleNamespace(tracks=12, tagged=0)
     alone = SimpleNamespace(model_key="mine:1.0", top_genre="blues", confidence=0.55, status="analysed")

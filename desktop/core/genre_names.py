@@ -79,6 +79,11 @@ def holds_genre(text: str | None, key: str) -> bool:
     return any(genre_key(g) == key for g in split_genres(text or ""))
 
 
+def tag_genres(file_genre: str | None) -> str | None:
+    """The genres a file's tag names, placeholders left out ("Unknown; Rock" -> "Rock"), "; "-joined; None for none."""
+    return join_genres([name for name in map(clean_name, split_genres(file_genre or "")) if name]) or None
+
+
 def first_named(file_genre: str | None) -> str | None:
     """The first genre a file's tag names ("Unknown; Rock" names Rock); a placeholder says nothing, like no tag."""
     return next((name for name in map(clean_name, split_genres(file_genre or "")) if name), None)

@@ -17,11 +17,17 @@ import numpy as np
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from desktop.core.album_genre import album_consensus, album_folder, album_key, is_compilation_of
+from desktop.core.album_genre import (
+    MIN_TRACKS,
+    album_consensus,
+    album_folder,
+    album_key,
+    is_compilation_of,
+)
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
-from desktop.services.labels import gather_labels
+from desktop.services.labels import gather_labels, merges
 from desktop.services.library import verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -96,7 +102,7 @@ def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder:
     """Present album tracks (under `folders`, or in `folder` itself) with their newest analysis of the
     current audio, each track once."""
     q = (select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation,
-                Track.corrected_genre, Track.predicted_genre, Track.confidence, Track.verdict, Track.genre, Track.error, Analysis.model_key, Analysis.status,
+                Track.corrected_genre, Track.predicted_genre, Track.confidence, Track.file_genre, Track.verdict, Track.genre, Track.error, Analysis.model_key, Analysis.status,
                 Analysis.top_genre, Analysis.confidence.label("own_confidence"), Analysis.labels, Analysis.probabilities,
                 Analysis.error.label("own_error"))
          .join(Analysis, Analysis.track_id == Track.id)
@@ -130,7 +136,7 @@ def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = No
     found = {}
     for key, tracks in albums.items():
         named = Counter(said[t.id] for t in tracks if t.id in said)
-        if not named or is_compilation_of(tracks):
+        if not named or len(tracks) < MIN_TRACKS or is_compilation_of(tracks):  # a lone track's tag is no album's
             continue
         (genre, tagged), *rest = named.most_common(2)
         if tagged * 2 >= len(tracks) and not (rest and rest[0][1] == tagged):  # half Rock, half Jazz: no genre
@@ -171,17 +177,17 @@ def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Ite
     on = album_genres_on(s)
     if not (on or force):
         return 0
-    spellings = queries.library_spellings(s)
+    spellings, merged = queries.library_spellings(s), merges(s)
     updates, new_genres = [], 0
     for tracks, shared in _each_album(s, folders, None, on):
         for t in tracks:
             if shared is None:
                 values = verdict_values(t.status, shown_genre(t.top_genre, spellings) if t.top_genre else None,
-                                        t.own_confidence or 0.0, t.own_error, t.corrected_genre)
+                                        t.own_confidence or 0.0, t.own_error, t.corrected_genre, t.file_genre, merged)
             else:
                 label, confidence = shared.top
                 values = verdict_values(verdict(confidence, threshold), shown_genre(label, spellings), confidence,
-                                        t.own_error, t.corrected_genre)
+                                        t.own_error, t.corrected_genre, t.file_genre)
             if any(getattr(t, column) != value for column, value in values.items()):
                 updates.append(dict(values, id=t.id))
                 new_genres += values["genre"] != t.genre

@@ -31,7 +31,7 @@ from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.services.album_genres import settle_albums
 from desktop.services.labels import Label, gather_labels, merges
-from desktop.services.library import verdict_values
+from desktop.services.library import settle_tag_genres, verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
@@ -173,6 +173,7 @@ def rename_shown_genre(sessions: sessionmaker[Session], source: str, target: str
                       .values(predicted_genre=target))
             changed += s.execute(update(Track).where(Track.predicted_genre.in_(predicted), Track.corrected_genre.is_(None))
                                  .values(predicted_genre=target, genre=target)).rowcount
+        changed += settle_tag_genres(s)  # a genre from a file's tag: shown under the merge too
         s.commit()
     return changed
 
@@ -419,14 +420,14 @@ def lost_model_warning(sessions: sessionmaker[Session]) -> str | None:
 def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Give tracks back the base model's stored verdicts (after a learned model is set aside)."""
     with writer_lock(sessions), sessions() as s:
-        rows = s.execute(select(Track.id, Track.corrected_genre, Analysis.status, Analysis.top_genre, Analysis.confidence,
-                                Analysis.error).join(Analysis, Analysis.track_id == Track.id)
+        rows = s.execute(select(Track.id, Track.corrected_genre, Track.file_genre, Analysis.status, Analysis.top_genre,
+                                Analysis.confidence, Analysis.error).join(Analysis, Analysis.track_id == Track.id)
                          .where(Analysis.model_key == base_key, Analysis.audio_hash == Track.audio_hash)).all()
-        spellings = queries.library_spellings(s)
+        spellings, merged = queries.library_spellings(s), merges(s)
         if rows:
             s.execute(update(Track), [dict(verdict_values(status, shown_genre(top, spellings) if top else None,
-                                                          confidence or 0.0, error, fixed), id=track_id)
-                                      for track_id, fixed, status, top, confidence, error in rows])
+                                                          confidence or 0.0, error, fixed, tag, merged), id=track_id)
+                                      for track_id, fixed, tag, status, top, confidence, error in rows])
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX)))
         settle_albums(s, threshold)
         s.commit()
@@ -446,9 +447,10 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
         novel = head.novel(x)  # [n]
         top = probs.argmax(1)
         # Whole-table column reads: an IN list of 100,000 ids would pass SQLite's limit on parameters.
-        hashes, corrected = {}, {}
-        for track_id, audio_hash, fixed in s.execute(select(Track.id, Track.audio_hash, Track.corrected_genre)):
-            hashes[track_id], corrected[track_id] = audio_hash, fixed
+        hashes, corrected, tags = {}, {}, {}
+        for track_id, audio_hash, fixed, tag in s.execute(select(Track.id, Track.audio_hash, Track.corrected_genre,
+                                                                 Track.file_genre)):
+            hashes[track_id], corrected[track_id], tags[track_id] = audio_hash, fixed, tag
         # What the base analysis said beside its verdict (a file decoded only in part) still holds for the new one.
         notes = dict(s.execute(select(Analysis.track_id, Analysis.error).where(Analysis.model_key == base_key,
                                                                                  Analysis.error.is_not(None))).all())
@@ -466,8 +468,10 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
             verdicts.append((track_id, status, info.labels[top[n]], confidence))
         s.execute(insert(Analysis), rows)
         # One executemany UPDATE by primary key: 100,000 ORM objects would take many times longer.
-        s.execute(update(Track), [dict(verdict_values(status, genre, confidence, notes.get(track_id), corrected[track_id]),
-                                       id=track_id) for track_id, status, genre, confidence in verdicts])
+        merged = merges(s)
+        s.execute(update(Track), [dict(verdict_values(status, genre, confidence, notes.get(track_id), corrected[track_id],
+                                                      tags[track_id], merged), id=track_id)
+                                  for track_id, status, genre, confidence in verdicts])
         settle_albums(s, threshold)
         s.commit()
     return len(ids)

@@ -17,11 +17,12 @@ from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import FORMATS, format_of
-from desktop.core.genre_names import shown_genre
-from desktop.core.genres import join_genres
+from desktop.core.genre_names import genre_key, shown_genre, tag_genres
+from desktop.core.genres import join_genres, split_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music, within
 from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
+from desktop.services.labels import merges
 from desktop.store import queries
 from desktop.store.lock import writer_lock
 from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
@@ -68,24 +69,51 @@ class AnalysisProgress:
     last: TrackAnalysis
 
 
+def library_genre(corrected: str | None, predicted: str | None, file_genre: str | None,
+                  merged: dict[str, str] | None = None) -> str | None:
+    """The genre the library shows: the hand correction, else the prediction, else what the file's own tag names
+    (a track the model could not hear, too short or quiet to tell, unlike every learned genre, or not analysed
+    yet) under the listener's merges (`merged`, labels.merges), so a copy-protected track tagged Jazz is still
+    among Jazz; the tag is never written back."""
+    if corrected or predicted:
+        return corrected or predicted
+    named = tag_genres(file_genre)
+    return join_genres([(merged or {}).get(genre_key(n), n) for n in split_genres(named)]) if named else None
+
+
+def settle_tag_genres(s: Session) -> int:
+    """Give every track with neither a correction nor a prediction its tag's genre under the listener's merges
+    now (a merge made or taken back since, a path that set it without them); how many tracks changed."""
+    merged = merges(s)
+    rows = s.execute(select(Track.id, Track.file_genre, Track.genre)
+                     .where(Track.corrected_genre.is_(None), Track.predicted_genre.is_(None)))
+    updates = [{"id": track_id, "genre": genre} for track_id, tag, shown in rows
+               if (genre := library_genre(None, None, tag, merged)) != shown]
+    if updates:
+        s.execute(update(Track), updates)
+    return len(updates)
+
+
 def current_genre(track: Track) -> str | None:
-    """The genre the library shows: the hand correction, else the prediction."""
-    return track.corrected_genre or track.predicted_genre
+    """library_genre of a track as it stands."""
+    return library_genre(track.corrected_genre, track.predicted_genre, track.file_genre)
 
 
 def verdict_values(status: str, top_genre: str | None, confidence: float, error: str | None,
-                   corrected: str | None) -> dict:
-    """The track columns an analysis verdict sets (one rule, for a scan and for a re-prediction)."""
+                   corrected: str | None, file_genre: str | None, merged: dict[str, str] | None = None) -> dict:
+    """The track columns an analysis verdict sets (one rule, for a scan and for a re-prediction); `merged`: the
+    listener's merges (labels.merges), for a genre from the file's tag."""
     if status == UNLIKE:  # closest genre kept in the analysis; the track itself gets none forced on it
         error = f"unlike every genre learned from your library (closest: {top_genre} {confidence:.2f})"
         top_genre = None
     return {"predicted_genre": top_genre, "confidence": confidence if top_genre else None,
-            "genre": corrected or top_genre, "error": error, "verdict": status}
+            "genre": library_genre(corrected, top_genre, file_genre, merged), "error": error, "verdict": status}
 
 
 def store_verdict(track: Track, status: str, top_genre: str | None, confidence: float, error: str | None) -> None:
     """Copy an analysis verdict onto its track."""
-    for column, value in verdict_values(status, top_genre, confidence, error, track.corrected_genre).items():
+    for column, value in verdict_values(status, top_genre, confidence, error, track.corrected_genre,
+                                        track.file_genre).items():
         setattr(track, column, value)
 
 
@@ -220,6 +248,7 @@ class Library:
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
         track.album_artist, track.compilation = tags.album_artist, tags.compilation
+        track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
 
     def _read_tags_again(self, s: Session, cancel: threading.Event) -> int:
         """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader read short:
@@ -256,6 +285,7 @@ class Library:
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
             track.album_artist, track.compilation = tags.album_artist, tags.compilation  # never read before
+            track.genre = current_genre(track)
             gained += (track.file_genre, track.artist, track.album, track.album_artist, track.compilation) != before
         s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))
         if upto is not None:

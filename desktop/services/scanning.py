@@ -14,7 +14,7 @@ from desktop.core.analysis import ERROR, Analyzer, TrackAnalysis
 from desktop.core.formats import FORMATS
 from desktop.core.scan import ScanProblem
 from desktop.services.album_genres import settle_albums
-from desktop.services.library import AnalysisProgress, Library, SyncReport
+from desktop.services.library import AnalysisProgress, Library, SyncReport, settle_tag_genres
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import RecoveryReport, TagService
 from desktop.store.lock import writer_lock
@@ -98,6 +98,7 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
         report.cancelled = cancel.is_set()
         with sessions() as s:  # what was analysed, or renamed into another album, shows its album's genre
             settle_albums(s, settings.threshold, albums_under(roots))
+            settle_tag_genres(s)  # and what could not be, its tag's genre under the listener's merges
             s.commit()
     for r in report.results:
         if r.status == ERROR:

@@ -25,6 +25,7 @@ from desktop.services.album_genres import (
     folder_album_genres,
     settle_albums,
 )
+from desktop.services.library import current_genre, settle_tag_genres
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -299,6 +300,7 @@ class TagService:
         if track is None:
             return
         track.file_genre = join_genres(genres)
+        track.genre = current_genre(track)  # an undone correction of an unheard track: its tag's genre again
         if st is not None:
             track.size, track.mtime_ns = st.st_size, st.st_mtime_ns
         track.write_state = WRITTEN if state == "written" else NOT_WRITTEN
@@ -358,7 +360,8 @@ class TagService:
                 if track.corrected_genre is None:
                     continue
                 s.execute(delete(Correction).where(Correction.track_id == track.id))
-                track.corrected_genre, track.genre = None, track.predicted_genre
+                track.corrected_genre = None
+                track.genre = current_genre(track)
                 forgotten.append(track.path)
                 ids.append(track.id)
             self._settle_albums_of(s, ids)
@@ -367,7 +370,9 @@ class TagService:
 
     def _settle_albums_of(self, s: Session, track_ids: list[int]) -> None:
         """The albums of these tracks take their genre again (a correction made, forgotten or undone, tags put
-        back); nothing while one genre per album is off."""
+        back; nothing while one genre per album is off), and tracks without a prediction their tag's genre under
+        the listener's merges."""
+        settle_tag_genres(s)
         if not album_genres_on(s):
             return
         folders = {folder for chunk in queries.id_chunks(sorted(set(track_ids)))
@@ -404,7 +409,8 @@ class TagService:
                 newest.setdefault(tid, genre)
             for track in s.scalars(select(Track).where(Track.id.in_(chunk))):
                 left = newest.get(track.id)
-                track.corrected_genre, track.genre = left, left or track.predicted_genre
+                track.corrected_genre = left
+                track.genre = current_genre(track)
         return len(taken)
 
     # ---- undo -------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
+from desktop.core.genre_names import tag_genres
 from desktop.core.paths import read_only_uri
 from desktop.store.backup import (
     BackupError,
@@ -25,7 +26,7 @@ from desktop.store.backup import (
 )
 from desktop.store.schema import Base, Meta
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 
 class DatabaseError(GenreTaggerError):
@@ -108,10 +109,19 @@ def _album_artists(conn: Connection) -> None:
     _add_columns(conn, "tracks", {"album_artist": "VARCHAR NOT NULL DEFAULT ''", "compilation": "BOOLEAN NOT NULL DEFAULT 0"})
 
 
+def _tag_genres_shown(conn: Connection) -> None:
+    # Version 9: a track with no prediction (the model could not hear it, or not yet) shows the genre its own tag
+    # names (services.library.library_genre); before, it showed none and was in no genre's list or playlist.
+    rows = conn.exec_driver_sql("SELECT id, file_genre FROM tracks WHERE genre IS NULL AND file_genre != ''").all()
+    shown = [(genre, track_id) for track_id, text in rows if (genre := tag_genres(text))]
+    if shown:
+        conn.exec_driver_sql("UPDATE tracks SET genre = ? WHERE id = ?", shown)
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
                                                        4: _split_status, 5: _link_corrections, 6: _journal_provenance,
-                                                       7: _journal_tag_genres, 8: _album_artists}
+                                                       7: _journal_tag_genres, 8: _album_artists, 9: _tag_genres_shown}
 
 
 def _transactional_engine(path: Path) -> Engine:

@@ -210,8 +210,9 @@ def latest_analysis(session: Session, track_id: int) -> Analysis | None:
 
 
 def confident_clause(threshold: float):
-    """Tracks whose genre is settled: corrected by hand, or predicted at or above the threshold."""
-    return or_(Track.corrected_genre.is_not(None), and_(Track.confidence.is_not(None), Track.confidence >= threshold))
+    """Tracks whose genre is settled: corrected by hand, predicted at or above the threshold, or not predicted
+    (a genre its own tag names: is_uncertain's rule for a row)."""
+    return or_(Track.corrected_genre.is_not(None), Track.confidence.is_(None), Track.confidence >= threshold)
 
 
 def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> int:

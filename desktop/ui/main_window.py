@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop import __version__
-from desktop.core.analysis import Analyzer, status_words
+from desktop.core.analysis import ERROR, NEW, NO_MUSIC, TOO_SHORT, UNLIKE, Analyzer, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.folder_changes import music_folder_names, outside_unplugged
 from desktop.core.genre_names import genre_key, shown_genre
@@ -147,6 +147,11 @@ def describe_model(path: str, spellings: dict[str, str] | None = None) -> str:
     return f"{info.key}: {', '.join(shown_genre(label, spellings) for label in info.labels)}{acc}"
 
 
+# Why a track has no prediction, for the details' "Genre from: its tag (Jazz); …".
+UNHEARD = {NEW: "not analysed yet", ERROR: "it could not be analysed", TOO_SHORT: "too short for the model to tell",
+           NO_MUSIC: "the model heard no music in it", UNLIKE: "unlike every genre learned from your library"}
+
+
 def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spellings: dict[str, str] | None = None) -> str:
     """Where a track's genre comes from, in the listener's words (`album`: the genre its album shares)."""
     if track.corrected_genre:
@@ -163,7 +168,9 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
                 return f"your genre on {album.tagged} of the {album.tracks} tracks of its album (this track alone: {own}){tag}"
             return f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure (this track alone: {own}){tag}"
         return f"{model}, {track.confidence:.0%} sure{tag}"
-    if track.file_genre:  # its Genre cell is empty: the tag is not taken for the library's genre
+    if track.genre:  # no prediction: its own tag's genre (services.library.library_genre)
+        return f"its tag ({track.genre}); {UNHEARD.get(track.verdict, status_words(track.verdict))}"
+    if track.file_genre:  # a placeholder ("Unknown"): no genre
         return f"nothing yet (its tag says {track.file_genre})"
     return "nothing yet"
 
