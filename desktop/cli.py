@@ -128,9 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--batch", type=at_least(1), help="the batch number to revert (see --list)")
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
 
-    pl = add("playlist", help="write an M3U8 playlist of one genre")
-    pl.add_argument("genre", help="the genre, any spelling (hip hop finds Hip-Hop)")
-    pl.add_argument("-o", "--output", required=True, help="the playlist file to write (.m3u8)")
+    pl = add("playlist", help="write an M3U8 playlist of one genre, or of every genre to a folder (--all)")
+    pl.add_argument("genre", nargs="?", help="the genre, any spelling (hip hop finds Hip-Hop)")
+    pl.add_argument("--all", action="store_true", help="one playlist per genre, <genre>.m3u8 in the folder -o names "
+                    "(playlists written before are replaced)")
+    pl.add_argument("-o", "--output", required=True, help="the playlist file to write (.m3u8); with --all, the folder")
     pl.add_argument("--force", action="store_true", help="replace a file that is not a playlist (never an audio file)")
     pl.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
 
@@ -707,10 +709,14 @@ def cmd_undo(args, out: Output) -> int:
 
 
 def cmd_playlist(args, out: Output) -> int:
-    """Write an M3U8 playlist of one genre."""
+    """Write an M3U8 playlist of one genre, or one of every genre to a folder."""
     from desktop.services.playlists import write_m3u8
     from desktop.store import queries
 
+    if args.all == bool(args.genre):
+        raise GenreTaggerError(None, "name a genre, or --all for every genre (not both)")
+    if args.all:
+        return playlists_of_every_genre(args, out)
     with open_sessions(args, out)() as s:
         tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold)
     if not tracks:
@@ -721,6 +727,30 @@ def cmd_playlist(args, out: Output) -> int:
     out.say(f"wrote {count(len(tracks) - len(skipped), 'track')} to {path}")
     out.data = {"playlist": str(path), "tracks": len(tracks) - len(skipped), "left_out": skipped}
     return EXIT_PARTIAL if skipped else EXIT_OK
+
+
+def playlists_of_every_genre(args, out: Output) -> int:
+    """`playlist --all -o FOLDER`: each genre's playlist in the folder."""
+    from desktop.services.playlists import write_genre_playlists
+
+    with stop_on_interrupt(out) as stop:
+        written = write_genre_playlists(open_sessions(args, out), args.output, args.threshold, args.force, stop)
+    for entry in written:
+        if entry.error:
+            out.warn(f"error: {entry.path}: {entry.error}")
+        for p in entry.left_out:
+            out.warn(f"left out of {entry.path.name}: {p}: its name holds a line break or control character")
+    made = [e for e in written if not e.error]
+    for entry in made:
+        out.say(f"{entry.path.name}: {count(entry.tracks, 'track')}")
+    folder = Path(args.output).expanduser().absolute()
+    out.say(f"wrote {count(len(made), 'playlist')} to {folder}")
+    out.data = {"folder": str(folder), "playlists": [{"genre": e.genre, "playlist": str(e.path), "tracks": e.tracks,
+                                                      "left_out": e.left_out, "error": e.error} for e in written]}
+    if stop.is_set():
+        out.warn("cancelled; the playlists written so far are kept")
+        return EXIT_CANCELLED
+    return EXIT_PARTIAL if any(e.error or e.left_out for e in written) else EXIT_OK
 
 
 def measured_on(metrics: dict) -> str:

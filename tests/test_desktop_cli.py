@@ -303,6 +303,31 @@ def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
     assert "no tracks with genre 'polka'" in capsys.readouterr().err
 
 
+def test_a_playlist_per_genre_in_a_folder_each_as_the_sidebar_counts_it(lib, capsys, tmp_path):
+    music, files = lib
+    main(["scan", str(music)])
+    assert main(["set", str(files[2]), "Rock/Pop; Ambient"]) == EXIT_OK  # a genre no file name can hold as it is
+    capsys.readouterr()
+    code, counted = run_json(capsys, "list", "--counts")
+    counts = {c["genre"]: c["tracks"] for c in counted["genres"]}
+    folder = tmp_path / "Playlists"
+    code, data = run_json(capsys, "playlist", "--all", "-o", str(folder))
+    assert code == EXIT_OK and data["folder"] == str(folder)
+    assert {e["genre"]: e["tracks"] for e in data["playlists"]} == counts and "Rock/Pop" in counts
+    assert sorted(str(p) for p in folder.iterdir()) == sorted(e["playlist"] for e in data["playlists"])
+    assert "../Music/b/tones.ogg" in (folder / "Rock-Pop.m3u8").read_text(encoding="utf-8")
+    (folder / "Ambient.m3u8").write_text("my notes\n")  # not a playlist: kept, the others are still written (again)
+    assert main(["playlist", "-o", str(folder), "--all"]) == EXIT_PARTIAL  # options on either side
+    out, err = capsys.readouterr()
+    assert f"error: {folder / 'Ambient.m3u8'}: exists and is not a playlist" in err
+    assert f"wrote {len(counts) - 1} playlists to {folder}" in out and (folder / "Ambient.m3u8").read_text() == "my notes\n"
+    for argv in (["playlist", "-o", str(folder)], ["playlist", "Ambient", "--all", "-o", str(folder)]):
+        assert main(argv) == EXIT_ERROR
+        assert "name a genre, or --all for every genre (not both)" in capsys.readouterr().err
+    assert main(["playlist", "--all", "-o", str(files[0])]) == EXIT_ERROR
+    assert "is a file; name a folder to write the playlists in" in capsys.readouterr().err
+
+
 def test_playlist_and_list_find_a_genre_in_any_spelling(lib, capsys, tmp_path):
     # The library says "Hip-Hop"; a listener types "hip hop" (it found nothing before).
     music, files = lib

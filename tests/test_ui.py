@@ -242,6 +242,30 @@ def test_a_playlist_file_name_from_any_genre():
 
     assert playlist_file_name("Hip-Hop") == "Hip-Hop.m3u8"
     assert playlist_file_name("AC/DC: Live?") == "AC-DC- Live.m3u8" and playlist_file_name("..") == "playlist.m3u8"
+    from desktop.services.playlists import unique_file_names
+
+    assert unique_file_names(["Rock/Pop", "Rock:Pop", "rock-pop", "Jazz"]) == [
+        "Rock-Pop.m3u8", "Rock-Pop (2).m3u8", "rock-pop (3).m3u8", "Jazz.m3u8"]  # one folder, also blind to case
+
+
+def test_export_a_playlist_per_genre_into_a_chosen_folder(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    scan(qtbot, window)
+    folder = tmp_path / "lists"
+    folder.mkdir()
+    (folder / "Beats.m3u8").write_bytes(b"not a playlist")  # kept, and said in Problems
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *_args: str(folder))
+    window.export_all_action.trigger()
+    assert not window.export_all_action.isEnabled()  # one at a time
+    qtbot.waitUntil(lambda: window.playlists_job is None, timeout=20_000)
+    genres = [window.genres.index(r, 0).data(GENRE_ROLE) for r in range(1, window.genres.rowCount())]
+    genres = [g for g in genres if not g.startswith("\x00")]  # not the Uncertain entry
+    written = sorted(p.name for p in folder.iterdir() if p.name != "Beats.m3u8")
+    assert written == sorted(f"{g}.m3u8" for g in genres if g != "Beats") and window.export_all_action.isEnabled()
+    assert window.progress_label.text() == (f"Wrote {len(written)} playlists to {folder}; 1 could not be (see Problems)")
+    assert any("Beats.m3u8: exists and is not a playlist" in window.errors.item(i).text() for i in range(window.errors.count()))
+    assert (folder / "Beats.m3u8").read_bytes() == b"not a playlist"
 
 
 def test_refresh_during_a_scan_loads_only_changed_rows(qtbot, window):

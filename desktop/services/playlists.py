@@ -1,14 +1,20 @@
-"""Export tracks as an M3U8 playlist with paths relative to the playlist file."""
+"""Export tracks as M3U8 playlists with paths relative to the playlist file: one genre, or every genre to a folder."""
 
 from __future__ import annotations
 
 import os
 import re
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.errors import GenreTaggerError
 from desktop.core.output_files import check_output
 from desktop.core.safe_write import atomic_write_text
+from desktop.store import queries
 from desktop.store.schema import Track
 
 PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
@@ -58,3 +64,56 @@ def write_m3u8(tracks: list[Track], out: str | Path, force: bool = False) -> tup
         reason = f"{blocking} is a file, not a folder" if blocking else exc.strerror or exc  # mkdir says "File exists"
         raise GenreTaggerError(out, f"cannot write playlist ({reason})") from exc
     return out, skipped
+
+
+@dataclass
+class GenrePlaylist:
+    """One genre's playlist written (or not: `error`) by write_genre_playlists."""
+
+    genre: str
+    path: Path
+    tracks: int = 0
+    left_out: list[str] = field(default_factory=list)  # tracks whose names no playlist line can hold
+    error: str | None = None
+
+
+def unique_file_names(genres: list[str]) -> list[str]:
+    """playlist_file_name of each genre, made distinct where two would meet ("Rock/Pop" and "Rock:Pop"), also on a
+    file system blind to case."""
+    taken, names = set(), []
+    for genre in genres:
+        name = base = playlist_file_name(genre)
+        n = 2
+        while name.casefold() in taken:
+            name, n = f"{base.removesuffix('.m3u8')} ({n}).m3u8", n + 1
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def write_genre_playlists(sessions: sessionmaker[Session], folder: str | Path, threshold: float = DEFAULT_THRESHOLD,
+                          force: bool = False, cancel: threading.Event | None = None) -> list[GenrePlaylist]:
+    """One playlist per genre of the library (as the sidebar and `list --counts` count them: confident and
+    corrected tracks), each `<genre>.m3u8` in `folder`; a playlist written before is replaced. A playlist that
+    cannot be written is reported in its entry and the others are still written; `cancel` stops between two."""
+    folder = Path(folder).expanduser().absolute()
+    if folder.exists() and not folder.is_dir():
+        raise GenreTaggerError(folder, "is a file; name a folder to write the playlists in")
+    with sessions() as s:
+        genres = [genre for genre, _ in queries.genre_counts(s, threshold)]
+    if not genres:
+        raise GenreTaggerError(None, "no genres to export yet (scan a folder, or set genres by hand)")
+    done = []
+    for genre, name in zip(genres, unique_file_names(genres), strict=True):
+        if cancel is not None and cancel.is_set():
+            break
+        with sessions() as s:
+            tracks = queries.tracks_by_genre(s, genre, threshold=threshold)
+        entry = GenrePlaylist(genre, folder / name)
+        try:
+            entry.path, entry.left_out = write_m3u8(tracks, entry.path, force)
+            entry.tracks = len(tracks) - len(entry.left_out)
+        except GenreTaggerError as exc:
+            entry.error = exc.reason
+        done.append(entry)
+    return done

@@ -71,7 +71,7 @@ from desktop.services.learning import (
 from desktop.services.library import Library
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
-from desktop.services.playlists import playlist_file_name, write_m3u8
+from desktop.services.playlists import playlist_file_name, write_genre_playlists, write_m3u8
 from desktop.services.tagging import TagService, UndoResult, WriteResult
 from desktop.store import queries
 from desktop.store.database import is_read_only
@@ -211,6 +211,7 @@ class MainWindow(QMainWindow):
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.learn_job: Job | None = None
         self.albums_job: Job | None = None  # One Genre per Album being turned on or off
+        self.playlists_job: Job | None = None  # every genre's playlist being written
         self.plan_job: Job | None = None  # Apply Predicted Genres: the plan, read off the GUI thread
         self.last_learned = ""  # what the last `learn` said, for the status bar and the tests
         # Corrections are labels: a learned library relearns a few seconds after the last one.
@@ -394,6 +395,10 @@ class MainWindow(QMainWindow):
                                   self.show_folder_action, self.copy_paths_action, self.forget_action)
         self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.forget_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
+        self.export_all_action = self._action("Export a Playlist per Genre…", "Ctrl+Shift+E", self.export_genre_playlists,
+                                              toolbar=False)
+        self.export_all_action.setStatusTip("One playlist for each genre in the sidebar, <genre>.m3u8 in the folder you "
+                                            "choose; playlists written there before are replaced")
         self.undo_action = self._action("Undo Last Write", QKeySequence.StandardKey.Undo, self.undo_last, toolbar=False,
                                         fallback="Ctrl+Z")
         self.settings_action = self._action("Settings…", QKeySequence.StandardKey.Preferences, self.open_settings,
@@ -410,7 +415,8 @@ class MainWindow(QMainWindow):
         self.history_action = self._action("Write History…", "Ctrl+H", self.show_write_history, toolbar=False)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
-        for a in (self.add_folder_action, self.scan_action, self.classify_action, self.export_action, self.settings_action):
+        for a in (self.add_folder_action, self.scan_action, self.classify_action, self.export_action,
+                  self.export_all_action, self.settings_action):
             file_menu.addAction(a)
         file_menu.addAction(self._action("Quit", QKeySequence.StandardKey.Quit, self.close, toolbar=False, fallback="Ctrl+Q"))
         view_menu = menu.addMenu("&View")
@@ -1279,6 +1285,39 @@ class MainWindow(QMainWindow):
             for p in skipped:
                 self.report_problem(p, "left out of the playlist: its name cannot be written in one M3U8 line")
             self.statusBar().showMessage(f"Saved {count(len(tracks) - len(skipped), 'track')} to {out}", 8000)
+
+    def export_genre_playlists(self):
+        """Choose a folder and write one playlist per genre in it, in the background."""
+        folder = self._playlist_folder or (self.settings.folders[0] if self.settings.folders else "")
+        folder = QFileDialog.getExistingDirectory(self, "Export a playlist per genre into", folder)
+        if not folder:
+            return None
+        self._playlist_folder = folder
+        sessions, threshold = self.sessions, self.settings.threshold
+        self.export_all_action.setEnabled(False)  # one export at a time
+        self.progress_label.setText("Writing a playlist per genre…")
+        self.playlists_job = background(lambda: write_genre_playlists(sessions, folder, threshold), "playlists",
+                                        self._genre_playlists_written, self._genre_playlists_failed)
+        return self.playlists_job
+
+    def _genre_playlists_written(self, written):
+        self.playlists_job = None
+        self.export_all_action.setEnabled(True)
+        for entry in written:
+            if entry.error:
+                self.report_problem(str(entry.path), entry.error)
+            for p in entry.left_out:
+                self.report_problem(p, f"left out of {entry.path.name}: its name cannot be written in one M3U8 line")
+        made = [e for e in written if not e.error]
+        folder = made[0].path.parent if made else self._playlist_folder
+        failed = f"; {len(written) - len(made)} could not be (see Problems)" if len(made) < len(written) else ""
+        self.progress_label.setText(f"Wrote {count(len(made), 'playlist')} to {folder}{failed}")
+
+    def _genre_playlists_failed(self, message: str):
+        self.playlists_job = None
+        self.export_all_action.setEnabled(True)
+        self.progress_label.setText("")
+        self.report_problem("playlists", message)
 
     def play_preview(self):
         """Play 20 seconds from the middle of the selected track."""
