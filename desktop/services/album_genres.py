@@ -102,8 +102,9 @@ def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder:
     """Present album tracks (under `folders`, or in `folder` itself) with their newest analysis of the
     current audio, each track once."""
     q = (select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation,
-                Track.corrected_genre, Track.predicted_genre, Track.confidence, Track.file_genre, Track.verdict, Track.genre, Track.error, Analysis.model_key, Analysis.status,
-                Analysis.top_genre, Analysis.confidence.label("own_confidence"), Analysis.labels, Analysis.probabilities,
+                Track.corrected_genre, Track.predicted_genre, Track.confidence, Track.file_genre, Track.verdict,
+                Track.genre, Track.error, Analysis.model_key, Analysis.status, Analysis.top_genre,
+                Analysis.confidence.label("own_confidence"), Analysis.labels, Analysis.probabilities,
                 Analysis.error.label("own_error"))
          .join(Analysis, Analysis.track_id == Track.id)
          .where(Track.missing.is_(False), Track.album != "", Analysis.audio_hash == Track.audio_hash)
@@ -126,7 +127,8 @@ def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = No
     narrow, inside = _in_folders(folders, folder)
     labels, display = gather_labels(s, narrow)
     said = {label.track_id: label.key for label in labels}
-    q = select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation).where(Track.missing.is_(False), Track.album != "")
+    q = select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation).where(
+        Track.missing.is_(False), Track.album != "")
     if narrow is not None:
         q = q.where(narrow)
     albums: dict[tuple[str, str], list] = {}
