@@ -507,7 +507,7 @@ def cmd_show(args, out: Output) -> int:
     from sqlalchemy import select
 
     from desktop.core.genre_names import shown_genre
-    from desktop.services.album_genres import album_genre_of
+    from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
     from desktop.store import queries
     from desktop.store.schema import Analysis
 
@@ -534,6 +534,9 @@ def cmd_show(args, out: Output) -> int:
                       else f"{confidence:.3f}, from {count(album.tracks, 'track')}")
             out.say(f"album genre: {shown_genre(label, spellings)} ({source} of {track.album}; "
                     "`genre-tagger genres --per-album off` gives each track its own)")
+        elif album_genres_on(s) and in_compilation(s, track.id):
+            out.data["in_compilation"] = True
+            out.say(f"album genre: none, {track.album} is a compilation (each of its tracks keeps its own genre)")
         for a in analyses:
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):

@@ -129,6 +129,18 @@ def test_an_album_artists_mix_shares_a_genre_and_a_flagged_compilation_keeps_eac
     assert [genres[f"{n}.flac"][0] for n in (30, 31, 32)] == ["Rock", "Rock", "Jazz"]  # each its own
 
 
+def test_a_track_knows_when_its_album_is_a_compilation(library):
+    from desktop.services.album_genres import in_compilation
+
+    with library() as s:
+        ids = {t.path.rsplit("/", 1)[1]: t.id for t in s.scalars(select(Track))}
+        lone = add(s, 50, [0.8, 0.1, 0.1], folder="/m/lone", album="Solo", artist="X", compilation=True)
+        s.commit()
+        assert in_compilation(s, ids["10.flac"]) and in_compilation(s, ids["12.flac"])  # artists A, B, C
+        assert not in_compilation(s, ids["1.flac"]) and not in_compilation(s, ids["7.flac"])  # one artist; no album
+        assert not in_compilation(s, lone)  # an album of one shares nothing anyway
+
+
 def test_an_album_genre_under_the_threshold_is_uncertain(library):
     set_album_genres(library, True, threshold=0.6)
     assert shown(library)["3.flac"] == ("Rock", 0.5, UNCERTAIN)
@@ -293,16 +305,23 @@ def test_a_scan_gives_an_album_one_genre_and_writes_it(tmp_path, exported_model,
     assert len(set(genres.values())) == 1 and genres[str(songs[0])] == (own[str(songs[0])],)
     assert main(["show", str(songs[2])]) == EXIT_OK
     assert f"album genre: {own[str(songs[0])]} (" in capsys.readouterr().out
+    hits = [make_track(tmp_path / "Music" / "VA - Hits", f"0{n}", genre, "flac", 3.0, seed=20 + n,
+                       tags={"artist": f"Artist {n}", "album": "Hits", "album_artist": "Various Artists"})
+            for n, genre in enumerate(("beats", "noise"))]
+    assert main(["scan", str(hits[0].parent)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["show", str(hits[1])]) == EXIT_OK  # why its genre is its own
+    assert "album genre: none, Hits is a compilation (each of its tracks keeps its own genre)" in capsys.readouterr().out
     assert main(["genres"]) == EXIT_OK
     assert "one genre per album: on" in capsys.readouterr().out
     # Half the album set by hand (written, journalled): the rest follows; undoing it takes them back.
     assert main(["set", str(songs[0]), str(songs[1]), "Post-Rock"]) == EXIT_OK
-    assert set(listed(capsys).values()) == {"Post-Rock"}
+    assert {listed(capsys)[str(p)] for p in (*songs, new)} == {"Post-Rock"}
     assert main(["undo"]) == EXIT_OK
-    assert set(listed(capsys).values()) == {own[str(songs[0])]}
+    assert {listed(capsys)[str(p)] for p in (*songs, new)} == {own[str(songs[0])]}
     assert main(["genres", "--per-album", "off", "--json"]) == EXIT_OK
     toggled = json.loads(capsys.readouterr().out)
-    back = listed(capsys)
+    back = {p: g for p, g in listed(capsys).items() if "VA - Hits" not in p}
     assert {p: back[p] for p in own} == own
     # Those whose own genre is not the album's (the noise tracks) changed back.
     assert toggled["per_album"] is False and toggled["per_album_changed"] == sum(g != own[str(songs[0])] for g in back.values()) > 0

@@ -404,6 +404,8 @@ def test_the_details_call_only_a_shipped_model_shipped():
     assert genre_source(track, SimpleNamespace(model_key="mine:1.0")) == "the model mine:1.0, 90% sure"
     learned = SimpleNamespace(model_key=f"{LEARNED_KEY_PREFIX}20261202")
     assert genre_source(track, learned) == "learned from your library, 90% sure"
+    assert genre_source(track, learned, compilation=True) == (
+        "learned from your library, 90% sure (its album is a compilation: each of its tracks keeps its own genre)")
     # Not analysed (a copy-protected file, one cut short): its Genre cell shows its tag's genre, and says why.
     unread = SimpleNamespace(corrected_genre=None, predicted_genre=None, confidence=None, file_genre="Pop", genre="Pop",
                              verdict="error")

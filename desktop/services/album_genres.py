@@ -209,6 +209,20 @@ def folder_album_genres(s: Session, folder: str) -> dict[int, AlbumGenre]:
     return shared
 
 
+def in_compilation(s: Session, track_id: int) -> bool:
+    """Whether this track's album (two tracks or more) is a compilation, whose tracks keep their own genres
+    while one genre per album is on (the details and `show` say why its genre is its own)."""
+    track = s.get(Track, track_id)
+    if track is None or not track.album:
+        return False
+    narrow, inside = _in_folders(None, track.folder)
+    key = album_key(track.folder, track.album)
+    rows = s.execute(select(Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation)
+                     .where(narrow, Track.missing.is_(False), Track.album != ""))
+    tracks = [row for row in rows if (inside is None or inside(row.folder)) and album_key(row.folder, row.album) == key]
+    return len(tracks) >= MIN_TRACKS and is_compilation_of(tracks)
+
+
 def album_genre_of(s: Session, track_id: int) -> AlbumGenre | None:
     """The genre this track's album shares, when the setting is on and the album has one (the details panel)."""
     track = s.get(Track, track_id)

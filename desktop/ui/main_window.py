@@ -58,6 +58,7 @@ from desktop.services.album_genres import (
     AlbumGenre,
     album_genre_of,
     album_genres_on,
+    in_compilation,
     set_album_genres,
 )
 from desktop.services.learning import (
@@ -152,8 +153,10 @@ UNHEARD = {NEW: "not analysed yet", ERROR: "it could not be analysed", TOO_SHORT
            NO_MUSIC: "the model heard no music in it", UNLIKE: "unlike every genre learned from your library"}
 
 
-def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spellings: dict[str, str] | None = None) -> str:
-    """Where a track's genre comes from, in the listener's words (`album`: the genre its album shares)."""
+def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spellings: dict[str, str] | None = None,
+                 compilation: bool = False) -> str:
+    """Where a track's genre comes from, in the listener's words (`album`: the genre its album shares;
+    `compilation`: albums share one, but this track's is a compilation)."""
     if track.corrected_genre:
         return f"your correction ({track.corrected_genre})"
     if track.predicted_genre and analysis is not None:
@@ -167,7 +170,8 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
             if album.tagged:  # the listener named most of the album
                 return f"your genre on {album.tagged} of the {album.tracks} tracks of its album (this track alone: {own}){tag}"
             return f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure (this track alone: {own}){tag}"
-        return f"{model}, {track.confidence:.0%} sure{tag}"
+        apart = " (its album is a compilation: each of its tracks keeps its own genre)" if compilation else ""
+        return f"{model}, {track.confidence:.0%} sure{apart}{tag}"
     if track.genre:  # no prediction: its own tag's genre (services.library.library_genre)
         return f"its tag ({track.genre}); {UNHEARD.get(track.verdict, status_words(track.verdict))}"
     if track.file_genre:  # a placeholder ("Unknown"): no genre
@@ -700,7 +704,8 @@ class MainWindow(QMainWindow):
             who = " — ".join(html.escape(part) for part in (track.artist, album_by) if part)
             heading = f"<b>{html.escape(title)}</b>" + (f"<br>{who}" if who else "") + f"<br><small>{html.escape(track.path)}</small>"
             album = album_genre_of(s, track_id)
-            heading += f"<br>Genre from: {html.escape(genre_source(track, analysis, album, self._spellings))}"
+            apart = album is None and self.album_genres_action.isChecked() and in_compilation(s, track_id)
+            heading += f"<br>Genre from: {html.escape(genre_source(track, analysis, album, self._spellings, apart))}"
             if track.error:
                 heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
