@@ -933,16 +933,18 @@ def test_a_version_7_library_gains_album_artists_and_shows_unheard_tracks_tag_ge
         con.execute("alter table tracks drop column compilation")
         con.execute("update meta set value = '7' where key = 'schema_version'")
         for n, (tag, verdict, predicted) in enumerate((("", "analysed", "Rock"), ("Jazz", "error", None),
-                                                       ("Unknown", "too_short", None), ("Soul", "analysed", "Rock"))):
+                                                       ("Unknown", "too_short", None), ("Soul", "analysed", "Rock"),
+                                                       ("Hip Hop", "error", None))):
             con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
                         " album, file_genre, predicted_genre, genre, missing, added_at, updated_at, verdict, write_state)"
                         " values (?, ?, '/m', 1, 1, 'h', 'flac', 1, '', 'Nas', 'Hits', ?, ?, ?, 0, '2026-01-01',"
                         " '2026-01-01', ?, 'none')", (n + 1, f"/m/{n}.flac", tag, predicted, predicted, verdict))
+        con.execute("insert into genre_merges (from_key, to_name, created_at) values ('hiphop', 'Rap', '2026-01-01')")  # the listener's merge
     sessions = open_database(db)
     with sessions() as s:
         assert {(t.artist, t.album_artist, t.compilation) for t in s.query(Track)} == {("Nas", "", False)}
         # version 9: a track the model could not hear shows its tag's genre (a placeholder none)
-        assert [t.genre for t in s.query(Track).order_by(Track.id)] == ["Rock", "Jazz", None, "Rock"]
+        assert [t.genre for t in s.query(Track).order_by(Track.id)] == ["Rock", "Jazz", None, "Rock", "Rap"]
     with sqlite3.connect(db) as con:
         assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "9"
 

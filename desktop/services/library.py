@@ -254,8 +254,8 @@ class Library:
         """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader read short:
         a scan skips unchanged files, so what only a newer reader finds (a genre in a second tag, an album artist)
         was never shown, counted or learned from. Returns how many tracks gained something."""
-        done = s.get(Meta, TAGS_READ_BY)
-        done = 1 if done is None else int(done.value)
+        read_by = s.get(Meta, TAGS_READ_BY)
+        done = 1 if read_by is None else int(read_by.value)  # the reader version the stored tags come from
         if done >= TAG_READER_VERSION:
             return 0
         second_tag = sorted({ext.lstrip(".") for ext, fmt in FORMATS.items() if fmt.second_tag})
