@@ -79,9 +79,11 @@ def holds_genre(text: str | None, key: str) -> bool:
     return any(genre_key(g) == key for g in split_genres(text or ""))
 
 
-def tag_genres(file_genre: str | None) -> str | None:
-    """The genres a file's tag names, placeholders left out ("Unknown; Rock" -> "Rock"), "; "-joined; None for none."""
-    return join_genres([name for name in map(clean_name, split_genres(file_genre or "")) if name]) or None
+def tag_genres(file_genre: str | None, merged: dict[str, str] | None = None) -> str | None:
+    """The genres a file's tag names, placeholders left out ("Unknown; Rock" -> "Rock"), each under the listener's
+    merges (`merged`: genre key -> name), "; "-joined; None for none."""
+    named = [(merged or {}).get(genre_key(name), name) for name in map(clean_name, split_genres(file_genre or "")) if name]
+    return join_genres(named) or None
 
 
 def first_named(file_genre: str | None) -> str | None:

@@ -119,14 +119,9 @@ def _album_rows(s: Session, folders: Iterable[str | Path] | None = None, folder:
     return newest.values()
 
 
-def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = None,
-                           folder: str | None = None) -> dict[tuple[str, str], AlbumGenre]:
-    """album_key -> the genre the listener gave at least half of the album's present tracks (tags Genre Tagger
-    did not write, or corrections), for the albums (under `folders`, or in `folder`) that have one; a
-    compilation is left out."""
-    narrow, inside = _in_folders(folders, folder)
-    labels, display = gather_labels(s, narrow)
-    said = {label.track_id: label.key for label in labels}
+def _present_albums(s: Session, narrow: ColumnElement[bool] | None, inside: Callable | None) -> dict[tuple[str, str], list]:
+    """album_key -> the present tracks of each album that `_in_folders`' condition and test let through (id,
+    folder, album and what tells a compilation: artist, album artist, compilation flag)."""
     q = select(Track.id, Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation).where(
         Track.missing.is_(False), Track.album != "")
     if narrow is not None:
@@ -135,8 +130,19 @@ def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = No
     for row in s.execute(q):
         if inside is None or inside(row.folder):
             albums.setdefault(album_key(row.folder, row.album), []).append(row)
+    return albums
+
+
+def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = None,
+                           folder: str | None = None) -> dict[tuple[str, str], AlbumGenre]:
+    """album_key -> the genre the listener gave at least half of the album's present tracks (tags Genre Tagger
+    did not write, or corrections), for the albums (under `folders`, or in `folder`) that have one; a
+    compilation is left out."""
+    narrow, inside = _in_folders(folders, folder)
+    labels, display = gather_labels(s, narrow)
+    said = {label.track_id: label.key for label in labels}
     found = {}
-    for key, tracks in albums.items():
+    for key, tracks in _present_albums(s, narrow, inside).items():
         named = Counter(said[t.id] for t in tracks if t.id in said)
         if not named or len(tracks) < MIN_TRACKS or is_compilation_of(tracks):  # a lone track's tag is no album's
             continue
@@ -215,11 +221,7 @@ def in_compilation(s: Session, track_id: int) -> bool:
     track = s.get(Track, track_id)
     if track is None or not track.album:
         return False
-    narrow, inside = _in_folders(None, track.folder)
-    key = album_key(track.folder, track.album)
-    rows = s.execute(select(Track.folder, Track.album, Track.artist, Track.album_artist, Track.compilation)
-                     .where(narrow, Track.missing.is_(False), Track.album != ""))
-    tracks = [row for row in rows if (inside is None or inside(row.folder)) and album_key(row.folder, row.album) == key]
+    tracks = _present_albums(s, *_in_folders(None, track.folder)).get(album_key(track.folder, track.album), [])
     return len(tracks) >= MIN_TRACKS and is_compilation_of(tracks)
 
 

@@ -17,8 +17,8 @@ from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import FORMATS, format_of
-from desktop.core.genre_names import genre_key, shown_genre, tag_genres
-from desktop.core.genres import join_genres, split_genres
+from desktop.core.genre_names import shown_genre, tag_genres
+from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music, within
 from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
@@ -75,10 +75,7 @@ def library_genre(corrected: str | None, predicted: str | None, file_genre: str 
     (a track the model could not hear, too short or quiet to tell, unlike every learned genre, or not analysed
     yet) under the listener's merges (`merged`, labels.merges), so a copy-protected track tagged Jazz is still
     among Jazz; the tag is never written back."""
-    if corrected or predicted:
-        return corrected or predicted
-    named = tag_genres(file_genre)
-    return join_genres([(merged or {}).get(genre_key(n), n) for n in split_genres(named)]) if named else None
+    return corrected or predicted or tag_genres(file_genre, merged)
 
 
 def settle_tag_genres(s: Session) -> int:

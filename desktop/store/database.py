@@ -14,8 +14,7 @@ from sqlalchemy.pool import NullPool
 
 from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
-from desktop.core.genre_names import genre_key, tag_genres
-from desktop.core.genres import join_genres, split_genres
+from desktop.core.genre_names import tag_genres
 from desktop.core.paths import read_only_uri
 from desktop.store.backup import (
     BackupError,
@@ -116,8 +115,7 @@ def _tag_genres_shown(conn: Connection) -> None:
     # Under the listener's merges, as services.library.settle_tag_genres shows them.
     merged = dict(conn.exec_driver_sql("SELECT from_key, to_name FROM genre_merges").all())
     rows = conn.exec_driver_sql("SELECT id, file_genre FROM tracks WHERE genre IS NULL AND file_genre != ''").all()
-    shown = [(join_genres([merged.get(genre_key(name), name) for name in split_genres(named)]), track_id)
-             for track_id, text in rows if (named := tag_genres(text))]
+    shown = [(genre, track_id) for track_id, text in rows if (genre := tag_genres(text, merged))]
     if shown:
         conn.exec_driver_sql("UPDATE tracks SET genre = ? WHERE id = ?", shown)
 
