@@ -20,7 +20,7 @@ from desktop import __version__
 from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
-from desktop.core.progress_text import scan_progress
+from desktop.core.progress_text import scan_progress, walk_progress
 from desktop.core.wording import count
 from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES, TaggingSettings
@@ -203,19 +203,23 @@ class Output:
     def __init__(self, as_json: bool):
         self.as_json, self.data = as_json, {}
         self.tty = sys.stderr.isatty() and not as_json
+        self.line_open = False  # a progress line is on the terminal, to be covered by the next or cleared
 
     def say(self, text: str) -> None:
         """A line for people (suppressed in JSON mode)."""
         if not self.as_json:
+            self.end_line()
             print(terminal_safe(text))
 
     def note(self, text: str) -> None:
         """A hint for people on stderr (an empty listing's why), left out in JSON mode."""
         if not self.as_json:
+            self.end_line()
             print(terminal_safe(text), file=sys.stderr)
 
     def warn(self, text: str) -> None:
         """A line on stderr, also in JSON mode."""
+        self.end_line()
         print(terminal_safe(text), file=sys.stderr)
 
     def progress(self, done: int, total: int, started: float, noun: str = "tracks") -> None:
@@ -224,11 +228,28 @@ class Output:
             return
         rate = done / max(1e-6, time.monotonic() - started)
         bar = "#" * int(30 * done / total)
-        line = f"[{bar:<30}] {scan_progress(done, total, rate, sep='  ', noun=noun)}"
-        sys.stderr.write(f"\r{line:<80}")  # padded: a shorter line must cover the longer one before it
-        if done == total:
+        self.progress_line(f"[{bar:<30}] {scan_progress(done, total, rate, sep='  ', noun=noun)}")
+        if done == total:  # a finished bar stays on screen
             sys.stderr.write("\n")
+            self.line_open = False
+
+    def walking(self, p) -> None:
+        """A scan's walk on a terminal, before its analysis ('Looking for music… 1,234 files so far')."""
+        if self.tty:
+            self.progress_line(walk_progress(p.done, p.total, p.rate, sep="  "))
+
+    def progress_line(self, line: str) -> None:
+        """Write `line` over the progress line before it (on a terminal only)."""
+        sys.stderr.write(f"\r{line[:79]:<79}")  # padded: a shorter line must cover the longer one before it
         sys.stderr.flush()
+        self.line_open = True
+
+    def end_line(self) -> None:
+        """Clear an open progress line, so what is printed next has the line (the next update draws it again)."""
+        if self.line_open:
+            sys.stderr.write(f"\r{'':<79}\r")
+            sys.stderr.flush()
+            self.line_open = False
 
     def file_progress(self):
         """progress(done, total) for a write or an undo: its own bar, counting files."""
@@ -375,7 +396,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     try:
         report = scan_library(sessions, paths, settings, lambda: Analyzer(model, settings.analysis()),
                               lambda p: out.progress(p.done, p.total, started), cancel,
-                              on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"))
+                              on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"), walk_progress=out.walking)
     except KeyboardInterrupt:
         cancel.set()
         out.warn("cancelled; what was analysed is saved and the next scan carries on")

@@ -45,6 +45,19 @@ def test_scan_without_write_is_a_dry_run(lib, capsys):
     assert [f.read_bytes() for f in files] == before
 
 
+def test_a_scan_on_a_terminal_says_how_far_its_walk_is_and_warns_on_lines_of_their_own(lib, capsys, monkeypatch):
+    # A first scan hashes every file before analysing any: on a large library, minutes with nothing said.
+    music, _ = lib
+    (music / "a" / "broken.mp3").write_bytes(b"not audio" * 100)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["scan", str(music)]) == EXIT_PARTIAL
+    err = capsys.readouterr().err
+    assert "\rLooking for music… 1 file so far" in err
+    shown = [line.split("\r")[-1] for line in err.split("\n")]  # what a terminal leaves on each line
+    assert any(line.startswith("warning: ") and "broken.mp3" in line for line in shown)
+    assert not any("Looking for music" in line for line in shown)  # cleared once the walk is done
+
+
 def test_scan_of_a_folder_without_music_says_what_music_is(lib, capsys, tmp_path):
     music, _ = lib
     (tmp_path / "Documents").mkdir()

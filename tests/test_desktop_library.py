@@ -133,6 +133,45 @@ def test_album_artists_are_read_once_from_the_album_tracks_of_a_library_scanned_
     assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
 
 
+def test_a_scans_walk_says_how_far_it_is_and_so_does_reading_tags_again(env, monkeypatch):
+    # A first scan of a large library hashes every file before any analysis, and an update's reading of tags
+    # again reads every album track: minutes on a slow disk, with nothing but "Looking for music…" to see.
+    import desktop.services.library as library
+
+    clock = iter(range(0, 10_000, 1))  # a second between two looks: every one is reported, each with a rate
+    monkeypatch.setattr(library.time, "monotonic", lambda: float(next(clock)))
+    heard: list[library.SyncProgress] = []
+    env.library.sync([env.music], progress=heard.append)
+    walked = [p for p in heard if p.total is None]
+    assert [p.done for p in walked] == list(range(1, len(env.files) + 1)) and heard == walked
+    assert all(p.rate > 0 for p in walked)
+    with env.sessions() as s:
+        s.merge(Meta(key=library.TAGS_READ_BY, value="2"))
+        s.commit()
+        album_tracks = s.scalar(select(func.count()).select_from(Track).where(Track.album != ""))
+    heard.clear()
+    env.library.sync([env.music], progress=heard.append)
+    again = [p for p in heard if p.total is not None]
+    assert album_tracks and [(p.done, p.total) for p in again] == [(n, album_tracks) for n in range(album_tracks)]
+    assert heard[: len(again)] == again  # before the walk
+
+
+def test_a_walk_is_reported_a_few_times_a_second_not_per_file(env, monkeypatch):
+    import desktop.services.library as library
+
+    now = [0.0]
+
+    def monotonic():
+        now[0] += 0.1  # ten files a second
+        return now[0]
+
+    monkeypatch.setattr(library.time, "monotonic", monotonic)
+    heard = []
+    env.library.sync([env.music], progress=heard.append)
+    assert heard[0].done == 1 and 1 < len(heard) < len(env.files) / 2
+    assert heard[0].rate == 0.0 and heard[-1].rate > 0  # no rate from the first moment
+
+
 def test_changed_audio_is_analysed_again(env):
     env.scan()
     make_track(env.files["flac"].parent, env.files["flac"].stem, "noise", "flac", 5.0, seed=42)

@@ -124,6 +124,11 @@ def test_scan_progress_reads_at_a_glance():
     assert scan_progress(1234, 10000, 5.2) == "1,234 / 10,000 tracks · 5.2/s · 28 min left"
     assert scan_progress(0, 10000, 0.0) == "0 / 10,000 tracks"  # no rate yet: no guess
     assert scan_progress(3, 4, 1.0, sep="  ") == "3 / 4 tracks  1.0/s  1 s left"
+    from desktop.core.progress_text import walk_progress
+
+    assert walk_progress(1, None, 0.0) == "Looking for music… 1 file so far"
+    assert walk_progress(12345, None, 480.4) == "Looking for music… 12,345 files so far · 480/s"
+    assert walk_progress(1234, 5000, 100.0) == "Reading tags again (once)… 1,234 / 5,000 tracks · 100.0/s · 38 s left"
 
 
 def test_counts_read_as_words():

@@ -1,5 +1,6 @@
 """The GUI offscreen with pytest-qt: table model, genre view, corrections, review, cancel, undo."""
 
+import re
 import shutil
 import subprocess
 import threading
@@ -547,6 +548,34 @@ def test_cancel_during_scan(qtbot, window, monkeypatch):
     assert "cancelled" in window.progress_label.text()
     analysed = sum(1 for r in range(window.table_model.rowCount()) if window.table_model.row_at(r).status != "new")
     assert analysed < len(window.files)
+
+
+def test_a_scan_says_how_far_its_walk_is_and_its_reading_of_tags_again(qtbot, window, monkeypatch):
+    # Before any analysis a first scan hashes every file (and an update reads album tags again): the window
+    # said only "Looking for music…" for minutes on a large library.
+    import desktop.services.library as library
+    from desktop.store.schema import Meta
+
+    real_hash, real_read = library.audio_hash, library.read_tags
+    monkeypatch.setattr(library, "audio_hash", lambda *a: (time.sleep(0.3), real_hash(*a))[1])
+    window.start_scan()
+    qtbot.waitUntil(lambda: re.fullmatch(r"Looking for music… [1-9]\d* files? so far( · \d+/s)?",
+                                         window.progress_label.text()) is not None, timeout=30_000)
+    window.cancel_scan()
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=30_000)
+    assert "cancelled" in window.progress_label.text()  # not a walk's report queued before the cancel
+    monkeypatch.setattr(library, "audio_hash", real_hash)
+    scan(qtbot, window)
+    with window.sessions() as s:
+        s.merge(Meta(key=library.TAGS_READ_BY, value="2"))
+        s.commit()
+    monkeypatch.setattr(library, "read_tags", lambda *a: (time.sleep(0.3), real_read(*a))[1])
+    window.start_scan()
+    qtbot.waitUntil(lambda: re.fullmatch(r"Reading tags again \(once\)… \d+ / [1-9]\d* tracks.*",
+                                         window.progress_label.text()) is not None, timeout=30_000)
+    assert window.progress.maximum() > 0
+    window.cancel_scan()
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=30_000)
 
 
 def test_event_loop_keeps_turning_during_a_scan(qtbot, window, monkeypatch):

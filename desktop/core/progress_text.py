@@ -20,3 +20,11 @@ def scan_progress(done: int, total: int, rate: float, sep: str = " · ", noun: s
     if rate > 0:
         text += f"{sep}{rate:.1f}/s{sep}{time_left((total - done) / rate)} left"
     return text
+
+
+def walk_progress(done: int, total: int | None, rate: float, sep: str = " · ") -> str:
+    """'Looking for music… 12,345 files so far · 480/s' while a scan walks its folders; once after an update
+    that reads more from tags, 'Reading tags again (once)… 1,234 / 5,000 tracks · 2 min left'."""
+    if total is not None:
+        return f"Reading tags again (once)… {scan_progress(done, total, rate, sep)}"
+    return f"Looking for music… {done:,} {'file' if done == 1 else 'files'} so far" + (f"{sep}{rate:.0f}/s" if rate > 0 else "")

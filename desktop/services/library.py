@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,6 +59,35 @@ class SyncReport:
     reread: int = 0  # unchanged files whose tags a newer reader found more in (once per TAG_READER_VERSION)
     merged: int = 0  # tracks the library held twice (one file by two names) made one, with both histories
     problems: list[ScanProblem] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """How far a scan's walk is, before any analysis: the files looked at so far (their total is not known
+    until the walk ends), or, once after an update, the tracks whose tags are read again (of `total`)."""
+
+    done: int
+    total: int | None = None  # set only while tags are read again
+    rate: float = 0.0  # per second, since this stage began
+
+
+class Throttled:
+    """Calls `report(SyncProgress)` at most every `every` seconds (a walk finds hundreds of files a second;
+    a face needs a few updates a second), always for the first."""
+
+    def __init__(self, report: Callable[[SyncProgress], None] | None, every: float = 0.25):
+        self.report, self.every = report, every
+        self.started = time.monotonic()
+        self.last = -every
+
+    def __call__(self, done: int, total: int | None = None) -> None:
+        """Report `done` (of `total`) if it is time to."""
+        now = time.monotonic()
+        if self.report is None or now - self.last < self.every:
+            return
+        self.last = now
+        elapsed = now - self.started
+        self.report(SyncProgress(done, total, done / elapsed if elapsed >= 1 else 0.0))  # no rate from a moment
 
 
 @dataclass
@@ -140,8 +170,10 @@ class Library:
 
     # ---- sync -------------------------------------------------------------------------------
     def sync(self, roots: Iterable[str | Path], cancel: threading.Event | None = None,
-             on_problem: Callable[[ScanProblem], None] | None = None) -> SyncReport:
-        """Walk `roots`: add new files, notice changed and moved ones, mark vanished ones missing."""
+             on_problem: Callable[[ScanProblem], None] | None = None,
+             progress: Callable[[SyncProgress], None] | None = None) -> SyncReport:
+        """Walk `roots`: add new files, notice changed and moved ones, mark vanished ones missing.
+        `progress` hears how far it is a few times a second (a first scan of a large library hashes every file)."""
         cancel = cancel or threading.Event()
         report = SyncReport()
         roots = [Path(r).expanduser().absolute() for r in roots]
@@ -157,10 +189,12 @@ class Library:
         seen: set[str] = set()
         with writer_lock(self.sessions), self.sessions() as s:
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir()])  # a file named on its own is not one
-            report.reread = self._read_tags_again(s, cancel)
+            report.reread = self._read_tags_again(s, cancel, Throttled(progress))
+            looked_at = Throttled(progress)
             for n, found in enumerate(walk_music(roots, problem, leftover), start=1):
                 if cancel.is_set():
                     break
+                looked_at(n)
                 seen.add(str(found.path))
                 self._sync_file(s, found, report, problem, seen)
                 if n % COMMIT_EVERY == 0:
@@ -247,7 +281,7 @@ class Library:
         track.album_artist, track.compilation = tags.album_artist, tags.compilation
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
 
-    def _read_tags_again(self, s: Session, cancel: threading.Event) -> int:
+    def _read_tags_again(self, s: Session, cancel: threading.Event, progress: Throttled) -> int:
         """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader read short:
         a scan skips unchanged files, so what only a newer reader finds (a genre in a second tag, an album artist)
         was never shown, counted or learned from. Returns how many tracks gained something."""
@@ -266,7 +300,8 @@ class Library:
                                                or_(*(rule for version, rule in short.items() if version > done)))
                            .order_by(Track.id)).all()
         gained = 0
-        for track in tracks:
+        for n, track in enumerate(tracks):
+            progress(n, len(tracks))
             if cancel.is_set():
                 s.merge(Meta(key=TAGS_READ_UPTO, value=str(last)))  # not marked done: the next scan goes on from here
                 return gained

@@ -14,7 +14,13 @@ from desktop.core.analysis import ERROR, Analyzer, TrackAnalysis
 from desktop.core.formats import FORMATS
 from desktop.core.scan import ScanProblem
 from desktop.services.album_genres import settle_albums
-from desktop.services.library import AnalysisProgress, Library, SyncReport, settle_tag_genres
+from desktop.services.library import (
+    AnalysisProgress,
+    Library,
+    SyncProgress,
+    SyncReport,
+    settle_tag_genres,
+)
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import RecoveryReport, TagService
 from desktop.store.lock import writer_lock
@@ -72,9 +78,11 @@ def albums_under(roots: list[str | Path]) -> list[Path]:
 def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], settings: TaggingSettings,
                  analyzer_factory: Callable[[], Analyzer], progress: Callable[[AnalysisProgress], None] | None = None,
                  cancel: threading.Event | None = None,
-                 on_problem: Callable[[ScanProblem], None] | None = None, set_aside: Iterable[str | Path] = ()) -> ScanReport:
+                 on_problem: Callable[[ScanProblem], None] | None = None, set_aside: Iterable[str | Path] = (),
+                 walk_progress: Callable[[SyncProgress], None] | None = None) -> ScanReport:
     """Run a whole scan under the library's writer lock; the model is loaded only when the sync finishes.
-    `set_aside`: folders taken out of the library (their tracks leave it, except under one of `roots`)."""
+    `set_aside`: folders taken out of the library (their tracks leave it, except under one of `roots`).
+    `walk_progress` hears how far the walk is before the analysis, whose `progress` has a total."""
     cancel = cancel or threading.Event()
     roots = list(roots)
     report = ScanReport(folders=len(roots))
@@ -88,7 +96,7 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
         report.recovered = TagService(sessions, settings).recover_interrupted()
         library = Library(sessions, settings.tag_options())
         report.set_aside = library.set_aside(set_aside, kept=roots) if set_aside else 0
-        report.sync = library.sync(roots, cancel, problem)
+        report.sync = library.sync(roots, cancel, problem, walk_progress)
         if cancel.is_set():
             report.cancelled = True
             return report

@@ -52,7 +52,7 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
-from desktop.core.progress_text import scan_progress
+from desktop.core.progress_text import scan_progress, walk_progress
 from desktop.core.wording import count
 from desktop.services.album_genres import (
     AlbumGenre,
@@ -69,7 +69,7 @@ from desktop.services.learning import (
     merges_in_effect,
     readiness,
 )
-from desktop.services.library import Library
+from desktop.services.library import Library, SyncProgress
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_genre_playlists, write_m3u8
@@ -789,6 +789,7 @@ class MainWindow(QMainWindow):
         self.scan_job = Job(fn, "scan")
         self._scanning_for_change = changed_folder
         self.scan_job.progress.connect(self._scan_progress)
+        self.scan_job.staged.connect(self._walk_progress)
         self.scan_job.finished.connect(self._scan_finished)
         self.scan_job.failed.connect(self._scan_failed)
         self.progress.setRange(0, 0)
@@ -805,6 +806,16 @@ class MainWindow(QMainWindow):
         if self.scan_job is not None:
             self.scan_job.cancel()
             self.progress_label.setText("Cancelling…")
+
+    def _walk_progress(self, p: SyncProgress):
+        if self.scan_job is None or self.scan_job.cancel_event.is_set():
+            return  # a report queued before the scan ended or was cancelled must not cover what the window says now
+        if p.total is None:
+            self.progress.setRange(0, 0)  # busy: how many files there are is known only when the walk ends
+        else:
+            self.progress.setRange(0, p.total)
+            self.progress.setValue(p.done)
+        self.progress_label.setText(walk_progress(p.done, p.total, p.rate))
 
     def _scan_progress(self, done: int, total: int, rate: float):
         self.progress.setRange(0, total)

@@ -20,6 +20,7 @@ class Job(QObject):
     """Runs fn(report_progress, cancel_event) on a QThread; emits finished(result) or failed(message)."""
 
     progress = Signal(int, int, float)  # done, total, tracks per second
+    staged = Signal(object)  # anything else a job tells as it goes (a scan's walk: a SyncProgress)
     finished = Signal(object)
     failed = Signal(str)
 
@@ -43,7 +44,7 @@ class Job(QObject):
         """The thread's entry point."""
         self._started = time.monotonic()
         try:
-            result = self.fn(self.report, self.cancel_event)
+            result = self.fn(Reporter(self), self.cancel_event)
         except GenreTaggerError as exc:
             log.warning("%s job: %s", self.name, exc)
             self.error = exc
@@ -54,6 +55,22 @@ class Job(QObject):
             self.failed.emit(f"{type(exc).__name__}: {exc}")
         else:
             self.finished.emit(result)
+
+
+class Reporter:
+    """What a job function reports through: report(done, total) for its progress bar, report.stage(value)
+    for anything else the window shows (both cross to the GUI thread as signals)."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def __call__(self, done: int, total: int) -> None:
+        """Progress: `done` of `total`."""
+        self.job.report(done, total)
+
+    def stage(self, value: object) -> None:
+        """Tell the window something else (the job's `staged` signal)."""
+        self.job.staged.emit(value)
 
 
 def start_job(job: Job) -> QThread:
@@ -122,6 +139,6 @@ def scan_function(sessions, settings, analyzer_factory, roots: list[str], set_as
 
     def run(report, cancel) -> ScanReport:
         return scan_library(sessions, roots, settings, analyzer_factory, lambda p: report(p.done, p.total), cancel,
-                            set_aside=set_aside)
+                            set_aside=set_aside, walk_progress=report.stage)
 
     return run
