@@ -164,6 +164,13 @@ def build_parser() -> argparse.ArgumentParser:
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
     gn.add_argument("--per-album", choices=("on", "off"), help="on: every track of an album shows (and is written with) "
                     "the genre its tracks share, except on compilations; off: each track its own (the default)")
+
+    fo = add("folders", help="the library's music folders, and those left out of it (audiobooks, podcasts); "
+                             "leave one out or take it back")
+    which = fo.add_mutually_exclusive_group()
+    which.add_argument("--leave-out", metavar="DIR", help="scans skip DIR from now on; its tracks leave the library "
+                                                          "(their corrections kept, for when it is taken back)")
+    which.add_argument("--take-back", metavar="DIR", help="scan a folder left out again (the next scan brings its tracks back)")
     return p
 
 
@@ -318,8 +325,11 @@ RETRY_S = 5.0  # `scan --watch`: how long to wait for another process's scan or 
 def watch_and_scan(args, out: Output, sessions, settings: TaggingSettings, model, active) -> int:
     """`scan --watch`: scan, then again whenever music comes, goes or is renamed, until Ctrl+C or SIGTERM."""
     from desktop.core.folder_changes import FolderPoll
+    from desktop.services.library import Library
 
-    poll = FolderPoll([p for p in args.paths if Path(p).expanduser().is_dir()])
+    # Folders left out of the library are not looked at (a scan would skip them anyway); one left out later is
+    # skipped by the scans it starts.
+    poll = FolderPoll([p for p in args.paths if Path(p).expanduser().is_dir()], left_out=Library(sessions).left_out())
     if not poll.roots:
         raise GenreTaggerError(None, "--watch watches folders: name one (it scans the files named on their own once)")
     # A service manager's stop: a write ends with its file in hand. The caller's own handler is put back after.
@@ -957,9 +967,45 @@ def cmd_genres(args, out: Output) -> int:
     return EXIT_OK
 
 
+def cmd_folders(args, out: Output) -> int:
+    """List the library's folders and those left out; leave one out or take one back."""
+    from desktop.core.scan import within
+    from desktop.services.library import Library
+
+    library = Library(open_sessions(args, None if args.leave_out or args.take_back else out))
+    done = {}
+    if args.leave_out:
+        folder = str(Path(args.leave_out).expanduser().absolute())
+        change = library.leave_out(folder)
+        done = {"left_out_now": change.left_out, "tracks_out": change.tracks}
+        if change.left_out:
+            out.say(f"left out: {folder} ({count(change.tracks, 'track')} out of the library, corrections kept; "
+                    f"`genre-tagger folders --take-back {shlex.quote(folder)}` brings them back)")
+        else:
+            holder = next(f for f in library.left_out() if within([f])(folder))
+            out.say(f"{folder} was already left out" + ("" if holder == folder else f" (it is in {holder}, which is)"))
+    if args.take_back:
+        folder = str(Path(args.take_back).expanduser().absolute())
+        if not library.take_back(folder):
+            left_out = library.left_out()
+            return fail(out, args, f"{folder}: not left out ("
+                                   + (f"the folders left out: {', '.join(left_out)})" if left_out else "no folder is)"))
+        out.say(f"taken back: {folder} (the next scan brings its tracks back: `genre-tagger scan`)")
+        done = {"taken_back": [folder]}
+    folders, left_out = library.recorded_folders(), library.left_out()
+    out.data = {"folders": folders, "left_out": left_out, **done}
+    for folder in folders:
+        out.say(f"music folder: {folder}" + ("" if os.path.isdir(folder) else "  (not there now)"))
+    for folder in left_out:
+        out.say(f"left out:     {folder}")
+    if not folders and not left_out:
+        out.note("no music folders yet: `genre-tagger scan ~/Music` scans one and remembers it")
+    return EXIT_OK
+
+
 COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "forget": cmd_forget, "undo": cmd_undo,
             "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres,
-            "classify": cmd_classify, "map": cmd_map}
+            "classify": cmd_classify, "map": cmd_map, "folders": cmd_folders}
 
 
 def fail(out: Output, args, message: str) -> int:

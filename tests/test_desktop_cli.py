@@ -58,6 +58,33 @@ def test_a_scan_on_a_terminal_says_how_far_its_walk_is_and_warns_on_lines_of_the
     assert not any("Looking for music" in line for line in shown)  # cleared once the walk is done
 
 
+def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back(lib, capsys, tmp_path):
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["folders"]) == EXIT_OK
+    assert capsys.readouterr().out == f"music folder: {music}\n"
+    assert main(["folders", "--leave-out", str(music / "b")]) == EXIT_OK  # an option after the subcommand
+    assert "left out: " + str(music / "b") + " (2 tracks out of the library" in capsys.readouterr().out
+    code, data = run_json(capsys, "list")
+    assert [t["path"] for t in data["tracks"]] == [str(files[0])]
+    code, data = run_json(capsys, "folders")
+    assert (code, data) == (EXIT_OK, {"folders": [str(music)], "left_out": [str(music / "b")]})
+    assert main(["scan", str(music / "b")]) == EXIT_PARTIAL
+    assert f"{music / 'b'}: is left out of the library: not scanned" in capsys.readouterr().err
+    assert main(["folders", "--take-back", str(tmp_path)]) == EXIT_ERROR
+    assert f"error: {tmp_path}: not left out (the folders left out: {music / 'b'})" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--take-back", str(music / "b"))
+    assert (code, data["left_out"], data["taken_back"]) == (EXIT_OK, [], [str(music / "b")])
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert "2 back from missing" in capsys.readouterr().out
+    assert main(["folders", "--leave-out", str(tmp_path / "nowhere")]) == EXIT_ERROR
+    assert f"error: {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as refused:  # one at a time
+        main(["folders", "--leave-out", str(music / "a"), "--take-back", str(music / "b")])
+    assert refused.value.code == EXIT_ERROR and "not allowed with" in capsys.readouterr().err
+
+
 def test_scan_of_a_folder_without_music_says_what_music_is(lib, capsys, tmp_path):
     music, _ = lib
     (tmp_path / "Documents").mkdir()

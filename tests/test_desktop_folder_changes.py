@@ -73,6 +73,21 @@ def test_a_poll_names_the_folders_whose_music_came_went_or_was_renamed(tmp_path)
     assert poll.look() == [str(music / "New"), str(music / "New" / "Disc 1")]
 
 
+def test_a_poll_and_a_listing_leave_out_the_folders_left_out_of_the_library(tmp_path):
+    music = tmp_path / "music"
+    touch(music / "Album" / "one.flac")
+    touch(music / "Podcasts" / "Show" / "episode.mp3")
+    assert music_folder_names([music], left_out=[music / "Podcasts"]) == {
+        str(music): {"Album"}, str(music / "Album"): {"one.flac"}}
+    poll = FolderPoll([music], left_out=[music / "Podcasts"])
+    assert poll.look() == []
+    touch(music / "Podcasts" / "Show" / "episode 2.mp3")
+    touch(music / "Podcasts" / "New Show" / "episode.mp3")
+    assert poll.look() == []  # nothing a scan would walk
+    touch(music / "Album" / "two.flac")
+    assert poll.look() == [str(music / "Album")]
+
+
 def test_a_poll_lists_only_folders_whose_time_moved_and_not_those_changed_a_moment_ago(tmp_path, monkeypatch):
     music = tmp_path / "music"
     touch(music / "a" / "one.flac")
@@ -84,7 +99,7 @@ def test_a_poll_lists_only_folders_whose_time_moved_and_not_those_changed_a_mome
     import desktop.core.folder_changes as folder_changes
 
     real = folder_changes.music_names
-    monkeypatch.setattr(folder_changes, "music_names", lambda folder: listed.append(folder.name) or real(folder))
+    monkeypatch.setattr(folder_changes, "music_names", lambda folder, *left_out: listed.append(folder.name) or real(folder, *left_out))
     assert poll.look() == [] and listed == []  # one stat per folder, nothing listed
     touch(music / "a" / "three.flac")
     stamp = os.stat(music / "a").st_mtime_ns

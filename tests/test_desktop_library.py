@@ -229,6 +229,43 @@ def test_setting_a_folder_aside_spares_tracks_under_a_folder_kept(tmp_path):
         assert {t.path for t in s.scalars(select(Track).where(Track.missing.is_(False)))} == {str(music / "Rock" / "song 2.wav")}
 
 
+def test_a_folder_left_out_leaves_the_library_and_taken_back_returns_with_its_corrections(tmp_path):
+    from desktop.services.library import NotAFolder
+
+    music = tmp_path / "music"
+    song = make_track(music / "Rock", "song", "tones", "wav", 1.0, seed=1)
+    books = [make_track(music / "Audiobooks" / "Book", f"chapter {n}", "noise", "wav", 1.0, seed=n) for n in (2, 3)]
+    library = Library(open_database(tmp_path / "db.sqlite"))
+    library.sync([music])
+    TagService(library.sessions, TaggingSettings()).correct([str(books[0])], "Spoken Word")
+
+    def present():
+        with library.sessions() as s:
+            return {t.path for t in s.scalars(select(Track).where(Track.missing.is_(False)))}
+
+    change = library.leave_out(music / "Audiobooks")
+    assert (change.left_out, change.tracks) == ([str(music / "Audiobooks")], 2) and present() == {str(song)}
+    assert library.leave_out(music / "Audiobooks" / "Book").left_out == []  # inside one left out: nothing more
+    report = library.sync([music])
+    assert (report.found, report.missing, present()) == (1, 0, {str(song)})  # not walked: not found, not counted
+    problems = []
+    library.sync([books[1]], on_problem=problems.append)  # named on its own: said, not scanned
+    assert [p.path for p in problems] == [books[1]] and "left out of the library" in problems[0].reason
+    library.sync([music / "Audiobooks"], on_problem=problems.append)
+    assert library.folders() == [str(music)]  # a folder left out is not remembered as a library folder
+    assert library.take_back(music / "Audiobooks") and not library.take_back(music / "Audiobooks")
+    assert library.left_out() == [] and library.sync([music]).returned == 2 and present() == {str(song), *map(str, books)}
+    with library.sessions() as s:
+        assert queries.track_by_path(s, str(books[0])).corrected_genre == "Spoken Word"
+    with pytest.raises(NotAFolder, match="no such folder"):
+        library.leave_out(music / "Podcasts")
+    with pytest.raises(NotAFolder, match="not a folder"):
+        library.leave_out(song)
+    assert library.left_out() == [] and present() == {str(song), *map(str, books)}
+    library.leave_out(music)  # a whole library folder: it is no longer one
+    assert library.folders() == [] and present() == set()
+
+
 def test_the_library_remembers_the_folders_its_scans_walked(tmp_path):
     # The window and `scan` with no folder take them from here: a library scanned in a shell was asked for again.
     music, other = tmp_path / "music", tmp_path / "other"

@@ -48,6 +48,21 @@ def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
         ("radio.ra", "RealAudio files are not read by Genre Tagger (not analysed or tagged)")]
 
 
+def test_folders_left_out_are_not_walked_and_a_root_in_one_is_named(tmp_path):
+    touch(tmp_path / "Music" / "Rock" / "one.mp3")
+    touch(tmp_path / "Music" / "Audiobooks" / "Book" / "chapter.mp3")
+    touch(tmp_path / "Music" / "Audiobooks Extra" / "two.mp3")  # beside it, not in it
+    problems = []
+    found = [f.path.name for f in walk_music([tmp_path / "Music"], problems.append,
+                                             left_out=[tmp_path / "Music" / "Audiobooks"])]
+    assert found == ["two.mp3", "one.mp3"] and problems == []
+    left_out = [tmp_path / "Music" / "Audiobooks"]
+    named = [tmp_path / "Music" / "Audiobooks", tmp_path / "Music" / "Audiobooks" / "Book" / "chapter.mp3"]
+    assert list(walk_music(named, problems.append, left_out=left_out)) == []
+    assert [(p.path, p.reason.split(":")[0]) for p in problems] == [
+        (named[0], "is left out of the library"), (named[1], f"is in {left_out[0]}, left out of the library")]
+
+
 def test_symlink_loop_is_not_followed_forever(tmp_path):
     touch(tmp_path / "music" / "song.opus")
     os.symlink(tmp_path / "music", tmp_path / "music" / "loop")

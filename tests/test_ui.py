@@ -139,6 +139,55 @@ def test_a_folder_removed_in_settings_leaves_the_table_and_comes_back_with_its_c
     assert len(rows) == len(window.files) and rows[beats[0]].genre == "Breakbeat" and rows[beats[0]].corrected
 
 
+def test_a_folder_left_out_in_settings_leaves_the_library_and_taken_back_returns(qtbot, window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QPushButton
+
+    import desktop.ui.dialogs as dialogs
+    from desktop.services.library import Library
+
+    music = window.files["flac"].parents[1]
+    scan(qtbot, window)
+    every, beats = {str(p) for p in window.files.values()}, {str(p) for p in window.files.values() if p.parent.name == "beats"}
+
+    def shown():
+        return {window.table_model.row_at(r).path for r in range(window.table_model.rowCount())}
+
+    def press(dialog, text):
+        next(b for b in dialog.findChildren(QPushButton) if b.text() == text).click()
+
+    chosen = iter([str(tmp_path), str(music), str(music / "beats"), str(music / "beats")])
+    monkeypatch.setattr(dialogs, "choose_folder_to_leave_out", lambda parent, start: next(chosen))
+
+    def leave_out(dialog):
+        assert dialog.left_out_folders() == []
+        for _ in range(2):  # outside the music folders, then a whole music folder: refused, and said why
+            press(dialog, "Leave out a folder…")
+            assert dialog.left_out_folders() == [] and "not inside one of your music folders" in dialog.left_out_note.text()
+        press(dialog, "Leave out a folder…")
+        press(dialog, "Leave out a folder…")  # the same again: listed once
+        assert dialog.left_out_folders() == [str(music / "beats")] and dialog.left_out_note.isHidden()
+        return SettingsDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", leave_out)
+    window.open_settings()
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
+    assert shown() == every - beats and f"{len(beats)} tracks of folders removed or left out taken out" in (
+        window.progress_label.text())
+
+    def take_back(dialog):
+        assert dialog.left_out_folders() == [str(music / "beats")]  # from the library
+        dialog.left_out.item(0).setSelected(True)
+        press(dialog, "Take back")
+        assert dialog.left_out_folders() == []
+        return SettingsDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", take_back)
+    window.open_settings()
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
+    assert shown() == every and Library(window.sessions).left_out() == []
+    qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)  # the folders listed again for the watch
+
+
 def test_export_playlist_names_the_genre_says_what_it_saved_and_when_there_is_nothing(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 

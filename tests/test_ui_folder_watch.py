@@ -64,6 +64,25 @@ def test_a_new_folder_is_watched_at_once_and_one_removed_is_heard(qtbot, tmp_pat
     qtbot.waitUntil(lambda: watch.watching() == 1)
 
 
+def test_a_folder_left_out_of_the_library_is_not_watched_nor_one_made_in_it(qtbot, tmp_path):
+    music = tmp_path / "music"
+    touch(music / "song.mp3")
+    touch(music / "Audiobooks" / "Book" / "one.mp3")
+    left_out = [str(music / "Audiobooks"), str(music / "Podcasts")]  # the second not made yet
+    watch = FolderWatch(quiet_ms=150, settle_s=0.0)
+    watch.watch(music_folder_names([music], left_out=left_out), left_out=left_out)
+    assert watch.watching() == 1
+    with qtbot.assertNotEmitted(watch.changed, wait=1000):
+        touch(music / "Audiobooks" / "Book" / "two.mp3")
+        (music / "Podcasts").mkdir()
+    assert watch.watching() == 1
+    with qtbot.waitSignal(watch.changed, timeout=5000):
+        (music / "Album").mkdir()  # a folder a scan walks: watched at once
+    with qtbot.waitSignal(watch.changed, timeout=5000):
+        touch(music / "Album" / "one.ogg")
+    assert watch.watching() == 2
+
+
 def test_a_file_still_being_copied_is_waited_for(qtbot, tmp_path):
     music = tmp_path / "music"
     music.mkdir()

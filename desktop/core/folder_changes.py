@@ -59,9 +59,11 @@ def outside_unplugged(roots: Iterable[str | Path], paths: Iterable[str]) -> tupl
 class FolderPoll:
     """The music folders under `roots` (nearest first, at most `limit`) as last seen; `look()` says which changed."""
 
-    def __init__(self, roots: Iterable[str | Path], limit: int | None = None, clock: Callable[[], float] = time.time):
+    def __init__(self, roots: Iterable[str | Path], limit: int | None = None, clock: Callable[[], float] = time.time,
+                 left_out: Iterable[str | Path] = ()):
         self.roots = [Path(r).expanduser().absolute() for r in roots]
         self.limit, self.clock = limit, clock
+        self.left_out = within(left_out)  # folders left out of the library: a scan does not walk them
         # folder -> (modification time, when it was looked at, its music names, its subfolders)
         self._seen: dict[str, tuple[int, float, frozenset[str], list[Path]]] = {}
         self._looked = False
@@ -97,7 +99,7 @@ class FolderPoll:
                 if before and before[0] == st.st_mtime_ns and before[1] - st.st_mtime_ns / 1e9 > RACY_S:
                     names, subfolders = before[2], before[3]
                 else:
-                    names, subfolders = music_names(folder)
+                    names, subfolders = music_names(folder, self.left_out)
                     if self._looked and (before is None or before[2] != names):
                         changed.append(key)
             except OSError:  # gone, or unreadable now: counted below as gone
@@ -109,9 +111,9 @@ class FolderPoll:
         return changed
 
 
-def music_folder_names(roots: Iterable[str | Path], limit: int | None = None,
-                       cancel: threading.Event | None = None) -> dict[str, frozenset[str]] | None:
-    """Every folder a scan walks under `roots` (nearest first, at most `limit`), with its music names; None when
-    cancelled."""
-    poll = FolderPoll(roots, limit)
+def music_folder_names(roots: Iterable[str | Path], limit: int | None = None, cancel: threading.Event | None = None,
+                       left_out: Iterable[str | Path] = ()) -> dict[str, frozenset[str]] | None:
+    """Every folder a scan walks under `roots` (nearest first, at most `limit`; none `left_out`), with its music
+    names; None when cancelled."""
+    poll = FolderPoll(roots, limit, left_out=left_out)
     return None if poll.look(cancel) is None else poll.folders()

@@ -83,14 +83,24 @@ def _valid_name(path: Path) -> bool:
 
 
 def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], None],
-               on_leftover: Callable[[Path], None] | None = None) -> Iterator[FoundFile]:
+               on_leftover: Callable[[Path], None] | None = None, left_out: Iterable[str | Path] = ()) -> Iterator[FoundFile]:
     """Yield supported files under `roots` in a stable order; report problems and carry on.
 
     `on_leftover` hears of each temporary copy a killed tag write left behind (ours, by exact name).
+    `left_out`: folders the listener left out of the library (audiobooks, podcasts), not walked; a root in one is
+    named as a problem.
     """
     seen_dirs: set[tuple[int, int]] = set()
+    left_out = [str(Path(f).expanduser().absolute()) for f in left_out]
+    skipped = within(left_out)
     for root in roots:
         root = Path(root).expanduser()
+        if skipped(str(root.absolute())):
+            holder = next(f for f in left_out if within([f])(str(root.absolute())))
+            where = "is left out of the library" if Path(holder) == root.absolute() else f"is in {holder}, left out of the library"
+            on_problem(ScanProblem(printable(root), f"{where}: not scanned (Settings, or `genre-tagger folders --take-back`, "
+                                                    "takes it back)"))
+            continue
         if root.is_file():  # one file named on its own (`scan song.flac`)
             yield from _root_file(root.absolute(), on_problem)
             continue
@@ -100,7 +110,7 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
         if tree := system_tree(root):
             on_problem(ScanProblem(printable(root), f"is in {tree}, the system's own files, not music; not walked"))
             continue
-        yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover)
+        yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover, skipped)
 
 
 def _root_file(path: Path, on_problem) -> Iterator[FoundFile]:
@@ -135,7 +145,7 @@ def _leads_to_system_tree(entry: os.DirEntry, path: Path) -> bool:
     return (path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path) is not None
 
 
-def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFile]:
+def _walk(folder: Path, seen: set, on_problem, on_leftover, skipped: Callable[[str], bool]) -> Iterator[FoundFile]:
     try:
         st = folder.stat()
         if (st.st_dev, st.st_ino) in seen:  # a symlink back into a folder already walked
@@ -158,9 +168,9 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
                     on_problem(ScanProblem(printable(path), "the name is not valid UTF-8; rename it to scan it"))
                 continue
             if entry.is_dir(follow_symlinks=True):
-                if _leads_to_system_tree(entry, path):
+                if _leads_to_system_tree(entry, path) or skipped(entry.path):
                     continue
-                yield from _walk(path, seen, on_problem, on_leftover)
+                yield from _walk(path, seen, on_problem, on_leftover, skipped)
             elif entry.is_file(follow_symlinks=True) and (
                     found := _music_file(path, entry.stat, on_problem)):
                 yield found
@@ -168,9 +178,10 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover) -> Iterator[FoundFil
             on_problem(ScanProblem(path, f"cannot read ({exc.strerror or exc})"))
 
 
-def music_names(folder: str | Path) -> tuple[frozenset[str], list[Path]]:
+def music_names(folder: str | Path, left_out: Callable[[str], bool] = lambda _path: False) -> tuple[frozenset[str], list[Path]]:
     """The names in one folder a scan looks at (music files, audio it names as unread, subfolders it walks), and
-    those subfolders; hidden names (a tag write's temporary copy) are not among them. Raises OSError."""
+    those subfolders; hidden names (a tag write's temporary copy) and folders `left_out` (a `within` test) are not
+    among them. Raises OSError."""
     names, subfolders = set(), []
     with os.scandir(folder) as it:
         for entry in it:
@@ -179,7 +190,7 @@ def music_names(folder: str | Path) -> tuple[frozenset[str], list[Path]]:
                 continue
             try:
                 if entry.is_dir(follow_symlinks=True):
-                    if not _leads_to_system_tree(entry, path):
+                    if not _leads_to_system_tree(entry, path) and not left_out(entry.path):
                         names.add(entry.name)
                         subfolders.append(path)
                 elif is_supported(path) or unread_audio_kind(path):

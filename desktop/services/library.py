@@ -32,6 +32,7 @@ COMMIT_EVERY = 200
 TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled reading again got to
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
+LEFT_OUT = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
 
 
 def outermost(folders: Iterable[str]) -> list[str]:
@@ -41,6 +42,19 @@ def outermost(folders: Iterable[str]) -> list[str]:
         if not within(kept)(folder):
             kept.append(folder)
     return sorted(kept)
+
+
+class NotAFolder(GenreTaggerError):
+    """A folder to leave out that is not one."""
+
+
+@dataclass
+class LeftOutChange:
+    """What a change to the folders left out did."""
+
+    left_out: list[str] = field(default_factory=list)  # folders newly left out
+    taken_back: list[str] = field(default_factory=list)  # folders walked again from the next scan
+    tracks: int = 0  # tracks that left the library with the folders newly left out
 
 
 @dataclass
@@ -188,10 +202,12 @@ class Library:
 
         seen: set[str] = set()
         with writer_lock(self.sessions), self.sessions() as s:
-            self._record_folders(s, add=[str(r) for r in roots if r.is_dir()])  # a file named on its own is not one
+            left_out = self._left_out(s)
+            # A file named on its own is not a library folder, nor is a folder left out (the walk says so).
+            self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
             looked_at = Throttled(progress)
-            for n, found in enumerate(walk_music(roots, problem, leftover), start=1):
+            for n, found in enumerate(walk_music(roots, problem, leftover, left_out), start=1):
                 if cancel.is_set():
                     break
                 looked_at(n)
@@ -383,6 +399,52 @@ class Library:
             self._record_folders(s, add=[str(k) for k in kept if k.is_dir()], drop=roots)
             s.commit()
         return count
+
+    def left_out(self) -> list[str]:
+        """The folders left out of the library (audiobooks, podcasts, sound effects): no scan walks them."""
+        with self.sessions() as s:
+            return self._left_out(s)
+
+    @staticmethod
+    def _left_out(s: Session) -> list[str]:
+        row = s.get(Meta, LEFT_OUT)
+        try:
+            folders = json.loads(row.value) if row else []
+        except ValueError:
+            return []
+        return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+
+    def set_left_out(self, folders: Iterable[str | Path]) -> LeftOutChange:
+        """Leave exactly `folders` out of the library: the tracks of a folder newly left out leave it now (kept as
+        missing with their corrections), one taken back is walked again by the next scan, which brings its tracks
+        back. A folder that is (or holds) one of the library's folders takes that out too. Raises NotAFolder for a
+        folder to leave out that is not there."""
+        wanted = [Path(f).expanduser().absolute() for f in folders]
+        with writer_lock(self.sessions), self.sessions() as s:
+            before = self._left_out(s)
+            for folder in wanted:
+                if str(folder) not in before and not folder.is_dir():  # one left out before may be on a drive away
+                    raise NotAFolder(folder, "no such folder" if not folder.exists() else "not a folder")
+            now = outermost(str(f) for f in wanted)
+            added = [f for f in now if not within(before)(f)]
+            tracks = self._mark_missing(s, [Path(f) for f in added])
+            self._record_folders(s, drop=[Path(f) for f in added])
+            s.merge(Meta(key=LEFT_OUT, value=json.dumps(now)))
+            s.commit()
+        return LeftOutChange(added, [f for f in before if not within(now)(f)], tracks)
+
+    def leave_out(self, folder: str | Path) -> LeftOutChange:
+        """Leave one more folder out of the library (see set_left_out)."""
+        return self.set_left_out([*self.left_out(), folder])
+
+    def take_back(self, folder: str | Path) -> bool:
+        """Walk a left-out folder again from the next scan; False when it was not left out."""
+        folder = str(Path(folder).expanduser().absolute())
+        left_out = self.left_out()
+        if folder not in left_out:
+            return False
+        self.set_left_out([f for f in left_out if f != folder])
+        return True
 
     def folders(self) -> list[str]:
         """The folders this library's scans walked (from the window or the command line), where they still are."""

@@ -79,9 +79,11 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
                  analyzer_factory: Callable[[], Analyzer], progress: Callable[[AnalysisProgress], None] | None = None,
                  cancel: threading.Event | None = None,
                  on_problem: Callable[[ScanProblem], None] | None = None, set_aside: Iterable[str | Path] = (),
-                 walk_progress: Callable[[SyncProgress], None] | None = None) -> ScanReport:
+                 walk_progress: Callable[[SyncProgress], None] | None = None,
+                 left_out: Iterable[str | Path] | None = None) -> ScanReport:
     """Run a whole scan under the library's writer lock; the model is loaded only when the sync finishes.
     `set_aside`: folders taken out of the library (their tracks leave it, except under one of `roots`).
+    `left_out`: the folders the library leaves out from now on (None: those it left out before).
     `walk_progress` hears how far the walk is before the analysis, whose `progress` has a total."""
     cancel = cancel or threading.Event()
     roots = list(roots)
@@ -96,6 +98,8 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
         report.recovered = TagService(sessions, settings).recover_interrupted()
         library = Library(sessions, settings.tag_options())
         report.set_aside = library.set_aside(set_aside, kept=roots) if set_aside else 0
+        if left_out is not None:
+            report.set_aside += library.set_left_out(left_out).tracks
         report.sync = library.sync(roots, cancel, problem, walk_progress)
         if cancel.is_set():
             report.cancelled = True

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.genres import join_genres
+from desktop.core.scan import within
 from desktop.core.wording import count
 from desktop.ui.labels import plain_label
 
@@ -170,10 +171,22 @@ class ReviewDialog(QDialog):
                                                  if item.checkState() == Qt.CheckState.Checked)]
 
 
-class SettingsDialog(QDialog):
-    """Folders, model, device, policy, threshold, multi-genre, one genre per album and ID3 version."""
+def choose_folder_to_leave_out(parent, start: str) -> str:
+    """Ask for a folder inside the music folders to leave out of the library; '' when cancelled."""
+    return QFileDialog.getExistingDirectory(parent, "Leave a folder out of the library", start)
 
-    def __init__(self, settings, model_describer, parent=None, per_album: bool = False):
+
+def take_selected(listing: QListWidget) -> None:
+    """Remove the selected rows of a list."""
+    for item in listing.selectedItems():
+        listing.takeItem(listing.row(item))
+
+
+class SettingsDialog(QDialog):
+    """Folders (and those left out), model, device, policy, threshold, multi-genre, one genre per album and ID3
+    version."""
+
+    def __init__(self, settings, model_describer, parent=None, per_album: bool = False, left_out: list[str] = ()):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings, self.describe = settings, model_describer
@@ -181,7 +194,19 @@ class SettingsDialog(QDialog):
         self.folders.addItems(settings.folders)
         add, remove = QPushButton("Add folder…"), QPushButton("Remove")
         add.clicked.connect(self._add_folder)
-        remove.clicked.connect(lambda: [self.folders.takeItem(self.folders.row(i)) for i in self.folders.selectedItems()])
+        remove.clicked.connect(lambda: take_selected(self.folders))
+        # A library's own setting (the command line's `folders` too): audiobooks, podcasts inside a music folder.
+        self.left_out = QListWidget()
+        self.left_out.addItems(left_out)
+        self.left_out.setMaximumHeight(self.left_out.sizeHintForRow(0) * 4 + 8 if left_out else 60)
+        self.left_out.setToolTip("Folders inside your music folders that scans skip (audiobooks, podcasts); their "
+                                 "tracks leave the library, their corrections kept for when one is taken back")
+        leave, take_back = QPushButton("Leave out a folder…"), QPushButton("Take back")
+        leave.clicked.connect(self._leave_out_folder)
+        take_back.clicked.connect(lambda: take_selected(self.left_out))
+        self.left_out_note = plain_label("")
+        self.left_out_note.setWordWrap(True)
+        self.left_out_note.hide()
         self.model_path = plain_label(settings.model_path or "(default)")
         self.model_info = plain_label(model_describer(settings.model_path))
         self.model_info.setWordWrap(True)
@@ -218,6 +243,14 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Music folders", self.folders)
         form.addRow("", folder_buttons)
+        form.addRow("Left out", self.left_out)
+        left_out_buttons = QWidget()
+        lb = QHBoxLayout(left_out_buttons)
+        lb.setContentsMargins(0, 0, 0, 0)
+        lb.addWidget(leave)
+        lb.addWidget(take_back)
+        form.addRow("", left_out_buttons)
+        form.addRow("", self.left_out_note)
         form.addRow("", self.watch)
         form.addRow("Model", self.model_path)
         form.addRow("", self.model_info)
@@ -242,9 +275,32 @@ class SettingsDialog(QDialog):
 
     def _add_folder(self):
         folder = choose_music_folder(self)
-        listed = [self.folders.item(i).text() for i in range(self.folders.count())]
-        if folder and folder not in listed:  # the same folder twice would be listed (and removed) twice
+        if folder and folder not in self.music_folders():  # the same folder twice would be listed (and removed) twice
             self.folders.addItem(folder)
+
+    def music_folders(self) -> list[str]:
+        """The music folders as the dialog lists them now."""
+        return [self.folders.item(i).text() for i in range(self.folders.count())]
+
+    def left_out_folders(self) -> list[str]:
+        """The folders left out as the dialog lists them now."""
+        return [self.left_out.item(i).text() for i in range(self.left_out.count())]
+
+    def _leave_out_folder(self):
+        music = self.music_folders()
+        folder = choose_folder_to_leave_out(self, music[0] if music else str(Path.home()))
+        if not folder:
+            return
+        folder = str(Path(folder).absolute())
+        inside = [m for m in music if within([m])(folder) and Path(folder) != Path(m).absolute()]
+        if not inside:  # a whole music folder is removed, not left out; one elsewhere is never scanned anyway
+            self.left_out_note.setText(f"{folder} is not inside one of your music folders: choose a folder inside one"
+                                       " (to stop scanning a whole music folder, Remove it above)")
+            self.left_out_note.show()
+            return
+        self.left_out_note.hide()
+        if not within(self.left_out_folders())(folder):  # listed already, or inside one listed
+            self.left_out.addItem(folder)
 
     def _choose_model(self):
         path, _ = QFileDialog.getOpenFileName(self, "Choose a genre model", "", "ONNX models (*.onnx)")
@@ -261,7 +317,7 @@ class SettingsDialog(QDialog):
     def apply(self) -> None:
         """Copy the dialog's values into the settings."""
         s = self.settings
-        s.folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        s.folders = self.music_folders()
         s.model_path = "" if self.model_path.text() == "(default)" else self.model_path.text()
         s.device, s.policy, s.threshold = self.device.currentData(), self.policy.currentData(), self.threshold.value()
         s.multi_genre, s.id3_version = self.multi.isChecked(), self.id3.currentData()

@@ -5,11 +5,12 @@ place, and neither changes the names a scan looks at."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
 from desktop.core.folder_changes import SETTLE_S, written_within
-from desktop.core.scan import music_names
+from desktop.core.scan import music_names, within
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,18 @@ class FolderWatch(QObject):
         self.unwatched = 0  # folders left out: past MAX_FOLDERS or the system's limit
         self._names: dict[str, frozenset[str]] = {}  # watched folder -> the names in it a scan looks at
         self._pending: list[str] = []  # folders changed since the last `changed`
+        self._left_out = within(())  # folders left out of the library: not watched
         self._watcher = QFileSystemWatcher(self)
         self._watcher.directoryChanged.connect(self._folder_changed)
         self.quiet_timer = QTimer(self, singleShot=True, interval=quiet_ms, timeout=self._quiet_over)
 
-    def watch(self, folders: dict[str, frozenset[str]], limit: int | None = None) -> None:
+    def watch(self, folders: dict[str, frozenset[str]], limit: int | None = None, left_out: Iterable[str] = ()) -> None:
         """Watch these folders (as `music_folder_names` gives them, nearest first) instead of any before, at most
-        `limit` (MAX_FOLDERS).
+        `limit` (MAX_FOLDERS); a new subfolder is watched as it comes, unless it is `left_out` of the library.
 
         Changes heard and not yet reported stay: they came while these folders were listed."""
         limit = limit or MAX_FOLDERS
+        self._left_out = within(left_out)
         wanted = list(folders)[:limit]
         watched = set(self._watcher.directories())
         if gone := list(watched.difference(wanted)):
@@ -66,7 +69,7 @@ class FolderWatch(QObject):
         if before is None:
             return
         try:
-            names, subfolders = music_names(folder)
+            names, subfolders = music_names(folder, self._left_out)
         except OSError:  # the folder went (or its drive): the scan says what became of its tracks
             del self._names[folder]
             if folder in self._watcher.directories():
@@ -79,7 +82,7 @@ class FolderWatch(QObject):
         for sub in map(str, subfolders):  # a new folder is watched at once, for the files copied into it next
             if sub not in self._names and len(self._names) < MAX_FOLDERS:
                 try:
-                    sub_names, _ = music_names(sub)
+                    sub_names, _ = music_names(sub, self._left_out)
                 except OSError:
                     continue
                 if self._watcher.addPath(sub):

@@ -210,6 +210,7 @@ class MainWindow(QMainWindow):
         self._spellings: dict[str, str] = {}  # genre key -> the library's spelling; read by refresh()
         self.scan_job: Job | None = None
         self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
+        self._left_out: list[str] | None = None  # folders to leave out, from Settings, until a scan sets them
         self._setting_aside: list[str] = []  # those the running scan takes out
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
@@ -748,6 +749,10 @@ class MainWindow(QMainWindow):
             event.acceptProposedAction()
             self.add_folders(folders)
 
+    def left_out_folders(self) -> list[str]:
+        """The folders left out of the library, as the next scan will leave them."""
+        return list(self._left_out) if self._left_out is not None else Library(self.sessions).left_out()
+
     def folders_removed(self, before: list[str]):
         """Folders no longer in Settings leave the library at the next scan (their tracks kept as missing)."""
         self._set_aside = (self._set_aside | (set(before) - set(self.settings.folders))) - set(self.settings.folders)
@@ -784,8 +789,9 @@ class MainWindow(QMainWindow):
             return
         tagging = self.settings.tagging()
         self._setting_aside = sorted(self._set_aside)  # what this scan takes out; more may be removed meanwhile
+        self._leaving_out = self._left_out
         fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders),
-                           self._setting_aside)
+                           self._setting_aside, self._leaving_out)
         self.scan_job = Job(fn, "scan")
         self._scanning_for_change = changed_folder
         self.scan_job.progress.connect(self._scan_progress)
@@ -842,18 +848,21 @@ class MainWindow(QMainWindow):
             self._list_again = True
             return
         folders = list(self.settings.folders)
-        self.watch_job = Job(lambda _report, cancel: music_folder_names(folders, MAX_FOLDERS + 1, cancel), "watch")
+        left_out = self.left_out_folders()
+        self.watch_job = Job(lambda _report, cancel: (music_folder_names(folders, MAX_FOLDERS + 1, cancel, left_out), left_out),
+                             "watch")
         self.watch_job.finished.connect(self._watch_listed)
         self.watch_job.failed.connect(self._watch_failed)
         start_job(self.watch_job)
 
-    def _watch_listed(self, folders: dict | None):
+    def _watch_listed(self, listed: tuple[dict | None, list[str]]):
+        folders, left_out = listed
         if folders is not None and self.settings.watch_folders:  # not stopped (quitting), not turned off meanwhile
-            self.folder_watch.watch(folders)
-            left_out = self.folder_watch.unwatched
-            if left_out and not self._told_unwatched:  # said once a session: the log says it at every listing
+            self.folder_watch.watch(folders, left_out=left_out)
+            unwatched = self.folder_watch.unwatched
+            if unwatched and not self._told_unwatched:  # said once a session: the log says it at every listing
                 self._told_unwatched = True
-                more = "more" if len(folders) > MAX_FOLDERS else f"{left_out:,} more"  # the listing stopped there
+                more = "more" if len(folders) > MAX_FOLDERS else f"{unwatched:,} more"  # the listing stopped there
                 self.report_problem("watching the music folders",
                                     f"watching {count(self.folder_watch.watching(), 'folder')} for new music; {more} "
                                     f"are not watched (past {MAX_FOLDERS:,}, or the system's limit: "
@@ -895,13 +904,15 @@ class MainWindow(QMainWindow):
 
     def _scan_finished(self, outcome):
         self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
+        if self._left_out == self._leaving_out:  # set by this scan (Settings may have changed it again meanwhile)
+            self._left_out = None
         if outcome.cancelled:  # the listener stopped scanning: music that came meanwhile waits for the next scan
             self._changed_folder = ""
         self._scan_done()
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
-        aside = f", {outcome.set_aside} of removed folders taken out" if outcome.set_aside else ""
+        aside = f", {count(outcome.set_aside, 'track')} of folders removed or left out taken out" if outcome.set_aside else ""
         failed = f", {outcome.failed:,} could not be (see Problems)" if outcome.failed else ""
         found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed{failed}"
         self.progress_label.setText(f"Scan {state}: {found}{aside}")
@@ -1353,8 +1364,10 @@ class MainWindow(QMainWindow):
     # ---- settings and layout ----------------------------------------------------------------
     def open_settings(self):
         """Edit settings; a changed model or folder list triggers a rescan."""
+        left_out = self.left_out_folders()
         dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self,
-                                per_album=self.album_genres_action.isChecked())
+                                per_album=self.album_genres_action.isChecked(), left_out=left_out)
+        dialog.left_out.setEnabled(not self.read_only)
         dialog.per_album.setEnabled(self.album_genres_action.isEnabled())  # not on a read-only library
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             before = list(self.settings.folders)
@@ -1362,6 +1375,8 @@ class MainWindow(QMainWindow):
             if dialog.per_album.isChecked() != self.album_genres_action.isChecked():
                 self.album_genres_action.trigger()  # the library's setting, as Edit > One Genre per Album
             self.folders_removed(before)
+            if dialog.left_out_folders() != left_out:  # the library's: set by the next scan, under its lock
+                self._left_out = dialog.left_out_folders()
             self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
             self.refresh()

@@ -134,11 +134,12 @@ def finish_jobs() -> None:
         running[0].wait(20)
 
 
-def scan_function(sessions, settings, analyzer_factory, roots: list[str], set_aside: list[str] = ()):
+def scan_function(sessions, settings, analyzer_factory, roots: list[str], set_aside: list[str] = (),
+                  left_out: list[str] | None = None):
     """A job function: the scan use case (desktop.services.scanning), reporting progress to the window."""
 
     def run(report, cancel) -> ScanReport:
         return scan_library(sessions, roots, settings, analyzer_factory, lambda p: report(p.done, p.total), cancel,
-                            set_aside=set_aside, walk_progress=report.stage)
+                            set_aside=set_aside, walk_progress=report.stage, left_out=left_out)
 
     return run
