@@ -173,6 +173,27 @@ def test_the_windows_problems_panel_lists_a_track_analysed_from_part_of_its_file
                                ("/m/a.flac", "only the first 12 s of the 30 s its header gives could be decoded")]
 
 
+@pytest.mark.parametrize("ext", ["mp3", "flac", "m4a", "ogg", "wav", "wma"])
+def test_a_web_page_saved_as_a_song_is_called_a_web_page(tmp_path, ext):
+    # A download that failed saves the site's error page under the song's name: "cannot read tags
+    # (HeaderNotFoundError: can't sync to MPEG frame)" did not say what the file was.
+    from desktop.core.errors import AudioDecodeError, GenreTaggerError, TagReadError
+    from desktop.core.fingerprint import audio_hash
+    from desktop.core.tags import read_tags
+
+    page = tmp_path / f"song.{ext}"
+    page.write_bytes(b"\xef\xbb\xbf\n<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head></html>\n")
+    said = r"song\.\w+: a web page, not audio \(a download that failed"
+    with pytest.raises(TagReadError, match=said):
+        read_tags(page)
+    with pytest.raises(AudioDecodeError, match=said):
+        probe(page)
+    try:
+        audio_hash(page)
+    except GenreTaggerError as exc:
+        assert exc.reason.startswith("a web page, not audio")
+
+
 @pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "opus", "m4a", "wav", "aiff", "wma", "wv", "mpc", "ape", "tta", "dsf",
                                  "dff", "mp2", "aac", "ac3", "webm", "mka", "spx", "caf"])
 def test_an_empty_file_is_called_empty_in_every_format(tmp_path, ext):

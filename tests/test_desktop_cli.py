@@ -85,6 +85,21 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     assert refused.value.code == EXIT_ERROR and "not allowed with" in capsys.readouterr().err
 
 
+def test_an_m4a_saved_as_mp3_is_scanned_analysed_and_tagged_and_a_web_page_is_named(lib, capsys, tmp_path):
+    music, _ = lib
+    m4a = make_track(tmp_path, "download", "beats", "m4a", 3.0, seed=4, tags={"title": "Download"})
+    misnamed = music / "b" / "download.mp3"
+    m4a.rename(misnamed)
+    (music / "b" / "failed.mp3").write_bytes(b"<html><body>Rate limit exceeded</body></html>")
+    assert main(["scan", str(music)]) == EXIT_PARTIAL
+    err = capsys.readouterr().err
+    assert f"{music / 'b' / 'failed.mp3'}: a web page, not audio" in err and "download.mp3" not in err
+    code, data = run_json(capsys, "show", str(misnamed))
+    assert (code, data["status"], data["title"]) == (EXIT_OK, "analysed", "Download")
+    assert main(["set", str(misnamed), "Breakbeat"]) == EXIT_OK
+    assert read_tags(misnamed).genres == ("Breakbeat",)
+
+
 def test_scan_of_a_folder_without_music_says_what_music_is(lib, capsys, tmp_path):
     music, _ = lib
     (tmp_path / "Documents").mkdir()

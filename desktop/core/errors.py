@@ -19,13 +19,23 @@ class GenreTaggerError(Exception):
 EMPTY_FILE = "empty file (0 bytes: a copy, download or sync that never started)"
 
 
+# What a "music file" that is a web page says: a download that failed saves the server's error page under the
+# song's name, and each reader's own words ("can't sync to MPEG frame") do not say so.
+WEB_PAGE = "a web page, not audio (a download that failed saves the site's page under the song's name)"
+WEB_PAGE_STARTS = (b"<!doctype html", b"<html", b"<head", b"<?xml")
+
+
 def unless_empty(path: Path, reason: str) -> str:
-    """`reason` for a file that failed to read, or EMPTY_FILE where it holds no bytes at all."""
+    """`reason` for a file that failed to read, or what it plainly is instead of audio: EMPTY_FILE where it holds no
+    bytes at all, WEB_PAGE where it is an HTML page."""
     try:
-        empty = path.stat().st_size == 0
+        with open(path, "rb") as fh:
+            head = fh.read(256)
     except OSError:
         return reason
-    return EMPTY_FILE if empty else reason
+    if not head:
+        return EMPTY_FILE
+    return WEB_PAGE if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(WEB_PAGE_STARTS) else reason
 
 
 class AudioDecodeError(GenreTaggerError):

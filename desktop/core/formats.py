@@ -142,17 +142,80 @@ OTHER_OGG_CODECS = {b"\x80theora": "Theora video", b"fishead\x00": "Ogg Skeleton
 OGG_PAGE_HEADER = 27  # bytes before a page's segment table
 
 
+# What a file's first bytes say it is, for sure, whatever its name says: an M4A or a FLAC saved as .mp3 (some
+# downloaders and renamers do it) plays everywhere, by its contents; read by its extension, it could not be read at
+# all. (offset, bytes) pairs that must all match. MP3, MPEG layer II, raw AAC and AC-3 have no such signature: a
+# frame's sync word is a couple of bits, found by chance in anything.
+OGG_CONTAINER = AudioFormat("Ogg", "vorbis", "mutagen.oggvorbis.OggVorbis", True)  # its codec, from its first packet
+SIGNATURES: tuple[tuple[AudioFormat, tuple[tuple[int, bytes], ...]], ...] = (
+    (FLAC, ((0, b"fLaC"),)),
+    (OGG_CONTAINER, ((0, b"OggS"),)),
+    (MP4, ((4, b"ftyp"),)),
+    (WAV, ((0, b"RIFF"), (8, b"WAVE"))),
+    (AIFF, ((0, b"FORM"), (8, b"AIF"))),  # AIFF and AIFC
+    (WMA, ((0, bytes.fromhex("3026b2758e66cf11a6d900aa0062ce6c")),)),  # the ASF header object's GUID
+    (WAVPACK, ((0, b"wvpk"),)),
+    (MUSEPACK, ((0, b"MPCK"),)),
+    (MUSEPACK, ((0, b"MP+"),)),  # stream version 7
+    (MONKEYS_AUDIO, ((0, b"MAC "),)),
+    (TRUE_AUDIO, ((0, b"TTA1"),)),
+    (MATROSKA, ((0, b"\x1a\x45\xdf\xa3"),)),  # EBML
+    (CAF, ((0, b"caff"),)),
+    (DSF, ((0, b"DSD "),)),
+    (DSDIFF, ((0, b"FRM8"),)),
+)
+# Formats whose ID3v2 tag in front is their own tag (what follows it is judged without it): for the others it is a
+# second tag in front of the stream (FLAC, True Audio), so the signature is looked for after it.
+OWN_ID3_IN_FRONT = frozenset({"MP3", "MPEG layer II"})
+
+
 def format_of(path: str | Path) -> AudioFormat:
-    """The format for a path by its extension (for Ogg, by its codec); UnsupportedFormatError otherwise."""
-    suffix = Path(path).suffix
-    fmt = FORMATS.get(suffix.lower())
+    """The format for a path by its contents where their first bytes say for sure (for Ogg, by its codec), else by
+    its extension; UnsupportedFormatError for an extension not read."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    fmt = FORMATS.get(suffix)
     if fmt is None:
-        raise UnsupportedFormatError(path, f"unsupported file type {suffix or '(none)'}")
-    if suffix.lower() in OGG_EXTENSIONS:
-        return _ogg_format(Path(path), fmt)
+        raise UnsupportedFormatError(path, f"unsupported file type {path.suffix or '(none)'}")
+    inside = signature_format(path, skip_id3=fmt.name not in OWN_ID3_IN_FRONT)
+    if inside is OGG_CONTAINER or (inside is None and suffix in OGG_EXTENSIONS):
+        return _ogg_format(path, fmt if suffix in OGG_EXTENSIONS else OGG_VORBIS)
+    if inside is not None:
+        return inside
+    if any(known is fmt for known, _ in SIGNATURES) and (mpeg := mpeg_frame_format(path)):
+        return mpeg  # an MP3 saved as .flac, .m4a, ...: its own signature is missing, an MPEG frame is there
     if fmt in (MP4, RAW_AAC):
-        return _aac_container(Path(path), fmt)
+        return _aac_container(path, fmt)
     return fmt
+
+
+def signature_format(path: Path, skip_id3: bool = True) -> AudioFormat | None:
+    """The format the file's first bytes (after an ID3v2 tag in front, with `skip_id3`) name for sure, or None
+    (OGG_CONTAINER for any Ogg stream); None for a file that cannot be read (its reader says why)."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(id3v2_size(fh) if skip_id3 else 0)
+            head = fh.read(16)
+    except OSError:
+        return None
+    for fmt, parts in SIGNATURES:
+        if all(head[at:at + len(part)] == part for at, part in parts):
+            return fmt
+    return None
+
+
+def mpeg_frame_format(path: Path) -> AudioFormat | None:
+    """MP3 or MPEG layer II where the file (after an ID3v2 tag) starts with such a frame's header; else None. Only
+    for a file whose extension's own signature is missing: a frame's sync bits alone are found by chance."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(id3v2_size(fh))
+            head = fh.read(4)
+    except OSError:
+        return None
+    if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0 or head[2] & 0xF0 == 0xF0:  # sync; not a bad bitrate
+        return None
+    return {0x02: MP3, 0x04: MPEG_LAYER_2}.get(head[1] & 0x06)  # the layer bits: III, II
 
 
 def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:

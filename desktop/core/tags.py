@@ -310,7 +310,8 @@ def _open(path: Path):
     try:
         return fmt, fmt.open(path)
     except Exception as exc:  # mutagen raises format-specific errors (HeaderNotFoundError, FLACNoHeaderError, ...)
-        said = (fmt is MP4 and mp4_index_trouble(path)) or f"{type(exc).__name__}: {exc}"
+        said = (fmt is MP4 and mp4_index_trouble(path)) or (f"{type(exc).__name__}: {exc}" if str(exc) else
+                                                            f"damaged file structure ({type(exc).__name__})")
         raise TagReadError(path, unless_empty(path, f"cannot read tags ({said})")) from exc
 
 
