@@ -538,14 +538,17 @@ def cmd_show(args, out: Output) -> int:
     from sqlalchemy import select
 
     from desktop.core.genre_names import shown_genre
+    from desktop.core.scan import left_out_reason
     from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
+    from desktop.services.library import Library
     from desktop.store import queries
     from desktop.store.schema import Analysis
 
-    with open_sessions(args, out)() as s:
+    sessions = open_sessions(args, out)
+    with sessions() as s:
         track = queries.track_of_file(s, str(Path(args.file).expanduser().absolute()))
         if track is None:
-            raise GenreTaggerError(args.file, "not in the library; scan its folder first")
+            raise GenreTaggerError(args.file, Library(sessions).why_not_here(args.file))
         analyses = list(s.scalars(select(Analysis).where(Analysis.track_id == track.id)))
         out.data = dict(track_dict(track), analyses=[
             {"model": a.model_key, "status": a.status, "top": a.top_genre, "confidence": a.confidence,
@@ -555,6 +558,10 @@ def cmd_show(args, out: Output) -> int:
             shown = ("-" if v in (None, "") or v is False else "yes" if v is True
                      else f"{v:.3f}" if isinstance(v, float) else v)  # not 0.43240758776664734
             out.say(f"{k:>12}: {shown}")
+        if track.missing:  # kept with its history: a moved file, a drive not mounted, a folder left out or removed
+            out.data["missing"] = True
+            left_out = left_out_reason(track.path, Library(sessions).left_out())
+            out.say(f"     missing: not in the library now ({left_out or 'not found by the last scan of its folder'})")
         spellings = queries.library_spellings(s)
         album = album_genre_of(s, track.id)
         if album is not None:
@@ -667,16 +674,20 @@ def cmd_set(args, out: Output) -> int:
 
 def cmd_forget(args, out: Output) -> int:
     """Forget the genres set by hand on files or folders; the files are not changed."""
+    from desktop.core.scan import left_out_reason
+    from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
     files, problems = files_to_set(args.paths)
     for p in problems:
         out.warn(f"warning: {p.path}: {p.reason}")
-    forgotten, unknown = TagService(open_sessions(args)).forget_corrections(files)
+    sessions = open_sessions(args)
+    forgotten, unknown = TagService(sessions).forget_corrections(files)
+    library = Library(sessions)
     if unknown and len(unknown) == len(files):
-        raise GenreTaggerError(unknown[0], "not in the library; scan its folder first")
+        raise GenreTaggerError(unknown[0], library.why_not_here(unknown[0]))
     for path in unknown:
-        out.warn(f"warning: {path}: not in the library; nothing to forget")
+        out.warn(f"warning: {path}: {left_out_reason(path, library.left_out()) or 'not in the library'}; nothing to forget")
     for path in forgotten:
         out.say(f"{path}: the genre set by hand is forgotten; its predicted genre shows again (the file is unchanged)")
     if not forgotten:

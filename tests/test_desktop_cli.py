@@ -72,12 +72,18 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     assert (code, data) == (EXIT_OK, {"folders": [str(music)], "left_out": [str(music / "b")]})
     assert main(["scan", str(music / "b")]) == EXIT_PARTIAL
     assert f"{music / 'b'}: is left out of the library: not scanned" in capsys.readouterr().err
+    assert main(["show", str(files[1])]) == EXIT_OK
+    assert f"missing: not in the library now (is in {music / 'b'}, left out of the library" in capsys.readouterr().out
+    assert main(["set", str(files[1]), "Jazz"]) == EXIT_ERROR  # it would have come back into the library
+    assert f"error: {files[1]}: is in {music / 'b'}, left out of the library" in capsys.readouterr().err
+    assert read_tags(files[1]).genres != ("Jazz",)
     assert main(["folders", "--take-back", str(tmp_path)]) == EXIT_ERROR
     assert f"error: {tmp_path}: not left out (the folders left out: {music / 'b'})" in capsys.readouterr().err
     code, data = run_json(capsys, "folders", "--take-back", str(music / "b"))
     assert (code, data["left_out"], data["taken_back"]) == (EXIT_OK, [], [str(music / "b")])
     assert main(["scan", str(music)]) == EXIT_OK
     assert "2 back from missing" in capsys.readouterr().out
+    assert main(["show", str(files[1])]) == EXIT_OK and "missing" not in capsys.readouterr().out
     assert main(["folders", "--leave-out", str(tmp_path / "nowhere")]) == EXIT_ERROR
     assert f"error: {tmp_path / 'nowhere'}: no such folder" in capsys.readouterr().err
     with pytest.raises(SystemExit) as refused:  # one at a time

@@ -188,6 +188,35 @@ def test_a_folder_left_out_in_settings_leaves_the_library_and_taken_back_returns
     qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)  # the folders listed again for the watch
 
 
+def test_a_tracks_folder_is_left_out_from_its_menu_also_while_a_scan_runs(qtbot, window, monkeypatch):
+    import desktop.ui.main_window as main_window
+    from desktop.core.scan import within
+    from desktop.services.library import Library
+
+    music = window.files["flac"].parents[1]
+    beats = music / "beats"
+    inner = beats / "Disc 1"
+    inner.mkdir()
+    moved = inner / "inner.flac"
+    window.files["flac"].rename(moved)  # a track two folders down its music folder
+    window.files["flac"] = moved
+    scan(qtbot, window)
+    offered = []
+    monkeypatch.setattr(main_window, "choose_folder_to_leave", lambda parent, folders: offered.append(folders) or folders[-1])
+    assert window.leave_out_action in window.track_menu_actions()
+    row = next(r for r in range(window.proxy.rowCount()) if window.shown_row(r).path == str(moved))
+    window.table.selectRow(row)
+    window.start_scan()  # running: the folder is left out by the scan after it
+    window.leave_out_action.trigger()
+    assert offered == [[str(inner), str(beats)]]  # its folder and those above it, inside its music folder only
+    qtbot.waitUntil(lambda: window.scan_job is None and Library(window.sessions).left_out() == [str(beats)],
+                    timeout=60_000)
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
+    shown = {window.table_model.row_at(r).path for r in range(window.table_model.rowCount())}
+    assert shown and not any(within([str(beats)])(path) for path in shown)
+    qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)
+
+
 def test_export_playlist_names_the_genre_says_what_it_saved_and_when_there_is_nothing(qtbot, window, tmp_path, monkeypatch):
     from PySide6.QtWidgets import QFileDialog
 

@@ -91,15 +91,12 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
     named as a problem.
     """
     seen_dirs: set[tuple[int, int]] = set()
-    left_out = [str(Path(f).expanduser().absolute()) for f in left_out]
+    left_out = list(left_out)
     skipped = within(left_out)
     for root in roots:
         root = Path(root).expanduser()
-        if skipped(str(root.absolute())):
-            holder = next(f for f in left_out if within([f])(str(root.absolute())))
-            where = "is left out of the library" if Path(holder) == root.absolute() else f"is in {holder}, left out of the library"
-            on_problem(ScanProblem(printable(root), f"{where}: not scanned (Settings, or `genre-tagger folders --take-back`, "
-                                                    "takes it back)"))
+        if reason := left_out_reason(root, left_out):
+            on_problem(ScanProblem(printable(root), reason))
             continue
         if root.is_file():  # one file named on its own (`scan song.flac`)
             yield from _root_file(root.absolute(), on_problem)
@@ -111,6 +108,16 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
             on_problem(ScanProblem(printable(root), f"is in {tree}, the system's own files, not music; not walked"))
             continue
         yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover, skipped)
+
+
+def left_out_reason(path: str | Path, left_out: Iterable[str | Path]) -> str | None:
+    """Why `path` is not scanned where it is (or is in) a folder left out of the library; None where it is not."""
+    path = Path(path).expanduser().absolute()
+    holder = next((Path(f).expanduser().absolute() for f in left_out if within([f])(str(path))), None)
+    if holder is None:
+        return None
+    where = "is left out of the library" if holder == path else f"is in {holder}, left out of the library"
+    return f"{where}: not scanned (Settings, or `genre-tagger folders --take-back`, takes it back)"
 
 
 def _root_file(path: Path, on_problem) -> Iterator[FoundFile]:

@@ -21,7 +21,15 @@ from desktop.core.formats import FORMATS, format_of
 from desktop.core.genre_names import shown_genre, tag_genres
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
-from desktop.core.scan import FoundFile, ScanProblem, root_prefix, same_file, walk_music, within
+from desktop.core.scan import (
+    FoundFile,
+    ScanProblem,
+    left_out_reason,
+    root_prefix,
+    same_file,
+    walk_music,
+    within,
+)
 from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
 from desktop.services.labels import merges
 from desktop.store import queries
@@ -227,8 +235,12 @@ class Library:
         """Sync individual files (for `set FILE GENRE` on a file not scanned yet)."""
         report = SyncReport()
         with writer_lock(self.sessions), self.sessions() as s:
+            left_out = self._left_out(s)
             for path in paths:
                 path = Path(path).expanduser().absolute()
+                if reason := left_out_reason(path, left_out):  # `set` would have brought it back into the library
+                    report.problems.append(ScanProblem(path, reason))
+                    continue
                 try:
                     st = path.stat()
                     format_of(path)
@@ -399,6 +411,10 @@ class Library:
             self._record_folders(s, add=[str(k) for k in kept if k.is_dir()], drop=roots)
             s.commit()
         return count
+
+    def why_not_here(self, path: str | Path) -> str:
+        """Why a file is not in the library: its folder is left out of it, or it was never scanned."""
+        return left_out_reason(path, self.left_out()) or "not in the library; scan its folder first"
 
     def left_out(self) -> list[str]:
         """The folders left out of the library (audiobooks, podcasts, sound effects): no scan walks them."""

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QListWidget,
     QPushButton,
@@ -174,6 +175,15 @@ class ReviewDialog(QDialog):
 def choose_folder_to_leave_out(parent, start: str) -> str:
     """Ask for a folder inside the music folders to leave out of the library; '' when cancelled."""
     return QFileDialog.getExistingDirectory(parent, "Leave a folder out of the library", start)
+
+
+def choose_folder_to_leave(parent, folders: list[str]) -> str:
+    """Ask which of `folders` (a track's folder, then those above it) to leave out of the library; '' when
+    cancelled."""
+    folder, ok = QInputDialog.getItem(parent, "Leave Out a Folder",
+                                      "Scans skip this folder and its tracks leave the library; the genres you set on "
+                                      "them are kept, for when Settings takes it back:", folders, 0, False)
+    return folder if ok else ""
 
 
 def take_selected(listing: QListWidget) -> None:

@@ -53,6 +53,7 @@ from desktop.core.model import GenreModel, read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress, walk_progress
+from desktop.core.scan import within
 from desktop.core.wording import count
 from desktop.services.album_genres import (
     AlbumGenre,
@@ -80,7 +81,12 @@ from desktop.store.lock import LibraryBusy, database_path
 from desktop.store.schema import Track
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
-from desktop.ui.dialogs import ReviewDialog, SettingsDialog, choose_music_folder
+from desktop.ui.dialogs import (
+    ReviewDialog,
+    SettingsDialog,
+    choose_folder_to_leave,
+    choose_music_folder,
+)
 from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.folder_watch import MAX_FOLDERS, FolderWatch
 from desktop.ui.hint_table import HintTableView
@@ -395,10 +401,14 @@ class MainWindow(QMainWindow):
         self.show_folder_action = self._action("Show in Folder", "", self.show_selected_in_folder, toolbar=False)
         self.copy_paths_action = self._action("Copy Path", "Ctrl+Shift+C", self.copy_selected_paths, toolbar=False)
         self.forget_action = self._action("Forget Genre Set by Hand", "", self.forget_selected_corrections, toolbar=False)
+        self.leave_out_action = self._action("Leave Out Its Folder…", "", self.leave_out_selected_folder, toolbar=False)
+        self.leave_out_action.setStatusTip("Scans skip the folder (audiobooks, podcasts) and its tracks leave the "
+                                           "library; Settings takes it back")
         # Offered only while tracks are selected.
         self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action,
-                                  self.show_folder_action, self.copy_paths_action, self.forget_action)
-        self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.forget_action)
+                                  self.show_folder_action, self.copy_paths_action, self.forget_action, self.leave_out_action)
+        self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.forget_action,
+                                           self.leave_out_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
         self.export_all_action = self._action("Export a Playlist per Genre…", "Ctrl+Shift+E", self.export_genre_playlists,
                                               toolbar=False)
@@ -906,6 +916,8 @@ class MainWindow(QMainWindow):
         self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
         if self._left_out == self._leaving_out:  # set by this scan (Settings may have changed it again meanwhile)
             self._left_out = None
+        elif not outcome.cancelled:  # changed while this scan ran, which could not take it up: the next one does
+            QTimer.singleShot(0, self.start_scan)
         if outcome.cancelled:  # the listener stopped scanning: music that came meanwhile waits for the next scan
             self._changed_folder = ""
         self._scan_done()
@@ -1012,7 +1024,7 @@ class MainWindow(QMainWindow):
     def track_menu_actions(self) -> list[QAction | None]:
         """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
         return [self.set_genre_action, self.forget_action, self.apply_selection_action, self.play_action, None,
-                self.show_folder_action, self.copy_paths_action]
+                self.show_folder_action, self.copy_paths_action, None, self.leave_out_action]
 
     def _table_menu(self, pos):
         if not self.table.indexAt(pos).isValid():
@@ -1044,6 +1056,26 @@ class MainWindow(QMainWindow):
         paths = self.selected_paths()
         if paths:
             show_in_folder(paths[0], lambda why: self.report_problem(paths[0], f"cannot show it in its folder: {why}"), self)
+
+    def leave_out_selected_folder(self):
+        """Leave the (first) selected track's folder, or a folder above it inside its music folder, out of the
+        library: the next scan sets it, and its tracks leave the table."""
+        paths = self.selected_paths()
+        if not paths or self._refused_read_only():
+            return
+        folder = Path(paths[0]).parent
+        music = next((Path(m).expanduser().absolute() for m in self.settings.folders if within([m])(str(folder))), None)
+        above = [folder, *folder.parents]
+        candidates = [str(f) for f in above[:above.index(music)]] if music in above else [str(folder)]
+        if not candidates:  # the track lies in a music folder itself
+            self.statusBar().showMessage(f"{folder} is one of your music folders: Settings removes it", 10000)
+            return
+        chosen = choose_folder_to_leave(self, candidates)
+        if not chosen:
+            return
+        self._left_out = sorted({*self.left_out_folders(), chosen})
+        self.statusBar().showMessage(f"Leaving out {chosen}: its tracks leave the library (Settings takes it back)", 10000)
+        self.start_scan()  # or, while one runs, the one after it
 
     def copy_selected_paths(self):
         """Copy the selected tracks' paths to the clipboard, one per line, in the table's order."""
