@@ -1354,7 +1354,7 @@ def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, 
     scan(qtbot, window)
     menu = [a.text() if a else None for a in window.track_menu_actions()]
     assert menu == ["Set Genre…", "Forget Genre Set by Hand", "Apply Predicted Genre to Selection…", "Play Preview", None,
-                    "Show in Folder", "Copy Path"]
+                    "Show in Folder", "Copy Path", None, "Leave Out Its Folder…"]
     window.table.clearSelection()
     assert not any(a.isEnabled() for a in window.track_menu_actions() if a)  # nothing selected: nothing to act on
     window.table.selectRow(0)
@@ -1653,6 +1653,17 @@ def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtb
     reader.table.selectRow(0)
     assert reader.play_action.isEnabled() and reader.copy_paths_action.isEnabled()
     assert not reader.set_genre_action.isEnabled() and not reader.forget_action.isEnabled()
+    assert not reader.leave_out_action.isEnabled()
+    seen = []
+
+    def look_at_settings(dialog):
+        seen.append([w.isEnabled() for w in (dialog.left_out, *dialog.left_out_buttons)])
+        return SettingsDialog.DialogCode.Rejected
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(SettingsDialog, "exec", look_at_settings)
+        reader.open_settings()
+    assert seen == [[False, False, False]]  # the folders left out are the library's
     genre_cell = reader.proxy.index(0, GENRE)
     assert not reader.proxy.flags(genre_cell) & Qt.ItemFlag.ItemIsEditable
     reader.start_scan()

@@ -214,6 +214,7 @@ class SettingsDialog(QDialog):
         leave, take_back = QPushButton("Leave out a folder…"), QPushButton("Take back")
         leave.clicked.connect(self._leave_out_folder)
         take_back.clicked.connect(lambda: take_selected(self.left_out))
+        self.left_out_buttons = (leave, take_back)
         self.left_out_note = plain_label("")
         self.left_out_note.setWordWrap(True)
         self.left_out_note.hide()
@@ -287,6 +288,11 @@ class SettingsDialog(QDialog):
         folder = choose_music_folder(self)
         if folder and folder not in self.music_folders():  # the same folder twice would be listed (and removed) twice
             self.folders.addItem(folder)
+
+    def set_left_out_editable(self, editable: bool) -> None:
+        """Let the folders left out be changed, or not (a library on read-only media)."""
+        for widget in (self.left_out, *self.left_out_buttons):
+            widget.setEnabled(editable)
 
     def music_folders(self) -> list[str]:
         """The music folders as the dialog lists them now."""

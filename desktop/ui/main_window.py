@@ -1399,7 +1399,7 @@ class MainWindow(QMainWindow):
         left_out = self.left_out_folders()
         dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self,
                                 per_album=self.album_genres_action.isChecked(), left_out=left_out)
-        dialog.left_out.setEnabled(not self.read_only)
+        dialog.set_left_out_editable(not self.read_only)  # the library's: not on read-only media
         dialog.per_album.setEnabled(self.album_genres_action.isEnabled())  # not on a read-only library
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             before = list(self.settings.folders)
