@@ -1004,11 +1004,14 @@ def cmd_folders(args, out: Output) -> int:
         out.say(f"taken back: {folder} (the next scan brings its tracks back: `genre-tagger scan`)")
         done = {"taken_back": [folder]}
     folders, left_out = library.recorded_folders(), library.left_out()
-    out.data = {"folders": folders, "left_out": left_out, **done}
+    tracks = {folder: library.tracks_under(folder) for folder in folders}
+    kept = {folder: library.tracks_under(folder, missing=True) for folder in left_out}
+    out.data = {"folders": folders, "left_out": left_out, "tracks": tracks, "left_out_tracks": kept, **done}
     for folder in folders:
-        out.say(f"music folder: {folder}" + ("" if os.path.isdir(folder) else "  (not there now)"))
+        out.say(f"music folder: {folder}  ({count(tracks[folder], 'track')}"
+                + (")" if os.path.isdir(folder) else "; not there now)"))
     for folder in left_out:
-        out.say(f"left out:     {folder}")
+        out.say(f"left out:     {folder}  ({count(kept[folder], 'track')} kept out of view, with their corrections)")
     if not folders and not left_out:
         out.note("no music folders yet: `genre-tagger scan ~/Music` scans one and remembers it")
     return EXIT_OK

@@ -63,13 +63,16 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     assert main(["scan", str(music)]) == EXIT_OK
     capsys.readouterr()
     assert main(["folders"]) == EXIT_OK
-    assert capsys.readouterr().out == f"music folder: {music}\n"
+    assert capsys.readouterr().out == f"music folder: {music}  (3 tracks)\n"
     assert main(["folders", "--leave-out", str(music / "b")]) == EXIT_OK  # an option after the subcommand
     assert "left out: " + str(music / "b") + " (2 tracks out of the library" in capsys.readouterr().out
     code, data = run_json(capsys, "list")
     assert [t["path"] for t in data["tracks"]] == [str(files[0])]
     code, data = run_json(capsys, "folders")
-    assert (code, data) == (EXIT_OK, {"folders": [str(music)], "left_out": [str(music / "b")]})
+    assert (code, data) == (EXIT_OK, {"folders": [str(music)], "left_out": [str(music / "b")],
+                                      "tracks": {str(music): 1}, "left_out_tracks": {str(music / "b"): 2}})
+    assert main(["folders"]) == EXIT_OK
+    assert f"left out:     {music / 'b'}  (2 tracks kept out of view, with their corrections)" in capsys.readouterr().out
     assert main(["scan", str(music / "b")]) == EXIT_PARTIAL
     assert f"{music / 'b'}: is left out of the library: not scanned" in capsys.readouterr().err
     assert main(["show", str(files[1])]) == EXIT_OK

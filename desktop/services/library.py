@@ -412,6 +412,16 @@ class Library:
             s.commit()
         return count
 
+    def tracks_under(self, folder: str | Path, missing: bool = False) -> int:
+        """How many tracks lie under `folder`: present ones, or with `missing` those kept out of view (a folder left
+        out, a drive not mounted)."""
+        prefix = root_prefix(Path(folder).expanduser().absolute())
+        with self.sessions() as s:
+            # LIKE narrows (it ignores ASCII case); the prefix itself decides, as _mark_missing does.
+            paths = s.scalars(select(Track.path).where(Track.path.startswith(prefix, autoescape=True),
+                                                        Track.missing.is_(missing)))
+            return sum(path.startswith(prefix) for path in paths)
+
     def why_not_here(self, path: str | Path) -> str:
         """Why a file is not in the library: its folder is left out of it, or it was never scanned."""
         return left_out_reason(path, self.left_out()) or "not in the library; scan its folder first"
