@@ -266,6 +266,17 @@ def test_a_folder_left_out_leaves_the_library_and_taken_back_returns_with_its_co
     assert library.folders() == [] and present() == set()
 
 
+def test_a_scan_sets_the_folders_left_out_passing_over_one_deleted_since_it_was_chosen(env, tmp_path):
+    # The window hands Settings' list to its next scan: a folder deleted meanwhile failed every scan after it.
+    from desktop.services.scanning import scan_library
+
+    gone = env.music / "Podcasts"
+    report = scan_library(env.sessions, [env.music], TaggingSettings(), lambda: env.analyzer,
+                          left_out=[env.music / "noise", gone])
+    assert not report.sync.problems and env.library.left_out() == [str(env.music / "noise")]
+    assert report.set_aside == 0 and report.found == len(env.files) - sum(p.parent.name == "noise" for p in env.files.values())
+
+
 def test_the_library_remembers_the_folders_its_scans_walked(tmp_path):
     # The window and `scan` with no folder take them from here: a library scanned in a shell was asked for again.
     music, other = tmp_path / "music", tmp_path / "other"

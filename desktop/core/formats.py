@@ -219,16 +219,14 @@ def mpeg_frame_format(path: Path) -> AudioFormat | None:
 
 
 def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:
-    """MP4 or a raw ADTS stream, by the file's first bytes: AAC in an MP4 file is often saved as .aac (some phones,
-    recorders and downloaders), and a raw stream as .m4a; the extension's format where they say neither."""
+    """A raw ADTS stream by the file's first bytes, for a file named as AAC in MP4 or raw (a raw stream is sometimes
+    saved as .m4a; AAC in an MP4 file saved as .aac has MP4's signature); the extension's format otherwise."""
     try:
         with open(path, "rb") as fh:
             fh.seek(id3v2_size(fh))  # past a raw stream's ID3v2 tag in front (Mp3tag's)
             head = fh.read(8)
     except OSError:
         return by_extension
-    if head[4:8] == b"ftyp":
-        return MP4
     if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # an ADTS frame's sync word, layer 0
         return RAW_AAC
     return by_extension

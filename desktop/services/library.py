@@ -433,7 +433,13 @@ class Library:
 
     @staticmethod
     def _left_out(s: Session) -> list[str]:
-        row = s.get(Meta, LEFT_OUT)
+        return Library._folder_list(s, LEFT_OUT)
+
+    @staticmethod
+    def _folder_list(s: Session, key: str) -> list[str]:
+        """A list of folders kept in the meta table under `key` (JSON); [] where it was never written or cannot
+        be read (never written so by us: it starts again)."""
+        row = s.get(Meta, key)
         try:
             folders = json.loads(row.value) if row else []
         except ValueError:
@@ -483,12 +489,7 @@ class Library:
 
     @staticmethod
     def _recorded_folders(s: Session) -> list[str]:
-        row = s.get(Meta, FOLDERS)
-        try:
-            folders = json.loads(row.value) if row else []
-        except ValueError:  # never written so by us: the record is only a convenience, so it starts again
-            return []
-        return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+        return Library._folder_list(s, FOLDERS)  # only a convenience: an unreadable record starts again
 
     @staticmethod
     def _record_folders(s: Session, add: Iterable[str] = (), drop: Iterable[Path] = ()) -> None:

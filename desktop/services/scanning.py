@@ -98,7 +98,9 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
         report.recovered = TagService(sessions, settings).recover_interrupted()
         library = Library(sessions, settings.tag_options())
         report.set_aside = library.set_aside(set_aside, kept=roots) if set_aside else 0
-        if left_out is not None:
+        if left_out is not None:  # a folder chosen in Settings and deleted since has nothing to leave out
+            kept = library.left_out()
+            left_out = [f for f in left_out if Path(f).is_dir() or str(Path(f).expanduser().absolute()) in kept]
             report.set_aside += library.set_left_out(left_out).tracks
         report.sync = library.sync(roots, cancel, problem, walk_progress)
         if cancel.is_set():
