@@ -1,6 +1,7 @@
 """Tag round trips on real files of every format; writes never touch audio or lose the original."""
 
 import os
+import re
 import shutil
 import stat
 import struct
@@ -49,6 +50,16 @@ def test_a_file_saved_under_another_formats_name_is_read_and_written_as_what_it_
     write_genres(misnamed, ["Jazz"])
     assert read_tags(misnamed).genres == ("Jazz",) and read_tags(misnamed).title == "Song"
     assert audio_region_bytes(misnamed) == before
+
+
+@pytest.mark.parametrize("ext, name", [("mp3", "MP3"), ("mp2", "MPEG layer II"), ("aac", "AAC (ADTS)")])
+def test_a_file_with_none_of_its_formats_audio_says_so_in_words(tmp_path, ext, name):
+    # "cannot read tags (HeaderNotFoundError: can't sync to MPEG frame)" told a listener nothing they could act on.
+    junk = tmp_path / f"song.{ext}"
+    junk.write_bytes(bytes(range(256)) * 20)
+    with pytest.raises(TagReadError, match=re.escape(f"cannot read tags (no {name} audio found in it: damaged, or not "
+                                                     f"{name} at all; ")):
+        read_tags(junk)
 
 
 def test_round_trip_single_and_multi_genre(track):

@@ -305,6 +305,11 @@ def _split(values: list[str], separator: str) -> list[str]:
     return [v for v in out if v]
 
 
+# Readers' errors that mean no audio of the format was found at all, which their words ("can't sync to MPEG frame")
+# do not say to a listener. Formats with a signature are named by the audio hash first ("no FLAC signature").
+NO_AUDIO_ERRORS = {"HeaderNotFoundError": "", "AACError": "sync not found"}  # error -> the words that mean it
+
+
 def _open(path: Path):
     fmt = format_of(path)
     try:
@@ -312,6 +317,8 @@ def _open(path: Path):
     except Exception as exc:  # mutagen raises format-specific errors (HeaderNotFoundError, FLACNoHeaderError, ...)
         said = (fmt is MP4 and mp4_index_trouble(path)) or (f"{type(exc).__name__}: {exc}" if str(exc) else
                                                             f"damaged file structure ({type(exc).__name__})")
+        if NO_AUDIO_ERRORS.get(type(exc).__name__, "\0") in str(exc):
+            said = f"no {fmt.name} audio found in it: damaged, or not {fmt.name} at all; {said}"
         raise TagReadError(path, unless_empty(path, f"cannot read tags ({said})")) from exc
 
 
