@@ -980,7 +980,7 @@ def cmd_genres(args, out: Output) -> int:
 
 def cmd_folders(args, out: Output) -> int:
     """List the library's folders and those left out; leave one out or take one back."""
-    from desktop.core.scan import within
+    from desktop.core.scan import left_out_holder
     from desktop.services.library import Library
 
     library = Library(open_sessions(args, None if args.leave_out or args.take_back else out))
@@ -993,7 +993,7 @@ def cmd_folders(args, out: Output) -> int:
             out.say(f"left out: {folder} ({count(change.tracks, 'track')} out of the library, corrections kept; "
                     f"`genre-tagger folders --take-back {shlex.quote(folder)}` brings them back)")
         else:
-            holder = next(f for f in library.left_out() if within([f])(folder))
+            holder = str(left_out_holder(folder, library.left_out()))
             out.say(f"{folder} was already left out" + ("" if holder == folder else f" (it is in {holder}, which is)"))
     if args.take_back:
         folder = str(Path(args.take_back).expanduser().absolute())

@@ -177,59 +177,49 @@ def format_of(path: str | Path) -> AudioFormat:
     fmt = FORMATS.get(suffix)
     if fmt is None:
         raise UnsupportedFormatError(path, f"unsupported file type {path.suffix or '(none)'}")
-    inside = signature_format(path, skip_id3=fmt.name not in OWN_ID3_IN_FRONT)
+    head = first_bytes(path, skip_id3=fmt.name not in OWN_ID3_IN_FRONT)  # read once for every check below
+    inside = signature_format(head)
     if inside is OGG_CONTAINER or (inside is None and suffix in OGG_EXTENSIONS):
         return _ogg_format(path, fmt if suffix in OGG_EXTENSIONS else OGG_VORBIS)
     if inside is not None:
         return inside
-    if any(known is fmt for known, _ in SIGNATURES) and (mpeg := mpeg_frame_format(path)):
+    if any(known is fmt for known, _ in SIGNATURES) and (mpeg := mpeg_frame_format(head)):
         return mpeg  # an MP3 saved as .flac, .m4a, ...: its own signature is missing, an MPEG frame is there
-    if fmt in (MP4, RAW_AAC):
-        return _aac_container(path, fmt)
+    if fmt in (MP4, RAW_AAC) and is_adts(head):
+        return RAW_AAC  # a raw stream saved as .m4a (AAC in an MP4 file saved as .aac has MP4's signature)
     return fmt
 
 
-def signature_format(path: Path, skip_id3: bool = True) -> AudioFormat | None:
-    """The format the file's first bytes (after an ID3v2 tag in front, with `skip_id3`) name for sure, or None
-    (OGG_CONTAINER for any Ogg stream); None for a file that cannot be read (its reader says why)."""
+def first_bytes(path: Path, skip_id3: bool = True, size: int = 16) -> bytes:
+    """The file's first `size` bytes (after an ID3v2 tag in front, with `skip_id3`); b"" for a file that cannot be
+    read (its reader says why)."""
     try:
         with open(path, "rb") as fh:
             fh.seek(id3v2_size(fh) if skip_id3 else 0)
-            head = fh.read(16)
+            return fh.read(size)
     except OSError:
-        return None
+        return b""
+
+
+def signature_format(head: bytes) -> AudioFormat | None:
+    """The format a file's first bytes name for sure (OGG_CONTAINER for any Ogg stream), or None."""
     for fmt, parts in SIGNATURES:
         if all(head[at:at + len(part)] == part for at, part in parts):
             return fmt
     return None
 
 
-def mpeg_frame_format(path: Path) -> AudioFormat | None:
-    """MP3 or MPEG layer II where the file (after an ID3v2 tag) starts with such a frame's header; else None. Only
+def mpeg_frame_format(head: bytes) -> AudioFormat | None:
+    """MP3 or MPEG layer II where the first bytes (after an ID3v2 tag) are such a frame's header; else None. Only
     for a file whose extension's own signature is missing: a frame's sync bits alone are found by chance."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(id3v2_size(fh))
-            head = fh.read(4)
-    except OSError:
-        return None
     if len(head) < 4 or head[0] != 0xFF or head[1] & 0xE0 != 0xE0 or head[2] & 0xF0 == 0xF0:  # sync; not a bad bitrate
         return None
     return {0x02: MP3, 0x04: MPEG_LAYER_2}.get(head[1] & 0x06)  # the layer bits: III, II
 
 
-def _aac_container(path: Path, by_extension: AudioFormat) -> AudioFormat:
-    """A raw ADTS stream by the file's first bytes, for a file named as AAC in MP4 or raw (a raw stream is sometimes
-    saved as .m4a; AAC in an MP4 file saved as .aac has MP4's signature); the extension's format otherwise."""
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(id3v2_size(fh))  # past a raw stream's ID3v2 tag in front (Mp3tag's)
-            head = fh.read(8)
-    except OSError:
-        return by_extension
-    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0:  # an ADTS frame's sync word, layer 0
-        return RAW_AAC
-    return by_extension
+def is_adts(head: bytes) -> bool:
+    """Whether the first bytes (after an ID3v2 tag in front, as Mp3tag writes one) are an ADTS frame's sync word."""
+    return len(head) >= 2 and head[0] == 0xFF and head[1] & 0xF6 == 0xF0  # sync, layer 0
 
 
 def id3v2_size(fh, offset: int = 0) -> int:

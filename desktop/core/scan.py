@@ -110,10 +110,16 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
         yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover, skipped)
 
 
+def left_out_holder(path: str | Path, left_out: Iterable[str | Path]) -> Path | None:
+    """The folder left out of the library that is `path` or holds it; None where there is none."""
+    path = str(Path(path).expanduser().absolute())
+    return next((Path(f).expanduser().absolute() for f in left_out if within([f])(path)), None)
+
+
 def left_out_reason(path: str | Path, left_out: Iterable[str | Path]) -> str | None:
     """Why `path` is not scanned where it is (or is in) a folder left out of the library; None where it is not."""
     path = Path(path).expanduser().absolute()
-    holder = next((Path(f).expanduser().absolute() for f in left_out if within([f])(str(path))), None)
+    holder = left_out_holder(path, left_out)
     if holder is None:
         return None
     where = "is left out of the library" if holder == path else f"is in {holder}, left out of the library"

@@ -6,7 +6,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -415,12 +415,19 @@ class Library:
     def tracks_under(self, folder: str | Path, missing: bool = False) -> int:
         """How many tracks lie under `folder`: present ones, or with `missing` those kept out of view (a folder left
         out, a drive not mounted)."""
-        prefix = root_prefix(Path(folder).expanduser().absolute())
         with self.sessions() as s:
-            # LIKE narrows (it ignores ASCII case); the prefix itself decides, as _mark_missing does.
-            paths = s.scalars(select(Track.path).where(Track.path.startswith(prefix, autoescape=True),
-                                                        Track.missing.is_(missing)))
-            return sum(path.startswith(prefix) for path in paths)
+            return sum(1 for _ in self._tracks_under(s, Path(folder).expanduser().absolute(), missing))
+
+    @staticmethod
+    def _tracks_under(s: Session, root: Path, missing: bool = False) -> Iterator[Track]:
+        """The tracks under `root` (present ones, or with `missing` those kept out of view)."""
+        prefix = root_prefix(root)
+        # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
+        # scanning ABBA must not touch Abba.
+        for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True),
+                                                   Track.missing.is_(missing))):
+            if track.path.startswith(prefix):
+                yield track
 
     def why_not_here(self, path: str | Path) -> str:
         """Why a file is not in the library: its folder is left out of it, or it was never scanned."""
@@ -503,11 +510,8 @@ class Library:
     def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
         count, kept = 0, tuple(kept)
         for root in roots:
-            prefix = root_prefix(root)
-            # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
-            # scanning ABBA must not touch Abba.
-            for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True), Track.missing.is_(False))):
-                if track.path.startswith(prefix) and track.path not in seen and not track.path.startswith(kept):
+            for track in Library._tracks_under(s, root):
+                if track.path not in seen and not track.path.startswith(kept):
                     track.missing = True
                     count += 1
         return count
