@@ -171,6 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--leave-out", metavar="DIR", help="scans skip DIR from now on; its tracks leave the library "
                                                           "(their corrections kept, for when it is taken back)")
     which.add_argument("--take-back", metavar="DIR", help="scan a folder left out again (the next scan brings its tracks back)")
+    which.add_argument("--keep", metavar="DIR", help="a folder that looks like spoken word (audiobooks, podcasts) is music: "
+                                                     "scans stop asking about it, and scan --write tags it")
     return p
 
 
@@ -428,10 +430,13 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
             out.warn(f"warning: {r.path}: {r.note}")
     tagger = TagService(sessions, settings)
     changes = tagger.plan(under=paths)  # only what this scan was asked to look at
+    spoken = report.spoken_word
+    changes, held = hold_back(changes, [f.path for f in spoken])
     failed = f"; {report.failed} more could not be (named above)" if report.failed else ""
     out.say(f"analysed {count(report.analysed, 'track')} with {model.info.key} on {', '.join(model.providers)}{failed}")
     if active is None and not args.model:
         out.say(readiness(sessions))
+    say_spoken_word(out, spoken, held, args.write)
     written = None
     if args.write and changes:
         with stop_on_interrupt(out) as stop:
@@ -456,11 +461,35 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
         "changes": [{"path": c.path, "old": list(c.old), "new": list(c.new)} for c in changes],
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
         "write_skipped": [{"path": p, "reason": r} for p, r in (written.skipped if written else [])],
+        "spoken_word": [vars(f) for f in spoken], "held_back": [c.path for c in held],
     }
     if written and say_stopped(out, len(written.left), WRITE_LEFT):
         return EXIT_CANCELLED
     failed = errors or sync.problems or (written and written.failed)
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+def hold_back(changes: list, folders: list[str]) -> tuple[list, list]:
+    """(changes to make, changes held back): a genre guessed for a track in a folder that looks like spoken word
+    waits for the listener's word on it; one set by hand does not."""
+    from desktop.core.scan import within
+
+    undecided, kept, held = within(folders), [], []
+    for c in changes:
+        (held if c.confidence is not None and undecided(c.path) else kept).append(c)
+    return kept, held
+
+
+def say_spoken_word(out: Output, folders: list, held: list, write: bool) -> None:
+    """Ask about folders that look like spoken word, naming the commands that answer, and what waits on them."""
+    for f in folders:
+        out.say(f"spoken word? {f.path}  ({count(f.tracks, 'track')}; {f.reason})")
+    if folders:
+        out.say("  `genre-tagger folders --leave-out DIR` leaves such a folder out of the library (audiobooks, podcasts); "
+                "`genre-tagger folders --keep DIR` keeps it as music")
+    if held:
+        out.say(f"{'not written' if write else 'would not write'}: {count(len(held), 'file')} in those folders, "
+                "until you leave them out or keep them")
 
 
 def track_dict(t) -> dict:
@@ -983,7 +1012,7 @@ def cmd_folders(args, out: Output) -> int:
     from desktop.core.scan import left_out_holder
     from desktop.services.library import Library
 
-    library = Library(open_sessions(args, None if args.leave_out or args.take_back else out))
+    library = Library(open_sessions(args, None if args.leave_out or args.take_back or args.keep else out))
     done = {}
     if args.leave_out:
         folder = str(Path(args.leave_out).expanduser().absolute())
@@ -1003,15 +1032,27 @@ def cmd_folders(args, out: Output) -> int:
                                    + (f"the folders left out: {', '.join(left_out)})" if left_out else "no folder is)"))
         out.say(f"taken back: {folder} (the next scan brings its tracks back: `genre-tagger scan`)")
         done = {"taken_back": [folder]}
+    if args.keep:
+        folder = Path(args.keep).expanduser().absolute()
+        if not folder.is_dir():
+            return fail(out, args, f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
+        library.keep_as_music([folder])
+        out.say(f"kept as music: {folder} (scans stop asking whether it is spoken word)")
+        done = {"kept_now": [str(folder)]}
     folders, left_out = library.recorded_folders(), library.left_out()
     tracks = {folder: library.tracks_under(folder) for folder in folders}
     kept = {folder: library.tracks_under(folder, missing=True) for folder in left_out}
-    out.data = {"folders": folders, "left_out": left_out, "tracks": tracks, "left_out_tracks": kept, **done}
+    spoken = library.spoken_word()
+    out.data = {"folders": folders, "left_out": left_out, "tracks": tracks, "left_out_tracks": kept,
+                "spoken_word": [vars(f) for f in spoken], "kept_as_music": library.kept_as_music(), **done}
     for folder in folders:
         out.say(f"music folder: {folder}  ({count(tracks[folder], 'track')}"
                 + (")" if os.path.isdir(folder) else "; not there now)"))
     for folder in left_out:
         out.say(f"left out:     {folder}  ({count(kept[folder], 'track')} kept out of view, with their corrections)")
+    for folder in out.data["kept_as_music"]:
+        out.say(f"kept as music: {folder}  (looked like spoken word)")
+    say_spoken_word(out, spoken, [], False)
     if not folders and not left_out:
         out.note("no music folders yet: `genre-tagger scan ~/Music` scans one and remembers it")
     return EXIT_OK

@@ -70,7 +70,8 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     assert [t["path"] for t in data["tracks"]] == [str(files[0])]
     code, data = run_json(capsys, "folders")
     assert (code, data) == (EXIT_OK, {"folders": [str(music)], "left_out": [str(music / "b")],
-                                      "tracks": {str(music): 1}, "left_out_tracks": {str(music / "b"): 2}})
+                                      "tracks": {str(music): 1}, "left_out_tracks": {str(music / "b"): 2},
+                                      "spoken_word": [], "kept_as_music": []})
     assert main(["folders"]) == EXIT_OK
     assert f"left out:     {music / 'b'}  (2 tracks kept out of view, with their corrections)" in capsys.readouterr().out
     assert main(["scan", str(music / "b")]) == EXIT_PARTIAL
@@ -92,6 +93,37 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     with pytest.raises(SystemExit) as refused:  # one at a time
         main(["folders", "--leave-out", str(music / "a"), "--take-back", str(music / "b")])
     assert refused.value.code == EXIT_ERROR and "not allowed with" in capsys.readouterr().err
+
+
+def test_a_folder_that_looks_like_spoken_word_is_asked_about_and_not_tagged_until_the_listener_says(lib, capsys):
+    # An audiobook inside ~/Music was tagged with a music genre by `scan --write`, and nothing said so.
+    music, files = lib
+    book = [make_track(music / "Audiobooks" / "Dune", f"chapter {n}", "noise", "flac", 3.0, seed=5 + n) for n in (1, 2)]
+    before = [f.read_bytes() for f in book]
+    assert main(["scan", str(music), "--write"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"spoken word? {music / 'Audiobooks'}  (2 tracks; the folder's name)" in out
+    assert "genre-tagger folders --leave-out DIR" in out and "not written: 2 files in those folders" in out
+    assert "wrote 3 files" in out and [f.read_bytes() for f in book] == before  # the music is tagged, the book not
+    assert read_tags(files[0]).genres == ("Noise",)
+    assert main(["set", str(book[0]), "Science Fiction"]) == EXIT_OK  # set by hand: written
+    assert read_tags(book[0]).genres == ("Science Fiction",)
+    capsys.readouterr()
+    code, data = run_json(capsys, "folders")
+    assert data["spoken_word"] == [{"path": str(music / "Audiobooks"), "tracks": 2, "reason": "the folder's name"}]
+    code, data = run_json(capsys, "scan", str(files[0]))
+    assert data["spoken_word"] == []  # asked about where a scan looks only
+    code, data = run_json(capsys, "scan", str(book[1]))
+    assert [f["path"] for f in data["spoken_word"]] == [str(music / "Audiobooks")]  # a track inside it: asked
+    assert main(["folders", "--keep", str(music / "nowhere")]) == EXIT_ERROR
+    assert f"error: {music / 'nowhere'}: no such folder" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--keep", str(music / "Audiobooks"))
+    assert (code, data["kept_now"], data["kept_as_music"], data["spoken_word"]) == (
+        EXIT_OK, [str(music / "Audiobooks")], [str(music / "Audiobooks")], [])
+    code, data = run_json(capsys, "scan", str(music), "--write")
+    assert (code, data["spoken_word"], data["held_back"], [c["path"] for c in data["changes"]]) == (
+        EXIT_OK, [], [], [str(book[1])])  # kept as music: tagged like the rest
+    assert read_tags(book[1]).genres == ("Noise",)
 
 
 def test_an_m4a_saved_as_mp3_is_scanned_analysed_and_tagged_and_a_web_page_is_named(lib, capsys, tmp_path):

@@ -188,6 +188,51 @@ def test_a_folder_left_out_in_settings_leaves_the_library_and_taken_back_returns
     qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)  # the folders listed again for the watch
 
 
+def test_the_spoken_word_dialog_leaves_out_the_checked_folders_and_keeps_the_others(qtbot):
+    from desktop.core.spoken_word import SpokenFolder
+    from desktop.ui.dialogs import SpokenWordDialog
+
+    dialog = SpokenWordDialog([SpokenFolder("/m/Audiobooks", 12, "the folder's name"),
+                               SpokenFolder("/m/Pods", 3, "genre tags saying Podcast")])
+    qtbot.addWidget(dialog)
+    assert dialog.listing.item(1).text() == "/m/Pods  (3 tracks; genre tags saying Podcast)"
+    assert (dialog.left_out(), dialog.kept()) == (["/m/Audiobooks", "/m/Pods"], [])  # checked to start with
+    dialog.listing.item(1).setCheckState(Qt.CheckState.Unchecked)
+    assert (dialog.left_out(), dialog.kept()) == (["/m/Audiobooks"], ["/m/Pods"])
+
+
+def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_and_the_answer_is_kept(
+        qtbot, window, monkeypatch):
+    import desktop.ui.main_window as main_window
+    from desktop.core.scan import within
+    from desktop.services.library import Library
+
+    music = Path(window.settings.folders[0])
+    for name in ("Audiobooks", "Podcasts"):
+        make_track(music / name / "Show", "part 1", "noise", "flac", 3.0, seed=9)
+    asked, answers = [], iter([None, ([str(music / "Audiobooks")], [str(music / "Podcasts")])])
+    monkeypatch.setattr(main_window, "ask_about_spoken_word",
+                        lambda parent, folders: asked.append([f.path for f in folders]) or next(answers))
+    scan(qtbot, window)
+    qtbot.waitUntil(lambda: len(asked) == 1)
+    assert asked == [[str(music / "Audiobooks"), str(music / "Podcasts")]]  # Ask Later
+    scan(qtbot, window)
+    qtbot.wait(50)
+    assert len(asked) == 1  # not asked again this session
+    window._ask_later.clear()  # as a new session
+    scan(qtbot, window)
+    qtbot.waitUntil(lambda: len(asked) == 2)
+    qtbot.waitUntil(lambda: window.scan_job is None and Library(window.sessions).left_out() == [str(music / "Audiobooks")],
+                    timeout=60_000)
+    assert Library(window.sessions).kept_as_music() == [str(music / "Podcasts")]
+    shown = {window.table_model.row_at(r).path for r in range(window.table_model.rowCount())}
+    assert not any(within([str(music / "Audiobooks")])(p) for p in shown) and str(music / "Podcasts" / "Show" / "part 1.flac") in shown
+    scan(qtbot, window)
+    qtbot.wait(50)
+    assert len(asked) == 2  # answered: neither is asked about again
+    qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)
+
+
 def test_a_tracks_folder_is_left_out_from_its_menu_also_while_a_scan_runs(qtbot, window, monkeypatch):
     import desktop.ui.main_window as main_window
     from desktop.core.scan import within

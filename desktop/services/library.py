@@ -30,6 +30,7 @@ from desktop.core.scan import (
     walk_music,
     within,
 )
+from desktop.core.spoken_word import SpokenFolder, spoken_folders
 from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
 from desktop.services.labels import merges
 from desktop.store import queries
@@ -41,6 +42,7 @@ TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled re
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
 LEFT_OUT = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
+KEPT_AS_MUSIC = "kept_as_music"  # meta key: folders that look like spoken word the listener said are music (JSON list)
 
 
 def outermost(folders: Iterable[str]) -> list[str]:
@@ -484,6 +486,26 @@ class Library:
             return False
         self.set_left_out([f for f in left_out if f != folder])
         return True
+
+    def spoken_word(self) -> list[SpokenFolder]:
+        """Folders inside the music folders that look like spoken word (audiobooks, podcasts), neither left out nor
+        kept as music yet: the listener is asked about each."""
+        with self.sessions() as s:
+            tracks = s.execute(select(Track.path, Track.file_genre).where(Track.missing.is_(False)))
+            return spoken_folders(tracks, self._recorded_folders(s), self._folder_list(s, KEPT_AS_MUSIC))
+
+    def kept_as_music(self) -> list[str]:
+        """The folders that look like spoken word the listener said are music."""
+        with self.sessions() as s:
+            return self._folder_list(s, KEPT_AS_MUSIC)
+
+    def keep_as_music(self, folders: Iterable[str | Path]) -> None:
+        """The listener says these folders are music: not offered as spoken word again."""
+        # No writer lock: one row only suggestions read, written between a scan's commits like a window's setting.
+        with self.sessions() as s:
+            kept = outermost([*self._folder_list(s, KEPT_AS_MUSIC), *(str(Path(f).expanduser().absolute()) for f in folders)])
+            s.merge(Meta(key=KEPT_AS_MUSIC, value=json.dumps(kept)))
+            s.commit()
 
     def folders(self) -> list[str]:
         """The folders this library's scans walked (from the window or the command line), where they still are."""

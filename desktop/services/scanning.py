@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, Analyzer, TrackAnalysis
 from desktop.core.formats import FORMATS
-from desktop.core.scan import ScanProblem
+from desktop.core.scan import ScanProblem, within
+from desktop.core.spoken_word import SpokenFolder
 from desktop.services.album_genres import settle_albums
 from desktop.services.library import (
     AnalysisProgress,
@@ -38,6 +39,7 @@ class ScanReport:
     cancelled: bool = False
     folders: int = 0  # folders (or files) scanned
     set_aside: int = 0  # tracks of folders taken out of the library, now missing
+    spoken_word: list[SpokenFolder] = field(default_factory=list)  # folders of the scan to ask about (audiobooks?)
 
     @property
     def found(self) -> int:
@@ -114,6 +116,9 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
             settle_albums(s, settings.threshold, albums_under(roots))
             settle_tag_genres(s)  # and what could not be, its tag's genre under the listener's merges
             s.commit()
+        # Asked about where this scan looked: `scan song.mp3` does not ask about the rest of the library.
+        report.spoken_word = [f for f in library.spoken_word()
+                              if within(roots)(f.path) or any(within([f.path])(str(r)) for r in albums_under(roots))]
     for r in report.results:
         if r.status == ERROR:
             log.warning("analysis: %s: %s", r.path, r.error)

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QInputDialog,
     QLabel,
     QListWidget,
+    QListWidgetItem,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -184,6 +185,56 @@ def choose_folder_to_leave(parent, folders: list[str]) -> str:
                                       "Scans skip this folder and its tracks leave the library; the genres you set on "
                                       "them are kept, for when Settings takes it back:", folders, 0, False)
     return folder if ok else ""
+
+
+class SpokenWordDialog(QDialog):
+    """Folders that look like spoken word (audiobooks, podcasts), each checked to leave it out of the library or
+    unchecked to keep it as music; Ask Later decides nothing."""
+
+    def __init__(self, folders: list, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Audiobooks or Podcasts?")
+        words = QLabel("These folders look like spoken word rather than music. Checked ones leave the library: scans "
+                       "skip them and no genre is written to them (Settings takes them back). Unchecked ones stay as "
+                       "music and are not asked about again.")
+        words.setWordWrap(True)
+        self.listing = QListWidget()
+        for folder in folders:
+            item = QListWidgetItem(f"{folder.path}  ({count(folder.tracks, 'track')}; {folder.reason})")
+            item.setData(Qt.ItemDataRole.UserRole, folder.path)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked)
+            self.listing.addItem(item)
+        buttons = QDialogButtonBox()
+        buttons.addButton("Apply", QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton("Ask Later", QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (words, self.listing, buttons):
+            layout.addWidget(widget)
+        self.resize(640, 320)
+
+    def _folders(self, state: Qt.CheckState) -> list[str]:
+        items = (self.listing.item(row) for row in range(self.listing.count()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in items if item.checkState() == state]
+
+    def left_out(self) -> list[str]:
+        """The folders checked: to leave out of the library."""
+        return self._folders(Qt.CheckState.Checked)
+
+    def kept(self) -> list[str]:
+        """The folders unchecked: music, not asked about again."""
+        return self._folders(Qt.CheckState.Unchecked)
+
+
+def ask_about_spoken_word(parent, folders: list) -> tuple[list[str], list[str]] | None:
+    """Ask which folders that look like spoken word to leave out: (to leave out, to keep as music), or None for
+    Ask Later."""
+    dialog = SpokenWordDialog(folders, parent)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.left_out(), dialog.kept()
 
 
 def take_selected(listing: QListWidget) -> None:

@@ -84,6 +84,7 @@ from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import (
     ReviewDialog,
     SettingsDialog,
+    ask_about_spoken_word,
     choose_folder_to_leave,
     choose_music_folder,
 )
@@ -217,6 +218,7 @@ class MainWindow(QMainWindow):
         self.scan_job: Job | None = None
         self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
         self._left_out: list[str] | None = None  # folders to leave out, from Settings, until a scan sets them
+        self._ask_later: set[str] = set()  # folders that look like spoken word the listener will decide on later
         self._setting_aside: list[str] = []  # those the running scan takes out
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
@@ -931,6 +933,28 @@ class MainWindow(QMainWindow):
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(lost_model_warning(self.sessions)
                                          or readiness(self.sessions, how_to_learn="Learn My Genres learns them"), 15000)
+        if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
+            QTimer.singleShot(0, functools.partial(self.ask_about_spoken_word, outcome.spoken_word))
+
+    def ask_about_spoken_word(self, folders: list):
+        """Ask whether folders that look like spoken word (audiobooks, podcasts) leave the library or stay as music;
+        each is asked once a session until answered."""
+        left_out = self.left_out_folders()
+        folders = [f for f in folders if f.path not in self._ask_later and not within(left_out)(f.path)]
+        if not folders or self.read_only:
+            return
+        answer = ask_about_spoken_word(self, folders)
+        if answer is None:
+            self._ask_later |= {f.path for f in folders}
+            return
+        leave, keep = answer
+        if keep:
+            Library(self.sessions).keep_as_music(keep)
+        if leave:
+            self._left_out = sorted({*self.left_out_folders(), *leave})
+            self.statusBar().showMessage(f"Leaving out {', '.join(leave)}: their tracks leave the library "
+                                         "(Settings takes them back)", 10000)
+            self.start_scan()  # or, while one runs, the one after it
 
     def _scan_failed(self, message: str):
         busy, folder = isinstance(self.scan_job.error, LibraryBusy), self._scanning_for_change

@@ -1,0 +1,39 @@
+"""Folders that look like spoken word (audiobooks, podcasts): which are found, and which are not."""
+
+from desktop.core.spoken_word import SpokenFolder, spoken_folders, spoken_name, spoken_track
+
+
+def test_folders_named_as_audiobooks_and_podcasts_are_shelved_are_spoken_and_music_named_alike_is_not():
+    for name in ("Audiobooks", "audio books", "Podcasts", "Hörbücher", "Hoerbuecher", "Livres audio", "Audiobooks & Podcasts"):
+        assert spoken_name(name), name
+    for name in ("The Podcast Sessions", "Speech", "Books", "Audiobooks Vol. 2 (band)", "Rock"):
+        assert not spoken_name(name), name
+
+
+def test_a_track_is_spoken_by_its_genre_tag_or_the_audiobook_container():
+    assert spoken_track("/m/x/book.M4B", "") == "audiobook files (.m4b)"
+    assert spoken_track("/m/x/e1.mp3", "Podcast") == "genre tags saying Podcast"
+    assert spoken_track("/m/x/e1.mp3", "Rock; Spoken Word") == "genre tags saying Spoken Word"
+    assert spoken_track("/m/x/e1.mp3", "Books & Spoken") == "genre tags saying Books & Spoken"
+    assert spoken_track("/m/x/song.mp3", "Rock") is None and spoken_track("/m/x/song.m4a", "") is None
+
+
+def test_the_outermost_folder_inside_a_music_folder_is_offered_once_and_only_where_every_track_is_spoken():
+    tracks = [("/m/Audiobooks/Author/Book/01.mp3", ""), ("/m/Audiobooks/Author/Book/02.mp3", ""),
+              ("/m/Rock/x.mp3", "Rock"),
+              ("/m/Pods/Show/e1.mp3", "Podcast"), ("/m/Pods/Show/e2.mp3", "Podcast"), ("/m/Pods/song.mp3", "Rock"),
+              ("/m/Books/Dune/Dune.m4b", ""), ("/m/Books/Emma/Emma.m4b", ""),
+              ("/m/Mixed/talk.mp3", "Speech"), ("/m/Mixed/song.mp3", "Jazz"),
+              ("/m/loose.m4b", ""), ("/elsewhere/e.mp3", "Podcast")]
+    assert spoken_folders(tracks, ["/m"]) == [
+        SpokenFolder("/m/Audiobooks", 2, "the folder's name"),  # not each book inside it
+        SpokenFolder("/m/Books", 2, "audiobook files (.m4b)"),
+        SpokenFolder("/m/Pods/Show", 2, "genre tags saying Podcast"),  # not Pods: a song of it is music
+    ]  # not Mixed, not the music folder itself (/m/loose.m4b), not a file outside every music folder
+
+
+def test_a_music_folder_itself_named_podcasts_is_not_offered_and_folders_kept_as_music_are_not_either():
+    tracks = [("/p/Podcasts/Show/e1.mp3", "Podcast"), ("/m/Audiobooks/A/01.mp3", ""), ("/m/Audiobooks/B/01.mp3", "Audiobook")]
+    assert spoken_folders(tracks, ["/p/Podcasts", "/m"], kept=["/m/Audiobooks"]) == [
+        SpokenFolder("/p/Podcasts/Show", 1, "genre tags saying Podcast")]  # its show, inside it, is
+    assert spoken_folders(tracks, ["/p/Podcasts", "/m"], kept=["/m", "/p"]) == []  # kept: all under them too
