@@ -1034,8 +1034,6 @@ def cmd_folders(args, out: Output) -> int:
         done = {"taken_back": [folder]}
     if args.keep:
         folder = Path(args.keep).expanduser().absolute()
-        if not folder.is_dir():
-            return fail(out, args, f"{folder}: {'not a folder' if folder.exists() else 'no such folder'}")
         library.keep_as_music([folder])
         out.say(f"kept as music: {folder} (scans stop asking whether it is spoken word)")
         done = {"kept_now": [str(folder)]}
@@ -1051,7 +1049,7 @@ def cmd_folders(args, out: Output) -> int:
     for folder in left_out:
         out.say(f"left out:     {folder}  ({count(kept[folder], 'track')} kept out of view, with their corrections)")
     for folder in out.data["kept_as_music"]:
-        out.say(f"kept as music: {folder}  (looked like spoken word)")
+        out.say(f"kept as music: {folder}  (not asked about as spoken word)")
     say_spoken_word(out, spoken, [], False)
     if not folders and not left_out:
         out.note("no music folders yet: `genre-tagger scan ~/Music` scans one and remembers it")

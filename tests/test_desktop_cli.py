@@ -117,6 +117,10 @@ def test_a_folder_that_looks_like_spoken_word_is_asked_about_and_not_tagged_unti
     assert [f["path"] for f in data["spoken_word"]] == [str(music / "Audiobooks")]  # a track inside it: asked
     assert main(["folders", "--keep", str(music / "nowhere")]) == EXIT_ERROR
     assert f"error: {music / 'nowhere'}: no such folder" in capsys.readouterr().err
+    assert main(["folders", "--keep", str(book[0])]) == EXIT_ERROR
+    assert f"error: {book[0]}: not a folder" in capsys.readouterr().err
+    assert main(["folders", "--keep", "/"]) == EXIT_ERROR  # it would have silenced every question
+    assert f"error: /: not in the library's music folders ({music})" in capsys.readouterr().err
     code, data = run_json(capsys, "folders", "--keep", str(music / "Audiobooks"))
     assert (code, data["kept_now"], data["kept_as_music"], data["spoken_word"]) == (
         EXIT_OK, [str(music / "Audiobooks")], [str(music / "Audiobooks")], [])

@@ -233,6 +233,16 @@ def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_an
     qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)
 
 
+def test_a_folder_kept_as_music_but_deleted_while_asked_is_a_problem_not_a_crash(qtbot, window, monkeypatch):
+    import desktop.ui.main_window as main_window
+    from desktop.core.spoken_word import SpokenFolder
+
+    gone = Path(window.settings.folders[0]) / "Podcasts"
+    monkeypatch.setattr(main_window, "ask_about_spoken_word", lambda parent, folders: ([], [str(gone)]))
+    window.ask_about_spoken_word([SpokenFolder(str(gone), 3, "the folder's name")])
+    assert window.errors.item(0).text().startswith(f"{gone}: no such folder")
+
+
 def test_a_tracks_folder_is_left_out_from_its_menu_also_while_a_scan_runs(qtbot, window, monkeypatch):
     import desktop.ui.main_window as main_window
     from desktop.core.scan import within

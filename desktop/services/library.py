@@ -55,7 +55,7 @@ def outermost(folders: Iterable[str]) -> list[str]:
 
 
 class NotAFolder(GenreTaggerError):
-    """A folder to leave out that is not one."""
+    """A folder to leave out or keep as music that is not one, or not in the library's folders."""
 
 
 @dataclass
@@ -500,10 +500,20 @@ class Library:
             return self._folder_list(s, KEPT_AS_MUSIC)
 
     def keep_as_music(self, folders: Iterable[str | Path]) -> None:
-        """The listener says these folders are music: not offered as spoken word again."""
+        """The listener says these folders (inside or at the library's music folders) are music: not offered as
+        spoken word again. Raises NotAFolder for one that is not a folder, or lies outside them (`/` would have
+        silenced every question)."""
+        folders = [Path(f).expanduser().absolute() for f in folders]
         # No writer lock: one row only suggestions read, written between a scan's commits like a window's setting.
         with self.sessions() as s:
-            kept = outermost([*self._folder_list(s, KEPT_AS_MUSIC), *(str(Path(f).expanduser().absolute()) for f in folders)])
+            music = self._recorded_folders(s)
+            for folder in folders:
+                if not folder.is_dir():
+                    raise NotAFolder(folder, "no such folder" if not folder.exists() else "not a folder")
+                if not within(music)(str(folder)):
+                    raise NotAFolder(folder, "not in the library's music folders ("
+                                             + (", ".join(music) if music else "none yet: scan one first") + ")")
+            kept = outermost([*self._folder_list(s, KEPT_AS_MUSIC), *map(str, folders)])
             s.merge(Meta(key=KEPT_AS_MUSIC, value=json.dumps(kept)))
             s.commit()
 

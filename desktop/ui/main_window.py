@@ -948,8 +948,10 @@ class MainWindow(QMainWindow):
             self._ask_later |= {f.path for f in folders}
             return
         leave, keep = answer
-        if keep:
+        try:
             Library(self.sessions).keep_as_music(keep)
+        except GenreTaggerError as exc:  # deleted or moved while the question was open
+            self.report_problem(str(exc.path), exc.reason)
         if leave:
             self._left_out = sorted({*self.left_out_folders(), *leave})
             self.statusBar().showMessage(f"Leaving out {', '.join(leave)}: their tracks leave the library "
