@@ -399,7 +399,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     from desktop.core.genre_names import shown_genre
     from desktop.services.learning import readiness
     from desktop.services.scanning import scan_library
-    from desktop.services.tagging import TagService
+    from desktop.services.tagging import TagService, hold_back
     from desktop.store import queries
 
     paths = args.paths if paths is None else paths
@@ -467,17 +467,6 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
         return EXIT_CANCELLED
     failed = errors or sync.problems or (written and written.failed)
     return EXIT_PARTIAL if failed else EXIT_OK
-
-
-def hold_back(changes: list, folders: list[str]) -> tuple[list, list]:
-    """(changes to make, changes held back): a genre guessed for a track in a folder that looks like spoken word
-    waits for the listener's word on it; one set by hand does not."""
-    from desktop.core.scan import within
-
-    undecided, kept, held = within(folders), [], []
-    for c in changes:
-        (held if c.confidence is not None and undecided(c.path) else kept).append(c)
-    return kept, held
 
 
 def say_spoken_word(out: Output, folders: list, held: list, write: bool) -> None:

@@ -656,6 +656,38 @@ def test_apply_predicted_plans_off_the_gui_thread_then_asks(qtbot, window, monke
     assert shown == [len(window.files)] and window.statusBar().currentMessage() == "Nothing to write under the current policy"
 
 
+def test_apply_predicted_asks_about_spoken_word_first_and_offers_only_what_the_answer_allows(qtbot, window, monkeypatch):
+    # After Ask Later, Apply Predicted Genres offered an audiobook's chapters a music genre among the rest.
+    import desktop.ui.main_window as main_window
+    from desktop.ui.dialogs import ReviewDialog
+
+    music = Path(window.settings.folders[0])
+    books = [make_track(music / "Audiobooks" / "Dune", f"chapter {n}", "noise", "flac", 3.0, seed=n) for n in (1, 2)]
+    pods = make_track(music / "Podcasts" / "Show", "episode", "noise", "flac", 3.0, seed=3)
+    answers = iter([None, None, ([str(music / "Audiobooks")], [str(music / "Podcasts")])])
+    asked, shown = [], []
+    monkeypatch.setattr(main_window, "ask_about_spoken_word",
+                        lambda parent, folders: asked.append([f.path for f in folders]) or next(answers))
+    monkeypatch.setattr(ReviewDialog, "exec", lambda self: (shown.append([c.path for c in self.changes]),
+                                                            ReviewDialog.DialogCode.Rejected)[1])
+    scan(qtbot, window)
+    qtbot.waitUntil(lambda: len(asked) == 1)  # after the scan: Ask Later
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: window.plan_job is None and len(shown) == 1, timeout=30_000)
+    assert len(asked) == 2  # asked again: the listener wants to write
+    assert sorted(shown[0]) == sorted(map(str, window.files.values()))  # Ask Later: neither folder offered
+    assert "3 tracks in folders that look like spoken word wait for your answer" in window.statusBar().currentMessage()
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: window.plan_job is None and len(shown) == 2, timeout=30_000)
+    assert sorted(shown[1]) == sorted([*map(str, window.files.values()), str(pods)])  # kept as music: offered
+    assert not any(str(b) in shown[1] for b in books)  # left out: not
+    qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)  # the scan that leaves it out
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: window.plan_job is None and len(shown) == 3, timeout=30_000)
+    assert len(asked) == 3 and shown[2] == shown[1]  # answered: not asked again
+    qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)
+
+
 def test_a_folder_without_music_says_what_music_is(qtbot, window, tmp_path):
     empty = tmp_path / "Documents"
     empty.mkdir()

@@ -53,6 +53,15 @@ class PlannedChange:
     confidence: float | None = None  # the prediction's; None where the genre was set by hand
 
 
+def hold_back(changes: list[PlannedChange], folders: list[str]) -> tuple[list[PlannedChange], list[PlannedChange]]:
+    """(changes to make, changes held back): a predicted genre for a track in one of `folders` (they look like
+    spoken word) waits for the listener's word on them; a genre set by hand does not."""
+    undecided, kept, held = within(folders), [], []
+    for change in changes:
+        (held if change.confidence is not None and undecided(change.path) else kept).append(change)
+    return kept, held
+
+
 @dataclass
 class WriteResult:
     """What a batch of writes did."""

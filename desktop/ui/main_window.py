@@ -74,7 +74,7 @@ from desktop.services.library import Library, SyncProgress
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_genre_playlists, write_m3u8
-from desktop.services.tagging import TagService, UndoResult, WriteResult
+from desktop.services.tagging import TagService, UndoResult, WriteResult, hold_back
 from desktop.store import queries
 from desktop.store.database import is_read_only
 from desktop.store.lock import LibraryBusy, database_path
@@ -941,22 +941,27 @@ class MainWindow(QMainWindow):
         each is asked once a session until answered."""
         left_out = self.left_out_folders()
         folders = [f for f in folders if f.path not in self._ask_later and not within(left_out)(f.path)]
-        if not folders or self.read_only:
-            return
+        if folders and not self.read_only:
+            self._ask_spoken(folders)
+
+    def _ask_spoken(self, folders: list) -> list[str] | None:
+        """Ask about `folders` and do what the listener answers; the folders kept as music (None: Ask Later)."""
         answer = ask_about_spoken_word(self, folders)
         if answer is None:
             self._ask_later |= {f.path for f in folders}
-            return
+            return None
         leave, keep = answer
         try:
             Library(self.sessions).keep_as_music(keep)
         except GenreTaggerError as exc:  # deleted or moved while the question was open
             self.report_problem(str(exc.path), exc.reason)
+            keep = []
         if leave:
             self._left_out = sorted({*self.left_out_folders(), *leave})
             self.statusBar().showMessage(f"Leaving out {', '.join(leave)}: their tracks leave the library "
                                          "(Settings takes them back)", 10000)
             self.start_scan()  # or, while one runs, the one after it
+        return keep
 
     def _scan_failed(self, message: str):
         busy, folder = isinstance(self.scan_job.error, LibraryBusy), self._scanning_for_change
@@ -1116,8 +1121,15 @@ class MainWindow(QMainWindow):
 
     def review_and_apply(self):
         """Plan the changes in the background (seconds at 100,000 tracks), then show them; write only what the
-        listener accepts."""
-        return self._plan_and_review(self.tag_service().plan, "Nothing to write under the current policy", None)
+        listener accepts. Predictions for folders that look like spoken word wait for the listener's answer."""
+        service, library = self.tag_service(), Library(self.sessions)
+
+        def plan() -> tuple[list, list, list]:
+            spoken = library.spoken_word()
+            changes, held = hold_back(service.plan(), [f.path for f in spoken])
+            return changes, held, [f for f in spoken if any(within([f.path])(c.path) for c in held)]
+
+        return self._plan_and_review(plan, "Nothing to write under the current policy", None)
 
     def review_and_apply_selection(self):
         """Apply Predicted Genre to Selection: the selected tracks' genres (confident prediction, or correction)
@@ -1125,7 +1137,11 @@ class MainWindow(QMainWindow):
         ids = self.selected_track_ids()
         if not ids:
             return None
-        plan = functools.partial(self.tag_service().plan, ids, "replace")
+        service = self.tag_service()
+
+        def plan() -> tuple[list, list, list]:  # asked for by hand: nothing held back
+            return service.plan(ids, "replace"), [], []
+
         return self._plan_and_review(plan, "Nothing to write: the selected files already say their genre, or its "
                                      "prediction is uncertain (set one with Set Genre…)", "applied to selected tracks")
 
@@ -1137,13 +1153,24 @@ class MainWindow(QMainWindow):
         self.plan_job = background(plan, "plan", self._plan_ready, self._plan_failed)
         return self.plan_job
 
-    def _plan_ready(self, changes):
+    def _plan_ready(self, planned: tuple[list, list, list]):
         self.plan_job = None
+        changes, held, spoken = planned
         nothing, description = self._plan_words
+        waiting = ""
+        if held:  # the listener asked to write: asked now, also after Ask Later
+            kept = self._ask_spoken(spoken)
+            changes = sorted(changes + [c for c in held if kept and within(kept)(c.path)], key=lambda c: c.path)
+            if kept is None:
+                waiting = (f"; {count(len(held), 'track')} in folders that look like spoken word wait for your answer "
+                           "(asked again at the next Apply)")
         if not changes:
-            self.statusBar().showMessage(nothing, 6000)
+            self.statusBar().showMessage(nothing + waiting, 10000)
             return
-        self.statusBar().clearMessage()
+        if waiting:
+            self.statusBar().showMessage(waiting[2:], 10000)
+        else:
+            self.statusBar().clearMessage()
         dialog = ReviewDialog(changes, self)
         if dialog.exec() == ReviewDialog.DialogCode.Accepted:
             self.apply_changes(dialog.accepted_changes(), description)
