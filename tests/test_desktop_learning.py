@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
 from desktop.core.genre_names import clean_name, display_names, genre_key
@@ -588,3 +588,34 @@ def test_setting_a_learned_model_aside_restores_the_shipped_verdicts(tagged_libr
     with sessions() as s:
         assert s.scalar(select(Track.predicted_genre).where(Track.path == path)) in ("Beats", "Noise", "Tones")
         assert not s.scalar(select(Analysis.id).where(Analysis.model_key.startswith("library:")))
+
+
+def test_a_learn_stopped_while_it_repredicts_leaves_the_library_on_the_model_it_had(tagged_library, exported_model,
+                                                                                   tmp_path, monkeypatch):
+    # The learned model was made active in a transaction of its own: killed before the re-prediction committed, the
+    # library's next scan found no analysis by the active model and decoded every file again.
+    import desktop.services.learning as learning
+
+    music, untagged = tagged_library
+    main(["scan", str(music)])
+    sessions = open_database(tmp_path / "learn.db")
+
+    def killed(*_args, **_kwargs):
+        raise KeyboardInterrupt  # Ctrl+C, or the process killed, with the re-prediction not committed
+
+    monkeypatch.setattr(learning, "settle_albums", killed)
+    with pytest.raises(KeyboardInterrupt):
+        learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=True)
+    assert learning.active_model(sessions) is None  # still the shipped model, whose analyses are all there
+    with sessions() as s:
+        assert not s.scalar(select(Analysis.id).where(Analysis.model_key.startswith("library:")))
+    monkeypatch.undo()
+    report = learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=True)
+    assert learning.active_model(sessions) == report.model_path and report.repredicted == 27
+    monkeypatch.setattr(learning, "should_activate", lambda report: (False, "the shipped model does better"))
+    monkeypatch.setattr(learning, "settle_albums", killed)
+    with pytest.raises(KeyboardInterrupt):  # set aside, stopped while the shipped verdicts come back
+        learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4))
+    assert learning.active_model(sessions) == report.model_path  # still the learned one, its analyses all there
+    with sessions() as s:
+        assert s.scalar(select(func.count(Analysis.id)).where(Analysis.model_key.startswith("library:"))) == 27

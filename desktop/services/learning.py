@@ -310,13 +310,13 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     prune_learned_models(out_dir, prefix, keep=KEEP_LEARNED, spare=active_model(sessions))
     log.info("learn: %s; model %s", report.summary(), out)
     report.activated, report.why = should_activate(report) if activate is None else (activate, "as asked")
+    # The model made active and the tracks' verdicts change in one transaction: killed between the two, the library
+    # held a learned model with no analyses by it, and its next scan decoded every file again.
     if not report.activated and activate is None and active_model(sessions) is not None:
         # The figures say the base model is better: the library goes back to it, not to an older learned one.
-        set_active_model(sessions, None)
-        report.repredicted = restore_base_verdicts(sessions, base.key)
+        report.repredicted = restore_base_verdicts(sessions, base.key, deactivate=True)
     if report.activated:
-        set_active_model(sessions, out)
-        report.repredicted = repredict(sessions, read_model_info(out), head, base.key)
+        report.repredicted = repredict(sessions, read_model_info(out), head, base.key, activate=True)
     report.seconds = time.monotonic() - started
     return report
 
@@ -387,11 +387,15 @@ def prune_learned_models(folder: Path, prefix: str, keep: int, spare: Path | Non
 def set_active_model(sessions: sessionmaker[Session], path: Path | None) -> None:
     """The model scans use when none is named (None: back to the shipped one)."""
     with sessions() as s:
-        if path is None:
-            s.execute(delete(Meta).where(Meta.key == ACTIVE_MODEL))
-        else:
-            s.merge(Meta(key=ACTIVE_MODEL, value=str(path)))
+        _set_active(s, path)
         s.commit()
+
+
+def _set_active(s: Session, path: Path | None) -> None:
+    if path is None:
+        s.execute(delete(Meta).where(Meta.key == ACTIVE_MODEL))
+    else:
+        s.merge(Meta(key=ACTIVE_MODEL, value=str(path)))
 
 
 def active_model(sessions: sessionmaker[Session]) -> Path | None:
@@ -417,9 +421,13 @@ def lost_model_warning(sessions: sessionmaker[Session]) -> str | None:
             "`genre-tagger learn` (in the window: Edit > Learn My Genres) makes it again from your tags and corrections")
 
 
-def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, threshold: float = DEFAULT_THRESHOLD) -> int:
-    """Give tracks back the base model's stored verdicts (after a learned model is set aside)."""
+def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, threshold: float = DEFAULT_THRESHOLD,
+                          deactivate: bool = False) -> int:
+    """Give tracks back the base model's stored verdicts (after a learned model is set aside); with `deactivate`,
+    set the learned model aside in the same transaction."""
     with writer_lock(sessions), sessions() as s:
+        if deactivate:
+            _set_active(s, None)
         rows = s.execute(select(Track.id, Track.corrected_genre, Track.file_genre, Analysis.status, Analysis.top_genre,
                                 Analysis.confidence, Analysis.error).join(Analysis, Analysis.track_id == Track.id)
                          .where(Analysis.model_key == base_key, Analysis.audio_hash == Track.audio_hash)).all()
@@ -435,11 +443,15 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, thresh
 
 
 def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead, base_key: str,
-              threshold: float = DEFAULT_THRESHOLD) -> int:
-    """Give every analysed track the learned verdict from its stored embedding (nothing is decoded)."""
+              threshold: float = DEFAULT_THRESHOLD, activate: bool = False) -> int:
+    """Give every analysed track the learned verdict from its stored embedding (nothing is decoded); with
+    `activate`, make the learned model (`info.path`) the active one in the same transaction."""
     with writer_lock(sessions), sessions() as s:
+        if activate:
+            _set_active(s, info.path)
         stored = embeddings_of(s, base_key)
         if not stored:
+            s.commit()
             return 0
         ids = np.fromiter(stored, int, len(stored))
         x = np.stack([stored[i] for i in ids])  # [n, dim]
