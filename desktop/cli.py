@@ -247,6 +247,11 @@ class Output:
         if self.tty:
             self.progress_line(walk_progress(p.done, p.total, p.rate, sep="  "))
 
+    def stage(self, text: str) -> None:
+        """What a long step is doing, on the progress line of a terminal ("Learning 12 genres from 4,321 tracks…")."""
+        if self.tty:
+            self.progress_line(text)
+
     def progress_line(self, line: str) -> None:
         """Write `line` over the progress line before it (on a terminal only)."""
         sys.stderr.write(f"\r{line[:79]:<79}")  # padded: a shorter line must cover the longer one before it
@@ -854,7 +859,8 @@ def cmd_learn(args, out: Output) -> int:
 
     settings = LearnSettings(args.min_tracks, args.min_artists, args.folds)
     sessions = open_sessions(args)
-    report = learn(sessions, resolve_model(args.base or args.model), user_models_dir(), settings, activate=args.activate)
+    report = learn(sessions, resolve_model(args.base or args.model), user_models_dir(), settings, activate=args.activate,
+                   stage=out.stage)
     est = report.estimate
     out.say(report.summary() + ".")
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")

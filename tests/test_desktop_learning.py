@@ -202,6 +202,20 @@ def test_scan_learn_scan_gives_untagged_files_the_librarys_genres(tagged_library
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
+def test_learn_on_a_terminal_says_each_step_and_clears_the_line(tagged_library, capsys, monkeypatch):
+    import sys
+
+    music, _ = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(["learn", "--folds", "4"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "\rLearning 3 genres from 18 tracks…" in err and "\rGiving 27 tracks their learned genres…" in err
+    assert err.endswith("\r" + " " * 79 + "\r")  # cleared before the report
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
 def test_a_file_decoded_only_in_part_still_says_so_under_the_learned_model(tagged_library, capsys):
     # Re-prediction from stored embeddings cleared what the analysis had said beside its verdict.
     music, untagged = tagged_library
@@ -359,9 +373,14 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
     settings.folders, settings.device = [str(music)], "cpu"
     win = MainWindow(open_database(tmp_path / "learn.db"), settings)
     qtbot.addWidget(win)
+    said = []
+    monkeypatch.setattr(MainWindow, "_learn_stage", lambda self, text: said.append(text))
     win.learn_genres()
     qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
     assert win.last_learned.startswith("Learned 3 genres from 18 of your tracks, about"), win.last_learned
+    # Each step said as it starts: seconds each on a large library, where the window said "Learning…" alone.
+    assert said == ["Reading your library's genres…", "Learning 3 genres from 18 tracks…",
+                    "Giving 27 tracks their learned genres…"]
     first_model = active_model(win.sessions)
     assert sorted(read_model_info(first_model).labels) == ["Classical", "Hip Hop", "Noise Rock"]
     # A correction is a label: the window relearns in the background.

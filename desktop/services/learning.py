@@ -8,6 +8,7 @@ import re
 import time
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,6 +30,7 @@ from desktop.core.learned_model import (
 )
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
+from desktop.core.wording import count
 from desktop.services.album_genres import settle_albums
 from desktop.services.labels import Label, gather_labels, merges
 from desktop.services.library import settle_tag_genres, verdict_values
@@ -269,16 +271,19 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
 
 
 def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
-          settings: LearnSettings = LearnSettings(), activate: bool | None = None) -> LearnReport:
+          settings: LearnSettings = LearnSettings(), activate: bool | None = None,
+          stage: Callable[[str], None] = lambda _text: None) -> LearnReport:
     """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library.
 
     `activate` None decides by the figures: the learned model becomes active unless the base model,
     on the same tracks, knows nearly all of their genres and gets clearly more of them right.
+    `stage` hears what it is doing, in words ("Learning 12 genres from 4,321 tracks…"): seconds each at 100,000.
     """
     started = time.monotonic()
     base = read_model_info(base_model)
     if base.metadata.get("library_head"):
         raise LearnError(base.path, "is itself learned from a library; learn from its base network (--base FILE)")
+    stage("Reading your library's genres…")
     with writer_lock(sessions), sessions() as s:
         labels, display = gather_labels(s)
         embeddings = embeddings_of(s, base.key)
@@ -299,6 +304,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         names = tuple(display[k] for k in keep)
         grouped_by = "artist" if all(g.startswith("artist:") for g in groups) else "artist (album or folder where missing)"
         folds = max(2, min(settings.folds, len(set(groups))))
+        stage(f"Learning {len(names)} genres from {count(len(used), 'track')}…")
         head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
         report = LearnReport(list(names), len(used), skipped, estimate)
         report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
@@ -314,8 +320,10 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     # held a learned model with no analyses by it, and its next scan decoded every file again.
     if not report.activated and activate is None and active_model(sessions) is not None:
         # The figures say the base model is better: the library goes back to it, not to an older learned one.
+        stage("Giving your tracks the shipped model's genres again…")
         report.repredicted = restore_base_verdicts(sessions, base.key, deactivate=True)
     if report.activated:
+        stage(f"Giving {count(analysed, 'track')} their learned genres…")
         report.repredicted = repredict(sessions, read_model_info(out), head, base.key, activate=True)
     report.seconds = time.monotonic() - started
     return report

@@ -952,7 +952,8 @@ class MainWindow(QMainWindow):
             return None
         leave, keep = answer
         try:
-            Library(self.sessions).keep_as_music(keep)
+            if keep:
+                Library(self.sessions).keep_as_music(keep)
         except GenreTaggerError as exc:  # deleted or moved while the question was open
             self.report_problem(str(exc.path), exc.reason)
             keep = []
@@ -1293,9 +1294,17 @@ class MainWindow(QMainWindow):
             return None
         sessions, out_dir = self.sessions, user_models_dir()
         self.progress_label.setText("Learning your genres…")
-        self.learn_job = background(lambda: learn(sessions, base, out_dir, activate=activate), "learn",
-                                    self._learn_finished, self._learn_failed)
+        self.learn_job = Job(lambda report, _cancel: learn(sessions, base, out_dir, activate=activate, stage=report.stage),
+                             "learn")
+        self.learn_job.staged.connect(self._learn_stage)  # each step in words: seconds each on a large library
+        self.learn_job.finished.connect(self._learn_finished)
+        self.learn_job.failed.connect(self._learn_failed)
+        start_job(self.learn_job)
         return self.learn_job
+
+    def _learn_stage(self, text: str):
+        if self.learn_job is not None:
+            self.progress_label.setText(text)
 
     def _schedule_relearn(self, _result=None):
         self._relearn_timer.start()
