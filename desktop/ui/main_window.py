@@ -219,6 +219,7 @@ class MainWindow(QMainWindow):
         self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
         self._left_out: list[str] | None = None  # folders to leave out, from Settings, until a scan sets them
         self._ask_later: set[str] = set()  # folders that look like spoken word the listener will decide on later
+        self._spoken_found: list = []  # what the last scan found that looks like spoken word, asked about after it
         self._setting_aside: list[str] = []  # those the running scan takes out
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
@@ -934,7 +935,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(lost_model_warning(self.sessions)
                                          or readiness(self.sessions, how_to_learn="Learn My Genres learns them"), 15000)
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
-            QTimer.singleShot(0, functools.partial(self.ask_about_spoken_word, outcome.spoken_word))
+            self._spoken_found = outcome.spoken_word
+            QTimer.singleShot(0, self._ask_after_scan)  # a bound method: dropped with the window if it closes first
+
+    def _ask_after_scan(self):
+        self.ask_about_spoken_word(self._spoken_found)
 
     def ask_about_spoken_word(self, folders: list):
         """Ask whether folders that look like spoken word (audiobooks, podcasts) leave the library or stay as music;
