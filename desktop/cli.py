@@ -168,11 +168,13 @@ def build_parser() -> argparse.ArgumentParser:
     fo = add("folders", help="the library's music folders, and those left out of it (audiobooks, podcasts); "
                              "leave one out or take it back")
     which = fo.add_mutually_exclusive_group()
-    which.add_argument("--leave-out", metavar="DIR", help="scans skip DIR from now on; its tracks leave the library "
-                                                          "(their corrections kept, for when it is taken back)")
-    which.add_argument("--take-back", metavar="DIR", help="scan a folder left out again (the next scan brings its tracks back)")
-    which.add_argument("--keep", metavar="DIR", help="a folder that looks like spoken word (audiobooks, podcasts) is music: "
-                                                     "scans stop asking about it, and scan --write tags it")
+    which.add_argument("--leave-out", metavar="DIR", nargs="+", help="scans skip DIR from now on; its tracks leave the "
+                                                                     "library (their corrections kept, for when it is taken back)")
+    which.add_argument("--take-back", metavar="DIR", nargs="+", help="scan a folder left out again (the next scan brings "
+                                                                     "its tracks back)")
+    which.add_argument("--keep", metavar="DIR", nargs="+", help="a folder that looks like spoken word (audiobooks, "
+                                                                "podcasts) is music: scans stop asking about it, and scan "
+                                                                "--write tags it")
     return p
 
 
@@ -474,13 +476,19 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
-def say_spoken_word(out: Output, folders: list, held: list, write: bool) -> None:
-    """Ask about folders that look like spoken word, naming the commands that answer, and what waits on them."""
-    for f in folders:
+SPOKEN_SHOWN = 10  # a scan names this many folders that look like spoken word; `folders` lists them all
+
+
+def say_spoken_word(out: Output, folders: list, held: list, write: bool, shown: int | None = SPOKEN_SHOWN) -> None:
+    """Ask about folders that look like spoken word (the first `shown`; None: all), naming the commands that answer,
+    and what waits on them."""
+    for f in folders[:shown]:
         out.say(f"spoken word? {f.path}  ({count(f.tracks, 'track')}; {f.reason})")
+    if shown is not None and len(folders) > shown:
+        out.say(f"spoken word? {len(folders) - shown:,} more folders: `genre-tagger folders` lists them all")
     if folders:
-        out.say("  `genre-tagger folders --leave-out DIR` leaves such a folder out of the library (audiobooks, podcasts); "
-                "`genre-tagger folders --keep DIR` keeps it as music")
+        out.say("  `genre-tagger folders --leave-out DIR…` leaves such folders out of the library (audiobooks, podcasts); "
+                "`genre-tagger folders --keep DIR…` keeps them as music")
     if held:
         out.say(f"{'not written' if write else 'would not write'}: {count(len(held), 'file')} in those folders, "
                 "until you leave them out or keep them")
@@ -1003,35 +1011,43 @@ def cmd_genres(args, out: Output) -> int:
 
 
 def cmd_folders(args, out: Output) -> int:
-    """List the library's folders and those left out; leave one out or take one back."""
+    """List the library's folders, those left out and those that look like spoken word; leave folders out, take them
+    back, or keep them as music."""
     from desktop.core.scan import left_out_holder
     from desktop.services.library import Library
 
     library = Library(open_sessions(args, None if args.leave_out or args.take_back or args.keep else out))
     done = {}
+    asked = [str(Path(f).expanduser().absolute()) for f in (args.leave_out or args.take_back or args.keep or [])]
+    before = library.left_out()
     if args.leave_out:
-        folder = str(Path(args.leave_out).expanduser().absolute())
-        change = library.leave_out(folder)
-        done = {"left_out_now": change.left_out, "tracks_out": change.tracks}
-        if change.left_out:
-            out.say(f"left out: {folder} ({count(change.tracks, 'track')} out of the library, corrections kept; "
-                    f"`genre-tagger folders --take-back {shlex.quote(folder)}` brings them back)")
-        else:
-            holder = str(left_out_holder(folder, library.left_out()))
-            out.say(f"{folder} was already left out" + ("" if holder == folder else f" (it is in {holder}, which is)"))
+        for folder in asked:  # each checked first: a typo in the third leaves none out, not two
+            if folder not in before and not os.path.isdir(folder):
+                return fail(out, args, f"{folder}: {'not a folder' if os.path.exists(folder) else 'no such folder'}")
+        done = {"left_out_now": [], "tracks_out": 0}
+        for folder in asked:
+            change = library.leave_out(folder)
+            done["left_out_now"] += change.left_out
+            done["tracks_out"] += change.tracks
+            if change.left_out:
+                out.say(f"left out: {folder} ({count(change.tracks, 'track')} out of the library, corrections kept; "
+                        f"`genre-tagger folders --take-back {shlex.quote(folder)}` brings them back)")
+            else:
+                holder = str(left_out_holder(folder, library.left_out()))
+                out.say(f"{folder} was already left out" + ("" if holder == folder else f" (it is in {holder}, which is)"))
     if args.take_back:
-        folder = str(Path(args.take_back).expanduser().absolute())
-        if not library.take_back(folder):
-            left_out = library.left_out()
-            return fail(out, args, f"{folder}: not left out ("
-                                   + (f"the folders left out: {', '.join(left_out)})" if left_out else "no folder is)"))
-        out.say(f"taken back: {folder} (the next scan brings its tracks back: `genre-tagger scan`)")
-        done = {"taken_back": [folder]}
+        if not_left_out := [f for f in asked if f not in before]:
+            return fail(out, args, f"{not_left_out[0]}: not left out ("
+                                   + (f"the folders left out: {', '.join(before)})" if before else "no folder is)"))
+        for folder in asked:
+            library.take_back(folder)
+            out.say(f"taken back: {folder} (the next scan brings its tracks back: `genre-tagger scan`)")
+        done = {"taken_back": asked}
     if args.keep:
-        folder = Path(args.keep).expanduser().absolute()
-        library.keep_as_music([folder])
-        out.say(f"kept as music: {folder} (scans stop asking whether it is spoken word)")
-        done = {"kept_now": [str(folder)]}
+        library.keep_as_music(asked)  # each checked before any is kept
+        for folder in asked:
+            out.say(f"kept as music: {folder} (scans stop asking whether it is spoken word)")
+        done = {"kept_now": asked}
     folders, left_out = library.recorded_folders(), library.left_out()
     tracks = {folder: library.tracks_under(folder) for folder in folders}
     kept = {folder: library.tracks_under(folder, missing=True) for folder in left_out}
@@ -1045,7 +1061,7 @@ def cmd_folders(args, out: Output) -> int:
         out.say(f"left out:     {folder}  ({count(kept[folder], 'track')} kept out of view, with their corrections)")
     for folder in out.data["kept_as_music"]:
         out.say(f"kept as music: {folder}  (not asked about as spoken word)")
-    say_spoken_word(out, spoken, [], False)
+    say_spoken_word(out, spoken, [], False, shown=None)
     if not folders and not left_out:
         out.note("no music folders yet: `genre-tagger scan ~/Music` scans one and remembers it")
     return EXIT_OK

@@ -130,6 +130,40 @@ def test_a_folder_that_looks_like_spoken_word_is_asked_about_and_not_tagged_unti
     assert read_tags(book[1]).genres == ("Noise",)
 
 
+def test_folders_leaves_out_takes_back_and_keeps_several_at_once_and_checks_each_first(lib, capsys):
+    # Audiobooks kept one folder per author: one command per folder was the only way.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    a, b = str(music / "a"), str(music / "b")
+    assert main(["folders", "--leave-out", a, str(music / "nowhere")]) == EXIT_ERROR  # a typo: none left out
+    assert f"error: {music / 'nowhere'}: no such folder" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--leave-out", a, b)
+    assert (code, data["left_out_now"], data["tracks_out"], data["left_out"]) == (EXIT_OK, [a, b], 3, [a, b])
+    assert main(["folders", "--take-back", a, str(music)]) == EXIT_ERROR  # one not left out: none taken back
+    assert f"error: {music}: not left out (the folders left out: {a}, {b})" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--take-back", b, a)
+    assert (code, data["taken_back"], data["left_out"]) == (EXIT_OK, [b, a], [])
+    assert main(["scan", str(music)]) == EXIT_OK and "3 back from missing" in capsys.readouterr().out
+    assert main(["folders", "--keep", a, "/"]) == EXIT_ERROR  # one outside the music folders: none kept
+    assert main(["--json", "folders"]) == EXIT_OK and json.loads(capsys.readouterr().out)["kept_as_music"] == []
+    code, data = run_json(capsys, "folders", "--keep", a, b)
+    assert (code, data["kept_now"], data["kept_as_music"]) == (EXIT_OK, [a, b], [a, b])
+
+
+def test_a_scan_names_ten_folders_that_look_like_spoken_word_and_counts_the_rest(capsys):
+    from desktop.cli import Output, say_spoken_word
+    from desktop.core.spoken_word import SpokenFolder
+
+    folders = [SpokenFolder(f"/m/Author {n:02d}", 2, "audiobook files (.m4b)") for n in range(13)]
+    say_spoken_word(Output(False), folders, [], False)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[9] == "spoken word? /m/Author 09  (2 tracks; audiobook files (.m4b))"
+    assert lines[10] == "spoken word? 3 more folders: `genre-tagger folders` lists them all"
+    say_spoken_word(Output(False), folders, [], False, shown=None)  # `folders`: every one
+    assert sum(line.startswith("spoken word? /m/") for line in capsys.readouterr().out.splitlines()) == 13
+
+
 def test_an_m4a_saved_as_mp3_is_scanned_analysed_and_tagged_and_a_web_page_is_named(lib, capsys, tmp_path):
     music, _ = lib
     m4a = make_track(tmp_path, "download", "beats", "m4a", 3.0, seed=4, tags={"title": "Download"})
