@@ -162,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
+    gn.add_argument("--folder-names", choices=("on", "off"), help="on: a track with no genre of its own is learned as "
+                    "the genre its folder is named for (~/Music/Jazz/…), the outermost such folder in its music folder")
     gn.add_argument("--per-album", choices=("on", "off"), help="on: every track of an album shows (and is written with) "
                     "the genre its tracks share, except on compilations; off: each track its own (the default)")
 
@@ -960,20 +962,32 @@ def cmd_classify(args, out: Output) -> int:
 
 
 def cmd_genres(args, out: Output) -> int:
-    """List the library's genres and their sources, or merge one into another."""
+    """List the library's genres and their sources; merge one into another, or turn a library setting on or off."""
     from collections import Counter
 
     from desktop.core.genre_names import clean_name, genre_key
     from desktop.services.album_genres import album_genres_on, set_album_genres
-    from desktop.services.labels import gather_labels
-    from desktop.services.learning import genre_in_library, merge_and_rename, merges_in_effect
+    from desktop.services.labels import gather_labels, genre_folders_on
+    from desktop.services.learning import (
+        genre_in_library,
+        merge_and_rename,
+        merges_in_effect,
+        set_genre_folders,
+    )
     from desktop.store import queries
 
-    sessions = open_sessions(args, None if args.merge or args.per_album else out)  # a merge or a toggle writes
+    sessions = open_sessions(args, None if args.merge or args.per_album or args.folder_names else out)  # these write
     changed = None
     if args.per_album:
         changed = set_album_genres(sessions, args.per_album == "on")
         out.say(f"one genre per album: {args.per_album} ({count(changed, 'track')} changed; remembered for later scans)")
+    if args.folder_names:
+        change = set_genre_folders(sessions, args.folder_names == "on")
+        out.say(f"learning from genre folders' names: {args.folder_names}"
+                + (f" ({count(change.foldered, 'track')} with no genre of its own take their folder's; run `genre-tagger "
+                   "learn` to learn from them)" if args.folder_names == "on" else
+                   " (nothing else in the library teaches two genres: the model learned set aside, the shipped model's "
+                   "genres are back)" if change.set_aside else " (run `genre-tagger learn` to relearn)"))
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])
@@ -990,15 +1004,17 @@ def cmd_genres(args, out: Output) -> int:
     with sessions() as s:
         labels, display = gather_labels(s)
         merged = merges_in_effect(s)
-    tags, fixes = Counter(lab.key for lab in labels if lab.source == "tag"), Counter(lab.key for lab in labels if lab.source == "correction")
-    rows = sorted(display, key=lambda k: -(tags[k] + fixes[k]))
+    by = {source: Counter(lab.key for lab in labels if lab.source == source) for source in ("tag", "correction", "folder")}
+    tags, fixes, filed = by["tag"], by["correction"], by["folder"]
+    rows = sorted(display, key=lambda k: -(tags[k] + fixes[k] + filed[k]))
     with sessions() as s:
-        per_album = album_genres_on(s)
-    out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k]} for k in rows],
+        per_album, folder_names = album_genres_on(s), genre_folders_on(s)
+    out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k], "by_folder": filed[k]} for k in rows],
                 "merges": [{"genre": source, "into": target} for source, target in merged], "per_album": per_album,
-                **({} if changed is None else {"per_album_changed": changed})}
+                "folder_names": folder_names, **({} if changed is None else {"per_album_changed": changed})}
     for k in rows:
-        out.say(f"{tags[k] + fixes[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected)")
+        out.say(f"{tags[k] + fixes[k] + filed[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected"
+                + (f", {filed[k]} by folder name)" if folder_names else ")"))
     for source, target in merged:  # what a merge hid from the list above, and how to take it back
         out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")
     if per_album and not args.per_album:

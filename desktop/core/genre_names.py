@@ -128,6 +128,11 @@ def _standard_names() -> dict[str, str]:
     return names
 
 
+def standard_genre_keys() -> frozenset[str]:
+    """The keys of the ID3v1 list's genres (the names taggers and players have used for decades)."""
+    return frozenset(_standard_names())
+
+
 def standard_name(label: str) -> str:
     """A model label as taggers spell it: 'hiphop' -> 'Hip-Hop', 'rock' -> 'Rock', 'noise rock' -> 'Noise Rock'."""
     known = _standard_names().get(genre_key(label))

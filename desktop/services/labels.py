@@ -10,9 +10,13 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
-from desktop.core.genre_names import clean_name, display_names, genre_key
+from desktop.core.genre_folders import genre_folder
+from desktop.core.genre_names import display_names, first_named, genre_key, standard_genre_keys
 from desktop.core.genres import same_genres, split_genres
-from desktop.store.schema import GenreMerge, JournalEntry, Track
+from desktop.store import queries
+from desktop.store.schema import GenreMerge, JournalEntry, Meta, Track
+
+GENRE_FOLDERS = "genre_folders"  # meta key: "on" when a track with no genre of its own takes its genre folder's name
 
 
 @dataclass(frozen=True)
@@ -21,7 +25,7 @@ class Label:
 
     track_id: int
     key: str
-    source: str  # "correction" or "tag"
+    source: str  # "correction", "tag", or "folder" (a genre folder's name, where the library learns from those)
     group: str  # artist, else album, else folder: kept on one side of every cross-validation split
 
 
@@ -40,24 +44,47 @@ def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[in
     return {track_id: genres for track_id, genres in s.execute(q)}
 
 
-def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None) -> tuple[list[Label], dict[str, str]]:
-    """Trusted labels (corrections, and tags not written by us) and key -> display name; with `tracks` (a
-    condition on Track), only of those tracks (some albums' look, not the whole library's)."""
+def genre_folders_on(s: Session) -> bool:
+    """Whether this library learns from its genre folders' names (~/Music/Jazz/…) where a track has no genre of its
+    own."""
+    row = s.get(Meta, GENRE_FOLDERS)
+    return row is not None and row.value == "on"
+
+
+def known_genre_keys(s: Session) -> frozenset[str]:
+    """The genres a folder may be named for: the ID3v1 list's, and every genre the library's tags, corrections and
+    merges name."""
+    named = {genre_key(g) for text in s.scalars(select(Track.file_genre).where(Track.file_genre != "").distinct())
+             for g in split_genres(text)}
+    named |= {genre_key(g) for g in s.scalars(select(Track.corrected_genre).where(Track.corrected_genre.is_not(None)).distinct())}
+    named |= {genre_key(m.to_name) for m in s.scalars(select(GenreMerge))} | set(merges(s))
+    return standard_genre_keys() | named
+
+
+def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
+                  folders: bool | None = None) -> tuple[list[Label], dict[str, str]]:
+    """Trusted labels (corrections, tags not written by us, and with `folders` its genre folders' names; None: where
+    the library learns from those) and key -> display name; with `tracks` (a condition on Track), only of those
+    tracks (some albums' look, not the whole library's)."""
     ours = our_writes(s, tracks)
     merged = merges(s)
-    q = select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder).where(Track.missing.is_(False))
+    folders = genre_folders_on(s) if folders is None else folders
+    roots = queries.meta_folder_list(s, queries.LIBRARY_FOLDERS) if folders else []
+    known = known_genre_keys(s) if roots else frozenset()
+    q = select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder, Track.path
+               ).where(Track.missing.is_(False))
     rows = s.execute(q if tracks is None else q.where(tracks))
     labels, names = [], []
-    for track_id, file_genre, corrected, artist, album, folder in rows:
+    for track_id, file_genre, corrected, artist, album, folder, path in rows:
+        first = source = None
         if corrected:
-            text, source = corrected, "correction"
+            first, source = first_named(corrected), "correction"
         elif file_genre and not (track_id in ours and same_genres(ours[track_id], file_genre)):
-            text, source = file_genre, "tag"
-        else:
-            continue
-        first = next((c for c in map(clean_name, split_genres(text)) if c), None)
+            first, source = first_named(file_genre), "tag"  # junk ("Unknown", "Other", numbers) names none
+        if first is None and roots and (first := genre_folder(path, roots, known)):
+            source = "folder"  # the listener's own words too: the folder they filed it in
         if first is None:
-            continue  # junk ("Unknown", "Other", numbers): no label
+            continue
         key = genre_key(first)
         if key in merged:
             first, key = merged[key], genre_key(merged[key])
@@ -67,3 +94,4 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None) -> tupl
     display = display_names(names)
     display.update({genre_key(v): v for v in merged.values()})
     return labels, display
+

@@ -31,8 +31,8 @@ from desktop.core.learned_model import (
 from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.core.wording import count
-from desktop.services.album_genres import settle_albums
-from desktop.services.labels import Label, gather_labels, merges
+from desktop.services.album_genres import album_genres_on, settle_albums
+from desktop.services.labels import GENRE_FOLDERS, Label, gather_labels, genre_folders_on, merges
 from desktop.services.library import settle_tag_genres, verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -354,16 +354,59 @@ def learned_metadata(base: ModelInfo, report: LearnReport, stamp: str, settings:
 
 
 LEARN_COMMAND = "run `genre-tagger learn`"  # how the command line learns; the window names its own button
+FOLDERS_COMMAND = "`genre-tagger genres --folder-names on` learns from them"  # the window names its own menu item
+
+
+@dataclass
+class GenreFoldersChange:
+    """What turning genre folders on or off did."""
+
+    foldered: int = 0  # tracks with no genre of their own that take their folder's now
+    set_aside: bool = False  # the learned model went with them: nothing else in the library teaches two genres
+
+
+def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: float = DEFAULT_THRESHOLD,
+                      settings: LearnSettings = LearnSettings()) -> GenreFoldersChange:
+    """Learn from genre folders' names (~/Music/Jazz/…) where a track has no genre of its own, or stop (an album's
+    genre follows, one genre per album being on). Stopped, a learned model nothing else could teach is set aside:
+    the shipped model's genres come back."""
+    change = GenreFoldersChange()
+    with writer_lock(sessions), sessions() as s:
+        if on:
+            s.merge(Meta(key=GENRE_FOLDERS, value="on"))
+        else:
+            s.execute(delete(Meta).where(Meta.key == GENRE_FOLDERS))
+        s.flush()
+        if album_genres_on(s):  # an album's genre is the one its listener labels give: these are labels now
+            settle_albums(s, threshold, force=True)
+        s.commit()
+        labels, display = gather_labels(s)
+        change.foldered = sum(label.source == "folder" for label in labels)
+        teachable = len(choose_genres(labels, display, settings)[0]) >= 2
+    learned = active_model(sessions)
+    if not on and learned is not None and not teachable:
+        base_key = read_model_info(learned).metadata.get("base_model", "")
+        restore_base_verdicts(sessions, base_key, threshold, deactivate=True)
+        change.set_aside = True
+    return change
 
 
 def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings(),
-              how_to_learn: str = LEARN_COMMAND) -> str:
-    """One line for a library with nothing learned: can `learn` run (`how_to_learn` says how), or what would let it."""
+              how_to_learn: str = LEARN_COMMAND, how_to_use_folders: str = FOLDERS_COMMAND) -> str:
+    """One line for a library with nothing learned: can `learn` run (`how_to_learn` says how), or what would let it
+    (the library's genre folders, where it does not learn from them yet: `how_to_use_folders`)."""
     with sessions() as s:
         labels, display = gather_labels(s)
-    keep, _ = choose_genres(labels, display, settings)
-    if len(keep) >= 2:
-        return f"{len(keep)} of your library's genres are ready to learn: {how_to_learn}"
+        keep, _ = choose_genres(labels, display, settings)
+        if len(keep) >= 2:
+            return f"{len(keep)} of your library's genres are ready to learn: {how_to_learn}"
+        if not genre_folders_on(s):
+            foldered, names = gather_labels(s, folders=True)
+            kept, _ = choose_genres(foldered, names, settings)
+            if len(kept) >= 2:
+                shown = ", ".join(names[k] for k in kept[:4]) + (", …" if len(kept) > 4 else "")
+                return (f"nothing learned from your library yet; your folders are named for genres ({shown}): "
+                        f"{how_to_use_folders}")
     return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"
 
 

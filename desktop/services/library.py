@@ -40,7 +40,7 @@ from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 COMMIT_EVERY = 200
 TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled reading again got to
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
-FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
+FOLDERS = queries.LIBRARY_FOLDERS
 LEFT_OUT = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
 KEPT_AS_MUSIC = "kept_as_music"  # meta key: folders that look like spoken word the listener said are music (JSON list)
 
@@ -442,18 +442,7 @@ class Library:
 
     @staticmethod
     def _left_out(s: Session) -> list[str]:
-        return Library._folder_list(s, LEFT_OUT)
-
-    @staticmethod
-    def _folder_list(s: Session, key: str) -> list[str]:
-        """A list of folders kept in the meta table under `key` (JSON); [] where it was never written or cannot
-        be read (never written so by us: it starts again)."""
-        row = s.get(Meta, key)
-        try:
-            folders = json.loads(row.value) if row else []
-        except ValueError:
-            return []
-        return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
+        return queries.meta_folder_list(s, LEFT_OUT)
 
     def set_left_out(self, folders: Iterable[str | Path]) -> LeftOutChange:
         """Leave exactly `folders` out of the library: the tracks of a folder newly left out leave it now (kept as
@@ -492,12 +481,12 @@ class Library:
         kept as music yet: the listener is asked about each."""
         with self.sessions() as s:
             tracks = s.execute(select(Track.path, Track.file_genre).where(Track.missing.is_(False)))
-            return spoken_folders(tracks, self._recorded_folders(s), self._folder_list(s, KEPT_AS_MUSIC))
+            return spoken_folders(tracks, self._recorded_folders(s), queries.meta_folder_list(s, KEPT_AS_MUSIC))
 
     def kept_as_music(self) -> list[str]:
         """The folders that look like spoken word the listener said are music."""
         with self.sessions() as s:
-            return self._folder_list(s, KEPT_AS_MUSIC)
+            return queries.meta_folder_list(s, KEPT_AS_MUSIC)
 
     def keep_as_music(self, folders: Iterable[str | Path]) -> None:
         """The listener says these folders (inside or at the library's music folders) are music: not offered as
@@ -513,7 +502,7 @@ class Library:
                 if not within(music)(str(folder)):
                     raise NotAFolder(folder, "not in the library's music folders ("
                                              + (", ".join(music) if music else "none yet: scan one first") + ")")
-            kept = outermost([*self._folder_list(s, KEPT_AS_MUSIC), *map(str, folders)])
+            kept = outermost([*queries.meta_folder_list(s, KEPT_AS_MUSIC), *map(str, folders)])
             s.merge(Meta(key=KEPT_AS_MUSIC, value=json.dumps(kept)))
             s.commit()
 
@@ -528,7 +517,7 @@ class Library:
 
     @staticmethod
     def _recorded_folders(s: Session) -> list[str]:
-        return Library._folder_list(s, FOLDERS)  # only a convenience: an unreadable record starts again
+        return queries.meta_folder_list(s, FOLDERS)  # only a convenience: an unreadable record starts again
 
     @staticmethod
     def _record_folders(s: Session, add: Iterable[str] = (), drop: Iterable[Path] = ()) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -16,7 +17,20 @@ from desktop.core.genre_names import display_names, first_named, genre_key, hold
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import album_order
 from desktop.core.scan import same_file
-from desktop.store.schema import Analysis, GenreMerge, Track
+from desktop.store.schema import Analysis, GenreMerge, Meta, Track
+
+LIBRARY_FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
+
+
+def meta_folder_list(session: Session, key: str) -> list[str]:
+    """A list of folders kept in the meta table under `key` (JSON); [] where it was never written or cannot be read
+    (never written so by us: it starts again)."""
+    row = session.get(Meta, key)
+    try:
+        folders = json.loads(row.value) if row else []
+    except ValueError:
+        return []
+    return [f for f in folders if isinstance(f, str)] if isinstance(folders, list) else []
 
 
 # ---- the "needs review" rule, once: for a row in Python (the GUI's filter) and in SQL (the CLI) ----

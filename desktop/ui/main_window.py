@@ -62,6 +62,7 @@ from desktop.services.album_genres import (
     in_compilation,
     set_album_genres,
 )
+from desktop.services.labels import genre_folders_on
 from desktop.services.learning import (
     active_model,
     learn,
@@ -69,6 +70,7 @@ from desktop.services.learning import (
     merge_and_rename,
     merges_in_effect,
     readiness,
+    set_genre_folders,
 )
 from desktop.services.library import Library, SyncProgress
 from desktop.services.library_map import compute_map
@@ -120,6 +122,7 @@ WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its prog
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 RELEARN_DELAY_MS = 3000
 BUSY_RETRY_MS = 5000  # a scan for music that came, refused while another process has the library, tries again
+FOLDERS_HINT = "Edit > Learn From Genre Folders learns from them"  # the window's words for genres --folder-names on
 READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
 
 
@@ -225,6 +228,7 @@ class MainWindow(QMainWindow):
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
         self.learn_job: Job | None = None
         self.albums_job: Job | None = None  # One Genre per Album being turned on or off
+        self.folders_job: Job | None = None  # Learn From Genre Folders being turned on or off
         self.playlists_job: Job | None = None  # every genre's playlist being written
         self.plan_job: Job | None = None  # Apply Predicted Genres: the plan, read off the GUI thread
         self.last_learned = ""  # what the last `learn` said, for the status bar and the tests
@@ -427,8 +431,13 @@ class MainWindow(QMainWindow):
         self.album_genres_action.setStatusTip("Every track of an album shows (and is written with) one genre: yours where "
                                               "you tagged half of it, else the one its tracks share; a compilation's "
                                               "tracks keep their own")
+        self.genre_folders_action = self._action("Learn From Genre Folders", "", self.learn_from_genre_folders, toolbar=False)
+        self.genre_folders_action.setCheckable(True)
+        self.genre_folders_action.setStatusTip("A track with no genre of its own is learned as the genre its folder is "
+                                               "named for (~/Music/Jazz/…): for a library sorted into genre folders")
         with self.sessions() as s:
             self.album_genres_action.setChecked(album_genres_on(s))
+            self.genre_folders_action.setChecked(genre_folders_on(s))
         self.classify_action = self._action("Classify Recording…", "Ctrl+R", self.classify_recording, toolbar=False)
         self.history_action = self._action("Write History…", "Ctrl+H", self.show_write_history, toolbar=False)
         menu = self.menuBar()
@@ -446,7 +455,7 @@ class MainWindow(QMainWindow):
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
         for a in (self.undo_action, self.history_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
-                  self.apply_selection_action, self.learn_action, self.album_genres_action):
+                  self.apply_selection_action, self.learn_action, self.genre_folders_action, self.album_genres_action):
             edit_menu.addAction(a)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("About Genre Tagger", "", self.show_about, toolbar=False))
@@ -454,7 +463,8 @@ class MainWindow(QMainWindow):
     def _offer_reading_only(self):
         """Turn off everything that would change the library; say why where the listener looks."""
         self.table_model.editable = False
-        for action in (self.add_folder_action, self.scan_action, self.apply_action, self.learn_action, self.album_genres_action):
+        for action in (self.add_folder_action, self.scan_action, self.apply_action, self.learn_action, self.album_genres_action,
+                       self.genre_folders_action):
             action.setEnabled(False)
         self.read_only_label = plain_label("Read-only library")
         self.read_only_label.setToolTip(READ_ONLY_WORDS)
@@ -933,7 +943,8 @@ class MainWindow(QMainWindow):
         self.progress_label.setText(f"Scan {state}: {found}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(lost_model_warning(self.sessions)
-                                         or readiness(self.sessions, how_to_learn="Learn My Genres learns them"), 15000)
+                                         or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
+                                                      how_to_use_folders=FOLDERS_HINT), 15000)
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
             self._spoken_found = outcome.spoken_word
             QTimer.singleShot(0, self._ask_after_scan)  # a bound method: dropped with the window if it closes first
@@ -1352,6 +1363,37 @@ class MainWindow(QMainWindow):
     def _share_albums_from_report(self):
         if not self.album_genres_action.isChecked() and self.album_genres_action.isEnabled():
             self.album_genres_action.trigger()  # as Edit > One Genre per Album
+
+    def learn_from_genre_folders(self, on: bool):
+        """Learn From Genre Folders (a setting of the library): a track with no genre of its own is learned as its
+        genre folder's name; then learned again."""
+        sessions, threshold = self.sessions, self.settings.threshold
+        self.genre_folders_action.setEnabled(False)  # one change at a time
+        self.folders_job = background(lambda: set_genre_folders(sessions, on, threshold), "genre folders",
+                                      self._genre_folders_set, self._genre_folders_failed)
+        return self.folders_job
+
+    def _genre_folders_set(self, change):
+        self.folders_job = None
+        self.genre_folders_action.setEnabled(True)
+        on = self.genre_folders_action.isChecked()
+        self.progress_label.setText(
+            f"Learning from genre folders: {count(change.foldered, 'track')} take their folder's genre" if on else
+            "No longer learning from genre folders: nothing else teaches two genres, so the shipped model's are back"
+            if change.set_aside else "No longer learning from genre folders")
+        self.load_model_labels()
+        self.refresh()  # an album's genre may follow
+        if on:  # what was learned from the folders, where the listener looks
+            self.learn_genres_asked()
+        elif self.learned_model_in_use() and not change.set_aside:  # learned again without them
+            self.learn_genres()
+
+    def _genre_folders_failed(self, message: str):
+        self.folders_job = None
+        self.genre_folders_action.setEnabled(True)
+        with QSignalBlocker(self.genre_folders_action):  # as the library still has it
+            self.genre_folders_action.setChecked(not self.genre_folders_action.isChecked())
+        self.report_problem("genre folders", message)
 
     def share_album_genres(self, on: bool):
         """One Genre per Album (a setting of the library): its tracks show their album's genre, or their own again."""

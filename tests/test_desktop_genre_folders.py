@@ -1,0 +1,136 @@
+"""Genre folders (~/Music/Jazz/…): which folder names give a genre, and the labels learning takes from them."""
+
+import json
+
+import pytest
+
+from desktop.cli import EXIT_OK, main
+from desktop.core.genre_folders import folder_genre_key, genre_folder
+from desktop.core.genre_names import genre_key, standard_genre_keys
+from desktop.services.labels import gather_labels
+from desktop.services.learning import active_model, readiness, set_genre_folders
+from desktop.store.database import open_database
+from desktop.store.schema import JournalEntry, Meta, Track, WriteBatch
+from tests.audio_files import make_track
+
+KNOWN = standard_genre_keys() | {genre_key("Shoegaze")}
+
+
+def test_a_folder_named_for_a_genre_gives_it_in_any_spelling_and_other_folders_do_not():
+    assert folder_genre_key("Jazz", KNOWN) == "jazz" and folder_genre_key("Hip-Hop", KNOWN) == "hiphop"
+    assert folder_genre_key("Soundtracks", KNOWN) == "soundtrack" and folder_genre_key("shoegaze", KNOWN) == "shoegaze"
+    for name in ("Music", "Various", "Compilations", "New", "Singles", "Unknown", "Radiohead"):
+        assert folder_genre_key(name, KNOWN) is None, name
+
+
+def test_the_outermost_genre_folder_inside_the_innermost_music_folder_holding_the_file_names_it():
+    roots = ["/m", "/m/Rock/Inbox"]
+    assert genre_folder("/m/Rock/Blues Brothers/Blues/01.flac", roots, KNOWN) == "Rock"  # an album named Blues
+    assert genre_folder("/m/Jazz/x.flac", roots, KNOWN) == "Jazz"
+    assert genre_folder("/m/Rock/Inbox/Jazz/x.flac", roots, KNOWN) == "Jazz"  # its own music folder's
+    assert genre_folder("/m/x.flac", roots, KNOWN) is None and genre_folder("/elsewhere/Jazz/x.flac", roots, KNOWN) is None
+
+
+def add(s, n, path, file_genre="", corrected=None):
+    track = Track(path=path, folder=path.rsplit("/", 1)[0], size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
+                  file_genre=file_genre, corrected_genre=corrected, artist=f"a{n}")
+    s.add(track)
+    s.flush()
+    return track
+
+
+def test_a_track_with_no_genre_of_its_own_is_labelled_by_its_genre_folder_only_where_the_library_says_so(tmp_path):
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add(Meta(key="library_folders", value=json.dumps(["/m"])))
+        add(s, 1, "/m/Jazz/a/1.flac")  # no tag: Jazz from its folder
+        add(s, 2, "/m/Jazz/a/2.flac", "Bebop")  # its own tag wins
+        add(s, 3, "/m/Jazz/a/3.flac", "Unknown")  # a placeholder says nothing: its folder does
+        add(s, 4, "/m/Jazz/a/4.flac", corrected="Swing")  # a correction wins
+        ours = add(s, 5, "/m/Rock/5.flac", "Pop")  # a tag we wrote is no label: its folder is
+        batch = WriteBatch(description="scan")
+        s.add(batch)
+        s.flush()
+        s.add(JournalEntry(batch_id=batch.id, track_id=ours.id, path=ours.path, old_genres=[], new_genres=["Pop"],
+                           state="written"))
+        add(s, 6, "/m/Inbox/6.flac")  # no genre folder: no label
+        s.commit()
+        assert {lab.track_id: lab.key for lab in gather_labels(s)[0]} == {2: "bebop", 4: "swing"}
+    assert set_genre_folders(sessions, True).foldered == 3
+    with sessions() as s:
+        labels, display = gather_labels(s)
+        assert {lab.track_id: (lab.key, lab.source) for lab in labels} == {
+            1: ("jazz", "folder"), 2: ("bebop", "tag"), 3: ("jazz", "folder"), 4: ("swing", "correction"),
+            5: ("rock", "folder")}
+        assert display["jazz"] == "Jazz"
+    assert set_genre_folders(sessions, False).foldered == 0
+    with sessions() as s:
+        assert not any(lab.source == "folder" for lab in gather_labels(s)[0])
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_names(tmp_path, exported_model, capsys,
+                                                                                  monkeypatch):
+    # No file had a genre tag: "nothing learned yet; tag at least 5 tracks…" though every folder said its genre.
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "lib.db"))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))
+    music = tmp_path / "Music"
+    for g, (folder, sound) in enumerate((("Classical", "tones"), ("Hip-Hop", "beats"), ("Noise", "noise"))):
+        for i in range(6):
+            make_track(music / folder / f"{folder} artist {i % 3}", f"{folder}{i}", sound, "flac", 3.0, seed=10 * g + i,
+                       tags={"artist": f"{folder} artist {i % 3}"})
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert ("your folders are named for genres (Classical, Hip-Hop, Noise): "
+            "`genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().out
+    assert main(["genres", "--folder-names", "on"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "learning from genre folders' names: on (18 tracks with no genre of its own take their folder's" in out
+    assert "     6  Classical  (0 tagged, 0 corrected, 6 by folder name)" in out
+    assert main(["--json", "learn", "--folds", "3", "--activate"]) == EXIT_OK
+    report = json.loads(capsys.readouterr().out)
+    assert sorted(report["genres"]) == ["Classical", "Hip-Hop", "Noise"] and report["tracks"] == 18 and report["active"]
+    assert main(["genres", "--json", "--folder-names", "off"]) == EXIT_OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["folder_names"] is False and data["genres"] == []
+    sessions = open_database(tmp_path / "lib.db")
+    assert active_model(sessions) is None  # learned from the folders alone: set aside with them
+    assert "your folders are named for genres" in readiness(sessions)  # off again: told again
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_it_learned(qtbot, tmp_path, exported_model,
+                                                                                         monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from desktop.services.labels import genre_folders_on
+    from desktop.ui.app_settings import AppSettings
+    from desktop.ui.main_window import FOLDERS_HINT, MainWindow
+
+    music = tmp_path / "Music"
+    for g, (folder, sound) in enumerate((("Classical", "tones"), ("Noise", "noise"))):
+        for i in range(6):
+            make_track(music / folder / f"{folder} artist {i % 3}", f"{folder}{i}", sound, "flac", 3.0, seed=10 * g + i,
+                       tags={"artist": f"{folder} artist {i % 3}"})
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))  # as the shipped one: no model chosen in Settings
+    settings.folders, settings.device = [str(music)], "cpu"
+    win = MainWindow(open_database(tmp_path / "lib.db"), settings)
+    qtbot.addWidget(win)
+    win.start_scan()
+    qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+    assert win.statusBar().currentMessage().endswith(f"your folders are named for genres (Classical, Noise): {FOLDERS_HINT}")
+    edit = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Edit")
+    assert win.genre_folders_action in edit.actions()
+    win.genre_folders_action.trigger()
+    qtbot.waitUntil(lambda: win.learn_report is not None and win.learn_job is None, timeout=60_000)
+    with win.sessions() as s:
+        assert genre_folders_on(s)
+    assert win.learn_report.summary.text().startswith("<b>Learned 2 genres from 12")
+    win.learn_report.close()
+    win.genre_folders_action.trigger()  # off
+    qtbot.waitUntil(lambda: win.folders_job is None and win.learn_job is None, timeout=60_000)
+    with win.sessions() as s:
+        assert not genre_folders_on(s)
+    assert win.progress_label.text() == ("No longer learning from genre folders: nothing else teaches two genres, so "
+                                         "the shipped model's are back")
+    assert win.errors.count() == 0 and win.model_label.text().startswith("Genres: the shipped model's (")
