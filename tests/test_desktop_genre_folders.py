@@ -10,8 +10,9 @@ from desktop.core.genre_names import genre_key, standard_genre_keys
 from desktop.services.labels import gather_labels
 from desktop.services.learning import active_model, readiness, set_genre_folders
 from desktop.store.database import open_database
-from desktop.store.schema import JournalEntry, Meta, Track, WriteBatch
+from desktop.store.schema import JournalEntry, Meta, WriteBatch
 from tests.audio_files import make_track
+from tests.test_desktop_learning import add_track
 
 KNOWN = standard_genre_keys() | {genre_key("Shoegaze")}
 
@@ -32,11 +33,7 @@ def test_the_outermost_genre_folder_inside_the_innermost_music_folder_holding_th
 
 
 def add(s, n, path, file_genre="", corrected=None):
-    track = Track(path=path, folder=path.rsplit("/", 1)[0], size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
-                  file_genre=file_genre, corrected_genre=corrected, artist=f"a{n}")
-    s.add(track)
-    s.flush()
-    return track
+    return add_track(s, n, file_genre, corrected, artist=f"a{n}", folder=path.rsplit("/", 1)[0], path=path)
 
 
 def test_a_track_with_no_genre_of_its_own_is_labelled_by_its_genre_folder_only_where_the_library_says_so(tmp_path):

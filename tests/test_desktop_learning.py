@@ -33,8 +33,9 @@ def test_junk_and_numbers():
 
 
 # ---- labels from the library ------------------------------------------------------------------------------
-def add_track(s, n, file_genre="", corrected=None, artist="", album="", folder="/m"):
-    track = Track(path=f"/m/{n}.flac", folder=folder, size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
+def add_track(s, n, file_genre="", corrected=None, artist="", album="", folder="/m", path=None):
+    """A track row (no file behind it): number `n`, at `path` (default /m/<n>.flac)."""
+    track = Track(path=path or f"/m/{n}.flac", folder=folder, size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac",
                   file_genre=file_genre, corrected_genre=corrected, artist=artist, album=album)
     s.add(track)
     s.flush()
