@@ -4,7 +4,6 @@ listener's own words, as a tag does."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
 
 from desktop.core.genre_names import ALIASES, JUNK, genre_key
 
@@ -34,11 +33,3 @@ def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) 
         return None
     return next((part for part in relative.split(os.sep) if folder_genre_key(part, known)), None)
 
-
-def genre_folders_seen(paths: Iterable[str], roots: list[str], known: frozenset[str] | set[str]) -> dict[str, int]:
-    """Folder genre name -> how many of `paths` lie in a folder of that name (a library sorted by genre shows here)."""
-    seen: dict[str, int] = {}
-    for path in paths:
-        if name := genre_folder(path, roots, known):
-            seen[name] = seen.get(name, 0) + 1
-    return seen

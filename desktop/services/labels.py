@@ -94,4 +94,3 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
     display = display_names(names)
     display.update({genre_key(v): v for v in merged.values()})
     return labels, display
-
