@@ -872,7 +872,7 @@ def cmd_learn(args, out: Output) -> int:
     report = learn(sessions, resolve_model(args.base or args.model), user_models_dir(), settings, activate=args.activate,
                    stage=out.stage)
     est = report.estimate
-    out.say(report.summary() + ".")
+    out.say(report.summary() + f"; their genres {report.where_from()}.")
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")
     for name, f in est.per_genre.items():
         out.say(f"{name:<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}")
@@ -900,7 +900,7 @@ def cmd_learn(args, out: Output) -> int:
                 "album_accuracy": report.album_accuracy, "album_tracks": report.album_tracks, "albums_help": report.albums_help,
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
-                "seconds": round(report.seconds, 2)}
+                "seconds": round(report.seconds, 2), "sources": report.sources}
     return EXIT_OK
 
 

@@ -86,6 +86,7 @@ def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_na
     assert main(["--json", "learn", "--folds", "3", "--activate"]) == EXIT_OK
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["genres"]) == ["Classical", "Hip-Hop", "Noise"] and report["tracks"] == 18 and report["active"]
+    assert report["sources"] == {"folder": 18}
     assert main(["genres", "--json", "--folder-names", "off"]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
     assert data["folder_names"] is False and data["genres"] == []
@@ -123,6 +124,7 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     with win.sessions() as s:
         assert genre_folders_on(s)
     assert win.learn_report.summary.text().startswith("<b>Learned 2 genres from 12")
+    assert win.learn_report.figures.text().startswith("Your tracks' genres came from 12 folder names. Checked on")
     win.learn_report.close()
     win.genre_folders_action.trigger()  # off
     qtbot.waitUntil(lambda: win.folders_job is None and win.learn_job is None, timeout=60_000)

@@ -179,6 +179,7 @@ def test_scan_learn_scan_gives_untagged_files_the_librarys_genres(tagged_library
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["genres"]) == ["Classical", "Hip Hop", "Noise Rock"]
     assert report["tracks"] == 18 and report["accuracy"] >= 0.8 and report["repredicted"] == 27
+    assert report["sources"] == {"tag": 18}  # where its genres came from
     assert report["grouped_by"] == "artist"
     # Two albums of each genre hold two tagged tracks: the estimate again with one genre per album.
     assert report["album_tracks"] == 12 and 0.0 <= report["album_accuracy"] <= 1.0

@@ -78,11 +78,18 @@ class LearnReport:
     seconds: float = 0.0
     activated: bool = False
     why: str = ""  # why it was (not) made the active model
+    sources: dict[str, int] = field(default_factory=dict)  # the labels learned from, by source (Label.source)
 
     @property
     def albums_help(self) -> bool:
         """Whether one genre per album got clearly more of the held-out tracks right than each track alone did."""
         return self.album_accuracy is not None and self.album_accuracy - self.estimate.accuracy >= ALBUMS_HELP_BY
+
+    def where_from(self) -> str:
+        """Where the tracks' genres came from, in words: "from 1,234 genre tags, 56 corrections and 78 folder names"."""
+        words = {"tag": "genre tag", "correction": "correction", "folder": "folder name"}
+        parts = [count(self.sources[source], word) for source, word in words.items() if self.sources.get(source)]
+        return "from " + (" and ".join(parts) if len(parts) < 3 else f"{', '.join(parts[:-1])} and {parts[-1]}")
 
     def summary(self) -> str:
         """One sentence: what was learned and how right it is on artists it had not seen."""
@@ -307,6 +314,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         stage(f"Learning {len(names)} genres from {count(len(used), 'track')}…")
         head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
         report = LearnReport(list(names), len(used), skipped, estimate)
+        report.sources = dict(Counter(lab.source for lab in used))
         report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
         report.album_accuracy, report.album_tracks = album_accuracy(s, used, estimate.probabilities, y)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")  # microseconds: two learns never share a name
