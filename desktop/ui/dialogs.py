@@ -1,4 +1,4 @@
-"""Dialogs: review changes before writing, and the settings."""
+"""Dialogs: review changes before writing, the settings, and the question about folders that look like spoken word."""
 
 from __future__ import annotations
 
