@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from desktop.cli import EXIT_OK, main
+from desktop.cli import EXIT_ERROR, EXIT_OK, main
 from desktop.core.genre_folders import folder_genre_key, genre_folder
 from desktop.core.genre_names import genre_key, standard_genre_keys
 from desktop.services.labels import gather_labels
@@ -79,6 +79,9 @@ def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_na
     assert main(["scan", str(music)]) == EXIT_OK
     assert ("your folders are named for genres (Classical, Hip-Hop, Noise): "
             "`genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().out
+    assert main(["learn"]) == EXIT_ERROR  # asked to learn: told what would teach it
+    assert ("cannot learn yet: no usable genre tags among 18 analysed tracks; your folders are named for genres "
+            "(Classical, Hip-Hop, Noise): `genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().err
     assert main(["genres", "--folder-names", "on"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "learning from genre folders' names: on (18 tracks with no genre of its own take their folder's" in out
@@ -117,6 +120,11 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     win.start_scan()
     qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
     assert win.statusBar().currentMessage().endswith(f"your folders are named for genres (Classical, Noise): {FOLDERS_HINT}")
+    win.learn_action.trigger()  # Learn My Genres with no tags: the answer names the menu item that would teach it
+    qtbot.waitUntil(lambda: win.learn_job is None and win.learn_problem is not None, timeout=60_000)
+    assert win.learn_problem.text().endswith(f"your folders are named for genres (Classical, Noise): {FOLDERS_HINT}")
+    win.learn_problem.close()
+    win.clear_problems()  # it is in the problems panel too
     edit = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Edit")
     assert win.genre_folders_action in edit.actions()
     win.genre_folders_action.trigger()

@@ -279,13 +279,15 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
 
 def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
           settings: LearnSettings = LearnSettings(), activate: bool | None = None,
-          stage: Callable[[str], None] = lambda _text: None) -> LearnReport:
+          stage: Callable[[str], None] = lambda _text: None, how_to_use_folders: str = "") -> LearnReport:
     """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library.
 
     `activate` None decides by the figures: the learned model becomes active unless the base model,
     on the same tracks, knows nearly all of their genres and gets clearly more of them right.
     `stage` hears what it is doing, in words ("Learning 12 genres from 4,321 tracks…"): seconds each at 100,000.
+    `how_to_use_folders`: how the face turns genre folders on, said where they would teach what the tags cannot.
     """
+    how_to_use_folders = how_to_use_folders or FOLDERS_COMMAND
     started = time.monotonic()
     base = read_model_info(base_model)
     if base.metadata.get("library_head"):
@@ -303,7 +305,10 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         if len(keep) < 2:
             what = "no usable genre tags" if not labels else (f"only one genre ({display[keep[0]]}) is usable" if keep
                                                                 else "no genre has enough tracks and artists")
-            raise LearnError(None, f"cannot learn yet: {what} among {analysed:,} analysed tracks; {how_many_more(labels, display, settings)}")
+            folders = genre_folders_would_teach(s, settings)
+            how = (f"your folders are named for genres ({folders}): {how_to_use_folders}" if folders
+                   else how_many_more(labels, display, settings))
+            raise LearnError(None, f"cannot learn yet: {what} among {analysed:,} analysed tracks; {how}")
         used = [lab for lab in labels if lab.key in set(keep)]
         x = np.stack([embeddings[lab.track_id] for lab in used])  # [n, dim]
         y = np.array([keep.index(lab.key) for lab in used])
@@ -408,14 +413,21 @@ def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSe
         keep, _ = choose_genres(labels, display, settings)
         if len(keep) >= 2:
             return f"{len(keep)} of your library's genres are ready to learn: {how_to_learn}"
-        if not genre_folders_on(s):
-            foldered, names = gather_labels(s, folders=True)
-            kept, _ = choose_genres(foldered, names, settings)
-            if len(kept) >= 2:
-                shown = ", ".join(names[k] for k in kept[:4]) + (", …" if len(kept) > 4 else "")
-                return (f"nothing learned from your library yet; your folders are named for genres ({shown}): "
-                        f"{how_to_use_folders}")
+        if folders := genre_folders_would_teach(s, settings):
+            return f"nothing learned from your library yet; your folders are named for genres ({folders}): {how_to_use_folders}"
     return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"
+
+
+def genre_folders_would_teach(s: Session, settings: LearnSettings) -> str:
+    """Where the library does not learn from its genre folders yet and they would teach two genres or more: those
+    genres, for the listener ("Classical, Jazz, Rock, …"); else ''."""
+    if genre_folders_on(s):
+        return ""
+    labels, names = gather_labels(s, folders=True)
+    kept, _ = choose_genres(labels, names, settings)
+    if len(kept) < 2:
+        return ""
+    return ", ".join(names[k] for k in kept[:4]) + (", …" if len(kept) > 4 else "")
 
 
 # ---- the active model and re-prediction -----------------------------------------------------------

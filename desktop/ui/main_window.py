@@ -1310,8 +1310,8 @@ class MainWindow(QMainWindow):
             return None
         sessions, out_dir = self.sessions, user_models_dir()
         self.progress_label.setText("Learning your genres…")
-        self.learn_job = Job(lambda report, _cancel: learn(sessions, base, out_dir, activate=activate, stage=report.stage),
-                             "learn")
+        self.learn_job = Job(lambda report, _cancel: learn(sessions, base, out_dir, activate=activate, stage=report.stage,
+                                                           how_to_use_folders=FOLDERS_HINT), "learn")
         self.learn_job.staged.connect(self._learn_stage)  # each step in words: seconds each on a large library
         self.learn_job.finished.connect(self._learn_finished)
         self.learn_job.failed.connect(self._learn_failed)
