@@ -305,9 +305,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         if len(keep) < 2:
             what = "no usable genre tags" if not labels else (f"only one genre ({display[keep[0]]}) is usable" if keep
                                                                 else "no genre has enough tracks and artists")
-            folders = genre_folders_would_teach(s, settings)
-            how = (f"your folders are named for genres ({folders}): {how_to_use_folders}" if folders
-                   else how_many_more(labels, display, settings))
+            how = genre_folders_hint(s, settings, how_to_use_folders) or how_many_more(labels, display, settings)
             raise LearnError(None, f"cannot learn yet: {what} among {analysed:,} analysed tracks; {how}")
         used = [lab for lab in labels if lab.key in set(keep)]
         x = np.stack([embeddings[lab.track_id] for lab in used])  # [n, dim]
@@ -413,21 +411,22 @@ def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSe
         keep, _ = choose_genres(labels, display, settings)
         if len(keep) >= 2:
             return f"{len(keep)} of your library's genres are ready to learn: {how_to_learn}"
-        if folders := genre_folders_would_teach(s, settings):
-            return f"nothing learned from your library yet; your folders are named for genres ({folders}): {how_to_use_folders}"
+        if hint := genre_folders_hint(s, settings, how_to_use_folders):
+            return f"nothing learned from your library yet; {hint}"
     return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"
 
 
-def genre_folders_would_teach(s: Session, settings: LearnSettings) -> str:
-    """Where the library does not learn from its genre folders yet and they would teach two genres or more: those
-    genres, for the listener ("Classical, Jazz, Rock, …"); else ''."""
+def genre_folders_hint(s: Session, settings: LearnSettings, how_to_use_folders: str) -> str:
+    """Where the library does not learn from its genre folders yet and they would teach two genres or more, the
+    words that say so ("your folders are named for genres (Classical, Jazz, …): <how>"); else ''."""
     if genre_folders_on(s):
         return ""
     labels, names = gather_labels(s, folders=True)
     kept, _ = choose_genres(labels, names, settings)
     if len(kept) < 2:
         return ""
-    return ", ".join(names[k] for k in kept[:4]) + (", …" if len(kept) > 4 else "")
+    shown = ", ".join(names[k] for k in kept[:4]) + (", …" if len(kept) > 4 else "")
+    return f"your folders are named for genres ({shown}): {how_to_use_folders}"
 
 
 # ---- the active model and re-prediction -----------------------------------------------------------
