@@ -719,8 +719,9 @@ def cmd_forget(args, out: Output) -> int:
     library = Library(sessions)
     if unknown and len(unknown) == len(files):
         raise GenreTaggerError(unknown[0], library.why_not_here(unknown[0]))
+    left_out = library.left_out() if unknown else []  # read once, not once per file
     for path in unknown:
-        out.warn(f"warning: {path}: {left_out_reason(path, library.left_out()) or 'not in the library'}; nothing to forget")
+        out.warn(f"warning: {path}: {left_out_reason(path, left_out) or 'not in the library'}; nothing to forget")
     for path in forgotten:
         out.say(f"{path}: the genre set by hand is forgotten; its predicted genre shows again (the file is unchanged)")
     if not forgotten:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 
 from desktop.core.genre_names import ALIASES, JUNK, genre_key
+from desktop.core.scan import holding_root
 
 
 def folder_genre_key(name: str, known: frozenset[str] | set[str]) -> str | None:
@@ -25,7 +26,7 @@ def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) 
     holding it; None where none does (or no root holds it).
 
     The outermost: in ~/Music/Rock/Blues Brothers/Blues (an album named for a genre) the listener sorted by Rock."""
-    root = max((r for r in roots if path.startswith(r.rstrip(os.sep) + os.sep)), key=len, default=None)
+    root = holding_root(path, roots)
     if root is None:
         return None
     relative = os.path.relpath(os.path.dirname(path), root)

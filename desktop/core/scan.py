@@ -66,6 +66,11 @@ def within(roots: Iterable[str | Path]) -> Callable[[str], bool]:
     return lambda path: path in exact or path.startswith(prefixes)
 
 
+def holding_root(path: str, roots: Iterable[str]) -> str | None:
+    """The innermost of `roots` (stored folder paths) that holds the stored path `path`; None where none does."""
+    return max((r for r in roots if path.startswith(root_prefix(Path(r)))), key=len, default=None)
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """True when two paths name one file on disk (through a symlinked folder, or a hard link)."""
     try:

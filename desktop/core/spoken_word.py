@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.genre_names import genre_key, split_genres
-from desktop.core.scan import root_prefix, within
+from desktop.core.scan import holding_root, root_prefix, within
 
 # Folder names, as `_name_key` writes them. Whole names only: an album called "The Podcast Sessions" or a band named
 # Speech is music. In the languages whose listeners we have heard of shelving audiobooks beside their music.
@@ -72,8 +72,7 @@ def spoken_folders(tracks: Iterable[tuple[str, str]], roots: Iterable[str], kept
     """The outermost folders inside `roots` (never a root itself: scanning it was asked for) that look like spoken
     word: named so, or whose every track is. `tracks` are (path, genre tag) of the library's present tracks;
     folders in or under `kept` (the listener said they are music) are not named. Sorted by path."""
-    # The innermost root that holds a path is its music folder.
-    holders = [(r, within([r])) for r in sorted({str(Path(r)) for r in roots}, key=len, reverse=True)]
+    roots = [str(Path(r)) for r in roots]
     is_kept = within(kept)
     # Counted per track's own folder first (a library has ten times fewer folders than tracks), then carried up.
     own_total: Counter[str] = Counter()
@@ -82,7 +81,7 @@ def spoken_folders(tracks: Iterable[tuple[str, str]], roots: Iterable[str], kept
     for path, genre in tracks:
         folder = os.path.dirname(path)
         if folder not in root_of:
-            root_of[folder] = next((r for r, holds in holders if holds(path)), "")
+            root_of[folder] = holding_root(path, roots) or ""  # the innermost holding it is its music folder
         if not root_of[folder]:  # a file scanned on its own, outside every music folder: no folder of it to offer
             continue
         own_total[folder] += 1

@@ -51,13 +51,13 @@ def genre_folders_on(s: Session) -> bool:
     return row is not None and row.value == "on"
 
 
-def known_genre_keys(s: Session) -> frozenset[str]:
+def known_genre_keys(s: Session, merged: dict[str, str]) -> frozenset[str]:
     """The genres a folder may be named for: the ID3v1 list's, and every genre the library's tags, corrections and
-    merges name."""
+    merges (`merged`, as `merges` gives them) name."""
     named = {genre_key(g) for text in s.scalars(select(Track.file_genre).where(Track.file_genre != "").distinct())
              for g in split_genres(text)}
     named |= {genre_key(g) for g in s.scalars(select(Track.corrected_genre).where(Track.corrected_genre.is_not(None)).distinct())}
-    named |= {genre_key(m.to_name) for m in s.scalars(select(GenreMerge))} | set(merges(s))
+    named |= {genre_key(name) for name in merged.values()} | set(merged)
     return standard_genre_keys() | named
 
 
@@ -70,7 +70,7 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
     merged = merges(s)
     folders = genre_folders_on(s) if folders is None else folders
     roots = queries.meta_folder_list(s, queries.LIBRARY_FOLDERS) if folders else []
-    known = known_genre_keys(s) if roots else frozenset()
+    known = known_genre_keys(s, merged) if roots else frozenset()
     q = select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder, Track.path
                ).where(Track.missing.is_(False))
     rows = s.execute(q if tracks is None else q.where(tracks))

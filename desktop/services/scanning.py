@@ -117,8 +117,9 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
             settle_tag_genres(s)  # and what could not be, its tag's genre under the listener's merges
             s.commit()
         # Asked about where this scan looked: `scan song.mp3` does not ask about the rest of the library.
+        scanned, folders = within(roots), [str(f) for f in albums_under(roots)]
         report.spoken_word = [f for f in library.spoken_word()
-                              if within(roots)(f.path) or any(within([f.path])(str(r)) for r in albums_under(roots))]
+                              if scanned(f.path) or any(within([f.path])(folder) for folder in folders)]
     for r in report.results:
         if r.status == ERROR:
             log.warning("analysis: %s: %s", r.path, r.error)
