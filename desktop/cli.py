@@ -177,6 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--keep", metavar="DIR", nargs="+", help="a folder that looks like spoken word (audiobooks, "
                                                                 "podcasts) is music: scans stop asking about it, and scan "
                                                                 "--write tags it")
+    which.add_argument("--ask-again", metavar="DIR", nargs="+", help="a folder kept as music is asked about again: "
+                                                                     "scans name it while it looks like spoken word")
     return p
 
 
@@ -1029,13 +1031,14 @@ def cmd_genres(args, out: Output) -> int:
 
 def cmd_folders(args, out: Output) -> int:
     """List the library's folders, those left out and those that look like spoken word; leave folders out, take them
-    back, or keep them as music."""
+    back, keep them as music, or have them asked about again."""
     from desktop.core.scan import left_out_holder
     from desktop.services.library import Library
 
-    library = Library(open_sessions(args, None if args.leave_out or args.take_back or args.keep else out))
+    changing = args.leave_out or args.take_back or args.keep or args.ask_again
+    library = Library(open_sessions(args, None if changing else out))
     done = {}
-    asked = [str(Path(f).expanduser().absolute()) for f in (args.leave_out or args.take_back or args.keep or [])]
+    asked = [str(Path(f).expanduser().absolute()) for f in (changing or [])]
     before = library.left_out()
     if args.leave_out:
         for folder in asked:  # each checked first: a typo in the third leaves none out, not two
@@ -1065,6 +1068,15 @@ def cmd_folders(args, out: Output) -> int:
         for folder in asked:
             out.say(f"kept as music: {folder} (scans stop asking whether it is spoken word)")
         done = {"kept_now": asked}
+    if args.ask_again:
+        kept = library.kept_as_music()
+        if not_kept := [f for f in asked if f not in kept]:  # each checked first, as --take-back
+            return fail(out, args, f"{not_kept[0]}: not kept as music ("
+                                   + (f"the folders kept: {', '.join(kept)})" if kept else "no folder is)"))
+        library.ask_again(asked)
+        for folder in asked:
+            out.say(f"asked about again: {folder} (scans name it while it looks like spoken word)")
+        done = {"asked_again": asked}
     folders, left_out = library.recorded_folders(), library.left_out()
     tracks = {folder: library.tracks_under(folder) for folder in folders}
     kept = {folder: library.tracks_under(folder, missing=True) for folder in left_out}
@@ -1077,7 +1089,7 @@ def cmd_folders(args, out: Output) -> int:
     for folder in left_out:
         out.say(f"left out:     {folder}  ({count(kept[folder], 'track')} kept out of view, with their corrections)")
     for folder in out.data["kept_as_music"]:
-        out.say(f"kept as music: {folder}  (not asked about as spoken word)")
+        out.say(f"kept as music: {folder}  (not asked about as spoken word: `--ask-again` asks again)")
     say_spoken_word(out, spoken, [], False, shown=None)
     if not folders and not left_out:
         out.note("no music folders yet: `genre-tagger scan ~/Music` scans one and remembers it")

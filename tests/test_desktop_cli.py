@@ -128,6 +128,13 @@ def test_a_folder_that_looks_like_spoken_word_is_asked_about_and_not_tagged_unti
     assert (code, data["spoken_word"], data["held_back"], [c["path"] for c in data["changes"]]) == (
         EXIT_OK, [], [], [str(book[1])])  # kept as music: tagged like the rest
     assert read_tags(book[1]).genres == ("Noise",)
+    assert main(["folders", "--ask-again", str(music / "a")]) == EXIT_ERROR  # never kept
+    assert f"error: {music / 'a'}: not kept as music (the folders kept: {music / 'Audiobooks'})" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--ask-again", str(music / "Audiobooks"))
+    assert (code, data["asked_again"], data["kept_as_music"], [f["path"] for f in data["spoken_word"]]) == (
+        EXIT_OK, [str(music / "Audiobooks")], [], [str(music / "Audiobooks")])
+    code, data = run_json(capsys, "scan", str(music))
+    assert [f["path"] for f in data["spoken_word"]] == [str(music / "Audiobooks")]  # named by scans again
 
 
 def test_folders_leaves_out_takes_back_and_keeps_several_at_once_and_checks_each_first(lib, capsys):
@@ -149,6 +156,12 @@ def test_folders_leaves_out_takes_back_and_keeps_several_at_once_and_checks_each
     assert main(["--json", "folders"]) == EXIT_OK and json.loads(capsys.readouterr().out)["kept_as_music"] == []
     code, data = run_json(capsys, "folders", "--keep", a, b)
     assert (code, data["kept_now"], data["kept_as_music"]) == (EXIT_OK, [a, b], [a, b])
+    assert main(["folders", "--ask-again", b, str(music)]) == EXIT_ERROR  # one not kept: none asked again
+    assert f"error: {music}: not kept as music (the folders kept: {a}, {b})" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--ask-again", b, a)
+    assert (code, data["asked_again"], data["kept_as_music"]) == (EXIT_OK, [b, a], [])
+    assert main(["folders", "--ask-again", a]) == EXIT_ERROR
+    assert f"error: {a}: not kept as music (no folder is)" in capsys.readouterr().err
 
 
 def test_a_scan_names_ten_folders_that_look_like_spoken_word_and_counts_the_rest(capsys):

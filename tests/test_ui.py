@@ -233,6 +233,44 @@ def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_an
     qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)
 
 
+def test_settings_lists_the_folders_kept_as_music_and_asks_again_about_one(qtbot, window, monkeypatch):
+    import desktop.ui.main_window as main_window
+    from desktop.services.library import Library
+
+    music = Path(window.settings.folders[0])
+    make_track(music / "Podcasts" / "Show", "part 1", "noise", "flac", 3.0, seed=9)
+    asked = []
+    monkeypatch.setattr(main_window, "ask_about_spoken_word",
+                        lambda parent, folders: asked.append([f.path for f in folders]) or ([], [f.path for f in folders]))
+    scan(qtbot, window)
+    qtbot.waitUntil(lambda: Library(window.sessions).kept_as_music() == [str(music / "Podcasts")])
+
+    def ask_again(dialog):
+        assert dialog.kept_folders() == [str(music / "Podcasts")] and dialog.isAncestorOf(dialog.ask_again)
+        dialog.kept.item(0).setSelected(True)
+        dialog.ask_again.click()
+        assert dialog.kept_folders() == []
+        return SettingsDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", ask_again)
+    window.open_settings()
+    qtbot.waitUntil(lambda: len(asked) == 2, timeout=60_000)  # the scan after Settings asks about it again
+    assert asked[1] == [str(music / "Podcasts")]
+    qtbot.waitUntil(lambda: window.scan_job is None and window.watch_job is None, timeout=60_000)
+
+
+def test_settings_shows_no_kept_as_music_list_where_none_was_kept(qtbot, tmp_path):
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    dialog = SettingsDialog(settings, lambda path: "")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert not dialog.isAncestorOf(dialog.kept) and not dialog.kept.isVisible() and dialog.kept_folders() == []
+    shown = SettingsDialog(settings, lambda path: "", kept=["/m/Podcasts"])
+    qtbot.addWidget(shown)
+    shown.show()
+    assert shown.kept.isVisible() and shown.ask_again.isVisible() and shown.kept_folders() == ["/m/Podcasts"]
+
+
 def test_a_folder_kept_as_music_but_deleted_while_asked_is_a_problem_not_a_crash(qtbot, window, monkeypatch):
     import desktop.ui.main_window as main_window
     from desktop.core.spoken_word import SpokenFolder

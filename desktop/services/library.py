@@ -506,6 +506,16 @@ class Library:
             s.merge(Meta(key=KEPT_AS_MUSIC, value=json.dumps(kept)))
             s.commit()
 
+    def ask_again(self, folders: Iterable[str | Path]) -> list[str]:
+        """Folders kept as music are asked about again (as spoken word, where they still look like it); the ones that
+        were kept, in the order given."""
+        asked = [str(Path(f).expanduser().absolute()) for f in folders]
+        with self.sessions() as s:
+            kept = queries.meta_folder_list(s, KEPT_AS_MUSIC)
+            s.merge(Meta(key=KEPT_AS_MUSIC, value=json.dumps([f for f in kept if f not in asked])))
+            s.commit()
+        return [f for f in asked if f in kept]
+
     def folders(self) -> list[str]:
         """The folders this library's scans walked (from the window or the command line), where they still are."""
         return [folder for folder in self.recorded_folders() if os.path.isdir(folder)]

@@ -244,10 +244,11 @@ def take_selected(listing: QListWidget) -> None:
 
 
 class SettingsDialog(QDialog):
-    """Folders (and those left out), model, device, policy, threshold, multi-genre, one genre per album and ID3
-    version."""
+    """Folders (those left out, those kept as music), model, device, policy, threshold, multi-genre, one genre per
+    album and ID3 version."""
 
-    def __init__(self, settings, model_describer, parent=None, per_album: bool = False, left_out: list[str] = ()):
+    def __init__(self, settings, model_describer, parent=None, per_album: bool = False, left_out: list[str] = (),
+                 kept: list[str] = ()):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings, self.describe = settings, model_describer
@@ -269,6 +270,15 @@ class SettingsDialog(QDialog):
         self.left_out_note = plain_label("")
         self.left_out_note.setWordWrap(True)
         self.left_out_note.hide()
+        # Folders the spoken-word question was answered "music" for: listed (only when there are some) to be asked again.
+        self.kept = QListWidget()
+        self.kept.addItems(kept)
+        self.kept.setMaximumHeight(self.kept.sizeHintForRow(0) * 3 + 8 if kept else 60)
+        self.kept.setToolTip("Folders you said are music though they look like audiobooks or podcasts: scans do not "
+                             "ask about them")
+        self.ask_again = QPushButton("Ask again")
+        self.ask_again.setToolTip("The next scan asks about the selected folders again")
+        self.ask_again.clicked.connect(lambda: take_selected(self.kept))
         self.model_path = plain_label(settings.model_path or "(default)")
         self.model_info = plain_label(model_describer(settings.model_path))
         self.model_info.setWordWrap(True)
@@ -313,6 +323,9 @@ class SettingsDialog(QDialog):
         lb.addWidget(take_back)
         form.addRow("", left_out_buttons)
         form.addRow("", self.left_out_note)
+        if kept:
+            form.addRow("Kept as music", self.kept)
+            form.addRow("", self.ask_again)
         form.addRow("", self.watch)
         form.addRow("Model", self.model_path)
         form.addRow("", self.model_info)
@@ -342,7 +355,7 @@ class SettingsDialog(QDialog):
 
     def set_left_out_editable(self, editable: bool) -> None:
         """Let the folders left out be changed, or not (a library on read-only media)."""
-        for widget in (self.left_out, *self.left_out_buttons):
+        for widget in (self.left_out, *self.left_out_buttons, self.kept, self.ask_again):
             widget.setEnabled(editable)
 
     def music_folders(self) -> list[str]:
@@ -352,6 +365,10 @@ class SettingsDialog(QDialog):
     def left_out_folders(self) -> list[str]:
         """The folders left out as the dialog lists them now."""
         return [self.left_out.item(i).text() for i in range(self.left_out.count())]
+
+    def kept_folders(self) -> list[str]:
+        """The folders kept as music as the dialog lists them now."""
+        return [self.kept.item(i).text() for i in range(self.kept.count())]
 
     def _leave_out_folder(self):
         music = self.music_folders()

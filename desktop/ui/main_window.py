@@ -1505,9 +1505,9 @@ class MainWindow(QMainWindow):
     # ---- settings and layout ----------------------------------------------------------------
     def open_settings(self):
         """Edit settings; a changed model or folder list triggers a rescan."""
-        left_out = self.left_out_folders()
+        left_out, kept = self.left_out_folders(), Library(self.sessions).kept_as_music()
         dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self,
-                                per_album=self.album_genres_action.isChecked(), left_out=left_out)
+                                per_album=self.album_genres_action.isChecked(), left_out=left_out, kept=kept)
         dialog.set_left_out_editable(not self.read_only)  # the library's: not on read-only media
         dialog.per_album.setEnabled(self.album_genres_action.isEnabled())  # not on a read-only library
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
@@ -1518,6 +1518,8 @@ class MainWindow(QMainWindow):
             self.folders_removed(before)
             if dialog.left_out_folders() != left_out:  # the library's: set by the next scan, under its lock
                 self._left_out = dialog.left_out_folders()
+            if asked := [f for f in kept if f not in dialog.kept_folders()]:
+                Library(self.sessions).ask_again(asked)  # the scan below asks about them
             self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
             self.refresh()
