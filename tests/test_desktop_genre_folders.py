@@ -5,7 +5,7 @@ import json
 import pytest
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
-from desktop.core.genre_folders import folder_genre_key, genre_folder
+from desktop.core.genre_folders import folder_genre, genre_folder
 from desktop.core.genre_names import genre_key, standard_genre_keys
 from desktop.services.labels import gather_labels
 from desktop.services.learning import active_model, readiness, set_genre_folders
@@ -18,10 +18,13 @@ KNOWN = standard_genre_keys() | {genre_key("Shoegaze")}
 
 
 def test_a_folder_named_for_a_genre_gives_it_in_any_spelling_and_other_folders_do_not():
-    assert folder_genre_key("Jazz", KNOWN) == "jazz" and folder_genre_key("Hip-Hop", KNOWN) == "hiphop"
-    assert folder_genre_key("Soundtracks", KNOWN) == "soundtrack" and folder_genre_key("shoegaze", KNOWN) == "shoegaze"
-    for name in ("Music", "Various", "Compilations", "New", "Singles", "Unknown", "Radiohead"):
-        assert folder_genre_key(name, KNOWN) is None, name
+    assert folder_genre("Jazz", KNOWN) == "Jazz" and folder_genre("Hip-Hop", KNOWN) == "Hip-Hop"
+    assert folder_genre("Soundtracks", KNOWN) == "Soundtrack" and folder_genre("shoegaze", KNOWN) == "shoegaze"
+    assert folder_genre("Klassik", KNOWN) == "Klassik" and folder_genre("Rockmusik", KNOWN) == "Rock"
+    assert folder_genre("Música Pop", KNOWN) == "Pop" and folder_genre("Country Music", KNOWN) == "Country"
+    for name in ("Music", "Musik", "Various", "Compilations", "New", "Singles", "Unknown", "Radiohead", "Volksmusik",
+                 "Chris", "s", "Musik von Bach"):
+        assert folder_genre(name, KNOWN) is None, name
 
 
 def test_the_outermost_genre_folder_inside_the_innermost_music_folder_holding_the_file_names_it():
@@ -63,6 +66,36 @@ def test_a_track_with_no_genre_of_its_own_is_labelled_by_its_genre_folder_only_w
     assert set_genre_folders(sessions, False).foldered == 0
     with sessions() as s:
         assert not any(lab.source == "folder" for lab in gather_labels(s)[0])
+
+
+def test_a_plural_or_foreign_genre_folder_is_the_same_genre_as_its_tags(tmp_path):
+    # "Soundtracks/" untagged beside tracks tagged Soundtrack were learned as two genres, Soundtracks and Soundtrack;
+    # "Klassik/" (a German library) named no genre at all.
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add(Meta(key="library_folders", value=json.dumps(["/m"])))
+        add(s, 1, "/m/Soundtracks/a/1.flac")
+        add(s, 2, "/m/Films/2.flac", "Soundtrack")
+        add(s, 3, "/m/Klassik/Bach/3.flac")
+        add(s, 4, "/m/Música clásica/4.flac")
+        add(s, 5, "/m/Filmmusik/5.flac")
+        add(s, 6, "/m/Elektronische Musik/6.flac")
+        s.commit()
+    set_genre_folders(sessions, True)
+    with sessions() as s:
+        labels, display = gather_labels(s)
+        assert {lab.track_id: lab.key for lab in labels} == {1: "soundtrack", 2: "soundtrack", 3: "classical",
+                                                            4: "classical", 5: "soundtrack", 6: "electronic"}
+        assert display["soundtrack"] == "Soundtrack"  # no genre named "Soundtracks"
+
+
+def test_genre_names_in_other_languages_share_the_genre_key():
+    assert {genre_key(name) for name in ("Klassik", "Klassische Musik", "Musique classique", "Clásica", "Classica",
+                                         "Klassisk", "Klassiek")} == {"classical"}
+    assert {genre_key(name) for name in ("Elektronisch", "Électronique", "Electrónica", "Elettronica")} == {"electronic"}
+    assert {genre_key(name) for name in ("Filmmusik", "Bande originale", "Banda sonora", "Colonna sonora")} == {
+        "soundtrack"}
+    assert genre_key("Weltmusik") == genre_key("Musique du monde") == genre_key("World Music")
 
 
 @pytest.mark.usefixtures("need_ffmpeg")

@@ -4,26 +4,32 @@ listener's own words, as a tag does."""
 from __future__ import annotations
 
 import os
+import re
 
-from desktop.core.genre_names import ALIASES, JUNK, genre_key
+from desktop.core.genre_names import JUNK, genre_key
 from desktop.core.scan import holding_root
 
+# A word for music around a genre's name: "Rock Music", "Rockmusik", "Música Pop", "Musique rock".
+_MUSIC_AFTER = re.compile(r"[\s_-]*(?:music|musik|muziek|musikk|musique|musica|música)$", re.IGNORECASE)
+_MUSIC_BEFORE = re.compile(r"^(?:music|musik|musique|musica|música|muziek)[\s_-]+(?:(?:de|del|di)\s+)?",
+                           re.IGNORECASE)
 
-def folder_genre_key(name: str, known: frozenset[str] | set[str]) -> str | None:
-    """The genre key a folder's name gives where it names one of the `known` genres ("Jazz", "Hip-Hop",
-    "Soundtracks"); None otherwise."""
-    key = genre_key(name)
-    if key in JUNK:
-        return None
-    if key in known:
-        return key
-    singular = ALIASES.get(key[:-1], key[:-1]) if key.endswith("s") else ""  # "Soundtracks", "Classics"
-    return singular if singular in known else None
+
+def folder_genre(name: str, known: frozenset[str] | set[str]) -> str | None:
+    """The genre a folder's name gives where it names one of the `known` genre keys, as the folder spells it
+    ("Jazz", "Hip-Hop", "Klassik"; "Soundtracks" gives "Soundtrack", "Rockmusik" "Rock"); None otherwise."""
+    name = name.strip()
+    plural = name[:-1] if name[-1:] in "sS" and len(name) > 3 else ""  # "Soundtracks", "Classics"
+    for candidate in (name, plural, _MUSIC_AFTER.sub("", name), _MUSIC_BEFORE.sub("", name)):
+        key = genre_key(candidate)
+        if candidate and key not in JUNK and key in known:
+            return candidate  # its own genre_key is the genre's: learned as one genre with its tags
+    return None
 
 
 def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) -> str | None:
-    """The name of the outermost folder that names a genre between the file `path` and the innermost of `roots`
-    holding it; None where none does (or no root holds it).
+    """The genre (see folder_genre) of the outermost folder that names one between the file `path` and the innermost
+    of `roots` holding it; None where none does (or no root holds it).
 
     The outermost: in ~/Music/Rock/Blues Brothers/Blues (an album named for a genre) the listener sorted by Rock."""
     root = holding_root(path, roots)
@@ -32,5 +38,4 @@ def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) 
     relative = os.path.relpath(os.path.dirname(path), root)
     if relative == os.curdir:
         return None
-    return next((part for part in relative.split(os.sep) if folder_genre_key(part, known)), None)
-
+    return next(filter(None, (folder_genre(part, known) for part in relative.split(os.sep))), None)

@@ -12,7 +12,7 @@ from desktop.core.genres import CONTROL, join_genres, split_genres
 
 # Keys (see genre_key) of names that say nothing about the music.
 JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
-        "na", "nogenre", "unknowngenre", "default", "music", "general"}
+        "na", "nogenre", "unknowngenre", "default", "music", "general", "musik", "musique", "musica", "muziek"}
 
 # Spellings that mean the same genre, by key -> the key they merge into. Small on purpose: only
 # variants a listener would call one genre, not sub-genres.
@@ -28,6 +28,24 @@ ALIASES = {
     "ost": "soundtrack", "filmscore": "soundtrack", "score": "soundtrack",
     "singersongwriter": "singersongwriter", "lofi": "lofi", "newage": "newage",
 }
+
+# The same genres in the languages libraries are most often kept in (German, French, Spanish, Italian, Portuguese,
+# Dutch, Scandinavian, Polish): a tag or folder "Klassik" is Classical. Only genres whose name is translated; most
+# (Jazz, Rock, Pop, Blues, Hip-Hop) are written alike everywhere.
+TRANSLATED = {
+    "classical": ("klassik", "klassisch", "klassischemusik", "musiqueclassique", "classique", "clasica",
+                  "musicaclasica", "classica", "musicaclassica", "klassiek", "klassiekemuziek", "klassisk",
+                  "klassiskmusik", "klassiskmusikk", "klasyczna", "muzykaklasyczna", "klassinen", "klasszikus"),
+    "electronic": ("elektronisch", "elektronischemusik", "elektronik", "electronique", "musiqueelectronique",
+                   "electronica", "musicaelectronica", "eletronica", "elettronica", "musicaelettronica",
+                   "elektronischemuziek", "elektronisk", "elektroniczna", "elektroninen"),
+    "soundtrack": ("filmmusik", "filmmuziek", "bandeoriginale", "bandesoriginales", "bandeoriginaledefilm",
+                   "bandasonora", "bandassonoras", "colonnasonora", "colonnesonore", "trilhasonora", "muzykafilmowa"),
+    "world": ("weltmusik", "musiquedumonde", "musiquesdumonde", "musicadelmundo", "wereldmuziek", "varldsmusik"),
+    "latin": ("latino", "latina", "musicalatina", "lateinamerikanisch"),
+    "opera": ("oper", "operas", "opern"),
+}
+ALIASES |= {name: key for key, names in TRANSLATED.items() for name in names}
 
 
 def id3v1_name(number: int) -> str | None:
