@@ -14,7 +14,7 @@ from desktop.core.model import GenreModel
 from desktop.core.tags import read_tags
 from desktop.services.learning import LearnError, LearnSettings, gather_labels, learn, merge_genres
 from desktop.store.database import open_database
-from desktop.store.schema import Analysis, JournalEntry, Track, WriteBatch
+from desktop.store.schema import Analysis, JournalEntry, Meta, Track, WriteBatch
 from tests.audio_files import make_track
 
 
@@ -609,6 +609,16 @@ def test_setting_a_learned_model_aside_restores_the_shipped_verdicts(tagged_libr
     with sessions() as s:
         assert s.scalar(select(Track.predicted_genre).where(Track.path == path)) in ("Beats", "Noise", "Tones")
         assert not s.scalar(select(Analysis.id).where(Analysis.model_key.startswith("library:")))
+    # Every scan after it said "3 of your library's genres are ready to learn", as if it had never learned them.
+    assert learning.readiness(sessions) == ("learned your 3 genres from 18 tracks; not used: the shipped model does "
+                                            "better (`genre-tagger learn --activate` uses it anyway)")
+    main(["set", path, "Classical"])  # a new label: learning again may do better
+    assert learning.readiness(sessions) == "3 of your library's genres are ready to learn: run `genre-tagger learn`"
+    learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=False)
+    assert "not used: as asked" in learning.readiness(sessions)
+    learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=True)
+    with sessions() as s:
+        assert s.get(Meta, learning.LEARNED_NOT_USED) is None  # in use: nothing to say
 
 
 def test_a_learn_stopped_while_it_repredicts_leaves_the_library_on_the_model_it_had(tagged_library, exported_model,

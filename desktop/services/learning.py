@@ -41,6 +41,9 @@ from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
 log = logging.getLogger(__name__)
 ACTIVE_MODEL = "active_model"  # Meta key: the model a scan uses when none is named
 LIBRARY_ID = "library_id"  # Meta key: names this library's learned model files (libraries share the folder)
+# Meta key: the last learn saved a model it did not make active (JSON: its genre keys, tracks and why). Until the
+# labels change, a scan says so instead of offering to learn what was learned.
+LEARNED_NOT_USED = "learned_not_used"
 
 
 class LearnError(GenreTaggerError):
@@ -295,6 +298,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     stage("Reading your library's genres…")
     with writer_lock(sessions), sessions() as s:
         labels, display = gather_labels(s)
+        learned_from = what_labels_teach(labels, display, settings)  # as readiness sees the library: analysed or not
         embeddings = embeddings_of(s, base.key)
         analysed = len(embeddings)
         labels = [lab for lab in labels if lab.track_id in embeddings]
@@ -336,8 +340,38 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     if report.activated:
         stage(f"Giving {count(analysed, 'track')} their learned genres…")
         report.repredicted = repredict(sessions, read_model_info(out), head, base.key, activate=True)
+    remember_not_used(sessions, None if report.activated else {**learned_from, "why": report.why})
     report.seconds = time.monotonic() - started
     return report
+
+
+def remember_not_used(sessions: sessionmaker[Session], learned: dict | None) -> None:
+    """Keep what the last learn learned and did not use (None: it is in use), for readiness to say."""
+    with sessions() as s:
+        if learned is None:
+            s.query(Meta).filter(Meta.key == LEARNED_NOT_USED).delete()
+        else:
+            s.merge(Meta(key=LEARNED_NOT_USED, value=json.dumps(learned)))
+        s.commit()
+
+
+def what_labels_teach(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> dict:
+    """The genres (keys) the labels would teach and how many labelled tracks they hold: what a learn learns from."""
+    keep, _ = choose_genres(labels, display, settings)
+    return {"genres": keep, "tracks": sum(lab.key in set(keep) for lab in labels)}
+
+
+def learned_not_used(s: Session, teach: dict) -> str | None:
+    """Why the last learn's model is not used, where it learned what the labels `teach` now (what_labels_teach);
+    None where it did not (the labels changed since, or its model is in use)."""
+    row = s.get(Meta, LEARNED_NOT_USED)
+    try:
+        learned = json.loads(row.value) if row else {}
+    except ValueError:  # never written so by us: as if never learned
+        return None
+    if not isinstance(learned, dict) or any(learned.get(k) != v for k, v in teach.items()):
+        return None
+    return str(learned.get("why", ""))
 
 
 def should_activate(report: LearnReport) -> tuple[bool, str]:
@@ -366,6 +400,7 @@ def learned_metadata(base: ModelInfo, report: LearnReport, stamp: str, settings:
 
 LEARN_COMMAND = "run `genre-tagger learn`"  # how the command line learns; the window names its own button
 FOLDERS_COMMAND = "`genre-tagger genres --folder-names on` learns from them"  # the window names its own menu item
+ACTIVATE_COMMAND = "`genre-tagger learn --activate` uses it anyway"  # the window: its report's Use It Anyway
 
 
 @dataclass
@@ -403,14 +438,19 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
 
 
 def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings(),
-              how_to_learn: str = LEARN_COMMAND, how_to_use_folders: str = FOLDERS_COMMAND) -> str:
-    """One line for a library with nothing learned: can `learn` run (`how_to_learn` says how), or what would let it
-    (the library's genre folders, where it does not learn from them yet: `how_to_use_folders`)."""
+              how_to_learn: str = LEARN_COMMAND, how_to_use_folders: str = FOLDERS_COMMAND,
+              how_to_use_anyway: str = ACTIVATE_COMMAND) -> str:
+    """One line for a library with nothing learned in use: can `learn` run (`how_to_learn` says how), or what would
+    let it (the library's genre folders, where it does not learn from them yet: `how_to_use_folders`); where the last
+    learn learned the same and was not used, why (`how_to_use_anyway` uses it)."""
     with sessions() as s:
         labels, display = gather_labels(s)
-        keep, _ = choose_genres(labels, display, settings)
-        if len(keep) >= 2:
-            return f"{len(keep)} of your library's genres are ready to learn: {how_to_learn}"
+        teach = what_labels_teach(labels, display, settings)
+        n = len(teach["genres"])
+        if n >= 2 and (why := learned_not_used(s, teach)) is not None:
+            return f"learned your {n} genres from {count(teach['tracks'], 'track')}; not used: {why} ({how_to_use_anyway})"
+        if n >= 2:
+            return f"{n} of your library's genres are ready to learn: {how_to_learn}"
         if hint := genre_folders_hint(s, settings, how_to_use_folders):
             return f"nothing learned from your library yet; {hint}"
     return f"nothing learned from your library yet; {how_many_more(labels, display, settings)}"

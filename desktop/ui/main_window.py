@@ -944,7 +944,8 @@ class MainWindow(QMainWindow):
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
             self.statusBar().showMessage(lost_model_warning(self.sessions)
                                          or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
-                                                      how_to_use_folders=FOLDERS_HINT), 15000)
+                                                      how_to_use_folders=FOLDERS_HINT,
+                                                      how_to_use_anyway="Learn My Genres offers Use It Anyway"), 15000)
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
             self._spoken_found = outcome.spoken_word
             QTimer.singleShot(0, self._ask_after_scan)  # a bound method: dropped with the window if it closes first
