@@ -972,6 +972,9 @@ def cmd_genres(args, out: Output) -> int:
     from desktop.services.album_genres import album_genres_on, set_album_genres
     from desktop.services.labels import gather_labels, genre_folders_on
     from desktop.services.learning import (
+        FOLDERS_COMMAND,
+        LearnSettings,
+        genre_folders_hint,
         genre_in_library,
         merge_and_rename,
         merges_in_effect,
@@ -1024,8 +1027,10 @@ def cmd_genres(args, out: Output) -> int:
         out.say("one genre per album: on (`genre-tagger genres --per-album off` gives each track its own)")
     if not rows:
         with sessions() as s:
+            folders = queries.has_tracks(s) and genre_folders_hint(s, LearnSettings(), FOLDERS_COMMAND)
             out.note(NO_TRACKS_YET if not queries.has_tracks(s) else
-                     "no genres yet: no file has a genre tag and nothing was corrected (genre-tagger set FILE GENRE)")
+                     "no genres yet: no file has a genre tag and nothing was corrected"
+                     + (f"; {folders}" if folders else " (genre-tagger set FILE GENRE)"))
     return EXIT_OK
 
 

@@ -115,6 +115,9 @@ def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_na
     assert main(["learn"]) == EXIT_ERROR  # asked to learn: told what would teach it
     assert ("cannot learn yet: no usable genre tags among 18 analysed tracks; your folders are named for genres "
             "(Classical, Hip-Hop, Noise): `genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().err
+    assert main(["genres"]) == EXIT_OK  # the list of genres is empty: it says where they could come from
+    assert ("no genres yet: no file has a genre tag and nothing was corrected; your folders are named for genres "
+            "(Classical, Hip-Hop, Noise): `genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().err
     assert main(["genres", "--folder-names", "on"]) == EXIT_OK
     out = capsys.readouterr().out
     assert "learning from genre folders' names: on (18 tracks with no genre of its own take their folder's" in out
