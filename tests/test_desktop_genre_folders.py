@@ -3,6 +3,7 @@
 import json
 
 import pytest
+from sqlalchemy import select
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
 from desktop.core.genre_folders import folder_genre, genre_folder
@@ -10,7 +11,7 @@ from desktop.core.genre_names import genre_key, standard_genre_keys
 from desktop.services.labels import gather_labels
 from desktop.services.learning import active_model, readiness, set_genre_folders
 from desktop.store.database import open_database
-from desktop.store.schema import JournalEntry, Meta, WriteBatch
+from desktop.store.schema import JournalEntry, Meta, Track, WriteBatch
 from tests.audio_files import make_track
 from tests.test_desktop_learning import add_track
 
@@ -87,6 +88,30 @@ def test_a_plural_or_foreign_genre_folder_is_the_same_genre_as_its_tags(tmp_path
         assert {lab.track_id: lab.key for lab in labels} == {1: "soundtrack", 2: "soundtrack", 3: "classical",
                                                             4: "classical", 5: "soundtrack", 6: "electronic"}
         assert display["soundtrack"] == "Soundtrack"  # no genre named "Soundtracks"
+
+
+def test_the_shipped_models_genres_are_spelled_as_the_librarys_genre_folders_where_it_learns_from_them(tmp_path):
+    # A German library filed in Klassik/ saw (and had written) "Classical", a name it never used.
+    from desktop.store.queries import library_spellings
+
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add(Meta(key="library_folders", value=json.dumps(["/m"])))
+        for n in range(3):
+            track = add(s, n, f"/m/Klassik/Bach/{n}.flac")
+            track.predicted_genre = track.genre = "Classical"
+        tagged = add(s, 9, "/m/Jazz/9.flac", "jazz")
+        tagged.predicted_genre = "Jazz"
+        s.commit()
+        assert "classical" not in library_spellings(s)  # no tag or correction names it: the model's own spelling
+    set_genre_folders(sessions, True)
+    with sessions() as s:
+        assert library_spellings(s)["classical"] == "Klassik" and library_spellings(s)["jazz"] == "jazz"
+        assert set(s.scalars(select(Track.genre).where(Track.folder == "/m/Klassik/Bach"))) == {"Klassik"}
+    set_genre_folders(sessions, False)
+    with sessions() as s:
+        assert "classical" not in library_spellings(s)
+        assert set(s.scalars(select(Track.genre).where(Track.folder == "/m/Klassik/Bach"))) == {"Classical"}
 
 
 def test_genre_names_in_other_languages_share_the_genre_key():

@@ -11,12 +11,11 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from desktop.core.genre_folders import genre_folder
-from desktop.core.genre_names import display_names, first_named, genre_key, standard_genre_keys
-from desktop.core.genres import same_genres, split_genres
+from desktop.core.genre_names import display_names, first_named, genre_key
+from desktop.core.genres import same_genres
 from desktop.store import queries
-from desktop.store.schema import GenreMerge, JournalEntry, Meta, Track
-
-GENRE_FOLDERS = "genre_folders"  # meta key: "on" when a track with no genre of its own takes its genre folder's name
+from desktop.store.queries import genre_folders_on, known_genre_keys
+from desktop.store.schema import GenreMerge, JournalEntry, Track
 
 
 @dataclass(frozen=True)
@@ -42,23 +41,6 @@ def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[in
     if tracks is not None:
         q = q.join(Track, Track.id == JournalEntry.track_id).where(tracks)
     return {track_id: genres for track_id, genres in s.execute(q)}
-
-
-def genre_folders_on(s: Session) -> bool:
-    """Whether this library learns from its genre folders' names (~/Music/Jazz/…) where a track has no genre of its
-    own."""
-    row = s.get(Meta, GENRE_FOLDERS)
-    return row is not None and row.value == "on"
-
-
-def known_genre_keys(s: Session, merged: dict[str, str]) -> frozenset[str]:
-    """The genres a folder may be named for: the ID3v1 list's, and every genre the library's tags, corrections and
-    merges (`merged`, as `merges` gives them) name."""
-    named = {genre_key(g) for text in s.scalars(select(Track.file_genre).where(Track.file_genre != "").distinct())
-             for g in split_genres(text)}
-    named |= {genre_key(g) for g in s.scalars(select(Track.corrected_genre).where(Track.corrected_genre.is_not(None)).distinct())}
-    named |= {genre_key(name) for name in merged.values()} | set(merged)
-    return standard_genre_keys() | named
 
 
 def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,

@@ -32,10 +32,11 @@ from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.core.wording import count
 from desktop.services.album_genres import album_genres_on, settle_albums
-from desktop.services.labels import GENRE_FOLDERS, Label, gather_labels, genre_folders_on, merges
-from desktop.services.library import settle_tag_genres, verdict_values
+from desktop.services.labels import Label, gather_labels, genre_folders_on, merges
+from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
+from desktop.store.queries import GENRE_FOLDERS
 from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
 
 log = logging.getLogger(__name__)
@@ -423,6 +424,7 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
         else:
             s.execute(delete(Meta).where(Meta.key == GENRE_FOLDERS))
         s.flush()
+        respell_predictions(s, queries.library_spellings(s))  # "Klassik/" spells the shipped model's Classical so
         if album_genres_on(s):  # an album's genre is the one its listener labels give: these are labels now
             settle_albums(s, threshold, force=True)
         s.commit()

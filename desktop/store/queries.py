@@ -13,12 +13,20 @@ from sqlalchemy.orm import Session
 
 from desktop.core.album_genre import album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_names import display_names, first_named, genre_key, holds_genre
+from desktop.core.genre_folders import genre_folder
+from desktop.core.genre_names import (
+    display_names,
+    first_named,
+    genre_key,
+    holds_genre,
+    standard_genre_keys,
+)
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import album_order
 from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, GenreMerge, Meta, Track
 
+GENRE_FOLDERS = "genre_folders"  # meta key: "on" when a track with no genre of its own takes its genre folder's name
 LIBRARY_FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
 
 
@@ -235,13 +243,47 @@ def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> i
         Track.missing.is_(False), Track.genre.is_not(None), ~confident_clause(threshold)))
 
 
+def genre_folders_on(session: Session) -> bool:
+    """Whether this library learns from its genre folders' names (~/Music/Jazz/…) where a track has no genre of its
+    own."""
+    row = session.get(Meta, GENRE_FOLDERS)
+    return row is not None and row.value == "on"
+
+
+def known_genre_keys(session: Session, merged: dict[str, str]) -> frozenset[str]:
+    """The genres a folder may be named for: the ID3v1 list's, and every genre the library's tags, corrections and
+    merges (`merged`: genre key -> name) name."""
+    named = {genre_key(g) for text in session.scalars(select(Track.file_genre).where(Track.file_genre != "").distinct())
+             for g in split_genres(text)}
+    named |= {genre_key(g) for g in session.scalars(select(Track.corrected_genre)
+                                                    .where(Track.corrected_genre.is_not(None)).distinct())}
+    named |= {genre_key(name) for name in merged.values()} | set(merged)
+    return standard_genre_keys() | named
+
+
 def library_spellings(session: Session) -> dict[str, str]:
     """Genre key -> how the library shows it (for model labels): the listener's merge or rename of it,
-    else the spelling the library's own tags and corrections use most."""
+    else the spelling the library's own tags and corrections use most (and, where it learns from them, the names of
+    the genre folders holding tracks with neither: "Klassik/" spells Classical so)."""
     counts: Counter = Counter()
     for column in (Track.file_genre, Track.corrected_genre):
         for text, n in session.execute(select(column, func.count()).where(column.is_not(None), column != "").group_by(column)):
             for name in split_genres(text)[:1]:
                 counts[name] += n
+    merged = dict(session.execute(select(GenreMerge.from_key, GenreMerge.to_name)).all())
+    if genre_folders_on(session):
+        counts.update(genre_folder_names(session, known_genre_keys(session, merged)))
     # A merge renamed the tracks shown then; a track analysed later must come out the same way.
-    return display_names(counts) | dict(session.execute(select(GenreMerge.from_key, GenreMerge.to_name)).all())
+    return display_names(counts) | merged
+
+
+def genre_folder_names(session: Session, known: frozenset[str]) -> Counter:
+    """The genre folders' names (core genre_folder) as spellings, once per track with no genre of its own in them."""
+    roots, named = meta_folder_list(session, LIBRARY_FOLDERS), Counter()
+    untagged = (select(Track.folder, func.count()).where(Track.missing.is_(False), Track.corrected_genre.is_(None),
+                                                         or_(Track.file_genre.is_(None), Track.file_genre == ""))
+                .group_by(Track.folder))
+    for folder, n in session.execute(untagged):  # per folder, not per track: 100,000 tracks sit in a few thousand
+        if name := genre_folder(os.path.join(folder, "_"), roots, known):
+            named[name] += n
+    return named
