@@ -1804,3 +1804,18 @@ def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtb
     assert reader.learn_genres() is None
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p.name in before} == before
     assert {p: p.read_bytes() for p in window.files.values()} == files
+
+
+def test_a_status_message_too_long_beside_the_models_and_scans_labels_hides_them_until_it_goes(qtbot, window):
+    # "learned your 5 genres …; not used: … so it stays in use (Learn" — cut off by the labels on its right.
+    window.resize(900, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    window.progress_label.setText("Scan done: 51 files, 0 analysed")
+    window.statusBar().showMessage("Saved 3 tracks")
+    assert window.model_label.isVisible() and window.progress_label.isVisible()
+    long = "learned your 5 genres from 50 tracks; not used: the shipped model gets more of these tracks right " * 2
+    window.statusBar().showMessage(long)
+    assert not window.model_label.isVisible() and not window.progress_label.isVisible()
+    window.statusBar().clearMessage()
+    assert window.model_label.isVisible() and window.progress_label.isVisible()

@@ -346,6 +346,7 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.cancel_button)
         for widget in self._write_widgets:
             self.statusBar().addPermanentWidget(widget)
+        self.statusBar().messageChanged.connect(self._make_room_for_message)
         self.errors = QListWidget()
         self.errors.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.errors.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
@@ -1502,6 +1503,18 @@ class MainWindow(QMainWindow):
         with self.sessions() as s:
             track = s.get(Track, ids[0])
         self.preview.play(track.path, track.duration or 0.0)
+
+    def _make_room_for_message(self, text: str) -> None:
+        """A message too long to show beside the model's and the scan's labels hides them until it goes: Qt cut it
+        off mid-sentence ("…so it stays in use (Learn"). Progress bars and their buttons stay."""
+        labels = (self.model_label, self.progress_label)
+        bar = self.statusBar()
+        others = sum(w.sizeHint().width() + 8 for w in (self.progress, self.cancel_button, *self._write_widgets)
+                     if not w.isHidden())
+        room = bar.width() - others - sum(label.sizeHint().width() + 8 for label in labels) - 24
+        fits = not text or bar.fontMetrics().horizontalAdvance(text) <= room
+        for label in labels:
+            label.setVisible(fits)
 
     # ---- settings and layout ----------------------------------------------------------------
     def open_settings(self):
