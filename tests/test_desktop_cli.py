@@ -1133,3 +1133,24 @@ def test_scan_watch_leaves_a_folder_that_went_as_it_is_and_scans_the_others(lib,
     assert said.out.count("files: ") == 2 and "2 files: 1 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in said.out
     code, listed = run_json(capsys, "list")
     assert code == EXIT_OK and {str(f) for f in files} <= {t["path"] for t in listed["tracks"]}  # not taken out
+
+
+def test_show_says_what_genre_a_track_teaches_learn_and_whence_or_why_none(lib, capsys):
+    # Which tracks `learn` learns from (and as what) was nowhere to be seen for one file.
+    music, files = lib
+    tagged = make_track(music / "c", "bebop", "beats", "flac", 3.0, seed=4, tags={"genre": "Bebop"})
+    unknown = make_track(music / "c", "unknown", "tones", "flac", 3.0, seed=5, tags={"genre": "Unknown"})
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert run_json(capsys, "show", str(tagged))[1]["teaches"] == {"genre": "Bebop", "source": "tag"}
+    assert run_json(capsys, "show", str(files[0]))[1]["teaches"] is None
+    assert main(["show", str(unknown)]) == EXIT_OK
+    assert "  learned as: - (its tag, 'Unknown', names no genre)" in capsys.readouterr().out
+    assert main(["scan", str(music), "--write"]) == EXIT_OK and read_tags(files[1]).genres  # written by us
+    capsys.readouterr()
+    assert main(["show", str(files[1])]) == EXIT_OK
+    assert "  learned as: - (its tag was written by Genre Tagger, never learned from)" in capsys.readouterr().out
+    assert main(["set", str(files[1]), "Trip-Hop"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["show", str(files[1])]) == EXIT_OK
+    assert "  learned as: Trip-Hop (from your correction)" in capsys.readouterr().out

@@ -147,6 +147,8 @@ def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_na
     out = capsys.readouterr().out
     assert "learning from genre folders' names: on (18 tracks with no genre of its own take their folder's" in out
     assert "     6  Classical  (0 tagged, 0 corrected, 6 by folder name)" in out
+    assert main(["show", str(next((music / "Classical").rglob("*.flac")))]) == EXIT_OK
+    assert "  learned as: Classical (from the genre folder it is in)" in capsys.readouterr().out
     assert main(["--json", "learn", "--folds", "3", "--activate"]) == EXIT_OK
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["genres"]) == ["Classical", "Hip-Hop", "Noise"] and report["tracks"] == 18 and report["active"]
