@@ -408,7 +408,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     """One scan of `paths` (default: args.paths) and with --write its write, reported; the exit code."""
     from desktop.core.analysis import Analyzer
     from desktop.core.genre_names import shown_genre
-    from desktop.services.learning import readiness
+    from desktop.services.learning import readiness, relearn_hint
     from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService, hold_back
     from desktop.store import queries
@@ -447,6 +447,8 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     out.say(f"analysed {count(report.analysed, 'track')} with {model.info.key} on {', '.join(model.providers)}{failed}")
     if active is None and not args.model:
         out.say(readiness(sessions))
+    elif not args.model and (relearn := relearn_hint(sessions)):
+        out.say(relearn)
     say_spoken_word(out, spoken, held, args.write)
     written = None
     if args.write and changes:

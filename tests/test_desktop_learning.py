@@ -14,7 +14,7 @@ from desktop.core.model import GenreModel
 from desktop.core.tags import read_tags
 from desktop.services.learning import LearnError, LearnSettings, gather_labels, learn, merge_genres
 from desktop.store.database import open_database
-from desktop.store.schema import Analysis, JournalEntry, Meta, Track, WriteBatch
+from desktop.store.schema import Analysis, JournalEntry, Track, WriteBatch
 from tests.audio_files import make_track
 
 
@@ -201,6 +201,31 @@ def test_scan_learn_scan_gives_untagged_files_the_librarys_genres(tagged_library
     written = [p for p in untagged if read_tags(p).genres]
     assert len(written) >= len(untagged) - 2 and all(read_tags(p).genres[0] in expected.values() for p in written)
     assert main(["undo"]) == EXIT_OK and not any(read_tags(p).genres for p in untagged)
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_scan_says_when_the_librarys_genres_changed_since_they_were_learned(tagged_library, capsys):
+    # Corrections and newly tagged files never reached a learned model from the command line, and nothing said so.
+    music, untagged = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert main(["learn", "--folds", "4", "--activate"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert "changed since" not in capsys.readouterr().out
+    for path in list(untagged)[:4]:  # four of 18: under the least that asks to learn again (five)
+        assert main(["set", str(path), "Classical"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert "changed since" not in capsys.readouterr().out
+    assert main(["set", str(list(untagged)[4]), "Hip Hop"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert ("your genres changed since they were learned (Classical +4, Hip Hop +1 tracks): `genre-tagger learn` "
+            "learns them again") in capsys.readouterr().out
+    assert main(["learn", "--folds", "4", "--activate"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["scan", str(music)]) == EXIT_OK
+    assert "changed since" not in capsys.readouterr().out  # learned again: nothing to say
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
@@ -617,8 +642,7 @@ def test_setting_a_learned_model_aside_restores_the_shipped_verdicts(tagged_libr
     learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=False)
     assert "not used: as asked" in learning.readiness(sessions)
     learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=True)
-    with sessions() as s:
-        assert s.get(Meta, learning.LEARNED_NOT_USED) is None  # in use: nothing to say
+    assert learning.relearn_hint(sessions) == ""  # in use, and nothing changed since: nothing to say
 
 
 def test_a_learn_stopped_while_it_repredicts_leaves_the_library_on_the_model_it_had(tagged_library, exported_model,

@@ -42,9 +42,10 @@ from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
 log = logging.getLogger(__name__)
 ACTIVE_MODEL = "active_model"  # Meta key: the model a scan uses when none is named
 LIBRARY_ID = "library_id"  # Meta key: names this library's learned model files (libraries share the folder)
-# Meta key: the last learn saved a model it did not make active (JSON: its genre keys, tracks and why). Until the
-# labels change, a scan says so instead of offering to learn what was learned.
-LEARNED_NOT_USED = "learned_not_used"
+# Meta key: what the last learn learned from (JSON: tracks per genre key), whether its model is used, and why. A scan
+# says when the labels have changed since (learn again), or, while they have not, why its model is not used.
+LAST_LEARN = "last_learn"
+RELEARN_AFTER = 0.05  # labels changed (added, removed, moved between genres) on this share of those learned from
 
 
 class LearnError(GenreTaggerError):
@@ -341,38 +342,55 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     if report.activated:
         stage(f"Giving {count(analysed, 'track')} their learned genres…")
         report.repredicted = repredict(sessions, read_model_info(out), head, base.key, activate=True)
-    remember_not_used(sessions, None if report.activated else {**learned_from, "why": report.why})
+    remember_learn(sessions, {"genres": learned_from, "used": report.activated, "why": report.why})
     report.seconds = time.monotonic() - started
     return report
 
 
-def remember_not_used(sessions: sessionmaker[Session], learned: dict | None) -> None:
-    """Keep what the last learn learned and did not use (None: it is in use), for readiness to say."""
+def remember_learn(sessions: sessionmaker[Session], learned: dict) -> None:
+    """Keep what a learn learned from and whether its model is used (LAST_LEARN), for the scans after it to say."""
     with sessions() as s:
-        if learned is None:
-            s.query(Meta).filter(Meta.key == LEARNED_NOT_USED).delete()
-        else:
-            s.merge(Meta(key=LEARNED_NOT_USED, value=json.dumps(learned)))
+        s.merge(Meta(key=LAST_LEARN, value=json.dumps(learned)))
         s.commit()
 
 
-def what_labels_teach(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> dict:
-    """The genres (keys) the labels would teach and how many labelled tracks they hold: what a learn learns from."""
-    keep, _ = choose_genres(labels, display, settings)
-    return {"genres": keep, "tracks": sum(lab.key in set(keep) for lab in labels)}
+def what_labels_teach(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> dict[str, int]:
+    """Tracks per genre key among the genres the labels would teach: what a learn learns from."""
+    keep = set(choose_genres(labels, display, settings)[0])
+    return dict(Counter(lab.key for lab in labels if lab.key in keep))
 
 
-def learned_not_used(s: Session, teach: dict) -> str | None:
-    """Why the last learn's model is not used, where it learned what the labels `teach` now (what_labels_teach);
-    None where it did not (the labels changed since, or its model is in use)."""
-    row = s.get(Meta, LEARNED_NOT_USED)
+def last_learn(s: Session) -> dict:
+    """What the last learn learned from, and whether its model is used (see LAST_LEARN); {} before any."""
+    row = s.get(Meta, LAST_LEARN)
     try:
         learned = json.loads(row.value) if row else {}
     except ValueError:  # never written so by us: as if never learned
-        return None
-    if not isinstance(learned, dict) or any(learned.get(k) != v for k, v in teach.items()):
-        return None
-    return str(learned.get("why", ""))
+        return {}
+    return learned if isinstance(learned, dict) and isinstance(learned.get("genres"), dict) else {}
+
+
+def labels_changed(learned: dict[str, int], teach: dict[str, int]) -> int:
+    """How many labels differ between two what_labels_teach counts (added, removed, or in another genre, each one)."""
+    return sum(abs(learned.get(key, 0) - teach.get(key, 0)) for key in {*learned, *teach})
+
+
+def relearn_hint(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings(),
+                 how_to_learn: str = "`genre-tagger learn` learns them again") -> str:
+    """For a library whose learned model is in use: where its genres changed since (RELEARN_AFTER of the labels, and at
+    least 5), words saying so ("your genres changed since they were learned: …"); else ''."""
+    with sessions() as s:
+        learned = last_learn(s)
+        if not learned.get("used"):
+            return ""
+        labels, display = gather_labels(s)
+        teach = what_labels_teach(labels, display, settings)
+    before = learned["genres"]
+    if labels_changed(before, teach) < max(5, RELEARN_AFTER * sum(before.values())):
+        return ""
+    deltas = sorted(((teach.get(k, 0) - before.get(k, 0), k) for k in {*before, *teach}), key=lambda d: -abs(d[0]))
+    shown = ", ".join(f"{display.get(k, k)} {d:+,d}" for d, k in deltas[:3] if d) + (", …" if sum(1 for d, _ in deltas if d) > 3 else "")
+    return f"your genres changed since they were learned ({shown} tracks): {how_to_learn}"
 
 
 def should_activate(report: LearnReport) -> tuple[bool, str]:
@@ -448,9 +466,10 @@ def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSe
     with sessions() as s:
         labels, display = gather_labels(s)
         teach = what_labels_teach(labels, display, settings)
-        n = len(teach["genres"])
-        if n >= 2 and (why := learned_not_used(s, teach)) is not None:
-            return f"learned your {n} genres from {count(teach['tracks'], 'track')}; not used: {why} ({how_to_use_anyway})"
+        learned, n = last_learn(s), len(teach)
+        if n >= 2 and learned.get("genres") == teach and not learned.get("used"):  # learned just this, not used
+            return (f"learned your {n} genres from {count(sum(teach.values()), 'track')}; not used: {learned.get('why')} "
+                    f"({how_to_use_anyway})")
         if n >= 2:
             return f"{n} of your library's genres are ready to learn: {how_to_learn}"
         if hint := genre_folders_hint(s, settings, how_to_use_folders):

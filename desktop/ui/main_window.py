@@ -70,6 +70,7 @@ from desktop.services.learning import (
     merge_and_rename,
     merges_in_effect,
     readiness,
+    relearn_hint,
     set_genre_folders,
 )
 from desktop.services.library import Library, SyncProgress
@@ -947,6 +948,9 @@ class MainWindow(QMainWindow):
                                          or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
                                                       how_to_use_folders=FOLDERS_HINT,
                                                       how_to_use_anyway="Learn My Genres offers Use It Anyway"), 15000)
+        elif not outcome.cancelled and not self.settings.model_path and (
+                relearn := relearn_hint(self.sessions, how_to_learn="Learn My Genres learns them again")):
+            self.statusBar().showMessage(relearn, 15000)
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
             self._spoken_found = outcome.spoken_word
             QTimer.singleShot(0, self._ask_after_scan)  # a bound method: dropped with the window if it closes first
