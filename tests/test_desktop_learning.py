@@ -427,6 +427,15 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
         other = s.scalar(select(Track.id).where(Track.path == str(list(untagged)[1])))
     win.table.selectRow(rows[other])
     assert "learned from your library" in win.details.heading.text()
+    # Genres set elsewhere (here the command line): the scan after says so, where the window relearns by itself
+    # only after its own corrections.
+    for path in list(untagged)[2:7]:
+        assert main(["set", str(path), "Hip Hop"]) == EXIT_OK
+    win.start_scan()
+    qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+    assert win.statusBar().currentMessage() == ("your genres changed since they were learned (Hip Hop +5 tracks): "
+                                                "Learn My Genres learns them again")
+    qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
