@@ -114,6 +114,28 @@ def test_the_shipped_models_genres_are_spelled_as_the_librarys_genre_folders_whe
         assert set(s.scalars(select(Track.genre).where(Track.folder == "/m/Klassik/Bach"))) == {"Classical"}
 
 
+def test_a_merge_remembered_before_a_name_joined_its_translation_still_holds(tmp_path):
+    # "Klassik" renamed "Ernste Musik" was remembered under the key "klassik"; once Klassik is Classical (key
+    # "classical"), the rename no longer reached the listener's Klassik tracks.
+    from desktop.services.learning import merges_in_effect
+    from desktop.store.queries import library_spellings
+    from desktop.store.schema import GenreMerge
+
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add_all([GenreMerge(from_key="klassik", to_name="Ernste Musik"),
+                   GenreMerge(from_key="ernstemusik", to_name="Ernste Musik"),
+                   GenreMerge(from_key="filmmusik", to_name="Film"),  # stale, but the listener merged Soundtrack too
+                   GenreMerge(from_key="soundtrack", to_name="Soundtrack")])
+        add(s, 1, "/m/1.flac", "Klassik")
+        add(s, 2, "/m/2.flac", "Filmmusik")
+        s.commit()
+        assert library_spellings(s)["classical"] == "Ernste Musik" and library_spellings(s)["soundtrack"] == "Soundtrack"
+        labels, display = gather_labels(s)
+        assert {lab.track_id: lab.key for lab in labels} == {1: "ernstemusik", 2: "soundtrack"}
+        assert merges_in_effect(s) == [("Klassik", "Ernste Musik")]
+
+
 def test_genre_names_in_other_languages_share_the_genre_key():
     assert {genre_key(name) for name in ("Klassik", "Klassische Musik", "Musique classique", "Clásica", "Classica",
                                          "Klassisk", "Klassiek")} == {"classical"}

@@ -15,7 +15,7 @@ from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import same_genres
 from desktop.store import queries
 from desktop.store.queries import genre_folders_on, known_genre_keys
-from desktop.store.schema import GenreMerge, JournalEntry, Track
+from desktop.store.schema import JournalEntry, Track
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class Label:
 
 def merges(s: Session) -> dict[str, str]:
     """The listener's remembered merges: genre key -> the name it is shown and learned as."""
-    return {m.from_key: m.to_name for m in s.scalars(select(GenreMerge))}
+    return queries.genre_merges(s)
 
 
 def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[int, list]:

@@ -15,6 +15,7 @@ from desktop.core.album_genre import album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_folders import genre_folder
 from desktop.core.genre_names import (
+    ALIASES,
     display_names,
     first_named,
     genre_key,
@@ -243,6 +244,18 @@ def uncertain_count(session: Session, threshold: float = DEFAULT_THRESHOLD) -> i
         Track.missing.is_(False), Track.genre.is_not(None), ~confident_clause(threshold)))
 
 
+def genre_merges(session: Session) -> dict[str, str]:
+    """The listener's merges and renames: genre key -> the name it is shown and learned as.
+
+    A merge remembered under a key that an alias now joins to another ("klassik", since Klassik is Classical) holds
+    for that genre, unless the listener merged that genre itself."""
+    rows = dict(session.execute(select(GenreMerge.from_key, GenreMerge.to_name)).all())
+    merged = {key: name for key, name in rows.items() if ALIASES.get(key, key) == key}
+    for key, name in rows.items():
+        merged.setdefault(ALIASES.get(key, key), name)
+    return merged
+
+
 def genre_folders_on(session: Session) -> bool:
     """Whether this library learns from its genre folders' names (~/Music/Jazz/…) where a track has no genre of its
     own."""
@@ -270,7 +283,7 @@ def library_spellings(session: Session) -> dict[str, str]:
         for text, n in session.execute(select(column, func.count()).where(column.is_not(None), column != "").group_by(column)):
             for name in split_genres(text)[:1]:
                 counts[name] += n
-    merged = dict(session.execute(select(GenreMerge.from_key, GenreMerge.to_name)).all())
+    merged = genre_merges(session)
     if genre_folders_on(session):
         counts.update(genre_folder_names(session, known_genre_keys(session, merged)))
     # A merge renamed the tracks shown then; a track analysed later must come out the same way.
