@@ -164,6 +164,9 @@ def build_parser() -> argparse.ArgumentParser:
     gn.add_argument("--merge", nargs=2, metavar=("GENRE", "INTO"), help="treat GENRE as INTO from now on (also renames)")
     gn.add_argument("--folder-names", choices=("on", "off"), help="on: a track with no genre of its own is learned as "
                     "the genre its folder is named for (~/Music/Jazz/…), the outermost such folder in its music folder")
+    gn.add_argument("--folder-genre", nargs="+", metavar="NAME", help="with --folder-names on, folders named NAME "
+                    "are learned as the genre NAME too (one no list names: Schlager, Chanson française)")
+    gn.add_argument("--not-folder-genre", nargs="+", metavar="NAME", help="folders named NAME are no genre again")
     gn.add_argument("--per-album", choices=("on", "off"), help="on: every track of an album shows (and is written with) "
                     "the genre its tracks share, except on compilations; off: each track its own (the default)")
 
@@ -1004,6 +1007,7 @@ def cmd_genres(args, out: Output) -> int:
         genre_in_library,
         merge_and_rename,
         merges_in_effect,
+        set_folder_genres,
         set_genre_folders,
     )
     from desktop.store import queries
@@ -1020,6 +1024,14 @@ def cmd_genres(args, out: Output) -> int:
                    "learn` to learn from them)" if args.folder_names == "on" else
                    " (nothing else in the library teaches two genres: the model learned set aside, the shipped model's "
                    "genres are back)" if change.set_aside else " (run `genre-tagger learn` to relearn)"))
+    for names, on in ((args.folder_genre, True), (args.not_folder_genre, False)):
+        if names:
+            kept = set_folder_genres(sessions, names, on)
+            with sessions() as s:
+                later = "" if genre_folders_on(s) else ", once `genre-tagger genres --folder-names on`"
+            out.say(f"folders named {', '.join(names)} " + (("now teach that genre" if len(names) == 1 else
+                                                              "now teach those genres") + later if on else "teach no genre now")
+                    + f" (folder genres: {', '.join(kept) or 'none'}; run `genre-tagger learn` to relearn)")
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])
@@ -1051,6 +1063,8 @@ def cmd_genres(args, out: Output) -> int:
         out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")
     if per_album and not args.per_album:
         out.say("one genre per album: on (`genre-tagger genres --per-album off` gives each track its own)")
+    if folder_names:
+        say_unnamed_folders(out, sessions)
     if not rows:
         with sessions() as s:
             folders = queries.has_tracks(s) and genre_folders_hint(s, LearnSettings(), FOLDERS_COMMAND)
@@ -1058,6 +1072,27 @@ def cmd_genres(args, out: Output) -> int:
                      "no genres yet: no file has a genre tag and nothing was corrected"
                      + (f"; {folders}" if folders else " (genre-tagger set FILE GENRE)"))
     return EXIT_OK
+
+
+UNNAMED_SHOWN = 5  # folders named for no genre that `genres` names, the largest first
+
+
+def say_unnamed_folders(out: Output, sessions) -> None:
+    """Where the library learns from its genre folders: the folders holding tracks with no genre of their own that
+    name no genre ("Schlager", which no list names), and how to count one."""
+    from collections import Counter
+
+    from desktop.services.labels import merges
+    from desktop.store.queries import genre_folder_names, known_genre_keys
+
+    unnamed = Counter()
+    with sessions() as s:
+        genre_folder_names(s, known_genre_keys(s, merges(s)), unnamed)
+    out.data["unnamed_folders"] = dict(unnamed.most_common())
+    if unnamed:
+        shown = [f"{name} ({count(n, 'track')})" for name, n in unnamed.most_common(UNNAMED_SHOWN)]
+        out.say(f"folders named for no genre: {', '.join(shown)}{', …' if len(unnamed) > UNNAMED_SHOWN else ''}; "
+                "`genre-tagger genres --folder-genre NAME` learns folders so named as a genre")
 
 
 def cmd_folders(args, out: Output) -> int:

@@ -136,6 +136,44 @@ def test_a_merge_remembered_before_a_name_joined_its_translation_still_holds(tmp
         assert merges_in_effect(s) == [("Klassik", "Ernste Musik")]
 
 
+def test_a_folder_named_for_a_genre_no_list_names_is_one_once_the_listener_says_so(tmp_path, capsys, monkeypatch):
+    # "Schlager/" (a genre of its own, in no list) taught nothing, and nothing said why its tracks were left out.
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "lib.db"))
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add(Meta(key="library_folders", value=json.dumps(["/m"])))
+        for n in range(3):
+            add(s, n, f"/m/Schlager/Heino/{n}.flac")
+        add(s, 5, "/m/Incoming/5.flac")
+        add(s, 6, "/m/Jazz/6.flac")
+        add(s, 7, "/m/Tagged/7.flac", "Pop")
+        s.commit()
+    assert main(["genres", "--folder-genre", "Schlager"]) == EXIT_OK  # kept, but counts only once folders are on
+    assert ("folders named Schlager now teach that genre, once `genre-tagger genres --folder-names on` (folder "
+            "genres: Schlager; run `genre-tagger learn` to relearn)") in capsys.readouterr().out
+    assert main(["genres", "--not-folder-genre", "Schlager"]) == EXIT_OK
+    assert main(["genres", "--folder-names", "on"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert ("folders named for no genre: Schlager (3 tracks), Incoming (1 track); `genre-tagger genres --folder-genre "
+            "NAME` learns folders so named as a genre") in out
+    assert main(["genres", "--folder-genre", "schlager", "Chanson française"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "folders named schlager, Chanson française now teach those genres (folder genres: schlager, Chanson " in out
+    assert "     3  Schlager  (0 tagged, 0 corrected, 3 by folder name)" in out  # as its folder spells it
+    with sessions() as s:
+        assert sorted(lab.key for lab in gather_labels(s)[0]) == ["jazz", "pop", "schlager", "schlager", "schlager"]
+    code = main(["--json", "genres"])
+    assert code == EXIT_OK and json.loads(capsys.readouterr().out)["unnamed_folders"] == {"Incoming": 1}
+    for argv, error in ((["--not-folder-genre", "Volksmusik"], "Volksmusik is not counted as a folder genre (those "
+                                                               "counted: schlager, Chanson française)"),
+                        (["--folder-genre", "Unknown"], "'Unknown' is not a genre name")):
+        assert main(["genres", *argv]) == EXIT_ERROR
+        assert f"error: {error}" in capsys.readouterr().err
+    assert main(["genres", "--not-folder-genre", "Schlager", "chanson francaise"]) == EXIT_OK
+    with sessions() as s:
+        assert not any(lab.key == "schlager" for lab in gather_labels(s)[0])
+
+
 def test_genre_names_in_other_languages_share_the_genre_key():
     assert {genre_key(name) for name in ("Klassik", "Klassische Musik", "Musique classique", "Clásica", "Classica",
                                          "Klassisk", "Klassiek")} == {"classical"}

@@ -27,15 +27,25 @@ def folder_genre(name: str, known: frozenset[str] | set[str]) -> str | None:
     return None
 
 
+def folders_between(path: str, roots: list[str]) -> list[str]:
+    """The names of the folders between the file `path` and the innermost of `roots` holding it, outermost first;
+    [] where it lies in a root itself, or in none."""
+    root = holding_root(path, roots)
+    if root is None:
+        return []
+    relative = os.path.relpath(os.path.dirname(path), root)
+    return [] if relative == os.curdir else relative.split(os.sep)
+
+
 def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) -> str | None:
     """The genre (see folder_genre) of the outermost folder that names one between the file `path` and the innermost
     of `roots` holding it; None where none does (or no root holds it).
 
     The outermost: in ~/Music/Rock/Blues Brothers/Blues (an album named for a genre) the listener sorted by Rock."""
-    root = holding_root(path, roots)
-    if root is None:
-        return None
-    relative = os.path.relpath(os.path.dirname(path), root)
-    if relative == os.curdir:
-        return None
-    return next(filter(None, (folder_genre(part, known) for part in relative.split(os.sep))), None)
+    return next(filter(None, (folder_genre(part, known) for part in folders_between(path, roots))), None)
+
+
+def outermost_folder(path: str, roots: list[str]) -> str | None:
+    """The name of the outermost folder holding the file `path` inside the innermost of `roots` holding it; None
+    where it lies in a root itself, or in none."""
+    return next(iter(folders_between(path, roots)), None)

@@ -36,7 +36,7 @@ from desktop.services.labels import Label, gather_labels, genre_folders_on, merg
 from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.queries import GENRE_FOLDERS
+from desktop.store.queries import FOLDER_GENRES, GENRE_FOLDERS
 from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
 
 log = logging.getLogger(__name__)
@@ -455,6 +455,34 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
         restore_base_verdicts(sessions, base_key, threshold, deactivate=True)
         change.set_aside = True
     return change
+
+
+def set_folder_genres(sessions: sessionmaker[Session], names: list[str], on: bool,
+                      threshold: float = DEFAULT_THRESHOLD) -> list[str]:
+    """Count folders named `names` as genres ("Schlager": no list names it) where the library learns from its genre
+    folders (on), or no longer (off); the names as kept now. LearnError for a name that is no genre, or (off) one
+    not counted."""
+    asked = []
+    for name in names:
+        if (clean := clean_name(name)) is None:
+            raise LearnError(None, f"{name!r} is not a genre name")
+        asked.append(clean)
+    with writer_lock(sessions), sessions() as s:
+        kept = queries.meta_folder_list(s, FOLDER_GENRES)
+        if on:
+            kept += [name for i, name in enumerate(asked) if genre_key(name) not in {genre_key(k) for k in kept + asked[:i]}]
+        else:
+            if missing := [name for name in asked if genre_key(name) not in {genre_key(k) for k in kept}]:
+                raise LearnError(None, f"{missing[0]} is not counted as a folder genre ("
+                                       + (f"those counted: {', '.join(kept)})" if kept else "none is)"))
+            kept = [k for k in kept if genre_key(k) not in {genre_key(name) for name in asked}]
+        s.merge(Meta(key=FOLDER_GENRES, value=json.dumps(kept)))
+        s.flush()
+        respell_predictions(s, queries.library_spellings(s))  # "Schlager/" spells Schlager as its folder does
+        if album_genres_on(s):
+            settle_albums(s, threshold, force=True)
+        s.commit()
+    return kept
 
 
 def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings(),

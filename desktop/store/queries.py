@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from desktop.core.album_genre import album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_folders import genre_folder
+from desktop.core.genre_folders import genre_folder, outermost_folder
 from desktop.core.genre_names import (
     ALIASES,
     display_names,
@@ -28,6 +28,7 @@ from desktop.core.scan import same_file
 from desktop.store.schema import Analysis, GenreMerge, Meta, Track
 
 GENRE_FOLDERS = "genre_folders"  # meta key: "on" when a track with no genre of its own takes its genre folder's name
+FOLDER_GENRES = "folder_genres"  # meta key: names the listener said are genres, for folders so named (JSON list)
 LIBRARY_FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
 
 
@@ -271,6 +272,7 @@ def known_genre_keys(session: Session, merged: dict[str, str]) -> frozenset[str]
     named |= {genre_key(g) for g in session.scalars(select(Track.corrected_genre)
                                                     .where(Track.corrected_genre.is_not(None)).distinct())}
     named |= {genre_key(name) for name in merged.values()} | set(merged)
+    named |= {genre_key(name) for name in meta_folder_list(session, FOLDER_GENRES)}  # not folders: names, kept alike
     return standard_genre_keys() | named
 
 
@@ -290,8 +292,10 @@ def library_spellings(session: Session) -> dict[str, str]:
     return display_names(counts) | merged
 
 
-def genre_folder_names(session: Session, known: frozenset[str]) -> Counter:
-    """The genre folders' names (core genre_folder) as spellings, once per track with no genre of its own in them."""
+def genre_folder_names(session: Session, known: frozenset[str], unnamed: Counter | None = None) -> Counter:
+    """The genre folders' names (core genre_folder) as spellings, once per track with no genre of its own in them.
+    `unnamed`, where given, counts the same tracks in no genre folder by the outermost folder holding them inside
+    their music folder ("Schlager", a genre no list names; "Incoming")."""
     roots, named = meta_folder_list(session, LIBRARY_FOLDERS), Counter()
     untagged = (select(Track.folder, func.count()).where(Track.missing.is_(False), Track.corrected_genre.is_(None),
                                                          or_(Track.file_genre.is_(None), Track.file_genre == ""))
@@ -299,4 +303,6 @@ def genre_folder_names(session: Session, known: frozenset[str]) -> Counter:
     for folder, n in session.execute(untagged):  # per folder, not per track: 100,000 tracks sit in a few thousand
         if name := genre_folder(os.path.join(folder, "_"), roots, known):
             named[name] += n
+        elif unnamed is not None and (outer := outermost_folder(os.path.join(folder, "_"), roots)):
+            unnamed[outer] += n
     return named
