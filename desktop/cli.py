@@ -1080,17 +1080,12 @@ UNNAMED_SHOWN = 5  # folders named for no genre that `genres` names, the largest
 def say_unnamed_folders(out: Output, sessions) -> None:
     """Where the library learns from its genre folders: the folders holding tracks with no genre of their own that
     name no genre ("Schlager", which no list names), and how to count one."""
-    from collections import Counter
+    from desktop.services.labels import unnamed_folders
 
-    from desktop.services.labels import merges
-    from desktop.store.queries import genre_folder_names, known_genre_keys
-
-    unnamed = Counter()
     with sessions() as s:
-        genre_folder_names(s, known_genre_keys(s, merges(s)), unnamed)
-    out.data["unnamed_folders"] = dict(unnamed.most_common())
+        unnamed = out.data["unnamed_folders"] = unnamed_folders(s)
     if unnamed:
-        shown = [f"{name} ({count(n, 'track')})" for name, n in unnamed.most_common(UNNAMED_SHOWN)]
+        shown = [f"{name} ({count(n, 'track')})" for name, n in list(unnamed.items())[:UNNAMED_SHOWN]]
         out.say(f"folders named for no genre: {', '.join(shown)}{', …' if len(unnamed) > UNNAMED_SHOWN else ''}; "
                 "`genre-tagger genres --folder-genre NAME` learns folders so named as a genre")
 

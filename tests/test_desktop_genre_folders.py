@@ -226,13 +226,16 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
                                                                                          monkeypatch):
     from PySide6.QtCore import QSettings
 
+    import desktop.ui.main_window as main_window
     from desktop.services.labels import genre_folders_on
     from desktop.ui.app_settings import AppSettings
     from desktop.ui.main_window import FOLDERS_HINT, MainWindow
     from desktop.ui.workers import finish_jobs
 
     music = tmp_path / "Music"
-    for g, (folder, sound) in enumerate((("Classical", "tones"), ("Noise", "noise"))):
+    asked = []  # Schlager, a genre no list names: the window asks whether it is one
+    monkeypatch.setattr(main_window, "ask_folder_genres", lambda parent, unnamed: asked.append(unnamed) or ["Schlager"])
+    for g, (folder, sound) in enumerate((("Classical", "tones"), ("Noise", "noise"), ("Schlager", "beats"))):
         for i in range(6):
             make_track(music / folder / f"{folder} artist {i % 3}", f"{folder}{i}", sound, "flac", 3.0, seed=10 * g + i,
                        tags={"artist": f"{folder} artist {i % 3}"})
@@ -255,8 +258,9 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     qtbot.waitUntil(lambda: win.learn_report is not None and win.learn_job is None, timeout=60_000)
     with win.sessions() as s:
         assert genre_folders_on(s)
-    assert win.learn_report.summary.text().startswith("<b>Learned 2 genres from 12")
-    assert win.learn_report.figures.text().startswith("Your tracks' genres came from 12 folder names. Checked on")
+    assert asked == [{"Schlager": 6}]
+    assert win.learn_report.summary.text().startswith("<b>Learned 3 genres from 18")
+    assert win.learn_report.figures.text().startswith("Your tracks' genres came from 18 folder names. Checked on")
     win.learn_report.close()
     win.genre_folders_action.trigger()  # off
     qtbot.waitUntil(lambda: win.folders_job is None and win.learn_job is None, timeout=60_000)

@@ -201,6 +201,28 @@ def test_the_spoken_word_dialog_leaves_out_the_checked_folders_and_keeps_the_oth
     assert (dialog.left_out(), dialog.kept()) == (["/m/Audiobooks"], ["/m/Pods"])
 
 
+def test_the_folder_genres_question_starts_with_none_checked_and_gives_the_names_checked(qtbot, monkeypatch):
+    from PySide6.QtWidgets import QDialog
+
+    from desktop.ui.dialogs import CheckListDialog, ask_folder_genres
+
+    def answer(check):
+        def run(dialog):
+            qtbot.addWidget(dialog)
+            assert [dialog.listing.item(r).text() for r in range(dialog.listing.count())] == [
+                "Schlager  (212 tracks)", "Incoming  (1 track)"]
+            assert dialog.checked() == []  # "Incoming" is no genre: nothing is counted unless checked
+            for row in check:
+                dialog.listing.item(row).setCheckState(Qt.CheckState.Checked)
+            return QDialog.DialogCode.Accepted
+        return run
+
+    monkeypatch.setattr(CheckListDialog, "exec", answer([0]))
+    assert ask_folder_genres(None, {"Schlager": 212, "Incoming": 1}) == ["Schlager"]
+    monkeypatch.setattr(CheckListDialog, "exec", lambda dialog: QDialog.DialogCode.Rejected)  # Skip
+    assert ask_folder_genres(None, {"Schlager": 212, "Incoming": 1}) == []
+
+
 def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_and_the_answer_is_kept(
         qtbot, window, monkeypatch):
     import desktop.ui.main_window as main_window

@@ -5,6 +5,7 @@ What `learn` learns from and what an album's tags say (one genre per album); nev
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, select
@@ -76,3 +77,11 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
     display = display_names(names)
     display.update({genre_key(v): v for v in merged.values()})
     return labels, display
+
+
+def unnamed_folders(s: Session) -> dict[str, int]:
+    """The outermost folders holding tracks with no genre of their own and no genre folder, with how many such tracks
+    each holds, most first: named for a genre no list knows ("Schlager"), or for none ("Incoming")."""
+    unnamed = Counter()
+    queries.genre_folder_names(s, known_genre_keys(s, merges(s)), unnamed)
+    return dict(unnamed.most_common())

@@ -32,7 +32,7 @@ from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.core.wording import count
 from desktop.services.album_genres import album_genres_on, settle_albums
-from desktop.services.labels import Label, gather_labels, genre_folders_on, merges
+from desktop.services.labels import Label, gather_labels, genre_folders_on, merges, unnamed_folders
 from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -428,6 +428,7 @@ class GenreFoldersChange:
 
     foldered: int = 0  # tracks with no genre of their own that take their folder's now
     set_aside: bool = False  # the learned model went with them: nothing else in the library teaches two genres
+    unnamed: dict[str, int] = field(default_factory=dict)  # turned on: labels.unnamed_folders, to ask about
 
 
 def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: float = DEFAULT_THRESHOLD,
@@ -448,6 +449,7 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
         s.commit()
         labels, display = gather_labels(s)
         change.foldered = sum(label.source == "folder" for label in labels)
+        change.unnamed = unnamed_folders(s) if on else {}
         teachable = len(choose_genres(labels, display, settings)[0]) >= 2
     learned = active_model(sessions)
     if not on and learned is not None and not teachable:

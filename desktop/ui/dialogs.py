@@ -187,45 +187,77 @@ def choose_folder_to_leave(parent, folders: list[str]) -> str:
     return folder if ok else ""
 
 
-class SpokenWordDialog(QDialog):
+class CheckListDialog(QDialog):
+    """A question about several things at once: each a checkable line, checked or not to start with."""
+
+    def __init__(self, title: str, words: str, items: list[tuple[str, str]], checked: bool, answer: str, later: str,
+                 parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        label = QLabel(words)
+        label.setWordWrap(True)
+        self.listing = QListWidget()
+        for text, value in items:  # (what the line says, what it stands for)
+            item = QListWidgetItem(text)
+            item.setData(Qt.ItemDataRole.UserRole, value)
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
+            self.listing.addItem(item)
+        buttons = QDialogButtonBox()
+        buttons.addButton(answer, QDialogButtonBox.ButtonRole.AcceptRole)
+        buttons.addButton(later, QDialogButtonBox.ButtonRole.RejectRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        for widget in (label, self.listing, buttons):
+            layout.addWidget(widget)
+        self.resize(640, 320)
+
+    def _values(self, state: Qt.CheckState) -> list[str]:
+        items = (self.listing.item(row) for row in range(self.listing.count()))
+        return [item.data(Qt.ItemDataRole.UserRole) for item in items if item.checkState() == state]
+
+    def checked(self) -> list[str]:
+        """What the checked lines stand for."""
+        return self._values(Qt.CheckState.Checked)
+
+    def unchecked(self) -> list[str]:
+        """What the unchecked lines stand for."""
+        return self._values(Qt.CheckState.Unchecked)
+
+
+class SpokenWordDialog(CheckListDialog):
     """Folders that look like spoken word (audiobooks, podcasts), each checked to leave it out of the library or
     unchecked to keep it as music; Ask Later decides nothing."""
 
     def __init__(self, folders: list, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Audiobooks or Podcasts?")
-        words = QLabel("These folders look like spoken word rather than music. Checked ones leave the library: scans "
-                       "skip them and no genre is written to them (Settings takes them back). Unchecked ones stay as "
-                       "music and are not asked about again.")
-        words.setWordWrap(True)
-        self.listing = QListWidget()
-        for folder in folders:
-            item = QListWidgetItem(f"{folder.path}  ({count(folder.tracks, 'track')}; {folder.reason})")
-            item.setData(Qt.ItemDataRole.UserRole, folder.path)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            self.listing.addItem(item)
-        buttons = QDialogButtonBox()
-        buttons.addButton("Apply", QDialogButtonBox.ButtonRole.AcceptRole)
-        buttons.addButton("Ask Later", QDialogButtonBox.ButtonRole.RejectRole)
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        for widget in (words, self.listing, buttons):
-            layout.addWidget(widget)
-        self.resize(640, 320)
-
-    def _folders(self, state: Qt.CheckState) -> list[str]:
-        items = (self.listing.item(row) for row in range(self.listing.count()))
-        return [item.data(Qt.ItemDataRole.UserRole) for item in items if item.checkState() == state]
+        super().__init__("Audiobooks or Podcasts?",
+                         "These folders look like spoken word rather than music. Checked ones leave the library: scans "
+                         "skip them and no genre is written to them (Settings takes them back). Unchecked ones stay as "
+                         "music and are not asked about again.",
+                         [(f"{f.path}  ({count(f.tracks, 'track')}; {f.reason})", f.path) for f in folders], True,
+                         "Apply", "Ask Later", parent)
 
     def left_out(self) -> list[str]:
         """The folders checked: to leave out of the library."""
-        return self._folders(Qt.CheckState.Checked)
+        return self.checked()
 
     def kept(self) -> list[str]:
         """The folders unchecked: music, not asked about again."""
-        return self._folders(Qt.CheckState.Unchecked)
+        return self.unchecked()
+
+
+def ask_folder_genres(parent, unnamed: dict[str, int]) -> list[str]:
+    """Ask which folder names (with how many tracks with no genre of their own each holds) are genres no list
+    names ("Schlager"); the names checked ([] for none, or Skip)."""
+    dialog = CheckListDialog("Folders Named for Genres?",
+                             "These folders hold tracks with no genre of their own, and their names are no genre "
+                             "Genre Tagger knows. Check the ones named for a genre (Schlager, Chanson): their tracks "
+                             "are learned as that genre. (`genre-tagger genres --not-folder-genre NAME` takes one "
+                             "back.)",
+                             [(f"{name}  ({count(n, 'track')})", name) for name, n in unnamed.items()], False,
+                             "Learn These Too", "Skip", parent)
+    return dialog.checked() if dialog.exec() == QDialog.DialogCode.Accepted else []
 
 
 def ask_about_spoken_word(parent, folders: list) -> tuple[list[str], list[str]] | None:

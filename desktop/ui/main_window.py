@@ -71,6 +71,7 @@ from desktop.services.learning import (
     merges_in_effect,
     readiness,
     relearn_hint,
+    set_folder_genres,
     set_genre_folders,
 )
 from desktop.services.library import Library, SyncProgress
@@ -88,6 +89,7 @@ from desktop.ui.dialogs import (
     ReviewDialog,
     SettingsDialog,
     ask_about_spoken_word,
+    ask_folder_genres,
     choose_folder_to_leave,
     choose_music_folder,
 )
@@ -1389,10 +1391,31 @@ class MainWindow(QMainWindow):
             if change.set_aside else "No longer learning from genre folders")
         self.load_model_labels()
         self.refresh()  # an album's genre may follow
-        if on:  # what was learned from the folders, where the listener looks
+        if on and change.unnamed and (names := ask_folder_genres(self, change.unnamed)):
+            self.count_folder_genres(names)  # then learns
+        elif on:  # what was learned from the folders, where the listener looks
             self.learn_genres_asked()
         elif self.learned_model_in_use() and not change.set_aside:  # learned again without them
             self.learn_genres()
+
+    def count_folder_genres(self, names: list[str]):
+        """Folders named `names` (genres no list knows: "Schlager") teach those genres; then learn, and show it."""
+        sessions, threshold = self.sessions, self.settings.threshold
+        self.genre_folders_action.setEnabled(False)
+        self.folders_job = background(lambda: set_folder_genres(sessions, names, True, threshold), "genre folders",
+                                      self._folder_genres_counted, self._folder_genres_failed)
+        return self.folders_job
+
+    def _folder_genres_counted(self, _kept):
+        self.folders_job = None
+        self.genre_folders_action.setEnabled(True)
+        self.refresh()
+        self.learn_genres_asked()
+
+    def _folder_genres_failed(self, message: str):
+        self.folders_job = None
+        self.genre_folders_action.setEnabled(True)
+        self.report_problem("genre folders", message)
 
     def _genre_folders_failed(self, message: str):
         self.folders_job = None
