@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from desktop.core.genre_folders import genre_folder
 from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import same_genres
+from desktop.core.spoken_word import spoken_name
 from desktop.store import queries
 from desktop.store.queries import genre_folders_on, known_genre_keys
 from desktop.store.schema import JournalEntry, Track
@@ -84,4 +85,4 @@ def unnamed_folders(s: Session) -> dict[str, int]:
     each holds, most first: named for a genre no list knows ("Schlager"), or for none ("Incoming")."""
     unnamed = Counter()
     queries.genre_folder_names(s, known_genre_keys(s, merges(s)), unnamed)
-    return dict(unnamed.most_common())
+    return {name: n for name, n in unnamed.most_common() if not spoken_name(name)}  # Audiobooks: asked about apart
