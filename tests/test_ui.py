@@ -281,12 +281,34 @@ def test_settings_lists_the_folders_kept_as_music_and_asks_again_about_one(qtbot
     qtbot.waitUntil(lambda: window.scan_job is None and window.watch_job is None, timeout=60_000)
 
 
+def test_settings_lists_the_folder_names_counted_as_genres_and_takes_one_back(qtbot, window, monkeypatch):
+    from desktop.services.learning import set_folder_genres
+    from desktop.store import queries
+
+    set_folder_genres(window.sessions, ["Schlager", "Chanson"], True)
+
+    def not_a_genre(dialog):
+        assert dialog.folder_genres() == ["Schlager", "Chanson"] and dialog.isAncestorOf(dialog.not_genres)
+        dialog.genre_names.item(1).setSelected(True)
+        dialog.not_genres.click()
+        return SettingsDialog.DialogCode.Accepted
+
+    monkeypatch.setattr(SettingsDialog, "exec", not_a_genre)
+    window.open_settings()
+    qtbot.waitUntil(lambda: window.folders_job is None and window.scan_job is None, timeout=60_000)
+    with window.sessions() as s:
+        assert queries.meta_folder_list(s, queries.FOLDER_GENRES) == ["Schlager"]
+    assert window.errors.count() == 0  # the scan Settings starts waited for the change: neither found the library busy
+    qtbot.waitUntil(lambda: window.watch_job is None, timeout=30_000)
+
+
 def test_settings_shows_no_kept_as_music_list_where_none_was_kept(qtbot, tmp_path):
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     dialog = SettingsDialog(settings, lambda path: "")
     qtbot.addWidget(dialog)
     dialog.show()
     assert not dialog.isAncestorOf(dialog.kept) and not dialog.kept.isVisible() and dialog.kept_folders() == []
+    assert not dialog.isAncestorOf(dialog.genre_names) and dialog.folder_genres() == []
     shown = SettingsDialog(settings, lambda path: "", kept=["/m/Podcasts"])
     qtbot.addWidget(shown)
     shown.show()

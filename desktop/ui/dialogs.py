@@ -275,12 +275,24 @@ def take_selected(listing: QListWidget) -> None:
         listing.takeItem(listing.row(item))
 
 
+def answers_list(items: list[str], button_text: str, tip: str, button_tip: str) -> tuple[QListWidget, QPushButton]:
+    """A short list of the listener's answers and the button that takes the selected ones back (out of the list)."""
+    listing = QListWidget()
+    listing.addItems(items)
+    listing.setMaximumHeight(listing.sizeHintForRow(0) * 3 + 8 if items else 60)
+    listing.setToolTip(tip)
+    button = QPushButton(button_text)
+    button.setToolTip(button_tip)
+    button.clicked.connect(lambda: take_selected(listing))
+    return listing, button
+
+
 class SettingsDialog(QDialog):
-    """Folders (those left out, those kept as music), model, device, policy, threshold, multi-genre, one genre per
-    album and ID3 version."""
+    """Folders (those left out, those kept as music, names counted as genres), model, device, policy, threshold,
+    multi-genre, one genre per album and ID3 version."""
 
     def __init__(self, settings, model_describer, parent=None, per_album: bool = False, left_out: list[str] = (),
-                 kept: list[str] = ()):
+                 kept: list[str] = (), folder_genres: list[str] = ()):
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self.settings, self.describe = settings, model_describer
@@ -302,15 +314,14 @@ class SettingsDialog(QDialog):
         self.left_out_note = plain_label("")
         self.left_out_note.setWordWrap(True)
         self.left_out_note.hide()
-        # Folders the spoken-word question was answered "music" for: listed (only when there are some) to be asked again.
-        self.kept = QListWidget()
-        self.kept.addItems(kept)
-        self.kept.setMaximumHeight(self.kept.sizeHintForRow(0) * 3 + 8 if kept else 60)
-        self.kept.setToolTip("Folders you said are music though they look like audiobooks or podcasts: scans do not "
-                             "ask about them")
-        self.ask_again = QPushButton("Ask again")
-        self.ask_again.setToolTip("The next scan asks about the selected folders again")
-        self.ask_again.clicked.connect(lambda: take_selected(self.kept))
+        # Answers the listener gave elsewhere, listed (only where there are some) to be taken back: folders the
+        # spoken-word question was answered "music" for, and folder names counted as genres no list names.
+        self.kept, self.ask_again = answers_list(kept, "Ask again", "Folders you said are music though they look like "
+                                                 "audiobooks or podcasts: scans do not ask about them",
+                                                 "The next scan asks about the selected folders again")
+        self.genre_names, self.not_genres = answers_list(
+            folder_genres, "Not a genre", "Folder names you said are genres (Learn From Genre Folders): folders so "
+            "named teach that genre", "Folders so named teach no genre from now on")
         self.model_path = plain_label(settings.model_path or "(default)")
         self.model_info = plain_label(model_describer(settings.model_path))
         self.model_info.setWordWrap(True)
@@ -355,9 +366,11 @@ class SettingsDialog(QDialog):
         lb.addWidget(take_back)
         form.addRow("", left_out_buttons)
         form.addRow("", self.left_out_note)
-        if kept:
-            form.addRow("Kept as music", self.kept)
-            form.addRow("", self.ask_again)
+        for title, listing, button in (("Kept as music", self.kept, self.ask_again),
+                                       ("Folder genres", self.genre_names, self.not_genres)):
+            if listing.count():
+                form.addRow(title, listing)
+                form.addRow("", button)
         form.addRow("", self.watch)
         form.addRow("Model", self.model_path)
         form.addRow("", self.model_info)
@@ -387,7 +400,8 @@ class SettingsDialog(QDialog):
 
     def set_left_out_editable(self, editable: bool) -> None:
         """Let the folders left out be changed, or not (a library on read-only media)."""
-        for widget in (self.left_out, *self.left_out_buttons, self.kept, self.ask_again):
+        for widget in (self.left_out, *self.left_out_buttons, self.kept, self.ask_again, self.genre_names,
+                       self.not_genres):
             widget.setEnabled(editable)
 
     def music_folders(self) -> list[str]:
@@ -401,6 +415,10 @@ class SettingsDialog(QDialog):
     def kept_folders(self) -> list[str]:
         """The folders kept as music as the dialog lists them now."""
         return [self.kept.item(i).text() for i in range(self.kept.count())]
+
+    def folder_genres(self) -> list[str]:
+        """The folder names counted as genres as the dialog lists them now."""
+        return [self.genre_names.item(i).text() for i in range(self.genre_names.count())]
 
     def _leave_out_folder(self):
         music = self.music_folders()

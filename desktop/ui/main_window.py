@@ -1398,12 +1398,16 @@ class MainWindow(QMainWindow):
         elif self.learned_model_in_use() and not change.set_aside:  # learned again without them
             self.learn_genres()
 
-    def count_folder_genres(self, names: list[str]):
-        """Folders named `names` (genres no list knows: "Schlager") teach those genres; then learn, and show it."""
+    def count_folder_genres(self, names: list[str], on: bool = True):
+        """Folders named `names` (genres no list knows: "Schlager") teach those genres, then learn and show it; or
+        (not `on`, from Settings) no longer, then scan as Settings does and learn again where a learned model is in
+        use."""
         sessions, threshold = self.sessions, self.settings.threshold
         self.genre_folders_action.setEnabled(False)
-        self.folders_job = background(lambda: set_folder_genres(sessions, names, True, threshold), "genre folders",
-                                      self._folder_genres_counted, self._folder_genres_failed)
+        done, failed = ((self._folder_genres_counted, self._folder_genres_failed) if on else
+                        (self._folder_genres_uncounted, self._folder_genres_uncount_failed))  # bound: go with the window
+        self.folders_job = background(lambda: set_folder_genres(sessions, names, on, threshold), "genre folders",
+                                      done, failed)
         return self.folders_job
 
     def _folder_genres_counted(self, _kept):
@@ -1412,10 +1416,22 @@ class MainWindow(QMainWindow):
         self.refresh()
         self.learn_genres_asked()
 
+    def _folder_genres_uncounted(self, _kept):
+        self.folders_job = None
+        self.genre_folders_action.setEnabled(True)
+        self.refresh()
+        self.start_scan()  # Settings' scan, held back for this
+        if self.learned_model_in_use():
+            self.learn_genres()  # after the scan: it waits for it
+
     def _folder_genres_failed(self, message: str):
         self.folders_job = None
         self.genre_folders_action.setEnabled(True)
         self.report_problem("genre folders", message)
+
+    def _folder_genres_uncount_failed(self, message: str):
+        self._folder_genres_failed(message)
+        self.start_scan()  # Settings' scan, held back for this
 
     def _genre_folders_failed(self, message: str):
         self.folders_job = None
@@ -1547,8 +1563,11 @@ class MainWindow(QMainWindow):
     def open_settings(self):
         """Edit settings; a changed model or folder list triggers a rescan."""
         left_out, kept = self.left_out_folders(), Library(self.sessions).kept_as_music()
+        with self.sessions() as s:
+            folder_genres = queries.meta_folder_list(s, queries.FOLDER_GENRES)
         dialog = SettingsDialog(self.settings, lambda path: describe_model(path, self._spellings), self,
-                                per_album=self.album_genres_action.isChecked(), left_out=left_out, kept=kept)
+                                per_album=self.album_genres_action.isChecked(), left_out=left_out, kept=kept,
+                                folder_genres=folder_genres)
         dialog.set_left_out_editable(not self.read_only)  # the library's: not on read-only media
         dialog.per_album.setEnabled(self.album_genres_action.isEnabled())  # not on a read-only library
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
@@ -1561,12 +1580,16 @@ class MainWindow(QMainWindow):
                 self._left_out = dialog.left_out_folders()
             if asked := [f for f in kept if f not in dialog.kept_folders()]:
                 Library(self.sessions).ask_again(asked)  # the scan below asks about them
+            no_genres = [name for name in folder_genres if name not in dialog.folder_genres()]
             self.proxy.set_threshold(self.settings.threshold)
             self.load_model_labels()
             self.refresh()
             if not self.settings.watch_folders:
                 self.folder_watch.stop()
-            self.start_scan()  # which watches the folders again once done
+            if no_genres:  # under the writer lock: the scan starts once it is done (else one of them finds it busy)
+                self.count_folder_genres(no_genres, on=False)
+            else:
+                self.start_scan()  # which watches the folders again once done
 
     def _restore_layout(self):
         geometry = self.settings.store.value("window/geometry")
