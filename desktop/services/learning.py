@@ -388,8 +388,9 @@ def relearn_hint(sessions: sessionmaker[Session], settings: LearnSettings = Lear
     before = learned["genres"]
     if labels_changed(before, teach) < max(5, RELEARN_AFTER * sum(before.values())):
         return ""
-    deltas = sorted(((teach.get(k, 0) - before.get(k, 0), k) for k in {*before, *teach}), key=lambda d: -abs(d[0]))
-    shown = ", ".join(f"{display.get(k, k)} {d:+,d}" for d, k in deltas[:3] if d) + (", …" if sum(1 for d, _ in deltas if d) > 3 else "")
+    deltas = [(d, k) for k in {*before, *teach} if (d := teach.get(k, 0) - before.get(k, 0))]
+    deltas.sort(key=lambda dk: (-abs(dk[0]), dk[1]))  # the genres that changed most first
+    shown = ", ".join(f"{display.get(k, k)} {d:+,d}" for d, k in deltas[:3]) + (", …" if len(deltas) > 3 else "")
     return f"your genres changed since they were learned ({shown} tracks): {how_to_learn}"
 
 
@@ -431,6 +432,14 @@ class GenreFoldersChange:
     unnamed: dict[str, int] = field(default_factory=dict)  # turned on: labels.unnamed_folders, to ask about
 
 
+def follow_labels(s: Session, threshold: float) -> None:
+    """What follows a change in where labels come from (genre folders, the names counted as folder genres): genres
+    shown in the library's spellings ("Klassik/" spells the shipped model's Classical so), albums' genres."""
+    respell_predictions(s, queries.library_spellings(s))
+    if album_genres_on(s):  # an album's genre is the one its listener labels give
+        settle_albums(s, threshold, force=True)
+
+
 def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: float = DEFAULT_THRESHOLD,
                       settings: LearnSettings = LearnSettings()) -> GenreFoldersChange:
     """Learn from genre folders' names (~/Music/Jazz/…) where a track has no genre of its own, or stop (an album's
@@ -443,9 +452,7 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
         else:
             s.execute(delete(Meta).where(Meta.key == GENRE_FOLDERS))
         s.flush()
-        respell_predictions(s, queries.library_spellings(s))  # "Klassik/" spells the shipped model's Classical so
-        if album_genres_on(s):  # an album's genre is the one its listener labels give: these are labels now
-            settle_albums(s, threshold, force=True)
+        follow_labels(s, threshold)
         s.commit()
         labels, display = gather_labels(s)
         change.foldered = sum(label.source == "folder" for label in labels)
@@ -480,9 +487,7 @@ def set_folder_genres(sessions: sessionmaker[Session], names: list[str], on: boo
             kept = [k for k in kept if genre_key(k) not in {genre_key(name) for name in asked}]
         s.merge(Meta(key=FOLDER_GENRES, value=json.dumps(kept)))
         s.flush()
-        respell_predictions(s, queries.library_spellings(s))  # "Schlager/" spells Schlager as its folder does
-        if album_genres_on(s):
-            settle_albums(s, threshold, force=True)
+        follow_labels(s, threshold)
         s.commit()
     return kept
 
