@@ -226,6 +226,7 @@ class MainWindow(QMainWindow):
         self._left_out: list[str] | None = None  # folders to leave out, from Settings, until a scan sets them
         self._ask_later: set[str] = set()  # folders that look like spoken word the listener will decide on later
         self._spoken_found: list = []  # what the last scan found that looks like spoken word, asked about after it
+        self._unnamed_found: dict[str, int] = {}  # folders named for no genre it knows, asked about once genre folders are on
         self._setting_aside: list[str] = []  # those the running scan takes out
         self.write_busy = False
         self.write_job: Job | None = None  # held here: a parentless QObject dies with its last reference
@@ -1391,12 +1392,20 @@ class MainWindow(QMainWindow):
             if change.set_aside else "No longer learning from genre folders")
         self.load_model_labels()
         self.refresh()  # an album's genre may follow
-        if on and change.unnamed and (names := ask_folder_genres(self, change.unnamed)):
-            self.count_folder_genres(names)  # then learns
+        if on and change.unnamed:  # asked once the job's signal is handled, not inside it
+            self._unnamed_found = change.unnamed
+            QTimer.singleShot(0, self._ask_folder_genres)  # a bound method: dropped with the window if it closes first
         elif on:  # what was learned from the folders, where the listener looks
             self.learn_genres_asked()
         elif self.learned_model_in_use() and not change.set_aside:  # learned again without them
             self.learn_genres()
+
+    def _ask_folder_genres(self):
+        """Which folders named for no genre it knows are genres (Schlager); then learn from them all, and show it."""
+        if names := ask_folder_genres(self, self._unnamed_found):
+            self.count_folder_genres(names)  # then learns
+        else:
+            self.learn_genres_asked()
 
     def count_folder_genres(self, names: list[str], on: bool = True):
         """Folders named `names` (genres no list knows: "Schlager") teach those genres, then learn and show it; or
