@@ -999,7 +999,7 @@ def cmd_genres(args, out: Output) -> int:
 
     from desktop.core.genre_names import clean_name, genre_key
     from desktop.services.album_genres import album_genres_on, set_album_genres
-    from desktop.services.labels import gather_labels, genre_folders_on
+    from desktop.services.labels import gather_labels, genre_folders_on, merges
     from desktop.services.learning import (
         FOLDERS_COMMAND,
         LearnSettings,
@@ -1026,12 +1026,18 @@ def cmd_genres(args, out: Output) -> int:
                    "genres are back)" if change.set_aside else " (run `genre-tagger learn` to relearn)"))
     for names, on in ((args.folder_genre, True), (args.not_folder_genre, False)):
         if names:
-            kept = set_folder_genres(sessions, names, on)
             with sessions() as s:
-                later = "" if genre_folders_on(s) else ", once `genre-tagger genres --folder-names on`"
-            out.say(f"folders named {', '.join(names)} " + (("now teach that genre" if len(names) == 1 else
-                                                              "now teach those genres") + later if on else "teach no genre now")
-                    + f" (folder genres: {', '.join(kept) or 'none'}; run `genre-tagger learn` to relearn)")
+                known, later = queries.known_genre_keys(s, merges(s)), (
+                    "" if genre_folders_on(s) else ", once `genre-tagger genres --folder-names on`")
+            kept = set_folder_genres(sessions, names, on)
+            if on and (already := [n for n in names if genre_key(n) in known]):
+                out.say(f"{', '.join(already)}: a genre already (folders so named teach it{later})")
+                names = [n for n in names if n not in already]
+            if names:
+                out.say(f"folders named {', '.join(names)} " + (("now teach that genre" if len(names) == 1 else
+                                                                  "now teach those genres") + later if on else
+                                                                 "teach no genre now")
+                        + f" (folder genres: {', '.join(kept) or 'none'}; run `genre-tagger learn` to relearn)")
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])

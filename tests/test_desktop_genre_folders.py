@@ -167,9 +167,13 @@ def test_a_folder_named_for_a_genre_no_list_names_is_one_once_the_listener_says_
     assert code == EXIT_OK and json.loads(capsys.readouterr().out)["unnamed_folders"] == {"Incoming": 1}
     for argv, error in ((["--not-folder-genre", "Volksmusik"], "Volksmusik is not counted as a folder genre (those "
                                                                "counted: schlager, Chanson française)"),
-                        (["--folder-genre", "Unknown"], "'Unknown' is not a genre name")):
+                        (["--folder-genre", "Unknown"], "'Unknown' is not a genre name"),
+                        (["--folder-genre", "Rock; Pop"], "'Rock; Pop' names several genres: one folder name is one "
+                                                          "genre")):
         assert main(["genres", *argv]) == EXIT_ERROR
         assert f"error: {error}" in capsys.readouterr().err
+    assert main(["genres", "--folder-genre", "Jazz"]) == EXIT_OK  # known already: nothing to keep
+    assert "Jazz: a genre already (folders so named teach it)" in capsys.readouterr().out
     assert main(["genres", "--not-folder-genre", "Schlager", "chanson francaise"]) == EXIT_OK
     with sessions() as s:
         assert not any(lab.key == "schlager" for lab in gather_labels(s)[0])

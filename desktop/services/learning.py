@@ -469,17 +469,20 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
 def set_folder_genres(sessions: sessionmaker[Session], names: list[str], on: bool,
                       threshold: float = DEFAULT_THRESHOLD) -> list[str]:
     """Count folders named `names` as genres ("Schlager": no list names it) where the library learns from its genre
-    folders (on), or no longer (off); the names as kept now. LearnError for a name that is no genre, or (off) one
-    not counted."""
+    folders (on), or no longer (off); the names as kept now (a genre known already is not kept: it counts anyway).
+    LearnError for a name that is no genre or names several, or (off) one not counted."""
     asked = []
     for name in names:
         if (clean := clean_name(name)) is None:
             raise LearnError(None, f"{name!r} is not a genre name")
+        if len(split_genres(clean)) > 1:
+            raise LearnError(None, f"{name!r} names several genres: one folder name is one genre")
         asked.append(clean)
     with writer_lock(sessions), sessions() as s:
         kept = queries.meta_folder_list(s, FOLDER_GENRES)
         if on:
-            kept += [name for i, name in enumerate(asked) if genre_key(name) not in {genre_key(k) for k in kept + asked[:i]}]
+            known = queries.known_genre_keys(s, merges(s))  # those kept among them
+            kept += [name for i, name in enumerate(asked) if genre_key(name) not in known | {genre_key(n) for n in asked[:i]}]
         else:
             if missing := [name for name in asked if genre_key(name) not in {genre_key(k) for k in kept}]:
                 raise LearnError(None, f"{missing[0]} is not counted as a folder genre ("
