@@ -240,6 +240,8 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     music = tmp_path / "Music"
     asked = []  # Schlager, a genre no list names: the window asks whether it is one
     monkeypatch.setattr(main_window, "ask_folder_genres", lambda parent, unnamed: asked.append(unnamed) or ["Schlager"])
+    monkeypatch.setattr(main_window, "UNNAMED_ASKED", 1)  # the largest only (an artist/album library has hundreds)
+    make_track(music / "Incoming", "new", "noise", "flac", 3.0, seed=99)
     for g, (folder, sound) in enumerate((("Classical", "tones"), ("Noise", "noise"), ("Schlager", "beats"))):
         for i in range(6):
             make_track(music / folder / f"{folder} artist {i % 3}", f"{folder}{i}", sound, "flac", 3.0, seed=10 * g + i,

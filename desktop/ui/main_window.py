@@ -123,6 +123,7 @@ from desktop.ui.workers import Job, background, scan_function, start_job
 CHANGE_OVERLAP = timedelta(seconds=5)
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+UNNAMED_ASKED = 30  # folders named for no genre offered as genres, the largest first (an artist/album library has hundreds)
 RELEARN_DELAY_MS = 3000
 BUSY_RETRY_MS = 5000  # a scan for music that came, refused while another process has the library, tries again
 FOLDERS_HINT = "Edit > Learn From Genre Folders learns from them"  # the window's words for genres --folder-names on
@@ -1393,7 +1394,7 @@ class MainWindow(QMainWindow):
         self.load_model_labels()
         self.refresh()  # an album's genre may follow
         if on and change.unnamed:  # asked once the job's signal is handled, not inside it
-            self._unnamed_found = change.unnamed
+            self._unnamed_found = dict(list(change.unnamed.items())[:UNNAMED_ASKED])
             QTimer.singleShot(0, self._ask_folder_genres)  # a bound method: dropped with the window if it closes first
         elif on:  # what was learned from the folders, where the listener looks
             self.learn_genres_asked()
