@@ -933,6 +933,8 @@ def cmd_learn(args, out: Output) -> int:
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
                 "seconds": round(report.seconds, 2), "sources": report.sources}
+    if report.sources.get("folder"):  # learned from genre folders: those it could not learn from, and why
+        say_unnamed_folders(out, sessions)
     return EXIT_OK
 
 

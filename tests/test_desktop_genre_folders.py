@@ -199,11 +199,12 @@ def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_na
         for i in range(6):
             make_track(music / folder / f"{folder} artist {i % 3}", f"{folder}{i}", sound, "flac", 3.0, seed=10 * g + i,
                        tags={"artist": f"{folder} artist {i % 3}"})
+    make_track(music / "Incoming", "new", "noise", "flac", 3.0, seed=99)  # in no genre folder
     assert main(["scan", str(music)]) == EXIT_OK
     assert ("your folders are named for genres (Classical, Hip-Hop, Noise): "
             "`genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().out
     assert main(["learn"]) == EXIT_ERROR  # asked to learn: told what would teach it
-    assert ("cannot learn yet: no usable genre tags among 18 analysed tracks; your folders are named for genres "
+    assert ("cannot learn yet: no usable genre tags among 19 analysed tracks; your folders are named for genres "
             "(Classical, Hip-Hop, Noise): `genre-tagger genres --folder-names on` learns from them") in capsys.readouterr().err
     assert main(["genres"]) == EXIT_OK  # the list of genres is empty: it says where they could come from
     assert ("no genres yet: no file has a genre tag and nothing was corrected; your folders are named for genres "
@@ -218,6 +219,7 @@ def test_a_library_sorted_into_genre_folders_is_told_so_and_learns_from_their_na
     report = json.loads(capsys.readouterr().out)
     assert sorted(report["genres"]) == ["Classical", "Hip-Hop", "Noise"] and report["tracks"] == 18 and report["active"]
     assert report["sources"] == {"folder": 18}
+    assert report["unnamed_folders"] == {"Incoming": 1}  # what it could not learn from, and how it could
     assert main(["genres", "--json", "--folder-names", "off"]) == EXIT_OK
     data = json.loads(capsys.readouterr().out)
     assert data["folder_names"] is False and data["genres"] == []
