@@ -1071,6 +1071,12 @@ def cmd_genres(args, out: Output) -> int:
         out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")
     if per_album and not args.per_album:
         out.say("one genre per album: on (`genre-tagger genres --per-album off` gives each track its own)")
+    with sessions() as s:
+        counted = out.data["folder_genres"] = queries.meta_folder_list(s, queries.FOLDER_GENRES)
+    if counted and not (args.folder_genre or args.not_folder_genre):  # said above when just changed
+        out.say(f"folder genres: {', '.join(counted)} (folders so named teach them"
+                + ("" if folder_names else ", once `genre-tagger genres --folder-names on`")
+                + "; `genre-tagger genres --not-folder-genre NAME` takes one back)")
     if folder_names:
         say_unnamed_folders(out, sessions)
     if not rows:

@@ -164,7 +164,12 @@ def test_a_folder_named_for_a_genre_no_list_names_is_one_once_the_listener_says_
     with sessions() as s:
         assert sorted(lab.key for lab in gather_labels(s)[0]) == ["jazz", "pop", "schlager", "schlager", "schlager"]
     code = main(["--json", "genres"])
-    assert code == EXIT_OK and json.loads(capsys.readouterr().out)["unnamed_folders"] == {"Incoming": 1}
+    data = json.loads(capsys.readouterr().out)
+    assert code == EXIT_OK and data["unnamed_folders"] == {"Incoming": 1}
+    assert data["folder_genres"] == ["schlager", "Chanson française"]
+    assert main(["genres"]) == EXIT_OK
+    assert ("folder genres: schlager, Chanson française (folders so named teach them; `genre-tagger genres "
+            "--not-folder-genre NAME` takes one back)") in capsys.readouterr().out
     for argv, error in ((["--not-folder-genre", "Volksmusik"], "Volksmusik is not counted as a folder genre (those "
                                                                "counted: schlager, Chanson française)"),
                         (["--folder-genre", "Unknown"], "'Unknown' is not a genre name"),
