@@ -253,8 +253,7 @@ def ask_folder_genres(parent, unnamed: dict[str, int]) -> list[str]:
     dialog = CheckListDialog("Folders Named for Genres?",
                              "These folders hold tracks with no genre of their own, and their names are no genre "
                              "Genre Tagger knows. Check the ones named for a genre (Schlager, Chanson): their tracks "
-                             "are learned as that genre. (`genre-tagger genres --not-folder-genre NAME` takes one "
-                             "back.)",
+                             "are learned as that genre (Settings takes one back).",
                              [(f"{name}  ({count(n, 'track')})", name) for name, n in unnamed.items()], False,
                              "Learn These Too", "Skip", parent)
     return dialog.checked() if dialog.exec() == QDialog.DialogCode.Accepted else []
@@ -273,6 +272,11 @@ def take_selected(listing: QListWidget) -> None:
     """Remove the selected rows of a list."""
     for item in listing.selectedItems():
         listing.takeItem(listing.row(item))
+
+
+def list_texts(listing: QListWidget) -> list[str]:
+    """The lines of a list, top to bottom."""
+    return [listing.item(i).text() for i in range(listing.count())]
 
 
 def answers_list(items: list[str], button_text: str, tip: str, button_tip: str) -> tuple[QListWidget, QPushButton]:
@@ -406,19 +410,19 @@ class SettingsDialog(QDialog):
 
     def music_folders(self) -> list[str]:
         """The music folders as the dialog lists them now."""
-        return [self.folders.item(i).text() for i in range(self.folders.count())]
+        return list_texts(self.folders)
 
     def left_out_folders(self) -> list[str]:
         """The folders left out as the dialog lists them now."""
-        return [self.left_out.item(i).text() for i in range(self.left_out.count())]
+        return list_texts(self.left_out)
 
     def kept_folders(self) -> list[str]:
         """The folders kept as music as the dialog lists them now."""
-        return [self.kept.item(i).text() for i in range(self.kept.count())]
+        return list_texts(self.kept)
 
     def folder_genres(self) -> list[str]:
         """The folder names counted as genres as the dialog lists them now."""
-        return [self.genre_names.item(i).text() for i in range(self.genre_names.count())]
+        return list_texts(self.genre_names)
 
     def _leave_out_folder(self):
         music = self.music_folders()
