@@ -952,8 +952,9 @@ class MainWindow(QMainWindow):
                                          or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
                                                       how_to_use_folders=FOLDERS_HINT,
                                                       how_to_use_anyway="Learn My Genres offers Use It Anyway"), 15000)
-        elif not outcome.cancelled and not self.settings.model_path and (
-                relearn := relearn_hint(self.sessions, how_to_learn="Learn My Genres learns them again")):
+        elif (not outcome.cancelled and not self.settings.model_path and self.learn_job is None
+              and not self._relearn_timer.isActive()  # relearning by itself already (after corrections here)
+              and (relearn := relearn_hint(self.sessions, how_to_learn="Learn My Genres learns them again"))):
             self.statusBar().showMessage(relearn, 15000)
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
             self._spoken_found = outcome.spoken_word
