@@ -252,7 +252,7 @@ def ask_folder_genres(parent, unnamed: dict[str, int]) -> list[str]:
     names ("Schlager"); the names checked ([] for none, or Skip)."""
     dialog = CheckListDialog("Folders Named for Genres?",
                              "These folders hold tracks with no genre of their own, and their names are no genre "
-                             "Genre Tagger knows. Check the ones named for a genre (Schlager, Chanson): their tracks "
+                             "Genre Tagger knows. Check the ones named for a genre (Schlager, Volksmusik): their tracks "
                              "are learned as that genre (Settings takes one back).",
                              [(f"{name}  ({count(n, 'track')})", name) for name, n in unnamed.items()], False,
                              "Learn These Too", "Skip", parent)
