@@ -933,8 +933,7 @@ def cmd_learn(args, out: Output) -> int:
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
                 "seconds": round(report.seconds, 2), "sources": report.sources}
-    if report.sources.get("folder"):  # learned from genre folders: those it could not learn from, and why
-        say_unnamed_folders(out, sessions)
+    say_unnamed_folders(out, report.unnamed)  # learned from genre folders: those it could not learn from, and why
     return EXIT_OK
 
 
@@ -1001,7 +1000,7 @@ def cmd_genres(args, out: Output) -> int:
 
     from desktop.core.genre_names import clean_name, genre_key
     from desktop.services.album_genres import album_genres_on, set_album_genres
-    from desktop.services.labels import gather_labels, genre_folders_on, merges
+    from desktop.services.labels import gather_labels, genre_folders_on, merges, unnamed_folders
     from desktop.services.learning import (
         FOLDERS_COMMAND,
         LearnSettings,
@@ -1078,7 +1077,8 @@ def cmd_genres(args, out: Output) -> int:
                 + ("" if folder_names else ", once `genre-tagger genres --folder-names on`")
                 + "; `genre-tagger genres --not-folder-genre NAME` takes one back)")
     if folder_names:
-        say_unnamed_folders(out, sessions)
+        with sessions() as s:
+            say_unnamed_folders(out, unnamed_folders(s))
     if not rows:
         with sessions() as s:
             folders = queries.has_tracks(s) and genre_folders_hint(s, LearnSettings(), FOLDERS_COMMAND)
@@ -1091,13 +1091,10 @@ def cmd_genres(args, out: Output) -> int:
 UNNAMED_SHOWN = 5  # folders named for no genre that `genres` names, the largest first
 
 
-def say_unnamed_folders(out: Output, sessions) -> None:
+def say_unnamed_folders(out: Output, unnamed: dict[str, int]) -> None:
     """Where the library learns from its genre folders: the folders holding tracks with no genre of their own that
-    name no genre ("Schlager", which no list names), and how to count one."""
-    from desktop.services.labels import unnamed_folders
-
-    with sessions() as s:
-        unnamed = out.data["unnamed_folders"] = unnamed_folders(s)
+    name no genre (`unnamed`, labels.unnamed_folders: "Schlager", which no list names), and how to count one."""
+    out.data["unnamed_folders"] = unnamed
     if unnamed:
         shown = [f"{name} ({count(n, 'track')})" for name, n in list(unnamed.items())[:UNNAMED_SHOWN]]
         out.say(f"folders named for no genre: {', '.join(shown)}{', …' if len(unnamed) > UNNAMED_SHOWN else ''}; "

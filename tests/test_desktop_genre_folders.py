@@ -246,7 +246,8 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
 
     music = tmp_path / "Music"
     asked = []  # Schlager, a genre no list names: the window asks whether it is one
-    monkeypatch.setattr(main_window, "ask_folder_genres", lambda parent, unnamed: asked.append(unnamed) or ["Schlager"])
+    monkeypatch.setattr(main_window, "ask_folder_genres",
+                        lambda parent, unnamed: asked.append(unnamed) or [n for n in unnamed if n in ("Schlager", "Incoming")])
     monkeypatch.setattr(main_window, "UNNAMED_ASKED", 1)  # the largest only (an artist/album library has hundreds)
     make_track(music / "Incoming", "new", "noise", "flac", 3.0, seed=99)
     for g, (folder, sound) in enumerate((("Classical", "tones"), ("Noise", "noise"), ("Schlager", "beats"))):
@@ -275,6 +276,14 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     assert asked == [{"Schlager": 6}]
     assert win.learn_report.summary.text().startswith("<b>Learned 3 genres from 18")
     assert win.learn_report.figures.text().startswith("Your tracks' genres came from 18 folder names. Checked on")
+    # What it could not learn from, and the way to say it is a genre from the report.
+    assert win.learn_report.unnamed.text() == "Not learned from: folders named for no genre it knows: Incoming (1 track)."
+    first = win.learn_report
+    first.folders_button.click()
+    qtbot.waitUntil(lambda: win.learn_report is not first and win.learn_report is not None and win.learn_job is None,
+                    timeout=60_000)
+    assert asked[1] == {"Incoming": 1}
+    assert "Incoming: 1 track" in win.learn_report.skipped.text() and win.learn_report.folders_button is None
     win.learn_report.close()
     win.genre_folders_action.trigger()  # off
     qtbot.waitUntil(lambda: win.folders_job is None and win.learn_job is None, timeout=60_000)

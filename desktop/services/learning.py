@@ -84,6 +84,7 @@ class LearnReport:
     activated: bool = False
     why: str = ""  # why it was (not) made the active model
     sources: dict[str, int] = field(default_factory=dict)  # the labels learned from, by source (Label.source)
+    unnamed: dict[str, int] = field(default_factory=dict)  # learned from genre folders: labels.unnamed_folders
 
     @property
     def albums_help(self) -> bool:
@@ -324,6 +325,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
         report = LearnReport(list(names), len(used), skipped, estimate)
         report.sources = dict(Counter(lab.source for lab in used))
+        report.unnamed = unnamed_folders(s) if report.sources.get("folder") else {}  # what it could not learn from
         report.base_accuracy, report.base_tracks = base_accuracy(s, base.key, base.labels, used)
         report.album_accuracy, report.album_tracks = album_accuracy(s, used, estimate.probabilities, y)
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")  # microseconds: two learns never share a name

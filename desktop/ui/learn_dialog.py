@@ -25,6 +25,15 @@ def skipped_text(skipped: list[tuple[str, str]]) -> str:
     return "Not learned yet (tag or correct more tracks of these):\n" + "\n".join(f"• {name}: {why}" for name, why in skipped)
 
 
+UNNAMED_SHOWN = 5  # folders named for no genre the report names, the largest first
+
+
+def unnamed_text(unnamed: dict[str, int]) -> str:
+    """The folders holding tracks with no genre of their own that name no genre it knows (nothing learned from them)."""
+    shown = ", ".join(f"{name} ({count(n, 'track')})" for name, n in list(unnamed.items())[:UNNAMED_SHOWN])
+    return f"Not learned from: folders named for no genre it knows: {shown}{', …' if len(unnamed) > UNNAMED_SHOWN else ''}."
+
+
 def in_use_text(report) -> str:
     """Whether the learned model is now the one scans use, and why."""
     if report.activated:
@@ -41,6 +50,7 @@ class LearnReportDialog(QDialog):
     """
 
     share_albums = Signal()
+    count_folder_genres = Signal()  # Folder Genres… pressed: which folders named for no genre it knows are genres
 
     def __init__(self, report, parent=None, offer_albums: bool = False):
         super().__init__(parent)
@@ -75,8 +85,9 @@ class LearnReportDialog(QDialog):
                          f"{report.album_tracks:,} of these tracks sharing an album.")
         self.figures = QLabel(held_out)
         self.skipped = QLabel(skipped_text(report.skipped) if report.skipped else "")
+        self.unnamed = QLabel(unnamed_text(report.unnamed) if report.unnamed else "")
         self.in_use = QLabel(in_use_text(report))
-        for label in (self.figures, self.skipped, self.in_use):
+        for label in (self.figures, self.skipped, self.unnamed, self.in_use):
             label.setWordWrap(True)
             label.setVisible(bool(label.text()))
             layout.addWidget(label)
@@ -95,8 +106,18 @@ class LearnReportDialog(QDialog):
                                           "Edit → One Genre per Album turns it off again")
             buttons.addButton(self.albums_button, QDialogButtonBox.ButtonRole.ActionRole)  # the report stays open
             self.albums_button.clicked.connect(self._share_albums)
+        self.folders_button = None
+        if report.unnamed:
+            self.folders_button = QPushButton("Folder Genres…")
+            self.folders_button.setToolTip("Say which of those folders are named for a genre: their tracks teach it")
+            buttons.addButton(self.folders_button, QDialogButtonBox.ButtonRole.ActionRole)
+            self.folders_button.clicked.connect(self._count_folder_genres)
         layout.addWidget(buttons)
         self.resize(560, 460)
+
+    def _count_folder_genres(self) -> None:
+        self.count_folder_genres.emit()
+        self.accept()  # a learn with them follows, and its own report
 
     def _share_albums(self) -> None:
         self.albums_button.setEnabled(False)

@@ -1355,6 +1355,7 @@ class MainWindow(QMainWindow):
             # This dialog's choice (a report still open from an earlier learn answers for its own learn).
             dialog.finished.connect(lambda _result: dialog.use_anyway and self.learn_genres(activate=True))
             dialog.share_albums.connect(self._share_albums_from_report)
+            dialog.count_folder_genres.connect(lambda: self.offer_folder_genres(report.unnamed))
             dialog.open()
         self._run_deferred("learn")
 
@@ -1408,6 +1409,16 @@ class MainWindow(QMainWindow):
             self.count_folder_genres(names)  # then learns
         else:
             self.learn_genres_asked()
+
+    def offer_folder_genres(self, unnamed: dict[str, int]):
+        """The learn report's Folder Genres…: which of `unnamed` (labels.unnamed_folders) are genres; those checked
+        teach them, and the learn with them shows its report (none checked: nothing changes)."""
+        self._unnamed_found = dict(list(unnamed.items())[:UNNAMED_ASKED])
+        QTimer.singleShot(0, self._offer_folder_genres)  # once the report's button is handled
+
+    def _offer_folder_genres(self):
+        if names := ask_folder_genres(self, self._unnamed_found):
+            self.count_folder_genres(names)
 
     def count_folder_genres(self, names: list[str], on: bool = True):
         """Folders named `names` (genres no list knows: "Schlager") teach those genres, then learn and show it; or
