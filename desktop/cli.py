@@ -1088,16 +1088,14 @@ def cmd_genres(args, out: Output) -> int:
     return EXIT_OK
 
 
-UNNAMED_SHOWN = 5  # folders named for no genre that `genres` names, the largest first
-
-
 def say_unnamed_folders(out: Output, unnamed: dict[str, int]) -> None:
     """Where the library learns from its genre folders: the folders holding tracks with no genre of their own that
     name no genre (`unnamed`, labels.unnamed_folders: "Schlager", which no list names), and how to count one."""
+    from desktop.services.labels import unnamed_listed
+
     out.data["unnamed_folders"] = unnamed
     if unnamed:
-        shown = [f"{name} ({count(n, 'track')})" for name, n in list(unnamed.items())[:UNNAMED_SHOWN]]
-        out.say(f"folders named for no genre: {', '.join(shown)}{', …' if len(unnamed) > UNNAMED_SHOWN else ''}; "
+        out.say(f"folders named for no genre: {unnamed_listed(unnamed)}; "
                 "`genre-tagger genres --folder-genre NAME` learns folders so named as a genre")
 
 

@@ -293,3 +293,12 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
                                          "the shipped model's are back")
     assert win.errors.count() == 0 and win.model_label.text().startswith("Genres: the shipped model's (")
     finish_jobs()  # the jobs' threads wind down after their results: as the app does when it quits
+
+
+def test_folders_named_for_no_genre_are_listed_largest_first_five_at_most():
+    from desktop.services.labels import unnamed_listed
+
+    assert unnamed_listed({"Schlager": 212, "Incoming": 1}) == "Schlager (212 tracks), Incoming (1 track)"
+    many = {f"Folder {n}": 10 - n for n in range(7)}
+    assert unnamed_listed(many) == "Folder 0 (10 tracks), Folder 1 (9 tracks), Folder 2 (8 tracks), " \
+                                   "Folder 3 (7 tracks), Folder 4 (6 tracks), …"

@@ -15,6 +15,7 @@ from desktop.core.genre_folders import genre_folder
 from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import same_genres
 from desktop.core.spoken_word import spoken_name
+from desktop.core.wording import count
 from desktop.store import queries
 from desktop.store.queries import genre_folders_on, known_genre_keys
 from desktop.store.schema import JournalEntry, Track
@@ -86,3 +87,12 @@ def unnamed_folders(s: Session) -> dict[str, int]:
     unnamed = Counter()
     queries.genre_folder_names(s, known_genre_keys(s, merges(s)), unnamed)
     return {name: n for name, n in unnamed.most_common() if not spoken_name(name)}  # Audiobooks: asked about apart
+
+
+UNNAMED_SHOWN = 5  # folders named for no genre either face names, the largest first
+
+
+def unnamed_listed(unnamed: dict[str, int]) -> str:
+    """unnamed_folders in words, the largest first: "Schlager (212 tracks), Incoming (3 tracks), …"."""
+    shown = ", ".join(f"{name} ({count(n, 'track')})" for name, n in list(unnamed.items())[:UNNAMED_SHOWN])
+    return shown + (", …" if len(unnamed) > UNNAMED_SHOWN else "")

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.wording import count
+from desktop.services.labels import unnamed_listed
 
 COLUMNS = ("Genre", "Tracks", "Precision", "Recall", "F1")
 
@@ -25,13 +26,9 @@ def skipped_text(skipped: list[tuple[str, str]]) -> str:
     return "Not learned yet (tag or correct more tracks of these):\n" + "\n".join(f"• {name}: {why}" for name, why in skipped)
 
 
-UNNAMED_SHOWN = 5  # folders named for no genre the report names, the largest first
-
-
 def unnamed_text(unnamed: dict[str, int]) -> str:
     """The folders holding tracks with no genre of their own that name no genre it knows (nothing learned from them)."""
-    shown = ", ".join(f"{name} ({count(n, 'track')})" for name, n in list(unnamed.items())[:UNNAMED_SHOWN])
-    return f"Not learned from: folders named for no genre it knows: {shown}{', …' if len(unnamed) > UNNAMED_SHOWN else ''}."
+    return f"Not learned from: folders named for no genre it knows: {unnamed_listed(unnamed)}."
 
 
 def in_use_text(report) -> str:
