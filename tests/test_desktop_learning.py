@@ -427,14 +427,17 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
         other = s.scalar(select(Track.id).where(Track.path == str(list(untagged)[1])))
     win.table.selectRow(rows[other])
     assert "learned from your library" in win.details.heading.text()
-    # Genres set elsewhere (here the command line): the scan after says so, where the window relearns by itself
-    # only after its own corrections.
+    # Genres set elsewhere (here the command line): the scan after finds them and relearns, as after corrections
+    # here; it relearned only after its own corrections, and said nothing.
     for path in list(untagged)[2:7]:
         assert main(["set", str(path), "Hip Hop"]) == EXIT_OK
+    win.last_learned = ""
     win.start_scan()
     qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
-    assert win.statusBar().currentMessage() == ("your genres changed since they were learned (Hip Hop +5 tracks): "
-                                                "Learn My Genres learns them again")
+    assert win.statusBar().currentMessage() == ("Your genres changed since they were learned (Hip Hop +5 tracks): "
+                                                "learning them again")
+    qtbot.waitUntil(lambda: win.learn_job is None and bool(win.last_learned), timeout=60_000)
+    assert win.last_learned.startswith("Learned 3 genres from 24 of your tracks"), win.last_learned
     qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)
 
 

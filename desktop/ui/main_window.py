@@ -954,8 +954,10 @@ class MainWindow(QMainWindow):
                                                       how_to_use_anyway="Learn My Genres offers Use It Anyway"), 15000)
         elif (not outcome.cancelled and not self.settings.model_path and self.learn_job is None
               and not self._relearn_timer.isActive()  # relearning by itself already (after corrections here)
-              and (relearn := relearn_hint(self.sessions, how_to_learn="Learn My Genres learns them again"))):
-            self.statusBar().showMessage(relearn, 15000)
+              and (relearn := relearn_hint(self.sessions, how_to_learn="learning them again"))):
+            # Tags changed elsewhere (another player, the command line): relearned as after corrections here.
+            self.statusBar().showMessage(relearn[:1].upper() + relearn[1:], 15000)
+            self._schedule_relearn()
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
             self._spoken_found = outcome.spoken_word
             QTimer.singleShot(0, self._ask_after_scan)  # a bound method: dropped with the window if it closes first
