@@ -1000,7 +1000,7 @@ def cmd_genres(args, out: Output) -> int:
 
     from desktop.core.genre_names import clean_name, genre_key
     from desktop.services.album_genres import album_genres_on, set_album_genres
-    from desktop.services.labels import gather_labels, genre_folders_on, merges, unnamed_folders
+    from desktop.services.labels import gather_labels, genre_folders_on, unnamed_folders
     from desktop.services.learning import (
         FOLDERS_COMMAND,
         LearnSettings,
@@ -1027,18 +1027,18 @@ def cmd_genres(args, out: Output) -> int:
                    "genres are back)" if change.set_aside else " (run `genre-tagger learn` to relearn)"))
     for names, on in ((args.folder_genre, True), (args.not_folder_genre, False)):
         if names:
+            folder_change = set_folder_genres(sessions, names, on)
             with sessions() as s:
-                known, later = queries.known_genre_keys(s, merges(s)), (
-                    "" if genre_folders_on(s) else ", once `genre-tagger genres --folder-names on`")
-            kept = set_folder_genres(sessions, names, on)
-            if on and (already := [n for n in names if genre_key(n) in known]):
+                later = "" if genre_folders_on(s) else ", once `genre-tagger genres --folder-names on`"
+            if already := folder_change.known_already:
                 out.say(f"{', '.join(already)}: a genre already (folders so named teach it{later})")
                 names = [n for n in names if n not in already]
             if names:
                 out.say(f"folders named {', '.join(names)} " + (("now teach that genre" if len(names) == 1 else
                                                                   "now teach those genres") + later if on else
                                                                  "teach no genre now")
-                        + f" (folder genres: {', '.join(kept) or 'none'}; run `genre-tagger learn` to relearn)")
+                        + f" (folder genres: {', '.join(folder_change.kept) or 'none'}; run `genre-tagger learn` to "
+                          "relearn)")
     if args.merge:
         with sessions() as s:
             known = genre_in_library(s, args.merge[0])
@@ -1052,14 +1052,17 @@ def cmd_genres(args, out: Output) -> int:
         else:  # the same genre: a merge into another taken back, in the spelling given
             done = f"{target} is its own genre again" if source == target else f"{source} is now spelled {target}"
         out.say(f"{done} ({count(renamed, 'track')} shown so; remembered; run `genre-tagger learn` to relearn)")
-    with sessions() as s:
+    with sessions() as s:  # what the listing shows, read at once
         labels, display = gather_labels(s)
         merged = merges_in_effect(s)
+        per_album, folder_names = album_genres_on(s), genre_folders_on(s)
+        counted = queries.meta_folder_list(s, queries.FOLDER_GENRES)
+        unnamed = unnamed_folders(s) if folder_names else None
+        has_tracks = queries.has_tracks(s)
+        folders_hint = has_tracks and not labels and genre_folders_hint(s, LearnSettings(), FOLDERS_COMMAND)
     by = {source: Counter(lab.key for lab in labels if lab.source == source) for source in ("tag", "correction", "folder")}
     tags, fixes, filed = by["tag"], by["correction"], by["folder"]
     rows = sorted(display, key=lambda k: -(tags[k] + fixes[k] + filed[k]))
-    with sessions() as s:
-        per_album, folder_names = album_genres_on(s), genre_folders_on(s)
     out.data = {"genres": [{"genre": display[k], "tagged": tags[k], "corrected": fixes[k], "by_folder": filed[k]} for k in rows],
                 "merges": [{"genre": source, "into": target} for source, target in merged], "per_album": per_album,
                 "folder_names": folder_names, **({} if changed is None else {"per_album_changed": changed})}
@@ -1070,21 +1073,16 @@ def cmd_genres(args, out: Output) -> int:
         out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")
     if per_album and not args.per_album:
         out.say("one genre per album: on (`genre-tagger genres --per-album off` gives each track its own)")
-    with sessions() as s:
-        counted = out.data["folder_genres"] = queries.meta_folder_list(s, queries.FOLDER_GENRES)
+    out.data["folder_genres"] = counted
     if counted and not (args.folder_genre or args.not_folder_genre):  # said above when just changed
         out.say(f"folder genres: {', '.join(counted)} (folders so named teach them"
                 + ("" if folder_names else ", once `genre-tagger genres --folder-names on`")
                 + "; `genre-tagger genres --not-folder-genre NAME` takes one back)")
-    if folder_names:
-        with sessions() as s:
-            say_unnamed_folders(out, unnamed_folders(s))
+    if unnamed is not None:
+        say_unnamed_folders(out, unnamed)
     if not rows:
-        with sessions() as s:
-            folders = queries.has_tracks(s) and genre_folders_hint(s, LearnSettings(), FOLDERS_COMMAND)
-            out.note(NO_TRACKS_YET if not queries.has_tracks(s) else
-                     "no genres yet: no file has a genre tag and nothing was corrected"
-                     + (f"; {folders}" if folders else " (genre-tagger set FILE GENRE)"))
+        out.note(NO_TRACKS_YET if not has_tracks else "no genres yet: no file has a genre tag and nothing was corrected"
+                 + (f"; {folders_hint}" if folders_hint else " (genre-tagger set FILE GENRE)"))
     return EXIT_OK
 
 

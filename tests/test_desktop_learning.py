@@ -600,7 +600,7 @@ def test_gui_sidebar_renames_a_genre_and_remembers_it_for_learning(qtbot, tagged
     assert "Noise" in names()  # the model's label "noise", spelled as a genre tag is
     win.rename_genre("noise", target="Noise Rock")
     assert "Noise Rock" in names() and "Noise" not in names()
-    from desktop.services.learning import merges
+    from desktop.store.queries import genre_merges as merges
 
     with win.sessions() as s:
         assert merges(s)[genre_key("noise")] == "Noise Rock"  # remembered: a file tagged "noise" now teaches "Noise Rock"

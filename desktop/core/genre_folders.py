@@ -37,15 +37,14 @@ def folders_between(path: str, roots: list[str]) -> list[str]:
     return [] if relative == os.curdir else relative.split(os.sep)
 
 
-def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) -> str | None:
-    """The genre (see folder_genre) of the outermost folder that names one between the file `path` and the innermost
-    of `roots` holding it; None where none does (or no root holds it).
+def outermost_genre(folders: list[str], known: frozenset[str] | set[str]) -> str | None:
+    """The genre (see folder_genre) of the outermost of `folders` (names, outermost first) that names one; None.
 
     The outermost: in ~/Music/Rock/Blues Brothers/Blues (an album named for a genre) the listener sorted by Rock."""
-    return next(filter(None, (folder_genre(part, known) for part in folders_between(path, roots))), None)
+    return next(filter(None, (folder_genre(name, known) for name in folders)), None)
 
 
-def outermost_folder(path: str, roots: list[str]) -> str | None:
-    """The name of the outermost folder holding the file `path` inside the innermost of `roots` holding it; None
-    where it lies in a root itself, or in none."""
-    return next(iter(folders_between(path, roots)), None)
+def genre_folder(path: str, roots: list[str], known: frozenset[str] | set[str]) -> str | None:
+    """The genre of the outermost folder that names one between the file `path` and the innermost of `roots` holding
+    it (outermost_genre); None where none does (or no root holds it)."""
+    return outermost_genre(folders_between(path, roots), known)

@@ -37,7 +37,7 @@ TRANSLATED = {
                   "musicaclasica", "classica", "musicaclassica", "klassiek", "klassiekemuziek", "klassisk",
                   "klassiskmusik", "klassiskmusikk", "klasyczna", "muzykaklasyczna", "klassinen", "klasszikus"),
     "electronic": ("elektronisch", "elektronischemusik", "elektronik", "electronique", "musiqueelectronique",
-                   "electronica", "musicaelectronica", "eletronica", "elettronica", "musicaelettronica",
+                   "musicaelectronica", "eletronica", "elettronica", "musicaelettronica",
                    "elektronischemuziek", "elektronisk", "elektroniczna", "elektroninen"),
     "soundtrack": ("filmmusik", "filmmuziek", "bandeoriginale", "bandesoriginales", "bandeoriginaledefilm",
                    "bandasonora", "bandassonoras", "colonnasonora", "colonnesonore", "trilhasonora", "muzykafilmowa"),

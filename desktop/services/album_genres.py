@@ -27,10 +27,11 @@ from desktop.core.album_genre import (
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import shown_genre
 from desktop.core.scan import within
-from desktop.services.labels import gather_labels, merges
+from desktop.services.labels import gather_labels
 from desktop.services.library import verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
+from desktop.store.queries import genre_merges
 from desktop.store.schema import Analysis, Meta, Track
 
 ALBUM_GENRES = "album_genres"  # meta key: "on" when an album's tracks share one genre
@@ -185,7 +186,7 @@ def settle_albums(s: Session, threshold: float = DEFAULT_THRESHOLD, folders: Ite
     on = album_genres_on(s)
     if not (on or force):
         return 0
-    spellings, merged = queries.library_spellings(s), merges(s)
+    spellings, merged = queries.library_spellings(s), genre_merges(s)
     updates, new_genres = [], 0
     for tracks, shared in _each_album(s, folders, None, on):
         for t in tracks:

@@ -17,7 +17,7 @@ from desktop.core.genres import same_genres
 from desktop.core.spoken_word import spoken_name
 from desktop.core.wording import count
 from desktop.store import queries
-from desktop.store.queries import genre_folders_on, known_genre_keys
+from desktop.store.queries import genre_folders_on, genre_merges, known_genre_keys
 from desktop.store.schema import JournalEntry, Track
 
 
@@ -29,11 +29,6 @@ class Label:
     key: str
     source: str  # "correction", "tag", or "folder" (a genre folder's name, where the library learns from those)
     group: str  # artist, else album, else folder: kept on one side of every cross-validation split
-
-
-def merges(s: Session) -> dict[str, str]:
-    """The listener's remembered merges: genre key -> the name it is shown and learned as."""
-    return queries.genre_merges(s)
 
 
 def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[int, list]:
@@ -52,7 +47,7 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
     the library learns from those) and key -> display name; with `tracks` (a condition on Track), only of those
     tracks (some albums' look, not the whole library's)."""
     ours = our_writes(s, tracks)
-    merged = merges(s)
+    merged = genre_merges(s)
     folders = genre_folders_on(s) if folders is None else folders
     roots = queries.meta_folder_list(s, queries.LIBRARY_FOLDERS) if folders else []
     known = known_genre_keys(s, merged) if roots else frozenset()
@@ -85,7 +80,7 @@ def unnamed_folders(s: Session) -> dict[str, int]:
     """The outermost folders holding tracks with no genre of their own and no genre folder, with how many such tracks
     each holds, most first: named for a genre no list knows ("Schlager"), or for none ("Incoming")."""
     unnamed = Counter()
-    queries.genre_folder_names(s, known_genre_keys(s, merges(s)), unnamed)
+    queries.genre_folder_names(s, known_genre_keys(s, genre_merges(s)), unnamed)
     return {name: n for name, n in unnamed.most_common() if not spoken_name(name)}  # Audiobooks: asked about apart
 
 

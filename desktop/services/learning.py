@@ -32,11 +32,11 @@ from desktop.core.library_head import Estimate, GenreHead, fit_head
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.core.wording import count
 from desktop.services.album_genres import album_genres_on, settle_albums
-from desktop.services.labels import Label, gather_labels, genre_folders_on, merges, unnamed_folders
+from desktop.services.labels import Label, gather_labels, genre_folders_on, unnamed_folders
 from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
 from desktop.store import queries
 from desktop.store.lock import writer_lock
-from desktop.store.queries import FOLDER_GENRES, GENRE_FOLDERS
+from desktop.store.queries import FOLDER_GENRES, GENRE_FOLDERS, genre_merges
 from desktop.store.schema import Analysis, Correction, GenreMerge, Meta, Track
 
 log = logging.getLogger(__name__)
@@ -107,7 +107,7 @@ class LearnReport:
 # ---- labels ---------------------------------------------------------------------------------------
 def merges_in_effect(s: Session) -> list[tuple[str, str]]:
     """The merges that change a genre, as (the genre as the library spells it, the genre it counts as)."""
-    merged = {k: v for k, v in merges(s).items() if k != genre_key(v)}  # "Metal" -> "Metal" is no merge
+    merged = {k: v for k, v in genre_merges(s).items() if k != genre_key(v)}  # "Metal" -> "Metal" is no merge
     if not merged:
         return []
     texts = s.execute(select(Track.file_genre, Track.corrected_genre).where(Track.missing.is_(False)))
@@ -121,7 +121,7 @@ def genre_in_library(s: Session, name: str) -> bool:
     rows = s.execute(select(Track.file_genre, Track.corrected_genre, Track.predicted_genre).where(Track.missing.is_(False)))
     if any(holds_genre(text, key) for row in rows for text in row):
         return True
-    return any(key in (from_key, genre_key(to_name)) for from_key, to_name in merges(s).items())
+    return any(key in (from_key, genre_key(to_name)) for from_key, to_name in genre_merges(s).items())
 
 
 def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> None:
@@ -468,11 +468,19 @@ def set_genre_folders(sessions: sessionmaker[Session], on: bool, threshold: floa
     return change
 
 
+@dataclass
+class FolderGenresChange:
+    """What set_folder_genres did."""
+
+    kept: list[str]  # the names counted as genres now
+    known_already: list[str] = field(default_factory=list)  # of those asked (on), genres known anyway: not kept
+
+
 def set_folder_genres(sessions: sessionmaker[Session], names: list[str], on: bool,
-                      threshold: float = DEFAULT_THRESHOLD) -> list[str]:
+                      threshold: float = DEFAULT_THRESHOLD) -> FolderGenresChange:
     """Count folders named `names` as genres ("Schlager": no list names it) where the library learns from its genre
-    folders (on), or no longer (off); the names as kept now (a genre known already is not kept: it counts anyway).
-    LearnError for a name that is no genre or names several, or (off) one not counted."""
+    folders (on), or no longer (off). A genre known already is not kept: it counts anyway. LearnError for a name that
+    is no genre or names several, or (off) one not counted."""
     asked = []
     for name in names:
         if (clean := clean_name(name)) is None:
@@ -481,9 +489,10 @@ def set_folder_genres(sessions: sessionmaker[Session], names: list[str], on: boo
             raise LearnError(None, f"{name!r} names several genres: one folder name is one genre")
         asked.append(clean)
     with writer_lock(sessions), sessions() as s:
-        kept = queries.meta_folder_list(s, FOLDER_GENRES)
+        kept, already = queries.meta_folder_list(s, FOLDER_GENRES), []
         if on:
-            known = queries.known_genre_keys(s, merges(s))  # those kept among them
+            known = queries.known_genre_keys(s, genre_merges(s))  # those kept among them
+            already = [given for given, name in zip(names, asked, strict=True) if genre_key(name) in known]
             kept += [name for i, name in enumerate(asked) if genre_key(name) not in known | {genre_key(n) for n in asked[:i]}]
         else:
             if missing := [name for name in asked if genre_key(name) not in {genre_key(k) for k in kept}]:
@@ -494,7 +503,7 @@ def set_folder_genres(sessions: sessionmaker[Session], names: list[str], on: boo
         s.flush()
         follow_labels(s, threshold)
         s.commit()
-    return kept
+    return FolderGenresChange(kept, already)
 
 
 def readiness(sessions: sessionmaker[Session], settings: LearnSettings = LearnSettings(),
@@ -602,7 +611,7 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, thresh
         rows = s.execute(select(Track.id, Track.corrected_genre, Track.file_genre, Analysis.status, Analysis.top_genre,
                                 Analysis.confidence, Analysis.error).join(Analysis, Analysis.track_id == Track.id)
                          .where(Analysis.model_key == base_key, Analysis.audio_hash == Track.audio_hash)).all()
-        spellings, merged = queries.library_spellings(s), merges(s)
+        spellings, merged = queries.library_spellings(s), genre_merges(s)
         if rows:
             s.execute(update(Track), [dict(verdict_values(status, shown_genre(top, spellings) if top else None,
                                                           confidence or 0.0, error, fixed, tag, merged), id=track_id)
@@ -651,7 +660,7 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
             verdicts.append((track_id, status, info.labels[top[n]], confidence))
         s.execute(insert(Analysis), rows)
         # One executemany UPDATE by primary key: 100,000 ORM objects would take many times longer.
-        merged = merges(s)
+        merged = genre_merges(s)
         s.execute(update(Track), [dict(verdict_values(status, genre, confidence, notes.get(track_id), corrected[track_id],
                                                       tags[track_id], merged), id=track_id)
                                   for track_id, status, genre, confidence in verdicts])

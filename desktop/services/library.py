@@ -32,9 +32,9 @@ from desktop.core.scan import (
 )
 from desktop.core.spoken_word import SpokenFolder, spoken_folders
 from desktop.core.tags import TAG_READER_VERSION, TagOptions, read_tags
-from desktop.services.labels import merges
 from desktop.store import queries
 from desktop.store.lock import writer_lock
+from desktop.store.queries import genre_merges
 from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 
 COMMIT_EVERY = 200
@@ -127,7 +127,7 @@ def library_genre(corrected: str | None, predicted: str | None, file_genre: str 
                   merged: dict[str, str] | None = None) -> str | None:
     """The genre the library shows: the hand correction, else the prediction, else what the file's own tag names
     (a track the model could not hear, too short or quiet to tell, unlike every learned genre, or not analysed
-    yet) under the listener's merges (`merged`, labels.merges), so a copy-protected track tagged Jazz is still
+    yet) under the listener's merges (`merged`, queries.genre_merges), so a copy-protected track tagged Jazz is still
     among Jazz; the tag is never written back."""
     return corrected or predicted or tag_genres(file_genre, merged)
 
@@ -135,7 +135,7 @@ def library_genre(corrected: str | None, predicted: str | None, file_genre: str 
 def settle_tag_genres(s: Session) -> int:
     """Give every track with neither a correction nor a prediction its tag's genre under the listener's merges
     now (a merge made or taken back since, a path that set it without them); how many tracks changed."""
-    merged = merges(s)
+    merged = genre_merges(s)
     rows = s.execute(select(Track.id, Track.file_genre, Track.genre)
                      .where(Track.corrected_genre.is_(None), Track.predicted_genre.is_(None)))
     updates = [{"id": track_id, "genre": genre} for track_id, tag, shown in rows
@@ -153,7 +153,7 @@ def current_genre(track: Track) -> str | None:
 def verdict_values(status: str, top_genre: str | None, confidence: float, error: str | None,
                    corrected: str | None, file_genre: str | None, merged: dict[str, str] | None = None) -> dict:
     """The track columns an analysis verdict sets (one rule, for a scan and for a re-prediction); `merged`: the
-    listener's merges (labels.merges), for a genre from the file's tag."""
+    listener's merges (queries.genre_merges), for a genre from the file's tag."""
     if status == UNLIKE:  # closest genre kept in the analysis; the track itself gets none forced on it
         error = f"unlike every genre learned from your library (closest: {top_genre} {confidence:.2f})"
         top_genre = None

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from desktop.core.album_genre import album_key, is_compilation_of
 from desktop.core.analysis import DEFAULT_THRESHOLD
-from desktop.core.genre_folders import genre_folder, outermost_folder
+from desktop.core.genre_folders import folders_between, outermost_genre
 from desktop.core.genre_names import (
     ALIASES,
     display_names,
@@ -301,8 +301,9 @@ def genre_folder_names(session: Session, known: frozenset[str], unnamed: Counter
                                                          or_(Track.file_genre.is_(None), Track.file_genre == ""))
                 .group_by(Track.folder))
     for folder, n in session.execute(untagged):  # per folder, not per track: 100,000 tracks sit in a few thousand
-        if name := genre_folder(os.path.join(folder, "_"), roots, known):
+        folders = folders_between(os.path.join(folder, "_"), roots)  # its music folder found once, for both
+        if name := outermost_genre(folders, known):
             named[name] += n
-        elif unnamed is not None and (outer := outermost_folder(os.path.join(folder, "_"), roots)):
-            unnamed[outer] += n
+        elif unnamed is not None and folders:
+            unnamed[folders[0]] += n
     return named

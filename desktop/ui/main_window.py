@@ -1458,11 +1458,9 @@ class MainWindow(QMainWindow):
         self.start_scan()  # Settings' scan, held back for this
 
     def _genre_folders_failed(self, message: str):
-        self.folders_job = None
-        self.genre_folders_action.setEnabled(True)
         with QSignalBlocker(self.genre_folders_action):  # as the library still has it
             self.genre_folders_action.setChecked(not self.genre_folders_action.isChecked())
-        self.report_problem("genre folders", message)
+        self._folder_genres_failed(message)
 
     def share_album_genres(self, on: bool):
         """One Genre per Album (a setting of the library): its tracks show their album's genre, or their own again."""
