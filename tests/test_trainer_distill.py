@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from trainer.distill.folds import grouped_folds
 
@@ -163,17 +164,26 @@ def test_distillation_tracks_the_frozen_probe_every_epoch(distilled, labelled, t
 
     root = Path(distilled).parent.parent
     cfg = DistillConfig(targets=str(root / "targets"), out=str(tmp_path / "run"), width=0.25, hop_length=512, epochs=2,
-                        batch_size=8, device="cpu", probe=str(labelled), probe_cache=str(root / "cache"), precision="bf16")
+                        batch_size=8, device="cpu", probe=str(labelled), probe_cache=str(root / "cache"), precision="bf16",
+                        keep_every=2)
     best = distill(cfg, say=lambda *_: None)
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     assert [r["epoch"] for r in history] == [0, 1]
+    # --keep-every 2: the weights at epoch 2 only, without the optimiser's state, a checkpoint the probe reads
+    assert sorted(p.name for p in (tmp_path / "run").glob("epoch-*.pt")) == ["epoch-002.pt"]
+    kept = load_checkpoint(tmp_path / "run" / "epoch-002.pt")
+    assert kept["epoch"] == 1 and kept["optimizer_state"] is None
+    assert all(torch.equal(kept["model_state"][k], v) for k, v in load_checkpoint(tmp_path / "run" / "last.pt")["model_state"].items())
     assert all(0.0 <= r["probe_accuracy"] <= 1.0 for r in history)
+    assert all(r["seconds"] > 0 for r in history)  # each epoch's own time, for the recipe's timings
     assert load_checkpoint(best)["history"][0]["probe_accuracy"] == history[0]["probe_accuracy"]
     assert (tmp_path / "run" / "probe_curve.png").read_bytes()[:4] == b"\x89PNG"
     assert json.loads((tmp_path / "run" / "distill_config.json").read_text())["precision"] == "bf16"
     with pytest.raises(ValueError, match="unknown precision"):
         distill(DistillConfig(targets=str(root / "targets"), out=str(tmp_path / "bad"), epochs=1, precision="fp8"),
                 say=lambda *_: None)
+    with pytest.raises(ValueError, match="--keep-every must be 0"):
+        DistillConfig(targets=str(root / "targets"), keep_every=-1)
 
 
 def test_probe_on_embedding_and_tags_and_bf16_finetuning(distilled, labelled, teacher, tmp_path):

@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     di.add_argument("--device", default="auto")
     di.add_argument("--probe", default="", help="labelled clips (manifest or folder): frozen-probe accuracy after every epoch")
     di.add_argument("--probe-cache", default=".cache/decoded", help="decoded-audio cache for the probe clips")
+    di.add_argument("--keep-every", type=int, default=0,
+                    help="keep the weights every K epochs as epoch-NNN.pt (model only), to probe later elsewhere; 0: none")
     di.add_argument("--precision", default="fp32", choices=PRECISION_CHOICES,
                     help="bf16: the forward pass under bfloat16 autocast (3x faster where the CPU or GPU has it); auto: bf16 where native")
     ad = sub.add_parser("adapt", help="continue a distilled student on corpus windows and the clips' varied windows")
@@ -241,7 +243,7 @@ def run_distill(args) -> None:
     cfg = DistillConfig(targets=args.targets, more_windows=args.more_windows, out=args.out, model=args.model,
                         width=args.width, hop_length=args.hop_length, epochs=args.epochs, batch_size=args.batch_size,
                         lr=args.lr, relation_weight=args.relation_weight, seed=args.seed, device=args.device, probe=args.probe,
-                        probe_cache=args.probe_cache, precision=args.precision)
+                        probe_cache=args.probe_cache, precision=args.precision, keep_every=args.keep_every)
     print(f"best checkpoint: {distill(cfg)}")
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -67,12 +68,18 @@ class DistillConfig:
     # stay float32): 3x faster on this project's CPU (AVX512-BF16) and on GPUs; "auto" picks bf16 where
     # the device has it natively; "fp32" as before.
     precision: str = "fp32"
+    # Every this many epochs the weights are kept as epoch-NNN.pt (the model only, no optimiser state), so
+    # a run's frozen probe can be measured later at several points of its schedule, elsewhere than where it
+    # trained (a lent GPU has no labelled clips); 0 keeps none.
+    keep_every: int = 0
 
     def __post_init__(self):
         # Refused here, before a run spends minutes loading its targets: a negative weight would reward
         # the student for arranging windows unlike the teacher.
         if self.relation_weight < 0:
             raise ValueError(f"--relation-weight must be 0 or more, got {self.relation_weight:g}")
+        if self.keep_every < 0:
+            raise ValueError(f"--keep-every must be 0 (none) or more, got {self.keep_every}")
 
 
 PRECISIONS = ("fp32", "bf16", "auto")
@@ -213,11 +220,14 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         yardstick = ProbeYardstick(cfg.probe, cfg.probe_cache, base.sample_rate, base.window_samples, say=say)
     rng = np.random.default_rng(cfg.seed)
     for epoch in range(cfg.epochs):
+        started = time.monotonic()
         loss = train_epoch(model, optimizer, batch, rng.permutation(train_idx), cfg, objective, device, precision,
                            desc=f"epoch {epoch + 1}/{cfg.epochs}")
         scheduler.step()
         val = validation_loss(model, batch, valid_idx, cfg.batch_size, objective)
-        row = {"epoch": epoch, "train_loss": loss, "val_loss": val, "lr": optimizer.param_groups[0]["lr"]}
+        # seconds: the epoch's training and validation (the probe's time not counted), for the recipe's timings
+        row = {"epoch": epoch, "train_loss": loss, "val_loss": val, "lr": optimizer.param_groups[0]["lr"],
+               "seconds": round(time.monotonic() - started, 2)}
         if yardstick is not None:
             row["probe_accuracy"] = yardstick.accuracy(model)
         history.append(row)
@@ -232,6 +242,8 @@ def distill(cfg: DistillConfig, say=print) -> Path:
         save_checkpoint(out / "last.pt", **common)
         if improved:
             save_checkpoint(out / "best.pt", **common)
+        if cfg.keep_every and (epoch + 1) % cfg.keep_every == 0:
+            save_checkpoint(out / f"epoch-{epoch + 1:03d}.pt", **{**common, "optimizer": None, "scheduler": None})
         (out / "history.json").write_text(json.dumps(history, indent=1))  # readable while the run goes on
         if yardstick is not None:
             from trainer.distill.yardstick import plot_probe_curve
