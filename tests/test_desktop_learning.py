@@ -686,3 +686,100 @@ def test_a_learn_stopped_while_it_repredicts_leaves_the_library_on_the_model_it_
     assert learning.active_model(sessions) == report.model_path  # still the learned one, its analyses all there
     with sessions() as s:
         assert s.scalar(select(func.count(Analysis.id)).where(Analysis.model_key.startswith("library:"))) == 27
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+@pytest.mark.parametrize("at", ["Reading your library's genres…", "Learning 3 genres from 18 tracks…",
+                                "Giving 27 tracks their learned genres…"])
+def test_a_cancelled_learn_changes_nothing_at_any_step(tagged_library, exported_model, tmp_path, at):
+    """Cancel set while a step runs: LearnCancelled at the next check, the model in use still in use, none left
+    behind, no track's genre changed, the last learn's record as it was."""
+    import threading
+
+    from desktop.services.learning import LAST_LEARN, LearnCancelled, active_model
+    from desktop.store.schema import Meta
+
+    music, _ = tagged_library
+    main(["scan", str(music)])
+    sessions = open_database(tmp_path / "learn.db")
+    models = tmp_path / "models"
+    first = learn(sessions, exported_model, models, LearnSettings(folds=4), activate=True)
+
+    def shown():
+        with sessions() as s:
+            return (s.execute(select(Track.id, Track.genre, Track.predicted_genre, Track.verdict)).all(),
+                    s.execute(select(Analysis.model_key, func.count(Analysis.id)).group_by(Analysis.model_key)).all(),
+                    s.get(Meta, LAST_LEARN).value)
+
+    before = shown()
+    cancel = threading.Event()
+    with pytest.raises(LearnCancelled, match="learning stopped; nothing changed"):
+        learn(sessions, exported_model, models, LearnSettings(folds=4), activate=True, cancel=cancel,
+              stage=lambda text: text == at and cancel.set())
+    assert active_model(sessions) == first.model_path
+    assert sorted(models.glob("*.onnx")) == [first.model_path]  # the model made for it is gone
+    assert shown() == before
+    # Not cancelled, the same learn goes through.
+    report = learn(sessions, exported_model, models, LearnSettings(folds=4), activate=True, cancel=threading.Event())
+    assert active_model(sessions) == report.model_path != first.model_path and report.repredicted == 27
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_cancelled_learn_that_would_set_the_learned_model_aside_keeps_it(tagged_library, exported_model, tmp_path,
+                                                                           monkeypatch):
+    import threading
+
+    import desktop.services.learning as learning
+
+    music, _ = tagged_library
+    main(["scan", str(music)])
+    sessions = open_database(tmp_path / "learn.db")
+    report = learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), activate=True)
+    monkeypatch.setattr(learning, "should_activate", lambda report: (False, "the shipped model does better"))
+    cancel = threading.Event()
+    with pytest.raises(learning.LearnCancelled):
+        learn(sessions, exported_model, tmp_path / "models", LearnSettings(folds=4), cancel=cancel,
+              stage=lambda text: text.startswith("Giving your tracks the shipped") and cancel.set())
+    assert learning.active_model(sessions) == report.model_path  # still the learned one, its analyses all there
+    assert sorted(tmp_path.joinpath("models").glob("*.onnx")) == [report.model_path]
+    with sessions() as s:
+        assert s.scalar(select(func.count(Analysis.id)).where(Analysis.model_key.startswith("library:"))) == 27
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_the_window_cancels_a_learn_and_says_nothing_changed(qtbot, tagged_library, tmp_path, monkeypatch):
+    import threading
+
+    from PySide6.QtCore import QSettings
+
+    import desktop.ui.main_window as main_window
+    from desktop.services.learning import active_model
+    from desktop.ui.app_settings import AppSettings
+    from desktop.ui.main_window import MainWindow
+
+    music, _ = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
+    settings.folders, settings.device = [str(music)], "cpu"
+    win = MainWindow(open_database(tmp_path / "learn.db"), settings)
+    qtbot.addWidget(win)
+    win.show()
+    gate, real = threading.Event(), main_window.learn
+
+    def held(*args, **kwargs):  # the learn starts only once the test has pressed Cancel
+        gate.wait(30)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(main_window, "learn", held)
+    problems = []
+    monkeypatch.setattr(win, "report_problem", lambda *a: problems.append(a))
+    win.learn_genres_asked()
+    assert win.progress.isVisible() and win.cancel_button.isVisible()  # busy, and it can be stopped
+    qtbot.mouseClick(win.cancel_button, main_window.Qt.MouseButton.LeftButton)
+    assert win.progress_label.text() == "Stopping…"
+    gate.set()
+    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    assert win.progress_label.text() == "Learning stopped; nothing changed"
+    assert not win.progress.isVisible() and not win.cancel_button.isVisible()
+    assert active_model(win.sessions) is None and not problems and win.learn_problem is None  # no failure to report
+    qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)

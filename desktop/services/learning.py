@@ -34,6 +34,7 @@ from desktop.core.wording import count
 from desktop.services.album_genres import album_genres_on, settle_albums
 from desktop.services.labels import Label, gather_labels, genre_folders_on, unnamed_folders
 from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
+from desktop.services.tagging import Cancel
 from desktop.store import queries
 from desktop.store.lock import writer_lock
 from desktop.store.queries import FOLDER_GENRES, GENRE_FOLDERS, genre_merges
@@ -50,6 +51,19 @@ RELEARN_AFTER = 0.05  # labels changed (added, removed, moved between genres) on
 
 class LearnError(GenreTaggerError):
     """The library cannot teach a model (yet); the reason says what is missing."""
+
+
+class LearnCancelled(LearnError):
+    """The listener stopped a learn before it changed anything: no model made active, no track's genre changed."""
+
+    def __init__(self):
+        super().__init__(None, "learning stopped; nothing changed")
+
+
+def stop_if_cancelled(cancel: Cancel | None) -> None:
+    """Raise LearnCancelled once `cancel` is set (checked between a learn's steps)."""
+    if cancel is not None and cancel.is_set():
+        raise LearnCancelled()
 
 
 @dataclass(frozen=True)
@@ -285,13 +299,15 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
 
 def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
           settings: LearnSettings = LearnSettings(), activate: bool | None = None,
-          stage: Callable[[str], None] = lambda _text: None, how_to_use_folders: str = "") -> LearnReport:
+          stage: Callable[[str], None] = lambda _text: None, how_to_use_folders: str = "",
+          cancel: Cancel | None = None) -> LearnReport:
     """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library.
 
     `activate` None decides by the figures: the learned model becomes active unless the base model,
     on the same tracks, knows nearly all of their genres and gets clearly more of them right.
     `stage` hears what it is doing, in words ("Learning 12 genres from 4,321 tracks…"): seconds each at 100,000.
     `how_to_use_folders`: how the face turns genre folders on, said where they would teach what the tags cannot.
+    `cancel` set stops it between steps with LearnCancelled, the library as it was (the model file made meanwhile removed).
     """
     how_to_use_folders = how_to_use_folders or FOLDERS_COMMAND
     started = time.monotonic()
@@ -303,6 +319,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         labels, display = gather_labels(s)
         learned_from = what_labels_teach(labels, display, settings)  # as readiness sees the library: analysed or not
         embeddings = embeddings_of(s, base.key)
+        stop_if_cancelled(cancel)
         analysed = len(embeddings)
         labels = [lab for lab in labels if lab.track_id in embeddings]
         if not analysed:
@@ -323,6 +340,7 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
         folds = max(2, min(settings.folds, len(set(groups))))
         stage(f"Learning {len(names)} genres from {count(len(used), 'track')}…")
         head, estimate = fit_head(x, y, groups, names, folds=folds, grouped_by=grouped_by)
+        stop_if_cancelled(cancel)
         report = LearnReport(list(names), len(used), skipped, estimate)
         report.sources = dict(Counter(lab.source for lab in used))
         report.unnamed = unnamed_folders(s) if report.sources.get("folder") else {}  # what it could not learn from
@@ -335,15 +353,20 @@ def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
     prune_learned_models(out_dir, prefix, keep=KEEP_LEARNED, spare=active_model(sessions))
     log.info("learn: %s; model %s", report.summary(), out)
     report.activated, report.why = should_activate(report) if activate is None else (activate, "as asked")
-    # The model made active and the tracks' verdicts change in one transaction: killed between the two, the library
-    # held a learned model with no analyses by it, and its next scan decoded every file again.
-    if not report.activated and activate is None and active_model(sessions) is not None:
-        # The figures say the base model is better: the library goes back to it, not to an older learned one.
-        stage("Giving your tracks the shipped model's genres again…")
-        report.repredicted = restore_base_verdicts(sessions, base.key, deactivate=True)
-    if report.activated:
-        stage(f"Giving {count(analysed, 'track')} their learned genres…")
-        report.repredicted = repredict(sessions, read_model_info(out), head, base.key, activate=True)
+    try:
+        stop_if_cancelled(cancel)
+        # The model made active and the tracks' verdicts change in one transaction: killed between the two, the
+        # library held a learned model with no analyses by it, and its next scan decoded every file again.
+        if not report.activated and activate is None and active_model(sessions) is not None:
+            # The figures say the base model is better: the library goes back to it, not to an older learned one.
+            stage("Giving your tracks the shipped model's genres again…")
+            report.repredicted = restore_base_verdicts(sessions, base.key, deactivate=True, cancel=cancel)
+        if report.activated:
+            stage(f"Giving {count(analysed, 'track')} their learned genres…")
+            report.repredicted = repredict(sessions, read_model_info(out), head, base.key, activate=True, cancel=cancel)
+    except LearnCancelled:
+        out.unlink(missing_ok=True)  # never made active: nothing would use it
+        raise
     remember_learn(sessions, {"genres": learned_from, "used": report.activated, "why": report.why})
     report.seconds = time.monotonic() - started
     return report
@@ -602,9 +625,9 @@ def lost_model_warning(sessions: sessionmaker[Session]) -> str | None:
 
 
 def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, threshold: float = DEFAULT_THRESHOLD,
-                          deactivate: bool = False) -> int:
+                          deactivate: bool = False, cancel: Cancel | None = None) -> int:
     """Give tracks back the base model's stored verdicts (after a learned model is set aside); with `deactivate`,
-    set the learned model aside in the same transaction."""
+    set the learned model aside in the same transaction. `cancel` set before it commits: LearnCancelled, nothing changed."""
     with writer_lock(sessions), sessions() as s:
         if deactivate:
             _set_active(s, None)
@@ -618,14 +641,16 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, thresh
                                       for track_id, fixed, tag, status, top, confidence, error in rows])
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX)))
         settle_albums(s, threshold)
+        stop_if_cancelled(cancel)  # leaving the block unfinished rolls the transaction back
         s.commit()
     return len(rows)
 
 
 def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead, base_key: str,
-              threshold: float = DEFAULT_THRESHOLD, activate: bool = False) -> int:
+              threshold: float = DEFAULT_THRESHOLD, activate: bool = False, cancel: Cancel | None = None) -> int:
     """Give every analysed track the learned verdict from its stored embedding (nothing is decoded); with
-    `activate`, make the learned model (`info.path`) the active one in the same transaction."""
+    `activate`, make the learned model (`info.path`) the active one in the same transaction. `cancel` set before
+    it commits: LearnCancelled, nothing changed."""
     with writer_lock(sessions), sessions() as s:
         if activate:
             _set_active(s, info.path)
@@ -647,6 +672,7 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
         notes = dict(s.execute(select(Analysis.track_id, Analysis.error).where(Analysis.model_key == base_key,
                                                                                  Analysis.error.is_not(None))).all())
         labels = list(info.labels)
+        stop_if_cancelled(cancel)  # before the writes, most of its time
         s.execute(delete(Analysis).where(Analysis.model_key.startswith(LEARNED_KEY_PREFIX), Analysis.model_key != info.key))
         s.execute(delete(Analysis).where(Analysis.model_key == info.key))
         rows, verdicts = [], []
@@ -665,6 +691,7 @@ def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead,
                                                       tags[track_id], merged), id=track_id)
                                   for track_id, status, genre, confidence in verdicts])
         settle_albums(s, threshold)
+        stop_if_cancelled(cancel)  # leaving the block unfinished rolls the transaction back
         s.commit()
     return len(ids)
 

@@ -64,6 +64,7 @@ from desktop.services.album_genres import (
 )
 from desktop.services.labels import genre_folders_on
 from desktop.services.learning import (
+    LearnCancelled,
     active_model,
     learn,
     lost_model_warning,
@@ -332,7 +333,7 @@ class MainWindow(QMainWindow):
         self.progress.hide()
         self.progress_label = plain_label()
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.clicked.connect(self.cancel_scan)
+        self.cancel_button.clicked.connect(self.cancel_busy)  # the scan's, or the learn's (never both at once)
         self.cancel_button.hide()
         # A write's own progress (it may run beside a scan): shown once it has run a moment, with Stop.
         self.write_label = plain_label()
@@ -842,6 +843,14 @@ class MainWindow(QMainWindow):
             self.scan_job.cancel()
             self.progress_label.setText("Cancelling…")
 
+    def cancel_busy(self):
+        """Cancel: stop the scan after the track in hand, or the learn before it changes anything."""
+        if self.scan_job is not None:
+            self.cancel_scan()
+        elif self.learn_job is not None:
+            self.learn_job.cancel()
+            self.progress_label.setText("Stopping…")
+
     def _walk_progress(self, p: SyncProgress):
         if self.scan_job is None or self.scan_job.cancel_event.is_set():
             return  # a report queued before the scan ended or was cancelled must not cover what the window says now
@@ -1323,8 +1332,11 @@ class MainWindow(QMainWindow):
             return None
         sessions, out_dir = self.sessions, user_models_dir()
         self.progress_label.setText("Learning your genres…")
-        self.learn_job = Job(lambda report, _cancel: learn(sessions, base, out_dir, activate=activate, stage=report.stage,
-                                                           how_to_use_folders=FOLDERS_HINT), "learn")
+        self.progress.setRange(0, 0)  # busy: it says its steps, seconds each on a large library, and can be cancelled
+        self.progress.show()
+        self.cancel_button.show()
+        self.learn_job = Job(lambda report, cancel: learn(sessions, base, out_dir, activate=activate, stage=report.stage,
+                                                          how_to_use_folders=FOLDERS_HINT, cancel=cancel), "learn")
         self.learn_job.staged.connect(self._learn_stage)  # each step in words: seconds each on a large library
         self.learn_job.finished.connect(self._learn_finished)
         self.learn_job.failed.connect(self._learn_failed)
@@ -1332,8 +1344,14 @@ class MainWindow(QMainWindow):
         return self.learn_job
 
     def _learn_stage(self, text: str):
-        if self.learn_job is not None:
+        if self.learn_job is not None and not self.learn_job.cancel_event.is_set():  # "Stopping…" stays
             self.progress_label.setText(text)
+
+    def _learn_done(self):
+        self.learn_job = None
+        if self.scan_job is None:  # a scan shows its own (none starts while a learn runs, but be sure)
+            self.progress.hide()
+            self.cancel_button.hide()
 
     def _schedule_relearn(self, _result=None):
         self._relearn_timer.start()
@@ -1345,7 +1363,7 @@ class MainWindow(QMainWindow):
         self.learn_genres()
 
     def _learn_finished(self, report):
-        self.learn_job = None
+        self._learn_done()
         self.last_learned = report.summary() + ("" if report.activated else f"; not used: {report.why}")
         self.progress_label.setText(self.last_learned)
         self.load_model_labels()
@@ -1362,7 +1380,14 @@ class MainWindow(QMainWindow):
         self._run_deferred("learn")
 
     def _learn_failed(self, message: str):
-        self.learn_job = None
+        cancelled = isinstance(self.learn_job.error, LearnCancelled)
+        self._learn_done()
+        if cancelled:  # the listener's own choice: no problem to report, no dialog
+            self._report_learn = False
+            self.last_learned = message
+            self.progress_label.setText("Learning stopped; nothing changed")
+            self._run_deferred("learn")
+            return
         if self._report_learn:  # asked for: the reason where the listener is looking, not only in the problems panel
             self._report_learn = False
             self.learn_problem = QMessageBox(QMessageBox.Icon.Information, "Nothing learned yet", message,

@@ -32,7 +32,7 @@ class Job(QObject):
         self.error: Exception | None = None  # what `failed` said, for a slot that tells kinds of failure apart
 
     def cancel(self) -> None:
-        """Ask the job to stop at the next track; what is done is kept."""
+        """Ask the job to stop at its next check (a scan's: the next track; a learn's: its next step)."""
         self.cancel_event.set()
 
     def report(self, done: int, total: int) -> None:
