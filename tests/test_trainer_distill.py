@@ -903,3 +903,55 @@ def test_adapt_refuses_bad_settings_with_the_reason(distilled, labelled, teacher
               say=lambda *_: None)
     assert main(["teach", "--corpus", str(root / "out" / "manifest.csv"), "--teacher", str(teacher), "--out",
                  str(tmp_path / "x"), "--mixed", "4", "--clips", str(labelled)]) == 2
+
+
+def test_targets_travel_in_parts_to_a_lent_gpu_and_results_come_back(distilled, tmp_path):
+    """scripts/lent_gpu.py: teach's shards packed into parts under a size limit and unpacked alike (the mel within
+    0.27 dB, the teacher's outputs exact); a student distils from them; its kept weights come back in tars."""
+    import importlib.util
+    import pickle
+    import tarfile
+
+    import librosa
+
+    from scripts.lent_gpu import collect, pack, unpack, write_librosa_stand_in
+    from trainer.checkpoint import load_checkpoint
+    from trainer.distill.distill import DistillConfig, distill
+
+    targets = Path(distilled).parent.parent / "targets"
+    shards = sorted(targets.glob("*.npz"))
+    parts = pack(targets, tmp_path / "parts", mib=0.05)  # small parts: several of them
+    assert len(parts) > 1 and all(p.stat().st_size < 0.05 * 2**20 or len(pickle.loads(p.read_bytes())) == 1 for p in parts)
+    count, windows = unpack(tmp_path / "there", parts)
+    assert count == len(shards) and windows == sum(len(np.load(s)["mel"]) for s in shards)
+    for shard in shards:
+        with np.load(shard) as before, np.load(tmp_path / "there" / shard.name) as after:
+            assert sorted(before.files) == sorted(after.files) and after["mel"].dtype == np.float16
+            assert np.abs(before["mel"].astype(np.float32) - after["mel"].astype(np.float32)).max() <= 0.27
+            for key in set(before.files) - {"mel"}:
+                assert np.array_equal(before[key], after[key]), key
+    runs = tmp_path / "runs"
+    distill(DistillConfig(targets=str(tmp_path / "there"), out=str(runs / "w"), width=0.25, hop_length=512, epochs=2,
+                          batch_size=8, device="cpu", keep_every=1), say=lambda *_: None)
+    (runs / "w.log").write_text("rc 0")
+    tars = collect(runs, tmp_path / "back")
+    (tmp_path / "got").mkdir()
+    for tar in tars:
+        with tarfile.open(tar) as t:
+            t.extractall(tmp_path / "got", filter="data")
+    got = tmp_path / "got"
+    assert (got / "w.log").read_text() == "rc 0" and (got / "w" / "history.json").exists()
+    first, last = load_checkpoint(got / "w" / "epoch-001.pt"), load_checkpoint(got / "w" / "epoch-002.pt")
+    assert first["optimizer_state"] is None and last["optimizer_state"] is None
+    assert next(iter(first["model_state"].values())).dtype == torch.float16  # the curve's point, halved to travel
+    assert all(torch.equal(v, load_checkpoint(runs / "w" / "epoch-002.pt")["model_state"][k])
+               for k, v in last["model_state"].items())  # the run's result, exact
+    # The device has no librosa: a stand-in gives distill's one call librosa's own mel basis.
+    package = write_librosa_stand_in(tmp_path / "stub")
+    spec = importlib.util.spec_from_file_location("librosa_stand_in", package / "__init__.py")
+    stand_in = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stand_in)
+    kwargs = dict(sr=16000, n_fft=512, n_mels=96, fmin=0.0, fmax=None, htk=False, norm="slaney")
+    assert np.array_equal(stand_in.filters.mel(**kwargs), librosa.filters.mel(**kwargs))
+    with pytest.raises(NotImplementedError):
+        stand_in.filters.mel(**{**kwargs, "n_mels": 128})
