@@ -382,24 +382,32 @@ def test_a_database_from_before_learning_is_migrated(tmp_path):
 
 
 # ---- the GUI: learn, say what was learned, relearn after a correction, name each genre's source ---------------
-@pytest.mark.usefixtures("need_ffmpeg")
-def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_library, tmp_path, monkeypatch):
+def scanned_window(qtbot, music: Path, tmp_path: Path):
+    """The window on `music`, scanned first from the command line (its folder remembered, analysis on the CPU)."""
     from PySide6.QtCore import QSettings
 
-    import desktop.ui.main_window as main_window
-    from desktop.core.model import read_model_info
-    from desktop.services.learning import active_model
     from desktop.ui.app_settings import AppSettings
     from desktop.ui.main_window import MainWindow
-    from desktop.ui.table_model import TRACK_ID_ROLE
 
-    music, untagged = tagged_library  # $GENRE_TAGGER_MODEL names the base network here
     assert main(["scan", str(music)]) == EXIT_OK
-    monkeypatch.setattr(main_window, "RELEARN_DELAY_MS", 50)
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     settings.folders, settings.device = [str(music)], "cpu"
     win = MainWindow(open_database(tmp_path / "learn.db"), settings)
     qtbot.addWidget(win)
+    return win
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_library, tmp_path, monkeypatch):
+    import desktop.ui.main_window as main_window
+    from desktop.core.model import read_model_info
+    from desktop.services.learning import active_model
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.table_model import TRACK_ID_ROLE
+
+    music, untagged = tagged_library  # $GENRE_TAGGER_MODEL names the base network here
+    monkeypatch.setattr(main_window, "RELEARN_DELAY_MS", 50)
+    win = scanned_window(qtbot, music, tmp_path)
     said = []
     monkeypatch.setattr(MainWindow, "_learn_stage", lambda self, text: said.append(text))
     win.learn_genres()
@@ -446,19 +454,11 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
                                                                                    monkeypatch):
     # The window said one line in the status bar: not which genres, how right each is, what was left
     # out and why, nor a way to use the learned model when the figures kept the shipped one.
-    from PySide6.QtCore import QSettings
-
     import desktop.ui.main_window as main_window
     from desktop.services.learning import active_model
-    from desktop.ui.app_settings import AppSettings
-    from desktop.ui.main_window import MainWindow
 
     music, _ = tagged_library
-    assert main(["scan", str(music)]) == EXIT_OK
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    settings.folders, settings.device = [str(music)], "cpu"
-    win = MainWindow(open_database(tmp_path / "learn.db"), settings)
-    qtbot.addWidget(win)
+    win = scanned_window(qtbot, music, tmp_path)
     assert win.model_label.text().startswith("Genres: the shipped model's (")  # whose genres scans give, in sight
     win.learn_action.trigger()
     qtbot.waitUntil(lambda: win.learn_job is None and win.learn_report is not None, timeout=60_000)
@@ -750,19 +750,11 @@ def test_a_cancelled_learn_that_would_set_the_learned_model_aside_keeps_it(tagge
 def test_the_window_cancels_a_learn_and_says_nothing_changed(qtbot, tagged_library, tmp_path, monkeypatch):
     import threading
 
-    from PySide6.QtCore import QSettings
-
     import desktop.ui.main_window as main_window
     from desktop.services.learning import active_model
-    from desktop.ui.app_settings import AppSettings
-    from desktop.ui.main_window import MainWindow
 
     music, _ = tagged_library
-    assert main(["scan", str(music)]) == EXIT_OK
-    settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
-    settings.folders, settings.device = [str(music)], "cpu"
-    win = MainWindow(open_database(tmp_path / "learn.db"), settings)
-    qtbot.addWidget(win)
+    win = scanned_window(qtbot, music, tmp_path)
     win.show()
     gate, real = threading.Event(), main_window.learn
 

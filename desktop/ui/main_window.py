@@ -1349,9 +1349,8 @@ class MainWindow(QMainWindow):
 
     def _learn_done(self):
         self.learn_job = None
-        if self.scan_job is None:  # a scan shows its own (none starts while a learn runs, but be sure)
-            self.progress.hide()
-            self.cancel_button.hide()
+        self.progress.hide()  # a scan asked for meanwhile waited for this learn (start_scan), and shows its own
+        self.cancel_button.hide()
 
     def _schedule_relearn(self, _result=None):
         self._relearn_timer.start()
