@@ -665,15 +665,16 @@ def say_skipped_and_failed(out: Output, result) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_interrupt(out: Output):
-    """Ctrl+C during a write or an undo stops it after the file in hand (the flag yielded); twice, at once."""
+def stop_on_interrupt(out: Output, stopping: str = "stopping after the file in hand"):
+    """Ctrl+C during a write or an undo stops it after the file in hand (the flag yielded); twice, at once.
+    `stopping`: what the first Ctrl+C says (a learn stops at its next step)."""
     stop = threading.Event()
 
     def interrupted(_signum, _frame):
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        out.warn("\nstopping after the file in hand (Ctrl+C again to stop at once)")
+        out.warn(f"\n{stopping} (Ctrl+C again to stop at once)")
 
     previous = signal.signal(signal.SIGINT, interrupted)
     try:
@@ -896,13 +897,19 @@ def cmd_models(args, out: Output) -> int:
 def cmd_learn(args, out: Output) -> int:
     """Learn the library's own genres from its tags and corrections."""
     from desktop.services.album_genres import album_genres_on
-    from desktop.services.learning import LearnSettings, learn
+    from desktop.services.learning import LearnCancelled, LearnSettings, learn
     from desktop.services.models import resolve_model, user_models_dir
 
     settings = LearnSettings(args.min_tracks, args.min_artists, args.folds)
     sessions = open_sessions(args)
-    report = learn(sessions, resolve_model(args.base or args.model), user_models_dir(), settings, activate=args.activate,
-                   stage=out.stage)
+    # Ctrl+C stops it at its next step with nothing changed, as the window's Cancel does; a second, at once.
+    with stop_on_interrupt(out, "stopping at the learn's next step, before it changes anything") as stop:
+        try:
+            report = learn(sessions, resolve_model(args.base or args.model), user_models_dir(), settings,
+                           activate=args.activate, stage=out.stage, cancel=stop)
+        except LearnCancelled as exc:
+            out.warn(str(exc))
+            return EXIT_CANCELLED
     est = report.estimate
     out.say(report.summary() + f"; their genres {report.where_from()}.")
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sqlalchemy import func, select
 
-from desktop.cli import EXIT_ERROR, EXIT_OK, main
+from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, main
 from desktop.core.genre_names import clean_name, display_names, genre_key
 from desktop.core.library_head import fit_head, group_folds
 from desktop.core.model import GenreModel
@@ -240,6 +240,38 @@ def test_learn_on_a_terminal_says_each_step_and_clears_the_line(tagged_library, 
     err = capsys.readouterr().err
     assert "\rLearning 3 genres from 18 tracks…" in err and "\rGiving 27 tracks their learned genres…" in err
     assert err.endswith("\r" + " " * 79 + "\r")  # cleared before the report
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_ctrl_c_stops_learn_at_its_next_step_with_nothing_changed(tagged_library, capsys, monkeypatch):
+    """The command line's Ctrl+C, as the window's Cancel: the learn stops at its next step and says nothing changed
+    (it raised KeyboardInterrupt wherever it came, and said only "cancelled")."""
+    import os
+    import signal
+
+    import desktop.services.learning as learning
+    from desktop.services.models import user_models_dir
+
+    music, _ = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    real_fit = learning.fit_head
+
+    def interrupted_fit(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl+C while the head is fitted
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(learning, "fit_head", interrupted_fit)
+    assert main(["learn", "--folds", "4"]) == EXIT_CANCELLED
+    err = capsys.readouterr().err
+    assert "stopping at the learn's next step, before it changes anything (Ctrl+C again to stop at once)" in err
+    assert err.rstrip().endswith("learning stopped; nothing changed")
+    sessions = open_database(os.environ["GENRE_TAGGER_DB"])
+    assert learning.active_model(sessions) is None
+    assert not list(user_models_dir().glob(f"library-{learning.library_id(sessions)}-*.onnx"))  # none made for it
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Ctrl+C as it was, after the learn
+    monkeypatch.setattr(learning, "fit_head", real_fit)  # not undo(): the fixture's environment stays
+    assert main(["learn", "--folds", "4"]) == EXIT_OK
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
