@@ -38,6 +38,20 @@ def dequantize(q: np.ndarray) -> np.ndarray:
     return (q.astype(np.float32) * STEP_DB + FLOOR_DB).astype(np.float16)
 
 
+def in_groups(items: list, size_of, limit: int) -> list[list]:
+    """`items` in order, in groups of at most `limit` bytes by `size_of` (an item larger alone is a group of one)."""
+    groups, group, size = [], [], 0
+    for item in items:
+        n = size_of(item)
+        if group and size + n > limit:
+            groups.append(group)
+            group, size = [], 0
+        group.append(item)
+        size += n
+    groups.append(group)
+    return groups
+
+
 def pack_shard(path: Path) -> tuple[str, tuple, bytes, dict]:
     """One shard: its name, mel shape, compressed quantized mel and its other arrays unchanged."""
     with np.load(path) as d:
@@ -51,16 +65,9 @@ def pack(targets: Path, parts: Path, mib: float) -> list[Path]:
     shards = sorted(targets.glob("*.npz"))
     if not shards:
         raise SystemExit(f"{targets}: no target shards (written by `python -m trainer teach`)")
-    groups, group, size, limit = [], [], 0, int(mib * 2**20)
     with ProcessPoolExecutor() as pool:
-        for item in pool.map(pack_shard, shards, chunksize=4):
-            n = len(item[2]) + sum(v.nbytes for v in item[3].values()) + 1024
-            if group and size + n > limit:
-                groups.append(group)
-                group, size = [], 0
-            group.append(item)
-            size += n
-    groups.append(group)
+        items = list(pool.map(pack_shard, shards, chunksize=4))
+    groups = in_groups(items, lambda item: len(item[2]) + sum(v.nbytes for v in item[3].values()) + 1024, int(mib * 2**20))
     written = []
     for i, items in enumerate(groups):
         out = parts / f"part{i}" / "shards.pkl"
@@ -135,14 +142,7 @@ def collect(runs: Path, out: Path, limit: int = 15 * 2**20, most: int = 8) -> li
             buffer = io.BytesIO()
             torch.save(state, buffer)
             items.append((f"{run.name}/{keep.name}", buffer.getvalue()))
-    groups, group, size = [], [], 0
-    for name, data in items:
-        if group and size + len(data) > limit:
-            groups.append(group)
-            group, size = [], 0
-        group.append((name, data))
-        size += len(data)
-    groups.append(group)
+    groups = in_groups(items, lambda item: len(item[1]), limit)
     if len(groups) > most:
         left = [name for g in groups[most:] for name, _ in g]
         raise SystemExit(f"{runs}: results need {len(groups)} tars, {most} come back; keep fewer epochs ({', '.join(left[:5])}…)")

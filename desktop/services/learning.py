@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -34,7 +35,6 @@ from desktop.core.wording import count
 from desktop.services.album_genres import album_genres_on, settle_albums
 from desktop.services.labels import Label, gather_labels, genre_folders_on, unnamed_folders
 from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
-from desktop.services.tagging import Cancel
 from desktop.store import queries
 from desktop.store.lock import writer_lock
 from desktop.store.queries import FOLDER_GENRES, GENRE_FOLDERS, genre_merges
@@ -60,7 +60,7 @@ class LearnCancelled(LearnError):
         super().__init__(None, "learning stopped; nothing changed")
 
 
-def stop_if_cancelled(cancel: Cancel | None) -> None:
+def stop_if_cancelled(cancel: threading.Event | None) -> None:
     """Raise LearnCancelled once `cancel` is set (checked between a learn's steps)."""
     if cancel is not None and cancel.is_set():
         raise LearnCancelled()
@@ -300,7 +300,7 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
 def learn(sessions: sessionmaker[Session], base_model: Path, out_dir: Path,
           settings: LearnSettings = LearnSettings(), activate: bool | None = None,
           stage: Callable[[str], None] = lambda _text: None, how_to_use_folders: str = "",
-          cancel: Cancel | None = None) -> LearnReport:
+          cancel: threading.Event | None = None) -> LearnReport:
     """Fit the listener's genres on stored embeddings, save the model, make it active, re-predict the library.
 
     `activate` None decides by the figures: the learned model becomes active unless the base model,
@@ -625,7 +625,7 @@ def lost_model_warning(sessions: sessionmaker[Session]) -> str | None:
 
 
 def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, threshold: float = DEFAULT_THRESHOLD,
-                          deactivate: bool = False, cancel: Cancel | None = None) -> int:
+                          deactivate: bool = False, cancel: threading.Event | None = None) -> int:
     """Give tracks back the base model's stored verdicts (after a learned model is set aside); with `deactivate`,
     set the learned model aside in the same transaction. `cancel` set before it commits: LearnCancelled, nothing changed."""
     with writer_lock(sessions), sessions() as s:
@@ -647,7 +647,7 @@ def restore_base_verdicts(sessions: sessionmaker[Session], base_key: str, thresh
 
 
 def repredict(sessions: sessionmaker[Session], info: ModelInfo, head: GenreHead, base_key: str,
-              threshold: float = DEFAULT_THRESHOLD, activate: bool = False, cancel: Cancel | None = None) -> int:
+              threshold: float = DEFAULT_THRESHOLD, activate: bool = False, cancel: threading.Event | None = None) -> int:
     """Give every analysed track the learned verdict from its stored embedding (nothing is decoded); with
     `activate`, make the learned model (`info.path`) the active one in the same transaction. `cancel` set before
     it commits: LearnCancelled, nothing changed."""
