@@ -21,7 +21,7 @@ from desktop.core.analysis import DEFAULT_THRESHOLD, ERROR, status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
 from desktop.core.progress_text import scan_progress, walk_progress
-from desktop.core.wording import count
+from desktop.core.wording import count, sureness
 from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES, TaggingSettings
 
@@ -544,7 +544,7 @@ def cmd_list(args, out: Output) -> int:
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
         status_width = max(10, max((len(why.get(t.id, "")) for t in tracks), default=0))
         for t in tracks:
-            conf = f"{t.confidence:.2f}" if t.confidence is not None else "  - "
+            conf = sureness(t.confidence) if t.confidence is not None else "  - "
             genre = t.genre or "-"
             genre = genre if len(genre) <= width else genre[: width - 1] + "…"
             out.say(f"{genre:<{width}} {conf}  {why.get(t.id, status_words(t.status)):<{status_width}} {t.path}")
@@ -596,7 +596,7 @@ def cmd_show(args, out: Output) -> int:
              "window_probabilities": a.window_probabilities} for a in analyses])
         for k, v in track_dict(track).items():
             shown = ("-" if v in (None, "") or v is False else "yes" if v is True
-                     else f"{v:.3f}" if isinstance(v, float) else v)  # not 0.43240758776664734
+                     else sureness(v, 3) if isinstance(v, float) else v)  # not 0.43240758776664734
             out.say(f"{k:>12}: {shown}")
         if track.missing:  # kept with its history: a moved file, a drive not mounted, a folder left out or removed
             out.data["missing"] = True
@@ -609,7 +609,7 @@ def cmd_show(args, out: Output) -> int:
             out.data["album_genre"] = {"genre": shown_genre(label, spellings), "confidence": confidence, "tracks": album.tracks,
                                        "tagged": album.tagged}
             source = (f"your genre on {album.tagged} of its {album.tracks} tracks" if album.tagged
-                      else f"{confidence:.3f}, from {count(album.tracks, 'track')}")
+                      else f"{sureness(confidence, 3)}, from {count(album.tracks, 'track')}")
             out.say(f"album genre: {shown_genre(label, spellings)} ({source} of {track.album}; "
                     "`genre-tagger genres --per-album off` gives each track its own)")
         elif album_genres_on(s) and in_compilation(s, track.id):
@@ -619,7 +619,7 @@ def cmd_show(args, out: Output) -> int:
         for a in analyses:
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):
-                out.say(f"   {shown_genre(label, spellings):<12} {p:.3f} {'#' * int(p * 40)}")
+                out.say(f"   {shown_genre(label, spellings):<12} {sureness(p, 3)} {'#' * int(p * 40)}")
     return EXIT_OK
 
 
@@ -986,14 +986,14 @@ def cmd_classify(args, out: Output) -> int:
     labels = [shown_genre(label, spellings) for label in model.info.labels]  # as the library shows and writes them
     ranked = sorted(zip(labels, result.probabilities.tolist(), strict=True), key=lambda x: -x[1])
     genre = shown_genre(result.top_genre, spellings)
-    out.say(f"{args.file}: {genre} ({result.confidence:.2f}, {status_words(result.status)}) with {model.info.key}")
+    out.say(f"{args.file}: {genre} ({sureness(result.confidence)}, {status_words(result.status)}) with {model.info.key}")
     if result.note:
         out.warn(f"warning: {args.file}: {result.note}")
     for label, p in ranked:
-        out.say(f"   {label:<16} {p:.3f} {'#' * int(p * 40)}")
+        out.say(f"   {label:<16} {sureness(p, 3)} {'#' * int(p * 40)}")
     for start, probs in zip(result.window_starts, result.window_probabilities.tolist(), strict=True):
         top = max(range(len(labels)), key=lambda i: probs[i])
-        out.say(f"   {start:7.1f} s  {labels[top]} {probs[top]:.2f}")
+        out.say(f"   {start:7.1f} s  {labels[top]} {sureness(probs[top])}")
     out.data = {"file": args.file, "genre": genre, "confidence": result.confidence, "status": result.status,
                 "note": result.note, "model": model.info.key, "probabilities": dict(ranked),
                 "windows": [{"start": s, "probabilities": dict(zip(labels, p, strict=True))}

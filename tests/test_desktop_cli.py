@@ -14,6 +14,7 @@ import pytest
 
 from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
 from desktop.core.tags import read_tags, write_genres
+from desktop.core.wording import sureness
 from tests.audio_files import make_protected_m4p, make_track
 
 pytestmark = pytest.mark.usefixtures("need_ffmpeg")
@@ -435,7 +436,7 @@ def test_set_show_and_protection(lib, capsys):
     assert main(["show", str(files[2])]) == EXIT_OK
     shown = dict(map(str.strip, line.split(": ", 1)) for line in capsys.readouterr().out.splitlines()
                  if ": " in line and not line.startswith("model"))
-    assert shown["confidence"] == f"{data['confidence']:.3f}"  # three places, as in the bars below, not float's repr
+    assert shown["confidence"] == sureness(data["confidence"], 3)  # three places, as in the bars below, not float's repr
     assert (shown["album_artist"], shown["compilation"]) == ("-", "-") and data["compilation"] is False
 
 
@@ -604,6 +605,21 @@ def test_list_review_says_why_each_track_is_there(lib, capsys):
     assert why[f"/b/{files[2].name}"] == "uncertain"
     code, data = run_json(capsys, "list", "--review")
     assert [t["review"] for t in data["tracks"]] == ["file says Heavy Metal"]
+
+
+def test_a_confidence_just_under_the_threshold_never_reads_as_the_threshold(lib, capsys):
+    # 0.4998 is uncertain under 0.5; rounded it read "0.50" (list) and "0.500" (show) beside "uncertain".
+    music, files = lib
+    main(["scan", str(music)])
+    with sqlite3.connect(os.environ["GENRE_TAGGER_DB"]) as con:
+        con.execute("update tracks set confidence = 0.4998 where path = ?", (str(files[2]),))
+        con.execute("update analyses set confidence = 0.4998")
+    capsys.readouterr()
+    assert main(["list", "--review"]) == EXIT_OK
+    [line] = [line for line in capsys.readouterr().out.splitlines() if line.endswith(str(files[2]))]
+    assert " 0.49  uncertain " in line
+    assert main(["show", str(files[2])]) == EXIT_OK
+    assert "  confidence: 0.499" in capsys.readouterr().out.splitlines()
 
 
 def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):

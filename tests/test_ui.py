@@ -86,6 +86,19 @@ def test_the_table_sorts_in_the_model_and_merges_keep_the_order():
     assert ids() == [3, 6, 4, 5, 1]  # acid, ambient, blues, zydeco, zz
 
 
+def test_the_table_never_shows_an_uncertain_confidence_as_the_threshold():
+    from desktop.core.wording import percent, sureness
+    from desktop.ui.table_model import CONFIDENCE
+
+    def row(confidence):
+        return TrackRow(1, "/m/1.mp3", "t", "a", "b", "", "rock", "rock", confidence, False, "uncertain", "")
+
+    assert row(0.4998).cells()[CONFIDENCE] == "49%" and row(0.4998).needs_review(0.5)  # rounded: "50%", and uncertain
+    assert [row(c).cells()[CONFIDENCE] for c in (0.5, 0.57, 0.999, 1.0)] == ["50%", "57%", "99%", "100%"]
+    assert [sureness(c) for c in (0.4998, 0.57, 0.0, 1.0)] == ["0.49", "0.57", "0.00", "1.00"]
+    assert sureness(0.4998, 3) == "0.499" and percent(0.29) == "29%"
+
+
 def test_the_table_sorts_numbers_by_value_and_case_blind():
     from desktop.ui.table_model import ARTIST, TITLE
 

@@ -1,8 +1,28 @@
-"""Counts in words: '1 file', '3 files', '12,000 tracks'."""
+"""Counts and sureness in words: '1 file', '3 files', '12,000 tracks'; '0.49', '49%'."""
 
 from __future__ import annotations
+
+import math
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """`n` and its noun, singular for one ('1 file would change', not '1 files')."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+def _cut(value: float, places: int) -> float:
+    # Cut, not rounded: a confidence of 0.4998 under the threshold 0.5 is uncertain, and rounded it read
+    # "0.50" or "50%", the threshold it did not reach. A shown figure is never more than the value.
+    # The 1e-9 keeps 0.57 (0.56999999... in binary) at 0.57.
+    scale = 10 ** places
+    return math.floor(value * scale + 1e-9) / scale
+
+
+def sureness(value: float, places: int = 2) -> str:
+    """A probability with `places` decimals, cut rather than rounded ('0.49' for 0.4998)."""
+    return f"{_cut(value, places):.{places}f}"
+
+
+def percent(value: float) -> str:
+    """A probability in whole percent, cut rather than rounded ('49%' for 0.4998)."""
+    return f"{_cut(value, 2):.0%}"

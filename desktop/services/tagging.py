@@ -19,6 +19,7 @@ from desktop.core.genre_names import names_a_genre, shown_genre, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
+from desktop.core.wording import sureness
 from desktop.services.album_genres import (
     AlbumGenre,
     album_genres_on,
@@ -203,7 +204,7 @@ class TagService:
                 if policy == "fill" and names_a_genre(old) and not track.corrected_genre:
                     continue  # fill writes where the file has no genre, or only a placeholder ("Unknown")
                 by_hand = bool(track.corrected_genre)
-                provenance = "corrected by hand" if by_hand else f"{track.predicted_genre} {track.confidence:.2f}"
+                provenance = "corrected by hand" if by_hand else f"{track.predicted_genre} {sureness(track.confidence)}"
                 changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy,
                                              None if by_hand else track.confidence))
         return changes

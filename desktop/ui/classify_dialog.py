@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from desktop.core.analysis import ERROR, status_words
 from desktop.core.formats import FORMATS
 from desktop.core.genre_names import shown_genre
+from desktop.core.wording import percent
 from desktop.ui.details import ProbabilityBars, WindowTimeline
 from desktop.ui.labels import plain_label
 from desktop.ui.workers import Job, start_job
@@ -202,7 +203,7 @@ class ClassifyDialog(QDialog):
         labels = list(self.bars_labels())
         self.bars.set_probabilities(labels, result.probabilities.tolist())
         self.timeline.set_windows(labels, result.window_starts, result.window_probabilities.tolist())
-        self.status.setText(f"{result.path.name}: {shown_genre(result.top_genre, self.spellings)} ({result.confidence:.0%} sure)"
+        self.status.setText(f"{result.path.name}: {shown_genre(result.top_genre, self.spellings)} ({percent(result.confidence)} sure)"
                             + (f"; {result.note}" if result.note else ""))
 
     def bars_labels(self) -> list[str]:

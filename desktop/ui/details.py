@@ -6,6 +6,8 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+from desktop.core.wording import percent
+
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
 
@@ -40,7 +42,7 @@ class ProbabilityBars(QWidget):
             p.setPen(self.palette().text().color())
             p.drawText(QRectF(0, y, label_w - 6, h), Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, name)
             p.fillRect(QRectF(label_w, y + 3, width * prob, h - 6), QColor(PALETTE[0] if i == 0 else "#9aa9bb"))
-            p.drawText(QRectF(label_w + width * prob + 4, y, 50, h), Qt.AlignmentFlag.AlignVCenter, f"{prob:.0%}")
+            p.drawText(QRectF(label_w + width * prob + 4, y, 50, h), Qt.AlignmentFlag.AlignVCenter, percent(prob))
         p.end()
 
 

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.genres import join_genres
 from desktop.core.scan import within
-from desktop.core.wording import count
+from desktop.core.wording import count, percent
 from desktop.ui.labels import plain_label
 
 # What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
@@ -69,7 +69,7 @@ class SortKeyItem(QTableWidgetItem):
 
 def why_item(confidence: float | None) -> QTableWidgetItem:
     """The Why cell of a change: set by hand, or how sure the prediction is (sorted by that, by hand first)."""
-    item = SortKeyItem("set by hand" if confidence is None else f"predicted, {confidence:.0%} sure")
+    item = SortKeyItem("set by hand" if confidence is None else f"predicted, {percent(confidence)} sure")
     item.setData(SORT_KEY_ROLE, 2.0 if confidence is None else confidence)
     return item
 

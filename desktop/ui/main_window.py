@@ -54,7 +54,7 @@ from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
 from desktop.core.progress_text import scan_progress, walk_progress
 from desktop.core.scan import within
-from desktop.core.wording import count
+from desktop.core.wording import count, percent
 from desktop.services.album_genres import (
     AlbumGenre,
     album_genre_of,
@@ -180,13 +180,13 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
                  f"the shipped model ({key})" if key in shipped_model_keys() else f"the model {key}")
         tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
         if album is not None:
-            own = (f"{shown_genre(analysis.top_genre, spellings or {})}, {analysis.confidence:.0%}" if analysis.top_genre
+            own = (f"{shown_genre(analysis.top_genre, spellings or {})}, {percent(analysis.confidence)}" if analysis.top_genre
                    else status_words(analysis.status))
             if album.tagged:  # the listener named most of the album
                 return f"your genre on {album.tagged} of the {album.tracks} tracks of its album (this track alone: {own}){tag}"
-            return f"the {album.tracks} tracks of its album, {model}, {track.confidence:.0%} sure (this track alone: {own}){tag}"
+            return f"the {album.tracks} tracks of its album, {model}, {percent(track.confidence)} sure (this track alone: {own}){tag}"
         apart = " (its album is a compilation: each of its tracks keeps its own genre)" if compilation else ""
-        return f"{model}, {track.confidence:.0%} sure{apart}{tag}"
+        return f"{model}, {percent(track.confidence)} sure{apart}{tag}"
     if track.genre:  # no prediction: its own tag's genre (services.library.library_genre)
         return f"its tag ({track.genre}); {UNHEARD.get(track.verdict, status_words(track.verdict))}"
     if track.file_genre:  # a placeholder ("Unknown"): no genre

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
 from desktop.core.genre_names import genre_key, holds_genre
 from desktop.core.natural_order import natural_key
+from desktop.core.wording import percent
 from desktop.store import queries
 from desktop.store.schema import Track, display_status
 
@@ -53,7 +54,7 @@ class TrackRow:
     def cells(self) -> tuple[str, ...]:
         """The row as the table shows it, one text per column."""
         return (self.title or PurePath(self.path).name, self.artist, self.album, self.file_genre, self.genre,
-                "" if self.confidence is None else f"{self.confidence:.0%}", status_words(self.status))
+                "" if self.confidence is None else percent(self.confidence), status_words(self.status))
 
     def needs_review(self, threshold: float) -> bool:
         """Uncertain, or the file's tag disagrees with the prediction (and nobody corrected it)."""
