@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import os
 import re
@@ -12,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -578,9 +580,12 @@ def cmd_show(args, out: Output) -> int:
     from sqlalchemy import select
 
     from desktop.core.genre_names import shown_genre
+    from desktop.core.model import GenreModel
     from desktop.core.scan import left_out_reason
     from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
+    from desktop.services.learning import active_model
     from desktop.services.library import Library
+    from desktop.services.models import resolve_model
     from desktop.store import queries
     from desktop.store.schema import Analysis
 
@@ -616,11 +621,39 @@ def cmd_show(args, out: Output) -> int:
             out.data["in_compilation"] = True
             out.say(f"album genre: none, {track.album} is a compilation (each of its tracks keeps its own genre)")
         say_what_it_teaches(out, s, track)
-        for a in analyses:
+        in_use = functools.cache(lambda: GenreModel(resolve_model(args.model, active_model(sessions)), device="cpu"))
+        for a, shown in zip(analyses, out.data["analyses"], strict=True):
             out.say(f"model {a.model_key}: {status_words(a.status)}")
-            for label, p in sorted(zip(a.labels, a.probabilities, strict=False), key=lambda x: -x[1]):
-                out.say(f"   {shown_genre(label, spellings):<12} {sureness(p, 3)} {'#' * int(p * 40)}")
+            labels = [shown_genre(label, spellings) for label in a.labels]
+            for label, p in sorted(zip(labels, a.probabilities, strict=False), key=lambda x: -x[1]):
+                out.say(f"   {label:<12} {sureness(p, 3)} {'#' * int(p * 40)}")
+            say_windows(out, track, a, labels, in_use, shown)
     return EXIT_OK
+
+
+def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callable, shown: dict) -> None:
+    """An analysis's top genre window by window; heard again with the model in use where the analysis keeps
+    none (`learn` re-predicts from stored embeddings), and then put in `shown` (the JSON) too."""
+    from desktop.services.classify import hear_again
+
+    starts, probabilities, how = analysis.window_starts, analysis.window_probabilities, ""
+    if not probabilities and analysis.probabilities and not track.missing:
+        try:
+            model = in_use()
+            if model.info.key != analysis.model_key:
+                out.say(f"  per window: none kept, and {model.info.key} is in use now (a scan analyses it again)")
+                return
+            heard = hear_again(model, track.path, TaggingSettings().analysis())
+        except GenreTaggerError as exc:
+            out.warn(f"warning: {exc.path or track.path}: no per-window genres: {exc.reason}")
+            return
+        starts, probabilities, how = heard.window_starts, heard.window_probabilities.tolist(), " (heard again now)"
+        shown.update(window_starts=starts, window_probabilities=probabilities, windows_heard_again=True)
+    if probabilities:
+        out.say(f"  per window{how}:")
+    for start, row in zip(starts, probabilities, strict=True):
+        top = max(range(len(row)), key=row.__getitem__)
+        out.say(f"   {start:7.1f} s  {labels[top]} {sureness(row[top])}")
 
 
 LABEL_SOURCES = {"tag": "its genre tag", "correction": "your correction", "folder": "the genre folder it is in"}

@@ -33,6 +33,27 @@ def test_classify_a_file_without_adding_it(model_env, tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["tracks"] == []  # nothing added to the library
 
 
+def test_a_library_track_heard_again_as_a_scan_hears_it_and_bad_files(exported_model, tmp_path):
+    from desktop.core.analysis import AnalysisSettings
+    from desktop.core.errors import AudioDecodeError
+    from desktop.core.model import GenreModel
+    from desktop.core.windows import WindowPlan
+    from desktop.services.classify import hear_again
+
+    model, song = GenreModel(exported_model), make_track(tmp_path, "song", "beats", "flac", 12.0, seed=5)
+    heard = hear_again(model, song, AnalysisSettings(WindowPlan(max_windows=3)))
+    assert len(heard.window_starts) == 3 and heard.window_probabilities.shape == (3, len(model.info.labels))
+    broken = tmp_path / "broken.mp3"
+    broken.write_bytes(b"not audio at all" * 100)
+    with pytest.raises(AudioDecodeError) as gone:
+        hear_again(model, tmp_path / "gone.mp3", AnalysisSettings())
+    assert gone.value.path == tmp_path / "gone.mp3"
+    assert gone.value.reason == "file not found (moved or deleted since the last scan: Scan finds it)"
+    with pytest.raises(AudioDecodeError) as undecodable:  # the decoder's reason, for the details panel to show
+        hear_again(model, broken, AnalysisSettings())
+    assert undecodable.value.path == broken and undecodable.value.reason
+
+
 def test_classify_wav_from_standard_input_and_bad_input(model_env, tmp_path):
     song = make_track(tmp_path, "piped", "tones", "wav", 4.0, seed=4)
     env = dict(os.environ)

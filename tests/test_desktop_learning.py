@@ -1,6 +1,7 @@
 """Learning the listener's genres: labels from the library, the head and its estimate, the saved model."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -479,6 +480,87 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
     qtbot.waitUntil(lambda: win.learn_job is None and bool(win.last_learned), timeout=60_000)
     assert win.last_learned.startswith("Learned 3 genres from 24 of your tracks"), win.last_learned
     qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_show_gives_a_learned_track_its_genres_window_by_window(tagged_library, capsys):
+    # `show` printed no per-window genres at all, and its JSON had none for a track `learn` re-predicted.
+    music, untagged = tagged_library
+    path = str(next(iter(untagged)))
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["show", path]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "  per window:\n" in out and "(heard again now)" not in out  # the shipped model's analysis keeps them
+    assert main(["learn", "--activate", "--json"]) == EXIT_OK
+    learned = json.loads(capsys.readouterr().out)["model"]
+    assert main(["show", path, "--json"]) == EXIT_OK  # $GENRE_TAGGER_MODEL names the base network: not heard again
+    analyses = json.loads(capsys.readouterr().out)["analyses"]
+    assert [bool(a["window_probabilities"]) for a in analyses] == [not a["model"].startswith("library:") for a in analyses]
+    assert main(["show", path]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "  per window: none kept, and" in out and "is in use now (a scan analyses it again)" in out
+    assert main(["show", path, "--model", learned, "--json"]) == EXIT_OK  # the learned model in use: heard again
+    [mine] = [a for a in json.loads(capsys.readouterr().out)["analyses"] if a["model"].startswith("library:")]
+    assert mine["windows_heard_again"] and len(mine["window_starts"]) == len(mine["window_probabilities"]) >= 1
+    assert all(abs(sum(row) - 1) < 1e-3 for row in mine["window_probabilities"])
+    assert main(["show", path, "--model", learned]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    heard = lines[lines.index("  per window (heard again now):") + 1:]
+    assert len(heard) == len(mine["window_starts"]), heard
+    assert all(re.fullmatch(r" +\d+\.\d s  (Classical|Hip Hop|Noise Rock) [01]\.\d\d", line) for line in heard), heard
+    with open_database(music.parent / "learn.db")() as s:  # nothing stored
+        assert all(a.window_probabilities == [] for a in s.scalars(select(Analysis)) if a.model_key.startswith("library:"))
+    Path(path).unlink()
+    assert main(["show", path, "--model", learned]) == EXIT_OK
+    assert capsys.readouterr().err == (f"warning: {path}: no per-window genres: file not found (moved or deleted since "
+                                       "the last scan: Scan finds it)\n")
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_the_details_timeline_of_a_learned_track_is_heard_again(qtbot, tagged_library, tmp_path, monkeypatch):
+    # `learn` re-predicts every track from its stored embedding, which keeps no windows: the details panel said
+    # "no per-window data" for every track of a learned library, for good (a rescan analyses changed files only).
+    from desktop.services.learning import active_model
+    from desktop.store import queries
+    from desktop.ui.table_model import TRACK_ID_ROLE
+
+    music, untagged = tagged_library
+    win = scanned_window(qtbot, music, tmp_path)
+    win.learn_genres(activate=True)
+    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    learned = active_model(win.sessions)
+    first, second, third = (str(path) for path in list(untagged)[:3])
+    with win.sessions() as s:
+        ids = {path: s.scalar(select(Track.id).where(Track.path == path)) for path in (first, second, third)}
+        analysis = queries.latest_analysis(s, ids[first])
+        assert analysis.model_key.startswith("library:") and analysis.window_probabilities == []
+    rows = {win.proxy.index(r, 0).data(TRACK_ID_ROLE): r for r in range(win.proxy.rowCount())}
+    timeline = win.details.timeline
+    # $GENRE_TAGGER_MODEL names the base network here: not the analysis's model, whose windows these would not be.
+    win.table.selectRow(rows[ids[first]])
+    qtbot.waitUntil(lambda: win.timelines.job is None, timeout=30_000)
+    assert timeline.probs == [] and timeline.note == (f"no per-window data: analysed by {analysis.model_key}, and "
+                                                      f"{GenreModel(win.current_model_path()).info.key} is in use now "
+                                                      "(Scan analyses it again)")
+    monkeypatch.setattr(win, "current_model_path", lambda: learned)  # scans use the learned model
+    win.table.selectRow(rows[ids[second]])
+    assert timeline.note == "listening to the track again for its per-window genres…"
+    qtbot.waitUntil(lambda: win.timelines.job is None, timeout=30_000)
+    assert timeline.labels == ["Classical", "Hip Hop", "Noise Rock"] and len(timeline.starts) >= 1
+    assert len(timeline.probs) == len(timeline.starts) and all(abs(sum(r) - 1) < 1e-3 for r in timeline.probs)
+    heard = timeline.probs
+    with win.sessions() as s:  # showing a track writes nothing
+        assert queries.latest_analysis(s, ids[second]).window_probabilities == []
+    win.table.selectRow(rows[ids[first]])  # heard now, with the learned model in use
+    qtbot.waitUntil(lambda: win.timelines.job is None and timeline.probs != [], timeout=30_000)
+    win.table.selectRow(rows[ids[second]])  # kept: shown at once, not heard again
+    assert win.timelines.job is None and timeline.probs == heard
+    Path(third).unlink()  # gone since the scan: the reason, not a blank box
+    win.table.selectRow(rows[ids[third]])
+    qtbot.waitUntil(lambda: win.timelines.job is None, timeout=30_000)
+    assert timeline.probs == [] and timeline.note == ("no per-window data: file not found (moved or deleted since the "
+                                                      "last scan: Scan finds it)")
 
 
 @pytest.mark.usefixtures("need_ffmpeg")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tempfile
 from pathlib import Path
 
-from desktop.core.analysis import AnalysisSettings, Analyzer, TrackAnalysis
+from desktop.core.analysis import AnalysisSettings, Analyzer, TrackAnalysis, status_words
 from desktop.core.audio import soundfile_reason
 from desktop.core.errors import AudioDecodeError
 from desktop.core.model import GenreModel
@@ -43,4 +44,16 @@ def classify_wav_bytes(model: GenreModel, data: bytes, name: str = "standard inp
         path.write_bytes(data)
         result = classify_file(model, path)
     result.path = Path(name)
+    return result
+
+
+def hear_again(model: GenreModel, path: str | Path, settings: AnalysisSettings) -> TrackAnalysis:
+    """A library track's genres window by window, heard as a scan with `settings` hears it, for an analysis that
+    keeps none (`learn` re-predicts from stored embeddings); nothing is stored. AudioDecodeError when it cannot be."""
+    path = Path(path)
+    if not path.is_file():  # the decoder's own words for it: "cannot read audio (System error.)"
+        raise AudioDecodeError(path, "file not found (moved or deleted since the last scan: Scan finds it)")
+    result = next(Analyzer(model, dataclasses.replace(settings, workers=1)).analyse([path]))
+    if result.window_probabilities is None or not len(result.window_starts):
+        raise AudioDecodeError(path, result.error or status_words(result.status))
     return result

@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
 from desktop.core.wording import percent
 
+NO_WINDOWS = "no per-window data"
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"]
 
 
@@ -52,11 +53,13 @@ class WindowTimeline(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.labels, self.starts, self.probs = [], [], []
+        self.note = NO_WINDOWS  # what the box says with no windows to draw
         self.setMinimumHeight(110)
 
-    def set_windows(self, labels, starts, probs) -> None:
-        """starts: seconds; probs: [windows][labels]."""
+    def set_windows(self, labels, starts, probs, note: str = "") -> None:
+        """starts: seconds; probs: [windows][labels]; `note`: what shows without windows."""
         self.labels, self.starts, self.probs = list(labels), list(starts), [list(r) for r in probs]
+        self.note = note or NO_WINDOWS
         self.update()
 
     @staticmethod
@@ -84,7 +87,7 @@ class WindowTimeline(QWidget):
             y = rect.bottom() - fraction * rect.height()
             p.drawText(QRectF(0, y - metrics.height() / 2, left - 4, metrics.height()), Qt.AlignmentFlag.AlignRight, text)
         if not self.probs:
-            p.drawText(rect, Qt.AlignmentFlag.AlignCenter, "no per-window data")
+            p.drawText(rect.adjusted(4, 0, -4, 0), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.note)
             p.end()
             return
         span = (max(self.starts) - min(self.starts)) or 1.0
@@ -133,3 +136,7 @@ class DetailsPanel(QWidget):
         self.timeline.set_windows(labels, starts, window_probs)
         for part in self.analysis_parts:
             part.setVisible(bool(len(labels)))
+
+    def set_timeline(self, starts, window_probs, note: str = "") -> None:
+        """The shown track's windows, once heard (the genres stay those of `show_track`); `note` without them."""
+        self.timeline.set_windows(self.timeline.labels, starts, window_probs, note)

@@ -119,6 +119,7 @@ from desktop.ui.table_model import (
     load_genre_counts,
     load_rows,
 )
+from desktop.ui.timeline_fill import TimelineFiller, Wanted
 from desktop.ui.workers import Job, background, scan_function, start_job
 
 CHANGE_OVERLAP = timedelta(seconds=5)
@@ -314,6 +315,11 @@ class MainWindow(QMainWindow):
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
         self.details = DetailsPanel()
+        self.details_track_id: int | None = None  # the track the details panel shows
+        # A learned library's analyses keep no windows: the shown track is heard again for its timeline.
+        self.timelines = TimelineFiller(self)
+        self.timelines.heard.connect(self._timeline_heard)
+        self.timelines.not_heard.connect(self._timeline_not_heard)
         center = QWidget()
         top = QHBoxLayout()
         top.addWidget(self.search, 1)
@@ -725,7 +731,7 @@ class MainWindow(QMainWindow):
     def _show_details(self, current: QModelIndex, _previous=None):
         if not current.isValid():
             return
-        track_id = self.proxy.index(current.row(), 0).data(TRACK_ID_ROLE)
+        track_id = self.details_track_id = self.proxy.index(current.row(), 0).data(TRACK_ID_ROLE)
         with self.sessions() as s:
             track = s.get(Track, track_id)
             analysis = queries.latest_analysis(s, track_id)
@@ -745,6 +751,29 @@ class MainWindow(QMainWindow):
                 labels = [shown_genre(label, self._spellings) for label in analysis.labels]  # as the table shows them
                 self.details.show_track(heading, labels, analysis.probabilities, analysis.window_starts,
                                         analysis.window_probabilities)
+                if not analysis.window_probabilities and not track.missing:
+                    self._hear_windows(Wanted(track_id, track.path, analysis.model_key, analysis.audio_hash))
+
+    def _hear_windows(self, wanted: Wanted):
+        """Fill the timeline of an analysis that keeps no windows (`learn`'s re-prediction): heard before, or now."""
+        heard = self.timelines.timeline(wanted)
+        if heard is not None:
+            self.details.set_timeline(*heard)
+            return
+        try:
+            model_path = self.current_model_path()
+        except (GenreTaggerError, ValueError):
+            return  # "no per-window data"; the model's own problem is reported where it is used
+        self.details.set_timeline([], [], "listening to the track again for its per-window genres…")
+        self.timelines.ask(wanted, model_path, self.settings.tagging().analysis(), self.settings.device)
+
+    def _timeline_heard(self, track_id: int, starts, window_probabilities):
+        if track_id == self.details_track_id:
+            self.details.set_timeline(starts, window_probabilities)
+
+    def _timeline_not_heard(self, track_id: int, why: str):
+        if track_id == self.details_track_id:
+            self.details.set_timeline([], [], f"no per-window data: {why}")
 
     # ---- scanning ---------------------------------------------------------------------------
     def add_folder(self):
