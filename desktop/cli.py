@@ -620,7 +620,7 @@ def cmd_show(args, out: Output) -> int:
         elif album_genres_on(s) and in_compilation(s, track.id):
             out.data["in_compilation"] = True
             out.say(f"album genre: none, {track.album} is a compilation (each of its tracks keeps its own genre)")
-        say_what_it_teaches(out, s, track)
+        say_what_it_teaches(out, s, track, spellings)
         in_use = functools.cache(lambda: GenreModel(resolve_model(args.model, active_model(sessions)), device="cpu"))
         for a, shown in zip(analyses, out.data["analyses"], strict=True):
             out.say(f"model {a.model_key}: {status_words(a.status)}")
@@ -656,27 +656,13 @@ def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callabl
         out.say(f"   {start:7.1f} s  {labels[top]} {sureness(row[top])}")
 
 
-LABEL_SOURCES = {"tag": "its genre tag", "correction": "your correction", "folder": "the genre folder it is in"}
-
-
-def say_what_it_teaches(out: Output, s, track) -> None:
+def say_what_it_teaches(out: Output, s, track, spellings: dict[str, str]) -> None:
     """The genre a track gives `learn` (its correction, its tag, its genre folder) and whence; or why none."""
-    from desktop.core.genre_names import first_named
-    from desktop.services.labels import gather_labels, genre_folders_on
-    from desktop.store.schema import Track
+    from desktop.services.labels import what_it_teaches
 
-    labels, display = gather_labels(s, Track.id == track.id)
-    if labels:
-        label = labels[0]
-        out.data["teaches"] = {"genre": display[label.key], "source": label.source}
-        out.say(f"  learned as: {display[label.key]} (from {LABEL_SOURCES[label.source]})")
-    else:
-        out.data["teaches"] = None
-        why = ("not in the library now" if track.missing
-               else f"its tag, {track.file_genre!r}, names no genre" if track.file_genre and not first_named(track.file_genre)
-               else "its tag was written by Genre Tagger, never learned from" if track.file_genre
-               else "no genre tag or correction" + (", and no genre folder" if genre_folders_on(s) else ""))
-        out.say(f"  learned as: - ({why})")
+    teaches = what_it_teaches(s, track, spellings)
+    out.data["teaches"] = {"genre": teaches.genre, "source": teaches.source} if teaches.genre else None
+    out.say(f"  learned as: {teaches}")
 
 
 def say_recovery(out: Output, report) -> None:

@@ -431,7 +431,8 @@ def scanned_window(qtbot, music: Path, tmp_path: Path):
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
-def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_library, tmp_path, monkeypatch):
+def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_library, tmp_path, monkeypatch,
+                                                                capsys):
     import desktop.ui.main_window as main_window
     from desktop.core.model import read_model_info
     from desktop.services.learning import active_model
@@ -464,10 +465,20 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
     rows = {win.proxy.index(r, 0).data(TRACK_ID_ROLE): r for r in range(win.proxy.rowCount())}
     win.table.selectRow(rows[track_id])
     assert "your correction (Classical)" in win.details.heading.text()
+    # And what each track teaches Learn My Genres (as `show` says): only the command line said it.
+    assert "<br>Learn My Genres learns it as Classical (from your correction)" in win.details.heading.text()
     with win.sessions() as s:
         other = s.scalar(select(Track.id).where(Track.path == str(list(untagged)[1])))
+        tagged = s.scalar(select(Track.id).where(Track.file_genre == "noise rock").limit(1))
     win.table.selectRow(rows[other])
     assert "learned from your library" in win.details.heading.text()
+    assert "<br>Learn My Genres learns nothing from it (no genre tag or correction)" in win.details.heading.text()
+    win.table.selectRow(rows[tagged])  # as learn names it, not as this file spells it ("noise rock")
+    assert "<br>Learn My Genres learns it as Noise Rock (from its genre tag)" in win.details.heading.text()
+    with win.sessions() as s:
+        assert main(["show", s.get(Track, tagged).path]) == EXIT_OK
+    assert "  learned as: Noise Rock (from its genre tag)\n" in capsys.readouterr().out
+    qtbot.waitUntil(lambda: win.timelines.job is None, timeout=30_000)  # the shown tracks' timelines
     # Genres set elsewhere (here the command line): the scan after finds them and relearns, as after corrections
     # here; it relearned only after its own corrections, and said nothing.
     for path in list(untagged)[2:7]:

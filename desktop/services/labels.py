@@ -76,6 +76,34 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
     return labels, display
 
 
+LABEL_SOURCES = {"tag": "its genre tag", "correction": "your correction", "folder": "the genre folder it is in"}
+
+
+@dataclass(frozen=True)
+class Teaches:
+    """The genre one track gives `learn` and whence (`source`: a Label's), or, with no genre, why none."""
+
+    genre: str | None
+    source: str | None = None
+    why_none: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.genre} (from {LABEL_SOURCES[self.source]})" if self.genre else f"- ({self.why_none})"
+
+
+def what_it_teaches(s: Session, track: Track, spellings: dict[str, str]) -> Teaches:
+    """The genre a track gives `learn` (its correction, its tag, its genre folder) and whence; or why none.
+    `spellings` (queries.library_spellings): the genre named as the library names it, as `learn` does ("Noise Rock"
+    for a tag "noise rock" where most tags say so), not as this one track spells it."""
+    labels, display = gather_labels(s, Track.id == track.id)
+    if labels:
+        return Teaches(spellings.get(labels[0].key, display[labels[0].key]), labels[0].source)
+    return Teaches(None, why_none="not in the library now" if track.missing
+                   else f"its tag, {track.file_genre!r}, names no genre" if track.file_genre and not first_named(track.file_genre)
+                   else "its tag was written by Genre Tagger, never learned from" if track.file_genre
+                   else "no genre tag or correction" + (", and no genre folder" if genre_folders_on(s) else ""))
+
+
 def unnamed_folders(s: Session) -> dict[str, int]:
     """The outermost folders holding tracks with no genre of their own and no genre folder, with how many such tracks
     each holds, most first: named for a genre no list knows ("Schlager"), or for none ("Incoming")."""

@@ -62,7 +62,7 @@ from desktop.services.album_genres import (
     in_compilation,
     set_album_genres,
 )
-from desktop.services.labels import genre_folders_on
+from desktop.services.labels import LABEL_SOURCES, Teaches, genre_folders_on, what_it_teaches
 from desktop.services.learning import (
     LearnCancelled,
     active_model,
@@ -167,6 +167,13 @@ def describe_model(path: str, spellings: dict[str, str] | None = None) -> str:
 # Why a track has no prediction, for the details' "Genre from: its tag (Jazz); …".
 UNHEARD = {NEW: "not analysed yet", ERROR: "it could not be analysed", TOO_SHORT: "too short for the model to tell",
            NO_MUSIC: "the model heard no music in it", UNLIKE: "unlike every genre learned from your library"}
+
+
+def teaches_words(teaches: Teaches) -> str:
+    """What a track gives Learn My Genres, in the listener's words ("learns it as Jazz (from its genre tag)")."""
+    if teaches.genre:
+        return f"Learn My Genres learns it as {teaches.genre} (from {LABEL_SOURCES[teaches.source]})"
+    return f"Learn My Genres learns nothing from it ({teaches.why_none})"
 
 
 def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spellings: dict[str, str] | None = None,
@@ -743,6 +750,7 @@ class MainWindow(QMainWindow):
             album = album_genre_of(s, track_id)
             apart = album is None and self.album_genres_action.isChecked() and in_compilation(s, track_id)
             heading += f"<br>Genre from: {html.escape(genre_source(track, analysis, album, self._spellings, apart))}"
+            heading += f"<br>{html.escape(teaches_words(what_it_teaches(s, track, self._spellings)))}"
             if track.error:
                 heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
