@@ -759,7 +759,8 @@ class MainWindow(QMainWindow):
                 labels = [shown_genre(label, self._spellings) for label in analysis.labels]  # as the table shows them
                 self.details.show_track(heading, labels, analysis.probabilities, analysis.window_starts,
                                         analysis.window_probabilities)
-                if not analysis.window_probabilities and not track.missing:
+                # Only learn's re-predictions keep no windows; a track gone from its folder cannot be heard.
+                if not analysis.window_probabilities and is_learned_key(analysis.model_key) and not track.missing:
                     self._hear_windows(Wanted(track_id, track.path, analysis.model_key, analysis.audio_hash))
 
     def _hear_windows(self, wanted: Wanted):
