@@ -106,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     ls = add("list", help="list tracks")
     ls.add_argument("--genre", help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
+    ls.add_argument("--no-genre", action="store_true",
+                    help="only tracks with no genre at all (not analysed, unreadable, no music, unlike your genres), each with why")
     ls.add_argument("--review", action="store_true", help="only tracks to review, each with why (uncertain, the tag disagrees, the album disagrees)")
     ls.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
                     help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
@@ -520,12 +522,15 @@ def cmd_list(args, out: Output) -> int:
     with open_sessions(args, out)() as s:
         if args.counts:
             counts = queries.genre_counts(s, args.threshold)
-            uncertain = queries.uncertain_count(s, args.threshold)
-            out.data = {"genres": [{"genre": g, "tracks": n} for g, n in counts], "uncertain": uncertain}
+            uncertain, unnamed = queries.uncertain_count(s, args.threshold), queries.no_genre_count(s)
+            out.data = {"genres": [{"genre": g, "tracks": n} for g, n in counts], "uncertain": uncertain,
+                        "no_genre": unnamed}
             for g, n in counts:
                 out.say(f"{n:6d}  {g}")
             if uncertain:
                 out.say(f"{uncertain:6d}  (uncertain: predictions under {args.threshold:g}, see list --review)")
+            if unnamed:  # every track counted somewhere: these were in none of the lines above
+                out.say(f"{unnamed:6d}  (no genre: not analysed, unreadable, no music or unlike your genres; see list --no-genre)")
             return EXIT_OK
         why: dict[int, str] = {}  # --review: why each track is there, in the status column's place
         # The filters combine (--search ignored --genre and --review, and stopped at 1,000 tracks unsaid).
@@ -534,8 +539,11 @@ def cmd_list(args, out: Output) -> int:
             tracks, why = [t for t, _ in reviewed], {t.id: reason for t, reason in reviewed}
             if args.genre:
                 tracks = list(filter(queries.of_genre(args.genre), tracks))
+            if args.no_genre:
+                tracks = [t for t in tracks if not t.genre]
         else:
-            tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
+            tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
+                                             without_genre=args.no_genre)
         if args.search:
             tracks = list(filter(queries.search_matches(args.search), tracks))
         out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
@@ -544,12 +552,15 @@ def cmd_list(args, out: Output) -> int:
         # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
         # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
-        status_width = max(10, max((len(why.get(t.id, "")) for t in tracks), default=0))
+        # --no-genre: each says why in its status's place ("unlike every genre learned from your library (closest:
+        # Disco 0.96)", a decoding error), where its status alone said "unlike" or "error".
+        status = {t.id: why.get(t.id) or (args.no_genre and t.error) or status_words(t.status) for t in tracks}
+        status_width = max(10, max((len(text) for text in status.values()), default=0))
         for t in tracks:
             conf = sureness(t.confidence) if t.confidence is not None else "  - "
             genre = t.genre or "-"
             genre = genre if len(genre) <= width else genre[: width - 1] + "…"
-            out.say(f"{genre:<{width}} {conf}  {why.get(t.id, status_words(t.status)):<{status_width}} {t.path}")
+            out.say(f"{genre:<{width}} {conf}  {status[t.id]:<{status_width}} {t.path}")
     return EXIT_OK
 
 
@@ -560,7 +571,7 @@ def empty_listing_hint(session, args) -> str:
     if not queries.has_tracks(session):
         return NO_TRACKS_YET
     asked = [words for words in (args.review and "to review", args.genre and f"of the genre {args.genre!r}",
-                                 args.search and f"matching {args.search!r}") if words]
+                                 args.no_genre and "with no genre", args.search and f"matching {args.search!r}") if words]
     if len(asked) > 1:  # filters combined: say all of them, not the first one's own reason
         return f"no track {', '.join(asked)}"
     if args.review:
@@ -569,6 +580,8 @@ def empty_listing_hint(session, args) -> str:
         return f"no track matches {args.search!r}"
     if args.genre:
         return f"no track is confidently {args.genre} (list --counts shows the genres)"
+    if args.no_genre:
+        return "every track has a genre"
     return "no track is present: the library's files are missing (moved, or on a drive not mounted); scan their folder"
 
 

@@ -622,6 +622,30 @@ def test_a_confidence_just_under_the_threshold_never_reads_as_the_threshold(lib,
     assert "  confidence: 0.499" in capsys.readouterr().out.splitlines()
 
 
+def test_list_counts_and_lists_the_tracks_with_no_genre_and_says_why(lib, capsys):
+    # A track with no genre at all (here unreadable) was in no line of list --counts, and no filter found them.
+    music, files = lib
+    broken = music / "c" / "broken.mp3"
+    broken.parent.mkdir()
+    broken.write_bytes(b"\xff\xfb" + b"not audio" * 300)
+    main(["scan", str(music)])
+    capsys.readouterr()
+    assert main(["list", "--counts"]) == EXIT_OK
+    assert capsys.readouterr().out.splitlines()[-1] == ("     1  (no genre: not analysed, unreadable, no music or unlike your "
+                                                        "genres; see list --no-genre)")
+    code, data = run_json(capsys, "list", "--counts")
+    assert data["no_genre"] == 1  # with the genres and the uncertain, every track once
+    assert sum(g["tracks"] for g in data["genres"]) + data["uncertain"] + data["no_genre"] == len(files) + 1
+    assert main(["list", "--no-genre"]) == EXIT_OK
+    [line] = capsys.readouterr().out.splitlines()
+    with sqlite3.connect(os.environ["GENRE_TAGGER_DB"]) as con:
+        [(error,)] = con.execute("select error from tracks where path = ?", (str(broken),)).fetchall()
+    assert error and line.startswith("-") and f"  {error} {broken}" in line  # why, where its status said "error"
+    assert [t["path"] for t in run_json(capsys, "list", "--no-genre")[1]["tracks"]] == [str(broken)]
+    assert main(["list", "--no-genre", "--genre", "noise"]) == EXIT_OK
+    assert capsys.readouterr().err.strip() == "no track of the genre 'noise', with no genre"
+
+
 def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):
     music, files = lib
     for argv, hint in ((["list"], "no tracks yet: scan a folder first"), (["genres"], "no tracks yet: scan a folder first"),

@@ -10,7 +10,14 @@ from PySide6.QtGui import QImage
 from PySide6.QtTest import QTest
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
-from desktop.services.library_map import NO_TAG, UNCERTAIN, LibraryMap, compute_map, layout_2d
+from desktop.services.library_map import (
+    NO_GENRE,
+    NO_TAG,
+    UNCERTAIN,
+    LibraryMap,
+    compute_map,
+    layout_2d,
+)
 from desktop.ui.map_view import MapView
 
 
@@ -96,6 +103,26 @@ def test_colour_by_file_tag_reads_tags_as_a_listener_means_them():
                    ["prediction"] * n, np.zeros(n, bool))
     assert m.colour_keys(by_file_tag=True) == ["Hip-Hop", "Hip-Hop", "Hip-Hop", NO_TAG, NO_TAG, NO_TAG, "Rock", "Jazz", "Rock"]
     assert m.colour_keys() == ["Jazz"] * n
+
+
+def test_tracks_with_no_genre_are_apart_from_the_uncertain_on_the_map(tmp_path):
+    # A track unlike every genre learned from the library (no genre at all) was drawn and counted as "Uncertain",
+    # where the sidebar and list --counts count it apart, under "No genre".
+    from desktop.store.database import open_database
+    from desktop.store.schema import Analysis, Track
+
+    sessions = open_database(tmp_path / "map.db")
+    unlike = "unlike every genre learned from your library (closest: Jazz 0.41)"
+    with sessions() as s, s.begin():
+        for n, (genre, confidence, error) in enumerate([("Jazz", 0.9, None), ("Jazz", 0.3, None), (None, None, unlike)]):
+            track = Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
+                          genre=genre, predicted_genre=genre, confidence=confidence, error=error)
+            s.add(track)
+            s.flush()
+            s.add(Analysis(track_id=track.id, model_key="m:1", audio_hash=f"h{n}", status="analysed", labels=["Jazz"],
+                           probabilities=[1.0], embedding=(np.arange(4, dtype="<f4") * (n + 1)).tobytes()))
+    shown = compute_map(sessions)
+    assert shown.genre == ["Jazz", UNCERTAIN, NO_GENRE] and shown.source == ["prediction", "uncertain", unlike]
 
 
 def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):

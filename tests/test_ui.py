@@ -1012,7 +1012,14 @@ def test_the_sidebar_counts_and_shows_a_genre_in_any_spelling_and_among_several(
     # A correction typed "jazz" was a second "jazz" entry beside the predicted "Jazz", a track of "Rock; Jazz"
     # was under neither, and "All tracks" added up the genres (not the tracks the table shows).
     from desktop.store.schema import Track
-    from desktop.ui.table_model import UNCERTAIN_ITEM, LibraryFilter, load_genre_counts, load_rows
+    from desktop.ui.table_model import (
+        NO_GENRE_ITEM,
+        UNCERTAIN_ITEM,
+        GenreListModel,
+        LibraryFilter,
+        load_genre_counts,
+        load_rows,
+    )
 
     sessions = open_database(tmp_path / "counts.db")
     with sessions() as s, s.begin():
@@ -1022,7 +1029,13 @@ def test_the_sidebar_counts_and_shows_a_genre_in_any_spelling_and_among_several(
             s.add(Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3", genre=genre,
                         corrected_genre=corrected, predicted_genre=None if corrected else genre, confidence=confidence))
     counts, total = load_genre_counts(sessions)
-    assert counts == [("Jazz", 4), ("Rock", 1), (UNCERTAIN_ITEM, 1)] and total == 6
+    # The track with no genre at all (not analysed, unreadable, unlike the library's genres) was in no entry but
+    # "All tracks": it has its own now, as list --counts says.
+    assert counts == [("Jazz", 4), ("Rock", 1), (UNCERTAIN_ITEM, 1), (NO_GENRE_ITEM, 1)] and total == 6
+    sidebar = GenreListModel()
+    sidebar.set_counts(counts, total)
+    assert [sidebar.index(r, 0).data() for r in range(5)][3:] == ["Uncertain  (1)", "No genre  (1)"]
+    assert sidebar.row_of(NO_GENRE_ITEM) == 4
     model, proxy = LibraryTableModel(), LibraryFilter()
     proxy.setSourceModel(model)
     model.set_rows(load_rows(sessions))
@@ -1030,6 +1043,8 @@ def test_the_sidebar_counts_and_shows_a_genre_in_any_spelling_and_among_several(
     assert sorted(proxy.index(r, 0).data() for r in range(proxy.rowCount())) == ["0.mp3", "1.mp3", "2.mp3", "3.mp3"]
     proxy.set_genre("Rock")  # the uncertain Rock stays under Uncertain
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["3.mp3"]
+    proxy.set_genre(NO_GENRE_ITEM)
+    assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["5.mp3"]
 
 
 def test_under_needs_review_each_row_says_why_when_hovered():

@@ -25,7 +25,8 @@ from desktop.store.schema import Analysis, Track
 log = logging.getLogger(__name__)
 UNCERTAIN = "Uncertain"
 NO_TAG = "No genre tag"
-GREY = frozenset({UNCERTAIN, NO_TAG})  # the keys that are not a genre: drawn grey, listed last
+NO_GENRE = "No genre"  # none predicted, set or tagged: unlike every genre learned from the library, no music…
+GREY = frozenset({UNCERTAIN, NO_TAG, NO_GENRE})  # the keys that are not a genre: drawn grey, listed last
 
 
 @dataclass
@@ -34,11 +35,11 @@ class LibraryMap:
 
     track_ids: np.ndarray  # [n] int
     xy: np.ndarray  # [n, 2] float32 in [0, 1]
-    genre: list[str]  # confident genre, or UNCERTAIN
+    genre: list[str]  # confident genre, or UNCERTAIN, or NO_GENRE
     file_genre: list[str]  # the file's own tag ('' when none)
     title: list[str]
     artist: list[str]
-    source: list[str]  # "correction", "prediction" or "uncertain"
+    source: list[str]  # "correction", "prediction" or "uncertain"; with no genre, why (the track's error)
     review: np.ndarray  # [n] bool: needs review (uncertain, tag disagrees, album check)
     method: str = "pca"
 
@@ -92,7 +93,7 @@ def compute_map(sessions: sessionmaker[Session], threshold: float = DEFAULT_THRE
     with sessions() as s:
         # Without the embeddings: they are read only when the cached layout is out of date.
         rows = s.execute(select(Track.id, Track.title, Track.artist, Track.file_genre, Track.genre, Track.confidence,
-                                Track.corrected_genre, Track.predicted_genre, Analysis.id.label("analysis_id"))
+                                Track.corrected_genre, Track.predicted_genre, Track.error, Analysis.id.label("analysis_id"))
                          .join(Analysis, Analysis.track_id == Track.id)
                          .where(Track.missing.is_(False), Analysis.embedding.is_not(None),
                                 Analysis.audio_hash == Track.audio_hash)
@@ -115,8 +116,10 @@ def compute_map(sessions: sessionmaker[Session], threshold: float = DEFAULT_THRE
     genre, source, review = [], [], np.zeros(len(latest), bool)
     for n, r in enumerate(latest):
         uncertain = not r.corrected_genre and queries.is_uncertain(r.confidence, threshold)
-        genre.append(UNCERTAIN if uncertain or not r.genre else r.genre)
-        source.append("correction" if r.corrected_genre else "uncertain" if uncertain else "prediction")
+        # Apart from the uncertain, as the sidebar and list --counts count them (they were "Uncertain" here).
+        genre.append(UNCERTAIN if uncertain else r.genre or NO_GENRE)
+        source.append("correction" if r.corrected_genre else "uncertain" if uncertain
+                      else "prediction" if r.genre else r.error or "not predicted")
         review[n] = r.id in flagged or queries.row_needs_review(r.file_genre or "", r.predicted_genre, r.confidence,
                                                                  bool(r.corrected_genre), threshold)
     return LibraryMap(ids, xy, genre, [r.file_genre or "" for r in latest], [r.title or "" for r in latest],

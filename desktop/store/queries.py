@@ -96,13 +96,27 @@ def present_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Track).where(Track.missing.is_(False)))
 
 
+def no_genre_clause():
+    """Tracks with no genre at all, none predicted, set by hand or named by their own tag: not analysed yet, unreadable,
+    too short, no music, or unlike every genre learned from the library."""
+    return or_(Track.genre.is_(None), Track.genre == "")
+
+
+def no_genre_count(session: Session) -> int:
+    """Present tracks with no genre (no_genre_clause): in no genre's count and not uncertain either."""
+    return session.scalar(select(func.count()).select_from(Track).where(Track.missing.is_(False), no_genre_clause()))
+
+
 def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,
-                    threshold: float | None = None) -> list[Track]:
-    """Present tracks, of one genre when given (with a threshold: confidently), in playing order (album_order).
+                    threshold: float | None = None, without_genre: bool = False) -> list[Track]:
+    """Present tracks, of one genre when given (with a threshold: confidently), or `without_genre`, in playing order
+    (album_order).
 
     The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
     """
     q = select(Track).where(Track.missing.is_(False))
+    if without_genre:
+        q = q.where(no_genre_clause())
     if genre is not None:
         q = q.where(Track.genre.in_(spellings_of(session, genre)))
     if threshold is not None:

@@ -108,10 +108,10 @@ from desktop.ui.table_model import (
     FILE_GENRE,
     GENRE,
     GENRE_ROLE,
+    SIDEBAR_NAMES,
     STATUS,
     TITLE,
     TRACK_ID_ROLE,
-    UNCERTAIN_ITEM,
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
@@ -614,7 +614,7 @@ class MainWindow(QMainWindow):
     def genre_choices(self) -> list[str]:
         """What a correction offers: the library's genres and the model's, each once, as the library spells it
         (the model's bare labels, "hiphop", went into files when picked)."""
-        names = [name for name, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if name != UNCERTAIN_ITEM]
+        names = [name for name, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if name not in SIDEBAR_NAMES]
         names += list(self._spellings.values())  # the files' own genre tags and the listener's merges
         names += [shown_genre(label, self._spellings) for label in self.labels]
         once = {genre_key(name): name for name in reversed(names)}  # the library's own spelling wins
@@ -674,7 +674,7 @@ class MainWindow(QMainWindow):
 
     def _sidebar_menu(self, pos):
         genre = self.sidebar.indexAt(pos).data(GENRE_ROLE)
-        if not genre or genre == UNCERTAIN_ITEM:
+        if not genre or genre in SIDEBAR_NAMES:  # Uncertain, No genre: not genres to merge or rename
             return
         from PySide6.QtWidgets import QMenu
 
@@ -710,7 +710,7 @@ class MainWindow(QMainWindow):
         if self._refused_read_only():
             return
         if target is None:
-            choices = [g for g, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if g not in (genre, UNCERTAIN_ITEM)]
+            choices = [g for g, _ in load_genre_counts(self.sessions, self.settings.threshold)[0] if g != genre and g not in SIDEBAR_NAMES]
             title = "Merge genre" if merge else "Rename genre"
             target, ok = QInputDialog.getItem(self, title, f"{genre} becomes:", choices if merge else [genre], 0, True)
             if not ok or not target.strip():
@@ -1563,7 +1563,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Nothing to export: the table shows no track", 5000)
             return
         genre = self.sidebar.currentIndex().data(GENRE_ROLE)
-        name = playlist_file_name(genre if genre and genre != UNCERTAIN_ITEM else "")
+        name = playlist_file_name(genre if genre and genre not in SIDEBAR_NAMES else "")
         # Beside the music (where a playlist's relative paths stay short), then where the last one went;
         # the process's working folder meant nothing to a listener.
         folder = self._playlist_folder or (self.settings.folders[0] if self.settings.folders else "")

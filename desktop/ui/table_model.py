@@ -32,6 +32,8 @@ CELL = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.It
 EDITABLE_CELL = CELL | Qt.ItemFlag.ItemIsEditable
 NO_FLAGS = Qt.ItemFlag.NoItemFlags
 UNCERTAIN_ITEM = "\x00uncertain"  # the sidebar's entry for predictions under the threshold; no genre has this name
+NO_GENRE_ITEM = "\x00no genre"  # its entry for tracks with no genre at all (not analysed, unreadable, unlike yours)
+SIDEBAR_NAMES = {UNCERTAIN_ITEM: "Uncertain", NO_GENRE_ITEM: "No genre"}  # the entries that are not genres
 
 
 @dataclass(frozen=True)
@@ -92,12 +94,13 @@ def load_changes(sessions, since: datetime) -> tuple[list[TrackRow], set[int]]:
 
 
 def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> tuple[list[tuple[str, int]], int]:
-    """The sidebar's (genre, count) pairs: confident genres, then the uncertain ones apart; and every track."""
+    """The sidebar's (genre, count) pairs: confident genres, then the uncertain ones apart, then those with no genre
+    (each track in one entry, or in each of its genres); and every track."""
     with sessions() as s:
         counts = queries.genre_counts(s, threshold)
-        uncertain = queries.uncertain_count(s, threshold)
+        apart = [(UNCERTAIN_ITEM, queries.uncertain_count(s, threshold)), (NO_GENRE_ITEM, queries.no_genre_count(s))]
         total = queries.present_count(s)
-    return counts + ([(UNCERTAIN_ITEM, uncertain)] if uncertain else []), total
+    return counts + [(item, n) for item, n in apart if n], total
 
 
 def sort_key(row: TrackRow, column: int) -> tuple:
@@ -336,6 +339,9 @@ class LibraryFilter(QSortFilterProxyModel):
         if self._genre == UNCERTAIN_ITEM:
             if r.corrected or not queries.is_uncertain(r.confidence, self._threshold):
                 return False
+        elif self._genre == NO_GENRE_ITEM:
+            if r.genre:  # queries.no_genre_clause
+                return False
         elif self._genre is not None and (not self._of_genre(r.genre) or
                                           (not r.corrected and queries.is_uncertain(r.confidence, self._threshold))):
             return False
@@ -365,9 +371,9 @@ class GenreListModel(QAbstractListModel):
         """The row showing `genre` (by key: the sidebar may now spell it otherwise); 0 for all tracks."""
         if genre is None:
             return 0
-        key = genre if genre == UNCERTAIN_ITEM else genre_key(genre)
+        key = genre if genre in SIDEBAR_NAMES else genre_key(genre)
         return next((n for n, (g, _) in enumerate(self._items)
-                     if g is not None and (g if g == UNCERTAIN_ITEM else genre_key(g)) == key), None)
+                     if g is not None and (g if g in SIDEBAR_NAMES else genre_key(g)) == key), None)
 
     def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802
         return 0 if parent.isValid() else len(self._items)
@@ -377,7 +383,7 @@ class GenreListModel(QAbstractListModel):
             return None
         genre, count = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            name = "Uncertain" if genre == UNCERTAIN_ITEM else genre or "All tracks"
+            name = SIDEBAR_NAMES.get(genre, genre or "All tracks")
             return f"{name}  ({count})"
         if role == GENRE_ROLE:
             return genre
