@@ -642,7 +642,10 @@ def test_the_details_call_only_a_shipped_model_shipped():
     waiting = SimpleNamespace(**{**vars(unread), "verdict": "new"})
     assert genre_source(waiting, None) == "its tag (Pop); not analysed yet"
     placeholder = SimpleNamespace(**{**vars(unread), "file_genre": "Unknown", "genre": None})  # no genre: not taken
-    assert genre_source(placeholder, None) == "nothing yet (its tag says Unknown)"
+    assert genre_source(placeholder, None) == "none: it could not be analysed (its tag says Unknown)"
+    for verdict, why in (("unlike", "unlike every genre learned from your library"), ("new", "not analysed yet")):
+        untagged = SimpleNamespace(**{**vars(placeholder), "file_genre": "", "verdict": verdict})
+        assert genre_source(untagged, None) == f"none: {why}"  # both said "nothing yet"
     # One genre per album: the album's genre, and what the track alone said (an interlude: too short to tell).
     album = SimpleNamespace(tracks=12, tagged=0)
     alone = SimpleNamespace(model_key="mine:1.0", top_genre="blues", confidence=0.55, status="analysed")

@@ -197,9 +197,11 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
         return f"{model}, {percent(track.confidence)} sure{apart}{tag}"
     if track.genre:  # no prediction: its own tag's genre (services.library.library_genre)
         return f"its tag ({track.genre}); {UNHEARD.get(track.verdict, status_words(track.verdict))}"
+    # No genre at all: why ("nothing yet" said the same for a track waiting and one unlike every learned genre).
+    why = UNHEARD.get(track.verdict, status_words(track.verdict)) if track.verdict else "nothing yet"
     if track.file_genre:  # a placeholder ("Unknown"): no genre
-        return f"nothing yet (its tag says {track.file_genre})"
-    return "nothing yet"
+        return f"none: {why} (its tag says {track.file_genre})"
+    return f"none: {why}"
 
 
 class GenreDelegate(QStyledItemDelegate):
