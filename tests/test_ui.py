@@ -99,6 +99,13 @@ def test_the_table_never_shows_an_uncertain_confidence_as_the_threshold():
     assert sureness(0.4998, 3) == "0.499" and percent(0.29) == "29%"
 
 
+def test_a_track_unlike_every_learned_genre_says_unlike_what():
+    from desktop.ui.table_model import STATUS
+
+    row = TrackRow(1, "/m/1.mp3", "t", "a", "b", "", "", "", None, False, "unlike", "unlike every genre learned …")
+    assert row.cells()[STATUS] == "unlike your genres"  # "unlike", alone in the column
+
+
 def test_the_table_sorts_numbers_by_value_and_case_blind():
     from desktop.ui.table_model import ARTIST, TITLE
 

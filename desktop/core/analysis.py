@@ -21,7 +21,8 @@ from desktop.core.windows import WindowPlan, plan_windows
 # Analysis verdicts (a track's `verdict`); NEW: not analysed yet.
 NEW, OK, UNCERTAIN, TOO_SHORT, NO_MUSIC, UNLIKE, ERROR = "new", "analysed", "uncertain", "too_short", "no_music", "unlike", "error"
 DEFAULT_THRESHOLD = 0.5  # the one default: below this top probability a verdict is uncertain
-STATUS_WORDS = {TOO_SHORT: "too short", NO_MUSIC: "no music"}  # how people read the verdicts spelt as identifiers
+# How people read the verdicts spelt as identifiers (and "unlike", alone in a status column, said unlike what?).
+STATUS_WORDS = {TOO_SHORT: "too short", NO_MUSIC: "no music", UNLIKE: "unlike your genres"}
 
 
 def status_words(status: str) -> str:
