@@ -635,18 +635,18 @@ def cmd_show(args, out: Output) -> int:
             out.say(f"album genre: none, {track.album} is a compilation (each of its tracks keeps its own genre)")
         say_what_it_teaches(out, s, track, spellings)
         in_use = functools.cache(lambda: GenreModel(resolve_model(args.model, active_model(sessions)), device="cpu"))
-        for a, shown in zip(analyses, out.data["analyses"], strict=True):
+        for a, as_json in zip(analyses, out.data["analyses"], strict=True):
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             labels = [shown_genre(label, spellings) for label in a.labels]
             for label, p in sorted(zip(labels, a.probabilities, strict=False), key=lambda x: -x[1]):
                 out.say(f"   {label:<12} {sureness(p, 3)} {'#' * int(p * 40)}")
-            say_windows(out, track, a, labels, in_use, shown)
+            say_windows(out, track, a, labels, in_use, as_json)
     return EXIT_OK
 
 
-def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callable, shown: dict) -> None:
+def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callable, as_json: dict) -> None:
     """An analysis's top genre window by window; heard again with the model in use where the analysis keeps
-    none (`learn` re-predicts from stored embeddings), and then put in `shown` (the JSON) too."""
+    none (`learn` re-predicts from stored embeddings), and then put in `as_json` (its JSON) too."""
     from desktop.services.classify import hear_again
 
     starts, probabilities, how = analysis.window_starts, analysis.window_probabilities, ""
@@ -661,7 +661,7 @@ def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callabl
             out.warn(f"warning: {exc.path or track.path}: no per-window genres: {exc.reason}")
             return
         starts, probabilities, how = heard.window_starts, heard.window_probabilities.tolist(), " (heard again now)"
-        shown.update(window_starts=starts, window_probabilities=probabilities, windows_heard_again=True)
+        as_json.update(window_starts=starts, window_probabilities=probabilities, windows_heard_again=True)
     if probabilities:
         out.say(f"  per window{how}:")
     for start, row in zip(starts, probabilities, strict=True):
@@ -671,11 +671,12 @@ def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callabl
 
 def say_what_it_teaches(out: Output, s, track, spellings: dict[str, str]) -> None:
     """The genre a track gives `learn` (its correction, its tag, its genre folder) and whence; or why none."""
-    from desktop.services.labels import what_it_teaches
+    from desktop.services.labels import LABEL_SOURCES, what_it_teaches
 
     teaches = what_it_teaches(s, track, spellings)
     out.data["teaches"] = {"genre": teaches.genre, "source": teaches.source} if teaches.genre else None
-    out.say(f"  learned as: {teaches}")
+    out.say(f"  learned as: {teaches.genre} (from {LABEL_SOURCES[teaches.source]})" if teaches.genre
+            else f"  learned as: - ({teaches.why_none})")
 
 
 def say_recovery(out: Output, report) -> None:

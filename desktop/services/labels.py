@@ -87,9 +87,6 @@ class Teaches:
     source: str | None = None
     why_none: str = ""
 
-    def __str__(self) -> str:
-        return f"{self.genre} (from {LABEL_SOURCES[self.source]})" if self.genre else f"- ({self.why_none})"
-
 
 def what_it_teaches(s: Session, track: Track, spellings: dict[str, str]) -> Teaches:
     """The genre a track gives `learn` (its correction, its tag, its genre folder) and whence; or why none.
