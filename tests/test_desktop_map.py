@@ -114,15 +114,17 @@ def test_tracks_with_no_genre_are_apart_from_the_uncertain_on_the_map(tmp_path):
     sessions = open_database(tmp_path / "map.db")
     unlike = "unlike every genre learned from your library (closest: Jazz 0.41)"
     with sessions() as s, s.begin():
-        for n, (genre, confidence, error) in enumerate([("Jazz", 0.9, None), ("Jazz", 0.3, None), (None, None, unlike)]):
+        for n, (genre, confidence, error) in enumerate([("Jazz", 0.9, None), ("Jazz", 0.3, None), (None, None, unlike),
+                                                        ("Polka", None, unlike)]):  # unlike, with a tag of its own
             track = Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
-                          genre=genre, predicted_genre=genre, confidence=confidence, error=error)
+                          genre=genre, predicted_genre=genre if confidence else None, confidence=confidence, error=error)
             s.add(track)
             s.flush()
             s.add(Analysis(track_id=track.id, model_key="m:1", audio_hash=f"h{n}", status="analysed", labels=["Jazz"],
                            probabilities=[1.0], embedding=(np.arange(4, dtype="<f4") * (n + 1)).tobytes()))
     shown = compute_map(sessions)
-    assert shown.genre == ["Jazz", UNCERTAIN, NO_GENRE] and shown.source == ["prediction", "uncertain", unlike]
+    assert shown.genre == ["Jazz", UNCERTAIN, NO_GENRE, "Polka"]
+    assert shown.source == ["prediction", "uncertain", unlike, "its tag"]  # the tag's genre was "prediction"
 
 
 def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):

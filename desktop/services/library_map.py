@@ -39,7 +39,7 @@ class LibraryMap:
     file_genre: list[str]  # the file's own tag ('' when none)
     title: list[str]
     artist: list[str]
-    source: list[str]  # "correction", "prediction" or "uncertain"; with no genre, why (the track's error)
+    source: list[str]  # "correction", "prediction", "uncertain" or "its tag"; with no genre, why (the track's error)
     review: np.ndarray  # [n] bool: needs review (uncertain, tag disagrees, album check)
     method: str = "pca"
 
@@ -118,8 +118,8 @@ def compute_map(sessions: sessionmaker[Session], threshold: float = DEFAULT_THRE
         uncertain = not r.corrected_genre and queries.is_uncertain(r.confidence, threshold)
         # Apart from the uncertain, as the sidebar and list --counts count them (they were "Uncertain" here).
         genre.append(UNCERTAIN if uncertain else r.genre or NO_GENRE)
-        source.append("correction" if r.corrected_genre else "uncertain" if uncertain
-                      else "prediction" if r.genre else r.error or "not predicted")
+        source.append("correction" if r.corrected_genre else "uncertain" if uncertain else "prediction" if r.predicted_genre
+                      else "its tag" if r.genre else r.error or "not predicted")  # its tag: nothing predicted (unlike…)
         review[n] = r.id in flagged or queries.row_needs_review(r.file_genre or "", r.predicted_genre, r.confidence,
                                                                  bool(r.corrected_genre), threshold)
     return LibraryMap(ids, xy, genre, [r.file_genre or "" for r in latest], [r.title or "" for r in latest],
