@@ -638,8 +638,7 @@ def cmd_show(args, out: Output) -> int:
         for a, as_json in zip(analyses, out.data["analyses"], strict=True):
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             labels = [shown_genre(label, spellings) for label in a.labels]
-            for label, p in sorted(zip(labels, a.probabilities, strict=False), key=lambda x: -x[1]):
-                out.say(f"   {label:<12} {sureness(p, 3)} {'#' * int(p * 40)}")
+            say_bars(out, sorted(zip(labels, a.probabilities, strict=False), key=lambda x: -x[1]), 12)
             say_windows(out, track, a, labels, in_use, as_json)
     return EXIT_OK
 
@@ -664,6 +663,17 @@ def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callabl
         as_json.update(window_starts=starts, window_probabilities=probabilities, windows_heard_again=True)
     if probabilities:
         out.say(f"  per window{how}:")
+    say_window_tops(out, starts, probabilities, labels)
+
+
+def say_bars(out: Output, ranked: list[tuple[str, float]], width: int) -> None:
+    """Each genre's probability and a bar, in the order given (most likely first), names padded to `width`."""
+    for label, p in ranked:
+        out.say(f"   {label:<{width}} {sureness(p, 3)} {'#' * int(p * 40)}")
+
+
+def say_window_tops(out: Output, starts: list[float], probabilities: list[list[float]], labels: list[str]) -> None:
+    """Each window's start and its most likely genre with its probability (show and classify alike)."""
     for start, row in zip(starts, probabilities, strict=True):
         top = max(range(len(row)), key=row.__getitem__)
         out.say(f"   {start:7.1f} s  {labels[top]} {sureness(row[top])}")
@@ -1022,11 +1032,8 @@ def cmd_classify(args, out: Output) -> int:
     out.say(f"{args.file}: {genre} ({sureness(result.confidence)}, {status_words(result.status)}) with {model.info.key}")
     if result.note:
         out.warn(f"warning: {args.file}: {result.note}")
-    for label, p in ranked:
-        out.say(f"   {label:<16} {sureness(p, 3)} {'#' * int(p * 40)}")
-    for start, probs in zip(result.window_starts, result.window_probabilities.tolist(), strict=True):
-        top = max(range(len(labels)), key=lambda i: probs[i])
-        out.say(f"   {start:7.1f} s  {labels[top]} {sureness(probs[top])}")
+    say_bars(out, ranked, 16)
+    say_window_tops(out, result.window_starts, result.window_probabilities.tolist(), labels)
     out.data = {"file": args.file, "genre": genre, "confidence": result.confidence, "status": result.status,
                 "note": result.note, "model": model.info.key, "probabilities": dict(ranked),
                 "windows": [{"start": s, "probabilities": dict(zip(labels, p, strict=True))}
