@@ -98,7 +98,7 @@ from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.folder_watch import MAX_FOLDERS, FolderWatch
 from desktop.ui.hint_table import HintTableView
 from desktop.ui.history_dialog import WriteHistoryDialog
-from desktop.ui.labels import plain_label
+from desktop.ui.labels import EllipsisLabel, plain_label
 from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
 from desktop.ui.table_model import (
@@ -346,7 +346,7 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.hide()
-        self.progress_label = plain_label()
+        self.progress_label = EllipsisLabel()  # learn's verdict can be longer than the room beside the model's label
         self.cancel_button = QPushButton("Cancel")
         self.cancel_button.clicked.connect(self.cancel_busy)  # the scan's, or the learn's (never both at once)
         self.cancel_button.hide()
@@ -1640,7 +1640,8 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         others = sum(w.sizeHint().width() + 8 for w in (self.progress, self.cancel_button, *self._write_widgets)
                      if not w.isHidden())
-        room = bar.width() - others - sum(label.sizeHint().width() + 8 for label in labels) - 24
+        # The scan's label gives up all but a few words to a message (EllipsisLabel); the model's keeps its width.
+        room = bar.width() - others - sum(label.minimumSizeHint().width() + 8 for label in labels) - 24
         fits = not text or bar.fontMetrics().horizontalAdvance(text) <= room
         for label in labels:
             label.setVisible(fits)
