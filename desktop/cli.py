@@ -297,12 +297,17 @@ class Output:
 
 def open_sessions(args, out: Output | None = None):
     """The database named by --db / $GENRE_TAGGER_DB / the user data folder. With `out` (commands that only
-    read), a library on read-only media is opened for reading, and `out` says so."""
+    read), a library on read-only media is opened for reading, and none is created where there is none (an empty
+    one is read instead); `out` says so."""
     from desktop.core.paths import database_file
-    from desktop.store.database import is_read_only, open_database
+    from desktop.store.database import NoLibraryYet, is_read_only, open_database
 
     path = database_file(args.db)
-    sessions = open_database(path, read_only=out is not None)
+    try:
+        sessions = open_database(path, read_only=out is not None, create=out is None)
+    except NoLibraryYet:  # a mistyped --db: said, and nothing made there (it made the folder, a library and its copy)
+        out.warn(f"note: {path}: no library there yet (nothing was created)")
+        return open_database(":memory:")  # read as the empty library it is
     if out is not None and is_read_only(sessions):
         out.warn(f"note: {path} cannot be written where it is; read as it is")
     return sessions
@@ -531,6 +536,8 @@ def cmd_list(args, out: Output) -> int:
                 out.say(f"{uncertain:6d}  (uncertain: predictions under {args.threshold:g}, see list --review)")
             if unnamed:  # every track counted somewhere: these were in none of the lines above
                 out.say(f"{unnamed:6d}  (no genre: not analysed, unreadable, no music or unlike your genres; see list --no-genre)")
+            if not (counts or uncertain or unnamed):  # every present track is on a line above: there is none
+                out.note(empty_listing_hint(s, args))
             return EXIT_OK
         why: dict[int, str] = {}  # --review: why each track is there, in the status column's place
         # The filters combine (--search ignored --genre and --review, and stopped at 1,000 tracks unsaid).
@@ -827,7 +834,7 @@ def cmd_undo(args, out: Output) -> int:
     from desktop.services.tagging import TagService
     from desktop.store.schema import stored_utc
 
-    service = TagService(open_sessions(args))
+    service = TagService(open_sessions(args, out if args.list else None))  # listing only reads
     if args.list:
         batches = service.batches()
         # JSON: ISO 8601 with the zone (UTC); the listing: the listener's local time, as the window shows it.

@@ -649,6 +649,7 @@ def test_list_counts_and_lists_the_tracks_with_no_genre_and_says_why(lib, capsys
 def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):
     music, files = lib
     for argv, hint in ((["list"], "no tracks yet: scan a folder first"), (["genres"], "no tracks yet: scan a folder first"),
+                       (["list", "--counts"], "no tracks yet: scan a folder first"),  # it printed nothing at all
                        (["undo", "--list"], "nothing written yet: no batch to undo")):
         assert main(argv) == EXIT_OK
         out, err = capsys.readouterr()
@@ -670,6 +671,27 @@ def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):
     capsys.readouterr()
     assert main(["list"]) == EXIT_OK
     assert "no track is present: the library's files are missing" in capsys.readouterr().err
+
+
+def test_a_command_that_only_reads_creates_no_library_at_a_mistyped_path(lib, capsys, tmp_path):
+    # `list --db ~/Musci/library.db` made the folder, an empty library and its daily copy there, and said only
+    # "no tracks yet": nothing told the listener the path was not their library.
+    music, files = lib
+    main(["scan", str(music)])
+    capsys.readouterr()
+    typo = tmp_path / "Musci" / "library.db"
+    for argv in (["list"], ["list", "--counts"], ["genres"], ["folders"], ["undo", "--list"], ["show", str(files[0])],
+                 ["playlist", "noise", "-o", str(tmp_path / "noise.m3u8")], ["map", "-o", str(tmp_path / "map.png")]):
+        code = main(["--db", str(typo), *argv])
+        err = capsys.readouterr().err
+        assert f"note: {typo}: no library there yet (nothing was created)" in err, argv
+        assert code == (EXIT_ERROR if argv[0] in ("show", "playlist", "map") else EXIT_OK), (argv, err)
+        assert not typo.parent.exists(), argv
+    assert not (tmp_path / "noise.m3u8").exists() and not (tmp_path / "map.png").exists()
+    assert run_json(capsys, "--db", str(typo), "list") == (EXIT_OK, {"tracks": []})
+    assert main(["list"]) == EXIT_OK and str(files[0]) in capsys.readouterr().out  # the real library, as it was
+    assert main(["--db", str(typo), "scan", str(music)]) == EXIT_OK  # a command that writes creates one there
+    assert typo.is_file()
 
 
 def test_bad_model_is_a_clear_error(lib, capsys, tmp_path):

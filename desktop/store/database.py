@@ -37,6 +37,10 @@ class ReadOnlyLibrary(DatabaseError):
     """A library this program cannot write where it is (it can still be read: open_database(read_only=True))."""
 
 
+class NoLibraryYet(DatabaseError):
+    """No library at the path a command that only reads was given (nothing is created there for it)."""
+
+
 def describe_database_error(exc: Exception) -> str:
     """SQLite's own words for a failure (disk full, malformed image, locked), without the SQL."""
     orig = getattr(exc, "orig", None) or exc
@@ -260,14 +264,18 @@ def is_read_only(sessions: sessionmaker[Session]) -> bool:
     return bool(sessions.kw.get("info", {}).get("read_only"))
 
 
-def open_database(path: str | Path, read_only: bool = False) -> sessionmaker[Session]:
+def open_database(path: str | Path, read_only: bool = False, create: bool = True) -> sessionmaker[Session]:
     """Open (creating or migrating) the SQLite database at `path`; return a session factory.
 
     `read_only`: a library that cannot be written where it is (ReadOnlyLibrary) is opened for reading.
+    `create`: False raises NoLibraryYet where there is none, so a command that only reads creates no library (nor its
+    folder) at a mistyped path.
     """
     path = Path(path)
     if is_supported(path) or unread_audio_kind(path):  # `--db song.mp3`: a slip, never a library to create
         raise DatabaseError(path, "is an audio file's name; the library database needs a file of its own (e.g. library.db)")
+    if not create and str(path) != ":memory:" and not path.exists():
+        raise NoLibraryYet(path, "no library there yet")
     if read_only and str(path) != ":memory:" and path.is_file():
         try:
             check_writable(path)
