@@ -295,10 +295,10 @@ class Output:
         self.data = None
 
 
-def open_sessions(args, out: Output | None = None):
+def open_sessions(args, out: Output | None = None, incidental: bool = False):
     """The database named by --db / $GENRE_TAGGER_DB / the user data folder. With `out` (commands that only
     read), a library on read-only media is opened for reading, and none is created where there is none (an empty
-    one is read instead); `out` says so."""
+    one is read instead); `out` says so, unless the library is `incidental` to the command (classify)."""
     from desktop.core.paths import database_file
     from desktop.store.database import NoLibraryYet, is_read_only, open_database
 
@@ -306,7 +306,8 @@ def open_sessions(args, out: Output | None = None):
     try:
         sessions = open_database(path, read_only=out is not None, create=out is None)
     except NoLibraryYet:  # a mistyped --db: said, and nothing made there (it made the folder, a library and its copy)
-        out.warn(f"note: {path}: no library there yet (nothing was created)")
+        if not incidental:
+            out.warn(f"note: {path}: no library there yet (nothing was created)")
         return open_database(":memory:")  # read as the empty library it is
     if out is not None and is_read_only(sessions):
         out.warn(f"note: {path} cannot be written where it is; read as it is")
@@ -1022,7 +1023,7 @@ def cmd_classify(args, out: Output) -> int:
     from desktop.services.models import resolve_model
     from desktop.store import queries
 
-    sessions = open_sessions(args, out)
+    sessions = open_sessions(args, out, incidental=True)  # only for its spellings and learned model, if any
     active = active_model(sessions) if not args.model else None
     model = GenreModel(resolve_model(args.model, active), device=args.device)
     with sessions() as s:

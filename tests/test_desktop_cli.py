@@ -689,6 +689,8 @@ def test_a_command_that_only_reads_creates_no_library_at_a_mistyped_path(lib, ca
         assert not typo.parent.exists(), argv
     assert not (tmp_path / "noise.m3u8").exists() and not (tmp_path / "map.png").exists()
     assert run_json(capsys, "--db", str(typo), "list") == (EXIT_OK, {"tracks": []})
+    assert main(["--db", str(typo), "classify", str(files[0])]) == EXIT_OK  # a file outside any library: no note
+    assert "no library" not in capsys.readouterr().err and not typo.parent.exists()
     assert main(["list"]) == EXIT_OK and str(files[0]) in capsys.readouterr().out  # the real library, as it was
     assert main(["--db", str(typo), "scan", str(music)]) == EXIT_OK  # a command that writes creates one there
     assert typo.is_file()
