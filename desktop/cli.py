@@ -945,6 +945,17 @@ def cmd_models(args, out: Output) -> int:
     return EXIT_PARTIAL if any("error" in row for row in rows) else EXIT_OK
 
 
+def say_mix_ups(out: Output, mix_ups: list[tuple[str, str, int, int]]) -> None:
+    """The genres learn told apart least from another, and what helps: more labels, or a merge."""
+    if not mix_ups:
+        return
+    out.say("told apart least: " + ", ".join(f"{name} ({taken} of its {tracks} tracks taken for {other})"
+                                             for name, other, taken, tracks in mix_ups))
+    # No merge named: Disco taken for Pop wants more labels, and only the listener knows whether one is part of the other.
+    out.say("  more of their tracks tagged or corrected teach them apart; where one is part of the other to you, merge "
+            "it into the other (genre-tagger genres --merge GENRE INTO)")
+
+
 def cmd_learn(args, out: Output) -> int:
     """Learn the library's own genres from its tags and corrections."""
     from desktop.services.album_genres import album_genres_on
@@ -963,11 +974,13 @@ def cmd_learn(args, out: Output) -> int:
             return EXIT_CANCELLED
     est = report.estimate
     out.say(report.summary() + f"; their genres {report.where_from()}.")
-    out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}")
+    out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}  most often taken for")
     for name, f in est.per_genre.items():
-        out.say(f"{name:<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}")
+        taken = f"{f['taken_for']} ({f['taken_for_tracks']})" if f["taken_for"] else "-"
+        out.say(f"{name:<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}  {taken}")
     out.say(f"overall: accuracy {est.accuracy:.3f}, balanced {est.balanced_accuracy:.3f} "
             f"({est.folds}-fold cross-validation grouped by {est.grouped_by})")
+    say_mix_ups(out, report.mix_ups())
     if report.base_accuracy is not None:
         out.say(f"the shipped model on the {report.base_tracks} of these tracks whose genre it knows: {report.base_accuracy:.3f}")
     if report.album_accuracy is not None:

@@ -148,6 +148,62 @@ def test_fit_estimates_honestly_and_calibrates():
     assert head.novel(x2).mean() < 0.05 and head.novel(x2[:5] + 100).all()
 
 
+def test_a_genre_told_apart_least_from_another_is_named_with_what_it_was_taken_for():
+    # A listener's "Alternative" that is half their "Rock" (same sound, other artists): learn's figures said its recall
+    # was low, not that Rock was what it was taken for, nor that more labels or a merge would help.
+    from desktop.core.library_head import often_taken_for
+
+    x, y, artists = synthetic(n_artists=80, genres=4)
+    y = np.where((y == 3) & (artists.astype(int) % 8 == 3), 4, y)  # half of genre 3's artists tagged "alt" instead
+    _, est = fit_head(x, y, artists, ("a", "b", "c", "rock", "alt"))
+    fig = est.per_genre
+    assert fig["alt"]["taken_for"] == "rock" and fig["rock"]["taken_for"] == "alt"
+    assert fig["alt"]["taken_for_tracks"] >= fig["alt"]["tracks"] / 3
+    mixed = often_taken_for(fig)
+    assert {(name, other) for name, other, _, _ in mixed} == {("alt", "rock"), ("rock", "alt")}  # a, b, c: told apart
+    assert all(fig[name]["taken_for_tracks"] == taken and fig[name]["tracks"] == tracks for name, _, taken, tracks in mixed)
+    # The thresholds: a third of the genre's tracks, and three tracks at least; most mistaken first.
+    figures = {"Jazz": {"tracks": 9, "taken_for": "Blues", "taken_for_tracks": 3},
+               "Pop": {"tracks": 30, "taken_for": "Rock", "taken_for_tracks": 9},  # under a third
+               "Ska": {"tracks": 5, "taken_for": "Reggae", "taken_for_tracks": 2},  # a half, but two tracks
+               "Dub": {"tracks": 6, "taken_for": "Reggae", "taken_for_tracks": 4},
+               "Metal": {"tracks": 8, "taken_for": None, "taken_for_tracks": 0}}
+    assert often_taken_for(figures) == [("Dub", "Reggae", 4, 6), ("Jazz", "Blues", 3, 9)]
+
+
+def test_learn_names_the_genres_told_apart_least_and_what_helps(tmp_path, exported_model, capsys, monkeypatch, qtbot):
+    import desktop.services.learning as learning
+    from desktop.core.library_head import Estimate
+    from desktop.ui.learn_dialog import LearnReportDialog
+
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "mixed.db"))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))
+    figures = {"Indie Rock": {"precision": 0.5, "recall": 0.2, "f1": 0.29, "tracks": 10, "taken_for": "Rock", "taken_for_tracks": 8},
+               "Jazz": {"precision": 0.9, "recall": 0.9, "f1": 0.9, "tracks": 10, "taken_for": "Rock", "taken_for_tracks": 1},
+               "Rock": {"precision": 0.7, "recall": 0.9, "f1": 0.79, "tracks": 40, "taken_for": None, "taken_for_tracks": 0}}
+    report = learning.LearnReport(["Indie Rock", "Jazz", "Rock"], 60, estimate=Estimate(0.8, 0.67, figures, 5, "artist"),
+                                  model_path=tmp_path / "m.onnx", why="it does better", sources={"tag": 60})
+    monkeypatch.setattr(learning, "learn", lambda *args, **kwargs: report)
+    assert main(["learn"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "Indie Rock                   10      0.50   0.20  0.29  Rock (8)" in out and "Rock (1)" in out
+    assert "told apart least: Indie Rock (8 of its 10 tracks taken for Rock)\n" in out
+    assert "merge it into the other (genre-tagger genres --merge GENRE INTO)" in out
+    assert main(["learn", "--json"]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["per_genre"]["Indie Rock"]["taken_for"] == "Rock"
+    dialog = LearnReportDialog(report)
+    qtbot.addWidget(dialog)
+    rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 5).text() for r in range(dialog.table.rowCount())}
+    assert rows == {"Indie Rock": "Rock (8)", "Jazz": "Rock (1)", "Rock": ""}
+    assert dialog.mix_ups.text().startswith("Told apart least: Indie Rock (8 of its 10 tracks taken for Rock). ")
+    assert "Merge Into…" in dialog.mix_ups.text() and not dialog.mix_ups.isHidden()
+    figures["Indie Rock"]["taken_for_tracks"] = 2  # told apart well enough: nothing said
+    assert main(["learn"]) == EXIT_OK and "told apart least" not in capsys.readouterr().out
+    quiet = LearnReportDialog(report)
+    qtbot.addWidget(quiet)
+    assert quiet.mix_ups.isHidden()
+
+
 # ---- end to end: a library with its own tags ---------------------------------------------------------------------
 SPELLINGS = {"tones": ["Classical", "classical", "Classical "], "noise": ["Noise Rock", "noise rock", "Noise-Rock"],
              "beats": ["Hip Hop", "Hip-Hop", "hiphop"]}

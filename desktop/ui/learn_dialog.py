@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 from desktop.core.wording import count
 from desktop.services.labels import unnamed_listed
 
-COLUMNS = ("Genre", "Tracks", "Precision", "Recall", "F1")
+COLUMNS = ("Genre", "Tracks", "Precision", "Recall", "F1", "Most Often Taken For")
 
 
 def skipped_text(skipped: list[tuple[str, str]]) -> str:
@@ -29,6 +29,13 @@ def skipped_text(skipped: list[tuple[str, str]]) -> str:
 def unnamed_text(unnamed: dict[str, int]) -> str:
     """The folders holding tracks with no genre of their own that name no genre it knows (nothing learned from them)."""
     return f"Not learned from: folders named for no genre it knows: {unnamed_listed(unnamed)}."
+
+
+def mix_ups_text(mix_ups: list[tuple[str, str, int, int]]) -> str:
+    """The genres told apart least from another, and what helps: more of their tracks tagged or corrected, or a merge."""
+    named = "; ".join(f"{name} ({taken} of its {tracks} tracks taken for {other})" for name, other, taken, tracks in mix_ups)
+    return (f"Told apart least: {named}. More of their tracks tagged or corrected teach them apart; where one is part "
+            "of the other to you, merge it (Merge Into… in the genre's menu in the sidebar).")
 
 
 def in_use_text(report) -> str:
@@ -65,7 +72,8 @@ class LearnReportDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)  # figures to read, nothing to pick
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         for row, (name, f) in enumerate(est.per_genre.items()):
-            cells = (name, f"{f['tracks']:,}", f"{f['precision']:.0%}", f"{f['recall']:.0%}", f"{f['f1']:.2f}")
+            taken = f"{f['taken_for']} ({f['taken_for_tracks']})" if f.get("taken_for") else ""
+            cells = (name, f"{f['tracks']:,}", f"{f['precision']:.0%}", f"{f['recall']:.0%}", f"{f['f1']:.2f}", taken)
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
         self.table.resizeColumnsToContents()
@@ -81,10 +89,11 @@ class LearnReportDialog(QDialog):
             held_out += (f" With one genre per album (Edit → One Genre per Album): {report.album_accuracy:.0%}, "
                          f"{report.album_tracks:,} of these tracks sharing an album.")
         self.figures = QLabel(held_out)
+        self.mix_ups = QLabel(mix_ups_text(mix_ups) if (mix_ups := report.mix_ups()) else "")
         self.skipped = QLabel(skipped_text(report.skipped) if report.skipped else "")
         self.unnamed = QLabel(unnamed_text(report.unnamed) if report.unnamed else "")
         self.in_use = QLabel(in_use_text(report))
-        for label in (self.figures, self.skipped, self.unnamed, self.in_use):
+        for label in (self.figures, self.mix_ups, self.skipped, self.unnamed, self.in_use):
             label.setWordWrap(True)
             label.setVisible(bool(label.text()))
             layout.addWidget(label)
