@@ -1918,3 +1918,28 @@ def test_a_status_label_too_long_for_the_window_ends_in_an_ellipsis_and_says_it_
     window.progress_label.setText("Scan done: 51 files, 0 analysed")  # short again: whole, no tooltip
     qtbot.waitUntil(lambda: window.progress_label.shown_text() == "Scan done: 51 files, 0 analysed")
     assert window.progress_label.toolTip() == ""
+
+
+def test_a_job_stopped_as_asked_is_logged_as_news_not_as_a_problem(qtbot, caplog):
+    # A learn the listener cancelled was logged as a warning beside real failures ("learn job: learning stopped…").
+    import logging
+
+    from desktop.core.errors import GenreTaggerError
+    from desktop.ui.workers import Job, start_job
+
+    def stops(_report, cancel):
+        cancel.wait(10)
+        raise GenreTaggerError(None, "stopped as asked; nothing changed")
+
+    def fails(_report, _cancel):
+        raise GenreTaggerError(None, "the model file is gone")
+
+    caplog.set_level(logging.INFO, logger="desktop.ui.workers")
+    stopped, failed = Job(stops, "learn"), Job(fails, "learn")
+    for job in (stopped, failed):
+        start_job(job)
+    stopped.cancel()
+    qtbot.waitUntil(lambda: stopped.error is not None and failed.error is not None, timeout=10_000)
+    levels = {r.getMessage(): r.levelno for r in caplog.records if r.name == "desktop.ui.workers"}
+    assert levels == {"learn job: stopped as asked; nothing changed": logging.INFO,
+                      "learn job: the model file is gone": logging.WARNING}

@@ -46,7 +46,8 @@ class Job(QObject):
         try:
             result = self.fn(Reporter(self), self.cancel_event)
         except GenreTaggerError as exc:
-            log.warning("%s job: %s", self.name, exc)
+            # Stopped as the listener asked (a learn's LearnCancelled) is no problem: the log's warnings are for those.
+            log.log(logging.INFO if self.cancel_event.is_set() else logging.WARNING, "%s job: %s", self.name, exc)
             self.error = exc
             self.failed.emit(str(exc))
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
