@@ -1943,3 +1943,21 @@ def test_a_job_stopped_as_asked_is_logged_as_news_not_as_a_problem(qtbot, caplog
     levels = {r.getMessage(): r.levelno for r in caplog.records if r.name == "desktop.ui.workers"}
     assert levels == {"learn job: stopped as asked; nothing changed": logging.INFO,
                       "learn job: the model file is gone": logging.WARNING}
+
+
+def test_a_status_message_beside_the_labels_is_never_drawn_under_them(qtbot, window):
+    # At 800 px "10 of your library's genres are ready to learn: Learn My Ge" ran under the model's and the scan's
+    # labels: the room was reckoned as if the scan's label gave up its width to a message, which it never does.
+    window.resize(800, 560)
+    window.show()
+    qtbot.waitExposed(window)
+    window.progress_label.setText("Scan done: 101 files, 101 analysed")
+    for message in ("Saved 3 tracks", "10 of your library's genres are ready to learn: Learn My Genres learns them"):
+        window.statusBar().showMessage(message)
+        qtbot.wait(50)  # the bar lays out its labels again
+        shown = [w for w in (window.model_label, window.progress_label) if w.isVisible()]
+        free = min((w.x() for w in shown), default=window.statusBar().width())
+        assert window.statusBar().fontMetrics().horizontalAdvance(message) < free, (message, free)
+    assert not window.model_label.isVisible()  # the long one: the labels made way, back when it goes
+    window.statusBar().clearMessage()
+    assert window.model_label.isVisible() and window.progress_label.isVisible()

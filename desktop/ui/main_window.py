@@ -1640,8 +1640,8 @@ class MainWindow(QMainWindow):
         bar = self.statusBar()
         others = sum(w.sizeHint().width() + 8 for w in (self.progress, self.cancel_button, *self._write_widgets)
                      if not w.isHidden())
-        # The scan's label gives up all but a few words to a message (EllipsisLabel); the model's keeps its width.
-        room = bar.width() - others - sum(label.minimumSizeHint().width() + 8 for label in labels) - 24
+        # Each label's whole width: a message is drawn in what the permanent widgets leave, and squeezes none of them.
+        room = bar.width() - others - sum(label.sizeHint().width() + 8 for label in labels) - 24
         fits = not text or bar.fontMetrics().horizontalAdvance(text) <= room
         for label in labels:
             label.setVisible(fits)
