@@ -1706,6 +1706,8 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
     assert header.length() <= table.viewport().width()  # every column in sight, no sideways scrolling
     assert table.columnWidth(TITLE) == max(table.columnWidth(c) for c in range(STATUS + 1)) > 100
     assert table.verticalHeader().defaultSectionSize() < 30
+    # A column too narrow for its title ends it in "…"; Qt's default clipped "File genre" to "le genr" at 800 px.
+    assert header.textElideMode() == Qt.TextElideMode.ElideRight
     wide = table.columnWidth(TITLE)
     window.map_dock.show()  # the table narrows: the columns follow while the listener has not sized one
     qtbot.waitUntil(lambda: table.columnWidth(TITLE) < wide)

@@ -319,6 +319,8 @@ class MainWindow(QMainWindow):
         # Rows as tall as the text needs (the style's default showed a third fewer tracks per screen).
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         self.table.horizontalHeader().setStretchLastSection(True)
+        # A narrow column's title ends in "…" ("File …"): Qt's headers clip it on both sides by default ("le genr").
+        self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.column_fitter = ColumnFitter(self.table, COLUMN_SHARES, self._worded_columns)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
