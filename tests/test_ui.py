@@ -1963,3 +1963,27 @@ def test_a_status_message_beside_the_labels_is_never_drawn_under_them(qtbot, win
     assert not window.model_label.isVisible()  # the long one: the labels made way, back when it goes
     window.statusBar().clearMessage()
     assert window.model_label.isVisible() and window.progress_label.isVisible()
+
+
+def test_a_write_and_its_undo_update_only_the_rows_they_changed(qtbot, window, monkeypatch):
+    # Every correction, write and undo reloaded every row of the table: 1.5 s with the window held at 100,000 tracks.
+    scan(qtbot, window)
+    reloads, real = [], window.table_model.set_rows
+    monkeypatch.setattr(window.table_model, "set_rows", lambda rows: (reloads.append(len(rows)), real(rows))[1])
+    ids = [window.table_model.row_at(r).id for r in range(2)]
+    untouched = {r.id: r for r in map(window.table_model.row_at, range(window.table_model.rowCount())) if r.id not in ids}
+
+    def sidebar() -> dict:
+        return {window.genres.index(r, 0).data(GENRE_ROLE): window.genres.index(r, 0).data() for r in range(window.genres.rowCount())}
+
+    window.correct(ids, "Zydeco")
+    wait_write(qtbot, window)
+    rows = {r.id: r for r in map(window.table_model.row_at, range(window.table_model.rowCount()))}
+    assert all(rows[i].genre == "Zydeco" and rows[i].corrected for i in ids)
+    assert {i: rows[i] for i in untouched} == untouched
+    assert sidebar()["Zydeco"] == "Zydeco  (2)" and window.undo_action.text() == "Undo “correction: Zydeco” (2 files)"
+    window.undo_last()
+    wait_write(qtbot, window)
+    rows = {r.id: r for r in map(window.table_model.row_at, range(window.table_model.rowCount()))}
+    assert all(rows[i].genre != "Zydeco" and not rows[i].corrected for i in ids) and "Zydeco" not in sidebar()
+    assert reloads == []
