@@ -1003,7 +1003,9 @@ def cmd_learn(args, out: Output) -> int:
                 "album_accuracy": report.album_accuracy, "album_tracks": report.album_tracks, "albums_help": report.albums_help,
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
-                "seconds": round(report.seconds, 2), "sources": report.sources}
+                "seconds": round(report.seconds, 2), "sources": report.sources,
+                "told_apart_least": [{"genre": name, "taken_for": other, "tracks_taken": taken, "tracks": tracks}
+                                     for name, other, taken, tracks in report.mix_ups()]}
     say_unnamed_folders(out, report.unnamed)  # learned from genre folders: those it could not learn from, and why
     return EXIT_OK
 

@@ -190,7 +190,9 @@ def test_learn_names_the_genres_told_apart_least_and_what_helps(tmp_path, export
     assert "told apart least: Indie Rock (8 of its 10 tracks taken for Rock)\n" in out
     assert "merge it into the other (genre-tagger genres --merge GENRE INTO)" in out
     assert main(["learn", "--json"]) == EXIT_OK
-    assert json.loads(capsys.readouterr().out)["per_genre"]["Indie Rock"]["taken_for"] == "Rock"
+    said = json.loads(capsys.readouterr().out)
+    assert said["per_genre"]["Indie Rock"]["taken_for"] == "Rock"
+    assert said["told_apart_least"] == [{"genre": "Indie Rock", "taken_for": "Rock", "tracks_taken": 8, "tracks": 10}]
     dialog = LearnReportDialog(report)
     qtbot.addWidget(dialog)
     rows = {dialog.table.item(r, 0).text(): dialog.table.item(r, 5).text() for r in range(dialog.table.rowCount())}
