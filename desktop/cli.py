@@ -945,12 +945,12 @@ def cmd_models(args, out: Output) -> int:
     return EXIT_PARTIAL if any("error" in row for row in rows) else EXIT_OK
 
 
-def say_mix_ups(out: Output, mix_ups: list[tuple[str, str, int, int]]) -> None:
-    """The genres learn told apart least from another, and what helps: more labels, or a merge."""
+def say_mix_ups(out: Output, mix_ups: list) -> None:
+    """The genres learn told apart least from another (library_head.MixUp), and what helps: more labels, or a merge."""
     if not mix_ups:
         return
-    out.say("told apart least: " + ", ".join(f"{name} ({taken} of its {tracks} tracks taken for {other})"
-                                             for name, other, taken, tracks in mix_ups))
+    out.say("told apart least: " + ", ".join(f"{m.genre} ({m.taken} of its {m.tracks} tracks taken for {m.taken_for})"
+                                             for m in mix_ups))
     # No merge named: Disco taken for Pop wants more labels, and only the listener knows whether one is part of the other.
     out.say("  more of their tracks tagged or corrected teach them apart; where one is part of the other to you, merge "
             "it into the other (genre-tagger genres --merge GENRE INTO)")
@@ -1004,8 +1004,8 @@ def cmd_learn(args, out: Output) -> int:
                 "skipped": [{"genre": g, "why": w} for g, w in report.skipped], "model": str(report.model_path),
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
                 "seconds": round(report.seconds, 2), "sources": report.sources,
-                "told_apart_least": [{"genre": name, "taken_for": other, "tracks_taken": taken, "tracks": tracks}
-                                     for name, other, taken, tracks in report.mix_ups()]}
+                "told_apart_least": [{"genre": m.genre, "taken_for": m.taken_for, "tracks_taken": m.taken, "tracks": m.tracks}
+                                     for m in report.mix_ups()]}
     say_unnamed_folders(out, report.unnamed)  # learned from genre folders: those it could not learn from, and why
     return EXIT_OK
 

@@ -10,6 +10,7 @@ per-fold sums (Gram matrices), so 100,000 tracks fit in seconds and nothing is d
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -227,9 +228,18 @@ TAKEN_FOR_SHARE = 1 / 3  # a genre whose held-out tracks were taken for one othe
 TAKEN_FOR_MIN = 3  # and this many of them at least: one or two are fold noise on a small library
 
 
-def often_taken_for(per_genre: dict[str, dict]) -> list[tuple[str, str, int, int]]:
-    """(genre, the genre it was taken for, tracks taken so, its tracks) for genres that the head told apart from one
-    other genre least: a third of their held-out tracks or more taken for it. Most mistaken first."""
-    found = [(name, f["taken_for"], f["taken_for_tracks"], f["tracks"]) for name, f in per_genre.items()
+class MixUp(NamedTuple):
+    """A genre the head told apart least from another: how many of its held-out tracks were taken for it."""
+
+    genre: str
+    taken_for: str
+    taken: int
+    tracks: int
+
+
+def often_taken_for(per_genre: dict[str, dict]) -> list[MixUp]:
+    """The genres that the head told apart from one other genre least: a third of their held-out tracks or more
+    taken for it. Most mistaken first."""
+    found = [MixUp(name, f["taken_for"], f["taken_for_tracks"], f["tracks"]) for name, f in per_genre.items()
              if f.get("taken_for") and f["taken_for_tracks"] >= max(TAKEN_FOR_MIN, TAKEN_FOR_SHARE * f["tracks"])]
-    return sorted(found, key=lambda t: (-t[2] / t[3], t[0].casefold()))
+    return sorted(found, key=lambda m: (-m.taken / m.tracks, m.genre.casefold()))

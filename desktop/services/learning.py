@@ -29,7 +29,7 @@ from desktop.core.learned_model import (
     build_learned_model,
     learned_version,
 )
-from desktop.core.library_head import Estimate, GenreHead, fit_head, often_taken_for
+from desktop.core.library_head import Estimate, GenreHead, MixUp, fit_head, often_taken_for
 from desktop.core.model import ModelInfo, read_model_info
 from desktop.core.wording import count
 from desktop.services.album_genres import album_genres_on, settle_albums
@@ -105,9 +105,9 @@ class LearnReport:
         """Whether one genre per album got clearly more of the held-out tracks right than each track alone did."""
         return self.album_accuracy is not None and self.album_accuracy - self.estimate.accuracy >= ALBUMS_HELP_BY
 
-    def mix_ups(self) -> list[tuple[str, str, int, int]]:
-        """(genre, the genre it was taken for, tracks taken so, its tracks) where a third of a genre's held-out
-        tracks or more were taken for one other genre: what more labels, or a merge, would help most."""
+    def mix_ups(self) -> list[MixUp]:
+        """The genres a third of whose held-out tracks or more were taken for one other genre: where more labels, or
+        a merge, would help most."""
         return often_taken_for(self.estimate.per_genre) if self.estimate is not None else []
 
     def where_from(self) -> str:

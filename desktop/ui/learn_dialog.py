@@ -31,9 +31,10 @@ def unnamed_text(unnamed: dict[str, int]) -> str:
     return f"Not learned from: folders named for no genre it knows: {unnamed_listed(unnamed)}."
 
 
-def mix_ups_text(mix_ups: list[tuple[str, str, int, int]]) -> str:
-    """The genres told apart least from another, and what helps: more of their tracks tagged or corrected, or a merge."""
-    named = "; ".join(f"{name} ({taken} of its {tracks} tracks taken for {other})" for name, other, taken, tracks in mix_ups)
+def mix_ups_text(mix_ups: list) -> str:
+    """The genres told apart least from another (library_head.MixUp), and what helps: more of their tracks tagged or
+    corrected, or a merge."""
+    named = "; ".join(f"{m.genre} ({m.taken} of its {m.tracks} tracks taken for {m.taken_for})" for m in mix_ups)
     return (f"Told apart least: {named}. More of their tracks tagged or corrected teach them apart; where one is part "
             "of the other to you, merge it (Merge Into… in the genre's menu in the sidebar).")
 
