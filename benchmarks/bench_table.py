@@ -1,5 +1,6 @@
 """The library table at 100,000 tracks: reload, sort, search and merge, against a proxy that sorts (the old way);
-the window after a correction, against reloading every row (the old way).
+the window after a correction, against reloading every row; the review of 70,000 changes, against a QTableWidget (the
+old ways).
 
     QT_QPA_PLATFORM=offscreen python -m benchmarks.bench_table [--tracks 100000]
 
@@ -23,6 +24,13 @@ def synthetic_rows(n: int):
     return [TrackRow(i, f"/music/Artist {i % 700}/Album {i % 50}/{i:06d} Song.flac", f"Song {i}", f"Artist {i % 700}",
                      f"Album {i % 50}", genres[i % 10] if i % 3 else "", genres[i % 10], genres[i % 10].lower(),
                      0.3 + (i % 70) / 100, False, "analysed", "") for i in range(n)]
+
+
+def seconds(fn) -> float:
+    """Seconds one call takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def timed(fn, proxy) -> float:
@@ -92,7 +100,72 @@ def main(argv=None) -> int:
         app.processEvents()
         print(f"  {name:<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x faster")
     window_after_a_write(app, args.tracks)
+    review_dialog(app, min(args.tracks, 70_000))
     return 0
+
+
+def review_dialog(app, n: int) -> None:
+    """Apply Predicted Genres' review of n changes: open, sort by confidence, uncheck and check every row, against a
+    QTableWidget of checkable items filled and sorted the same way (the dialog before 2026-12-04)."""
+    from types import SimpleNamespace
+
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QTableWidget, QTableWidgetItem
+
+    from desktop.ui.review_dialog import WHY, ReviewDialog, cell_text
+
+    changes = [SimpleNamespace(path=f"/music/Artist {i % 700}/Album {i % 50}/{i:06d} Song.flac", old=(),
+                               new=(("Rock", "Jazz", "Pop")[i % 3],), confidence=0.3 + (i % 70) / 100) for i in range(n)]
+    dialog = None
+
+    def ours_open():
+        nonlocal dialog
+        dialog = ReviewDialog(changes)
+        dialog.show()
+        app.processEvents()
+
+    widget = None
+
+    def widget_open():
+        nonlocal widget
+        widget = QTableWidget(n, 4)
+        for row, change in enumerate(changes):
+            for column in range(4):
+                item = QTableWidgetItem(cell_text(change, column))
+                if column == 0:
+                    item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                    item.setCheckState(Qt.CheckState.Checked)
+                widget.setItem(row, column, item)
+        widget.setSortingEnabled(True)
+        widget.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        widget.show()
+        app.processEvents()
+
+    def widget_toggle():
+        items = [widget.item(r, 0) for r in range(n)]
+        widget.blockSignals(True)
+        widget.setSortingEnabled(False)
+        for state in (Qt.CheckState.Unchecked, Qt.CheckState.Checked):
+            for item in items:
+                item.setCheckState(state)
+        widget.setSortingEnabled(True)
+        widget.blockSignals(False)
+
+    def ours_toggle():
+        dialog.set_all(False)
+        dialog.set_all(True)
+
+    print(f"the review of {n:,} changes (Apply Predicted Genres); seconds (ours, a QTableWidget as before, ratio)")
+    cases = {"open": (ours_open, widget_open),
+             "sort by confidence": (lambda: dialog.table.sortByColumn(WHY, Qt.SortOrder.DescendingOrder),
+                                    lambda: widget.sortByColumn(3, Qt.SortOrder.DescendingOrder)),
+             "uncheck and check every row": (ours_toggle, widget_toggle)}
+    for name, (new, old) in cases.items():
+        a, b = seconds(new), seconds(old)
+        app.processEvents()
+        print(f"  {name:<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x faster")
+    dialog.close()
+    widget.close()
 
 
 def window_after_a_write(app, n: int) -> None:

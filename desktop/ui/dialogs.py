@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QStandardPaths, Qt
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -15,21 +14,17 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QInputDialog,
     QLabel,
     QListWidget,
     QListWidgetItem,
     QPushButton,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from desktop.core.genres import join_genres
 from desktop.core.scan import within
-from desktop.core.wording import count, percent
+from desktop.core.wording import count
 from desktop.ui.labels import plain_label
 
 # What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
@@ -54,123 +49,6 @@ def choices_box(choices, current) -> QComboBox:
         box.addItem(text, value)
     box.setCurrentIndex(max(0, box.findData(current)))
     return box
-
-
-CHANGE_ROLE = Qt.ItemDataRole.UserRole + 1  # the row's index in `changes`: rows move when sorted
-SORT_KEY_ROLE = Qt.ItemDataRole.UserRole + 2
-
-
-class SortKeyItem(QTableWidgetItem):
-    """A cell that sorts by SORT_KEY_ROLE (a number) rather than by its text ("100%" before "55%")."""
-
-    def __lt__(self, other):
-        return self.data(SORT_KEY_ROLE) < other.data(SORT_KEY_ROLE)
-
-
-def why_item(confidence: float | None) -> QTableWidgetItem:
-    """The Why cell of a change: set by hand, or how sure the prediction is (sorted by that, by hand first)."""
-    item = SortKeyItem("set by hand" if confidence is None else f"predicted, {percent(confidence)} sure")
-    item.setData(SORT_KEY_ROLE, 2.0 if confidence is None else confidence)
-    return item
-
-
-class ReviewDialog(QDialog):
-    """Shows old -> new per file; only the checked rows are written. Sortable (group by the new genre),
-    Space checks or unchecks every selected row."""
-
-    def __init__(self, changes, parent=None):
-        super().__init__(parent)
-        self.setWindowTitle("Review genre changes")
-        self.changes = list(changes)
-        self.table = QTableWidget(len(self.changes), 4)
-        self.table.setHorizontalHeaderLabels(["File", "Current genre", "New genre", "Why"])
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # a long path keeps its file name in sight
-        self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
-        for i, c in enumerate(self.changes):
-            item = QTableWidgetItem(c.path)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            item.setData(CHANGE_ROLE, i)
-            item.setToolTip(c.path)
-            self.table.setItem(i, 0, item)
-            self.table.setItem(i, 1, QTableWidgetItem(join_genres(c.old) or "(none)"))
-            self.table.setItem(i, 2, QTableWidgetItem(join_genres(c.new)))
-            self.table.setItem(i, 3, why_item(c.confidence))
-        self.table.resizeColumnsToContents()
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)  # the path takes the room
-        self.table.setSortingEnabled(True)  # after filling: sorting while filling would move rows under setItem
-        self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
-        self.table.itemChanged.connect(lambda _item: self._count_checked())
-        self.table.installEventFilter(self)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        every, none = QPushButton("Check all"), QPushButton("Uncheck all")
-        every.clicked.connect(lambda: self.set_all(True))
-        none.clicked.connect(lambda: self.set_all(False))
-        layout = QVBoxLayout(self)
-        layout.addWidget(QLabel(f"{count(len(self.changes), 'file')} would change. Uncheck what you do not want written "
-                                "(Space: the selected rows; click a column to sort)."))
-        layout.addWidget(self.table)
-        row = QHBoxLayout()
-        row.addWidget(every)
-        row.addWidget(none)
-        row.addStretch(1)
-        row.addWidget(self.buttons)
-        layout.addLayout(row)
-        self.resize(820, 480)
-        self._count_checked()
-
-    def _items(self):
-        return (self.table.item(r, 0) for r in range(self.table.rowCount()))
-
-    def _count_checked(self) -> None:
-        checked = sum(item.checkState() == Qt.CheckState.Checked for item in self._items())
-        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        ok.setText(f"Write {checked:,} checked")
-        ok.setEnabled(checked > 0)
-
-    def _set_states(self, items, checked: bool) -> None:
-        state = Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
-        # One count at the end, not one per row of 20,000; and no sorting meanwhile (a sorted table checks its
-        # order after every change to an item: 9 s to uncheck and check 20,000 rows).
-        self.table.blockSignals(True)
-        self.table.setSortingEnabled(False)
-        for item in items:
-            item.setCheckState(state)
-        self.table.setSortingEnabled(True)
-        self.table.blockSignals(False)
-        self.table.viewport().update()
-        self._count_checked()
-
-    def set_all(self, checked: bool) -> None:
-        """Check or uncheck every row."""
-        self._set_states(list(self._items()), checked)
-
-    def set_checked(self, row: int, checked: bool) -> None:
-        """Check or uncheck one row (as shown)."""
-        self._set_states([self.table.item(row, 0)], checked)
-
-    def toggle_selected(self) -> None:
-        """Uncheck the selected rows when the first of them is checked, else check them all."""
-        rows = sorted({index.row() for index in self.table.selectionModel().selectedRows()})
-        if rows:
-            items = [self.table.item(r, 0) for r in rows]
-            self._set_states(items, items[0].checkState() != Qt.CheckState.Checked)
-
-    def eventFilter(self, watched, event):  # noqa: N802 (Qt's name)
-        # Space reaches the table first (it would toggle the current row only): every selected row instead
-        if watched is self.table and event.type() == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Space:
-            self.toggle_selected()
-            return True
-        return super().eventFilter(watched, event)
-
-    def accepted_changes(self):
-        """The changes whose rows are checked, in their original order."""
-        return [self.changes[i] for i in sorted(item.data(CHANGE_ROLE) for item in self._items()
-                                                 if item.checkState() == Qt.CheckState.Checked)]
 
 
 def choose_folder_to_leave_out(parent, start: str) -> str:

@@ -87,7 +87,6 @@ from desktop.store.schema import Track
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import (
-    ReviewDialog,
     SettingsDialog,
     ask_about_spoken_word,
     ask_folder_genres,
@@ -101,6 +100,7 @@ from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.labels import EllipsisLabel, plain_label
 from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
+from desktop.ui.review_dialog import ReviewDialog
 from desktop.ui.table_model import (
     ALBUM,
     ARTIST,
