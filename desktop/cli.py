@@ -980,7 +980,8 @@ def cmd_learn(args, out: Output) -> int:
         out.say(f"{name:<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}  {taken}")
     out.say(f"overall: accuracy {est.accuracy:.3f}, balanced {est.balanced_accuracy:.3f} "
             f"({est.folds}-fold cross-validation grouped by {est.grouped_by})")
-    say_mix_ups(out, report.mix_ups())
+    mix_ups = report.mix_ups()
+    say_mix_ups(out, mix_ups)
     if report.base_accuracy is not None:
         out.say(f"the shipped model on the {report.base_tracks} of these tracks whose genre it knows: {report.base_accuracy:.3f}")
     if report.album_accuracy is not None:
@@ -1005,7 +1006,7 @@ def cmd_learn(args, out: Output) -> int:
                 "active": report.activated, "why": report.why, "repredicted": report.repredicted,
                 "seconds": round(report.seconds, 2), "sources": report.sources,
                 "told_apart_least": [{"genre": m.genre, "taken_for": m.taken_for, "tracks_taken": m.taken, "tracks": m.tracks}
-                                     for m in report.mix_ups()]}
+                                     for m in mix_ups]}
     say_unnamed_folders(out, report.unnamed)  # learned from genre folders: those it could not learn from, and why
     return EXIT_OK
 

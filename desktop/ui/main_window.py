@@ -509,12 +509,20 @@ class MainWindow(QMainWindow):
     def refresh(self):
         """Reload the table and the sidebar from the database (fast: one column query each)."""
         self._changes_since = datetime.now(timezone.utc)
+        self._update_rows(lambda: self.table_model.set_rows(load_rows(self.sessions)))
+        self._update_sidebar()
+        self._update_after_rows()
+
+    def _update_rows(self, update: Callable[[], None]) -> None:
+        """The library's spellings read again, then `update` the table's rows, the tracks in hand still selected."""
         with self.sessions() as s:
             self._spellings = queries.library_spellings(s)  # model labels in the library's spelling ("Hip-Hop")
-        kept = self._remember_selection()  # a reload resets the table: the tracks in hand stay selected
-        self.table_model.set_rows(load_rows(self.sessions))
+        kept = self._remember_selection()  # a reload resets the table; a corrected track leaves a filtered one
+        update()
         self._restore_selection(*kept)
-        self._update_sidebar()
+
+    def _update_after_rows(self) -> None:
+        """What follows the rows: the undo action's words, the album check (when shown) and the map (when open)."""
         self._update_undo_action()
         if self.review.isChecked():
             self.update_album_flags()
@@ -590,17 +598,9 @@ class MainWindow(QMainWindow):
     def refresh_after_write(self):
         """After a write, an undo or a correction: the rows it changed and the sidebar, not a reload of every row
         (at 100,000 tracks a reload held the window 1.0-1.3 s after each correction; bench_table)."""
-        with self.sessions() as s:
-            self._spellings = queries.library_spellings(s)  # a correction may name a genre the library lacked
-        kept = self._remember_selection()  # a track corrected out of the filtered view hands its place to the next
-        self.refresh_changes()
-        self._restore_selection(*kept)
+        self._update_rows(self.refresh_changes)  # which updates the sidebar too, when rows changed
         self._show_details(self.table.currentIndex())  # the shown track's genre, its source, what it teaches: changed
-        self._update_undo_action()
-        if self.review.isChecked():
-            self.update_album_flags()
-        if self.map_dock.isVisible():
-            self.update_map()
+        self._update_after_rows()
 
     def refresh_changes(self):
         """During a scan: merge only the rows changed since the last look, then the sidebar counts."""
