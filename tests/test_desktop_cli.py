@@ -166,7 +166,8 @@ def test_folders_leaves_out_takes_back_and_keeps_several_at_once_and_checks_each
 
 
 def test_a_scan_names_ten_folders_that_look_like_spoken_word_and_counts_the_rest(capsys):
-    from desktop.cli import Output, say_spoken_word
+    from desktop.cli.output import Output
+    from desktop.cli.scan import say_spoken_word
     from desktop.core.spoken_word import SpokenFolder
 
     folders = [SpokenFolder(f"/m/Author {n:02d}", 2, "audiobook files (.m4b)") for n in range(13)]
@@ -942,7 +943,7 @@ def test_models_names_a_damaged_model_and_exits_1(lib, capsys, tmp_path, monkeyp
 def test_every_option_and_argument_says_what_it_is():
     import argparse
 
-    from desktop.cli import build_parser
+    from desktop.cli.arguments import build_parser
 
     parser = build_parser()
     commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -1114,7 +1115,7 @@ def test_scan_watch_tags_music_that_comes_and_stops_on_sigterm_with_a_json_line_
 
 
 def test_scan_watch_needs_a_folder_and_sigterm_does_what_ctrl_c_does(lib, capsys):
-    from desktop.cli import stop_as_if_interrupted
+    from desktop.cli.scan import stop_as_if_interrupted
 
     music, files = lib
     assert main(["scan", str(files[0]), "--watch"]) == EXIT_ERROR
@@ -1136,7 +1137,7 @@ def test_scan_watch_takes_up_a_model_learned_meanwhile_and_waits_out_another_wri
                                                                                      exported_model):
     import shutil
 
-    import desktop.cli as cli
+    import desktop.cli.scan as scan_command
     import desktop.services.watching as watching
     from desktop.services.learning import set_active_model
     from desktop.store.database import open_database
@@ -1158,7 +1159,7 @@ def test_scan_watch_takes_up_a_model_learned_meanwhile_and_waits_out_another_wri
         return str(music)
 
     monkeypatch.setattr(watching, "wait_for_music", music_came)
-    monkeypatch.setattr(cli, "RETRY_S", 0.2)
+    monkeypatch.setattr(scan_command, "RETRY_S", 0.2)
     before = signal.getsignal(signal.SIGTERM)
     try:
         assert main(["scan", str(music), "--watch"]) == EXIT_CANCELLED

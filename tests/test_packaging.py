@@ -103,7 +103,8 @@ def test_install_script_stages_desktop_files(tmp_path):
 
 
 def test_the_watch_service_runs_a_command_the_cli_takes_and_counts_its_stop_as_clean():
-    from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, build_parser
+    from desktop.cli import EXIT_CANCELLED, EXIT_ERROR
+    from desktop.cli.arguments import build_parser
 
     lines = (ROOT / "resources" / "genre-tagger-watch.service").read_text().splitlines()
     command = next(line for line in lines if line.startswith("ExecStart=")).split()[1:]

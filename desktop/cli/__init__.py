@@ -1,0 +1,70 @@
+"""`genre-tagger`: the command-line face over the same services as the GUI."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from desktop.cli.arguments import build_parser
+from desktop.cli.exports import cmd_map, cmd_playlist
+from desktop.cli.folders import cmd_folders
+from desktop.cli.genres import cmd_genres
+from desktop.cli.models import cmd_classify, cmd_learn, cmd_models
+from desktop.cli.output import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Output, fail
+from desktop.cli.scan import cmd_scan
+from desktop.cli.tracks import cmd_list, cmd_show
+from desktop.cli.writes import cmd_forget, cmd_set, cmd_undo
+from desktop.core.errors import GenreTaggerError
+
+# The package's face: `main` (the `genre-tagger` entry point), its exit codes, and the table of commands.
+__all__ = ["COMMANDS", "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "main"]
+
+
+COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "forget": cmd_forget, "undo": cmd_undo,
+            "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres,
+            "classify": cmd_classify, "map": cmd_map, "folders": cmd_folders}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the exit code."""
+    from desktop.core.standard_streams import ensure_standard_streams
+
+    ensure_standard_streams()
+    parser = build_parser()
+    if not (sys.argv[1:] if argv is None else argv):  # a bare `genre-tagger`: what it can do, not a usage error
+        parser.print_help(sys.stderr)
+        return EXIT_ERROR
+    args = parser.parse_args(argv)
+    from desktop.core.logs import setup_logging
+    from desktop.core.paths import log_dir
+
+    setup_logging(log_dir())
+    out = Output(args.json)
+    try:
+        code = COMMANDS[args.command](args, out)
+        out.finish()
+    except (GenreTaggerError, ValueError) as exc:
+        return fail(out, args, str(exc))
+    except SQLAlchemyError as exc:  # the database failed under us: disk full, a malformed page, ...
+        from desktop.core.paths import database_file
+        from desktop.store.database import copy_hint, describe_database_error
+
+        db, words = database_file(args.db), describe_database_error(exc)
+        hint = copy_hint(db) if "malformed" in words else ""  # damaged, not merely full or locked
+        return fail(out, args, f"{db}: database error ({words}){hint}")
+    except KeyboardInterrupt:
+        out.warn("cancelled")
+        return EXIT_CANCELLED
+    except BrokenPipeError:
+        # The reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+    except Exception as exc:  # a bug of ours: a message and the log, never a traceback on the listener's screen
+        import logging
+
+        logging.getLogger("desktop.cli").exception("internal error in %s", args.command)
+        return fail(out, args, f"internal error in {args.command} ({type(exc).__name__}: {exc}); "
+                               f"the details are in the log ({log_dir()}); please report it")
+    return code
