@@ -1774,6 +1774,43 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
     assert shares(again.splitter.sizes()) == shares(sizes)
 
 
+def test_shared_columns_keep_their_floors_and_the_others_give_way():
+    from desktop.ui.column_fit import LEAST, share_out
+
+    shares = {0: 3.0, 1: 2.0, 2: 1.0}
+    assert share_out(600, shares, {}) == {0: 300, 1: 200, 2: 100}  # room for all: the shares alone
+    assert share_out(600, shares, {2: 150}) == {2: 150, 0: 270, 1: 180}  # short of its floor: the others share the rest
+    assert share_out(120, shares, {2: 90}) == {2: 90, 0: LEAST, 1: LEAST}  # too narrow: floors kept, the table scrolls
+    assert share_out(600, shares, {0: 100}) == {0: 300, 1: 200, 2: 100}  # a floor under its share changes nothing
+
+
+def test_a_narrow_window_keeps_the_genre_and_the_title_readable(qtbot, window):
+    # At 800 px the genre column was 48 px ("Clas…", "Reg…") and the title "blues.0…", while "Confidence" kept
+    # the width of its title for values like "61%".
+    from desktop.core.genre_names import shown_genre
+    from desktop.services.learning import merge_and_rename
+    from desktop.ui.table_model import CONFIDENCE, STATUS, TITLE
+
+    scan(qtbot, window)
+    merge_and_rename(window.sessions, "Beats", "Instrumental Hip Hop")  # the listener's name for the model's "beats"
+    window.refresh()
+    window.resize(800, 560)
+    window.show()
+    qtbot.waitExposed(window)
+    table, metrics = window.table, window.table.fontMetrics()
+    qtbot.waitUntil(lambda: table.viewport().width() < 500)
+    assert "Instrumental Hip Hop" in [shown_genre(label, window._spellings) for label in window.labels]
+    words = lambda text: metrics.horizontalAdvance(text) + 2 * metrics.averageCharWidth()  # noqa: E731
+    assert table.columnWidth(GENRE) >= words("Instrumental H")  # 14 characters of the longest genre
+    assert table.columnWidth(TITLE) >= 12 * metrics.averageCharWidth()
+    assert words("100%") <= table.columnWidth(CONFIDENCE) < table.horizontalHeader().sectionSizeHint(CONFIDENCE)
+    assert table.columnWidth(STATUS) >= words("uncertain")
+    model = window.proxy
+    assert model.headerData(CONFIDENCE, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole).startswith("Confidence: ")
+    window.resize(1400, 800)  # room again: every title whole
+    qtbot.waitUntil(lambda: table.columnWidth(CONFIDENCE) >= table.horizontalHeader().sectionSizeHint(CONFIDENCE))
+
+
 def test_a_folder_dropped_on_the_window_is_added_and_scanned(qtbot, window, tmp_path):
     # Dragging a music folder from the file manager onto the window did nothing.
     from PySide6.QtCore import QMimeData, QPoint, QUrl

@@ -8,17 +8,22 @@ from contextlib import contextmanager
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QTableView
 
+LEAST = 48  # pixels: no shared column narrower, however narrow the table
+
 
 class ColumnFitter(QObject):
     """Shares a table's width among its columns, again whenever the table is resized, until the listener
     drags a column border (`by_user`); the last column stretches into what is left.
 
-    `shares`: column -> its share of the width left after `fixed()` (column -> pixels its words need).
+    `shares`: column -> its share of the width left after `fixed()` (column -> the pixels its words need at least,
+    and those it wants: its title too). `floors()`: column -> pixels a shared column keeps however narrow the table
+    (the genre's words); the other shared columns give up theirs first.
     """
 
-    def __init__(self, table: QTableView, shares: dict[int, float], fixed: Callable[[], dict[int, int]]):
+    def __init__(self, table: QTableView, shares: dict[int, float], fixed: Callable[[], dict[int, tuple[int, int]]],
+                 floors: Callable[[], dict[int, int]] = dict):
         super().__init__(table)
-        self.table, self.shares, self.fixed = table, shares, fixed
+        self.table, self.shares, self.fixed, self.floors = table, shares, fixed, floors
         self.by_user = False
         self._fitting = False
         table.horizontalHeader().sectionResized.connect(self._section_resized)
@@ -48,10 +53,29 @@ class ColumnFitter(QObject):
         bar = self.table.verticalScrollBar()
         # Less the scroll bar a library soon needs (the last column pushed past the edge when it came).
         width = self.table.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
-        fixed = self.fixed()
-        left, total = width - sum(fixed.values()), sum(self.shares.values())
+        fixed, floors = self.fixed(), self.floors()
+        sizes = {column: wanted for column, (_least, wanted) in fixed.items()}
+        if width - sum(sizes.values()) < sum(max(LEAST, floors.get(c, 0)) for c in self.shares):
+            # Too narrow for every title: "Confidence" gives way to its "100%" before the genre is cut to "Clas…".
+            sizes = {column: least for column, (least, _wanted) in fixed.items()}
         with self.quietly():
-            for column, share in self.shares.items():
-                self.table.setColumnWidth(column, max(48, int(left * share / total)))
-            for column, size in fixed.items():  # the last column also stretches into the rest, never below this
+            for column, size in share_out(width - sum(sizes.values()), self.shares, floors).items():
                 self.table.setColumnWidth(column, size)
+            for column, size in sizes.items():  # the last column also stretches into the rest, never below this
+                self.table.setColumnWidth(column, size)
+
+
+def share_out(width: int, shares: dict[int, float], floors: dict[int, int]) -> dict[int, int]:
+    """Each column its share of `width`, but never under its floor (nor LEAST): a column its share leaves short
+    gets its floor, and the others share what remains (they may then run past `width`, and the table scrolls)."""
+    sizes: dict[int, int] = {}
+    free = dict(shares)
+    while free:
+        left, total = width - sum(sizes.values()), sum(free.values())
+        short = {c: max(LEAST, floors.get(c, 0)) for c, share in free.items() if left * share / total < max(LEAST, floors.get(c, 0))}
+        if not short:
+            sizes.update({c: int(left * share / total) for c, share in free.items()})
+            break
+        sizes.update(short)
+        free = {c: share for c, share in free.items() if c not in short}
+    return sizes

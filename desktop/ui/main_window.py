@@ -321,7 +321,7 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setStretchLastSection(True)
         # A narrow column's title ends in "…" ("File …"): Qt's headers clip it on both sides by default ("le genr").
         self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.column_fitter = ColumnFitter(self.table, COLUMN_SHARES, self._worded_columns)
+        self.column_fitter = ColumnFitter(self.table, COLUMN_SHARES, self._worded_columns, self._column_floors)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
@@ -1716,11 +1716,23 @@ class MainWindow(QMainWindow):
         if isinstance(split, QByteArray):
             self.splitter.restoreState(split)
 
-    def _worded_columns(self) -> dict[int, int]:
-        """Confidence and status: as wide as their words."""
-        header, metrics = self.table.horizontalHeader(), self.table.fontMetrics()
-        words = metrics.horizontalAdvance("uncertain") + 2 * metrics.averageCharWidth()
-        return {CONFIDENCE: header.sectionSizeHint(CONFIDENCE), STATUS: max(header.sectionSizeHint(STATUS), words)}
+    def _worded_columns(self) -> dict[int, tuple[int, int]]:
+        """Confidence and status: as wide as their words at least, and as their titles where there is room."""
+        header = self.table.horizontalHeader()
+        confidence, status = self._text_width("100%"), self._text_width("uncertain")
+        return {CONFIDENCE: (confidence, max(header.sectionSizeHint(CONFIDENCE), confidence)),
+                STATUS: (status, max(header.sectionSizeHint(STATUS), status))}
+
+    def _column_floors(self) -> dict[int, int]:
+        """However narrow the window, the genre column keeps its words ("Classical", not "Clas…"; 14 characters at
+        most) and the title a dozen characters; the other columns give way first."""
+        longest = max((shown_genre(label, self._spellings) for label in self.labels), key=len, default="")
+        return {GENRE: self._text_width(longest[:14]), TITLE: self._text_width("") + 12 * self.table.fontMetrics().averageCharWidth()}
+
+    def _text_width(self, text: str) -> int:
+        """Pixels a cell needs to show `text` whole, its margins included."""
+        metrics = self.table.fontMetrics()
+        return metrics.horizontalAdvance(text) + 2 * metrics.averageCharWidth()
 
     def changeEvent(self, event):  # noqa: N802
         """Back in the window: what the command line (or another window) changed meanwhile shows at once."""

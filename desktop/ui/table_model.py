@@ -25,6 +25,11 @@ from desktop.store.schema import Track, display_status
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
+# What a column title says on hover: in a narrow window the title itself may end in "…" ("Con…").
+HEADER_TIPS = ("Title", "Artist", "Album", "File genre: what the file's own genre tag says",
+               "Genre: the genre shown and written (yours where you set one; double-click to correct)",
+               "Confidence: how sure the predicted genre is",
+               "Status: how the track's analysis went")
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -235,8 +240,10 @@ class LibraryTableModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(HEADERS)
 
     def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_TIPS[section]
         return None
 
     def flags(self, index):
