@@ -1085,6 +1085,41 @@ def test_forget_takes_back_a_genre_set_by_hand_without_touching_the_file(lib, ca
     assert f"warning: {stray}: not in the library; nothing to forget" in capsys.readouterr().err
 
 
+def test_keep_sets_each_files_own_tag_genre_by_hand_in_one_step_without_touching_a_file(lib, capsys, tmp_path):
+    # Reviewing "file says Rock" tracks whose tags were right took one `set` per genre: a mixed folder could not
+    # keep its own tags in one step.
+    import hashlib
+
+    music, files = lib
+    write_genres(files[0], ["Polka"])
+    write_genres(files[1], ["Unknown", "Jazz"])  # a ripper's placeholder beside the genre
+    assert main(["scan", str(music)]) == EXIT_OK
+    before = {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files}
+    capsys.readouterr()
+    code, data = run_json(capsys, "keep", str(music))  # a folder: each file its own tag's genre
+    assert code == EXIT_PARTIAL  # the untagged one is named
+    assert data["kept"] == [{"path": str(files[0]), "genre": "Polka"}, {"path": str(files[1]), "genre": "Jazz"}]
+    assert data["no_genre_tag"] == [str(files[2])] and data["not_in_library"] == []
+    assert {f: hashlib.sha256(f.read_bytes()).hexdigest() for f in files} == before  # no file changed
+    for f, genre in ((files[0], "Polka"), (files[1], "Jazz")):
+        track = run_json(capsys, "show", str(f))[1]
+        assert track["corrected"] == track["genre"] == genre and track["status"] != "uncertain"
+    capsys.readouterr()
+    assert main(["scan", str(music), "--write", "--policy", "replace"]) in (EXIT_OK, EXIT_PARTIAL)
+    # Protected from the predictions; a write asked for puts the kept genre, the placeholder left out (journalled).
+    assert read_tags(files[0]).genres == ("Polka",) and read_tags(files[1]).genres == ("Jazz",)
+    capsys.readouterr()
+    assert main(["keep", str(files[0])]) == EXIT_OK
+    assert capsys.readouterr().out.startswith(f"{files[0]}: Polka kept as its tag says")
+    code, data = run_json(capsys, "forget", str(files[0]))  # takes it back as any genre set by hand
+    assert code == EXIT_OK and data["forgotten"] == [str(files[0])]
+    stray = make_track(tmp_path / "elsewhere", "stray", "noise", "flac", 3.0, seed=5)
+    assert main(["keep", str(stray)]) == EXIT_ERROR
+    assert f"{stray}: not in the library; scan its folder first" in capsys.readouterr().err
+    assert main(["keep", str(files[1]), str(stray)]) == EXIT_PARTIAL
+    assert f"warning: {stray}: not in the library; nothing to keep" in capsys.readouterr().err
+
+
 def test_scan_watch_tags_music_that_comes_and_stops_on_sigterm_with_a_json_line_per_scan(lib, tmp_path):
     import queue
     import shutil

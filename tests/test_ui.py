@@ -1597,8 +1597,8 @@ def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, 
 
     scan(qtbot, window)
     menu = [a.text() if a else None for a in window.track_menu_actions()]
-    assert menu == ["Set Genre…", "Forget Genre Set by Hand", "Apply Predicted Genre to Selection…", "Play Preview", None,
-                    "Show in Folder", "Copy Path", None, "Leave Out Its Folder…"]
+    assert menu == ["Set Genre…", "Keep the File's Genre", "Forget Genre Set by Hand", "Apply Predicted Genre to Selection…",
+                    "Play Preview", None, "Show in Folder", "Copy Path", None, "Leave Out Its Folder…"]
     window.table.clearSelection()
     assert not any(a.isEnabled() for a in window.track_menu_actions() if a)  # nothing selected: nothing to act on
     window.table.selectRow(0)
@@ -1858,6 +1858,33 @@ def test_forget_genre_set_by_hand_shows_the_prediction_again(qtbot, window):
     assert window.statusBar().currentMessage() == "No genre set by hand among the selected tracks"
 
 
+def test_keep_the_files_genre_sets_each_selected_tracks_own_tag_by_hand(qtbot, window):
+    # Tracks to review because "file says Polka" and "file says Jazz" could keep their right tags only one genre
+    # at a time (Set Genre… gives every selected track one genre).
+    tagged = {window.files["flac"]: "Polka", window.files["mp3"]: "Jazz"}
+    for path, genre in tagged.items():
+        write_genres(path, [genre])
+    scan(qtbot, window)
+    before = {path: path.read_bytes() for path in tagged}
+    rows = [r for r in (window.shown_row(i) for i in range(window.proxy.rowCount())) if Path(r.path) in tagged]
+    untagged = next(r for r in (window.shown_row(i) for i in range(window.proxy.rowCount())) if not r.file_genre)
+    selection = window.table.selectionModel()
+    for row in [*rows, untagged]:
+        index = window._shown_index(row.id)
+        selection.select(index, QItemSelectionModel.SelectionFlag.Select | QItemSelectionModel.SelectionFlag.Rows)
+    assert window.keep_action.isEnabled() and window.keep_action in window.track_menu_actions()
+    window.keep_action.trigger()
+    wait_write(qtbot, window)
+    for row in rows:
+        shown = window.table_model.row_at(window.table_model.row_of(row.id))
+        assert shown.corrected and shown.genre == tagged[Path(row.path)]
+    assert not window.table_model.row_at(window.table_model.row_of(untagged.id)).corrected
+    assert {path: path.read_bytes() for path in tagged} == before  # no file written
+    assert window.statusBar().currentMessage() == ("Kept the genre its tag says on 2 tracks, as set by hand (Forget Genre "
+                                                   "Set by Hand takes it back); 1 track left: no genre in the tag "
+                                                   "(Set Genre… sets one)")
+
+
 def test_learn_my_genres_says_why_nothing_was_learned_where_the_listener_looks(qtbot, window):
     # The reason only went to the problems panel at the bottom; the listener who asked saw nothing happen.
     scan(qtbot, window)
@@ -1936,6 +1963,7 @@ def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtb
     reader.table.selectRow(0)
     assert reader.play_action.isEnabled() and reader.copy_paths_action.isEnabled()
     assert not reader.set_genre_action.isEnabled() and not reader.forget_action.isEnabled()
+    assert not reader.keep_action.isEnabled()
     assert not reader.leave_out_action.isEnabled()
     seen = []
 

@@ -15,14 +15,14 @@ from desktop.cli.models import cmd_classify, cmd_learn, cmd_models
 from desktop.cli.output import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Output, fail
 from desktop.cli.scan import cmd_scan
 from desktop.cli.tracks import cmd_list, cmd_show
-from desktop.cli.writes import cmd_forget, cmd_set, cmd_undo
+from desktop.cli.writes import cmd_forget, cmd_keep, cmd_set, cmd_undo
 from desktop.core.errors import GenreTaggerError
 
 # The package's face: `main` (the `genre-tagger` entry point), its exit codes, and the table of commands.
 __all__ = ["COMMANDS", "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "main"]
 
 
-COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "forget": cmd_forget, "undo": cmd_undo,
+COMMANDS = {"scan": cmd_scan, "list": cmd_list, "show": cmd_show, "set": cmd_set, "keep": cmd_keep, "forget": cmd_forget, "undo": cmd_undo,
             "playlist": cmd_playlist, "models": cmd_models, "learn": cmd_learn, "genres": cmd_genres,
             "classify": cmd_classify, "map": cmd_map, "folders": cmd_folders}
 

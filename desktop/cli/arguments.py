@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("--no-write", action="store_true", help="record in the database only")
     add_id3_options(st)
 
+    kp = add("keep", help="keep the genre each file's own tag says, as set by hand: the tag is right and the "
+                          "prediction not (recorded, protected from automatic tagging; files are not changed)")
+    kp.add_argument("paths", nargs="+", metavar="PATH",
+                    help="a music file, or a folder: every music file in it and its subfolders, each its own tag's genre")
+
     fg = add("forget", help="forget the genre set by hand: the prediction shows again (files are not changed)")
     fg.add_argument("paths", nargs="+", metavar="PATH",
                     help="a music file, or a folder: every music file in it and its subfolders")

@@ -1,4 +1,4 @@
-"""`genre-tagger set`, `forget` and `undo`: genres set by hand, and tag writes taken back."""
+"""`genre-tagger set`, `keep`, `forget` and `undo`: genres set by hand, and tag writes taken back."""
 
 from __future__ import annotations
 
@@ -73,6 +73,38 @@ def cmd_forget(args, out: Output) -> int:
         out.note("no genre set by hand on " + (files[0] if len(files) == 1 else count(len(files), "file")) + "; nothing to forget")
     out.data = {"forgotten": forgotten, "not_in_library": unknown}
     return EXIT_PARTIAL if problems or unknown else EXIT_OK
+
+
+SHOWN = 10  # `keep`: files whose tag names no genre, named one by one
+
+
+def cmd_keep(args, out: Output) -> int:
+    """Keep each file's own genre tag as its genre set by hand (the tag is right, the prediction not); files unchanged."""
+    from desktop.core.scan import left_out_reason
+    from desktop.services.library import Library
+    from desktop.services.tagging import TagService
+
+    files, problems = files_to_set(args.paths)
+    for p in problems:
+        out.warn(f"warning: {p.path}: {p.reason}")
+    sessions = open_sessions(args)
+    result = TagService(sessions).keep_file_genres(files)
+    library = Library(sessions)
+    if result.unknown and len(result.unknown) == len(files):
+        raise GenreTaggerError(result.unknown[0], library.why_not_here(result.unknown[0]))
+    left_out = library.left_out() if result.unknown else []  # read once, not once per file
+    for path in result.unknown:
+        out.warn(f"warning: {path}: {left_out_reason(path, left_out) or 'not in the library'}; nothing to keep")
+    for path in result.no_genre[:SHOWN]:  # a folder of untagged files: the first few, and how many more
+        out.warn(f"warning: {path}: its tag names no genre; nothing to keep (genre-tagger set FILE GENRE sets one)")
+    if len(result.no_genre) > SHOWN:
+        out.warn(f"warning: {count(len(result.no_genre) - SHOWN, 'more file')} whose tag names no genre")
+    for path, genre in result.kept:
+        out.say(f"{path}: {genre} kept as its tag says, and set by hand (protected from automatic tagging; the file is "
+                "unchanged)")
+    out.data = {"kept": [{"path": path, "genre": genre} for path, genre in result.kept], "no_genre_tag": result.no_genre,
+                "not_in_library": result.unknown}
+    return EXIT_PARTIAL if problems or result.unknown or result.no_genre else EXIT_OK
 
 
 def files_to_set(paths: list[str]) -> tuple[list[str], list]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
-from desktop.core.genre_names import names_a_genre, shown_genre, typed_genres
+from desktop.core.genre_names import names_a_genre, shown_genre, tag_genres, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.scan import within
 from desktop.core.tags import read_tags, write_genres
@@ -114,6 +114,15 @@ def one_by_one(items: list, progress: Progress | None, cancel: Cancel | None) ->
 
 class NothingToUndo(GenreTaggerError):
     """No batch of writes is left to undo."""
+
+
+class KeptGenres(NamedTuple):
+    """What keep_file_genres did: (path, genre) of the tracks whose tag's genre is now set by hand, the paths whose
+    tag names no genre (none, or a placeholder such as Unknown), and those the library does not know."""
+
+    kept: list[tuple[str, str]]
+    no_genre: list[str]
+    unknown: list[str]
 
 
 class TrackNotInLibrary(GenreTaggerError):
@@ -377,6 +386,30 @@ class TagService:
             self._settle_albums_of(s, ids)
             s.commit()
         return forgotten, unknown
+
+    def keep_file_genres(self, paths: list[str], source: str = "cli") -> KeptGenres:
+        """Take the genre each file's own tag names as its genre set by hand: the tag was right, the prediction
+        not. Recorded and protected as any correction (it teaches learning); no file is changed, as each says it
+        already (forget_corrections takes it back). The tracks' genres may differ: one step for a mixed selection."""
+        kept = KeptGenres([], [], [])
+        ids = []
+        with writer_lock(self.sessions), self.sessions() as s:
+            for p in paths:
+                track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
+                if track is None:
+                    kept.unknown.append(p)
+                    continue
+                genre = tag_genres(track.file_genre)  # as the tag names it, "Unknown; Rock" as Rock
+                if genre is None:
+                    kept.no_genre.append(track.path)
+                    continue
+                s.add(Correction(track_id=track.id, genre=genre, source=source))
+                track.corrected_genre, track.genre = genre, genre
+                kept.kept.append((track.path, genre))
+                ids.append(track.id)
+            self._settle_albums_of(s, ids)
+            s.commit()
+        return kept
 
     def _settle_albums_of(self, s: Session, track_ids: list[int]) -> None:
         """The albums of these tracks take their genre again (a correction made, forgotten or undone, tags put

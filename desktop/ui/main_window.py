@@ -79,7 +79,7 @@ from desktop.services.library import Library, SyncProgress
 from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_genre_playlists, write_m3u8
-from desktop.services.tagging import TagService, UndoResult, WriteResult, hold_back
+from desktop.services.tagging import KeptGenres, TagService, UndoResult, WriteResult, hold_back
 from desktop.store import queries
 from desktop.store.database import is_read_only
 from desktop.store.lock import LibraryBusy, database_path
@@ -141,6 +141,14 @@ def stopped_words(result) -> str:
         return (f"Stopped: wrote {count(len(result.written), 'file')}, left {count(len(result.left), 'file')} as they were "
                 "(Undo takes back what was written)")
     return ""
+
+
+def kept_words(result: KeptGenres) -> str:
+    """What Keep the File's Genre did, for the status bar."""
+    kept = (f"Kept the genre its tag says on {count(len(result.kept), 'track')}, as set by hand (Forget Genre Set by "
+            "Hand takes it back)" if result.kept else "Nothing kept")
+    return kept + (f"; {count(len(result.no_genre), 'track')} left: no genre in the tag (Set Genre… sets one)"
+                   if result.no_genre else "")
 
 
 # Shares of the table's width left after the confidence and status columns have what their words need
@@ -432,14 +440,17 @@ class MainWindow(QMainWindow):
         self.show_folder_action = self._action("Show in Folder", "", self.show_selected_in_folder, toolbar=False)
         self.copy_paths_action = self._action("Copy Path", "Ctrl+Shift+C", self.copy_selected_paths, toolbar=False)
         self.forget_action = self._action("Forget Genre Set by Hand", "", self.forget_selected_corrections, toolbar=False)
+        self.keep_action = self._action("Keep the File's Genre", "Ctrl+K", self.keep_selected_file_genres, toolbar=False)
+        self.keep_action.setStatusTip("The file's own genre tag was right: each selected track keeps it, as set by hand "
+                                      "(protected from automatic tagging; files unchanged)")
         self.leave_out_action = self._action("Leave Out Its Folder…", "", self.leave_out_selected_folder, toolbar=False)
         self.leave_out_action.setStatusTip("Scans skip the folder (audiobooks, podcasts) and its tracks leave the "
                                            "library; Settings takes it back")
         # Offered only while tracks are selected.
-        self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action,
+        self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action, self.keep_action,
                                   self.show_folder_action, self.copy_paths_action, self.forget_action, self.leave_out_action)
-        self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.forget_action,
-                                           self.leave_out_action)
+        self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.keep_action,
+                                           self.forget_action, self.leave_out_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
         self.export_all_action = self._action("Export a Playlist per Genre…", "Ctrl+Shift+E", self.export_genre_playlists,
                                               toolbar=False)
@@ -479,7 +490,8 @@ class MainWindow(QMainWindow):
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
         for a in (self.undo_action, self.history_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
-                  self.apply_selection_action, self.learn_action, self.genre_folders_action, self.album_genres_action):
+                  self.apply_selection_action, self.keep_action, self.learn_action, self.genre_folders_action,
+                  self.album_genres_action):
             edit_menu.addAction(a)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self._action("About Genre Tagger", "", self.show_about, toolbar=False))
@@ -1150,7 +1162,7 @@ class MainWindow(QMainWindow):
 
     def track_menu_actions(self) -> list[QAction | None]:
         """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
-        return [self.set_genre_action, self.forget_action, self.apply_selection_action, self.play_action, None,
+        return [self.set_genre_action, self.keep_action, self.forget_action, self.apply_selection_action, self.play_action, None,
                 self.show_folder_action, self.copy_paths_action, None, self.leave_out_action]
 
     def _table_menu(self, pos):
@@ -1177,6 +1189,13 @@ class MainWindow(QMainWindow):
         return self.run_write(lambda _report, _cancel: service.forget_corrections(paths)[0], lambda forgotten: (
             f"Forgot the genre set by hand of {count(len(forgotten), 'track')}; predictions show again (files unchanged)"
             if forgotten else "No genre set by hand among the selected tracks"), also_finished=self._relearn_after())
+
+    def keep_selected_file_genres(self):
+        """The selected tracks keep the genre their own tags say, as set by hand (the tag was right, the prediction
+        not): one step for tracks of different genres, where Set Genre… gives them all one. Files unchanged."""
+        paths, service = self.selected_paths(), self.tag_service()
+        return self.run_write(lambda _report, _cancel: service.keep_file_genres(paths, source="gui"), kept_words,
+                              also_finished=self._relearn_after(), doing="Keeping the files' genres")
 
     def show_selected_in_folder(self):
         """Show the (first) selected track in the file manager, selected in its folder."""
