@@ -238,17 +238,18 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
                                                                                          monkeypatch):
     from PySide6.QtCore import QSettings
 
-    import desktop.ui.main_window as main_window
+    import desktop.ui.learn_actions as learn_actions
     from desktop.services.labels import genre_folders_on
     from desktop.ui.app_settings import AppSettings
-    from desktop.ui.main_window import FOLDERS_HINT, MainWindow
+    from desktop.ui.main_window import MainWindow
+    from desktop.ui.window_words import FOLDERS_HINT
     from desktop.ui.workers import finish_jobs
 
     music = tmp_path / "Music"
     asked = []  # Schlager, a genre no list names: the window asks whether it is one
-    monkeypatch.setattr(main_window, "ask_folder_genres",
+    monkeypatch.setattr(learn_actions, "ask_folder_genres",
                         lambda parent, unnamed: asked.append(unnamed) or [n for n in unnamed if n in ("Schlager", "Incoming")])
-    monkeypatch.setattr(main_window, "UNNAMED_ASKED", 1)  # the largest only (an artist/album library has hundreds)
+    monkeypatch.setattr(learn_actions, "UNNAMED_ASKED", 1)  # the largest only (an artist/album library has hundreds)
     make_track(music / "Incoming", "new", "noise", "flac", 3.0, seed=99)
     for g, (folder, sound) in enumerate((("Classical", "tones"), ("Noise", "noise"), ("Schlager", "beats"))):
         for i in range(6):

@@ -637,7 +637,7 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
                                                                                    monkeypatch):
     # The window said one line in the status bar: not which genres, how right each is, what was left
     # out and why, nor a way to use the learned model when the figures kept the shipped one.
-    import desktop.ui.main_window as main_window
+    import desktop.ui.learn_actions as learn_actions
     from desktop.services.learning import active_model
 
     music, _ = tagged_library
@@ -661,7 +661,7 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
     qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
     assert win.learn_report is None
     # Kept out by the figures: the report says why and "Use It Anyway" learns again, used as asked.
-    real_learn, asked = main_window.learn, []
+    real_learn, asked = learn_actions.learn, []
 
     def learn(*args, activate=None, **kwargs):
         asked.append(activate)
@@ -670,7 +670,7 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
             result.why = "the shipped model gets more of these tracks right (90% against 60%), so it stays in use"
         return result
 
-    monkeypatch.setattr(main_window, "learn", learn)
+    monkeypatch.setattr(learn_actions, "learn", learn)
     win.learn_action.trigger()
     qtbot.waitUntil(lambda: win.learn_job is None and win.learn_report is not None, timeout=60_000)
     report = win.learn_report
@@ -933,24 +933,26 @@ def test_a_cancelled_learn_that_would_set_the_learned_model_aside_keeps_it(tagge
 def test_the_window_cancels_a_learn_and_says_nothing_changed(qtbot, tagged_library, tmp_path, monkeypatch):
     import threading
 
-    import desktop.ui.main_window as main_window
+    from PySide6.QtCore import Qt
+
+    import desktop.ui.learn_actions as learn_actions
     from desktop.services.learning import active_model
 
     music, _ = tagged_library
     win = scanned_window(qtbot, music, tmp_path)
     win.show()
-    gate, real = threading.Event(), main_window.learn
+    gate, real = threading.Event(), learn_actions.learn
 
     def held(*args, **kwargs):  # the learn starts only once the test has pressed Cancel
         gate.wait(30)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(main_window, "learn", held)
+    monkeypatch.setattr(learn_actions, "learn", held)
     problems = []
     monkeypatch.setattr(win, "report_problem", lambda *a: problems.append(a))
     win.learn_genres_asked()
     assert win.progress.isVisible() and win.cancel_button.isVisible()  # busy, and it can be stopped
-    qtbot.mouseClick(win.cancel_button, main_window.Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
     assert win.progress_label.text() == "Stopping…"
     gate.set()
     qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)

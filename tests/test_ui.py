@@ -245,7 +245,7 @@ def test_the_folder_genres_question_starts_with_none_checked_and_gives_the_names
 
 def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_and_the_answer_is_kept(
         qtbot, window, monkeypatch):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.scan_actions as scan_actions
     from desktop.core.scan import within
     from desktop.services.library import Library
 
@@ -253,7 +253,7 @@ def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_an
     for name in ("Audiobooks", "Podcasts"):
         make_track(music / name / "Show", "part 1", "noise", "flac", 3.0, seed=9)
     asked, answers = [], iter([None, ([str(music / "Audiobooks")], [str(music / "Podcasts")])])
-    monkeypatch.setattr(main_window, "ask_about_spoken_word",
+    monkeypatch.setattr(scan_actions, "ask_about_spoken_word",
                         lambda parent, folders: asked.append([f.path for f in folders]) or next(answers))
     scan(qtbot, window)
     qtbot.waitUntil(lambda: len(asked) == 1)
@@ -276,13 +276,13 @@ def test_after_a_scan_folders_that_look_like_spoken_word_are_asked_about_once_an
 
 
 def test_settings_lists_the_folders_kept_as_music_and_asks_again_about_one(qtbot, window, monkeypatch):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.scan_actions as scan_actions
     from desktop.services.library import Library
 
     music = Path(window.settings.folders[0])
     make_track(music / "Podcasts" / "Show", "part 1", "noise", "flac", 3.0, seed=9)
     asked = []
-    monkeypatch.setattr(main_window, "ask_about_spoken_word",
+    monkeypatch.setattr(scan_actions, "ask_about_spoken_word",
                         lambda parent, folders: asked.append([f.path for f in folders]) or ([], [f.path for f in folders]))
     scan(qtbot, window)
     qtbot.waitUntil(lambda: Library(window.sessions).kept_as_music() == [str(music / "Podcasts")])
@@ -336,17 +336,17 @@ def test_settings_shows_no_kept_as_music_list_where_none_was_kept(qtbot, tmp_pat
 
 
 def test_a_folder_kept_as_music_but_deleted_while_asked_is_a_problem_not_a_crash(qtbot, window, monkeypatch):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.scan_actions as scan_actions
     from desktop.core.spoken_word import SpokenFolder
 
     gone = Path(window.settings.folders[0]) / "Podcasts"
-    monkeypatch.setattr(main_window, "ask_about_spoken_word", lambda parent, folders: ([], [str(gone)]))
+    monkeypatch.setattr(scan_actions, "ask_about_spoken_word", lambda parent, folders: ([], [str(gone)]))
     window.ask_about_spoken_word([SpokenFolder(str(gone), 3, "the folder's name")])
     assert window.errors.item(0).text().startswith(f"{gone}: no such folder")
 
 
 def test_a_tracks_folder_is_left_out_from_its_menu_also_while_a_scan_runs(qtbot, window, monkeypatch):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.write_actions as write_actions
     from desktop.core.scan import within
     from desktop.services.library import Library
 
@@ -359,7 +359,7 @@ def test_a_tracks_folder_is_left_out_from_its_menu_also_while_a_scan_runs(qtbot,
     window.files["flac"] = moved
     scan(qtbot, window)
     offered = []
-    monkeypatch.setattr(main_window, "choose_folder_to_leave", lambda parent, folders: offered.append(folders) or folders[-1])
+    monkeypatch.setattr(write_actions, "choose_folder_to_leave", lambda parent, folders: offered.append(folders) or folders[-1])
     assert window.leave_out_action in window.track_menu_actions()
     row = next(r for r in range(window.proxy.rowCount()) if window.shown_row(r).path == str(moved))
     window.table.selectRow(row)
@@ -632,7 +632,7 @@ def test_the_details_call_only_a_shipped_model_shipped():
     from desktop.core.learned_model import LEARNED_KEY_PREFIX
     from desktop.core.model import read_model_info
     from desktop.services.models import shipped_models_dir
-    from desktop.ui.main_window import genre_source
+    from desktop.ui.window_words import genre_source
 
     track = SimpleNamespace(corrected_genre=None, predicted_genre="Jazz", confidence=0.9, file_genre="")
     shipped = read_model_info(shipped_models_dir() / "default.onnx").key
@@ -763,7 +763,7 @@ def test_apply_predicted_plans_off_the_gui_thread_then_asks(qtbot, window, monke
 
 def test_apply_predicted_asks_about_spoken_word_first_and_offers_only_what_the_answer_allows(qtbot, window, monkeypatch):
     # After Ask Later, Apply Predicted Genres offered an audiobook's chapters a music genre among the rest.
-    import desktop.ui.main_window as main_window
+    import desktop.ui.scan_actions as scan_actions
     from desktop.ui.review_dialog import ReviewDialog
 
     music = Path(window.settings.folders[0])
@@ -771,7 +771,7 @@ def test_apply_predicted_asks_about_spoken_word_first_and_offers_only_what_the_a
     pods = make_track(music / "Podcasts" / "Show", "episode", "noise", "flac", 3.0, seed=3)
     answers = iter([None, None, ([str(music / "Audiobooks")], [str(music / "Podcasts")])])
     asked, shown = [], []
-    monkeypatch.setattr(main_window, "ask_about_spoken_word",
+    monkeypatch.setattr(scan_actions, "ask_about_spoken_word",
                         lambda parent, folders: asked.append([f.path for f in folders]) or next(answers))
     monkeypatch.setattr(ReviewDialog, "exec", lambda self: (shown.append([c.path for c in self.changes]),
                                                             ReviewDialog.DialogCode.Rejected)[1])
@@ -1323,7 +1323,7 @@ def test_a_first_scan_takes_the_folders_the_library_was_scanned_from_else_asks(q
     from desktop.services.library import Library
 
     asked = []
-    monkeypatch.setattr("desktop.ui.main_window.choose_music_folder", lambda parent: asked.append(1) or "")
+    monkeypatch.setattr("desktop.ui.scan_actions.choose_music_folder", lambda parent: asked.append(1) or "")
     settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
     settings.model_path, settings.device = str(exported_model), "cpu"
     sessions = open_database(tmp_path / "lib.db")
@@ -1494,12 +1494,12 @@ def test_coming_back_to_the_window_shows_what_the_command_line_changed(qtbot, wi
 def test_a_long_write_shows_its_progress_and_stops_when_asked(qtbot, window, monkeypatch):
     # Apply or Set Genre on 20,000 files ran for minutes with nothing on screen and no way to stop it.
     import desktop.services.tagging as tagging
-    from desktop.ui import main_window
+    from desktop.ui import write_actions
 
     scan(qtbot, window)
     real_write = tagging.write_genres
     monkeypatch.setattr(tagging, "write_genres", lambda *a, **k: (time.sleep(0.3), real_write(*a, **k))[1])  # slow disk
-    monkeypatch.setattr(main_window, "WRITE_PROGRESS_AFTER_MS", 0)
+    monkeypatch.setattr(write_actions, "WRITE_PROGRESS_AFTER_MS", 0)
     ids = [window.shown_row(r).id for r in range(window.proxy.rowCount())]
     window.correct(ids, "Zydeco")
     qtbot.waitUntil(lambda: window.write_label.text().startswith("Writing tags: 1 / "), timeout=10_000)
@@ -1897,7 +1897,7 @@ def test_learn_my_genres_says_why_nothing_was_learned_where_the_listener_looks(q
 
 def test_undo_says_what_it_would_revert(qtbot, window):
     # "Undo Last Write" gave no hint of which write it would take back, and was offered with nothing to undo.
-    from desktop.ui.main_window import undo_words
+    from desktop.ui.window_words import undo_words
 
     scan(qtbot, window)
     assert not window.undo_action.isEnabled() and window.undo_action.text() == "Undo Last Write"

@@ -172,10 +172,10 @@ def test_with_watching_turned_off_nothing_is_watched(qtbot, watched_window):
 @pytest.mark.usefixtures("need_ffmpeg")
 def test_music_that_came_while_another_process_has_the_library_is_scanned_after_it(qtbot, watched_window, tmp_path,
                                                                                     monkeypatch):
-    import desktop.ui.main_window as main_window
+    import desktop.ui.scan_actions as scan_actions
 
     win = watched_window
-    monkeypatch.setattr(main_window, "BUSY_RETRY_MS", 300)
+    monkeypatch.setattr(scan_actions, "BUSY_RETRY_MS", 300)
     hold = ("import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
             "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); sys.stdin.readline()")
     holder = subprocess.Popen([sys.executable, "-c", hold, str(tmp_path / "lib.db.lock")], stdin=subprocess.PIPE,
@@ -205,11 +205,11 @@ def test_the_folders_are_listed_one_listing_at_a_time_and_again_after(qtbot, wat
 @pytest.mark.usefixtures("need_ffmpeg")
 def test_folders_left_unwatched_are_named_once_in_the_problems(qtbot, watched_window, monkeypatch):
     import desktop.ui.folder_watch as folder_watch
-    import desktop.ui.main_window as main_window
+    import desktop.ui.scan_actions as scan_actions
 
     win = watched_window
     monkeypatch.setattr(folder_watch, "MAX_FOLDERS", 1)
-    monkeypatch.setattr(main_window, "MAX_FOLDERS", 1)
+    monkeypatch.setattr(scan_actions, "MAX_FOLDERS", 1)
     for _ in range(2):
         win.watch_folders()
         qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)

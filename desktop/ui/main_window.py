@@ -15,7 +15,6 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
-    QSignalBlocker,
     Qt,
     QTimer,
 )
@@ -24,7 +23,6 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
     QCheckBox,
-    QComboBox,
     QDockWidget,
     QFileDialog,
     QHBoxLayout,
@@ -38,69 +36,41 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
-    QStyledItemDelegate,
     QVBoxLayout,
     QWidget,
 )
 
 from desktop import __version__
-from desktop.core.analysis import ERROR, NEW, NO_MUSIC, TOO_SHORT, UNLIKE, Analyzer, status_words
 from desktop.core.errors import GenreTaggerError
-from desktop.core.folder_changes import music_folder_names, outside_unplugged
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.learned_model import is_learned_key
-from desktop.core.model import GenreModel, read_model_info
+from desktop.core.model import read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
-from desktop.core.progress_text import scan_progress, walk_progress
-from desktop.core.scan import within
-from desktop.core.wording import count, percent
-from desktop.services.album_genres import (
-    AlbumGenre,
-    album_genre_of,
-    album_genres_on,
-    in_compilation,
-    set_album_genres,
-)
-from desktop.services.labels import LABEL_SOURCES, Teaches, genre_folders_on, what_it_teaches
-from desktop.services.learning import (
-    LearnCancelled,
-    active_model,
-    learn,
-    lost_model_warning,
-    merge_and_rename,
-    merges_in_effect,
-    readiness,
-    relearn_hint,
-    set_folder_genres,
-    set_genre_folders,
-)
-from desktop.services.library import Library, SyncProgress
+from desktop.core.wording import count
+from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
+from desktop.services.labels import genre_folders_on, what_it_teaches
+from desktop.services.learning import active_model, merge_and_rename, merges_in_effect
+from desktop.services.library import Library
 from desktop.services.library_map import compute_map
-from desktop.services.models import resolve_model, shipped_model_keys, user_models_dir
+from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_genre_playlists, write_m3u8
-from desktop.services.tagging import KeptGenres, TagService, UndoResult, WriteResult, hold_back
 from desktop.store import queries
 from desktop.store.database import is_read_only
-from desktop.store.lock import LibraryBusy, database_path
+from desktop.store.lock import database_path
 from desktop.store.schema import Track
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
-from desktop.ui.dialogs import (
-    SettingsDialog,
-    ask_about_spoken_word,
-    ask_folder_genres,
-    choose_folder_to_leave,
-    choose_music_folder,
-)
-from desktop.ui.file_links import copy_paths, show_in_folder
-from desktop.ui.folder_watch import MAX_FOLDERS, FolderWatch
+from desktop.ui.dialogs import SettingsDialog
+from desktop.ui.folder_watch import FolderWatch
+from desktop.ui.genre_delegate import GenreDelegate
 from desktop.ui.hint_table import HintTableView
 from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.labels import EllipsisLabel, plain_label
+from desktop.ui.learn_actions import LearnActions
 from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
-from desktop.ui.review_dialog import ReviewDialog
+from desktop.ui.scan_actions import ScanActions
 from desktop.ui.table_model import (
     ALBUM,
     ARTIST,
@@ -120,35 +90,14 @@ from desktop.ui.table_model import (
     load_rows,
 )
 from desktop.ui.timeline_fill import TimelineFiller, Wanted
-from desktop.ui.workers import Job, background, scan_function, start_job
+from desktop.ui.window_words import describe_model, genre_source, teaches_words, undo_words
+from desktop.ui.workers import Job, background
+from desktop.ui.write_actions import WriteActions
 
 CHANGE_OVERLAP = timedelta(seconds=5)
-WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-UNNAMED_ASKED = 30  # folders named for no genre offered as genres, the largest first (an artist/album library has hundreds)
 RELEARN_DELAY_MS = 3000
-BUSY_RETRY_MS = 5000  # a scan for music that came, refused while another process has the library, tries again
-FOLDERS_HINT = "Edit > Learn From Genre Folders learns from them"  # the window's words for genres --folder-names on
 READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
-
-
-def stopped_words(result) -> str:
-    """What a write or undo stopped by the listener did and left ('' when it ran to the end, or for other jobs)."""
-    if isinstance(result, UndoResult) and result.left:
-        return (f"Undo stopped: restored {count(len(result.restored), 'file')}, {count(result.left, 'file')} still to undo "
-                "(Undo again goes on)")
-    if isinstance(result, WriteResult) and result.left:
-        return (f"Stopped: wrote {count(len(result.written), 'file')}, left {count(len(result.left), 'file')} as they were "
-                "(Undo takes back what was written)")
-    return ""
-
-
-def kept_words(result: KeptGenres) -> str:
-    """What Keep the File's Genre did, for the status bar."""
-    kept = (f"Kept the genre its tag says on {count(len(result.kept), 'track')}, as set by hand (Forget Genre Set by "
-            "Hand takes it back)" if result.kept else "Nothing kept")
-    return kept + (f"; {count(len(result.no_genre), 'track')} left: no genre in the tag (Set Genre… sets one)"
-                   if result.no_genre else "")
 
 
 # Shares of the table's width left after the confidence and status columns have what their words need
@@ -156,83 +105,7 @@ def kept_words(result: KeptGenres) -> str:
 COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5}
 
 
-def undo_words(description: str, files: int) -> str:
-    """A write batch as the Undo action names it: its description, cut to a menu's length, and its file count."""
-    short = description if len(description) <= 40 else description[:39] + "…"
-    return f"“{short}” ({count(files, 'file')})"
-
-
-def describe_model(path: str, spellings: dict[str, str] | None = None) -> str:
-    """One line about a model file for the settings dialog: its genres as the library spells them."""
-    try:
-        info = read_model_info(resolve_model(path or None))
-    except (GenreTaggerError, ValueError) as exc:
-        return f"Cannot use this model: {exc}"
-    acc = f", test accuracy {info.metrics['accuracy']:.0%}" if "accuracy" in info.metrics else ""
-    return f"{info.key}: {', '.join(shown_genre(label, spellings) for label in info.labels)}{acc}"
-
-
-# Why a track has no prediction, for the details' "Genre from: its tag (Jazz); …".
-UNHEARD = {NEW: "not analysed yet", ERROR: "it could not be analysed", TOO_SHORT: "too short for the model to tell",
-           NO_MUSIC: "the model heard no music in it", UNLIKE: "unlike every genre learned from your library"}
-
-
-def teaches_words(teaches: Teaches) -> str:
-    """What a track gives Learn My Genres, in the listener's words ("learns it as Jazz (from its genre tag)")."""
-    if teaches.genre:
-        return f"Learn My Genres learns it as {teaches.genre} (from {LABEL_SOURCES[teaches.source]})"
-    return f"Learn My Genres learns nothing from it ({teaches.why_none})"
-
-
-def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spellings: dict[str, str] | None = None,
-                 compilation: bool = False) -> str:
-    """Where a track's genre comes from, in the listener's words (`album`: the genre its album shares;
-    `compilation`: albums share one, but this track's is a compilation)."""
-    if track.corrected_genre:
-        return f"your correction ({track.corrected_genre})"
-    if track.predicted_genre and analysis is not None:
-        key = analysis.model_key
-        model = ("learned from your library" if is_learned_key(key) else
-                 f"the shipped model ({key})" if key in shipped_model_keys() else f"the model {key}")
-        tag = f"; the file's tag says {track.file_genre}" if track.file_genre else ""
-        if album is not None:
-            own = (f"{shown_genre(analysis.top_genre, spellings or {})}, {percent(analysis.confidence)}" if analysis.top_genre
-                   else status_words(analysis.status))
-            if album.tagged:  # the listener named most of the album
-                return f"your genre on {album.tagged} of the {album.tracks} tracks of its album (this track alone: {own}){tag}"
-            return f"the {album.tracks} tracks of its album, {model}, {percent(track.confidence)} sure (this track alone: {own}){tag}"
-        apart = " (its album is a compilation: each of its tracks keeps its own genre)" if compilation else ""
-        return f"{model}, {percent(track.confidence)} sure{apart}{tag}"
-    if track.genre:  # no prediction: its own tag's genre (services.library.library_genre)
-        return f"its tag ({track.genre}); {UNHEARD.get(track.verdict, status_words(track.verdict))}"
-    # No genre at all: why ("nothing yet" said the same for a track waiting and one unlike every learned genre).
-    why = UNHEARD.get(track.verdict, status_words(track.verdict)) if track.verdict else "nothing yet"
-    if track.file_genre:  # a placeholder ("Unknown"): no genre
-        return f"none: {why} (its tag says {track.file_genre})"
-    return f"none: {why}"
-
-
-class GenreDelegate(QStyledItemDelegate):
-    """In-place genre editing: an editable combo of the model's labels plus free text."""
-
-    def __init__(self, labels_source, parent=None):
-        super().__init__(parent)
-        self.labels_source = labels_source
-
-    def createEditor(self, parent, option, index):  # noqa: N802
-        combo = QComboBox(parent)
-        combo.setEditable(True)
-        combo.addItems(self.labels_source())
-        return combo
-
-    def setEditorData(self, editor, index):  # noqa: N802
-        editor.setCurrentText(index.data(Qt.ItemDataRole.EditRole) or "")
-
-    def setModelData(self, editor, model, index):  # noqa: N802
-        model.setData(index, editor.currentText(), Qt.ItemDataRole.EditRole)
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
     """Genre Tagger's window; every file operation runs in a job off the GUI thread."""
 
     def __init__(self, sessions, settings, parent=None):
@@ -815,21 +688,7 @@ class MainWindow(QMainWindow):
         if track_id == self.details_track_id:
             self.details.set_timeline([], [], f"no per-window data: {why}")
 
-    # ---- scanning ---------------------------------------------------------------------------
-    def add_folder(self):
-        """Choose a music folder, remember it, and scan."""
-        folder = choose_music_folder(self)
-        if folder:
-            self.add_folders([folder])
-
-    def add_folders(self, folders: list[str]):
-        """Remember folders and scan them."""
-        if self._refused_read_only():
-            return
-        self.settings.folders = sorted(set(self.settings.folders) | set(folders))
-        self.settings.save()
-        self.start_scan()
-
+    # ---- folders dropped on the window ----------------------------------------------------
     @staticmethod
     def dropped_folders(mime) -> list[str]:
         """The local folders among what is dragged over the window (files and web links are not taken)."""
@@ -847,483 +706,6 @@ class MainWindow(QMainWindow):
         if folders:  # a folder dropped on the window is added to the library, as Add Folder… does
             event.acceptProposedAction()
             self.add_folders(folders)
-
-    def left_out_folders(self) -> list[str]:
-        """The folders left out of the library, as the next scan will leave them."""
-        return list(self._left_out) if self._left_out is not None else Library(self.sessions).left_out()
-
-    def folders_removed(self, before: list[str]):
-        """Folders no longer in Settings leave the library at the next scan (their tracks kept as missing)."""
-        self._set_aside = (self._set_aside | (set(before) - set(self.settings.folders))) - set(self.settings.folders)
-
-    def scan_or_ask(self):
-        """Scan the remembered folders; with none yet, the folders this library's scans walked before (the command
-        line's too), else ask for one: Scan never does nothing, and a library scanned elsewhere is not asked for."""
-        if self.read_only or self.settings.folders or self._set_aside:
-            self.start_scan()
-            return
-        known = Library(self.sessions).folders()
-        if not known:
-            self.add_folder()
-            return
-        self.add_folders(known)
-        self.statusBar().showMessage(f"Your music folders, from this library's earlier scans: {', '.join(known)}"
-                                     " (Settings changes them)", 15000)
-
-    def start_scan(self, *, changed_folder: str = ""):
-        """Scan the remembered folders in the background (no-op while one runs; after a learn in progress).
-        `changed_folder`: the folder watch asked for it, as music came or went there."""
-        if self.read_only:  # asked for at start and after Settings too: said once, by the status bar's label
-            return
-        if self.scan_job is not None or not (self.settings.folders or self._set_aside):
-            return
-        if self.learn_job is not None:  # it may make another model active: the scan uses whichever it leaves
-            self._deferred["learn"] = self.start_scan
-            return
-        try:
-            model_path = self.current_model_path()
-            model = GenreModel(model_path, device=self.settings.device)
-        except (GenreTaggerError, ValueError) as exc:
-            self.report_problem(str(exc.path) if getattr(exc, "path", None) else "model", getattr(exc, "reason", str(exc)))
-            return
-        tagging = self.settings.tagging()
-        self._setting_aside = sorted(self._set_aside)  # what this scan takes out; more may be removed meanwhile
-        self._leaving_out = self._left_out
-        fn = scan_function(self.sessions, tagging, lambda: Analyzer(model, tagging.analysis()), list(self.settings.folders),
-                           self._setting_aside, self._leaving_out)
-        self.scan_job = Job(fn, "scan")
-        self._scanning_for_change = changed_folder
-        self.scan_job.progress.connect(self._scan_progress)
-        self.scan_job.staged.connect(self._walk_progress)
-        self.scan_job.finished.connect(self._scan_finished)
-        self.scan_job.failed.connect(self._scan_failed)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.cancel_button.show()
-        self.table.viewport().update()  # an empty table says a scan is on
-        self.progress_label.setText("Looking for music…")
-        self._refresh_timer = QTimer(self, interval=1500, timeout=self.refresh_changes)  # the library fills in while it scans
-        self._refresh_timer.start()
-        start_job(self.scan_job)
-
-    def cancel_scan(self):
-        """Stop the scan after the track in hand; what is done is kept."""
-        if self.scan_job is not None:
-            self.scan_job.cancel()
-            self.progress_label.setText("Cancelling…")
-
-    def cancel_busy(self):
-        """Cancel: stop the scan after the track in hand, or the learn before it changes anything."""
-        if self.scan_job is not None:
-            self.cancel_scan()
-        elif self.learn_job is not None:
-            self.learn_job.cancel()
-            self.progress_label.setText("Stopping…")
-
-    def _walk_progress(self, p: SyncProgress):
-        if self.scan_job is None or self.scan_job.cancel_event.is_set():
-            return  # a report queued before the scan ended or was cancelled must not cover what the window says now
-        if p.total is None:
-            self.progress.setRange(0, 0)  # busy: how many files there are is known only when the walk ends
-        else:
-            self.progress.setRange(0, p.total)
-            self.progress.setValue(p.done)
-        self.progress_label.setText(walk_progress(p.done, p.total, p.rate))
-
-    def _scan_progress(self, done: int, total: int, rate: float):
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        self.progress_label.setText(scan_progress(done, total, rate))
-
-    def _scan_done(self):
-        self.scan_job = None
-        self._refresh_timer.stop()
-        self.progress.hide()
-        self.cancel_button.hide()
-        self.refresh()
-        self._run_deferred("scan")
-        self.watch_folders()
-        self._scan_changed_music()
-
-    # ---- watching the folders (new music scanned while the window is open) --------------------
-    def watch_folders(self):
-        """List the music folders off the GUI thread, then watch them (with the setting on; else watch none)."""
-        if self.read_only or not self.settings.watch_folders or not self.settings.folders:
-            self.folder_watch.stop()
-            return
-        if self.watch_job is not None:  # one listing at a time: a second would be dropped with its last reference
-            self._list_again = True
-            return
-        folders = list(self.settings.folders)
-        left_out = self.left_out_folders()
-        self.watch_job = Job(lambda _report, cancel: (music_folder_names(folders, MAX_FOLDERS + 1, cancel, left_out), left_out),
-                             "watch")
-        self.watch_job.finished.connect(self._watch_listed)
-        self.watch_job.failed.connect(self._watch_failed)
-        start_job(self.watch_job)
-
-    def _watch_listed(self, listed: tuple[dict | None, list[str]]):
-        folders, left_out = listed
-        if folders is not None and self.settings.watch_folders:  # not stopped (quitting), not turned off meanwhile
-            self.folder_watch.watch(folders, left_out=left_out)
-            unwatched = self.folder_watch.unwatched
-            if unwatched and not self._told_unwatched:  # said once a session: the log says it at every listing
-                self._told_unwatched = True
-                more = "more" if len(folders) > MAX_FOLDERS else f"{unwatched:,} more"  # the listing stopped there
-                self.report_problem("watching the music folders",
-                                    f"watching {count(self.folder_watch.watching(), 'folder')} for new music; {more} "
-                                    f"are not watched (past {MAX_FOLDERS:,}, or the system's limit: "
-                                    "fs.inotify.max_user_watches); "
-                                    "Scan (F5) finds new music there")
-        self._watch_listing_done()
-
-    def _watch_failed(self, message: str):
-        self.report_problem("watching the music folders", message)
-        self._watch_listing_done()
-
-    def _watch_listing_done(self):
-        self.watch_job = None
-        if self._list_again:  # a scan ended while the folders were being listed: list them as it left them
-            self._list_again = False
-            self.watch_folders()
-
-    def _music_changed(self, folders: list[str]):
-        """Music came, went or was renamed in `folders`: scan, now or once the scan or write in hand is done.
-
-        Not for a music folder that went or emptied (a drive unplugged): a scan would take its tracks out of view
-        until the next one, and nothing is heard when the drive comes back. Scan does it when asked."""
-        gone, live = outside_unplugged(self.settings.folders, folders)
-        if len(live) < len(folders):
-            self.statusBar().showMessage(f"{', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are "
-                                         "left as they are (Scan takes them out)", 15000)
-        if not live:
-            return
-        self._changed_folder = live[0]
-        if self.scan_job is None and not self.write_busy:
-            self._scan_changed_music()
-
-    def _scan_changed_music(self):
-        if not self._changed_folder or self.scan_job is not None or self.write_busy:
-            return
-        folder, self._changed_folder = self._changed_folder, ""
-        self.statusBar().showMessage(f"Music came or went in {folder}: scanning", 8000)
-        self.start_scan(changed_folder=folder)
-
-    def _scan_finished(self, outcome):
-        self._set_aside -= set(self._setting_aside)  # done before the sync, so a cancelled scan did it too
-        if self._left_out == self._leaving_out:  # set by this scan (Settings may have changed it again meanwhile)
-            self._left_out = None
-        elif not outcome.cancelled:  # changed while this scan ran, which could not take it up: the next one does
-            QTimer.singleShot(0, self.start_scan)
-        if outcome.cancelled:  # the listener stopped scanning: music that came meanwhile waits for the next scan
-            self._changed_folder = ""
-        self._scan_done()
-        for path, reason in outcome.problems:
-            self.report_problem(path, reason)
-        state = "cancelled" if outcome.cancelled else "done"
-        aside = f", {count(outcome.set_aside, 'track')} of folders removed or left out taken out" if outcome.set_aside else ""
-        failed = f", {outcome.failed:,} could not be (see Problems)" if outcome.failed else ""
-        found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed{failed}"
-        self.progress_label.setText(f"Scan {state}: {found}{aside}")
-        if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
-            self.statusBar().showMessage(lost_model_warning(self.sessions)
-                                         or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
-                                                      how_to_use_folders=FOLDERS_HINT,
-                                                      how_to_use_anyway="Learn My Genres offers Use It Anyway"), 15000)
-        elif (not outcome.cancelled and not self.settings.model_path and self.learn_job is None
-              and not self._relearn_timer.isActive()  # relearning by itself already (after corrections here)
-              and (relearn := relearn_hint(self.sessions, how_to_learn="learning them again"))):
-            # Tags changed elsewhere (another player, the command line): relearned as after corrections here.
-            self.statusBar().showMessage(relearn[:1].upper() + relearn[1:], 15000)
-            self._schedule_relearn()
-        if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
-            self._spoken_found = outcome.spoken_word
-            QTimer.singleShot(0, self._ask_after_scan)  # a bound method: dropped with the window if it closes first
-
-    def _ask_after_scan(self):
-        self.ask_about_spoken_word(self._spoken_found)
-
-    def ask_about_spoken_word(self, folders: list):
-        """Ask whether folders that look like spoken word (audiobooks, podcasts) leave the library or stay as music;
-        each is asked once a session until answered."""
-        left_out = self.left_out_folders()
-        folders = [f for f in folders if f.path not in self._ask_later and not within(left_out)(f.path)]
-        if folders and not self.read_only:
-            self._ask_spoken(folders)
-
-    def _ask_spoken(self, folders: list) -> list[str] | None:
-        """Ask about `folders` and do what the listener answers; the folders kept as music (None: Ask Later)."""
-        answer = ask_about_spoken_word(self, folders)
-        if answer is None:
-            self._ask_later |= {f.path for f in folders}
-            return None
-        leave, keep = answer
-        try:
-            if keep:
-                Library(self.sessions).keep_as_music(keep)
-        except GenreTaggerError as exc:  # deleted or moved while the question was open
-            self.report_problem(str(exc.path), exc.reason)
-            keep = []
-        if leave:
-            self._left_out = sorted({*self.left_out_folders(), *leave})
-            self.statusBar().showMessage(f"Leaving out {', '.join(leave)}: their tracks leave the library "
-                                         "(Settings takes them back)", 10000)
-            self.start_scan()  # or, while one runs, the one after it
-        return keep
-
-    def _scan_failed(self, message: str):
-        busy, folder = isinstance(self.scan_job.error, LibraryBusy), self._scanning_for_change
-        self._scan_done()
-        if busy and folder:  # `scan --watch` or a `set` in a terminal has the library: this scan waits its turn
-            self.progress_label.setText("Another Genre Tagger is scanning or writing this library; scanning here after it")
-            self._changed_folder = self._changed_folder or folder
-            QTimer.singleShot(BUSY_RETRY_MS, self._scan_changed_music)
-            return
-        self.report_problem("scan", message)
-        self.progress_label.setText("Scan failed")
-
-    # ---- writing (one writer at a time, off the GUI thread) ---------------------------------
-    def tag_service(self) -> TagService:
-        """A TagService with the current settings."""
-        return TagService(self.sessions, self.settings.tagging())
-
-    def run_write(self, fn, done_text: str | Callable[[object], str], also_finished: tuple = (), doing: str = "Writing tags"):
-        """Run a write/undo function, fn(report, cancel), on the single writer thread; its progress shows as `doing`
-        with Stop once it runs a moment; report its result (`done_text`, or made from it)."""
-        if self._refused_read_only():
-            return None
-        if self.write_busy:
-            self.statusBar().showMessage("A write is still running", 3000)
-            return None
-        self.write_busy, self._write_text, self._write_doing = True, done_text, doing
-        self.write_job = background(fn, "write", self._write_finished, self._write_failed, also_finished,
-                                    progress=self._write_progress)
-        QTimer.singleShot(WRITE_PROGRESS_AFTER_MS, self._show_write_progress)  # a quick write shows nothing
-        return self.write_job
-
-    def _show_write_progress(self):
-        if self.write_job is None:
-            return
-        if not self.write_label.text():
-            self.write_label.setText(f"{self._write_doing}…")
-            self.write_progress.setRange(0, 0)
-        for widget in self._write_widgets:
-            widget.show()
-        self.write_stop.setEnabled(True)
-
-    def _write_progress(self, done: int, total: int, rate: float):
-        self.write_progress.setRange(0, total)
-        self.write_progress.setValue(done)
-        self.write_label.setText(f"{self._write_doing}: {scan_progress(done, total, rate, noun='files')}")
-
-    def stop_write(self):
-        """Stop the running write or undo after the file in hand; what is done stays (and can be undone)."""
-        if self.write_job is not None:
-            self.write_job.cancel()
-            self.write_stop.setEnabled(False)
-            self.write_label.setText("Stopping…")
-
-    def _write_done(self):
-        self.write_busy, self.write_job = False, None
-        for widget in self._write_widgets:
-            widget.hide()
-        self.write_label.clear()
-        QTimer.singleShot(0, self._scan_changed_music)  # after the write's own refresh
-
-    def _write_finished(self, result):
-        self._write_done()
-        for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
-            self.report_problem(path, reason)
-        self.refresh_after_write()
-        text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
-        self.statusBar().showMessage(text, 8000)
-
-    def _write_failed(self, message: str):
-        self._write_done()
-        self.report_problem("write", message)
-        self.refresh_after_write()
-
-    def correct(self, track_ids: list[int], genre: str):
-        """Record a hand correction for tracks, write it to their files (journalled)."""
-        with self.sessions() as s:
-            paths = [s.get(Track, i).path for i in track_ids]
-        service = self.tag_service()
-        return self.run_write(lambda report, cancel: service.correct(paths, genre, source="gui", progress=report, cancel=cancel),
-                              f"Set {count(len(paths), 'track')} to {genre}", also_finished=self._relearn_after())
-
-    def _relearn_after(self) -> tuple:
-        """`also_finished` for a write that changes labels (corrections): a relearn where a learned model is in use."""
-        return (self._schedule_relearn,) if self.learned_model_in_use() else ()
-
-    def _update_selection_actions(self, *_):
-        selected = self.table.selectionModel().hasSelection()
-        for action in self.selection_actions:
-            action.setEnabled(selected and not (self.read_only and action in self.changing_selection_actions))
-
-    def track_menu_actions(self) -> list[QAction | None]:
-        """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
-        return [self.set_genre_action, self.keep_action, self.forget_action, self.apply_selection_action, self.play_action, None,
-                self.show_folder_action, self.copy_paths_action, None, self.leave_out_action]
-
-    def _table_menu(self, pos):
-        if not self.table.indexAt(pos).isValid():
-            return
-        from PySide6.QtWidgets import QMenu
-
-        menu = QMenu(self)
-        for action in self.track_menu_actions():
-            menu.addSeparator() if action is None else menu.addAction(action)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
-
-    def selected_paths(self) -> list[str]:
-        """Paths of the selected rows, in the table's order."""
-        return [self.shown_row(row).path for row in self._selected_rows()]
-
-    def _selected_rows(self) -> list[int]:
-        # From the selection's ranges: selectedRows() asks every cell of 100,000 rows.
-        return sorted({row for r in self.table.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)})
-
-    def forget_selected_corrections(self):
-        """Forget the genres set by hand on the selected tracks (files unchanged): their predictions show again."""
-        paths, service = self.selected_paths(), self.tag_service()
-        return self.run_write(lambda _report, _cancel: service.forget_corrections(paths)[0], lambda forgotten: (
-            f"Forgot the genre set by hand of {count(len(forgotten), 'track')}; predictions show again (files unchanged)"
-            if forgotten else "No genre set by hand among the selected tracks"), also_finished=self._relearn_after())
-
-    def keep_selected_file_genres(self):
-        """The selected tracks keep the genre their own tags say, as set by hand (the tag was right, the prediction
-        not): one step for tracks of different genres, where Set Genre… gives them all one. Files unchanged."""
-        paths, service = self.selected_paths(), self.tag_service()
-        return self.run_write(lambda _report, _cancel: service.keep_file_genres(paths, source="gui"), kept_words,
-                              also_finished=self._relearn_after(), doing="Keeping the files' genres")
-
-    def show_selected_in_folder(self):
-        """Show the (first) selected track in the file manager, selected in its folder."""
-        paths = self.selected_paths()
-        if paths:
-            show_in_folder(paths[0], lambda why: self.report_problem(paths[0], f"cannot show it in its folder: {why}"), self)
-
-    def leave_out_selected_folder(self):
-        """Leave the (first) selected track's folder, or a folder above it inside its music folder, out of the
-        library: the next scan sets it, and its tracks leave the table."""
-        paths = self.selected_paths()
-        if not paths or self._refused_read_only():
-            return
-        folder = Path(paths[0]).parent
-        music = next((Path(m).expanduser().absolute() for m in self.settings.folders if within([m])(str(folder))), None)
-        above = [folder, *folder.parents]
-        candidates = [str(f) for f in above[:above.index(music)]] if music in above else [str(folder)]
-        if not candidates:  # the track lies in a music folder itself
-            self.statusBar().showMessage(f"{folder} is one of your music folders: Settings removes it", 10000)
-            return
-        chosen = choose_folder_to_leave(self, candidates)
-        if not chosen:
-            return
-        self._left_out = sorted({*self.left_out_folders(), chosen})
-        self.statusBar().showMessage(f"Leaving out {chosen}: its tracks leave the library (Settings takes it back)", 10000)
-        self.start_scan()  # or, while one runs, the one after it
-
-    def copy_selected_paths(self):
-        """Copy the selected tracks' paths to the clipboard, one per line, in the table's order."""
-        paths = self.selected_paths()
-        if paths:
-            copy_paths(paths)
-            self.statusBar().showMessage(f"Copied {count(len(paths), 'path')}", 3000)
-
-    def set_genre_for_selection(self):
-        """Assign one genre to every selected track."""
-        self.set_genre_for_tracks(self.selected_track_ids())
-
-    def review_and_apply(self):
-        """Plan the changes in the background (seconds at 100,000 tracks), then show them; write only what the
-        listener accepts. Predictions for folders that look like spoken word wait for the listener's answer."""
-        service, library = self.tag_service(), Library(self.sessions)
-
-        def plan() -> tuple[list, list, list]:
-            spoken = library.spoken_word()
-            changes, held = hold_back(service.plan(), [f.path for f in spoken])
-            return changes, held, [f for f in spoken if any(within([f.path])(c.path) for c in held)]
-
-        return self._plan_and_review(plan, "Nothing to write under the current policy", None)
-
-    def review_and_apply_selection(self):
-        """Apply Predicted Genre to Selection: the selected tracks' genres (confident prediction, or correction)
-        whatever their files say now, as asked for by hand, each shown for review before anything is written."""
-        ids = self.selected_track_ids()
-        if not ids:
-            return None
-        service = self.tag_service()
-
-        def plan() -> tuple[list, list, list]:  # asked for by hand: nothing held back
-            return service.plan(ids, "replace"), [], []
-
-        return self._plan_and_review(plan, "Nothing to write: the selected files already say their genre, or its "
-                                     "prediction is uncertain (set one with Set Genre…)", "applied to selected tracks")
-
-    def _plan_and_review(self, plan: Callable[[], list], nothing: str, description: str | None):
-        if self.plan_job is not None or self._refused_read_only():
-            return None
-        self._plan_words = (nothing, description)  # read by _plan_ready: background() takes bound methods only
-        self.statusBar().showMessage("Planning the changes…")
-        self.plan_job = background(plan, "plan", self._plan_ready, self._plan_failed)
-        return self.plan_job
-
-    def _plan_ready(self, planned: tuple[list, list, list]):
-        self.plan_job = None
-        changes, held, spoken = planned
-        nothing, description = self._plan_words
-        waiting = ""
-        if held:  # the listener asked to write: asked now, also after Ask Later
-            kept = self._ask_spoken(spoken)
-            changes = sorted(changes + [c for c in held if kept and within(kept)(c.path)], key=lambda c: c.path)
-            if kept is None:
-                waiting = (f"; {count(len(held), 'track')} in folders that look like spoken word wait for your answer "
-                           "(asked again at the next Apply)")
-        if not changes:
-            self.statusBar().showMessage(nothing + waiting, 10000)
-            return
-        if waiting:
-            self.statusBar().showMessage(waiting[2:], 10000)
-        else:
-            self.statusBar().clearMessage()
-        dialog = ReviewDialog(changes, self)
-        if dialog.exec() == ReviewDialog.DialogCode.Accepted:
-            self.apply_changes(dialog.accepted_changes(), description)
-
-    def _plan_failed(self, message: str):
-        self.plan_job = None
-        self.statusBar().clearMessage()
-        self.report_problem("apply", message)
-
-    def apply_changes(self, changes, description: str | None = None):
-        """Write accepted changes as one batch (`description` names it in the undo list)."""
-        service = self.tag_service()
-        description = description or f"applied from the app ({self.settings.policy})"
-        return self.run_write(lambda report, cancel: service.apply(changes, description, progress=report, cancel=cancel),
-                              lambda result: f"Wrote {count(len(result.written), 'file')}")
-
-    def undo_last(self):
-        """Undo the newest batch of writes."""
-        return self.undo_batch(None)
-
-    def show_write_history(self):
-        """Edit > Write History: the batches of writes; undo the one chosen (an older one too, as `undo --batch`)."""
-        service = self.tag_service()
-        dialog = self.history_dialog = WriteHistoryDialog(service.batches(limit=500), self, can_undo=not self.read_only)
-        dialog.accepted.connect(lambda: dialog.chosen is not None and self.undo_batch(dialog.chosen))
-        dialog.open()
-        return dialog
-
-    def undo_batch(self, batch_id: int | None):
-        """Undo one batch of writes (None: the newest); files changed since are named in the problems panel."""
-        service = self.tag_service()
-        done = "Undo done" if batch_id is None else f"Undid batch {batch_id}"
-
-        def said(result) -> str:  # an undo of a correction's write forgets the correction too
-            return done + (f"; took back {count(result.corrections, 'genre')} set by hand" if result.corrections else "")
-
-        return self.run_write(lambda report, cancel: service.undo(batch_id, progress=report, cancel=cancel), said,
-                              also_finished=self._relearn_after(), doing="Undoing")
 
     # ---- the library map --------------------------------------------------------------------
     def update_map(self):
@@ -1384,214 +766,6 @@ class MainWindow(QMainWindow):
         self.classify_dialog = ClassifyDialog(model, recorder, self, spellings=self._spellings)
         self.classify_dialog.show()
         return self.classify_dialog
-
-    # ---- learning the listener's genres ---------------------------------------------------------
-    def learn_genres_asked(self):
-        """Learn My Genres: learn, then show the report (a relearn after corrections only updates the status)."""
-        self._report_learn = True
-        return self.learn_genres()
-
-    def learn_genres(self, activate: bool | None = None):
-        """Learn the library's own genres in the background; say what was learned. During a scan it waits
-        for the scan: a model made active halfway would leave the scan's last tracks under the old one.
-        `activate`: True uses the learned model whatever the figures say (None: they decide)."""
-        if self.learn_job is not None or self._refused_read_only():
-            return None
-        if self.scan_job is not None:
-            self._deferred["scan"] = functools.partial(self.learn_genres, activate)
-            self.statusBar().showMessage("Learning your genres when the scan is done…", 6000)
-            return None
-        try:
-            base = resolve_model(self.settings.model_path or None)
-        except (GenreTaggerError, ValueError) as exc:
-            self.report_problem("model", getattr(exc, "reason", str(exc)))
-            return None
-        sessions, out_dir = self.sessions, user_models_dir()
-        self.progress_label.setText("Learning your genres…")
-        self.progress.setRange(0, 0)  # busy: it says its steps, seconds each on a large library, and can be cancelled
-        self.progress.show()
-        self.cancel_button.show()
-        self.learn_job = Job(lambda report, cancel: learn(sessions, base, out_dir, activate=activate, stage=report.stage,
-                                                          how_to_use_folders=FOLDERS_HINT, cancel=cancel), "learn")
-        self.learn_job.staged.connect(self._learn_stage)  # each step in words: seconds each on a large library
-        self.learn_job.finished.connect(self._learn_finished)
-        self.learn_job.failed.connect(self._learn_failed)
-        start_job(self.learn_job)
-        return self.learn_job
-
-    def _learn_stage(self, text: str):
-        if self.learn_job is not None and not self.learn_job.cancel_event.is_set():  # "Stopping…" stays
-            self.progress_label.setText(text)
-
-    def _learn_done(self):
-        self.learn_job = None
-        self.progress.hide()  # a scan asked for meanwhile waited for this learn (start_scan), and shows its own
-        self.cancel_button.hide()
-
-    def _schedule_relearn(self, _result=None):
-        self._relearn_timer.start()
-
-    def _relearn(self):
-        if self.learn_job is not None or self.write_busy:
-            self._relearn_timer.start()  # try again once the write or the last learn is done
-            return
-        self.learn_genres()
-
-    def _learn_finished(self, report):
-        self._learn_done()
-        self.last_learned = report.summary() + ("" if report.activated else f"; not used: {report.why}")
-        self.progress_label.setText(self.last_learned)
-        self.load_model_labels()
-        self.refresh()
-        if self._report_learn:  # asked for: what was learned, what was left out, and the choice to use it
-            self._report_learn = False
-            offer = self.album_genres_action.isEnabled() and not self.album_genres_action.isChecked()
-            dialog = self.learn_report = LearnReportDialog(report, self, offer_albums=offer)
-            # This dialog's choice (a report still open from an earlier learn answers for its own learn).
-            dialog.finished.connect(lambda _result: dialog.use_anyway and self.learn_genres(activate=True))
-            dialog.share_albums.connect(self._share_albums_from_report)
-            dialog.count_folder_genres.connect(lambda: self.offer_folder_genres(report.unnamed))
-            dialog.open()
-        self._run_deferred("learn")
-
-    def _learn_failed(self, message: str):
-        cancelled = isinstance(self.learn_job.error, LearnCancelled)
-        self._learn_done()
-        if cancelled:  # the listener's own choice: no problem to report, no dialog
-            self._report_learn = False
-            self.last_learned = message
-            self.progress_label.setText("Learning stopped; nothing changed")
-            self._run_deferred("learn")
-            return
-        if self._report_learn:  # asked for: the reason where the listener is looking, not only in the problems panel
-            self._report_learn = False
-            self.learn_problem = QMessageBox(QMessageBox.Icon.Information, "Nothing learned yet", message,
-                                             QMessageBox.StandardButton.Close, self)
-            self.learn_problem.open()
-        self.last_learned = message
-        self.progress_label.setText("Nothing learned yet")
-        self.report_problem("learn", message)
-        self._run_deferred("learn")
-
-    # ---- one genre per album ---------------------------------------------------------------------
-    def _share_albums_from_report(self):
-        if not self.album_genres_action.isChecked() and self.album_genres_action.isEnabled():
-            self.album_genres_action.trigger()  # as Edit > One Genre per Album
-
-    def learn_from_genre_folders(self, on: bool):
-        """Learn From Genre Folders (a setting of the library): a track with no genre of its own is learned as its
-        genre folder's name; then learned again."""
-        sessions, threshold = self.sessions, self.settings.threshold
-        self.genre_folders_action.setEnabled(False)  # one change at a time
-        self.folders_job = background(lambda: set_genre_folders(sessions, on, threshold), "genre folders",
-                                      self._genre_folders_set, self._genre_folders_failed)
-        return self.folders_job
-
-    def _genre_folders_set(self, change):
-        self.folders_job = None
-        self.genre_folders_action.setEnabled(True)
-        on = self.genre_folders_action.isChecked()
-        self.progress_label.setText(
-            f"Learning from genre folders: {count(change.foldered, 'track')} take their folder's genre" if on else
-            "No longer learning from genre folders: nothing else teaches two genres, so the shipped model's are back"
-            if change.set_aside else "No longer learning from genre folders")
-        self.load_model_labels()
-        self.refresh()  # an album's genre may follow
-        if on and change.unnamed:  # asked once the job's signal is handled, not inside it
-            self._unnamed_found = dict(list(change.unnamed.items())[:UNNAMED_ASKED])
-            QTimer.singleShot(0, self._ask_folder_genres)  # a bound method: dropped with the window if it closes first
-        elif on:  # what was learned from the folders, where the listener looks
-            self.learn_genres_asked()
-        elif self.learned_model_in_use() and not change.set_aside:  # learned again without them
-            self.learn_genres()
-
-    def _ask_folder_genres(self):
-        """Which folders named for no genre it knows are genres (Schlager); then learn from them all, and show it."""
-        if names := ask_folder_genres(self, self._unnamed_found):
-            self.count_folder_genres(names)  # then learns
-        else:
-            self.learn_genres_asked()
-
-    def offer_folder_genres(self, unnamed: dict[str, int]):
-        """The learn report's Folder Genres…: which of `unnamed` (labels.unnamed_folders) are genres; those checked
-        teach them, and the learn with them shows its report (none checked: nothing changes)."""
-        self._unnamed_found = dict(list(unnamed.items())[:UNNAMED_ASKED])
-        QTimer.singleShot(0, self._offer_folder_genres)  # once the report's button is handled
-
-    def _offer_folder_genres(self):
-        if names := ask_folder_genres(self, self._unnamed_found):
-            self.count_folder_genres(names)
-
-    def count_folder_genres(self, names: list[str], on: bool = True):
-        """Folders named `names` (genres no list knows: "Schlager") teach those genres, then learn and show it; or
-        (not `on`, from Settings) no longer, then scan as Settings does and learn again where a learned model is in
-        use."""
-        sessions, threshold = self.sessions, self.settings.threshold
-        self.genre_folders_action.setEnabled(False)
-        done, failed = ((self._folder_genres_counted, self._folder_genres_failed) if on else
-                        (self._folder_genres_uncounted, self._folder_genres_uncount_failed))  # bound: go with the window
-        self.folders_job = background(lambda: set_folder_genres(sessions, names, on, threshold), "genre folders",
-                                      done, failed)
-        return self.folders_job
-
-    def _folder_genres_counted(self, _kept):
-        self.folders_job = None
-        self.genre_folders_action.setEnabled(True)
-        self.refresh()
-        self.learn_genres_asked()
-
-    def _folder_genres_uncounted(self, _kept):
-        self.folders_job = None
-        self.genre_folders_action.setEnabled(True)
-        self.refresh()
-        self.start_scan()  # Settings' scan, held back for this
-        if self.learned_model_in_use():
-            self.learn_genres()  # after the scan: it waits for it
-
-    def _folder_genres_failed(self, message: str):
-        self.folders_job = None
-        self.genre_folders_action.setEnabled(True)
-        self.report_problem("genre folders", message)
-
-    def _folder_genres_uncount_failed(self, message: str):
-        self._folder_genres_failed(message)
-        self.start_scan()  # Settings' scan, held back for this
-
-    def _genre_folders_failed(self, message: str):
-        with QSignalBlocker(self.genre_folders_action):  # as the library still has it
-            self.genre_folders_action.setChecked(not self.genre_folders_action.isChecked())
-        self._folder_genres_failed(message)
-
-    def share_album_genres(self, on: bool):
-        """One Genre per Album (a setting of the library): its tracks show their album's genre, or their own again."""
-        sessions, threshold = self.sessions, self.settings.threshold
-        self.progress_label.setText("Giving every album one genre…" if on else "Giving every track its own genre…")
-        self.album_genres_action.setEnabled(False)  # one change at a time: a second would race the first
-        self.albums_job = background(lambda: set_album_genres(sessions, on, threshold), "albums",
-                                     self._album_genres_set, self._album_genres_failed)
-        return self.albums_job
-
-    def _album_genres_set(self, changed: int):
-        self.albums_job = None
-        self.album_genres_action.setEnabled(True)
-        on = self.album_genres_action.isChecked()
-        self.progress_label.setText(f"One genre per album: {count(changed, 'track')} changed to their album's genre" if on
-                                    else f"Every track shows its own genre again ({count(changed, 'track')} changed)")
-        self.refresh()
-
-    def _album_genres_failed(self, message: str):
-        self.albums_job = None
-        self.album_genres_action.setEnabled(True)
-        with QSignalBlocker(self.album_genres_action):  # as the library still has it
-            self.album_genres_action.setChecked(not self.album_genres_action.isChecked())
-        self.progress_label.setText("")
-        self.report_problem("albums", message)
-
-    def _run_deferred(self, job: str):
-        """Start what waited for this job ("scan" or "learn") to be done."""
-        then = self._deferred.pop(job, None)
-        if then:
-            then()
 
     # ---- playlists and previews -------------------------------------------------------------
     def export_playlist(self):
