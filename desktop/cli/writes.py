@@ -52,7 +52,6 @@ def cmd_set(args, out: Output) -> int:
 
 def cmd_forget(args, out: Output) -> int:
     """Forget the genres set by hand on files or folders; the files are not changed."""
-    from desktop.core.scan import left_out_reason
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
@@ -61,12 +60,7 @@ def cmd_forget(args, out: Output) -> int:
         out.warn(f"warning: {p.path}: {p.reason}")
     sessions = open_sessions(args)
     forgotten, unknown = TagService(sessions).forget_corrections(files)
-    library = Library(sessions)
-    if unknown and len(unknown) == len(files):
-        raise GenreTaggerError(unknown[0], library.why_not_here(unknown[0]))
-    left_out = library.left_out() if unknown else []  # read once, not once per file
-    for path in unknown:
-        out.warn(f"warning: {path}: {left_out_reason(path, left_out) or 'not in the library'}; nothing to forget")
+    say_not_in_library(out, Library(sessions), unknown, files, "nothing to forget")
     for path in forgotten:
         out.say(f"{path}: the genre set by hand is forgotten; its predicted genre shows again (the file is unchanged)")
     if not forgotten:
@@ -80,7 +74,6 @@ SHOWN = 10  # `keep`: files whose tag names no genre, named one by one
 
 def cmd_keep(args, out: Output) -> int:
     """Keep each file's own genre tag as its genre set by hand (the tag is right, the prediction not); files unchanged."""
-    from desktop.core.scan import left_out_reason
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
@@ -89,12 +82,7 @@ def cmd_keep(args, out: Output) -> int:
         out.warn(f"warning: {p.path}: {p.reason}")
     sessions = open_sessions(args)
     result = TagService(sessions).keep_file_genres(files)
-    library = Library(sessions)
-    if result.unknown and len(result.unknown) == len(files):
-        raise GenreTaggerError(result.unknown[0], library.why_not_here(result.unknown[0]))
-    left_out = library.left_out() if result.unknown else []  # read once, not once per file
-    for path in result.unknown:
-        out.warn(f"warning: {path}: {left_out_reason(path, left_out) or 'not in the library'}; nothing to keep")
+    say_not_in_library(out, Library(sessions), result.unknown, files, "nothing to keep")
     for path in result.no_genre[:SHOWN]:  # a folder of untagged files: the first few, and how many more
         out.warn(f"warning: {path}: its tag names no genre; nothing to keep (genre-tagger set FILE GENRE sets one)")
     if len(result.no_genre) > SHOWN:
@@ -105,6 +93,18 @@ def cmd_keep(args, out: Output) -> int:
     out.data = {"kept": [{"path": path, "genre": genre} for path, genre in result.kept], "no_genre_tag": result.no_genre,
                 "not_in_library": result.unknown}
     return EXIT_PARTIAL if problems or result.unknown or result.no_genre else EXIT_OK
+
+
+def say_not_in_library(out: Output, library, unknown: list[str], files: list[str], nothing: str) -> None:
+    """Files named that the library does not know: an error naming why when it knows none of them, else a warning
+    each ("PATH: in a folder left out; nothing to forget")."""
+    from desktop.core.scan import left_out_reason
+
+    if unknown and len(unknown) == len(files):
+        raise GenreTaggerError(unknown[0], library.why_not_here(unknown[0]))
+    left_out = library.left_out() if unknown else []  # read once, not once per file
+    for path in unknown:
+        out.warn(f"warning: {path}: {left_out_reason(path, left_out) or 'not in the library'}; {nothing}")
 
 
 def files_to_set(paths: list[str]) -> tuple[list[str], list]:

@@ -224,9 +224,3 @@ class LearnActions:
             self.album_genres_action.setChecked(not self.album_genres_action.isChecked())
         self.progress_label.setText("")
         self.report_problem("albums", message)
-
-    def _run_deferred(self, job: str):
-        """Start what waited for this job ("scan" or "learn") to be done."""
-        then = self._deferred.pop(job, None)
-        if then:
-            then()

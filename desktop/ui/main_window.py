@@ -688,6 +688,14 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         if track_id == self.details_track_id:
             self.details.set_timeline([], [], f"no per-window data: {why}")
 
+    # ---- what waits for a scan or a learn ---------------------------------------------------
+    def _run_deferred(self, job: str):
+        """Start what waited for this job ("scan" or "learn") to be done (a scan asked for during a learn, and the
+        other way round)."""
+        then = self._deferred.pop(job, None)
+        if then:
+            then()
+
     # ---- folders dropped on the window ----------------------------------------------------
     @staticmethod
     def dropped_folders(mime) -> list[str]:
