@@ -55,7 +55,7 @@ class ColumnFitter(QObject):
         width = self.table.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
         fixed, floors = self.fixed(), self.floors()
         sizes = {column: wanted for column, (_least, wanted) in fixed.items()}
-        if width - sum(sizes.values()) < sum(max(LEAST, floors.get(c, 0)) for c in self.shares):
+        if width - sum(sizes.values()) < sum(least_widths(self.shares, floors).values()):
             # Too narrow for every title: "Confidence" gives way to its "100%" before the genre is cut to "Clas…".
             sizes = {column: least for column, (least, _wanted) in fixed.items()}
         with self.quietly():
@@ -68,14 +68,20 @@ class ColumnFitter(QObject):
 def share_out(width: int, shares: dict[int, float], floors: dict[int, int]) -> dict[int, int]:
     """Each column its share of `width`, but never under its floor (nor LEAST): a column its share leaves short
     gets its floor, and the others share what remains (they may then run past `width`, and the table scrolls)."""
+    least = least_widths(shares, floors)
     sizes: dict[int, int] = {}
     free = dict(shares)
     while free:
         left, total = width - sum(sizes.values()), sum(free.values())
-        short = {c: max(LEAST, floors.get(c, 0)) for c, share in free.items() if left * share / total < max(LEAST, floors.get(c, 0))}
+        short = {c: least[c] for c, share in free.items() if left * share / total < least[c]}
         if not short:
             sizes.update({c: int(left * share / total) for c, share in free.items()})
             break
         sizes.update(short)
         free = {c: share for c, share in free.items() if c not in short}
     return sizes
+
+
+def least_widths(shares: dict[int, float], floors: dict[int, int]) -> dict[int, int]:
+    """The pixels each shared column keeps however narrow the table: its floor, and LEAST at the least."""
+    return {column: max(LEAST, floors.get(column, 0)) for column in shares}

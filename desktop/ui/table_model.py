@@ -25,11 +25,11 @@ from desktop.store.schema import Track, display_status
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
-# What a column title says on hover: in a narrow window the title itself may end in "…" ("Con…").
-HEADER_TIPS = ("Title", "Artist", "Album", "File genre: what the file's own genre tag says",
-               "Genre: the genre shown and written (yours where you set one; double-click to correct)",
-               "Confidence: how sure the predicted genre is",
-               "Status: how the track's analysis went")
+# What a column title says on hover: in a narrow window the title itself may end in "…" ("Con…"); the others say
+# their title alone.
+HEADER_TIPS = {FILE_GENRE: "File genre: what the file's own genre tag says",
+               GENRE: "Genre: the genre shown and written (yours where you set one; double-click to correct)",
+               CONFIDENCE: "Confidence: how sure the predicted genre is", STATUS: "Status: how the track's analysis went"}
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -243,7 +243,7 @@ class LibraryTableModel(QAbstractTableModel):
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_TIPS[section]
+            return HEADER_TIPS.get(section, HEADERS[section])
         return None
 
     def flags(self, index):
