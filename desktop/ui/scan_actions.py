@@ -132,7 +132,7 @@ class ScanActions:
         self._refresh_timer.stop()
         self.progress.hide()
         self.cancel_button.hide()
-        self.refresh()
+        self.refresh_changed()  # the timer merged what the scan changed as it went: the rest, not every row again
         self._run_deferred("scan")
         self.watch_folders()
         self._scan_changed_music()

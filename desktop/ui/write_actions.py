@@ -79,14 +79,14 @@ class WriteActions:
         self._write_done()
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
             self.report_problem(path, reason)
-        self.refresh_after_write()
+        self.refresh_changed()
         text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
         self.statusBar().showMessage(text, 8000)
 
     def _write_failed(self, message: str):
         self._write_done()
         self.report_problem("write", message)
-        self.refresh_after_write()
+        self.refresh_changed()
 
     def correct(self, track_ids: list[int], genre: str):
         """Record a hand correction for tracks, write it to their files (journalled)."""
