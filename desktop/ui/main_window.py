@@ -489,7 +489,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self._update_after_rows()
 
     def refresh_changes(self):
-        """During a scan: merge only the rows changed since the last look, then the sidebar counts."""
+        """Merge only the rows changed since the last look (during a scan, at its end, after a write, on coming back to
+        the window), then the sidebar counts."""
         # Look back a little: a row stamped just before our last look may have committed just after it.
         since = self._changes_since - CHANGE_OVERLAP
         self._changes_since = datetime.now(timezone.utc)

@@ -182,9 +182,9 @@ class LibraryTableModel(QAbstractTableModel):
 
         Unlike set_rows this keeps the selection, the scroll position and the editor open, and costs
         only the changed rows, so the table can follow a scan of 100,000 tracks. Each kind of change is told
-        to the views in as few signals as it takes: a filtering proxy maps every row again after each move,
-        insert or removal it hears (0.15 s at 100,000 rows), so a row at a time froze the window for seconds
-        when a correction of many tracks moved them (the table sorted by genre).
+        to the views in as few signals as it takes: a filtering proxy maps every row again after a move (0.15 s
+        at 100,000 rows), so a move per row froze the window for seconds when a correction of many tracks moved
+        them (the table sorted by genre); an insertion or a removal costs it about 0.3 ms.
         """
         last = len(HEADERS) - 1
         moved, new = {}, {}  # moved: row number -> its new data, its place to change; new: id -> row
@@ -207,6 +207,8 @@ class LibraryTableModel(QAbstractTableModel):
             self._remove_all(leaving)
         if new:
             self._insert_all(list(new.values()))
+        if leaving or new:
+            self._position = {r.id: i for i, r in enumerate(self._rows)}  # once: the rows below each change moved
 
     def _move_all(self, moved: dict[int, TrackRow]) -> None:
         """Give these rows their new data and every row its place again, as one layout change (selections and the
@@ -239,7 +241,6 @@ class LibraryTableModel(QAbstractTableModel):
             self.beginRemoveRows(QModelIndex(), first, last)
             del self._rows[first:last + 1], self._keys[first:last + 1]
             self.endRemoveRows()
-        self._position = {r.id: i for i, r in enumerate(self._rows)}
 
     def _insert_all(self, new: list[TrackRow]) -> None:
         """Insert these rows where they sort, one signal per run that lands between the same two rows (an album
@@ -252,7 +253,6 @@ class LibraryTableModel(QAbstractTableModel):
             self._keys[at:at] = [key for key, _ in keyed[begin:end]]
             self._rows[at:at] = [row for _, row in keyed[begin:end]]
             self.endInsertRows()
-        self._position = {r.id: i for i, r in enumerate(self._rows)}
 
     def row_of(self, track_id: int) -> int | None:
         """The source row showing a track, None when it is not in the table."""
