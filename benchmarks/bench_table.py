@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from dataclasses import replace
 
 
 def synthetic_rows(n: int):
@@ -84,7 +85,7 @@ def main(argv=None) -> int:
     sorting.setSourceModel(plain)
     sorting.setSortRole(sort_role)
     sorting.sort(ARTIST)
-    changed = [r.__class__(**{**vars(r), "genre": "Ambient"}) for r in rows[:: max(1, args.tracks // 200)]]
+    changed = [replace(r, genre="Ambient") for r in rows[:: max(1, args.tracks // 200)]]
     cases = {
         "reload (after a learn, Settings)": (lambda: ours.set_rows(rows), lambda: plain.set_rows(rows)),
         "sort by confidence": (lambda: filtered.sort(CONFIDENCE, Qt.SortOrder.DescendingOrder),
@@ -171,7 +172,7 @@ def review_dialog(app, n: int) -> None:
 
 def rows_that_move(app, rows) -> None:
     """A correction of k tracks with the table sorted by genre, so each moves: one layout change (ours), against a
-    rowsMoved per track (before 2026-12-04), each of which the filtering proxy answers with a pass over every row."""
+    rowsMoved and a dataChanged per track (before 2026-12-04): the filtering proxy maps every row again after each."""
     from PySide6.QtCore import QModelIndex
 
     from desktop.ui.table_model import GENRE, LibraryFilter, LibraryTableModel
@@ -208,7 +209,7 @@ def rows_that_move(app, rows) -> None:
             model.set_rows(rows)
             proxy.rowCount()
             step = max(1, len(rows) // k)
-            changed = [r.__class__(**{**vars(r), "genre": "Ambient"}) for r in rows[::step][:k]]
+            changed = [replace(r, genre="Ambient") for r in rows[::step][:k]]
             took.append(timed(lambda model=model, changed=changed: model.merge_rows(changed), proxy))
             app.processEvents()
         name = f"{k} track{'s' if k > 1 else ''} moved"

@@ -421,11 +421,12 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.undo_action.setEnabled(last is not None and not self.read_only)
         self.undo_action.setText("Undo Last Write" if last is None else f"Undo {undo_words(*last)}")
 
-    def _update_sidebar(self):
+    def _update_sidebar(self, total: int | None = None):
         """New counts in the sidebar, the chosen genre still chosen (a reset dropped it while the table stayed
-        filtered); a genre that is gone (renamed, merged, corrected away) gives way to all tracks."""
+        filtered); a genre that is gone (renamed, merged, corrected away) gives way to all tracks. `total`: every
+        track, when the caller has just counted them."""
         chosen = self.proxy.genre
-        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold))
+        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold, total))
         row = self.genres.row_of(chosen)
         if row is None:
             row = 0
@@ -500,7 +501,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         if self.table_model.rowCount() != present:  # a track deleted leaves no change to read (twins made one)
             self.table_model.set_rows(load_rows(self.sessions))
         if changed or gone or self.genres.total != present:
-            self._update_sidebar()
+            self._update_sidebar(present)  # counted with the changes: not again (every 1.5 s during a scan)
 
     def load_model_labels(self):
         """The genre choices for corrections, and the status bar's note of whose genres scans give; read once per

@@ -99,13 +99,14 @@ def load_changes(sessions, since: datetime) -> tuple[list[TrackRow], set[int], i
         return changed, gone, queries.present_count(s)
 
 
-def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD) -> tuple[list[tuple[str, int]], int]:
+def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD,
+                      total: int | None = None) -> tuple[list[tuple[str, int]], int]:
     """The sidebar's (genre, count) pairs: confident genres, then the uncertain ones apart, then those with no genre
-    (each track in one entry, or in each of its genres); and every track."""
+    (each track in one entry, or in each of its genres); and every track (counted here unless `total` is given)."""
     with sessions() as s:
         counts = queries.genre_counts(s, threshold)
         apart = [(UNCERTAIN_ITEM, queries.uncertain_count(s, threshold)), (NO_GENRE_ITEM, queries.no_genre_count(s))]
-        total = queries.present_count(s)
+        total = queries.present_count(s) if total is None else total
     return counts + [(item, n) for item, n in apart if n], total
 
 
