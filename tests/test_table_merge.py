@@ -19,6 +19,7 @@ from desktop.ui.table_model import (
     LibraryTableModel,
     TrackRow,
     adjacent_runs,
+    sorted_rows,
 )
 
 GENRES = ["Rock", "Jazz", "Pop", "Blues", "Soul", "Ambient"]
@@ -54,6 +55,19 @@ def watched(column: int, order=Qt.SortOrder.AscendingOrder):
 
 def shown_ids(proxy) -> list[int]:
     return [proxy.index(r, 0).data(TRACK_ID_ROLE) for r in range(proxy.rowCount())]
+
+
+def test_rows_sorted_off_the_gui_thread_are_taken_as_they_are_unless_the_table_was_sorted_otherwise_since(monkeypatch):
+    rows = [track(i, GENRES[i % len(GENRES)], confidence=(i % 10) / 10) for i in range(40)]
+    model, proxy = watched(GENRE, Qt.SortOrder.DescendingOrder)
+    ready = sorted_rows(rows, GENRE, True)
+    keys_made, real_key = [], table_model.sort_key
+    monkeypatch.setattr(table_model, "sort_key", lambda row, column: keys_made.append(row) or real_key(row, column))
+    model.set_rows(ready)
+    assert not keys_made and [model.row_at(r) for r in range(40)] == ready.rows
+    model.set_rows(sorted_rows(rows, ARTIST, False))  # sorted before the listener sorted by genre
+    assert len(keys_made) == 2 * 40  # made here by artist, then again by genre in the model
+    assert [model.row_at(r) for r in range(40)] == ready.rows and shown_ids(proxy) == [r.id for r in ready.rows]
 
 
 def test_adjacent_runs():

@@ -24,9 +24,10 @@ from desktop.store.backup import (
     make_backup,
     restore_hint,
 )
-from desktop.store.schema import Base, Meta
+from desktop.store.changes import raise_mark_on_commit
+from desktop.store.schema import CHANGE_MARK, Base, Meta
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 
 class DatabaseError(GenreTaggerError):
@@ -54,7 +55,7 @@ def _create_v1(conn: Connection) -> None:
 
 
 def _index_updated_at(conn: Connection) -> None:
-    # The GUI asks "what changed since my last look?" every few seconds during a scan.
+    # The GUI asks "what changed since my last look?" every few seconds during a scan (by change mark since version 10).
     conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_updated_at ON tracks (updated_at)")
 
 
@@ -124,10 +125,21 @@ def _tag_genres_shown(conn: Connection) -> None:
         conn.exec_driver_sql("UPDATE tracks SET genre = ? WHERE id = ?", shown)
 
 
+def _change_marks(conn: Connection) -> None:
+    # Version 10: rows carry the change mark of the transaction that wrote them (store.changes), so the window asks
+    # exactly what changed since its last look; it asked by time and looked 5 s back, and missed a row whose
+    # transaction committed more than 5 s after writing it. Rows written before: mark 0, seen by a window's first read.
+    _add_columns(conn, "tracks", {"change_mark": "INTEGER NOT NULL DEFAULT 0"})
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_tracks_change_mark ON tracks (change_mark)")
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_tracks_updated_at")  # what the window asked by: kept up for nothing
+    conn.exec_driver_sql(f"INSERT OR IGNORE INTO meta (key, value) VALUES ('{CHANGE_MARK}', '1')")
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
                                                        4: _split_status, 5: _link_corrections, 6: _journal_provenance,
-                                                       7: _journal_tag_genres, 8: _album_artists, 9: _tag_genres_shown}
+                                                       7: _journal_tag_genres, 8: _album_artists, 9: _tag_genres_shown,
+                                                       10: _change_marks}
 
 
 def _transactional_engine(path: Path) -> Engine:
@@ -298,6 +310,7 @@ def open_database(path: str | Path, read_only: bool = False, create: bool = True
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 
+    raise_mark_on_commit(engine)
     check_writable(path)
     check_ours(path)
     try:

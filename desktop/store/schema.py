@@ -18,6 +18,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import func, select
 
 
 def utcnow() -> datetime:
@@ -48,6 +49,13 @@ class Meta(Base):
     __tablename__ = "meta"
     key: Mapped[str] = mapped_column(String, primary_key=True)
     value: Mapped[str] = mapped_column(String)
+
+
+CHANGE_MARK = "change_mark"  # meta key: raised by every transaction that changes rows, as it commits (store.changes)
+
+
+# The library's change mark as a statement reads it: what a row written now is stamped with.
+CHANGE_MARK_NOW = func.coalesce(select(Meta.value).where(Meta.key == CHANGE_MARK).scalar_subquery().cast(Integer), 0)
 
 
 class Track(Base):
@@ -81,7 +89,11 @@ class Track(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    # The change mark of the transaction that last wrote the row, read inside it: exact where a time is not (a row
+    # stamped at 12:00:00 may commit at 12:00:09, after a reader looked at 12:00:05). store.changes.
+    change_mark: Mapped[int] = mapped_column(Integer, default=CHANGE_MARK_NOW, onupdate=CHANGE_MARK_NOW,
+                                             server_default="0", index=True)
     analyses: Mapped[list[Analysis]] = relationship(back_populates="track", cascade="all, delete-orphan")
 
     @property

@@ -80,7 +80,7 @@ class LearnActions:
         self.last_learned = report.summary() + ("" if report.activated else f"; not used: {report.why}")
         self.progress_label.setText(self.last_learned)
         self.load_model_labels()
-        self.refresh()
+        self.reload_rows()  # every track's genre and confidence may have changed
         if self._report_learn:  # asked for: what was learned, what was left out, and the choice to use it
             self._report_learn = False
             offer = self.album_genres_action.isEnabled() and not self.album_genres_action.isChecked()
@@ -134,7 +134,7 @@ class LearnActions:
             "No longer learning from genre folders: nothing else teaches two genres, so the shipped model's are back"
             if change.set_aside else "No longer learning from genre folders")
         self.load_model_labels()
-        self.refresh()  # an album's genre may follow
+        self.reload_rows()  # an album's genre may follow
         if on and change.unnamed:  # asked once the job's signal is handled, not inside it
             self._unnamed_found = dict(list(change.unnamed.items())[:UNNAMED_ASKED])
             QTimer.singleShot(0, self._ask_folder_genres)  # a bound method: dropped with the window if it closes first
@@ -175,13 +175,13 @@ class LearnActions:
     def _folder_genres_counted(self, _kept):
         self.folders_job = None
         self.genre_folders_action.setEnabled(True)
-        self.refresh()
+        self.reload_rows()
         self.learn_genres_asked()
 
     def _folder_genres_uncounted(self, _kept):
         self.folders_job = None
         self.genre_folders_action.setEnabled(True)
-        self.refresh()
+        self.reload_rows()
         self.start_scan()  # Settings' scan, held back for this
         if self.learned_model_in_use():
             self.learn_genres()  # after the scan: it waits for it
@@ -215,7 +215,7 @@ class LearnActions:
         on = self.album_genres_action.isChecked()
         self.progress_label.setText(f"One genre per album: {count(changed, 'track')} changed to their album's genre" if on
                                     else f"Every track shows its own genre again ({count(changed, 'track')} changed)")
-        self.refresh()
+        self.reload_rows()
 
     def _album_genres_failed(self, message: str):
         self.albums_job = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePath
 
 from PySide6.QtCore import (
@@ -21,6 +20,7 @@ from desktop.core.genre_names import genre_key, holds_genre
 from desktop.core.natural_order import natural_key
 from desktop.core.wording import percent
 from desktop.store import queries
+from desktop.store.changes import change_mark
 from desktop.store.schema import Track, display_status
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
@@ -85,18 +85,34 @@ def load_rows(sessions) -> list[TrackRow]:
         return [_row(values) for values in rows]
 
 
-def load_changes(sessions, since: datetime) -> tuple[list[TrackRow], set[int], int]:
-    """Rows changed since `since` (indexed on updated_at): (present rows, ids of tracks now missing, how many tracks
-    are present), read in one transaction, so the count is of the library these changes leave."""
+@dataclass(frozen=True)
+class TableChanges:
+    """What changed since a look, read in one transaction: so `present` counts the library these changes leave, and
+    `mark` is where the next look starts (store.changes: exactly the rows committed after this read)."""
+
+    rows: list[TrackRow]  # present tracks changed or new
+    gone: set[int]  # ids of tracks now missing
+    present: int  # how many tracks are present
+    mark: int
+
+
+def change_mark_now(sessions) -> int:
+    """Where a look starts that misses nothing committed after this call (taken before a full read of the rows)."""
     with sessions() as s:
-        result = s.execute(select(*ROW_COLUMNS, Track.missing).where(Track.updated_at >= since))
+        return change_mark(s)
+
+
+def load_changes(sessions, since: int) -> TableChanges:
+    """Rows written since change mark `since` (indexed), and the library's count and mark in the same read."""
+    with sessions() as s:
+        result = s.execute(select(*ROW_COLUMNS, Track.missing).where(Track.change_mark >= since))
         changed, gone = [], set()
         for values in result:
             if values[-1]:
                 gone.add(values[0])
             else:
                 changed.append(_row(values[:-1]))
-        return changed, gone, queries.present_count(s)
+        return TableChanges(changed, gone, queries.present_count(s), change_mark(s))
 
 
 def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD,
@@ -115,6 +131,23 @@ def sort_key(row: TrackRow, column: int) -> tuple:
     value = ((row.confidence if row.confidence is not None else -1.0) if column == CONFIDENCE
              else natural_key(row.cells()[column]))
     return value, natural_key(row.artist), natural_key(row.album), natural_key(row.title), row.id
+
+
+@dataclass(frozen=True)
+class SortedRows:
+    """Rows in the order of one column, with the key of each (made off the GUI thread: sorted_rows)."""
+
+    rows: list[TrackRow]
+    keys: list[tuple]
+    column: int
+    descending: bool
+
+
+def sorted_rows(rows: list[TrackRow], column: int, descending: bool) -> SortedRows:
+    """Rows sorted by a column as the table shows them, each key made once (a key costs more than a comparison)."""
+    keys = [sort_key(r, column) for r in rows]
+    order = sorted(range(len(keys)), key=keys.__getitem__, reverse=descending)
+    return SortedRows([rows[i] for i in order], [keys[i] for i in order], column, descending)
 
 
 MOVED_ONE_BY_ONE = 1000  # more rows than this moving in one merge: every row is sorted again
@@ -145,10 +178,14 @@ class LibraryTableModel(QAbstractTableModel):
         return sort_key(row, self._column)
 
     def _reorder(self) -> None:
-        keys = [self._key(r) for r in self._rows]  # once per row: a key costs more than a comparison
-        order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self._descending)
-        self._rows, self._keys = [self._rows[i] for i in order], [keys[i] for i in order]
+        ordered = sorted_rows(self._rows, self._column, self._descending)
+        self._rows, self._keys = ordered.rows, ordered.keys
         self._position = {r.id: i for i, r in enumerate(self._rows)}
+
+    @property
+    def order(self) -> tuple[int, bool]:
+        """The column the rows are sorted by, and whether descending."""
+        return self._column, self._descending
 
     def _insert_at(self, key: tuple) -> int:
         """The row a new key goes to, keeping the order (ascending or descending)."""
@@ -171,11 +208,15 @@ class LibraryTableModel(QAbstractTableModel):
         self.changePersistentIndexList(kept, [self.index(self._position[i], ix.column()) for i, ix in zip(kept_ids, kept, strict=True)])
         self.layoutChanged.emit()
 
-    def set_rows(self, rows: list[TrackRow]) -> None:
-        """Replace every row (after a scan or a write), in the current order."""
+    def set_rows(self, rows: list[TrackRow] | SortedRows) -> None:
+        """Replace every row, in the current order (rows sorted by it already, SortedRows, are not sorted again)."""
         self.beginResetModel()
-        self._rows = list(rows)
-        self._reorder()
+        if isinstance(rows, SortedRows) and (rows.column, rows.descending) == self.order:
+            self._rows, self._keys = rows.rows, rows.keys
+            self._position = {r.id: i for i, r in enumerate(self._rows)}
+        else:  # plain rows, or sorted by a column the listener has sorted away from since
+            self._rows = list(rows.rows if isinstance(rows, SortedRows) else rows)
+            self._reorder()
         self.endResetModel()
 
     def merge_rows(self, changed: list[TrackRow], gone: set[int] = frozenset()) -> None:
