@@ -264,14 +264,14 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
     assert win.statusBar().currentMessage().endswith(f"your folders are named for genres (Classical, Noise): {FOLDERS_HINT}")
     win.learn_action.trigger()  # Learn My Genres with no tags: the answer names the menu item that would teach it
-    qtbot.waitUntil(lambda: win.learn_job is None and win.learn_problem is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None and win.learn_problem is not None, timeout=60_000)
     assert win.learn_problem.text().endswith(f"your folders are named for genres (Classical, Noise): {FOLDERS_HINT}")
     win.learn_problem.close()
     win.clear_problems()  # it is in the problems panel too
     edit = next(a.menu() for a in win.menuBar().actions() if a.text() == "&Edit")
     assert win.genre_folders_action in edit.actions()
     win.genre_folders_action.trigger()
-    qtbot.waitUntil(lambda: win.learn_report is not None and win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_report is not None and win.learn_job is None and win.reload_job is None, timeout=60_000)
     with win.sessions() as s:
         assert genre_folders_on(s)
     assert asked == [{"Schlager": 6}]
@@ -281,13 +281,13 @@ def test_the_window_says_so_and_learn_from_genre_folders_learns_and_shows_what_i
     assert win.learn_report.unnamed.text() == "Not learned from: folders named for no genre it knows: Incoming (1 track)."
     first = win.learn_report
     first.folders_button.click()
-    qtbot.waitUntil(lambda: win.learn_report is not first and win.learn_report is not None and win.learn_job is None,
+    qtbot.waitUntil(lambda: win.learn_report is not first and win.learn_report is not None and win.learn_job is None and win.reload_job is None,
                     timeout=60_000)
     assert asked[1] == {"Incoming": 1}
     assert "Incoming: 1 track" in win.learn_report.skipped.text() and win.learn_report.folders_button is None
     win.learn_report.close()
     win.genre_folders_action.trigger()  # off
-    qtbot.waitUntil(lambda: win.folders_job is None and win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.folders_job is None and win.reload_job is None and win.learn_job is None, timeout=60_000)
     with win.sessions() as s:
         assert not genre_folders_on(s)
     assert win.progress_label.text() == ("No longer learning from genre folders: nothing else teaches two genres, so "

@@ -503,7 +503,7 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
     said = []
     monkeypatch.setattr(MainWindow, "_learn_stage", lambda self, text: said.append(text))
     win.learn_genres()
-    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None, timeout=60_000)
     assert win.last_learned.startswith("Learned 3 genres from 18 of your tracks, about"), win.last_learned
     # Each step said as it starts: seconds each on a large library, where the window said "Learning…" alone.
     assert said == ["Reading your library's genres…", "Learning 3 genres from 18 tracks…",
@@ -516,7 +516,7 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
         track_id = s.scalar(select(Track.id).where(Track.path == str(path)))
     win.last_learned = ""
     win.correct([track_id], "Classical")
-    qtbot.waitUntil(lambda: not win.write_busy and win.learn_job is None and bool(win.last_learned), timeout=60_000)
+    qtbot.waitUntil(lambda: not win.write_busy and win.learn_job is None and win.reload_job is None and bool(win.last_learned), timeout=60_000)
     assert win.last_learned.startswith("Learned 3 genres from 19 of your tracks"), win.last_learned
     assert active_model(win.sessions) != first_model
     # The details panel says where each genre comes from.
@@ -546,7 +546,7 @@ def test_gui_learns_relearns_after_corrections_and_names_sources(qtbot, tagged_l
     qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
     assert win.statusBar().currentMessage() == ("Your genres changed since they were learned (Hip Hop +5 tracks): "
                                                 "learning them again")
-    qtbot.waitUntil(lambda: win.learn_job is None and bool(win.last_learned), timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None and bool(win.last_learned), timeout=60_000)
     assert win.last_learned.startswith("Learned 3 genres from 24 of your tracks"), win.last_learned
     qtbot.waitUntil(lambda: win.watch_job is None, timeout=30_000)
 
@@ -597,7 +597,7 @@ def test_the_details_timeline_of_a_learned_track_is_heard_again(qtbot, tagged_li
     music, untagged = tagged_library
     win = scanned_window(qtbot, music, tmp_path)
     win.learn_genres(activate=True)
-    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None, timeout=60_000)
     learned = active_model(win.sessions)
     first, second, third = (str(path) for path in list(untagged)[:3])
     with win.sessions() as s:
@@ -644,7 +644,7 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
     win = scanned_window(qtbot, music, tmp_path)
     assert win.model_label.text().startswith("Genres: the shipped model's (")  # whose genres scans give, in sight
     win.learn_action.trigger()
-    qtbot.waitUntil(lambda: win.learn_job is None and win.learn_report is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None and win.learn_report is not None, timeout=60_000)
     # $GENRE_TAGGER_MODEL (set here) comes before the learned model: the label says what scans really use.
     assert win.model_label.text().startswith("Genres: the shipped model's (")
     monkeypatch.setattr(win, "current_model_path", lambda: active_model(win.sessions))
@@ -658,7 +658,7 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
     # A learn after a correction updates the status only; no report pops up unasked.
     win.learn_report = None
     win.learn_genres()
-    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None, timeout=60_000)
     assert win.learn_report is None
     # Kept out by the figures: the report says why and "Use It Anyway" learns again, used as asked.
     real_learn, asked = learn_actions.learn, []
@@ -672,12 +672,12 @@ def test_learn_my_genres_shows_what_was_learned_and_offers_the_learned_model_any
 
     monkeypatch.setattr(learn_actions, "learn", learn)
     win.learn_action.trigger()
-    qtbot.waitUntil(lambda: win.learn_job is None and win.learn_report is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None and win.learn_report is not None, timeout=60_000)
     report = win.learn_report
     assert report.in_use.text() == ("Not used: the shipped model gets more of these tracks right (90% against 60%), "
                                     "so it stays in use.")
     report.use_button.click()
-    qtbot.waitUntil(lambda: len(asked) == 2 and win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: len(asked) == 2 and win.learn_job is None and win.reload_job is None, timeout=60_000)
     assert asked == [None, True] and "not used" not in win.last_learned
 
 
@@ -955,7 +955,7 @@ def test_the_window_cancels_a_learn_and_says_nothing_changed(qtbot, tagged_libra
     qtbot.mouseClick(win.cancel_button, Qt.MouseButton.LeftButton)
     assert win.progress_label.text() == "Stopping…"
     gate.set()
-    qtbot.waitUntil(lambda: win.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: win.learn_job is None and win.reload_job is None, timeout=60_000)
     assert win.progress_label.text() == "Learning stopped; nothing changed"
     assert not win.progress.isVisible() and not win.cancel_button.isVisible()
     assert active_model(win.sessions) is None and not problems and win.learn_problem is None  # no failure to report

@@ -349,7 +349,7 @@ def test_settings_lists_the_folder_names_counted_as_genres_and_takes_one_back(qt
 
     monkeypatch.setattr(SettingsDialog, "exec", not_a_genre)
     window.open_settings()
-    qtbot.waitUntil(lambda: window.folders_job is None and window.scan_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.folders_job is None and window.reload_job is None and window.scan_job is None, timeout=60_000)
     with window.sessions() as s:
         assert queries.meta_folder_list(s, queries.FOLDER_GENRES) == ["Schlager"]
     assert window.errors.count() == 0  # the scan Settings starts waited for the change: neither found the library busy
@@ -674,7 +674,7 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     assert len(set(own.values())) == 2 and not window.album_genres_action.isChecked()
     window.album_genres_action.trigger()  # Edit > One Genre per Album
     assert not window.album_genres_action.isEnabled()  # one change at a time
-    qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.albums_job is None and window.reload_job is None, timeout=10_000)
     assert window.album_genres_action.isEnabled()
     assert set(genres().values()) == {own["Song 0"]}
     assert "1 track changed to their album's genre" in window.progress_label.text()
@@ -695,7 +695,7 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(SettingsDialog, "exec", settings_unchecked)
         window.open_settings()
-    qtbot.waitUntil(lambda: window.albums_job is None and window.scan_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.albums_job is None and window.reload_job is None and window.scan_job is None, timeout=60_000)
     assert genres() == own and not window.album_genres_action.isChecked()  # (the scan Settings starts said its say)
     # A learn whose held-out tracks came out clearly better with one genre per album offers it in its report.
     from desktop.core.library_head import Estimate
@@ -712,7 +712,7 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
         window.learn_report.close()
     window.learn_report.albums_button.click()
     assert not window.learn_report.albums_button.isEnabled()
-    qtbot.waitUntil(lambda: window.albums_job is None, timeout=10_000)
+    qtbot.waitUntil(lambda: window.albums_job is None and window.reload_job is None, timeout=10_000)
     assert window.album_genres_action.isChecked() and set(genres().values()) == {own["Song 0"]}
     window._report_learn = True
     window._learn_finished(report(0.9))
@@ -1675,11 +1675,11 @@ def test_a_learn_asked_for_during_a_scan_waits_for_it_and_the_other_way_round(qt
     assert window.statusBar().currentMessage() == "Learning your genres when the scan is done…"
     qtbot.waitUntil(lambda: window.scan_job is None, timeout=60_000)
     assert window.learn_job is not None or window.last_learned  # started as soon as the scan was done
-    qtbot.waitUntil(lambda: window.learn_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.learn_job is None and window.reload_job is None, timeout=60_000)
     window.learn_genres()
     window.start_scan()  # while learning: the scan comes after
     assert window.scan_job is None or window.learn_job is None
-    qtbot.waitUntil(lambda: window.learn_job is None and window.scan_job is None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.learn_job is None and window.reload_job is None and window.scan_job is None, timeout=60_000)
     assert window.progress_label.text().startswith("Scan done")
 
 
@@ -1984,7 +1984,7 @@ def test_learn_my_genres_says_why_nothing_was_learned_where_the_listener_looks(q
     # The reason only went to the problems panel at the bottom; the listener who asked saw nothing happen.
     scan(qtbot, window)
     window.learn_action.trigger()
-    qtbot.waitUntil(lambda: window.learn_job is None and window.learn_problem is not None, timeout=60_000)
+    qtbot.waitUntil(lambda: window.learn_job is None and window.reload_job is None and window.learn_problem is not None, timeout=60_000)
     assert window.learn_problem.isVisible() and window.learn_problem.text().startswith("cannot learn yet")
     assert window.learn_problem.windowTitle() == "Nothing learned yet"
     window.learn_problem.close()
