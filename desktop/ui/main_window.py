@@ -395,7 +395,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
 
     # ---- state ------------------------------------------------------------------------------
     def refresh(self):
-        """Reload the table and the sidebar from the database, on the GUI thread (the window's first rows)."""
+        """Reload the table and the sidebar from the database, on the GUI thread (the window's first rows, Settings,
+        a genre renamed or merged: reload_rows reads them on a worker)."""
         self._reloads, self.reload_job = self._reloads + 1, None  # a reload on its way is older than these rows
         self._changes_since = change_mark_now(self.sessions)  # before the read: what commits during it is merged later
         self._update_rows(lambda: self.table_model.set_rows(load_rows(self.sessions)))
