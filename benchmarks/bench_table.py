@@ -219,14 +219,15 @@ def rows_that_move(app, rows) -> None:
 def window_after_a_write(app, n: int) -> None:
     """The window after a correction of two tracks: the rows it changed and the sidebar (refresh_changed), against
     a reload of every row (refresh, what a write did before), on a real database of n tracks."""
-    import sqlite3
     import tempfile
     from pathlib import Path
 
     from PySide6.QtCore import QSettings
+    from sqlalchemy import update
 
     from benchmarks.bench_learn import synthetic_library
     from desktop.store.database import open_database
+    from desktop.store.schema import Track
     from desktop.ui.app_settings import AppSettings
     from desktop.ui.main_window import MainWindow
 
@@ -239,13 +240,15 @@ def window_after_a_write(app, n: int) -> None:
         app.processEvents()
         step = 0
 
-        def correct_two() -> None:  # as a correction leaves the database: two rows changed, the change mark raised
+        def write(statement) -> None:  # through the library's sessions: the rows stamped, the change mark raised
+            with window.sessions() as s:
+                s.execute(statement)
+                s.commit()
+
+        def correct_two() -> None:  # as a correction leaves the database: two rows changed
             nonlocal step
             step += 1
-            with sqlite3.connect(db) as con:
-                con.execute("UPDATE tracks SET corrected_genre = ?, genre = ?, change_mark = (SELECT CAST(value AS INTEGER) "
-                            "FROM meta WHERE key = 'change_mark') WHERE id IN (1, 2)", (f"Genre {step}", f"Genre {step}"))
-                con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_mark'")
+            write(update(Track).where(Track.id.in_((1, 2))).values(corrected_genre=f"Genre {step}", genre=f"Genre {step}"))
 
         print(f"the window after a correction of 2 tracks (or a scan's end), {n:,} tracks; seconds (ours, reloading every row as before, ratio)")
         for _ in range(2):
@@ -256,11 +259,8 @@ def window_after_a_write(app, n: int) -> None:
             app.processEvents()
             print(f"  {'rows and sidebar updated':<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x faster")
 
-        def relearn() -> None:  # as a learn leaves the database: every track's confidence changed, the mark raised
-            with sqlite3.connect(db) as con:
-                con.execute("UPDATE tracks SET confidence = 1.0 - confidence, change_mark = (SELECT CAST(value AS INTEGER) "
-                            "FROM meta WHERE key = 'change_mark')")
-                con.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'change_mark'")
+        def relearn() -> None:  # as a learn leaves the database: every track's confidence changed
+            write(update(Track).values(confidence=1.0 - Track.confidence))
 
         print(f"the window after a learn, {n:,} tracks: the longest it went without handling an event, seconds "
               "(ours: every row read on a worker; reading them on the GUI thread as before; ratio)")

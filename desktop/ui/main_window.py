@@ -425,8 +425,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.reload_job = None
         self._changes_since = mark
         self._update_rows(lambda: self.table_model.set_rows(rows))  # sorted again only if sorted otherwise since
-        self.refresh_changes()  # what committed while the rows were read
-        self._update_sidebar(self.table_model.rowCount())
+        if not self.refresh_changes():  # what committed while the rows were read, and the sidebar with it
+            self._update_sidebar(self.table_model.rowCount())
         self._show_details(self.table.currentIndex())  # the shown track's genre, its source: changed
         self._update_after_rows()
 
@@ -524,11 +524,11 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self._show_details(self.table.currentIndex())  # the shown track's genre, its source, what it teaches: changed
         self._update_after_rows()
 
-    def refresh_changes(self):
+    def refresh_changes(self) -> bool:
         """Merge only the rows changed since the last look (during a scan, at its end, after a write, on coming back to
-        the window), then the sidebar counts."""
+        the window), then the sidebar counts; True when the sidebar was updated."""
         if self.reload_job is not None:
-            return  # every row is being read again: what changed since is merged when they come
+            return False  # every row is being read again: what changed since is merged when they come
         changes = load_changes(self.sessions, self._changes_since)
         self._changes_since = changes.mark  # exact (store.changes): a row committed after this read is at it or above
         if changes.rows or changes.gone:
@@ -537,6 +537,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.table_model.set_rows(load_rows(self.sessions))
         if changes.rows or changes.gone or self.genres.total != changes.present:
             self._update_sidebar(changes.present)  # counted with the changes: not again (every 1.5 s during a scan)
+            return True
+        return False
 
     def load_model_labels(self):
         """The genre choices for corrections, and the status bar's note of whose genres scans give; read once per
