@@ -782,6 +782,7 @@ def test_gui_sidebar_renames_a_genre_and_remembers_it_for_learning(qtbot, tagged
     names = lambda: [win.genres.index(r, 0).data().rsplit("  (", 1)[0] for r in range(win.genres.rowCount())]  # noqa: E731
     assert "Noise" in names()  # the model's label "noise", spelled as a genre tag is
     win.rename_genre("noise", target="Noise Rock")
+    qtbot.waitUntil(lambda: win.genres_job is None and win.reload_job is None, timeout=30_000)
     assert "Noise Rock" in names() and "Noise" not in names()
     from desktop.store.queries import genre_merges as merges
 
@@ -792,6 +793,7 @@ def test_gui_sidebar_renames_a_genre_and_remembers_it_for_learning(qtbot, tagged
     # "noise": it was "Separate noise Again", the bare key; "hiphop" for the shipped model's label).
     assert list(actions) == ["Rename…", "Merge Into…", "Separate Noise Again"]
     actions["Separate Noise Again"]()
+    qtbot.waitUntil(lambda: win.genres_job is None and win.reload_job is None, timeout=30_000)
     with win.sessions() as s:
         assert merges(s)[genre_key("noise")] == "Noise"
     assert list(dict(win.genre_actions("Noise Rock"))) == ["Rename…", "Merge Into…"]
