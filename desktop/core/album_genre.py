@@ -9,6 +9,7 @@ keeps its own. The discs of an album in their own folders ("Album/CD1", "Album/C
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ MIN_TRACKS = 2  # an album of one track has nothing to share
 _DISC_FOLDER = re.compile(r"(?:cd|dis[ck])[\s._-]*\d+\b", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=65536)  # asked for every track of a folder (the album check, one genre per album)
 def album_folder(folder: str) -> str:
     """The folder that holds an album: a disc's folder ("Album/CD2") stands for its parent's."""
     head, sep, name = folder.rstrip("/").rpartition("/")
@@ -36,6 +38,7 @@ def album_key(folder: str, album: str) -> tuple[str, str]:
 _GUESTS = re.compile(r"\s+(?:feat\.?|ft\.?|featuring|with|vs\.?)\s+|\s*[&,;/]\s*", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=65536)  # asked for every track of an artist's albums
 def lead_artist(artist: str) -> str:
     """The first of a track's artists, case-blind ("Daft Punk feat. Pharrell" -> "daft punk")."""
     return _GUESTS.split(artist.strip(), maxsplit=1)[0].strip().casefold()

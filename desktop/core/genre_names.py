@@ -104,6 +104,7 @@ def tag_genres(file_genre: str | None, merged: dict[str, str] | None = None) -> 
     return join_genres(named) or None
 
 
+@functools.lru_cache(maxsize=4096)  # a library has few distinct genre tags; the review's album check asks for every track
 def first_named(file_genre: str | None) -> str | None:
     """The first genre a file's tag names ("Unknown; Rock" names Rock); a placeholder says nothing, like no tag."""
     return next((name for name in map(clean_name, split_genres(file_genre or "")) if name), None)

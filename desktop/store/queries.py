@@ -169,12 +169,19 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
     for tracks in albums.values():
         if len(tracks) < 2 or is_compilation_of(tracks):
             continue
-        predicted = {genre_key(t.predicted_genre) for t in tracks
-                     if t.predicted_genre and not t.corrected_genre and not is_uncertain(t.confidence, threshold)}
-        said = {genre_key(t.corrected_genre) for t in tracks if t.corrected_genre}
-        said |= {genre_key(named) for t in tracks if not t.corrected_genre and (named := first_named(t.file_genre))}
+        predicted: set[str] = set()  # the album's confident predictions, by key
+        said: set[str] = set()  # what its corrections and its tags say, by key
+        # One pass, each row unpacked once: at 100,000 tracks attribute reads were a fifth of the check (bench_table).
+        for _id, _folder, _album, _artist, _album_artist, _compilation, file_genre, guess, confidence, corrected in tracks:
+            if corrected:
+                said.add(genre_key(corrected))
+                continue
+            if guess and not is_uncertain(confidence, threshold):
+                predicted.add(genre_key(guess))
+            if named := first_named(file_genre):
+                said.add(genre_key(named))
         if len(predicted) > 1 or (said and predicted - said):
-            flagged |= {t.id for t in tracks if t.predicted_genre and not t.corrected_genre}
+            flagged.update(t.id for t in tracks if t.predicted_genre and not t.corrected_genre)
     return flagged
 
 

@@ -151,6 +151,7 @@ def sorted_rows(rows: list[TrackRow], column: int, descending: bool) -> SortedRo
 
 
 MOVED_ONE_BY_ONE = 1000  # more rows than this moving in one merge: every row is sorted again
+FLAGGED_ONE_BY_ONE = 1000  # more rows than this flagged or unflagged at once: the proxy filters every row again
 
 
 def adjacent_runs(values: list[int], step: int = 1) -> list[tuple[int, int]]:
@@ -296,6 +297,14 @@ class LibraryTableModel(QAbstractTableModel):
             self._rows[at:at] = [row for _, row in keyed[begin:end]]
             self.endInsertRows()
 
+    def rows_changed(self, track_ids: set[int]) -> None:
+        """Tell the views that these tracks' rows show otherwise though their data did not (the review's album flags):
+        one signal per run of adjacent rows, and a filtering proxy filters only those rows again."""
+        rows = sorted(at for i in track_ids if (at := self._position.get(i)) is not None)
+        last = len(HEADERS) - 1
+        for begin, end in adjacent_runs(rows):
+            self.dataChanged.emit(self.index(rows[begin], 0), self.index(rows[end - 1], last))
+
     def row_of(self, track_id: int) -> int | None:
         """The source row showing a track, None when it is not in the table."""
         return self._position.get(track_id)
@@ -388,10 +397,16 @@ class LibraryFilter(QSortFilterProxyModel):
             self.invalidate()
 
     def set_album_flags(self, track_ids: set[int]) -> None:
-        """Tracks flagged by the album check; they show under "Needs review" too."""
-        self._album_flags = set(track_ids)
-        if self._review:
+        """Tracks flagged by the album check; they show under "Needs review" too. Only the rows flagged or unflagged
+        are filtered again, where they are few (a correction's album): filtering every row took 0.1-0.2 s at 100,000."""
+        flagged = set(track_ids)
+        changed, self._album_flags = flagged ^ self._album_flags, flagged
+        if not self._review or not changed:
+            return
+        if len(changed) > FLAGGED_ONE_BY_ONE:
             self.invalidate()
+        else:
+            self.sourceModel().rows_changed(changed)
 
     @property
     def genre(self) -> str | None:
