@@ -172,8 +172,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.proxy.modelReset.connect(self._update_selection_actions)
         self._update_selection_actions()
         self.load_model_labels()
+        self._restore_layout()  # before the rows: they are sorted once, as the listener left the table (3 times after)
         self.refresh()
-        self._restore_layout()
 
     # ---- construction -----------------------------------------------------------------------
     def _build_models(self):

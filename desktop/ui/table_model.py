@@ -201,6 +201,8 @@ class LibraryTableModel(QAbstractTableModel):
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
         """Sort every row by a column; selections and the current row follow their tracks."""
+        if (column, order == Qt.SortOrder.DescendingOrder) == self.order:
+            return  # the rows are kept in this order (set_rows, merge_rows): sorting 100,000 again took 0.2-0.3 s
         self.layoutAboutToBeChanged.emit()
         kept = self.persistentIndexList()
         kept_ids = [self._rows[ix.row()].id for ix in kept]
