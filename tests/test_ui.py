@@ -1709,10 +1709,17 @@ def test_a_genre_renamed_is_written_and_read_again_off_the_gui_thread(qtbot, win
 
     scan(qtbot, window)
     on_gui_thread = []
-    for name in ("merge_and_rename", "load_rows"):
+
+    def recorded(name):
         real = getattr(main_window, name)
-        monkeypatch.setattr(main_window, name, lambda *a, real=real, name=name: (
-            on_gui_thread.append((name, threading.current_thread() is threading.main_thread())), real(*a))[1])
+
+        def call(*args):
+            on_gui_thread.append((name, threading.current_thread() is threading.main_thread()))
+            return real(*args)
+        return call
+
+    for name in ("merge_and_rename", "load_rows"):
+        monkeypatch.setattr(main_window, name, recorded(name))
     row = window.genres.row_of("Noise")
     window.sidebar.setCurrentIndex(window.genres.index(row, 0))
     window._genre_chosen(window.genres.index(row, 0))

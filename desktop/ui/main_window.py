@@ -133,7 +133,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.genres_job: Job | None = None  # a genre renamed, merged or separated again (merge_and_rename)
         self._renamed: tuple[str, str] | None = None  # (from, to): a chosen genre renamed follows its new name
         self._reloads = 0  # reload_rows calls and refreshes so far: a reload's rows come back with their number
-        self.album_flags_job: Job | None = None  # "Needs review"'s album check, off the GUI thread; the latest wins
+        self.album_flags_job: Job | None = None  # "Needs review"'s album check, off the GUI thread; one at a time
         self._album_check_again = False  # asked for while one ran: checked again when it is done
         self.last_learned = ""  # what the last `learn` said, for the status bar and the tests
         # Corrections are labels: a learned library relearns a few seconds after the last one.
@@ -399,8 +399,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
 
     # ---- state ------------------------------------------------------------------------------
     def refresh(self):
-        """Reload the table and the sidebar from the database, on the GUI thread: the window's first rows (every later
-        reload is reload_rows', on a worker)."""
+        """Reload the table and the sidebar from the database, on the GUI thread: the window's first rows (a learn's or
+        a rename's rows are read by reload_rows, on a worker)."""
         self._reloads, self.reload_job = self._reloads + 1, None  # a reload on its way is older than these rows
         self._changes_since = change_mark_now(self.sessions)  # before the read: what commits during it is merged later
         self._follow_rename()
@@ -993,7 +993,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
 
     def _show_settings(self):
         """What Settings changes on screen: the threshold's Uncertain count, filter and review flags. No row holds
-        a setting, so none is read again (a reload held the window 1.1 s at 100,000 tracks); what Settings changes
+        a setting, so none is read again (a reload held the window 1.5-1.6 s at 100,000 tracks); what Settings changes
         in the library (folders, the model) comes with the scan it starts."""
         self.proxy.set_threshold(self.settings.threshold)
         self._update_sidebar()
