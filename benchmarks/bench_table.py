@@ -238,23 +238,20 @@ def window_after_a_write(app, n: int) -> None:
         window = MainWindow(open_database(db), settings)
         window.show()
         app.processEvents()
-        step = 0
 
         def write(statement) -> None:  # through the library's sessions: the rows stamped, the change mark raised
             with window.sessions() as s:
                 s.execute(statement)
                 s.commit()
 
-        def correct_two() -> None:  # as a correction leaves the database: two rows changed
-            nonlocal step
-            step += 1
-            write(update(Track).where(Track.id.in_((1, 2))).values(corrected_genre=f"Genre {step}", genre=f"Genre {step}"))
+        def correct_two(genre: str) -> None:  # as a correction leaves the database: two rows changed
+            write(update(Track).where(Track.id.in_((1, 2))).values(corrected_genre=genre, genre=genre))
 
         print(f"the window after a correction of 2 tracks (or a scan's end), {n:,} tracks; seconds (ours, reloading every row as before, ratio)")
-        for _ in range(2):
-            correct_two()
+        for step in range(2):
+            correct_two(f"Genre {2 * step + 1}")
             a = timed(window.refresh_changed, window.proxy)
-            correct_two()
+            correct_two(f"Genre {2 * step + 2}")
             b = timed(window.refresh, window.proxy)
             app.processEvents()
             print(f"  {'rows and sidebar updated':<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x faster")
@@ -271,7 +268,7 @@ def window_after_a_write(app, n: int) -> None:
             b = longest_hold(app, window.refresh, lambda: True)
             print(f"  {'every row read again':<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x shorter")
         genre_and_settings(app, window, n)
-        needs_review(app, window, n, write)
+        needs_review(app, window, n, write, correct_two)
         window.close()
 
 
@@ -316,7 +313,7 @@ def longest_hold(app, start, done) -> float:
     return max(b - a for a, b in zip(ticks, ticks[1:], strict=False))
 
 
-def needs_review(app, window, n: int, write) -> None:
+def needs_review(app, window, n: int, write, correct_two) -> None:
     """"Needs review" turned on, and a correction of two tracks under it: the album check on a worker against the
     check on the GUI thread (as before): the longest the window went without an event."""
     from unittest import mock
@@ -334,9 +331,6 @@ def needs_review(app, window, n: int, write) -> None:
         if on:
             with window.sessions() as s:
                 window.proxy.set_album_flags(queries.album_disagreements(s, window.settings.threshold))
-
-    def correct_two(genre: str) -> None:
-        write(update(Track).where(Track.id.in_((1, 2))).values(corrected_genre=genre, genre=genre))
 
     print(f"\"Needs review\" on, {n:,} tracks: the longest the window went without handling an event, seconds "
           "(ours: the album check on a worker; on the GUI thread as before; ratio)")

@@ -781,7 +781,7 @@ def test_long_genre_names_fit_the_details_panel(qtbot):
     assert all(end <= nxt for end, (nxt, _) in zip(ends, legend[1:], strict=False)) and ends[-1] <= plot.right()
 
 
-def test_a_window_opened_with_a_saved_sort_sorts_its_rows_once(qtbot, window, tmp_path, monkeypatch):
+def test_a_window_opened_with_a_saved_sort_sorts_its_rows_once(qtbot, window, monkeypatch):
     # The rows were sorted by the default column, then again as the saved header was restored, then once more:
     # 1.6-1.7 s to open a 100,000-track library sorted by artist, 1.0-1.2 s now.
     from desktop.ui import table_model
@@ -1740,7 +1740,7 @@ def test_a_genre_renamed_is_written_and_read_again_off_the_gui_thread(qtbot, win
 
 
 def test_settings_reads_no_row_again_and_counts_the_uncertain_by_its_new_threshold(qtbot, window, monkeypatch):
-    # OK in Settings read every row again on the GUI thread (1.1 s at 100,000 tracks), though no row holds a setting.
+    # OK in Settings read every row again on the GUI thread (1.5-1.6 s at 100,000 tracks), though no row holds a setting.
     import desktop.ui.main_window as main_window
     from desktop.store import queries
     from desktop.ui.table_model import UNCERTAIN_ITEM
