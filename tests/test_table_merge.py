@@ -146,3 +146,93 @@ def test_random_merges_leave_the_rows_a_reload_would(monkeypatch, column, order,
         assert all(model.row_of(r.id) == n for n, r in enumerate(model.row_at(k) for k in range(model.rowCount())))
         for i, ix in held.items():  # a selected track is still selected where it went, or dropped with it
             assert (not ix.isValid()) if i in gone else ix.data(TRACK_ID_ROLE) == i
+
+
+def shown_by_rule(model, text: str, review: bool, genre, threshold: float, flags: set[int]) -> list[int]:
+    """The rows the filter must show, decided here one by one from the rule (as the proxy decided them before
+    2026-12-05, on each of Qt's calls), in the table's order."""
+    from desktop.core.genre_names import genre_key, holds_genre
+    from desktop.store import queries
+
+    def shown(r) -> bool:
+        uncertain = queries.is_uncertain(r.confidence, threshold)
+        if genre == table_model.UNCERTAIN_ITEM and (r.corrected or not uncertain):
+            return False
+        if genre == table_model.NO_GENRE_ITEM and r.genre:
+            return False
+        if genre not in (None, table_model.UNCERTAIN_ITEM, table_model.NO_GENRE_ITEM) and (
+                not holds_genre(r.genre, genre_key(genre)) or (not r.corrected and uncertain)):
+            return False
+        if review and not (r.needs_review(threshold) or r.id in flags):
+            return False
+        hay = " ".join((r.title, r.artist, r.album, r.file_genre, r.genre, r.path)).lower()
+        return text.lower().strip() in hay
+
+    return [r.id for r in (model.row_at(k) for k in range(model.rowCount())) if shown(r)]
+
+
+def varied_track(rng: random.Random, i: int) -> TrackRow:
+    """A row with a tag that may disagree, maybe corrected, maybe of two genres or none."""
+    genre = rng.choice(GENRES + ["Rock; Pop", ""])
+    return TrackRow(i, f"/m/{rng.choice('xyz')}/{i}.flac", f"Track {i}", f"Artist {i % 5}", f"Album {i % 3}",
+                    rng.choice(["", "Rock", "jazz"]), genre, rng.choice(GENRES).lower(), rng.choice([None, rng.random()]),
+                    rng.random() < 0.2, "analysed", "")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_filters_decisions_follow_every_change_of_the_rows_and_of_the_filter(monkeypatch, seed):
+    # The proxy decides every row in one pass and keeps the decisions (0.19 s a keystroke at 100,000 rows was 0.10 s):
+    # each kind of row change (merged in place, moved, inserted, removed, reloaded, sorted, flagged) must decide again
+    # the rows it touched, or a row shows that the filter hides or the other way round.
+    monkeypatch.setattr(table_model, "MOVED_ONE_BY_ONE", 1000 if seed % 2 else 3)
+    monkeypatch.setattr(table_model, "FLAGGED_ONE_BY_ONE", 1000 if seed % 3 else 2)
+    rng = random.Random(seed)
+    model, proxy = watched(rng.choice([ARTIST, GENRE, CONFIDENCE]))
+    current = {i: varied_track(rng, i) for i in range(60)}
+    model.set_rows(list(current.values()))
+    state = {"text": "", "review": False, "genre": None, "threshold": 0.5, "flags": set()}
+    proxy.set_threshold(0.5)
+    for _ in range(40):
+        step = rng.choice(["merge", "merge", "merge", "reload", "sort", "text", "review", "genre", "threshold", "flags"])
+        if step == "merge":
+            changed = [varied_track(rng, i) for i in rng.sample(sorted(current), rng.randint(0, 8))]
+            changed += [varied_track(rng, i) for i in range(max(current) + 1, max(current) + rng.randint(1, 4))]
+            gone = set(rng.sample(sorted(current), rng.randint(0, 4)))
+            model.merge_rows(changed, gone)
+            current.update((r.id, r) for r in changed if r.id not in gone)
+            for i in gone:
+                current.pop(i, None)
+        elif step == "reload":
+            current = {i: varied_track(rng, i) for i in current}
+            model.set_rows(list(current.values()))
+        elif step == "sort":
+            model.sort(rng.choice([ARTIST, GENRE, CONFIDENCE, TITLE]), rng.choice(list(Qt.SortOrder)))
+        elif step == "text":
+            state["text"] = rng.choice(["", "track 1", "ROCK", "/y/", "artist 3", "jazz"])
+            proxy.set_search(state["text"])
+        elif step == "review":
+            state["review"] = not state["review"]
+            proxy.set_review_only(state["review"])
+        elif step == "genre":
+            state["genre"] = rng.choice([None, "Rock", "pop", "Jazz", table_model.UNCERTAIN_ITEM, table_model.NO_GENRE_ITEM])
+            proxy.set_genre(state["genre"])
+        elif step == "threshold":
+            state["threshold"] = rng.choice([0.3, 0.5, 0.8])
+            proxy.set_threshold(state["threshold"])
+        else:
+            state["flags"] = set(rng.sample(sorted(current), rng.randint(0, 6)))
+            proxy.set_album_flags(state["flags"])
+        assert shown_ids(proxy) == shown_by_rule(model, **{**state, "flags": state["flags"] & set(current)}), step
+
+
+def test_a_rows_search_text_is_made_once_however_many_keystrokes_search_it():
+    # Each keystroke joined and lowered every row's fields again: half of the 0.19 s it took at 100,000 rows.
+    rows = [track(i) for i in range(30)]
+    model, proxy = watched(TITLE)
+    model.set_rows(rows)
+    for typed in ("t", "tr", "track 2"):
+        proxy.set_search(typed)
+        assert shown_ids(proxy) == [r.id for r in rows if typed in r.search_text] != []
+    assert all("search_text" in vars(r) for r in rows)  # made on the first keystroke, read on the others
+    proxy.set_search("")
+    assert len(shown_ids(proxy)) == 30
