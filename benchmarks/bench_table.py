@@ -175,7 +175,6 @@ def review_dialog(app, n: int) -> None:
 def filter_changes(app, rows) -> None:
     """Typing a search, "Needs review" and a genre chosen: our filter deciding every row in one pass and reading the
     decisions, against deciding each row on each of Qt's calls (before 2026-12-05)."""
-    from desktop.core.genre_names import genre_key, holds_genre
     from desktop.store import queries
     from desktop.ui.table_model import (
         GENRE,
@@ -196,7 +195,7 @@ def filter_changes(app, rows) -> None:
             elif self._genre == NO_GENRE_ITEM:
                 if r.genre:
                     return False
-            elif self._genre is not None and (not holds_genre(r.genre, genre_key(self._genre)) or
+            elif self._genre is not None and (not self._of_genre(r.genre) or
                                               (not r.corrected and queries.is_uncertain(r.confidence, self._threshold))):
                 return False
             if self._review and not (r.needs_review(self._threshold) or r.id in self._album_flags):

@@ -400,7 +400,7 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def setSourceModel(self, model) -> None:  # noqa: N802 (Qt's name)
         """Follow the source's row changes before the proxy does: Qt calls handlers in the order they were connected,
-        and the proxy's own ask filterAcceptsRow about the rows inserted or changed."""
+        and the proxy's own handlers ask filterAcceptsRow about the rows inserted or changed."""
         model.modelReset.connect(self._forget)
         model.layoutChanged.connect(self._forget)  # a sort, or rows moved with new data (merge_rows)
         model.rowsMoved.connect(self._forget)
