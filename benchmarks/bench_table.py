@@ -370,24 +370,21 @@ def typing_a_search(app, window, n: int) -> None:
     on each keystroke (before 2026-12-05): the seconds it was held in all (gaps over 20 ms between a 5 ms timer's ticks)."""
     from unittest import mock
 
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QTimer
     from PySide6.QtTest import QTest
 
     from desktop.ui import main_window
 
     def held(word: str) -> float:
-        ticks = [time.perf_counter()]
-        timer = QTimer(interval=5, timeout=lambda: ticks.append(time.perf_counter()))
-        timer.start()
-        for k, letter in enumerate(word):  # as a listener types: the window handles events between the letters
-            QTimer.singleShot(150 * k, lambda letter=letter: QTest.keyClick(window.search, letter))
+        def type_it() -> None:  # as a listener types: the window handles events between the letters
+            for k, letter in enumerate(word):
+                QTimer.singleShot(150 * k, lambda letter=letter: QTest.keyClick(window.search, letter))
+
         end = time.perf_counter() + 0.15 * len(word) + 2 * main_window.SEARCH_PAUSE_MS / 1000
-        while time.perf_counter() < end:  # the letters, the pause, and the filter after it
-            app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        timer.stop()
+        gaps = gaps_until(app, type_it, lambda: time.perf_counter() >= end)  # the letters, the pause, the filter
         assert window.proxy.rowCount() < n  # the search was applied
         window.search.clear()
-        return sum(gap for a, b in zip(ticks, ticks[1:], strict=False) if (gap := b - a) > 0.02)
+        return sum(gap for gap in gaps if gap > 0.02)
 
     print(f"\"artist 12\" typed into the search, a letter every 150 ms, {n:,} tracks: seconds the window was held "
           "(ours: filtered when typing pauses; on each keystroke as before; ratio)")
@@ -398,8 +395,8 @@ def typing_a_search(app, window, n: int) -> None:
         print(f"  {'held while typing':<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x shorter")
 
 
-def longest_hold(app, start, done) -> float:
-    """The longest gap between the GUI thread's turns (a 5 ms timer's ticks) from `start()` until `done()`."""
+def gaps_until(app, start, done) -> list[float]:
+    """The gaps between the GUI thread's turns (a 5 ms timer's ticks) from `start()` until `done()`."""
     from PySide6.QtCore import QEventLoop, QTimer
 
     ticks = [time.perf_counter()]
@@ -411,7 +408,12 @@ def longest_hold(app, start, done) -> float:
     app.processEvents()
     ticks.append(time.perf_counter())
     timer.stop()
-    return max(b - a for a, b in zip(ticks, ticks[1:], strict=False))
+    return [b - a for a, b in zip(ticks, ticks[1:], strict=False)]
+
+
+def longest_hold(app, start, done) -> float:
+    """The longest gap between the GUI thread's turns (a 5 ms timer's ticks) from `start()` until `done()`."""
+    return max(gaps_until(app, start, done))
 
 
 def needs_review(app, window, n: int, write, correct_two) -> None:
