@@ -811,6 +811,24 @@ def test_search_and_review_filter(qtbot, window):
     assert window.proxy.rowCount() <= len(window.files)
 
 
+def test_the_status_bar_counts_the_tracks_shown_of_the_librarys(qtbot, window):
+    # Nothing said how many tracks a search or a genre left of how many: the sidebar counts genres, not a search.
+    scan(qtbot, window)
+    total = len(window.files)
+    qtbot.waitUntil(lambda: window.track_count.text() == f"{total} tracks", timeout=5_000)
+    window.search.setText("Track 3")
+    qtbot.waitUntil(lambda: window.track_count.text() == f"1 of {total} tracks", timeout=5_000)
+    window.search.setText("")
+    window.table.selectAll()
+    qtbot.waitUntil(lambda: window.track_count.text() == f"{total} tracks · {total} selected", timeout=5_000)
+    window.show()
+    assert window.track_count.isVisible()
+    window.statusBar().showMessage("Saved")  # a message has the bar's left side while it shows
+    assert not window.track_count.isVisible()
+    window.statusBar().clearMessage()
+    assert window.track_count.isVisible()
+
+
 def test_a_large_tables_search_filters_when_typing_pauses_or_at_enter(qtbot, window, monkeypatch):
     # Each keystroke filtered every row: 0.1 s a letter at 100,000 rows, the letters shown late.
     from desktop.ui import main_window

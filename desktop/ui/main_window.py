@@ -92,6 +92,7 @@ from desktop.ui.table_model import (
     sorted_rows,
 )
 from desktop.ui.timeline_fill import TimelineFiller, Wanted
+from desktop.ui.track_count import TrackCount
 from desktop.ui.window_words import describe_model, genre_source, teaches_words, undo_words
 from desktop.ui.workers import Job, background
 from desktop.ui.write_actions import WriteActions
@@ -256,6 +257,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self._write_widgets = (self.write_label, self.write_progress, self.write_stop)
         for widget in self._write_widgets:
             widget.hide()
+        self.track_count = TrackCount(self.table, self)
+        self.statusBar().addWidget(self.track_count)  # hidden while a message shows, as Qt does with such widgets
         self.model_label = plain_label()
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.progress_label)
