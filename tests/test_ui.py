@@ -829,6 +829,22 @@ def test_the_status_bar_counts_the_tracks_shown_of_the_librarys(qtbot, window):
     assert window.track_count.isVisible()
 
 
+def test_escape_empties_the_search_and_down_goes_on_to_the_tracks_it_found(qtbot, window, monkeypatch):
+    from desktop.ui import main_window
+
+    scan(qtbot, window)
+    focused = []
+    monkeypatch.setattr(window.table, "setFocus", lambda: focused.append(True))  # offscreen windows get no focus
+    monkeypatch.setattr(main_window, "SEARCH_AT_ONCE_ROWS", 2)  # this library counts as large: typing waits
+    qtbot.keyClicks(window.search, "Track 3")
+    qtbot.keyClick(window.search, Qt.Key.Key_Down)  # before the pause: the search is made first
+    assert window.proxy.rowCount() == 1 and focused == [True] and not window.search_timer.isActive()
+    assert window.table.currentIndex().row() == 0 and window.shown_row(0).title == "Track 3"
+    qtbot.keyClick(window.search, Qt.Key.Key_Escape)
+    assert window.search.text() == "" and window.proxy.rowCount() == len(window.files)
+    assert window.search.isClearButtonEnabled()
+
+
 def test_a_large_tables_search_filters_when_typing_pauses_or_at_enter(qtbot, window, monkeypatch):
     # Each keystroke filtered every row: 0.1 s a letter at 100,000 rows, the letters shown late.
     from desktop.ui import main_window

@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QInputDialog,
-    QLineEdit,
     QListView,
     QListWidget,
     QListWidgetItem,
@@ -70,6 +69,7 @@ from desktop.ui.learn_actions import LearnActions
 from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
 from desktop.ui.scan_actions import ScanActions
+from desktop.ui.search_box import SearchBox
 from desktop.ui.table_model import (
     ALBUM,
     ARTIST,
@@ -196,10 +196,11 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.sidebar.selectionModel().currentChanged.connect(lambda current, _previous: self._genre_chosen(current))
         self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
-        self.search = QLineEdit(placeholderText="Search title, artist, album, genre…")
+        self.search = SearchBox("Search title, artist, album, genre…")
         self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_PAUSE_MS, timeout=self.search_now)
         self.search.textChanged.connect(self._search_typed)
         self.search.returnPressed.connect(self.search_now)  # Enter: no waiting for the pause
+        self.search.down_pressed.connect(self.focus_table)
         self.review = QCheckBox("Needs review")
         self.review.toggled.connect(self.proxy.set_review_only)
         self.review.toggled.connect(self.update_album_flags)  # after the filter: a worker beside it would slow it twice
@@ -416,6 +417,14 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         """Ctrl+F: to the search box, its text selected (typing replaces it)."""
         self.search.setFocus()
         self.search.selectAll()
+
+    def focus_table(self):
+        """Down in the search box: to the table, the first track found current when none is."""
+        if self.search_timer.isActive():
+            self.search_now()  # typing has not paused yet: the table shows what the box says first
+        self.table.setFocus()
+        if not self.table.currentIndex().isValid() and self.proxy.rowCount():
+            self.table.setCurrentIndex(self.proxy.index(0, 0))
 
     # ---- state ------------------------------------------------------------------------------
     def refresh(self):
