@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from operator import attrgetter
 from pathlib import PurePath
 
 from PySide6.QtCore import (
@@ -62,8 +63,11 @@ class TrackRow:
 
     def cells(self) -> tuple[str, ...]:
         """The row as the table shows it, one text per column."""
-        return (self.title or PurePath(self.path).name, self.artist, self.album, self.file_genre, self.genre,
-                "" if self.confidence is None else percent(self.confidence), status_words(self.status))
+        return tuple(text(self) for text in CELL_TEXTS)
+
+    def cell(self, column: int) -> str:
+        """One column's text as the table shows it (sorting by a column made every column's text, 0.2 s at 100,000)."""
+        return CELL_TEXTS[column](self)
 
     @cached_property
     def search_text(self) -> str:
@@ -75,6 +79,12 @@ class TrackRow:
         """Uncertain, or the file's tag disagrees with the prediction (and nobody corrected it)."""
         return queries.row_needs_review(self.file_genre, self.predicted, self.confidence, self.corrected, threshold)
 
+
+# Each column's text for a row, in column order.
+CELL_TEXTS: tuple[Callable[[TrackRow], str], ...] = (
+    lambda r: r.title or PurePath(r.path).name, attrgetter("artist"), attrgetter("album"), attrgetter("file_genre"),
+    attrgetter("genre"), lambda r: "" if r.confidence is None else percent(r.confidence),
+    lambda r: status_words(r.status))
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
                Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error)
@@ -137,7 +147,7 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD,
 def sort_key(row: TrackRow, column: int) -> tuple:
     """How a row sorts by a column: its value as shown (confidence as a number), ties by artist, album, title."""
     value = ((row.confidence if row.confidence is not None else -1.0) if column == CONFIDENCE
-             else natural_key(row.cells()[column]))
+             else natural_key(row.cell(column)))
     return value, natural_key(row.artist), natural_key(row.album), natural_key(row.title), row.id
 
 
@@ -356,7 +366,7 @@ class LibraryTableModel(QAbstractTableModel):
             return None
         r, col = self._rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
-            return r.cells()[col]
+            return r.cell(col)
         if role == Qt.ItemDataRole.ToolTipRole:
             return f"{r.path}\n{r.error}" if r.error else r.path
         if role == Qt.ItemDataRole.FontRole and col == GENRE and r.corrected:
@@ -397,12 +407,14 @@ class LibraryFilter(QSortFilterProxyModel):
         self._album_flags: set[int] = set()  # tracks of albums whose genres disagree (queries.album_disagreements)
         self._tests: list[Callable[[TrackRow], bool]] = []  # what a row must pass to be shown, the most selective first
         self._accepted: list[bool] | None = None  # each source row's decision, in the source's order; None: decide again
+        self._before_layout: tuple[list[TrackRow], list[bool]] | None = None  # the rows and decisions before a move
 
     def setSourceModel(self, model) -> None:  # noqa: N802 (Qt's name)
         """Follow the source's row changes before the proxy does: Qt calls handlers in the order they were connected,
         and the proxy's own handlers ask filterAcceptsRow about the rows inserted or changed."""
         model.modelReset.connect(self._forget)
-        model.layoutChanged.connect(self._forget)  # a sort, or rows moved with new data (merge_rows)
+        model.layoutAboutToBeChanged.connect(self._layout_changing)  # a sort, or rows moved with new data (merge_rows)
+        model.layoutChanged.connect(self._layout_changed)
         model.rowsMoved.connect(self._forget)
         model.rowsInserted.connect(self._rows_inserted)
         model.rowsRemoved.connect(self._rows_removed)
@@ -494,6 +506,22 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def _forget(self, *_args) -> None:
         self._accepted = None
+
+    def _layout_changing(self, *_args) -> None:
+        if self._accepted is not None:  # a copy: merge_rows moves rows within the model's own list
+            self._before_layout = list(self.sourceModel().all_rows()), self._accepted
+
+    def _layout_changed(self, *_args) -> None:
+        """Each row keeps its decision where it moved to: a row never changes (new data comes as a new row, decided
+        here), so a sort decides nothing again (0.1 s at 100,000 rows under a genre and "Needs review")."""
+        before, self._before_layout = self._before_layout, None
+        if before is None or self._accepted is None or not self._tests:
+            self._accepted = None  # decided again on the next call (with no filter set, at once: every row shown)
+            return
+        # By identity: every row before is held in `before` meanwhile, so no two rows share an id().
+        decided = dict(zip(map(id, before[0]), before[1], strict=True))
+        self._accepted = [self._decide(r) if (known := decided.get(id(r))) is None else known
+                          for r in self.sourceModel().all_rows()]
 
     def _rows_inserted(self, _parent, first: int, last: int) -> None:
         if self._accepted is not None:
