@@ -2041,6 +2041,60 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
     assert shares(again.splitter.sizes()) == shares(sizes)
 
 
+def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qtbot, window):
+    # Every column showed, always in the same order: a listener who never reads the file's genre or the status
+    # could not give their room to the title.
+    from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, STATUS, TITLE
+
+    scan(qtbot, window)
+    window.resize(1200, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    table, header = window.table, window.table.horizontalHeader()
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    columns = next(a.menu() for a in view.actions() if a.text() == "Columns")
+    entry = {a.text(): a for a in columns.actions()}
+    assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status"]
+    assert all(a.isChecked() for a in entry.values())
+    assert not entry["Title"].isEnabled() and not entry["Genre"].isEnabled()  # what the table is about stays
+    title = table.columnWidth(TITLE)
+    entry["Album"].trigger()
+    entry["Status"].trigger()  # the last column: the one left of it stretches now
+    assert table.isColumnHidden(ALBUM) and table.isColumnHidden(STATUS)
+    assert not window.column_fitter.by_user  # hiding is not sizing: the columns still follow the window
+    wider = table.columnWidth(TITLE)
+    assert wider > title and header.length() <= table.viewport().width()
+    window.map_dock.show()  # the table narrows and the stretching column with it: still not the listener's doing
+    qtbot.waitUntil(lambda: table.columnWidth(TITLE) < wider)
+    assert not window.column_fitter.by_user
+    window.map_dock.hide()
+    header.moveSection(header.visualIndex(CONFIDENCE), header.visualIndex(ARTIST))  # dragged before the artist
+    order = [header.logicalIndex(v) for v in range(header.count())]
+    window.close()
+    again = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(again)
+    table = again.table
+    assert table.isColumnHidden(ALBUM) and table.isColumnHidden(STATUS)
+    assert [table.horizontalHeader().logicalIndex(v) for v in range(7)] == order
+    assert [a.isChecked() for a in again.column_choices.actions] == [True, True, False, True, True, True, False]
+    again.column_choices.actions[ALBUM].trigger()  # back again
+    assert not table.isColumnHidden(ALBUM)
+
+
+def test_a_saved_header_cannot_hide_the_title_or_the_genre(qtbot, window):
+    from desktop.ui.table_model import ALBUM, TITLE
+
+    header = window.table.horizontalHeader()
+    header.hideSection(TITLE)
+    header.hideSection(GENRE)
+    header.hideSection(ALBUM)
+    window.settings.store.setValue("window/table-header", header.saveState())  # as an edited settings file might
+    again = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(again)
+    assert [again.table.isColumnHidden(c) for c in (TITLE, GENRE, ALBUM)] == [False, False, True]
+    assert [a.isChecked() for a in again.column_choices.actions][:5] == [True, True, False, True, True]
+
+
 def test_shared_columns_keep_their_floors_and_the_others_give_way():
     from desktop.ui.column_fit import LEAST, share_out
 

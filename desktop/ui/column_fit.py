@@ -44,25 +44,44 @@ class ColumnFitter(QObject):
             self._fitting = was
 
     def _section_resized(self, column: int, _old: int, _new: int) -> None:
-        header = self.table.horizontalHeader()
-        if not self._fitting and column != header.logicalIndex(header.count() - 1):  # the last one only stretches
+        if not self._fitting and column != last_shown(self.table.horizontalHeader()):  # the last one only stretches
             self.by_user = True
+
+    def show_column(self, column: int, shown: bool) -> None:
+        """Show or hide a column (not the listener sizing it); the shown columns share the width again unless the
+        listener has sized one."""
+        with self.quietly():
+            self.table.setColumnHidden(column, not shown)
+        if not self.by_user:
+            self.fit()
 
     def fit(self) -> None:
         """Share the width out now (every column 100 px cut titles short and hid the genre)."""
         bar = self.table.verticalScrollBar()
         # Less the scroll bar a library soon needs (the last column pushed past the edge when it came).
         width = self.table.viewport().width() - (0 if bar.isVisible() else bar.sizeHint().width())
-        fixed, floors = self.fixed(), self.floors()
+        hidden = self.table.isColumnHidden
+        fixed = {column: widths for column, widths in self.fixed().items() if not hidden(column)}
+        shares = {column: share for column, share in self.shares.items() if not hidden(column)}
+        floors = self.floors()
         sizes = {column: wanted for column, (_least, wanted) in fixed.items()}
-        if width - sum(sizes.values()) < sum(least_widths(self.shares, floors).values()):
+        if width - sum(sizes.values()) < sum(least_widths(shares, floors).values()):
             # Too narrow for every title: "Confidence" gives way to its "100%" before the genre is cut to "Clas…".
             sizes = {column: least for column, (least, _wanted) in fixed.items()}
         with self.quietly():
-            for column, size in share_out(width - sum(sizes.values()), self.shares, floors).items():
+            for column, size in share_out(width - sum(sizes.values()), shares, floors).items():
                 self.table.setColumnWidth(column, size)
             for column, size in sizes.items():  # the last column also stretches into the rest, never below this
                 self.table.setColumnWidth(column, size)
+
+
+def last_shown(header) -> int:
+    """The logical index of the rightmost column shown (the one that stretches), -1 with none shown."""
+    for visual in range(header.count() - 1, -1, -1):
+        column = header.logicalIndex(visual)
+        if not header.isSectionHidden(column):
+            return column
+    return -1
 
 
 def share_out(width: int, shares: dict[int, float], floors: dict[int, int]) -> dict[int, int]:

@@ -57,6 +57,7 @@ from desktop.store import queries
 from desktop.store.database import is_read_only
 from desktop.store.lock import database_path
 from desktop.store.schema import Track
+from desktop.ui.column_choices import ColumnChoices
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import SettingsDialog
@@ -77,6 +78,7 @@ from desktop.ui.table_model import (
     FILE_GENRE,
     GENRE,
     GENRE_ROLE,
+    HEADERS,
     SIDEBAR_NAMES,
     STATUS,
     TITLE,
@@ -218,6 +220,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         # A narrow column's title ends in "…" ("File …"): Qt's headers clip it on both sides by default ("le genr").
         self.table.horizontalHeader().setTextElideMode(Qt.TextElideMode.ElideRight)
         self.column_fitter = ColumnFitter(self.table, COLUMN_SHARES, self._worded_columns, self._column_floors)
+        self.column_choices = ColumnChoices(self.table, HEADERS, {TITLE, GENRE}, self.column_fitter)
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
@@ -376,6 +379,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         map_action.setShortcut(QKeySequence("Ctrl+M"))
         view_menu.addAction(map_action)
         view_menu.addAction(self.errors_dock.toggleViewAction())  # once closed, the problems had no way back
+        view_menu.addMenu(self.column_choices.menu(view_menu))
         self.find_action = self._action("Find", QKeySequence.StandardKey.Find, self.focus_search, toolbar=False,
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
@@ -1042,6 +1046,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         header, split = self.settings.store.value("window/table-header"), self.settings.store.value("window/splitter")
         with self.column_fitter.quietly():
             restored = isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header)
+            self.column_choices.follow_header()  # the columns hidden, as the listener left them
         if restored:
             # Widths the listener set stay; else they follow the table's width, as at the first start.
             self.column_fitter.by_user = self.settings.store.value("window/columns-by-hand", False, type=bool)
