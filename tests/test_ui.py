@@ -2081,6 +2081,27 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     assert not table.isColumnHidden(ALBUM)
 
 
+def test_fit_columns_to_window_hands_widths_set_by_hand_back_to_the_window(qtbot, window):
+    # Once a border was dragged the widths never followed the window again, with no way back but the settings file.
+    from desktop.ui.table_model import ALBUM, TITLE
+
+    scan(qtbot, window)
+    window.resize(1200, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    table, header = window.table, window.table.horizontalHeader()
+    fitted = table.columnWidth(TITLE)
+    table.setColumnWidth(ALBUM, 600)  # as a drag of its border does
+    assert window.column_fitter.by_user and header.length() > table.viewport().width()
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    columns = next(a.menu() for a in view.actions() if a.text() == "Columns")
+    next(a for a in columns.actions() if a.text() == "Fit Columns to Window").trigger()
+    assert not window.column_fitter.by_user
+    assert table.columnWidth(TITLE) == fitted and header.length() <= table.viewport().width()
+    window.map_dock.show()  # and they follow the window again
+    qtbot.waitUntil(lambda: table.columnWidth(TITLE) < fitted)
+
+
 def test_a_saved_header_cannot_hide_the_title_or_the_genre(qtbot, window):
     from desktop.ui.table_model import ALBUM, TITLE
 

@@ -1,5 +1,6 @@
 """Which of the library table's columns show: a checkable entry per column, in the header's right-click menu and
-under View > Columns; the header's saved state keeps the choice (and the order the columns were dragged into)."""
+under View > Columns, with Fit Columns to Window; the header's saved state keeps the choice (and the order the
+columns were dragged into)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,8 @@ class ColumnChoices(QObject):
             action.setEnabled(column not in always_shown)
             action.toggled.connect(lambda shown, column=column: self.fitter.show_column(column, shown))
             self.actions.append(action)
+        # Once a border is dragged the widths stay as the listener set them: this hands them back to the window.
+        self.fit_action = QAction("Fit Columns to Window", self, triggered=self.fit_to_window)
         header = table.horizontalHeader()
         header.setSectionsMovable(True)  # dragged into the listener's order
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
@@ -31,7 +34,14 @@ class ColumnChoices(QObject):
         """A menu of the columns, each checked while shown."""
         menu = QMenu("Columns", parent)
         menu.addActions(self.actions)
+        menu.addSeparator()
+        menu.addAction(self.fit_action)
         return menu
+
+    def fit_to_window(self) -> None:
+        """The shown columns share the table's width again, and follow it as the window is resized."""
+        self.fitter.by_user = False
+        self.fitter.fit()
 
     def follow_header(self) -> None:
         """Check each column's entry as the header shows it (after its saved state is restored); a column that is
