@@ -2102,6 +2102,38 @@ def test_fit_columns_to_window_hands_widths_set_by_hand_back_to_the_window(qtbot
     qtbot.waitUntil(lambda: table.columnWidth(TITLE) < fitted)
 
 
+def test_copy_puts_the_selected_tracks_on_the_clipboard_as_the_table_shows_them(qtbot, window):
+    # Ctrl+C in the table copied the current cell alone: a listener pasting tracks into a spreadsheet got one word.
+    from PySide6.QtGui import QGuiApplication
+
+    from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, FILE_GENRE, STATUS, TITLE
+
+    scan(qtbot, window)
+    assert window.copy_action.shortcutContext() == Qt.ShortcutContext.WidgetShortcut  # the search box keeps its Ctrl+C
+    assert window.copy_action in window.table.actions() and window.copy_action in window.track_menu_actions()
+    assert not window.copy_action.isEnabled()  # nothing selected
+    window.column_choices.actions[ALBUM].trigger()
+    window.column_choices.actions[STATUS].trigger()
+    header = window.table.horizontalHeader()
+    header.moveSection(header.visualIndex(CONFIDENCE), 0)  # dragged to the front
+    window.search.setText("Track")
+    window.table.selectAll()
+    window.copy_action.trigger()
+    lines = QGuiApplication.clipboard().text().split("\n")
+    rows = [window.shown_row(r) for r in range(window.proxy.rowCount())]
+    assert len(lines) == len(rows) > 1
+    for line, row in zip(lines, rows, strict=True):
+        assert line.split("\t") == [row.cell(c) for c in (CONFIDENCE, TITLE, ARTIST, FILE_GENRE, GENRE)]
+    assert window.statusBar().currentMessage() == f"Copied {len(rows)} tracks"
+
+
+def test_copied_cells_keep_to_their_own_column():
+    from desktop.ui.window_words import tab_separated
+
+    assert tab_separated([["a\tb", "c\nd"], ["e\r\nf", ""]]) == "a b\tc d\ne f\t"
+    assert tab_separated([]) == ""
+
+
 def test_a_saved_header_cannot_hide_the_title_or_the_genre(qtbot, window):
     from desktop.ui.table_model import ALBUM, TITLE
 

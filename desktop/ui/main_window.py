@@ -332,6 +332,11 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
                                                    self.review_and_apply_selection, toolbar=False)
         self.show_folder_action = self._action("Show in Folder", "", self.show_selected_in_folder, toolbar=False)
         self.copy_paths_action = self._action("Copy Path", "Ctrl+Shift+C", self.copy_selected_paths, toolbar=False)
+        # The table's own Ctrl+C (the search box and the problems list keep theirs): the rows as they are shown.
+        self.copy_action = self._action("Copy", QKeySequence.StandardKey.Copy, self.copy_selected_rows, toolbar=False,
+                                        fallback="Ctrl+C")
+        self.copy_action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        self.table.addAction(self.copy_action)
         self.forget_action = self._action("Forget Genre Set by Hand", "", self.forget_selected_corrections, toolbar=False)
         self.keep_action = self._action("Keep the File's Genre", "Ctrl+K", self.keep_selected_file_genres, toolbar=False)
         self.keep_action.setStatusTip("The file's own genre tag was right: each selected track keeps it, as set by hand "
@@ -341,7 +346,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
                                            "library; Settings takes it back")
         # Offered only while tracks are selected.
         self.selection_actions = (self.set_genre_action, self.play_action, self.apply_selection_action, self.keep_action,
-                                  self.show_folder_action, self.copy_paths_action, self.forget_action, self.leave_out_action)
+                                  self.show_folder_action, self.copy_action, self.copy_paths_action, self.forget_action,
+                                  self.leave_out_action)
         self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.keep_action,
                                            self.forget_action, self.leave_out_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
@@ -383,7 +389,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.find_action = self._action("Find", QKeySequence.StandardKey.Find, self.focus_search, toolbar=False,
                                         fallback="Ctrl+F")
         edit_menu = menu.addMenu("&Edit")
-        for a in (self.undo_action, self.history_action, self.find_action, self.copy_paths_action, self.set_genre_action, self.apply_action,
+        for a in (self.undo_action, self.history_action, self.find_action, self.copy_action, self.copy_paths_action,
+                  self.set_genre_action, self.apply_action,
                   self.apply_selection_action, self.keep_action, self.learn_action, self.genre_folders_action,
                   self.album_genres_action):
             edit_menu.addAction(a)

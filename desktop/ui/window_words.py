@@ -90,3 +90,12 @@ def genre_source(track: Track, analysis, album: AlbumGenre | None = None, spelli
     if track.file_genre:  # a placeholder ("Unknown"): no genre
         return f"none: {why} (its tag says {track.file_genre})"
     return f"none: {why}"
+
+
+def tab_separated(lines: list[list[str]]) -> str:
+    """Rows of cells as a spreadsheet pastes them: tab between cells, a line a row (a tab or line break inside a cell
+    becomes a space, so no cell spills into the next)."""
+    def flat(cell: str) -> str:
+        return cell.replace("\t", " ").replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+
+    return "\n".join("\t".join(map(flat, cells)) for cells in lines)

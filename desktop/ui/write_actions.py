@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QGuiApplication
 
 from desktop.core.progress_text import scan_progress
 from desktop.core.scan import within
@@ -18,7 +18,7 @@ from desktop.ui.dialogs import choose_folder_to_leave
 from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.review_dialog import ReviewDialog
-from desktop.ui.window_words import kept_words, stopped_words
+from desktop.ui.window_words import kept_words, stopped_words, tab_separated
 from desktop.ui.workers import background
 
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
@@ -108,7 +108,7 @@ class WriteActions:
     def track_menu_actions(self) -> list[QAction | None]:
         """The table's right-click menu: what can be done with the selected tracks (None: a separator)."""
         return [self.set_genre_action, self.keep_action, self.forget_action, self.apply_selection_action, self.play_action, None,
-                self.show_folder_action, self.copy_paths_action, None, self.leave_out_action]
+                self.show_folder_action, self.copy_action, self.copy_paths_action, None, self.leave_out_action]
 
     def _table_menu(self, pos):
         if not self.table.indexAt(pos).isValid():
@@ -174,6 +174,16 @@ class WriteActions:
         if paths:
             copy_paths(paths)
             self.statusBar().showMessage(f"Copied {count(len(paths), 'path')}", 3000)
+
+    def copy_selected_rows(self):
+        """Copy the selected tracks as the table shows them: a line each, the shown columns in their order, tab
+        between (a spreadsheet takes them as rows and columns)."""
+        header = self.table.horizontalHeader()
+        columns = [c for c in map(header.logicalIndex, range(header.count())) if not header.isSectionHidden(c)]
+        rows = [self.shown_row(row) for row in self._selected_rows()]
+        if rows:
+            QGuiApplication.clipboard().setText(tab_separated([[row.cell(c) for c in columns] for row in rows]))
+            self.statusBar().showMessage(f"Copied {count(len(rows), 'track')}", 3000)
 
     def set_genre_for_selection(self):
         """Assign one genre to every selected track."""
