@@ -2054,8 +2054,9 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     columns = next(a.menu() for a in view.actions() if a.text() == "Columns")
     entry = {a.text(): a for a in columns.actions()}
-    assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status"]
-    assert all(a.isChecked() for a in entry.values())
+    assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "",
+                           "Fit Columns to Window"]
+    assert all(a.isChecked() for a in window.column_choices.actions)
     assert not entry["Title"].isEnabled() and not entry["Genre"].isEnabled()  # what the table is about stays
     title = table.columnWidth(TITLE)
     entry["Album"].trigger()
@@ -2125,6 +2126,13 @@ def test_copy_puts_the_selected_tracks_on_the_clipboard_as_the_table_shows_them(
     for line, row in zip(lines, rows, strict=True):
         assert line.split("\t") == [row.cell(c) for c in (CONFIDENCE, TITLE, ARTIST, FILE_GENRE, GENRE)]
     assert window.statusBar().currentMessage() == f"Copied {len(rows)} tracks"
+
+
+def test_the_table_drags_tracks_out_as_copies_and_takes_no_drop(window):
+    from PySide6.QtWidgets import QAbstractItemView
+
+    assert window.table.dragEnabled() and window.table.dragDropMode() == QAbstractItemView.DragDropMode.DragOnly
+    assert window.table.defaultDropAction() == Qt.DropAction.CopyAction
 
 
 def test_copied_cells_keep_to_their_own_column():
