@@ -211,6 +211,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(ARTIST, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)  # to a player or a file manager
+        self.table.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setItemDelegateForColumn(GENRE, GenreDelegate(self.genre_choices, self.table))
         self.table.verticalHeader().setVisible(False)

@@ -11,9 +11,11 @@ from pathlib import PurePath
 from PySide6.QtCore import (
     QAbstractListModel,
     QAbstractTableModel,
+    QMimeData,
     QModelIndex,
     QSortFilterProxyModel,
     Qt,
+    QUrl,
     Signal,
 )
 from sqlalchemy import select
@@ -36,7 +38,9 @@ HEADER_TIPS = {FILE_GENRE: "File genre: what the file's own genre tag says",
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
-CELL = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+# Draggable: tracks dragged to a player or a file manager go as their files' addresses (copied, never moved).
+CELL = (Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemNeverHasChildren
+        | Qt.ItemFlag.ItemIsDragEnabled)
 EDITABLE_CELL = CELL | Qt.ItemFlag.ItemIsEditable
 NO_FLAGS = Qt.ItemFlag.NoItemFlags
 UNCERTAIN_ITEM = "\x00uncertain"  # the sidebar's entry for predictions under the threshold; no genre has this name
@@ -360,6 +364,20 @@ class LibraryTableModel(QAbstractTableModel):
         if not index.isValid():
             return NO_FLAGS
         return EDITABLE_CELL if index.column() == GENRE and self.editable else CELL
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt's name)
+        return ["text/uri-list"]
+
+    def mimeData(self, indexes) -> QMimeData:  # noqa: N802
+        """The dragged tracks as their files' addresses, each once, in the table's order (a player queues them, a file
+        manager copies them)."""
+        rows = sorted({index.row() for index in indexes if index.isValid()})
+        data = QMimeData()
+        data.setUrls([QUrl.fromLocalFile(self._rows[row].path) for row in rows])
+        return data
+
+    def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction  # never Move: a file manager would take the file out of the music folder
 
     def data(self, index, role=Qt.ItemDataRole.DisplayRole):
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
