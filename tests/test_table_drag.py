@@ -21,3 +21,45 @@ def test_dragged_tracks_go_as_their_files_each_once_in_the_tables_order():
     assert proxy.supportedDragActions() == Qt.DropAction.CopyAction  # a file manager copies; nothing leaves the library
     assert proxy.flags(proxy.index(0, TITLE)) & Qt.ItemFlag.ItemIsDragEnabled
     assert proxy.flags(proxy.index(0, GENRE)) & Qt.ItemFlag.ItemIsEditable  # and the genre still edits
+
+
+def sweep(view, first: int, last: int) -> None:
+    """A press on one row, a move down to another with the button held, a release."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtTest import QTest
+
+    viewport, model = view.viewport(), view.model()
+    start, end = (view.visualRect(model.index(row, 0)).center() for row in (first, last))
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, start)
+    for y in range(start.y(), end.y() + 1, 4):
+        QTest.mouseMove(viewport, QPoint(start.x(), y), 5)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, end)
+
+
+def test_a_sweep_over_rows_selects_them_and_one_from_selected_rows_drags_them(qtbot):
+    # With drags on everywhere, a sweep over rows dragged the first row instead of selecting the rows passed over.
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from desktop.ui.track_table import TrackTableView
+
+    model = LibraryTableModel()
+    model.set_rows([track(i) for i in range(20)])
+    view = TrackTableView(lambda: "")
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+    view.resize(600, 600)
+    view.show()
+    qtbot.addWidget(view)
+    qtbot.waitExposed(view)
+    drags = []
+    view.startDrag = lambda _actions: drags.append(sorted(ix.row() for ix in view.selectionModel().selectedRows()))
+
+    def selected():
+        return sorted(ix.row() for ix in view.selectionModel().selectedRows())
+
+    sweep(view, 2, 6)
+    assert selected() == [2, 3, 4, 5, 6] and drags == []
+    sweep(view, 4, 5)  # from a selected row: the selection goes out
+    assert drags == [[2, 3, 4, 5, 6]]
+    assert view.dragEnabled()  # again after the release: the model's drag stays on for the keyboard's selections

@@ -63,7 +63,6 @@ from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import SettingsDialog
 from desktop.ui.folder_watch import FolderWatch
 from desktop.ui.genre_delegate import GenreDelegate
-from desktop.ui.hint_table import HintTableView
 from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.labels import EllipsisLabel, plain_label
 from desktop.ui.learn_actions import LearnActions
@@ -95,6 +94,7 @@ from desktop.ui.table_model import (
 )
 from desktop.ui.timeline_fill import TimelineFiller, Wanted
 from desktop.ui.track_count import TrackCount
+from desktop.ui.track_table import TrackTableView
 from desktop.ui.window_words import describe_model, genre_source, teaches_words, undo_words
 from desktop.ui.workers import Job, background
 from desktop.ui.write_actions import WriteActions
@@ -206,7 +206,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.review = QCheckBox("Needs review")
         self.review.toggled.connect(self.proxy.set_review_only)
         self.review.toggled.connect(self.update_album_flags)  # after the filter: a worker beside it would slow it twice
-        self.table = HintTableView(self.empty_table_hint)
+        self.table = TrackTableView(self.empty_table_hint)
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(ARTIST, Qt.SortOrder.AscendingOrder)
