@@ -1995,6 +1995,21 @@ def test_about_says_the_version_the_model_and_where_the_data_lives(window, monke
     assert shown == [("About Genre Tagger", text)]
 
 
+def shown_scanned(qtbot, window):
+    """The window scanned and shown at 1200 x 720; its table and the table's header."""
+    scan(qtbot, window)
+    window.resize(1200, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    return window.table, window.table.horizontalHeader()
+
+
+def columns_menu(window):
+    """View > Columns."""
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    return next(a.menu() for a in view.actions() if a.text() == "Columns")
+
+
 def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, window, tmp_path):
     # Every column started 100 px wide (titles cut short; genre and status past the edge of a laptop's
     # window) and widths, sort and the panes' split were forgotten at each start; rows were the style's
@@ -2002,11 +2017,7 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
     from desktop.core.natural_order import natural_key
     from desktop.ui.table_model import ALBUM, STATUS, TITLE
 
-    scan(qtbot, window)
-    window.resize(1200, 720)
-    window.show()
-    qtbot.waitExposed(window)
-    table, header = window.table, window.table.horizontalHeader()
+    table, header = shown_scanned(qtbot, window)
     assert header.length() <= table.viewport().width()  # every column in sight, no sideways scrolling
     assert table.columnWidth(TITLE) == max(table.columnWidth(c) for c in range(STATUS + 1)) > 100
     assert table.verticalHeader().defaultSectionSize() < 30
@@ -2046,14 +2057,8 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     # could not give their room to the title.
     from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, STATUS, TITLE
 
-    scan(qtbot, window)
-    window.resize(1200, 720)
-    window.show()
-    qtbot.waitExposed(window)
-    table, header = window.table, window.table.horizontalHeader()
-    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
-    columns = next(a.menu() for a in view.actions() if a.text() == "Columns")
-    entry = {a.text(): a for a in columns.actions()}
+    table, header = shown_scanned(qtbot, window)
+    entry = {a.text(): a for a in columns_menu(window).actions()}
     assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "",
                            "Fit Columns to Window"]
     assert all(a.isChecked() for a in window.column_choices.actions)
@@ -2086,17 +2091,11 @@ def test_fit_columns_to_window_hands_widths_set_by_hand_back_to_the_window(qtbot
     # Once a border was dragged the widths never followed the window again, with no way back but the settings file.
     from desktop.ui.table_model import ALBUM, TITLE
 
-    scan(qtbot, window)
-    window.resize(1200, 720)
-    window.show()
-    qtbot.waitExposed(window)
-    table, header = window.table, window.table.horizontalHeader()
+    table, header = shown_scanned(qtbot, window)
     fitted = table.columnWidth(TITLE)
     table.setColumnWidth(ALBUM, 600)  # as a drag of its border does
     assert window.column_fitter.by_user and header.length() > table.viewport().width()
-    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
-    columns = next(a.menu() for a in view.actions() if a.text() == "Columns")
-    next(a for a in columns.actions() if a.text() == "Fit Columns to Window").trigger()
+    next(a for a in columns_menu(window).actions() if a.text() == "Fit Columns to Window").trigger()
     assert not window.column_fitter.by_user
     assert table.columnWidth(TITLE) == fitted and header.length() <= table.viewport().width()
     window.map_dock.show()  # and they follow the window again
