@@ -44,7 +44,7 @@ def test_a_sweep_over_rows_selects_them_and_one_from_selected_rows_drags_them(qt
 
     model = LibraryTableModel()
     model.set_rows([track(i) for i in range(20)])
-    view = TrackTableView(lambda: "")
+    view = TrackTableView(lambda: "", GENRE)
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
@@ -63,3 +63,27 @@ def test_a_sweep_over_rows_selects_them_and_one_from_selected_rows_drags_them(qt
     sweep(view, 4, 5)  # from a selected row: the selection goes out
     assert drags == [[2, 3, 4, 5, 6]]
     assert view.dragEnabled()  # again after the release: the model's drag stays on for the keyboard's selections
+
+
+def test_the_edit_key_edits_the_genre_wherever_the_current_cell_is(qtbot):
+    # F2 on a track's title did nothing: only the genre can be edited, and the keyboard had to reach its column.
+    from PySide6.QtWidgets import QAbstractItemView
+
+    from desktop.ui.track_table import TrackTableView
+
+    model = LibraryTableModel()
+    model.set_rows([track(i) for i in range(5)])
+    view = TrackTableView(lambda: "", GENRE)
+    view.setModel(model)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
+    view.show()
+    qtbot.addWidget(view)
+    view.setCurrentIndex(model.index(2, TITLE))
+    qtbot.keyClick(view, Qt.Key.Key_F2)
+    assert view.state() == QAbstractItemView.State.EditingState
+    assert view.indexWidget(model.index(2, GENRE)) is not None  # the editor opened on the genre
+    assert view.indexWidget(model.index(2, TITLE)) is None
+    qtbot.keyClick(view.indexWidget(model.index(2, GENRE)), Qt.Key.Key_Escape)
+    assert view.state() != QAbstractItemView.State.EditingState
+    assert not view.edit(model.index(1, TITLE), QAbstractItemView.EditTrigger.DoubleClicked, None)  # a click: as Qt does
+    assert view.indexWidget(model.index(1, GENRE)) is None

@@ -206,7 +206,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.review = QCheckBox("Needs review")
         self.review.toggled.connect(self.proxy.set_review_only)
         self.review.toggled.connect(self.update_album_flags)  # after the filter: a worker beside it would slow it twice
-        self.table = TrackTableView(self.empty_table_hint)
+        self.table = TrackTableView(self.empty_table_hint, GENRE)  # F2 corrects the genre wherever the current cell is
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
         self.table.sortByColumn(ARTIST, Qt.SortOrder.AscendingOrder)

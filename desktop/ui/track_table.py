@@ -1,15 +1,30 @@
-"""The library's table view: rows already selected drag out as tracks; a press on another row and a drag selects."""
+"""The library's table view: rows already selected drag out as tracks, a press on another row and a drag selects;
+the edit key edits the row's editable column wherever the current cell is."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QAbstractItemView
 
 from desktop.ui.hint_table import HintTableView
 
 
 class TrackTableView(HintTableView):
-    """A HintTableView whose drags start only from rows selected before the press: with drags on everywhere, a
-    press and a move over rows started a drag of the pressed row instead of selecting the rows passed over."""
+    """A HintTableView whose drags start only from rows selected before the press (with drags on everywhere, a
+    press and a move over rows started a drag of the pressed row instead of selecting the rows passed over), and
+    whose edit key (F2) edits `edit_column` of the current row (it did nothing on the title, say)."""
+
+    def __init__(self, hint: Callable[[], str], edit_column: int, parent=None):
+        super().__init__(hint, parent)
+        self.edit_column = edit_column
+
+    def edit(self, index, trigger=QAbstractItemView.EditTrigger.AllEditTriggers, event=None) -> bool:
+        """Qt's edit; the edit key on a cell that cannot be edited edits the row's editable column instead."""
+        if trigger == QAbstractItemView.EditTrigger.EditKeyPressed and index.isValid() and index.column() != self.edit_column:
+            index = index.siblingAtColumn(self.edit_column)
+        return super().edit(index, trigger, event)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt's name)
         index = self.indexAt(event.position().toPoint())
