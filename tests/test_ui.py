@@ -2055,10 +2055,23 @@ def test_column_widths_sort_and_split_are_as_the_listener_left_them(qtbot, windo
 def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qtbot, window):
     # Every column showed, always in the same order: a listener who never reads the file's genre or the status
     # could not give their room to the title.
+    from PySide6.QtCore import QPoint, QTimer
+    from PySide6.QtWidgets import QApplication
+
     from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, STATUS, TITLE
 
     table, header = shown_scanned(qtbot, window)
     entry = {a.text(): a for a in columns_menu(window).actions()}
+    on_header = []
+
+    def look_and_close():
+        menu = QApplication.activePopupWidget()
+        on_header.append([a.text() for a in menu.actions()])
+        menu.close()
+
+    QTimer.singleShot(100, look_and_close)
+    header.customContextMenuRequested.emit(QPoint(10, 5))  # a right-click on the header: the same menu
+    assert on_header == [list(entry)]
     assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "",
                            "Fit Columns to Window"]
     assert all(a.isChecked() for a in window.column_choices.actions)
