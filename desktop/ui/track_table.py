@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtGui import QMouseEvent
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDrag, QMouseEvent
 from PySide6.QtWidgets import QAbstractItemView
 
 from desktop.ui.hint_table import HintTableView
@@ -19,6 +20,22 @@ class TrackTableView(HintTableView):
     def __init__(self, hint: Callable[[], str], edit_column: int, parent=None):
         super().__init__(hint, parent)
         self.edit_column = edit_column
+
+    def selected_rows(self) -> list[int]:
+        """The selected rows, in order, from the selection's ranges (selectedRows() asks every cell of 100,000 rows)."""
+        return sorted({row for span in self.selectionModel().selection() for row in range(span.top(), span.bottom() + 1)})
+
+    def startDrag(self, supported_actions) -> None:  # noqa: N802 (Qt's name)
+        """Drag the selected tracks out, one cell a row handed to the model (Qt's own drag handed it every cell: 700,000
+        for all of 100,000 tracks, 6 s before the drag began)."""
+        model, rows = self.model(), self.selected_rows()
+        if not rows:
+            return
+        data = model.mimeData([model.index(row, 0) for row in rows])
+        if data is not None:
+            drag = QDrag(self)
+            drag.setMimeData(data)
+            drag.exec(supported_actions & model.supportedDragActions(), Qt.DropAction.CopyAction)
 
     def edit(self, index, trigger=QAbstractItemView.EditTrigger.AllEditTriggers, event=None) -> bool:
         """Qt's edit; the edit key on a cell that cannot be edited edits the row's editable column instead."""

@@ -125,8 +125,7 @@ class WriteActions:
         return [self.shown_row(row).path for row in self._selected_rows()]
 
     def _selected_rows(self) -> list[int]:
-        # From the selection's ranges: selectedRows() asks every cell of 100,000 rows.
-        return sorted({row for r in self.table.selectionModel().selection() for row in range(r.top(), r.bottom() + 1)})
+        return self.table.selected_rows()
 
     def forget_selected_corrections(self):
         """Forget the genres set by hand on the selected tracks (files unchanged): their predictions show again."""
