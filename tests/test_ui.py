@@ -1865,7 +1865,7 @@ def test_the_tables_right_click_menu_acts_on_the_selected_tracks(qtbot, window, 
     scan(qtbot, window)
     menu = [a.text() if a else None for a in window.track_menu_actions()]
     assert menu == ["Set Genre…", "Keep the File's Genre", "Forget Genre Set by Hand", "Apply Predicted Genre to Selection…",
-                    "Play Preview", None, "Show in Folder", "Copy Path", None, "Leave Out Its Folder…"]
+                    "Play Preview", None, "Show in Folder", "Copy", "Copy Path", None, "Leave Out Its Folder…"]
     window.table.clearSelection()
     assert not any(a.isEnabled() for a in window.track_menu_actions() if a)  # nothing selected: nothing to act on
     window.table.selectRow(0)
