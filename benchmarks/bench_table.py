@@ -252,7 +252,6 @@ def sorting_again(app, rows) -> None:
         TITLE,
         LibraryFilter,
         LibraryTableModel,
-        SortedRows,
     )
 
     def old_key(row, column):
@@ -266,8 +265,7 @@ def sorting_again(app, rows) -> None:
         def _reorder(self):
             keys = [old_key(r, self._column) for r in self._rows]
             order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self._descending)
-            ordered = SortedRows([self._rows[i] for i in order], [keys[i] for i in order], self._column, self._descending)
-            self._rows, self._keys = ordered.rows, ordered.keys
+            self._rows, self._keys = [self._rows[i] for i in order], [keys[i] for i in order]
             self._position = {r.id: i for i, r in enumerate(self._rows)}
 
         def _key(self, row):

@@ -54,4 +54,6 @@ class ColumnChoices(QObject):
             action.blockSignals(False)
 
     def _header_menu(self, pos) -> None:
-        self.menu(self.table).exec(self.table.horizontalHeader().mapToGlobal(pos))
+        menu = self.menu(self.table)
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+        menu.deleteLater()  # a menu made for each right-click: not kept by the table once closed
