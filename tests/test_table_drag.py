@@ -1,4 +1,5 @@
-"""Tracks dragged out of the library table: their files' addresses, each once, for copying, never moving."""
+"""The library table's view and model for what leaves the table: tracks dragged out as their files' addresses, each
+once, for copying, never moving; and the edit key, which corrects the genre from any cell of a row."""
 
 from pathlib import Path
 
@@ -52,11 +53,11 @@ def test_a_sweep_over_rows_selects_them_and_one_from_selected_rows_drags_them(qt
     view.show()
     qtbot.addWidget(view)
     qtbot.waitExposed(view)
-    drags = []
-    view.startDrag = lambda _actions: drags.append(sorted(ix.row() for ix in view.selectionModel().selectedRows()))
-
     def selected():
         return sorted(ix.row() for ix in view.selectionModel().selectedRows())
+
+    drags = []
+    view.startDrag = lambda _actions: drags.append(selected())
 
     sweep(view, 2, 6)
     assert selected() == [2, 3, 4, 5, 6] and drags == []
