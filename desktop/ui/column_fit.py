@@ -75,13 +75,15 @@ class ColumnFitter(QObject):
                 self.table.setColumnWidth(column, size)
 
 
+def shown_columns(header) -> list[int]:
+    """The logical indexes of the columns shown, left to right as the listener ordered them."""
+    return [c for c in map(header.logicalIndex, range(header.count())) if not header.isSectionHidden(c)]
+
+
 def last_shown(header) -> int:
     """The logical index of the rightmost column shown (the one that stretches), -1 with none shown."""
-    for visual in range(header.count() - 1, -1, -1):
-        column = header.logicalIndex(visual)
-        if not header.isSectionHidden(column):
-            return column
-    return -1
+    shown = shown_columns(header)
+    return shown[-1] if shown else -1
 
 
 def share_out(width: int, shares: dict[int, float], floors: dict[int, int]) -> dict[int, int]:

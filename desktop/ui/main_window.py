@@ -771,7 +771,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
 
     def selected_track_ids(self) -> list[int]:
         """Ids of the selected rows, in the table's order."""
-        return [self.shown_row(row).id for row in self._selected_rows()]
+        return [self.shown_row(row).id for row in self.table.selected_rows()]
 
     def shown_row(self, proxy_row: int):
         """The data of a row as the table shows it (filtered)."""

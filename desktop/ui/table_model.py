@@ -526,7 +526,7 @@ class LibraryFilter(QSortFilterProxyModel):
         self._accepted = None
 
     def _layout_changing(self, *_args) -> None:
-        if self._accepted is not None:  # a copy: merge_rows moves rows within the model's own list
+        if self._accepted is not None and self._tests:  # a copy: merge_rows moves rows within the model's own list
             self._before_layout = list(self.sourceModel().all_rows()), self._accepted
 
     def _layout_changed(self, *_args) -> None:

@@ -14,6 +14,7 @@ from desktop.core.wording import count
 from desktop.services.library import Library
 from desktop.services.tagging import TagService, hold_back
 from desktop.store.schema import Track
+from desktop.ui.column_fit import shown_columns
 from desktop.ui.dialogs import choose_folder_to_leave
 from desktop.ui.file_links import copy_paths, show_in_folder
 from desktop.ui.history_dialog import WriteHistoryDialog
@@ -122,10 +123,7 @@ class WriteActions:
 
     def selected_paths(self) -> list[str]:
         """Paths of the selected rows, in the table's order."""
-        return [self.shown_row(row).path for row in self._selected_rows()]
-
-    def _selected_rows(self) -> list[int]:
-        return self.table.selected_rows()
+        return [self.shown_row(row).path for row in self.table.selected_rows()]
 
     def forget_selected_corrections(self):
         """Forget the genres set by hand on the selected tracks (files unchanged): their predictions show again."""
@@ -177,9 +175,8 @@ class WriteActions:
     def copy_selected_rows(self):
         """Copy the selected tracks as the table shows them: a line each, the shown columns in their order, tab
         between (a spreadsheet takes them as rows and columns)."""
-        header = self.table.horizontalHeader()
-        columns = [c for c in map(header.logicalIndex, range(header.count())) if not header.isSectionHidden(c)]
-        rows = [self.shown_row(row) for row in self._selected_rows()]
+        columns = shown_columns(self.table.horizontalHeader())
+        rows = [self.shown_row(row) for row in self.table.selected_rows()]
         if rows:
             QGuiApplication.clipboard().setText(tab_separated([[row.cell(c) for c in columns] for row in rows]))
             self.statusBar().showMessage(f"Copied {count(len(rows), 'track')}", 3000)
