@@ -1,11 +1,21 @@
 """The library table's view and model for what leaves the table: tracks dragged out as their files' addresses, each
-once, for copying, never moving; and the edit key, which corrects the genre from any cell of a row."""
+once, for copying, never moving, and onto a genre of the sidebar; and the edit key, which corrects the genre from any
+cell of a row."""
 
 from pathlib import Path
 
 from PySide6.QtCore import Qt
 
-from desktop.ui.table_model import GENRE, TITLE, LibraryFilter, LibraryTableModel
+from desktop.ui.table_model import (
+    GENRE,
+    NO_GENRE_ITEM,
+    TITLE,
+    UNCERTAIN_ITEM,
+    GenreListModel,
+    LibraryFilter,
+    LibraryTableModel,
+)
+from desktop.ui.track_drag import TRACK_IDS_MIME
 from tests.test_table_merge import track
 
 
@@ -18,7 +28,7 @@ def test_dragged_tracks_go_as_their_files_each_once_in_the_tables_order():
     data = proxy.mimeData(indexes)
     shown = [proxy.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) for row in (0, 3)]
     assert [Path(url.toLocalFile()) for url in data.urls()] == [Path(path) for path in shown]
-    assert all(url.isLocalFile() for url in data.urls()) and proxy.mimeTypes() == ["text/uri-list"]
+    assert all(url.isLocalFile() for url in data.urls()) and proxy.mimeTypes() == ["text/uri-list", TRACK_IDS_MIME]
     assert proxy.supportedDragActions() == Qt.DropAction.CopyAction  # a file manager copies; nothing leaves the library
     assert proxy.flags(proxy.index(0, TITLE)) & Qt.ItemFlag.ItemIsDragEnabled
     assert proxy.flags(proxy.index(0, GENRE)) & Qt.ItemFlag.ItemIsEditable  # and the genre still edits
@@ -130,3 +140,40 @@ def test_the_views_drag_hands_the_model_one_cell_a_row_and_offers_a_copy_alone(q
     paths = [proxy.index(row, 0).data(Qt.ItemDataRole.ToolTipRole) for row in (1, 3)]
     assert [Path(url.toLocalFile()) for url in drags[0].urls()] == [Path(path) for path in paths]
     assert drags[1] == (Qt.DropAction.CopyAction, Qt.DropAction.CopyAction) and handed == [2]
+
+
+def test_tracks_dropped_on_a_sidebar_genre_ask_for_it_and_only_from_the_sidebars_own_table():
+    # The sidebar took no drops: correcting a handful of tracks by genre went through a dialog each time.
+    from PySide6.QtCore import QMimeData, QUrl
+
+    model, proxy = LibraryTableModel(), LibraryFilter()
+    proxy.setSourceModel(model)
+    model.set_rows([track(i, genre="Jazz" if i % 2 else "Rock") for i in range(10)])
+    proxy.set_genre("Jazz")  # shown: tracks 1, 3, 5, 7, 9
+    data = proxy.mimeData([proxy.index(row, column) for row in (3, 0) for column in (TITLE, GENRE)])
+    sidebar = GenreListModel()
+    sidebar.set_counts([("Jazz", 5), ("Rock", 5), (UNCERTAIN_ITEM, 0), (NO_GENRE_ITEM, 0)], 10)
+    asked = []
+    sidebar.tracks_dropped.connect(lambda ids, genre: asked.append((ids, genre)))
+    copy, rock = Qt.DropAction.CopyAction, sidebar.index(2)
+    assert not sidebar.canDropMimeData(data, copy, -1, -1, rock)  # a sidebar of no table takes nothing
+    sidebar.drops_from = model.drag_owner
+    assert sidebar.flags(rock) & Qt.ItemFlag.ItemIsDropEnabled and sidebar.mimeTypes() == [TRACK_IDS_MIME]
+    assert sidebar.dropMimeData(data, copy, -1, -1, rock)
+    dragged = sorted(proxy.mapToSource(proxy.index(row, 0)).row() for row in (0, 3))  # in the table's order
+    assert asked == [([model.row_at(row).id for row in dragged], "Rock")] and len(asked[0][0]) == 2
+    # Not onto "All tracks", "Uncertain" or "No genre", not between two genres, not outside the rows.
+    for row in (0, 3, 4):
+        assert not sidebar.flags(sidebar.index(row)) & Qt.ItemFlag.ItemIsDropEnabled
+        assert not sidebar.dropMimeData(data, copy, -1, -1, sidebar.index(row))
+    assert not sidebar.dropMimeData(data, copy, 2, 0, sidebar.index(-1, 0))
+    # Not another window's tracks (another library's ids), nor files from a file manager, nor a damaged mark.
+    other = LibraryTableModel()
+    other.set_rows([track(i) for i in range(3)])
+    assert not sidebar.dropMimeData(other.mimeData([other.index(0, 0)]), copy, -1, -1, rock)
+    files = QMimeData()
+    files.setUrls([QUrl.fromLocalFile("/music/a.flac")])
+    damaged = QMimeData()
+    damaged.setData(TRACK_IDS_MIME, f"{model.drag_owner}\n1 two".encode())
+    assert not sidebar.dropMimeData(files, copy, -1, -1, rock) and not sidebar.dropMimeData(damaged, copy, -1, -1, rock)
+    assert len(asked) == 1

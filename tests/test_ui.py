@@ -924,6 +924,50 @@ def test_bulk_correction(qtbot, window):
     corrected = [window.table_model.row_at(r) for r in range(window.table_model.rowCount()) if window.table_model.row_at(r).id in ids]
     assert all(r.genre == "Lo-fi" and r.corrected for r in corrected)
     assert all(read_tags(r.path).genres == ("Lo-fi",) for r in corrected)
+    assert window.correct([10**6], "Lo-fi") is None and not window.write_busy  # a track gone meanwhile: nothing to write
+
+
+def drop_on_sidebar(window, row: int, data) -> bool:
+    """Drag `data` over the sidebar's row and drop it there, as Qt hands a drag to the view; True when taken."""
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport, copy = window.sidebar.viewport(), Qt.DropAction.CopyAction
+    at = window.sidebar.visualRect(window.genres.index(row)).center()
+    buttons, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(viewport, QDragEnterEvent(at, copy, data, buttons, keys))
+    QApplication.sendEvent(viewport, QDragMoveEvent(at, copy, data, buttons, keys))
+    drop = QDropEvent(QPointF(at), copy, data, buttons, keys)
+    QApplication.sendEvent(viewport, drop)
+    return drop.isAccepted()
+
+
+def test_tracks_dragged_onto_a_sidebar_genre_get_it_journalled(qtbot, window):
+    # The sidebar took no drops; now tracks dropped on a genre are corrected to it, as Set Genre… does, one undo step.
+    from desktop.ui.table_model import SIDEBAR_NAMES
+
+    scan(qtbot, window)
+    window.resize(1000, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    genre_row = next(r for r in range(1, window.genres.rowCount())
+                     if window.genres.index(r).data(GENRE_ROLE) not in SIDEBAR_NAMES)
+    genre = window.genres.index(genre_row).data(GENRE_ROLE)
+    data = window.proxy.mimeData([window.proxy.index(row, 0) for row in (0, 2)])
+    paths, ids = ([getattr(window.shown_row(row), name) for row in (0, 2)] for name in ("path", "id"))
+    before = [read_tags(path).genres for path in paths]
+    assert not drop_on_sidebar(window, 0, data)  # "All tracks" is no genre
+    assert drop_on_sidebar(window, genre_row, data)
+    assert not window.write_busy  # the write starts after the drag's end, not inside its event loop
+    qtbot.waitUntil(lambda: window.write_busy or window.statusBar().currentMessage().startswith("Set "), timeout=5000)
+    wait_write(qtbot, window)
+    assert window.statusBar().currentMessage() == f"Set 2 tracks to {genre}"
+    assert [read_tags(path).genres for path in paths] == [(genre,), (genre,)]
+    assert all(window.table_model.track(i).corrected for i in ids)  # set by hand: labels for learning
+    window.undo_last()
+    wait_write(qtbot, window)
+    assert [read_tags(path).genres for path in paths] == before
 
 
 def test_review_dialog_writes_only_accepted(qtbot, window):
@@ -1396,6 +1440,7 @@ def test_a_preview_starts_in_the_middle_and_a_new_one_is_timed_afresh(qtbot, tmp
     preview.play(str(track), 30.0)
     qtbot.waitUntil(lambda: preview.player.position() > 0, timeout=15_000)
     assert preview.player.position() >= 14_000  # a seek before the media loaded was dropped: it played from 0
+    assert preview.is_playing(str(track)) and not preview.is_playing(str(tmp_path / "other.mp3"))
     qtbot.wait(2500)
     preview.play(str(track), 30.0)  # another preview 2.5 s later: built once the first one's pipeline is gone
     assert preview.player.source().isEmpty() and preview.playing()
@@ -1403,6 +1448,65 @@ def test_a_preview_starts_in_the_middle_and_a_new_one_is_timed_afresh(qtbot, tmp
     assert preview.playing(), "the first preview's stop cut the second one short"
     assert 14_000 <= preview.player.position() <= 18_000  # it too starts in the middle
     qtbot.waitUntil(lambda: not preview.playing(), timeout=15_000)
+
+
+class HeardPreview:
+    """Preview's face, hearing what the window asks of it (the real one is heard in the tests beside)."""
+
+    seconds = 20
+
+    def __init__(self):
+        self.asked, self.now = [], None
+
+    def play(self, path: str, _duration: float) -> None:
+        self.asked.append(("play", path))
+        self.now = path
+
+    def stop(self) -> None:
+        self.asked.append(("stop", self.now))
+        self.now = None
+
+    def is_playing(self, path: str) -> bool:
+        return self.now == path
+
+
+def double_click(view, index) -> None:
+    """A double-click on a cell, as the window system sends it (QTest's first double-click at a spot came as a press)."""
+    from PySide6.QtCore import QEvent, QPointF
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    viewport, at = view.viewport(), QPointF(view.visualRect(index).center())
+    left, none, keys = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    for kind, held in ((QEvent.Type.MouseButtonPress, left), (QEvent.Type.MouseButtonRelease, none),
+                       (QEvent.Type.MouseButtonDblClick, left), (QEvent.Type.MouseButtonRelease, none)):
+        QApplication.sendEvent(viewport, QMouseEvent(kind, at, viewport.mapToGlobal(at), left, held, keys))
+
+
+def test_space_plays_the_track_shown_and_stops_it_and_a_double_click_plays(qtbot, window):
+    # Space played the first selected track, not the one the details showed; it could not stop a preview (20 s of it,
+    # whatever the listener did); and a double-click on a track, which plays it in every player, did nothing.
+    from PySide6.QtCore import QItemSelectionModel
+
+    from desktop.ui.table_model import TITLE
+
+    table, _header = shown_scanned(qtbot, window)
+    window.preview = heard = HeardPreview()
+    path = [window.shown_row(row).path for row in range(5)]
+    for row in (1, 3, 2):  # three selected; the last clicked is current, and the details show it
+        table.selectionModel().setCurrentIndex(window.proxy.index(row, TITLE), QItemSelectionModel.SelectionFlag.Select
+                                               | QItemSelectionModel.SelectionFlag.Rows)
+    window.play_action.trigger()
+    assert heard.asked == [("play", path[2])]
+    assert window.statusBar().currentMessage().startswith(f"Playing “{window.shown_row(2).title}” from the middle")
+    window.play_action.trigger()  # Space again: it stops
+    assert heard.asked[1:] == [("stop", path[2])] and window.statusBar().currentMessage().startswith("Stopped")
+    double_click(table, window.proxy.index(4, TITLE))
+    assert heard.asked[2:] == [("play", path[4])]
+    double_click(table, window.proxy.index(4, TITLE))
+    assert heard.asked[3:] == [("play", path[4])]  # a double-click again starts it again (Space stops)
+    double_click(table, window.proxy.index(0, GENRE))
+    assert len(heard.asked) == 4 and table.state() == table.State.EditingState  # the genre edits; nothing plays
 
 
 def test_a_preview_of_a_missing_file_names_it(qtbot, tmp_path):
@@ -2371,6 +2475,9 @@ def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtb
     assert seen == [[False, False, False]]  # the folders left out are the library's
     genre_cell = reader.proxy.index(0, GENRE)
     assert not reader.proxy.flags(genre_cell) & Qt.ItemFlag.ItemIsEditable
+    dragged = reader.proxy.mimeData([reader.proxy.index(0, 0)])
+    assert not any(reader.genres.canDropMimeData(dragged, Qt.DropAction.CopyAction, -1, -1, reader.genres.index(row))
+                   for row in range(reader.genres.rowCount()))  # no genre takes dropped tracks
     reader.start_scan()
     assert reader.scan_job is None
     assert reader.run_write(lambda report, cancel: None, "") is None and not reader.write_busy

@@ -198,6 +198,12 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.sidebar.selectionModel().currentChanged.connect(lambda current, _previous: self._genre_chosen(current))
         self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
+        # Tracks dragged from the table onto a genre get it, as Set Genre… gives it (journalled, one undo step).
+        self.genres.drops_from = None if self.read_only else self.table_model.drag_owner
+        self.sidebar.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
+        self.sidebar.setDragDropOverwriteMode(True)  # onto a genre, never between two
+        # Queued: the write starts once the drag has ended, not inside the drag's own event loop.
+        self.genres.tracks_dropped.connect(self.correct, Qt.ConnectionType.QueuedConnection)
         self.search = SearchBox("Search title, artist, album, genre…")
         self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_PAUSE_MS, timeout=self.search_now)
         self.search.textChanged.connect(self._search_typed)
@@ -226,6 +232,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.table.selectionModel().currentRowChanged.connect(self._show_details)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._table_menu)
+        self.table.doubleClicked.connect(self._double_clicked)
         self.details = DetailsPanel()
         self.details_track_id: int | None = None  # the track the details panel shows
         # A learned library's analyses keep no windows: the shown track is heard again for its timeline.
@@ -300,8 +307,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
 
     def _name_for_screen_readers(self):
         """Names a screen reader speaks for the parts that have no text of their own (Qt leaves them unnamed)."""
-        names = {self.sidebar: ("Genres", "choose a genre to show only its tracks"),
-                 self.table: ("Library", "your tracks; double-click a genre to correct it"),
+        names = {self.sidebar: ("Genres", "choose a genre to show only its tracks; drop tracks on one to set theirs"),
+                 self.table: ("Library", "your tracks; double-click a genre to correct it, a track to hear it"),
                  self.search: ("Search", "title, artist, album or genre"),
                  self.details: ("Track details", "the selected track's genre probabilities"),
                  self.errors: ("Problems", "files that could not be read or written, and why"),
@@ -975,19 +982,38 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.report_problem("playlists", message)
 
     def play_preview(self):
-        """Play 20 seconds from the middle of the selected track."""
-        ids = self.selected_track_ids()
-        if not ids:
-            return
+        """Play 20 seconds from the middle of the track the details show (else the first selected); again, stop it."""
+        current = self.table.currentIndex()
+        if current.isValid() and self.table.selectionModel().isRowSelected(current.row()):
+            self.play_track(self.shown_row(current.row()).id, again_stops=True)
+        elif rows := self.table.selected_rows():
+            self.play_track(self.shown_row(rows[0]).id, again_stops=True)
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        """A double-click plays the track, as in a player; on a cell that edits (the genre) it only edits."""
+        if index.isValid() and not index.flags() & Qt.ItemFlag.ItemIsEditable:
+            self.play_track(self.shown_row(index.row()).id)
+
+    def play_track(self, track_id: int, again_stops: bool = False):
+        """Play 20 s from the middle of a track; `again_stops`: the track already playing stops instead."""
+        with self.sessions() as s:
+            track = s.get(Track, track_id)
+            if track is None:  # a scan took it out meanwhile
+                return
+            path, duration, title = track.path, track.duration or 0.0, track.title or Path(track.path).name
         if self.preview is None:
             # QtMultimedia loads only when a preview is asked for
             from desktop.ui.preview import Preview
 
             self.preview = Preview(self)
             self.preview.failed.connect(lambda path, reason: self.report_problem(path, f"cannot play it: {reason}"))
-        with self.sessions() as s:
-            track = s.get(Track, ids[0])
-        self.preview.play(track.path, track.duration or 0.0)
+        if again_stops and self.preview.is_playing(path):
+            self.preview.stop()
+            self.statusBar().showMessage(f"Stopped “{title}”", 3000)
+            return
+        self.preview.play(path, duration)
+        seconds = self.preview.seconds
+        self.statusBar().showMessage(f"Playing “{title}” from the middle for {seconds:g} s (Space stops)", int(seconds * 1000))
 
     def _make_room_for_message(self, text: str) -> None:
         """A message too long to show beside the model's and the scan's labels hides them until it goes: Qt cut it

@@ -46,6 +46,7 @@ class Preview(QObject):
         self.audio_out = QAudioOutput(self)
         self.player.setAudioOutput(self.audio_out)
         self.path = ""
+        self.seconds = seconds
         self._next = ("", 0)  # (path, where to start in ms) of the preview asked for last
         self._start_ms: int | None = None  # a seek waiting for the media to load
         self._stop = QTimer(self, singleShot=True, interval=int(seconds * 1000))
@@ -90,6 +91,10 @@ class Preview(QObject):
     def playing(self) -> bool:
         """True while a preview plays (or is about to, the last one's pipeline going)."""
         return self._begin_later.isActive() or self.player.playbackState() == QMediaPlayer.PlaybackState.PlayingState
+
+    def is_playing(self, path: str) -> bool:
+        """True while the preview asked for last is `path`'s and plays (or is about to)."""
+        return self.playing() and self._next[0] == path
 
     def _seek_when_loaded(self, status) -> None:
         if self._start_ms is not None and status in _SEEKABLE and self.player.isSeekable():

@@ -27,6 +27,7 @@ from desktop.core.wording import percent
 from desktop.store import queries
 from desktop.store.changes import change_mark
 from desktop.store.schema import Track, display_status
+from desktop.ui.track_drag import TRACK_IDS_MIME, drag_owner, put_track_ids, track_ids_from
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
@@ -195,6 +196,7 @@ class LibraryTableModel(QAbstractTableModel):
         self._position: dict[int, int] = {}  # track id -> row
         self._column, self._descending = ARTIST, False
         self.editable = True  # False for a read-only library: no Genre cell opens an editor
+        self.drag_owner = drag_owner(self)  # the mark on its dragged tracks: a sidebar takes ids from its own table only
         self._keys: list[tuple] = []  # sort_key of each row, in row order, for inserting in place
 
     def _key(self, row: TrackRow) -> tuple:
@@ -366,7 +368,7 @@ class LibraryTableModel(QAbstractTableModel):
         return EDITABLE_CELL if index.column() == GENRE and self.editable else CELL
 
     def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt's name)
-        return ["text/uri-list"]
+        return ["text/uri-list", TRACK_IDS_MIME]
 
     def mimeData(self, indexes) -> QMimeData:  # noqa: N802
         """The dragged tracks as their files' addresses, each once, in the table's order (a player queues them, a file
@@ -374,6 +376,7 @@ class LibraryTableModel(QAbstractTableModel):
         rows = sorted({index.row() for index in indexes if index.isValid()})
         data = QMimeData()
         data.setUrls([QUrl.fromLocalFile(self._rows[row].path) for row in rows])
+        put_track_ids(data, self.drag_owner, [self._rows[row].id for row in rows])  # for the sidebar's genres
         return data
 
     def supportedDragActions(self) -> Qt.DropAction:  # noqa: N802
@@ -574,11 +577,43 @@ class LibraryFilter(QSortFilterProxyModel):
 
 
 class GenreListModel(QAbstractListModel):
-    """Sidebar: "All tracks" then each genre with its track count."""
+    """Sidebar: "All tracks" then each genre with its track count; tracks dragged from its window's table onto a
+    genre ask for that genre (it writes nothing)."""
+
+    tracks_dropped = Signal(list, str)  # track ids, genre
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self._items: list[tuple[str | None, int]] = []
+        self.drops_from: str | None = None  # the drag_owner of the table whose tracks it takes; None: no drops
+
+    def _genre_at(self, index) -> str | None:
+        """The genre a row stands for; None for "All tracks", "Uncertain", "No genre" and no row."""
+        if not index.isValid() or not 0 <= index.row() < len(self._items):
+            return None
+        genre = self._items[index.row()][0]
+        return None if genre is None or genre in SIDEBAR_NAMES else genre
+
+    def flags(self, index):
+        flags = super().flags(index)
+        return flags | Qt.ItemFlag.ItemIsDropEnabled if self.drops_from and self._genre_at(index) else flags
+
+    def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt's name)
+        return [TRACK_IDS_MIME]
+
+    def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
+        return Qt.DropAction.CopyAction
+
+    def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        """Onto a genre (not between rows, not onto "All tracks" or "Uncertain"), tracks from its own table."""
+        return row == -1 and self._genre_at(parent) is not None and bool(track_ids_from(data, self.drops_from))
+
+    def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
+        """Ask for the dropped tracks to get the genre they were dropped on."""
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        self.tracks_dropped.emit(track_ids_from(data, self.drops_from), self._genre_at(parent))
+        return True
 
     def set_counts(self, counts: list[tuple[str, int]], total: int) -> None:
         """Replace the counts; `total`: every track ("All tracks" shows the unanalysed and the failed too,

@@ -91,8 +91,10 @@ class WriteActions:
 
     def correct(self, track_ids: list[int], genre: str):
         """Record a hand correction for tracks, write it to their files (journalled)."""
-        with self.sessions() as s:
-            paths = [s.get(Track, i).path for i in track_ids]
+        with self.sessions() as s:  # a track a scan took out meanwhile is left out (it was None.path)
+            paths = [track.path for track in (s.get(Track, i) for i in track_ids) if track is not None]
+        if not paths:
+            return None
         service = self.tag_service()
         return self.run_write(lambda report, cancel: service.correct(paths, genre, source="gui", progress=report, cancel=cancel),
                               f"Set {count(len(paths), 'track')} to {genre}", also_finished=self._relearn_after())

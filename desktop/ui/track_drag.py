@@ -1,0 +1,32 @@
+"""The library's own drag of tracks: their ids, marked with the table they left, for a drop inside the same window."""
+
+from __future__ import annotations
+
+import os
+
+from PySide6.QtCore import QByteArray, QMimeData
+
+TRACK_IDS_MIME = "application/x-genre-tagger-track-ids"
+
+
+def drag_owner(model: object) -> str:
+    """A mark naming one table of one process: ids dragged from another window (another library) are not ours."""
+    return f"{os.getpid()}:{id(model)}"
+
+
+def put_track_ids(data: QMimeData, owner: str, track_ids: list[int]) -> None:
+    """Add the dragged tracks' ids, marked with `owner`, to `data` (beside their files' addresses)."""
+    data.setData(TRACK_IDS_MIME, QByteArray(f"{owner}\n{' '.join(map(str, track_ids))}".encode()))
+
+
+def track_ids_from(data: QMimeData | None, owner: str | None) -> list[int]:
+    """The ids `data` carries from the table `owner` marks; none from another table, another process, or garbage."""
+    if data is None or owner is None or not data.hasFormat(TRACK_IDS_MIME):
+        return []
+    mark, _, ids = bytes(data.data(TRACK_IDS_MIME).data()).decode("ascii", "replace").partition("\n")
+    if mark != owner:
+        return []
+    try:
+        return [int(i) for i in ids.split()]
+    except ValueError:
+        return []
