@@ -27,7 +27,13 @@ from desktop.core.wording import percent
 from desktop.store import queries
 from desktop.store.changes import change_mark
 from desktop.store.schema import Track, display_status
-from desktop.ui.track_drag import TRACK_IDS_MIME, drag_owner, put_track_ids, track_ids_from
+from desktop.ui.track_drag import (
+    TRACK_IDS_MIME,
+    comes_from,
+    drag_owner,
+    put_track_ids,
+    track_ids_from,
+)
 
 TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
 HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
@@ -606,14 +612,14 @@ class GenreListModel(QAbstractListModel):
 
     def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
         """Onto a genre (not between rows, not onto "All tracks" or "Uncertain"), tracks from its own table."""
-        return row == -1 and self._genre_at(parent) is not None and bool(track_ids_from(data, self.drops_from))
+        return row == -1 and self._genre_at(parent) is not None and comes_from(data, self.drops_from)
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
         """Ask for the dropped tracks to get the genre they were dropped on."""
-        if not self.canDropMimeData(data, action, row, column, parent):
-            return False
-        self.tracks_dropped.emit(track_ids_from(data, self.drops_from), self._genre_at(parent))
-        return True
+        ids = track_ids_from(data, self.drops_from) if self.canDropMimeData(data, action, row, column, parent) else []
+        if ids:
+            self.tracks_dropped.emit(ids, self._genre_at(parent))
+        return bool(ids)
 
     def set_counts(self, counts: list[tuple[str, int]], total: int) -> None:
         """Replace the counts; `total`: every track ("All tracks" shows the unanalysed and the failed too,

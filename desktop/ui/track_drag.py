@@ -19,12 +19,24 @@ def put_track_ids(data: QMimeData, owner: str, track_ids: list[int]) -> None:
     data.setData(TRACK_IDS_MIME, QByteArray(f"{owner}\n{' '.join(map(str, track_ids))}".encode()))
 
 
+def _marked(data: QMimeData | None, owner: str | None) -> bytes | None:
+    """The ids' text when `data` carries tracks of the table `owner` marks, else None."""
+    if data is None or owner is None or not data.hasFormat(TRACK_IDS_MIME):
+        return None
+    mark, _, ids = bytes(data.data(TRACK_IDS_MIME).data()).partition(b"\n")
+    return ids if mark == owner.encode() else None
+
+
+def comes_from(data: QMimeData | None, owner: str | None) -> bool:
+    """True when `data` carries tracks of the table `owner` marks (asked at each move of a drag: the mark only,
+    where reading 100,000 ids took 14 ms)."""
+    return _marked(data, owner) is not None
+
+
 def track_ids_from(data: QMimeData | None, owner: str | None) -> list[int]:
     """The ids `data` carries from the table `owner` marks; none from another table, another process, or garbage."""
-    if data is None or owner is None or not data.hasFormat(TRACK_IDS_MIME):
-        return []
-    mark, _, ids = bytes(data.data(TRACK_IDS_MIME).data()).decode("ascii", "replace").partition("\n")
-    if mark != owner:
+    ids = _marked(data, owner)
+    if ids is None:
         return []
     try:
         return [int(i) for i in ids.split()]
