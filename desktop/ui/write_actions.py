@@ -13,7 +13,6 @@ from desktop.core.scan import within
 from desktop.core.wording import count
 from desktop.services.library import Library
 from desktop.services.tagging import TagService, hold_back
-from desktop.store.schema import Track
 from desktop.ui.column_fit import shown_columns
 from desktop.ui.dialogs import choose_folder_to_leave
 from desktop.ui.file_links import copy_paths, show_in_folder
@@ -91,8 +90,9 @@ class WriteActions:
 
     def correct(self, track_ids: list[int], genre: str):
         """Record a hand correction for tracks, write it to their files (journalled)."""
-        with self.sessions() as s:  # a track a scan took out meanwhile is left out (it was None.path)
-            paths = [track.path for track in (s.get(Track, i) for i in track_ids) if track is not None]
+        # From the table's rows, as the other actions on the selection: reading each track from the database held the
+        # window 11 s for all of 100,000 (0.11 s for 1,000). A track a scan took out meanwhile is left out.
+        paths = [row.path for row in map(self.table_model.track, track_ids) if row is not None]
         if not paths:
             return None
         service = self.tag_service()
