@@ -657,3 +657,24 @@ def test_a_scan_analyses_files_cut_short_and_names_an_mp4_cut_before_its_index(t
     assert sorted(results) == ["cut.flac.oga", "cut.ogg", "cut.opus", "cut.streamed.m4a"]
     for r in results.values():
         assert r.top_genre and r.note.startswith("its stream stops after " if "m4a" not in r.path.name else "only the first "), r.path.name
+
+
+def test_many_paths_are_looked_up_together_each_as_given(tmp_path, monkeypatch):
+    # A correction, a forget or a keep of many tracks looked each path up in a query of its own: 19 s for 20,000.
+    from sqlalchemy import insert
+
+    from desktop.services.tagging import tracks_of
+
+    sessions = open_database(tmp_path / "lib.db")
+    music = tmp_path / "m"
+    with sessions() as s:
+        s.execute(insert(Track), [{"id": i + 1, "path": str(music / f"{i}.flac"), "folder": str(music), "size": 1,
+                                   "mtime_ns": 1, "audio_hash": f"h{i}", "format": "flac"} for i in range(1200)])
+        s.commit()
+    monkeypatch.chdir(tmp_path)
+    paths = [f"m/{i}.flac" for i in range(1200)] + ["m/1.flac", "m/gone.flac"]  # more than one query's worth
+    with sessions() as s:
+        found = tracks_of(s, paths)
+        assert [p for p, _ in found] == paths  # each as the listener named it, in order, twice where named twice
+        assert [t.id if t else None for _, t in found] == [*range(1, 1201), 2, None]
+        assert queries.tracks_by_paths(s, []) == {}

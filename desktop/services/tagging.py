@@ -112,6 +112,13 @@ def one_by_one(items: list, progress: Progress | None, cancel: Cancel | None) ->
             progress(done + 1, len(items))
 
 
+def tracks_of(s: Session, paths: list[str]) -> list[tuple[str, Track | None]]:
+    """Each path as given, with the track stored under it (its absolute form), or None where the library has none."""
+    absolute = [str(Path(p).expanduser().absolute()) for p in paths]
+    found = queries.tracks_by_paths(s, absolute)
+    return [(p, found.get(a)) for p, a in zip(paths, absolute, strict=True)]
+
+
 class NothingToUndo(GenreTaggerError):
     """No batch of writes is left to undo."""
 
@@ -340,8 +347,7 @@ class TagService:
                 batch = WriteBatch(description=f"correction: {genre}") if write else None
                 s.add_all([batch] if batch else [])
                 s.flush()
-                for p in paths:
-                    track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
+                for p, track in tracks_of(s, paths):
                     if track is None:
                         raise TrackNotInLibrary(p, "not in the library; scan its folder first")
                     s.add(Correction(track_id=track.id, genre=genre, source=source, batch_id=batch.id if batch else None))
@@ -371,18 +377,21 @@ class TagService:
         """
         forgotten, unknown, ids = [], [], []
         with writer_lock(self.sessions), self.sessions() as s:
-            for p in paths:
-                track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
+            for p, track in tracks_of(s, paths):
                 if track is None:
                     unknown.append(p)
                     continue
                 if track.corrected_genre is None:
                     continue
-                s.execute(delete(Correction).where(Correction.track_id == track.id))
                 track.corrected_genre = None
                 track.genre = current_genre(track)
                 forgotten.append(track.path)
                 ids.append(track.id)
+            # After the loop, 500 a statement: a delete per track, with every track of the loop held in the session,
+            # took 84 s for 20,000 (each delete looked through the session's tracks).
+            for chunk in queries.id_chunks(ids):
+                s.execute(delete(Correction).where(Correction.track_id.in_(chunk)),
+                          execution_options={"synchronize_session": False})
             self._settle_albums_of(s, ids)
             s.commit()
         return forgotten, unknown
@@ -394,8 +403,7 @@ class TagService:
         kept = KeptGenres([], [], [])
         ids = []
         with writer_lock(self.sessions), self.sessions() as s:
-            for p in paths:
-                track = queries.track_by_path(s, str(Path(p).expanduser().absolute()))
+            for p, track in tracks_of(s, paths):
                 if track is None:
                     kept.unknown.append(p)
                     continue
