@@ -48,6 +48,7 @@ def main(argv=None) -> int:
         with sessions() as s:
             paths = list(s.scalars(select(Track.path)))
         service = tagging.TagService(sessions)
+
         def nothing() -> None:
             """Every track as it was: no genre set by hand."""
             service.forget_corrections(paths)

@@ -984,10 +984,9 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
     def play_preview(self):
         """Play 20 seconds from the middle of the track the details show (else the first selected); again, stop it."""
         current = self.table.currentIndex()
-        if current.isValid() and self.table.selectionModel().isRowSelected(current.row()):
-            self.play_track(self.shown_row(current.row()).id, again_stops=True)
-        elif rows := self.table.selected_rows():
-            self.play_track(self.shown_row(rows[0]).id, again_stops=True)
+        shown = current.isValid() and self.table.selectionModel().isRowSelected(current.row())
+        for row in [current.row()] if shown else self.table.selected_rows()[:1]:
+            self.play_track(self.shown_row(row).id, again_stops=True)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         """A double-click plays the track, as in a player; on a cell that edits (the genre) it only edits."""
@@ -995,7 +994,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.play_track(self.shown_row(index.row()).id)
 
     def play_track(self, track_id: int, again_stops: bool = False):
-        """Play 20 s from the middle of a track; `again_stops`: the track already playing stops instead."""
+        """Play a track's preview (20 s from the middle); `again_stops`: the track already playing stops instead."""
         with self.sessions() as s:
             track = s.get(Track, track_id)
             if track is None:  # a scan took it out meanwhile

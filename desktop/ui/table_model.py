@@ -611,7 +611,7 @@ class GenreListModel(QAbstractListModel):
         return Qt.DropAction.CopyAction
 
     def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        """Onto a genre (not between rows, not onto "All tracks" or "Uncertain"), tracks from its own table."""
+        """Onto a genre (not between rows, not onto "All tracks", "Uncertain" or "No genre"), tracks from its own table."""
         return row == -1 and self._genre_at(parent) is not None and comes_from(data, self.drops_from)
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
