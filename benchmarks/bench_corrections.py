@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 from unittest import mock
+
+from benchmarks.common import seconds
 
 
 def one_query_a_path(s, paths):
@@ -20,13 +21,6 @@ def one_query_a_path(s, paths):
     from desktop.store import queries
 
     return ((p, queries.track_by_path(s, str(Path(p).expanduser().absolute()))) for p in paths)
-
-
-def seconds(fn) -> float:
-    """Seconds one call takes."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def main(argv=None) -> int:

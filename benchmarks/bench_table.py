@@ -17,6 +17,8 @@ import os
 import time
 from dataclasses import replace
 
+from benchmarks.common import seconds
+
 
 def synthetic_rows(n: int):
     """Rows like a real library's: 700 artists, 50 albums each way, ten genres, confidences spread."""
@@ -26,13 +28,6 @@ def synthetic_rows(n: int):
     return [TrackRow(i, f"/music/Artist {i % 700}/Album {i % 50}/{i:06d} Song.flac", f"Song {i}", f"Artist {i % 700}",
                      f"Album {i % 50}", genres[i % 10] if i % 3 else "", genres[i % 10], genres[i % 10].lower(),
                      0.3 + (i % 70) / 100, False, "analysed", "") for i in range(n)]
-
-
-def seconds(fn) -> float:
-    """Seconds one call takes."""
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
 
 
 def timed(fn, proxy) -> float:

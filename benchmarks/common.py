@@ -1,8 +1,16 @@
-"""Helpers shared by the benchmarks: an exported model to time (weights do not change speed)."""
+"""Helpers shared by the benchmarks: a stopwatch, and an exported model to time (weights do not change speed)."""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+
+
+def seconds(fn) -> float:
+    """Seconds one call takes."""
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def export_untrained(name: str, out: Path, window_seconds: float = 3.0, width: float = 1.0) -> Path:

@@ -616,9 +616,10 @@ class GenreListModel(QAbstractListModel):
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
         """Ask for the dropped tracks to get the genre they were dropped on."""
-        ids = track_ids_from(data, self.drops_from) if self.canDropMimeData(data, action, row, column, parent) else []
+        genre = self._genre_at(parent) if row == -1 else None  # as canDropMimeData; the ids read once
+        ids = track_ids_from(data, self.drops_from) if genre is not None else []
         if ids:
-            self.tracks_dropped.emit(ids, self._genre_at(parent))
+            self.tracks_dropped.emit(ids, genre)
         return bool(ids)
 
     def set_counts(self, counts: list[tuple[str, int]], total: int) -> None:
