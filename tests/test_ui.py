@@ -49,7 +49,7 @@ def test_table_model_passes_qt_model_tester():
     QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
     rows = [TrackRow(i, f"/m/{i}.mp3", f"t{i}", "a", "b", "", "rock", "rock", 0.9, False, "analysed", "") for i in range(50)]
     model.set_rows(rows)
-    assert model.rowCount() == 50 and model.columnCount() == 7
+    assert model.rowCount() == 50 and model.columnCount() == 9
     at = model.row_of(3)  # the model keeps its rows sorted (by artist, then album and title: "t3" before "t29")
     assert model.index(at, 0).data(TRACK_ID_ROLE) == 3 and model.index(at, 0).data() == "t3" and model.index(at, GENRE).data() == "rock"
     model.set_rows(rows[:10])
@@ -118,6 +118,26 @@ def test_the_table_sorts_numbers_by_value_and_case_blind():
         assert shown == ["2Pac", "10cc", "Abba", "Track 1", "track 2", "Track 02", "Track 2b", "Track 10"]
     model.sort(TITLE, Qt.SortOrder.DescendingOrder)
     assert model.index(0, TITLE).data() == "Track 10"
+
+
+def test_the_length_and_folder_columns_show_and_sort_by_their_values():
+    # The table showed no track's length, and a file's folder only in its tooltip.
+    from desktop.core.wording import play_length
+    from desktop.ui.table_model import FOLDER, LENGTH
+
+    assert [play_length(s) for s in (0, 4.4, 65, 187.6, 599.4, 3725)] == ["", "0:04", "1:05", "3:08", "9:59", "1:02:05"]
+    seconds = [3725, 599.4, 0, 600, 65]  # 0: not known (unreadable); 1:02:05 sorted as text came before 9:59
+    model = LibraryTableModel()
+    model.set_rows([TrackRow(i, f"/m/Album {i}/{i}.flac", f"t{i}", "", "", "", "", "", None, False, "new", "", s)
+                    for i, s in enumerate(seconds)])
+    assert model.index(0, LENGTH).data() == "1:02:05" and model.index(2, LENGTH).data() == ""
+    assert model.index(1, FOLDER).data() == "/m/Album 1"
+    model.sort(LENGTH)
+    assert [model.index(r, LENGTH).data() for r in range(5)] == ["", "1:05", "9:59", "10:00", "1:02:05"]
+    model.sort(LENGTH, Qt.SortOrder.DescendingOrder)
+    assert model.index(0, LENGTH).data() == "1:02:05"
+    model.sort(FOLDER)
+    assert [model.index(r, FOLDER).data() for r in range(5)] == [f"/m/Album {i}" for i in range(5)]
 
 
 def test_merge_rows_updates_appends_and_removes_in_place():
@@ -2176,9 +2196,9 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     QTimer.singleShot(100, look_and_close)
     header.customContextMenuRequested.emit(QPoint(10, 5))  # a right-click on the header: the same menu
     assert on_header == [list(entry)]
-    assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "",
-                           "Fit Columns to Window"]
-    assert all(a.isChecked() for a in window.column_choices.actions)
+    assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "Length", "Folder",
+                           "", "Fit Columns to Window"]
+    assert [a.isChecked() for a in window.column_choices.actions] == [True] * 8 + [False]  # the folder only when asked
     assert not entry["Title"].isEnabled() and not entry["Genre"].isEnabled()  # what the table is about stays
     title = table.columnWidth(TITLE)
     entry["Album"].trigger()
@@ -2198,10 +2218,63 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     qtbot.addWidget(again)
     table = again.table
     assert table.isColumnHidden(ALBUM) and table.isColumnHidden(STATUS)
-    assert [table.horizontalHeader().logicalIndex(v) for v in range(7)] == order
-    assert [a.isChecked() for a in again.column_choices.actions] == [True, True, False, True, True, True, False]
+    assert [table.horizontalHeader().logicalIndex(v) for v in range(9)] == order
+    assert [a.isChecked() for a in again.column_choices.actions] == [True, True, False, True, True, True, False, True, False]
     again.column_choices.actions[ALBUM].trigger()  # back again
     assert not table.isColumnHidden(ALBUM)
+
+
+def test_new_columns_come_as_at_a_first_start_and_a_saved_header_keeps_the_rest(qtbot, window):
+    # Length and Folder (2026-12-05) came after the seven columns a header saved before them knew: shown at first
+    # start right of the album (length) or hidden (folder), as for a listener who updated.
+    from PySide6.QtGui import QStandardItemModel
+    from PySide6.QtWidgets import QStyleOptionViewItem, QTableView
+
+    from desktop.ui.table_model import (
+        ALBUM,
+        ARTIST,
+        CONFIDENCE,
+        FILE_GENRE,
+        FOLDER,
+        LENGTH,
+        STATUS,
+        TITLE,
+    )
+
+    table, header = shown_scanned(qtbot, window)
+    order = lambda table: [table.horizontalHeader().logicalIndex(v) for v in range(9)]  # noqa: E731
+    assert order(table) == [TITLE, ARTIST, ALBUM, LENGTH, FILE_GENRE, GENRE, CONFIDENCE, STATUS, FOLDER]
+    assert table.isColumnHidden(FOLDER) and not table.isColumnHidden(LENGTH)
+    assert not window.column_fitter.by_user and header.length() <= table.viewport().width()  # still shared out
+    lengths = {window.proxy.index(r, LENGTH).data() for r in range(window.proxy.rowCount())}
+    assert lengths == {"0:04"}  # the 4 s tracks of make_library
+    option = QStyleOptionViewItem()  # a folder too long for its cell keeps its own name: "/home/…/Jazz", one line
+    table.itemDelegateForColumn(FOLDER).initStyleOption(option, window.proxy.index(0, FOLDER))
+    assert option.textElideMode == Qt.TextElideMode.ElideMiddle
+    assert not option.features & QStyleOptionViewItem.ViewItemFeature.WrapText
+    # A header saved by a version before them: seven columns, Status dragged first, Album hidden.
+    old = QTableView()
+    old.setModel(QStandardItemModel(0, 7))
+    old.horizontalHeader().moveSection(STATUS, 0)
+    old.setColumnHidden(ALBUM, True)
+    window.settings.store.setValue("window/table-header", old.horizontalHeader().saveState())
+    window.settings.store.remove("window/table-columns")
+    updated = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(updated)
+    assert order(updated.table) == [STATUS, TITLE, ARTIST, ALBUM, LENGTH, FILE_GENRE, GENRE, CONFIDENCE, FOLDER]
+    assert [updated.table.isColumnHidden(c) for c in (ALBUM, LENGTH, FOLDER)] == [True, False, True]
+    assert [a.isChecked() for a in updated.column_choices.actions] == [True, True, False, True, True, True, True, True, False]
+    # Shown by the listener, moved left of the title and the length hidden: kept so at the next start.
+    updated.column_choices.actions[FOLDER].trigger()
+    updated.column_choices.actions[LENGTH].trigger()
+    moved = updated.table.horizontalHeader()
+    moved.moveSection(moved.visualIndex(FOLDER), moved.visualIndex(TITLE))
+    kept = order(updated.table)
+    updated.close()
+    again = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(again)
+    assert order(again.table) == kept and kept.index(FOLDER) < kept.index(TITLE)
+    assert [again.table.isColumnHidden(c) for c in (ALBUM, LENGTH, FOLDER)] == [True, True, False]
 
 
 def test_fit_columns_to_window_hands_widths_set_by_hand_back_to_the_window(qtbot, window):
@@ -2223,7 +2296,7 @@ def test_copy_puts_the_selected_tracks_on_the_clipboard_as_the_table_shows_them(
     # Ctrl+C in the table copied the current cell alone: a listener pasting tracks into a spreadsheet got one word.
     from PySide6.QtGui import QGuiApplication
 
-    from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, FILE_GENRE, STATUS, TITLE
+    from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, FILE_GENRE, LENGTH, STATUS, TITLE
 
     scan(qtbot, window)
     assert window.copy_action.shortcutContext() == Qt.ShortcutContext.WidgetShortcut  # the search box keeps its Ctrl+C
@@ -2240,7 +2313,7 @@ def test_copy_puts_the_selected_tracks_on_the_clipboard_as_the_table_shows_them(
     rows = [window.shown_row(r) for r in range(window.proxy.rowCount())]
     assert len(lines) == len(rows) > 1
     for line, row in zip(lines, rows, strict=True):
-        assert line.split("\t") == [row.cell(c) for c in (CONFIDENCE, TITLE, ARTIST, FILE_GENRE, GENRE)]
+        assert line.split("\t") == [row.cell(c) for c in (CONFIDENCE, TITLE, ARTIST, LENGTH, FILE_GENRE, GENRE)]
     assert window.statusBar().currentMessage() == f"Copied {len(rows)} tracks"
 
 

@@ -26,3 +26,12 @@ def sureness(value: float, places: int = 2) -> str:
 def percent(value: float) -> str:
     """A probability in whole percent, cut rather than rounded ('49%' for 0.4998)."""
     return f"{_cut(value, 2):.0%}"
+
+
+def play_length(seconds: float) -> str:
+    """How long a track plays, as players show it: '3:07', '1:02:05'; '' when unknown (0)."""
+    if not seconds or seconds <= 0:
+        return ""
+    whole = int(seconds + 0.5)  # rounded, as players round it: 187.6 s is 3:08
+    hours, rest = divmod(whole, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

@@ -4,9 +4,9 @@ columns were dragged into)."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QMenu, QTableView
+from PySide6.QtCore import QByteArray, QObject, Qt
+from PySide6.QtGui import QAction, QStandardItemModel
+from PySide6.QtWidgets import QHeaderView, QMenu, QTableView
 
 from desktop.ui.column_fit import ColumnFitter
 
@@ -53,7 +53,40 @@ class ColumnChoices(QObject):
             action.setChecked(not self.table.isColumnHidden(column))
             action.blockSignals(False)
 
+    def lay_out_as_at_first(self, columns, hidden: set[int], placed_after: dict[int, int]) -> None:
+        """Lay `columns` out as a first start does (all of them then; after an update, those its saved header did
+        not know yet): those in `hidden` hidden, a column in `placed_after` moved right of the column named there."""
+        header = self.table.horizontalHeader()
+        for column in columns:
+            if column in placed_after:
+                at, after = header.visualIndex(column), header.visualIndex(placed_after[column])
+                header.moveSection(at, after if at < after else after + 1)  # from its left, the others close up first
+            self.table.setColumnHidden(column, column in hidden and column not in self.always_shown)
+        self.follow_header()
+
     def _header_menu(self, pos) -> None:
         menu = self.menu(self.table)
         menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
         menu.deleteLater()  # a menu made for each right-click: not kept by the table once closed
+
+
+def restore_header(header: QHeaderView, state: QByteArray, columns_saved: int) -> bool:
+    """Restore a table header's saved state (widths, order, hidden columns, sort), saved when the table had
+    `columns_saved` columns; the columns added since keep their defaults. False when the state is not a header's."""
+    if columns_saved >= header.count():
+        return header.restoreState(state)
+    # Qt restores a state of fewer columns but keeps its old total width, and the state it saves after that is
+    # refused at the next start (every choice lost): read into a header of the old columns, copied column by column.
+    scratch = QTableView()
+    scratch.setModel(QStandardItemModel(0, columns_saved, scratch))
+    old = scratch.horizontalHeader()
+    if not old.restoreState(state):
+        return False
+    for visual in range(columns_saved):
+        header.moveSection(header.visualIndex(old.logicalIndex(visual)), visual)
+    for column in range(columns_saved):
+        if not old.isSectionHidden(column):
+            header.resizeSection(column, old.sectionSize(column))
+        header.setSectionHidden(column, old.isSectionHidden(column))
+    header.setSortIndicator(old.sortIndicatorSection(), old.sortIndicatorOrder())
+    return True

@@ -43,8 +43,10 @@ class ColumnFitter(QObject):
         finally:
             self._fitting = was
 
-    def _section_resized(self, column: int, _old: int, _new: int) -> None:
-        if not self._fitting and column != last_shown(self.table.horizontalHeader()):  # the last one only stretches
+    def _section_resized(self, column: int, old: int, new: int) -> None:
+        # Hidden or shown is not sized: Qt may hide a column it was told to hide before it was shown only later, as
+        # a resize to 0 outside quietly() (the Folder column, hidden at first, so stopped the columns following).
+        if not self._fitting and old and new and column != last_shown(self.table.horizontalHeader()):  # the last one only stretches
             self.by_user = True
 
     def show_column(self, column: int, shown: bool) -> None:

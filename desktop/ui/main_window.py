@@ -57,7 +57,7 @@ from desktop.store import queries
 from desktop.store.database import is_read_only
 from desktop.store.lock import database_path
 from desktop.store.schema import Track
-from desktop.ui.column_choices import ColumnChoices
+from desktop.ui.column_choices import ColumnChoices, restore_header
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
 from desktop.ui.dialogs import SettingsDialog
@@ -75,9 +75,13 @@ from desktop.ui.table_model import (
     ARTIST,
     CONFIDENCE,
     FILE_GENRE,
+    FOLDER,
     GENRE,
     GENRE_ROLE,
     HEADERS,
+    HIDDEN_AT_FIRST,
+    LENGTH,
+    PLACED_AFTER,
     SIDEBAR_NAMES,
     STATUS,
     TITLE,
@@ -85,6 +89,7 @@ from desktop.ui.table_model import (
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
+    TrackRow,
     adjacent_runs,
     change_mark_now,
     load_changes,
@@ -94,7 +99,7 @@ from desktop.ui.table_model import (
 )
 from desktop.ui.timeline_fill import TimelineFiller, Wanted
 from desktop.ui.track_count import TrackCount
-from desktop.ui.track_table import TrackTableView
+from desktop.ui.track_table import MiddleElidingDelegate, TrackTableView
 from desktop.ui.window_words import describe_model, genre_source, teaches_words, undo_words
 from desktop.ui.workers import Job, background
 from desktop.ui.write_actions import WriteActions
@@ -108,9 +113,10 @@ SEARCH_AT_ONCE_ROWS = 20_000  # up to this many rows (0.02 s) each keystroke fil
 READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
 
 
-# Shares of the table's width left after the confidence and status columns have what their words need
+# Shares of the table's width left after the confidence, status and length columns have what their words need
 # (titles need the most room); followed until the listener sizes a column by hand (ColumnFitter).
-COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5}
+COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5, FOLDER: 3.0}
+COLUMNS_BEFORE_COUNTED = 7  # the columns of a table header saved before "window/table-columns" was (2026-12-05)
 
 
 class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
@@ -221,6 +227,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.table.setDefaultDropAction(Qt.DropAction.CopyAction)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked | QAbstractItemView.EditTrigger.EditKeyPressed)
         self.table.setItemDelegateForColumn(GENRE, GenreDelegate(self.genre_choices, self.table))
+        self.table.setItemDelegateForColumn(FOLDER, MiddleElidingDelegate(self.table))  # the folder's own name stays
         self.table.verticalHeader().setVisible(False)
         # Rows as tall as the text needs (the style's default showed a third fewer tracks per screen).
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
@@ -780,7 +787,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         """Ids of the selected rows, in the table's order."""
         return [self.shown_row(row).id for row in self.table.selected_rows()]
 
-    def shown_row(self, proxy_row: int):
+    def shown_row(self, proxy_row: int) -> TrackRow:
         """The data of a row as the table shows it (filtered)."""
         return self.table_model.row_at(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
 
@@ -986,20 +993,16 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         current = self.table.currentIndex()
         shown = current.isValid() and self.table.selectionModel().isRowSelected(current.row())
         for row in [current.row()] if shown else self.table.selected_rows()[:1]:
-            self.play_track(self.shown_row(row).id, again_stops=True)
+            self.play_track(self.shown_row(row), again_stops=True)
 
     def _double_clicked(self, index: QModelIndex) -> None:
         """A double-click plays the track, as in a player; on a cell that edits (the genre) it only edits."""
         if index.isValid() and not index.flags() & Qt.ItemFlag.ItemIsEditable:
-            self.play_track(self.shown_row(index.row()).id)
+            self.play_track(self.shown_row(index.row()))
 
-    def play_track(self, track_id: int, again_stops: bool = False):
-        """Play a track's preview (20 s from the middle); `again_stops`: the track already playing stops instead."""
-        with self.sessions() as s:
-            track = s.get(Track, track_id)
-            if track is None:  # a scan took it out meanwhile
-                return
-            path, duration, title = track.path, track.duration or 0.0, track.title or Path(track.path).name
+    def play_track(self, row: TrackRow, again_stops: bool = False):
+        """Play a shown track's preview (20 s from the middle); `again_stops`: the track already playing stops instead."""
+        path, duration, title = row.path, row.duration, row.cell(TITLE)  # the row has its length: no database read
         if self.preview is None:
             # QtMultimedia loads only when a preview is asked for
             from desktop.ui.preview import Preview
@@ -1078,9 +1081,12 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.restoreState(state)
         # Column widths and order, the sort, and the sidebar / table / details split, as the listener left them.
         header, split = self.settings.store.value("window/table-header"), self.settings.store.value("window/splitter")
+        known = self.settings.store.value("window/table-columns", COLUMNS_BEFORE_COUNTED, type=int)
         with self.column_fitter.quietly():
-            restored = isinstance(header, QByteArray) and self.table.horizontalHeader().restoreState(header)
-            self.column_choices.follow_header()  # the columns hidden, as the listener left them
+            restored = isinstance(header, QByteArray) and restore_header(self.table.horizontalHeader(), header, known)
+            # Columns the saved header did not know (a first start: all) laid out as at a first start.
+            self.column_choices.lay_out_as_at_first(range(known if restored else 0, len(HEADERS)), HIDDEN_AT_FIRST,
+                                                    PLACED_AFTER)
         if restored:
             # Widths the listener set stay; else they follow the table's width, as at the first start.
             self.column_fitter.by_user = self.settings.store.value("window/columns-by-hand", False, type=bool)
@@ -1090,11 +1096,11 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.splitter.restoreState(split)
 
     def _worded_columns(self) -> dict[int, tuple[int, int]]:
-        """Confidence and status: as wide as their words at least, and as their titles where there is room."""
+        """Confidence, status and length: as wide as their words at least, and as their titles where there is room."""
         header = self.table.horizontalHeader()
-        confidence, status = self._text_width("100%"), self._text_width("uncertain")
-        return {CONFIDENCE: (confidence, max(header.sectionSizeHint(CONFIDENCE), confidence)),
-                STATUS: (status, max(header.sectionSizeHint(STATUS), status))}
+        words = {CONFIDENCE: self._text_width("100%"), STATUS: self._text_width("uncertain"),
+                 LENGTH: self._text_width("1:00:00")}
+        return {column: (least, max(header.sectionSizeHint(column), least)) for column, least in words.items()}
 
     def _column_floors(self) -> dict[int, int]:
         """However narrow the window, the genre column keeps its words ("Classical", not "Clas…"; 14 characters at
@@ -1119,6 +1125,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.settings.store.setValue("window/geometry", self.saveGeometry())
         self.settings.store.setValue("window/state", self.saveState())
         self.settings.store.setValue("window/table-header", self.table.horizontalHeader().saveState())
+        self.settings.store.setValue("window/table-columns", len(HEADERS))
         self.settings.store.setValue("window/columns-by-hand", self.column_fitter.by_user)
         self.settings.store.setValue("window/splitter", self.splitter.saveState())
         self.settings.store.sync()

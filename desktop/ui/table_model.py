@@ -23,7 +23,7 @@ from sqlalchemy import select
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
 from desktop.core.genre_names import genre_key, holds_genre
 from desktop.core.natural_order import natural_key
-from desktop.core.wording import percent
+from desktop.core.wording import percent, play_length
 from desktop.store import queries
 from desktop.store.changes import change_mark
 from desktop.store.schema import Track, display_status
@@ -35,13 +35,18 @@ from desktop.ui.track_drag import (
     track_ids_from,
 )
 
-TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS = range(7)
-HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status")
+# A column added later goes at the end: a header's saved state keeps the earlier ones where the listener left them,
+# and the new ones are laid out as at a first start (HIDDEN_AT_FIRST, PLACED_AFTER).
+TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS, LENGTH, FOLDER = range(9)
+HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "Length", "Folder")
+HIDDEN_AT_FIRST = {FOLDER}  # until shown from the header's menu or View > Columns
+PLACED_AFTER = {LENGTH: ALBUM}  # shown right of this column at first, as players show a track's length
 # What a column title says on hover: in a narrow window the title itself may end in "…" ("Con…"); the others say
 # their title alone.
 HEADER_TIPS = {FILE_GENRE: "File genre: what the file's own genre tag says",
                GENRE: "Genre: the genre shown and written (yours where you set one; double-click to correct)",
-               CONFIDENCE: "Confidence: how sure the predicted genre is", STATUS: "Status: how the track's analysis went"}
+               CONFIDENCE: "Confidence: how sure the predicted genre is", STATUS: "Status: how the track's analysis went",
+               LENGTH: "Length: how long the track plays", FOLDER: "Folder: where the file is"}
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -71,6 +76,7 @@ class TrackRow:
     corrected: bool
     status: str
     error: str
+    duration: float = 0.0  # seconds; 0 when unknown (unreadable)
 
     def cells(self) -> tuple[str, ...]:
         """The row as the table shows it, one text per column."""
@@ -95,16 +101,16 @@ class TrackRow:
 CELL_TEXTS: tuple[Callable[[TrackRow], str], ...] = (
     lambda r: r.title or PurePath(r.path).name, attrgetter("artist"), attrgetter("album"), attrgetter("file_genre"),
     attrgetter("genre"), lambda r: "" if r.confidence is None else percent(r.confidence),
-    lambda r: status_words(r.status))
+    lambda r: status_words(r.status), lambda r: play_length(r.duration), lambda r: str(PurePath(r.path).parent))
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
-               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error)
+               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error, Track.duration)
 
 
 def _row(values) -> TrackRow:
-    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e = values
+    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e, duration = values
     return TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg),
-                    display_status(verdict, written, cg), e or "")
+                    display_status(verdict, written, cg), e or "", duration or 0.0)
 
 
 def load_rows(sessions) -> list[TrackRow]:
@@ -156,9 +162,14 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD,
 
 
 def sort_key(row: TrackRow, column: int) -> tuple:
-    """How a row sorts by a column: its value as shown (confidence as a number), ties by artist, album, title."""
-    value = ((row.confidence if row.confidence is not None else -1.0) if column == CONFIDENCE
-             else natural_key(row.cell(column)))
+    """How a row sorts by a column: its value as shown (confidence and length as numbers), ties by artist, album,
+    title."""
+    if column == CONFIDENCE:
+        value = row.confidence if row.confidence is not None else -1.0
+    elif column == LENGTH:
+        value = row.duration  # "10:00" after "9:59", not before it as text
+    else:
+        value = natural_key(row.cell(column))
     return value, natural_key(row.artist), natural_key(row.album), natural_key(row.title), row.id
 
 

@@ -1,5 +1,5 @@
 """The library's table view: rows already selected drag out as tracks, a press on another row and a drag selects;
-the edit key edits the row's editable column wherever the current cell is."""
+the edit key edits the row's editable column wherever the current cell is. And a delegate that elides in the middle."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QDrag, QMouseEvent
-from PySide6.QtWidgets import QAbstractItemView
+from PySide6.QtWidgets import QAbstractItemView, QStyledItemDelegate, QStyleOptionViewItem
 
 from desktop.ui.hint_table import HintTableView
 
@@ -53,3 +53,14 @@ class TrackTableView(HintTableView):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802
         super().mouseReleaseEvent(event)
         self.setDragEnabled(True)  # as the model offers: the keyboard's selection drags out too
+
+
+class MiddleElidingDelegate(QStyledItemDelegate):
+    """Cells that keep both ends of a text too long for them: "/home/ann/…/Jazz/Kind of Blue" (a folder's own name
+    is at its end, cut off by the table's "/home/ann/Music/…")."""
+
+    def initStyleOption(self, option, index) -> None:  # noqa: N802 (Qt's name)
+        super().initStyleOption(option, index)
+        option.textElideMode = Qt.TextElideMode.ElideMiddle
+        # One line: wrapped at each "/", a row one line tall showed the path's first folders and elided its last line.
+        option.features &= ~QStyleOptionViewItem.ViewItemFeature.WrapText
