@@ -410,9 +410,13 @@ def window_after_a_write(app, n: int) -> None:
         db = Path(tmp) / "bench.db"
         synthetic_library(db, "bench", n, 32)
         settings = AppSettings(QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat))
+        opening(app, db, settings)
         window = MainWindow(open_database(db), settings)
         window.show()
         app.processEvents()
+        app.processEvents()
+        while window.reload_job is not None:  # the first rows, read on a worker
+            app.processEvents()
 
         def write(statement) -> None:  # through the library's sessions: the rows stamped, the change mark raised
             with window.sessions() as s:
@@ -447,6 +451,56 @@ def window_after_a_write(app, n: int) -> None:
         typing_a_search(app, window, n)
         needs_review(app, window, n, write, correct_two)
         window.close()
+
+
+def opening(app, db, settings) -> None:
+    """The window opening on a library: seconds until it shows, the longest it then goes without handling an event
+    (a 5 ms timer ticking), and, with nothing else asked of it, until its rows are in (ours: a library of more than
+    FIRST_ROWS_AT_ONCE tracks has its rows read on a worker; read before the window shows, as before 2026-12-05)."""
+    from unittest import mock
+
+    from PySide6.QtCore import QEventLoop
+
+    from desktop.store.database import open_database
+    from desktop.ui import main_window
+    from desktop.ui.main_window import MainWindow
+
+    def opened(reading_at_once: bool, ticking: bool) -> tuple[float, float]:
+        start = time.perf_counter()
+        at_once = 10**9 if reading_at_once else main_window.FIRST_ROWS_AT_ONCE
+        with mock.patch.object(main_window, "FIRST_ROWS_AT_ONCE", at_once):
+            window = MainWindow(open_database(db), settings)
+            window.show()
+            app.processEvents()
+        shown = time.perf_counter() - start
+        if ticking:  # the ticks take turns with the worker: its rows come later than they would
+            after = longest_hold(app, lambda: None, lambda: window.reload_job is None)
+        else:
+            while window.reload_job is not None:  # waits for an event, as the window does
+                app.processEvents(QEventLoop.ProcessEventsFlag.WaitForMoreEvents)
+            after = time.perf_counter() - start
+        rows = window.table_model.rowCount()
+        window.close()
+        assert rows > 0
+        return shown, after
+
+    print(f"the window opening on {tracks_in(db):,} tracks: seconds until it shows, the longest it then went without "
+          "handling an event, and until its rows were in (ours: rows read on a worker; read before it showed as before)")
+    for _ in range(2):
+        (a, a_held), (b, b_held) = opened(False, True), opened(True, True)
+        (_, a_in), (_, b_in) = opened(False, False), opened(True, False)
+        print(f"  {'until the window shows':<34} {a:7.2f} {b:7.2f}  {b / max(a, 1e-9):6.1f}x sooner")
+        print(f"  {'  then held at most':<34} {a_held:7.2f} {b_held:7.2f}")
+        print(f"  {'  until its rows are in':<34} {a_in:7.2f} {b_in:7.2f}")
+
+
+def tracks_in(db) -> int:
+    """The tracks of the library database `db`."""
+    from desktop.store import queries
+    from desktop.store.database import open_database
+
+    with open_database(db)() as s:
+        return queries.present_count(s)
 
 
 def every_track_corrected(window, n: int) -> None:
