@@ -2150,7 +2150,7 @@ def test_a_large_library_opens_at_once_and_its_rows_follow(qtbot, window, monkey
     assert large.reload_job is not None and large.table_model.rowCount() == 0
     assert large.empty_table_hint() == "Reading your library…"
     assert large.genres.total == tracks  # the sidebar's counts at once
-    large.start_scan()  # as the app does as it opens: what the scan changes meanwhile waits for the rows
+    large.start_scan()  # as the app does as it opens: the rescan runs beside the read, its changes merged after it
     qtbot.waitUntil(lambda: large.reload_job is None and large.scan_job is None, timeout=60_000)
     titles = [large.proxy.index(r, TITLE).data() for r in range(large.proxy.rowCount())]
     assert len(titles) == tracks and titles == sorted(titles, key=natural_key, reverse=True)  # as it was left

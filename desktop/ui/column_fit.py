@@ -44,9 +44,10 @@ class ColumnFitter(QObject):
             self._fitting = was
 
     def _section_resized(self, column: int, old: int, new: int) -> None:
-        # Hidden or shown is not sized: Qt may hide a column it was told to hide before it was shown only later, as
-        # a resize to 0 outside quietly() (the Folder column, hidden at first, so stopped the columns following).
-        if not self._fitting and old and new and column != last_shown(self.table.horizontalHeader()):  # the last one only stretches
+        # Hidden or shown is not sized: a column hidden before the table shows is hidden by Qt only later, as a
+        # resize to 0 outside quietly() (the Folder column, hidden at first, so stopped the columns following).
+        # The last column only stretches.
+        if not self._fitting and old and new and column != last_shown(self.table.horizontalHeader()):
             self.by_user = True
 
     def show_column(self, column: int, shown: bool) -> None:

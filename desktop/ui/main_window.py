@@ -110,7 +110,7 @@ RELEARN_DELAY_MS = 3000
 # bench_table), so typing a word held the window 0.1 s a letter and the letters came late.
 SEARCH_PAUSE_MS = 200
 SEARCH_AT_ONCE_ROWS = 20_000  # up to this many rows (0.02 s) each keystroke filters at once
-FIRST_ROWS_AT_ONCE = 20_000  # up to this many tracks (0.2 s) the window opens with its rows; more are read on a worker
+FIRST_ROWS_AT_ONCE = 20_000  # up to this many tracks (0.2-0.3 s) the window opens with its rows; more are read on a worker
 READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
 
 
@@ -468,7 +468,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
     def first_rows(self) -> None:
         """The window's first rows: read here for a library of up to FIRST_ROWS_AT_ONCE tracks, so it opens showing
         them; a larger one opens at once with its sidebar, its rows read on a worker (read here, 100,000 held the
-        window 1.0-1.1 s before it showed)."""
+        window about 1 s before it showed; bench_table)."""
         with self.sessions() as s:
             tracks = queries.present_count(s)
         if tracks <= FIRST_ROWS_AT_ONCE:

@@ -104,7 +104,8 @@ CELL_TEXTS: tuple[Callable[[TrackRow], str], ...] = (
     lambda r: status_words(r.status), lambda r: play_length(r.duration), lambda r: str(PurePath(r.path).parent))
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
-               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error, Track.duration)
+               Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error,
+               Track.duration)
 
 
 def _row(values) -> TrackRow:
