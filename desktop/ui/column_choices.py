@@ -1,6 +1,6 @@
 """Which of the library table's columns show: a checkable entry per column, in the header's right-click menu and
 under View > Columns, with Fit Columns to Window; the header's saved state keeps the choice (and the order the
-columns were dragged into)."""
+columns were dragged into), and restore_header brings it back, also when a version since added columns."""
 
 from __future__ import annotations
 
