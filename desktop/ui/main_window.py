@@ -462,7 +462,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self._changes_since = change_mark_now(self.sessions)  # before the read: what commits during it is merged later
         self._follow_rename()
         self._update_rows(lambda: self.table_model.set_rows(load_rows(self.sessions)))
-        self._update_sidebar()
+        self._update_sidebar(self.table_model.rowCount())  # the rows just read are every track: not counted again
         self._update_after_rows()
 
     def first_rows(self) -> None:
