@@ -166,7 +166,7 @@ def add_id3(path: Path, tags: dict[str, str]) -> None:
     from mutagen import id3
 
     frames = {"genre": id3.TCON, "title": id3.TIT2, "artist": id3.TPE1, "album": id3.TALB, "album_artist": id3.TPE2,
-              "compilation": id3.TCMP}
+              "compilation": id3.TCMP, "track": id3.TRCK, "disc": id3.TPOS, "date": id3.TDRC}
     audio = mutagen.File(path)
     audio.add_tags()
     for key, value in tags.items():

@@ -439,6 +439,7 @@ def test_set_show_and_protection(lib, capsys):
                  if ": " in line and not line.startswith("model"))
     assert shown["confidence"] == sureness(data["confidence"], 3)  # three places, as in the bars below, not float's repr
     assert (shown["album_artist"], shown["compilation"]) == ("-", "-") and data["compilation"] is False
+    assert (shown["track_number"], shown["disc_number"], shown["year"]) == ("-", "-", "-") and data["year"] is None
 
 
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):

@@ -545,6 +545,22 @@ def test_playlists_and_lists_come_in_playing_order(tmp_path):
         assert [t.path for t in queries.tracks_by_genre(s, "pop")] == [p for _a, _b, p in wanted]
 
 
+def test_an_albums_tracks_play_in_the_order_of_their_numbers_disc_by_disc(tmp_path):
+    # Files named by title alone ("Zebra.flac") played in the order of their names, and a second disc's first
+    # track ("1 Intro") before the first disc's second.
+    from desktop.store.database import open_database
+
+    sessions = open_database(tmp_path / "order.db")
+    wanted = [("/m/x/Zebra.flac", 1, 1), ("/m/x/Apple.flac", 1, 2), ("/m/x/CD2/1 Intro.flac", 2, 1),
+              ("/m/x/CD2/Outro.flac", 2, 11)]
+    with sessions() as s, s.begin():
+        for n, (path, disc, number) in enumerate(reversed(wanted)):
+            s.add(Track(path=path, folder="/m/x", size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac", artist="Band",
+                        album="Double", title=path, genre="Pop", disc_number=disc, track_number=number))
+    with sessions() as s:
+        assert [t.path for t in queries.tracks_by_genre(s, "pop")] == [p for p, _d, _n in wanted]
+
+
 # ---- 16. silence does not vote --------------------------------------------------------------------------------
 def test_silence_is_not_analysable_and_padding_does_not_vote(exported_model, tmp_path):
     import numpy as np
@@ -832,7 +848,7 @@ def test_a_version_4_library_keeps_its_corrections_and_links_new_ones_to_their_w
     with sessions() as s:
         assert [(c.genre, c.batch_id) for c in s.query(Correction)] == [("Jazz", None)]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "10"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "11"
 
 
 def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provenance(env):
@@ -894,7 +910,7 @@ def test_a_migration_stopped_halfway_leaves_the_library_at_its_old_version(tmp_p
     monkeypatch.setitem(database.MIGRATIONS, 6, real)
     database.open_database(db).kw["bind"].dispose()
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "10"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "11"
         assert {"provenance_written", "old_provenance", "old_tag_genres"} <= {row[1] for row in con.execute("pragma table_info(journal)")}
 
 
@@ -918,6 +934,31 @@ def test_a_version_6_journal_is_undone_into_the_first_tag_as_before(env):
     TagService(sessions).correct([flac], "Blues")
     with sessions() as s:
         assert [e.old_tag_genres for e in s.query(JournalEntry)][-1] == [[], None]
+
+
+def test_a_version_10_library_gains_track_numbers_and_years_and_keeps_its_tracks(tmp_path):
+    import sqlite3
+
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    db = tmp_path / "v10.db"
+    open_database(db).kw["bind"].dispose()
+    with sqlite3.connect(db) as con:  # back to version 10: no track or disc number, no year
+        for column in ("track_number", "disc_number", "year"):
+            con.execute(f"alter table tracks drop column {column}")
+        con.execute("update meta set value = '10' where key = 'schema_version'")
+        con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
+                    " album, file_genre, genre, missing, added_at, updated_at, verdict, write_state) values (1, '/m/a.flac',"
+                    " '/m', 1, 1, 'h', 'flac', 1, 'A', 'Nas', 'Illmatic', 'Hip-Hop', 'Hip-Hop', 0, '2026-01-01',"
+                    " '2026-01-01', 'new', 'none')")
+    sessions = open_database(db)
+    with sessions() as s:  # unknown (0) until the next scan reads every track's tags again (reader 4)
+        assert [(t.title, t.genre, t.track_number, t.disc_number, t.year) for t in s.query(Track)] == [
+            ("A", "Hip-Hop", 0, 0, 0)]
+    sessions.kw["bind"].dispose()
+    with sqlite3.connect(db) as con:
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "11"
 
 
 def test_a_version_7_library_gains_album_artists_and_shows_unheard_tracks_tag_genres(tmp_path):
@@ -946,7 +987,7 @@ def test_a_version_7_library_gains_album_artists_and_shows_unheard_tracks_tag_ge
         # version 9: a track the model could not hear shows its tag's genre (a placeholder none)
         assert [t.genre for t in s.query(Track).order_by(Track.id)] == ["Rock", "Jazz", None, "Rock", "Rap"]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "10"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "11"
 
 
 def test_a_corrected_and_written_track_keeps_its_verdict(env):

@@ -98,6 +98,7 @@ def test_album_artists_are_read_once_from_the_album_tracks_of_a_library_scanned_
 
     import desktop.services.library as library
 
+    monkeypatch.setattr(library, "TAG_READER_VERSION", 3)  # reader 4 reads every track again (the next test)
     mp3, flac = env.files["mp3"], env.files["flac"]
     id3 = mutagen.File(mp3)
     id3.tags.add(TPE2(encoding=3, text=["DJ Shadow"]))
@@ -133,6 +134,37 @@ def test_album_artists_are_read_once_from_the_album_tracks_of_a_library_scanned_
     assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
 
 
+def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_scanned_before_they_were(env):
+    # Schema 11 added the track and disc numbers and the year; a scan skips unchanged files, so a library scanned
+    # before would have none until each file changed. Every present track is read again once, with an album or not.
+    from mutagen.id3 import TDRC, TPOS, TRCK
+
+    import desktop.services.library as library
+
+    mp3, flac = env.files["mp3"], env.files["flac"]
+    id3 = mutagen.File(mp3)
+    id3.tags.add(TRCK(encoding=3, text=["7/12"]))
+    id3.tags.add(TPOS(encoding=3, text=["2/2"]))
+    id3.tags.add(TDRC(encoding=3, text=["1994-10-18"]))
+    id3.save()
+    vorbis = mutagen.File(flac)
+    vorbis["TRACKNUMBER"], vorbis["DATE"], vorbis["ALBUM"] = "03", "2001", ""
+    vorbis.save()
+    env.library.sync([env.music])
+    with env.sessions() as s:
+        numbers = lambda path: (lambda t: (t.track_number, t.disc_number, t.year))(queries.track_by_path(s, str(path)))  # noqa: E731
+        assert (numbers(mp3), numbers(flac)) == ((7, 2, 1994), (3, 0, 2001))  # a scan reads them
+        s.execute(Track.__table__.update().values(track_number=0, disc_number=0, year=0))  # as reader version 3 left it
+        s.merge(Meta(key=library.TAGS_READ_BY, value="3"))
+        s.commit()
+    report = env.library.sync([env.music])
+    assert report.reread == 2 and report.unchanged == len(env.files)  # the two files that have them
+    with env.sessions() as s:
+        assert (numbers(mp3), numbers(flac)) == ((7, 2, 1994), (3, 0, 2001))  # the FLAC has no album, and is read too
+        assert s.get(Meta, library.TAGS_READ_BY).value == str(library.TAG_READER_VERSION) == "4"
+    assert env.library.sync([env.music]).reread == 0  # once only
+
+
 def test_a_scans_walk_says_how_far_it_is_and_so_does_reading_tags_again(env, monkeypatch):
     # A first scan of a large library hashes every file before any analysis, and an update's reading of tags
     # again reads every album track: minutes on a slow disk, with nothing but "Looking for music…" to see.
@@ -140,6 +172,7 @@ def test_a_scans_walk_says_how_far_it_is_and_so_does_reading_tags_again(env, mon
 
     clock = iter(range(0, 10_000, 1))  # a second between two looks: every one is reported, each with a rate
     monkeypatch.setattr(library.time, "monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr(library, "TAG_READER_VERSION", 3)  # reader 3 reads album tracks again (4: every track)
     heard: list[library.SyncProgress] = []
     env.library.sync([env.music], progress=heard.append)
     walked = [p for p in heard if p.total is None]

@@ -94,6 +94,48 @@ def test_the_album_artist_and_compilation_flag_are_read_in_every_format_that_kee
     assert (read.album_artist, read.compilation) == (("Various Artists", True) if kept else ("", False))
 
 
+@pytest.mark.parametrize("ext", list(ENCODINGS))
+def test_track_and_disc_numbers_and_the_year_are_read_in_every_format(tmp_path, ext):
+    tags = {"artist": "Nas", "album": "Illmatic", "track": "3/10", "disc": "2/2", "date": "1994-04-19"}
+    song = make_track(tmp_path, "song", "tones", ext, 1.0, tags=tags)
+    write_genres(song, ["Hip-Hop"])  # and a genre write keeps them
+    read = read_tags(song)
+    # RIFF INFO has no disc number (ffmpeg writes only INFO to a WAV)
+    assert (read.track_number, read.disc_number, read.year) == (3, 0 if ext == "wav" else 2, 1994)
+    plain = make_track(tmp_path, "plain", "tones", ext, 1.0, tags={"artist": "Nas"})
+    assert (read_tags(plain).track_number, read_tags(plain).disc_number, read_tags(plain).year) == (0, 0, 0)
+
+
+def test_track_numbers_and_years_as_taggers_write_them():
+    from desktop.core.tags import number_in, year_in
+
+    assert [number_in(t) for t in ("3", "03", "3/12", " 12 / 12", "A1", "", "side 2", "0")] == [3, 3, 3, 12, 0, 0, 0, 0]
+    assert [year_in(t) for t in ("2003", "2003-05-01", "05/01/2003", "c. 1965", "2003-05-01T10:00", "", "'97",
+                                 "12345")] == [2003, 2003, 2003, 1965, 2003, 0, 0, 0]
+    from desktop.core.wording import album_place
+
+    assert [album_place(*t) for t in ((3, 2, 2003), (3, 1, 0), (0, 0, 1965), (0, 0, 0))] == [
+        "disc 2, track 3, 2003", "track 3", "1965", ""]  # disc 1 of one disc or of several: not worth a word
+
+
+def test_an_id3v23_tags_year_and_an_apev2_tags_numbers_are_read(tmp_path):
+    from mutagen.apev2 import APEv2
+    from mutagen.id3 import ID3, TRCK, TYER
+
+    mp3 = make_track(tmp_path, "a", "tones", "mp3", 1.0)
+    tag = ID3(mp3)
+    tag.add(TYER(encoding=1, text=["1977"]))
+    tag.add(TRCK(encoding=1, text=["05"]))
+    tag.save(mp3, v2_version=3)
+    assert (read_tags(mp3).year, read_tags(mp3).track_number) == (1977, 5)
+    bare = make_track(tmp_path, "b", "tones", "mp3", 1.0)
+    mutagen.File(bare).delete()
+    ape = APEv2()
+    ape["Track"], ape["Disc"], ape["Year"] = "9/9", "1", "1999"
+    ape.save(bare)  # an MP3 with only an APEv2 tag: it fills in what the ID3 tag lacks
+    assert (read_tags(bare).track_number, read_tags(bare).disc_number, read_tags(bare).year) == (9, 1, 1999)
+
+
 def test_compilation_flags_as_taggers_write_them(tmp_path):
     from mutagen.mp4 import MP4
 

@@ -49,7 +49,7 @@ def test_table_model_passes_qt_model_tester():
     QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
     rows = [TrackRow(i, f"/m/{i}.mp3", f"t{i}", "a", "b", "", "rock", "rock", 0.9, False, "analysed", "") for i in range(50)]
     model.set_rows(rows)
-    assert model.rowCount() == 50 and model.columnCount() == 9
+    assert model.rowCount() == 50 and model.columnCount() == 11
     at = model.row_of(3)  # the model keeps its rows sorted (by artist, then album and title: "t3" before "t29")
     assert model.index(at, 0).data(TRACK_ID_ROLE) == 3 and model.index(at, 0).data() == "t3" and model.index(at, GENRE).data() == "rock"
     model.set_rows(rows[:10])
@@ -138,6 +138,26 @@ def test_the_length_and_folder_columns_show_and_sort_by_their_values():
     assert model.index(0, LENGTH).data() == "1:02:05"
     model.sort(FOLDER)
     assert [model.index(r, FOLDER).data() for r in range(5)] == [f"/m/Album {i}" for i in range(5)]
+
+
+def test_the_year_and_number_columns_show_and_an_album_sorts_in_its_own_order():
+    # Sorted by album, an album's tracks came in the order of their titles: "Zebra" (track 1) last.
+    from desktop.ui.table_model import ALBUM, TITLE, TRACK_NUMBER, YEAR
+
+    def row(i, title, album, year, number, disc=0):
+        return TrackRow(i, f"/m/{i}.flac", title, "Band", album, "", "", "", None, False, "new", "", 60.0, year, number, disc)
+
+    model = LibraryTableModel()
+    model.set_rows([row(1, "Zebra", "Debut", 1999, 1), row(2, "Apple", "Debut", 1999, 2), row(3, "Moon", "Debut", 1999, 1, 2),
+                    row(4, "Live", "Later", 2010, 10), row(5, "Demo", "Later", 2010, 9), row(6, "Loose", "", 0, 0)])
+    model.sort(ALBUM)
+    assert [model.index(r, TITLE).data() for r in range(6)] == ["Loose", "Zebra", "Apple", "Moon", "Demo", "Live"]
+    assert [model.index(r, TRACK_NUMBER).data() for r in range(6)] == ["", "1", "2", "1", "9", "10"]  # disc 2's first last
+    assert [model.index(r, YEAR).data() for r in range(6)] == ["", "1999", "1999", "1999", "2010", "2010"]
+    model.sort(TRACK_NUMBER)  # as numbers, disc by disc: 10 after 9
+    assert [model.index(r, TITLE).data() for r in range(6)] == ["Loose", "Zebra", "Apple", "Demo", "Live", "Moon"]
+    model.sort(YEAR, Qt.SortOrder.DescendingOrder)
+    assert [model.index(r, TITLE).data() for r in range(2)] == ["Live", "Demo"]
 
 
 def test_merge_rows_updates_appends_and_removes_in_place():
@@ -683,7 +703,8 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     album = window.files["flac"].parent.parent / "Band - Record"
     tags = {"album_artist": "Band", "album": "Record"}  # its tracks' artists alone would make it a compilation
     for n, (genre, artist) in enumerate((("beats", "Band"), ("beats", "Other"), ("noise", "Guest"))):
-        make_track(album, f"song {n}", genre, "flac", 3.0, seed=n, tags={**tags, "title": f"Song {n}", "artist": artist})
+        make_track(album, f"song {n}", genre, "flac", 3.0, seed=n,
+                   tags={**tags, "title": f"Song {n}", "artist": artist, "track": f"{n + 1}/3", "date": "1998-03-01"})
 
     def genres() -> dict[str, str]:
         return {window.proxy.index(r, 0).data(): window.proxy.index(r, GENRE).data() for r in range(window.proxy.rowCount())
@@ -701,7 +722,7 @@ def test_one_genre_per_album_is_a_library_setting_the_window_turns_on_and_off(qt
     rows = {window.proxy.index(r, 0).data(): r for r in range(window.proxy.rowCount())}
     window.table.selectRow(rows["Song 2"])
     assert "Genre from: the 3 tracks of its album, the model cnn:0.1.0, " in window.details.heading.text()
-    assert "<br>Guest — Record, album by Band<br>" in window.details.heading.text()
+    assert "<br>Guest — Record, album by Band — track 3, 1998<br>" in window.details.heading.text()
     assert f"(this track alone: {own['Song 2']}, " in window.details.heading.text()
     again = MainWindow(window.sessions, window.settings)  # the library remembers it
     qtbot.addWidget(again)
@@ -2223,8 +2244,8 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     header.customContextMenuRequested.emit(QPoint(10, 5))  # a right-click on the header: the same menu
     assert on_header == [list(entry)]
     assert list(entry) == ["Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "Length", "Folder",
-                           "", "Fit Columns to Window"]
-    assert [a.isChecked() for a in window.column_choices.actions] == [True] * 8 + [False]  # the folder only when asked
+                           "Year", "#", "", "Fit Columns to Window"]
+    assert [a.isChecked() for a in window.column_choices.actions] == [True] * 8 + [False, True, True]  # the folder only when asked
     assert not entry["Title"].isEnabled() and not entry["Genre"].isEnabled()  # what the table is about stays
     title = table.columnWidth(TITLE)
     entry["Album"].trigger()
@@ -2244,8 +2265,9 @@ def test_columns_hidden_or_dragged_stay_so_and_the_shown_ones_share_the_width(qt
     qtbot.addWidget(again)
     table = again.table
     assert table.isColumnHidden(ALBUM) and table.isColumnHidden(STATUS)
-    assert [table.horizontalHeader().logicalIndex(v) for v in range(9)] == order
-    assert [a.isChecked() for a in again.column_choices.actions] == [True, True, False, True, True, True, False, True, False]
+    assert [table.horizontalHeader().logicalIndex(v) for v in range(11)] == order
+    assert [a.isChecked() for a in again.column_choices.actions] == [True, True, False, True, True, True, False, True, False,
+                                                                    True, True]
     again.column_choices.actions[ALBUM].trigger()  # back again
     assert not table.isColumnHidden(ALBUM)
 
@@ -2265,11 +2287,13 @@ def test_new_columns_come_as_at_a_first_start_and_a_saved_header_keeps_the_rest(
         LENGTH,
         STATUS,
         TITLE,
+        TRACK_NUMBER,
+        YEAR,
     )
 
     table, header = shown_scanned(qtbot, window)
-    order = lambda table: [table.horizontalHeader().logicalIndex(v) for v in range(9)]  # noqa: E731
-    assert order(table) == [TITLE, ARTIST, ALBUM, LENGTH, FILE_GENRE, GENRE, CONFIDENCE, STATUS, FOLDER]
+    order = lambda table: [table.horizontalHeader().logicalIndex(v) for v in range(11)]  # noqa: E731
+    assert order(table) == [TITLE, ARTIST, ALBUM, TRACK_NUMBER, YEAR, LENGTH, FILE_GENRE, GENRE, CONFIDENCE, STATUS, FOLDER]
     assert table.isColumnHidden(FOLDER) and not table.isColumnHidden(LENGTH)
     assert not window.column_fitter.by_user and header.length() <= table.viewport().width()  # still shared out
     lengths = {window.proxy.index(r, LENGTH).data() for r in range(window.proxy.rowCount())}
@@ -2287,9 +2311,11 @@ def test_new_columns_come_as_at_a_first_start_and_a_saved_header_keeps_the_rest(
     window.settings.store.remove("window/table-columns")
     updated = MainWindow(window.sessions, window.settings)
     qtbot.addWidget(updated)
-    assert order(updated.table) == [STATUS, TITLE, ARTIST, ALBUM, LENGTH, FILE_GENRE, GENRE, CONFIDENCE, FOLDER]
+    assert order(updated.table) == [STATUS, TITLE, ARTIST, ALBUM, TRACK_NUMBER, YEAR, LENGTH, FILE_GENRE, GENRE, CONFIDENCE,
+                                    FOLDER]
     assert [updated.table.isColumnHidden(c) for c in (ALBUM, LENGTH, FOLDER)] == [True, False, True]
-    assert [a.isChecked() for a in updated.column_choices.actions] == [True, True, False, True, True, True, True, True, False]
+    assert [a.isChecked() for a in updated.column_choices.actions] == [True, True, False, True, True, True, True, True, False,
+                                                                      True, True]
     # Shown by the listener, moved left of the title and the length hidden: kept so at the next start.
     updated.column_choices.actions[FOLDER].trigger()
     updated.column_choices.actions[LENGTH].trigger()
@@ -2301,6 +2327,24 @@ def test_new_columns_come_as_at_a_first_start_and_a_saved_header_keeps_the_rest(
     qtbot.addWidget(again)
     assert order(again.table) == kept and kept.index(FOLDER) < kept.index(TITLE)
     assert [again.table.isColumnHidden(c) for c in (ALBUM, LENGTH, FOLDER)] == [True, True, False]
+    # A header saved by the version before Year and # (nine columns, 2026-12-05): they come right of the album, as at
+    # a first start, and the listener's folder, moved first and shown, the hidden length and album stay as they were.
+    nine_kept = [c for c in kept if c < 9]  # the nine columns in the order the listener left them
+    nine = QTableView()
+    nine.setModel(QStandardItemModel(0, 9))
+    for visual, column in enumerate(nine_kept):
+        nine.horizontalHeader().moveSection(nine.horizontalHeader().visualIndex(column), visual)
+    for column in (ALBUM, LENGTH):
+        nine.setColumnHidden(column, True)
+    window.settings.store.setValue("window/table-header", nine.horizontalHeader().saveState())
+    window.settings.store.setValue("window/table-columns", 9)
+    again.close()
+    later = MainWindow(window.sessions, window.settings)
+    qtbot.addWidget(later)
+    at_album = nine_kept.index(ALBUM) + 1
+    assert order(later.table) == nine_kept[:at_album] + [TRACK_NUMBER, YEAR] + nine_kept[at_album:]
+    assert [later.table.isColumnHidden(c) for c in (ALBUM, LENGTH, FOLDER, TRACK_NUMBER, YEAR)] == [True, True, False,
+                                                                                                   False, False]
 
 
 def test_fit_columns_to_window_hands_widths_set_by_hand_back_to_the_window(qtbot, window):
@@ -2322,7 +2366,17 @@ def test_copy_puts_the_selected_tracks_on_the_clipboard_as_the_table_shows_them(
     # Ctrl+C in the table copied the current cell alone: a listener pasting tracks into a spreadsheet got one word.
     from PySide6.QtGui import QGuiApplication
 
-    from desktop.ui.table_model import ALBUM, ARTIST, CONFIDENCE, FILE_GENRE, LENGTH, STATUS, TITLE
+    from desktop.ui.table_model import (
+        ALBUM,
+        ARTIST,
+        CONFIDENCE,
+        FILE_GENRE,
+        LENGTH,
+        STATUS,
+        TITLE,
+        TRACK_NUMBER,
+        YEAR,
+    )
 
     scan(qtbot, window)
     assert window.copy_action.shortcutContext() == Qt.ShortcutContext.WidgetShortcut  # the search box keeps its Ctrl+C
@@ -2339,7 +2393,8 @@ def test_copy_puts_the_selected_tracks_on_the_clipboard_as_the_table_shows_them(
     rows = [window.shown_row(r) for r in range(window.proxy.rowCount())]
     assert len(lines) == len(rows) > 1
     for line, row in zip(lines, rows, strict=True):
-        assert line.split("\t") == [row.cell(c) for c in (CONFIDENCE, TITLE, ARTIST, LENGTH, FILE_GENRE, GENRE)]
+        assert line.split("\t") == [row.cell(c) for c in (CONFIDENCE, TITLE, ARTIST, TRACK_NUMBER, YEAR, LENGTH, FILE_GENRE,
+                                                           GENRE)]
     assert window.statusBar().currentMessage() == f"Copied {len(rows)} tracks"
 
 

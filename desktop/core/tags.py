@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from desktop.core.safe_write import safe_modify, temp_copy_path
 KEEP_ID3_VERSION = 0
 # Raised whenever read_tags learns to read more of what files hold (2: an MP3's APEv2 tag and a FLAC's leading ID3
 # tag fill in what the first tag lacks); a library's files read by an older reader are read again once.
-TAG_READER_VERSION = 3  # 3: album artist and the compilation flag
+TAG_READER_VERSION = 4  # 3: album artist and the compilation flag; 4: track and disc numbers, the year
 
 
 @dataclass(frozen=True)
@@ -191,6 +192,19 @@ class MP4Flag(StorageStyle):
 
 
 @dataclass(frozen=True)
+class MP4Pair(StorageStyle):
+    """An iTunes number pair atom (trkn: track 3 of 12), read as ["3"]; only read, never written."""
+
+    atom: str
+
+    def get(self, tags, options):
+        return [str(pair[0]) for pair in tags.get(self.atom, []) if pair and pair[0]]
+
+    def set(self, tags, values, options):
+        raise ValueError("Genre Tagger does not write track or disc numbers")
+
+
+@dataclass(frozen=True)
 class FirstOf(StorageStyle):
     """One field under several names in the wild (Vorbis ALBUMARTIST, "ALBUM ARTIST"): read from the first that
     has values; written under the first, the others removed."""
@@ -271,6 +285,26 @@ COMPILATION = TagField("compilation", {  # iTunes' "part of a compilation"; "1" 
     "asf": FirstOf((ASFAttribute("WM/IsCompilation"), ASFAttribute("compilation"))), "ape": APEItem("Compilation"),
     "matroska": KeyedValues("COMPILATION"), "caf": NotKept(),
 })
+# Only read: an album's tracks in their order (playlists, the table sorted by album), and the year. Each under the
+# names taggers use; ffmpeg writes Matroska's track as PART_NUMBER, APEv2's and ASF's year as "date".
+TRACK_NUMBER = TagField("track_number", {
+    "id3": ID3Text("TRCK"), "vorbis": FirstOf((VorbisKey("TRACKNUMBER"), VorbisKey("TRACK"))), "mp4": MP4Pair("trkn"),
+    "asf": FirstOf((ASFAttribute("WM/TrackNumber"), ASFAttribute("WM/Track"))), "ape": APEItem("Track"),
+    "matroska": FirstOf((KeyedValues("PART_NUMBER"), KeyedValues("TRACKNUMBER"), KeyedValues("TRACK"))),
+    "caf": FirstOf((KeyedValues("track number"), KeyedValues("track"))),
+})
+DISC_NUMBER = TagField("disc_number", {
+    "id3": ID3Text("TPOS"), "vorbis": FirstOf((VorbisKey("DISCNUMBER"), VorbisKey("DISC"))), "mp4": MP4Pair("disk"),
+    "asf": ASFAttribute("WM/PartOfSet"), "ape": APEItem("Disc"),
+    "matroska": FirstOf((KeyedValues("DISC"), KeyedValues("DISCNUMBER"))), "caf": KeyedValues("disc"),
+})
+YEAR = TagField("year", {  # (ID3: mutagen reads a v2.3 tag's TYER as TDRC, unless a second tag is read as it is)
+    "id3": FirstOf((ID3Text("TDRC"), ID3Text("TYER"), ID3Text("TDOR"), ID3Text("TORY"))), "vorbis": FirstOf((VorbisKey("DATE"), VorbisKey("YEAR"))),
+    "mp4": MP4Atom("\xa9day"), "asf": FirstOf((ASFAttribute("WM/Year"), ASFAttribute("date"))),
+    "ape": FirstOf((APEItem("Year"), APEItem("Date"))),
+    "matroska": FirstOf((KeyedValues("DATE_RELEASED"), KeyedValues("DATE_RECORDED"), KeyedValues("DATE"))),
+    "caf": FirstOf((KeyedValues("year"), KeyedValues("recorded date"), KeyedValues("date"))),
+})
 PROVENANCE = TagField("genre_tagger", {
     "id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER"),
     "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"), "matroska": KeyedValues("GENRE_TAGGER"),
@@ -294,6 +328,25 @@ class FileTags:
     # has no such place). raw_genres is the first's, else the second's; undo puts each back in its own place.
     first_tag_genres: tuple[str, ...] = ()
     second_tag_genres: tuple[str, ...] | None = None
+    track_number: int = 0  # 0: not known
+    disc_number: int = 0
+    year: int = 0
+
+
+_LEADING_NUMBER = re.compile(r"\s*0*(\d{1,4})(?!\d)")
+_YEAR = re.compile(r"(?<!\d)(\d{4})(?!\d)")
+
+
+def number_in(text: str) -> int:
+    """A track or disc number as taggers write it ("3", "03", "3/12"); 0 where there is none ("A1", "")."""
+    found = _LEADING_NUMBER.match(text)
+    return int(found.group(1)) if found else 0
+
+
+def year_in(text: str) -> int:
+    """The year of a date as taggers write it ("2003", "2003-05-01", "05/01/2003", "c. 1965"); 0 where there is none."""
+    found = _YEAR.search(text)
+    return int(found.group(1)) if found else 0
 
 
 def _split(values: list[str], separator: str) -> list[str]:
@@ -323,7 +376,8 @@ def _open(path: Path):
 
 
 def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
-    """Genre, title, artist, album, album artist, compilation flag and provenance of a file."""
+    """Genre, title, artist, album, album artist, compilation flag, track and disc numbers, year and provenance of a
+    file."""
     path = Path(path)
     fmt, audio = _open(path)
     tags, kind = audio.tags, fmt.tag_kind
@@ -336,19 +390,24 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
     other = None
     title, artist, album = first(TITLE), first(ARTIST), first(ALBUM)
     album_artist, compilation = first(ALBUM_ARTIST), first(COMPILATION)
+    track, disc, year = number_in(first(TRACK_NUMBER)), number_in(first(DISC_NUMBER)), year_in(first(YEAR))
     if fmt.riff_info:  # WAV: the RIFF INFO chunk fills in what the ID3 chunk lacks
         info = riff_info.read_info(path)
         other = (info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ()
         title, artist, album = title or info.get("INAM", ""), artist or info.get("IART", ""), album or info.get("IPRD", "")
+        # ITRK as most taggers write it, IPRT as ffmpeg does
+        track, year = track or number_in(info.get("ITRK") or info.get("IPRT", "")), year or year_in(info.get("ICRD", ""))
     if fmt.second_tag and (second := _second_tags(fmt.second_tag, path)) is not None:  # fills in what the first lacks
         of = fmt.second_tag
         other = tuple(GENRE.get(of, second, options))
         title, artist, album = (title or first(TITLE, second, of), artist or first(ARTIST, second, of),
                                 album or first(ALBUM, second, of))
         album_artist, compilation = album_artist or first(ALBUM_ARTIST, second, of), compilation or first(COMPILATION, second, of)
+        track, disc = track or number_in(first(TRACK_NUMBER, second, of)), disc or number_in(first(DISC_NUMBER, second, of))
+        year = year or year_in(first(YEAR, second, of))
     raw = own or other or ()
     return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), album_artist, is_yes(compilation), raw,
-                    own, other)
+                    own, other, track, disc, year)
 
 
 def _second_tags(kind: str, path: Path):

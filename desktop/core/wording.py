@@ -35,3 +35,10 @@ def play_length(seconds: float) -> str:
     whole = int(seconds + 0.5)  # rounded, as players round it: 187.6 s is 3:08
     hours, rest = divmod(whole, 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def album_place(track: int, disc: int, year: int) -> str:
+    """Where a track is on its album and its year, as its tags say: 'disc 2, track 3, 2003'; '' where they say
+    none (0)."""
+    parts = [f"disc {disc}" if disc > 1 else "", f"track {track}" if track else "", str(year) if year else ""]
+    return ", ".join(part for part in parts if part)

@@ -8,10 +8,11 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
@@ -40,6 +41,9 @@ from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 COMMIT_EVERY = 200
 TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled reading again got to
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
+# What reading a file's tags again can change of its track (_read_tags_again counts the tracks it changed).
+read_again = attrgetter("file_genre", "artist", "album", "album_artist", "compilation", "track_number", "disc_number",
+                        "year")
 FOLDERS = queries.LIBRARY_FOLDERS
 LEFT_OUT = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
 KEPT_AS_MUSIC = "kept_as_music"  # meta key: folders that look like spoken word the listener said are music (JSON list)
@@ -309,6 +313,7 @@ class Library:
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
         track.album_artist, track.compilation = tags.album_artist, tags.compilation
+        track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
 
     def _read_tags_again(self, s: Session, cancel: threading.Event, progress: Throttled) -> int:
@@ -323,11 +328,13 @@ class Library:
         short = {  # reader version -> the tracks an older reader read short
             2: and_(Track.format.in_(second_tag), or_(Track.file_genre == "", Track.artist == "", Track.album == "")),
             3: Track.album != "",  # album artist and compilation flag: only an album's tracks need them
+            4: true(),  # track and disc numbers, the year: every track
         }
         upto = s.get(Meta, TAGS_READ_UPTO)
         last = int(upto.value) if upto is not None else 0  # a cancelled scan's reading goes on where it stopped
         tracks = s.scalars(select(Track).where(Track.missing.is_(False), Track.audio_hash != "", Track.id > last,
-                                               or_(*(rule for version, rule in short.items() if version > done)))
+                                               or_(*(rule for version, rule in short.items()
+                                                     if done < version <= TAG_READER_VERSION)))
                            .order_by(Track.id)).all()
         gained = 0
         for n, track in enumerate(tracks):
@@ -343,12 +350,14 @@ class Library:
                 tags = read_tags(track.path, self.tag_options)
             except (OSError, GenreTaggerError):
                 continue  # the walk names what is wrong with it
-            before = (track.file_genre, track.artist, track.album, track.album_artist, track.compilation)
+            before = read_again(track)
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
-            track.album_artist, track.compilation = tags.album_artist, tags.compilation  # never read before
+            # never read before (album artist, compilation: reader 3; the numbers and year: 4)
+            track.album_artist, track.compilation = tags.album_artist, tags.compilation
+            track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
             track.genre = current_genre(track)
-            gained += (track.file_genre, track.artist, track.album, track.album_artist, track.compilation) != before
+            gained += read_again(track) != before
         s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))
         if upto is not None:
             s.delete(upto)

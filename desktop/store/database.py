@@ -27,7 +27,7 @@ from desktop.store.backup import (
 from desktop.store.changes import raise_mark_on_commit
 from desktop.store.schema import CHANGE_MARK, Base, Meta
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 
 class DatabaseError(GenreTaggerError):
@@ -135,11 +135,18 @@ def _change_marks(conn: Connection) -> None:
     conn.exec_driver_sql(f"INSERT OR IGNORE INTO meta (key, value) VALUES ('{CHANGE_MARK}', '1')")
 
 
+def _track_numbers(conn: Connection) -> None:
+    # Version 11: track and disc numbers and the year, so an album plays and sorts in its own order. Filled in by the
+    # next scan, which reads every present track's tags again once (library.TAGS_READ_BY).
+    _add_columns(conn, "tracks", {"track_number": "INTEGER NOT NULL DEFAULT 0", "disc_number": "INTEGER NOT NULL DEFAULT 0",
+                                  "year": "INTEGER NOT NULL DEFAULT 0"})
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
                                                        4: _split_status, 5: _link_corrections, 6: _journal_provenance,
                                                        7: _journal_tag_genres, 8: _album_artists, 9: _tag_genres_shown,
-                                                       10: _change_marks}
+                                                       10: _change_marks, 11: _track_numbers}
 
 
 def _transactional_engine(path: Path) -> Engine:

@@ -76,6 +76,10 @@ class Track(Base):
     album: Mapped[str] = mapped_column(String, default="")
     album_artist: Mapped[str] = mapped_column(String, default="", server_default="")
     compilation: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # marked part of a compilation in its tags
+    # From the tags; 0 where they say none. An album's tracks in their order, and the year (the table, playlists).
+    track_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    disc_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    year: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     file_genre: Mapped[str] = mapped_column(String, default="", index=True)  # the tag as found, "; "-joined
     # Denormalised from the current model's analysis and the correction, so the GUI's queries stay
     # single-table and indexed at 100,000 tracks.

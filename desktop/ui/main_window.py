@@ -45,7 +45,7 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
-from desktop.core.wording import count
+from desktop.core.wording import album_place, count
 from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
 from desktop.services.labels import genre_folders_on, what_it_teaches
 from desktop.services.learning import active_model, merge_and_rename, merges_in_effect
@@ -86,6 +86,8 @@ from desktop.ui.table_model import (
     STATUS,
     TITLE,
     TRACK_ID_ROLE,
+    TRACK_NUMBER,
+    YEAR,
     GenreListModel,
     LibraryFilter,
     LibraryTableModel,
@@ -818,7 +820,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             title = track.title or Path(track.path).name
             album_by = (f"{track.album}, album by {track.album_artist}" if track.album and track.album_artist
                         and track.album_artist.casefold() != track.artist.casefold() else track.album)
-            who = " — ".join(html.escape(part) for part in (track.artist, album_by) if part)
+            placed = album_place(track.track_number, track.disc_number, track.year)
+            who = " — ".join(html.escape(part) for part in (track.artist, album_by, placed) if part)
             heading = f"<b>{html.escape(title)}</b>" + (f"<br>{who}" if who else "") + f"<br><small>{html.escape(track.path)}</small>"
             album = album_genre_of(s, track_id)
             apart = album is None and self.album_genres_action.isChecked() and in_compilation(s, track_id)
@@ -1113,10 +1116,11 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.splitter.restoreState(split)
 
     def _worded_columns(self) -> dict[int, tuple[int, int]]:
-        """Confidence, status and length: as wide as their words at least, and as their titles where there is room."""
+        """Confidence, status, length, year and #: as wide as their words at least, and as their titles where there is
+        room."""
         header = self.table.horizontalHeader()
         words = {CONFIDENCE: self._text_width("100%"), STATUS: self._text_width("uncertain"),
-                 LENGTH: self._text_width("1:00:00")}
+                 LENGTH: self._text_width("1:00:00"), YEAR: self._text_width("0000"), TRACK_NUMBER: self._text_width("00")}
         return {column: (least, max(header.sectionSizeHint(column), least)) for column, least in words.items()}
 
     def _column_floors(self) -> dict[int, int]:

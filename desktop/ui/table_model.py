@@ -37,16 +37,19 @@ from desktop.ui.track_drag import (
 
 # A column added later goes at the end: a header's saved state keeps the earlier ones where the listener left them,
 # and the new ones are laid out as at a first start (HIDDEN_AT_FIRST, PLACED_AFTER).
-TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS, LENGTH, FOLDER = range(9)
-HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "Length", "Folder")
+TITLE, ARTIST, ALBUM, FILE_GENRE, GENRE, CONFIDENCE, STATUS, LENGTH, FOLDER, YEAR, TRACK_NUMBER = range(11)
+HEADERS = ("Title", "Artist", "Album", "File genre", "Genre", "Confidence", "Status", "Length", "Folder", "Year", "#")
 HIDDEN_AT_FIRST = {FOLDER}  # until shown from the header's menu or View > Columns
-PLACED_AFTER = {LENGTH: ALBUM}  # shown right of this column at first, as players show a track's length
+# Shown right of this column at first, as players show them: Album, #, Year, Length (laid out in column order).
+PLACED_AFTER = {LENGTH: ALBUM, YEAR: ALBUM, TRACK_NUMBER: ALBUM}
 # What a column title says on hover: in a narrow window the title itself may end in "…" ("Con…"); the others say
 # their title alone.
 HEADER_TIPS = {FILE_GENRE: "File genre: what the file's own genre tag says",
                GENRE: "Genre: the genre shown and written (yours where you set one; double-click to correct)",
                CONFIDENCE: "Confidence: how sure the predicted genre is", STATUS: "Status: how the track's analysis went",
-               LENGTH: "Length: how long the track plays", FOLDER: "Folder: where the file is"}
+               LENGTH: "Length: how long the track plays", FOLDER: "Folder: where the file is",
+               YEAR: "Year: when the track came out, as its tags say",
+               TRACK_NUMBER: "#: the track's number on its album (sorted disc by disc)"}
 TRACK_ID_ROLE = Qt.ItemDataRole.UserRole + 2
 PATH_ROLE = Qt.ItemDataRole.UserRole + 3
 GENRE_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -77,6 +80,9 @@ class TrackRow:
     status: str
     error: str
     duration: float = 0.0  # seconds; 0 when unknown (unreadable)
+    year: int = 0  # these three: 0 where the tags say none
+    track_number: int = 0
+    disc_number: int = 0
 
     def cells(self) -> tuple[str, ...]:
         """The row as the table shows it, one text per column."""
@@ -101,17 +107,18 @@ class TrackRow:
 CELL_TEXTS: tuple[Callable[[TrackRow], str], ...] = (
     lambda r: r.title or PurePath(r.path).name, attrgetter("artist"), attrgetter("album"), attrgetter("file_genre"),
     attrgetter("genre"), lambda r: "" if r.confidence is None else percent(r.confidence),
-    lambda r: status_words(r.status), lambda r: play_length(r.duration), lambda r: str(PurePath(r.path).parent))
+    lambda r: status_words(r.status), lambda r: play_length(r.duration), lambda r: str(PurePath(r.path).parent),
+    lambda r: str(r.year or ""), lambda r: str(r.track_number or ""))
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
                Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error,
-               Track.duration)
+               Track.duration, Track.year, Track.track_number, Track.disc_number)
 
 
 def _row(values) -> TrackRow:
-    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e, duration = values
+    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e, duration, year, number, disc = values
     return TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg),
-                    display_status(verdict, written, cg), e or "", duration or 0.0)
+                    display_status(verdict, written, cg), e or "", duration or 0.0, year or 0, number or 0, disc or 0)
 
 
 def load_rows(sessions) -> list[TrackRow]:
@@ -163,15 +170,20 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD,
 
 
 def sort_key(row: TrackRow, column: int) -> tuple:
-    """How a row sorts by a column: its value as shown (confidence and length as numbers), ties by artist, album,
-    title."""
+    """How a row sorts by a column: its value as shown (confidence, length and year as numbers, # disc by disc), ties
+    by artist, album, then the album's own order (disc, track number), then title."""
     if column == CONFIDENCE:
         value = row.confidence if row.confidence is not None else -1.0
     elif column == LENGTH:
         value = row.duration  # "10:00" after "9:59", not before it as text
+    elif column == YEAR:
+        value = row.year
+    elif column == TRACK_NUMBER:
+        value = (row.disc_number, row.track_number)
     else:
         value = natural_key(row.cell(column))
-    return value, natural_key(row.artist), natural_key(row.album), natural_key(row.title), row.id
+    return (value, natural_key(row.artist), natural_key(row.album), row.disc_number, row.track_number,
+            natural_key(row.title), row.id)
 
 
 @dataclass(frozen=True)
