@@ -1011,6 +1011,51 @@ def test_tracks_dragged_onto_a_sidebar_genre_get_it_journalled(qtbot, window):
     assert [read_tags(path).genres for path in paths] == before
 
 
+def test_files_and_folders_dropped_from_a_file_manager_onto_a_genre_get_it(qtbot, window, tmp_path):
+    # Only the table's own tracks could be dropped on a genre: files and folders from a file manager were refused.
+    from PySide6.QtCore import QMimeData, QUrl
+
+    from desktop.ui.table_model import SIDEBAR_NAMES
+    from desktop.ui.track_drag import put_track_ids
+
+    scan(qtbot, window)
+    window.resize(1000, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    genre_row = next(r for r in range(1, window.genres.rowCount())
+                     if window.genres.index(r).data(GENRE_ROLE) not in SIDEBAR_NAMES)
+    genre = window.genres.index(genre_row).data(GENRE_ROLE)
+    folder = window.files["flac"].parent  # a folder of make_library's: several tracks
+    in_folder = [p for p in window.files.values() if p.parent == folder]
+    one = next(p for p in window.files.values() if p.parent != folder)
+    stranger = make_track(tmp_path / "elsewhere", "stranger", "noise", "flac", 2.0)  # a file the library does not hold
+
+    def dragged(*urls, ids_from=None) -> QMimeData:
+        data = QMimeData()
+        data.setUrls(list(urls))
+        if ids_from:
+            put_track_ids(data, ids_from, [1])
+        return data
+
+    local = [QUrl.fromLocalFile(str(p)) for p in (folder, one, stranger)]
+    assert not drop_on_sidebar(window, 0, dragged(*local))  # "All tracks" is no genre
+    assert not drop_on_sidebar(window, genre_row, dragged(*local, ids_from="1:another window"))  # another library's
+    assert not drop_on_sidebar(window, genre_row, dragged(QUrl("https://example.com/song.mp3")))
+    assert len(in_folder) > 1 and not window.write_busy and not window.errors.count()
+    before = {p: read_tags(p).genres for p in [*in_folder, one]}
+    assert drop_on_sidebar(window, genre_row, dragged(*local))
+    qtbot.waitUntil(lambda: window.write_busy or window.statusBar().currentMessage().startswith("Set "), timeout=5000)
+    wait_write(qtbot, window)
+    assert window.statusBar().currentMessage() == f"Set {len(in_folder) + 1} tracks to {genre}"
+    assert all(read_tags(p).genres == (genre,) for p in before) and read_tags(stranger).genres == ()
+    assert [window.errors.item(i).text() for i in range(window.errors.count())] == [
+        f"{stranger}: not in the library, so its genre was not set: add its folder first (drop it on the table, or "
+        "File → Add Folder…)"]
+    window.undo_last()  # one undo step, as for tracks dragged from the table
+    wait_write(qtbot, window)
+    assert {p: read_tags(p).genres for p in before} == before
+
+
 def test_review_dialog_writes_only_accepted(qtbot, window):
     from desktop.ui.review_dialog import ReviewDialog
 

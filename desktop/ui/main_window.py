@@ -207,12 +207,14 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.sidebar.selectionModel().currentChanged.connect(lambda current, _previous: self._genre_chosen(current))
         self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.sidebar.customContextMenuRequested.connect(self._sidebar_menu)
-        # Tracks dragged from the table onto a genre get it, as Set Genre… gives it (journalled, one undo step).
+        # Tracks dragged from the table (or files from a file manager) onto a genre get it, as Set Genre… gives it
+        # (journalled, one undo step).
         self.genres.drops_from = None if self.read_only else self.table_model.drag_owner
         self.sidebar.setDragDropMode(QAbstractItemView.DragDropMode.DropOnly)
         self.sidebar.setDragDropOverwriteMode(True)  # onto a genre, never between two
         # Queued: the write starts once the drag has ended, not inside the drag's own event loop.
         self.genres.tracks_dropped.connect(self.correct, Qt.ConnectionType.QueuedConnection)
+        self.genres.files_dropped.connect(self.correct_files, Qt.ConnectionType.QueuedConnection)  # from a file manager
         self.search = SearchBox("Search title, artist, album, genre…")
         self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_PAUSE_MS, timeout=self.search_now)
         self.search.textChanged.connect(self._search_typed)

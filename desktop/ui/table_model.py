@@ -31,6 +31,7 @@ from desktop.ui.track_drag import (
     TRACK_IDS_MIME,
     comes_from,
     drag_owner,
+    local_paths,
     put_track_ids,
     track_ids_from,
 )
@@ -607,10 +608,11 @@ class LibraryFilter(QSortFilterProxyModel):
 
 
 class GenreListModel(QAbstractListModel):
-    """Sidebar: "All tracks" then each genre with its track count; tracks dragged from its window's table onto a
-    genre ask for that genre (it writes nothing)."""
+    """Sidebar: "All tracks" then each genre with its track count; tracks dragged from its window's table, or files and
+    folders from a file manager, onto a genre ask for that genre (it writes nothing)."""
 
     tracks_dropped = Signal(list, str)  # track ids, genre
+    files_dropped = Signal(list, str)  # paths of files and folders, genre
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -629,22 +631,30 @@ class GenreListModel(QAbstractListModel):
         return flags | Qt.ItemFlag.ItemIsDropEnabled if self.drops_from and self._genre_at(index) else flags
 
     def mimeTypes(self) -> list[str]:  # noqa: N802 (Qt's name)
-        return [TRACK_IDS_MIME]
+        return [TRACK_IDS_MIME, "text/uri-list"]
 
     def supportedDropActions(self) -> Qt.DropAction:  # noqa: N802
         return Qt.DropAction.CopyAction
 
     def canDropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        """Onto a genre (not between rows, not onto "All tracks", "Uncertain" or "No genre"), tracks from its own table."""
-        return row == -1 and self._genre_at(parent) is not None and comes_from(data, self.drops_from)
+        """Onto a genre (not between rows, not onto "All tracks", "Uncertain" or "No genre"), tracks from its own table
+        or local files and folders (not another window's tracks)."""
+        return (row == -1 and self._genre_at(parent) is not None and self.drops_from is not None
+                and (comes_from(data, self.drops_from) or bool(local_paths(data))))
 
     def dropMimeData(self, data, action, row, column, parent) -> bool:  # noqa: N802
-        """Ask for the dropped tracks to get the genre they were dropped on."""
-        genre = self._genre_at(parent) if row == -1 else None  # as canDropMimeData; the ids read once
-        ids = track_ids_from(data, self.drops_from) if genre is not None else []
-        if ids:
+        """Ask for the dropped tracks, or the library's tracks among the dropped files, to get the genre they were
+        dropped on."""
+        genre = self._genre_at(parent) if row == -1 and self.drops_from is not None else None  # as canDropMimeData
+        if genre is None:
+            return False
+        if ids := track_ids_from(data, self.drops_from):  # the ids read once
             self.tracks_dropped.emit(ids, genre)
-        return bool(ids)
+            return True
+        if paths := local_paths(data):
+            self.files_dropped.emit(paths, genre)
+            return True
+        return False
 
     def set_counts(self, counts: list[tuple[str, int]], total: int) -> None:
         """Replace the counts; `total`: every track ("All tracks" shows the unanalysed and the failed too,

@@ -42,3 +42,11 @@ def track_ids_from(data: QMimeData | None, owner: str | None) -> list[int]:
         return [int(i) for i in ids.split()]
     except ValueError:
         return []
+
+
+def local_paths(data: QMimeData | None) -> list[str]:
+    """The local files and folders a file manager's drag carries; none from a table of tracks (this window's or another
+    library's: theirs go by id), none that are web links."""
+    if data is None or data.hasFormat(TRACK_IDS_MIME) or not data.hasUrls():
+        return []
+    return [url.toLocalFile() for url in data.urls() if url.isLocalFile()]

@@ -99,6 +99,18 @@ class WriteActions:
         return self.run_write(lambda report, cancel: service.correct(paths, genre, source="gui", progress=report, cancel=cancel),
                               f"Set {count(len(paths), 'track')} to {genre}", also_finished=self._relearn_after())
 
+    def correct_files(self, paths: list[str], genre: str):
+        """Files and folders dropped from a file manager onto a genre: the library's tracks among them get it, as
+        tracks dragged from the table do; a file or folder holding none of its tracks is named in Problems."""
+        dropped = within(paths)
+        # Present tracks, shown or filtered out: a folder's every track.
+        found = {row.path: row.id for row in self.table_model.all_rows() if dropped(row.path)}
+        for path in paths:  # a file found is looked up; a folder's tracks are among those found
+            if str(Path(path).expanduser().absolute()) not in found and not any(map(within([path]), found)):
+                self.report_problem(path, "not in the library, so its genre was not set: add its folder first "
+                                          "(drop it on the table, or File → Add Folder…)")
+        return self.correct(list(found.values()), genre) if found else None
+
     def _relearn_after(self) -> tuple:
         """`also_finished` for a write that changes labels (corrections): a relearn where a learned model is in use."""
         return (self._schedule_relearn,) if self.learned_model_in_use() else ()
