@@ -18,7 +18,7 @@ def natural_key(text: str) -> tuple:
     return tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(folded)))
 
 
-def album_order(artist: str | None, album: str | None, path: str, disc: int = 0, track: int = 0) -> tuple:
+def album_order(artist: str | None, album: str | None, disc: int, track: int, path: str) -> tuple:
     """Playing order across a library: by artist, album, then the album's own order (disc, track number: 0 where the
     tags say none), then file name (which usually starts with the track number where the tags have none)."""
     return natural_key(artist or ""), natural_key(album or ""), disc, track, natural_key(path)

@@ -299,8 +299,8 @@ DISC_NUMBER = TagField("disc_number", {
     "matroska": FirstOf((KeyedValues("DISC"), KeyedValues("DISCNUMBER"))), "caf": KeyedValues("disc"),
 })
 YEAR = TagField("year", {  # (ID3: mutagen reads a v2.3 tag's TYER as TDRC, unless a second tag is read as it is)
-    "id3": FirstOf((ID3Text("TDRC"), ID3Text("TYER"), ID3Text("TDOR"), ID3Text("TORY"))), "vorbis": FirstOf((VorbisKey("DATE"), VorbisKey("YEAR"))),
-    "mp4": MP4Atom("\xa9day"), "asf": FirstOf((ASFAttribute("WM/Year"), ASFAttribute("date"))),
+    "id3": FirstOf((ID3Text("TDRC"), ID3Text("TYER"), ID3Text("TDOR"), ID3Text("TORY"))),
+    "vorbis": FirstOf((VorbisKey("DATE"), VorbisKey("YEAR"))), "mp4": MP4Atom("\xa9day"), "asf": FirstOf((ASFAttribute("WM/Year"), ASFAttribute("date"))),
     "ape": FirstOf((APEItem("Year"), APEItem("Date"))),
     "matroska": FirstOf((KeyedValues("DATE_RELEASED"), KeyedValues("DATE_RECORDED"), KeyedValues("DATE"))),
     "caf": FirstOf((KeyedValues("year"), KeyedValues("recorded date"), KeyedValues("date"))),

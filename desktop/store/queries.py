@@ -122,7 +122,7 @@ def tracks_by_genre(session: Session, genre: str | None = None, limit: int | Non
     if threshold is not None:
         q = q.where(confident_clause(threshold))
     # Sorted here, not by SQL: SQLite orders "Zappa" before "abba" and "Track 10" before "Track 2".
-    tracks = sorted(session.scalars(q), key=lambda t: album_order(t.artist, t.album, t.path, t.disc_number, t.track_number))
+    tracks = sorted(session.scalars(q), key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path))
     return tracks[:limit] if limit else tracks
 
 
