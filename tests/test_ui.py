@@ -984,8 +984,8 @@ def drop_on_sidebar(window, row: int, data) -> bool:
     return drop.isAccepted()
 
 
-def test_tracks_dragged_onto_a_sidebar_genre_get_it_journalled(qtbot, window):
-    # The sidebar took no drops; now tracks dropped on a genre are corrected to it, as Set Genre… does, one undo step.
+def scanned_with_a_genre_shown(qtbot, window) -> tuple[int, str]:
+    """Scan the window's library and show the window; the sidebar row of its first genre, and that genre."""
     from desktop.ui.table_model import SIDEBAR_NAMES
 
     scan(qtbot, window)
@@ -995,6 +995,12 @@ def test_tracks_dragged_onto_a_sidebar_genre_get_it_journalled(qtbot, window):
     genre_row = next(r for r in range(1, window.genres.rowCount())
                      if window.genres.index(r).data(GENRE_ROLE) not in SIDEBAR_NAMES)
     genre = window.genres.index(genre_row).data(GENRE_ROLE)
+    return genre_row, genre
+
+
+def test_tracks_dragged_onto_a_sidebar_genre_get_it_journalled(qtbot, window):
+    # The sidebar took no drops; now tracks dropped on a genre are corrected to it, as Set Genre… does, one undo step.
+    genre_row, genre = scanned_with_a_genre_shown(qtbot, window)
     data = window.proxy.mimeData([window.proxy.index(row, 0) for row in (0, 2)])
     paths, ids = ([getattr(window.shown_row(row), name) for row in (0, 2)] for name in ("path", "id"))
     before = [read_tags(path).genres for path in paths]
@@ -1015,16 +1021,9 @@ def test_files_and_folders_dropped_from_a_file_manager_onto_a_genre_get_it(qtbot
     # Only the table's own tracks could be dropped on a genre: files and folders from a file manager were refused.
     from PySide6.QtCore import QMimeData, QUrl
 
-    from desktop.ui.table_model import SIDEBAR_NAMES
     from desktop.ui.track_drag import put_track_ids
 
-    scan(qtbot, window)
-    window.resize(1000, 600)
-    window.show()
-    qtbot.waitExposed(window)
-    genre_row = next(r for r in range(1, window.genres.rowCount())
-                     if window.genres.index(r).data(GENRE_ROLE) not in SIDEBAR_NAMES)
-    genre = window.genres.index(genre_row).data(GENRE_ROLE)
+    genre_row, genre = scanned_with_a_genre_shown(qtbot, window)
     folder = window.files["flac"].parent  # a folder of make_library's: several tracks
     in_folder = [p for p in window.files.values() if p.parent == folder]
     one = next(p for p in window.files.values() if p.parent != folder)
