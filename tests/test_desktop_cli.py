@@ -96,6 +96,23 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     assert refused.value.code == EXIT_ERROR and "not allowed with" in capsys.readouterr().err
 
 
+def test_a_folder_of_m4a_files_itunes_marked_as_audiobooks_is_asked_about_and_not_tagged(lib, capsys):
+    # Named "Stories", with no genre tags: only iTunes' media kind said it was a book, and `scan --write` tagged it.
+    from mutagen.mp4 import MP4
+
+    music, files = lib
+    book = [make_track(music / "Stories" / "Dune", f"chapter {n}", "noise", "m4a", 3.0, seed=5 + n) for n in (1, 2)]
+    for chapter in book:
+        file = MP4(chapter)
+        file["stik"] = [2]
+        file.save()
+    before = [f.read_bytes() for f in book]
+    assert main(["scan", str(music), "--write"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert f"spoken word? {music / 'Stories'}  (2 tracks; marked as audiobooks by iTunes)" in out
+    assert "not written: 2 files in those folders" in out and [f.read_bytes() for f in book] == before
+
+
 def test_a_folder_that_looks_like_spoken_word_is_asked_about_and_not_tagged_until_the_listener_says(lib, capsys):
     # An audiobook inside ~/Music was tagged with a music genre by `scan --write`, and nothing said so.
     music, files = lib
@@ -439,7 +456,8 @@ def test_set_show_and_protection(lib, capsys):
                  if ": " in line and not line.startswith("model"))
     assert shown["confidence"] == sureness(data["confidence"], 3)  # three places, as in the bars below, not float's repr
     assert (shown["album_artist"], shown["compilation"]) == ("-", "-") and data["compilation"] is False
-    assert (shown["track_number"], shown["disc_number"], shown["year"]) == ("-", "-", "-") and data["year"] is None
+    assert (shown["track_number"], shown["disc_number"], shown["year"], shown["media_kind"]) == ("-", "-", "-", "-")
+    assert data["year"] is None and data["media_kind"] is None
 
 
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):

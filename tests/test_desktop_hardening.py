@@ -936,7 +936,7 @@ def test_a_version_6_journal_is_undone_into_the_first_tag_as_before(env):
         assert [e.old_tag_genres for e in s.query(JournalEntry)][-1] == [[], None]
 
 
-def test_a_version_10_library_gains_track_numbers_and_years_and_keeps_its_tracks(tmp_path):
+def test_a_version_10_library_gains_track_numbers_years_and_media_kinds_and_keeps_its_tracks(tmp_path):
     import sqlite3
 
     from desktop.store.database import open_database
@@ -945,7 +945,7 @@ def test_a_version_10_library_gains_track_numbers_and_years_and_keeps_its_tracks
     db = tmp_path / "v10.db"
     open_database(db).kw["bind"].dispose()
     with sqlite3.connect(db) as con:  # back to version 10: no track or disc number, no year
-        for column in ("track_number", "disc_number", "year"):
+        for column in ("track_number", "disc_number", "year", "media_kind"):
             con.execute(f"alter table tracks drop column {column}")
         con.execute("update meta set value = '10' where key = 'schema_version'")
         con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
@@ -954,8 +954,8 @@ def test_a_version_10_library_gains_track_numbers_and_years_and_keeps_its_tracks
                     " '2026-01-01', 'new', 'none')")
     sessions = open_database(db)
     with sessions() as s:  # unknown (0) until the next scan reads every track's tags again (reader 4)
-        assert [(t.title, t.genre, t.track_number, t.disc_number, t.year) for t in s.query(Track)] == [
-            ("A", "Hip-Hop", 0, 0, 0)]
+        assert [(t.title, t.genre, t.track_number, t.disc_number, t.year, t.media_kind) for t in s.query(Track)] == [
+            ("A", "Hip-Hop", 0, 0, 0, "")]
     sessions.kw["bind"].dispose()
     with sqlite3.connect(db) as con:
         assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "11"

@@ -135,13 +135,18 @@ def test_album_artists_are_read_once_from_the_album_tracks_of_a_library_scanned_
 
 
 def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_scanned_before_they_were(env):
-    # Schema 11 added the track and disc numbers and the year; a scan skips unchanged files, so a library scanned
-    # before would have none until each file changed. Every present track is read again once, with an album or not.
+    # Schema 11 added the track and disc numbers, the year and iTunes' media kind; a scan skips unchanged files, so a
+    # library scanned before would have none until each file changed. Every present track is read again once, with an
+    # album or not.
     from mutagen.id3 import TDRC, TPOS, TRCK
+    from mutagen.mp4 import MP4
 
     import desktop.services.library as library
 
-    mp3, flac = env.files["mp3"], env.files["flac"]
+    mp3, flac, m4a = env.files["mp3"], env.files["flac"], env.files["m4a"]
+    episode = MP4(m4a)
+    episode["pcst"] = True  # an iTunes podcast episode
+    episode.save()
     id3 = mutagen.File(mp3)
     id3.tags.add(TRCK(encoding=3, text=["7/12"]))
     id3.tags.add(TPOS(encoding=3, text=["2/2"]))
@@ -154,13 +159,16 @@ def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_sca
     with env.sessions() as s:
         numbers = lambda path: (lambda t: (t.track_number, t.disc_number, t.year))(queries.track_by_path(s, str(path)))  # noqa: E731
         assert (numbers(mp3), numbers(flac)) == ((7, 2, 1994), (3, 0, 2001))  # a scan reads them
-        s.execute(Track.__table__.update().values(track_number=0, disc_number=0, year=0))  # as reader version 3 left it
+        assert queries.track_by_path(s, str(m4a)).media_kind == "podcast"
+        # as reader version 3 left it
+        s.execute(Track.__table__.update().values(track_number=0, disc_number=0, year=0, media_kind=""))
         s.merge(Meta(key=library.TAGS_READ_BY, value="3"))
         s.commit()
     report = env.library.sync([env.music])
-    assert report.reread == 2 and report.unchanged == len(env.files)  # the two files that have them
+    assert report.reread == 3 and report.unchanged == len(env.files)  # the three files that have them
     with env.sessions() as s:
         assert (numbers(mp3), numbers(flac)) == ((7, 2, 1994), (3, 0, 2001))  # the FLAC has no album, and is read too
+        assert queries.track_by_path(s, str(m4a)).media_kind == "podcast"
         assert s.get(Meta, library.TAGS_READ_BY).value == str(library.TAG_READER_VERSION) == "4"
     assert env.library.sync([env.music]).reread == 0  # once only
 

@@ -136,6 +136,23 @@ def test_an_id3v23_tags_year_and_an_apev2_tags_numbers_are_read(tmp_path):
     assert (read_tags(bare).track_number, read_tags(bare).disc_number, read_tags(bare).year) == (9, 1, 1999)
 
 
+def test_itunes_media_kind_says_audiobooks_and_podcasts(tmp_path):
+    from mutagen.mp4 import MP4
+
+    m4a = make_track(tmp_path, "a", "tones", "m4a", 1.0)
+    assert read_tags(m4a).media_kind == ""
+    for atoms, kind in (({"stik": [2]}, "audiobook"), ({"stik": [21]}, "podcast"), ({"stik": [1]}, ""),
+                        ({"stik": [1], "pcst": True}, "podcast")):  # 1: music; pcst: iTunes' podcast flag
+        file = MP4(m4a)
+        file.tags.clear()
+        file.tags.update(atoms)
+        file.save()
+        assert read_tags(m4a).media_kind == kind
+    write_genres(m4a, ["Jazz"])  # a genre write keeps it
+    assert read_tags(m4a).media_kind == "podcast" and MP4(m4a).tags["stik"] == [1]
+    assert read_tags(make_track(tmp_path, "b", "tones", "mp3", 1.0)).media_kind == ""  # only MP4 keeps one
+
+
 def test_compilation_flags_as_taggers_write_them(tmp_path):
     from mutagen.mp4 import MP4
 

@@ -24,7 +24,7 @@ def track_dict(t) -> dict:
     """A track row for output."""
     return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "album_artist": t.album_artist,
             "compilation": t.compilation, "track_number": t.track_number or None, "disc_number": t.disc_number or None,
-            "year": t.year or None, "file_genre": t.file_genre,
+            "year": t.year or None, "media_kind": t.media_kind or None, "file_genre": t.file_genre,
             "predicted": t.predicted_genre, "confidence": t.confidence, "corrected": t.corrected_genre,
             "genre": t.genre, "status": t.status, "verdict": t.verdict, "write_state": t.write_state, "error": t.error}
 

@@ -1,5 +1,6 @@
 """Folders inside the music folders that look like spoken word (audiobooks, podcasts): found from the folders' names,
-the tracks' genre tags and the audiobook container, so the listener can be asked once whether to leave them out."""
+the tracks' genre tags, iTunes' media kind and the audiobook container, so the listener can be asked once whether to
+leave them out."""
 
 from __future__ import annotations
 
@@ -55,10 +56,13 @@ def spoken_name(name: str) -> bool:
     return _name_key(name) in SPOKEN_FOLDER_NAMES
 
 
-def spoken_track(path: str, file_genre: str) -> str | None:
-    """What says a track is spoken word (its genre tag, or the audiobook container); None where nothing does."""
+def spoken_track(path: str, file_genre: str, media_kind: str = "") -> str | None:
+    """What says a track is spoken word (the audiobook container, iTunes' media kind: "audiobook" or "podcast", or its
+    genre tag); None where nothing does."""
     if path[-len(AUDIOBOOK_SUFFIX):].casefold() == AUDIOBOOK_SUFFIX:
         return "audiobook files (.m4b)"
+    if media_kind:
+        return f"marked as {media_kind}s by iTunes"
     return _spoken_genre(file_genre or "")
 
 
@@ -68,9 +72,10 @@ def _spoken_genre(file_genre: str) -> str | None:
     return None if name is None else f"genre tags saying {name.strip()}"
 
 
-def spoken_folders(tracks: Iterable[tuple[str, str]], roots: Iterable[str], kept: Iterable[str] = ()) -> list[SpokenFolder]:
+def spoken_folders(tracks: Iterable[tuple[str, str, str]], roots: Iterable[str],
+                   kept: Iterable[str] = ()) -> list[SpokenFolder]:
     """The outermost folders inside `roots` (never a root itself: scanning it was asked for) that look like spoken
-    word: named so, or whose every track is. `tracks` are (path, genre tag) of the library's present tracks;
+    word: named so, or whose every track is. `tracks` are (path, genre tag, media kind) of the library's present tracks;
     folders in or under `kept` (the listener said they are music) are not named. Sorted by path."""
     roots = [str(Path(r)) for r in roots]
     is_kept = within(kept)
@@ -78,14 +83,14 @@ def spoken_folders(tracks: Iterable[tuple[str, str]], roots: Iterable[str], kept
     own_total: Counter[str] = Counter()
     own_spoken: dict[str, Counter[str]] = {}
     root_of: dict[str, str] = {}
-    for path, genre in tracks:
+    for path, genre, media_kind in tracks:
         folder = os.path.dirname(path)
         if folder not in root_of:
             root_of[folder] = holding_root(path, roots) or ""  # the innermost holding it is its music folder
         if not root_of[folder]:  # a file scanned on its own, outside every music folder: no folder of it to offer
             continue
         own_total[folder] += 1
-        if signal := spoken_track(path, genre):
+        if signal := spoken_track(path, genre, media_kind):
             own_spoken.setdefault(folder, Counter())[signal] += 1
     total: Counter[str] = Counter()
     spoken: dict[str, Counter[str]] = {}

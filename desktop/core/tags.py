@@ -18,7 +18,7 @@ from desktop.core.safe_write import safe_modify, temp_copy_path
 KEEP_ID3_VERSION = 0
 # Raised whenever read_tags learns to read more of what files hold (2: an MP3's APEv2 tag and a FLAC's leading ID3
 # tag fill in what the first tag lacks); a library's files read by an older reader are read again once.
-TAG_READER_VERSION = 4  # 3: album artist and the compilation flag; 4: track and disc numbers, the year
+TAG_READER_VERSION = 4  # 3: album artist and the compilation flag; 4: track and disc numbers, the year, iTunes' media kind
 
 
 @dataclass(frozen=True)
@@ -205,6 +205,19 @@ class MP4Pair(StorageStyle):
 
 
 @dataclass(frozen=True)
+class MP4Number(StorageStyle):
+    """An iTunes number atom (stik: the media kind), read as ["2"]; only read, never written."""
+
+    atom: str
+
+    def get(self, tags, options):
+        return [str(value) for value in tags.get(self.atom, [])]
+
+    def set(self, tags, values, options):
+        raise ValueError("Genre Tagger does not write the media kind")
+
+
+@dataclass(frozen=True)
 class FirstOf(StorageStyle):
     """One field under several names in the wild (Vorbis ALBUMARTIST, "ALBUM ARTIST"): read from the first that
     has values; written under the first, the others removed."""
@@ -305,6 +318,13 @@ YEAR = TagField("year", {  # (ID3: mutagen reads a v2.3 tag's TYER as TDRC, unle
     "matroska": FirstOf((KeyedValues("DATE_RELEASED"), KeyedValues("DATE_RECORDED"), KeyedValues("DATE"))),
     "caf": FirstOf((KeyedValues("year"), KeyedValues("recorded date"), KeyedValues("date"))),
 })
+# iTunes' media kind (stik: 2 an audiobook, 21 a podcast) and its podcast flag: only MP4 files keep them. Read only,
+# to tell spoken word from music (desktop.core.spoken_word).
+_ONLY_MP4 = {kind: NotKept() for kind in ("id3", "vorbis", "asf", "ape", "matroska", "caf")}
+MEDIA_KIND = TagField("media_kind", {"mp4": MP4Number("stik"), **_ONLY_MP4})
+PODCAST = TagField("podcast", {"mp4": MP4Flag("pcst"), **_ONLY_MP4})
+SPOKEN_MEDIA_KINDS = {"2": "audiobook", "21": "podcast"}  # stik -> what FileTags.media_kind says
+
 PROVENANCE = TagField("genre_tagger", {
     "id3": ID3UserText("GENRE_TAGGER"), "vorbis": VorbisKey("GENRE_TAGGER"), "mp4": MP4FreeForm("GENRE_TAGGER"),
     "asf": ASFAttribute("GENRE_TAGGER"), "ape": APEItem("GENRE_TAGGER"), "matroska": KeyedValues("GENRE_TAGGER"),
@@ -331,6 +351,7 @@ class FileTags:
     track_number: int = 0  # 0: not known
     disc_number: int = 0
     year: int = 0
+    media_kind: str = ""  # "audiobook" or "podcast" where iTunes marked the file so; "" for music and the rest
 
 
 _LEADING_NUMBER = re.compile(r"\s*0*(\d{1,4})(?!\d)")
@@ -376,8 +397,8 @@ def _open(path: Path):
 
 
 def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
-    """Genre, title, artist, album, album artist, compilation flag, track and disc numbers, year and provenance of a
-    file."""
+    """Genre, title, artist, album, album artist, compilation flag, track and disc numbers, year, iTunes' media kind
+    and provenance of a file."""
     path = Path(path)
     fmt, audio = _open(path)
     tags, kind = audio.tags, fmt.tag_kind
@@ -391,6 +412,7 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
     title, artist, album = first(TITLE), first(ARTIST), first(ALBUM)
     album_artist, compilation = first(ALBUM_ARTIST), first(COMPILATION)
     track, disc, year = number_in(first(TRACK_NUMBER)), number_in(first(DISC_NUMBER)), year_in(first(YEAR))
+    media_kind = SPOKEN_MEDIA_KINDS.get(first(MEDIA_KIND), "podcast" if first(PODCAST) else "")
     if fmt.riff_info:  # WAV: the RIFF INFO chunk fills in what the ID3 chunk lacks
         info = riff_info.read_info(path)
         other = (info[riff_info.GENRE_KEY.decode()],) if info.get(riff_info.GENRE_KEY.decode()) else ()
@@ -407,7 +429,7 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
         year = year or year_in(first(YEAR, second, of))
     raw = own or other or ()
     return FileTags(split_genres(raw), title, artist, album, first(PROVENANCE), album_artist, is_yes(compilation), raw,
-                    own, other, track, disc, year)
+                    own, other, track, disc, year, media_kind)
 
 
 def _second_tags(kind: str, path: Path):

@@ -43,7 +43,7 @@ TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled re
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 # What reading a file's tags again can change of its track (_read_tags_again counts the tracks it changed).
 read_again = attrgetter("file_genre", "artist", "album", "album_artist", "compilation", "track_number", "disc_number",
-                        "year")
+                        "year", "media_kind")
 FOLDERS = queries.LIBRARY_FOLDERS
 LEFT_OUT = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
 KEPT_AS_MUSIC = "kept_as_music"  # meta key: folders that look like spoken word the listener said are music (JSON list)
@@ -314,6 +314,7 @@ class Library:
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
         track.album_artist, track.compilation = tags.album_artist, tags.compilation
         track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
+        track.media_kind = tags.media_kind
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
 
     def _read_tags_again(self, s: Session, cancel: threading.Event, progress: Throttled) -> int:
@@ -328,7 +329,7 @@ class Library:
         short = {  # reader version -> the tracks an older reader read short
             2: and_(Track.format.in_(second_tag), or_(Track.file_genre == "", Track.artist == "", Track.album == "")),
             3: Track.album != "",  # album artist and compilation flag: only an album's tracks need them
-            4: true(),  # track and disc numbers, the year: every track
+            4: true(),  # track and disc numbers, the year, iTunes' media kind: every track
         }
         upto = s.get(Meta, TAGS_READ_UPTO)
         last = int(upto.value) if upto is not None else 0  # a cancelled scan's reading goes on where it stopped
@@ -353,9 +354,10 @@ class Library:
             before = read_again(track)
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
-            # never read before (album artist, compilation: reader 3; the numbers and year: 4)
+            # never read before (album artist, compilation: reader 3; the numbers, year and media kind: 4)
             track.album_artist, track.compilation = tags.album_artist, tags.compilation
             track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
+            track.media_kind = tags.media_kind
             track.genre = current_genre(track)
             gained += read_again(track) != before
         s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))
@@ -489,7 +491,7 @@ class Library:
         """Folders inside the music folders that look like spoken word (audiobooks, podcasts), neither left out nor
         kept as music yet: the listener is asked about each."""
         with self.sessions() as s:
-            tracks = s.execute(select(Track.path, Track.file_genre).where(Track.missing.is_(False)))
+            tracks = s.execute(select(Track.path, Track.file_genre, Track.media_kind).where(Track.missing.is_(False)))
             return spoken_folders(tracks, self._recorded_folders(s), queries.meta_folder_list(s, KEPT_AS_MUSIC))
 
     def kept_as_music(self) -> list[str]:

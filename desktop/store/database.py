@@ -136,10 +136,11 @@ def _change_marks(conn: Connection) -> None:
 
 
 def _track_numbers(conn: Connection) -> None:
-    # Version 11: track and disc numbers and the year, so an album plays and sorts in its own order. Filled in by the
-    # next scan, which reads every present track's tags again once (library.TAGS_READ_BY).
+    # Version 11: track and disc numbers and the year, so an album plays and sorts in its own order, and iTunes' media
+    # kind, which tells its audiobooks and podcasts. Filled in by the next scan, which reads every present track's
+    # tags again once (library.TAGS_READ_BY).
     _add_columns(conn, "tracks", {"track_number": "INTEGER NOT NULL DEFAULT 0", "disc_number": "INTEGER NOT NULL DEFAULT 0",
-                                  "year": "INTEGER NOT NULL DEFAULT 0"})
+                                  "year": "INTEGER NOT NULL DEFAULT 0", "media_kind": "VARCHAR NOT NULL DEFAULT ''"})
 
 
 # version -> step that brings a database from version-1 to version. Add one per schema change.

@@ -80,6 +80,8 @@ class Track(Base):
     track_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     disc_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     year: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # iTunes' media kind where it marks spoken word ("audiobook", "podcast"; MP4 only), else "" (spoken_word).
+    media_kind: Mapped[str] = mapped_column(String, default="", server_default="")
     file_genre: Mapped[str] = mapped_column(String, default="", index=True)  # the tag as found, "; "-joined
     # Denormalised from the current model's analysis and the correction, so the GUI's queries stay
     # single-table and indexed at 100,000 tracks.
