@@ -192,29 +192,17 @@ class MP4Flag(StorageStyle):
 
 
 @dataclass(frozen=True)
-class MP4Pair(StorageStyle):
-    """An iTunes number pair atom (trkn: track 3 of 12), read as ["3"]; only read, never written."""
-
-    atom: str
-
-    def get(self, tags, options):
-        return [str(pair[0]) for pair in tags.get(self.atom, []) if pair and pair[0]]
-
-    def set(self, tags, values, options):
-        raise ValueError("Genre Tagger does not write track or disc numbers")
-
-
-@dataclass(frozen=True)
 class MP4Number(StorageStyle):
-    """An iTunes number atom (stik: the media kind), read as ["2"]; only read, never written."""
+    """An iTunes number atom (stik, the media kind: ["2"]), or the first of a pair (trkn, track 3 of 12: ["3"]); only
+    read, never written."""
 
     atom: str
 
     def get(self, tags, options):
-        return [str(value) for value in tags.get(self.atom, [])]
+        return [str(value[0] if isinstance(value, tuple) else value) for value in tags.get(self.atom, []) if value]
 
     def set(self, tags, values, options):
-        raise ValueError("Genre Tagger does not write the media kind")
+        raise ValueError("Genre Tagger writes no numbers")
 
 
 @dataclass(frozen=True)
@@ -301,13 +289,13 @@ COMPILATION = TagField("compilation", {  # iTunes' "part of a compilation"; "1" 
 # Only read: an album's tracks in their order (playlists, the table sorted by album), and the year. Each under the
 # names taggers use; ffmpeg writes Matroska's track as PART_NUMBER, APEv2's and ASF's year as "date".
 TRACK_NUMBER = TagField("track_number", {
-    "id3": ID3Text("TRCK"), "vorbis": FirstOf((VorbisKey("TRACKNUMBER"), VorbisKey("TRACK"))), "mp4": MP4Pair("trkn"),
+    "id3": ID3Text("TRCK"), "vorbis": FirstOf((VorbisKey("TRACKNUMBER"), VorbisKey("TRACK"))), "mp4": MP4Number("trkn"),
     "asf": FirstOf((ASFAttribute("WM/TrackNumber"), ASFAttribute("WM/Track"))), "ape": APEItem("Track"),
     "matroska": FirstOf((KeyedValues("PART_NUMBER"), KeyedValues("TRACKNUMBER"), KeyedValues("TRACK"))),
     "caf": FirstOf((KeyedValues("track number"), KeyedValues("track"))),
 })
 DISC_NUMBER = TagField("disc_number", {
-    "id3": ID3Text("TPOS"), "vorbis": FirstOf((VorbisKey("DISCNUMBER"), VorbisKey("DISC"))), "mp4": MP4Pair("disk"),
+    "id3": ID3Text("TPOS"), "vorbis": FirstOf((VorbisKey("DISCNUMBER"), VorbisKey("DISC"))), "mp4": MP4Number("disk"),
     "asf": ASFAttribute("WM/PartOfSet"), "ape": APEItem("Disc"),
     "matroska": FirstOf((KeyedValues("DISC"), KeyedValues("DISCNUMBER"))), "caf": KeyedValues("disc"),
 })
