@@ -158,7 +158,7 @@ def test_tracks_dropped_on_a_sidebar_genre_ask_for_it_and_only_from_the_sidebars
     copy, rock = Qt.DropAction.CopyAction, sidebar.index(2)
     assert not sidebar.canDropMimeData(data, copy, -1, -1, rock)  # a sidebar of no table takes nothing
     sidebar.drops_from = model.drag_owner
-    assert sidebar.flags(rock) & Qt.ItemFlag.ItemIsDropEnabled and sidebar.mimeTypes() == [TRACK_IDS_MIME]
+    assert sidebar.flags(rock) & Qt.ItemFlag.ItemIsDropEnabled and sidebar.mimeTypes() == [TRACK_IDS_MIME, "text/uri-list"]
     assert sidebar.dropMimeData(data, copy, -1, -1, rock)
     dragged = sorted(proxy.mapToSource(proxy.index(row, 0)).row() for row in (0, 3))  # in the table's order
     assert asked == [([model.row_at(row).id for row in dragged], "Rock")] and len(asked[0][0]) == 2
@@ -167,13 +167,19 @@ def test_tracks_dropped_on_a_sidebar_genre_ask_for_it_and_only_from_the_sidebars
         assert not sidebar.flags(sidebar.index(row)) & Qt.ItemFlag.ItemIsDropEnabled
         assert not sidebar.dropMimeData(data, copy, -1, -1, sidebar.index(row))
     assert not sidebar.dropMimeData(data, copy, 2, 0, sidebar.index(-1, 0))
-    # Not another window's tracks (another library's ids), nor files from a file manager, nor a damaged mark.
+    # Not another window's tracks (another library's ids, with their files), nor a damaged mark.
     other = LibraryTableModel()
     other.set_rows([track(i) for i in range(3)])
     assert not sidebar.dropMimeData(other.mimeData([other.index(0, 0)]), copy, -1, -1, rock)
-    files = QMimeData()
-    files.setUrls([QUrl.fromLocalFile("/music/a.flac")])
     damaged = QMimeData()
     damaged.setData(TRACK_IDS_MIME, f"{model.drag_owner}\n1 two".encode())
-    assert not sidebar.dropMimeData(files, copy, -1, -1, rock) and not sidebar.dropMimeData(damaged, copy, -1, -1, rock)
+    assert not sidebar.dropMimeData(damaged, copy, -1, -1, rock)
     assert len(asked) == 1
+    # Files from a file manager ask as files (the window finds the library's tracks among them), web links not at all.
+    files, web, named = QMimeData(), QMimeData(), []
+    files.setUrls([QUrl.fromLocalFile("/music/a.flac")])
+    web.setUrls([QUrl("https://example.com/a.flac")])
+    sidebar.files_dropped.connect(lambda paths, genre: named.append((paths, genre)))
+    assert not sidebar.dropMimeData(web, copy, -1, -1, rock) and not sidebar.canDropMimeData(web, copy, -1, -1, rock)
+    assert sidebar.canDropMimeData(files, copy, -1, -1, rock) and sidebar.dropMimeData(files, copy, -1, -1, rock)
+    assert named == [(["/music/a.flac"], "Rock")] and len(asked) == 1
