@@ -62,6 +62,14 @@ class NotAFolder(GenreTaggerError):
     """A folder to leave out or keep as music that is not one, or not in the library's folders."""
 
 
+def take_read_only_tags(track: Track, tags) -> None:
+    """Store the tags only read, never written: album artist, compilation flag, track and disc numbers, year, media
+    kind."""
+    track.album_artist, track.compilation = tags.album_artist, tags.compilation
+    track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
+    track.media_kind = tags.media_kind
+
+
 @dataclass
 class LeftOutChange:
     """What a change to the folders left out did."""
@@ -312,9 +320,7 @@ class Library:
         track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
-        track.album_artist, track.compilation = tags.album_artist, tags.compilation
-        track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
-        track.media_kind = tags.media_kind
+        take_read_only_tags(track, tags)
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
 
     def _read_tags_again(self, s: Session, cancel: threading.Event, progress: Throttled) -> int:
@@ -354,10 +360,7 @@ class Library:
             before = read_again(track)
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
-            # never read before (album artist, compilation: reader 3; the numbers, year and media kind: 4)
-            track.album_artist, track.compilation = tags.album_artist, tags.compilation
-            track.track_number, track.disc_number, track.year = tags.track_number, tags.disc_number, tags.year
-            track.media_kind = tags.media_kind
+            take_read_only_tags(track, tags)  # never read before (reader 3: album artist, compilation; 4: the rest)
             track.genre = current_genre(track)
             gained += read_again(track) != before
         s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))
