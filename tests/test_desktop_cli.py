@@ -514,6 +514,31 @@ def test_playlist_and_list_find_a_genre_in_any_spelling(lib, capsys, tmp_path):
     assert sorted(t["path"] for t in json.loads(capsys.readouterr().out)["tracks"]) == sorted(map(str, files[:2]))
 
 
+def entries(playlist) -> list[str]:
+    """A playlist's tracks, its comment lines left out."""
+    return [line for line in playlist.read_text(encoding="utf-8").splitlines() if not line.startswith("#")]
+
+
+def test_a_playlist_of_a_search_alone_or_within_a_genre(lib, capsys, tmp_path):
+    # A playlist could only be one genre's: "ete paris" or "artist:davis year:1955-1960" made none.
+    music, files = lib
+    main(["scan", str(music)])
+    capsys.readouterr()
+    out = tmp_path / "paris.m3u8"
+    assert main(["playlist", "--search", "paris ete", "-o", str(out)]) == EXIT_OK  # any order, accents aside
+    assert entries(out) == ["Music/b/Été à Paris.mp3"]
+    assert "wrote 1 track to" in capsys.readouterr().out
+    both = tmp_path / "noise.m3u8"
+    assert main(["playlist", "noise", "--search", "song", "-o", str(both)]) == EXIT_OK
+    assert entries(both) == ["Music/a/noise song.flac"]
+    for argv, error in ((["playlist", "--search", "zzz"], "no tracks matching 'zzz'"),
+                        (["playlist", "noise", "--search", "paris"], "no tracks with genre 'noise' matching 'paris'"),
+                        (["playlist", "--all", "--search", "song"], "name a genre, or --all for every genre (not both)")):
+        assert main([*argv, "-o", str(tmp_path / "none.m3u8")]) == EXIT_ERROR
+        assert error in capsys.readouterr().err
+    assert not (tmp_path / "none.m3u8").exists()
+
+
 def test_scan_of_one_file_analyses_it_and_leaves_the_rest_alone(lib, capsys):
     music, files = lib
     code, data = run_json(capsys, "scan", str(files[1]))
@@ -1029,12 +1054,37 @@ def test_list_filters_combine_and_a_search_is_not_cut_short(tmp_path, capsys, mo
             s.add(Track(path=f"/m/{n:04d}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
                         title=f"Song {n}", genre=genre, predicted_genre=genre, confidence=confidence))
     assert len(run_json(capsys, "list", "--search", "song")[1]["tracks"]) == 1200
-    jazz = run_json(capsys, "list", "--genre", "jazz", "--search", "song 11")[1]["tracks"]
+    jazz = run_json(capsys, "list", "--genre", "jazz", "--search", '"song 11"')[1]["tracks"]
     assert {t["genre"] for t in jazz} == {"Jazz"} and sorted(t["title"] for t in jazz)[:3] == ["Song 11", "Song 1101", "Song 1103"]
-    unsure_rock = run_json(capsys, "list", "--review", "--genre", "rock", "--search", "song 3")[1]["tracks"]
+    unsure_rock = run_json(capsys, "list", "--review", "--genre", "rock", "--search", '"song 3"')[1]["tracks"]
     assert unsure_rock and all(t["genre"] == "Rock" and t["confidence"] < 0.5 and "3" in t["title"] for t in unsure_rock)
     assert main(["list", "--genre", "jazz", "--search", "no such song"]) == EXIT_OK
     assert capsys.readouterr().err.strip() == "no track of the genre 'jazz', matching 'no such song'"
+
+
+def test_list_search_takes_words_in_any_order_without_accents_and_a_year(tmp_path, capsys, monkeypatch):
+    # --search looked for the text as typed, one substring: "bjork homogenic" and "sigur ros" found nothing, and the
+    # year could not be searched.
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "lib.db"))
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s, s.begin():
+        for n, (title, artist, album, year) in enumerate([("Jóga", "Björk", "Homogenic", 1997),
+                                                          ("Hoppípolla", "Sigur Rós", "Takk...", 2005),
+                                                          ("Army of Me", "Björk", "Post", 1995)]):
+            s.add(Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
+                        title=title, artist=artist, album=album, year=year, genre="Pop", confidence=0.9))
+
+    def titles(search: str) -> list[str]:
+        return sorted(t["title"] for t in run_json(capsys, "list", "--search", search)[1]["tracks"])
+
+    assert titles("homogenic bjork") == ["Jóga"]
+    assert titles("sigur ros") == ["Hoppípolla"]
+    assert titles("bjork year:1990-1996") == ["Army of Me"]
+    assert titles("artist:bjork") == ["Army of Me", "Jóga"]
+    assert titles("album:bjork") == []
 
 
 def test_a_bare_command_says_what_each_subcommand_does(capsys):

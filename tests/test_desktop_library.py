@@ -567,8 +567,8 @@ def test_queries_for_the_gui(env):
         review = [t.path for t in queries.needs_review(s)]
         assert str(env.files["mp3"]) in review
         every = queries.tracks_by_genre(s)
-        assert [t.path for t in every if queries.search_matches("Track 3")(t)] == [str(env.files["opus"])]
-        assert [t.path for t in every if queries.search_matches("tRACK 3")(t)] == [str(env.files["opus"])]
+        assert [t.path for t in every if queries.search_matches('"Track 3"')(t)] == [str(env.files["opus"])]
+        assert [t.path for t in every if queries.search_matches('"tRACK 3"')(t)] == [str(env.files["opus"])]
         for wildcard in ("%", "T_ack 3", "Track%3"):  # text, not SQL patterns: "T_ack" matched every "Track"
             assert not any(map(queries.search_matches(wildcard), every))
 

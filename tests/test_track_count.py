@@ -57,7 +57,7 @@ def test_the_count_follows_the_filter_the_rows_and_the_selection(qtbot):
 
     proxy.set_genre("Jazz")
     says("10 of 40 tracks")
-    proxy.set_search("Track 1")  # 1, 10-19 of which 12 and 16 are Jazz
+    proxy.set_search('"Track 1"')  # 1, 10-19 of which 12 and 16 are Jazz
     says("2 of 40 tracks")
     proxy.set_search("")
     table.selectAll()

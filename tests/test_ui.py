@@ -845,7 +845,7 @@ def test_a_window_opened_with_a_saved_sort_sorts_its_rows_once(qtbot, window, mo
 
 def test_search_and_review_filter(qtbot, window):
     scan(qtbot, window)
-    window.search.setText("Track 3")
+    window.search.setText('"Track 3"')
     assert window.proxy.rowCount() == 1
     window.search.setText("")
     window.review.setChecked(True)
@@ -857,7 +857,7 @@ def test_the_status_bar_counts_the_tracks_shown_of_the_librarys(qtbot, window):
     scan(qtbot, window)
     total = len(window.files)
     qtbot.waitUntil(lambda: window.track_count.text() == f"{total} tracks", timeout=5_000)
-    window.search.setText("Track 3")
+    window.search.setText('"Track 3"')
     qtbot.waitUntil(lambda: window.track_count.text() == f"1 of {total} tracks", timeout=5_000)
     window.search.setText("")
     window.table.selectAll()
@@ -877,7 +877,7 @@ def test_escape_empties_the_search_and_down_goes_on_to_the_tracks_it_found(qtbot
     focused = []
     monkeypatch.setattr(window.table, "setFocus", lambda: focused.append(True))  # offscreen windows get no focus
     monkeypatch.setattr(main_window, "SEARCH_AT_ONCE_ROWS", 2)  # this library counts as large: typing waits
-    qtbot.keyClicks(window.search, "Track 3")
+    qtbot.keyClicks(window.search, '"Track 3"')
     qtbot.keyClick(window.search, Qt.Key.Key_Down)  # before the pause: the search is made first
     assert window.proxy.rowCount() == 1 and focused == [True] and not window.search_timer.isActive()
     assert window.table.currentIndex().row() == 0 and window.shown_row(0).title == "Track 3"
@@ -895,13 +895,13 @@ def test_a_large_tables_search_filters_when_typing_pauses_or_at_enter(qtbot, win
     real = window.proxy.set_search
     monkeypatch.setattr(window.proxy, "set_search", lambda text: (searched.append(text), real(text)))
     monkeypatch.setattr(main_window, "SEARCH_AT_ONCE_ROWS", 2)  # this library counts as large
-    qtbot.keyClicks(window.search, "Track 3")
+    qtbot.keyClicks(window.search, '"Track 3')  # a phrase: its closing quote not typed yet
     assert searched == []  # not yet: typing has not paused
-    qtbot.waitUntil(lambda: searched == ["Track 3"], timeout=5_000)  # once, with the whole word
+    qtbot.waitUntil(lambda: searched == ['"Track 3'], timeout=5_000)  # once, with the whole word
     assert window.proxy.rowCount() == 1
     qtbot.keyClicks(window.search, "x")
     qtbot.keyClick(window.search, Qt.Key.Key_Return)  # Enter: at once
-    assert searched == ["Track 3", "Track 3x"] and window.proxy.rowCount() == 0
+    assert searched == ['"Track 3', '"Track 3x'] and window.proxy.rowCount() == 0
     window.search.clear()  # cleared: every row back at once
     assert searched[-1] == "" and window.proxy.rowCount() == len(window.files)
     qtbot.wait(main_window.SEARCH_PAUSE_MS * 2)

@@ -6,6 +6,7 @@ import argparse
 
 from desktop import __version__
 from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.search import HOW_TO_SEARCH
 from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES
 
@@ -91,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--review", action="store_true", help="only tracks to review, each with why (uncertain, the tag disagrees, the album disagrees)")
     ls.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD,
                     help="predictions under this confidence are uncertain: left out of --counts and --genre, shown by --review")
-    ls.add_argument("--search", help="only tracks whose title, artist, album, genre or path holds this text (case-blind)")
+    ls.add_argument("--search", help=f"only tracks this finds: {'; '.join(HOW_TO_SEARCH)}")
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
 
     show = add("show", help="everything known about one file")
@@ -117,8 +118,10 @@ def build_parser() -> argparse.ArgumentParser:
     undo.add_argument("--batch", type=at_least(1), help="the batch number to revert (see --list)")
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
 
-    pl = add("playlist", help="write an M3U8 playlist of one genre, or of every genre to a folder (--all)")
+    pl = add("playlist", help="write an M3U8 playlist of one genre or a search, or of every genre to a folder (--all)")
     pl.add_argument("genre", nargs="?", help="the genre, any spelling (hip hop finds Hip-Hop)")
+    pl.add_argument("--search", help="only tracks this finds, as `list --search` (with no genre: of any genre, however "
+                    "confident, so 'artist:davis year:1955-1960' is a playlist)")
     pl.add_argument("--all", action="store_true", help="one playlist per genre, <genre>.m3u8 in the folder -o names "
                     "(playlists written before are replaced)")
     pl.add_argument("-o", "--output", required=True, help="the playlist file to write (.m3u8); with --all, the folder")

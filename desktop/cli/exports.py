@@ -21,14 +21,21 @@ def cmd_playlist(args, out: Output) -> int:
     from desktop.services.playlists import write_m3u8
     from desktop.store import queries
 
-    if args.all == bool(args.genre):
-        raise GenreTaggerError(None, "name a genre, or --all for every genre (not both)")
+    if args.all == bool(args.genre or args.search):
+        raise GenreTaggerError(None, "name a genre, or --all for every genre (not both); or a --search, alone or with a "
+                                     "genre")
     if args.all:
         return playlists_of_every_genre(args, out)
     with open_sessions(args, out)() as s:
-        tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold)
+        # A search alone takes every track it finds: a listener asking for Miles Davis' 1950s asks for all of them.
+        tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
+    if args.search:
+        tracks = list(filter(queries.search_matches(args.search), tracks))
     if not tracks:
-        raise GenreTaggerError(None, f"no tracks with genre {args.genre!r} (`genre-tagger list --counts` shows the library's genres)")
+        asked = " ".join(filter(None, (args.genre and f"with genre {args.genre!r}",
+                                       args.search and f"matching {args.search!r}")))
+        raise GenreTaggerError(None, f"no tracks {asked} (`genre-tagger list --counts` shows the library's genres, "
+                                     f"`list --search` what a search finds)")
     path, skipped = write_m3u8(tracks, args.output, force=args.force)
     for p in skipped:
         out.warn(f"left out: {p}: its name holds a line break or control character, which a playlist line cannot")

@@ -25,6 +25,7 @@ from desktop.core.genre_names import (
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import album_order
 from desktop.core.scan import same_file
+from desktop.core.search import parse_search
 from desktop.store.schema import Analysis, GenreMerge, Meta, Track
 
 GENRE_FOLDERS = "genre_folders"  # meta key: "on" when a track with no genre of its own takes its genre folder's name
@@ -140,10 +141,9 @@ def _literal(text: str) -> str:
 
 
 def search_matches(text: str) -> Callable[[Track], bool]:
-    """A test of a track: its title, artist, album, path or genre holds `text` (case-blind, "Été" as "été";
-    "%" and "_" are text)."""
-    needle = text.casefold()
-    return lambda t: any(needle in (value or "").casefold() for value in (t.title, t.artist, t.album, t.path, t.genre))
+    """A test of a track: it holds what `text` asks, as the window's search box takes it (core.search: every word in
+    any order, "phrases", field:value; blind to case and accents)."""
+    return parse_search(text).matches
 
 
 def of_genre(genre: str) -> Callable[[Track], bool]:

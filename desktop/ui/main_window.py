@@ -45,6 +45,7 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
+from desktop.core.search import HOW_TO_SEARCH
 from desktop.core.wording import album_place, count
 from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
 from desktop.services.labels import genre_folders_on, what_it_teaches
@@ -216,6 +217,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.genres.tracks_dropped.connect(self.correct, Qt.ConnectionType.QueuedConnection)
         self.genres.files_dropped.connect(self.correct_files, Qt.ConnectionType.QueuedConnection)  # from a file manager
         self.search = SearchBox("Search title, artist, album, genre…")
+        self.search.setToolTip("\n".join(("Search (Ctrl+F):", *(f"• {line}" for line in HOW_TO_SEARCH))))
         self.search_timer = QTimer(self, singleShot=True, interval=SEARCH_PAUSE_MS, timeout=self.search_now)
         self.search.textChanged.connect(self._search_typed)
         self.search.returnPressed.connect(self.search_now)  # Enter: no waiting for the pause
@@ -321,7 +323,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         """Names a screen reader speaks for the parts that have no text of their own (Qt leaves them unnamed)."""
         names = {self.sidebar: ("Genres", "choose a genre to show only its tracks; drop tracks on one to set theirs"),
                  self.table: ("Library", "your tracks; double-click a genre to correct it, a track to hear it"),
-                 self.search: ("Search", "title, artist, album or genre"),
+                 self.search: ("Search", "title, artist, album or genre; artist: or year: limits a word to one"),
                  self.details: ("Track details", "the selected track's genre probabilities"),
                  self.errors: ("Problems", "files that could not be read or written, and why"),
                  self.map_view: ("Library map", "tracks placed by how they sound, coloured by genre")}

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
 from desktop.core.genre_names import genre_key, holds_genre
 from desktop.core.natural_order import natural_key
+from desktop.core.search import Search, everywhere, parse_search
 from desktop.core.wording import percent, play_length
 from desktop.store import queries
 from desktop.store.changes import change_mark
@@ -95,9 +96,9 @@ class TrackRow:
 
     @cached_property
     def search_text(self) -> str:
-        """What the search looks in, lower case: title, artist, album, both genres and path (made once a row: the
-        filter searches every row on each keystroke)."""
-        return " ".join((self.title, self.artist, self.album, self.file_genre, self.genre, self.path)).lower()
+        """What a search's words are looked for in: title, artist, album, both genres and path, folded (made once a
+        row: the filter searches every row on each keystroke)."""
+        return everywhere(self)
 
     def needs_review(self, threshold: float) -> bool:
         """Uncertain, or the file's tag disagrees with the prediction (and nobody corrected it)."""
@@ -453,7 +454,7 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._text, self._review, self._genre = "", False, None
+        self._search, self._review, self._genre = Search(), False, None
         self._matches: dict[str | None, bool] = {}  # genre text -> holds the chosen genre
         self._threshold = DEFAULT_THRESHOLD
         self._album_flags: set[int] = set()  # tracks of albums whose genres disagree (queries.album_disagreements)
@@ -478,8 +479,8 @@ class LibraryFilter(QSortFilterProxyModel):
         self.sourceModel().sort(column, order)
 
     def set_search(self, text: str) -> None:
-        """Rows whose title, artist, album, genres or path contain `text`."""
-        self._text = text.lower().strip()
+        """Rows that hold every word of `text` in any order, its "phrases" and field:value parts (core.search)."""
+        self._search = parse_search(text)
         self._filter_again()
 
     def set_review_only(self, on: bool) -> None:
@@ -534,9 +535,7 @@ class LibraryFilter(QSortFilterProxyModel):
             tests.append(lambda r: not r.genre)  # queries.no_genre_clause
         elif self._genre is not None:
             tests.append(lambda r: self._of_genre(r.genre) and (r.corrected or not queries.is_uncertain(r.confidence, threshold)))
-        if self._text:
-            text = self._text
-            tests.append(lambda r: text in r.search_text)
+        tests += self._search.tests(attrgetter("search_text"))
         if self._review:
             tests.append(lambda r: r.id in self._album_flags or r.needs_review(threshold))
         return tests
