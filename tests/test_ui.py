@@ -6,6 +6,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -1709,6 +1710,28 @@ def test_an_empty_table_says_why_and_what_to_do(qtbot, tmp_path, exported_model)
     assert win.empty_table_hint() == "No track matches “no such song”."
     win.search.clear()
     assert win.empty_table_hint() == ""
+
+
+def test_a_search_that_a_genre_or_needs_review_hides_says_what_it_finds_elsewhere(qtbot, window):
+    # Under a genre, a search for a track of another said only "No track matches": the listener took the track
+    # for one the library did not have.
+    scan(qtbot, window)
+    rows = [window.table_model.row_at(r) for r in range(window.table_model.rowCount())]
+    other = next(r for r in rows if r.genre and r.genre != rows[0].genre)
+    window.proxy.set_genre(rows[0].genre)
+    typed = f'path:"{other.path}"'  # that track alone
+    window.search.setText(typed)
+    assert window.proxy.rowCount() == 0
+    assert window.empty_table_hint() == f"No track under {rows[0].genre} matches “{typed}”; it finds 1 track elsewhere."
+    twin = replace(other, id=max(r.id for r in rows) + 1, path=other.path + ".copy.flac")
+    window.table_model.merge_rows([twin])  # a scan brought another: counted again
+    assert window.empty_table_hint().endswith("; it finds 2 tracks elsewhere.")
+    window.review.setChecked(True)
+    assert window.empty_table_hint().startswith(f"No track under {rows[0].genre} and under Needs review matches")
+    window.proxy.set_genre(None)
+    window.review.setChecked(False)
+    window.search.setText("no such song")
+    assert window.empty_table_hint() == "No track matches “no such song”."  # nothing elsewhere either
 
 
 def test_a_first_scan_takes_the_folders_the_library_was_scanned_from_else_asks(qtbot, tmp_path, exported_model, monkeypatch):

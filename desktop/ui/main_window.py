@@ -571,8 +571,14 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             if not self.settings.folders:
                 return "No music yet. Add Folder… (Ctrl+O) chooses your music folder (or drop one here); nothing is written until you say so."
             return "No music found in your folders yet. Scan (F5) looks again; the Problems panel says what was passed over."
-        if self.search.text().strip():
-            return f"No track matches “{self.search.text().strip()}”."
+        if typed := self.search.text().strip():
+            genre = self.proxy.genre
+            limits = [f"under {name}" for name, on in ((SIDEBAR_NAMES.get(genre, genre), genre is not None),
+                                                        ("Needs review", self.review.isChecked())) if on]
+            elsewhere = self.proxy.found_by_search_alone() if limits else 0
+            if elsewhere:  # the genre chosen in the sidebar hid them: the listener may think them not in the library
+                return f"No track {' and '.join(limits)} matches “{typed}”; it finds {count(elsewhere, 'track')} elsewhere."
+            return f"No track matches “{typed}”."
         if self.review.isChecked():
             return "Checking the albums…" if self.album_flags_job is not None else "Nothing needs review here."
         return "No track here."

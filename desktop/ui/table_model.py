@@ -461,6 +461,7 @@ class LibraryFilter(QSortFilterProxyModel):
         self._tests: list[Callable[[TrackRow], bool]] = []  # what a row must pass to be shown, the most selective first
         self._accepted: list[bool] | None = None  # each source row's decision, in the source's order; None: decide again
         self._before_layout: tuple[list[TrackRow], list[bool]] | None = None  # the rows and decisions before a move
+        self._found_alone: int | None = None  # rows the search finds, genre and review aside; None: count again
 
     def setSourceModel(self, model) -> None:  # noqa: N802 (Qt's name)
         """Follow the source's row changes before the proxy does: Qt calls handlers in the order they were connected,
@@ -472,6 +473,8 @@ class LibraryFilter(QSortFilterProxyModel):
         model.rowsInserted.connect(self._rows_inserted)
         model.rowsRemoved.connect(self._rows_removed)
         model.dataChanged.connect(self._rows_edited)
+        for changed in (model.modelReset, model.layoutChanged, model.rowsInserted, model.rowsRemoved, model.dataChanged):
+            changed.connect(self._count_again)
         super().setSourceModel(model)
 
     def sort(self, column: int, order=Qt.SortOrder.AscendingOrder) -> None:
@@ -523,8 +526,21 @@ class LibraryFilter(QSortFilterProxyModel):
 
     def _filter_again(self) -> None:
         self._tests = self._make_tests()
-        self._accepted = None
+        self._accepted = self._found_alone = None
         self.invalidate()
+
+    def _count_again(self, *_args) -> None:
+        self._found_alone = None
+
+    def found_by_search_alone(self) -> int:
+        """How many rows the search finds with the genre and "Needs review" aside: the empty table says so (counted
+        when asked, then kept until the rows or the filter change)."""
+        if self._found_alone is None:
+            kept = self.sourceModel().all_rows()
+            for test in self._search.tests(attrgetter("search_text")):
+                kept = [r for r in kept if test(r)]
+            self._found_alone = len(kept)
+        return self._found_alone
 
     def _make_tests(self) -> list[Callable[[TrackRow], bool]]:
         """The tests of the filter as it is set now; a row is shown when it passes them all."""
