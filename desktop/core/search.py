@@ -105,10 +105,10 @@ class Search:
                 + [_found_in_field(finder(word), TEXT_FIELDS[name]) for name, word in self.fields]
                 + [_of_years(low, high) for low, high in self.years])
 
-    def matches(self, track: Searched) -> bool:
-        """Whether `track` holds every part."""
-        text = everywhere(track) if self.words else ""
-        return all(test(track) for test in self.tests(lambda _track: text))
+    def matcher(self) -> Callable[[Searched], bool]:
+        """One test of a track for the whole search, its parts' tests made once for every track it is given."""
+        tests = self.tests()
+        return lambda track: all(test(track) for test in tests)
 
 
 def _found_in_field(found: Callable[[str], bool], texts: Callable[[Searched], tuple[str, ...]]) -> Callable[[Searched], bool]:

@@ -143,7 +143,7 @@ def _literal(text: str) -> str:
 def search_matches(text: str) -> Callable[[Track], bool]:
     """A test of a track: it holds what `text` asks, as the window's search box takes it (core.search: every word in
     any order, "phrases", field:value; blind to case and accents)."""
-    return parse_search(text).matches
+    return parse_search(text).matcher()
 
 
 def of_genre(genre: str) -> Callable[[Track], bool]:

@@ -573,8 +573,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             return "No music found in your folders yet. Scan (F5) looks again; the Problems panel says what was passed over."
         if typed := self.search.text().strip():
             genre = self.proxy.genre
-            limits = [f"under {name}" for name, on in ((SIDEBAR_NAMES.get(genre, genre), genre is not None),
-                                                        ("Needs review", self.review.isChecked())) if on]
+            limits = [f"under {SIDEBAR_NAMES.get(genre, genre)}"] * (genre is not None)
+            limits += ["under Needs review"] * self.review.isChecked()
             elsewhere = self.proxy.found_by_search_alone() if limits else 0
             if elsewhere:  # the genre chosen in the sidebar hid them: the listener may think them not in the library
                 return f"No track {' and '.join(limits)} matches “{typed}”; it finds {count(elsewhere, 'track')} elsewhere."

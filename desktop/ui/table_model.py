@@ -443,6 +443,14 @@ class LibraryTableModel(QAbstractTableModel):
         return True
 
 
+def passing(rows: list[TrackRow], tests: list[Callable[[TrackRow], bool]]) -> list[int]:
+    """Positions of the rows that pass every test, each test run over the rows the one before it kept."""
+    kept = range(len(rows))
+    for test in tests:
+        kept = [i for i in kept if test(rows[i])]
+    return list(kept)
+
+
 class LibraryFilter(QSortFilterProxyModel):
     """Search text, the "needs review" switch, and the genre chosen in the sidebar.
 
@@ -536,10 +544,7 @@ class LibraryFilter(QSortFilterProxyModel):
         """How many rows the search finds with the genre and "Needs review" aside: the empty table says so (counted
         when asked, then kept until the rows or the filter change)."""
         if self._found_alone is None:
-            kept = self.sourceModel().all_rows()
-            for test in self._search.tests(attrgetter("search_text")):
-                kept = [r for r in kept if test(r)]
-            self._found_alone = len(kept)
+            self._found_alone = len(passing(self.sourceModel().all_rows(), self._search.tests(attrgetter("search_text"))))
         return self._found_alone
 
     def _make_tests(self) -> list[Callable[[TrackRow], bool]]:
@@ -563,11 +568,8 @@ class LibraryFilter(QSortFilterProxyModel):
         rows = self.sourceModel().all_rows()
         if not self._tests:
             return [True] * len(rows)
-        kept = range(len(rows))
-        for test in self._tests:
-            kept = [i for i in kept if test(rows[i])]
         accepted = [False] * len(rows)
-        for i in kept:
+        for i in passing(rows, self._tests):
             accepted[i] = True
         return accepted
 
