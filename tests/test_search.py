@@ -95,6 +95,19 @@ def test_a_search_half_typed_or_oddly_typed_finds_what_it_says(typed, titles):
     assert found(typed) == titles
 
 
+@pytest.mark.parametrize(("typed", "titles"), [
+    ("-jazz", ["Hoppípolla", "Ace of Spades", "Jóga", "Track 3", "Intro"]),
+    ("metal -spades", []),
+    ("-artist:davis -artist:bjork year:1975..", ["Hoppípolla", "Ace of Spades", "Intro"]),
+    ('-"ace of" -year:1970-1999', ["So What", "Hoppípolla", "Track 3"]),
+    ("-genre:rock", ["So What", "Ace of Spades", "Jóga", "Intro"]),  # Post-Rock's "rock" begins a word too
+    ("-", [song.title for song in LIBRARY]),  # a minus not yet followed by what to leave out
+    ("track - 3", ["Track 3"]),
+])
+def test_a_minus_leaves_out_what_its_word_phrase_field_or_year_finds(typed, titles):
+    assert found(typed) == titles
+
+
 def test_a_word_with_a_colon_that_names_no_field_is_searched_as_typed():
     song = Song("Live: Back in Black", "AC/DC:", path="/m/http://x.mp3")
     assert parse_search("AC/DC:").matcher()(song) and parse_search("live: black").matcher()(song)
@@ -125,4 +138,5 @@ def test_the_tables_search_box_finds_words_in_any_order_fields_and_years(qapp):
     assert shown("3") == ["Track 3"]  # every ".mp3" held a 3
     assert sorted(shown("year:1975-1999")) == ["Ace of Spades", "Intro", "Jóga"]
     assert shown("artist:davis year:1959") == ["So What"]
+    assert sorted(shown("-artist:davis -genre:rock")) == ["Ace of Spades", "Intro", "Jóga"]
     assert len(shown("")) == len(LIBRARY)

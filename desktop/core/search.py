@@ -3,7 +3,7 @@
 "miles blue" finds Miles Davis' Kind of Blue; "sigur ros" finds Sigur Rós; `artist:davis year:1955-1960` limits a
 field. A track matches when each word begins a word of its title, artist, album, genres or path ("blu" finds Blue,
 "3" finds "Track 3" but not every ".mp3"); a word before a colon that names no field ("AC/DC:", "http:") is an
-ordinary word.
+ordinary word. A minus before a word, phrase or field leaves out what it finds: "genre:rock -live".
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import Protocol
 UNACCENTED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i",
                             "ħ": "h", "ŀ": "l"})
 
-# A token: an optional field name and colon, then a quoted phrase (its closing quote may be missing while it is
+# A token: an optional minus (leave out what it finds), an optional field name and colon, then a quoted phrase (its closing quote may be missing while it is
 # typed) or a run of anything but spaces (none: "artist:" as it is typed; the empty matches between are skipped).
-TOKEN = re.compile(r'(?:(\w+):)?(?:"([^"]*)"?|(\S*))')
+TOKEN = re.compile(r'(-)?(?:(\w+):)?(?:"([^"]*)"?|(\S*))')
 # Latin, Greek and Cyrillic accents once taken apart from their letters (NFKD); other scripts' marks are their letters'.
 ACCENTS = re.compile("[\u0300-\u036f]")
 ASCII_WORD = re.compile(r"[a-z0-9]")  # where a folded word begins with this, it is looked for at a word's start
@@ -31,7 +31,7 @@ YEARS = re.compile(r"(\d{1,4})?\s*(-|\.\.)?\s*(\d{1,4})?")
 # What the search box's tooltip (a line each) and `list --search`'s help say.
 HOW_TO_SEARCH = ("every word, in any order, begins a word of the title, artist, album, genre or path (case and accents "
                  "aside)", '"a phrase" keeps words together', "artist:, album:, title:, genre: or path: limits a word "
-                 "to one", "year:1959, year:1990-1999 or year:2000..")
+                 "to one", "year:1959, year:1990-1999 or year:2000..", "-word (or -artist:name) leaves out what it finds")
 
 
 class Searched(Protocol):
@@ -97,13 +97,15 @@ class Search:
     words: tuple[str, ...] = ()  # folded; each somewhere in everywhere()
     fields: tuple[tuple[str, str], ...] = ()  # (field name, folded word)
     years: tuple[tuple[int, int], ...] = ()  # inclusive ranges
+    left_out: tuple[Search, ...] = ()  # -word, -artist:name, -year:1990: a track any of them finds is not shown
 
     def tests(self, haystack: Callable[[Searched], str] = everywhere) -> list[Callable[[Searched], bool]]:
         """One test a part, all of which a track must pass; `haystack` gives everywhere(track), kept made where the
         caller keeps it (the table's rows: the filter runs each test over the rows the one before it kept)."""
         return ([finder(word, haystack) for word in self.words]
                 + [_found_in_field(finder(word), TEXT_FIELDS[name]) for name, word in self.fields]
-                + [_of_years(low, high) for low, high in self.years])
+                + [_of_years(low, high) for low, high in self.years]
+                + [_none_of(part.tests(haystack)) for part in self.left_out])
 
     def matcher(self) -> Callable[[Searched], bool]:
         """One test of a track for the whole search, its parts' tests made once for every track it is given."""
@@ -119,6 +121,10 @@ def _of_years(low: int, high: int) -> Callable[[Searched], bool]:
     return lambda track: low <= (track.year or 0) <= high
 
 
+def _none_of(tests: list[Callable[[Searched], bool]]) -> Callable[[Searched], bool]:
+    return lambda track: not all(test(track) for test in tests)
+
+
 def _year_range(text: str) -> tuple[int, int] | None:
     """1959 -> (1959, 1959); 1990-1999 or 1990..1999; 1990- (and after); -1970 (and before); None for anything else."""
     found = YEARS.fullmatch(text.strip())
@@ -130,23 +136,28 @@ def _year_range(text: str) -> tuple[int, int] | None:
     return tuple(sorted((int(low or 1), int(high or 9999))))  # 1: a year the tags gave (0: none); 1999-1990 as typed
 
 
+def _part(name: str | None, value: str) -> Search | None:
+    """One token as a search of that part alone; None for one that asks nothing yet ("artist:"; a minus alone)."""
+    field = name.lower() if name else None
+    if field == "year" and (span := _year_range(value)) is not None:
+        return Search(years=(span,))
+    if field in FIELD_NAMES and not value.strip():
+        return None  # "artist:" while the rest is typed
+    if field in TEXT_FIELDS:
+        return Search(fields=((field, fold(value.strip())),))
+    # No field, or a colon that names none ("AC/DC:", "http://…", "year:abc"): the word as typed.
+    typed = (value if name is None else f"{name}:{value}").strip()
+    return Search(words=(fold(typed),)) if typed else None
+
+
 def parse_search(text: str) -> Search:
     """The search a listener typed (see the module's docstring); an empty text searches nothing."""
-    words, fields, years = [], [], []
+    kept: list[Search] = []
+    left_out: list[Search] = []
     for found in TOKEN.finditer(text):
-        name, phrase, word = found.groups()
-        if not found.group(0):
-            continue
-        value = phrase if phrase is not None else word
-        field = name.lower() if name else None
-        if field == "year" and (span := _year_range(value)) is not None:
-            years.append(span)
-        elif field in FIELD_NAMES and not value.strip():
-            continue  # "artist:" while the rest is typed
-        elif field in TEXT_FIELDS:
-            fields.append((field, fold(value.strip())))
-        else:  # no field, or a colon that names none ("AC/DC:", "http://…", "year:abc"): the word as typed
-            typed = (value if name is None else f"{name}:{value}").strip()
-            if typed:
-                words.append(fold(typed))
-    return Search(tuple(words), tuple(fields), tuple(years))
+        minus, name, phrase, word = found.groups()
+        part = _part(name, phrase if phrase is not None else word) if found.group(0) else None
+        if part is not None:
+            (left_out if minus else kept).append(part)
+    return Search(tuple(w for p in kept for w in p.words), tuple(f for p in kept for f in p.fields),
+                  tuple(y for p in kept for y in p.years), tuple(left_out))
