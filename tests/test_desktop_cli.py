@@ -1085,6 +1085,8 @@ def test_list_search_takes_words_in_any_order_without_accents_and_a_year(tmp_pat
     assert titles("bjork year:1990-1996") == ["Army of Me"]
     assert titles("artist:bjork") == ["Army of Me", "Jóga"]
     assert titles("album:bjork") == []
+    assert titles("-artist:bjork") == ["Hoppípolla"]  # argparse took a value that begins with a minus for an option
+    assert titles("-") == ["Army of Me", "Hoppípolla", "Jóga"]
 
 
 def test_a_bare_command_says_what_each_subcommand_does(capsys):

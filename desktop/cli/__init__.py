@@ -7,7 +7,7 @@ import sys
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from desktop.cli.arguments import build_parser
+from desktop.cli.arguments import build_parser, option_names, with_searches_joined
 from desktop.cli.exports import cmd_map, cmd_playlist
 from desktop.cli.folders import cmd_folders
 from desktop.cli.genres import cmd_genres
@@ -33,10 +33,11 @@ def main(argv: list[str] | None = None) -> int:
 
     ensure_standard_streams()
     parser = build_parser()
-    if not (sys.argv[1:] if argv is None else argv):  # a bare `genre-tagger`: what it can do, not a usage error
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:  # a bare `genre-tagger`: what it can do, not a usage error
         parser.print_help(sys.stderr)
         return EXIT_ERROR
-    args = parser.parse_args(argv)
+    args = parser.parse_args(with_searches_joined(argv, option_names(parser)))
     from desktop.core.logs import setup_logging
     from desktop.core.paths import log_dir
 

@@ -195,3 +195,25 @@ def add_id3_options(parser: argparse.ArgumentParser) -> None:
 def id3_version(args) -> int:
     """The ID3 version asked for on the command line; 0 keeps each file's own."""
     return 3 if args.id3v23 else 4 if args.id3v24 else 0
+
+
+def option_names(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option the command line or any of its commands takes ("--json", "-o")."""
+    names = set(parser._option_string_actions)  # argparse keeps them there; it offers no public list
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                names |= option_names(command)
+    return names
+
+
+def with_searches_joined(argv: list[str], options: set[str]) -> list[str]:
+    """`--search -live` as `--search=-live`: argparse takes a value that begins with a minus for an option and says
+    only "expected one argument", where a minus in a search leaves out what it finds."""
+    joined, rest = [], iter(argv)
+    for arg in rest:
+        if arg == "--search" and (value := next(rest, None)) is not None:
+            joined += [f"--search={value}"] if value.startswith("-") and value not in options else [arg, value]
+        else:
+            joined.append(arg)
+    return joined
