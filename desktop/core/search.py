@@ -19,8 +19,9 @@ from typing import Protocol
 UNACCENTED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe", "ı": "i",
                             "ħ": "h", "ŀ": "l"})
 
-# A token: an optional minus (leave out what it finds), an optional field name and colon, then a quoted phrase (its closing quote may be missing while it is
-# typed) or a run of anything but spaces (none: "artist:" as it is typed; the empty matches between are skipped).
+# A token: an optional minus (leave out what it finds), an optional field name and colon, then a quoted phrase (its
+# closing quote may be missing while it is typed) or a run of anything but spaces (none: "artist:" as it is typed;
+# the empty matches between tokens are skipped).
 TOKEN = re.compile(r'(-)?(?:(\w+):)?(?:"([^"]*)"?|(\S*))')
 # Latin, Greek and Cyrillic accents once taken apart from their letters (NFKD); other scripts' marks are their letters'.
 ACCENTS = re.compile("[\u0300-\u036f]")
@@ -92,7 +93,8 @@ FIELD_NAMES = (*TEXT_FIELDS, "year")
 
 @dataclass(frozen=True)
 class Search:
-    """A parsed search: plain words, words limited to a field, and year ranges; each must hold."""
+    """A parsed search: plain words, words limited to a field and year ranges, each of which must hold, and the parts
+    a minus left out, none of which may."""
 
     words: tuple[str, ...] = ()  # folded; each somewhere in everywhere()
     fields: tuple[tuple[str, str], ...] = ()  # (field name, folded word)

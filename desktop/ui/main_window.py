@@ -323,7 +323,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         """Names a screen reader speaks for the parts that have no text of their own (Qt leaves them unnamed)."""
         names = {self.sidebar: ("Genres", "choose a genre to show only its tracks; drop tracks on one to set theirs"),
                  self.table: ("Library", "your tracks; double-click a genre to correct it, a track to hear it"),
-                 self.search: ("Search", "title, artist, album or genre; artist: or year: limits a word to one"),
+                 self.search: ("Search", "title, artist, album or genre; artist: or year: limits a word to one, a minus "
+                                         "leaves out what it finds"),
                  self.details: ("Track details", "the selected track's genre probabilities"),
                  self.errors: ("Problems", "files that could not be read or written, and why"),
                  self.map_view: ("Library map", "tracks placed by how they sound, coloured by genre")}
