@@ -121,7 +121,15 @@ def test_folding_takes_case_and_accents_off_letters_unicode_does_not_decompose_t
 
 
 def test_the_tables_search_box_finds_words_in_any_order_fields_and_years(qapp):
-    from desktop.ui.table_model import TRACK_ID_ROLE, LibraryFilter, LibraryTableModel, TrackRow
+    from PySide6.QtCore import Qt
+
+    from desktop.ui.table_model import (
+        ARTIST,
+        TRACK_ID_ROLE,
+        LibraryFilter,
+        LibraryTableModel,
+        TrackRow,
+    )
 
     rows = [TrackRow(i, song.path, song.title, song.artist, song.album, song.file_genre, song.genre, song.genre.lower(),
                      0.9, False, "analysed", "", year=song.year) for i, song in enumerate(LIBRARY)]
@@ -131,7 +139,9 @@ def test_the_tables_search_box_finds_words_in_any_order_fields_and_years(qapp):
 
     def shown(typed: str) -> list[str]:
         proxy.set_search(typed)
-        return [rows[proxy.index(r, 0).data(TRACK_ID_ROLE)].title for r in range(proxy.rowCount())]
+        found = [rows[proxy.index(r, 0).data(TRACK_ID_ROLE)] for r in range(proxy.rowCount())]
+        assert proxy.shown_rows() == found  # all at once (what Export Playlist writes), in the table's order
+        return [row.title for row in found]
 
     assert shown("miles blue") == ["So What"]  # one substring of the typed text, "miles blue", found nothing
     assert shown("sigur ros") == ["Hoppípolla"]
@@ -140,3 +150,5 @@ def test_the_tables_search_box_finds_words_in_any_order_fields_and_years(qapp):
     assert shown("artist:davis year:1959") == ["So What"]
     assert sorted(shown("-artist:davis -genre:rock")) == ["Ace of Spades", "Intro", "Jóga"]
     assert len(shown("")) == len(LIBRARY)
+    proxy.sort(ARTIST, Qt.SortOrder.DescendingOrder)  # the rows the table shows, sorted, found by shown_rows too
+    assert shown("-genre:jazz") == ["Intro", "Hoppípolla", "Track 3", "Ace of Spades", "Jóga"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,21 +17,32 @@ from desktop.core.errors import GenreTaggerError
 from desktop.core.output_files import check_output
 from desktop.core.safe_write import atomic_write_text
 from desktop.store import queries
-from desktop.store.schema import Track
 
 PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
-def entry_line(path: str, folder: Path) -> str | None:
-    """A track's line, relative when possible; None for a name no playlist line can hold."""
-    if CONTROL.search(path):
-        return None  # a newline in a file name would split the entry into two lines
-    try:
-        line = os.path.relpath(path, folder)
-    except ValueError:  # another drive on Windows: no relative path exists
-        line = path
-    return f"./{line}" if line.startswith("#") else line  # '#' would make it a comment
+class EntryLines:
+    """Each track's line in a playlist kept in `folder`: relative where possible, each music folder's relative path
+    worked out once (os.path.relpath for every track was most of the time a playlist of 100,000 took)."""
+
+    def __init__(self, folder: Path):
+        self.folder = os.fspath(folder)
+        self._relative: dict[str, str | None] = {}  # a track's folder -> that folder from the playlist's
+
+    def __call__(self, path: str) -> str | None:
+        """A track's line; None for a name no playlist line can hold."""
+        if CONTROL.search(path):
+            return None  # a newline in a file name would split the entry into two lines
+        parent, name = os.path.split(path)
+        if parent not in self._relative:
+            try:
+                self._relative[parent] = os.path.relpath(parent or ".", self.folder)
+            except ValueError:  # another drive on Windows: no relative path exists
+                self._relative[parent] = None
+        relative = self._relative[parent]
+        line = path if relative is None else name if relative == "." else os.path.join(relative, name)
+        return f"./{line}" if line.startswith("#") else line  # '#' would make it a comment
 
 
 def playlist_file_name(genre: str) -> str:
@@ -43,13 +56,22 @@ def check_target(out: Path, force: bool) -> None:
     check_output(out, "playlist", PLAYLIST_SUFFIXES, lambda head: head.startswith(b"#EXTM3U"), force)
 
 
-def write_m3u8(tracks: list[Track], out: str | Path, force: bool = False) -> tuple[Path, list[str]]:
+class PlaylistTrack(Protocol):
+    """What a playlist's entry reads of a track: a Track, or a row of the window's table."""
+
+    path: str
+    title: str | None
+    artist: str | None
+    duration: float | None
+
+
+def write_m3u8(tracks: Sequence[PlaylistTrack], out: str | Path, force: bool = False) -> tuple[Path, list[str]]:
     """Write an extended M3U in UTF-8, relative paths; return it and the tracks left out (odd names)."""
     out = Path(out).expanduser().absolute()
     check_target(out, force)
-    lines, skipped = ["#EXTM3U"], []
+    lines, skipped, entry_line = ["#EXTM3U"], [], EntryLines(out.parent)
     for t in tracks:
-        line = entry_line(t.path, out.parent)
+        line = entry_line(t.path)
         if line is None:
             skipped.append(t.path)
             continue

@@ -145,6 +145,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.albums_job: Job | None = None  # One Genre per Album being turned on or off
         self.folders_job: Job | None = None  # Learn From Genre Folders being turned on or off
         self.playlists_job: Job | None = None  # every genre's playlist being written
+        self.playlist_job: Job | None = None  # the table's tracks being written as a playlist
         self.plan_job: Job | None = None  # Apply Predicted Genres: the plan, read off the GUI thread
         self.reload_job: Job | None = None  # every row read again off the GUI thread (reload_rows); the latest wins
         self.genres_job: Job | None = None  # a genre renamed, merged or separated again (merge_and_rename)
@@ -375,6 +376,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.changing_selection_actions = (self.set_genre_action, self.apply_selection_action, self.keep_action,
                                            self.forget_action, self.leave_out_action)
         self.export_action = self._action("Export Playlist…", "Ctrl+E", self.export_playlist)
+        self.export_action.setStatusTip("The tracks the table shows (the genre chosen, the search), in its order, as an "
+                                        "M3U8 playlist")
         self.export_all_action = self._action("Export a Playlist per Genre…", "Ctrl+Shift+E", self.export_genre_playlists,
                                               toolbar=False)
         self.export_all_action.setStatusTip("One playlist for each genre in the sidebar, <genre>.m3u8 in the folder you "
@@ -960,31 +963,47 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
 
     # ---- playlists and previews -------------------------------------------------------------
     def export_playlist(self):
-        """Save the genre chosen in the sidebar (or what the table shows) as M3U8."""
-        rows = [self.shown_row(r) for r in range(self.proxy.rowCount())]
+        """Save what the table shows (a genre of the sidebar, a search) as M3U8, written on a worker."""
+        if self.search_timer.isActive():
+            self.search_now()  # typing has not paused yet: the playlist holds what the box says, as the table will
+        rows = self.proxy.shown_rows()
         if not rows:
             self.statusBar().showMessage("Nothing to export: the table shows no track", 5000)
-            return
+            return None
         genre = self.sidebar.currentIndex().data(GENRE_ROLE)
-        name = playlist_file_name(genre if genre and genre not in SIDEBAR_NAMES else "")
+        named = (genre if genre not in SIDEBAR_NAMES else None, self.search.text().strip())
+        name = playlist_file_name(" - ".join(filter(None, named)))
         # Beside the music (where a playlist's relative paths stay short), then where the last one went;
         # the process's working folder meant nothing to a listener.
         folder = self._playlist_folder or (self.settings.folders[0] if self.settings.folders else "")
         path, _ = QFileDialog.getSaveFileName(self, "Export playlist", str(Path(folder) / name) if folder else name,
                                               "Playlists (*.m3u8)")
-        if path:
-            path = path if Path(path).suffix else f"{path}.m3u8"  # "jazz" typed without the extension
-            self._playlist_folder = str(Path(path).parent)
-            with self.sessions() as s:
-                tracks = [s.get(Track, r.id) for r in rows]
-            try:
-                out, skipped = write_m3u8(tracks, path, force=True)  # the save dialog already asked before replacing a file
-            except GenreTaggerError as exc:
-                self.report_problem(str(exc.path), exc.reason)
-                return
-            for p in skipped:
-                self.report_problem(p, "left out of the playlist: its name cannot be written in one M3U8 line")
-            self.statusBar().showMessage(f"Saved {count(len(tracks) - len(skipped), 'track')} to {out}", 8000)
+        if not path:
+            return None
+        path = path if Path(path).suffix else f"{path}.m3u8"  # "jazz" typed without the extension
+        self._playlist_folder = str(Path(path).parent)
+        # From the table's rows, on a worker: reading each track from the database on the GUI thread held the window
+        # 14 s at 100,000 tracks. The save dialog already asked before replacing a file (force).
+        self.export_action.setEnabled(False)  # one at a time
+        self.playlist_job = background(lambda: (*write_m3u8(rows, path, force=True), len(rows)), "playlist",
+                                       self._playlist_written, self._playlist_failed)
+        return self.playlist_job
+
+    def _playlist_written(self, written: tuple[Path, list[str], int]):
+        out, left_out, tracks = written
+        self.playlist_job = None
+        self.export_action.setEnabled(True)
+        for p in left_out:
+            self.report_problem(p, "left out of the playlist: its name cannot be written in one M3U8 line")
+        self.statusBar().showMessage(f"Saved {count(tracks - len(left_out), 'track')} to {out}", 8000)
+
+    def _playlist_failed(self, message: str):
+        error, self.playlist_job = self.playlist_job.error, None
+        self.export_action.setEnabled(True)
+        if isinstance(error, GenreTaggerError) and error.path is not None:
+            self.report_problem(str(error.path), error.reason)
+        else:
+            self.report_problem("playlist", message)
 
     def export_genre_playlists(self):
         """Choose a folder and write one playlist per genre in it, in the background."""

@@ -547,6 +547,14 @@ class LibraryFilter(QSortFilterProxyModel):
             self._found_alone = len(passing(self.sourceModel().all_rows(), self._search.tests(attrgetter("search_text"))))
         return self._found_alone
 
+    def shown_rows(self) -> list[TrackRow]:
+        """The rows the table shows, in its order (the source keeps them sorted; this proxy only filters), read from the
+        decisions at once: a row at a time through the proxy's index took 0.3 s at 100,000."""
+        rows = self.sourceModel().all_rows()
+        if self._accepted is None:
+            self._accepted = self._decide_all()
+        return [row for row, shown in zip(rows, self._accepted, strict=True) if shown]
+
     def _make_tests(self) -> list[Callable[[TrackRow], bool]]:
         """The tests of the filter as it is set now; a row is shown when it passes them all."""
         tests, threshold = [], self._threshold
