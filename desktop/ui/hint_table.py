@@ -6,11 +6,12 @@ from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QPainter, QPalette
-from PySide6.QtWidgets import QTableView
+
+from desktop.ui.large_table import LargeTableView
 
 
-class HintTableView(QTableView):
-    """A QTableView that draws `hint()` in its middle while it shows no row (an empty hint draws nothing)."""
+class HintTableView(LargeTableView):
+    """A LargeTableView that draws `hint()` in its middle while it shows no row (an empty hint draws nothing)."""
 
     def __init__(self, hint: Callable[[], str], parent=None):
         super().__init__(parent)

@@ -19,12 +19,12 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
-    QTableView,
     QVBoxLayout,
 )
 
 from desktop.core.genres import join_genres
 from desktop.core.wording import count, percent
+from desktop.ui.large_table import LargeTableView
 
 FILE, CURRENT, NEW, WHY = range(4)
 HEADERS = ("File", "Current genre", "New genre", "Why")
@@ -151,7 +151,7 @@ class ReviewDialog(QDialog):
         self.setWindowTitle("Review genre changes")
         self.changes = list(changes)
         self.model = ChangesModel(self.changes, self)
-        self.table = QTableView()
+        self.table = LargeTableView()  # the titles look at no selection: a select-all of 70,000 rows froze it
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
