@@ -69,6 +69,24 @@ def test_a_track_with_no_genre_of_its_own_is_labelled_by_its_genre_folder_only_w
         assert not any(lab.source == "folder" for lab in gather_labels(s)[0])
 
 
+def test_the_genre_folder_of_each_folder_is_worked_out_once_however_many_tracks_it_holds(tmp_path, monkeypatch):
+    # Every track's path was taken apart again: 1.3 s of each scan's closing words at 30,000 tracks.
+    from desktop.services import labels as labels_module
+
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add(Meta(key="library_folders", value=json.dumps(["/m"])))
+        for n in range(1, 31):
+            add(s, n, f"/m/{['Jazz', 'Rock', 'Inbox'][n % 3]}/album/{n}.flac")
+        s.commit()
+    asked = []
+    monkeypatch.setattr(labels_module, "genre_folder", lambda path, *rest: asked.append(path) or genre_folder(path, *rest))
+    with sessions() as s:
+        labels, _ = gather_labels(s, folders=True)
+    assert sorted({lab.key for lab in labels}) == ["jazz", "rock"] and len(labels) == 20  # Inbox names no genre
+    assert len(asked) == 3  # one a folder
+
+
 def test_a_plural_or_foreign_genre_folder_is_the_same_genre_as_its_tags(tmp_path):
     # "Soundtracks/" untagged beside tracks tagged Soundtrack were learned as two genres, Soundtracks and Soundtrack;
     # "Klassik/" (a German library) named no genre at all.

@@ -47,6 +47,30 @@ def test_scan_store_write_read_back(env):
     assert mutagen.File(env.files["m4a"]).tags["\xa9gen"] == list(read_tags(env.files["m4a"]).genres)
 
 
+def test_a_rescan_asks_the_database_about_no_unchanged_file(env):
+    # Each file walked was looked up by its path, one query each: half of a rescan's time (5 of 10 s at 30,000 files).
+    from sqlalchemy import event
+
+    env.scan()
+    moved = env.files["mp3"].with_name("moved here.mp3")
+    env.files["mp3"].rename(moved)
+    env.files["flac"].unlink()
+    statements = []
+    engine = env.sessions.kw["bind"]
+    listen = lambda _conn, _cursor, statement, *_rest: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        report = env.library.sync([env.music])
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert (report.moved, report.missing, report.new, report.unchanged) == (1, 1, 0, len(env.files) - 2)
+    by_path = [x for x in statements if "WHERE tracks.path = ?" in x]
+    assert len(by_path) == 1, by_path  # the moved file's new name alone
+    with env.sessions() as s:
+        assert s.scalar(select(Track).where(Track.path == str(moved))) is not None
+        assert s.scalar(select(Track.missing).where(Track.path == str(env.files["flac"]))) is True
+
+
 def test_rescan_analyses_nothing_even_after_tag_writes(env, monkeypatch):
     env.scan()
     env.tagger.apply(env.tagger.plan(), "ours")

@@ -5,6 +5,7 @@ What `learn` learns from and what an album's tags say (one genre per album); nev
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 
@@ -41,6 +42,15 @@ def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[in
     return {track_id: genres for track_id, genres in s.execute(q)}
 
 
+def folder_genre_of(path: str, roots: list[str], known: frozenset[str], seen: dict[str, str | None]) -> str | None:
+    """genre_folder of a track, the answer for its folder kept in `seen`: a scan asked for every track of a library
+    filed by genre (1.3 s at 30,000 tracks, each path taken apart again)."""
+    parent = os.path.dirname(path)
+    if parent not in seen:
+        seen[parent] = genre_folder(path, roots, known)
+    return seen[parent]
+
+
 def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
                   folders: bool | None = None) -> tuple[list[Label], dict[str, str]]:
     """Trusted labels (corrections, tags not written by us, and with `folders` its genre folders' names; None: where
@@ -55,13 +65,14 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
                ).where(Track.missing.is_(False))
     rows = s.execute(q if tracks is None else q.where(tracks))
     labels, names = [], []
+    folder_genres: dict[str, str | None] = {}  # a track's folder -> its genre folder's name: worked out once a folder
     for track_id, file_genre, corrected, artist, album, folder, path in rows:
         first = source = None
         if corrected:
             first, source = first_named(corrected), "correction"
         elif file_genre and not (track_id in ours and same_genres(ours[track_id], file_genre)):
             first, source = first_named(file_genre), "tag"  # junk ("Unknown", "Other", numbers) names none
-        if first is None and roots and (first := genre_folder(path, roots, known)):
+        if first is None and roots and (first := folder_genre_of(path, roots, known, folder_genres)):
             source = "folder"  # the listener's own words too: the folder they filed it in
         if first is None:
             continue

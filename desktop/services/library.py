@@ -197,6 +197,24 @@ def respell_predictions(s: Session, spellings: dict[str, str]) -> int:
     return changed
 
 
+@dataclass(frozen=True)
+class KnownFile:
+    """What a walk needs of a track to pass over its file unchanged: read for every track in one query, where a
+    query per file walked was half of a rescan's time (5 of 10 s for 30,000 unchanged files)."""
+
+    size: int
+    mtime_ns: int
+    missing: bool
+    verdict: str
+    hashed: bool  # its audio was read once: a file never read is read again by every scan
+    error: str | None
+
+    def unchanged(self, found: FoundFile) -> bool:
+        """The file is as the library last saw it, and was read: nothing to read again."""
+        return ((self.size, self.mtime_ns) == (found.size, found.mtime_ns) and not self.missing
+                and not (self.verdict == ERROR and not self.hashed))
+
+
 class Library:
     """Sync folders to tracks and store analyses; the scan service of both faces."""
 
@@ -228,13 +246,14 @@ class Library:
             # A file named on its own is not a library folder, nor is a folder left out (the walk says so).
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
+            known = self._known_files(s)
             looked_at = Throttled(progress)
             for n, found in enumerate(walk_music(roots, problem, leftover, left_out), start=1):
                 if cancel.is_set():
                     break
                 looked_at(n)
                 seen.add(str(found.path))
-                self._sync_file(s, found, report, problem, seen)
+                self._sync_file(s, found, report, problem, seen, known)
                 if n % COMMIT_EVERY == 0:
                     s.commit()
             s.commit()
@@ -269,8 +288,19 @@ class Library:
             s.commit()
         return report
 
-    def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset()) -> None:
+    @staticmethod
+    def _known_files(s: Session) -> dict[str, KnownFile]:
+        """Every track's file as the library last saw it, by path."""
+        rows = s.execute(select(Track.path, Track.size, Track.mtime_ns, Track.missing, Track.verdict,
+                                Track.audio_hash != "", Track.error))
+        return {path: KnownFile(*rest) for path, *rest in rows}
+
+    def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset(),
+                   known: dict[str, KnownFile] | None = None) -> None:
         path = str(found.path)
+        if known is not None and (was := known.get(path)) is not None and was.unchanged(found):
+            self._passed_over(found, was.verdict, was.error, report, problem)  # the track itself is not read
+            return
         track = s.scalar(select(Track).where(Track.path == path))
         unchanged = bool(track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing)
         # A file that could not even be read (no audio hash) is read again: reading is cheap, and a newer
@@ -278,9 +308,7 @@ class Library:
         # were known by their codec). Files that failed later, in analysis, are not retried while unchanged.
         never_read = bool(track and track.verdict == ERROR and not track.audio_hash)
         if unchanged and not never_read:
-            report.unchanged += 1
-            if track.verdict == ERROR and track.error:
-                problem(ScanProblem(found.path, f"{track.error} (unchanged since it failed)", analysis_only=True))
+            self._passed_over(found, track.verdict, track.error, report, problem)
             return
         try:
             digest = audio_hash(found.path)
@@ -299,6 +327,8 @@ class Library:
             moved = self._find_moved(s, digest, found.path, seen)
             if moved is not None:
                 track = moved
+                if known is not None:  # its old name, should the walk come to it, is no longer this track's
+                    known.pop(track.path, None)
                 track.path, track.folder = path, str(found.path.parent)
                 report.moved += 1
             else:
@@ -322,6 +352,13 @@ class Library:
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
         take_read_only_tags(track, tags)
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
+
+    @staticmethod
+    def _passed_over(found: FoundFile, verdict: str, error: str | None, report: SyncReport, problem) -> None:
+        """An unchanged file, counted; one that failed in analysis is named again, as every scan does."""
+        report.unchanged += 1
+        if verdict == ERROR and error:
+            problem(ScanProblem(found.path, f"{error} (unchanged since it failed)", analysis_only=True))
 
     def _read_tags_again(self, s: Session, cancel: threading.Event, progress: Throttled) -> int:
         """Once per TAG_READER_VERSION, read again the tags of present, unchanged files an older reader read short:
@@ -432,18 +469,18 @@ class Library:
         """How many tracks lie under `folder`: present ones, or with `missing` those kept out of view (a folder left
         out, a drive not mounted)."""
         with self.sessions() as s:
-            return sum(1 for _ in self._tracks_under(s, Path(folder).expanduser().absolute(), missing))
+            return sum(1 for _ in self._paths_under(s, Path(folder).expanduser().absolute(), missing))
 
     @staticmethod
-    def _tracks_under(s: Session, root: Path, missing: bool = False) -> Iterator[Track]:
-        """The tracks under `root` (present ones, or with `missing` those kept out of view)."""
+    def _paths_under(s: Session, root: Path, missing: bool = False) -> Iterator[tuple[int, str]]:
+        """(id, path) of the tracks under `root` (present ones, or with `missing` those kept out of view), no track
+        loaded whole: a rescan loaded every track to find the few gone (0.9 s at 30,000)."""
         prefix = root_prefix(root)
         # LIKE narrows (its "_" and "%" escaped); it ignores ASCII case, so Python's startswith decides:
         # scanning ABBA must not touch Abba.
-        for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True),
-                                                   Track.missing.is_(missing))):
-            if track.path.startswith(prefix):
-                yield track
+        rows = s.execute(select(Track.id, Track.path).where(Track.path.startswith(prefix, autoescape=True),
+                                                            Track.missing.is_(missing)))
+        return ((track_id, path) for track_id, path in rows if path.startswith(prefix))
 
     def why_not_here(self, path: str | Path) -> str:
         """Why a file is not in the library: its folder is left out of it, or it was never scanned."""
@@ -555,10 +592,12 @@ class Library:
     def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
         count, kept = 0, tuple(kept)
         for root in roots:
-            for track in Library._tracks_under(s, root):
-                if track.path not in seen and not track.path.startswith(kept):
+            gone = [track_id for track_id, path in Library._paths_under(s, root)
+                    if path not in seen and not path.startswith(kept)]
+            for chunk in queries.id_chunks(gone):
+                for track in s.scalars(select(Track).where(Track.id.in_(chunk))):
                     track.missing = True
-                    count += 1
+            count += len(gone)
         return count
 
     # ---- analysis ---------------------------------------------------------------------------
