@@ -529,6 +529,27 @@ def test_playlists_cannot_be_injected_or_replace_music(tmp_path):
     assert song.read_bytes() == live.read_bytes() == b"music" and notes.read_text() == "mine"
 
 
+def test_a_playlist_written_while_another_write_of_it_is_under_way_is_refused_and_the_first_kept(tmp_path):
+    # Two writes of one file shared one hidden copy: each truncated and wrote it, and either could swap in a mix.
+    import fcntl
+    from types import SimpleNamespace
+
+    from desktop.core.errors import GenreTaggerError
+    from desktop.services.playlists import write_m3u8
+
+    tracks = [SimpleNamespace(path=str(tmp_path / "music" / "a.mp3"), artist="A", title="B", duration=3)]
+    out = tmp_path / "jazz.m3u8"
+    copy = temp_copy_path(out)
+    with open(copy, "w") as live:  # another process writing it: its copy made and locked
+        fcntl.flock(live.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(GenreTaggerError) as refused:
+            write_m3u8(tracks, out)
+        assert str(refused.value) == f"{out}: cannot write playlist (another write of jazz.m3u8 is under way)"
+        assert copy.exists() and not out.exists()  # the live write's copy untouched
+    write_m3u8(tracks, out)  # once it is over (its lock released: a dead write's copy), written, the copy swept away
+    assert out.read_text().splitlines()[1:] == ["#EXTINF:3,A - B", "music/a.mp3"] and not copy.exists()
+
+
 def test_playlists_and_lists_come_in_playing_order(tmp_path):
     # SQL put "Zappa" before "abba" and, inside an album, track 10 before track 2 (and went by title, not track).
     from desktop.store.database import open_database

@@ -1,4 +1,5 @@
-"""kill -9 at random points of `scan --write` and `undo`: no tag lost, no audio changed, nothing left behind."""
+"""kill -9 at random points of `scan --write`, `undo`, `set`, a copy or a conversion of the library, and playlist
+exports: no tag lost, no audio changed, every file whole, nothing left behind."""
 
 import os
 import random
@@ -172,6 +173,70 @@ def test_kill_9_while_the_library_is_copied_leaves_both_whole_and_nothing_behind
     ours = sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(("-wal", "-shm")))  # those are SQLite's
     assert ours == ["library.db", "library.db.backup"]
     assert checked(copy) == ("ok", 4000)
+
+
+PLAYLIST_GENRES = ("Jazz", "Rock", "Blues", "Hip-Hop", "Classical", "Metal", "Pop", "Reggae")
+
+
+def library_of_genres(db, tracks: int) -> None:
+    """A library of `tracks` analysed tracks in eight genres (no audio: playlists read only the library)."""
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    sessions = open_database(db)
+    rows = [dict(path=f"/music/Artist {n % 500}/Album {n % 40}/{n:06d} Song.flac", folder=f"/music/Artist {n % 500}",
+                 size=1, mtime_ns=1, audio_hash=f"{n:040x}", format="flac", title=f"Song {n}", artist=f"Artist {n % 500}",
+                 album=f"Album {n % 40}", file_genre="", predicted_genre=PLAYLIST_GENRES[n % 8],
+                 genre=PLAYLIST_GENRES[n % 8], confidence=0.9, verdict="analysed", duration=200.0)
+            for n in range(tracks)]
+    with sessions() as s:
+        s.execute(Track.__table__.insert(), rows)
+        s.commit()
+    sessions.kw["bind"].dispose()
+
+
+KILL_IN_A_PLAYLIST_WRITE = """
+import os, signal, sys
+from pathlib import Path
+from desktop.core import safe_write
+from desktop.services.playlists import write_genre_playlists
+from desktop.store.database import open_database
+written = []
+def sync_then_die(fh):  # the third playlist's copy is written whole, then the process dies before swapping it in
+    written.append(fh.name)
+    if len(written) == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+safe_write.sync_file = sync_then_die
+write_genre_playlists(open_database(sys.argv[1]), sys.argv[2])
+"""
+
+
+def test_kill_9_during_playlist_exports_leaves_each_playlist_whole_and_nothing_behind(tmp_path):
+    # A killed export left its hidden copy for good where no scan walks (a playlist folder outside the music).
+    db, lists = tmp_path / "library.db", tmp_path / "Playlists"
+    library_of_genres(db, 40_000)
+    env = dict(os.environ, GENRE_TAGGER_DB=str(db))
+    code, budget, out = cli(env, "playlist", "--all", "-o", str(lists))
+    assert code == 0, out
+    whole = {p.name: p.read_bytes() for p in lists.iterdir()}
+    assert sorted(whole) == sorted(f"{g}.m3u8" for g in PLAYLIST_GENRES) and leftovers(lists) == []
+    rng, killed = random.Random(11), 0
+    for _ in range(KILLS // 2):
+        code, _, out = cli(env, "playlist", "--all", "-o", str(lists), kill_after=rng.uniform(0.3, 1.0) * budget)
+        killed += code == -signal.SIGKILL
+        assert {p.name: p.read_bytes() for p in lists.iterdir() if not is_temp_copy(p.name)} == whole  # each one whole
+    assert killed >= KILLS // 4, "the harness should really kill most runs"
+    # Killed between writing a copy and swapping it in: the copy stays behind, the playlist before it whole.
+    (lists / "Rock.m3u8").unlink()  # and one never written before stays unwritten
+    died = subprocess.run([sys.executable, "-c", KILL_IN_A_PLAYLIST_WRITE, str(db), str(lists)], env=env)
+    assert died.returncode == -signal.SIGKILL
+    assert len(leftovers(lists)) == 1, leftovers(lists)
+    assert {p.name: p.read_bytes() for p in lists.iterdir() if not is_temp_copy(p.name)} == {
+        name: data for name, data in whole.items() if name != "Rock.m3u8"}
+    (lists / ".Polka.genre-tagger-tmp.m3u8").write_text("#EXTM3U\n")  # a genre the library no longer has
+    code, _, out = cli(env, "playlist", "--all", "-o", str(lists))  # the next export sweeps them away
+    assert code == 0, out
+    assert leftovers(lists) == [] and {p.name: p.read_bytes() for p in lists.iterdir()} == whole
 
 
 def version_3_library(db, tracks: int) -> None:

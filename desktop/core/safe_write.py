@@ -166,13 +166,27 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
 
 
 def atomic_write(path: Path, produce: Callable[[Path], None]) -> None:
-    """Have `produce` write a temporary file beside `path`, then swap it in: a crash leaves the old file whole."""
+    """Have `produce` write a temporary file beside `path`, then swap it in: a crash leaves the old file whole.
+
+    The temporary file is ours alone (made new, locked while written), and the copies of this kind that killed writes
+    left beside `path` are removed first: a playlist or a map written outside the music folders, which no scan
+    walks, would otherwise keep them for good. Two writes of one file at once: the second is refused (EBUSY)."""
+    if path.suffix:
+        for left in path.parent.glob(f".*{TEMP_MARK}{path.suffix}"):
+            if is_temp_copy(left.name):
+                remove_if_stale(left)
     tmp = temp_copy_path(path)
     try:
-        produce(tmp)
-        with open(tmp, "rb") as fh:
-            sync_file(fh)
-        os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:  # a live write of the same file holds it (a dead one's was removed above)
+        raise OSError(errno.EBUSY, f"another write of {path.name} is under way", str(path)) from None
+    try:
+        with os.fdopen(fd, "wb") as held:
+            lock_copy(held)  # until swapped in: a cleanup in another process leaves it alone
+            produce(tmp)
+            with open(tmp, "rb") as fh:
+                sync_file(fh)
+            os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

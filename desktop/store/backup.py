@@ -35,8 +35,7 @@ def make_backup(db: Path, out: Path) -> None:
     """Copy the library to `out` (a consistent snapshot even while another process writes it), checked and swapped
     in whole. Raises LibraryDamaged (the copy already at `out` is kept) or BackupError."""
 
-    def copy_checked(tmp: Path) -> None:
-        tmp.unlink(missing_ok=True)  # one a killed copy left behind
+    def copy_checked(tmp: Path) -> None:  # tmp: new and empty (one a killed copy left is removed by atomic_write)
         # mode=ro: the copy never writes the library (its folder is writable, so SQLite can share the WAL index).
         with contextlib.closing(sqlite3.connect(read_only_uri(db), uri=True, timeout=30)) as src, \
                 contextlib.closing(sqlite3.connect(tmp)) as dst:
