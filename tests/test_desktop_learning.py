@@ -427,6 +427,43 @@ def test_learn_says_when_one_genre_per_album_would_get_clearly_more_right(tmp_pa
     assert "with one genre per album" in (out := capsys.readouterr().out) and hint not in out  # already on
 
 
+SAVED_THEN_KILLED = """
+import os, signal, onnx
+real = onnx.save
+def save_then_die(proto, f, *args, **kwargs):  # the model's copy written whole, the process killed before the swap
+    real(proto, f, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGKILL)
+onnx.save = save_then_die
+from desktop.cli import main
+main(["learn"])
+"""
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_learn_killed_while_saving_its_model_leaves_a_copy_no_list_shows_and_the_next_learn_sweeps(tagged_library,
+                                                                                                  capsys):
+    # Its `.NAME.partial` stayed in the user's models folder for good: each learn saves under a new name.
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from desktop.core.safe_write import is_temp_copy
+    from desktop.services.models import user_models_dir
+
+    music, _ = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    killed = subprocess.run([sys.executable, "-c", SAVED_THEN_KILLED], env=dict(os.environ))
+    assert killed.returncode == -signal.SIGKILL
+    left = [p.name for p in user_models_dir().iterdir() if is_temp_copy(p.name)]
+    assert len(left) == 1 and left[0].endswith(".onnx")
+    capsys.readouterr()
+    assert main(["models"]) == EXIT_OK and "genre-tagger-tmp" not in capsys.readouterr().out  # not a model
+    assert main(["learn"]) == EXIT_OK
+    assert [p.name for p in user_models_dir().iterdir() if is_temp_copy(p.name)] == []
+    assert len(list(user_models_dir().glob("library-*.onnx"))) == 1
+
+
 def test_a_learned_model_is_not_a_base(tmp_path, exported_model):
     import onnx
 

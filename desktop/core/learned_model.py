@@ -7,7 +7,6 @@ like any other model. Its metadata names the base network and carries the head's
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from desktop.core.errors import ModelError
 from desktop.core.library_head import GenreHead, centre_distance
+from desktop.core.safe_write import atomic_write
 
 LIBRARY_MODEL_NAME = "library"
 HEAD_KEY = "library_head"  # metadata: base model key, centres and radius of the novelty check
@@ -67,14 +67,11 @@ def build_learned_model(base: Path, head: GenreHead, out: Path, metadata: dict[s
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    tmp = out.with_name(f".{out.name}.partial")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        onnx.save(proto, str(tmp))
-        tmp.replace(out)
+        # Through a locked copy swapped in whole; the next learn sweeps the copy a killed one left (a new name each time).
+        atomic_write(out, lambda tmp: onnx.save(proto, str(tmp)))
     except OSError as exc:  # a read-only or full disk, a file where the folder should be
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)
         raise ModelError(out.parent, f"cannot save the learned model here ({exc.strerror or exc})") from exc
     return out
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError, ModelError
 from desktop.core.paths import data_dir
+from desktop.core.safe_write import is_temp_copy
 
 MODEL_ENV = "GENRE_TAGGER_MODEL"
 
@@ -23,11 +24,11 @@ def user_models_dir() -> Path:
 
 
 def model_files() -> list[Path]:
-    """Every .onnx file in the shipped and the user's model folders."""
+    """Every .onnx file in the shipped and the user's model folders (not the hidden copy a learn is saving)."""
     files = []
     for folder in (shipped_models_dir(), user_models_dir()):
         if folder.is_dir():
-            files += sorted(folder.glob("*.onnx"))
+            files += sorted(p for p in folder.glob("*.onnx") if not is_temp_copy(p.name))
     return files
 
 
