@@ -246,7 +246,7 @@ class Library:
             # A file named on its own is not a library folder, nor is a folder left out (the walk says so).
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
-            known = self._known_files(s)
+            known = self._known_files(s, roots)
             looked_at = Throttled(progress)
             for n, found in enumerate(walk_music(roots, problem, leftover, left_out), start=1):
                 if cancel.is_set():
@@ -289,11 +289,17 @@ class Library:
         return report
 
     @staticmethod
-    def _known_files(s: Session) -> dict[str, KnownFile]:
-        """Every track's file as the library last saw it, by path."""
-        rows = s.execute(select(Track.path, Track.size, Track.mtime_ns, Track.missing, Track.verdict,
-                                Track.audio_hash != "", Track.error))
-        return {path: KnownFile(*rest) for path, *rest in rows}
+    def _known_files(s: Session, roots: list[Path]) -> dict[str, KnownFile]:
+        """The files the walk of `roots` may find, as the library last saw them, by path (those of other folders are not
+        read: a scan of one album in a library of 100,000 tracks)."""
+        known = {}
+        for root in roots:
+            prefix = root_prefix(root)
+            rows = s.execute(select(Track.path, Track.size, Track.mtime_ns, Track.missing, Track.verdict,
+                                    Track.audio_hash != "", Track.error)
+                             .where(or_(Track.path == str(root), Track.path.startswith(prefix, autoescape=True))))
+            known.update((path, KnownFile(*rest)) for path, *rest in rows)  # a path LIKE let in by case is never walked
+        return known
 
     def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset(),
                    known: dict[str, KnownFile] | None = None) -> None:
