@@ -476,7 +476,7 @@ def test_export_playlist_names_the_genre_says_what_it_saved_and_when_there_is_no
 
 def test_export_playlist_writes_what_a_search_shows_on_a_worker_named_for_the_search(qtbot, window, tmp_path,
                                                                                    monkeypatch):
-    # Each track was read from the database on the GUI thread (14 s held at 100,000 tracks), and a search's playlist
+    # Each track was read from the database on the GUI thread (15-16 s held at 100,000 tracks), and a search's playlist
     # was offered as "playlist.m3u8"; a search typed in a large table and not yet made was not what it held.
     from PySide6.QtWidgets import QFileDialog
 

@@ -151,7 +151,7 @@ class ReviewDialog(QDialog):
         self.setWindowTitle("Review genre changes")
         self.changes = list(changes)
         self.model = ChangesModel(self.changes, self)
-        self.table = LargeTableView()  # the titles look at no selection: a select-all of 70,000 rows froze it
+        self.table = LargeTableView()  # titles blind to the selection: a select-all of 70,000 rows held it 0.8 s
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
