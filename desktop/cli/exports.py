@@ -28,9 +28,8 @@ def cmd_playlist(args, out: Output) -> int:
         return playlists_of_every_genre(args, out)
     with open_sessions(args, out)() as s:
         # A search alone takes every track it finds: a listener asking for Miles Davis' 1950s asks for all of them.
-        tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None)
-    if args.search:
-        tracks = list(filter(queries.search_matches(args.search), tracks))
+        tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
+                                         matches=queries.search_matches(args.search) if args.search else None)
     if not tracks:
         asked = " ".join(filter(None, (args.genre and f"with genre {args.genre!r}",
                                        args.search and f"matching {args.search!r}")))

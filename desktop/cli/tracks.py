@@ -57,11 +57,12 @@ def cmd_list(args, out: Output) -> int:
                 tracks = list(filter(queries.of_genre(args.genre), tracks))
             if args.no_genre:
                 tracks = [t for t in tracks if not t.genre]
+            if args.search:
+                tracks = list(filter(queries.search_matches(args.search), tracks))
         else:
             tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
-                                             without_genre=args.no_genre)
-        if args.search:
-            tracks = list(filter(queries.search_matches(args.search), tracks))
+                                             without_genre=args.no_genre,
+                                             matches=queries.search_matches(args.search) if args.search else None)
         out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
         if not tracks:
             out.note(empty_listing_hint(s, args))

@@ -109,9 +109,10 @@ def no_genre_count(session: Session) -> int:
 
 
 def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,
-                    threshold: float | None = None, without_genre: bool = False) -> list[Track]:
-    """Present tracks, of one genre when given (with a threshold: confidently), or `without_genre`, in playing order
-    (album_order).
+                    threshold: float | None = None, without_genre: bool = False,
+                    matches: Callable[[Track], bool] | None = None) -> list[Track]:
+    """Present tracks, of one genre when given (with a threshold: confidently), or `without_genre`, and with `matches`
+    those it takes (a search: search_matches), in playing order (album_order).
 
     The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
     """
@@ -123,7 +124,9 @@ def tracks_by_genre(session: Session, genre: str | None = None, limit: int | Non
     if threshold is not None:
         q = q.where(confident_clause(threshold))
     # Sorted here, not by SQL: SQLite orders "Zappa" before "abba" and "Track 10" before "Track 2".
-    tracks = sorted(session.scalars(q), key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path))
+    # A search's tracks are chosen before the sort, not after: sorting every track first took 1-2 s of 100,000.
+    tracks = sorted(filter(matches, session.scalars(q)) if matches else session.scalars(q),
+                    key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path))
     return tracks[:limit] if limit else tracks
 
 
