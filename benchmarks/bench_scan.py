@@ -1,5 +1,6 @@
 """Scan speed end to end on several-minute MP3 and FLAC tracks, against decoding alone; the library queries at
-100,000 tracks; and a rescan of many unchanged files, against a query per file walked (the way before 2026-12-06).
+100,000 tracks; and a rescan of many unchanged files, against a query per file walked and every track loaded to find
+those gone (the way before 2026-12-06).
 
     python -m benchmarks.bench_scan [--tracks 6] [--minutes 3] [--model FILE] [--baseline OLD.onnx] [--repeats 3]
                                     [--rescan-files 20000]

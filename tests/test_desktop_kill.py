@@ -197,7 +197,6 @@ def library_of_genres(db, tracks: int) -> None:
 
 KILL_IN_A_PLAYLIST_WRITE = """
 import os, signal, sys
-from pathlib import Path
 from desktop.core import safe_write
 from desktop.services.playlists import write_genre_playlists
 from desktop.store.database import open_database

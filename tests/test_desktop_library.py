@@ -57,7 +57,10 @@ def test_a_rescan_asks_the_database_about_no_unchanged_file(env):
     env.files["flac"].unlink()
     statements = []
     engine = env.sessions.kw["bind"]
-    listen = lambda _conn, _cursor, statement, *_rest: statements.append(statement)  # noqa: E731
+
+    def listen(_conn, _cursor, statement, *_rest):
+        statements.append(statement)
+
     event.listen(engine, "before_cursor_execute", listen)
     try:
         report = env.library.sync([env.music])
