@@ -209,10 +209,25 @@ class KnownFile:
     hashed: bool  # its audio was read once: a file never read is read again by every scan
     error: str | None
 
+    @classmethod
+    def of(cls, track: Track) -> KnownFile:
+        """What the walk needs of a track read whole (a file the one query did not settle)."""
+        return cls(track.size, track.mtime_ns, track.missing, track.verdict, bool(track.audio_hash), track.error)
+
+    def as_seen(self, found: FoundFile) -> bool:
+        """The file is present and as the library last saw it (size and modification time)."""
+        return (self.size, self.mtime_ns) == (found.size, found.mtime_ns) and not self.missing
+
+    @property
+    def never_read(self) -> bool:
+        """It could not even be read (no audio hash): read again by every scan, as reading is cheap and a newer version
+        may read what an older one could not (Opus saved as .ogg was unreadable before Ogg files were known by their
+        codec). Files that failed later, in analysis, are not retried while unchanged."""
+        return self.verdict == ERROR and not self.hashed
+
     def unchanged(self, found: FoundFile) -> bool:
         """The file is as the library last saw it, and was read: nothing to read again."""
-        return ((self.size, self.mtime_ns) == (found.size, found.mtime_ns) and not self.missing
-                and not (self.verdict == ERROR and not self.hashed))
+        return self.as_seen(found) and not self.never_read
 
 
 class Library:
@@ -308,11 +323,8 @@ class Library:
             self._passed_over(found, was.verdict, was.error, report, problem)  # the track itself is not read
             return
         track = s.scalar(select(Track).where(Track.path == path))
-        unchanged = bool(track and track.size == found.size and track.mtime_ns == found.mtime_ns and not track.missing)
-        # A file that could not even be read (no audio hash) is read again: reading is cheap, and a newer
-        # version may read what an older one could not (Opus saved as .ogg was unreadable before Ogg files
-        # were known by their codec). Files that failed later, in analysis, are not retried while unchanged.
-        never_read = bool(track and track.verdict == ERROR and not track.audio_hash)
+        was = KnownFile.of(track) if track else None
+        unchanged, never_read = bool(was and was.as_seen(found)), bool(was and was.never_read)
         if unchanged and not never_read:
             self._passed_over(found, track.verdict, track.error, report, problem)
             return
