@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import configparser
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +36,18 @@ def resolve_spec_path(expr: str) -> Path:
     """str(ROOT / "a" / "b") -> the repository path it names."""
     constants = [p for p in ast.walk(ast.parse(expr)) if isinstance(p, ast.Constant) and isinstance(p.value, str)]
     return ROOT.joinpath(*(c.value for c in sorted(constants, key=lambda c: c.col_offset)))
+
+
+def test_a_test_run_leaves_no_user_folders_behind(tmp_path):
+    """The tests' stand-in user folders (models, settings, logs) are removed when pytest ends."""
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # tempfile puts the folders here
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "--basetemp", str(tmp_path / "basetemp"), "tests/test_packaging.py::test_spec_names_existing_files"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+    assert not list(tmp_path.glob("genre-tagger-tests-home-*"))
 
 
 def test_spec_names_existing_files():
