@@ -466,6 +466,30 @@ def test_a_learn_killed_while_saving_its_model_leaves_a_copy_no_list_shows_and_t
     assert len(list(user_models_dir().glob(f"library-{ours}-*.onnx"))) == 1  # the killed learn's never swapped in
 
 
+def test_a_learn_sweeps_the_copy_an_earlier_builds_killed_learn_left_once_ten_minutes_old(tagged_library,
+                                                                                         monkeypatch):
+    # Earlier builds saved a learned model through `.NAME.partial`, never locked; one killed while saving stayed for good.
+    import time
+
+    import desktop.core.safe_write as safe_write
+    from desktop.services.models import user_models_dir
+
+    music, _ = tagged_library
+    assert main(["scan", str(music)]) == EXIT_OK
+    user_models_dir().mkdir(parents=True, exist_ok=True)
+    left = user_models_dir() / ".library-1a2b3c-20261130-101010.onnx.partial"
+    other = user_models_dir() / ".notes.onnx.partial"  # not a learn's: never ours to remove
+    for path in (left, other):
+        path.write_bytes(b"half a model")
+    assert main(["learn"]) == EXIT_OK
+    assert left.exists()  # just made: an earlier build still running may be writing it
+    later = time.time() + safe_write.STALE_UNLOCKABLE_S + 1
+    monkeypatch.setattr(safe_write, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
+    assert main(["learn"]) == EXIT_OK
+    assert not left.exists() and other.exists()
+    other.unlink()
+
+
 def test_a_learned_model_is_not_a_base(tmp_path, exported_model):
     import onnx
 

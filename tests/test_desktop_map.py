@@ -127,6 +127,34 @@ def test_tracks_with_no_genre_are_apart_from_the_uncertain_on_the_map(tmp_path):
     assert shown.source == ["prediction", "uncertain", unlike, "its tag"]  # the tag's genre was "prediction"
 
 
+def test_the_map_sweeps_the_cache_copy_an_earlier_builds_killed_save_left_once_ten_minutes_old(tmp_path, monkeypatch):
+    # Earlier builds cached the layout through `library.db.map.npz.partial.npz`; one killed while saving stayed for good.
+    import time
+
+    import desktop.core.safe_write as safe_write
+    from desktop.store.database import open_database
+    from desktop.store.schema import Analysis, Track
+
+    sessions = open_database(tmp_path / "map.db")
+    with sessions() as s, s.begin():
+        for n in range(3):
+            track = Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
+                          genre="Jazz", predicted_genre="Jazz", confidence=0.9)
+            s.add(track)
+            s.flush()
+            s.add(Analysis(track_id=track.id, model_key="m:1", audio_hash=f"h{n}", status="analysed", labels=["Jazz"],
+                           probabilities=[1.0], embedding=(np.arange(4, dtype="<f4") * (n + 1)).tobytes()))
+    cache, left = tmp_path / "map.db.map.npz", tmp_path / "map.db.map.npz.partial.npz"
+    left.write_bytes(b"half a layout")
+    compute_map(sessions)
+    assert cache.exists() and left.exists()  # just made: an earlier build still running may be writing it
+    cache.unlink()
+    later = time.time() + safe_write.STALE_UNLOCKABLE_S + 1
+    monkeypatch.setattr(safe_write, "time", type("Clock", (), {"time": staticmethod(lambda: later)}))
+    compute_map(sessions)
+    assert cache.exists() and not left.exists()
+
+
 def test_panning_moves_the_cached_image_without_redrawing(qtbot, monkeypatch):
     view = shown_view(qtbot)
     view.canvas.grab()  # first paint renders the points

@@ -14,7 +14,7 @@ import numpy as np
 
 from desktop.core.errors import ModelError
 from desktop.core.library_head import GenreHead, centre_distance
-from desktop.core.safe_write import atomic_write
+from desktop.core.safe_write import atomic_write, remove_old_leftover
 
 LIBRARY_MODEL_NAME = "library"
 HEAD_KEY = "library_head"  # metadata: base model key, centres and radius of the novelty check
@@ -69,6 +69,8 @@ def build_learned_model(base: Path, head: GenreHead, out: Path, metadata: dict[s
         entry.key, entry.value = key, value
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
+        for left in out.parent.glob(f".{LIBRARY_MODEL_NAME}-*.onnx.partial"):  # earlier builds saved so (a killed save left it)
+            remove_old_leftover(left)
         # Through a locked copy swapped in whole; the next learn sweeps the copy a killed one left (a new name each time).
         atomic_write(out, lambda tmp: onnx.save(proto, str(tmp)))
     except OSError as exc:  # a read-only or full disk, a file where the folder should be

@@ -87,6 +87,20 @@ def remove_if_stale(path: Path) -> bool:
         return False
 
 
+def remove_old_leftover(path: Path) -> bool:
+    """Delete a temporary file an earlier version's killed write left (no lock, its own name) once surely dead.
+
+    Such a file was never locked, so only its age tells: an earlier version still running writes it within
+    seconds, and one untouched for ten minutes belongs to no live write."""
+    try:
+        if time.time() - path.stat().st_ctime < STALE_UNLOCKABLE_S:
+            return False
+        path.unlink()
+        return True
+    except OSError:  # already gone, or not ours to remove: leave it
+        return False
+
+
 def write_target(path: Path) -> Path:
     """The file a write really changes: a symlink is followed to its target, so the target is tagged."""
     return Path(os.path.realpath(path))

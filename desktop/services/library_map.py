@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_names import display_names, first_named, genre_key
-from desktop.core.safe_write import atomic_write
+from desktop.core.safe_write import atomic_write, remove_old_leftover
 from desktop.store import queries
 from desktop.store.lock import database_path
 from desktop.store.schema import Analysis, Track
@@ -144,6 +144,7 @@ def _store_layout(sessions, signature: str, xy: np.ndarray, method: str) -> None
     path = _cache_file(sessions)
     if path is None:
         return
+    remove_old_leftover(path.with_name(path.name + ".partial.npz"))  # what an earlier build's killed save left
     try:  # a copy swapped in whole (the next save sweeps one a killed save left)
         atomic_write(path, lambda tmp: np.savez(tmp, signature=signature, xy=xy, method=method))
     except OSError as exc:  # a read-only folder: the map still works, uncached
