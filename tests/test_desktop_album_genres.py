@@ -10,7 +10,13 @@ from desktop.cli import EXIT_OK, main
 from desktop.core.album_genre import album_folder, album_probabilities, is_compilation, lead_artist
 from desktop.core.analysis import OK, TOO_SHORT, UNCERTAIN
 from desktop.core.tags import read_tags
-from desktop.services.album_genres import album_genre_of, set_album_genres, settle_albums
+from desktop.services.album_genres import (
+    AgainstYourAlbums,
+    against_your_albums,
+    album_genre_of,
+    set_album_genres,
+    settle_albums,
+)
 from desktop.services.learning import restore_base_verdicts
 from desktop.services.library import store_verdict
 from desktop.services.settings import TaggingSettings
@@ -235,6 +241,45 @@ def test_an_album_the_listener_tagged_half_of_takes_their_genre(tmp_path):
     assert set_album_genres(sessions, False) == 5 and {genres[0] for genres in shown(sessions).values()} == {"Rock", "Dream Pop"}
 
 
+def test_predictions_against_the_genre_the_listener_gave_an_album_are_named_while_the_setting_is_off(tmp_path):
+    # A half-tagged soundtrack's untagged tracks were planned as Rock, Blues, Reggae, and nothing said the setting
+    # that gives them the album's genre was there (`learn` says so, but only once a library can learn).
+    from dataclasses import replace
+
+    sessions = open_database(tmp_path / "against.db")
+    rock, jazz = [0.8, 0.1, 0.1], [0.1, 0.8, 0.1]
+    with sessions() as s:
+        for n, tag in enumerate(("Soundtrack", "soundtrack", "", "")):  # half tagged: the untagged half heard as Rock
+            add(s, n, rock, folder="/m/ost", album="Drascula", tag=tag)
+        for n, tag in enumerate(("JAZZ", "Jazz", "", "")):  # heard as the genre the album has, in another spelling
+            add(s, 10 + n, jazz, folder="/m/agrees", album="Blue", tag=tag)
+        for n, tag in enumerate(("Ambient", "", "", "")):  # a quarter tagged: no genre of the album's
+            add(s, 20 + n, rock, folder="/m/quarter", album="Q", tag=tag)
+        for n, artist in enumerate(("A", "B", "C")):  # a compilation keeps each track's own
+            add(s, 30 + n, rock, folder="/m/various", album="Hits", artist=artist, tag="Soundtrack" if n < 2 else "")
+        s.commit()
+    changes = TagService(sessions, TaggingSettings(policy="fill")).plan()
+    assert len(changes) == 2 + 2 + 3 + 1
+    with sessions() as s:
+        against = against_your_albums(s, changes)
+        assert (against.tracks, against.albums) == (2, (("Drascula", "Soundtrack"),))
+        assert against_your_albums(s, [replace(c, confidence=None) for c in changes]) is None  # set by hand: theirs
+        assert against_your_albums(s, []) is None
+    assert against.wording() == ("2 tracks are given another genre than the one you gave their album (Drascula: "
+                                 "Soundtrack); with one genre per album they take their album's")
+    set_album_genres(sessions, True)
+    with sessions() as s:  # on: the plan gives them their album's genre already
+        assert against_your_albums(s, changes) is None
+
+
+def test_the_words_for_predictions_against_albums_fit_one_track_and_many_albums():
+    assert AgainstYourAlbums(1, (("Kind of Blue", "Jazz"),)).wording() == (
+        "1 track is given another genre than the one you gave its album (Kind of Blue: Jazz); with one genre per "
+        "album it takes its album's")
+    assert "gave their albums (A: Rock, and 2 more albums); with" in AgainstYourAlbums(5, (("A", "Rock"), ("B", "Jazz"),
+                                                                                       ("C", "Pop"))).wording()
+
+
 def test_an_album_follows_corrections_made_and_forgotten(library):
     set_album_genres(library, True)
     tagger = TagService(library)
@@ -283,6 +328,29 @@ def listed(capsys) -> dict[str, str]:
     capsys.readouterr()
     assert main(["--json", "list"]) == EXIT_OK
     return {t["path"]: t["genre"] for t in json.loads(capsys.readouterr().out)["tracks"]}
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
+def test_a_scan_names_predictions_against_the_genre_you_gave_their_album(tmp_path, exported_model, monkeypatch, capsys):
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "cli.db"))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))
+    album = tmp_path / "Music" / "Band - Record"
+    for n in range(4):
+        make_track(album, f"0{n} song", "beats", "flac", 3.0, seed=n,
+                   tags={"artist": "Band", "album": "Record", "title": f"Song {n}", **({"genre": "Soundtrack"} if n < 2 else {})})
+    hint = ("2 tracks are given another genre than the one you gave their album (Record: Soundtrack); with one genre "
+            "per album they take their album's: genre-tagger genres --per-album on")
+    capsys.readouterr()
+    assert main(["scan", str(album), "--threshold", "0.05"]) == EXIT_OK
+    assert hint in capsys.readouterr().out.splitlines()
+    assert main(["--json", "scan", str(album)]) == EXIT_OK
+    assert json.loads(capsys.readouterr().out)["against_your_albums"] == {
+        "tracks": 2, "albums": [{"album": "Record", "genre": "Soundtrack"}]}
+    assert main(["genres", "--per-album", "on"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["scan", str(album), "--json"]) == EXIT_OK
+    scanned = json.loads(capsys.readouterr().out)
+    assert scanned["against_your_albums"] is None and {tuple(c["new"]) for c in scanned["changes"]} == {("Soundtrack",)}
 
 
 @pytest.mark.usefixtures("need_ffmpeg")

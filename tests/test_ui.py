@@ -1136,6 +1136,38 @@ def test_apply_predicted_plans_off_the_gui_thread_then_asks(qtbot, window, monke
     assert shown == [len(window.files)] and window.statusBar().currentMessage() == "Nothing to write under the current policy"
 
 
+def test_the_review_names_predictions_against_your_albums_and_turns_one_genre_per_album_on_then_reviews_again(
+        qtbot, window, monkeypatch):
+    from desktop.ui.review_dialog import ReviewDialog
+
+    album = Path(window.settings.folders[0]) / "Band - Record"
+    ost = [make_track(album, f"0{n} song", "beats", "flac", 3.0, seed=n,
+                      tags={"artist": "Band", "album": "Record", **({"genre": "Soundtrack"} if n < 2 else {})})
+           for n in range(4)]
+    untagged = {str(p) for p in ost[2:]}
+    shown = []
+
+    def review(dialog):  # the first review: One Genre per Album instead; the next: look, write nothing
+        shown.append(({c.path: c.new for c in dialog.changes if c.path in untagged},
+                      dialog.albums_note and dialog.albums_note.text()))
+        if len(shown) == 1:
+            dialog.albums_button.click()
+        return ReviewDialog.DialogCode.Rejected
+
+    monkeypatch.setattr(ReviewDialog, "exec", review)
+    scan(qtbot, window)
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: len(shown) == 2, timeout=30_000)
+    first, second = shown
+    assert len(first[0]) == 2 and ("Soundtrack",) not in first[0].values()
+    assert first[1] == ("2 tracks are given another genre than the one you gave their album (Record: Soundtrack); "
+                        "with one genre per album they take their album's.")
+    assert window.album_genres_action.isChecked()
+    assert second == ({p: ("Soundtrack",) for p in untagged}, None)  # now their album's, and nothing more to say
+    assert all(read_tags(p).genres == () for p in window.files.values())  # nothing written meanwhile
+    qtbot.waitUntil(lambda: window.albums_job is None and window.plan_job is None, timeout=30_000)
+
+
 def test_apply_predicted_asks_about_spoken_word_first_and_offers_only_what_the_answer_allows(qtbot, window, monkeypatch):
     # After Ask Later, Apply Predicted Genres offered an audiobook's chapters a music genre among the rest.
     import desktop.ui.scan_actions as scan_actions

@@ -134,6 +134,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     """One scan of `paths` (default: args.paths) and with --write its write, reported; the exit code."""
     from desktop.core.analysis import Analyzer
     from desktop.core.genre_names import shown_genre
+    from desktop.services.album_genres import against_your_albums
     from desktop.services.learning import readiness, relearn_hint
     from desktop.services.scanning import scan_library
     from desktop.services.tagging import TagService, hold_back
@@ -176,6 +177,8 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     elif not args.model and (relearn := relearn_hint(sessions)):
         out.say(relearn)
     say_spoken_word(out, spoken, held, args.write)
+    with sessions() as s:
+        against = against_your_albums(s, changes)  # before the write: what it gives them is no genre of theirs
     written = None
     if args.write and changes:
         with stop_on_interrupt(out) as stop:
@@ -188,6 +191,8 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
             out.say(f"would change {c.path}: {join_genres(c.old) or '(none)'} -> {join_genres(c.new)}")
         if changes and args.policy != "never":
             out.say(f"{count(len(changes), 'file')} would change; nothing written (add --write)")
+    if against:
+        out.say(f"{against.wording()}: genre-tagger genres --per-album on")
     with sessions() as s:
         spellings = queries.library_spellings(s)  # each genre as the library shows (and writes) it
     out.data = {
@@ -198,6 +203,8 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
                       "confidence": round(r.confidence, 4),
                       "error": r.error, "note": r.note} for r in results],
         "changes": [{"path": c.path, "old": list(c.old), "new": list(c.new)} for c in changes],
+        "against_your_albums": against and {"tracks": against.tracks,
+                                            "albums": [{"album": a, "genre": g} for a, g in against.albums]},
         "written": bool(written), "write_failures": [{"path": p, "reason": r} for p, r in (written.failed if written else [])],
         "write_skipped": [{"path": p, "reason": r} for p, r in (written.skipped if written else [])],
         "spoken_word": [vars(f) for f in spoken], "held_back": [c.path for c in held],

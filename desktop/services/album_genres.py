@@ -8,6 +8,7 @@ every scan, relearn and toggle, and after corrections are made, forgotten or und
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -25,8 +26,10 @@ from desktop.core.album_genre import (
     is_compilation_of,
 )
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
-from desktop.core.genre_names import shown_genre
+from desktop.core.genre_names import genre_key, shown_genre
+from desktop.core.natural_order import natural_key
 from desktop.core.scan import within
+from desktop.core.wording import count
 from desktop.services.labels import gather_labels
 from desktop.services.library import verdict_values
 from desktop.store import queries
@@ -139,18 +142,60 @@ def listeners_album_genres(s: Session, folders: Iterable[str | Path] | None = No
     """album_key -> the genre the listener gave at least half of the album's present tracks (tags Genre Tagger
     did not write, or corrections), for the albums (under `folders`, or in `folder`) that have one; a
     compilation is left out."""
+    return {key: genre for key, _tracks, genre in _listeners_albums(s, folders, folder)}
+
+
+def _listeners_albums(s: Session, folders: Iterable[str | Path] | None, folder: str | None):
+    """(album_key, its present tracks, the genre the listener gave it) for each album of listeners_album_genres."""
     narrow, inside = _in_folders(folders, folder)
     labels, display = gather_labels(s, narrow)
     said = {label.track_id: label.key for label in labels}
-    found = {}
     for key, tracks in _present_albums(s, narrow, inside).items():
         named = Counter(said[t.id] for t in tracks if t.id in said)
         if not named or len(tracks) < MIN_TRACKS or is_compilation_of(tracks):  # a lone track's tag is no album's
             continue
         (genre, tagged), *rest = named.most_common(2)
         if tagged * 2 >= len(tracks) and not (rest and rest[0][1] == tagged):  # half Rock, half Jazz: no genre
-            found[key] = AlbumGenre((display[genre],), np.array([tagged / len(tracks)]), len(tracks), tagged)
-    return found
+            yield key, tracks, AlbumGenre((display[genre],), np.array([tagged / len(tracks)]), len(tracks), tagged)
+
+
+@dataclass(frozen=True)
+class AgainstYourAlbums:
+    """Planned changes that give tracks another genre than the one the listener gave their album: with one genre
+    per album on, they would take the album's instead."""
+
+    tracks: int
+    albums: tuple[tuple[str, str], ...]  # (album name, the genre the listener gave it), one per album
+
+    def wording(self) -> str:
+        """"4 tracks are given … (Drascula: Soundtrack, and 2 more albums)": what is planned, what the setting does."""
+        (album, genre), more = self.albums[0], len(self.albums) - 1
+        also = f", and {count(more, 'more album')}" if more else ""
+        one = self.tracks == 1
+        whose = "its album" if one else "their album" if len(self.albums) == 1 else "their albums"
+        return (f"{count(self.tracks, 'track')} {'is' if one else 'are'} given another genre than the one you gave "
+                f"{whose} ({album}: {genre}{also}); with one genre per album "
+                + ("it takes its album's" if one else "they take their album's"))
+
+
+def against_your_albums(s: Session, changes: Iterable) -> AgainstYourAlbums | None:
+    """Of planned changes (track_id, new genres, confidence: None where set by hand), the predicted ones whose new
+    genre is not the one the listener gave the track's album (half of its tracks or more); None when there are
+    none or one genre per album is on already (the plan gives them their album's)."""
+    changes = [c for c in changes if c.confidence is not None]
+    if not changes or album_genres_on(s):
+        return None
+    predicted = {c.track_id: c.new for c in changes}
+    folders = {os.path.dirname(c.path) for c in changes}  # a track's folder is its file's (a stored path is absolute)
+    tracks, albums = 0, []
+    for _key, members, genre in _listeners_albums(s, folders, None):
+        album_genre = genre.labels[0]
+        against = [t for t in members if t.id in predicted
+                   and genre_key(album_genre) not in {genre_key(g) for g in predicted[t.id]}]
+        if against:
+            tracks += len(against)
+            albums.append((against[0].album, album_genre))
+    return AgainstYourAlbums(tracks, tuple(sorted(albums, key=lambda a: natural_key(a[0])))) if tracks else None
 
 
 def _albums(rows) -> dict[tuple, list]:

@@ -216,9 +216,13 @@ class LearnActions:
         self.progress_label.setText(f"One genre per album: {count(changed, 'track')} changed to their album's genre" if on
                                     else f"Every track shows its own genre again ({count(changed, 'track')} changed)")
         self.reload_rows()
+        again, self._review_after_albums = self._review_after_albums, None
+        if again and on:  # turned on from Apply Predicted Genres' review: the changes it makes now are shown
+            self._plan_and_review(*again)
 
     def _album_genres_failed(self, message: str):
         self.albums_job = None
+        self._review_after_albums = None
         self.album_genres_action.setEnabled(True)
         with QSignalBlocker(self.album_genres_action):  # as the library still has it
             self.album_genres_action.setChecked(not self.album_genres_action.isChecked())

@@ -61,8 +61,9 @@ class ChangesModel(QAbstractTableModel):
 
     checks_changed = Signal()
 
-    def __init__(self, changes, parent=None):
+    def __init__(self, changes, parent=None, against=None):
         super().__init__(parent)
+        self.share_albums = False  # the listener chose One Genre per Album instead of writing these
         self.changes = list(changes)
         self.checked = [True] * len(self.changes)
         self.order = list(range(len(self.changes)))  # shown row -> its change's index
@@ -146,8 +147,9 @@ class ReviewDialog(QDialog):
     """Shows old -> new per file; only the checked rows are written. Sortable (group by the new genre),
     Space checks or unchecks every selected row."""
 
-    def __init__(self, changes, parent=None):
+    def __init__(self, changes, parent=None, against=None):
         super().__init__(parent)
+        self.share_albums = False  # the listener chose One Genre per Album instead of writing these
         self.setWindowTitle("Review genre changes")
         self.changes = list(changes)
         self.model = ChangesModel(self.changes, self)
@@ -173,14 +175,30 @@ class ReviewDialog(QDialog):
         layout.addWidget(QLabel(f"{count(len(self.changes), 'file')} would change. Uncheck what you do not want written "
                                 "(Space: the selected rows; click a column to sort)."))
         layout.addWidget(self.table)
+        self.albums_note = self.albums_button = None
+        if against is not None:  # predictions over what the listener gave the rest of their albums
+            self.albums_note = QLabel(f"{against.wording()}.")
+            self.albums_note.setWordWrap(True)
+            layout.addWidget(self.albums_note)
+            self.albums_button = QPushButton("Turn On One Genre per Album")
+            self.albums_button.setToolTip("Nothing is written now: every track of an album shows (and is written "
+                                          "with) one genre, and the changes are shown again. Edit → One Genre per "
+                                          "Album turns it off again")
+            self.albums_button.clicked.connect(self._share_albums)
         row = QHBoxLayout()
         row.addWidget(every)
         row.addWidget(none)
+        if self.albums_button is not None:
+            row.addWidget(self.albums_button)
         row.addStretch(1)
         row.addWidget(self.buttons)
         layout.addLayout(row)
         self.resize(820, 480)
         self._count_checked()
+
+    def _share_albums(self) -> None:
+        self.share_albums = True
+        self.reject()  # nothing written; the window turns the setting on and reviews again
 
     def _fit_columns(self) -> None:
         # As wide as their longest words, read from the few distinct texts (sizing to contents asks every row).

@@ -11,6 +11,7 @@ from PySide6.QtGui import QAction, QGuiApplication
 from desktop.core.progress_text import scan_progress
 from desktop.core.scan import within
 from desktop.core.wording import count
+from desktop.services.album_genres import against_your_albums
 from desktop.services.library import Library
 from desktop.services.tagging import TagService, hold_back
 from desktop.ui.column_fit import shown_columns
@@ -225,17 +226,25 @@ class WriteActions:
         return self._plan_and_review(plan, "Nothing to write: the selected files already say their genre, or its "
                                      "prediction is uncertain (set one with Set Genre…)", "applied to selected tracks")
 
-    def _plan_and_review(self, plan: Callable[[], list], nothing: str, description: str | None):
+    def _plan_and_review(self, plan: Callable[[], tuple[list, list, list]], nothing: str, description: str | None):
         if self.plan_job is not None or self._refused_read_only():
             return None
         self._plan_words = (nothing, description)  # read by _plan_ready: background() takes bound methods only
+        self._planning = plan  # planned again after One Genre per Album is turned on from the review
+        sessions = self.sessions
+
+        def plan_and_albums() -> tuple[list, list, list, object]:
+            changes, held, spoken = plan()
+            with sessions() as s:  # predictions against the genre the listener gave their albums: the review says so
+                return changes, held, spoken, against_your_albums(s, changes)
+
         self.statusBar().showMessage("Planning the changes…")
-        self.plan_job = background(plan, "plan", self._plan_ready, self._plan_failed)
+        self.plan_job = background(plan_and_albums, "plan", self._plan_ready, self._plan_failed)
         return self.plan_job
 
-    def _plan_ready(self, planned: tuple[list, list, list]):
+    def _plan_ready(self, planned: tuple[list, list, list, object]):
         self.plan_job = None
-        changes, held, spoken = planned
+        changes, held, spoken, against = planned
         nothing, description = self._plan_words
         waiting = ""
         if held:  # the listener asked to write: asked now, also after Ask Later
@@ -251,9 +260,12 @@ class WriteActions:
             self.statusBar().showMessage(waiting[2:], 10000)
         else:
             self.statusBar().clearMessage()
-        dialog = ReviewDialog(changes, self)
+        dialog = ReviewDialog(changes, self, against=against if self.album_genres_action.isEnabled() else None)
         if dialog.exec() == ReviewDialog.DialogCode.Accepted:
             self.apply_changes(dialog.accepted_changes(), description)
+        elif dialog.share_albums:  # nothing written: the albums get their genre, then the changes are shown again
+            self._review_after_albums = (self._planning, nothing, description)
+            self.album_genres_action.trigger()  # as Edit > One Genre per Album
 
     def _plan_failed(self, message: str):
         self.plan_job = None
