@@ -124,6 +124,18 @@ def test_a_genre_too_small_to_learn_is_offered_a_broader_name_the_library_uses()
     assert "merging Heavy Metal into Metal gives 5" in how_many_more(labels, display, LearnSettings(min_tracks=5))
 
 
+def test_what_learning_needs_names_the_artists_of_a_genre_with_tracks_enough_but_too_few_artists():
+    # "most tagged so far: Soundtrack: 21" left a listener wondering why 21 tracks were not enough.
+    from desktop.services.learning import Label, how_many_more
+
+    display = {"soundtrack": "Soundtrack", "jazz": "Jazz", "ambient": "Ambient"}
+    labels = ([Label(i, "soundtrack", "tag", "artist:composer") for i in range(21)]
+              + [Label(100 + i, "ambient", "tag", f"artist:{i % 2}") for i in range(6)]  # two artists: enough of both
+              + [Label(200 + i, "jazz", "tag", "artist:trio") for i in range(3)])  # too few tracks: that is what it lacks
+    assert how_many_more(labels, display, LearnSettings(min_tracks=5, min_artists=2)).endswith(
+        "(most tagged so far: Soundtrack: 21 by 1 artist, Ambient: 6, Jazz: 3)")
+
+
 def test_folds_keep_each_group_whole():
     groups = np.repeat(np.arange(37), np.arange(1, 38) % 5 + 1).astype(str)
     fold = group_folds(groups, 5)

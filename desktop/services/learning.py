@@ -289,11 +289,20 @@ def album_accuracy(s: Session, labels: list[Label], probabilities: np.ndarray, y
 def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnSettings) -> str:
     """What the listener could tag so that learning can start."""
     tracks = Counter(label.key for label in labels)
-    best = [(display[k], n) for k, n in tracks.most_common(3)]
+    artists: dict[str, set[str]] = {}
+    for label in labels:
+        artists.setdefault(label.key, set()).add(label.group)
+    best = tracks.most_common(3)
     if not best:
         return (f"tag (or correct) at least {settings.min_tracks} tracks of each of two genres, "
                 f"by {settings.min_artists} or more artists each")
-    shown = ", ".join(f"{name}: {n}" for name, n in best)
+
+    def said(key: str, n: int) -> str:
+        # Enough tracks but too few artists: "Soundtrack: 21" alone left the listener wondering why 21 were not enough.
+        few = len(artists[key]) if n >= settings.min_tracks and len(artists[key]) < settings.min_artists else 0
+        return f"{display[key]}: {n}" + (f" by {count(few, 'artist')}" if few else "")
+
+    shown = ", ".join(said(k, n) for k, n in best)
     merges = [f"merging {display[narrow]} into {display[wide]} gives {tracks[narrow] + tracks[wide]}"
               for narrow, wide in broader_genres(tracks, display).items()
               if max(tracks[narrow], tracks[wide]) < settings.min_tracks <= tracks[narrow] + tracks[wide]]
