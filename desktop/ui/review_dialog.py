@@ -61,9 +61,8 @@ class ChangesModel(QAbstractTableModel):
 
     checks_changed = Signal()
 
-    def __init__(self, changes, parent=None, against=None):
+    def __init__(self, changes, parent=None):
         super().__init__(parent)
-        self.share_albums = False  # the listener chose One Genre per Album instead of writing these
         self.changes = list(changes)
         self.checked = [True] * len(self.changes)
         self.order = list(range(len(self.changes)))  # shown row -> its change's index
