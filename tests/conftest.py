@@ -25,6 +25,16 @@ def _remove_home() -> None:
 
 atexit.register(_remove_home)
 
+
+def pytest_sessionfinish(session, exitstatus):
+    """End the window's background jobs as the app does when it quits: a job that a run's last test started (an
+    album check) kept its thread until the interpreter's exit destroyed it, which Qt answers by aborting."""
+    import sys
+
+    workers = sys.modules.get("desktop.ui.workers")
+    if workers is not None:
+        workers.finish_jobs()
+
 # Small but real: 1-second windows at 16 kHz keep CPU training to seconds.
 FAST_TRAINING = dict(
     window_seconds=1.0, epochs=12, batch_size=16, windows_per_track=12, lr=3e-3,

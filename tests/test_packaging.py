@@ -50,6 +50,16 @@ def test_a_test_run_leaves_no_user_folders_behind(tmp_path):
     assert not list(tmp_path.glob("genre-tagger-tests-home-*"))
 
 
+def test_a_job_left_running_by_a_test_run_s_last_test_does_not_abort_the_run(tmp_path):
+    # Qt aborts a process whose running QThread is destroyed: at the interpreter's exit, after the summary said passed.
+    run = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--basetemp",
+         str(tmp_path / "basetemp"), "tests/test_ui.py::test_a_job_a_test_leaves_running_is_ended_with_the_test_run"],
+        cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True, timeout=300)
+    assert (run.returncode, "Destroyed while thread" in run.stderr) == (0, False), run.stdout + run.stderr
+    assert "1 passed" in run.stdout
+
+
 def test_spec_names_existing_files():
     found = spec_constants()
     assert found["datas"] and found["scripts"]

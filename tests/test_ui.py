@@ -45,6 +45,16 @@ def wait_write(qtbot, win):
     qtbot.waitUntil(lambda: not win.write_busy, timeout=30_000)
 
 
+def test_a_job_a_test_leaves_running_is_ended_with_the_test_run(qtbot):
+    """A job still running when the run's last test ends (an album check after a filter was turned on): the run's end
+    winds it down as the app's quit does (test_packaging runs this test last in a pytest of its own)."""
+    from desktop.ui.workers import Job, start_job
+
+    started = threading.Event()
+    start_job(Job(lambda _report, cancel: (started.set(), cancel.wait(5)), "left running"))
+    assert started.wait(5)
+
+
 def test_table_model_passes_qt_model_tester():
     model = LibraryTableModel()
     QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
