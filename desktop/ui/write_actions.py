@@ -263,7 +263,8 @@ class WriteActions:
         dialog = ReviewDialog(changes, self, against=against if self.album_genres_action.isEnabled() else None)
         if dialog.exec() == ReviewDialog.DialogCode.Accepted:
             self.apply_changes(dialog.accepted_changes(), description)
-        elif dialog.share_albums:  # nothing written: the albums get their genre, then the changes are shown again
+        elif dialog.share_albums and self.album_genres_action.isEnabled() and not self.album_genres_action.isChecked():
+            # Nothing written: the albums get their genre, then the changes are shown again.
             self._review_after_albums = (self._planning, nothing, description)
             self.album_genres_action.trigger()  # as Edit > One Genre per Album
 
