@@ -270,6 +270,9 @@ def test_predictions_against_the_genre_the_listener_gave_an_album_are_named_whil
     set_album_genres(sessions, True)
     with sessions() as s:  # on: the plan gives them their album's genre already
         assert against_your_albums(s, changes) is None
+    set_album_genres(sessions, False)
+    with sessions() as s:  # turned off by the listener: their choice, not suggested again
+        assert against_your_albums(s, changes) is None
 
 
 def test_the_words_for_predictions_against_albums_fit_one_track_and_many_albums():

@@ -37,7 +37,7 @@ from desktop.store.lock import writer_lock
 from desktop.store.queries import genre_merges
 from desktop.store.schema import Analysis, Meta, Track
 
-ALBUM_GENRES = "album_genres"  # meta key: "on" when an album's tracks share one genre
+ALBUM_GENRES = "album_genres"  # meta key: "on" when an album's tracks share one genre, "off" once turned off
 SHARED = (OK, UNCERTAIN)  # verdicts whose probabilities make an album's genre
 # Too short or silent to tell on their own (an interlude, a hidden track's gap): they take their album's genre.
 # Unlike (a learned model's "none of your genres") and failed tracks keep their own verdict.
@@ -72,12 +72,8 @@ def album_genres_on(s: Session) -> bool:
 def set_album_genres(sessions: sessionmaker[Session], on: bool, threshold: float = DEFAULT_THRESHOLD) -> int:
     """Turn one genre per album on or off for the library; how many tracks' genres changed."""
     with writer_lock(sessions), sessions() as s:
-        if on:
-            s.merge(Meta(key=ALBUM_GENRES, value="on"))
-        else:
-            row = s.get(Meta, ALBUM_GENRES)
-            if row is not None:
-                s.delete(row)
+        # "off" rather than nothing: turned off by the listener, it is no longer suggested (against_your_albums).
+        s.merge(Meta(key=ALBUM_GENRES, value="on" if on else "off"))
         s.flush()
         changed = settle_albums(s, threshold, force=True)
         s.commit()
@@ -181,9 +177,9 @@ class AgainstYourAlbums:
 def against_your_albums(s: Session, changes: Iterable) -> AgainstYourAlbums | None:
     """Of planned changes (track_id, new genres, confidence: None where set by hand), the predicted ones whose new
     genre is not the one the listener gave the track's album (half of its tracks or more); None when there are
-    none or one genre per album is on already (the plan gives them their album's)."""
+    none, or one genre per album is on already (the plan gives them their album's), or the listener turned it off."""
     changes = [c for c in changes if c.confidence is not None]
-    if not changes or album_genres_on(s):
+    if not changes or s.get(Meta, ALBUM_GENRES) is not None:  # on, or turned off: decided either way
         return None
     predicted = {c.track_id: c.new for c in changes}
     folders = {os.path.dirname(c.path) for c in changes}  # a track's folder is its file's (a stored path is absolute)
