@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
 
 import pytest
@@ -29,8 +30,6 @@ atexit.register(_remove_home)
 def pytest_sessionfinish(session, exitstatus):
     """End the window's background jobs as the app does when it quits: a job that a run's last test started (an
     album check) kept its thread until the interpreter's exit destroyed it, which Qt answers by aborting."""
-    import sys
-
     workers = sys.modules.get("desktop.ui.workers")
     if workers is not None:
         workers.finish_jobs()

@@ -38,13 +38,18 @@ def resolve_spec_path(expr: str) -> Path:
     return ROOT.joinpath(*(c.value for c in sorted(constants, key=lambda c: c.col_offset)))
 
 
+def child_pytest(tmp_path, test: str, **env: str) -> subprocess.CompletedProcess:
+    """Run one of the project's tests in a pytest of its own (as CI runs the suite), with more environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
+         "--basetemp", str(tmp_path / "basetemp"), test],
+        cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+
+
 def test_a_test_run_leaves_no_user_folders_behind(tmp_path):
     """The tests' stand-in user folders (models, settings, logs) are removed when pytest ends."""
-    env = {**os.environ, "TMPDIR": str(tmp_path)}  # tempfile puts the folders here
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider",
-         "--basetemp", str(tmp_path / "basetemp"), "tests/test_packaging.py::test_spec_names_existing_files"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    run = child_pytest(tmp_path, "tests/test_packaging.py::test_spec_names_existing_files",
+                       TMPDIR=str(tmp_path))  # tempfile puts the folders here
     assert run.returncode == 0, run.stdout + run.stderr
     assert "1 passed" in run.stdout
     assert not list(tmp_path.glob("genre-tagger-tests-home-*"))
@@ -52,10 +57,8 @@ def test_a_test_run_leaves_no_user_folders_behind(tmp_path):
 
 def test_a_job_left_running_by_a_test_run_s_last_test_does_not_abort_the_run(tmp_path):
     # Qt aborts a process whose running QThread is destroyed: at the interpreter's exit, after the summary said passed.
-    run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-p", "no:cacheprovider", "--basetemp",
-         str(tmp_path / "basetemp"), "tests/test_ui.py::test_a_job_a_test_leaves_running_is_ended_with_the_test_run"],
-        cwd=ROOT, env={**os.environ, "QT_QPA_PLATFORM": "offscreen"}, capture_output=True, text=True, timeout=300)
+    run = child_pytest(tmp_path, "tests/test_ui.py::test_a_job_a_test_leaves_running_is_ended_with_the_test_run",
+                       QT_QPA_PLATFORM="offscreen")
     assert (run.returncode, "Destroyed while thread" in run.stderr) == (0, False), run.stdout + run.stderr
     assert "1 passed" in run.stdout
 

@@ -186,8 +186,8 @@ def against_your_albums(s: Session, changes: Iterable) -> AgainstYourAlbums | No
     tracks, albums = 0, []
     for _key, members, genre in _listeners_albums(s, folders, None):
         album_genre = genre.labels[0]
-        against = [t for t in members if t.id in predicted
-                   and genre_key(album_genre) not in {genre_key(g) for g in predicted[t.id]}]
+        given = genre_key(album_genre)  # in any spelling: the model's "hiphop" is the listener's "Hip-Hop"
+        against = [t for t in members if t.id in predicted and given not in {genre_key(g) for g in predicted[t.id]}]
         if against:
             tracks += len(against)
             albums.append((against[0].album, album_genre))
