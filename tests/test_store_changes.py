@@ -107,6 +107,31 @@ def test_a_row_committed_after_a_look_is_at_or_above_that_looks_mark_however_lon
     assert sorted(since) == ["new", "old"]  # the next look, from that mark, sees both
 
 
+def test_a_look_at_the_changes_reads_its_rows_count_and_mark_at_one_moment(sessions, monkeypatch):
+    """A writer that committed between a look's read of the rows and its read of the mark: in neither look's rows, so
+    the window kept showing those tracks as they were (a scan's analysed track still "new")."""
+    from desktop.store import queries
+    from desktop.ui.table_model import load_changes
+
+    with sessions() as s:
+        add_track(s, "old")
+        s.commit()
+    start, real = mark(sessions), queries.present_count
+
+    def counted_while_a_writer_commits(s):  # between the look's rows and its mark
+        with sessions() as writer:
+            add_track(writer, "new")
+            writer.commit()
+        return real(s)
+
+    monkeypatch.setattr(queries, "present_count", counted_while_a_writer_commits)
+    first = load_changes(sessions, start)
+    monkeypatch.setattr(queries, "present_count", real)
+    second = load_changes(sessions, first.mark)
+    assert [r.path for r in first.rows] == [] and first.present == 1  # the look: the library as it was, throughout
+    assert [r.path for r in second.rows] == ["/m/new.flac"] and second.present == 2  # the next look from its mark
+
+
 def test_a_version_9_library_gains_change_marks_and_its_tracks_are_seen_by_a_first_look(tmp_path):
     db = tmp_path / "v9.db"
     open_database(db).kw["bind"].dispose()

@@ -33,6 +33,15 @@ def raise_mark_on_commit(engine: Engine) -> None:
 
 
 def change_mark(session: Session) -> int:
-    """The mark in this session's read: every row stamped below it is in the same read; later writes stamp it or
-    more (0 in a library whose mark was never set)."""
+    """The mark in this session's read: every row stamped below it is in the same read (one_read), later writes stamp
+    it or more (0 in a library whose mark was never set)."""
     return session.scalar(select(CHANGE_MARK_NOW))
+
+
+def one_read(session: Session) -> None:
+    """Have this session's reads see the library at one moment until it ends. Python's SQLite driver begins a
+    transaction only before a write, so each SELECT otherwise reads the library as it is by then: a scan's batch that
+    committed between a look's rows and its mark was in neither, and the window never showed those tracks' new state."""
+    dbapi = session.connection().connection.dbapi_connection
+    if not dbapi.in_transaction:  # a session that wrote already holds one
+        dbapi.execute("BEGIN")  # deferred: a snapshot from its first read, no lock that a writer waits for

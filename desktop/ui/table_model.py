@@ -26,7 +26,7 @@ from desktop.core.natural_order import natural_key
 from desktop.core.search import Search, everywhere, parse_search
 from desktop.core.wording import percent, play_length
 from desktop.store import queries
-from desktop.store.changes import change_mark
+from desktop.store.changes import change_mark, one_read
 from desktop.store.schema import Track, display_status
 from desktop.ui.track_drag import (
     TRACK_IDS_MIME,
@@ -150,6 +150,7 @@ def change_mark_now(sessions) -> int:
 def load_changes(sessions, since: int) -> TableChanges:
     """Rows written since change mark `since` (indexed), and the library's count and mark in the same read."""
     with sessions() as s:
+        one_read(s)  # the rows, the count and the mark at one moment: a commit between them lost its rows for good
         result = s.execute(select(*ROW_COLUMNS, Track.missing).where(Track.change_mark >= since))
         changed, gone = [], set()
         for values in result:
