@@ -73,13 +73,18 @@ def sync_file(fh) -> None:
             raise
 
 
+def _recent(st: os.stat_result) -> bool:
+    """Touched within STALE_UNLOCKABLE_S: perhaps a live write's. By its change time, not its modification time,
+    which a copy takes from the original (copy2)."""
+    return time.time() - st.st_ctime < STALE_UNLOCKABLE_S
+
+
 def remove_if_stale(path: Path) -> bool:
     """Delete one temporary copy unless a live write holds its lock (unlocked file systems: unless it is recent)."""
     try:
         with open(path, "rb") as fh:
-            # Cannot tell a live write from a dead one: only an old copy is surely dead. Its change time, not its
-            # modification time, which the copy takes from the original (copy2).
-            if not lock_copy(fh, wait=False) and time.time() - os.fstat(fh.fileno()).st_ctime < STALE_UNLOCKABLE_S:
+            # Cannot tell a live write from a dead one: only an old copy is surely dead.
+            if not lock_copy(fh, wait=False) and _recent(os.fstat(fh.fileno())):
                 return False
             path.unlink()
         return True
@@ -93,7 +98,7 @@ def remove_old_leftover(path: Path) -> bool:
     Such a file was never locked, so only its age tells: an earlier version still running writes it within
     seconds, and one untouched for ten minutes belongs to no live write."""
     try:
-        if time.time() - path.stat().st_ctime < STALE_UNLOCKABLE_S:
+        if _recent(path.stat()):
             return False
         path.unlink()
         return True

@@ -165,9 +165,8 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.learn_report: LearnReportDialog | None = None
         self.learn_problem: QMessageBox | None = None  # why an asked-for learn learned nothing
         self.history_dialog: WriteHistoryDialog | None = None
-        self._plan_words: tuple[str, str | None] = ("", None)  # the running plan's "nothing to write" and batch name
-        self._planning = None  # the running plan's function
-        self._review_after_albums = None  # (plan, words…) to review again once One Genre per Album is on
+        self._plan_asked = None  # the running plan: its function, its "nothing to write" and its batch name
+        self._review_after_albums = None  # such a plan, asked again once One Genre per Album is on
         # Music copied into (or taken out of) the folders while the window is open is scanned once copying ends;
         # the folders are listed after each scan, and a change during a scan or a write waits for its end.
         self.folder_watch = FolderWatch(self)

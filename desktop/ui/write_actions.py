@@ -229,8 +229,9 @@ class WriteActions:
     def _plan_and_review(self, plan: Callable[[], tuple[list, list, list]], nothing: str, description: str | None):
         if self.plan_job is not None or self._refused_read_only():
             return None
-        self._plan_words = (nothing, description)  # read by _plan_ready: background() takes bound methods only
-        self._planning = plan  # planned again after One Genre per Album is turned on from the review
+        # Read by _plan_ready (background() takes bound methods only), and asked again after One Genre per Album is
+        # turned on from the review.
+        self._plan_asked = (plan, nothing, description)
         sessions = self.sessions
 
         def plan_and_albums() -> tuple[list, list, list, object]:
@@ -245,7 +246,7 @@ class WriteActions:
     def _plan_ready(self, planned: tuple[list, list, list, object]):
         self.plan_job = None
         changes, held, spoken, against = planned
-        nothing, description = self._plan_words
+        _plan, nothing, description = self._plan_asked
         waiting = ""
         if held:  # the listener asked to write: asked now, also after Ask Later
             kept = self._ask_spoken(spoken)
@@ -265,7 +266,7 @@ class WriteActions:
             self.apply_changes(dialog.accepted_changes(), description)
         elif dialog.share_albums and self.album_genres_action.isEnabled() and not self.album_genres_action.isChecked():
             # Nothing written: the albums get their genre, then the changes are shown again.
-            self._review_after_albums = (self._planning, nothing, description)
+            self._review_after_albums = self._plan_asked
             self.album_genres_action.trigger()  # as Edit > One Genre per Album
 
     def _plan_failed(self, message: str):
