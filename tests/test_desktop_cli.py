@@ -471,6 +471,46 @@ def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
     assert "no tracks with genre 'polka'" in capsys.readouterr().err
 
 
+def test_a_genre_only_the_files_tags_name_says_where_its_tracks_are_and_the_search_that_takes_them(lib, capsys, tmp_path):
+    # The shipped model never predicts a genre it does not know: "list --genre" and "playlist" of the listener's own
+    # "Game Music" found nothing and said only "no track is confidently", while `genres` counted its tagged files.
+    music, _ = lib
+    for i, seed in enumerate((4, 5)):
+        make_track(music / "c", f"cue {i}", "tones", "flac", 3.0, seed=seed, tags={"genre": "Game Music"})
+    make_track(music / "d", "theme", "tones", "flac", 3.0, seed=6, tags={"genre": "VGM"})
+    main(["scan", str(music)])
+    capsys.readouterr()
+    assert main(["list", "--genre", "game music"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith("no track is confidently Game Music: 2 files' own tags say Game Music, and predictions in "
+                          "the model's genres stand in its place: they show as Tones (2);"), err
+    assert "--search 'genre:\"Game Music\"' takes those tracks by their tags now" in err
+    out_file = tmp_path / "film.m3u8"
+    assert main(["playlist", "Game Music", "-o", str(out_file)]) == EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "no tracks with genre Game Music: 2 files' own tags say Game Music" in err and not out_file.exists()
+    # The search it names takes both, by their tags.
+    assert main(["playlist", "--search", 'genre:"Game Music"', "-o", str(out_file)]) == EXIT_OK
+    assert [line for line in out_file.read_text(encoding="utf-8").splitlines() if not line.startswith("#")] == [
+        "Music/c/cue 0.flac", "Music/c/cue 1.flac"]
+    # A merge counts: the file's "VGM" is the listener's Game Music now.
+    assert main(["genres", "--merge", "VGM", "Game Music"]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["list", "--genre", "game music"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert "no track is confidently Game Music: 3 files' own tags say Game Music" in err
+    # A search reads the tags' own words, so it names each spelling, the most used first.
+    assert "--search 'genre:\"Game Music\"' (or genre:VGM) takes those tracks" in err
+    # Under a threshold no prediction reaches, the genre's own uncertain tracks are named.
+    capsys.readouterr()
+    code, listed = run_json(capsys, "list", "--genre", "tones")
+    top = max(t["confidence"] for t in listed["tracks"])
+    assert main(["list", "--genre", "tones", "--threshold", f"{top + 1e-6:.7f}"]) == EXIT_OK
+    assert f"no track is confidently Tones: {len(listed['tracks'])} tracks are Tones under the threshold" in \
+        capsys.readouterr().err
+
+
 def test_a_playlist_per_genre_in_a_folder_each_as_the_sidebar_counts_it(lib, capsys, tmp_path):
     music, files = lib
     main(["scan", str(music)])

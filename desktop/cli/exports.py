@@ -12,6 +12,7 @@ from desktop.cli.output import (
     open_sessions,
     stop_on_interrupt,
 )
+from desktop.cli.tracks import absent_genre_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.wording import count
 
@@ -30,6 +31,9 @@ def cmd_playlist(args, out: Output) -> int:
         # A search alone takes every track it finds: a listener asking for Miles Davis' 1950s asks for all of them.
         tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
                                          matches=queries.search_matches(args.search) if args.search else None)
+        why = absent_genre_words(s, args.genre, args.threshold) if not tracks and args.genre and not args.search else ""
+    if why:
+        raise GenreTaggerError(None, f"no tracks with genre {why}")
     if not tracks:
         asked = " ".join(filter(None, (args.genre and f"with genre {args.genre!r}",
                                        args.search and f"matching {args.search!r}")))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import shlex
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,10 +97,42 @@ def empty_listing_hint(session, args) -> str:
     if args.search:
         return f"no track matches {args.search!r}"
     if args.genre:
-        return f"no track is confidently {args.genre} (list --counts shows the genres)"
+        why = absent_genre_words(session, args.genre, args.threshold)
+        return f"no track is confidently {why or args.genre + ' (list --counts shows the genres)'}"
     if args.no_genre:
         return "every track has a genre"
     return "no track is present: the library's files are missing (moved, or on a drive not mounted); scan their folder"
+
+
+def absent_genre_words(session, genre: str, threshold: float | None) -> str:
+    """Why a listing or playlist of `genre` came out empty, and what gets its tracks, after the genre's name
+    ("Soundtrack: 21 files' own tags say Soundtrack, …"); "" when the library holds it nowhere."""
+    from desktop.store import queries
+
+    absence = queries.genre_absence(session, genre, threshold)
+    name, reasons = absence.name, []
+    if absence.uncertain:
+        reasons.append(f"{count(absence.uncertain, 'track is', 'tracks are')} {name} under the threshold {threshold:g} "
+                       f"(list --review shows the uncertain; a lower --threshold takes them)")
+    if absence.tagged:
+        shown = ", ".join(f"{g} ({n:,})" for g, n in absence.tagged_shown_as[:3])
+        more = ", …" if len(absence.tagged_shown_as) > 3 else ""
+        says = "file's own tag says" if absence.tagged == 1 else "files' own tags say"
+        # A genre the model does not know is never predicted: its tracks show the model's nearest genres until the
+        # library's own genres are learned, and the search reads the files' tags now.
+        reasons.append(f"{absence.tagged:,} {says} {name}, and predictions in the model's genres stand in its place"
+                       + (f": they show as {shown}{more}" if shown else "")
+                       + f"; `genre-tagger learn` learns your tags' genres, and {tag_searches(absence.tag_spellings)} "
+                         f"takes those tracks by their tags now")
+    return f"{name}: " + "; ".join(reasons) if reasons else ""
+
+
+def tag_searches(spellings: list[str]) -> str:
+    """The searches that find the tracks whose tags spell a genre so: --search genre:jazz, --search 'genre:"film
+    score"' (or genre:ost) where merges join several."""
+    searches = [shlex.quote(f'genre:"{g}"' if any(ch.isspace() for ch in g) else f"genre:{g}") for g in spellings]
+    return f"--search {searches[0]}" + (f" (or {', '.join(searches[1:3])}{', …' if len(searches) > 3 else ''})"
+                                        if len(searches) > 1 else "")
 
 
 def cmd_show(args, out: Output) -> int:

@@ -7,6 +7,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,7 @@ from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.genre_folders import folders_between, outermost_genre
 from desktop.core.genre_names import (
     ALIASES,
+    clean_name,
     display_names,
     first_named,
     genre_key,
@@ -128,6 +130,48 @@ def tracks_by_genre(session: Session, genre: str | None = None, limit: int | Non
     tracks = sorted(filter(matches, session.scalars(q)) if matches else session.scalars(q),
                     key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path))
     return tracks[:limit] if limit else tracks
+
+
+@dataclass(frozen=True)
+class GenreAbsence:
+    """Why a genre has no settled track: its tracks under the threshold, and the files whose own tags name it while
+    their genre in the library is another (a prediction in the model's genres), with the genres those show; `name`
+    is the genre as the library spells it."""
+
+    name: str
+    uncertain: int
+    tagged: int
+    tagged_shown_as: list[tuple[str, int]]
+    tag_spellings: list[str]  # as the tags spell it, case aside, the most used first ("Film Score", "OST")
+
+
+def genre_absence(session: Session, genre: str, threshold: float | None) -> GenreAbsence:
+    """Where the present tracks of `genre` (by key) are, for a listing or playlist of it that came out empty."""
+    key = genre_key(genre)
+    merged = genre_merges(session)
+    stored = spellings_of(session, genre)
+    name = library_spellings(session).get(key) or next(
+        (g for value in stored for g in split_genres(value) if genre_key(g) == key), genre)
+    uncertain = 0
+    if threshold is not None:
+        uncertain = session.scalar(select(func.count()).select_from(Track).where(
+            Track.missing.is_(False), Track.genre.in_(stored), ~confident_clause(threshold)))
+    # Few distinct tag values: each is tested once, under the listener's merges ("OST" merged into Soundtrack).
+    shown_as: Counter = Counter()
+    tag_names: Counter = Counter()  # the tags' own spellings of it, which a search by genre: finds
+    for value, shown, n in session.execute(select(Track.file_genre, Track.genre, func.count()).where(
+            Track.missing.is_(False), Track.file_genre != "").group_by(Track.file_genre, Track.genre)):
+        names = [name for name in map(clean_name, split_genres(value)) if name]
+        if holds_genre(shown, key) or not any(genre_key(merged.get(genre_key(g), g)) == key for g in names):
+            continue  # it shows the genre (an uncertain one, counted above), or its tag does not name it
+        shown_as[shown or ""] += n
+        tag_names.update({g: n for g in names if genre_key(merged.get(genre_key(g), g)) == key})
+    spellings: dict[str, str] = {}  # one of each, case aside (a search is blind to it), its most used spelling
+    for g, _ in tag_names.most_common():
+        spellings.setdefault(g.casefold(), g)
+    return GenreAbsence(name, uncertain, sum(shown_as.values()),
+                        sorted(((g, n) for g, n in shown_as.items() if g), key=lambda gn: (-gn[1], gn[0])),
+                        list(spellings.values()))
 
 
 def spellings_of(session: Session, genre: str) -> list[str]:
