@@ -64,9 +64,11 @@ def cmd_list(args, out: Output) -> int:
             tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
                                              without_genre=args.no_genre,
                                              matches=queries.search_matches(args.search) if args.search else None)
-        out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
         if not tracks:
             out.note(empty_listing_hint(s, args))
+        if out.as_json:  # one or the other: building both took a second of 100,000 tracks
+            out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
+            return EXIT_OK
         # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
         # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
