@@ -113,6 +113,25 @@ def test_a_folder_of_m4a_files_itunes_marked_as_audiobooks_is_asked_about_and_no
     assert "not written: 2 files in those folders" in out and [f.read_bytes() for f in book] == before
 
 
+def test_keep_times_writes_undoes_and_sets_genres_leaving_each_files_modification_time(lib, capsys):
+    music, files = lib
+    old = 1_100_000_000_000_000_000  # 2004
+    for f in files:
+        os.utime(f, ns=(old, old))
+    assert main(["scan", str(music), "--write", "--keep-times"]) == EXIT_OK
+    assert "wrote 3 files" in capsys.readouterr().out
+    assert read_tags(files[0]).genres == ("Noise",) and {os.stat(f).st_mtime_ns for f in files} == {old}
+    # The next scan knows the files as written (their size and time recorded after the write): nothing to read again.
+    code, data = run_json(capsys, "scan", str(music))
+    assert (data["sync"]["changed"], data["sync"]["unchanged"]) == (0, 3), data["sync"]
+    assert main(["undo", "--keep-times"]) == EXIT_OK
+    assert read_tags(files[0]).genres == () and {os.stat(f).st_mtime_ns for f in files} == {old}
+    assert main(["set", str(files[1]), "Bossa Nova", "--keep-times"]) == EXIT_OK
+    assert read_tags(files[1]).genres == ("Bossa Nova",) and os.stat(files[1]).st_mtime_ns == old
+    assert main(["set", str(files[2]), "Bossa Nova"]) == EXIT_OK  # not asked: the write's own time
+    assert os.stat(files[2]).st_mtime_ns > old
+
+
 def test_a_folder_that_looks_like_spoken_word_is_asked_about_and_not_tagged_until_the_listener_says(lib, capsys):
     # An audiobook inside ~/Music was tagged with a music genre by `scan --write`, and nothing said so.
     music, files = lib

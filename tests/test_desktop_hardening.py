@@ -255,6 +255,19 @@ def test_owner_group_and_mode_are_kept(tmp_path):
         assert (st.st_uid, st.st_gid) == (1234, 5678)
 
 
+@pytest.mark.parametrize("ext", ["mp3", "flac", "ogg", "m4a", "wav"])
+def test_a_file_written_keeps_its_modification_time_when_asked_and_only_then(tmp_path, ext):
+    # Players and file managers that sort by date modified moved every tagged file to the top (Picard and Mp3tag
+    # offer to keep it): asked for, the copy takes the file's times before it replaces it.
+    song = make_track(tmp_path, "dated", "tones", ext, 2.0)
+    old = 1_100_000_000_987_654_321  # 2004, to the nanosecond (the access time: any read of the file moves it)
+    os.utime(song, ns=(old, old))
+    write_genres(song, ["Jazz"], TagOptions(keep_times=True))
+    assert genres(song) == ("Jazz",) and os.stat(song).st_mtime_ns == old
+    write_genres(song, ["Blues"])  # the default: the write's own time, as every tagger leaves it
+    assert genres(song) == ("Blues",) and os.stat(song).st_mtime_ns > old
+
+
 def test_a_symlink_is_written_through_to_its_target(tmp_path):
     target = make_track(tmp_path / "real", "song", "tones", "mp3", 2.0)
     link = tmp_path / "link.mp3"

@@ -1,5 +1,6 @@
 """The GUI offscreen with pytest-qt: table model, genre view, corrections, review, cancel, undo."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -1009,6 +1010,17 @@ def test_in_place_correction_writes_the_file(qtbot, window):
     assert not shown.corrected and shown.genre != "Shoegaze"
 
 
+def test_a_genre_set_in_the_window_keeps_the_files_time_when_settings_say_so(qtbot, window):
+    scan(qtbot, window)
+    old = 1_100_000_000_000_000_000  # 2004
+    os.utime(window.files["flac"], ns=(old, old))
+    window.settings.keep_times = True  # as Settings' OK leaves it: each write asks the settings anew
+    row = next(r for r in range(window.proxy.rowCount()) if window.shown_row(r).path == str(window.files["flac"]))
+    assert window.proxy.setData(window.proxy.index(row, GENRE), "Shoegaze", Qt.ItemDataRole.EditRole)
+    wait_write(qtbot, window)
+    assert read_tags(window.files["flac"]).genres == ("Shoegaze",) and os.stat(window.files["flac"]).st_mtime_ns == old
+
+
 def test_bulk_correction(qtbot, window):
     scan(qtbot, window)
     ids = [window.table_model.row_at(r).id for r in range(3)]
@@ -1498,9 +1510,11 @@ def test_under_needs_review_each_row_says_why_when_hovered():
 def test_app_settings_hand_every_tagging_option_to_the_services(tmp_path):
     settings = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     settings.multi_threshold, settings.id3_separator, settings.write_provenance, settings.id3_version = 0.4, " / ", True, 3
+    settings.keep_times = True
     settings.save()
     tagging = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)).tagging()
     assert (tagging.multi_threshold, tagging.id3_separator, tagging.write_provenance, tagging.id3_version) == (0.4, " / ", True, 3)
+    assert tagging.keep_times and tagging.tag_options().keep_times
 
 
 def test_a_settings_file_with_bad_values_opens_with_defaults_and_names_them(tmp_path, caplog):
@@ -1564,8 +1578,9 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
     qtbot.addWidget(dialog)
     assert dialog.policy.currentText() == "Replace: every file's genre" and dialog.device.currentText() == "CPU"
     dialog.policy.setCurrentIndex(dialog.policy.findData("never"))
-    assert dialog.watch.isChecked()
+    assert dialog.watch.isChecked() and not dialog.keep_times.isChecked()
     dialog.watch.setChecked(False)
+    dialog.keep_times.setChecked(True)
     from PySide6.QtWidgets import QFileDialog
 
     for _ in range(2):  # the same folder chosen twice is listed once
@@ -1575,6 +1590,7 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
     dialog.apply()
     stored = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert (stored.policy, stored.device, stored.folders, stored.watch_folders) == ("never", "cpu", [str(tmp_path)], False)
+    assert stored.keep_times and stored.tagging().keep_times
 
 
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):

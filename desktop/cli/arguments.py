@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")
     scan.add_argument("--multi-threshold", type=fraction, default=0.25, help="with --multi-genre: the least confidence of a second or third genre (default 0.25)")
     add_id3_options(scan)
+    add_keep_times_option(scan)
     scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
     scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
     scan.add_argument("--workers", type=at_least(1), default=2, help="decoding threads")
@@ -104,6 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     st.add_argument("genre", help="the genre to set (several: 'Rock; Pop')")
     st.add_argument("--no-write", action="store_true", help="record in the database only")
     add_id3_options(st)
+    add_keep_times_option(st)
 
     kp = add("keep", help="keep the genre each file's own tag says, as set by hand: the tag is right and the "
                           "prediction not (recorded, protected from automatic tagging; files are not changed)")
@@ -117,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
     undo.add_argument("--batch", type=at_least(1), help="the batch number to revert (see --list)")
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
+    add_keep_times_option(undo)
 
     pl = add("playlist", help="write an M3U8 playlist of one genre or a search, or of every genre to a folder (--all)")
     pl.add_argument("genre", nargs="?", help="the genre, any spelling (hip hop finds Hip-Hop)")
@@ -190,6 +193,12 @@ def add_id3_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--id3v23", action="store_true", help="write ID3v2.3 (converting v2.4-only frames)")
     group.add_argument("--id3v24", action="store_true", help="write ID3v2.4")
+
+
+def add_keep_times_option(parser: argparse.ArgumentParser) -> None:
+    """--keep-times: a written file keeps its modification time."""
+    parser.add_argument("--keep-times", action="store_true", help="a file written keeps its modification time (for "
+                        "players that sort by it; a backup that goes by size and time may then miss the new tag)")
 
 
 def id3_version(args) -> int:

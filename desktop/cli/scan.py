@@ -37,7 +37,8 @@ def cmd_scan(args, out: Output) -> int:
 
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
                                multi_threshold=args.multi_threshold, id3_version=id3_version(args),
-                               id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers)
+                               id3_separator=args.separator, write_provenance=args.provenance, workers=args.workers,
+                               keep_times=args.keep_times)
     sessions = open_sessions(args)
     if not args.paths:  # `genre-tagger scan`: the library again, as the window's Scan does
         library = Library(sessions)

@@ -27,7 +27,7 @@ def cmd_set(args, out: Output) -> int:
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
-    settings = TaggingSettings(id3_version=id3_version(args))
+    settings = TaggingSettings(id3_version=id3_version(args), keep_times=args.keep_times)
     sessions = open_sessions(args)
     files, problems = files_to_set(args.paths)
     report = Library(sessions, settings.tag_options()).sync_files(files)
@@ -129,7 +129,8 @@ def cmd_undo(args, out: Output) -> int:
     from desktop.services.tagging import TagService
     from desktop.store.schema import stored_utc
 
-    service = TagService(open_sessions(args, out if args.list else None))  # listing only reads
+    service = TagService(open_sessions(args, out if args.list else None),  # listing only reads
+                         TaggingSettings(keep_times=args.keep_times))
     if args.list:
         batches = service.batches()
         # JSON: ISO 8601 with the zone (UTC); the listing: the listener's local time, as the window shows it.

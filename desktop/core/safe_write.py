@@ -133,11 +133,12 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Callable[[Path], object]) -> None:
+def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Callable[[Path], object],
+                keep_times: bool = False) -> None:
     """Apply `modify` to a temporary copy, verify the audio is unchanged, then swap it in atomically.
 
-    Owner, group and mode are kept; a symlink is written through to its target. `check_readable`
-    is called on the original first (unreadable tags: nothing is copied).
+    Owner, group and mode are kept, and with `keep_times` the access and modification times; a symlink is written
+    through to its target. `check_readable` is called on the original first (unreadable tags: nothing is copied).
     """
     path = write_target(Path(path))
     try:
@@ -164,6 +165,8 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
                 modify(tmp)
                 if audio_hash(tmp, full=True) != before:
                     raise TagWriteError(path, "tag write would change the audio data; file left untouched")
+                if keep_times:  # on the copy, before it replaces the file: the file never shows the write's time
+                    os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
                 with open(tmp, "rb+") as fh:
                     sync_file(fh)
                 os.replace(tmp, path)

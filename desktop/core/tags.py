@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import re
@@ -23,11 +24,13 @@ TAG_READER_VERSION = 4  # 3: album artist and the compilation flag; 4: track and
 
 @dataclass(frozen=True)
 class TagOptions:
-    """How genres are written: ID3 version, the ID3v2.3 separator, and the provenance field."""
+    """How genres are written: ID3 version, the ID3v2.3 separator, the provenance field, and whether a written file
+    keeps its modification time."""
 
     id3_version: int = KEEP_ID3_VERSION  # 3 or 4; 0 keeps each file's own version (new tags: v2.4)
     id3_separator: str = "; "  # v2.3 has no multi-value frames: values are joined with this
     write_provenance: bool = False
+    keep_times: bool = False  # players sorting by "date modified" keep their order; backups by time miss the write
 
     def __post_init__(self):
         if self.id3_version not in (KEEP_ID3_VERSION, 3, 4):
@@ -592,7 +595,7 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         opts, version, was = options, 0, 0
         if fmt.tag_kind == "id3":
             version, was = id3_version_to_write(audio, options), audio.tags.version[1]
-            opts = TagOptions(version, options.id3_separator, options.write_provenance)
+            opts = dataclasses.replace(options, id3_version=version)
         before = GENRE.get(fmt.tag_kind, audio.tags, opts) if fmt.second_tag else []  # what a second tag must agree with
         GENRE.set(fmt.tag_kind, audio.tags, list(genres), opts)
         if options.write_provenance and provenance is not None:
@@ -614,4 +617,4 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             scratch = temp_copy_path(path.with_name(f"{path.stem}-riff{path.suffix}"))
             riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(other) or None, scratch)
 
-    safe_modify(path, modify, _open)
+    safe_modify(path, modify, _open, keep_times=options.keep_times)

@@ -23,6 +23,7 @@ class TaggingSettings:
     id3_version: int = 0  # 0 keeps each file's own ID3 version; 3 or 4 converts
     id3_separator: str = "; "
     write_provenance: bool = False
+    keep_times: bool = False  # a written file keeps its modification time
     workers: int = 2
     max_windows: int = 8
 
@@ -34,7 +35,7 @@ class TaggingSettings:
 
     def tag_options(self) -> TagOptions:
         """The tag-format part of the settings."""
-        return TagOptions(self.id3_version, self.id3_separator, self.write_provenance)
+        return TagOptions(self.id3_version, self.id3_separator, self.write_provenance, self.keep_times)
 
     def analysis(self) -> AnalysisSettings:
         """The analysis part of the settings."""

@@ -13,11 +13,11 @@ log = logging.getLogger(__name__)
 
 FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "threshold": float,
           "multi_genre": bool, "multi_threshold": float, "id3_version": int, "id3_separator": str,
-          "write_provenance": bool, "watch_folders": bool}
+          "write_provenance": bool, "keep_times": bool, "watch_folders": bool}
 DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": DEFAULT_THRESHOLD,
             "multi_genre": False, "multi_threshold": TaggingSettings.multi_threshold,
             "id3_version": 0,  # 0: keep each file's ID3 version
-            "id3_separator": TaggingSettings.id3_separator, "write_provenance": False,
+            "id3_separator": TaggingSettings.id3_separator, "write_provenance": False, "keep_times": False,
             "watch_folders": True}  # new music in the folders is scanned while the window is open
 
 
@@ -54,7 +54,8 @@ class AppSettings:
         """The services' view of these settings."""
         return TaggingSettings(policy=self.policy, threshold=self.threshold, multi_genre=self.multi_genre,
                                multi_threshold=self.multi_threshold, id3_version=self.id3_version,
-                               id3_separator=self.id3_separator, write_provenance=self.write_provenance)
+                               id3_separator=self.id3_separator, write_provenance=self.write_provenance,
+                               keep_times=self.keep_times)
 
 
 def _convert(raw, kind):

@@ -171,7 +171,7 @@ def answers_list(items: list[str], button_text: str, tip: str, button_tip: str) 
 
 class SettingsDialog(QDialog):
     """Folders (those left out, those kept as music, names counted as genres), model, device, policy, threshold,
-    multi-genre, one genre per album and ID3 version."""
+    multi-genre, one genre per album, ID3 version and whether written files keep their modification times."""
 
     def __init__(self, settings, model_describer, parent=None, per_album: bool = False, left_out: list[str] = (),
                  kept: list[str] = (), folder_genres: list[str] = ()):
@@ -223,6 +223,11 @@ class SettingsDialog(QDialog):
         self.multi = QCheckBox("Write several genres when the model is torn")
         self.multi.setChecked(settings.multi_genre)
         self.id3 = choices_box(ID3_CHOICES, settings.id3_version)
+        self.keep_times = QCheckBox("Keep files' modification times")
+        self.keep_times.setToolTip("A file given a genre keeps the date it was last modified, for players and file "
+                                   "managers that sort by it; a backup that goes by size and date may then miss the "
+                                   "new tag")
+        self.keep_times.setChecked(settings.keep_times)
         # A setting of the library, not of this window (the command line follows it too): the window applies it.
         self.per_album = QCheckBox("One genre per album (this library)")
         self.per_album.setToolTip("Every track of an album shows, and is written with, the genre you gave most of it, "
@@ -268,6 +273,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.multi)
         form.addRow("", self.per_album)
         form.addRow("MP3 tags", self.id3)
+        form.addRow("", self.keep_times)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -337,5 +343,5 @@ class SettingsDialog(QDialog):
         s.model_path = "" if self.model_path.text() == "(default)" else self.model_path.text()
         s.device, s.policy, s.threshold = self.device.currentData(), self.policy.currentData(), self.threshold.value()
         s.multi_genre, s.id3_version = self.multi.isChecked(), self.id3.currentData()
-        s.watch_folders = self.watch.isChecked()
+        s.watch_folders, s.keep_times = self.watch.isChecked(), self.keep_times.isChecked()
         s.save()
