@@ -3,8 +3,10 @@
 import contextlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -1108,3 +1110,59 @@ def test_converting_a_library_to_a_newer_schema_keeps_a_copy_an_older_program_op
         assert old.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "5"
         assert "old_provenance" not in {row[1] for row in old.execute("pragma table_info(journal)")}
         assert new.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
+
+
+@contextlib.contextmanager
+def fifo_opened_later(path: Path, seconds: float = 20.0):
+    """A named pipe at `path`; should the code under test open it to read and wait, a writer comes after `seconds`
+    and goes at once, so the test fails on what it then says rather than hanging the test run."""
+    os.mkfifo(path)
+    done = threading.Event()
+
+    def unblock():
+        while not done.wait(seconds):
+            with contextlib.suppress(OSError):  # no reader waiting: nothing to unblock yet
+                os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))
+
+    guard = threading.Thread(target=unblock, daemon=True)
+    guard.start()
+    try:
+        yield path
+    finally:
+        done.set()
+        guard.join()
+
+
+def test_a_named_pipe_or_device_under_a_music_name_is_refused_by_name_never_read_or_replaced(tmp_path, capsys,
+                                                                                         monkeypatch, exported_model):
+    # `set pipe.mp3 Jazz` opened the pipe to read its first bytes and waited for good; `playlist -o` and `map -o` read
+    # one to see whether it was a playlist (waiting too), and with --force replaced it, /dev/null as well.
+    from desktop.cli import EXIT_ERROR, main
+    from desktop.core.errors import GenreTaggerError
+    from desktop.core.output_files import check_output
+    from desktop.ui.app import check_settings_file
+
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "pipes.db"))
+    monkeypatch.setenv("GENRE_TAGGER_MODEL", str(exported_model))
+    song = make_track(tmp_path / "Music", "song", "tones", "ogg", 2.0)
+    make_track(tmp_path / "Music", "other", "noise", "flac", 2.0, seed=2)
+    assert main(["scan", str(tmp_path / "Music")]) == 0  # analysed: a map and a playlist have tracks to take
+    refused = "not a regular file (a named pipe, device or socket)"
+    with fifo_opened_later(tmp_path / "Music" / "pipe.mp3") as pipe:
+        assert main(["set", str(pipe), str(song), "Jazz"]) == 1  # the song is set, the pipe named
+        assert f"{pipe}: {refused}: there is no recording in it to read" in capsys.readouterr().err
+        assert genres(song) == ("Jazz",) and stat.S_ISFIFO(os.stat(pipe).st_mode)
+        assert main(["classify", str(pipe)]) == EXIT_ERROR
+        assert f"{refused}: there is no recording in it to read" in capsys.readouterr().err
+    assert main(["set", "/dev/null", "Jazz"]) == EXIT_ERROR
+    assert f"/dev/null: {refused}" in capsys.readouterr().err
+    for name, argv in (("list.m3u8", ["playlist", "jazz"]), ("map.png", ["map"])):
+        with fifo_opened_later(tmp_path / name) as pipe:
+            for force in ([], ["--force"]):
+                assert main([*argv, "-o", str(pipe), *force]) == EXIT_ERROR
+                assert f"{pipe}: is not a regular file" in capsys.readouterr().err
+                assert stat.S_ISFIFO(os.stat(pipe).st_mode)
+    with pytest.raises(GenreTaggerError, match="is not a regular file"):
+        check_output(Path("/dev/null"), "map image", (), lambda head: True, force=True)
+    with fifo_opened_later(tmp_path / "settings.ini") as pipe, pytest.raises(GenreTaggerError, match="not a regular"):
+        check_settings_file(str(pipe))

@@ -20,6 +20,9 @@ def check_output(out: Path, what: str, suffixes: tuple[str, ...], is_one: Callab
     """
     if out.is_dir():
         raise GenreTaggerError(out, f"is a folder; name the {what} file to write in it")
+    if out.exists() and not out.is_file():  # looked into, a named pipe would wait for a writer for good
+        raise GenreTaggerError(out, f"is not a regular file (a named pipe, device or socket); a {what} never replaces "
+                                    "one")
     if is_supported(out) or unread_audio_kind(out):  # music the app cannot read is music all the same
         raise GenreTaggerError(out, f"is an audio file's name; a {what} never replaces music")
     if suffixes and out.suffix.lower() not in suffixes and not force:

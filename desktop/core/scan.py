@@ -17,6 +17,10 @@ from desktop.core.safe_write import is_temp_copy
 SYSTEM_TREES = tuple(Path(p) for p in ("/proc", "/sys", "/dev")) if os.name == "posix" else ()
 
 
+# A named pipe, device or socket under a music name: opening one to read its tags waits for a writer that never comes.
+NOT_A_REGULAR_FILE = "not a regular file (a named pipe, device or socket): there is no recording in it to read"
+
+
 def system_tree(path: Path) -> Path | None:
     """The kernel tree `path` lies in, as written or through its symlinks, if any."""
     for where in (Path(os.path.abspath(path)), Path(os.path.realpath(path))):

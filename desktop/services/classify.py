@@ -11,6 +11,7 @@ from desktop.core.analysis import AnalysisSettings, Analyzer, TrackAnalysis, sta
 from desktop.core.audio import soundfile_reason
 from desktop.core.errors import AudioDecodeError
 from desktop.core.model import GenreModel
+from desktop.core.scan import NOT_A_REGULAR_FILE
 from desktop.core.windows import WindowPlan
 
 # A recording is short: listen to all of it (a window every window-length, up to 20 windows).
@@ -23,7 +24,7 @@ def classify_file(model: GenreModel, path: str | Path) -> TrackAnalysis:
     if path.is_dir():
         raise AudioDecodeError(path, "is a folder; classify takes one recording (scan analyses a folder)")
     if not path.is_file():
-        raise AudioDecodeError(path, "file not found")
+        raise AudioDecodeError(path, NOT_A_REGULAR_FILE if path.exists() else "file not found")
     return next(Analyzer(model, AnalysisSettings(plan=RECORDING_PLAN, workers=1)).analyse([path]))
 
 
@@ -52,7 +53,8 @@ def hear_again(model: GenreModel, path: str | Path, settings: AnalysisSettings) 
     keeps none (`learn` re-predicts from stored embeddings); nothing is stored. AudioDecodeError when it cannot be."""
     path = Path(path)
     if not path.is_file():  # the decoder's own words for it: "cannot read audio (System error.)"
-        raise AudioDecodeError(path, "file not found (moved or deleted since the last scan: Scan finds it)")
+        raise AudioDecodeError(path, NOT_A_REGULAR_FILE if path.exists() else
+                               "file not found (moved or deleted since the last scan: Scan finds it)")
     result = next(Analyzer(model, dataclasses.replace(settings, workers=1)).analyse([path]))
     if result.window_probabilities is None or not len(result.window_starts):
         raise AudioDecodeError(path, result.error or status_words(result.status))

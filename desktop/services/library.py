@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +24,7 @@ from desktop.core.genre_names import shown_genre, tag_genres
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import (
+    NOT_A_REGULAR_FILE,
     FoundFile,
     ScanProblem,
     left_out_reason,
@@ -291,6 +293,9 @@ class Library:
                     continue
                 try:
                     st = path.stat()
+                    if not stat.S_ISREG(st.st_mode):  # read, a pipe would hang `set` for good, and a device is no file
+                        report.problems.append(ScanProblem(path, NOT_A_REGULAR_FILE))
+                        continue
                     format_of(path)
                 except FileNotFoundError:
                     report.problems.append(ScanProblem(path, "file not found"))
