@@ -2,6 +2,7 @@
 
 import contextlib
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -1166,3 +1167,21 @@ def test_a_named_pipe_or_device_under_a_music_name_is_refused_by_name_never_read
         check_output(Path("/dev/null"), "map image", (), lambda head: True, force=True)
     with fifo_opened_later(tmp_path / "settings.ini") as pipe, pytest.raises(GenreTaggerError, match="not a regular"):
         check_settings_file(str(pipe))
+
+
+def test_a_named_pipe_or_device_given_as_a_model_is_refused_by_name_never_read(tmp_path, capsys, monkeypatch):
+    # `learn --base pipe.onnx` read the pipe whole for its metadata and waited for good; /dev/zero would never end.
+    from desktop.cli import EXIT_ERROR, main
+    from desktop.core.errors import ModelError
+    from desktop.core.model import GenreModel, read_model_info
+
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "pipes.db"))
+    refused = "not a regular file (a named pipe, device or socket), not a model file (.onnx)"
+    with fifo_opened_later(tmp_path / "pipe.onnx") as pipe:
+        assert main(["learn", "--base", str(pipe)]) == EXIT_ERROR
+        assert f"{pipe}: {refused}" in capsys.readouterr().err
+        for open_it in (read_model_info, GenreModel):
+            with pytest.raises(ModelError, match=re.escape(refused)):
+                open_it(pipe)
+    with pytest.raises(ModelError, match=re.escape(refused)):
+        read_model_info("/dev/zero")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import ModelError
-from desktop.core.onnx_meta import NOT_A_MODEL_FILE, read_metadata
+from desktop.core.onnx_meta import not_a_model_file, read_metadata
 
 REQUIRED_METADATA = ("labels", "sample_rate", "window_seconds")
 # Bounds that keep a lying model from asking for absurd memory (1e8 Hz would be gigabytes per track).
@@ -89,8 +89,8 @@ class GenreModel:
         import onnxruntime as ort
 
         path = Path(path)
-        if not path.is_file():
-            raise ModelError(path, NOT_A_MODEL_FILE[IsADirectoryError if path.is_dir() else FileNotFoundError])
+        if reason := not_a_model_file(path):
+            raise ModelError(path, reason)
         ort.set_default_logger_severity(4)  # a missing CUDA library is reported through `providers`, not stderr noise
         options = ort.SessionOptions()
         if threads:

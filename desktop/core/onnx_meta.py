@@ -52,9 +52,23 @@ def _fields(data: bytes):
 NOT_A_MODEL_FILE = {FileNotFoundError: "no such model file", IsADirectoryError: "is a folder, not a model file (.onnx)"}
 
 
+def not_a_model_file(path: Path) -> str | None:
+    """Why `path` cannot be a model file (missing, a folder, a pipe or device: read, /dev/zero never ends and a pipe
+    waits for good); None for a regular file."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return NOT_A_MODEL_FILE[IsADirectoryError]
+    if path.exists():
+        return "not a regular file (a named pipe, device or socket), not a model file (.onnx)"
+    return NOT_A_MODEL_FILE[FileNotFoundError]
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The metadata_props of an ONNX model as a dict; ModelError when the file is not a readable model."""
     path = Path(path)
+    if reason := not_a_model_file(path):
+        raise ModelError(path, reason)
     try:
         data = path.read_bytes()
     except OSError as exc:
