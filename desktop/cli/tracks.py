@@ -130,8 +130,8 @@ def absent_genre_words(session, genre: str, threshold: float | None) -> str:
 
 
 def tag_searches(spellings: list[str]) -> str:
-    """The searches that find the tracks whose tags spell a genre so: --search genre:jazz, --search 'genre:"film
-    score"' (or genre:ost) where merges join several."""
+    """The searches that find the tracks whose tags spell a genre so: --search genre:Jazz, --search 'genre:"Game
+    Music"' (or genre:VGM) where merges join several."""
     searches = [shlex.quote(f'genre:"{g}"' if any(ch.isspace() for ch in g) else f"genre:{g}") for g in spellings]
     return f"--search {searches[0]}" + (f" (or {', '.join(searches[1:3])}{', …' if len(searches) > 3 else ''})"
                                         if len(searches) > 1 else "")

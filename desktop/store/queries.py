@@ -161,11 +161,11 @@ def genre_absence(session: Session, genre: str, threshold: float | None) -> Genr
     tag_names: Counter = Counter()  # the tags' own spellings of it, which a search by genre: finds
     for value, shown, n in session.execute(select(Track.file_genre, Track.genre, func.count()).where(
             Track.missing.is_(False), Track.file_genre != "").group_by(Track.file_genre, Track.genre)):
-        names = [name for name in map(clean_name, split_genres(value)) if name]
-        if holds_genre(shown, key) or not any(genre_key(merged.get(genre_key(g), g)) == key for g in names):
-            continue  # it shows the genre (an uncertain one, counted above), or its tag does not name it
+        naming = [g for g in map(clean_name, split_genres(value)) if g and genre_key(merged.get(genre_key(g), g)) == key]
+        if not naming or holds_genre(shown, key):
+            continue  # its tag does not name the genre, or it shows it (an uncertain one, counted above)
         shown_as[shown or ""] += n
-        tag_names.update({g: n for g in names if genre_key(merged.get(genre_key(g), g)) == key})
+        tag_names.update(dict.fromkeys(naming, n))
     spellings: dict[str, str] = {}  # one of each, case aside (a search is blind to it), its most used spelling
     for g, _ in tag_names.most_common():
         spellings.setdefault(g.casefold(), g)
