@@ -524,6 +524,35 @@ def test_export_playlist_writes_what_a_search_shows_on_a_worker_named_for_the_se
         f"{target[0]}: cannot write playlist ({tmp_path / 'a file'} is a file, not a folder)")
 
 
+def test_a_genre_only_the_tags_name_is_browsed_exported_and_followed_once_a_track_shows_it(qtbot, window, tmp_path,
+                                                                                           monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    for ext in ("flac", "mp3"):
+        write_genres(window.files[ext], ["Soundtrack"])  # a genre the model does not know
+    scan(qtbot, window)
+    entries = {window.genres.index(r, 0).data(): r for r in range(window.genres.rowCount())}
+    assert "Soundtrack  (2 tagged)" in entries
+    window.sidebar.setCurrentIndex(window.genres.index(entries["Soundtrack  (2 tagged)"], 0))
+    shown = sorted(window.shown_row(r).path for r in range(window.proxy.rowCount()))
+    assert shown == sorted(str(window.files[ext]) for ext in ("flac", "mp3"))
+    asked = []
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda _parent, _title, name, _filter: (asked.append(
+        Path(name).name), (str(tmp_path / "ost.m3u8"), ""))[1])
+    window.export_playlist()
+    qtbot.waitUntil(lambda: window.playlist_job is None, timeout=10_000)
+    assert asked == ["Soundtrack.m3u8"] and len((tmp_path / "ost.m3u8").read_text().splitlines()) == 1 + 2 * 2
+    # One of them given the genre by hand: tracks show it now, and the sidebar follows it to its genre's entry.
+    flac_id = next(window.shown_row(r).id for r in range(window.proxy.rowCount())
+                   if window.shown_row(r).path == str(window.files["flac"]))
+    window.correct([flac_id], "Soundtrack")
+    wait_write(qtbot, window)
+    qtbot.waitUntil(lambda: window.sidebar.currentIndex().data() == "Soundtrack  (1)", timeout=10_000)
+    assert not any("tagged" in (window.genres.index(r, 0).data() or "") and "Soundtrack" in window.genres.index(r, 0).data()
+                   for r in range(window.genres.rowCount()))
+    assert [window.shown_row(r).id for r in range(window.proxy.rowCount())] == [flac_id]
+
+
 def test_set_genre_and_play_are_offered_only_with_tracks_selected(qtbot, window):
     assert not window.set_genre_action.isEnabled() and not window.play_action.isEnabled()
     scan(qtbot, window)
@@ -1485,6 +1514,49 @@ def test_the_sidebar_counts_and_shows_a_genre_in_any_spelling_and_among_several(
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["3.mp3"]
     proxy.set_genre(NO_GENRE_ITEM)
     assert [proxy.index(r, 0).data() for r in range(proxy.rowCount())] == ["5.mp3"]
+
+
+def test_the_sidebar_lists_apart_the_genres_only_the_files_tags_name_and_shows_their_tracks_by_tag():
+    # Before Learn My Genres, a library tagged Soundtrack showed those tracks under the model's genres (Jazz, Rock…)
+    # and "Soundtrack" nowhere in the sidebar: the listener could not browse their own genre.
+    from PySide6.QtCore import QMimeData, QUrl
+
+    from desktop.ui.table_model import GenreListModel, LibraryFilter, tag_only_genres
+
+    def row(n, file_genre, genre, confidence=0.9):
+        return TrackRow(n, f"/m/{n}.mp3", f"t{n}", "", "", file_genre, genre, genre, confidence, False, "analysed", "")
+
+    rows = [row(1, "Soundtrack", "Jazz"), row(2, "soundtrack; Ambient", "Rock"), row(3, "OST", "Jazz", 0.2),
+            row(4, "Unknown", "Jazz"), row(5, "Jazz", "Rock"), row(6, "Game", "Jazz"), row(7, "", "Jazz")]
+    # The listener merged OST into Soundtrack; Jazz is shown by tracks, Unknown names no genre.
+    spellings = {"soundtrack": "Soundtrack", "ost": "Soundtrack", "ambient": "Ambient", "jazz": "Jazz"}
+    tagged = tag_only_genres(rows, spellings)
+    assert tagged == [("Soundtrack", 3, frozenset({"Soundtrack", "soundtrack; Ambient", "OST"})),
+                      ("Ambient", 1, frozenset({"soundtrack; Ambient"})), ("Game", 1, frozenset({"Game"}))]
+    sidebar = GenreListModel()
+    sidebar.drops_from = "window"
+    sidebar.set_counts([("Jazz", 4), ("Rock", 2)], 7, tagged)
+    entries = [sidebar.index(r, 0) for r in range(sidebar.rowCount())]
+    assert [e.data() for e in entries] == ["All tracks  (7)", "Jazz  (4)", "Rock  (2)", "Soundtrack  (3 tagged)",
+                                           "Ambient  (1 tagged)", "Game  (1 tagged)"]
+    soundtrack = entries[3]
+    assert soundtrack.data(Qt.ItemDataRole.FontRole).italic() and not entries[1].data(Qt.ItemDataRole.FontRole)
+    assert soundtrack.data(Qt.ItemDataRole.ToolTipRole).startswith("3 tracks whose own tags say Soundtrack; no track "
+                                                                   "shows it")
+    item = soundtrack.data(GENRE_ROLE)
+    assert sidebar.row_of(item.replace("Soundtrack", "SOUND TRACK")) == 3 and sidebar.row_of("Soundtrack") is None
+    # Files dropped on it are given the genre, as on any genre.
+    dropped = QMimeData()
+    dropped.setUrls([QUrl.fromLocalFile("/m/6.mp3")])
+    got = []
+    sidebar.files_dropped.connect(lambda paths, genre: got.append((paths, genre)))
+    assert sidebar.dropMimeData(dropped, Qt.DropAction.CopyAction, -1, -1, soundtrack) and got[0][1] == "Soundtrack"
+    model, proxy = LibraryTableModel(), LibraryFilter()
+    proxy.setSourceModel(model)
+    model.set_rows(rows)
+    proxy.set_genre(item, sidebar.tag_values(item))
+    assert sorted(proxy.index(r, 0).data() for r in range(proxy.rowCount())) == ["t1", "t2", "t3"]  # uncertain too
+    assert sidebar.tag_values(entries[1].data(GENRE_ROLE)) is None
 
 
 def test_under_needs_review_each_row_says_why_when_hovered():

@@ -85,6 +85,7 @@ from desktop.ui.table_model import (
     PLACED_AFTER,
     SIDEBAR_NAMES,
     STATUS,
+    TAGGED_ITEM,
     TITLE,
     TRACK_ID_ROLE,
     TRACK_NUMBER,
@@ -95,10 +96,13 @@ from desktop.ui.table_model import (
     TrackRow,
     adjacent_runs,
     change_mark_now,
+    is_genre_item,
+    item_genre,
     load_changes,
     load_genre_counts,
     load_rows,
     sorted_rows,
+    tag_only_genres,
 )
 from desktop.ui.timeline_fill import TimelineFiller, Wanted
 from desktop.ui.track_count import TrackCount
@@ -551,17 +555,23 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.undo_action.setText("Undo Last Write" if last is None else f"Undo {undo_words(*last)}")
 
     def _update_sidebar(self, total: int | None = None):
-        """New counts in the sidebar, the chosen genre still chosen (a reset dropped it while the table stayed
-        filtered); a genre that is gone (renamed, merged, corrected away) gives way to all tracks. `total`: every
-        track, when the caller has just counted them."""
+        """New counts in the sidebar, with the genres only the tracks' tags name last, the chosen genre still chosen (a
+        reset dropped it while the table stayed filtered); a genre that is gone (renamed, merged, corrected away) gives
+        way to all tracks. `total`: every track, when the caller has just counted them."""
         chosen = self.proxy.genre
-        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold, total))
+        tagged = tag_only_genres(self.table_model.all_rows(), self._spellings)
+        self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold, total), tagged)
         row = self.genres.row_of(chosen)
+        if row is None and chosen is not None and chosen.startswith(TAGGED_ITEM):
+            row = self.genres.row_of(item_genre(chosen))  # a genre only tags named, shown now (learned, set by hand)
         if row is None:
             row = 0
             self.proxy.set_genre(None)
-        elif chosen is not None and self.genres.index(row, 0).data(GENRE_ROLE) != chosen:
-            self.proxy.set_genre(self.genres.index(row, 0).data(GENRE_ROLE))  # now spelled otherwise
+        elif chosen is not None:
+            item = self.genres.index(row, 0).data(GENRE_ROLE)
+            values = self.genres.tag_values(item) or frozenset()
+            if item != chosen or values != self.proxy.tag_values:  # now spelled otherwise, or other tags name it
+                self.proxy.set_genre(item, values)
         self.sidebar.setCurrentIndex(self.genres.index(row, 0))
 
     def empty_table_hint(self) -> str:
@@ -578,7 +588,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             return "No music found in your folders yet. Scan (F5) looks again; the Problems panel says what was passed over."
         if typed := self.search.text().strip():
             genre = self.proxy.genre
-            limits = [f"under {SIDEBAR_NAMES.get(genre, genre)}"] * (genre is not None)
+            limits = [f"under {SIDEBAR_NAMES.get(genre) or item_genre(genre)}"] * (genre is not None)
             limits += ["under Needs review"] * self.review.isChecked()
             elsewhere = self.proxy.found_by_search_alone() if limits else 0
             if elsewhere:  # the genre chosen in the sidebar hid them: the listener may think them not in the library
@@ -747,11 +757,11 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
     def _genre_chosen(self, index: QModelIndex):
         genre = index.data(GENRE_ROLE) if index.isValid() else None
         if genre != self.proxy.genre:  # a reload choosing the same row again must not filter 100,000 rows again
-            self.proxy.set_genre(genre)
+            self.proxy.set_genre(genre, self.genres.tag_values(genre))
 
     def _sidebar_menu(self, pos):
         genre = self.sidebar.indexAt(pos).data(GENRE_ROLE)
-        if not genre or genre in SIDEBAR_NAMES:  # Uncertain, No genre: not genres to merge or rename
+        if not is_genre_item(genre):  # Uncertain, No genre, a genre only tags name: not genres to merge or rename
             return
         from PySide6.QtWidgets import QMenu
 
@@ -972,7 +982,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.statusBar().showMessage("Nothing to export: the table shows no track", 5000)
             return None
         genre = self.sidebar.currentIndex().data(GENRE_ROLE)
-        named = (genre if genre not in SIDEBAR_NAMES else None, self.search.text().strip())
+        named = (item_genre(genre), self.search.text().strip())
         name = playlist_file_name(" - ".join(filter(None, named)))
         # Beside the music (where a playlist's relative paths stay short), then where the last one went;
         # the process's working folder meant nothing to a listener.
