@@ -83,7 +83,7 @@ def item_genre(item: str | None) -> str | None:
 
 
 def is_genre_item(item: str | None) -> bool:
-    """Whether a sidebar entry is a genre tracks show: one to drop tracks on, rename or merge."""
+    """Whether a sidebar entry is a genre tracks show: one its menu renames or merges (a tagged one takes drops too)."""
     return item is not None and not item.startswith("\x00")
 
 
