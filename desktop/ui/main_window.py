@@ -85,7 +85,6 @@ from desktop.ui.table_model import (
     PLACED_AFTER,
     SIDEBAR_NAMES,
     STATUS,
-    TAGGED_ITEM,
     TITLE,
     TRACK_ID_ROLE,
     TRACK_NUMBER,
@@ -97,6 +96,7 @@ from desktop.ui.table_model import (
     adjacent_runs,
     change_mark_now,
     is_genre_item,
+    is_tagged_item,
     item_genre,
     load_changes,
     load_genre_counts,
@@ -562,7 +562,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         tagged = tag_only_genres(self.table_model.all_rows(), self._spellings)
         self.genres.set_counts(*load_genre_counts(self.sessions, self.settings.threshold, total), tagged)
         row = self.genres.row_of(chosen)
-        if row is None and chosen is not None and chosen.startswith(TAGGED_ITEM):
+        if row is None and is_tagged_item(chosen):
             row = self.genres.row_of(item_genre(chosen))  # a genre only tags named, shown now (learned, set by hand)
         if row is None:
             row = 0

@@ -75,6 +75,11 @@ def tagged_item(name: str) -> str:
     return TAGGED_ITEM + name
 
 
+def is_tagged_item(item: str | None) -> bool:
+    """Whether a sidebar entry stands for a genre only the files' tags name."""
+    return item is not None and item.startswith(TAGGED_ITEM)
+
+
 def item_genre(item: str | None) -> str | None:
     """The genre a sidebar entry stands for (a tagged one's too); None for "All tracks", "Uncertain" and "No genre"."""
     if item is None or item in SIDEBAR_NAMES:
@@ -617,7 +622,7 @@ class LibraryFilter(QSortFilterProxyModel):
             tests.append(lambda r: not r.corrected and queries.is_uncertain(r.confidence, threshold))
         elif self._genre == NO_GENRE_ITEM:
             tests.append(lambda r: not r.genre)  # queries.no_genre_clause
-        elif self._genre is not None and self._genre.startswith(TAGGED_ITEM):
+        elif is_tagged_item(self._genre):
             values = self._tag_values
             tests.append(lambda r: r.file_genre in values)
         elif self._genre is not None:
@@ -772,7 +777,7 @@ class GenreListModel(QAbstractListModel):
         if not index.isValid():
             return None
         genre, count = self._items[index.row()]
-        tagged = genre is not None and genre.startswith(TAGGED_ITEM)
+        tagged = is_tagged_item(genre)
         if role == Qt.ItemDataRole.DisplayRole:
             if tagged:
                 return f"{item_genre(genre)}  ({count} tagged)"
@@ -797,4 +802,4 @@ def _entry_key(item: str) -> str:
     """What makes two sidebar entries the same: a genre's key (any spelling), a tagged genre's key apart from it."""
     if is_genre_item(item):
         return genre_key(item)
-    return TAGGED_ITEM + genre_key(item_genre(item)) if item.startswith(TAGGED_ITEM) else item
+    return TAGGED_ITEM + genre_key(item_genre(item)) if is_tagged_item(item) else item
