@@ -215,9 +215,11 @@ def filter_changes(app, rows) -> None:
                 return False
             if self._review and not (r.needs_review(self._threshold) or r.id in self._album_flags):
                 return False
-            if self._text:
-                return self._text in " ".join((r.title, r.artist, r.album, r.file_genre, r.genre, r.path)).lower()
-            return True
+            if self._search is not self._searched:  # the search's tests made once per search, its text joined per row
+                self._searched, self._search_tests = self._search, self._search.tests()
+            return all(test(r) for test in self._search_tests)
+
+        _searched, _search_tests = None, []
 
     typed = "artist 12"
     filters = []
