@@ -386,6 +386,26 @@ def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys)
     assert capsys.readouterr().out.startswith("Heavy Metal is now spelled heavy metal (")
 
 
+def test_a_corrupt_genre_tag_thousands_of_characters_long_is_listed_cut_and_kept_whole_in_json(lib, capsys):
+    # One line of `genres` (and the scan's "most tagged so far") printed all 5,000 characters of such a tag.
+    music, files = lib
+    corrupt = "Weird" + "x" * 5000
+    write_genres(files[0], [corrupt])
+    write_genres(files[1], ["Electronic " * 400])
+    assert main(["scan", str(music)]) == EXIT_OK
+    hint = next(line for line in capsys.readouterr().out.splitlines() if "most tagged so far" in line)
+    assert len(hint) < 300 and "Weirdxxx" in hint and "…: 1" in hint
+    assert main(["set", str(files[2]), corrupt]) == EXIT_OK  # by hand too: the genre its track shows
+    capsys.readouterr()
+    for argv in (["genres"], ["list", "--counts"]):
+        assert main(argv) == EXIT_OK
+        lines = capsys.readouterr().out.splitlines()
+        assert lines and all(len(line) < 120 for line in lines), argv
+        assert any(("Weird" + "x" * 54 + "…") in line for line in lines), argv
+    assert corrupt in [g["genre"] for g in run_json(capsys, "genres")[1]["genres"]]  # whole where a program reads it
+    assert corrupt in [g["genre"] for g in run_json(capsys, "list", "--counts")[1]["genres"]]
+
+
 def test_a_merge_renames_what_the_library_shows_now_and_for_tracks_scanned_later(lib, capsys):
     # The CLI's merge only counted for learning (the window's renamed the tracks too), and a track
     # analysed after a merge came out under the old name, splitting the genre in two.

@@ -1559,6 +1559,31 @@ def test_the_sidebar_lists_apart_the_genres_only_the_files_tags_name_and_shows_t
     assert sidebar.tag_values(entries[1].data(GENRE_ROLE)) is None
 
 
+def test_a_genre_name_too_long_for_the_sidebar_is_cut_in_its_middle_and_keeps_its_count_in_sight(qtbot, window):
+    # A corrupt tag of thousands of characters gave the sidebar a sideways scroll bar, and its count was out of sight.
+    from desktop.ui.table_model import LONG_SIDEBAR_NAME, SIDEBAR_NAME, GenreListModel
+
+    corrupt, long = "Weird" + "x" * 5000, "Contemporary Christian Worship Music"
+    sidebar = GenreListModel()
+    sidebar.set_counts([(long, 4), ("Jazz", 2)], 7, [(corrupt, 1, frozenset({corrupt}))])
+    entries = [sidebar.index(r, 0) for r in range(sidebar.rowCount())]
+    assert entries[1].data() == f"{long}  (4)" and entries[1].data(Qt.ItemDataRole.ToolTipRole) == long
+    assert len(long) > LONG_SIDEBAR_NAME and entries[2].data(Qt.ItemDataRole.ToolTipRole) is None  # "Jazz" needs none
+    tagged = entries[3].data()
+    assert tagged == "Weird" + "x" * (SIDEBAR_NAME - 6) + "…  (1 tagged)"  # never laid out whole by Qt
+    assert len(entries[3].data(Qt.ItemDataRole.ToolTipRole)) < 500
+    assert entries[3].data(GENRE_ROLE).endswith(corrupt)  # what the entry filters by stays whole
+
+    write_genres(window.files["flac"], [corrupt])
+    scan(qtbot, window)
+    window.resize(1000, 600)
+    window.show()
+    qtbot.waitExposed(window)
+    assert any(window.genres.index(r, 0).data().endswith("…  (1 tagged)") for r in range(window.genres.rowCount()))
+    assert window.sidebar.textElideMode() == Qt.TextElideMode.ElideMiddle  # the count, at the end, stays in sight
+    assert not window.sidebar.horizontalScrollBar().isVisible()
+
+
 def test_under_needs_review_each_row_says_why_when_hovered():
     from desktop.ui.table_model import LibraryFilter
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 
 from desktop.cli.output import EXIT_OK, NO_TRACKS_YET, Output, open_sessions
-from desktop.core.wording import count
+from desktop.core.wording import count, shortened
 from desktop.services.learning import LearnSettings
 
 
@@ -81,7 +81,7 @@ def cmd_genres(args, out: Output) -> int:
                 "merges": [{"genre": source, "into": target} for source, target in merged], "per_album": per_album,
                 "folder_names": folder_names, **({} if changed is None else {"per_album_changed": changed})}
     for k in rows:
-        out.say(f"{tags[k] + fixes[k] + filed[k]:6d}  {display[k]}  ({tags[k]} tagged, {fixes[k]} corrected"
+        out.say(f"{tags[k] + fixes[k] + filed[k]:6d}  {shortened(display[k])}  ({tags[k]} tagged, {fixes[k]} corrected"
                 + (f", {filed[k]} by folder name)" if folder_names else ")"))
     for source, target in merged:  # what a merge hid from the list above, and how to take it back
         out.say(f"merged: {source} counts as {target}  (undo: genre-tagger genres --merge {shlex.quote(source)} {shlex.quote(source)})")

@@ -17,7 +17,7 @@ from desktop.cli.output import (
 )
 from desktop.core.analysis import ERROR, status_words
 from desktop.core.errors import GenreTaggerError
-from desktop.core.wording import count, sureness
+from desktop.core.wording import count, shortened, sureness
 from desktop.services.learning import LearnSettings
 
 
@@ -55,7 +55,7 @@ def say_mix_ups(out: Output, mix_ups: list) -> None:
     """The genres learn told apart least from another (library_head.MixUp), and what helps: more labels, or a merge."""
     if not mix_ups:
         return
-    out.say("told apart least: " + ", ".join(f"{m.genre} ({m.taken} of its {m.tracks} tracks taken for {m.taken_for})"
+    out.say("told apart least: " + ", ".join(f"{shortened(m.genre)} ({m.taken} of its {m.tracks} tracks taken for {shortened(m.taken_for)})"
                                              for m in mix_ups))
     # No merge named: Disco taken for Pop wants more labels, and only the listener knows whether one is part of the other.
     out.say("  more of their tracks tagged or corrected teach them apart; where one is part of the other to you, merge "
@@ -82,8 +82,8 @@ def cmd_learn(args, out: Output) -> int:
     out.say(report.summary() + f"; their genres {report.where_from()}.")
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}  most often taken for")
     for name, f in est.per_genre.items():
-        taken = f"{f['taken_for']} ({f['taken_for_tracks']})" if f["taken_for"] else "-"
-        out.say(f"{name:<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}  {taken}")
+        taken = f"{shortened(f['taken_for'])} ({f['taken_for_tracks']})" if f["taken_for"] else "-"
+        out.say(f"{shortened(name):<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}  {taken}")
     out.say(f"overall: accuracy {est.accuracy:.3f}, balanced {est.balanced_accuracy:.3f} "
             f"({est.folds}-fold cross-validation grouped by {est.grouped_by})")
     mix_ups = report.mix_ups()

@@ -17,7 +17,7 @@ from desktop.cli.output import (
 )
 from desktop.core.analysis import status_words
 from desktop.core.errors import GenreTaggerError
-from desktop.core.wording import count, sureness
+from desktop.core.wording import count, shortened, sureness
 from desktop.services.settings import TaggingSettings
 
 
@@ -41,7 +41,7 @@ def cmd_list(args, out: Output) -> int:
             out.data = {"genres": [{"genre": g, "tracks": n} for g, n in counts], "uncertain": uncertain,
                         "no_genre": unnamed}
             for g, n in counts:
-                out.say(f"{n:6d}  {g}")
+                out.say(f"{n:6d}  {shortened(g)}")
             if uncertain:
                 out.say(f"{uncertain:6d}  (uncertain: predictions under {args.threshold:g}, see list --review)")
             if unnamed:  # every track counted somewhere: these were in none of the lines above

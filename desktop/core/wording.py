@@ -1,4 +1,4 @@
-"""Counts and sureness in words: '1 file', '3 files', '12,000 tracks'; '0.49', '49%'."""
+"""Counts and sureness in words: '1 file', '3 files', '12,000 tracks'; '0.49', '49%'; long names cut for a listing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,16 @@ import math
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """`n` and its noun, singular for one ('1 file would change', not '1 files')."""
     return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
+# Characters of a genre's name a listing shows: a corrupt tag of 200,000 characters filled the terminal with one line of
+# `genres`, and pushed the sidebar's counts out of sight.
+LISTED_NAME = 60
+
+
+def shortened(name: str, limit: int = LISTED_NAME) -> str:
+    """A name as a listing shows it: whole up to `limit` characters, else cut with an ellipsis ('Weirdxxxx…')."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _cut(value: float, places: int) -> float:

@@ -31,7 +31,7 @@ from desktop.core.learned_model import (
 )
 from desktop.core.library_head import Estimate, GenreHead, MixUp, fit_head, often_taken_for
 from desktop.core.model import ModelInfo, read_model_info
-from desktop.core.wording import count
+from desktop.core.wording import count, shortened
 from desktop.services.album_genres import album_genres_on, settle_albums
 from desktop.services.labels import Label, gather_labels, genre_folders_on, unnamed_folders
 from desktop.services.library import respell_predictions, settle_tag_genres, verdict_values
@@ -300,7 +300,7 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
     def said(key: str, n: int) -> str:
         # Enough tracks but too few artists: "Soundtrack: 21" alone left the listener wondering why 21 were not enough.
         few = len(artists[key]) if n >= settings.min_tracks and len(artists[key]) < settings.min_artists else 0
-        return f"{display[key]}: {n}" + (f" by {count(few, 'artist')}" if few else "")
+        return f"{shortened(display[key])}: {n}" + (f" by {count(few, 'artist')}" if few else "")
 
     shown = ", ".join(said(k, n) for k, n in best)
     merges = [f"merging {display[narrow]} into {display[wide]} gives {tracks[narrow] + tracks[wide]}"

@@ -210,6 +210,9 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
     def _build_widgets(self):
         self.sidebar = QListView()
         self.sidebar.setModel(self.genres)
+        # A name too long for the sidebar is cut in its middle, its count kept in sight (no sideways scrolling).
+        self.sidebar.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         # The current row, not a click: arrow keys choose a genre too (a click alone left keyboard users behind).
         self.sidebar.selectionModel().currentChanged.connect(lambda current, _previous: self._genre_chosen(current))
         self.sidebar.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)

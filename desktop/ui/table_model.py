@@ -26,7 +26,7 @@ from desktop.core.genre_names import clean_name, genre_key, holds_genre
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import natural_key
 from desktop.core.search import Search, everywhere, parse_search
-from desktop.core.wording import percent, play_length
+from desktop.core.wording import percent, play_length, shortened
 from desktop.store import queries
 from desktop.store.changes import change_mark, one_read
 from desktop.store.schema import Track, display_status
@@ -65,6 +65,10 @@ NO_FLAGS = Qt.ItemFlag.NoItemFlags
 UNCERTAIN_ITEM = "\x00uncertain"  # the sidebar's entry for predictions under the threshold; no genre has this name
 NO_GENRE_ITEM = "\x00no genre"  # its entry for tracks with no genre at all (not analysed, unreadable, unlike yours)
 SIDEBAR_NAMES = {UNCERTAIN_ITEM: "Uncertain", NO_GENRE_ITEM: "No genre"}  # the entries that are not genres
+# The sidebar cuts a name too wide for it in the middle (its count kept in sight) and its tooltip gives the name; these
+# cut a corrupt tag's 200,000 characters before Qt lays them out: at most SIDEBAR_NAME characters, TOOLTIP_NAME in a tooltip.
+SIDEBAR_NAME, TOOLTIP_NAME = 200, 300
+LONG_SIDEBAR_NAME = 24  # characters beyond which an entry may be cut at the sidebar's usual width: its tooltip names it
 # Prefix of an entry for a genre only files' own tags name, which no track shows (one the model in use does not know,
 # before Learn My Genres): the tracks whose tags name it, by their tags.
 TAGGED_ITEM = "\x00tagged:"
@@ -780,15 +784,17 @@ class GenreListModel(QAbstractListModel):
         tagged = is_tagged_item(genre)
         if role == Qt.ItemDataRole.DisplayRole:
             if tagged:
-                return f"{item_genre(genre)}  ({count} tagged)"
+                return f"{shortened(item_genre(genre), SIDEBAR_NAME)}  ({count} tagged)"
             name = SIDEBAR_NAMES.get(genre, genre or "All tracks")
-            return f"{name}  ({count})"
+            return f"{shortened(name, SIDEBAR_NAME)}  ({count})"
         if role == GENRE_ROLE:
             return genre
         if role == Qt.ItemDataRole.ToolTipRole and tagged:
             return (f"{count} {'track whose own tag says' if count == 1 else 'tracks whose own tags say'} "
-                    f"{item_genre(genre)}; no track shows it, as the model does not know it: Learn My Genres learns "
-                    "your tags' genres")
+                    f"{shortened(item_genre(genre), TOOLTIP_NAME)}; no track shows it, as the model does not know it: "
+                    "Learn My Genres learns your tags' genres")
+        if role == Qt.ItemDataRole.ToolTipRole and genre and len(genre) > LONG_SIDEBAR_NAME:  # the name it may cut
+            return shortened(genre, TOOLTIP_NAME)
         if role == Qt.ItemDataRole.FontRole and tagged:  # apart from the genres the tracks show
             from PySide6.QtGui import QFont
 
