@@ -1168,6 +1168,29 @@ def test_list_search_takes_words_in_any_order_without_accents_and_a_year(tmp_pat
     assert titles("-") == ["Army of Me", "Hoppípolla", "Jóga"]
 
 
+def test_list_and_playlists_keep_a_compilation_whole_in_its_own_order(tmp_path, capsys, monkeypatch):
+    # Ordered by each track's artist, a "Various Artists" album's tracks were scattered through the listing and a
+    # genre's playlist, one artist's at a time (Abba's track 2 at the top, Zoe's track 1 at the end).
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "lib.db"))
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s, s.begin():
+        for n, (title, artist, album, number, album_artist) in enumerate([
+                ("Zed", "Zoe", "Hits", 1, "Various Artists"), ("Abe", "Abba", "Hits", 2, "Various Artists"),
+                ("Mid", "Moby", "Hits", 3, "Various Artists"), ("Own", "Abba", "Gold", 1, ""),
+                ("Yes", "Yello", "Solo", 1, "")]):
+            s.add(Track(path=f"/m/{n}.mp3", folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3",
+                        title=title, artist=artist, album=album, track_number=number, album_artist=album_artist,
+                        genre="Pop", confidence=0.9))
+    order = ["Own", "Zed", "Abe", "Mid", "Yes"]  # Abba, then Various Artists' Hits in its order, then Yello
+    assert [t["title"] for t in run_json(capsys, "list")[1]["tracks"]] == order
+    assert main(["playlist", "pop", "-o", str(tmp_path / "pop.m3u8")]) == EXIT_OK
+    played = [line for line in (tmp_path / "pop.m3u8").read_text(encoding="utf-8").splitlines() if line.endswith(".mp3")]
+    assert [line.rsplit("/", 1)[1] for line in played] == [f"{n}.mp3" for n in (3, 0, 1, 2, 4)]  # relative paths
+
+
 def test_a_bare_command_says_what_each_subcommand_does(capsys):
     # `genre-tagger` alone printed only the usage line and "the following arguments are required: command".
     assert main([]) == EXIT_ERROR

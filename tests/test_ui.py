@@ -172,6 +172,22 @@ def test_the_year_and_number_columns_show_and_an_album_sorts_in_its_own_order():
     assert [model.index(r, TITLE).data() for r in range(2)] == ["Live", "Demo"]
 
 
+def test_a_compilation_sorted_by_album_or_genre_stays_whole_in_its_own_order():
+    # Ties went by each track's artist: a "Various Artists" album sorted by album came one artist's tracks at a time.
+    from desktop.ui.table_model import ALBUM, GENRE, TITLE
+
+    def row(i, title, artist, album, number, album_artist=""):
+        return TrackRow(i, f"/m/{i}.flac", title, artist, album, "", "Pop", "Pop", 0.9, False, "analysed", "", 60.0, 0,
+                        number, 0, album_artist)
+
+    model = LibraryTableModel()
+    model.set_rows([row(1, "Zed", "Zoe", "Hits", 1, "Various Artists"), row(2, "Abe", "Abba", "Hits", 2, "Various Artists"),
+                    row(3, "Mid", "Moby", "Hits", 3, "Various Artists"), row(4, "Own", "Abba", "Gold", 1)])
+    for column in (ALBUM, GENRE):
+        model.sort(column)
+        assert [model.index(r, TITLE).data() for r in range(4)] == ["Own", "Zed", "Abe", "Mid"], column
+
+
 def test_merge_rows_updates_appends_and_removes_in_place():
     model = LibraryTableModel()
     QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)

@@ -18,7 +18,10 @@ def natural_key(text: str) -> tuple:
     return tuple(int(p) if i % 2 else p for i, p in enumerate(_DIGITS.split(folded)))
 
 
-def album_order(artist: str | None, album: str | None, disc: int, track: int, path: str) -> tuple:
-    """Playing order across a library: by artist, album, then the album's own order (disc, track number: 0 where the
-    tags say none), then file name (which usually starts with the track number where the tags have none)."""
-    return natural_key(artist or ""), natural_key(album or ""), disc, track, natural_key(path)
+def album_order(artist: str | None, album: str | None, disc: int, track: int, path: str,
+                album_artist: str | None = None) -> tuple:
+    """Playing order across a library: by album artist (else artist), album, then the album's own order (disc, track
+    number: 0 where the tags say none), then file name (which usually starts with the track number where the tags have
+    none). The album artist keeps a compilation ("Various Artists") whole and in its order, as players list it; by
+    track artist its tracks were scattered through the library, one artist's at a time."""
+    return natural_key(album_artist or artist or ""), natural_key(album or ""), disc, track, natural_key(path)

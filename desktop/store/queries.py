@@ -128,7 +128,8 @@ def tracks_by_genre(session: Session, genre: str | None = None, limit: int | Non
     # Sorted here, not by SQL: SQLite orders "Zappa" before "abba" and "Track 10" before "Track 2".
     # A search's tracks are chosen before the sort, not after: sorting every track first took 1-2 s of 100,000.
     tracks = sorted(filter(matches, session.scalars(q)) if matches else session.scalars(q),
-                    key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path))
+                    key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path,
+                                              t.album_artist))
     return tracks[:limit] if limit else tracks
 
 

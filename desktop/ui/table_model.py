@@ -141,6 +141,7 @@ class TrackRow:
     year: int = 0  # these three: 0 where the tags say none
     track_number: int = 0
     disc_number: int = 0
+    album_artist: str = ""  # "" where the tags name none
 
     def cells(self) -> tuple[str, ...]:
         """The row as the table shows it, one text per column."""
@@ -170,13 +171,14 @@ CELL_TEXTS: tuple[Callable[[TrackRow], str], ...] = (
 
 ROW_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.file_genre, Track.genre,
                Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.verdict, Track.write_state, Track.error,
-               Track.duration, Track.year, Track.track_number, Track.disc_number)
+               Track.duration, Track.year, Track.track_number, Track.disc_number, Track.album_artist)
 
 
 def _row(values) -> TrackRow:
-    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e, duration, year, number, disc = values
+    i, p, t, a, al, fg, g, pr, c, cg, verdict, written, e, duration, year, number, disc, album_artist = values
     return TrackRow(i, p, t or "", a or "", al or "", fg or "", g or "", pr or "", c, bool(cg),
-                    display_status(verdict, written, cg), e or "", duration or 0.0, year or 0, number or 0, disc or 0)
+                    display_status(verdict, written, cg), e or "", duration or 0.0, year or 0, number or 0, disc or 0,
+                    album_artist or "")
 
 
 def load_rows(sessions) -> list[TrackRow]:
@@ -230,7 +232,8 @@ def load_genre_counts(sessions, threshold: float = DEFAULT_THRESHOLD,
 
 def sort_key(row: TrackRow, column: int) -> tuple:
     """How a row sorts by a column: its value as shown (confidence, length and year as numbers, # disc by disc), ties
-    by artist, album, then the album's own order (disc, track number), then title."""
+    by album artist (else artist: a compilation stays whole, as in natural_order.album_order), album, then the album's
+    own order (disc, track number), then title."""
     if column == CONFIDENCE:
         value = row.confidence if row.confidence is not None else -1.0
     elif column == LENGTH:
@@ -241,8 +244,8 @@ def sort_key(row: TrackRow, column: int) -> tuple:
         value = (row.disc_number, row.track_number)
     else:
         value = natural_key(row.cell(column))
-    return (value, natural_key(row.artist), natural_key(row.album), row.disc_number, row.track_number,
-            natural_key(row.title), row.id)
+    return (value, natural_key(row.album_artist or row.artist), natural_key(row.album), row.disc_number,
+            row.track_number, natural_key(row.title), row.id)
 
 
 @dataclass(frozen=True)
