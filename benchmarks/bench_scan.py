@@ -66,6 +66,8 @@ def bench_queries(folder: Path, n: int = 100_000) -> None:
     with sessions() as s:
         for name, fn in [("genre counts", lambda: queries.genre_counts(s)),
                          ("tracks of one genre", lambda: queries.tracks_by_genre(s, "jazz")),
+                         ("every track (list)", lambda: queries.listed_tracks(s)),
+                         ("  as Tracks (before)", lambda: queries.tracks_by_genre(s)),
                          ("search 'Song 4242'", lambda: queries.tracks_by_genre(s, None, matches=queries.search_matches("Song 4242"))),
                          ("needs review", lambda: queries.needs_review(s))]:
             start = time.perf_counter()

@@ -19,6 +19,7 @@ from desktop.core.analysis import status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.wording import count, shortened, sureness
 from desktop.services.settings import TaggingSettings
+from desktop.store.schema import display_status
 
 
 def track_dict(t) -> dict:
@@ -27,7 +28,7 @@ def track_dict(t) -> dict:
             "compilation": t.compilation, "track_number": t.track_number or None, "disc_number": t.disc_number or None,
             "year": t.year or None, "media_kind": t.media_kind or None, "file_genre": t.file_genre,
             "predicted": t.predicted_genre, "confidence": t.confidence, "corrected": t.corrected_genre,
-            "genre": t.genre, "status": t.status, "verdict": t.verdict, "write_state": t.write_state, "error": t.error}
+            "genre": t.genre, "status": display_status(t.verdict, t.write_state, t.corrected_genre), "verdict": t.verdict, "write_state": t.write_state, "error": t.error}
 
 
 def cmd_list(args, out: Output) -> int:
@@ -61,9 +62,9 @@ def cmd_list(args, out: Output) -> int:
             if args.search:
                 tracks = list(filter(queries.search_matches(args.search), tracks))
         else:
-            tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
-                                             without_genre=args.no_genre,
-                                             matches=queries.search_matches(args.search) if args.search else None)
+            tracks = queries.listed_tracks(s, args.genre, threshold=args.threshold if args.genre else None,
+                                           without_genre=args.no_genre,
+                                           matches=queries.search_matches(args.search) if args.search else None)
         if not tracks:
             out.note(empty_listing_hint(s, args))
         if out.as_json:  # one or the other: building both took a second of 100,000 tracks
@@ -74,7 +75,8 @@ def cmd_list(args, out: Output) -> int:
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
         # --no-genre: each says why in its status's place ("unlike every genre learned from your library (closest:
         # Disco 0.96)", a decoding error), where its status alone said "unlike" or "error".
-        status = {t.id: why.get(t.id) or (args.no_genre and t.error) or status_words(t.status) for t in tracks}
+        status = {t.id: why.get(t.id) or (args.no_genre and t.error) or status_words(display_status(t.verdict, t.write_state, t.corrected_genre))
+                  for t in tracks}
         status_width = max(10, max((len(text) for text in status.values()), default=0))
         for t in tracks:
             conf = sureness(t.confidence) if t.confidence is not None else "  - "
