@@ -579,7 +579,7 @@ def test_playlists_and_lists_come_in_playing_order(tmp_path):
             s.add(Track(path=path, folder="/m", size=1, mtime_ns=1, audio_hash=f"h{n}", format="mp3", artist=artist,
                         album=album, title=path.rsplit("/", 1)[1], genre="Pop"))
     with sessions() as s:
-        assert [t.path for t in queries.tracks_by_genre(s, "pop")] == [p for _a, _b, p in wanted]
+        assert [t.path for t in queries.listed_tracks(s, "pop")] == [p for _a, _b, p in wanted]
 
 
 def test_an_albums_tracks_play_in_the_order_of_their_numbers_disc_by_disc(tmp_path):
@@ -595,7 +595,7 @@ def test_an_albums_tracks_play_in_the_order_of_their_numbers_disc_by_disc(tmp_pa
             s.add(Track(path=path, folder="/m/x", size=1, mtime_ns=1, audio_hash=f"h{n}", format="flac", artist="Band",
                         album="Double", title=path, genre="Pop", disc_number=disc, track_number=number))
     with sessions() as s:
-        assert [t.path for t in queries.tracks_by_genre(s, "pop")] == [p for p, _d, _n in wanted]
+        assert [t.path for t in queries.listed_tracks(s, "pop")] == [p for p, _d, _n in wanted]
 
 
 # ---- 16. silence does not vote --------------------------------------------------------------------------------
@@ -643,7 +643,7 @@ def test_white_noise_is_not_music(exported_model, tmp_path):
 def test_a_changed_threshold_counts_for_tracks_already_analysed(env):
     env.scan()
     with env.sessions() as s:
-        confidences = {t.path: t.confidence for t in queries.tracks_by_genre(s)}
+        confidences = {t.path: t.confidence for t in queries.listed_tracks(s)}
     cut = sorted(confidences.values())[len(confidences) // 2]
     strict = TagService(env.sessions, TaggingSettings(threshold=cut + 1e-6))
     assert {c.path for c in strict.plan()} == {p for p, c in confidences.items() if c > cut}
@@ -674,7 +674,7 @@ def test_review_compares_genres_by_key_and_passes_over_placeholder_tags():
 def test_list_review_agrees_with_the_table_on_spellings_and_placeholders(env):
     env.scan()
     with env.sessions() as s:
-        predicted = {t.path: t.predicted_genre for t in queries.tracks_by_genre(s)}
+        predicted = {t.path: t.predicted_genre for t in queries.listed_tracks(s)}
     flac, ogg, mp3 = str(env.files["flac"]), str(env.files["ogg"]), str(env.files["mp3"])
     write_genres(env.files["flac"], ["Unknown"])
     write_genres(env.files["ogg"], [predicted[ogg].upper().replace("O", "o") + "!"])  # same key, other spelling
@@ -728,13 +728,13 @@ def test_a_file_no_earlier_version_could_read_is_read_again_unchanged(env, monke
 def test_counts_and_playlists_leave_uncertain_predictions_apart(env):
     env.scan()
     with env.sessions() as s:
-        tracks = queries.tracks_by_genre(s)
+        tracks = queries.listed_tracks(s)
         cut = sorted(t.confidence for t in tracks)[len(tracks) // 2] + 1e-6
         sure = [t for t in tracks if t.confidence >= cut]
         counts = dict(queries.genre_counts(s, cut))
         assert sum(counts.values()) == len(sure) and queries.uncertain_count(s, cut) == len(tracks) - len(sure)
         genre = sure[0].genre
-        assert {t.path for t in queries.tracks_by_genre(s, genre, threshold=cut)} == {t.path for t in sure if t.genre == genre}
+        assert {t.path for t in queries.listed_tracks(s, genre, threshold=cut)} == {t.path for t in sure if t.genre == genre}
 
 
 # ---- one scan use case for both faces; its per-file problems reach the log --------------------------------------

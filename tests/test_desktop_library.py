@@ -266,7 +266,7 @@ def test_vanished_file_is_marked_missing(env):
     sync, _ = env.scan()
     assert sync.missing == 1
     with env.sessions() as s:
-        assert all(t.path != str(env.files["wav"]) for t in queries.tracks_by_genre(s))
+        assert all(t.path != str(env.files["wav"]) for t in queries.listed_tracks(s))
 
 
 def test_scanning_one_folder_leaves_its_look_alike_siblings_alone(tmp_path):
@@ -593,7 +593,7 @@ def test_queries_for_the_gui(env):
         assert sum(counts.values()) == len(env.files)
         review = [t.path for t in queries.needs_review(s)]
         assert str(env.files["mp3"]) in review
-        every = queries.tracks_by_genre(s)
+        every = queries.listed_tracks(s)
         assert [t.path for t in every if queries.search_matches('"Track 3"')(t)] == [str(env.files["opus"])]
         assert [t.path for t in every if queries.search_matches('"tRACK 3"')(t)] == [str(env.files["opus"])]
         for wildcard in ("%", "T_ack 3", "Track%3"):  # text, not SQL patterns: "T_ack" matched every "Track"

@@ -29,8 +29,8 @@ def cmd_playlist(args, out: Output) -> int:
         return playlists_of_every_genre(args, out)
     with open_sessions(args, out)() as s:
         # A search alone takes every track it finds: a listener asking for Miles Davis' 1950s asks for all of them.
-        tracks = queries.tracks_by_genre(s, args.genre, threshold=args.threshold if args.genre else None,
-                                         matches=queries.search_matches(args.search) if args.search else None)
+        tracks = queries.listed_tracks(s, args.genre, threshold=args.threshold if args.genre else None,
+                                       matches=queries.search_matches(args.search) if args.search else None)
         why = absent_genre_words(s, args.genre, args.threshold) if not tracks and args.genre and not args.search else ""
     if why:
         raise GenreTaggerError(None, f"no tracks with genre {why}")

@@ -130,7 +130,7 @@ def write_genre_playlists(sessions: sessionmaker[Session], folder: str | Path, t
         if cancel is not None and cancel.is_set():
             break
         with sessions() as s:
-            tracks = queries.tracks_by_genre(s, genre, threshold=threshold)
+            tracks = queries.listed_tracks(s, genre, threshold=threshold)
         entry = GenrePlaylist(genre, folder / name)
         try:
             entry.path, entry.left_out = write_m3u8(tracks, entry.path, force)

@@ -110,35 +110,23 @@ def no_genre_count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Track).where(Track.missing.is_(False), no_genre_clause()))
 
 
-def tracks_by_genre(session: Session, genre: str | None = None, limit: int | None = None,
-                    threshold: float | None = None, without_genre: bool = False,
-                    matches: Callable[[Track], bool] | None = None) -> list[Track]:
-    """Present tracks, of one genre when given (with a threshold: confidently), or `without_genre`, and with `matches`
-    those it takes (a search: search_matches), in playing order (album_order).
-
-    The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
-    """
-    return _in_album_order(session, select(Track), session.scalars, genre, threshold, without_genre, matches, limit)
-
-
-# A listing's fields of a track (`list`, its --json): read as rows of these columns alone, `list` of 100,000 tracks
-# took 1.5-1.6 s to read and sort them, where loading them as Track objects took 3.0-3.7 s.
+# A track's fields a listing (`list`, its --json) or a playlist gives: read as rows of these columns alone, `list` of
+# 100,000 tracks took 1.5-1.6 s to read and sort them, where loading them as Track objects took 3.0-3.7 s.
 LISTED_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.album_artist, Track.compilation,
                   Track.track_number, Track.disc_number, Track.year, Track.media_kind, Track.file_genre,
                   Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.genre, Track.verdict,
-                  Track.write_state, Track.error)
+                  Track.write_state, Track.error, Track.duration)
 
 
 def listed_tracks(session: Session, genre: str | None = None, threshold: float | None = None,
                   without_genre: bool = False, matches: Callable | None = None) -> list:
-    """The tracks tracks_by_genre gives, in its order, as rows of LISTED_COLUMNS (attributes named as Track's)."""
-    return _in_album_order(session, select(*LISTED_COLUMNS), session.execute, genre, threshold, without_genre, matches)
+    """Present tracks, of one genre when given (with a threshold: confidently), or `without_genre`, and with `matches`
+    those it takes (a search: search_matches), in playing order (album_order); each a row of LISTED_COLUMNS, its
+    attributes named as Track's.
 
-
-def _in_album_order(session: Session, q, run: Callable, genre: str | None, threshold: float | None,
-                    without_genre: bool, matches: Callable | None, limit: int | None = None) -> list:
-    """What `q` (Track objects or some of its columns) reads of the present tracks asked for, in album order."""
-    q = q.where(Track.missing.is_(False))
+    The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
+    """
+    q = select(*LISTED_COLUMNS).where(Track.missing.is_(False))
     if without_genre:
         q = q.where(no_genre_clause())
     if genre is not None:
@@ -147,10 +135,8 @@ def _in_album_order(session: Session, q, run: Callable, genre: str | None, thres
         q = q.where(confident_clause(threshold))
     # Sorted here, not by SQL: SQLite orders "Zappa" before "abba" and "Track 10" before "Track 2".
     # A search's tracks are chosen before the sort, not after: sorting every track first took 1-2 s of 100,000.
-    tracks = sorted(filter(matches, run(q)) if matches else run(q),
-                    key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path,
-                                              t.album_artist))
-    return tracks[:limit] if limit else tracks
+    return sorted(filter(matches, session.execute(q)) if matches else session.execute(q),
+                  key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path, t.album_artist))
 
 
 @dataclass(frozen=True)
