@@ -55,8 +55,8 @@ def say_mix_ups(out: Output, mix_ups: list) -> None:
     """The genres learn told apart least from another (library_head.MixUp), and what helps: more labels, or a merge."""
     if not mix_ups:
         return
-    out.say("told apart least: " + ", ".join(f"{shortened(m.genre)} ({m.taken} of its {m.tracks} tracks taken for {shortened(m.taken_for)})"
-                                             for m in mix_ups))
+    out.say("told apart least: " + ", ".join(
+        f"{shortened(m.genre)} ({m.taken} of its {m.tracks} tracks taken for {shortened(m.taken_for)})" for m in mix_ups))
     # No merge named: Disco taken for Pop wants more labels, and only the listener knows whether one is part of the other.
     out.say("  more of their tracks tagged or corrected teach them apart; where one is part of the other to you, merge "
             "it into the other (genre-tagger genres --merge GENRE INTO)")

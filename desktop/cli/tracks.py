@@ -22,13 +22,19 @@ from desktop.services.settings import TaggingSettings
 from desktop.store.schema import display_status
 
 
+def shown_status(t) -> str:
+    """The status word of a Track or of a row of queries.LISTED_COLUMNS (which has no `status` property)."""
+    return display_status(t.verdict, t.write_state, t.corrected_genre)
+
+
 def track_dict(t) -> dict:
     """A track row for output."""
     return {"path": t.path, "title": t.title, "artist": t.artist, "album": t.album, "album_artist": t.album_artist,
             "compilation": t.compilation, "track_number": t.track_number or None, "disc_number": t.disc_number or None,
             "year": t.year or None, "media_kind": t.media_kind or None, "file_genre": t.file_genre,
             "predicted": t.predicted_genre, "confidence": t.confidence, "corrected": t.corrected_genre,
-            "genre": t.genre, "status": display_status(t.verdict, t.write_state, t.corrected_genre), "verdict": t.verdict, "write_state": t.write_state, "error": t.error}
+            "genre": t.genre, "status": shown_status(t), "verdict": t.verdict, "write_state": t.write_state,
+            "error": t.error}
 
 
 def cmd_list(args, out: Output) -> int:
@@ -75,8 +81,7 @@ def cmd_list(args, out: Output) -> int:
         width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
         # --no-genre: each says why in its status's place ("unlike every genre learned from your library (closest:
         # Disco 0.96)", a decoding error), where its status alone said "unlike" or "error".
-        status = {t.id: why.get(t.id) or (args.no_genre and t.error) or status_words(display_status(t.verdict, t.write_state, t.corrected_genre))
-                  for t in tracks}
+        status = {t.id: why.get(t.id) or (args.no_genre and t.error) or status_words(shown_status(t)) for t in tracks}
         status_width = max(10, max((len(text) for text in status.values()), default=0))
         for t in tracks:
             conf = sureness(t.confidence) if t.confidence is not None else "  - "
