@@ -68,7 +68,7 @@ def main(argv=None) -> int:
                 return sort_key(self.row_at(index.row()), index.column())[0]
             return super().data(index, role)
 
-        def _reorder(self):
+        def _reorder(self, same_rows=False):
             self._keys = [(r.id,) for r in self._rows]
             self._position = {r.id: i for i, r in enumerate(self._rows)}
 
@@ -323,7 +323,7 @@ def sorting_again(app, rows) -> None:
     class EveryCellKeyed(LibraryTableModel):
         """The sort as it was: each key made from the row's every cell."""
 
-        def _reorder(self):
+        def _reorder(self, same_rows=False):
             keys = [old_key(r, self._column) for r in self._rows]
             order = sorted(range(len(keys)), key=keys.__getitem__, reverse=self._descending)
             self._rows, self._keys = [self._rows[i] for i in order], [keys[i] for i in order]

@@ -1191,6 +1191,27 @@ def test_list_and_playlists_keep_a_compilation_whole_in_its_own_order(tmp_path, 
     assert [line.rsplit("/", 1)[1] for line in played] == [f"{n}.mp3" for n in (3, 0, 1, 2, 4)]  # relative paths
 
 
+def test_list_and_playlists_keep_an_album_of_two_artists_whole_without_an_album_artist_tag(tmp_path, capsys, monkeypatch):
+    # A soundtrack by its two composers, no album-artist tag (Drascula, in a real library): ordered by each track's
+    # artist, its odd tracks played, then another album, then its even tracks.
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    monkeypatch.setenv("GENRE_TAGGER_DB", str(tmp_path / "lib.db"))
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s, s.begin():
+        for n, (artist, album, folder) in enumerate([("Sergio Ojeda", "Drascula", "d"), ("Alcachofa Soft", "Drascula", "d"),
+                                                     ("Moby", "Play", "p"), ("Alcachofa Soft", "Drascula", "d")], 1):
+            s.add(Track(path=f"/m/{folder}/{n}.mp3", folder=f"/m/{folder}", size=1, mtime_ns=1, audio_hash=f"h{n}",
+                        format="mp3", title=f"T{n}", artist=artist, album=album, track_number=n, genre="Pop",
+                        confidence=0.9))
+    order = ["T1", "T2", "T4", "T3"]  # Drascula in its order under Alcachofa Soft (two of its three tracks), then Moby
+    assert [t["title"] for t in run_json(capsys, "list")[1]["tracks"]] == order
+    assert main(["playlist", "pop", "-o", str(tmp_path / "pop.m3u8")]) == EXIT_OK
+    played = [line for line in (tmp_path / "pop.m3u8").read_text(encoding="utf-8").splitlines() if line.endswith(".mp3")]
+    assert [line.rsplit("/", 1)[1] for line in played] == ["1.mp3", "2.mp3", "4.mp3", "3.mp3"]
+
+
 def test_a_bare_command_says_what_each_subcommand_does(capsys):
     # `genre-tagger` alone printed only the usage line and "the following arguments are required: command".
     assert main([]) == EXIT_ERROR

@@ -12,6 +12,7 @@ from PySide6.QtTest import QAbstractItemModelTester
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.ui import table_model
 from desktop.ui.table_model import (
+    ALBUM,
     ARTIST,
     CONFIDENCE,
     GENRE,
@@ -65,7 +66,8 @@ def test_rows_sorted_off_the_gui_thread_are_taken_as_they_are_unless_the_table_w
     model, proxy = watched(GENRE, Qt.SortOrder.DescendingOrder)
     ready = sorted_rows(rows, GENRE, True)
     keys_made, real_key = [], table_model.sort_key
-    monkeypatch.setattr(table_model, "sort_key", lambda row, column: keys_made.append(row) or real_key(row, column))
+    monkeypatch.setattr(table_model, "sort_key",
+                        lambda row, column, *albums: keys_made.append(row) or real_key(row, column, *albums))
     model.set_rows(ready)
     assert not keys_made and [model.row_at(r) for r in range(40)] == ready.rows
     model.set_rows(sorted_rows(rows, ARTIST, False))  # sorted before the listener sorted by genre
@@ -149,6 +151,57 @@ def test_random_merges_leave_the_rows_a_reload_would(monkeypatch, column, order,
         assert all(model.row_of(r.id) == n for n, r in enumerate(model.row_at(k) for k in range(model.rowCount())))
         for i, ix in held.items():  # a selected track is still selected where it went, or dropped with it
             assert (not ix.isValid()) if i in gone else ix.data(TRACK_ID_ROLE) == i
+
+
+def album_row(i: int, artist: str, album: str = "Hits", folder: str = "mix", number: int = 0, genre: str = "Pop"):
+    """A track of an album with no album-artist tag: its folder and name make the album."""
+    return TrackRow(i, f"/m/{folder}/{i}.flac", f"T{i}", artist, album, "", genre, genre.lower(), 0.9, False, "analysed",
+                    "", 60.0, 0, number or i, 0)
+
+
+def test_an_album_merged_in_and_then_changed_sorts_whole_under_the_artist_most_of_its_tracks_name():
+    # Each album sorts under one artist (the one most of its tracks name): a scan's merge brings an album of two
+    # artists in whole, and a change of one track's artist moves the whole album, its unchanged tracks too.
+    model, proxy = watched(ALBUM)
+    moby = album_row(10, "Moby", folder="moby")  # another album of the same name: tied by album, then by artist
+    model.set_rows([moby])
+    mixed = [album_row(1, "Alcachofa Soft"), album_row(2, "Sergio Ojeda"), album_row(3, "Alcachofa Soft"),
+             album_row(4, "Sergio Ojeda")]
+    model.merge_rows(mixed)
+    assert shown_ids(proxy) == [1, 2, 3, 4, 10]  # a tie of two tracks each: the first track's artist, Alcachofa Soft
+    heard = Signals(model)
+    model.merge_rows([replace(mixed[2], artist="Sergio Ojeda")])  # now three of four name Sergio Ojeda
+    assert shown_ids(proxy) == [10, 1, 2, 3, 4] and heard.count("layoutChanged") == 1
+    model.merge_rows([], gone={2, 3})  # one track each: Alcachofa Soft's, the first, again
+    assert shown_ids(proxy) == [1, 4, 10]
+
+
+@pytest.mark.parametrize("one_by_one", [1000, 0], ids=["moves-one-by-one", "every-row-sorted-again"])
+@pytest.mark.parametrize("column", [ALBUM, GENRE, ARTIST])
+def test_random_changes_of_artists_and_albums_leave_the_rows_a_reload_would(monkeypatch, column, one_by_one):
+    # Which artist an album sorts under changes with its tracks: every merge must leave each album where a reload puts it.
+    monkeypatch.setattr(table_model, "MOVED_ONE_BY_ONE", one_by_one)
+    rng = random.Random(column * 10 + one_by_one)
+
+    def random_row(i: int) -> TrackRow:
+        return album_row(i, rng.choice(["Abe", "Bo", "cy", "Cy"]), rng.choice(["X", "Y", ""]), rng.choice(["1", "2"]),
+                         rng.randint(1, 4), rng.choice(GENRES[:2]))
+
+    model, proxy = watched(column)
+    current = {i: random_row(i) for i in range(30)}
+    model.set_rows(list(current.values()))
+    for _ in range(40):
+        changed = [random_row(i) for i in rng.sample(sorted(current), rng.randint(0, 4))]
+        changed += [random_row(i) for i in range(max(current) + 1, max(current) + rng.randint(1, 3))]
+        gone = set(rng.sample(sorted(current), rng.randint(0, 2)))
+        model.merge_rows(changed, gone)
+        current.update((r.id, r) for r in changed if r.id not in gone)
+        for i in gone:
+            current.pop(i, None)
+        reloaded, _ = watched(column)
+        reloaded.set_rows(list(current.values()))
+        assert [model.row_at(r) for r in range(model.rowCount())] == [reloaded.row_at(r) for r in range(reloaded.rowCount())]
+        assert shown_ids(proxy) == [reloaded.row_at(r).id for r in range(reloaded.rowCount())]
 
 
 def begins_a_word(word: str, text: str) -> bool:

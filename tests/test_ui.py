@@ -188,6 +188,23 @@ def test_a_compilation_sorted_by_album_or_genre_stays_whole_in_its_own_order():
         assert [model.index(r, TITLE).data() for r in range(4)] == ["Own", "Zed", "Abe", "Mid"], column
 
 
+def test_an_album_of_two_artists_without_an_album_artist_tag_sorted_by_album_or_genre_stays_whole():
+    # Ties went by each track's artist: a soundtrack by two composers sorted by album came one composer's tracks
+    # at a time, even ones after odd ones.
+    from desktop.ui.table_model import ALBUM, GENRE, TITLE
+
+    def row(i, artist, album, number):
+        return TrackRow(i, f"/m/{album}/{i}.flac", f"T{i}", artist, album, "", "Pop", "Pop", 0.9, False, "analysed", "",
+                        60.0, 0, number, 0)
+
+    model = LibraryTableModel()
+    model.set_rows([row(1, "Sergio Ojeda", "Drascula", 2), row(2, "Alcachofa Soft", "Drascula", 1),
+                    row(3, "Alcachofa Soft", "Drascula", 3), row(4, "Sergio Ojeda", "Drascula", 4)])
+    for column in (ALBUM, GENRE):
+        model.sort(column)
+        assert [model.index(r, TITLE).data() for r in range(4)] == ["T2", "T1", "T3", "T4"], column
+
+
 def test_merge_rows_updates_appends_and_removes_in_place():
     model = LibraryTableModel()
     QAbstractItemModelTester(model, QAbstractItemModelTester.FailureReportingMode.Fatal)
@@ -930,7 +947,8 @@ def test_a_window_opened_with_a_saved_sort_sorts_its_rows_once(qtbot, window, mo
     window.table.sortByColumn(ARTIST, Qt.SortOrder.DescendingOrder)
     window.close()  # the layout saved, as on quitting
     keys, real_key = [], table_model.sort_key
-    monkeypatch.setattr(table_model, "sort_key", lambda row, column: keys.append(column) or real_key(row, column))
+    monkeypatch.setattr(table_model, "sort_key",
+                        lambda row, column, *albums: keys.append(column) or real_key(row, column, *albums))
     again = MainWindow(window.sessions, window.settings)
     qtbot.addWidget(again)
     rows = [again.table_model.row_at(r) for r in range(again.table_model.rowCount())]

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import functools
 import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from operator import attrgetter
+
+from desktop.core.album_genre import album_key
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -25,3 +30,55 @@ def album_order(artist: str | None, album: str | None, disc: int, track: int, pa
     none). The album artist keeps a compilation ("Various Artists") whole and in its order, as players list it; by
     track artist its tracks were scattered through the library, one artist's at a time."""
     return natural_key(album_artist or artist or ""), natural_key(album or ""), disc, track, natural_key(path)
+
+
+def track_album(folder: str, album: str | None) -> tuple[str, str] | None:
+    """The album a track in `folder` is on (album_key: its folder and name); None where its tags name no album."""
+    return album_key(folder, album) if album else None
+
+
+def album_sort_artists(tracks: Sequence, albums: Sequence, names: Sequence[str]) -> dict[tuple[str, str], str]:
+    """The one artist each album of `tracks` sorts under (`albums`: each track's track_album; `names`: its album
+    artist, else artist): of the names its tracks give, the one most of them give, case aside; a tie goes to the
+    album's first track's. An album with no album-artist tag whose tracks name two artists (a game's soundtrack by its
+    two composers) sorted as two runs, one per artist. Tracks (rows or objects) are read for .path, .disc_number and
+    .track_number where an album's tracks give two names."""
+    artists: dict[tuple[str, str], str] = {}
+    members: dict[tuple[str, str], list[int]] = {}
+    mixed = set()
+    for i, (album, name) in enumerate(zip(albums, names, strict=True)):
+        if album is None or not name:
+            continue
+        members.setdefault(album, []).append(i)
+        if artists.setdefault(album, name) != name:
+            mixed.add(album)
+    for album in mixed:  # most albums name one artist: only these are counted
+        artists[album] = _most_named([tracks[i] for i in members[album]], [names[i] for i in members[album]])
+    return artists
+
+
+def _most_named(tracks: list, names: list[str]) -> str:
+    """Of an album's tracks' names (album artist, else artist), the one most of them give, case aside; a tie goes to
+    the album's first track's (by disc, track number and path)."""
+    counts = Counter(name.casefold() for name in names)
+    top = max(counts.values())
+    first = min(range(len(tracks)), key=lambda i: (tracks[i].disc_number or 0, tracks[i].track_number or 0, tracks[i].path))
+    lead = names[first].casefold()
+    chosen = lead if counts[lead] == top else min(name for name, n in counts.items() if n == top)
+    return next(name for name in names if name.casefold() == chosen)
+
+
+_PLAYING_FIELDS = attrgetter("artist", "album", "disc_number", "track_number", "path", "album_artist", "folder")
+
+
+def in_playing_order(tracks: Iterable) -> list:
+    """`tracks` (rows or objects with .artist, .album, .disc_number, .track_number, .path, .album_artist and .folder)
+    in album_order, each album whole under one artist (album_sort_artists)."""
+    tracks = list(tracks)
+    fields = [_PLAYING_FIELDS(t) for t in tracks]  # each read once: a row's attributes cost more than a tuple's
+    albums = [track_album(folder, album) for _, album, _, _, _, _, folder in fields]
+    names = [album_artist or artist or "" for artist, _, _, _, _, album_artist, _ in fields]
+    artists = album_sort_artists(tracks, albums, names)
+    keys = [album_order(artist, album_name, disc, number, path, artists.get(album) or album_artist)
+            for (artist, album_name, disc, number, path, album_artist, _), album in zip(fields, albums, strict=True)]
+    return [tracks[i] for i in sorted(range(len(tracks)), key=keys.__getitem__)]

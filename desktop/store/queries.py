@@ -25,7 +25,7 @@ from desktop.core.genre_names import (
     standard_genre_keys,
 )
 from desktop.core.genres import split_genres
-from desktop.core.natural_order import album_order
+from desktop.core.natural_order import in_playing_order
 from desktop.core.scan import same_file
 from desktop.core.search import parse_search
 from desktop.store.schema import Analysis, GenreMerge, Meta, Track
@@ -112,8 +112,8 @@ def no_genre_count(session: Session) -> int:
 
 # A track's fields a listing (`list`, its --json) or a playlist gives: read as rows of these columns alone, `list` of
 # 100,000 tracks took 1.5-1.6 s to read and sort them, where loading them as Track objects took 3.0-3.7 s.
-LISTED_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, Track.album_artist, Track.compilation,
-                  Track.track_number, Track.disc_number, Track.year, Track.media_kind, Track.file_genre,
+LISTED_COLUMNS = (Track.id, Track.path, Track.folder, Track.title, Track.artist, Track.album, Track.album_artist,
+                  Track.compilation, Track.track_number, Track.disc_number, Track.year, Track.media_kind, Track.file_genre,
                   Track.predicted_genre, Track.confidence, Track.corrected_genre, Track.genre, Track.verdict,
                   Track.write_state, Track.error, Track.duration)
 
@@ -121,8 +121,8 @@ LISTED_COLUMNS = (Track.id, Track.path, Track.title, Track.artist, Track.album, 
 def listed_tracks(session: Session, genre: str | None = None, threshold: float | None = None,
                   without_genre: bool = False, matches: Callable | None = None) -> list:
     """Present tracks, of one genre when given (with a threshold: confidently), or `without_genre`, and with `matches`
-    those it takes (a search: search_matches), in playing order (album_order); each a row of LISTED_COLUMNS, its
-    attributes named as Track's.
+    those it takes (a search: search_matches), in playing order (in_playing_order: each album whole); each a row of
+    LISTED_COLUMNS, its attributes named as Track's.
 
     The genre matches by key, as everywhere else: `blues` finds the library's `Blues`, `hip hop` its `Hip-Hop`.
     """
@@ -135,8 +135,7 @@ def listed_tracks(session: Session, genre: str | None = None, threshold: float |
         q = q.where(confident_clause(threshold))
     # Sorted here, not by SQL: SQLite orders "Zappa" before "abba" and "Track 10" before "Track 2".
     # A search's tracks are chosen before the sort, not after: sorting every track first took 1-2 s of 100,000.
-    return sorted(filter(matches, session.execute(q)) if matches else session.execute(q),
-                  key=lambda t: album_order(t.artist, t.album, t.disc_number, t.track_number, t.path, t.album_artist))
+    return in_playing_order(filter(matches, session.execute(q)) if matches else session.execute(q))
 
 
 @dataclass(frozen=True)
