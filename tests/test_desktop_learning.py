@@ -218,6 +218,32 @@ def test_learn_names_the_genres_told_apart_least_and_what_helps(tmp_path, export
     assert quiet.mix_ups.isHidden()
 
 
+def test_a_genre_named_by_a_corrupt_tag_of_thousands_of_characters_is_cut_in_what_learn_says(qtbot):
+    # The hint's "merging A into B", the dialog's table and its "told apart least" gave such a name whole: one line
+    # of 5,000 characters, a dialog many screens wide.
+    from desktop.core.library_head import Estimate
+    from desktop.services.learning import Label, LearnReport, how_many_more
+    from desktop.ui.learn_dialog import LearnReportDialog
+
+    long = "Metal " + "x" * 5000
+    display = {genre_key(long): long, "metal": "Metal"}
+    labels = [Label(i, genre_key(long), "tag", f"artist:{i}") for i in range(3)] + [
+        Label(10 + i, "metal", "tag", f"artist:{i}") for i in range(2)]
+    hint = how_many_more(labels, display, LearnSettings(min_tracks=5))
+    assert "merging Metal xxx" in hint and " into Metal gives 5" in hint and len(hint) < 400
+    figures = {long: {"precision": 0.5, "recall": 0.2, "f1": 0.29, "tracks": 10, "taken_for": "Rock", "taken_for_tracks": 8},
+               "Rock": {"precision": 0.7, "recall": 0.9, "f1": 0.79, "tracks": 40, "taken_for": long, "taken_for_tracks": 3}}
+    report = LearnReport([long, "Rock"], 50, estimate=Estimate(0.8, 0.67, figures, 5, "artist"), why="it does better",
+                         sources={"tag": 50})
+    dialog = LearnReportDialog(report)
+    qtbot.addWidget(dialog)
+    cells = [dialog.table.item(r, c) for r in range(2) for c in (0, 5)]
+    assert all(len(cell.text()) < 80 for cell in cells)
+    assert [cell.toolTip() for cell in cells] == [long, "", "", long]  # whole where it was cut
+    assert long not in dialog.mix_ups.text() and len(dialog.mix_ups.text()) < 400
+    assert dialog.sizeHint().width() < 2000
+
+
 # ---- end to end: a library with its own tags ---------------------------------------------------------------------
 SPELLINGS = {"tones": ["Classical", "classical", "Classical "], "noise": ["Noise Rock", "noise rock", "Noise-Rock"],
              "beats": ["Hip Hop", "Hip-Hop", "hiphop"]}

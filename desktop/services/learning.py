@@ -303,7 +303,7 @@ def how_many_more(labels: list[Label], display: dict[str, str], settings: LearnS
         return f"{shortened(display[key])}: {n}" + (f" by {count(few, 'artist')}" if few else "")
 
     shown = ", ".join(said(k, n) for k, n in best)
-    merges = [f"merging {display[narrow]} into {display[wide]} gives {tracks[narrow] + tracks[wide]}"
+    merges = [f"merging {shortened(display[narrow])} into {shortened(display[wide])} gives {tracks[narrow] + tracks[wide]}"
               for narrow, wide in broader_genres(tracks, display).items()
               if max(tracks[narrow], tracks[wide]) < settings.min_tracks <= tracks[narrow] + tracks[wide]]
     hint = f"; {', '.join(merges)} (genres --merge, or Merge Into… in the sidebar)" if merges else ""

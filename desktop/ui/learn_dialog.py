@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from desktop.core.wording import count
+from desktop.core.wording import count, shortened
 from desktop.services.labels import unnamed_listed
 
 COLUMNS = ("Genre", "Tracks", "Precision", "Recall", "F1", "Most Often Taken For")
@@ -34,7 +34,8 @@ def unnamed_text(unnamed: dict[str, int]) -> str:
 def mix_ups_text(mix_ups: list) -> str:
     """The genres told apart least from another (library_head.MixUp), and what helps: more of their tracks tagged or
     corrected, or a merge."""
-    named = "; ".join(f"{m.genre} ({m.taken} of its {m.tracks} tracks taken for {m.taken_for})" for m in mix_ups)
+    named = "; ".join(f"{shortened(m.genre)} ({m.taken} of its {m.tracks} tracks taken for {shortened(m.taken_for)})"
+                      for m in mix_ups)
     return (f"Told apart least: {named}. More of their tracks tagged or corrected teach them apart; where one is part "
             "of the other to you, merge it (Merge Into… in the genre's menu in the sidebar).")
 
@@ -73,10 +74,17 @@ class LearnReportDialog(QDialog):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)  # figures to read, nothing to pick
         self.table.verticalHeader().setDefaultSectionSize(self.table.fontMetrics().height() + 8)
         for row, (name, f) in enumerate(est.per_genre.items()):
-            taken = f"{f['taken_for']} ({f['taken_for_tracks']})" if f.get("taken_for") else ""
-            cells = (name, f"{f['tracks']:,}", f"{f['precision']:.0%}", f"{f['recall']:.0%}", f"{f['f1']:.2f}", taken)
+            # A name cut at 60 characters (a corrupt tag of thousands made the dialog wider than the screen), whole
+            # in its tooltip.
+            taken_for = f.get("taken_for") or ""
+            taken = f"{shortened(taken_for)} ({f['taken_for_tracks']})" if taken_for else ""
+            cells = (shortened(name), f"{f['tracks']:,}", f"{f['precision']:.0%}", f"{f['recall']:.0%}", f"{f['f1']:.2f}",
+                     taken)
             for column, text in enumerate(cells):
                 self.table.setItem(row, column, QTableWidgetItem(text))
+            for column, whole in ((0, name), (len(cells) - 1, taken_for)):
+                if shortened(whole) != whole:
+                    self.table.item(row, column).setToolTip(whole)
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table)
