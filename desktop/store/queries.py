@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from desktop.core.album_genre import album_key, is_compilation_of
@@ -238,8 +238,9 @@ def album_disagreements(session: Session, threshold: float = DEFAULT_THRESHOLD) 
     return flagged
 
 
-def needs_review(session: Session, limit: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Track]:
-    """Uncertain tracks, tracks whose tag disagrees with the prediction, and tracks of disagreeing albums."""
+def needs_review(session: Session, limit: int | None = None, threshold: float = DEFAULT_THRESHOLD) -> list[Row]:
+    """Uncertain tracks, tracks whose tag disagrees with the prediction, and tracks of disagreeing albums (rows of
+    LISTED_COLUMNS)."""
     return [track for track, _ in review_with_reasons(session, limit, threshold)]
 
 
@@ -250,20 +251,21 @@ def id_chunks(ids: list[int], size: int = 500) -> Iterator[list[int]]:
 
 
 def review_with_reasons(session: Session, limit: int | None = None,
-                        threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Track, str]]:
-    """needs_review's tracks by path, each with why: "uncertain", "file says Rock", "album's genres differ"."""
-    q = select(Track).where(Track.missing.is_(False), _review_clause(threshold)).order_by(Track.path)
-    tracks = {t.id: t for t in session.scalars(q)
+                        threshold: float = DEFAULT_THRESHOLD) -> list[tuple[Row, str]]:
+    """needs_review's tracks by path, each with why: "uncertain", "file says Rock", "album's genres differ"; each a row
+    of LISTED_COLUMNS (as Track objects, 100,000 of them took `list --review` 6.8 s, as rows 4.6 s)."""
+    q = select(*LISTED_COLUMNS).where(Track.missing.is_(False), _review_clause(threshold))
+    tracks = {t.id: t for t in session.execute(q)
               if row_needs_review(t.file_genre or "", t.predicted_genre, t.confidence, bool(t.corrected_genre), threshold)}
     flagged = album_disagreements(session, threshold)
     album_ids = sorted(flagged - set(tracks))
     for chunk in id_chunks(album_ids):
-        tracks.update({t.id: t for t in session.scalars(select(Track).where(Track.id.in_(chunk)))})
+        tracks.update({t.id: t for t in session.execute(select(*LISTED_COLUMNS).where(Track.id.in_(chunk)))})
     ordered = sorted(tracks.values(), key=lambda t: t.path)[:limit or None]
     return [(t, _reason(t, threshold, t.id in flagged)) for t in ordered]
 
 
-def _reason(track: Track, threshold: float, album_flagged: bool) -> str:
+def _reason(track, threshold: float, album_flagged: bool) -> str:
     return review_reason(track.file_genre or "", track.predicted_genre, track.confidence, bool(track.corrected_genre),
                          threshold, album_flagged)
 
