@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from desktop.core.natural_order import album_sort_artists, in_playing_order, track_album
 
@@ -63,3 +63,16 @@ def test_an_album_is_its_folder_and_name_discs_in_their_own_folders_are_one():
     ordered = in_playing_order([elsewhere, *loose, *reversed(discs)])
     assert [t.path for t in ordered] == ["/m/Loose/2.flac", "/m/Box/CD1/1.flac", "/m/Box/CD2/1.flac",
                                          "/m/Box/CD2/2.flac", "/m/Other/1.flac", "/m/Loose/1.flac"]
+
+
+def test_a_folder_of_tracks_by_many_artists_not_numbered_as_one_album_keeps_each_under_its_artist():
+    # A downloads folder whose every track says "Unknown Album": kept whole under one artist, Abba's tracks and
+    # Zappa's were listed together, apart from each artist's own albums.
+    downloads = [Song("/m/Downloads/a.mp3", "Abba", "Unknown Album"), Song("/m/Downloads/z.mp3", "Zappa", "Unknown Album"),
+                 Song("/m/Downloads/zz.mp3", "Zappa", "Unknown Album")]
+    mids = Song("/m/Moby/1.mp3", "Moby", "Play", 1)
+    assert titles(in_playing_order([mids, *downloads])) == ["a.mp3", "1.mp3", "z.mp3", "zz.mp3"]
+    assert artists_of(downloads) == {}
+    twice = [Song("/m/Box/1.mp3", "Abba", "Box", 1), Song("/m/Box/1b.mp3", "Zappa", "Box", 1)]  # two track 1s
+    assert artists_of(twice) == {}
+    assert len(artists_of([replace(twice[1], track_number=2), twice[0]])) == 1  # numbered one by one: one album

@@ -40,9 +40,10 @@ def track_album(folder: str, album: str | None) -> tuple[str, str] | None:
 def album_sort_artists(tracks: Sequence, albums: Sequence, names: Sequence[str]) -> dict[tuple[str, str], str]:
     """The one artist each album of `tracks` sorts under (`albums`: each track's track_album; `names`: its album
     artist, else artist): of the names its tracks give, the one most of them give, case aside; a tie goes to the
-    album's first track's. An album with no album-artist tag whose tracks name two artists (a game's soundtrack by its
-    two composers) sorted as two runs, one per artist. Tracks (rows or objects) are read for .path, .disc_number and
-    .track_number where an album's tracks give two names."""
+    album's first track's; none where they give two names and are not numbered one by one (_most_named). An album
+    with no album-artist tag whose tracks name two artists (a game's soundtrack by its two composers) sorted as two
+    runs, one per artist. Tracks (rows or objects) are read for .path, .disc_number and .track_number where an
+    album's tracks give two names."""
     artists: dict[tuple[str, str], str] = {}
     members: dict[tuple[str, str], list[int]] = {}
     mixed = set()
@@ -53,13 +54,22 @@ def album_sort_artists(tracks: Sequence, albums: Sequence, names: Sequence[str])
         if artists.setdefault(album, name) != name:
             mixed.add(album)
     for album in mixed:  # most albums name one artist: only these are counted
-        artists[album] = _most_named([tracks[i] for i in members[album]], [names[i] for i in members[album]])
+        artist = _most_named([tracks[i] for i in members[album]], [names[i] for i in members[album]])
+        if artist is None:
+            del artists[album]
+        else:
+            artists[album] = artist
     return artists
 
 
-def _most_named(tracks: list, names: list[str]) -> str:
+def _most_named(tracks: list, names: list[str]) -> str | None:
     """Of an album's tracks' names (album artist, else artist), the one most of them give, case aside; a tie goes to
-    the album's first track's (by disc, track number and path)."""
+    the album's first track's (by disc, track number and path). None where its tracks are not numbered one by one
+    (a folder of downloads all tagged "Unknown Album"): those are not one album's running order, each keeps its own
+    artist."""
+    places = {(t.disc_number or 0, t.track_number or 0) for t in tracks}
+    if len(places) < len(tracks) or any(number == 0 for _, number in places):
+        return None
     counts = Counter(name.casefold() for name in names)
     top = max(counts.values())
     first = min(range(len(tracks)), key=lambda i: (tracks[i].disc_number or 0, tracks[i].track_number or 0, tracks[i].path))
