@@ -275,6 +275,11 @@ def filed_album(row: TrackRow) -> tuple[str, str] | None:
     return row.album_place if row.album_artist or row.artist else None
 
 
+def album_fields(row: TrackRow) -> tuple:
+    """What of a row the artist its album sorts under depends on (album_sort_artists)."""
+    return filed_album(row), row.album_artist or row.artist, row.disc_number, row.track_number, row.path
+
+
 def album_rows(rows: list[TrackRow]) -> dict[tuple[str, str], dict[int, TrackRow]]:
     """Each album's rows (filed_album), by track id."""
     albums: dict[tuple[str, str], dict[int, TrackRow]] = {}
@@ -344,7 +349,10 @@ class LibraryTableModel(QAbstractTableModel):
         artist, whose other rows move too."""
         touched = set()
         for row in [self._rows[at] for i in gone if (at := self._position.get(i)) is not None] + changed:
-            if (at := self._position.get(row.id)) is not None and (was := filed_album(self._rows[at])) is not None:
+            at = self._position.get(row.id)
+            if at is not None and row.id not in gone and album_fields(row) == album_fields(self._rows[at]):
+                continue  # its album counts it as before (a genre or a confidence changed): 0.3 s of a write of 100,000
+            if at is not None and (was := filed_album(self._rows[at])) is not None:
                 self._albums.get(was, {}).pop(row.id, None)  # its row before this change
                 touched.add(was)
             if row.id not in gone and (album := filed_album(row)) is not None:
@@ -430,10 +438,10 @@ class LibraryTableModel(QAbstractTableModel):
             else:
                 moved[at] = row
         for album in rekeyed:  # its rows sort under another artist now: those that did not change move too
-            for row in self._albums.get(album, {}).values():
-                at = self._position.get(row.id)
-                if at is not None and at not in moved and self._keys[at] != self._key(row):
-                    moved[at] = row
+            for track_id in self._albums.get(album, {}):
+                at = self._position.get(track_id)
+                if at is not None and at not in moved and self._keys[at] != self._key(self._rows[at]):
+                    moved[at] = self._rows[at]  # as updated in place above, where it was
         if moved:
             self._move_all(moved)
         if leaving := sorted(self._position[i] for i in gone if i in self._position):
