@@ -40,10 +40,10 @@ def track_album(folder: str, album: str | None) -> tuple[str, str] | None:
 def album_sort_artists(tracks: Sequence, albums: Sequence, names: Sequence[str]) -> dict[tuple[str, str], str]:
     """The one artist each album of `tracks` sorts under (`albums`: each track's track_album; `names`: its album
     artist, else artist): of the names its tracks give, the one most of them give, case aside; a tie goes to the
-    album's first track's; none where they give two names and are not numbered one by one (_most_named). An album
-    with no album-artist tag whose tracks name two artists (a game's soundtrack by its two composers) sorted as two
-    runs, one per artist. Tracks (rows or objects) are read for .path, .disc_number and .track_number where an
-    album's tracks give two names."""
+    album's first track's; none where they give two names and are not numbered one by one (_most_named). By each
+    track's own artist, an album with no album-artist tag whose tracks name two (a game's soundtrack by its two
+    composers) sorted as two runs, one per artist. Tracks (rows or objects) are read for .path, .disc_number and
+    .track_number where an album's tracks give two names."""
     artists: dict[tuple[str, str], str] = {}
     members: dict[tuple[str, str], list[int]] = {}
     mixed = set()
