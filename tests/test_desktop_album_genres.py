@@ -174,6 +174,23 @@ def test_a_discs_folder_stands_for_its_albums(folder, holder):
     assert album_folder(folder) == holder
 
 
+@pytest.mark.parametrize("separators, folder, holder", [
+    ("/\\", "C:\\Music\\A\\CD1", "C:\\Music\\A"), ("/\\", "C:\\Music\\A\\Disc 2\\", "C:\\Music\\A"),
+    ("/\\", "C:\\Music\\CDs", "C:\\Music\\CDs"), ("/\\", "//server/share/A/CD2", "//server/share/A"),
+    ("/", "/m/A\\CD1", "/m/A\\CD1"), ("/", "/CD1", "/")])
+def test_a_discs_folder_is_found_with_the_systems_separators(monkeypatch, separators, folder, holder):
+    # On Windows a folder is C:\Music\A\CD1: split at "/" alone, each disc was an album of its own there. Elsewhere
+    # a backslash is part of a name ("A\CD1" is one folder).
+    import desktop.core.album_genre as album_genre
+
+    monkeypatch.setattr(album_genre, "SEPARATORS", separators)
+    album_folder.cache_clear()
+    try:
+        assert album_folder(folder) == holder
+    finally:
+        album_folder.cache_clear()
+
+
 def test_the_discs_of_an_album_in_their_own_folders_are_one_album(library):
     with library() as s:
         add(s, 40, [0.8, 0.1, 0.1], folder="/m/two/CD1")

@@ -10,6 +10,7 @@ keeps its own. The discs of an album in their own folders ("Album/CD1", "Album/C
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -21,11 +22,19 @@ MIN_TRACKS = 2  # an album of one track has nothing to share
 _DISC_FOLDER = re.compile(r"(?:cd|dis[ck])[\s._-]*\d+\b", re.IGNORECASE)
 
 
+# What ends a folder's name: "/", and on Windows the backslash too (split at "/" alone, C:\Music\Box\CD1 and
+# C:\Music\Box\CD2 were two albums). Elsewhere a backslash is a letter of a name.
+SEPARATORS = "".join(dict.fromkeys("/" + os.sep + (os.altsep or "")))
+
+
 @functools.lru_cache(maxsize=65536)  # asked for every track of a folder (the album check, one genre per album)
 def album_folder(folder: str) -> str:
     """The folder that holds an album: a disc's folder ("Album/CD2") stands for its parent's."""
-    head, sep, name = folder.rstrip("/").rpartition("/")
-    return (head or "/") if sep and _DISC_FOLDER.match(name) else folder
+    stripped = folder.rstrip(SEPARATORS)
+    cut = max(stripped.rfind(sep) for sep in SEPARATORS)
+    if cut < 0 or not _DISC_FOLDER.match(stripped[cut + 1:]):
+        return folder
+    return stripped[:cut] or stripped[:cut + 1]  # "/CD1" is held by "/"
 
 
 def album_key(folder: str, album: str) -> tuple[str, str]:
