@@ -28,7 +28,7 @@ from desktop.core.album_genre import (
 from desktop.core.analysis import DEFAULT_THRESHOLD, NO_MUSIC, OK, TOO_SHORT, UNCERTAIN, verdict
 from desktop.core.genre_names import genre_key, shown_genre
 from desktop.core.natural_order import natural_key
-from desktop.core.scan import within
+from desktop.core.scan import root_prefix, within
 from desktop.core.wording import count
 from desktop.services.labels import gather_labels
 from desktop.services.library import verdict_values
@@ -94,7 +94,8 @@ def _in_folders(folders: Iterable[str | Path] | None, folder: str | None) -> tup
     if len(folders) > NARROWED_FOLDERS:
         return None, within(folders)
     # SQLite's LIKE is case-blind, so this only narrows; `within` decides.
-    return or_(Track.folder.in_(folders), *(Track.folder.startswith(f.rstrip("/") + "/", autoescape=True)
+    # root_prefix: the system's separator ("/" alone missed every folder under C:\Music on Windows).
+    return or_(Track.folder.in_(folders), *(Track.folder.startswith(root_prefix(Path(f)), autoescape=True)
                                            for f in folders)), within(folders)
 
 
