@@ -62,6 +62,14 @@ def album_sort_artists(tracks: Sequence, albums: Sequence, names: Sequence[str])
     return artists
 
 
+def album_artist_of(tracks: list, names: list[str]) -> str | None:
+    """The one artist an album's tracks sort under (album_sort_artists for one album), `names` each track's album
+    artist, else artist (none empty); None for no tracks, or several names not numbered one by one."""
+    if not names:
+        return None
+    return names[0] if len(set(names)) == 1 else _most_named(tracks, names)
+
+
 def _most_named(tracks: list, names: list[str]) -> str | None:
     """Of an album's tracks' names (album artist, else artist), the one most of them give, case aside; a tie goes to
     the album's first track's (by disc, track number and path). None where its tracks are not numbered one by one

@@ -25,7 +25,7 @@ from sqlalchemy import select
 from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
 from desktop.core.genre_names import clean_name, genre_key, holds_genre
 from desktop.core.genres import split_genres
-from desktop.core.natural_order import album_sort_artists, natural_key, track_album
+from desktop.core.natural_order import album_artist_of, album_sort_artists, natural_key, track_album
 from desktop.core.search import Search, everywhere, parse_search
 from desktop.core.wording import percent, play_length, shortened
 from desktop.store import queries
@@ -361,7 +361,7 @@ class LibraryTableModel(QAbstractTableModel):
         rekeyed = set()
         for album in touched:
             rows = list(self._albums.get(album, {}).values())
-            artist = album_sort_artists(rows, [album] * len(rows), [r.album_artist or r.artist for r in rows]).get(album)
+            artist = album_artist_of(rows, [r.album_artist or r.artist for r in rows])
             if not rows:
                 self._albums.pop(album, None)
             if artist != self._album_artists.get(album):
