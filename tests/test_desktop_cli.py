@@ -681,6 +681,39 @@ def test_numbers_out_of_range_are_refused_by_name(capsys, argv, message):
     assert stop.value.code == EXIT_ERROR and message in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("argv, named", [
+    (["set", "", "Rock"], "PATH"), (["keep", ""], "PATH"), (["forget", ""], "PATH"), (["scan", "", "--write"], "PATH"),
+    (["show", ""], "file"), (["classify", ""], "file"), (["playlist", "Rock", "-o", ""], "-o/--output"),
+    (["map", "-o", ""], "-o/--output"), (["learn", "--base", ""], "--base"), (["folders", "--leave-out", ""], "--leave-out"),
+    (["folders", "--keep", "a", ""], "--keep"), (["--db", "", "list"], "--db"), (["list", "--model", ""], "--model"),
+])
+def test_an_empty_path_is_refused_not_read_as_the_current_folder(lib, capsys, monkeypatch, argv, named):
+    # `genre-tagger set "$FILE" Rock` with $FILE unset set Rock on every file under the current folder (Path("") is
+    # "."), `scan "" --write` tagged it, `folders --leave-out ""` left it out of the library.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    monkeypatch.chdir(music)
+    before = {f: f.read_bytes() for f in files}
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == EXIT_ERROR
+    assert f"argument {named}: an empty path names no file or folder" in capsys.readouterr().err
+    assert {f: f.read_bytes() for f in files} == before
+    code, data = run_json(capsys, "list")
+    assert code == EXIT_OK and len(data["tracks"]) == 3 and not any(t["corrected"] for t in data["tracks"])
+    code, data = run_json(capsys, "folders")
+    assert data["folders"] == [str(music)] and data["left_out"] == [] and data["kept_as_music"] == []
+
+
+@pytest.mark.parametrize("argv", [["list", "--genre", ""], ["list", "--genre", "  "], ["playlist", "", "-o", "x.m3u8"]])
+def test_an_empty_genre_to_look_for_is_refused(lib, capsys, argv):
+    # `list --genre ""` found nothing and then said "no track is present: the library's files are missing".
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == EXIT_ERROR and "a genre cannot be empty" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, unknown", [
     (["scan", ".", "--mode", "replace"], "--mode replace"),  # was taken as --model replace
     (["undo", "--l"], "--l"),  # was taken as --list

@@ -1682,6 +1682,18 @@ def test_a_settings_file_that_is_music_or_not_settings_is_refused_untouched(qtbo
     check_settings_file(str(tmp_path / "new" / "settings.conf"))  # a new file, any name
 
 
+@pytest.mark.parametrize("option", ["--folder", "--db", "--settings", "--model"])
+def test_the_window_refuses_an_empty_path_on_its_command_line(capsys, option):
+    # `genre-tagger-gui --folder "$DIR"` with $DIR unset added the current folder as a music folder and scanned it.
+    from desktop.ui.app import parse_args
+
+    with pytest.raises(SystemExit) as stop:
+        parse_args([option, ""])
+    assert stop.value.code == 2
+    assert f"argument {option}: an empty path names no file or folder" in capsys.readouterr().err
+    assert parse_args([option, "x"]) is not None
+
+
 def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):
     # Once a model was chosen, only editing settings.ini brought back the automatic choice
     # (the library's learned model, else the shipped one).

@@ -6,6 +6,7 @@ import argparse
 
 from desktop import __version__
 from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.paths import named_path
 from desktop.core.search import HOW_TO_SEARCH
 from desktop.services.learning import LearnSettings
 from desktop.services.settings import POLICIES
@@ -33,6 +34,14 @@ def at_least(low: int):
             raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
         return value
     return whole
+
+
+def genre_text(text: str) -> str:
+    """An argparse type for a genre to look for: any name but an empty or blank one (which matched no track and was
+    then said to be no filter at all)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("a genre cannot be empty")
+    return text
 
 
 MAP_SIZES = (400, 200, 10_000)  # least width (the legend takes 240 px), least height, most of either
@@ -69,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = lambda name, **kw: sub.add_parser(name, parents=[common], allow_abbrev=False, **kw)  # noqa: E731
 
     scan = add("scan", help="scan folders (or single files), predict genres, and (with --write) tag files")
-    scan.add_argument("paths", nargs="*", metavar="PATH", help="a music folder (walked with its subfolders) or a music file; "
+    scan.add_argument("paths", nargs="*", metavar="PATH", type=named_path, help="a music folder (walked with its subfolders) or a music file; "
                       "none: the folders the library's scans walked before (here or in the window)")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
     scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only files without a genre or with a placeholder such as Unknown (default); replace; never")
@@ -87,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
                       "line per scan")
 
     ls = add("list", help="list tracks")
-    ls.add_argument("--genre", help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
+    ls.add_argument("--genre", type=genre_text, help="only tracks of this genre (any spelling: hip hop finds Hip-Hop)")
     ls.add_argument("--no-genre", action="store_true",
                     help="only tracks with no genre at all (not analysed, unreadable, no music, unlike your genres), each with why")
     ls.add_argument("--review", action="store_true", help="only tracks to review, each with why (uncertain, the tag disagrees, the album disagrees)")
@@ -97,10 +106,10 @@ def build_parser() -> argparse.ArgumentParser:
     ls.add_argument("--counts", action="store_true", help="genres with track counts")
 
     show = add("show", help="everything known about one file")
-    show.add_argument("file", help="a music file in the library")
+    show.add_argument("file", type=named_path, help="a music file in the library")
 
     st = add("set", help="set a genre by hand (recorded, written, protected from automatic tagging)")
-    st.add_argument("paths", nargs="+", metavar="PATH",
+    st.add_argument("paths", nargs="+", metavar="PATH", type=named_path,
                     help="a music file, or a folder: every music file in it and its subfolders (one undo step)")
     st.add_argument("genre", help="the genre to set (several: 'Rock; Pop')")
     st.add_argument("--no-write", action="store_true", help="record in the database only")
@@ -109,11 +118,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     kp = add("keep", help="keep the genre each file's own tag says, as set by hand: the tag is right and the "
                           "prediction not (recorded, protected from automatic tagging; files are not changed)")
-    kp.add_argument("paths", nargs="+", metavar="PATH",
+    kp.add_argument("paths", nargs="+", metavar="PATH", type=named_path,
                     help="a music file, or a folder: every music file in it and its subfolders, each its own tag's genre")
 
     fg = add("forget", help="forget the genre set by hand: the prediction shows again (files are not changed)")
-    fg.add_argument("paths", nargs="+", metavar="PATH",
+    fg.add_argument("paths", nargs="+", metavar="PATH", type=named_path,
                     help="a music file, or a folder: every music file in it and its subfolders")
 
     undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
@@ -122,19 +131,19 @@ def build_parser() -> argparse.ArgumentParser:
     add_keep_times_option(undo)
 
     pl = add("playlist", help="write an M3U8 playlist of one genre or a search, or of every genre to a folder (--all)")
-    pl.add_argument("genre", nargs="?", help="the genre, any spelling (hip hop finds Hip-Hop)")
+    pl.add_argument("genre", nargs="?", type=genre_text, help="the genre, any spelling (hip hop finds Hip-Hop)")
     pl.add_argument("--search", help="only tracks this finds, as `list --search` (with no genre: of any genre, however "
                     "confident, so 'artist:davis year:1955-1960' is a playlist)")
     pl.add_argument("--all", action="store_true", help="one playlist per genre, <genre>.m3u8 in the folder -o names "
                     "(playlists written before are replaced)")
-    pl.add_argument("-o", "--output", required=True, help="the playlist file to write (.m3u8); with --all, the folder")
+    pl.add_argument("-o", "--output", required=True, type=named_path, help="the playlist file to write (.m3u8); with --all, the folder")
     pl.add_argument("--force", action="store_true", help="replace a file that is not a playlist (never an audio file)")
     pl.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="leave out predictions under this confidence")
 
     add("models", help="list available models")
 
     lr = add("learn", help="learn your library's own genres from its tags and corrections (no audio is decoded)")
-    lr.add_argument("--base", help="the network whose embeddings to learn on (default: the shipped model)")
+    lr.add_argument("--base", type=named_path, help="the network whose embeddings to learn on (default: the shipped model)")
     lr.add_argument("--min-tracks", type=at_least(2), default=LearnSettings.min_tracks, help="tracks a genre needs")
     lr.add_argument("--min-artists", type=at_least(1), default=LearnSettings.min_artists, help="artists a genre needs")
     lr.add_argument("--folds", type=at_least(2), default=LearnSettings.folds, help="cross-validation folds (grouped by artist)")
@@ -144,7 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     act.add_argument("--no-activate", dest="activate", action="store_false", help="save the model but keep using the current one")
 
     mp = add("map", help="draw the library as a 2-D map of its stored embeddings (PNG, or a self-contained HTML page)")
-    mp.add_argument("-o", "--output", required=True, help="map.png, or map.html for an interactive page")
+    mp.add_argument("-o", "--output", required=True, type=named_path, help="map.png, or map.html for an interactive page")
     mp.add_argument("--html", action="store_true", help="write the interactive page whatever the file name")
     mp.add_argument("--force", action="store_true", help="replace a file that is not a map, or write a PNG without .png (never an audio file)")
     mp.add_argument("--by-file-genre", action="store_true", help="colour by the files' own tags instead of the genre")
@@ -152,7 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     mp.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="predictions under this are uncertain (grey)")
 
     cl = add("classify", help="the genre of one recording outside the library (FILE, or - for WAV on standard input)")
-    cl.add_argument("file", help="an audio file, or - to read WAV from standard input")
+    cl.add_argument("file", type=named_path, help="an audio file, or - to read WAV from standard input")
     cl.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs (auto: a GPU when there is one)")
 
     gn = add("genres", help="the library's genres (spellings merged) and where they come from; merge or rename them")
@@ -168,14 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     fo = add("folders", help="the library's music folders, and those left out of it (audiobooks, podcasts); "
                              "leave one out or take it back")
     which = fo.add_mutually_exclusive_group()
-    which.add_argument("--leave-out", metavar="DIR", nargs="+", help="scans skip DIR from now on; its tracks leave the "
+    which.add_argument("--leave-out", metavar="DIR", nargs="+", type=named_path, help="scans skip DIR from now on; its tracks leave the "
                                                                      "library (their corrections kept, for when it is taken back)")
-    which.add_argument("--take-back", metavar="DIR", nargs="+", help="scan a folder left out again (the next scan brings "
+    which.add_argument("--take-back", metavar="DIR", nargs="+", type=named_path, help="scan a folder left out again (the next scan brings "
                                                                      "its tracks back)")
-    which.add_argument("--keep", metavar="DIR", nargs="+", help="a folder that looks like spoken word (audiobooks, "
+    which.add_argument("--keep", metavar="DIR", nargs="+", type=named_path, help="a folder that looks like spoken word (audiobooks, "
                                                                 "podcasts) is music: scans stop asking about it, and scan "
                                                                 "--write tags it")
-    which.add_argument("--ask-again", metavar="DIR", nargs="+", help="a folder kept as music is asked about again: "
+    which.add_argument("--ask-again", metavar="DIR", nargs="+", type=named_path, help="a folder kept as music is asked about again: "
                                                                      "scans name it while it looks like spoken word")
     return p
 
@@ -183,9 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
 def add_global_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
     """--db, --json and --model, accepted before and after the subcommand."""
     keep = {} if defaults else {"default": argparse.SUPPRESS}
-    parser.add_argument("--db", help="library database file", **({"default": None} if defaults else keep))
+    parser.add_argument("--db", type=named_path, help="library database file", **({"default": None} if defaults else keep))
     parser.add_argument("--json", action="store_true", help="machine-readable output", **({"default": False} if defaults else keep))
-    parser.add_argument("--model", help="ONNX genre model (default: the shipped one)", **({"default": None} if defaults else keep))
+    parser.add_argument("--model", type=named_path, help="ONNX genre model (default: the shipped one)", **({"default": None} if defaults else keep))
 
 
 def add_id3_options(parser: argparse.ArgumentParser) -> None:

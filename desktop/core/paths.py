@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 from pathlib import Path
 
@@ -9,6 +10,14 @@ from desktop.core.errors import GenreTaggerError
 
 APP = "genre-tagger"
 DB_ENV = "GENRE_TAGGER_DB"
+
+
+def named_path(text: str) -> str:
+    """An argparse type for a file or folder argument: any text but an empty one, which Path() reads as "here"
+    (`set "$FILE" Rock` with $FILE unset tagged every file under the current folder)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path names no file or folder (an unset shell variable?)")
+    return text
 
 
 def data_dir() -> Path:

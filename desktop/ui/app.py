@@ -10,16 +10,16 @@ from desktop import __version__
 
 def parse_args(argv):
     """--db, --settings, --folder, --model, --self-test; --version and --help say where data lives."""
-    from desktop.core.paths import locations_text
+    from desktop.core.paths import locations_text, named_path
 
     parser = argparse.ArgumentParser(prog="genre-tagger-gui", description="Genre Tagger, the desktop application.",
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
                                      epilog=locations_text())
     parser.add_argument("--version", action="version", version=f"genre-tagger {__version__}\n{locations_text()}")
-    parser.add_argument("--db", help="library database file")
-    parser.add_argument("--settings", help="settings file (INI) instead of the default one")
-    parser.add_argument("--folder", action="append", default=[], help="add a music folder (repeatable)")
-    parser.add_argument("--model", help="ONNX genre model to use")
+    parser.add_argument("--db", type=named_path, help="library database file")
+    parser.add_argument("--settings", type=named_path, help="settings file (INI) instead of the default one")
+    parser.add_argument("--folder", action="append", default=[], type=named_path, help="add a music folder (repeatable)")
+    parser.add_argument("--model", type=named_path, help="ONNX genre model to use")
     parser.add_argument("--self-test", action="store_true",
                         help="no window: load the model, analyse a generated file, print its genre, exit 0 when it works")
     return parser.parse_args(argv)
