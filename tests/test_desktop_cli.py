@@ -96,6 +96,37 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     assert refused.value.code == EXIT_ERROR and "not allowed with" in capsys.readouterr().err
 
 
+def test_a_music_folder_left_out_and_taken_back_is_a_music_folder_again(lib, capsys, tmp_path):
+    # `folders --leave-out ~/Music` took ~/Music out of the library's folders for good: taken back, the `genre-tagger
+    # scan` it suggested said "no folder to scan", and `list` blamed the files ("missing, moved, or on a drive not
+    # mounted") while every one lay in the folder left out.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["folders", "--leave-out", str(tmp_path)]) == EXIT_OK  # a folder holding the music folder
+    assert f"no longer a music folder: {music} (scans walk it again once {tmp_path} is taken back)" in \
+        capsys.readouterr().out
+    code, data = run_json(capsys, "folders", "--leave-out", str(music / "a"))  # inside one left out: nothing more
+    assert (code, data["music_folders_out"], data["folders"], data["left_out"]) == (EXIT_OK, [], [], [str(tmp_path)])
+    assert main(["list"]) == EXIT_OK
+    assert "no track is present: every track is in a folder left out of the library" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--take-back", str(tmp_path))
+    assert (code, data["music_folders_back"], data["folders"]) == (EXIT_OK, [str(music)], [str(music)])
+    assert main(["scan"]) == EXIT_OK and "3 back from missing" in capsys.readouterr().out
+    assert len(run_json(capsys, "list")[1]["tracks"]) == 3
+    files[0].unlink()  # one gone, two left out: said apart
+    assert main(["scan"]) == EXIT_OK
+    assert main(["folders", "--leave-out", str(music / "b")]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["list"]) == EXIT_OK
+    assert "no track is present: 2 tracks in folders left out (`genre-tagger folders` lists them, `folders " \
+           "--take-back DIR` brings one back), the others missing" in capsys.readouterr().err
+    code, data = run_json(capsys, "folders", "--leave-out", str(music))  # the music folder itself: the same
+    assert (data["music_folders_out"], data["folders"]) == ([str(music)], [])
+    code, data = run_json(capsys, "folders", "--take-back", str(music))
+    assert (data["music_folders_back"], data["folders"], data["left_out"]) == ([str(music)], [str(music)], [])
+
+
 def test_a_folder_of_m4a_files_itunes_marked_as_audiobooks_is_asked_about_and_not_tagged(lib, capsys):
     # Named "Stories", with no genre tags: only iTunes' media kind said it was a book, and `scan --write` tagged it.
     from mutagen.mp4 import MP4

@@ -330,8 +330,10 @@ def test_a_folder_left_out_leaves_the_library_and_taken_back_returns_with_its_co
     with pytest.raises(NotAFolder, match="not a folder"):
         library.leave_out(song)
     assert library.left_out() == [] and present() == {str(song), *map(str, books)}
-    library.leave_out(music)  # a whole library folder: it is no longer one
-    assert library.folders() == [] and present() == set()
+    change = library.leave_out(music)  # a whole library folder: it is no longer one, until taken back
+    assert change.music_folders_out == [str(music)] and library.folders() == [] and present() == set()
+    assert library.take_back(music).music_folders_back == [str(music)] and library.folders() == [str(music)]
+    assert library.sync(library.folders()).returned == 3 and present() == {str(song), *map(str, books)}
 
 
 def test_a_scan_sets_the_folders_left_out_passing_over_one_deleted_since_it_was_chosen(env, tmp_path):

@@ -26,7 +26,7 @@ def cmd_folders(args, out: Output) -> int:
         for folder in asked:  # each checked first: a typo in the third leaves none out, not two
             if folder not in before and not os.path.isdir(folder):
                 return fail(out, args, f"{folder}: {'not a folder' if os.path.exists(folder) else 'no such folder'}")
-        done = {"left_out_now": [], "tracks_out": 0}
+        done = {"left_out_now": [], "tracks_out": 0, "music_folders_out": []}
         for folder in asked:
             change = library.leave_out(folder)
             done["left_out_now"] += change.left_out
@@ -34,6 +34,9 @@ def cmd_folders(args, out: Output) -> int:
             if change.left_out:
                 out.say(f"left out: {folder} ({count(change.tracks, 'track')} out of the library, corrections kept; "
                         f"`genre-tagger folders --take-back {shlex.quote(folder)}` brings them back)")
+                done["music_folders_out"] += change.music_folders_out
+                for music in change.music_folders_out:
+                    out.say(f"  no longer a music folder: {music} (scans walk it again once {folder} is taken back)")
             else:
                 holder = str(left_out_holder(folder, library.left_out()))
                 out.say(f"{folder} was already left out" + ("" if holder == folder else f" (it is in {holder}, which is)"))
@@ -41,10 +44,13 @@ def cmd_folders(args, out: Output) -> int:
         if not_left_out := [f for f in asked if f not in before]:
             return fail(out, args, f"{not_left_out[0]}: not left out ("
                                    + (f"the folders left out: {', '.join(before)})" if before else "no folder is)"))
+        done = {"taken_back": asked, "music_folders_back": []}
         for folder in asked:
-            library.take_back(folder)
+            change = library.take_back(folder)
             out.say(f"taken back: {folder} (the next scan brings its tracks back: `genre-tagger scan`)")
-        done = {"taken_back": asked}
+            done["music_folders_back"] += change.music_folders_back
+            for music in change.music_folders_back:
+                out.say(f"  a music folder again: {music}")
     if args.keep:
         library.keep_as_music(asked)  # each checked before any is kept
         for folder in asked:

@@ -110,6 +110,13 @@ def empty_listing_hint(session, args) -> str:
         return f"no track is confidently {why or args.genre + ' (list --counts shows the genres)'}"
     if args.no_genre:
         return "every track has a genre"
+    missing, left_out = queries.missing_counts(session)
+    take_back = "`genre-tagger folders` lists them, `folders --take-back DIR` brings one back"
+    if left_out == missing:
+        return f"no track is present: every track is in a folder left out of the library ({take_back})"
+    if left_out:
+        return (f"no track is present: {count(left_out, 'track')} in folders left out ({take_back}), the others "
+                "missing (moved, or on a drive not mounted); scan their folder")
     return "no track is present: the library's files are missing (moved, or on a drive not mounted); scan their folder"
 
 

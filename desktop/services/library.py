@@ -47,7 +47,11 @@ TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's st
 read_again = attrgetter("file_genre", "artist", "album", "album_artist", "compilation", "track_number", "disc_number",
                         "year", "media_kind")
 FOLDERS = queries.LIBRARY_FOLDERS
-LEFT_OUT = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
+LEFT_OUT = queries.LEFT_OUT_FOLDERS
+# meta key: music folders a folder left out took out of the library's record (JSON list); taken back, it records them
+# again, so the `genre-tagger scan` it suggests walks them ("folders --leave-out ~/Music" then "--take-back ~/Music"
+# left no music folder at all)
+MUSIC_LEFT_OUT = "music_folders_left_out"
 KEPT_AS_MUSIC = "kept_as_music"  # meta key: folders that look like spoken word the listener said are music (JSON list)
 
 
@@ -79,6 +83,8 @@ class LeftOutChange:
     left_out: list[str] = field(default_factory=list)  # folders newly left out
     taken_back: list[str] = field(default_factory=list)  # folders walked again from the next scan
     tracks: int = 0  # tracks that left the library with the folders newly left out
+    music_folders_out: list[str] = field(default_factory=list)  # music folders (or inside) that left with them
+    music_folders_back: list[str] = field(default_factory=list)  # music folders recorded again with those taken back
 
 
 @dataclass
@@ -521,8 +527,8 @@ class Library:
     def set_left_out(self, folders: Iterable[str | Path]) -> LeftOutChange:
         """Leave exactly `folders` out of the library: the tracks of a folder newly left out leave it now (kept as
         missing with their corrections), one taken back is walked again by the next scan, which brings its tracks
-        back. A folder that is (or holds) one of the library's folders takes that out too. Raises NotAFolder for a
-        folder to leave out that is not there."""
+        back. A folder that is (or holds) one of the library's folders takes that out too, until it is taken back.
+        Raises NotAFolder for a folder to leave out that is not there."""
         wanted = [Path(f).expanduser().absolute() for f in folders]
         with writer_lock(self.sessions), self.sessions() as s:
             before = self._left_out(s)
@@ -532,23 +538,26 @@ class Library:
             now = outermost(str(f) for f in wanted)
             added = [f for f in now if not within(before)(f)]
             tracks = self._mark_missing(s, [Path(f) for f in added])
-            self._record_folders(s, drop=[Path(f) for f in added])
+            out = [f for f in self._recorded_folders(s) if within(added)(f)]
+            remembered = sorted({*queries.meta_folder_list(s, MUSIC_LEFT_OUT), *out})
+            back = [f for f in remembered if not within(now)(f)]
+            self._record_folders(s, add=back, drop=[Path(f) for f in added])
+            s.merge(Meta(key=MUSIC_LEFT_OUT, value=json.dumps([f for f in remembered if f not in back])))
             s.merge(Meta(key=LEFT_OUT, value=json.dumps(now)))
             s.commit()
-        return LeftOutChange(added, [f for f in before if not within(now)(f)], tracks)
+        return LeftOutChange(added, [f for f in before if not within(now)(f)], tracks, out, back)
 
     def leave_out(self, folder: str | Path) -> LeftOutChange:
         """Leave one more folder out of the library (see set_left_out)."""
         return self.set_left_out([*self.left_out(), folder])
 
-    def take_back(self, folder: str | Path) -> bool:
-        """Walk a left-out folder again from the next scan; False when it was not left out."""
+    def take_back(self, folder: str | Path) -> LeftOutChange | None:
+        """Walk a left-out folder again from the next scan (what it did); None when it was not left out."""
         folder = str(Path(folder).expanduser().absolute())
         left_out = self.left_out()
         if folder not in left_out:
-            return False
-        self.set_left_out([f for f in left_out if f != folder])
-        return True
+            return None
+        return self.set_left_out([f for f in left_out if f != folder])
 
     def spoken_word(self) -> list[SpokenFolder]:
         """Folders inside the music folders that look like spoken word (audiobooks, podcasts), neither left out nor

@@ -26,13 +26,14 @@ from desktop.core.genre_names import (
 )
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import in_playing_order
-from desktop.core.scan import same_file
+from desktop.core.scan import same_file, within
 from desktop.core.search import parse_search
 from desktop.store.schema import Analysis, GenreMerge, Meta, Track
 
 GENRE_FOLDERS = "genre_folders"  # meta key: "on" when a track with no genre of its own takes its genre folder's name
 FOLDER_GENRES = "folder_genres"  # meta key: names the listener said are genres, for folders so named (JSON list)
 LIBRARY_FOLDERS = "library_folders"  # meta key: the folders scans walked (JSON list), so either face finds them again
+LEFT_OUT_FOLDERS = "left_out_folders"  # meta key: folders the listener left out of the library (JSON list), never walked
 
 
 def meta_folder_list(session: Session, key: str) -> list[str]:
@@ -92,6 +93,14 @@ def genre_counts(session: Session, threshold: float = DEFAULT_THRESHOLD) -> list
             first.setdefault(key, name)  # for a name display_names leaves out (a correction typed "Other")
     shown = display_names(spellings)
     return sorted(((shown.get(key) or first[key], n) for key, n in counts.items()), key=lambda gn: (-gn[1], gn[0]))
+
+
+def missing_counts(session: Session) -> tuple[int, int]:
+    """How many tracks are kept out of view (missing), and how many of them because they lie in a folder left out of
+    the library (the others moved, deleted, or on a drive not mounted)."""
+    inside = within(meta_folder_list(session, LEFT_OUT_FOLDERS))
+    paths = session.scalars(select(Track.path).where(Track.missing.is_(True))).all()
+    return len(paths), sum(1 for path in paths if inside(path))
 
 
 def present_count(session: Session) -> int:
