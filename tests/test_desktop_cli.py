@@ -846,6 +846,8 @@ def test_an_empty_listing_says_why_on_stderr_and_nothing_on_stdout(lib, capsys):
     capsys.readouterr()
     for argv, hint in ((["list", "--genre", "polka"], "no track is confidently polka (list --counts shows the genres)"),
                        (["list", "--search", "zzz"], "no track matches 'zzz'"),
+                       (["list", "--search", "bpm:120"], "no track matches 'bpm:120'; bpm: names no field (title:, "
+                        "artist:, album:, genre:, path:, year:), so bpm:120 was looked for as a word"),
                        (["list", "--review", "--threshold", "0"], "nothing to review"),
                        (["genres"], "no genres yet: no file has a genre tag and nothing was corrected")):
         assert main(argv) == EXIT_OK

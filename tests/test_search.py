@@ -77,6 +77,11 @@ def test_a_search_finds_every_word_in_any_order_blind_to_case_and_accents(typed,
     ("year:2000..", ["Hoppípolla"]),
     ("year:-1970", ["So What"]),  # and before: not the track whose tags give no year
     ("year:2005 year:1959", []),  # every part must hold
+    ("year:>1997", ["Hoppípolla"]),  # as other players' searches take it (was looked for as the word "year:>1997")
+    ("year:>=1997", ["Hoppípolla", "Jóga"]),
+    ("year:<1980", ["So What", "Intro"]),  # not the track whose tags give no year
+    ("year:<=1980", ["So What", "Ace of Spades", "Intro"]),
+    ("year:>1975 -year:>1990", ["Ace of Spades", "Intro"]),
 ])
 def test_a_phrase_a_field_or_a_year_limits_a_search(typed, titles):
     assert found(typed) == titles
@@ -152,3 +157,19 @@ def test_the_tables_search_box_finds_words_in_any_order_fields_and_years(qapp):
     assert len(shown("")) == len(LIBRARY)
     proxy.sort(ARTIST, Qt.SortOrder.DescendingOrder)  # the rows the table shows, sorted, found by shown_rows too
     assert shown("-genre:jazz") == ["Intro", "Hoppípolla", "Track 3", "Ace of Spades", "Jóga"]
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ("rating:5", ["rating: names no field (title:, artist:, album:, genre:, path:, year:), so rating:5 was looked for "
+                  "as a word"]),
+    ('year:90s -live', ["year:90s is no year or range (year:1959, year:1990-1999, year:2000.., year:>2000), so it was "
+                        "looked for as a word"]),
+    ("artist:davis year:>1950 year:1959 genre:", []),  # fields, years, and one not typed yet: nothing to say
+    ("AC/DC: live", []),  # a colon after a word that is no name: the word as typed, as meant
+])
+def test_a_search_says_which_parts_looking_like_a_field_it_took_as_words(typed, said):
+    # `list --search rating:5` and the window said only "no track matches": the listener could not tell that rating
+    # is no field, nor that year:90s is no year.
+    from desktop.core.search import read_as_words
+
+    assert read_as_words(typed) == said

@@ -1950,6 +1950,9 @@ def test_an_empty_table_says_why_and_what_to_do(qtbot, tmp_path, exported_model)
     assert win.empty_table_hint() == ""
     win.search.setText("no such song")
     assert win.empty_table_hint() == "No track matches “no such song”."
+    win.search.setText("stars:5")
+    assert win.empty_table_hint() == ("No track matches “stars:5”; stars: names no field (title:, artist:, album:, "
+                                      "genre:, path:, year:), so stars:5 was looked for as a word.")
     win.search.clear()
     assert win.empty_table_hint() == ""
 

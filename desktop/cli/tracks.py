@@ -17,6 +17,7 @@ from desktop.cli.output import (
 )
 from desktop.core.analysis import status_words
 from desktop.core.errors import GenreTaggerError
+from desktop.core.search import read_as_words
 from desktop.core.wording import count, shortened, sureness
 from desktop.services.settings import TaggingSettings
 from desktop.store.schema import display_status
@@ -104,7 +105,7 @@ def empty_listing_hint(session, args) -> str:
     if args.review:
         return f"nothing to review (no uncertain prediction under {args.threshold:g}, no disagreeing tag or album)"
     if args.search:
-        return f"no track matches {args.search!r}"
+        return f"no track matches {args.search!r}" + "".join(f"; {note}" for note in read_as_words(args.search))
     if args.genre:
         why = absent_genre_words(session, args.genre, args.threshold)
         return f"no track is confidently {why or args.genre + ' (list --counts shows the genres)'}"

@@ -27,12 +27,13 @@ TOKEN = re.compile(r'(-)?(?:(\w+):)?(?:"([^"]*)"?|(\S*))')
 ACCENTS = re.compile("[\u0300-\u036f]")
 ASCII_WORD = re.compile(r"[a-z0-9]")  # where a folded word begins with this, it is looked for at a word's start
 YEARS = re.compile(r"(\d{1,4})?\s*(-|\.\.)?\s*(\d{1,4})?")
+YEAR_FROM = re.compile(r"(>=?|<=?)\s*(\d{1,4})")  # year:>1990, year:<=1970, as other players' searches take them
 
 
 # What the search box's tooltip (a line each) and `list --search`'s help say.
 HOW_TO_SEARCH = ("every word, in any order, begins a word of the title, artist, album, genre or path (case and accents "
                  "aside)", '"a phrase" keeps words together', "artist:, album:, title:, genre: or path: limits a word "
-                 "to one", "year:1959, year:1990-1999 or year:2000..", "-word (or -artist:name) leaves out what it finds")
+                 "to one", "year:1959, year:1990-1999, year:2000.. or year:>2000", "-word (or -artist:name) leaves out what it finds")
 
 
 class Searched(Protocol):
@@ -128,7 +129,12 @@ def _none_of(tests: list[Callable[[Searched], bool]]) -> Callable[[Searched], bo
 
 
 def _year_range(text: str) -> tuple[int, int] | None:
-    """1959 -> (1959, 1959); 1990-1999 or 1990..1999; 1990- (and after); -1970 (and before); None for anything else."""
+    """1959 -> (1959, 1959); 1990-1999 or 1990..1999; 1990- (and after); -1970 (and before); >1990, >=1990, <1970,
+    <=1970; None for anything else."""
+    if compared := YEAR_FROM.fullmatch(text.strip()):
+        sign, year = compared.group(1), int(compared.group(2))
+        # 1: a year the tags gave (0: none), as below
+        return {">": (year + 1, 9999), ">=": (year, 9999), "<": (1, year - 1), "<=": (1, year)}[sign]
     found = YEARS.fullmatch(text.strip())
     if not found or not (found.group(1) or found.group(3)):
         return None
@@ -150,6 +156,24 @@ def _part(name: str | None, value: str) -> Search | None:
     # No field, or a colon that names none ("AC/DC:", "http://…", "year:abc"): the word as typed.
     typed = (value if name is None else f"{name}:{value}").strip()
     return Search(words=(fold(typed),)) if typed else None
+
+
+def read_as_words(text: str) -> list[str]:
+    """The parts of a search that look like a field but were looked for as words ("rating:5": no such field;
+    "year:90s": no year), each said with what is searched instead, for a search that found nothing."""
+    said = []
+    for found in TOKEN.finditer(text):
+        _, name, phrase, word = found.groups()
+        value = (phrase if phrase is not None else word or "").strip()
+        if not name or not value or (name.lower() == "year" and _year_range(value) is not None):
+            continue
+        if name.lower() == "year":
+            said.append(f"year:{value} is no year or range (year:1959, year:1990-1999, year:2000.., year:>2000), "
+                        "so it was looked for as a word")
+        elif name.lower() not in FIELD_NAMES:
+            said.append(f"{name}: names no field ({', '.join(f + ':' for f in FIELD_NAMES)}), so {name}:{value} was "
+                        "looked for as a word")
+    return said
 
 
 def parse_search(text: str) -> Search:

@@ -45,7 +45,7 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
-from desktop.core.search import HOW_TO_SEARCH
+from desktop.core.search import HOW_TO_SEARCH, read_as_words
 from desktop.core.wording import album_place, count
 from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
 from desktop.services.labels import genre_folders_on, what_it_teaches
@@ -596,7 +596,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             elsewhere = self.proxy.found_by_search_alone() if limits else 0
             if elsewhere:  # the genre chosen in the sidebar hid them: the listener may think them not in the library
                 return f"No track {' and '.join(limits)} matches “{typed}”; it finds {count(elsewhere, 'track')} elsewhere."
-            return f"No track matches “{typed}”."
+            return f"No track matches “{typed}”" + "".join(f"; {note}" for note in read_as_words(typed)) + "."
         if self.review.isChecked():
             return "Checking the albums…" if self.album_flags_job is not None else "Nothing needs review here."
         return "No track here."
