@@ -606,6 +606,23 @@ def test_a_playlist_per_genre_in_a_folder_each_as_the_sidebar_counts_it(lib, cap
     assert "is a file; name a folder to write the playlists in" in capsys.readouterr().err
 
 
+def test_a_genre_too_long_for_a_file_name_still_gets_its_playlist_and_the_others_theirs(lib, capsys, tmp_path):
+    # A corrupt tag's 300-character genre made a name no file system takes: `playlist --all` stopped there with an
+    # internal error, the genres after it without a playlist.
+    music, files = lib
+    main(["scan", str(music)])
+    long_one, longer = "Ambient " + "x" * 300, "Ambient " + "x" * 400
+    for file, genre in ((files[0], long_one), (files[1], longer), (files[2], "Zydeco")):
+        assert main(["set", str(file), genre, "--no-write"]) == EXIT_OK
+    capsys.readouterr()
+    code, data = run_json(capsys, "playlist", "--all", "-o", str(tmp_path / "Playlists"))
+    assert code == EXIT_OK and [e["tracks"] for e in data["playlists"]] == [1, 1, 1]
+    names = sorted(os.path.basename(e["playlist"]) for e in data["playlists"])
+    stem = "Ambient " + "x" * 89 + "…"  # 100 bytes: "…" is three
+    assert names == [f"{stem} (2).m3u8", f"{stem}.m3u8", "Zydeco.m3u8"]
+    assert all((tmp_path / "Playlists" / name).is_file() for name in names)
+
+
 def test_playlist_and_list_find_a_genre_in_any_spelling(lib, capsys, tmp_path):
     # The library says "Hip-Hop"; a listener types "hip hop" (it found nothing before).
     music, files = lib
@@ -1152,6 +1169,36 @@ def test_a_bug_of_ours_is_a_message_and_a_log_entry_not_a_traceback(lib, capsys,
     assert "Traceback" not in err
     logged = (tmp_path / "state" / "genre-tagger" / "log" / "genre-tagger.log").read_text()
     assert "internal error in list" in logged and "Traceback" in logged and "KeyError" in logged
+
+
+def test_a_file_the_system_refuses_is_named_with_its_reason_not_called_a_bug(lib, capsys, tmp_path, monkeypatch):
+    # A path too long for the file system reached a check that stats it: "internal error in map (OSError: [Errno 36]
+    # File name too long: ...); please report it". An OSError naming its file is the system's answer, not a bug.
+    import desktop.cli as cli
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    music, files = lib
+    main(["scan", str(music)])
+    capsys.readouterr()
+    deep = "/".join(["d" * 250] * 20)  # each name fits; the whole path (5,019 bytes) does not
+    assert main(["map", "-o", f"/tmp/{deep}/map.png"]) == EXIT_ERROR
+    assert capsys.readouterr().err == f"error: /tmp/{deep}/map.png: File name too long\n"
+    monkeypatch.setitem(cli.COMMANDS, "list", lambda args, out: os.read(-1, 1))  # no file named: a bug of ours
+    assert main(["list"]) == EXIT_ERROR
+    assert capsys.readouterr().err.startswith("error: internal error in list (OSError: [Errno 9] Bad file descriptor)")
+
+
+def test_a_name_longer_than_file_systems_allow_is_refused_by_name(lib, capsys):
+    music, files = lib
+    long_name = "y" * 300
+    for argv in (["set", f"{music}/{long_name}.ogg", "Rock"], ["playlist", "Rock", "-o", f"{long_name}.m3u8"],
+                 ["classify", long_name], ["--db", f"{long_name}.db", "list"]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        err = capsys.readouterr().err
+        assert stop.value.code == EXIT_ERROR and "internal error" not in err, argv
+        assert f"a name in it is {len(os.path.basename(argv[1 if argv[0] != 'playlist' else 3]).split('/')[-1])} bytes long, " \
+               "where file systems allow 255 (beginning 'yyyy" in err, argv
 
 
 def test_scan_write_writes_only_under_the_paths_it_was_given(lib, capsys):

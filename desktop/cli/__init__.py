@@ -62,10 +62,24 @@ def main(argv: list[str] | None = None) -> int:
         # The reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
-    except Exception as exc:  # a bug of ours: a message and the log, never a traceback on the listener's screen
+    except OSError as exc:  # a file the system would not let us use, in a check we did not foresee: named
+        if exc.filename is None:
+            return internal_error(out, args, exc)
         import logging
 
-        logging.getLogger("desktop.cli").exception("internal error in %s", args.command)
-        return fail(out, args, f"internal error in {args.command} ({type(exc).__name__}: {exc}); "
-                               f"the details are in the log ({log_dir()}); please report it")
+        logging.getLogger("desktop.cli").warning("%s in %s", exc, args.command, exc_info=True)
+        return fail(out, args, f"{exc.filename}: {exc.strerror or exc}")
+    except Exception as exc:  # a bug of ours: a message and the log, never a traceback on the listener's screen
+        return internal_error(out, args, exc)
     return code
+
+
+def internal_error(out: Output, args, exc: Exception) -> int:
+    """Say a bug of ours in one line and put its traceback in the log; the exit code of an error."""
+    import logging
+
+    from desktop.core.paths import log_dir
+
+    logging.getLogger("desktop.cli").error("internal error in %s", args.command, exc_info=exc)
+    return fail(out, args, f"internal error in {args.command} ({type(exc).__name__}: {exc}); "
+                           f"the details are in the log ({log_dir()}); please report it")

@@ -12,12 +12,28 @@ APP = "genre-tagger"
 DB_ENV = "GENRE_TAGGER_DB"
 
 
+NAME_MAX = 255  # bytes in one name of a path, on every file system we write to
+
+
 def named_path(text: str) -> str:
     """An argparse type for a file or folder argument: any text but an empty one, which Path() reads as "here"
-    (`set "$FILE" Rock` with $FILE unset tagged every file under the current folder)."""
+    (`set "$FILE" Rock` with $FILE unset tagged every file under the current folder), or one with a name longer than
+    file systems allow (every look at it failed as an internal error)."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path names no file or folder (an unset shell variable?)")
+    longest = max(Path(text).parts, key=lambda part: len(os.fsencode(part)))
+    if (size := len(os.fsencode(longest))) > NAME_MAX:
+        raise argparse.ArgumentTypeError(f"{text}: a name in it is {size} bytes long, where file systems allow "
+                                         f"{NAME_MAX} (beginning {longest[:40]!r})")
     return text
+
+
+def cut_name(text: str, most: int) -> str:
+    """`text` in at most `most` bytes (UTF-8, as file systems count a name), cut at a character and ended with "…"
+    where it was cut."""
+    if len(os.fsencode(text)) <= most:
+        return text
+    return os.fsencode(text)[: most - 3].decode("utf-8", "ignore") + "…"
 
 
 def data_dir() -> Path:

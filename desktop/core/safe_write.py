@@ -22,11 +22,11 @@ from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError, TagWriteError
 from desktop.core.fingerprint import audio_hash
+from desktop.core.paths import NAME_MAX
 
 TEMP_MARK = ".genre-tagger-tmp"
 # Our own copies only: a leading dot, any name, the mark, then the original's extension.
 TEMP_NAME = re.compile(r"^\..+" + re.escape(TEMP_MARK) + r"\.[A-Za-z0-9]{1,8}$")
-NAME_MAX = 255  # bytes, on every file system we write to
 # What a file system without locks or syncs answers (SMB/CIFS shares of some servers, NFS mounted `nolock`,
 # some FUSE mounts): music on a NAS is common, so a write goes on without them rather than failing every file.
 NOT_SUPPORTED = frozenset({errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOLCK, errno.ENOSYS, errno.EINVAL})

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.analysis import DEFAULT_THRESHOLD
 from desktop.core.errors import GenreTaggerError
 from desktop.core.output_files import check_output
+from desktop.core.paths import cut_name
 from desktop.core.safe_write import atomic_write_text
 from desktop.store import queries
 
@@ -45,10 +46,16 @@ class EntryLines:
         return f"./{line}" if line.startswith("#") else line  # '#' would make it a comment
 
 
+# A playlist's name before ".m3u8": a genre's whole name fits (a corrupt tag's thousands of characters made a name
+# no file system takes, which stopped the export of every genre after it), with room for " (2)" and on eCryptfs.
+PLAYLIST_NAME_MOST = 100  # bytes
+
+
 def playlist_file_name(genre: str) -> str:
-    """A file name for a genre's playlist ("Hip-Hop.m3u8"): characters file systems refuse become "-"."""
+    """A file name for a genre's playlist ("Hip-Hop.m3u8"): characters file systems refuse become "-", and a name
+    too long for one is cut."""
     safe = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', "-", genre).strip(" .-")
-    return f"{safe or 'playlist'}.m3u8"
+    return f"{cut_name(safe, PLAYLIST_NAME_MOST) or 'playlist'}.m3u8"
 
 
 def check_target(out: Path, force: bool) -> None:
