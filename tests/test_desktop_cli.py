@@ -1201,6 +1201,20 @@ def test_a_name_longer_than_file_systems_allow_is_refused_by_name(lib, capsys):
                "where file systems allow 255 (beginning 'yyyy" in err, argv
 
 
+def test_a_name_not_in_utf8_is_refused_by_name_as_a_scan_refuses_it(lib, capsys):
+    # `show`, `set`, `keep` and `forget` of a file named in Latin-1 bytes said only "error: 'utf-8' codec can't encode
+    # characters in position 13-14: surrogates not allowed"; `scan` and `folders --leave-out` of such a folder the same.
+    music, files = lib
+    odd = os.fsdecode(os.fsencode(str(music)) + b"/caf\xe9")  # "café" in Latin-1
+    os.mkdir(odd)
+    for argv in (["show", f"{odd}/x.ogg"], ["set", f"{odd}/x.ogg", "Rock"], ["forget", f"{odd}/x.ogg"],
+                 ["scan", odd], ["folders", "--leave-out", odd]):
+        with pytest.raises(SystemExit) as stop:
+            main(argv)
+        assert stop.value.code == EXIT_ERROR, argv
+        assert f"{music}/caf\\xe9" in (err := capsys.readouterr().err) and "the name is not valid UTF-8; rename it" in err
+
+
 def test_scan_write_writes_only_under_the_paths_it_was_given(lib, capsys):
     # `scan B --write` wrote every file of the library that needed a genre, folders scanned before included.
     from desktop.core.scan import within

@@ -17,10 +17,16 @@ NAME_MAX = 255  # bytes in one name of a path, on every file system we write to
 
 def named_path(text: str) -> str:
     """An argparse type for a file or folder argument: any text but an empty one, which Path() reads as "here"
-    (`set "$FILE" Rock` with $FILE unset tagged every file under the current folder), or one with a name longer than
-    file systems allow (every look at it failed as an internal error)."""
+    (`set "$FILE" Rock` with $FILE unset tagged every file under the current folder), one with a name longer than
+    file systems allow (every look at it failed as an internal error), or one not in UTF-8 (which no look in the
+    library could encode)."""
     if not text:
         raise argparse.ArgumentTypeError("an empty path names no file or folder (an unset shell variable?)")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogate escapes: SQLite takes none
+        shown = os.fsencode(text).decode("utf-8", "backslashreplace")
+        raise argparse.ArgumentTypeError(f"{shown}: the name is not valid UTF-8; rename it (as a scan asks)") from None
     longest = max(Path(text).parts, key=lambda part: len(os.fsencode(part)))
     if (size := len(os.fsencode(longest))) > NAME_MAX:
         raise argparse.ArgumentTypeError(f"{text}: a name in it is {size} bytes long, where file systems allow "
