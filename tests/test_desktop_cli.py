@@ -754,6 +754,14 @@ def test_an_empty_path_is_refused_not_read_as_the_current_folder(lib, capsys, mo
     assert data["folders"] == [str(music)] and data["left_out"] == [] and data["kept_as_music"] == []
 
 
+@pytest.mark.parametrize("path", [".", "/", "..", "~", "~/Music", "Music/", "./a b/c.ogg", "é" * 127, "caf\u00e9.flac"])
+def test_every_path_a_listener_types_passes_the_path_check(path):
+    # The first check of a name's length took max() of Path(".").parts, which has none: `scan .` was refused.
+    from desktop.core.paths import named_path
+
+    assert named_path(path) == path
+
+
 @pytest.mark.parametrize("argv", [["list", "--genre", ""], ["list", "--genre", "  "], ["playlist", "", "-o", "x.m3u8"]])
 def test_an_empty_genre_to_look_for_is_refused(lib, capsys, argv):
     # `list --genre ""` found nothing and then said "no track is present: the library's files are missing".

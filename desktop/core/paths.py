@@ -27,7 +27,7 @@ def named_path(text: str) -> str:
     except UnicodeEncodeError:  # bytes that are not UTF-8, kept by Python as surrogate escapes: SQLite takes none
         shown = os.fsencode(text).decode("utf-8", "backslashreplace")
         raise argparse.ArgumentTypeError(f"{shown}: the name is not valid UTF-8; rename it (as a scan asks)") from None
-    longest = max(Path(text).parts, key=lambda part: len(os.fsencode(part)))
+    longest = max(Path(text).parts, key=lambda part: len(os.fsencode(part)), default="")  # "." has no parts
     if (size := len(os.fsencode(longest))) > NAME_MAX:
         raise argparse.ArgumentTypeError(f"{text}: a name in it is {size} bytes long, where file systems allow "
                                          f"{NAME_MAX} (beginning {longest[:40]!r})")
