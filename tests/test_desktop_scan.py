@@ -151,3 +151,14 @@ def test_counts_read_as_words():
 
     assert [count(n, "file") for n in (0, 1, 2, 12000)] == ["0 files", "1 file", "2 files", "12,000 files"]
     assert count(1, "match", "matches") == "1 match" and count(3, "match", "matches") == "3 matches"
+
+
+def test_a_file_named_with_its_folder_is_found_once(tmp_path):
+    # `scan song.ogg .` found the song twice: its scan said "1 file: 1 new, …, 1 unchanged".
+    folder = tmp_path / "music"
+    (folder / "inner").mkdir(parents=True)
+    for name in ("inner/a.ogg", "b.ogg"):
+        (folder / name).write_bytes(b"OggS")
+    for roots in ([folder / "b.ogg", folder], [folder, folder / "inner" / "a.ogg"], [folder, folder / "inner", folder]):
+        found = [f.path for f in walk_music(roots, lambda p: None)]
+        assert sorted(found) == [folder / "b.ogg", folder / "inner" / "a.ogg"], roots

@@ -99,8 +99,27 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
     `left_out`: folders the listener left out of the library (audiobooks, podcasts), not walked; a root in one is
     named as a problem.
     """
+    roots, left_out = list(roots), list(left_out)
+    # A file named on its own beside a folder that holds it (`scan song.flac .`) was found, and counted, twice; folders
+    # within each other are walked once already (seen_dirs).
+    named = {str(Path(r).expanduser().absolute()) for r in roots if len(roots) > 1 and Path(r).is_file()}
+    found = _walk_roots(roots, on_problem, on_leftover, left_out)
+    yield from _named_once(found, named) if named else found
+
+
+def _named_once(found: Iterable[FoundFile], named: set[str]) -> Iterator[FoundFile]:
+    """The files found, those in `named` only the first time (the others are never found twice)."""
+    given: set[str] = set()
+    for file in found:
+        if (path := str(file.path)) in named:
+            if path in given:
+                continue
+            given.add(path)
+        yield file
+
+
+def _walk_roots(roots: list, on_problem, on_leftover, left_out: list) -> Iterator[FoundFile]:
     seen_dirs: set[tuple[int, int]] = set()
-    left_out = list(left_out)
     skipped = within(left_out)
     for root in roots:
         root = Path(root).expanduser()
