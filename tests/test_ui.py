@@ -1694,6 +1694,44 @@ def test_the_window_refuses_an_empty_path_on_its_command_line(capsys, option):
     assert parse_args([option, "x"]) is not None
 
 
+def test_folders_on_the_windows_command_line_are_kept_absolute_and_a_non_folder_is_named(tmp_path, monkeypatch):
+    # `genre-tagger-gui --folder Music` kept "Music" in the settings: opened from another folder, it meant another
+    # folder; a mistyped one was kept and failed every scan after.
+    from desktop.ui.app import folders_given
+
+    (tmp_path / "Music").mkdir()
+    (tmp_path / "song.mp3").write_bytes(b"ID3")
+    monkeypatch.chdir(tmp_path)
+    assert folders_given(["Music", "song.mp3", "Musik"]) == (
+        [str(tmp_path / "Music")], [(str(tmp_path / "song.mp3"), "not a folder; --folder takes a music folder"),
+                                    (str(tmp_path / "Musik"), "no such folder")])
+
+
+def test_the_window_keeps_its_command_lines_folder_and_model_as_absolute_paths(qtbot, tmp_path, monkeypatch,
+                                                                              exported_model):
+    import shutil
+
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.ui import app
+    from desktop.ui.main_window import MainWindow
+
+    (tmp_path / "Music").mkdir()
+    shutil.copy(exported_model, tmp_path / "mine.onnx")
+    monkeypatch.chdir(tmp_path)
+    shown = []
+    monkeypatch.setattr(MainWindow, "show", lambda window: shown.append(window))
+    monkeypatch.setattr(QApplication, "exec", lambda self: qtbot.wait(200) or 0)  # the folder added, then closed
+    ini = tmp_path / "settings.ini"
+    assert app.main(["--settings", str(ini), "--db", str(tmp_path / "lib.db"), "--folder", "Music", "--folder",
+                     "Musik", "--model", "mine.onnx"]) == 0
+    kept = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert kept.folders == [str(tmp_path / "Music")] and kept.model_path == str(tmp_path / "mine.onnx")
+    lines = [shown[0].errors.item(i).text() for i in range(shown[0].errors.count())]
+    assert f"{tmp_path / 'Musik'}: no such folder" in lines
+    shown[0].close()
+
+
 def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):
     # Once a model was chosen, only editing settings.ini brought back the automatic choice
     # (the library's learned model, else the shipped one).

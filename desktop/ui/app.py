@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from desktop import __version__
 
@@ -25,6 +26,19 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
+def folders_given(paths: list[str]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The --folder paths as the settings keep them (absolute: `--folder Music` was kept as "Music" and meant another
+    folder wherever the window was opened next), and those that are no folder, each with why."""
+    folders, refused = [], []
+    for given in paths:
+        path = Path(given).expanduser().absolute()
+        if path.is_dir():
+            folders.append(str(path))
+        else:
+            refused.append((str(path), "not a folder; --folder takes a music folder" if path.exists() else "no such folder"))
+    return folders, refused
+
+
 def looks_like_ini(head: bytes) -> bool:
     """Whether a file's first bytes could be an INI settings file (empty, or text opening a section or a key)."""
     if b"\0" in head:
@@ -35,8 +49,6 @@ def looks_like_ini(head: bytes) -> bool:
 
 def check_settings_file(path: str) -> None:
     """Refuse a --settings file that is music or not settings: Qt would rewrite it as INI when saving."""
-    from pathlib import Path
-
     from desktop.core.output_files import check_output
 
     check_output(Path(path), "settings file", (), looks_like_ini, force=False, force_hint="")
@@ -105,12 +117,15 @@ def main(argv: list[str] | None = None) -> int:
     store = QSettings(str(args.settings or settings_file()), QSettings.Format.IniFormat)
     settings = AppSettings(store)
     if args.model:
-        settings.model_path = args.model
+        settings.model_path = str(Path(args.model).expanduser().absolute())  # kept: the same file from any folder
     window = MainWindow(sessions, settings)
     install_error_hook(window)
     window.show()
-    if args.folder:
-        QTimer.singleShot(0, lambda: window.add_folders(args.folder))  # a read-only library refuses, saying why
+    folders, refused = folders_given(args.folder)
+    for path, reason in refused:
+        window.report_problem(path, reason)
+    if folders:
+        QTimer.singleShot(0, lambda: window.add_folders(folders))  # a read-only library refuses, saying why
     elif window.read_only:
         pass  # nothing to scan or ask for: the status bar says the library is read-only
     elif not settings.folders:
