@@ -11,6 +11,7 @@ import soundfile as sf
 from PySide6.QtCore import Qt, QTimer
 
 from desktop.cli import EXIT_ERROR, EXIT_OK, main
+from desktop.core.errors import AudioDecodeError
 from desktop.ui.classify_dialog import ClassifyDialog, Recorder
 from tests.audio_files import make_track
 
@@ -35,7 +36,6 @@ def test_classify_a_file_without_adding_it(model_env, tmp_path, capsys):
 
 def test_a_library_track_heard_again_as_a_scan_hears_it_and_bad_files(exported_model, tmp_path):
     from desktop.core.analysis import AnalysisSettings
-    from desktop.core.errors import AudioDecodeError
     from desktop.core.model import GenreModel
     from desktop.core.windows import WindowPlan
     from desktop.services.classify import hear_again
@@ -149,3 +149,18 @@ def test_the_real_microphone_recorder_fails_cleanly_without_a_device(qtbot, mode
     recorder.stop()
     qtbot.waitUntil(lambda: bool(messages), timeout=5_000)
     assert messages and isinstance(messages[0], str)  # offscreen CI has no microphone: a message, not a crash
+
+
+def test_classify_names_the_systems_reason_for_a_path_it_cannot_look_at(tmp_path):
+    # A symlink loop was "file not found" (Path.is_file() takes every refusal for nothing there).
+    from desktop.services.classify import classify_file
+
+    os.symlink(tmp_path / "b.ogg", tmp_path / "a.ogg")
+    os.symlink(tmp_path / "a.ogg", tmp_path / "b.ogg")
+    os.mkfifo(tmp_path / "pipe.wav")
+    for path, reason in ((tmp_path / "a.ogg", "cannot read (Too many levels of symbolic links)"),
+                         (tmp_path / "pipe.wav", "not a regular file (a named pipe, device or socket)"),
+                         (tmp_path / "gone.ogg", "file not found")):
+        with pytest.raises(AudioDecodeError) as refused:
+            classify_file(None, path)  # refused before the model is asked anything
+        assert refused.value.reason.startswith(reason)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import stat
 import tempfile
 from pathlib import Path
 
@@ -18,13 +19,25 @@ from desktop.core.windows import WindowPlan
 RECORDING_PLAN = WindowPlan(max_windows=20, skip_fraction=0.0)
 
 
+def not_a_file(path: Path, missing: str) -> str | None:
+    """Why `path` is no file to decode (`missing` where nothing is there), in the system's words where it refused to
+    look (a symlink loop was "file not found"); None for a regular file."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return missing
+    except OSError as exc:
+        return f"cannot read ({exc.strerror or exc})"
+    return None if stat.S_ISREG(mode) else NOT_A_REGULAR_FILE
+
+
 def classify_file(model: GenreModel, path: str | Path) -> TrackAnalysis:
     """Genre probabilities and the per-window timeline of one audio file; nothing is stored."""
     path = Path(path)
     if path.is_dir():
         raise AudioDecodeError(path, "is a folder; classify takes one recording (scan analyses a folder)")
-    if not path.is_file():
-        raise AudioDecodeError(path, NOT_A_REGULAR_FILE if path.exists() else "file not found")
+    if reason := not_a_file(path, "file not found"):
+        raise AudioDecodeError(path, reason)
     return next(Analyzer(model, AnalysisSettings(plan=RECORDING_PLAN, workers=1)).analyse([path]))
 
 
@@ -52,9 +65,9 @@ def hear_again(model: GenreModel, path: str | Path, settings: AnalysisSettings) 
     """A library track's genres window by window, heard as a scan with `settings` hears it, for an analysis that
     keeps none (`learn` re-predicts from stored embeddings); nothing is stored. AudioDecodeError when it cannot be."""
     path = Path(path)
-    if not path.is_file():  # the decoder's own words for it: "cannot read audio (System error.)"
-        raise AudioDecodeError(path, NOT_A_REGULAR_FILE if path.exists() else
-                               "file not found (moved or deleted since the last scan: Scan finds it)")
+    # the decoder's own words for it: "cannot read audio (System error.)"
+    if reason := not_a_file(path, "file not found (moved or deleted since the last scan: Scan finds it)"):
+        raise AudioDecodeError(path, reason)
     result = next(Analyzer(model, dataclasses.replace(settings, workers=1)).analyse([path]))
     if result.window_probabilities is None or not len(result.window_starts):
         raise AudioDecodeError(path, result.error or status_words(result.status))
