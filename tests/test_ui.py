@@ -1730,6 +1730,11 @@ def test_the_window_keeps_its_command_lines_folder_and_model_as_absolute_paths(q
     lines = [shown[0].errors.item(i).text() for i in range(shown[0].errors.count())]
     assert f"{tmp_path / 'Musik'}: no such folder" in lines
     shown[0].close()
+    assert app.main(["--settings", str(ini), "--db", str(tmp_path / "lib.db"), "--model", "mine.onxx"]) == 0  # a typo
+    assert AppSettings(QSettings(str(ini), QSettings.Format.IniFormat)).model_path == str(tmp_path / "mine.onnx")
+    lines = [shown[1].errors.item(i).text() for i in range(shown[1].errors.count())]
+    assert f"{tmp_path / 'mine.onxx'}: no such model file; the model Settings names is used" in lines
+    shown[1].close()
 
 
 def test_settings_can_go_back_to_the_default_model(qtbot, tmp_path):

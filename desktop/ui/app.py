@@ -116,12 +116,16 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     store = QSettings(str(args.settings or settings_file()), QSettings.Format.IniFormat)
     settings = AppSettings(store)
-    if args.model:
-        settings.model_path = str(Path(args.model).expanduser().absolute())  # kept: the same file from any folder
+    folders, refused = folders_given(args.folder)
+    if args.model:  # kept in the settings: the same file from any folder, and never one that is not there
+        model = Path(args.model).expanduser().absolute()
+        if model.is_file():
+            settings.model_path = str(model)
+        else:
+            refused.append((str(model), "no such model file; the model Settings names is used"))
     window = MainWindow(sessions, settings)
     install_error_hook(window)
     window.show()
-    folders, refused = folders_given(args.folder)
     for path, reason in refused:
         window.report_problem(path, reason)
     if folders:
