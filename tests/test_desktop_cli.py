@@ -1034,6 +1034,23 @@ def test_a_terminal_that_cannot_show_a_file_name_gets_it_escaped(lib, tmp_path):
     assert shown.returncode == EXIT_OK and b"\\xc9t\\xe9 \\xe0 Paris.mp3" in shown.stdout
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
+def test_standard_output_that_refuses_more_is_one_error_line_not_a_traceback(lib, tmp_path):
+    # `list > file` on a disk that filled: "internal error … please report it"; with --json a traceback (the error's
+    # JSON went to the same full output) and exit 1. A command that writes tags keeps what it wrote, undoable.
+    music, files = lib
+    env = dict(os.environ, GENRE_TAGGER_DB=str(tmp_path / "full.db"))
+    cli = lambda *argv, out=subprocess.PIPE: subprocess.run([sys.executable, "-m", "desktop.cli", *argv], env=env,  # noqa: E731
+                                                            stdout=out, stderr=subprocess.PIPE, text=True, timeout=300)
+    assert cli("scan", str(music)).returncode == EXIT_OK
+    with open("/dev/full", "w") as full:
+        for argv in (["list"], ["--json", "list"], ["show", str(files[0])], ["models"], ["set", str(files[0]), "Polka"]):
+            ran = cli(*argv, out=full)
+            assert ran.returncode == EXIT_ERROR, argv
+            assert ran.stderr == "error: standard output: cannot write (No space left on device)\n", argv
+    assert read_tags(files[0]).genres == ("Polka",) and "correction: Polka" in cli("undo", "--list").stdout
+
+
 def test_scan_killed_with_sigkill_resumes(tmp_path, exported_model):
     """A real `kill -9` mid-scan: the database stays sound and the next scan does only the rest."""
     import sqlite3

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -12,7 +11,17 @@ from desktop.cli.exports import cmd_map, cmd_playlist
 from desktop.cli.folders import cmd_folders
 from desktop.cli.genres import cmd_genres
 from desktop.cli.models import cmd_classify, cmd_learn, cmd_models
-from desktop.cli.output import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, Output, fail
+from desktop.cli.output import (
+    EXIT_CANCELLED,
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    Output,
+    OutputError,
+    fail,
+    flush_out,
+    quiet_stdout,
+)
 from desktop.cli.scan import cmd_scan
 from desktop.cli.tracks import cmd_list, cmd_show
 from desktop.cli.writes import cmd_forget, cmd_keep, cmd_set, cmd_undo
@@ -46,6 +55,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = COMMANDS[args.command](args, out)
         out.finish()
+        flush_out()  # here, not at exit: a full disk under `list > file` is said, not a traceback
+    except OutputError as exc:
+        quiet_stdout()
+        return fail(out, args, str(exc))
     except (GenreTaggerError, ValueError) as exc:
         return fail(out, args, str(exc))
     except SQLAlchemyError as exc:  # the database failed under us: disk full, a malformed page, ...
@@ -59,8 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         out.warn("cancelled")
         return EXIT_CANCELLED
     except BrokenPipeError:
-        # The reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        quiet_stdout()  # the reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too
         return EXIT_OK
     except OSError as exc:  # a file the system would not let us use, in a check we did not foresee: named
         if exc.filename is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import signal
 import sys
@@ -27,6 +28,39 @@ def terminal_safe(text: str) -> str:
     return CONTROL.sub("?", text)
 
 
+class OutputError(Exception):
+    """Standard output refused what a command printed (a disk that filled under `list > file`; /dev/full). Not a
+    GenreTaggerError: a loop that reports a file's failure and goes on must not take it for that file's."""
+
+
+def print_out(text: str, flush: bool = False) -> None:
+    """Print a line on standard output; OutputError where the system refuses it (a reader gone stays a
+    BrokenPipeError, on which `main` ends quietly)."""
+    try:
+        print(text, flush=flush)
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from exc
+
+
+def flush_out() -> None:
+    """Hand what is printed but still buffered to standard output, OutputError where it is refused (at the exit of
+    the process it was a traceback, or "Exception ignored")."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from exc
+
+
+def quiet_stdout() -> None:
+    """Send what standard output still holds to nothing: its reader is gone, or it refuses more, and Python's own
+    flush at exit would say so in a traceback."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 class Output:
     """Prints for people, or collects JSON for scripts."""
 
@@ -39,7 +73,7 @@ class Output:
         """A line for people (suppressed in JSON mode)."""
         if not self.as_json:
             self.end_line()
-            print(terminal_safe(text))
+            print_out(terminal_safe(text))
 
     def note(self, text: str) -> None:
         """A hint for people on stderr (an empty listing's why), left out in JSON mode."""
@@ -94,12 +128,12 @@ class Output:
     def finish(self) -> None:
         """Print the collected JSON (unless `emit` printed it)."""
         if self.as_json and self.data is not None:
-            print(json.dumps(self.data, indent=2, default=str))
+            print_out(json.dumps(self.data, indent=2, default=str))
 
     def emit(self) -> None:
         """Print the JSON collected so far as one line and start afresh (`scan --watch`: a line per scan)."""
         if self.as_json and self.data is not None:
-            print(json.dumps(self.data, default=str), flush=True)
+            print_out(json.dumps(self.data, default=str), flush=True)
         self.data = None
 
 
@@ -204,5 +238,6 @@ def fail(out: Output, args, message: str) -> int:
     """Report a command's failure (also as JSON when asked); exit code 2."""
     out.warn(f"error: {message}")
     if args.json:
-        print(json.dumps({"error": terminal_safe(message)}))
+        with contextlib.suppress(OutputError):  # standard output refusing was the failure: stderr has said it
+            print_out(json.dumps({"error": terminal_safe(message)}))
     return EXIT_ERROR
