@@ -33,26 +33,29 @@ class OutputError(Exception):
     GenreTaggerError: a loop that reports a file's failure and goes on must not take it for that file's."""
 
 
-def print_out(text: str, flush: bool = False) -> None:
-    """Print a line on standard output; OutputError where the system refuses it (a reader gone stays a
-    BrokenPipeError, on which `main` ends quietly)."""
+@contextlib.contextmanager
+def _refusals_as_output_error():
+    """Standard output's refusal inside as an OutputError (a reader gone stays a BrokenPipeError, on which `main`
+    ends quietly)."""
     try:
-        print(text, flush=flush)
+        yield
     except BrokenPipeError:
         raise
     except OSError as exc:
         raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from exc
+
+
+def print_out(text: str, flush: bool = False) -> None:
+    """Print a line on standard output; OutputError where the system refuses it."""
+    with _refusals_as_output_error():
+        print(text, flush=flush)
 
 
 def flush_out() -> None:
     """Hand what is printed but still buffered to standard output, OutputError where it is refused (at the exit of
     the process it was a traceback, or "Exception ignored")."""
-    try:
+    with _refusals_as_output_error():
         sys.stdout.flush()
-    except BrokenPipeError:
-        raise
-    except OSError as exc:
-        raise OutputError(f"standard output: cannot write ({exc.strerror or exc})") from exc
 
 
 def quiet_stdout() -> None:

@@ -102,7 +102,7 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
     roots, left_out = list(roots), list(left_out)
     # A file named on its own beside a folder that holds it (`scan song.flac .`) was found, and counted, twice; folders
     # within each other are walked once already (seen_dirs).
-    named = {str(Path(r).expanduser().absolute()) for r in roots if len(roots) > 1 and Path(r).is_file()}
+    named = {str(Path(r).expanduser().absolute()) for r in roots if Path(r).is_file()} if len(roots) > 1 else set()
     found = _walk_roots(roots, on_problem, on_leftover, left_out)
     yield from _named_once(found, named) if named else found
 

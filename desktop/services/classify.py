@@ -65,7 +65,7 @@ def hear_again(model: GenreModel, path: str | Path, settings: AnalysisSettings) 
     """A library track's genres window by window, heard as a scan with `settings` hears it, for an analysis that
     keeps none (`learn` re-predicts from stored embeddings); nothing is stored. AudioDecodeError when it cannot be."""
     path = Path(path)
-    # the decoder's own words for it: "cannot read audio (System error.)"
+    # looked at first: the decoder's own words for a file not there were "cannot read audio (System error.)"
     if reason := not_a_file(path, "file not found (moved or deleted since the last scan: Scan finds it)"):
         raise AudioDecodeError(path, reason)
     result = next(Analyzer(model, dataclasses.replace(settings, workers=1)).analyse([path]))
