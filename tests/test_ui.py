@@ -3059,6 +3059,28 @@ def test_a_job_stopped_as_asked_is_logged_as_news_not_as_a_problem(qtbot, caplog
                       "learn job: the model file is gone": logging.WARNING}
 
 
+def test_a_job_the_system_refuses_a_file_names_the_file_and_the_reason(qtbot):
+    # An export's worker that met a name too long said "OSError: [Errno 36] File name too long: '/…'", as a bug.
+    import errno
+
+    from desktop.ui.workers import Job, start_job
+
+    def refused(_report, _cancel):
+        raise OSError(errno.ENAMETOOLONG, "File name too long", "/music/" + "y" * 300)
+
+    def unnamed(_report, _cancel):
+        raise OSError(errno.EIO, "Input/output error")
+
+    said = {}
+    jobs = [Job(refused, "export"), Job(unnamed, "export")]
+    for job in jobs:
+        job.failed.connect(lambda text, job=job: said.setdefault(job, text))
+        start_job(job)
+    qtbot.waitUntil(lambda: len(said) == 2, timeout=10_000)
+    assert said[jobs[0]] == "/music/" + "y" * 300 + ": File name too long"
+    assert said[jobs[1]] == "OSError: [Errno 5] Input/output error"  # no file named: still said as what it is
+
+
 def test_a_status_message_beside_the_labels_is_never_drawn_under_them(qtbot, window):
     # At 800 px "10 of your library's genres are ready to learn: Learn My Ge" ran under the model's and the scan's
     # labels: the room was reckoned as if the scan's label gave up its width to a message, which it never does.

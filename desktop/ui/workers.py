@@ -53,7 +53,10 @@ class Job(QObject):
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
             log.exception("%s job failed", self.name)
             self.error = exc
-            self.failed.emit(f"{type(exc).__name__}: {exc}")
+            # A file the system refused, in a check not foreseen, is said as the CLI says it: the file, the system's
+            # reason ("…: File name too long", not "OSError: [Errno 36] File name too long: '…'").
+            named = isinstance(exc, OSError) and exc.filename is not None
+            self.failed.emit(f"{exc.filename}: {exc.strerror or exc}" if named else f"{type(exc).__name__}: {exc}")
         else:
             self.finished.emit(result)
 
