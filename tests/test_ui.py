@@ -2132,6 +2132,9 @@ def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window
     assert any(r.exc_info and r.exc_info[0] is KeyError for r in caplog.records)
     sys.excepthook(KeyboardInterrupt, KeyboardInterrupt(), None)  # Ctrl+C in the terminal is no bug of ours
     assert window.errors.count() == 1
+    refused = OSError(36, "File name too long", "/music/" + "y" * 300)  # the system's answer, said as the CLI says it
+    sys.excepthook(OSError, refused, None)
+    assert window.errors.item(1).text() == "/music/" + "y" * 300 + ": File name too long"
 
 
 def test_a_track_corrected_out_of_the_filtered_view_hands_its_place_to_the_next(qtbot, window):

@@ -55,7 +55,8 @@ def check_settings_file(path: str) -> None:
 
 
 def install_error_hook(window) -> None:
-    """A bug of ours on the GUI thread: logged with its traceback and named in the Problems panel.
+    """A bug of ours on the GUI thread: logged with its traceback and named in the Problems panel (a file the system
+    refused, in a check not foreseen: the file and the system's reason).
 
     PySide hands an exception raised in a slot to sys.excepthook, which printed it to a terminal the
     listener never sees; the click just did nothing.
@@ -70,8 +71,12 @@ def install_error_hook(window) -> None:
         if issubclass(kind, KeyboardInterrupt):  # Ctrl+C in the terminal that started the app: not a bug
             sys.__excepthook__(kind, value, traceback)
             return
-        log.error("internal error", exc_info=(kind, value, traceback))
+        named = issubclass(kind, OSError) and value.filename is not None  # the system refused a file: said as the CLI says it
+        log.log(logging.WARNING if named else logging.ERROR, "internal error", exc_info=(kind, value, traceback))
         try:
+            if named:
+                window.report_problem(str(value.filename), value.strerror or str(value))
+                return
             window.report_problem("internal error", f"{kind.__name__}: {value}; the details are in the log "
                                                     f"({log_dir()}); please report it")
         except Exception:  # noqa: BLE001 (the window may be gone; the log has it)
