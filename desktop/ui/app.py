@@ -72,7 +72,8 @@ def install_error_hook(window) -> None:
             sys.__excepthook__(kind, value, traceback)
             return
         named = issubclass(kind, OSError) and value.filename is not None  # the system refused a file: said as the CLI says it
-        log.log(logging.WARNING if named else logging.ERROR, "internal error", exc_info=(kind, value, traceback))
+        log.log(logging.WARNING if named else logging.ERROR, "a file refused" if named else "internal error",
+                exc_info=(kind, value, traceback))
         try:
             if named:
                 window.report_problem(str(value.filename), value.strerror or str(value))

@@ -51,11 +51,11 @@ class Job(QObject):
             self.error = exc
             self.failed.emit(str(exc))
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
-            log.exception("%s job failed", self.name)
-            self.error = exc
             # A file the system refused, in a check not foreseen, is said as the CLI says it: the file, the system's
             # reason ("…: File name too long", not "OSError: [Errno 36] File name too long: '…'").
             named = isinstance(exc, OSError) and exc.filename is not None
+            log.log(logging.WARNING if named else logging.ERROR, "%s job failed", self.name, exc_info=True)
+            self.error = exc
             self.failed.emit(f"{exc.filename}: {exc.strerror or exc}" if named else f"{type(exc).__name__}: {exc}")
         else:
             self.finished.emit(result)
