@@ -25,7 +25,7 @@ from desktop.cli.output import (
 from desktop.cli.scan import cmd_scan
 from desktop.cli.tracks import cmd_list, cmd_show
 from desktop.cli.writes import cmd_forget, cmd_keep, cmd_set, cmd_undo
-from desktop.core.errors import GenreTaggerError
+from desktop.core.errors import GenreTaggerError, refused_file
 
 # The package's face: `main` (the `genre-tagger` entry point), its exit codes, and the table of commands.
 __all__ = ["COMMANDS", "EXIT_CANCELLED", "EXIT_ERROR", "EXIT_OK", "EXIT_PARTIAL", "main"]
@@ -74,14 +74,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         quiet_stdout()  # the reader went away (`show FILE | head`): stop quietly, and keep Python's exit flush quiet too
         return EXIT_OK
-    except OSError as exc:  # a file the system would not let us use, in a check we did not foresee: named
-        if exc.filename is None:
-            return internal_error(out, args, exc)
-        import logging
-
-        logging.getLogger("desktop.cli").warning("%s in %s", exc, args.command, exc_info=True)
-        return fail(out, args, f"{exc.filename}: {exc.strerror or exc}")
     except Exception as exc:  # a bug of ours: a message and the log, never a traceback on the listener's screen
+        if refused := refused_file(exc):  # a file the system would not let us use, in a check not foreseen: named
+            import logging
+
+            logging.getLogger("desktop.cli").warning("%s in %s", exc, args.command, exc_info=True)
+            return fail(out, args, refused)
         return internal_error(out, args, exc)
     return code
 

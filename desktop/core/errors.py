@@ -14,6 +14,14 @@ class GenreTaggerError(Exception):
         super().__init__(f"{path}: {reason}" if path is not None else reason)
 
 
+def refused_file(exc: BaseException) -> str | None:
+    """"FILE: the system's reason" for an OSError that names its file (a name too long, in a check not foreseen), as
+    every face says one; None for any other error, which stays a bug of ours to report."""
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    return None
+
+
 # What a file of no bytes at all is called, whatever its format: each reader has its own words for it ("can't sync to
 # MPEG frame", "no FLAC signature", "Invalid data found when processing input"), none of which says it is empty.
 EMPTY_FILE = "empty file (0 bytes: a copy, download or sync that never started)"

@@ -63,6 +63,7 @@ def install_error_hook(window) -> None:
     """
     import logging
 
+    from desktop.core.errors import refused_file
     from desktop.core.paths import log_dir
 
     log = logging.getLogger("desktop.ui")
@@ -71,11 +72,11 @@ def install_error_hook(window) -> None:
         if issubclass(kind, KeyboardInterrupt):  # Ctrl+C in the terminal that started the app: not a bug
             sys.__excepthook__(kind, value, traceback)
             return
-        named = issubclass(kind, OSError) and value.filename is not None  # the system refused a file: said as the CLI says it
-        log.log(logging.WARNING if named else logging.ERROR, "a file refused" if named else "internal error",
+        refused = refused_file(value)  # the system refused a file: said as the CLI says it
+        log.log(logging.WARNING if refused else logging.ERROR, "a file refused" if refused else "internal error",
                 exc_info=(kind, value, traceback))
         try:
-            if named:
+            if refused:  # the Problems panel joins the file and the reason itself
                 window.report_problem(str(value.filename), value.strerror or str(value))
                 return
             window.report_problem("internal error", f"{kind.__name__}: {value}; the details are in the log "

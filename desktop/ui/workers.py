@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from desktop.core.errors import GenreTaggerError
+from desktop.core.errors import GenreTaggerError, refused_file
 from desktop.services.scanning import ScanReport, scan_library
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ class Job(QObject):
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
             # A file the system refused, in a check not foreseen, is said as the CLI says it: the file, the system's
             # reason ("…: File name too long", not "OSError: [Errno 36] File name too long: '…'").
-            named = isinstance(exc, OSError) and exc.filename is not None
-            log.log(logging.WARNING if named else logging.ERROR, "%s job failed", self.name, exc_info=True)
+            refused = refused_file(exc)
+            log.log(logging.WARNING if refused else logging.ERROR, "%s job failed", self.name, exc_info=True)
             self.error = exc
-            self.failed.emit(f"{exc.filename}: {exc.strerror or exc}" if named else f"{type(exc).__name__}: {exc}")
+            self.failed.emit(refused or f"{type(exc).__name__}: {exc}")
         else:
             self.finished.emit(result)
 
