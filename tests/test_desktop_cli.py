@@ -508,6 +508,13 @@ def test_merging_a_genre_no_track_has_warns_of_a_misspelling(lib, capsys):
     assert "warning" not in capsys.readouterr().err
     assert main(["genres", "--merge", " ", "Rock"]) == EXIT_ERROR  # no genre at all: the error alone
     assert capsys.readouterr().err.strip() == "error: cannot merge ' ' into 'Rock': not a genre name"
+    # "Rock;Pop" is two genres everywhere else; merged, it was the made-up genre "Rockpop" ("merged: Rockpop counts as").
+    for source, target in (("Rock;Pop", "Jazz"), ("Noise", "Rock; Pop")):
+        assert main(["genres", "--merge", source, target]) == EXIT_ERROR
+        several = source if ";" in source else target
+        assert capsys.readouterr().err.strip() == (
+            f"error: cannot merge {source!r} into {target!r}: {several!r} names several genres; merge one genre at a time")
+    assert main(["--json", "genres"]) == EXIT_OK and "Rockpop" not in capsys.readouterr().out
 
 
 def test_set_show_and_protection(lib, capsys):

@@ -148,6 +148,10 @@ def merge_genres(sessions: sessionmaker[Session], source: str, target: str) -> N
     name = clean_name(target)
     if name is None or clean_name(source) is None:
         raise LearnError(None, f"cannot merge {source!r} into {target!r}: not a genre name")
+    # "Rock; Pop" is two genres everywhere else: merged as one, it became the key of a genre no track names ("rockpop").
+    if several := next((given for given in (source, name) if len(split_genres(given)) > 1), None):
+        raise LearnError(None, f"cannot merge {source!r} into {target!r}: {several!r} names several genres; "
+                               "merge one genre at a time")
     with sessions() as s:
         for from_key in {genre_key(source), genre_key(name)}:
             s.merge(GenreMerge(from_key=from_key, to_name=name))
