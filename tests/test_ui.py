@@ -3124,3 +3124,47 @@ def test_a_write_and_its_undo_update_only_the_rows_they_changed(qtbot, window, m
     rows = {r.id: r for r in map(window.table_model.row_at, range(window.table_model.rowCount()))}
     assert all(rows[i].genre != "Zydeco" and not rows[i].corrected for i in ids) and "Zydeco" not in sidebar()
     assert reloads == []
+
+
+def test_settings_the_system_will_not_write_are_named_in_problems_and_held_until_it_will(qtbot, tmp_path):
+    # A settings file the system refused (its folder a `sudo` run's, a disk full) lost every setting in silence: the
+    # music folder just added was asked for again at the next start.
+    blocker = tmp_path / "config"
+    blocker.write_text("a file where the settings' folder belongs")
+    ini = blocker / "settings.ini"
+    settings = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
+    win = MainWindow(open_database(tmp_path / "lib.db"), settings)
+    qtbot.addWidget(win)
+    settings.policy = "replace"
+    win.save_settings()
+    assert [win.errors.item(i).text() for i in range(win.errors.count())] == [
+        f"{ini}: settings not saved ({blocker} is not a folder); they hold until the window closes"]
+    assert settings.policy == "replace" and settings.tagging().policy == "replace"
+    settings.store.setValue("window/splitter", "laid out")  # as closing the window sets its layout
+    blocker.unlink()  # the obstacle gone, the next save keeps them (a QSettings keeps its first error for good)
+    win.clear_problems()
+    win.save_settings()
+    assert win.errors.count() == 0 and AppSettings(QSettings(str(ini), QSettings.Format.IniFormat)).policy == "replace"
+    assert QSettings(str(ini), QSettings.Format.IniFormat).value("window/splitter") == "laid out"
+    win.close()
+
+
+def test_settings_the_system_will_not_read_are_named_not_taken_for_a_first_start(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.core import paths
+    from desktop.ui import app
+
+    ini = tmp_path / "settings.ini"
+    ini.mkdir()  # what the system refuses to read as a file
+    assert AppSettings(QSettings(str(ini), QSettings.Format.IniFormat)).unreadable == (
+        "settings not read (Is a directory); the defaults are used")
+    assert AppSettings(QSettings(str(tmp_path / "new.ini"), QSettings.Format.IniFormat)).unreadable is None
+    shown = []
+    monkeypatch.setattr(paths, "settings_file", lambda: ini)
+    monkeypatch.setattr(MainWindow, "show", lambda window: shown.append(window))
+    monkeypatch.setattr(MainWindow, "scan_or_ask", lambda window: None)
+    monkeypatch.setattr(QApplication, "exec", lambda self: qtbot.wait(50) or 0)
+    assert app.main(["--db", str(tmp_path / "lib.db")]) == 0
+    assert shown[0].errors.item(0).text() == f"{ini}: settings not read (Is a directory); the defaults are used"
+    shown[0].close()

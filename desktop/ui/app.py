@@ -124,6 +124,8 @@ def main(argv: list[str] | None = None) -> int:
     store = QSettings(str(args.settings or settings_file()), QSettings.Format.IniFormat)
     settings = AppSettings(store)
     folders, refused = folders_given(args.folder)
+    if settings.unreadable:  # a folder in its place, or a `sudo` run's file: said, not taken for a first start
+        refused.insert(0, (store.fileName(), settings.unreadable))
     if args.model:  # kept in the settings: the same file from any folder, and never one that is not there
         model = Path(args.model).expanduser().absolute()
         if model.is_file():

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from PySide6.QtCore import QSettings
 
 from desktop.core.analysis import DEFAULT_THRESHOLD
+from desktop.core.errors import GenreTaggerError
 from desktop.services.settings import POLICIES, TaggingSettings
 
 log = logging.getLogger(__name__)
@@ -27,11 +29,19 @@ VALID = {"device": lambda v: v in ("auto", "cuda", "cpu"), "policy": lambda v: v
          "id3_version": lambda v: v in (0, 3, 4), "id3_separator": bool}
 
 
+class SettingsNotSaved(GenreTaggerError):
+    """The settings file the system would not let us write: the settings hold until the window closes."""
+
+
 class AppSettings:
     """Attribute access to the stored settings; `save()` writes them back."""
 
     def __init__(self, store: QSettings):
         self.store = store
+        # A file the system would not let us read (a folder in its place, one a `sudo` run left its owner's): every
+        # setting is its default, which is said, not taken for a first start.
+        self.unreadable = (None if store.status() == QSettings.Status.NoError
+                           else f"settings not read ({system_reason(store.fileName(), 'r')}); the defaults are used")
         for name, kind in FIELDS.items():
             raw = store.value(name, DEFAULTS[name])
             try:
@@ -45,10 +55,25 @@ class AppSettings:
             setattr(self, name, value)
 
     def save(self) -> None:
-        """Persist every field."""
+        """Persist every field; SettingsNotSaved where the system refuses the file."""
         for name in FIELDS:
             self.store.setValue(name, getattr(self, name))
+        self.sync()
+
+    def sync(self) -> None:
+        """Write what was set to the file; SettingsNotSaved where the system refuses it (QSettings only notes that)."""
+        if self.store.status() != QSettings.Status.NoError:
+            # A QSettings keeps its first error for good: a fresh one, holding what this one holds, says whether the
+            # system refuses this save too.
+            fresh = QSettings(self.store.fileName(), self.store.format())
+            for key in self.store.allKeys():
+                fresh.setValue(key, self.store.value(key))
+            self.store = fresh
         self.store.sync()
+        if self.store.status() != QSettings.Status.NoError:
+            path = self.store.fileName()
+            raise SettingsNotSaved(path, f"settings not saved ({system_reason(path, 'a')}); "
+                                         "they hold until the window closes")
 
     def tagging(self) -> TaggingSettings:
         """The services' view of these settings."""
@@ -56,6 +81,22 @@ class AppSettings:
                                multi_threshold=self.multi_threshold, id3_version=self.id3_version,
                                id3_separator=self.id3_separator, write_provenance=self.write_provenance,
                                keep_times=self.keep_times)
+
+
+def system_reason(path: str, mode: str) -> str:
+    """The system's reason it refuses `path` opened with `mode` ("r" or "a"), which QSettings does not keep."""
+    folder = Path(path).parent
+    standing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
+    if not standing.is_dir():
+        return f"{standing} is not a folder"
+    try:
+        if mode == "a":  # Qt makes the file's folders first
+            folder.mkdir(parents=True, exist_ok=True)
+        with open(path, mode, encoding="utf-8"):  # "a" adds nothing: only asks
+            pass
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return "the system refused it"
 
 
 def _convert(raw, kind):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import html
+import logging
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -58,6 +59,7 @@ from desktop.store import queries
 from desktop.store.database import is_read_only
 from desktop.store.lock import database_path
 from desktop.store.schema import Track
+from desktop.ui.app_settings import SettingsNotSaved
 from desktop.ui.column_choices import ColumnChoices, restore_header
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel
@@ -111,6 +113,7 @@ from desktop.ui.window_words import describe_model, genre_source, teaches_words,
 from desktop.ui.workers import Job, background
 from desktop.ui.write_actions import WriteActions
 
+log = logging.getLogger(__name__)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 RELEARN_DELAY_MS = 3000
 # In a large table the search filters when typing pauses: each keystroke filtered every row (0.1 s at 100,000 rows,
@@ -1107,7 +1110,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         dialog.per_album.setEnabled(self.album_genres_action.isEnabled())  # not on a read-only library
         if dialog.exec() == SettingsDialog.DialogCode.Accepted:
             before = list(self.settings.folders)
-            dialog.apply()
+            self.save_settings(dialog.apply)
             if dialog.per_album.isChecked() != self.album_genres_action.isChecked():
                 self.album_genres_action.trigger()  # the library's setting, as Edit > One Genre per Album
             self.folders_removed(before)
@@ -1124,6 +1127,14 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
                 self.count_folder_genres(no_genres, on=False)
             else:
                 self.start_scan()  # which watches the folders again once done
+
+    def save_settings(self, save: Callable[[], None] | None = None) -> None:
+        """Keep the settings (by `save`, else all of them); a settings file the system refuses is named in Problems,
+        and what was set holds until the window closes."""
+        try:
+            (save or self.settings.save)()
+        except SettingsNotSaved as exc:
+            self.report_problem(str(exc.path), exc.reason)
 
     def _show_settings(self):
         """What Settings changes on screen: the threshold's Uncertain count, filter and review flags. No row holds
@@ -1193,7 +1204,10 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.settings.store.setValue("window/table-columns", len(HEADERS))
         self.settings.store.setValue("window/columns-by-hand", self.column_fitter.by_user)
         self.settings.store.setValue("window/splitter", self.splitter.saveState())
-        self.settings.store.sync()
+        try:
+            self.settings.sync()
+        except SettingsNotSaved as exc:  # the window is going: the log keeps it (Problems named it at any earlier save)
+            log.warning("%s", exc)
         if self.scan_job is not None:
             self.scan_job.cancel()
         super().closeEvent(event)

@@ -37,7 +37,7 @@ class ScanActions:
         if self._refused_read_only():
             return
         self.settings.folders = sorted(set(self.settings.folders) | set(folders))
-        self.settings.save()
+        self.save_settings()
         self.start_scan()
 
     def left_out_folders(self) -> list[str]:
