@@ -27,6 +27,20 @@ def test_spelling_variants_share_one_key(variants):
     assert len({genre_key(v) for v in variants}) == 1
 
 
+@pytest.mark.parametrize("variants", [("Хип-хоп", "Хип Хоп", "ХИП-ХОП"), ("ジャズ", "ｼﾞｬｽﾞ"), ("Κλασική", "κλασικη")])
+def test_names_in_other_scripts_share_a_key_by_their_own_letters(variants):
+    # Only a-z and 0-9 made a key: "Поп", "ロック" or "روك" had none, and were junk (never learned; `fill` wrote over them).
+    assert len({genre_key(v) for v in variants}) == 1 and all(clean_name(v) == v for v in variants)
+
+
+def test_names_in_other_scripts_are_genres_each_its_own():
+    names = ("Поп", "Рок", "ロック", "روك", "国乐", "힙합", "रॉक", "राक")
+    assert [clean_name(n) for n in names] == list(names) and len({genre_key(n) for n in names}) == len(names)
+    assert genre_key("Rock ロック") == "rock"  # a name with Latin letters keys on them, as merges stored it
+    assert [clean_name(n) for n in ("🎸", "_-_", "١٢")] == [None] * 3  # no letter at all: no genre
+    assert [clean_name(n) for n in ("Неизвестный жанр", "Другое", "未知", "その他")] == [None] * 4  # "Unknown", "Other"
+
+
 def test_junk_and_numbers():
     assert [clean_name(n) for n in ("Unknown", "Other", "misc", "Genre", "", "  ", "42x", "300")] == [None] * 6 + ["42x", None]
     assert clean_name("17") == "Rock" and clean_name("(32)") == "Classical"
@@ -68,6 +82,17 @@ def test_labels_come_from_corrections_and_foreign_tags_never_from_our_writes(tmp
     with sessions() as s:
         labels, display = gather_labels(s)
     assert {lab.key for lab in labels if lab.track_id in (2, 3, 7)} == {"rap"} and display["rap"] == "Rap"
+
+
+def test_a_library_tagged_in_another_script_teaches_its_genres(tmp_path):
+    sessions = open_database(tmp_path / "l.db")
+    with sessions() as s:
+        for n, genre in enumerate(("Поп", "поп", "Рок", "ロック", "Хип-хоп; Поп"), 1):
+            add_track(s, n, genre, artist=f"A{n}")
+        s.commit()
+        labels, display = gather_labels(s)
+    assert sorted((lab.track_id, display[lab.key]) for lab in labels) == [
+        (1, "Поп"), (2, "Поп"), (3, "Рок"), (4, "ロック"), (5, "Хип-хоп")]  # a tag's first genre
 
 
 # ---- the head ---------------------------------------------------------------------------------------------------

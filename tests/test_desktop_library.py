@@ -475,6 +475,17 @@ def test_fill_replaces_a_placeholder_a_ripper_left_and_undo_brings_it_back(env):
     assert [read_tags(env.files[e]).raw_genres for e in ("mp3", "flac", "ogg")] == [("Unknown",), ("Other",), ("(255)",)]
 
 
+def test_fill_keeps_a_genre_written_in_any_script(env):
+    # "Поп", "ロック" and "روك" were taken for placeholders (no a-z in them): `fill` wrote the prediction over them.
+    from desktop.core.tags import write_genres
+
+    theirs = {"mp3": ["Поп"], "flac": ["ロック"], "ogg": ["روك"]}
+    for ext, value in theirs.items():
+        write_genres(env.files[ext], value)
+    env.scan()
+    assert not {str(env.files[e]) for e in theirs} & {c.path for c in env.tagger.plan(policy="fill")}
+
+
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
     from desktop.core.tags import write_genres
 

@@ -13,6 +13,10 @@ from desktop.core.genres import CONTROL, join_genres, split_genres
 # Keys (see genre_key) of names that say nothing about the music.
 JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
         "na", "nogenre", "unknowngenre", "default", "music", "general", "musik", "musique", "musica", "muziek"}
+# The same in scripts whose names key on their own letters (Russian, Chinese, Japanese: unknown, other, misc), as
+# written; their keys join JUNK below genre_key.
+PLACEHOLDERS_IN_OTHER_SCRIPTS = ("Неизвестно", "Неизвестный", "Неизвестный жанр", "Другое", "Разное", "未知", "其他",
+                                 "不明", "その他")
 
 # Spellings that mean the same genre, by key -> the key they merge into. Small on purpose: only
 # variants a listener would call one genre, not sub-genres.
@@ -118,7 +122,16 @@ def genre_key(name: str) -> str:
     text = text.replace("&", "and").replace("+", "and")
     text = re.sub(r"\b'?n'?\b", "and", text) if re.search(r"\b'n'?\b|\bn'\b", text) else text
     key = re.sub(r"[^0-9a-z]+", "", text.replace("alt.", "alt "))
+    if not key:
+        # A name in another script ("Поп", "ロック", "روك"): its own letters, where keeping only a-z and 0-9 left none,
+        # and such a genre was junk (dropped from learning; `fill` wrote over it). Only then: a name with a Latin letter
+        # keeps the key stored merges know it by.
+        # (letters, digits and the vowel signs some scripts write letters with: "रॉक" is not "रक")
+        key = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LNM")
     return ALIASES.get(key, key)
+
+
+JUNK |= {genre_key(name) for name in PLACEHOLDERS_IN_OTHER_SCRIPTS}
 
 
 def display_names(names: Iterable[str] | Counter) -> dict[str, str]:

@@ -249,7 +249,7 @@ def choose_genres(labels: list[Label], display: dict[str, str], settings: LearnS
 def broader_genres(tracks: Counter, display: dict[str, str]) -> dict[str, str]:
     """For genre keys whose name holds another genre's every word ("Heavy Metal" holds "Metal"), the
     broader one the library tags most: a merge the listener may want when the narrow one is too small."""
-    words = {key: frozenset(re.findall(r"[0-9a-z]+", display[key].casefold())) for key in tracks}
+    words = {key: frozenset(re.findall(r"[^\W_]+", display[key].casefold())) for key in tracks}  # any script's
     out = {}
     for key, own in words.items():
         wider = [k for k, w in words.items() if w and w < own]  # a proper subset: fewer words, all of them ours
