@@ -9,6 +9,15 @@ def test_folders_named_as_audiobooks_and_podcasts_are_shelved_are_spoken_and_mus
     for name in ("The Podcast Sessions", "Speech", "Books", "Audiobooks Vol. 2 (band)", "Rock"):
         assert not spoken_name(name), name
 
+def test_folders_and_tags_in_other_scripts_say_spoken_word_too():
+    # Only a-z and 0-9 were read: "Аудиокниги" or "オーディオブック" had no name at all, and their books were tagged as music.
+    for name in ("Аудиокниги", "Подкасты", "オーディオブック", "ポッドキャスト", "有声书", "오디오북"):
+        assert spoken_name(name), name
+    assert not spoken_name("Рок") and not spoken_name("Аудиокниги 2")
+    assert spoken_track("/m/x/1.mp3", "Аудиокнига") == "genre tags saying Аудиокнига"
+    assert spoken_track("/m/x/1.mp3", "오디오북") == "genre tags saying 오디오북"
+
+
 
 def test_a_track_is_spoken_by_its_genre_tag_or_the_audiobook_container():
     assert spoken_track("/m/x/book.M4B", "") == "audiobook files (.m4b)"

@@ -25,12 +25,17 @@ SPOKEN_FOLDER_NAMES = frozenset({
     "audiolibri", "audiolivro", "audiolivros", "luisterboek", "luisterboeken", "ljudbok", "ljudbocker", "lydbok",
     "lydboker", "lydboger", "aanikirja", "aanikirjat", "audiobooki", "audioknihy",
 })
+# The same in other scripts, as written (Russian, Ukrainian, Japanese, Chinese, Korean): their keys join the names
+# above `_name_key`.
+SPOKEN_FOLDER_NAMES_IN_OTHER_SCRIPTS = ("Аудиокниги", "Аудиокнига", "Аудіокниги", "Подкасты", "Подкасти",
+                                        "オーディオブック", "ポッドキャスト", "有声书", "有声读物", "播客", "오디오북", "팟캐스트")
 
 # Genre tags (as genre_key spells them) that say a track is speech: ID3v1's Speech, Audiobook and Podcast, iTunes'
 # "Books & Spoken" and "Spoken & Audio", and the German shelves' Hörbuch and Hörspiel.
 SPOKEN_GENRES = frozenset(genre_key(name) for name in (
     "Audiobook", "Audiobooks", "Audio Book", "Podcast", "Podcasts", "Speech", "Spoken Word", "Spoken",
     "Books & Spoken", "Spoken & Audio", "Hörbuch", "Hörbücher", "Hörspiel", "Livre audio", "Audiolibro", "Lecture",
+    "Аудиокнига", "Аудиокниги", "Подкаст", "オーディオブック", "ポッドキャスト", "有声书", "播客", "오디오북", "팟캐스트",
 ))
 
 AUDIOBOOK_SUFFIX = ".m4b"  # the audiobook container: an MP4 that players open as a book, with its place kept
@@ -48,7 +53,10 @@ class SpokenFolder:
 def _name_key(name: str) -> str:
     text = unicodedata.normalize("NFKD", name).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch)).replace("&", " and ")
-    return " ".join(re.findall(r"[0-9a-z]+", text))
+    return " ".join(re.findall(r"[^\W_]+", text))  # words of any script ("Аудиокниги", "オーディオブック")
+
+
+SPOKEN_FOLDER_NAMES |= frozenset(map(_name_key, SPOKEN_FOLDER_NAMES_IN_OTHER_SCRIPTS))
 
 
 def spoken_name(name: str) -> bool:
