@@ -58,6 +58,22 @@ def test_a_search_finds_every_word_in_any_order_blind_to_case_and_accents(typed,
     assert found(typed) == titles
 
 
+OTHER_SCRIPTS = [Song("Группа крови", "Кино", "Группа крови", "Русский рок", "", "/music/Кино/01.mp3", 1988),
+                 Song("夜に駆ける", "YOASOBI", "THE BOOK", "J-Pop", "Jポップ", "/music/YOASOBI/01.flac", 2019)]
+
+
+@pytest.mark.parametrize(("typed", "titles"), [
+    ("рок кино", ["Группа крови"]),  # in any script that spaces its words, at a word's start
+    ("РОК", ["Группа крови"]),
+    ("ок", []),  # not from inside one: "ок" was found in "рок"
+    ("駆ける", ["夜に駆ける"]),  # Japanese spaces no words: anywhere
+    ("ポップ", ["夜に駆ける"]),
+])
+def test_a_search_in_another_script_finds_words_as_that_script_writes_them(typed, titles):
+    matches = parse_search(typed).matcher()
+    assert [song.title for song in OTHER_SCRIPTS if matches(song)] == titles
+
+
 @pytest.mark.parametrize(("typed", "titles"), [
     ('"kind of blue"', ["So What"]),
     ('"blue of kind"', []),  # a phrase keeps its words together and in order

@@ -25,7 +25,11 @@ UNACCENTED = str.maketrans({"ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "t
 TOKEN = re.compile(r'(-)?(?:(\w+):)?(?:"([^"]*)"?|(\S*))')
 # Latin, Greek and Cyrillic accents once taken apart from their letters (NFKD); other scripts' marks are their letters'.
 ACCENTS = re.compile("[\u0300-\u036f]")
-ASCII_WORD = re.compile(r"[a-z0-9]")  # where a folded word begins with this, it is looked for at a word's start
+# Where a folded word begins with a letter or digit it is looked for at a word's start, in any script that spaces its
+# words ("рок" in "Русский рок", not "ок"); in those that do not (Chinese, Japanese, Thai...), anywhere.
+WORD_START = re.compile(r"[^\W_]")
+UNSPACED = re.compile("[\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3400-\u9fff\uf900-\ufaff"
+                      "\uff66-\uff9f\U00020000-\U0003ffff]")
 YEARS = re.compile(r"(\d{1,4})?\s*(-|\.\.)?\s*(\d{1,4})?")
 YEAR_FROM = re.compile(r"(>=?|<=?)\s*(\d{1,4})")  # year:>1990, year:<=1970, as other players' searches take them
 
@@ -62,11 +66,12 @@ def _folded(text: str) -> str:
 
 def finder(word: str, text_of: Callable = str) -> Callable:
     """A test that `word` begins in a folded text where a word of it begins ("3" is in "Track 3" and "3rd", not in
-    "mp3" or "13"; "ros" in "Sigur Rós"), or anywhere when it begins with neither letter nor digit ("/jazz/");
+    "mp3" or "13"; "ros" in "Sigur Rós"; "рок" in "Русский рок"), or anywhere when it begins with neither letter nor
+    digit ("/jazz/") or is in a script that does not space its words ("ジャズ");
     `text_of` gives the text from what is tested (one call a row: the filter runs this over 100,000 of them)."""
-    if not ASCII_WORD.match(word):
+    if not WORD_START.match(word) or UNSPACED.match(word):
         return lambda item: word in text_of(item)
-    search = re.compile(r"(?<![a-z0-9])" + re.escape(word)).search
+    search = re.compile(r"(?<![^\W_])" + re.escape(word)).search
 
     def begins_a_word(item) -> bool:
         text = text_of(item)
