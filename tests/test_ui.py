@@ -3160,6 +3160,10 @@ def test_settings_the_system_will_not_read_are_named_not_taken_for_a_first_start
     assert AppSettings(QSettings(str(ini), QSettings.Format.IniFormat)).unreadable == (
         "settings not read (Is a directory); the defaults are used")
     assert AppSettings(QSettings(str(tmp_path / "new.ini"), QSettings.Format.IniFormat)).unreadable is None
+    from desktop.ui.app_settings import system_reason
+
+    os.mkfifo(tmp_path / "pipe.ini")  # asked why, never opened: a pipe would wait for good
+    assert system_reason(str(tmp_path / "pipe.ini"), "a") == "not a file (a device, pipe or socket)"
     shown = []
     monkeypatch.setattr(paths, "settings_file", lambda: ini)
     monkeypatch.setattr(MainWindow, "show", lambda window: shown.append(window))

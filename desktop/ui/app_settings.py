@@ -89,6 +89,8 @@ def system_reason(path: str, mode: str) -> str:
     standing = next(p for p in (folder, *folder.parents) if p.exists() or p == p.parent)
     if not standing.is_dir():
         return f"{standing} is not a folder"
+    if Path(path).exists() and not (Path(path).is_file() or Path(path).is_dir()):
+        return "not a file (a device, pipe or socket)"  # never opened: a pipe would wait for good
     try:
         if mode == "a":  # Qt makes the file's folders first
             folder.mkdir(parents=True, exist_ok=True)
