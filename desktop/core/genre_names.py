@@ -50,6 +50,23 @@ TRANSLATED = {
     "opera": ("oper", "operas", "opern"),
 }
 ALIASES |= {name: key for key, names in TRANSLATED.items() for name in names}
+# The genres the shipped model knows, and a few as common, in Russian, Japanese, Korean and Chinese, as written: their
+# keys join ALIASES below genre_key. A library tagged "Рок" then shows and is written the model's rock as Рок.
+TRANSLATED_IN_OTHER_SCRIPTS = {
+    "rock": ("Рок", "ロック", "록", "摇滚", "搖滾"),
+    "pop": ("Поп", "ポップ", "ポップス", "팝", "流行", "流行音乐", "流行音樂"),
+    "jazz": ("Джаз", "ジャズ", "재즈", "爵士", "爵士乐", "爵士樂"),
+    "blues": ("Блюз", "ブルース", "블루스", "蓝调", "藍調"),
+    "classical": ("Классика", "Классическая музыка", "クラシック", "클래식", "古典音乐", "古典音樂"),
+    "country": ("Кантри", "カントリー", "컨트리", "乡村", "鄉村", "乡村音乐", "鄉村音樂"),
+    "disco": ("Диско", "ディスコ", "디스코", "迪斯科"),
+    "hiphop": ("Хип-хоп", "ヒップホップ", "힙합", "嘻哈"),
+    "metal": ("Метал", "メタル", "메탈", "金属", "金屬"),
+    "reggae": ("Регги", "レゲエ", "레게", "雷鬼"),
+    "electronic": ("Электроника", "Электронная музыка", "エレクトロニカ", "電子音楽", "일렉트로닉", "电子", "电子音乐",
+                   "電子音樂"),
+    "soundtrack": ("Саундтрек", "サウンドトラック", "サントラ", "사운드트랙", "原声", "原声带", "原聲帶", "配乐"),
+}
 
 
 def id3v1_name(number: int) -> str | None:
@@ -117,21 +134,28 @@ def first_named(file_genre: str | None) -> str | None:
 @functools.lru_cache(maxsize=4096)  # a library has few distinct genre names, asked about for every track
 def genre_key(name: str) -> str:
     """The key that spelling variants share: case, spaces, punctuation and '&'/'and' ignored; aliases merged."""
+    key = spelling_key(name)
+    return ALIASES.get(key, key)
+
+
+def spelling_key(name: str) -> str:
+    """A name's key before aliases: lower case, accents, spaces and punctuation aside, '&' as 'and'."""
     text = unicodedata.normalize("NFKD", str(name)).casefold()
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = text.replace("&", "and").replace("+", "and")
     text = re.sub(r"\b'?n'?\b", "and", text) if re.search(r"\b'n'?\b|\bn'\b", text) else text
     key = re.sub(r"[^0-9a-z]+", "", text.replace("alt.", "alt "))
     if not key:
-        # A name in another script ("Поп", "ロック", "روك"): its own letters, where keeping only a-z and 0-9 left none,
-        # and such a genre was junk (dropped from learning; `fill` wrote over it). Only then: a name with a Latin letter
-        # keeps the key stored merges know it by.
-        # (letters, digits and the vowel signs some scripts write letters with: "रॉक" is not "रक")
+        # A name in another script ("Поп", "ロック", "روك"): its own letters, digits and the vowel signs some scripts
+        # write letters with ("रॉक" is not "रक"). Keeping only a-z and 0-9 left none, and such a genre was junk
+        # (dropped from learning; `fill` wrote over it). Only then: a name with a Latin letter keeps the key stored
+        # merges know it by.
         key = "".join(ch for ch in text if unicodedata.category(ch)[0] in "LNM")
-    return ALIASES.get(key, key)
+    return key
 
 
-JUNK |= {genre_key(name) for name in PLACEHOLDERS_IN_OTHER_SCRIPTS}
+JUNK |= {spelling_key(name) for name in PLACEHOLDERS_IN_OTHER_SCRIPTS}
+ALIASES |= {spelling_key(name): key for key, names in TRANSLATED_IN_OTHER_SCRIPTS.items() for name in names}
 
 
 def display_names(names: Iterable[str] | Counter) -> dict[str, str]:
