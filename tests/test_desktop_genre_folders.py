@@ -23,6 +23,8 @@ def test_a_folder_named_for_a_genre_gives_it_in_any_spelling_and_other_folders_d
     assert folder_genre("Soundtracks", KNOWN) == "Soundtrack" and folder_genre("shoegaze", KNOWN) == "shoegaze"
     assert folder_genre("Klassik", KNOWN) == "Klassik" and folder_genre("Rockmusik", KNOWN) == "Rock"
     assert folder_genre("Música Pop", KNOWN) == "Pop" and folder_genre("Country Music", KNOWN) == "Country"
+    assert folder_genre("Рок-музыка", KNOWN) == "Рок" and folder_genre("摇滚音乐", KNOWN) == "摇滚"  # in other scripts
+    assert folder_genre("Джаз", KNOWN) == "Джаз" and folder_genre("Музыка", KNOWN) is None
     for name in ("Music", "Musik", "Various", "Compilations", "New", "Singles", "Unknown", "Radiohead", "Volksmusik",
                  "Chris", "s", "Musik von Bach"):
         assert folder_genre(name, KNOWN) is None, name

@@ -9,8 +9,10 @@ import re
 from desktop.core.genre_names import JUNK, genre_key
 from desktop.core.scan import holding_root
 
-# A word for music around a genre's name: "Rock Music", "Rockmusik", "Música Pop", "Musique rock".
-_MUSIC_AFTER = re.compile(r"[\s_-]*(?:music|musik|muziek|musikk|musique|musica|música)$", re.IGNORECASE)
+# A word for music around a genre's name: "Rock Music", "Rockmusik", "Música Pop", "Musique rock", "Рок-музыка",
+# "摇滚音乐".
+_MUSIC_AFTER = re.compile(r"[\s_-]*(?:music|musik|muziek|musikk|musique|musica|música|музыка|音楽|音乐|音樂|음악)$",
+                          re.IGNORECASE)
 _MUSIC_BEFORE = re.compile(r"^(?:music|musik|musique|musica|música|muziek)[\s_-]+(?:(?:de|del|di)\s+)?",
                            re.IGNORECASE)
 

@@ -13,10 +13,10 @@ from desktop.core.genres import CONTROL, join_genres, split_genres
 # Keys (see genre_key) of names that say nothing about the music.
 JUNK = {"", "unknown", "other", "others", "misc", "miscellaneous", "genre", "none", "null", "undefined", "various",
         "na", "nogenre", "unknowngenre", "default", "music", "general", "musik", "musique", "musica", "muziek"}
-# The same in scripts whose names key on their own letters (Russian, Chinese, Japanese: unknown, other, misc), as
-# written; their keys join JUNK below genre_key.
-PLACEHOLDERS_IN_OTHER_SCRIPTS = ("Неизвестно", "Неизвестный", "Неизвестный жанр", "Другое", "Разное", "未知", "其他",
-                                 "不明", "その他")
+# The same in scripts whose names key on their own letters (Russian, Chinese, Japanese, Korean: unknown, other,
+# misc, music), as written; their keys join JUNK below genre_key.
+PLACEHOLDERS_IN_OTHER_SCRIPTS = ("Неизвестно", "Неизвестный", "Неизвестный жанр", "Другое", "Разное", "Музыка", "未知",
+                                 "其他", "不明", "その他", "音楽", "音乐", "音樂", "음악")
 
 # Spellings that mean the same genre, by key -> the key they merge into. Small on purpose: only
 # variants a listener would call one genre, not sub-genres.
