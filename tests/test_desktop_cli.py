@@ -417,6 +417,32 @@ def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys)
     assert capsys.readouterr().out.startswith("Heavy Metal is now spelled heavy metal (")
 
 
+def test_listings_line_up_genres_in_wide_letters_as_a_terminal_shows_them():
+    # Padded by characters, a column holding "ロック" (two columns a letter) ran past the others' by three.
+    from desktop.core.wording import columns, fitted, padded
+
+    assert [columns(t) for t in ("Rock", "ロック", "Рок", "Jazz\u0301", "ｼﾞｬｽﾞ")] == [4, 6, 3, 4, 5]
+    assert [fitted(t, 8) for t in ("Rock", "ロック", "サウンドトラック", "Contemporary")] == [
+        "Rock    ", "ロック  ", "サウン… ", "Contemp…"]
+    assert padded("ロック", 8) == "ロック  " and padded("Contemporary", 8) == "Contemporary"
+    assert fitted("x" * 200_000, 24) == "x" * 23 + "…"  # a corrupt tag's: cut at once
+
+
+def test_list_lines_up_its_columns_whatever_the_genres_letters(lib, capsys):
+    from desktop.core.wording import columns
+
+    music, files = lib
+    for file, genre in zip(files, ("ロック", "Rock", "サウンドトラック・オリジナル・スコア"), strict=True):
+        write_genres(file, [genre])
+    assert main(["scan", str(music)]) == EXIT_OK
+    for file in files:
+        assert main(["set", str(file), read_tags(file).genres[0]]) == EXIT_OK  # shown as their genres
+    capsys.readouterr()
+    assert main(["list"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert len({columns(line[:line.index("/")]) for line in lines}) == 1, lines  # the paths begin in one column
+
+
 def test_a_corrupt_genre_tag_thousands_of_characters_long_is_listed_cut_and_kept_whole_in_json(lib, capsys):
     # One line of `genres` (and the scan's "most tagged so far") printed all 5,000 characters of such a tag.
     music, files = lib

@@ -17,7 +17,7 @@ from desktop.cli.output import (
 )
 from desktop.core.analysis import ERROR, status_words
 from desktop.core.errors import GenreTaggerError
-from desktop.core.wording import count, shortened, sureness
+from desktop.core.wording import count, padded, shortened, sureness
 from desktop.services.learning import LearnSettings
 
 
@@ -83,7 +83,7 @@ def cmd_learn(args, out: Output) -> int:
     out.say(f"{'genre':<24} {'tracks':>6} {'precision':>9} {'recall':>6} {'F1':>5}  most often taken for")
     for name, f in est.per_genre.items():
         taken = f"{shortened(f['taken_for'])} ({f['taken_for_tracks']})" if f["taken_for"] else "-"
-        out.say(f"{shortened(name):<24} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}  {taken}")
+        out.say(f"{padded(shortened(name), 24)} {f['tracks']:>6} {f['precision']:>9.2f} {f['recall']:>6.2f} {f['f1']:>5.2f}  {taken}")
     out.say(f"overall: accuracy {est.accuracy:.3f}, balanced {est.balanced_accuracy:.3f} "
             f"({est.folds}-fold cross-validation grouped by {est.grouped_by})")
     mix_ups = report.mix_ups()

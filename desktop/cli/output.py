@@ -13,7 +13,7 @@ import time
 
 from desktop.core.genres import join_genres
 from desktop.core.progress_text import scan_progress, walk_progress
-from desktop.core.wording import count, sureness
+from desktop.core.wording import count, padded, sureness
 
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
 
@@ -165,7 +165,7 @@ NO_TRACKS_YET = "no tracks yet: scan a folder first (genre-tagger scan ~/Music)"
 def say_bars(out: Output, ranked: list[tuple[str, float]], width: int) -> None:
     """Each genre's probability and a bar, in the order given (most likely first), names padded to `width`."""
     for label, p in ranked:
-        out.say(f"   {label:<{width}} {sureness(p, 3)} {'#' * int(p * 40)}")
+        out.say(f"   {padded(label, width)} {sureness(p, 3)} {'#' * int(p * 40)}")
 
 
 def say_window_tops(out: Output, starts: list[float], probabilities: list[list[float]], labels: list[str]) -> None:

@@ -18,7 +18,7 @@ from desktop.cli.output import (
 from desktop.core.analysis import status_words
 from desktop.core.errors import GenreTaggerError
 from desktop.core.search import read_as_words
-from desktop.core.wording import count, shortened, sureness
+from desktop.core.wording import columns, count, fitted, shortened, sureness
 from desktop.services.settings import TaggingSettings
 from desktop.store.schema import display_status
 
@@ -79,16 +79,14 @@ def cmd_list(args, out: Output) -> int:
             return EXIT_OK
         # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
         # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
-        width = max(14, min(24, max((len(t.genre or "") for t in tracks), default=0)))
+        width = max(14, min(24, max((columns(t.genre or "") for t in tracks), default=0)))
         # --no-genre: each says why in its status's place ("unlike every genre learned from your library (closest:
         # Disco 0.96)", a decoding error), where its status alone said "unlike" or "error".
         status = {t.id: why.get(t.id) or (args.no_genre and t.error) or status_words(shown_status(t)) for t in tracks}
-        status_width = max(10, max((len(text) for text in status.values()), default=0))
+        status_width = max(10, max((columns(text) for text in status.values()), default=0))
         for t in tracks:
             conf = sureness(t.confidence) if t.confidence is not None else "  - "
-            genre = t.genre or "-"
-            genre = genre if len(genre) <= width else genre[: width - 1] + "…"
-            out.say(f"{genre:<{width}} {conf}  {status[t.id]:<{status_width}} {t.path}")
+            out.say(f"{fitted(t.genre or '-', width)} {conf}  {fitted(status[t.id], status_width)} {t.path}")
     return EXIT_OK
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import unicodedata
 
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
@@ -18,6 +20,31 @@ LISTED_NAME = 60
 def shortened(name: str, limit: int = LISTED_NAME) -> str:
     """A name as a listing shows it: whole up to `limit` characters, else cut with an ellipsis ('Weirdxxxx…')."""
     return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+@functools.lru_cache(maxsize=4096)  # a listing pads the same few genres on every row
+def columns(text: str) -> int:
+    """The terminal columns `text` takes: a Chinese, Japanese or Korean letter (wide, full-width) two, a combining
+    mark none, any other character one."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fitted(text: str, width: int) -> str:
+    """`text` in exactly `width` terminal columns: cut with an ellipsis where it is wider, else padded with spaces
+    (by characters, a column of "ロック" and "Rock" went out of line)."""
+    if columns(text) > width:
+        text = text[:width]  # a character takes a column at least (a combining mark aside): no more can fit
+        while text and columns(text) > width - 1:
+            text = text[:-1]
+        text += "…"
+    return padded(text, width)
+
+
+def padded(text: str, width: int) -> str:
+    """`text` and the spaces that make it `width` terminal columns wide (never cut)."""
+    return text + " " * (width - columns(text))
 
 
 def _cut(value: float, places: int) -> float:
