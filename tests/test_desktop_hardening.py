@@ -474,6 +474,19 @@ def test_a_library_on_a_read_only_folder_is_refused_by_name(tmp_path):
     assert (folder / "library.db").read_bytes() == before and not (folder / "new.db").exists()
 
 
+def test_a_tag_write_on_a_read_only_file_system_says_so(tmp_path):
+    # It said "file is read-only; not forcing a write" of a file whose permissions were fine: the disk was mounted
+    # read-only (a locked SD card, a Windows disk left hibernated), which a listener looked for nowhere.
+    song = make_track(tmp_path / "music", "song", "tones", "mp3", 2.0)
+    before = song.read_bytes()
+    with read_only_folder(song.parent) as (seen, why):
+        with pytest.raises(TagWriteError) as refused:
+            write_genres(seen / song.name, ["Jazz"])
+        said = "file is on a read-only file system" if why == "on a read-only file system" else "file is read-only"
+        assert refused.value.path == seen / song.name and refused.value.reason.startswith(said)
+    assert song.read_bytes() == before
+
+
 def test_a_library_on_read_only_media_can_still_be_listed(tmp_path, capsys, monkeypatch):
     # A backup on a read-only disk could not even be listed (SQLite's WAL needs its -shm beside the file).
     import sqlite3

@@ -88,6 +88,15 @@ def library_copy_files(db: Path) -> list[Path]:
     return [library_copy_file(db), *sorted(db.parent.glob(f"{db.name}.v*.backup"))]
 
 
+def on_read_only_mount(where: str | Path) -> bool:
+    """True where `where` lies on a file system mounted read-only (a locked SD card, a Windows disk left hibernated,
+    a backup mounted so): no file there can change, whatever its permissions say."""
+    try:
+        return bool(os.statvfs(where).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
 def read_only_uri(path: Path, immutable: bool = False) -> str:
     """SQLite's URI for reading a library without writing anything (immutable: not even a lock or -shm)."""
     return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError, TagWriteError
 from desktop.core.fingerprint import audio_hash
-from desktop.core.paths import NAME_MAX
+from desktop.core.paths import NAME_MAX, on_read_only_mount
 
 TEMP_MARK = ".genre-tagger-tmp"
 # Our own copies only: a leading dot, any name, the mark, then the original's extension.
@@ -112,6 +112,9 @@ def write_target(path: Path) -> Path:
 
 
 def _check_writable(path: Path, st: os.stat_result) -> None:
+    if on_read_only_mount(path):  # said as such: "file is read-only" sent listeners to its permissions, which were fine
+        raise TagWriteError(path, "file is on a read-only file system (a locked SD card, a disk mounted read-only, or a "
+                                  "Windows disk left hibernated); nothing written")
     # The mode bits count too: root may write anything, but a file marked read-only stays so.
     if not os.access(path, os.W_OK) or not st.st_mode & stat.S_IWUSR:
         raise TagWriteError(path, "file is read-only; not forcing a write")

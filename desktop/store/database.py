@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 from desktop.core.errors import GenreTaggerError
 from desktop.core.formats import is_supported, unread_audio_kind
 from desktop.core.genre_names import tag_genres
-from desktop.core.paths import read_only_uri
+from desktop.core.paths import on_read_only_mount, read_only_uri
 from desktop.store.backup import (
     BackupError,
     LibraryDamaged,
@@ -205,19 +205,12 @@ def check_writable(path: Path) -> None:
         return
     for where in ([path] if path.exists() else []) + [path.parent]:
         if not os.access(where, os.W_OK):
-            why = "is on a read-only file system" if _read_only_mount(where) else "is read-only for this user"
+            why = "is on a read-only file system" if on_read_only_mount(where) else "is read-only for this user"
             if not path.exists():
                 raise DatabaseError(path, f"cannot create a library there: folder {where} {why}; choose another --db")
             what = "file" if where == path else f"folder {where}"
             raise ReadOnlyLibrary(path, f"the library's {what} {why}; nothing can change it where it is, `genre-tagger list` can read it "
                                         "(copy it somewhere writable, or choose another --db)")
-
-
-def _read_only_mount(where: Path) -> bool:
-    try:
-        return bool(os.statvfs(where).f_flag & os.ST_RDONLY)
-    except OSError:
-        return False
 
 
 def check_schema(engine: Engine, path: Path) -> None:
