@@ -750,6 +750,7 @@ def test_a_file_cut_short_gets_its_genre_from_what_is_there_with_a_warning(lib, 
     (["map", "-o", "m.png", "--threshold", "-0.5"], "argument --threshold: must be from 0 to 1, not -0.5"),
     (["scan", ".", "--multi-threshold", "high"], "argument --multi-threshold: must be a number from 0 to 1, not 'high'"),
     (["scan", ".", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
+    (["scan", ".", "--workers", "100000"], "argument --workers: must be at most 64, not 100000"),  # a decoder each
     (["learn", "--folds", "1"], "argument --folds: must be at least 2, not 1"),
     (["map", "-o", "m.png", "--size", "100000x100000"], "argument --size: must be from 400x200 to 10000x10000 pixels"),
     (["map", "-o", "m.png", "--size", "0x0"], "argument --size: must be from 400x200"),

@@ -23,8 +23,8 @@ def fraction(text: str) -> float:
     return value
 
 
-def at_least(low: int):
-    """An argparse type: a whole number of at least `low`."""
+def at_least(low: int, most: int | None = None):
+    """An argparse type: a whole number of at least `low` (and at most `most`, where given)."""
     def whole(text: str) -> int:
         try:
             value = int(text)
@@ -32,8 +32,15 @@ def at_least(low: int):
             raise argparse.ArgumentTypeError(f"must be a whole number, not {text!r}") from None
         if value < low:
             raise argparse.ArgumentTypeError(f"must be at least {low}, not {value}")
+        if most is not None and value > most:
+            raise argparse.ArgumentTypeError(f"must be at most {most}, not {value}")
         return value
     return whole
+
+
+# Decoding threads: each runs a decoder at once, and twice as many files wait decoded in memory. --workers 100000
+# queued every file of the library and started as many decoders as it held.
+MOST_WORKERS = 64
 
 
 def genre_text(text: str) -> str:
@@ -90,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_keep_times_option(scan)
     scan.add_argument("--separator", default="; ", help="ID3v2.3 multi-genre separator")
     scan.add_argument("--provenance", action="store_true", help="also write a GENRE_TAGGER field saying where the genre came from")
-    scan.add_argument("--workers", type=at_least(1), default=2, help="decoding threads")
+    scan.add_argument("--workers", type=at_least(1, MOST_WORKERS), default=2, help=f"decoding threads (1 to {MOST_WORKERS})")
     scan.add_argument("--watch", action="store_true", help="keep running: scan again (and with --write, write) a few "
                       "seconds after music comes, goes or is renamed in the folders, until Ctrl+C; with --json, one "
                       "line per scan")
