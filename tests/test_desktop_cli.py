@@ -1058,6 +1058,20 @@ def test_started_without_stdin_and_stderr_it_still_scans(lib, tmp_path):
         assert con.execute("pragma integrity_check").fetchone()[0] == "ok"
 
 
+def test_a_file_named_with_a_line_break_or_tab_keeps_its_listing_to_one_line(lib, capsys):
+    # "two\nlines.mp3" printed its line of `list` as two (and "wrote …" the same): a script reading a line per track,
+    # or a reader, took the second half for another track. --json keeps the name whole.
+    music, files = lib
+    odd = [files[0].rename(files[0].with_name("two\nlines.flac")), files[1].rename(files[1].with_name("a\tb.mp3"))]
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main(["list"]) == EXIT_OK
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 3 and any(line.endswith("two?lines.flac") for line in lines), lines
+    assert any(line.endswith("a?b.mp3") for line in lines), lines
+    assert {t["path"] for t in run_json(capsys, "list")[1]["tracks"]} >= {str(p) for p in odd}
+
+
 def test_a_terminal_that_cannot_show_a_file_name_gets_it_escaped(lib, tmp_path):
     # An ASCII or Latin-1 terminal: printing "Été à Paris.mp3" ended `list` with exit 2 and a codec error.
     music, files = lib

@@ -39,7 +39,8 @@ def cmd_models(args, out: Output) -> int:
             info = read_model_info(path)
             rows.append({"path": str(path), "name": info.name, "version": info.version, "labels": list(info.labels),
                          "accuracy": info.metrics.get("accuracy"), "trained_on": info.trained_on})
-            out.say(f"{path}\n   {info.key}, {len(info.labels)} genres, trained on {info.trained_on or '?'}"
+            out.say(str(path))
+            out.say(f"   {info.key}, {len(info.labels)} genres, trained on {info.trained_on or '?'}"
                     + (f", test accuracy {info.metrics['accuracy']:.3f}{measured_on(info.metrics)}" if "accuracy" in info.metrics else ""))
         except GenreTaggerError as exc:
             rows.append({"path": str(path), "error": exc.reason})

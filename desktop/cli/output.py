@@ -18,8 +18,9 @@ from desktop.core.wording import count, padded, sureness
 EXIT_OK, EXIT_PARTIAL, EXIT_ERROR, EXIT_CANCELLED = 0, 1, 2, 130
 
 
-# Control characters from tags and file names (ESC starts terminal escape sequences); line breaks stay.
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Control characters from tags and file names (ESC starts terminal escape sequences), line breaks and tabs too: a file
+# named with a line break split its line of `list` in two. A message of several lines says each on its own.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def terminal_safe(text: str) -> str:
@@ -203,7 +204,8 @@ def stop_on_interrupt(out: Output, stopping: str = "stopping after the file in h
         if stop.is_set():
             raise KeyboardInterrupt
         stop.set()
-        out.warn(f"\n{stopping} (Ctrl+C again to stop at once)")
+        out.warn("")  # off the line the terminal's ^C is on
+        out.warn(f"{stopping} (Ctrl+C again to stop at once)")
 
     previous = signal.signal(signal.SIGINT, interrupted)
     try:
