@@ -3154,6 +3154,7 @@ def test_settings_the_system_will_not_read_are_named_not_taken_for_a_first_start
 
     from desktop.core import paths
     from desktop.ui import app
+    from desktop.ui.app_settings import system_reason
 
     ini = tmp_path / "settings.ini"
     ini.mkdir()  # what the system refuses to read as a file
@@ -3161,8 +3162,6 @@ def test_settings_the_system_will_not_read_are_named_not_taken_for_a_first_start
         "settings not read (Is a directory); the defaults are used")
     for first in (tmp_path / "new.ini", tmp_path / "no" / "folder" / "yet.ini"):  # a first start: nothing to say
         assert AppSettings(QSettings(str(first), QSettings.Format.IniFormat)).unreadable is None
-    from desktop.ui.app_settings import system_reason
-
     os.mkfifo(tmp_path / "pipe.ini")  # asked why, never opened: a pipe would wait for good
     assert system_reason(str(tmp_path / "pipe.ini"), "a") == "not a file (a device, pipe or socket)"
     shown = []
