@@ -240,6 +240,26 @@ def test_a_walk_is_reported_a_few_times_a_second_not_per_file(env, monkeypatch):
     assert heard[0].rate == 0.0 and heard[-1].rate > 0  # no rate from the first moment
 
 
+def test_files_dated_centuries_ahead_or_before_1970_are_scanned_written_and_seen_unchanged(env):
+    # 2446 in nanoseconds is past SQLite's 64-bit integers: one such file (a camera's or an archive's clock) stopped
+    # the whole scan with "OverflowError: Python int too large to convert to SQLite INTEGER".
+    import os
+
+    ahead, before = 15_000_000_000 * 10**9, -2_000_000_000 * 10**9  # the year 2445; 1906
+    os.utime(env.files["mp3"], ns=(ahead, ahead))
+    os.utime(env.files["flac"], ns=(before, before))
+    assert os.stat(env.files["mp3"]).st_mtime_ns == ahead  # the file system keeps such times (ext4 does to 2446)
+    sync, results = env.scan()
+    assert sync.new == len(env.files) == len(results)
+    result = env.tagger.apply(env.tagger.plan(), "test")
+    assert len(result.written) == len(env.files) and not result.failed
+    sync, results = env.scan()
+    assert results == [] and sync.unchanged == len(env.files)  # as the write left them: nothing read again
+    os.utime(env.files["mp3"], ns=(ahead + 10**9, ahead + 10**9))
+    sync, results = env.scan()
+    assert sync.retagged + sync.changed == 1 and sync.unchanged == len(env.files) - 1  # a second later is a change
+
+
 def test_changed_audio_is_analysed_again(env):
     env.scan()
     make_track(env.files["flac"].parent, env.files["flac"].stem, "noise", "flac", 5.0, seed=42)

@@ -29,13 +29,28 @@ def system_tree(path: Path) -> Path | None:
     return None
 
 
+# SQLite keeps signed 64-bit integers; a file system keeps times to 2446 (ext4) or later, past 2262 in nanoseconds
+INT64_SPAN = 1 << 64
+
+
+def modified_stamp(st: os.stat_result) -> int:
+    """The file's modification time in nanoseconds, as stored: wrapped into SQLite's integer range, so a clock set
+    centuries ahead (a camera's, an archive's) is still a time that tells a change, not an overflow that stops a scan."""
+    return (st.st_mtime_ns + INT64_SPAN // 2) % INT64_SPAN - INT64_SPAN // 2
+
+
 @dataclass(frozen=True)
 class FoundFile:
     """A music file and the stat figures that tell whether it changed."""
 
     path: Path
     size: int
-    mtime_ns: int
+    mtime_ns: int  # as stored (modified_stamp)
+
+    @classmethod
+    def of(cls, path: Path, st: os.stat_result) -> FoundFile:
+        """The file at `path` as `st` found it."""
+        return cls(path, st.st_size, modified_stamp(st))
 
 
 @dataclass(frozen=True)
@@ -175,7 +190,7 @@ def _music_file(path: Path, stat_of: Callable[[], os.stat_result], on_problem) -
             on_problem(ScanProblem(path, "file is not readable (permission denied)"))
             return None
         st = stat_of()
-        return FoundFile(path, st.st_size, st.st_mtime_ns)
+        return FoundFile.of(path, st)
     if kind := unread_audio_kind(path):
         on_problem(ScanProblem(path, f"{kind} files are not read by Genre Tagger (not analysed or tagged)"))
     return None

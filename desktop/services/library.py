@@ -28,6 +28,7 @@ from desktop.core.scan import (
     FoundFile,
     ScanProblem,
     left_out_reason,
+    modified_stamp,
     root_prefix,
     same_file,
     walk_music,
@@ -310,7 +311,7 @@ class Library:
                     reason = exc.reason if isinstance(exc, GenreTaggerError) else f"cannot read ({exc.strerror or exc})"
                     report.problems.append(ScanProblem(path, reason))
                     continue
-                self._sync_file(s, FoundFile(path, st.st_size, st.st_mtime_ns), report, report.problems.append)
+                self._sync_file(s, FoundFile.of(path, st), report, report.problems.append)
             s.commit()
         return report
 
@@ -418,7 +419,7 @@ class Library:
             last = track.id
             try:
                 st = os.stat(track.path)
-                if (st.st_size, st.st_mtime_ns) != (track.size, track.mtime_ns):
+                if (st.st_size, modified_stamp(st)) != (track.size, track.mtime_ns):
                     continue  # changed: the walk reads it whole
                 tags = read_tags(track.path, self.tag_options)
             except (OSError, GenreTaggerError):

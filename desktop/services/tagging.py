@@ -17,7 +17,7 @@ from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genre_names import names_a_genre, shown_genre, tag_genres, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
-from desktop.core.scan import within
+from desktop.core.scan import modified_stamp, within
 from desktop.core.tags import read_tags, write_genres
 from desktop.core.wording import sureness
 from desktop.services.album_genres import (
@@ -317,7 +317,7 @@ class TagService:
         entry.state = state
         try:
             st = Path(entry.path).stat()
-            entry.size_after, entry.mtime_ns_after = st.st_size, st.st_mtime_ns
+            entry.size_after, entry.mtime_ns_after = st.st_size, modified_stamp(st)
         except OSError:
             st = None
         if state == "undone" and entry.track_id:  # a correction this write carried goes with it
@@ -328,7 +328,7 @@ class TagService:
         track.file_genre = join_genres(genres)
         track.genre = current_genre(track)  # an undone correction of an unheard track: its tag's genre again
         if st is not None:
-            track.size, track.mtime_ns = st.st_size, st.st_mtime_ns
+            track.size, track.mtime_ns = st.st_size, modified_stamp(st)
         track.write_state = WRITTEN if state == "written" else NOT_WRITTEN
 
     # ---- corrections ------------------------------------------------------------------------
