@@ -1084,6 +1084,11 @@ def test_the_library_is_copied_once_a_day_and_a_damaged_one_names_its_copy(env):
     assert not daily_backup(db) and track_count(copy) == 0
     assert daily_backup(db, now=time.time() + BACKUP_EVERY_S + 1)  # a day later: the library as it is now
     assert track_count(copy) == len(env.files)
+    ahead = time.time() + 365 * BACKUP_EVERY_S  # made while the clock ran a year fast, which was then set right
+    os.utime(copy, (ahead, ahead))
+    env.tagger.correct([str(env.files["mp3"])], "Blues")
+    assert daily_backup(db) and track_count(copy) == len(env.files)  # not left a year out of date
+    assert not daily_backup(db)  # and then once a day again
     env.sessions.kw["bind"].dispose()
     damage(db)
     good = copy.read_bytes()

@@ -59,7 +59,8 @@ def daily_backup(db: Path, now: float | None = None) -> bool:
     out = library_copy_file(db)
     now = time.time() if now is None else now
     with contextlib.suppress(FileNotFoundError):
-        if now - out.stat().st_mtime < BACKUP_EVERY_S:
+        # A copy dated ahead of now was made while the clock ran fast (a dead clock battery, set right later): old
+        if 0 <= now - out.stat().st_mtime < BACKUP_EVERY_S:
             return False
     try:
         make_backup(db, out)
