@@ -652,6 +652,30 @@ def test_white_noise_is_not_music(exported_model, tmp_path):
     assert music_windows(windows.astype(np.float32), rate)[0].all()
 
 
+def test_float_audio_that_is_not_numbers_is_named_and_such_samples_heard_as_silence(exported_model, tmp_path):
+    # A faulty render writes NaN or infinity into float WAV: the model made a sure genre of such garbage.
+    import numpy as np
+    import soundfile as sf
+
+    from desktop.core.analysis import ERROR, Analyzer
+    from desktop.core.model import GenreModel
+    from trainer.synth import synth_track
+
+    rate = 16000
+    music = synth_track("tones", 6.0, rate, np.random.default_rng(3)).astype(np.float32)
+    sf.write(tmp_path / "music.wav", music, rate, subtype="FLOAT")
+    spoilt = music.copy()
+    spoilt[::500], spoilt[rate:rate + 100] = np.nan, np.inf
+    sf.write(tmp_path / "spoilt.wav", spoilt, rate, subtype="FLOAT")
+    sf.write(tmp_path / "garbage.wav", np.full(rate * 6, np.nan, np.float32), rate, subtype="FLOAT")
+    plain, part, garbage = Analyzer(GenreModel(exported_model, device="cpu")).analyse(
+        [tmp_path / "music.wav", tmp_path / "spoilt.wav", tmp_path / "garbage.wav"])
+    assert garbage.status == ERROR and garbage.top_genre is None
+    assert "audio samples are not numbers (NaN or infinite): damaged float audio" in garbage.error
+    assert part.top_genre == plain.top_genre == "tones" and np.isfinite(part.probabilities).all()
+    assert "of the audio listened to is not numbers (NaN or infinite" in part.note and plain.note is None
+
+
 # ---- 17. the threshold is applied when planning, not frozen at analysis -----------------------------------------
 def test_a_changed_threshold_counts_for_tracks_already_analysed(env):
     env.scan()

@@ -107,6 +107,9 @@ class Analyzer:
                 starts = [start for start, ok in zip(starts, whole, strict=True) if ok]
                 segments = [seg for seg, ok in zip(segments, whole, strict=True) if ok]
             windows = np.stack([_fit(seg, info.window_samples) for seg in segments])  # [n, samples]
+            if unheard := _not_numbers(path, segments):  # set to silence: the model made a genre of such garbage
+                windows = np.nan_to_num(windows, nan=0.0, posinf=0.0, neginf=0.0)  # [n, samples]
+                note = "; ".join(filter(None, (note, unheard)))
             return _Decoded(path, duration, starts, windows, note=note)
         except GenreTaggerError as exc:
             return _Decoded(path, error=exc.reason)
@@ -186,6 +189,20 @@ class Analyzer:
                 d.duration, self.labels[top], float(mean[top]), mean, embedding, d.starts, window_probs, note=d.note,
             ))
         return results
+
+
+def _not_numbers(path: Path, segments: list[np.ndarray]) -> str | None:
+    """What to say of decoded audio holding samples that are not numbers (NaN, infinite: float audio from a faulty
+    render or converter), None when it holds none; AudioDecodeError when it holds nothing else."""
+    bad = sum(int(np.count_nonzero(~np.isfinite(seg))) for seg in segments)  # of the samples decoded, before padding
+    if not bad:
+        return None
+    if bad == sum(len(seg) for seg in segments):
+        raise AudioDecodeError(path, "its audio samples are not numbers (NaN or infinite): damaged float audio, from a "
+                                     "faulty render or converter")
+    share = bad / sum(len(seg) for seg in segments)
+    return (f"{share:.1%} of the audio listened to is not numbers (NaN or infinite: damaged float audio), heard as "
+            "silence")
 
 
 def verdict(confidence: float, threshold: float, unlike: bool = False) -> str:
