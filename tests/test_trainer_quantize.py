@@ -55,6 +55,17 @@ def test_quantize_refuses_a_model_that_strays(exported_model, synth_data, tmp_pa
     with pytest.raises(QuantizeError, match="strays from the float one"):
         quantize(exported_model, out, synth_data, cache=tmp_path / "cache", say=lambda *_: None)
     assert list(tmp_path.glob("*.onnx")) == []  # nothing the app could pick up is left behind
+    assert not [p for p in tmp_path.iterdir() if p.name != "cache"]  # nor anything else
+
+
+def test_quantize_writes_only_a_file_named_onnx(exported_model, synth_data, tmp_path):
+    song = tmp_path / "song.flac"
+    song.write_bytes(b"fLaC music")
+    with pytest.raises(ValueError, match=f"{song}: a model's file name ends in .onnx"):
+        quantize(exported_model, song, synth_data, cache=tmp_path / "cache", say=lambda *_: None)
+    with pytest.raises(ValueError, match=f"{tmp_path}: is a folder"):
+        quantize(exported_model, tmp_path, synth_data, cache=tmp_path / "cache", say=lambda *_: None)
+    assert song.read_bytes() == b"fLaC music" and sorted(tmp_path.iterdir()) == [song]  # refused before any work
 
 
 def test_quantizing_an_int8_model_again_is_refused(int8_model, synth_data, tmp_path):

@@ -99,7 +99,37 @@ def test_export_fails_loudly_when_onnx_differs(exported_model, cnn_checkpoint, t
 
     with pytest.raises(ExportParityError, match="differs from PyTorch"):
         check_parity(Skewed(), copy, cfg.window_samples, cfg.sample_rate)
-    assert not copy.exists()
+
+
+def test_an_export_that_fails_its_check_leaves_the_model_that_was_there(cnn_checkpoint, exported_model, tmp_path,
+                                                                         monkeypatch):
+    # It wrote over the old model first and deleted the new one when the check failed: no model at all was left.
+    import trainer.export as export_module
+
+    out = tmp_path / "models" / "mine.onnx"
+    out.parent.mkdir()
+    out.write_bytes(exported_model.read_bytes())
+    monkeypatch.setattr(export_module, "PROB_TOLERANCE", -1.0)  # no export can pass: stands in for a faulty one
+    with pytest.raises(ExportParityError, match=f"{out}: onnxruntime differs from PyTorch .*; nothing written"):
+        export(cnn_checkpoint, out, say=lambda *_: None)
+    assert out.read_bytes() == exported_model.read_bytes() and sorted(out.parent.iterdir()) == [out]
+
+
+def test_export_writes_only_a_file_named_onnx_and_names_what_it_refuses(cnn_checkpoint, tmp_path, capsys):
+    # `--out song.mp3` replaced the song with the model; `--out FOLDER` ended in a traceback.
+    from trainer.__main__ import main
+
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"ID3 music")
+    for out, said in ((song, "a model's file name ends in .onnx"), (tmp_path, "is a folder; give the .onnx file"),
+                      (tmp_path / "notes.txt", "a model's file name ends in .onnx")):
+        assert main(["export", "--checkpoint", str(cnn_checkpoint), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {out}: {said}") and "Traceback" not in err
+    assert song.read_bytes() == b"ID3 music" and sorted(tmp_path.iterdir()) == [song]
+    out = tmp_path / "new folder" / "Mine.ONNX"
+    assert main(["export", "--checkpoint", str(cnn_checkpoint), "--out", str(out)]) == 0
+    assert onnx.load(str(out)).producer_name == "genre-tagger-trainer" and sorted(out.parent.iterdir()) == [out]
 
 
 def test_export_of_a_non_checkpoint_is_a_clear_error(tmp_path):

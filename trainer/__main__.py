@@ -322,8 +322,12 @@ def main(argv=None) -> int:
 
             paths = write_dataset(args.out, args.per_genre, args.seconds)
             print(f"wrote {len(paths)} tracks under {args.out}")
-    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+    except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file or folder it could not read or write (our own words where we raised it): no traceback
+        print(f"error: {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"error: {exc}",
+              file=sys.stderr)
         return 2
     return 0
 

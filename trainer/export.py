@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from trainer.checkpoint import load_checkpoint, model_from_checkpoint
+from trainer.model_file import model_out, written_whole
 
 OPSET = 17
 CONTRACT_VERSION = "1"
@@ -68,6 +69,7 @@ def export(checkpoint: str | Path, out: str | Path, report: str | Path | None = 
 
     import onnx
 
+    out = model_out(out)  # before loading anything: a wrong name is said at once
     state = load_checkpoint(checkpoint)
     net, cfg, labels = model_from_checkpoint(state)
     if version:
@@ -77,25 +79,27 @@ def export(checkpoint: str | Path, out: str | Path, report: str | Path | None = 
     report_data = json.loads(report_path.read_text()) if report_path.is_file() else None
     if report_data is None:
         say(f"note: no evaluation report at {report_path}; the model carries no test metrics")
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.zeros(2, cfg.window_samples)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
-        torch.onnx.export(
-            wrapper, (example,), str(out), dynamo=False, opset_version=opset,
-            input_names=["waveform"], output_names=["probabilities", "embedding"],
-            dynamic_axes={"waveform": {0: "batch"}, "probabilities": {0: "batch"}, "embedding": {0: "batch"}},
-        )
-    proto = onnx.load(str(out))
-    for key, value in model_metadata(state, cfg, labels, report_data).items():
-        entry = proto.metadata_props.add()
-        entry.key, entry.value = key, value
-    proto.producer_name = "genre-tagger-trainer"
-    proto.doc_string = f"Genre Tagger {cfg.model} model: waveform at {cfg.sample_rate} Hz -> genre probabilities"
-    onnx.checker.check_model(proto)
-    onnx.save(proto, str(out))
-    diff = check_parity(wrapper, out, cfg.window_samples, cfg.sample_rate)
+    with written_whole(out) as tmp:
+        example = torch.zeros(2, cfg.window_samples)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                wrapper, (example,), str(tmp), dynamo=False, opset_version=opset,
+                input_names=["waveform"], output_names=["probabilities", "embedding"],
+                dynamic_axes={"waveform": {0: "batch"}, "probabilities": {0: "batch"}, "embedding": {0: "batch"}},
+            )
+        proto = onnx.load(str(tmp))
+        for key, value in model_metadata(state, cfg, labels, report_data).items():
+            entry = proto.metadata_props.add()
+            entry.key, entry.value = key, value
+        proto.producer_name = "genre-tagger-trainer"
+        proto.doc_string = f"Genre Tagger {cfg.model} model: waveform at {cfg.sample_rate} Hz -> genre probabilities"
+        onnx.checker.check_model(proto)
+        onnx.save(proto, str(tmp))
+        try:
+            diff = check_parity(wrapper, tmp, cfg.window_samples, cfg.sample_rate)
+        except ExportParityError as exc:  # never a model the app would trust: the one there before (if any) stays
+            raise ExportParityError(f"{out}: {exc}; nothing written") from exc
     say(f"exported {out} ({out.stat().st_size / 1e6:.2f} MB); onnxruntime vs PyTorch: "
         f"max prob diff {diff['probabilities']:.2e} (<= {PROB_TOLERANCE}), embedding rel diff {diff['embedding']:.2e} (<= {EMBED_TOLERANCE})")
     return out
@@ -124,6 +128,5 @@ def check_parity(wrapper: nn.Module, path: Path, samples: int, sample_rate: int)
         "embedding": float(np.abs(e_onnx - e_ref).max() / (np.abs(e_ref).max() + 1e-6)),
     }
     if diff["probabilities"] > PROB_TOLERANCE or diff["embedding"] > EMBED_TOLERANCE:
-        path.unlink(missing_ok=True)  # never leave a model behind that the app would trust
-        raise ExportParityError(f"{path}: onnxruntime differs from PyTorch ({diff}); the file was removed")
+        raise ExportParityError(f"onnxruntime differs from PyTorch ({diff})")
     return diff

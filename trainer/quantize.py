@@ -22,6 +22,7 @@ import numpy as np
 
 from trainer.data.cache import DecodeCache, DecodeError
 from trainer.data.sources import AUDIO_EXTENSIONS
+from trainer.model_file import model_out, written_whole
 
 FRONTEND_PREFIX = "/net/frontend/"  # node names of the exported front end (InferenceModel.net.frontend)
 FOLLOWERS = {"Relu", "Clip", "MaxPool"}  # run in int8 when they directly follow a quantized convolution
@@ -132,7 +133,7 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
         quantize_static,
     )
 
-    model, out = Path(model), Path(out)
+    model, out = Path(model), model_out(out)  # a wrong name is said before the slow work
     try:
         proto = onnx.load(str(model))
     except Exception as exc:
@@ -160,20 +161,23 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
         def get_next(self):
             return next(self.batches, None)
 
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp.onnx")
-    try:
+    with written_whole(out) as final:
+        tmp = final.with_name(final.name + ".float-to-int8")  # the quantizer's own output, before the contract is added
         try:
-            quantize_static(str(model), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
-                            nodes_to_quantize=with_followers(proto, nodes), per_channel=True, reduce_range=True,
-                            activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                            calibrate_method=CalibrationMethod.MinMax)
-        except Exception as exc:  # onnxruntime's quantizer raises its own and onnx's errors
-            raise QuantizeError(f"{model}: quantization failed ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
-        fidelity = compare(model, tmp, check)
-        if fidelity["top1_agreement"] < MIN_AGREEMENT or fidelity["mean_prob_diff"] > MAX_MEAN_PROB_DIFF:
-            raise QuantizeError(f"{model}: the int8 model strays from the float one ({fidelity}); nothing written")
-        quantized = onnx.load(str(tmp))
+            try:
+                quantize_static(str(model), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
+                                nodes_to_quantize=with_followers(proto, nodes), per_channel=True, reduce_range=True,
+                                activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                                calibrate_method=CalibrationMethod.MinMax)
+            except Exception as exc:  # onnxruntime's quantizer raises its own and onnx's errors
+                raise QuantizeError(f"{model}: quantization failed ({type(exc).__name__}: "
+                                    f"{str(exc).splitlines()[0][:200]})") from exc
+            fidelity = compare(model, tmp, check)
+            if fidelity["top1_agreement"] < MIN_AGREEMENT or fidelity["mean_prob_diff"] > MAX_MEAN_PROB_DIFF:
+                raise QuantizeError(f"{model}: the int8 model strays from the float one ({fidelity}); nothing written")
+            quantized = onnx.load(str(tmp))
+        finally:
+            tmp.unlink(missing_ok=True)  # the quantizer keeps its own intermediate files in a temporary folder
         del quantized.metadata_props[:]  # the quantizer drops some keys; carry the float model's contract over
         # Analyses are stored per model name and version: the int8 model's answers are its own.
         meta["model_version"] = meta.get("model_version", "0") + "+int8"
@@ -184,9 +188,7 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
             entry = quantized.metadata_props.add()
             entry.key, entry.value = key, value
         quantized.producer_name, quantized.doc_string = proto.producer_name, proto.doc_string
-        onnx.save(quantized, str(out))
-    finally:
-        tmp.unlink(missing_ok=True)  # the quantizer keeps its own intermediate files in a temporary folder
+        onnx.save(quantized, str(final))
     say(f"quantized {len(nodes)} convolutions: {out} ({out.stat().st_size / 1e6:.2f} MB); against the float model on "
         f"{fidelity['windows']} unseen windows: top-1 agreement {fidelity['top1_agreement']:.3f}, "
         f"mean prob diff {fidelity['mean_prob_diff']:.4f}")
