@@ -66,6 +66,45 @@ def test_cli_resume_reuses_the_checkpoint_config(tmp_path, synth_data):
     assert cfg.epochs == 3 and cfg.window_seconds == 1.0 and cfg.data == str(synth_data)
 
 
+@pytest.mark.parametrize(("flags", "said"), [
+    (["--epochs", "0"], "epochs: 0 is out of range; it must be at least 1"),  # "trained" and saved an untrained model
+    (["--window-seconds", "0"], "window_seconds: 0.0 is out of range; it must be more than 0"),  # was PyTorch's "random_ expects"
+    (["--n-mels", "0"], "n_mels: 0 is out of range"),  # was "torch.cat(): expected a non-empty list of Tensors"
+    (["--hop-length", "0"], "hop_length: 0 is out of range"),  # was "non-positive stride is not supported"
+    (["--sample-rate", "0"], "sample_rate: 0 is out of range"),  # was "at least two genres are needed, found []"
+    (["--mixup-alpha", "-1"], "mixup_alpha: -1.0 is out of range"),  # was taken as no mixup
+    (["--valid-fraction", "0.6", "--test-fraction", "0.4"], "valid_fraction + test_fraction: 0.6 + 0.4 leaves no track"),
+    (["--n-mels", "300"], "n_mels: 300 mel bands from 257 frequency bins"),
+    (["--window-seconds", "0.01"], "window_seconds: a 0.01 s window holds 160 samples, fewer than n_fft"),
+    (["--early-stop", "val_los"], "unknown early_stop 'val_los'; choose one of val_loss, val_acc"),
+    (["--model", "cnnn"], "unknown model 'cnnn'"),
+    (["--augment", "gain,noize"], "unknown augmentation noize"),
+])
+def test_a_setting_a_run_cannot_use_is_named_before_any_decoding(tmp_path, monkeypatch, capsys, flags, said):
+    import trainer.train as train_module
+    from trainer.__main__ import main
+
+    monkeypatch.setattr(train_module, "load_dataset", lambda *_a, **_k: pytest.fail("decoding began"))
+    assert main(["train", "--data", str(tmp_path), "--out", str(tmp_path / "run"), *flags]) == 2
+    assert capsys.readouterr().err.startswith(f"error: {said}")
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_config_file_that_is_not_one_is_named(tmp_path, capsys):
+    from trainer.__main__ import main
+
+    files = {"song.yaml": b"ID3\xff\xfe music", "broken.yaml": b"epochs: [1\n", "broken.json": b'{"epochs": }',
+             "list.json": b"[1]", "words.yaml": b"epochs: forty\n"}
+    said = {"song.yaml": "song.yaml: not a config file (not text", "broken.yaml": "broken.yaml: not a readable config file",
+            "broken.json": "broken.json: not a readable config file", "list.json": "list.json: a config file holds a mapping",
+            "words.yaml": "epochs: 'forty' is not a number (a whole one)"}
+    for name, content in files.items():
+        (tmp_path / name).write_bytes(content)
+        assert main(["train", "--config", str(tmp_path / name), "--data", str(tmp_path)]) == 2
+        err = capsys.readouterr().err
+        assert said[name] in err and "Traceback" not in err, err
+
+
 def test_export_contract_and_parity(exported_model, cnn_checkpoint):
     proto = onnx.load(str(exported_model))
     assert proto.opset_import[0].version >= 17

@@ -23,7 +23,7 @@ from trainer.data.cache import DecodeCache, decode_all
 from trainer.data.sources import DatasetError, discover
 from trainer.data.splits import assign_splits, class_report
 from trainer.data.windows import RandomWindows, track_windows
-from trainer.models import build_model
+from trainer.models import build_model, check_model_name
 from trainer.models.mobilenet import load_initial_weights
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,9 @@ def is_better(metric: str, value: float, best: float | None) -> bool:
 
 def train(cfg: TrainConfig, resume: str | Path | None = None, say=print) -> Path:
     """Train until the epochs run out or early stopping; return the best checkpoint's path."""
+    cfg.check()  # and the names that choose parts, before any decoding
+    augment = parse_augmentations(cfg.augment)
+    check_model_name(cfg.model)
     dist = setup_distributed(cfg.device)
     device = resolve_device(cfg.device, dist)
     main_say = say if dist.main else (lambda *_: None)
@@ -167,7 +170,6 @@ def train(cfg: TrainConfig, resume: str | Path | None = None, say=print) -> Path
     if dist.world > 1 and dist.main:
         torch.distributed.barrier()
     label_index = {label: i for i, label in enumerate(labels)}
-    augment = parse_augmentations(cfg.augment)
 
     model = build_model(cfg.model, len(labels), cfg.frontend(), dropout=cfg.dropout, width=cfg.width)
     if cfg.init_weights and not resume:

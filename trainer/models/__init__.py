@@ -44,12 +44,17 @@ def model_names() -> list[str]:
     return sorted(BACKBONES)
 
 
+def check_model_name(name: str) -> None:
+    """ValueError for a name --model does not accept, naming those it does."""
+    if name not in BACKBONES:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(model_names())}")
+
+
 def build_model(name, n_labels, frontend_cfg, *, dropout=0.3, width=1.0, mel_basis=None) -> GenreNet:
     """Build a registered model with the shared front end."""
     from trainer.frontend import MelFrontEnd
 
-    if name not in BACKBONES:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(model_names())}")
+    check_model_name(name)
     frontend = MelFrontEnd(frontend_cfg, mel_basis=mel_basis)
     network = NETWORKS.get(name, GenreNet)
     return network(frontend, BACKBONES[name](frontend_cfg.n_mels, width), n_labels, dropout=dropout)
