@@ -140,6 +140,35 @@ def test_a_wav_whose_header_gives_no_size_or_a_slight_miscount_is_not_said_to_be
         assert probe(path).duration == pytest.approx(10.0, abs=0.05), path.name
 
 
+def test_a_wav_whose_audio_chunk_says_0_bytes_is_heard_whole_hashed_by_its_audio_and_never_written(tmp_path):
+    # A recording streamed and never finished keeps the data chunk's size at 0: players (ffmpeg) read on to the
+    # file's end, libsndfile found "no audio frames", and its audio hash was the hash of nothing, one for every such
+    # file (a different recording could pass for this one moved).
+    from desktop.core.errors import TagWriteError
+    from desktop.core.fingerprint import audio_hash
+    from desktop.core.tags import write_genres
+
+    def unsized(source: Path) -> Path:
+        data = bytearray(source.read_bytes())
+        at = data.index(b"data") + 4
+        data[at:at + 4] = bytes(4)
+        out = source.with_name(f"unsized {source.name}")
+        out.write_bytes(bytes(data))
+        return out
+
+    tones, beats = make_track(tmp_path, "tones", "tones", "wav", 6.0), make_track(tmp_path, "beats", "beats", "wav", 6.0)
+    unsized_tones, unsized_beats = unsized(tones), unsized(beats)
+    assert probe(unsized_tones).duration == pytest.approx(6.0, abs=0.05)
+    (heard,), (plain,) = read_segments(unsized_tones, [(2.0, 1.0)], 16000), read_segments(tones, [(2.0, 1.0)], 16000)
+    assert len(heard) == len(plain) and np.corrcoef(heard, plain)[0, 1] > 0.99  # ffmpeg's resampler, not soxr's
+    assert audio_hash(unsized_tones) == audio_hash(tones) != audio_hash(unsized_beats) == audio_hash(beats)
+    before = unsized_tones.read_bytes()
+    with pytest.raises(TagWriteError, match="its WAV header gives its audio a size of 0 .*nothing written"):
+        write_genres(unsized_tones, ["Jazz"])
+    assert unsized_tones.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
+        "beats.wav", "tones.wav", "unsized beats.wav", "unsized tones.wav"]
+
+
 def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_path):
     # "cannot read audio ([ape @ 0x560dfb3538c0] Unsupported file version - 19.71\n/m/live.ape: Not yet implemented
     # in FFmpeg, patches welcome)": an address, the path again and a line break, in the listener's problems panel.

@@ -16,7 +16,7 @@ import numpy as np
 
 from desktop.core.decoder_chatter import decoder_chatter_filtered
 from desktop.core.errors import AudioDecodeError, unless_empty
-from desktop.core.fingerprint import declared_audio_bytes
+from desktop.core.fingerprint import declared_audio_bytes, sized_as_empty
 from desktop.core.formats import (
     CAF_CUT_BEFORE_INDEX,
     MP4,
@@ -56,6 +56,8 @@ def probe(path: Path) -> AudioInfo:
 
 def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
     """probe by the format's own reader: libsndfile, the header through mutagen, or ffprobe."""
+    if fmt.soundfile_decodes and sized_as_empty(path):
+        return _ffprobe(path)
     if fmt.soundfile_decodes:
         import soundfile as sf
 
@@ -122,7 +124,7 @@ def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo | None:
 def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
     """Decode [(start_s, seconds), ...] of `path` to mono float32 at `sample_rate`."""
     fmt = format_of(path)
-    if fmt.soundfile_decodes:
+    if fmt.soundfile_decodes and not sized_as_empty(path):
         return _read_soundfile(path, fmt, segments, sample_rate)
     refuse_if_protected(path, fmt)
     if not fmt.ffmpeg_seeks:

@@ -166,25 +166,49 @@ def _iff_audio_chunk(fh, magic: bytes, endian: str, chunk: bytes) -> tuple[int, 
     raise ValueError(f"no {chunk.decode()} chunk")
 
 
+# A streamed WAV's audio chunk size: a placeholder its writer never went back to fill in (ffmpeg writing to a pipe, a
+# recorder stopped by a crash or a flat battery), which gives no length: the audio runs to the file's end.
+PLACEHOLDER_SIZES = (0, 0xFFFFFFFF)
+
+
 def _iff_audio(fh, magic: bytes, endian: str, chunk: bytes) -> Iterator[tuple[int, int]]:
-    """The audio chunk of an IFF-style file, up to the file's end (a file cut short: the audio that is there)."""
+    """The audio chunk of an IFF-style file, up to the file's end (a file cut short: the audio that is there; one
+    streamed, its size a placeholder: all that follows, where a size of 0 hashed nothing, one hash for all such)."""
     start, end = _iff_audio_chunk(fh, magic, endian, chunk)
-    yield start, min(end, _file_size(fh))
+    yield start, _file_size(fh) if end - start in PLACEHOLDER_SIZES else min(end, _file_size(fh))
 
 
-def declared_audio_bytes(path: str | Path) -> tuple[int, int] | None:
-    """(bytes its header gives a WAV or AIFF file's audio chunk, bytes of it the file holds); None for other files,
-    a header not walked, or a streamed WAV's placeholder size (0 or 0xFFFFFFFF, which gives no length)."""
+def _audio_chunk_sizes(path: str | Path) -> tuple[int, int] | None:
+    """(bytes its header gives a WAV or AIFF file's audio chunk, bytes from its start to the file's end); None for
+    other files and a header not walked."""
     layout = IFF_AUDIO.get(format_of(path).name)
     if layout is None:
         return None
     try:
         with open(path, "rb") as fh:
             start, end = _iff_audio_chunk(fh, *layout)
-            size, there = end - start, _file_size(fh) - start
+            return end - start, _file_size(fh) - start
     except (OSError, struct.error, ValueError):
         return None
-    return None if size in (0, 0xFFFFFFFF) else (size, min(size, there))
+
+
+def declared_audio_bytes(path: str | Path) -> tuple[int, int] | None:
+    """(bytes its header gives a WAV or AIFF file's audio chunk, bytes of it the file holds); None for other files,
+    a header not walked, or a streamed WAV's placeholder size (which gives no length)."""
+    sizes = _audio_chunk_sizes(path)
+    if sizes is None or sizes[0] in PLACEHOLDER_SIZES:
+        return None
+    return sizes[0], min(sizes)
+
+
+def sized_as_empty(path: str | Path) -> bool:
+    """A WAV file whose data chunk says 0 bytes with audio after it (streamed, never finished): libsndfile finds no
+    frames in it, where ffmpeg (and every player built on it) reads on to the file's end. (Neither reads such an
+    AIFF file.)"""
+    if format_of(path).name != "WAV":
+        return False
+    sizes = _audio_chunk_sizes(path)
+    return sizes is not None and sizes[0] == 0 and sizes[1] > 0
 
 
 def _riff_regions(fh) -> Iterator[tuple[int, int]]:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from desktop.core import id3_frames, riff_info
 from desktop.core.errors import TagReadError, TagWriteError, unless_empty
+from desktop.core.fingerprint import sized_as_empty
 from desktop.core.formats import MP4, OGG_CODECS, AudioFormat, format_of, mp4_index_trouble
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.ogg_end import stops_before_its_last_page
@@ -582,6 +583,10 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
     path = Path(path)
     fmt = format_of(path)
     other = list(genres) if second_genres is None else list(second_genres)
+    if sized_as_empty(path):  # a tag written after the audio would be read as its end, or the audio as the tag
+        raise TagWriteError(path, f"its {fmt.name} header gives its audio a size of 0 (a recording streamed and never "
+                                  "finished: players read on to the file's end); a tag cannot be added safely until "
+                                  "an audio editor saves it again; nothing written")
 
     def modify(copy: Path) -> None:
         # ID3 tags are read as they are (mutagen's translation to v2.4 dropped a v2.3 file's RVAD, TRDA and TSIZ even
