@@ -169,6 +169,33 @@ def test_a_wav_whose_audio_chunk_says_0_bytes_is_heard_whole_hashed_by_its_audio
         "beats.wav", "tones.wav", "unsized beats.wav", "unsized tones.wav"]
 
 
+@pytest.mark.parametrize(("ext", "ffmpeg_format"), [("flac", "flac"), ("webm", "webm"), ("mka", "matroska")])
+def test_a_file_written_to_a_pipe_without_its_length_is_measured_and_heard_whole(tmp_path, ext, ffmpeg_format):
+    # Written to a pipe (a live recording: a browser's WebM, `ffmpeg ... -f flac - > x.flac`), a file's headers give
+    # no length: libsndfile gave such a FLAC 418293516410647 s, "only the first 7 s could be decoded (cut short?)",
+    # and ffprobe's missing length was said as "no audio stream".
+    import subprocess
+
+    whole = make_track(tmp_path, "whole", "tones", "wav", 8.0)
+    piped = tmp_path / f"piped.{ext}"
+    with open(piped, "wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(whole), "-f", ffmpeg_format, "-"], stdout=out,
+                       check=True)
+    assert probe(piped).duration == pytest.approx(8.0, abs=0.1)
+    (heard,) = read_segments(piped, [(6.5, 1.0)], 16000)
+    assert len(heard) > 15000 and np.abs(heard).max() > 0.01  # its last seconds are there to hear (Opus: less its delay)
+
+
+def test_a_file_without_its_length_that_does_not_decode_is_named(tmp_path):
+    from desktop.core.audio import _measured_length
+    from desktop.core.errors import AudioDecodeError
+
+    junk = tmp_path / "junk.webm"
+    junk.write_bytes(b"\x1aE\xdf\xa3" + bytes(64))
+    with pytest.raises(AudioDecodeError, match=r"junk\.webm: cannot tell its length: its headers give none, and "):
+        _measured_length(junk)
+
+
 def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_path):
     # "cannot read audio ([ape @ 0x560dfb3538c0] Unsupported file version - 19.71\n/m/live.ape: Not yet implemented
     # in FFmpeg, patches welcome)": an address, the path again and a line break, in the listener's problems panel.

@@ -68,7 +68,8 @@ def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
             raise AudioDecodeError(path, f"cannot read audio ({soundfile_reason(exc)})") from exc
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
-        duration = info.frames / info.samplerate
+        # A FLAC stream written to a pipe leaves its length unknown, which libsndfile gives as the most frames it can
+        duration = _measured_length(path) if info.frames >= UNKNOWN_FRAMES else info.frames / info.samplerate
         if fmt.length_from_header:
             duration = _declared_duration(path, duration)
         return AudioInfo(duration, info.samplerate, info.channels)
@@ -251,6 +252,27 @@ def _read_ffmpeg_in_one_pass(path: Path, segments: list[tuple[float, float]], sa
     return [np.concatenate(piece) if piece else np.zeros(0, np.float32) for piece in pieces]
 
 
+UNKNOWN_FRAMES = 1 << 62  # libsndfile's frame count for a stream of unknown length: 2**63 - 1
+MEASURE_RATE = 8000  # samples a second decoded to measure a length: enough to count, few to pass
+
+
+def _measured_length(path: Path) -> float:
+    """Seconds of audio in a file whose headers give no length, by decoding it whole (ffmpeg; the bytes are counted,
+    not kept): a few seconds' work for an hour of audio, asked only of such files."""
+    cmd = [_ffmpeg(), "-nostdin", "-v", "error", "-i", str(path), *_pcm_out(MEASURE_RATE)]
+    samples = 0
+    with tempfile.TemporaryFile() as errors, subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errors) as proc:
+        while chunk := proc.stdout.read(1 << 18):
+            samples += len(chunk) // 4
+        proc.wait()
+        errors.seek(0)
+        said = errors.read()
+    if proc.returncode != 0 or samples == 0:
+        raise AudioDecodeError(path, f"cannot tell its length: its headers give none, and "
+                                     f"{ffmpeg_reason(path, said, 'no audio decodes')}")
+    return samples / MEASURE_RATE
+
+
 def _ffprobe(path: Path) -> AudioInfo:
     exe = shutil.which("ffprobe")
     if exe is None:
@@ -261,10 +283,13 @@ def _ffprobe(path: Path) -> AudioInfo:
     try:
         data = json.loads(proc.stdout or b"{}")
         stream = data["streams"][0]
-        duration = float(stream.get("duration") or data["format"]["duration"])
-        info = AudioInfo(duration, int(stream["sample_rate"]), int(stream["channels"]))
+        rate, channels = int(stream["sample_rate"]), int(stream["channels"])
+        given = stream.get("duration") or data["format"].get("duration")
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise AudioDecodeError(path, f"cannot read audio ({ffmpeg_reason(path, proc.stderr, 'no audio stream')})") from exc
+    # No length given: a stream recorded live (a browser's or a phone's WebM, Matroska written to a pipe)
+    duration = _measured_length(path) if given is None else float(given)
+    info = AudioInfo(duration, rate, channels)
     if duration <= 0:  # a WMA header's play duration of 0 less its preroll read as -3.1 s
         raise AudioDecodeError(path, f"cannot tell its length (its header gives {duration:g} s)")
     return info
