@@ -46,6 +46,18 @@ def test_seeking_in_an_mp3_prints_nothing(tmp_path, capfd):
     assert capfd.readouterr().err == ""
 
 
+@pytest.mark.skipif(not ffmpeg_available(), reason="ffmpeg is needed to make an MP3")
+def test_seeking_in_a_wav_that_holds_mp3_prints_nothing(tmp_path, capfd):
+    # A WAV file may hold MP3 (format tag 0x55): libsndfile decodes it through the same libmpg123.
+    source = make_track(tmp_path, "beats", "beats", "wav", seconds=30.0)
+    held = tmp_path / "mp3 inside.wav"
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-c:a", "libmp3lame", str(held)], check=True)
+    capfd.readouterr()
+    windows = read_segments(held, [(s, 3.0) for s in (3.0, 7.5, 12.0, 18.0, 24.0)], 16000)
+    assert [len(w) for w in windows] == [48000] * 5
+    assert "libmpg123" not in capfd.readouterr().err
+
+
 def test_other_output_passes_at_once_and_chatter_is_dropped(capfd):
     err = _Err(capfd)
     with decoder_chatter_filtered():

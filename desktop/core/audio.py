@@ -287,9 +287,7 @@ def _ffprobe(path: Path) -> AudioInfo:
         given = stream.get("duration") or data["format"].get("duration")
     except (KeyError, IndexError, ValueError, TypeError) as exc:
         raise AudioDecodeError(path, f"cannot read audio ({ffmpeg_reason(path, proc.stderr, 'no audio stream')})") from exc
-    # No length given: a stream recorded live (a browser's or a phone's WebM, Matroska written to a pipe)
-    duration = _measured_length(path) if given is None else float(given)
-    info = AudioInfo(duration, rate, channels)
-    if duration <= 0:  # a WMA header's play duration of 0 less its preroll read as -3.1 s
-        raise AudioDecodeError(path, f"cannot tell its length (its header gives {duration:g} s)")
-    return info
+    # No length given: a stream recorded live (a browser's or a phone's WebM, Matroska or WavPack written to a pipe,
+    # which gives 0 s); none either where a WMA header's play duration of 0 less its preroll reads as -3.1 s
+    duration = float(given) if given is not None else 0.0
+    return AudioInfo(duration if duration > 0 else _measured_length(path), rate, channels)

@@ -57,7 +57,8 @@ OGG_FLAC = AudioFormat("Ogg FLAC", "vorbis", "mutagen.oggflac.OggFLAC", False)  
 # packet, as Vorbis's; libsndfile cannot decode it, ffmpeg does.
 SPEEX = AudioFormat("Speex", "vorbis", "mutagen.oggspeex.OggSpeex", False)
 MP4 = AudioFormat("MP4", "mp4", "mutagen.mp4.MP4", False)
-WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, riff_info=True, length_from_header=True)
+# A WAV file may hold MP3 (format tag 0x55), which libsndfile decodes through libmpg123 as it does MP3 files.
+WAV = AudioFormat("WAV", "id3", "mutagen.wave.WAVE", True, chatty_decoder=True, riff_info=True, length_from_header=True)
 AIFF = AudioFormat("AIFF", "id3", "mutagen.aiff.AIFF", True, length_from_header=True)
 WMA = AudioFormat("WMA", "asf", "mutagen.asf.ASF", False, length_from_header=True)
 WAVPACK = AudioFormat("WavPack", "ape", "mutagen.wavpack.WavPack", False)
