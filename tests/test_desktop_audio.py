@@ -166,7 +166,7 @@ def test_a_wav_whose_audio_chunk_says_0_bytes_is_heard_whole_hashed_by_its_audio
     assert len(heard) == len(plain) and np.corrcoef(heard, plain)[0, 1] > 0.99  # ffmpeg's resampler, not soxr's
     assert audio_hash(unsized_tones) == audio_hash(tones) != audio_hash(unsized_beats) == audio_hash(beats)
     before = unsized_tones.read_bytes()
-    with pytest.raises(TagWriteError, match="its WAV header gives its audio a size of 0 .*nothing written"):
+    with pytest.raises(TagWriteError, match="its WAV header gives a size of 0 .*nothing written"):
         write_genres(unsized_tones, ["Jazz"])
     assert unsized_tones.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == [
         "beats.wav", "tones.wav", "unsized beats.wav", "unsized tones.wav"]
@@ -197,6 +197,32 @@ def test_a_file_without_its_length_that_does_not_decode_is_named(tmp_path):
     junk.write_bytes(b"\x1aE\xdf\xa3" + bytes(64))
     with pytest.raises(AudioDecodeError, match=r"junk\.webm: cannot tell its length: its headers give none, and "):
         _measured_length(junk)
+
+
+@pytest.mark.parametrize(("name", "ffmpeg_options"), [
+    ("piped.aiff", ["-f", "aiff", "-"]),  # written to a pipe: every size 0, which the tag library cannot read
+    ("rf64.wav", ["-rf64", "always", "-f", "wav", "-"]),  # the 64-bit form: "damaged file structure (no RIFF header)"
+])
+def test_a_file_the_tag_library_cannot_read_but_whose_audio_decodes_is_heard_and_never_written(tmp_path, name,
+                                                                                                  ffmpeg_options):
+    import subprocess
+
+    from desktop.core.errors import TagWriteError
+    from desktop.core.fingerprint import audio_hash
+    from desktop.core.tags import FileTags, read_tags, write_genres
+
+    whole = make_track(tmp_path, "whole", "tones", "wav", 6.0)
+    made = tmp_path / name
+    with open(made, "wb") as out:
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(whole), *ffmpeg_options], stdout=out, check=True)
+    assert probe(made).duration == pytest.approx(6.0, abs=0.05)
+    assert read_tags(made) == FileTags()  # none read: its genre comes from listening
+    if name.endswith(".wav"):
+        assert audio_hash(made) == audio_hash(whole)  # the same audio in a 64-bit form
+    before = made.read_bytes()
+    with pytest.raises(TagWriteError, match="(header gives a size of 0|an RF64 WAV).*; nothing written"):
+        write_genres(made, ["Jazz"])
+    assert made.read_bytes() == before
 
 
 def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_path):

@@ -153,17 +153,34 @@ def _iff_chunks(fh, start: int, end: int, endian: str) -> Iterator[tuple[bytes, 
 
 # An IFF-style file's audio chunk: WAV, RIFF/data little-endian; AIFF, FORM/SSND big-endian.
 IFF_AUDIO = {"WAV": (b"RIFF", "<", b"data"), "AIFF": (b"FORM", ">", b"SSND")}
+# A WAV in 64-bit form (RF64, EBU Tech 3306; BW64, ITU-R BS.2088: recorders past 4 GB): its sizes in a ds64 chunk
+WAV_64_MAGICS = (b"RF64", b"BW64")
 
 
 def _iff_audio_chunk(fh, magic: bytes, endian: str, chunk: bytes) -> tuple[int, int]:
     """(data start, data end as its size declares it) of the audio chunk of an IFF-style file."""
     fh.seek(0)
-    if fh.read(4) != magic:
+    found = fh.read(4)
+    wav_64 = magic == b"RIFF" and found in WAV_64_MAGICS
+    if found != magic and not wav_64:
         raise ValueError(f"no {magic.decode()} header")
+    data_size = None  # a 64-bit WAV's, from its ds64 chunk
     for cid, start, end in _iff_chunks(fh, 12, _file_size(fh), endian):
+        if wav_64 and cid == b"ds64" and end - start >= 16:
+            fh.seek(start + 8)  # after the RIFF size: the data chunk's
+            data_size = struct.unpack("<Q", fh.read(8))[0]
         if cid == chunk:
-            return start, end
+            return start, start + data_size if data_size is not None and end - start == 0xFFFFFFFF else end
     raise ValueError(f"no {chunk.decode()} chunk")
+
+
+def is_wav_64(path: str | Path) -> bool:
+    """A WAV file in 64-bit form (RF64 or BW64), which the tag library cannot read or write."""
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(4) in WAV_64_MAGICS
+    except OSError:
+        return False
 
 
 # A streamed WAV's audio chunk size: a placeholder its writer never went back to fill in (ffmpeg writing to a pipe, a
@@ -178,16 +195,18 @@ def _iff_audio(fh, magic: bytes, endian: str, chunk: bytes) -> Iterator[tuple[in
     yield start, _file_size(fh) if end - start in PLACEHOLDER_SIZES else min(end, _file_size(fh))
 
 
-def _audio_chunk_sizes(path: str | Path) -> tuple[int, int] | None:
-    """(bytes its header gives a WAV or AIFF file's audio chunk, bytes from its start to the file's end); None for
-    other files and a header not walked."""
+def _audio_chunk_sizes(path: str | Path) -> tuple[int, int, int] | None:
+    """(bytes its header gives a WAV or AIFF file's audio chunk, bytes from its start to the file's end, the size its
+    RIFF or FORM header gives the whole); None for other files and a header not walked."""
     layout = IFF_AUDIO.get(format_of(path).name)
     if layout is None:
         return None
     try:
         with open(path, "rb") as fh:
             start, end = _iff_audio_chunk(fh, *layout)
-            return end - start, _file_size(fh) - start
+            fh.seek(4)
+            whole = struct.unpack(layout[1] + "I", fh.read(4))[0]
+            return end - start, _file_size(fh) - start, whole
     except (OSError, struct.error, ValueError):
         return None
 
@@ -198,7 +217,7 @@ def declared_audio_bytes(path: str | Path) -> tuple[int, int] | None:
     sizes = _audio_chunk_sizes(path)
     if sizes is None or sizes[0] in PLACEHOLDER_SIZES:
         return None
-    return sizes[0], min(sizes)
+    return sizes[0], min(sizes[:2])
 
 
 def sized_as_empty(path: str | Path) -> bool:
@@ -209,6 +228,14 @@ def sized_as_empty(path: str | Path) -> bool:
         return False
     sizes = _audio_chunk_sizes(path)
     return sizes is not None and sizes[0] == 0 and sizes[1] > 0
+
+
+def unfinished_header(path: str | Path) -> bool:
+    """A WAV or AIFF file whose header gives its whole or its audio a size of 0 with audio after it (written to a
+    pipe by ffmpeg, a recording never finished): the tag library cannot read it or would write its tag into the
+    audio, while the audio itself decodes."""
+    sizes = _audio_chunk_sizes(path)
+    return sizes is not None and 0 in (sizes[0], sizes[2]) and sizes[1] > 0
 
 
 def _riff_regions(fh) -> Iterator[tuple[int, int]]:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from desktop.core import id3_frames, riff_info
 from desktop.core.errors import TagReadError, TagWriteError, unless_empty
-from desktop.core.fingerprint import sized_as_empty
+from desktop.core.fingerprint import is_wav_64, unfinished_header
 from desktop.core.formats import MP4, OGG_CODECS, AudioFormat, format_of, mp4_index_trouble
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.ogg_end import stops_before_its_last_page
@@ -392,7 +392,14 @@ def read_tags(path: str | Path, options: TagOptions = TagOptions()) -> FileTags:
     """Genre, title, artist, album, album artist, compilation flag, track and disc numbers, year, iTunes' media kind
     and provenance of a file."""
     path = Path(path)
-    fmt, audio = _open(path)
+    if is_wav_64(path):  # the tag library reads RIFF WAV only: its genre comes from listening, and is never written
+        return FileTags()
+    try:
+        fmt, audio = _open(path)
+    except TagReadError:
+        if unfinished_header(path):  # its audio is there to hear; its tags (if any) are left as they are
+            return FileTags()
+        raise
     tags, kind = audio.tags, fmt.tag_kind
 
     def first(f, container=tags, of=kind):
@@ -583,8 +590,11 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
     path = Path(path)
     fmt = format_of(path)
     other = list(genres) if second_genres is None else list(second_genres)
-    if sized_as_empty(path):  # a tag written after the audio would be read as its end, or the audio as the tag
-        raise TagWriteError(path, f"its {fmt.name} header gives its audio a size of 0 (a recording streamed and never "
+    if is_wav_64(path):
+        raise TagWriteError(path, "an RF64 WAV (the 64-bit form recorders use past 4 GB): the tag library reads and "
+                                  "writes RIFF WAV only; nothing written")
+    if unfinished_header(path):  # a tag written after the audio would be read as its end, or the audio as the tag
+        raise TagWriteError(path, f"its {fmt.name} header gives a size of 0 (written to a pipe, or a recording never "
                                   "finished: players read on to the file's end); a tag cannot be added safely until "
                                   "an audio editor saves it again; nothing written")
 
