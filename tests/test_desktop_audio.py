@@ -189,6 +189,23 @@ def test_a_file_written_to_a_pipe_without_its_length_is_measured_and_heard_whole
     assert len(heard) > 15000 and np.abs(heard).max() > 0.01  # its last seconds are there to hear (Opus: less its delay)
 
 
+def test_opus_streams_chained_one_after_another_are_heard_to_the_end(tmp_path):
+    # Recordings joined by `cat` (a radio show saved in parts): libsndfile cannot tell the length (2**63 - 1 frames)
+    # and decodes only the first stream, so the second was "cut short?".
+    import subprocess
+
+    parts = []
+    for n, genre in enumerate(("tones", "beats")):
+        source = make_track(tmp_path, f"part{n}", genre, "wav", 5.0)
+        parts.append(tmp_path / f"part{n}.opus")
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), str(parts[-1])], check=True)
+    chained = tmp_path / "chained.opus"
+    chained.write_bytes(b"".join(p.read_bytes() for p in parts))
+    assert probe(chained).duration == pytest.approx(10.0, abs=0.1)
+    (heard,) = read_segments(chained, [(8.0, 1.0)], 16000)
+    assert len(heard) > 15000 and np.abs(heard).max() > 0.01
+
+
 def test_a_file_without_its_length_that_does_not_decode_is_named(tmp_path):
     from desktop.core.audio import _measured_length
     from desktop.core.errors import AudioDecodeError

@@ -28,7 +28,7 @@ from desktop.core.formats import (
     every_format,
     format_of,
 )
-from desktop.core.ogg_end import stops_before_its_last_page
+from desktop.core.ogg_end import is_chained, stops_before_its_last_page
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,10 @@ def probe(path: Path) -> AudioInfo:
 
 def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
     """probe by the format's own reader: libsndfile, the header through mutagen, or ffprobe."""
+    if _chained_ogg(path, fmt):  # ffprobe gives the first stream's length: measured whole
+        return dataclasses.replace(_ffprobe(path), duration=_measured_length(path))
     if fmt.soundfile_decodes and sized_as_empty(path):
-        return _ffprobe(path)
+        return _ffprobe(path)  # ffmpeg decodes it (see _libsndfile_reads)
     if fmt.soundfile_decodes:
         import soundfile as sf
 
@@ -68,8 +70,9 @@ def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
             raise AudioDecodeError(path, f"cannot read audio ({soundfile_reason(exc)})") from exc
         if info.frames <= 0 or info.samplerate <= 0:
             raise AudioDecodeError(path, "no audio frames")
-        # A FLAC stream written to a pipe leaves its length unknown, which libsndfile gives as the most frames it can
-        duration = _measured_length(path) if info.frames >= UNKNOWN_FRAMES else info.frames / info.samplerate
+        if info.frames >= UNKNOWN_FRAMES:
+            return _ffprobe(path)
+        duration = info.frames / info.samplerate
         if fmt.length_from_header:
             duration = _declared_duration(path, duration)
         return AudioInfo(duration, info.samplerate, info.channels)
@@ -125,12 +128,32 @@ def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo | None:
 def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
     """Decode [(start_s, seconds), ...] of `path` to mono float32 at `sample_rate`."""
     fmt = format_of(path)
-    if fmt.soundfile_decodes and not sized_as_empty(path):
+    if _libsndfile_reads(path, fmt):
         return _read_soundfile(path, fmt, segments, sample_rate)
     refuse_if_protected(path, fmt)
-    if not fmt.ffmpeg_seeks:
+    if not fmt.ffmpeg_seeks or _chained_ogg(path, fmt):  # ffmpeg seeks by time stamps, which restart in each stream
         return _read_ffmpeg_in_one_pass(path, segments, sample_rate)
     return [_read_ffmpeg(path, start, seconds, sample_rate) for start, seconds in segments]
+
+
+def _chained_ogg(path: Path, fmt: AudioFormat) -> bool:
+    """An Ogg file of streams one after another (see ogg_end.is_chained)."""
+    return fmt in OGG_CODECS.values() and is_chained(path)
+
+
+def _libsndfile_reads(path: Path, fmt: AudioFormat) -> bool:
+    """libsndfile decodes the file: one of its formats, unless ffmpeg reads it whole where libsndfile would not (as
+    players do): a WAV whose data chunk says 0 bytes, Ogg streams chained one after another (of which it reads the
+    first, giving the length of the last), or a stream of a length it cannot tell (a FLAC written to a pipe)."""
+    if not fmt.soundfile_decodes or sized_as_empty(path) or _chained_ogg(path, fmt):
+        return False
+    import soundfile as sf
+
+    try:
+        with decode_quietly(fmt):
+            return sf.info(str(path)).frames < UNKNOWN_FRAMES
+    except Exception:  # noqa: BLE001 (LibsndfileError, RuntimeError): the decode names the trouble
+        return True
 
 
 def decode_quietly(fmt: AudioFormat):

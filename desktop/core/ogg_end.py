@@ -1,4 +1,5 @@
-"""Whether an Ogg file reaches its stream's last page: one cut short stops before it, and no header gives its length."""
+"""Whether an Ogg file reaches its stream's last page (one cut short stops before it, and no header gives its length),
+and whether it chains streams one after another."""
 
 from __future__ import annotations
 
@@ -17,19 +18,38 @@ _REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
 def stops_before_its_last_page(path: str | Path) -> bool:
     """True when an Ogg file's last whole page is not its stream's last (no end-of-stream flag): a copy or download
     cut short. False when it is, or when its tail holds no whole page (nothing to say) or cannot be read."""
+    last = _last_whole_page(path)
+    return last is not None and not last[0] & END_OF_STREAM
+
+
+def is_chained(path: str | Path) -> bool:
+    """True when an Ogg file holds streams one after another (recordings joined, a radio stream saved across its
+    songs): its last page belongs to another stream than its first (each has its own serial number)."""
+    last = _last_whole_page(path)
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(OGG_PAGE_HEADER)
+    except OSError:
+        return False
+    return last is not None and head[:4] == b"OggS" and len(head) == OGG_PAGE_HEADER and head[14:18] != last[1]
+
+
+def _last_whole_page(path: str | Path) -> tuple[int, bytes] | None:
+    """(header-type flags, serial number) of an Ogg file's last whole page; None when its tail holds none or cannot
+    be read."""
     try:
         with open(path, "rb") as fh:
             size = fh.seek(0, 2)
             fh.seek(max(0, size - 2 * LARGEST_PAGE))  # the last whole page lies within, whatever follows it
             tail = fh.read()
     except OSError:
-        return False
+        return None
     pos = len(tail)
     while (pos := tail.rfind(b"OggS", 0, pos)) >= 0:
         flags = _whole_page_flags(tail, pos)
         if flags is not None:
-            return not flags & END_OF_STREAM
-    return False
+            return flags, tail[pos + 14:pos + 18]
+    return None
 
 
 def is_cut_page(data: bytes) -> bool:
