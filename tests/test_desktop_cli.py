@@ -512,6 +512,10 @@ def test_model_labels_are_shown_and_written_as_genre_tags_are_spelled(lib, capsy
     assert [standard_name(x) for x in ("hiphop", "rock", "rnb", "noise rock", "Noise Rock", "shoegaze")] == \
         ["Hip-Hop", "Rock", "R&B", "Noise Rock", "Noise Rock", "Shoegaze"]
     assert shown_genre("hiphop", {"hiphop": "Hip Hop"}) == "Hip Hop"  # the library's own spelling comes first
+    # A model trained on a library tagged in another language: its words are written, not "Hip-Hop" and "Electronic"
+    assert [standard_name(x) for x in ("Хип-хоп", "Électronique", "摇滚", "klassik")] == \
+        ["Хип-хоп", "Électronique", "摇滚", "Klassik"]
+    assert shown_genre("Хип-хоп", {"hiphop": "Hip Hop"}) == "Hip Hop"  # and a library's own spelling still comes first
     music, files = lib
     assert main(["scan", str(music)]) == EXIT_OK
     with sqlite3.connect(tmp_path / "cli.db") as con:  # as an earlier version stored it: the bare label

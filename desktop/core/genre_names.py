@@ -156,6 +156,9 @@ def spelling_key(name: str) -> str:
 
 JUNK |= {spelling_key(name) for name in PLACEHOLDERS_IN_OTHER_SCRIPTS}
 ALIASES |= {spelling_key(name): key for key, names in TRANSLATED_IN_OTHER_SCRIPTS.items() for name in names}
+# Keys of a genre's name in another language: a word of its own, which groups with the genre but is not respelt
+TRANSLATION_KEYS = frozenset({name for names in TRANSLATED.values() for name in names}
+                             | {spelling_key(name) for names in TRANSLATED_IN_OTHER_SCRIPTS.values() for name in names})
 
 
 def display_names(names: Iterable[str] | Counter) -> dict[str, str]:
@@ -190,9 +193,11 @@ def standard_genre_keys() -> frozenset[str]:
 
 
 def standard_name(label: str) -> str:
-    """A model label as taggers spell it: 'hiphop' -> 'Hip-Hop', 'rock' -> 'Rock', 'noise rock' -> 'Noise Rock'."""
+    """A model label as taggers spell it: 'hiphop' -> 'Hip-Hop', 'rock' -> 'Rock', 'noise rock' -> 'Noise Rock'. A
+    label in another language ('Хип-хоп', 'Électronique') is its model's word for the genre and stays so: a model
+    trained on a library tagged in Russian wrote "Hip-Hop" into its files."""
     known = _standard_names().get(genre_key(label))
-    if known:
+    if known and spelling_key(label) not in TRANSLATION_KEYS:
         return known
     if label.islower():  # a label written in lower case only: capitalised, as a genre tag is
         return " ".join(word[:1].upper() + word[1:] for word in label.split(" "))
