@@ -105,6 +105,18 @@ def test_a_config_file_that_is_not_one_is_named(tmp_path, capsys):
         assert said[name] in err and "Traceback" not in err, err
 
 
+def test_a_runs_files_and_folders_are_kept_as_absolute_paths(tmp_path, monkeypatch):
+    # `train --data data/synth` kept "data/synth": `evaluate` of its checkpoint from another folder found no data.
+    from trainer.__main__ import build_parser, config_for
+
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["train", "--data", "data/synth", "--out", "runs/x", "--cache", ".cache"])
+    cfg = config_for(args)
+    assert (cfg.data, cfg.out, cfg.cache) == (str(tmp_path / "data/synth"), str(tmp_path / "runs/x"),
+                                              str(tmp_path / ".cache"))
+    assert cfg.splits is None and cfg.init_weights is None
+
+
 def test_export_contract_and_parity(exported_model, cnn_checkpoint):
     proto = onnx.load(str(exported_model))
     assert proto.opset_import[0].version >= 17

@@ -197,7 +197,7 @@ def config_for(args) -> TrainConfig:
     cfg = TrainConfig.from_dict(values)
     if not cfg.data:
         raise SystemExit("error: --data (or data: in the config file) is required")
-    return cfg
+    return cfg.with_paths_resolved()
 
 
 def run_corpus(args) -> None:

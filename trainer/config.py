@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from trainer.frontend import FrontEndConfig
 
+PATH_FIELDS = ("data", "splits", "out", "cache", "init_weights")
 OPTIMIZERS = ("adamw", "sgd")
 SCHEDULES = ("cosine", "step", "constant")
 EARLY_STOPS = ("val_loss", "val_acc")
@@ -93,6 +94,12 @@ class TrainConfig:
         for name, choices in (("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("early_stop", EARLY_STOPS)):
             if getattr(self, name) not in choices:
                 raise ValueError(f"unknown {name} {getattr(self, name)!r}; choose one of {', '.join(choices)}")
+
+    def with_paths_resolved(self) -> TrainConfig:
+        """The same settings with each file and folder as an absolute path: a checkpoint keeps them, and `evaluate`
+        run from another folder found no "data/synth" (relative to where `train` ran)."""
+        resolved = {name: str(Path(value).resolve()) for name in PATH_FIELDS if (value := getattr(self, name))}
+        return replace(self, **resolved)
 
     def to_dict(self) -> dict:
         """Plain dict for checkpoints and reports."""
