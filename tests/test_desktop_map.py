@@ -30,6 +30,19 @@ def test_layout_separates_clusters_and_fits_the_unit_square():
     assert np.linalg.norm(a - b) > 0.5
 
 
+def test_copies_of_one_recording_and_a_track_alone_are_drawn_at_the_middle():
+    # Thirty copies of one song differ only by rounding: scaled to the canvas they were flung to two corners.
+    rng = np.random.default_rng(1)
+    one = rng.standard_normal(256).astype(np.float32)
+    copies = np.tile(one, (30, 1)) + rng.standard_normal((30, 256)).astype(np.float32) * 1e-7
+    for x in (copies, one[None, :]):
+        xy, _ = layout_2d(x)
+        assert np.allclose(xy, 0.5), xy[:3]
+    # A library with one song apart from its copies still spreads as before
+    xy, _ = layout_2d(np.concatenate([copies, rng.standard_normal((1, 256)).astype(np.float32)]))
+    assert np.ptp(xy[:, 0]) == pytest.approx(1.0) and np.allclose(xy[:30], xy[0], atol=1e-3)
+
+
 def toy_map():
     xy = np.array([[0.1, 0.1], [0.12, 0.1], [0.9, 0.9], [0.5, 0.5]], np.float32)
     return LibraryMap(np.array([10, 11, 12, 13]), xy, ["Jazz", "Jazz", "Rock", UNCERTAIN], ["", "Rock", "Rock", ""],

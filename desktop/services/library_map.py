@@ -79,9 +79,14 @@ def layout_2d(x: np.ndarray) -> tuple[np.ndarray, str]:
         z = x - x.mean(0)  # [n, dim]
         eigval, eigvec = np.linalg.eigh(z.T @ z)  # ascending
         xy, method = z @ eigvec[:, ::-1][:, :2], "pca"  # [n, 2]
-    xy = np.asarray(xy, np.float32)
-    span = np.ptp(xy, axis=0)
-    return (xy - xy.min(0)) / np.where(span > 0, span, 1), method
+    xy = np.asarray(xy, np.float64)  # [n, 2]
+    span = np.ptp(xy, axis=0)  # [2]
+    # Copies of one recording differ only by rounding, which scaled to the canvas flung them to two corners: a way
+    # they do not spread (or one track alone) is drawn at the middle.
+    flat = span <= 1e-4 * (float(np.abs(x).max()) + 1e-12)  # [2]
+    out = (xy - xy.min(0)) / np.where(flat, 1.0, span)  # [n, 2]
+    out[:, flat] = 0.5
+    return out.astype(np.float32), method
 
 
 def _cache_file(sessions: sessionmaker[Session]) -> Path | None:
