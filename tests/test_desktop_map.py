@@ -235,6 +235,11 @@ def test_cli_map_png_and_html_and_the_cache(env, tmp_path, capsys, monkeypatch):
 
     monkeypatch.setattr(library_map, "layout_2d", lambda x: pytest.fail("recomputed an unchanged layout"))
     assert len(compute_map(env.sessions)) == len(env.files)
+    # ... and until the layout itself changes: one an earlier version cached is drawn again
+    drawn = []
+    monkeypatch.setattr(library_map, "layout_2d", lambda x: drawn.append(len(x)) or (np.full((len(x), 2), 0.5), "pca"))
+    monkeypatch.setattr(library_map, "LAYOUT_VERSION", b"layout next")
+    assert len(compute_map(env.sessions)) == len(env.files) and drawn == [len(env.files)]
 
 
 def test_the_map_is_never_drawn_over_music_or_a_file_that_is_not_a_map(env, tmp_path, capsys, monkeypatch):

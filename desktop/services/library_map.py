@@ -67,6 +67,10 @@ class LibraryMap:
         return [shown[genre_key(n)] if n else NO_TAG for n in named]
 
 
+# Changed with layout_2d, so a layout cached by an earlier version is drawn again (2: copies at the middle)
+LAYOUT_VERSION = b"layout 2"
+
+
 def layout_2d(x: np.ndarray) -> tuple[np.ndarray, str]:
     """Positions [n, 2] in [0, 1] for embeddings x [n, dim], and the method used."""
     if len(x) == 0:
@@ -111,7 +115,8 @@ def compute_map(sessions: sessionmaker[Session], threshold: float = DEFAULT_THRE
                 seen.add(row.id)
                 latest.append(row)
         ids = np.array([r.id for r in latest], int)
-        signature = hashlib.sha1(np.array([[r.id, r.analysis_id] for r in latest], np.int64).tobytes()).hexdigest()
+        signature = hashlib.sha1(LAYOUT_VERSION + np.array([[r.id, r.analysis_id] for r in latest], np.int64).tobytes()
+                                 ).hexdigest()
         xy, method = _cached_layout(sessions, signature)
         if xy is None:
             blobs = dict(s.execute(select(Analysis.id, Analysis.embedding).where(Analysis.embedding.is_not(None))).all())
