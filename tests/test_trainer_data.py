@@ -43,6 +43,22 @@ def test_manifest_bad_split_names_the_line(tmp_path):
         discover(tmp_path / "m.csv")
 
 
+def test_a_file_given_as_a_csv_that_is_not_one_is_named_by_every_command_reading_one(tmp_path, capsys, exported_model):
+    # A song given as a manifest, a calibration list or a corpus: "'utf-8' codec can't decode byte 0xff", naming nothing.
+    from trainer.__main__ import main
+
+    song = tmp_path / "song.csv"
+    song.write_bytes(b"ID3\x04\x00\xff\xfe\x00music")
+    with pytest.raises(DatasetError, match=f"{song}: not a CSV file \\(not text"):
+        discover(song)
+    model = str(exported_model)
+    for args in (["quantize", "--model", model, "--out", str(tmp_path / "q.onnx"), "--calibration", str(song)],
+                 ["teach", "--corpus", str(song), "--teacher", model, "--out", str(tmp_path / "t")],
+                 ["train", "--data", str(song), "--out", str(tmp_path / "run")]):
+        assert main(args) == 2
+        assert capsys.readouterr().err.startswith(f"error: {song}: not a CSV file (not text"), args
+
+
 def test_missing_data_folder(tmp_path):
     with pytest.raises(DatasetError, match="no such file or folder"):
         discover(tmp_path / "nope")

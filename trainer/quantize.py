@@ -14,14 +14,13 @@ when the two disagree.
 
 from __future__ import annotations
 
-import csv
 import json
 from pathlib import Path
 
 import numpy as np
 
 from trainer.data.cache import DecodeCache, DecodeError
-from trainer.data.sources import AUDIO_EXTENSIONS
+from trainer.data.sources import AUDIO_EXTENSIONS, read_csv
 from trainer.model_file import model_out, written_whole
 
 FRONTEND_PREFIX = "/net/frontend/"  # node names of the exported front end (InferenceModel.net.frontend)
@@ -41,11 +40,10 @@ def audio_sources(source: str | Path) -> list[Path]:
         return sorted(p for p in source.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()
                       and not any(part.startswith(".") for part in p.relative_to(source).parts))
     if source.is_file():
-        with open(source, newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if "path" not in (reader.fieldnames or []):
-                raise QuantizeError(f"{source}: calibration CSV needs a 'path' column")
-            return [p if p.is_absolute() else source.parent / p for p in (Path(row["path"]) for row in reader)]
+        names, rows = read_csv(source)
+        if "path" not in names:
+            raise QuantizeError(f"{source}: calibration CSV needs a 'path' column")
+        return [p if p.is_absolute() else source.parent / p for p in (Path(row["path"]) for row in rows)]
     raise QuantizeError(f"{source}: no such calibration folder or CSV")
 
 

@@ -53,23 +53,35 @@ def scan_genre_folders(root: Path) -> list[TrackRecord]:
     return records
 
 
+def read_csv(path: Path) -> tuple[list[str], list[dict[str, str]]]:
+    """The column names and rows of a CSV file; DatasetError naming the file when it is not text, or not CSV (a
+    song given as a manifest was "'utf-8' codec can't decode byte 0xff in position 3148", naming nothing)."""
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            reader = csv.DictReader(fh)
+            return list(reader.fieldnames or []), list(reader)
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not a CSV file (not text: {exc.reason} at byte {exc.start})") from exc
+    except csv.Error as exc:
+        raise DatasetError(f"{path}: not a readable CSV file ({exc})") from exc
+
+
 def read_manifest(csv_path: Path) -> list[TrackRecord]:
     """CSV with columns path,label[,artist][,split]; relative paths are relative to the CSV."""
-    with open(csv_path, newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        fields = {f.strip().lower() for f in reader.fieldnames or []}
-        if not {"path", "label"} <= fields:
-            raise DatasetError(f"{csv_path}: a manifest needs the columns path and label (has: {', '.join(sorted(fields))})")
-        records = []
-        for line_no, row in enumerate(reader, start=2):
-            row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
-            if not row.get("path") or not row.get("label"):
-                raise DatasetError(f"{csv_path}:{line_no}: empty path or label")
-            path = Path(row["path"])
-            if not path.is_absolute():
-                path = csv_path.parent / path
-            split = row.get("split") or None
-            if split is not None and split not in ("train", "valid", "test"):
-                raise DatasetError(f"{csv_path}:{line_no}: split must be train, valid or test, not {split!r}")
-            records.append(TrackRecord(path=path, label=row["label"], artist=row.get("artist") or None, split=split))
+    names, rows = read_csv(csv_path)
+    fields = {f.strip().lower() for f in names}
+    if not {"path", "label"} <= fields:
+        raise DatasetError(f"{csv_path}: a manifest needs the columns path and label (has: {', '.join(sorted(fields))})")
+    records = []
+    for line_no, row in enumerate(rows, start=2):
+        row = {k.strip().lower(): (v or "").strip() for k, v in row.items() if k}
+        if not row.get("path") or not row.get("label"):
+            raise DatasetError(f"{csv_path}:{line_no}: empty path or label")
+        path = Path(row["path"])
+        if not path.is_absolute():
+            path = csv_path.parent / path
+        split = row.get("split") or None
+        if split is not None and split not in ("train", "valid", "test"):
+            raise DatasetError(f"{csv_path}:{line_no}: split must be train, valid or test, not {split!r}")
+        records.append(TrackRecord(path=path, label=row["label"], artist=row.get("artist") or None, split=split))
     return records

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.sources import AUDIO_EXTENSIONS
+from trainer.data.sources import AUDIO_EXTENSIONS, read_csv
 
 
 @dataclass(frozen=True)
@@ -201,5 +201,7 @@ def read_corpus(manifest: str | Path) -> list[tuple[Path, str]]:
     manifest = Path(manifest)
     if not manifest.is_file():
         raise CorpusError(f"{manifest}: no corpus manifest (run python -m trainer corpus first)")
-    with open(manifest, newline="", encoding="utf-8") as fh:
-        return [(manifest.parent / row["path"], row["source"]) for row in csv.DictReader(fh)]
+    names, rows = read_csv(manifest)
+    if not {"path", "source"} <= set(names):
+        raise CorpusError(f"{manifest}: a corpus manifest needs the columns path and source")
+    return [(manifest.parent / row["path"], row["source"]) for row in rows]
