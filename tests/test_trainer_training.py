@@ -166,6 +166,37 @@ def test_an_export_that_fails_its_check_leaves_the_model_that_was_there(cnn_chec
     assert out.read_bytes() == exported_model.read_bytes() and sorted(out.parent.iterdir()) == [out]
 
 
+def test_kill_9_during_an_export_keeps_the_model_there_whole_and_the_next_export_sweeps_what_it_left(
+        cnn_checkpoint, exported_model, tmp_path):
+    import random
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "models" / "mine.onnx"
+    out.parent.mkdir()
+    out.write_bytes(exported_model.read_bytes())
+    command = [sys.executable, "-m", "trainer", "export", "--checkpoint", str(cnn_checkpoint), "--out", str(out)]
+    subprocess.run(command, check=True, capture_output=True)
+    models = {exported_model.read_bytes(), out.read_bytes()}  # the one there before, or the new one: nothing else
+    rng, killed_writing = random.Random(0), 0
+    for pause in (rng.uniform(0, 0.1), rng.uniform(0, 0.1), 0.0):  # the last at once: it surely leaves its file
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while proc.poll() is None and not list(out.parent.glob(".mine.onnx.*.tmp")):
+            time.sleep(0.005)  # until it is writing: killed while its model is half there
+        time.sleep(pause)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            killed_writing += 1
+        proc.wait()
+        assert out.read_bytes() in models
+        assert not [p for p in out.parent.iterdir() if p != out and not p.name.startswith(".mine.onnx.")]
+    assert killed_writing and len(list(out.parent.iterdir())) > 1  # something was left: the case swept below
+    subprocess.run(command, check=True, capture_output=True)
+    assert sorted(out.parent.iterdir()) == [out] and out.read_bytes() in models
+
+
 def test_export_writes_only_a_file_named_onnx_and_names_what_it_refuses(cnn_checkpoint, tmp_path, capsys):
     # `--out song.mp3` replaced the song with the model; `--out FOLDER` ended in a traceback.
     from trainer.__main__ import main

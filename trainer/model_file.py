@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +37,7 @@ def written_whole(out: str | Path) -> Iterator[Path]:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ModelFileError(f"{out}: cannot make its folder ({exc.strerror or exc})") from exc
+    sweep_leftovers(out)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # not *.onnx: never listed as a model while written
     try:
         yield tmp
@@ -44,3 +46,27 @@ def written_whole(out: str | Path) -> Iterator[Path]:
         raise ModelFileError(f"{out}: cannot write the model ({exc.strerror or exc}); nothing written") from exc
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def scratch_name(tmp: Path, purpose: str) -> Path:
+    """Another hidden name beside a model being written (a step's own output), swept as its leftovers are."""
+    return tmp.with_name(f"{tmp.name.removesuffix('.tmp')}.{purpose}.tmp")
+
+
+def sweep_leftovers(out: Path) -> None:
+    """Delete what a stopped (killed) write of `out` left: the hidden files of a process no longer running."""
+    for left in out.parent.glob(f".{glob.escape(out.name)}.*.tmp"):
+        pid = left.name[len(out.name) + 2:].split(".")[0]
+        if pid.isdigit() and not _running(int(pid)):
+            left.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    """A process with this id is running (another user's too)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

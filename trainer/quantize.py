@@ -21,7 +21,7 @@ import numpy as np
 
 from trainer.data.cache import DecodeCache, DecodeError
 from trainer.data.sources import AUDIO_EXTENSIONS, read_csv
-from trainer.model_file import model_out, written_whole
+from trainer.model_file import model_out, scratch_name, written_whole
 
 FRONTEND_PREFIX = "/net/frontend/"  # node names of the exported front end (InferenceModel.net.frontend)
 FOLLOWERS = {"Relu", "Clip", "MaxPool"}  # run in int8 when they directly follow a quantized convolution
@@ -160,7 +160,7 @@ def quantize(model: str | Path, out: str | Path, calibration: str | Path, cache:
             return next(self.batches, None)
 
     with written_whole(out) as final:
-        tmp = final.with_name(final.name + ".float-to-int8")  # the quantizer's own output, before the contract is added
+        tmp = scratch_name(final, "quantized")  # the quantizer's own output, before the contract is added
         try:
             try:
                 quantize_static(str(model), str(tmp), Reader(), quant_format=QuantFormat.QDQ,
