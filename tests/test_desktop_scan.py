@@ -39,13 +39,20 @@ def test_audio_of_a_type_not_read_is_named_not_passed_over(tmp_path):
     touch(tmp_path / "a" / "live.SHN")  # Shorten: named
     touch(tmp_path / "a" / "store.m4p")  # an iTunes Store purchase with copy protection: its tags read (it was named)
     touch(tmp_path / "a" / "radio.ra")  # RealAudio: named
+    for name in ("mix.w64", "live.tak", "song.mid", "tune.xm", "book.aax"):  # named (they were passed over in silence)
+        touch(tmp_path / "a" / name)
     touch(tmp_path / "a" / "notes.txt")
     found, problems = walk_names(tmp_path)
     assert found == ["live.APE", "live.DFF", "live.DSF", "live.TTA", "one.wma", "store.m4p", "talk.SPX", "three.aifc",
                      "two.wv"]
     assert [(p.path.name, p.reason) for p in problems] == [
+        ("book.aax", "Audible files are not read by Genre Tagger (not analysed or tagged)"),
         ("live.SHN", "Shorten files are not read by Genre Tagger (not analysed or tagged)"),
-        ("radio.ra", "RealAudio files are not read by Genre Tagger (not analysed or tagged)")]
+        ("live.tak", "TAK files are not read by Genre Tagger (not analysed or tagged)"),
+        ("mix.w64", "Sony Wave64 files are not read by Genre Tagger (not analysed or tagged)"),
+        ("radio.ra", "RealAudio files are not read by Genre Tagger (not analysed or tagged)"),
+        ("song.mid", "MIDI files are not read by Genre Tagger (not analysed or tagged)"),
+        ("tune.xm", "Tracker module files are not read by Genre Tagger (not analysed or tagged)")]
 
 
 def test_folders_left_out_are_not_walked_and_a_root_in_one_is_named(tmp_path):

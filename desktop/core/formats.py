@@ -305,7 +305,13 @@ def is_supported(path: str | Path) -> bool:
 
 # Audio a library may hold that Genre Tagger does not read: a scan names these files rather than
 # passing over them in silence (covers, playlists, a WavPack file's .wvc companion and other files are passed over).
-UNREAD_AUDIO: dict[str, str] = {".shn": "Shorten", ".ra": "RealAudio", ".amr": "AMR speech"}
+UNREAD_AUDIO: dict[str, str] = {
+    ".shn": "Shorten", ".ra": "RealAudio", ".amr": "AMR speech",
+    # A scan passed over these in silence: an album missing from the library with no word why.
+    ".w64": "Sony Wave64", ".tak": "TAK", ".ofr": "OptimFROG", ".aa": "Audible", ".aax": "Audible",
+    ".mid": "MIDI", ".midi": "MIDI", ".mod": "Tracker module", ".xm": "Tracker module", ".it": "Tracker module",
+    ".s3m": "Tracker module",
+}
 
 
 def unread_audio_kind(path: str | Path) -> str | None:
