@@ -312,5 +312,8 @@ def _ffprobe(path: Path) -> AudioInfo:
         raise AudioDecodeError(path, f"cannot read audio ({ffmpeg_reason(path, proc.stderr, 'no audio stream')})") from exc
     # No length given: a stream recorded live (a browser's or a phone's WebM, Matroska or WavPack written to a pipe,
     # which gives 0 s); none either where a WMA header's play duration of 0 less its preroll reads as -3.1 s
-    duration = float(given) if given is not None else 0.0
+    try:
+        duration = float(given)
+    except (TypeError, ValueError):  # none, or not a number ("N/A")
+        duration = 0.0
     return AudioInfo(duration if duration > 0 else _measured_length(path), rate, channels)

@@ -222,8 +222,8 @@ def declared_audio_bytes(path: str | Path) -> tuple[int, int] | None:
 
 def sized_as_empty(path: str | Path) -> bool:
     """A WAV file whose data chunk says 0 bytes with audio after it (streamed, never finished): libsndfile finds no
-    frames in it, where ffmpeg (and every player built on it) reads on to the file's end. (Neither reads such an
-    AIFF file.)"""
+    frames in it, where ffmpeg (and every player built on it) reads on to the file's end. (libsndfile reads such an
+    AIFF file whole, and ffmpeg not at all.)"""
     if format_of(path).name != "WAV":
         return False
     sizes = _audio_chunk_sizes(path)
