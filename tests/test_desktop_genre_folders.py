@@ -134,6 +134,27 @@ def test_the_shipped_models_genres_are_spelled_as_the_librarys_genre_folders_whe
         assert set(s.scalars(select(Track.genre).where(Track.folder == "/m/Klassik/Bach"))) == {"Classical"}
 
 
+def test_a_prediction_goes_back_to_its_models_label_when_the_librarys_spelling_goes(tmp_path):
+    # The shipped model's "classical", shown as the library's "Klassik", goes back to Classical; a model trained in
+    # Russian keeps its own "Хип-хоп" (it was respelt "Hip-Hop" after every scan).
+    from desktop.store.schema import Analysis
+
+    sessions = open_database(tmp_path / "lib.db")
+    with sessions() as s:
+        s.add(Meta(key="library_folders", value=json.dumps(["/m"])))
+        for n, (folder, label) in enumerate((("Klassik", "classical"), ("Klassik", "classical"), ("Rap", "Хип-хоп"))):
+            track = add(s, n, f"/m/{folder}/{n}.flac")
+            track.predicted_genre = track.genre = "Klassik" if label == "classical" else label
+            s.add(Analysis(track_id=track.id, model_key="m:1", audio_hash=track.audio_hash, status="analysed",
+                           top_genre=label, confidence=0.9))
+        s.commit()
+    set_genre_folders(sessions, True)
+    set_genre_folders(sessions, False)
+    with sessions() as s:
+        assert dict(s.execute(select(Track.path, Track.genre)).tuples().all()) == {
+            "/m/Klassik/0.flac": "Classical", "/m/Klassik/1.flac": "Classical", "/m/Rap/2.flac": "Хип-хоп"}
+
+
 def test_a_merge_remembered_before_a_name_joined_its_translation_still_holds(tmp_path):
     # "Klassik" renamed "Ernste Musik" was remembered under the key "klassik"; once Klassik is Classical (key
     # "classical"), the rename no longer reached the listener's Klassik tracks.

@@ -196,10 +196,20 @@ def standard_name(label: str) -> str:
     """A model label as taggers spell it: 'hiphop' -> 'Hip-Hop', 'rock' -> 'Rock', 'noise rock' -> 'Noise Rock'. A
     label in another language ('Хип-хоп', 'Électronique') is its model's word for the genre and stays so: a model
     trained on a library tagged in Russian wrote "Hip-Hop" into its files."""
-    known = _standard_names().get(genre_key(label))
-    if known and spelling_key(label) not in TRANSLATION_KEYS:
-        return known
-    if label.islower():  # a label written in lower case only: capitalised, as a genre tag is
+    if spelling_key(label) in TRANSLATION_KEYS:
+        return _capitalised(label)
+    return standard_spelling(label)
+
+
+def standard_spelling(name: str) -> str:
+    """A genre as taggers spell it in English, a name in another language too ('Klassik' -> 'Classical'): what a
+    prediction shown in a spelling the library no longer uses goes back to where its model's label is not known."""
+    return _standard_names().get(genre_key(name)) or _capitalised(name)
+
+
+def _capitalised(label: str) -> str:
+    """A label written in lower case only, capitalised as a genre tag is; any other as it is."""
+    if label.islower():
         return " ".join(word[:1].upper() + word[1:] for word in label.split(" "))
     return label
 

@@ -20,7 +20,7 @@ from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import FORMATS, format_of
-from desktop.core.genre_names import shown_genre, tag_genres
+from desktop.core.genre_names import genre_key, shown_genre, standard_spelling, tag_genres
 from desktop.core.genres import join_genres
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import (
@@ -196,14 +196,31 @@ def respell_predictions(s: Session, spellings: dict[str, str]) -> int:
     labels were shown as taggers spell them, or a spelling the library's tags have since moved away from.
     """
     changed = 0
-    for old in s.scalars(select(Track.predicted_genre).where(Track.predicted_genre.is_not(None)).distinct()).all():
-        new = shown_genre(old, spellings)
+    for old, new in _respelt(s, spellings).items():
         if new != old:
             s.execute(update(Track).where(Track.predicted_genre == old, Track.corrected_genre.is_not(None))
                       .values(predicted_genre=new))  # a corrected track shows its correction
             changed += s.execute(update(Track).where(Track.predicted_genre == old, Track.corrected_genre.is_(None))
                                  .values(predicted_genre=new, genre=new)).rowcount
     return changed
+
+
+def _respelt(s: Session, spellings: dict[str, str]) -> dict[str, str]:
+    """Each stored prediction -> how it shows now: its model's label as the library spells it (a label in another
+    language as its model wrote it), or where its label is not known, the library's spelling or the English one."""
+    labels: dict[str, set[str]] = {}
+    pairs = s.execute(select(Track.predicted_genre, Analysis.top_genre).distinct()
+                      .join(Analysis, and_(Analysis.track_id == Track.id, Analysis.audio_hash == Track.audio_hash))
+                      .where(Track.predicted_genre.is_not(None), Analysis.top_genre.is_not(None)))
+    for shown, label in pairs:
+        if genre_key(label) == genre_key(shown):  # the label it was shown from (one track may have several models')
+            labels.setdefault(shown, set()).add(label)
+    out = {}
+    for old in s.scalars(select(Track.predicted_genre).where(Track.predicted_genre.is_not(None)).distinct()).all():
+        from_label = labels.get(old, set())
+        out[old] = (shown_genre(next(iter(from_label)), spellings) if len(from_label) == 1
+                    else spellings.get(genre_key(old)) or standard_spelling(old))
+    return out
 
 
 @dataclass(frozen=True, slots=True)  # one for each track of the folders a scan walks
