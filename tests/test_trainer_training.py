@@ -90,6 +90,18 @@ def test_a_setting_a_run_cannot_use_is_named_before_any_decoding(tmp_path, monke
     assert not (tmp_path / "run").exists()
 
 
+def test_a_file_where_a_commands_folder_goes_is_named_so(cnn_checkpoint, tmp_path, capsys):
+    # `evaluate --out song.mp3` said "File exists"; a report folder under a file, "Not a directory".
+    from trainer.__main__ import main
+
+    song = tmp_path / "song.mp3"
+    song.write_bytes(b"ID3 music")
+    for out in (song, song / "report"):
+        assert main(["evaluate", "--checkpoint", str(cnn_checkpoint), "--out", str(out)]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {out}: a file stands where a folder is needed")
+    assert song.read_bytes() == b"ID3 music"
+
+
 def test_a_config_file_that_is_not_one_is_named(tmp_path, capsys):
     from trainer.__main__ import main
 

@@ -296,6 +296,9 @@ RECIPE_COMMANDS = {"corpus": run_corpus, "band": run_band, "teach": run_teach, "
                    "crossval": run_crossval, "fidelity": run_fidelity, "fit-head": run_fit_head, "quantize": run_quantize}
 
 
+FILE_IN_THE_WAY = "a file stands where a folder is needed (this, or one on its path); nothing written"
+
+
 def main(argv=None) -> int:
     """Entry point; returns the process exit code."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -326,8 +329,9 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:  # a file or folder it could not read or write (our own words where we raised it): no traceback
-        print(f"error: {exc.filename}: {exc.strerror}" if exc.filename and exc.strerror else f"error: {exc}",
-              file=sys.stderr)
+        # "File exists" said of `--out song.mp3` where a report folder was to be made
+        reason = (FILE_IN_THE_WAY if isinstance(exc, FileExistsError | NotADirectoryError) else exc.strerror)
+        print(f"error: {exc.filename}: {reason}" if exc.filename and reason else f"error: {exc}", file=sys.stderr)
         return 2
     return 0
 
