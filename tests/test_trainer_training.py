@@ -90,6 +90,20 @@ def test_a_setting_a_run_cannot_use_is_named_before_any_decoding(tmp_path, monke
     assert not (tmp_path / "run").exists()
 
 
+def test_every_optimizer_and_schedule_a_setting_allows_can_be_built():
+    # the names a config accepts and the builders train.py holds live in two files; a name in one only failed mid-run
+    import torch
+
+    from trainer.config import OPTIMIZERS, SCHEDULES, TrainConfig
+    from trainer.train import OPTIMIZER_BUILDERS, SCHEDULE_BUILDERS, make_optimizer, make_scheduler
+
+    assert set(OPTIMIZERS) == set(OPTIMIZER_BUILDERS) and set(SCHEDULES) == set(SCHEDULE_BUILDERS)
+    for optimizer_name in OPTIMIZERS:
+        optimizer = make_optimizer(TrainConfig(optimizer=optimizer_name), [torch.nn.Parameter(torch.zeros(1))])
+        for schedule in SCHEDULES:
+            make_scheduler(schedule, optimizer, epochs=3).step()
+
+
 def test_a_file_where_a_commands_folder_goes_is_named_so(cnn_checkpoint, tmp_path, capsys):
     # `evaluate --out song.mp3` said "File exists"; a report folder under a file, "Not a directory".
     from trainer.__main__ import main
