@@ -37,8 +37,9 @@ def decode_only(paths, model: GenreModel, settings: AnalysisSettings) -> float:
     info = model.info
 
     def one(path):
-        starts = plan_windows(probe(path).duration, info.window_seconds, settings.plan)
-        return read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
+        audio = probe(path)
+        starts = plan_windows(audio.duration, info.window_seconds, settings.plan)
+        return read_segments(path, audio, [(s, info.window_seconds) for s in starts], info.sample_rate)
 
     start = time.perf_counter()
     with ThreadPoolExecutor(settings.workers) as pool:

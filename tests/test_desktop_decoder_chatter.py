@@ -36,7 +36,7 @@ def test_seeking_in_an_mp3_prints_nothing(tmp_path, capfd):
     # A 30 s MP3 read at five windows: without the filter, libmpg123 prints a line on most of these seeks.
     mp3 = make_track(tmp_path, "beats", "beats", "mp3", seconds=30.0)
     capfd.readouterr()
-    windows = read_segments(mp3, [(s, 3.0) for s in (3.0, 7.5, 12.0, 18.0, 24.0)], 16000)
+    windows = read_segments(mp3, probe(mp3), [(s, 3.0) for s in (3.0, 7.5, 12.0, 18.0, 24.0)], 16000)
     assert [len(w) for w in windows] == [48000] * 5
     assert "libmpg123" not in capfd.readouterr().err
     # A cut-short MP3: its header's stream size is wrong ("Warning: Xing stream size off by more than 1%").
@@ -53,7 +53,7 @@ def test_seeking_in_a_wav_that_holds_mp3_prints_nothing(tmp_path, capfd):
     held = tmp_path / "mp3 inside.wav"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(source), "-c:a", "libmp3lame", str(held)], check=True)
     capfd.readouterr()
-    windows = read_segments(held, [(s, 3.0) for s in (3.0, 7.5, 12.0, 18.0, 24.0)], 16000)
+    windows = read_segments(held, probe(held), [(s, 3.0) for s in (3.0, 7.5, 12.0, 18.0, 24.0)], 16000)
     assert [len(w) for w in windows] == [48000] * 5
     assert "libmpg123" not in capfd.readouterr().err
 
@@ -104,7 +104,7 @@ def test_decoding_without_any_stderr(tmp_path):
     mp3 = make_track(tmp_path, "tones", "tones", "mp3", seconds=8.0)
     code = ("import os; os.close(2)\n"
             "from desktop.core.audio import probe, read_segments\n"
-            f"print(len(read_segments({str(mp3)!r}, [(4.0, 3.0)], 16000)[0]))")
+            f"print(len(read_segments({str(mp3)!r}, probe({str(mp3)!r}), [(4.0, 3.0)], 16000)[0]))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=os.path.dirname(os.path.dirname(__file__)))
     assert (proc.returncode, proc.stdout.strip()) == (0, "48000")

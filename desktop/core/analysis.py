@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from desktop.core.audio import probe, read_segments
+from desktop.core.audio import AudioInfo, probe, read_segments
 from desktop.core.errors import AudioDecodeError, GenreTaggerError
 from desktop.core.learned_model import novelty_check
 from desktop.core.model import GenreModel
@@ -90,9 +90,9 @@ class Analyzer:
             if not starts:
                 return _Decoded(path, duration, note=stopped)
             try:
-                segments = read_segments(path, [(s, info.window_seconds) for s in starts], info.sample_rate)
+                segments = read_segments(path, audio, [(s, info.window_seconds) for s in starts], info.sample_rate)
             except GenreTaggerError as exc:  # a file cut short fails at its first window past the end
-                segments = self._each_window(path, starts, exc)
+                segments = self._each_window(path, audio, starts, exc)
             # A window that comes back less than half there lies past where the audio stops.
             whole = [seg is not None and len(seg) >= info.window_samples // 2 for seg in segments]
             if not any(whole):
@@ -114,12 +114,12 @@ class Analyzer:
         except GenreTaggerError as exc:
             return _Decoded(path, error=exc.reason)
 
-    def _each_window(self, path: Path, starts: list[float], failed: GenreTaggerError) -> list[np.ndarray | None]:
+    def _each_window(self, path: Path, audio: AudioInfo, starts: list[float], failed: GenreTaggerError) -> list[np.ndarray | None]:
         """The windows decoded one by one, None for each that fails; the first failure again when none decodes."""
         info, segments = self.model.info, []
         for start in starts:
             try:
-                segments.extend(read_segments(path, [(start, info.window_seconds)], info.sample_rate))
+                segments.extend(read_segments(path, audio, [(start, info.window_seconds)], info.sample_rate))
             except GenreTaggerError:
                 segments.append(None)
         if all(seg is None for seg in segments):

@@ -30,16 +30,22 @@ from desktop.core.formats import (
 )
 from desktop.core.ogg_end import is_chained, stops_before_its_last_page
 
+# How a file's windows are decoded, chosen once when it is probed (read_segments follows it).
+LIBSNDFILE = "libsndfile"
+FFMPEG_SEEKING = "ffmpeg, seeking to each window"
+FFMPEG_ONE_PASS = "ffmpeg, in one pass"  # formats ffmpeg cannot seek in, and chained Ogg (time stamps restart)
+
 
 @dataclass(frozen=True)
 class AudioInfo:
-    """Duration and native sample rate of a file."""
+    """Duration and native sample rate of a file, and how it decodes."""
 
     duration: float
     sample_rate: int
     channels: int
     # An Ogg stream that stops before its last page: cut short, and no header gives the length it had.
     stops_early: bool = False
+    reader: str = FFMPEG_SEEKING
 
 
 def probe(path: Path) -> AudioInfo:
@@ -49,17 +55,22 @@ def probe(path: Path) -> AudioInfo:
         info = _probe(path, fmt)
     except AudioDecodeError as exc:
         raise AudioDecodeError(exc.path, unless_empty(path, exc.reason)) from exc
+    if info.reader == FFMPEG_SEEKING and not fmt.ffmpeg_seeks:
+        info = dataclasses.replace(info, reader=FFMPEG_ONE_PASS)
     if fmt in OGG_CODECS.values() and stops_before_its_last_page(path):
         return dataclasses.replace(info, stops_early=True)
     return info
 
 
 def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
-    """probe by the format's own reader: libsndfile, the header through mutagen, or ffprobe."""
+    """probe by the format's own reader: libsndfile, the header through mutagen, or ffprobe. libsndfile decodes what
+    it can read whole; ffmpeg reads the rest, as players do: a WAV whose data chunk says 0 bytes, Ogg streams chained
+    one after another (of which libsndfile reads the first, giving the length of the last), or a stream of a length
+    libsndfile cannot tell (a FLAC written to a pipe)."""
     if _chained_ogg(path, fmt):  # ffprobe gives the first stream's length: measured whole
-        return dataclasses.replace(_ffprobe(path), duration=_measured_length(path))
+        return dataclasses.replace(_ffprobe(path), duration=_measured_length(path), reader=FFMPEG_ONE_PASS)
     if fmt.soundfile_decodes and sized_as_empty(path):
-        return _ffprobe(path)  # ffmpeg decodes it (see _libsndfile_reads)
+        return _ffprobe(path)
     if fmt.soundfile_decodes:
         import soundfile as sf
 
@@ -75,7 +86,7 @@ def _probe(path: Path, fmt: AudioFormat) -> AudioInfo:
         duration = info.frames / info.samplerate
         if fmt.length_from_header:
             duration = _declared_duration(path, duration)
-        return AudioInfo(duration, info.samplerate, info.channels)
+        return AudioInfo(duration, info.samplerate, info.channels, reader=LIBSNDFILE)
     if fmt.length_from_header:
         header = _header_info(path, fmt)
         if header is not None:
@@ -125,13 +136,13 @@ def _header_info(path: Path, fmt: AudioFormat) -> AudioInfo | None:
     return AudioInfo(float(info.length), int(info.sample_rate), int(info.channels))
 
 
-def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
-    """Decode [(start_s, seconds), ...] of `path` to mono float32 at `sample_rate`."""
+def read_segments(path: Path, audio: AudioInfo, segments: list[tuple[float, float]], sample_rate: int) -> list[np.ndarray]:
+    """Decode [(start_s, seconds), ...] of `path` to mono float32 at `sample_rate`, by the reader `probe` chose."""
     fmt = format_of(path)
-    if _libsndfile_reads(path, fmt):
+    if audio.reader == LIBSNDFILE:
         return _read_soundfile(path, fmt, segments, sample_rate)
     refuse_if_protected(path, fmt)
-    if not fmt.ffmpeg_seeks or _chained_ogg(path, fmt):  # ffmpeg seeks by time stamps, which restart in each stream
+    if audio.reader == FFMPEG_ONE_PASS:
         return _read_ffmpeg_in_one_pass(path, segments, sample_rate)
     return [_read_ffmpeg(path, start, seconds, sample_rate) for start, seconds in segments]
 
@@ -139,21 +150,6 @@ def read_segments(path: Path, segments: list[tuple[float, float]], sample_rate: 
 def _chained_ogg(path: Path, fmt: AudioFormat) -> bool:
     """An Ogg file of streams one after another (see ogg_end.is_chained)."""
     return fmt in OGG_CODECS.values() and is_chained(path)
-
-
-def _libsndfile_reads(path: Path, fmt: AudioFormat) -> bool:
-    """libsndfile decodes the file: one of its formats, unless ffmpeg reads it whole where libsndfile would not (as
-    players do): a WAV whose data chunk says 0 bytes, Ogg streams chained one after another (of which it reads the
-    first, giving the length of the last), or a stream of a length it cannot tell (a FLAC written to a pipe)."""
-    if not fmt.soundfile_decodes or sized_as_empty(path) or _chained_ogg(path, fmt):
-        return False
-    import soundfile as sf
-
-    try:
-        with decode_quietly(fmt):
-            return sf.info(str(path)).frames < UNKNOWN_FRAMES
-    except Exception:  # noqa: BLE001 (LibsndfileError, RuntimeError): the decode names the trouble
-        return True
 
 
 def decode_quietly(fmt: AudioFormat):
