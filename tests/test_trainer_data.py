@@ -95,6 +95,19 @@ def test_class_report_warns_on_imbalance(tmp_path):
     assert "a" in table and any("imbalanced" in w for w in warnings)
 
 
+def test_genre_tables_stay_in_line_with_wide_and_long_genre_names(tmp_path):
+    # Padded by characters, a Japanese label (two columns a letter) and one past 12 letters pushed their figures out
+    from trainer.evaluate import per_label_lines
+    from trainer.text_columns import columns
+
+    names = ["ロック", "Rock", "Progressive Electronic", "Jazz"]
+    splits = {"train": [TrackRecord(tmp_path / f"{n}{i}", n) for n in names for i in range(3)], "valid": [], "test": []}
+    table, _ = class_report(splits)
+    figures = {"precision": 0.5, "recall": 0.25, "f1": 0.333, "support": 4}
+    for lines in (table.splitlines(), per_label_lines(dict.fromkeys(names, figures))):  # figures of one width each
+        assert len({columns(line) for line in lines}) == 1, lines
+
+
 def test_corrupt_file_is_reported_by_name_and_skipped(tmp_path):
     good, bad = tmp_path / "good.wav", tmp_path / "bad.wav"
     write_tone(good)

@@ -12,6 +12,7 @@ from trainer.checkpoint import load_checkpoint, model_from_checkpoint
 from trainer.data.cache import DecodeCache, decode_all
 from trainer.data.sources import DatasetError, TrackRecord, discover
 from trainer.metrics import classification_figures
+from trainer.text_columns import columns, padded
 from trainer.train import predict_tracks
 
 
@@ -62,9 +63,16 @@ def evaluate(checkpoint: str | Path, out: str | Path | None = None, split: str =
     plot_confusion(figures["confusion_matrix"], labels, out / "confusion.png")
     plot_curves(state["history"], out / "curves.png")
     say(f"accuracy {figures['accuracy']:.3f}  macro F1 {figures['macro_f1']:.3f} on {figures['tracks']} tracks -> {out}")
-    for label, f in figures["per_label"].items():
-        say(f"  {label:<12} precision {f['precision']:.2f}  recall {f['recall']:.2f}  F1 {f['f1']:.2f}  n={f['support']}")
+    for line in per_label_lines(figures["per_label"]):
+        say(line)
     return figures
+
+
+def per_label_lines(per_label: dict[str, dict]) -> list[str]:
+    """A line per genre of its precision, recall, F1 and count, in line however long or wide its name."""
+    width = max([12, *map(columns, per_label)])
+    return [f"  {padded(label, width)} precision {f['precision']:.2f}  recall {f['recall']:.2f}  F1 {f['f1']:.2f}  "
+            f"n={f['support']}" for label, f in per_label.items()]
 
 
 def plot_confusion(cm, labels, path: Path) -> None:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from trainer.data.sources import DatasetError, TrackRecord
+from trainer.text_columns import columns, padded
 
 log = logging.getLogger(__name__)
 SPLITS = ("train", "valid", "test")
@@ -84,9 +85,9 @@ def class_report(splits: dict[str, list[TrackRecord]], imbalance_ratio: float = 
     """A table of class counts per split, and warnings for empty or imbalanced classes."""
     labels = sorted({r.label for recs in splits.values() for r in recs})
     counts = {s: Counter(r.label for r in recs) for s, recs in splits.items()}
-    width = max([len(label) for label in labels] + [5])
+    width = max([columns(label) for label in labels] + [5])
     lines = [f"{'genre':<{width}} " + " ".join(f"{s:>6}" for s in SPLITS)]
-    lines += [f"{label:<{width}} " + " ".join(f"{counts[s][label]:>6}" for s in SPLITS) for label in labels]
+    lines += [f"{padded(label, width)} " + " ".join(f"{counts[s][label]:>6}" for s in SPLITS) for label in labels]
     warnings = []
     train = counts["train"]
     if train:
