@@ -756,6 +756,7 @@ def test_a_file_cut_short_gets_its_genre_from_what_is_there_with_a_warning(lib, 
     (["scan", ".", "--workers", "0"], "argument --workers: must be at least 1, not 0"),
     (["scan", ".", "--workers", "100000"], "argument --workers: must be at most 64, not 100000"),  # a decoder each
     (["learn", "--folds", "1"], "argument --folds: must be at least 2, not 1"),
+    (["undo", "--batch", "99999999999999999999"], "argument --batch: must be at most 9223372036854775807"),  # an internal error
     (["map", "-o", "m.png", "--size", "100000x100000"], "argument --size: must be from 400x200 to 10000x10000 pixels"),
     (["map", "-o", "m.png", "--size", "0x0"], "argument --size: must be from 400x200"),
     (["map", "-o", "m.png", "--size", "big"], "argument --size: must be WIDTHxHEIGHT, not 'big'"),

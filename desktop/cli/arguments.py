@@ -41,6 +41,8 @@ def at_least(low: int, most: int | None = None):
 # Decoding threads: each runs a decoder at once, and twice as many files wait decoded in memory. --workers 100000
 # queued every file of the library and started as many decoders as it held.
 MOST_WORKERS = 64
+# SQLite's largest integer: a batch number past it (undo --batch 99999999999999999999) was an internal error
+MOST_BATCH = (1 << 63) - 1
 
 
 def genre_text(text: str) -> str:
@@ -133,7 +135,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="a music file, or a folder: every music file in it and its subfolders")
 
     undo = add("undo", help="revert the last batch of tag writes (or --batch N)")
-    undo.add_argument("--batch", type=at_least(1), help="the batch number to revert (see --list)")
+    undo.add_argument("--batch", type=at_least(1, MOST_BATCH), help="the batch number to revert (see --list)")
     undo.add_argument("--list", action="store_true", help="list recent batches instead")
     add_keep_times_option(undo)
 
