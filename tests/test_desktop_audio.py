@@ -319,3 +319,21 @@ def test_an_empty_file_is_called_empty_in_every_format(tmp_path, ext):
         audio_hash(empty)  # a bare stream's regions are empty: nothing to fail on
     except AudioDecodeError as exc:
         assert "empty file (0 bytes" in exc.reason
+
+
+def test_a_file_is_looked_into_once_to_choose_its_reader_not_again_for_each_read(tmp_path, monkeypatch):
+    # Every read (and each window read again one by one after a failure) checked the WAV size, the Ogg chain and
+    # libsndfile's header anew: the probe's choice is followed instead.
+    import soundfile
+
+    import desktop.core.audio as audio_module
+
+    files = [make_track(tmp_path, name, "tones", ext, 4.0) for name, ext in (("a", "wav"), ("b", "opus"), ("c", "mp3"))]
+    probed = [probe(path) for path in files]
+    assert [info.reader for info in probed] == [audio_module.LIBSNDFILE] * 3  # libsndfile reads Opus and MP3 too
+    for name in ("sized_as_empty", "is_chained"):
+        monkeypatch.setattr(audio_module, name, lambda *_a: pytest.fail("looked into the file again"))
+    monkeypatch.setattr(soundfile, "info", lambda *_a, **_k: pytest.fail("asked libsndfile about it again"))
+    for path, info in zip(files, probed, strict=True):
+        (heard,) = read_segments(path, info, [(1.0, 1.0)], 16000)
+        assert len(heard) == 16000
