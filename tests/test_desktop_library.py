@@ -280,6 +280,22 @@ def test_moved_file_keeps_its_history(env):
         assert track.corrected_genre == "Krautrock" and len(track.analyses) == 1
 
 
+def test_a_file_moved_and_copied_at_once_keeps_its_history_and_the_copy_is_new(env):
+    # The walk met the copy (a name before the folder moved to) first, and gave it the correction: the file moved,
+    # by its own name, came back as new, its prediction over the genre its listener had set.
+    env.scan()
+    env.tagger.correct([str(env.files["ogg"])], "Krautrock")
+    moved, copy = env.music / "zz later" / env.files["ogg"].name, env.music / "0 copy.ogg"
+    moved.parent.mkdir()
+    shutil.move(env.files["ogg"], moved)
+    shutil.copy(moved, copy)
+    sync, results = env.scan()
+    assert sync.moved == 1 and sync.new == 1 and [r.path for r in results] == [copy]
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(moved)).corrected_genre == "Krautrock"
+        assert queries.track_by_path(s, str(copy)).corrected_genre is None
+
+
 def test_vanished_file_is_marked_missing(env):
     env.scan()
     env.files["wav"].unlink()

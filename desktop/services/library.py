@@ -282,6 +282,7 @@ class Library:
             report.cleaned += remove_if_stale(path)
 
         seen: set[str] = set()
+        renamed: list[FoundFile] = []  # new files of a known track's audio by another name: matched after the walk
         with writer_lock(self.sessions), self.sessions() as s:
             left_out = self._left_out(s)
             # A file named on its own is not a library folder, nor is a folder left out (the walk says so).
@@ -294,9 +295,11 @@ class Library:
                     break
                 looked_at(n)
                 seen.add(str(found.path))
-                self._sync_file(s, found, report, problem, seen, known)
+                self._sync_file(s, found, report, problem, seen, known, renamed.append)
                 if n % COMMIT_EVERY == 0:
                     s.commit()
+            for found in renamed if not cancel.is_set() else ():
+                self._sync_file(s, found, report, problem, seen, known)
             s.commit()
             if not cancel.is_set():
                 report.missing = self._mark_missing(s, roots, seen=seen)
@@ -346,7 +349,8 @@ class Library:
         return known
 
     def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset(),
-                   known: dict[str, KnownFile] | None = None) -> None:
+                   known: dict[str, KnownFile] | None = None,
+                   later: Callable[[FoundFile], None] | None = None) -> None:
         path = str(found.path)
         if known is not None and (was := known.get(path)) is not None and was.unchanged(found):
             self._passed_over(found, was.verdict, was.error, report, problem)  # the track itself is not read
@@ -372,6 +376,11 @@ class Library:
             return
         if track is None:
             moved = self._find_moved(s, digest, found.path, seen)
+            if moved is not None and later is not None and Path(moved.path).name != found.path.name:
+                # Matched after the walk: a file of its old name found meanwhile is the one moved, this one a copy
+                # (an album moved and copied at once gave its corrections to the copy, whichever the walk met first).
+                later(found)
+                return
             if moved is not None:
                 track = moved
                 if known is not None:  # its old name, should the walk come to it, is no longer this track's
