@@ -296,6 +296,25 @@ def test_a_file_moved_and_copied_at_once_keeps_its_history_and_the_copy_is_new(e
         assert queries.track_by_path(s, str(copy)).corrected_genre is None
 
 
+def test_a_file_not_there_during_the_analysis_is_analysed_at_the_next_scan(env, monkeypatch):
+    # Its drive unplugged or its share dropped mid-scan, a file failed ("cannot read audio (System error.)") and kept
+    # that as its verdict: back unchanged, it was "unchanged since it failed" at every scan after. So was every file
+    # ffmpeg decodes, scanned before ffmpeg was installed.
+    import desktop.core.audio as audio_module
+
+    flac, mp4 = env.files["flac"], env.files["m4a"]
+    env.library.sync([env.music])
+    hidden = flac.rename(flac.with_name(".away"))  # as the walk found it, gone when its turn came
+    monkeypatch.setattr(audio_module.shutil, "which", lambda _name: None)  # no ffmpeg, no ffprobe
+    failed = {r.path: r.error for r in env.library.analyse(env.analyzer) if r.status == "error"}
+    assert failed[flac] == "could not be read during the scan (No such file or directory); it is analysed at the next scan"
+    assert failed[mp4].endswith("was not found on PATH; it is analysed at the next scan once it is")
+    hidden.rename(flac)
+    monkeypatch.undo()
+    sync, results = env.scan()
+    assert sync.unchanged == len(env.files) and {flac, mp4} <= {r.path for r in results if r.status != "error"}
+
+
 def test_vanished_file_is_marked_missing(env):
     env.scan()
     env.files["wav"].unlink()

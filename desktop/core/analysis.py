@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.audio import AudioInfo, probe, read_segments
-from desktop.core.errors import AudioDecodeError, GenreTaggerError
+from desktop.core.errors import AudioDecodeError, DecoderMissing, GenreTaggerError
 from desktop.core.learned_model import novelty_check
 from desktop.core.model import GenreModel
 from desktop.core.music_check import music_windows
@@ -57,6 +57,9 @@ class TrackAnalysis:
     window_probabilities: np.ndarray | None = None  # [windows, labels]
     error: str | None = None
     note: str | None = None  # analysed from part of the file only (cut short?): why, to show with the track
+    # Failed for the moment, not for its audio: the file could not be read then (gone, its drive or share dropped)
+    # or a decoder it needs is not installed. No verdict to keep: it is analysed again at the next scan.
+    again: bool = False
 
 
 @dataclass
@@ -67,6 +70,7 @@ class _Decoded:
     windows: np.ndarray | None = None  # [n, samples]
     error: str | None = None
     note: str | None = None  # analysed from part of the file only: why (kept with the verdict, shown with the track)
+    again: bool = False  # see TrackAnalysis.again
 
 
 class Analyzer:
@@ -79,6 +83,16 @@ class Analyzer:
 
     def decode(self, path: Path) -> _Decoded:
         """Read only the planned windows of a track (runs on a worker thread)."""
+        decoded = self._decode(path)
+        # A failure, or a part-only decode, while the file could not be read (a drive unplugged, a share dropped
+        # mid-scan) says nothing of its audio: kept as its verdict, it stayed failed, "cannot read audio (System
+        # error.)", at every scan after, the file being unchanged.
+        if (decoded.error or decoded.note) and (unread := unreadable_now(path)):
+            return _Decoded(path, error=f"could not be read during the scan ({unread}); it is analysed at the next scan",
+                            again=True)
+        return decoded
+
+    def _decode(self, path: Path) -> _Decoded:
         info = self.model.info
         try:
             audio = probe(path)
@@ -111,6 +125,8 @@ class Analyzer:
                 windows = np.nan_to_num(windows, nan=0.0, posinf=0.0, neginf=0.0)  # [n, samples]
                 note = "; ".join(filter(None, (note, unheard)))
             return _Decoded(path, duration, starts, windows, note=note)
+        except DecoderMissing as exc:
+            return _Decoded(path, error=f"{exc.reason}; it is analysed at the next scan once it is", again=True)
         except GenreTaggerError as exc:
             return _Decoded(path, error=exc.reason)
 
@@ -164,7 +180,7 @@ class Analyzer:
         results, offset = [], 0
         for d in decoded:
             if d.error:
-                results.append(TrackAnalysis(d.path, ERROR, d.duration, error=d.error))
+                results.append(TrackAnalysis(d.path, ERROR, d.duration, error=d.error, again=d.again))
                 continue
             if d.windows is None:
                 results.append(TrackAnalysis(d.path, TOO_SHORT, d.duration, note=d.note,
@@ -189,6 +205,16 @@ class Analyzer:
                 d.duration, self.labels[top], float(mean[top]), mean, embedding, d.starts, window_probs, note=d.note,
             ))
         return results
+
+
+def unreadable_now(path: Path) -> str | None:
+    """The system's reason a file cannot be read now (gone; its drive or network share not there), None when it can."""
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def _not_numbers(path: Path, segments: list[np.ndarray]) -> str | None:

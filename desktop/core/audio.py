@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.decoder_chatter import decoder_chatter_filtered
-from desktop.core.errors import AudioDecodeError, unless_empty
+from desktop.core.errors import AudioDecodeError, DecoderMissing, unless_empty
 from desktop.core.fingerprint import declared_audio_bytes, sized_as_empty
 from desktop.core.formats import (
     CAF_CUT_BEFORE_INDEX,
@@ -54,7 +54,7 @@ def probe(path: Path) -> AudioInfo:
     try:
         info = _probe(path, fmt)
     except AudioDecodeError as exc:
-        raise AudioDecodeError(exc.path, unless_empty(path, exc.reason)) from exc
+        raise type(exc)(exc.path, unless_empty(path, exc.reason)) from exc  # DecoderMissing stays one
     if info.reader == FFMPEG_SEEKING and not fmt.ffmpeg_seeks:
         info = dataclasses.replace(info, reader=FFMPEG_ONE_PASS)
     if fmt in OGG_CODECS.values() and stops_before_its_last_page(path):
@@ -198,7 +198,7 @@ def _ffmpeg_formats() -> str:
 def _ffmpeg() -> str:
     exe = shutil.which("ffmpeg")
     if exe is None:
-        raise AudioDecodeError(None, f"ffmpeg is needed to decode {_ffmpeg_formats()} files and was not found on PATH")
+        raise DecoderMissing(None, f"ffmpeg is needed to decode {_ffmpeg_formats()} files and was not found on PATH")
     return exe
 
 
@@ -295,7 +295,7 @@ def _measured_length(path: Path) -> float:
 def _ffprobe(path: Path) -> AudioInfo:
     exe = shutil.which("ffprobe")
     if exe is None:
-        raise AudioDecodeError(path, f"ffprobe is needed to read {_ffmpeg_formats()} files and was not found on PATH")
+        raise DecoderMissing(path, f"ffprobe is needed to read {_ffmpeg_formats()} files and was not found on PATH")
     cmd = [exe, "-v", "error", "-select_streams", "a:0", "-show_entries", "stream=sample_rate,channels,duration",
            "-show_entries", "format=duration", "-of", "json", str(path)]
     proc = subprocess.run(cmd, capture_output=True, check=False)

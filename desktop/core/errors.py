@@ -50,6 +50,10 @@ class AudioDecodeError(GenreTaggerError):
     """Audio that cannot be opened or decoded."""
 
 
+class DecoderMissing(AudioDecodeError):
+    """A program that decodes the file (ffmpeg, ffprobe) is not installed: nothing said about the file itself."""
+
+
 class ModelError(GenreTaggerError):
     """A model file that is unreadable or does not follow the contract."""
 

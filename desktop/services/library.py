@@ -693,6 +693,8 @@ class Library:
 
     @staticmethod
     def _store(s: Session, track_id: int, key: str, labels, result: TrackAnalysis, spellings: dict[str, str]) -> None:
+        if result.again:  # failed for the moment (the file, or a decoder, was not there): it stays to analyse
+            return
         track = s.get(Track, track_id)
         row = s.scalar(select(Analysis).where(Analysis.track_id == track_id, Analysis.model_key == key))
         if row is None:
