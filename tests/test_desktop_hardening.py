@@ -289,6 +289,34 @@ def test_a_file_with_hard_links_is_refused_and_untouched(tmp_path):
     assert song.read_bytes() == before and os.stat(song).st_nlink == 2
 
 
+@pytest.mark.parametrize("change", ["tags", "replaced"])
+def test_a_file_another_program_writes_during_a_write_keeps_that_programs_change(tmp_path, monkeypatch, change):
+    # The copy made before it swapped in over the file: a tagger's edit (or a new rip saved over it) made while the
+    # copy was tagged was undone by the swap, in silence.
+    import desktop.core.safe_write as safe_write_module
+
+    song = make_track(tmp_path, "song", "tones", "flac", 2.0, tags={"genre": "Rock"})
+    other = make_track(tmp_path / "new rip", "song", "beats", "flac", 2.0, tags={"genre": "Rock"})
+    synced = safe_write_module.sync_file
+
+    def another_program_writes(fh):
+        synced(fh)
+        if change == "tags":
+            file = mutagen.File(song)
+            file["genre"] = "Blues"
+            file.save()
+        else:
+            shutil.copy(other, song)  # same size, as like as not
+
+    monkeypatch.setattr(safe_write_module, "sync_file", another_program_writes)
+    with pytest.raises(TagWriteError, match=r"song\.flac: the file changed while its tags were being written "):
+        write_genres(song, ["Jazz"])
+    assert genres(song) == (("Blues",) if change == "tags" else ("Rock",)) and sorted(os.listdir(tmp_path)) == [
+        "new rip", "song.flac"]
+    if change == "replaced":
+        assert song.read_bytes() == other.read_bytes()
+
+
 # ---- 6. ID3 versions ---------------------------------------------------------------------------------
 def test_id3v23_converts_v24_only_frames(tmp_path):
     mp3 = make_track(tmp_path, "year", "tones", "mp3", 2.0, tags={"date": "1999", "title": "Song"})

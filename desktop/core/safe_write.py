@@ -127,6 +127,11 @@ def _check_writable(path: Path, st: os.stat_result) -> None:
         raise TagWriteError(path, "file belongs to another user; writing would change its owner, so it is left as it is")
 
 
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    """What another program's write or replacement of a file changes: its inode, size, modification and change times."""
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # some file systems cannot sync a folder; the data is synced already
         fd = os.open(folder, os.O_RDONLY)
@@ -172,6 +177,11 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
                     os.utime(tmp, ns=(st.st_atime_ns, st.st_mtime_ns))
                 with open(tmp, "rb+") as fh:
                     sync_file(fh)
+                if _identity(path.stat()) != _identity(st):
+                    # Another program wrote it since it was copied (a tagger, a player counting plays, a sync): the
+                    # copy would put its change out of the file for good.
+                    raise TagWriteError(path, "the file changed while its tags were being written (another program "
+                                              "wrote to it?); nothing written, its change kept")
                 os.replace(tmp, path)
                 _fsync_folder(path.parent)
             finally:
