@@ -1255,3 +1255,32 @@ def test_a_named_pipe_or_device_given_as_a_model_is_refused_by_name_never_read(t
                 open_it(pipe)
     with pytest.raises(ModelError, match=re.escape(refused)):
         read_model_info("/dev/zero")
+
+
+@pytest.mark.parametrize("step", ["write", "undo"])
+def test_a_file_another_program_writes_after_its_tags_were_read_keeps_that_programs_change(env, monkeypatch, step):
+    # Between reading what it journals and copying the file, a write (or an undo) let another program's edit in, then
+    # put it out: the file took the write over the edit, and the journal kept the genre from before it.
+    import desktop.services.tagging as tagging_module
+
+    env.scan()
+    flac = env.files["flac"]
+    tagger = TagService(env.sessions)
+    if step == "undo":
+        tagger.correct([str(flac)], "Jazz")
+    real_read = tagging_module.read_tags
+
+    def read_then_another_program_writes(path, options):
+        tags = real_read(path, options)
+        file = mutagen.File(path)
+        file["genre"] = "Blues"
+        file.save()
+        return tags
+
+    monkeypatch.setattr(tagging_module, "read_tags", read_then_another_program_writes)
+    said = "the file changed since its tags were read (another program wrote to it?); nothing written, its change kept"
+    if step == "write":
+        assert tagger.correct([str(flac)], "Jazz").failed == [(str(flac), said)]
+    else:
+        assert tagger.undo().refused == [(str(flac), said)]
+    assert genres(flac) == ("Blues",)

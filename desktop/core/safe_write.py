@@ -127,6 +127,15 @@ def _check_writable(path: Path, st: os.stat_result) -> None:
         raise TagWriteError(path, "file belongs to another user; writing would change its owner, so it is left as it is")
 
 
+def stat_before_reading(path: Path) -> os.stat_result | None:
+    """A file's stat taken before its tags are read for a write (see safe_modify's `unchanged_since`); None where there
+    is none to take (the read then says why)."""
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
 def _identity(st: os.stat_result) -> tuple[int, ...]:
     """What another program's write or replacement of a file changes: its inode, size, modification and change times."""
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
@@ -142,11 +151,13 @@ def _fsync_folder(folder: Path) -> None:
 
 
 def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Callable[[Path], object],
-                keep_times: bool = False) -> None:
+                keep_times: bool = False, unchanged_since: os.stat_result | None = None) -> None:
     """Apply `modify` to a temporary copy, verify the audio is unchanged, then swap it in atomically.
 
     Owner, group and mode are kept, and with `keep_times` the access and modification times; a symlink is written
     through to its target. `check_readable` is called on the original first (unreadable tags: nothing is copied).
+    Nothing is written where the file changed since `unchanged_since` (its stat when the caller read its tags) or
+    while it was copied and tagged: another program wrote it, and its change stays.
     """
     path = write_target(Path(path))
     try:
@@ -155,6 +166,9 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
         raise TagWriteError(path, "file not found" if isinstance(exc, FileNotFoundError) else f"cannot read ({exc.strerror})") from exc
     if not stat.S_ISREG(st.st_mode):
         raise TagWriteError(path, "not a regular file")
+    if unchanged_since is not None and _identity(st) != _identity(unchanged_since):
+        raise TagWriteError(path, "the file changed since its tags were read (another program wrote to it?); nothing "
+                                  "written, its change kept")
     _check_writable(path, st)
     check_readable(path)
     try:

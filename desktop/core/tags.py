@@ -579,13 +579,14 @@ def _save(audio, path: Path, fmt: AudioFormat, **options) -> None:
 
 
 def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagOptions(), provenance: str | None = None,
-                 second_genres: list[str] | None = None) -> None:
+                 second_genres: list[str] | None = None, unchanged_since: os.stat_result | None = None) -> None:
     """Set the genre field (and provenance when enabled); the audio data is never touched.
 
     A second tag that said what the first said, and a WAV's INFO chunk, get `second_genres` (default: the same
     genres; undo gives each place its own old value). The write goes to a copy beside the file; the copy's audio
     is checked byte for byte against the original, and only then replaces it. A failure at any step leaves the
-    original as it was.
+    original as it was, and so does another program's write since `unchanged_since` (the file's stat when the caller
+    read what it journals) or during this one.
     """
     path = Path(path)
     fmt = format_of(path)
@@ -632,4 +633,4 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
             scratch = temp_copy_path(path.with_name(f"{path.stem}-riff{path.suffix}"))
             riff_info.set_info(copy, riff_info.GENRE_KEY.decode(), join_genres(other) or None, scratch)
 
-    safe_modify(path, modify, _open, keep_times=options.keep_times)
+    safe_modify(path, modify, _open, keep_times=options.keep_times, unchanged_since=unchanged_since)

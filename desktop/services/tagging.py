@@ -17,6 +17,7 @@ from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genre_names import names_a_genre, shown_genre, tag_genres, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
+from desktop.core.safe_write import stat_before_reading
 from desktop.core.scan import modified_stamp, within
 from desktop.core.tags import read_tags, write_genres
 from desktop.core.wording import sureness
@@ -265,6 +266,7 @@ class TagService:
 
     def _write_one(self, s: Session, batch: WriteBatch, change: PlannedChange, result: WriteResult) -> None:
         path = Path(change.path)
+        seen = stat_before_reading(path)
         try:
             now = read_tags(path, self.options)  # the file's truth now, not the plan's memory
         except GenreTaggerError as exc:
@@ -288,7 +290,8 @@ class TagService:
         s.add(entry)
         s.commit()  # the journal row exists before the file changes
         try:
-            write_genres(path, list(change.new), options, provenance=f"Genre Tagger: {change.provenance}")
+            write_genres(path, list(change.new), options, provenance=f"Genre Tagger: {change.provenance}",
+                         unchanged_since=seen)
         except TagWriteError as exc:
             entry.state, entry.error = "failed", exc.reason
             s.commit()
@@ -542,6 +545,7 @@ class TagService:
         if not path.exists():
             result.refused.append((entry.path, "file no longer exists (if it was moved, scan its new folder and undo again)"))
             return
+        seen = stat_before_reading(path)
         try:
             now = read_tags(path, self.options).genres
         except GenreTaggerError as exc:
@@ -562,7 +566,7 @@ class TagService:
         if entry.old_tag_genres is not None:  # each place gets its own old genres (none: the place is emptied)
             first, second = list(entry.old_tag_genres[0]), list(entry.old_tag_genres[1] or [])
         try:
-            write_genres(path, first, options, provenance=provenance, second_genres=second)
+            write_genres(path, first, options, provenance=provenance, second_genres=second, unchanged_since=seen)
         except TagWriteError as exc:
             entry.state = "written"
             s.commit()
