@@ -141,6 +141,11 @@ def _identity(st: os.stat_result) -> tuple[int, ...]:
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
 
 
+def _changed_by_another(path: Path, when: str) -> TagWriteError:
+    """The refusal of a write over a file another program wrote `when` ("since its tags were read")."""
+    return TagWriteError(path, f"the file changed {when} (another program wrote to it?); nothing written, its change kept")
+
+
 def _fsync_folder(folder: Path) -> None:
     with contextlib.suppress(OSError):  # some file systems cannot sync a folder; the data is synced already
         fd = os.open(folder, os.O_RDONLY)
@@ -167,8 +172,7 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
     if not stat.S_ISREG(st.st_mode):
         raise TagWriteError(path, "not a regular file")
     if unchanged_since is not None and _identity(st) != _identity(unchanged_since):
-        raise TagWriteError(path, "the file changed since its tags were read (another program wrote to it?); nothing "
-                                  "written, its change kept")
+        raise _changed_by_another(path, "since its tags were read")
     _check_writable(path, st)
     check_readable(path)
     try:
@@ -194,8 +198,7 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
                 if _identity(path.stat()) != _identity(st):
                     # Another program wrote it since it was copied (a tagger, a player counting plays, a sync): the
                     # copy would put its change out of the file for good.
-                    raise TagWriteError(path, "the file changed while its tags were being written (another program "
-                                              "wrote to it?); nothing written, its change kept")
+                    raise _changed_by_another(path, "while its tags were being written")
                 os.replace(tmp, path)
                 _fsync_folder(path.parent)
             finally:
