@@ -307,8 +307,8 @@ def test_a_file_not_there_during_the_analysis_is_analysed_at_the_next_scan(env, 
     hidden = flac.rename(flac.with_name(".away"))  # as the walk found it, gone when its turn came
     monkeypatch.setattr(audio_module.shutil, "which", lambda _name: None)  # no ffmpeg, no ffprobe
     failed = {r.path: r.error for r in env.library.analyse(env.analyzer) if r.status == "error"}
-    assert failed[flac] == "could not be read during the scan (No such file or directory); it is analysed at the next scan"
-    assert failed[mp4].endswith("was not found on PATH; it is analysed at the next scan once it is")
+    assert failed[flac] == "could not be read (No such file or directory); it is analysed at the next scan"
+    assert failed[mp4].endswith("was not found on PATH; it is analysed at the next scan")
     hidden.rename(flac)
     monkeypatch.undo()
     sync, results = env.scan()

@@ -88,8 +88,7 @@ class Analyzer:
         # mid-scan) says nothing of its audio: kept as its verdict, it stayed failed, "cannot read audio (System
         # error.)", at every scan after, the file being unchanged.
         if (decoded.error or decoded.note) and (unread := unreadable_now(path)):
-            return _Decoded(path, error=f"could not be read during the scan ({unread}); it is analysed at the next scan",
-                            again=True)
+            return _Decoded(path, error=f"could not be read ({unread})", again=True)
         return decoded
 
     def _decode(self, path: Path) -> _Decoded:
@@ -126,7 +125,7 @@ class Analyzer:
                 note = "; ".join(filter(None, (note, unheard)))
             return _Decoded(path, duration, starts, windows, note=note)
         except DecoderMissing as exc:
-            return _Decoded(path, error=f"{exc.reason}; it is analysed at the next scan once it is", again=True)
+            return _Decoded(path, error=exc.reason, again=True)
         except GenreTaggerError as exc:
             return _Decoded(path, error=exc.reason)
 

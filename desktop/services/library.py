@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -682,7 +683,10 @@ class Library:
         with writer_lock(self.sessions), self.sessions() as s:
             spellings = queries.library_spellings(s)  # "classical" is shown as the library's "Classical"
             for result in analyzer.analyse((Path(p) for _, p in pending), cancel=cancel):
-                self._store(s, ids[str(result.path)], key, analyzer.labels, result, spellings)
+                if result.again:  # failed for the moment (the file, or a decoder, was not there): not kept as its verdict
+                    result = dataclasses.replace(result, error=f"{result.error}; it is analysed at the next scan")
+                else:
+                    self._store(s, ids[str(result.path)], key, analyzer.labels, result, spellings)
                 results.append(result)
                 s.commit()  # per track: a killed scan loses at most the track in hand
                 if progress:
@@ -693,8 +697,6 @@ class Library:
 
     @staticmethod
     def _store(s: Session, track_id: int, key: str, labels, result: TrackAnalysis, spellings: dict[str, str]) -> None:
-        if result.again:  # failed for the moment (the file, or a decoder, was not there): it stays to analyse
-            return
         track = s.get(Track, track_id)
         row = s.scalar(select(Analysis).where(Analysis.track_id == track_id, Analysis.model_key == key))
         if row is None:
