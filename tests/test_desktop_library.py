@@ -1,5 +1,6 @@
 """End to end on a generated library with a real exported model: scan, store, write, rescan, undo."""
 
+import os
 import shutil
 import threading
 
@@ -313,6 +314,44 @@ def test_a_file_not_there_during_the_analysis_is_analysed_at_the_next_scan(env, 
     monkeypatch.undo()
     sync, results = env.scan()
     assert sync.unchanged == len(env.files) and {flac, mp4} <= {r.path for r in results if r.status != "error"}
+
+
+@pytest.mark.parametrize("trouble", ["tags damaged, then mended", "gone while read"])
+def test_a_changed_file_that_fails_to_read_keeps_its_verdict_and_is_read_again(env, monkeypatch, trouble):
+    # Kept as failed, an analysed track stayed "error" for good: once a tagger mended the tags it had damaged (the
+    # same audio: "retagged"), or, back unchanged, after its share dropped while the scan read it.
+    import desktop.services.library as library_module
+
+    env.scan()
+    flac = env.files["flac"]
+    whole = flac.read_bytes()
+    if trouble == "tags damaged, then mended":
+        at = whole.index(b"Lavf")
+        flac.write_bytes(whole[:at - 4] + b"\xff\xff\xff\x7f" + whole[at:])  # the comment block's vendor length
+    else:
+        os.utime(flac, ns=(10**18, 10**18))  # changed (another tagger), and its share drops as the scan reads it
+        real_hash = library_module.audio_hash
+
+        def drops(path):
+            if path == flac:
+                flac.rename(flac.with_name(".away"))
+            return real_hash(path)
+
+        monkeypatch.setattr(library_module, "audio_hash", drops)
+    failed, _ = env.scan()
+    assert [p.path for p in failed.problems] == [flac]
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(flac)).verdict == "analysed"
+    if trouble == "tags damaged, then mended":
+        flac.write_bytes(whole)
+    else:
+        monkeypatch.undo()
+        flac.with_name(".away").rename(flac)
+    again, results = env.scan()
+    assert not again.problems and again.retagged == 1 and results == []
+    with env.sessions() as s:
+        track = queries.track_by_path(s, str(flac))
+        assert track.verdict == "analysed" and track.error is None and track.predicted_genre
 
 
 def test_vanished_file_is_marked_missing(env):

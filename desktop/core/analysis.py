@@ -16,6 +16,7 @@ from desktop.core.errors import AudioDecodeError, DecoderMissing, GenreTaggerErr
 from desktop.core.learned_model import novelty_check
 from desktop.core.model import GenreModel
 from desktop.core.music_check import music_windows
+from desktop.core.paths import unreadable_now
 from desktop.core.windows import WindowPlan, plan_windows
 
 # Analysis verdicts (a track's `verdict`); NEW: not analysed yet.
@@ -204,16 +205,6 @@ class Analyzer:
                 d.duration, self.labels[top], float(mean[top]), mean, embedding, d.starts, window_probs, note=d.note,
             ))
         return results
-
-
-def unreadable_now(path: Path) -> str | None:
-    """The system's reason a file cannot be read now (gone; its drive or network share not there), None when it can."""
-    try:
-        with open(path, "rb") as fh:
-            fh.read(1)
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    return None
 
 
 def _not_numbers(path: Path, segments: list[np.ndarray]) -> str | None:

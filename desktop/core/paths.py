@@ -97,6 +97,16 @@ def on_read_only_mount(where: str | Path) -> bool:
         return False
 
 
+def unreadable_now(path: Path) -> str | None:
+    """The system's reason a file cannot be read now (gone; its drive or network share not there), None when it can."""
+    try:
+        with open(path, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
+
+
 def read_only_uri(path: Path, immutable: bool = False) -> str:
     """SQLite's URI for reading a library without writing anything (immutable: not even a lock or -shm)."""
     return f"{path.absolute().as_uri()}?mode=ro" + ("&immutable=1" if immutable else "")

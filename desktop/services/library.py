@@ -23,6 +23,7 @@ from desktop.core.fingerprint import audio_hash
 from desktop.core.formats import FORMATS, format_of
 from desktop.core.genre_names import genre_key, shown_genre, standard_spelling, tag_genres
 from desktop.core.genres import join_genres
+from desktop.core.paths import unreadable_now
 from desktop.core.safe_write import remove_if_stale
 from desktop.core.scan import (
     NOT_A_REGULAR_FILE,
@@ -43,6 +44,7 @@ from desktop.store.queries import genre_merges
 from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 
 COMMIT_EVERY = 200
+READ_WHOLE_NEXT = -1  # a track's stored size no file has: the next walk reads its file whole, as a changed one
 TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled reading again got to
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 # What reading a file's tags again can change of its track (_read_tags_again counts the tracks it changed).
@@ -362,12 +364,24 @@ class Library:
         if unchanged and not never_read:
             self._passed_over(found, track.verdict, track.error, report, problem)
             return
+        digest = None
         try:
             digest = audio_hash(found.path)
             tags = read_tags(found.path, self.tag_options)
         except GenreTaggerError as exc:
             if unchanged:
                 report.unchanged += 1
+            if track is not None and track.audio_hash and (unread := unreadable_now(found.path)):
+                # Its drive or share dropped mid-scan: nothing said of the file, left as it was for the next walk to
+                # read (kept as failed, it stayed so, back unchanged).
+                problem(ScanProblem(found.path, f"could not be read ({unread}); it is read at the next scan"))
+                return
+            if track is not None and digest == track.audio_hash:
+                # Only its tags fail: its audio's verdict stands, and each walk reads it again until they read (a
+                # tagger mends them). Kept as failed, it stayed so once mended, the audio being the same.
+                problem(ScanProblem(found.path, exc.reason))
+                track.size, track.mtime_ns, track.missing = READ_WHOLE_NEXT, found.mtime_ns, False
+                return
             same = unchanged and exc.reason == track.error
             problem(ScanProblem(found.path, f"{exc.reason} (unchanged since it failed)" if same else exc.reason))
             if track is None:
@@ -450,7 +464,10 @@ class Library:
                     continue  # changed: the walk reads it whole
                 tags = read_tags(track.path, self.tag_options)
             except (OSError, GenreTaggerError):
-                continue  # the walk names what is wrong with it
+                # Its drive dropped meanwhile, or its tags are damaged: the next walk reads it whole (and names what
+                # is wrong with it), where it had passed over it unchanged and never read what this reader reads.
+                track.size = READ_WHOLE_NEXT
+                continue
             before = read_again(track)
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
