@@ -46,8 +46,8 @@ def crash_after_file_write(env, monkeypatch, path, genre):
 
     real = tagging.write_genres
 
-    def write_then_die(p, g, options, provenance=None):
-        real(p, g, options, provenance)
+    def write_then_die(p, g, options, provenance=None, **kwargs):
+        real(p, g, options, provenance, **kwargs)
         raise Killed
 
     monkeypatch.setattr(tagging, "write_genres", write_then_die)

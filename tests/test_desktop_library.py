@@ -626,10 +626,10 @@ def test_journal_holds_the_old_value_before_the_write(env, monkeypatch):
     env.scan()
     seen = []
 
-    def spy(path, genres, options, provenance=None):
+    def spy(path, genres, options, provenance=None, **kwargs):
         with env.sessions() as s:
             seen.append(s.scalar(select(JournalEntry).where(JournalEntry.path == str(path))).state)
-        return tags_mod.write_genres(path, genres, options, provenance)
+        return tags_mod.write_genres(path, genres, options, provenance, **kwargs)
 
     monkeypatch.setattr(tagging, "write_genres", spy)
     env.tagger.apply(env.tagger.plan()[:2], "spy")
