@@ -285,7 +285,7 @@ class Library:
             report.cleaned += remove_if_stale(path)
 
         seen: set[str] = set()
-        renamed: list[FoundFile] = []  # new files of a known track's audio by another name: matched after the walk
+        renamed: list[Callable[[], None]] = []  # new files of a known track's audio by another name: taken in last
         with writer_lock(self.sessions), self.sessions() as s:
             left_out = self._left_out(s)
             # A file named on its own is not a library folder, nor is a folder left out (the walk says so).
@@ -301,8 +301,8 @@ class Library:
                 self._sync_file(s, found, report, problem, seen, known, renamed.append)
                 if n % COMMIT_EVERY == 0:
                     s.commit()
-            for found in renamed if not cancel.is_set() else ():
-                self._sync_file(s, found, report, problem, seen, known)
+            for take_in in renamed if not cancel.is_set() else ():
+                take_in()
             s.commit()
             if not cancel.is_set():
                 report.missing = self._mark_missing(s, roots, seen=seen)
@@ -353,7 +353,7 @@ class Library:
 
     def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset(),
                    known: dict[str, KnownFile] | None = None,
-                   later: Callable[[FoundFile], None] | None = None) -> None:
+                   later: Callable[[Callable[[], None]], None] | None = None) -> None:
         path = str(found.path)
         if known is not None and (was := known.get(path)) is not None and was.unchanged(found):
             self._passed_over(found, was.verdict, was.error, report, problem)  # the track itself is not read
@@ -392,21 +392,11 @@ class Library:
         if track is None:
             moved = self._find_moved(s, digest, found.path, seen)
             if moved is not None and later is not None and Path(moved.path).name != found.path.name:
-                # Matched after the walk: a file of its old name found meanwhile is the one moved, this one a copy
+                # Taken in after the walk: a file of its old name found meanwhile is the one moved, this one a copy
                 # (an album moved and copied at once gave its corrections to the copy, whichever the walk met first).
-                later(found)
+                later(lambda: self._take_in(s, found, digest, tags, report, seen, known))
                 return
-            if moved is not None:
-                track = moved
-                if known is not None:  # its old name, should the walk come to it, is no longer this track's
-                    known.pop(track.path, None)
-                track.path, track.folder = path, str(found.path.parent)
-                report.moved += 1
-            else:
-                track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."),
-                              audio_hash=digest, verdict=NEW)
-                s.add(track)
-                report.new += 1
+            track = self._moved_or_new(s, found, digest, moved, report, known)
         elif never_read:
             track.audio_hash, track.verdict, track.error = digest, NEW, None  # first read of a file that failed before
             report.new += 1
@@ -418,6 +408,34 @@ class Library:
             track.audio_hash, track.verdict, track.predicted_genre, track.confidence = digest, NEW, None, None
             track.genre = current_genre(track)
             report.changed += 1
+        self._as_read(track, found, tags)
+
+    def _take_in(self, s: Session, found: FoundFile, digest: str, tags, report: SyncReport, seen: set[str],
+                 known: dict[str, KnownFile] | None) -> None:
+        """A new file of a known track's audio by another name, read in the walk: the track of its audio whose file
+        is gone takes it (unless a file of that track's own name took it meanwhile), else it is a new track."""
+        moved = self._find_moved(s, digest, found.path, seen)
+        self._as_read(self._moved_or_new(s, found, digest, moved, report, known), found, tags)
+
+    @staticmethod
+    def _moved_or_new(s: Session, found: FoundFile, digest: str, moved: Track | None, report: SyncReport,
+                      known: dict[str, KnownFile] | None) -> Track:
+        """The track a new file is: `moved` (found by its audio) under its new name, else a new track."""
+        if moved is None:
+            track = Track(path=str(found.path), folder=str(found.path.parent),
+                          format=found.path.suffix.lower().lstrip("."), audio_hash=digest, verdict=NEW)
+            s.add(track)
+            report.new += 1
+            return track
+        if known is not None:  # its old name, should the walk come to it, is no longer this track's
+            known.pop(moved.path, None)
+        moved.path, moved.folder = str(found.path), str(found.path.parent)
+        report.moved += 1
+        return moved
+
+    @staticmethod
+    def _as_read(track: Track, found: FoundFile, tags) -> None:
+        """Give a track its file's size, time and tags as just read."""
         track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
