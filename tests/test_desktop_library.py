@@ -354,6 +354,27 @@ def test_a_changed_file_that_fails_to_read_keeps_its_verdict_and_is_read_again(e
         assert track.verdict == "analysed" and track.error is None and track.predicted_genre
 
 
+def test_a_file_whose_audio_would_not_read_is_analysed_again_once_mended(env):
+    # A tagger that damaged a FLAC file's block list failed the walk ("damaged file structure"); mended to the same
+    # audio, the track was only "retagged" and stayed "error" for good, its analysis never looked at again.
+    env.scan()
+    flac = env.files["flac"]
+    whole = flac.read_bytes()
+    at = whole.index(b"Lavf") - 8  # the comment block's header: its length, three bytes after its type
+    flac.write_bytes(whole[:at + 1] + b"\xff\xff\xff" + whole[at + 4:])
+    failed, _ = env.scan()
+    assert [p.path for p in failed.problems] == [flac] and "damaged file structure" in failed.problems[0].reason
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(flac)).verdict == "error"
+    flac.write_bytes(whole)
+    again, results = env.scan()
+    assert not again.problems and again.retagged == 1 and [r.path for r in results] == [flac]
+    with env.sessions() as s:
+        track = queries.track_by_path(s, str(flac))
+        assert track.verdict in ("analysed", "uncertain") and track.error is None and track.predicted_genre
+    assert env.scan()[1] == []  # analysed once, not at every scan
+
+
 def test_vanished_file_is_marked_missing(env):
     env.scan()
     env.files["wav"].unlink()

@@ -400,10 +400,15 @@ class Library:
         elif never_read:
             track.audio_hash, track.verdict, track.error = digest, NEW, None  # first read of a file that failed before
             report.new += 1
-        elif track.audio_hash == digest and track.missing:
-            report.returned += 1  # back where it was: nothing to analyse again
         elif track.audio_hash == digest:
-            report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
+            if track.missing:
+                report.returned += 1  # back where it was: nothing to analyse again
+            else:
+                report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
+            if track.verdict == ERROR:
+                # Failed, and changed since: analysed again (once). A file whose audio would not read (a tagger broke its
+                # block list), mended to the same audio, stayed "error" for good, its analysis never looked at again.
+                track.verdict, track.error = NEW, None
         else:
             track.audio_hash, track.verdict, track.predicted_genre, track.confidence = digest, NEW, None, None
             track.genre = current_genre(track)
@@ -697,10 +702,10 @@ class Library:
 
     # ---- analysis ---------------------------------------------------------------------------
     def pending_analysis(self, model_key: str, under: Iterable[str | Path] | None = None) -> list[tuple[int, str]]:
-        """(track id, path) of present tracks with no analysis of their current audio by this model;
-        with `under`, only those in these folders (or these files)."""
-        done = exists().where(Analysis.track_id == Track.id, Analysis.model_key == model_key,
-                              Analysis.audio_hash == Track.audio_hash)
+        """(track id, path) of present tracks with no analysis of their current audio by this model, or still to be
+        analysed (a failed file changed since); with `under`, only those in these folders (or these files)."""
+        done = and_(exists().where(Analysis.track_id == Track.id, Analysis.model_key == model_key,
+                                   Analysis.audio_hash == Track.audio_hash), Track.verdict != NEW)
         inside = (lambda _path: True) if under is None else within(under)
         with self.sessions() as s:
             rows = s.execute(select(Track.id, Track.path).where(Track.missing.is_(False), Track.audio_hash != "", ~done)
