@@ -6,7 +6,7 @@ import threading
 
 import mutagen
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from desktop.core.analysis import AnalysisSettings, Analyzer
 from desktop.core.fingerprint import audio_hash
@@ -373,6 +373,55 @@ def test_a_file_whose_audio_would_not_read_is_analysed_again_once_mended(env):
         track = queries.track_by_path(s, str(flac))
         assert track.verdict in ("analysed", "uncertain") and track.error is None and track.predicted_genre
     assert env.scan()[1] == []  # analysed once, not at every scan
+
+
+@pytest.mark.parametrize("kind", ["flac", "mp3", "m4a"])
+def test_a_genre_set_by_a_tagger_that_keeps_the_file_time_is_seen(env, kind):
+    # Picard, kid3 and Mp3tag can keep a file's modification time, and a tag fitting its padding keeps its size: the
+    # scan took such a file for unchanged, and the library showed (and learned from) the genre it no longer held.
+    path = env.files[kind]
+    for genre in ("Rock", "Jazz"):  # the first save gives the file padding (mutagen's, as a tagger's), the next fits
+        tags = mutagen.File(path, easy=True)
+        tags["genre"] = genre
+        tags.save()
+        if genre == "Rock":
+            env.library.sync([env.music])
+            st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size  # the padding took it
+    report = env.library.sync([env.music])
+    assert report.retagged == 1 and report.unchanged == len(env.files) - 1
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(path)).file_genre == "Jazz"
+    assert env.library.sync([env.music]).unchanged == len(env.files)  # read once, not at every scan
+
+
+def test_a_file_only_touched_is_read_again_and_counted_unchanged(env, monkeypatch):
+    # Its change time moved (chmod, a backup putting its access time back): read again, as its tags may have changed
+    # under a kept modification time; they did not, so it is unchanged, not "retagged".
+    import desktop.services.library as library_module
+
+    env.library.sync([env.music])
+    os.chmod(env.files["flac"], 0o600)
+    read = []
+    monkeypatch.setattr(library_module, "read_tags", lambda path, options: read.append(path) or read_tags(path, options))
+    report = env.library.sync([env.music])
+    assert read == [env.files["flac"]] and report.unchanged == len(env.files) and report.retagged == 0
+
+
+def test_a_library_from_before_change_times_takes_them_in_without_reading_a_file(env, monkeypatch):
+    # Schema 12 keeps each file's change time; a library from before has none (0): its next scan must not read every
+    # file of 100,000 again, and from then on it sees a tag written under a kept time.
+    import desktop.services.library as library_module
+
+    env.library.sync([env.music])
+    with env.sessions() as s:
+        s.execute(update(Track).values(ctime_ns=0))  # as the migration to version 12 leaves them
+        s.commit()
+    monkeypatch.setattr(library_module, "audio_hash", lambda path: pytest.fail(f"{path} read again"))
+    assert env.library.sync([env.music]).unchanged == len(env.files)
+    with env.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Track).where(Track.ctime_ns == 0)) == 0
 
 
 def test_vanished_file_is_marked_missing(env):

@@ -33,10 +33,19 @@ def system_tree(path: Path) -> Path | None:
 INT64_SPAN = 1 << 64
 
 
+def _stored(ns: int) -> int:
+    return (ns + INT64_SPAN // 2) % INT64_SPAN - INT64_SPAN // 2
+
+
 def modified_stamp(st: os.stat_result) -> int:
     """The file's modification time in nanoseconds, as stored: wrapped into SQLite's integer range, so a clock set
     centuries ahead (a camera's, an archive's) is still a time that tells a change, not an overflow that stops a scan."""
-    return (st.st_mtime_ns + INT64_SPAN // 2) % INT64_SPAN - INT64_SPAN // 2
+    return _stored(st.st_mtime_ns)
+
+
+def changed_stamp(st: os.stat_result) -> int:
+    """The file's change time (of its inode: any write, even one that put its modification time back) as stored."""
+    return _stored(st.st_ctime_ns) or 1  # 0 is a stored track's "not known yet"
 
 
 @dataclass(frozen=True)
@@ -46,11 +55,12 @@ class FoundFile:
     path: Path
     size: int
     mtime_ns: int  # as stored (modified_stamp)
+    ctime_ns: int  # as stored (changed_stamp)
 
     @classmethod
     def of(cls, path: Path, st: os.stat_result) -> FoundFile:
         """The file at `path` as `st` found it."""
-        return cls(path, st.st_size, modified_stamp(st))
+        return cls(path, st.st_size, modified_stamp(st), changed_stamp(st))
 
 
 @dataclass(frozen=True)

@@ -233,6 +233,7 @@ class KnownFile:
 
     size: int
     mtime_ns: int
+    ctime_ns: int  # 0: not known yet (kept since schema version 12): read from the file by the next walk
     missing: bool
     verdict: str
     hashed: bool  # its audio was read once: a file never read is read again by every scan
@@ -241,10 +242,16 @@ class KnownFile:
     @classmethod
     def of(cls, track: Track) -> KnownFile:
         """What the walk needs of a track read whole (a file the one query did not settle)."""
-        return cls(track.size, track.mtime_ns, track.missing, track.verdict, bool(track.audio_hash), track.error)
+        return cls(track.size, track.mtime_ns, track.ctime_ns, track.missing, track.verdict, bool(track.audio_hash),
+                   track.error)
 
     def as_seen(self, found: FoundFile) -> bool:
-        """The file is present and as the library last saw it (size and modification time)."""
+        """The file is present and as the library last saw it (size, modification and change times; a change time not
+        known yet is taken as seen)."""
+        return self.same_times(found) and self.ctime_ns in (0, found.ctime_ns)
+
+    def same_times(self, found: FoundFile) -> bool:
+        """The file is present with the size and modification time the library last saw (its change time aside)."""
         return (self.size, self.mtime_ns) == (found.size, found.mtime_ns) and not self.missing
 
     @property
@@ -345,7 +352,7 @@ class Library:
         known = {}
         for root in roots:
             prefix = root_prefix(root)
-            rows = s.execute(select(Track.path, Track.size, Track.mtime_ns, Track.missing, Track.verdict,
+            rows = s.execute(select(Track.path, Track.size, Track.mtime_ns, Track.ctime_ns, Track.missing, Track.verdict,
                                     Track.audio_hash != "", Track.error)
                              .where(or_(Track.path == str(root), Track.path.startswith(prefix, autoescape=True))))
             known.update((path, KnownFile(*rest)) for path, *rest in rows)  # a path LIKE let in by case is never walked
@@ -355,16 +362,17 @@ class Library:
                    known: dict[str, KnownFile] | None = None,
                    later: Callable[[Callable[[], None]], None] | None = None) -> None:
         path = str(found.path)
-        if known is not None and (was := known.get(path)) is not None and was.unchanged(found):
+        if known is not None and (was := known.get(path)) is not None and was.unchanged(found) and was.ctime_ns:
             self._passed_over(found, was.verdict, was.error, report, problem)  # the track itself is not read
             return
         track = s.scalar(select(Track).where(Track.path == path))
         was = KnownFile.of(track) if track else None
         unchanged, never_read = bool(was and was.as_seen(found)), bool(was and was.never_read)
         if unchanged and not never_read:
+            track.ctime_ns = found.ctime_ns  # known from now on (a library kept none before version 12)
             self._passed_over(found, track.verdict, track.error, report, problem)
             return
-        digest = None
+        digest, retagged = None, False
         try:
             digest = audio_hash(found.path)
             tags = read_tags(found.path, self.tag_options)
@@ -387,7 +395,8 @@ class Library:
             if track is None:
                 track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."), audio_hash="")
                 s.add(track)
-            track.size, track.mtime_ns, track.verdict, track.error, track.missing = found.size, found.mtime_ns, ERROR, exc.reason, False
+            track.size, track.mtime_ns, track.ctime_ns = found.size, found.mtime_ns, found.ctime_ns
+            track.verdict, track.error, track.missing = ERROR, exc.reason, False
             return
         if track is None:
             moved = self._find_moved(s, digest, found.path, seen)
@@ -404,16 +413,30 @@ class Library:
             if track.missing:
                 report.returned += 1  # back where it was: nothing to analyse again
             else:
-                report.retagged += 1  # only tags changed (ours or another program's): no re-analysis
+                retagged = True  # only tags changed (ours or another program's): no re-analysis
             if track.verdict == ERROR:
-                # Failed, and changed since: analysed again (once). A file whose audio would not read (a tagger broke its
-                # block list), mended to the same audio, stayed "error" for good, its analysis never looked at again.
-                track.verdict, track.error = NEW, None
+                self._failed_again_or_not(s, track)
         else:
             track.audio_hash, track.verdict, track.predicted_genre, track.confidence = digest, NEW, None, None
             track.genre = current_genre(track)
             report.changed += 1
-        self._as_read(track, found, tags)
+        tags_changed = self._as_read(track, found, tags)
+        if retagged:
+            # Only touched (its change time moved: chmod, a backup putting its access time back), it was read in case
+            # a tagger kept its time; nothing new read, it is unchanged.
+            if tags_changed or not was.same_times(found):
+                report.retagged += 1
+            else:
+                report.unchanged += 1
+
+    @staticmethod
+    def _failed_again_or_not(s: Session, track: Track) -> None:
+        """A failed track read again with the same audio: its analysis's failure stands (a copy-protected file
+        retagged), the walk's is over and it is analysed again (a file whose audio would not read, as a tagger broke
+        its block list, mended to the same audio: it stayed "error" for good, its analysis never looked at again)."""
+        failed = s.scalar(select(Analysis).where(Analysis.track_id == track.id, Analysis.audio_hash == track.audio_hash,
+                                                 Analysis.status == ERROR).limit(1))
+        track.verdict, track.error = (ERROR, failed.error) if failed is not None else (NEW, None)
 
     def _take_in(self, s: Session, found: FoundFile, digest: str, tags, report: SyncReport, seen: set[str],
                  known: dict[str, KnownFile] | None) -> None:
@@ -439,13 +462,15 @@ class Library:
         return moved
 
     @staticmethod
-    def _as_read(track: Track, found: FoundFile, tags) -> None:
-        """Give a track its file's size, time and tags as just read."""
-        track.size, track.mtime_ns, track.missing = found.size, found.mtime_ns, False
+    def _as_read(track: Track, found: FoundFile, tags) -> bool:
+        """Give a track its file's size, times and tags as just read; True when the tags differ from what it held."""
+        before = (track.title, *read_again(track))
+        track.size, track.mtime_ns, track.ctime_ns, track.missing = found.size, found.mtime_ns, found.ctime_ns, False
         track.file_genre = join_genres(tags.genres)
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
         take_read_only_tags(track, tags)
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
+        return (track.title, *read_again(track)) != before
 
     @staticmethod
     def _passed_over(found: FoundFile, verdict: str, error: str | None, report: SyncReport, problem) -> None:
@@ -703,7 +728,7 @@ class Library:
     # ---- analysis ---------------------------------------------------------------------------
     def pending_analysis(self, model_key: str, under: Iterable[str | Path] | None = None) -> list[tuple[int, str]]:
         """(track id, path) of present tracks with no analysis of their current audio by this model, or still to be
-        analysed (a failed file changed since); with `under`, only those in these folders (or these files)."""
+        analysed (a file the walk failed on, mended); with `under`, only those in these folders (or these files)."""
         done = and_(exists().where(Analysis.track_id == Track.id, Analysis.model_key == model_key,
                                    Analysis.audio_hash == Track.audio_hash), Track.verdict != NEW)
         inside = (lambda _path: True) if under is None else within(under)

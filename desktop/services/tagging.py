@@ -18,7 +18,7 @@ from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genre_names import names_a_genre, shown_genre, tag_genres, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.safe_write import stat_before_reading
-from desktop.core.scan import modified_stamp, within
+from desktop.core.scan import changed_stamp, modified_stamp, within
 from desktop.core.tags import read_tags, write_genres
 from desktop.core.wording import sureness
 from desktop.services.album_genres import (
@@ -331,7 +331,7 @@ class TagService:
         track.file_genre = join_genres(genres)
         track.genre = current_genre(track)  # an undone correction of an unheard track: its tag's genre again
         if st is not None:
-            track.size, track.mtime_ns = st.st_size, modified_stamp(st)
+            track.size, track.mtime_ns, track.ctime_ns = st.st_size, modified_stamp(st), changed_stamp(st)
         track.write_state = WRITTEN if state == "written" else NOT_WRITTEN
 
     # ---- corrections ------------------------------------------------------------------------

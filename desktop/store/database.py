@@ -27,7 +27,7 @@ from desktop.store.backup import (
 from desktop.store.changes import raise_mark_on_commit
 from desktop.store.schema import CHANGE_MARK, Base, Meta
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 
 class DatabaseError(GenreTaggerError):
@@ -143,11 +143,18 @@ def _track_numbers(conn: Connection) -> None:
                                   "year": "INTEGER NOT NULL DEFAULT 0", "media_kind": "VARCHAR NOT NULL DEFAULT ''"})
 
 
+def _change_times(conn: Connection) -> None:
+    # Version 12: the file's change time, so a scan sees a tag written under a kept modification time and size.
+    # Rows before: 0, not known; the next scan reads each track's from its file (services.library.KnownFile).
+    _add_columns(conn, "tracks", {"ctime_ns": "INTEGER NOT NULL DEFAULT 0"})
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
                                                        4: _split_status, 5: _link_corrections, 6: _journal_provenance,
                                                        7: _journal_tag_genres, 8: _album_artists, 9: _tag_genres_shown,
-                                                       10: _change_marks, 11: _track_numbers}
+                                                       10: _change_marks, 11: _track_numbers,
+                                                       12: _change_times}
 
 
 def _transactional_engine(path: Path) -> Engine:

@@ -68,6 +68,9 @@ class Track(Base):
     folder: Mapped[str] = mapped_column(String, index=True)
     size: Mapped[int] = mapped_column(Integer)
     mtime_ns: Mapped[int] = mapped_column(Integer)
+    # The inode's change time as the scan last saw it (0: not known yet): a tagger that keeps the modification time
+    # (Picard, kid3 and Mp3tag can) and fits its tag in the padding changes nothing else a scan looks at.
+    ctime_ns: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     audio_hash: Mapped[str] = mapped_column(String, index=True)
     format: Mapped[str] = mapped_column(String)
     duration: Mapped[float] = mapped_column(Float, default=0.0)
