@@ -14,7 +14,7 @@ from operator import attrgetter
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import and_, exists, func, or_, select, true, update
+from sqlalchemy import and_, bindparam, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
@@ -299,6 +299,7 @@ class Library:
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
             known = self._known_files(s, roots)
+            times_unknown = [path for path, was in (known or {}).items() if not was.ctime_ns]
             looked_at = Throttled(progress)
             for n, found in enumerate(walk_music(roots, problem, leftover, left_out), start=1):
                 if cancel.is_set():
@@ -310,6 +311,7 @@ class Library:
                     s.commit()
             for take_in in renamed if not cancel.is_set() else ():
                 take_in()
+            self._keep_change_times(s, known, times_unknown)
             s.commit()
             if not cancel.is_set():
                 report.missing = self._mark_missing(s, roots, seen=seen)
@@ -358,11 +360,23 @@ class Library:
             known.update((path, KnownFile(*rest)) for path, *rest in rows)  # a path LIKE let in by case is never walked
         return known
 
+    @staticmethod
+    def _keep_change_times(s: Session, known: dict[str, KnownFile], paths: list[str]) -> None:
+        """Keep the change times the walk took in for files it passed over (`paths`: those the library knew none of),
+        in one statement: a query per file made the first rescan after the update 16 s for 20,000 files."""
+        rows = [{"at": path, "ctime": was.ctime_ns} for path in paths if (was := known.get(path)) and was.ctime_ns]
+        if rows:  # the change mark and time stay: nothing the window shows changed
+            s.connection().execute(update(Track.__table__).where(Track.__table__.c.path == bindparam("at"))
+                                   .values(ctime_ns=bindparam("ctime"), change_mark=Track.change_mark,
+                                           updated_at=Track.updated_at), rows)
+
     def _sync_file(self, s: Session, found: FoundFile, report: SyncReport, problem, seen: set[str] = frozenset(),
                    known: dict[str, KnownFile] | None = None,
                    later: Callable[[Callable[[], None]], None] | None = None) -> None:
         path = str(found.path)
-        if known is not None and (was := known.get(path)) is not None and was.unchanged(found) and was.ctime_ns:
+        if known is not None and (was := known.get(path)) is not None and was.unchanged(found):
+            if not was.ctime_ns:  # a library from before version 12 kept none: taken in after the walk
+                known[path] = dataclasses.replace(was, ctime_ns=found.ctime_ns)
             self._passed_over(found, was.verdict, was.error, report, problem)  # the track itself is not read
             return
         track = s.scalar(select(Track).where(Track.path == path))
