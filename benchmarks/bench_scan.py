@@ -196,7 +196,7 @@ def bench_rescan(folder: Path, n: int) -> None:
         start = time.perf_counter()
         ours = library.sync([folder / "music"])
         a = time.perf_counter() - start
-        with (mock.patch.object(Library, "_known_files", return_value=None),
+        with (mock.patch.object(Library, "_known_files", return_value={}),
               mock.patch.object(Library, "_mark_missing", staticmethod(mark_missing_as_before))):
             start = time.perf_counter()
             before = library.sync([folder / "music"])

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Each benchmark at a toy size, and a line its last section prints (its end reached).
 TOY_RUNS = {
     "bench_scan": (["--tracks", "1", "--minutes", "0.2", "--repeats", "1", "--rescan-files", "40",
-                    "--query-tracks", "300"], "nothing changed"),
+                    "--query-tracks", "300"], "every file touched (chmod -R)"),
     "bench_corrections": (["--tracks", "300"], "kept as their tags say"),
     "bench_learn": (["--tracks", "300", "--skip-curve"], "fit total"),
     "bench_map": (["--tracks", "300"], "full redraw"),

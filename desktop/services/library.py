@@ -299,7 +299,7 @@ class Library:
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
             known = self._known_files(s, roots)
-            times_unknown = [path for path, was in (known or {}).items() if not was.ctime_ns]
+            times_unknown = [path for path, was in known.items() if not was.ctime_ns]
             looked_at = Throttled(progress)
             for n, found in enumerate(walk_music(roots, problem, leftover, left_out), start=1):
                 if cancel.is_set():

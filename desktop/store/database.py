@@ -145,7 +145,7 @@ def _track_numbers(conn: Connection) -> None:
 
 def _change_times(conn: Connection) -> None:
     # Version 12: the file's change time, so a scan sees a tag written under a kept modification time and size.
-    # Rows before: 0, not known; the next scan reads each track's from its file (services.library.KnownFile).
+    # Rows before: 0, not known; the next scan takes each from its file's stat, reading no file (Library._keep_change_times).
     _add_columns(conn, "tracks", {"ctime_ns": "INTEGER NOT NULL DEFAULT 0"})
 
 
