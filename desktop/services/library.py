@@ -30,7 +30,6 @@ from desktop.core.scan import (
     FoundFile,
     ScanProblem,
     left_out_reason,
-    modified_stamp,
     root_prefix,
     same_file,
     walk_music,
@@ -407,8 +406,7 @@ class Library:
             same = unchanged and exc.reason == track.error
             problem(ScanProblem(found.path, f"{exc.reason} (unchanged since it failed)" if same else exc.reason))
             if track is None:
-                track = Track(path=path, folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."), audio_hash="")
-                s.add(track)
+                track = self._new_track(s, found, digest="")
             track.size, track.mtime_ns, track.ctime_ns = found.size, found.mtime_ns, found.ctime_ns
             track.verdict, track.error, track.missing = ERROR, exc.reason, False
             return
@@ -464,16 +462,21 @@ class Library:
                       known: dict[str, KnownFile] | None) -> Track:
         """The track a new file is: `moved` (found by its audio) under its new name, else a new track."""
         if moved is None:
-            track = Track(path=str(found.path), folder=str(found.path.parent),
-                          format=found.path.suffix.lower().lstrip("."), audio_hash=digest, verdict=NEW)
-            s.add(track)
             report.new += 1
-            return track
+            return Library._new_track(s, found, digest)
         if known is not None:  # its old name, should the walk come to it, is no longer this track's
             known.pop(moved.path, None)
         moved.path, moved.folder = str(found.path), str(found.path.parent)
         report.moved += 1
         return moved
+
+    @staticmethod
+    def _new_track(s: Session, found: FoundFile, digest: str) -> Track:
+        """A new track for a file found, added to the session (`digest` "": its audio could not be read)."""
+        track = Track(path=str(found.path), folder=str(found.path.parent), format=found.path.suffix.lower().lstrip("."),
+                      audio_hash=digest, verdict=NEW)
+        s.add(track)
+        return track
 
     @staticmethod
     def _as_read(track: Track, found: FoundFile, tags) -> bool:
@@ -522,8 +525,8 @@ class Library:
             last = track.id
             try:
                 st = os.stat(track.path)
-                if (st.st_size, modified_stamp(st)) != (track.size, track.mtime_ns):
-                    continue  # changed: the walk reads it whole
+                if not KnownFile.of(track).as_seen(FoundFile.of(Path(track.path), st)):
+                    continue  # changed (or only touched): the walk reads it whole
                 tags = read_tags(track.path, self.tag_options)
             except (OSError, GenreTaggerError):
                 # Its drive dropped meanwhile, or its tags are damaged: the next walk reads it whole (and names what
