@@ -231,11 +231,11 @@ def sized_as_empty(path: str | Path) -> bool:
 
 
 def unfinished_header(path: str | Path) -> bool:
-    """A WAV or AIFF file whose header gives its whole or its audio a size of 0 with audio after it (written to a
-    pipe by ffmpeg, a recording never finished): the tag library cannot read it or would write its tag into the
-    audio, while the audio itself decodes."""
+    """A WAV or AIFF file whose header gives its whole or its audio no size (0, or a streamed WAV's 0xFFFFFFFF) with
+    audio after it (written to a pipe by ffmpeg, a recording never finished): the tag library cannot read it, would
+    write its tag into the audio, or fails on the size it cannot grow, while the audio itself decodes."""
     sizes = _audio_chunk_sizes(path)
-    return sizes is not None and 0 in (sizes[0], sizes[2]) and sizes[1] > 0
+    return sizes is not None and any(size in PLACEHOLDER_SIZES for size in (sizes[0], sizes[2])) and sizes[1] > 0
 
 
 def _riff_regions(fh) -> Iterator[tuple[int, int]]:

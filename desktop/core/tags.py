@@ -595,7 +595,7 @@ def write_genres(path: str | Path, genres: list[str], options: TagOptions = TagO
         raise TagWriteError(path, "an RF64 WAV (the 64-bit form recorders use past 4 GB): the tag library reads and "
                                   "writes RIFF WAV only; nothing written")
     if unfinished_header(path):  # a tag written after the audio would be read as its end, or the audio as the tag
-        raise TagWriteError(path, f"its {fmt.name} header gives a size of 0 (written to a pipe, or a recording never "
+        raise TagWriteError(path, f"its {fmt.name} header gives no size (written to a pipe, or a recording never "
                                   "finished: players read on to the file's end); a tag cannot be added safely until "
                                   "an audio editor saves it again; nothing written")
 
