@@ -397,6 +397,22 @@ def test_a_genre_typed_as_an_id3_number_is_that_genre_and_stays_undoable(lib, ca
     assert "'999' is not a genre: ID3 takes a number for an ID3v1 genre" in capsys.readouterr().err
 
 
+def test_a_genre_without_a_letter_is_refused_and_nothing_is_written(lib, capsys):
+    # `set FILE ..` wrote "..", a name the library takes for no genre: never shown in the genre list, counted or learned
+    # from, while the file and the correction said it.
+    music, files = lib
+    mp3 = next(f for f in files if f.suffix == ".mp3")
+    write_genres(mp3, ["Blues"])
+    assert main(["scan", str(music)]) == EXIT_OK
+    before = mp3.read_bytes()
+    for typed in ("..", "-", "Rock; ?", "1000"):
+        capsys.readouterr()
+        assert main(["set", str(mp3), typed]) == EXIT_ERROR
+        assert "is not a genre: it has no letter" in capsys.readouterr().err
+    assert mp3.read_bytes() == before
+    assert main(["set", str(mp3), "Ελληνικό λαϊκό"]) == EXIT_OK and read_tags(mp3).genres == ("Ελληνικό λαϊκό",)
+
+
 def test_genres_lists_the_merges_in_effect_and_how_to_take_one_back(lib, capsys):
     # After a merge the merged genre vanished from the list with no trace of where it went or how to undo it.
     music, files = lib

@@ -94,6 +94,8 @@ def typed_genres(text: str) -> str:
         if not name:
             raise ValueError(f"{typed!r} is not a genre: ID3 takes a number for an ID3v1 genre, and there is none "
                              f"with that number; give its name")
+        if not any(ch.isalpha() for ch in name):  # "..", "-": written, but never shown, counted or learned as a genre
+            raise ValueError(f"{typed!r} is not a genre: it has no letter")
         genres.append(name)
     if not genres:
         raise ValueError("a genre cannot be empty")
