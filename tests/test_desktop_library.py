@@ -375,6 +375,29 @@ def test_a_file_whose_audio_would_not_read_is_analysed_again_once_mended(env):
     assert env.scan()[1] == []  # analysed once, not at every scan
 
 
+def test_a_known_file_the_walk_now_fails_on_is_read_again_by_every_scan_and_never_taken_as_failed_in_analysis(env):
+    # A known file damaged (its signature overwritten) failed the walk and kept its old audio's hash: the next walk
+    # passed it over as failed in *analysis*, so `set` took it, recorded a correction and failed at the write with
+    # "cannot read tags (FLACNoHeaderError: ...)", and a version that could read it never read it again.
+    env.scan()
+    flac = env.files["flac"]
+    whole = flac.read_bytes()
+    flac.write_bytes(b"XXXX" + whole[4:])
+    failed, _ = env.scan()
+    assert [p.path for p in failed.problems] == [flac] and "damaged file structure" in failed.problems[0].reason
+    again, _ = env.scan()
+    (problem,) = again.problems
+    assert problem.path == flac and not problem.analysis_only and "damaged file structure" in problem.reason
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(flac)).verdict == "error"
+    assert [p.analysis_only for p in env.library.sync_files([flac]).problems] == [False]  # `set` refuses it
+    flac.write_bytes(whole)
+    mended, results = env.scan()
+    assert not mended.problems and [r.path for r in results] == [flac]
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(flac)).predicted_genre
+
+
 @pytest.mark.parametrize("kind", ["flac", "mp3", "m4a"])
 def test_a_genre_set_by_a_tagger_that_keeps_the_file_time_is_seen(env, kind):
     # Picard, kid3 and Mp3tag can keep a file's modification time, and a tag fitting its padding keeps its size: the

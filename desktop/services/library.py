@@ -408,6 +408,11 @@ class Library:
             if track is None:
                 track = self._new_track(s, found, digest="")
             track.size, track.mtime_ns, track.ctime_ns = found.size, found.mtime_ns, found.ctime_ns
+            if track.audio_hash:
+                # Its audio is not the one heard before (or would not read): read whole by each walk, as a file never
+                # read is, until it reads. Passed over, it was taken for one whose analysis failed: `set` took it,
+                # recorded a correction and failed at the write in the tag library's words.
+                track.size = READ_WHOLE_NEXT
             track.verdict, track.error, track.missing = ERROR, exc.reason, False
             return
         if track is None:
