@@ -1103,6 +1103,25 @@ def test_a_terminal_that_cannot_show_a_file_name_gets_it_escaped(lib, tmp_path):
     assert shown.returncode == EXIT_OK and b"\\xc9t\\xe9 \\xe0 Paris.mp3" in shown.stdout
 
 
+def test_a_locale_that_is_not_utf8_still_takes_file_names_as_utf8(lib, tmp_path):
+    # Under LC_ALL=C with PYTHONUTF8=0, Python read file names as ASCII: "Été à Paris.mp3" was refused by every scan
+    # ("the name is not valid UTF-8; rename it"), and so by `set`; a Latin-1 locale read it garbled. The command
+    # starts itself again in UTF-8 mode.
+    music, files = lib
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LC_", "LANG", "PYTHONUTF8", "PYTHONIOENCODING"))}
+    env.update(LC_ALL="C", PYTHONUTF8="0", PYTHONCOERCECLOCALE="0", GENRE_TAGGER_DB=str(tmp_path / "c.db"))
+    found = subprocess.run([sys.executable, "-c", "import sys; print(sys.getfilesystemencoding())"], env=env,
+                           capture_output=True, text=True, check=True)
+    assert found.stdout.strip() == "ascii"  # the locale this test is about
+    scan = subprocess.run([sys.executable, "-m", "desktop.cli", "scan", str(music)], env=env, capture_output=True,
+                          timeout=300)
+    assert scan.returncode == EXIT_OK and b"not valid UTF-8" not in scan.stderr, scan.stderr
+    french = next(f for f in files if f.name.startswith("\u00c9t\u00e9"))
+    cli = [sys.executable, "-m", "desktop.cli", "--json", "set", str(french), "Jazz"]
+    assert subprocess.run(cli, env=env, capture_output=True, timeout=120).returncode == EXIT_OK
+    assert read_tags(french).genres == ("Jazz",)
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full, a device that is always full")
 def test_standard_output_that_refuses_more_is_one_error_line_not_a_traceback(lib, tmp_path):
     # `list > file` on a disk that filled: "internal error … please report it"; with --json a traceback (the error's

@@ -41,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.standard_streams import ensure_standard_streams
 
     ensure_standard_streams()
+    if argv is None:  # the command itself, not a test calling in
+        from desktop.core.utf8_mode import restart_in_utf8_mode
+
+        restart_in_utf8_mode()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     if not argv:  # a bare `genre-tagger`: what it can do, not a usage error

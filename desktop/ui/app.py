@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     from desktop.core.standard_streams import ensure_standard_streams
 
     ensure_standard_streams()
+    if argv is None:  # the app itself, not a test calling in
+        from desktop.core.utf8_mode import restart_in_utf8_mode
+
+        restart_in_utf8_mode()
     args = parse_args(sys.argv[1:] if argv is None else argv)
     from desktop.core.logs import setup_logging
     from desktop.core.paths import database_file, log_dir, settings_file
