@@ -13,7 +13,7 @@ def restart_in_utf8_mode() -> None:
     Under `LC_ALL=C` with `PYTHONUTF8=0` every name outside ASCII was refused as "not valid UTF-8"; under a Latin-1
     locale (`LANG=de_DE.ISO-8859-1`) names were read as Latin-1: shown garbled, and written so into playlists that
     then named no file. A bundled build is set to UTF-8 mode when built (packaging/genre-tagger.spec)."""
-    if sys.flags.utf8_mode or os.name != "posix" or getattr(sys, "frozen", False):
+    if sys.flags.utf8_mode or os.name != "posix" or getattr(sys, "frozen", False) or not sys.executable:
         return
     if codecs.lookup(sys.getfilesystemencoding()).name == "utf-8":
         return
