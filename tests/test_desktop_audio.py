@@ -283,6 +283,20 @@ def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_pat
     said = b"[mp3 @ 0x55d1] Header missing\n[mp3 @ 0x55d1] Header missing\n/m/a.mp3: Invalid data\n\n"
     assert ffmpeg_reason(Path("/m/a.mp3"), said, "none") == "Header missing; Invalid data"
     assert ffmpeg_reason(Path("/m/a.mp3"), b"", "no audio stream") == "no audio stream"
+    said = b"[vorbis @ 0x55d1] Invalid packet\n    Last message repeated 5 times\n/m/a.oga: End of file\n"
+    assert ffmpeg_reason(Path("/m/a.oga"), said, "none") == "Invalid packet; End of file"  # not its log's folding
+
+
+def test_a_track_whose_windows_fail_before_its_end_is_not_said_to_be_cut_short():
+    # A file whose first seconds would not decode (damaged there) was "only the first 5 s of the 5 s its header gives
+    # could be decoded (cut short?)"; one cut at 4.6 s of 5 said "5 s of the 5 s" too.
+    from desktop.core.analysis import _part_heard
+
+    damaged = _part_heard([0.0, 2.0, 4.0], [False, True, True], 3.0, 7.0)
+    assert damaged == "1 of the 3 parts listened to could not be decoded (damaged there?); its genre comes from the rest"
+    assert _part_heard([0.0, 2.0], [True, False], 3.0, 30.0).startswith("only the first 3 s of the 30 s its header ")
+    assert _part_heard([0.0, 1.6], [True, False], 3.0, 5.0).startswith("only the first 3 s of the 5 s ")
+    assert _part_heard([0.0, 1.6, 2.0], [True, True, False], 3.0, 5.0).startswith("only the first 4.6 s of the 5.0 s ")
 
 
 def test_the_windows_problems_panel_lists_a_track_analysed_from_part_of_its_file():

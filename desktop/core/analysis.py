@@ -115,9 +115,7 @@ class Analyzer:
             note = stopped and f"{stopped}; its genre comes from that part"
             if not all(whole):
                 # Its genre from the part that is there, said (a VBR MP3 without a length header is estimated too).
-                heard = max(start for start, ok in zip(starts, whole, strict=True) if ok) + info.window_seconds
-                note = (f"only the first {heard:.0f} s of the {duration:.0f} s its header gives could be decoded (cut "
-                        "short? a copy or download that did not finish); its genre comes from that part")
+                note = _part_heard(starts, whole, info.window_seconds, duration)
                 starts = [start for start, ok in zip(starts, whole, strict=True) if ok]
                 segments = [seg for seg, ok in zip(segments, whole, strict=True) if ok]
             windows = np.stack([_fit(seg, info.window_samples) for seg in segments])  # [n, samples]
@@ -224,6 +222,20 @@ def _not_numbers(path: Path, segments: list[np.ndarray]) -> str | None:
 def verdict(confidence: float, threshold: float, unlike: bool = False) -> str:
     """A track's analysis status: unlike every learned genre, uncertain under the threshold, or analysed."""
     return UNLIKE if unlike else OK if confidence >= threshold else UNCERTAIN
+
+
+def _part_heard(starts: list[float], whole: list[bool], window_seconds: float, duration: float) -> str:
+    """What a track's note says when some of its windows did not decode: its end (cut short), or parts before it
+    (damaged there: "only the first 5 s of the 5 s" was said of a file whose first seconds would not decode)."""
+    if whole[-1]:
+        return (f"{whole.count(False)} of the {len(whole)} parts listened to could not be decoded (damaged there?); its "
+                "genre comes from the rest")
+    heard = max(start for start, ok in zip(starts, whole, strict=True) if ok) + window_seconds
+    shown = [f"{heard:.0f}", f"{duration:.0f}"]
+    if shown[0] == shown[1]:  # 4.6 of 5.0 s: whole seconds would say all of it
+        shown = [f"{heard:.1f}", f"{duration:.1f}"]
+    return (f"only the first {shown[0]} s of the {shown[1]} s its header gives could be decoded (cut short? a copy or "
+            "download that did not finish); its genre comes from that part")
 
 
 def _fit(segment: np.ndarray, samples: int) -> np.ndarray:

@@ -208,6 +208,9 @@ def _pcm_out(sample_rate: int) -> list[str]:
 
 
 FFMPEG_CONTEXT = re.compile(r"^\[[^\]]* @ 0x[0-9a-fA-F]+\]\s*")  # "[ape @ 0x5560dfb3538c0] ": which part of ffmpeg spoke
+# ffmpeg's log folding a line said again ("Last message repeated 5 times"): no word on the file, and one of the two
+# lines kept ("cannot read audio (Last message repeated 5 times; End of file)").
+FFMPEG_REPEATED = re.compile(r"^\s*Last message repeated \d+ times?$")
 
 
 # ffmpeg's words that say less than they could to a listener -> ours.
@@ -226,6 +229,8 @@ def ffmpeg_reason(path: Path, stderr: bytes, fallback: str) -> str:
     said: list[str] = []
     for line in stderr.decode(errors="replace").splitlines():
         line = FFMPEG_CONTEXT.sub("", line.strip()).removeprefix(f"{path}: ")
+        if FFMPEG_REPEATED.match(line):
+            continue
         for words, ours in FFMPEG_WORDS.items():
             line = line.replace(words, ours)
         if line and line not in said:
