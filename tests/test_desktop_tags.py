@@ -963,3 +963,29 @@ def test_a_copy_protected_itunes_file_has_its_tags_read_and_written_and_is_never
     audio = audio_hash(store, full=True)
     write_genres(store, ["Jazz"])
     assert read_tags(store).genres == ("Jazz",) and audio_hash(store, full=True) == audio
+
+
+@pytest.mark.parametrize(("stumble", "said"), [
+    (KeyError(106), "damaged file structure (KeyError)"),  # mutagen's ASF reader on a damaged WMA header
+    (struct.error(), "damaged file structure (struct.error)"),  # was "(error)"
+    (ValueError("invalid literal for int() with base 10: 'x'"), "damaged file structure (ValueError)"),
+])
+def test_a_tag_reader_stumbling_on_damaged_bytes_is_said_as_damage_not_in_its_own_words(tmp_path, monkeypatch, stumble,
+                                                                                         said):
+    # "cannot read tags (KeyError: 106)": a slip inside the tag library on a damaged file, in its words, where
+    # mutagen's own errors ("FLACNoHeaderError: ... is not a valid FLAC file") say what is wrong.
+    from desktop.core.formats import AudioFormat
+
+    path = make_track(tmp_path, "song", "tones", "flac", 1.0)
+
+    def stumbles(self, path, **options):
+        raise stumble
+
+    monkeypatch.setattr(AudioFormat, "open", stumbles)
+    with pytest.raises(TagReadError) as caught:
+        read_tags(path)
+    assert caught.value.reason == f"cannot read tags ({said})"
+    path.write_bytes(b"XXXX" + path.read_bytes()[4:])
+    monkeypatch.undo()
+    with pytest.raises(TagReadError, match=r"cannot read tags \(FLACNoHeaderError: .* is not a valid FLAC file\)"):
+        read_tags(path)

@@ -376,13 +376,29 @@ def _split(values: list[str], separator: str) -> list[str]:
 NO_AUDIO_ERRORS = {"HeaderNotFoundError": "", "AACError": "sync not found"}  # error -> the words that mean it
 
 
+def _said_by_a_reader(exc: Exception) -> bool:
+    """An error a tag reader raised to say what is wrong (mutagen's own, our CAF and Matroska readers', the system's),
+    not one it stumbled on in damaged bytes ("KeyError: 106" from a damaged WMA's header, a bare struct.error)."""
+    from desktop.core.caf import CAFError
+    from desktop.core.matroska import MatroskaError
+
+    own = type(exc).__module__.split(".")[0] == "mutagen" or isinstance(exc, (CAFError, MatroskaError, OSError))
+    return own and bool(str(exc))
+
+
+def error_name(exc: Exception) -> str:
+    """An error's class as a bug report names it: "KeyError", "struct.error" (not a bare "error")."""
+    kind = type(exc)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
 def _open(path: Path):
     fmt = format_of(path)
     try:
         return fmt, fmt.open(path)
     except Exception as exc:  # mutagen raises format-specific errors (HeaderNotFoundError, FLACNoHeaderError, ...)
-        said = (fmt is MP4 and mp4_index_trouble(path)) or (f"{type(exc).__name__}: {exc}" if str(exc) else
-                                                            f"damaged file structure ({type(exc).__name__})")
+        said = (fmt is MP4 and mp4_index_trouble(path)) or (f"{type(exc).__name__}: {exc}" if _said_by_a_reader(exc)
+                                                            else f"damaged file structure ({error_name(exc)})")
         if NO_AUDIO_ERRORS.get(type(exc).__name__, "\0") in str(exc):
             said = f"no {fmt.name} audio found in it: damaged, or not {fmt.name} at all; {said}"
         raise TagReadError(path, unless_empty(path, f"cannot read tags ({said})")) from exc
