@@ -270,7 +270,7 @@ def test_a_wav_written_to_a_pipe_keeps_its_genre_and_is_never_written(tmp_path):
 def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_path):
     # "cannot read audio ([ape @ 0x560dfb3538c0] Unsupported file version - 19.71\n/m/live.ape: Not yet implemented
     # in FFmpeg, patches welcome)": an address, the path again and a line break, in the listener's problems panel.
-    from desktop.core.audio import ffmpeg_reason
+    from desktop.core.audio import ffmpeg_reason, soundfile_reason
     from desktop.core.errors import AudioDecodeError
 
     fake = tmp_path / "live.ape"
@@ -283,6 +283,10 @@ def test_ffmpegs_words_on_a_damaged_file_are_named_without_its_internals(tmp_pat
     said = b"[mp3 @ 0x55d1] Header missing\n[mp3 @ 0x55d1] Header missing\n/m/a.mp3: Invalid data\n\n"
     assert ffmpeg_reason(Path("/m/a.mp3"), said, "none") == "Header missing; Invalid data"
     assert ffmpeg_reason(Path("/m/a.mp3"), b"", "no audio stream") == "no audio stream"
+    # libsndfile's words: "Internal" read as a fault of ours
+    assert soundfile_reason(RuntimeError("Internal psf_fseek() failed.")).startswith("damaged, or cut short")
+    assert soundfile_reason(RuntimeError("Supported file format but file is malformed.")) == "damaged file structure"
+    assert soundfile_reason(RuntimeError("Format not recognised.")) == "Format not recognised."
     said = b"[vorbis @ 0x55d1] Invalid packet\n    Last message repeated 5 times\n/m/a.oga: End of file\n"
     assert ffmpeg_reason(Path("/m/a.oga"), said, "none") == "Invalid packet; End of file"  # not its log's folding
 

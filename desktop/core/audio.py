@@ -181,7 +181,10 @@ def _read_soundfile(path, fmt, segments, sample_rate):
 
 # libsndfile's words that mislead for a file we know is there: its MP3 reader says this of a damaged stream.
 MISLEADING_REASONS = {"File does not exist or is not a regular file (possibly a pipe?).":
-                      "damaged, or not the format its name says"}
+                      "damaged, or not the format its name says",
+                      # "Internal" reads as our fault: the seek went past what a damaged or cut file holds.
+                      "Internal psf_fseek() failed.": "damaged, or cut short: a seek in it went past its audio",
+                      "Supported file format but file is malformed.": "damaged file structure"}
 
 
 def soundfile_reason(exc: Exception) -> str:
