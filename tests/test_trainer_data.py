@@ -116,6 +116,11 @@ def test_corrupt_file_is_reported_by_name_and_skipped(tmp_path):
     decoded, errors = decode_all([TrackRecord(good, "x"), TrackRecord(bad, "x")], cache)
     assert [d.record.path for d in decoded] == [good]
     assert len(errors) == 1 and errors[0].path == bad and "cannot decode" in str(errors[0])
+    noise = tmp_path / "noise.wav"  # no RIFF header at all: audioread's fallback says nothing ("NoBackendError: ")
+    noise.write_bytes(np.random.default_rng(0).integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    _, errors = decode_all([TrackRecord(noise, "x")], cache)
+    (said,) = [str(e) for e in errors]
+    assert said.startswith(f"{noise}: cannot decode (") and ": )" not in said and said.endswith("damaged, or not audio)")
 
 
 def test_cache_decodes_once_and_again_after_a_change(tmp_path, monkeypatch):
