@@ -24,6 +24,25 @@ def test_folder_per_genre_skips_hidden_and_non_audio(tmp_path):
     assert sorted((r.label, r.path.name) for r in records) == [("jazz", "b.flac"), ("rock", "a.wav")]
 
 
+def test_folder_per_genre_takes_every_kind_of_audio_the_trainer_decodes(tmp_path):
+    # AAC, WavPack and Matroska files in a genre folder were passed over without a word.
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("needs ffmpeg")
+    write_tone(tmp_path / "tone.wav")
+    for name in ("rock/a.aac", "rock/b.wv", "jazz/c.mka"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(tmp_path / "tone.wav"), str(tmp_path / name)],
+                       check=True)
+    (tmp_path / "tone.wav").unlink()
+    records = discover(tmp_path)
+    assert sorted((r.label, r.path.name) for r in records) == [("jazz", "c.mka"), ("rock", "a.aac"), ("rock", "b.wv")]
+    decoded, errors = decode_all(records, DecodeCache(tmp_path / "cache", 16000))
+    assert not errors and all(abs(len(d.audio) - 16000) < 2000 for d in decoded)  # AAC: its encoder delay
+
+
 def test_manifest_with_artist_and_split(tmp_path):
     write_tone(tmp_path / "audio" / "x.wav")
     (tmp_path / "m.csv").write_text("path,label,artist,split\naudio/x.wav,pop,Someone,test\n")

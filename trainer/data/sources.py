@@ -6,8 +6,11 @@ import csv
 from dataclasses import dataclass
 from pathlib import Path
 
+# What librosa decodes (libsndfile, else ffmpeg through audioread): a genre folder's AAC, WavPack or Matroska files
+# were passed over without a word.
 AUDIO_EXTENSIONS = frozenset(
-    {".wav", ".au", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aif", ".aiff", ".wma"}
+    {".wav", ".au", ".mp3", ".flac", ".ogg", ".oga", ".opus", ".m4a", ".mp4", ".aif", ".aiff", ".wma",
+     ".aac", ".ac3", ".aifc", ".ape", ".caf", ".mka", ".mp2", ".mpc", ".spx", ".tta", ".webm", ".wv"}
 )
 
 
