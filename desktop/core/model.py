@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -82,6 +83,19 @@ def choose_providers(device: str, available: list[str]) -> list[str]:
 DISABLED_OPTIMIZERS = ["QDQPropagationTransformer"]
 
 
+# onnxruntime's words: "[ONNXRuntimeError] : 7 : INVALID_PROTOBUF : Load model from /m/x.onnx failed:Protobuf parsing
+# failed." said the path again, behind a status code.
+RUNTIME_PREAMBLE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (Load model from .* failed:)?\s*")
+
+
+def runtime_reason(path: Path, exc: Exception) -> str:
+    """onnxruntime's reason for refusing a model file, in a line: a file that is no ONNX model at all said so."""
+    said = RUNTIME_PREAMBLE.sub("", str(exc).splitlines()[0] if str(exc) else "")[:200]
+    if type(exc).__name__ == "InvalidProtobuf":
+        return f"not an ONNX model: its bytes do not parse as one ({said or type(exc).__name__})"
+    return f"{type(exc).__name__}: {said}"
+
+
 class GenreModel:
     """An onnxruntime session over a contract model: windows [n, samples] -> (probs, embeddings)."""
 
@@ -103,7 +117,7 @@ class GenreModel:
             self.session = ort.InferenceSession(str(path), options, providers=choose_providers(device, ort.get_available_providers()),
                                                 disabled_optimizers=DISABLED_OPTIMIZERS)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/InvalidProtobuf errors
-            raise ModelError(path, f"cannot load model ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from exc
+            raise ModelError(path, f"cannot load model ({runtime_reason(path, exc)})") from exc
         if device == "cuda" and PROVIDERS["cuda"] not in self.session.get_providers():
             # A CUDA build of onnxruntime without a usable GPU falls back to the CPU in silence.
             raise ModelError(path, "CUDA was asked for but no GPU is usable here (driver or CUDA libraries "
