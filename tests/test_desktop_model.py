@@ -59,6 +59,21 @@ def test_unreadable_and_missing_model_files(tmp_path):
         GenreModel(tmp_path / "nope.onnx")
 
 
+def test_an_empty_model_file_or_a_web_page_saved_as_one_is_said_so(tmp_path):
+    # Both parsed: "InvalidArgument: No graph was found in the protobuf", or, listed by `models`, "not a Genre Tagger
+    # model: metadata lacks labels, sample_rate, window_seconds".
+    from desktop.core.model import read_model_info
+
+    empty, page = tmp_path / "empty.onnx", tmp_path / "page.onnx"
+    empty.write_bytes(b"")
+    page.write_bytes(b"\n<!DOCTYPE html><html><body>Not found</body></html>")
+    for load in (GenreModel, read_model_info):
+        with pytest.raises(ModelError, match=r"empty\.onnx: empty file \(0 bytes"):
+            load(empty)
+        with pytest.raises(ModelError, match=r"page\.onnx: a web page, not a model"):
+            load(page)
+
+
 def test_provider_choice():
     assert choose_providers("cpu", ["CUDAExecutionProvider", "CPUExecutionProvider"]) == ["CPUExecutionProvider"]
     assert choose_providers("auto", ["CUDAExecutionProvider", "CPUExecutionProvider"])[0] == "CUDAExecutionProvider"

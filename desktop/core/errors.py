@@ -43,7 +43,12 @@ def unless_empty(path: Path, reason: str) -> str:
         return reason
     if not head:
         return EMPTY_FILE
-    return WEB_PAGE if head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(WEB_PAGE_STARTS) else reason
+    return WEB_PAGE if is_web_page(head) else reason
+
+
+def is_web_page(head: bytes) -> bool:
+    """Whether a file's first bytes are an HTML page's (a download that failed, saved under the file's name)."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith(WEB_PAGE_STARTS)
 
 
 class AudioDecodeError(GenreTaggerError):

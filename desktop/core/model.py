@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from desktop.core.errors import ModelError
-from desktop.core.onnx_meta import not_a_model_file, read_metadata
+from desktop.core.onnx_meta import not_a_model_file, plainly_not_a_model, read_metadata
 
 REQUIRED_METADATA = ("labels", "sample_rate", "window_seconds")
 # Bounds that keep a lying model from asking for absurd memory (1e8 Hz would be gigabytes per track).
@@ -103,7 +103,7 @@ class GenreModel:
         import onnxruntime as ort
 
         path = Path(path)
-        if reason := not_a_model_file(path):
+        if reason := not_a_model_file(path) or plainly_not_a_model(path):
             raise ModelError(path, reason)
         ort.set_default_logger_severity(4)  # a missing CUDA library is reported through `providers`, not stderr noise
         options = ort.SessionOptions()

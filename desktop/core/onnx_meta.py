@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from desktop.core.errors import ModelError
+from desktop.core.errors import EMPTY_FILE, ModelError, is_web_page
 
 METADATA_FIELD = 14
 
@@ -64,6 +64,23 @@ def not_a_model_file(path: Path) -> str | None:
     return NOT_A_MODEL_FILE[FileNotFoundError]
 
 
+def plainly_not_a_model(path: Path, head: bytes | None = None) -> str | None:
+    """What a file plainly is instead of a model (empty, a web page), from its first bytes (`head`: read if not given);
+    None otherwise. Either parsed as a model without metadata ("not a Genre Tagger model: metadata lacks labels")
+    or without a graph ("InvalidArgument: No graph was found in the protobuf")."""
+    if head is None:
+        try:
+            with open(path, "rb") as fh:
+                head = fh.read(256)
+        except OSError:
+            return None  # said by whatever reads it next
+    if not head:
+        return EMPTY_FILE
+    if is_web_page(head):
+        return "a web page, not a model (a download that failed saves the site's page under the model's name)"
+    return None
+
+
 def read_metadata(path: str | Path) -> dict[str, str]:
     """The metadata_props of an ONNX model as a dict; ModelError when the file is not a readable model."""
     path = Path(path)
@@ -73,6 +90,8 @@ def read_metadata(path: str | Path) -> dict[str, str]:
         data = path.read_bytes()
     except OSError as exc:
         raise ModelError(path, NOT_A_MODEL_FILE.get(type(exc), f"cannot read ({exc.strerror})")) from exc
+    if reason := plainly_not_a_model(path, data[:256]):
+        raise ModelError(path, reason)
     meta: dict[str, str] = {}
     try:
         for number, wire, value in _fields(data):
