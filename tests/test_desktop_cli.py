@@ -1687,3 +1687,14 @@ def test_show_says_what_genre_a_track_teaches_learn_and_whence_or_why_none(lib, 
     capsys.readouterr()
     assert main(["show", str(files[1])]) == EXIT_OK
     assert "  learned as: Trip-Hop (from your correction)" in capsys.readouterr().out
+
+
+def test_a_failure_in_json_gives_the_file_and_the_reason_apart(tmp_path, capsys):
+    # {"error": "/m/a: b.mp3: empty file ..."}: a script had to split the message at a colon, which names hold too.
+    empty = tmp_path / "a: b.mp3"
+    empty.write_bytes(b"")
+    code, said = run_json(capsys, "classify", str(empty))
+    assert code == EXIT_ERROR and said["path"] == str(empty) and said["reason"].startswith("empty file (0 bytes")
+    assert said["error"] == f"{empty}: {said['reason']}"
+    code, said = run_json(capsys, "undo", "--batch", "99999", "--db", str(tmp_path / "lib.db"))
+    assert code == EXIT_ERROR and said == {"error": "no write batch 99999"}  # no file to name

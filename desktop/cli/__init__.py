@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
         quiet_stdout()
         return fail(out, args, str(exc))
     except (GenreTaggerError, ValueError) as exc:
-        return fail(out, args, str(exc))
+        return fail(out, args, str(exc), exc if isinstance(exc, GenreTaggerError) else None)
     except SQLAlchemyError as exc:  # the database failed under us: disk full, a malformed page, ...
         from desktop.core.paths import database_file
         from desktop.store.database import copy_hint, describe_database_error

@@ -11,6 +11,7 @@ import sys
 import threading
 import time
 
+from desktop.core.errors import GenreTaggerError
 from desktop.core.genres import join_genres
 from desktop.core.progress_text import scan_progress, walk_progress
 from desktop.core.wording import count, padded, sureness
@@ -239,10 +240,14 @@ def print_write(out: Output, result) -> int:
     return EXIT_PARTIAL if result.failed else EXIT_OK
 
 
-def fail(out: Output, args, message: str) -> int:
-    """Report a command's failure (also as JSON when asked); exit code 2."""
+def fail(out: Output, args, message: str, named: GenreTaggerError | None = None) -> int:
+    """Report a command's failure (also as JSON when asked, with the file and the reason apart where `named` names
+    a file); exit code 2."""
     out.warn(f"error: {message}")
     if args.json:
+        said = {"error": terminal_safe(message)}
+        if named is not None and named.path is not None:  # a script need not split "PATH: REASON" at a colon
+            said.update(path=str(named.path), reason=named.reason)
         with contextlib.suppress(OutputError):  # standard output refusing was the failure: stderr has said it
-            print_out(json.dumps({"error": terminal_safe(message)}))
+            print_out(json.dumps(said))
     return EXIT_ERROR
