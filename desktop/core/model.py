@@ -88,7 +88,7 @@ DISABLED_OPTIMIZERS = ["QDQPropagationTransformer"]
 RUNTIME_PREAMBLE = re.compile(r"^\[ONNXRuntimeError\] : \d+ : \w+ : (Load model from .* failed:)?\s*")
 
 
-def runtime_reason(path: Path, exc: Exception) -> str:
+def runtime_reason(exc: Exception) -> str:
     """onnxruntime's reason for refusing a model file, in a line: a file that is no ONNX model at all said so."""
     said = RUNTIME_PREAMBLE.sub("", str(exc).splitlines()[0] if str(exc) else "")[:200]
     if type(exc).__name__ == "InvalidProtobuf":
@@ -117,7 +117,7 @@ class GenreModel:
             self.session = ort.InferenceSession(str(path), options, providers=choose_providers(device, ort.get_available_providers()),
                                                 disabled_optimizers=DISABLED_OPTIMIZERS)
         except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph/InvalidProtobuf errors
-            raise ModelError(path, f"cannot load model ({runtime_reason(path, exc)})") from exc
+            raise ModelError(path, f"cannot load model ({runtime_reason(exc)})") from exc
         if device == "cuda" and PROVIDERS["cuda"] not in self.session.get_providers():
             # A CUDA build of onnxruntime without a usable GPU falls back to the CPU in silence.
             raise ModelError(path, "CUDA was asked for but no GPU is usable here (driver or CUDA libraries "
