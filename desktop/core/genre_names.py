@@ -94,7 +94,7 @@ def typed_genres(text: str) -> str:
         if not name:
             raise ValueError(f"{typed!r} is not a genre: ID3 takes a number for an ID3v1 genre, and there is none "
                              f"with that number; give its name")
-        if not any(ch.isalpha() for ch in name):  # "..", "-": written, but never shown, counted or learned as a genre
+        if not has_a_letter(name):  # "..", "-": written, but never shown, counted or learned as a genre (clean_name)
             raise ValueError(f"{typed!r} is not a genre: it has no letter")
         genres.append(name)
     if not genres:
@@ -105,9 +105,14 @@ def typed_genres(text: str) -> str:
 def clean_name(name: str) -> str | None:
     """A genre as a listener would write it, or None for junk: numbers become ID3v1 names."""
     name = as_id3_reads_it(name)
-    if genre_key(name) in JUNK or not any(ch.isalpha() for ch in name):
+    if genre_key(name) in JUNK or not has_a_letter(name):
         return None
     return name
+
+
+def has_a_letter(name: str) -> bool:
+    """Whether a name holds a letter, in any script: one without ("..", "-", "1000") is no genre."""
+    return any(ch.isalpha() for ch in name)
 
 
 def names_a_genre(values: Iterable[str]) -> bool:
