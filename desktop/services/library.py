@@ -407,12 +407,11 @@ class Library:
             problem(ScanProblem(found.path, f"{exc.reason} (unchanged since it failed)" if same else exc.reason))
             if track is None:
                 track = self._new_track(s, found, digest="")
-            track.size, track.mtime_ns, track.ctime_ns = found.size, found.mtime_ns, found.ctime_ns
-            if track.audio_hash:
-                # Its audio is not the one heard before (or would not read): read whole by each walk, as a file never
-                # read is, until it reads. Passed over, it was taken for one whose analysis failed: `set` took it,
-                # recorded a correction and failed at the write in the tag library's words.
-                track.size = READ_WHOLE_NEXT
+            # A known audio that is no longer the file's (or would not read): read whole by each walk, as a file never
+            # read is, until it reads. Passed over, it was taken for one whose analysis failed: `set` took it, recorded
+            # a correction and failed at the write in the tag library's words.
+            track.size = READ_WHOLE_NEXT if track.audio_hash else found.size
+            track.mtime_ns, track.ctime_ns = found.mtime_ns, found.ctime_ns
             track.verdict, track.error, track.missing = ERROR, exc.reason, False
             return
         if track is None:

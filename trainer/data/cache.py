@@ -68,8 +68,8 @@ def decode_file(path: Path, sample_rate: int) -> np.ndarray:
             audio, _ = librosa.load(path, sr=sample_rate, mono=True)
     except Exception as exc:  # librosa surfaces soundfile, audioread and codec errors alike
         # audioread's NoBackendError says nothing: "cannot decode (NoBackendError: )"
-        said = f"{type(exc).__name__}: {exc}" if str(exc) else f"{type(exc).__name__}: no decoder here reads it"
-        raise DecodeError(path, f"cannot decode ({said}; damaged, or not audio)") from exc
+        said = str(exc) or "no decoder here reads it"
+        raise DecodeError(path, f"cannot decode ({type(exc).__name__}: {said}; damaged, or not audio)") from exc
     if audio.size == 0:
         raise DecodeError(path, "no audio samples")
     if not np.all(np.isfinite(audio)):
