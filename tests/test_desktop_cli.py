@@ -1008,6 +1008,23 @@ def test_a_scan_counts_as_analysed_only_the_tracks_it_could_analyse(lib, capsys,
     assert "analysed 3 tracks with" in out and "; 1 more could not be (named above)" in out
 
 
+def test_a_scan_counts_the_files_its_walk_could_not_read(lib, capsys):
+    # "5 files: 3 new, … 0 missing" left the two damaged ones out of every number.
+    music, _ = lib
+    (music / "a" / "broken.flac").write_bytes(b"fLaC" + b"\x00" * 50)
+    (music / "a" / "empty.mp3").write_bytes(b"")
+    code = main(["scan", str(music), "--json"])
+    sync = json.loads(capsys.readouterr().out)["sync"]
+    assert code == EXIT_PARTIAL and sync["found"] == 5 and sync["new"] == 3 and sync["unreadable"] == 2
+    main(["scan", str(music)])
+    out = capsys.readouterr().out
+    assert "5 files: 0 new, 0 changed, 0 moved, 0 retagged, 5 unchanged, 0 missing\n" in out  # named as unchanged since
+    (music / "a" / "empty2.ogg").write_bytes(b"")
+    main(["scan", str(music)])
+    assert "6 files: 0 new, 0 changed, 0 moved, 0 retagged, 5 unchanged, 0 missing, 1 could not be read (named above)" \
+        in capsys.readouterr().out
+
+
 def test_set_takes_a_file_whose_audio_a_scan_could_not_decode(lib, capsys, tmp_path):
     # Its tags read, so its genre can be set by hand; `set` refused it with exit 2 once a scan had failed on it.
     music, _ = lib

@@ -780,6 +780,8 @@ def test_a_file_no_earlier_version_could_read_is_read_again_unchanged(env, monke
     again, _ = env.scan()  # the same reader, the same file: the same failure, known as such
     assert [p.path for p in first.problems] == [song] and "unchanged since it failed" in again.problems[0].reason
     assert again.unchanged == len(env.files) and again.new == 0
+    # Every file found is in one number: the first walk counted the one it could not read in none.
+    assert first.unreadable == 1 and first.new == len(env.files) - 1 and again.unreadable == 0
 
     monkeypatch.setattr(library, "read_tags", real_read_tags)  # the newer version, the file untouched
     fixed, results = env.scan()

@@ -2095,6 +2095,9 @@ def test_a_scan_counts_as_analysed_only_the_tracks_it_could_analyse(qtbot, windo
     n = len(window.files)
     assert window.progress_label.text() == f"Scan done: {n + 1} files, {n} analysed, 1 could not be (see Problems)"
     assert any(window.errors.item(i).text().startswith(str(cut)) for i in range(window.errors.count()))
+    (cut.parent / "empty.flac").write_bytes(b"")  # fails in the walk, before any analysis: counted all the same
+    scan(qtbot, window)
+    assert window.progress_label.text() == f"Scan done: {n + 2} files, 0 analysed, 1 could not be (see Problems)"
 
 
 def test_problems_are_listed_once_and_can_be_copied_and_cleared(qtbot, window, tmp_path):

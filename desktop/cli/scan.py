@@ -156,6 +156,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     say_recovery(out, report.recovered)
     out.say(f"{count(sync.found, 'file')}: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
             f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
+            + (f", {sync.unreadable} could not be read (named above)" if sync.unreadable else "")
             + (f", {sync.returned} back from missing" if sync.returned else "")
             + (f"; {count(sync.merged, 'track')} the library held twice (one file by two names) made one" if sync.merged else "")
             + (f"; removed {sync.cleaned} temporary copies an interrupted write left behind" if sync.cleaned else ""))

@@ -101,6 +101,7 @@ class SyncReport:
     retagged: int = 0
     returned: int = 0  # missing before (a drive not mounted, a folder moved away) and back, audio unchanged
     unchanged: int = 0
+    unreadable: int = 0  # found, and failed to read (each among the problems); unchanged since it failed: unchanged
     missing: int = 0
     cleaned: int = 0  # temporary copies left by a killed tag write, removed
     reread: int = 0  # unchanged files whose tags a newer reader found more in (once per TAG_READER_VERSION)
@@ -392,6 +393,8 @@ class Library:
         except GenreTaggerError as exc:
             if unchanged:
                 report.unchanged += 1
+            else:  # counted: "62 files: 0 new, … 60 unchanged" left two out of every number
+                report.unreadable += 1
             if track is not None and track.audio_hash and (unread := unreadable_now(found.path)):
                 # Its drive or share dropped mid-scan: nothing said of the file, left as it was for the next walk to
                 # read (kept as failed, it stayed so, back unchanged).
