@@ -553,6 +553,62 @@ def test_a_library_on_read_only_media_can_still_be_listed(tmp_path, capsys, monk
             open_database(seen / "library.db", read_only=True)
 
 
+@contextlib.contextmanager
+def small_disk(folder, size="4m"):
+    """`folder` as a small disk of its own for real (a tmpfs as root; skipped where it cannot be mounted)."""
+    folder.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small disk needs root")
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(folder)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "--lazy", str(folder)], check=True)
+
+
+def test_a_library_on_a_full_disk_is_listed_and_a_scan_says_to_make_room(tmp_path, capsys, monkeypatch):
+    # A full disk: every command said "cannot open database (OperationalError: disk I/O error); a copy from … : put
+    # it in the library's place", which undid every change since the copy; `list` could not read the library either.
+    import json
+
+    from desktop.cli import EXIT_ERROR, EXIT_OK, main
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    monkeypatch.delenv("GENRE_TAGGER_DB", raising=False)
+    music = tmp_path / "music"
+    make_track(music, "song", "tones", "flac", 2.0)
+    with small_disk(tmp_path / "disk") as disk:
+        db = disk / "library.db"
+        sessions = open_database(db)
+        with sessions() as s:
+            s.add(Track(path="/m/1.flac", folder="/m", size=1, mtime_ns=1, audio_hash="h1", format="flac", file_genre="Jazz"))
+            s.commit()
+        sessions.kw["bind"].dispose()  # closed: its WAL merged into the file, as after any command
+        before = db.read_bytes()
+        filler = disk / "filler"
+        with filler.open("wb") as out:  # the disk filled by something else
+            with contextlib.suppress(OSError):
+                while True:
+                    out.write(b"\0" * 65536)
+                    out.flush()
+        assert main(["--db", str(db), "list", "--json"]) == EXIT_OK
+        captured = capsys.readouterr()
+        assert [t["file_genre"] for t in json.loads(captured.out)["tracks"]] == ["Jazz"]
+        assert f"{db} cannot be written while its disk is full" in captured.err
+        assert main(["--db", str(db), "scan", str(music)]) == EXIT_ERROR
+        err = capsys.readouterr().err
+        assert f"{db}: cannot open database (" in err and "the disk holding it is full (" in err
+        assert "make room on it and try again" in err and "a copy from" not in err
+        assert db.read_bytes() == before
+        filler.unlink()  # room made: the scan goes on as if nothing happened
+        assert main(["--db", str(db), "scan", str(music)]) == EXIT_OK
+        with open_database(db)() as s:
+            assert sorted(t.path for t in s.query(Track)) == sorted(["/m/1.flac", str(music / "song.flac")])
+
+
 # ---- 14. playlists ------------------------------------------------------------------------------------------
 def test_playlists_cannot_be_injected_or_replace_music(tmp_path):
     from types import SimpleNamespace

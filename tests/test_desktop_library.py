@@ -15,7 +15,7 @@ from desktop.services.library import Library
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import NothingToUndo, TagService
 from desktop.store import queries
-from desktop.store.database import DatabaseError, open_database
+from desktop.store.database import DatabaseError, is_read_only, open_database, read_only_why
 from desktop.store.schema import Analysis, Correction, JournalEntry, Meta, Track
 from tests.audio_files import make_track
 
@@ -814,6 +814,41 @@ def test_corrupt_database_file(tmp_path):
     path.write_bytes(b"definitely not sqlite" * 100)
     with pytest.raises(DatabaseError, match=r"junk\.db: cannot open database"):
         open_database(path)
+
+
+def test_a_library_on_a_full_disk_is_read_and_never_called_damaged(tmp_path, monkeypatch):
+    # "cannot open database (OperationalError: disk I/O error); a copy from … is at …: put it in the library's place"
+    # was said of a library whose disk was full (SQLite could not make its -shm file): following it undid every change
+    # since the copy, and `list` could not read the library either.
+    import shutil
+    import sqlite3
+
+    import desktop.store.database as database
+
+    path = tmp_path / "library.db"
+    writer = open_database(path)  # a library, and its copy
+    with writer() as s:
+        s.add(Track(path="/m/1.flac", folder="/m", size=1, mtime_ns=1, audio_hash="h1", format="flac", file_genre="Jazz"))
+        s.commit()
+    writer.kw["bind"].dispose()
+
+    def no_shm(*_args):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    room = {"free": 12 * 1024}
+    monkeypatch.setattr(database, "migrate", no_shm)
+    monkeypatch.setattr(shutil, "disk_usage", lambda _p: shutil._ntuple_diskusage(10**9, 10**9, room["free"]))
+    with pytest.raises(DatabaseError) as refused:
+        open_database(path)
+    assert refused.value.reason == ("cannot open database (OperationalError: disk I/O error): the disk holding it is "
+                                    "full (12 KB free); make room on it and try again")
+    reader = open_database(path, read_only=True)  # what only reads (list, show, the window) reads it as it is
+    assert is_read_only(reader) and read_only_why(reader)[0] == "while its disk is full (12 KB free)"
+    with reader() as s:
+        assert [t.file_genre for t in s.query(Track)] == ["Jazz"]
+    room["free"] = 10**9  # an I/O error with room to spare: the disk itself failing, the copy offered as before
+    with pytest.raises(DatabaseError, match=r"\(OperationalError: disk I/O error\); a copy from .*/library\.db\.backup"):
+        open_database(path, read_only=True)
 
 
 def test_wal_mode(tmp_path):

@@ -2138,6 +2138,18 @@ def test_a_bug_in_a_slot_is_named_in_the_problems_panel_and_logged(qtbot, window
     refused = OSError(36, "File name too long", "/music/" + "y" * 300)  # the system's answer, said as the CLI says it
     sys.excepthook(OSError, refused, None)
     assert window.errors.item(1).text() == "/music/" + "y" * 300 + ": File name too long"
+    # The library's disk full under a correction: its file and SQLite's words, no bug to report, no SQL.
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from desktop.store.lock import database_path
+
+    full = OperationalError("UPDATE tracks SET genre=?", ("Jazz",), sqlite3.OperationalError("database or disk is full"))
+    sys.excepthook(OperationalError, full, None)
+    said = window.errors.item(2).text()
+    assert said.startswith(f"{database_path(window.sessions)}: database error (OperationalError: database or disk is full)")
+    assert "UPDATE" not in said and "report it" not in said
 
 
 def test_a_track_corrected_out_of_the_filtered_view_hands_its_place_to_the_next(qtbot, window):
@@ -3006,6 +3018,12 @@ def test_a_library_on_read_only_media_opens_for_browsing_and_changes_nothing(qtb
     assert reader.learn_genres() is None
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.is_file() and p.name in before} == before
     assert {p: p.read_bytes() for p in window.files.values()} == files
+    full = MainWindow(open_read_only(db, ("while its disk is full (0 KB free)", "make room on its disk and open it again")),
+                      window.settings)  # as open_database(read_only=True) opens a library whose disk is full
+    qtbot.addWidget(full)
+    full.add_folders([str(tmp_path)])
+    assert full.read_only_label.toolTip() == full.statusBar().currentMessage() == ("This library is read-only while its disk is full (0 KB free): make room "
+                                                 "on its disk and open it again to scan, tag or correct")
 
 
 def test_a_status_message_too_long_beside_the_models_and_scans_labels_hides_them_until_it_goes(qtbot, window):
@@ -3085,6 +3103,27 @@ def test_a_job_the_system_refuses_a_file_names_the_file_and_the_reason(qtbot):
     qtbot.waitUntil(lambda: len(said) == 2, timeout=10_000)
     assert said[jobs[0]] == "/music/" + "y" * 300 + ": File name too long"
     assert said[jobs[1]] == "OSError: [Errno 5] Input/output error"  # no file named: still said as what it is
+
+
+def test_a_job_the_library_database_fails_says_sqlites_words_not_the_sql(qtbot):
+    # A scan on a library whose disk filled said "OperationalError: (sqlite3.OperationalError) database or disk is
+    # full [SQL: INSERT INTO …] [parameters: (…)] (Background on this error at: https://sqlalche.me/…)".
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from desktop.ui.workers import Job, start_job
+
+    def full(_report, _cancel):
+        raise OperationalError("INSERT INTO tracks (path) VALUES (?)", ("/music/a.flac",),
+                               sqlite3.OperationalError("database or disk is full"))
+
+    said = []
+    job = Job(full, "scan")
+    job.failed.connect(said.append)
+    start_job(job)
+    qtbot.waitUntil(lambda: bool(said), timeout=10_000)
+    assert said == ["database error (OperationalError: database or disk is full)"]
 
 
 def test_a_status_message_beside_the_labels_is_never_drawn_under_them(qtbot, window):

@@ -147,7 +147,7 @@ def open_sessions(args, out: Output | None = None, incidental: bool = False):
     read), a library on read-only media is opened for reading, and none is created where there is none (an empty
     one is read instead); `out` says so, unless the library is `incidental` to the command (classify)."""
     from desktop.core.paths import database_file
-    from desktop.store.database import NoLibraryYet, is_read_only, open_database
+    from desktop.store.database import NoLibraryYet, is_read_only, open_database, read_only_why
 
     path = database_file(args.db)
     try:
@@ -157,7 +157,7 @@ def open_sessions(args, out: Output | None = None, incidental: bool = False):
             out.warn(f"note: {path}: no library there yet (nothing was created)")
         return open_database(":memory:")  # read as the empty library it is
     if out is not None and is_read_only(sessions):
-        out.warn(f"note: {path} cannot be written where it is; read as it is")
+        out.warn(f"note: {path} cannot be written {read_only_why(sessions)[0]}; read as it is")
     return sessions
 
 

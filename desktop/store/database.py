@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -46,6 +47,44 @@ def describe_database_error(exc: Exception) -> str:
     """SQLite's own words for a failure (disk full, malformed image, locked), without the SQL."""
     orig = getattr(exc, "orig", None) or exc
     return f"{type(orig).__name__}: {str(orig).splitlines()[0] if str(orig) else 'no detail'}"
+
+
+LOW_ROOM = 1024 * 1024  # bytes: a disk I/O error with less room than this on the library's disk is that disk being full
+MAKE_ROOM = "make room on it and try again"
+
+
+def disk_full(exc: Exception, path: Path | None) -> str | None:
+    """'the disk holding it is full (N KB free)' where a failure of the library at `path` is for want of room, else
+    None. SQLite says "disk I/O error" where it cannot make the -shm file an open needs: a full disk, not a damaged
+    library (whose copy, offered for it, would have undone every change since the copy)."""
+    words = describe_database_error(exc)
+    if path is None or str(path) == ":memory:" or not ("disk is full" in words or "disk I/O error" in words):
+        return None
+    try:
+        room = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if room >= LOW_ROOM and "disk is full" not in words:
+        return None
+    return f"the disk holding it is full ({room // 1024:,} KB free)"
+
+
+def database_error(exc: Exception, path: Path | None) -> str:
+    """What a failure of the library at `path` (None: not known here) in use says (SQLite's words, no SQL), and what
+    to do: make room on a full disk; put the copy in place of a damaged library."""
+    words = describe_database_error(exc)
+    if full := disk_full(exc, path):
+        return f"database error ({words}): {full}; {MAKE_ROOM}"
+    damaged = path is not None and "malformed" in words  # not merely full or locked
+    return f"database error ({words})" + (copy_hint(path) if damaged else "")
+
+
+def cannot_open(exc: Exception, path: Path) -> str:
+    """'cannot open database (SQLite's words)' and what to do: make room on a full disk, else the library's copy."""
+    words = describe_database_error(exc)
+    if full := disk_full(exc, path):
+        return f"cannot open database ({words}): {full}; {MAKE_ROOM}"
+    return f"cannot open database ({words}){copy_hint(path)}"
 
 
 # Each step runs inside the one transaction that also sets its version number (migrate), so a step stopped halfway
@@ -190,15 +229,13 @@ def copy_hint(path: Path) -> str:
 
 def check_ours(path: Path, immutable: bool = False) -> None:
     """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours.
-    `immutable`: on read-only media, where SQLite could not make the -shm file a WAL library needs."""
+    `immutable`: on read-only media, where SQLite could not make the -shm file a WAL library needs. SQLite's own
+    errors are the caller's to say (cannot_open)."""
     if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
         return
     uri = read_only_uri(path, immutable)
-    try:
-        with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
-            tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.Error as exc:
-        raise DatabaseError(path, f"cannot open database ({type(exc).__name__}: {exc}){copy_hint(path)}") from exc
+    with contextlib.closing(sqlite3.connect(uri, uri=True, timeout=30)) as con:
+        tables = {row[0] for row in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     if tables and "meta" not in tables:
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         raise DatabaseError(path, f"not a Genre Tagger library (it holds other tables: {shown}); choose another --db")
@@ -256,17 +293,21 @@ def migrate(engine: Engine, path: Path) -> None:
             steps.dispose()
 
 
-def open_read_only(path: Path) -> sessionmaker[Session]:
-    """Open an existing library for reading only (on read-only media): no WAL switch, no migration, no lock."""
+ON_READ_ONLY_MEDIA = ("where it is", "copy it somewhere writable")
+
+
+def open_read_only(path: Path, why: tuple[str, str] = ON_READ_ONLY_MEDIA) -> sessionmaker[Session]:
+    """Open an existing library for reading only (on read-only media): no WAL switch, no migration, no lock.
+    `why`: why it cannot be written ("where it is") and what would let it be ("copy it somewhere writable")."""
     wal = path.with_name(path.name + "-wal")
     if wal.exists() and wal.stat().st_size > 0:
-        raise ReadOnlyLibrary(path, f"its last changes are still in {wal.name}, which cannot be merged in where it is; "
-                                    "copy both files somewhere writable")
-    check_ours(path, immutable=True)
+        raise ReadOnlyLibrary(path, f"its last changes are still in {wal.name}, which cannot be merged in {why[0]}; "
+                                    + ("copy both files somewhere writable" if why == ON_READ_ONLY_MEDIA else why[1]))
     # immutable: SQLite neither locks nor looks for -shm (which it could not create here); safe, nothing writes it.
     uri = read_only_uri(path, immutable=True)
     engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(uri, uri=True, check_same_thread=False))
     try:
+        check_ours(path, immutable=True)
         version = schema_version(engine)
         if version != SCHEMA_VERSION:
             raise ReadOnlyLibrary(path, f"it is a version {version} library and this program reads version {SCHEMA_VERSION}; "
@@ -275,13 +316,19 @@ def open_read_only(path: Path) -> sessionmaker[Session]:
     except DatabaseError:
         raise
     except Exception as exc:
-        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)}){copy_hint(path)}") from exc
-    return sessionmaker(engine, expire_on_commit=False, info={"read_only": True, "path": path})
+        raise DatabaseError(path, cannot_open(exc, path)) from exc
+    return sessionmaker(engine, expire_on_commit=False, info={"read_only": True, "path": path, "why": why})
 
 
 def is_read_only(sessions: sessionmaker[Session]) -> bool:
     """Whether these sessions were opened read-only (open_read_only)."""
     return bool(sessions.kw.get("info", {}).get("read_only"))
+
+
+def read_only_why(sessions: sessionmaker[Session]) -> tuple[str, str]:
+    """Why a library opened read-only cannot be written ("where it is", "while its disk is full (…)") and what
+    would let it be."""
+    return sessions.kw.get("info", {}).get("why", ON_READ_ONLY_MEDIA)
 
 
 def open_database(path: str | Path, read_only: bool = False, create: bool = True) -> sessionmaker[Session]:
@@ -320,8 +367,8 @@ def open_database(path: str | Path, read_only: bool = False, create: bool = True
 
     raise_mark_on_commit(engine)
     check_writable(path)
-    check_ours(path)
     try:
+        check_ours(path)
         migrate(engine, path)
         check_schema(engine, path)
         with Session(engine) as s:
@@ -333,5 +380,10 @@ def open_database(path: str | Path, read_only: bool = False, create: bool = True
     except DatabaseError:
         raise
     except Exception as exc:  # sqlite3.DatabaseError "file is not a database" and friends
-        raise DatabaseError(path, f"cannot open database ({describe_database_error(exc)}){copy_hint(path)}") from exc
+        engine.dispose()
+        if read_only and path.is_file() and (full := disk_full(exc, path)):
+            # Browsed and listed all the same, as on read-only media: nothing can be written to a full disk anyway.
+            return open_read_only(path, (f"while {full.replace('the disk holding it', 'its disk')}",
+                                         "make room on its disk and open it again"))
+        raise DatabaseError(path, cannot_open(exc, path)) from exc
     return sessionmaker(engine, expire_on_commit=False)

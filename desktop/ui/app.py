@@ -56,15 +56,20 @@ def check_settings_file(path: str) -> None:
 
 def install_error_hook(window) -> None:
     """A bug of ours on the GUI thread: logged with its traceback and named in the Problems panel (a file the system
-    refused, in a check not foreseen: the file and the system's reason).
+    refused, in a check not foreseen: the file and the system's reason; the library database failing: its file and
+    SQLite's reason).
 
     PySide hands an exception raised in a slot to sys.excepthook, which printed it to a terminal the
     listener never sees; the click just did nothing.
     """
     import logging
 
+    from sqlalchemy.exc import SQLAlchemyError
+
     from desktop.core.errors import refused_file
     from desktop.core.paths import log_dir
+    from desktop.store.database import database_error
+    from desktop.store.lock import database_path
 
     log = logging.getLogger("desktop.ui")
 
@@ -73,14 +78,19 @@ def install_error_hook(window) -> None:
             sys.__excepthook__(kind, value, traceback)
             return
         refused = refused_file(value)  # the system refused a file: said as the CLI says it
-        log.log(logging.WARNING if refused else logging.ERROR, "a file refused" if refused else "internal error",
+        failed = isinstance(value, SQLAlchemyError)  # the library's disk full, its file damaged: no bug, no SQL shown
+        log.log(logging.WARNING if refused or failed else logging.ERROR,
+                "the library database failed" if failed else "a file refused" if refused else "internal error",
                 exc_info=(kind, value, traceback))
         try:
-            if refused:  # the Problems panel joins the file and the reason itself
+            if failed:
+                db = database_path(window.sessions)
+                window.report_problem(str(db or "library"), database_error(value, db))
+            elif refused:  # the Problems panel joins the file and the reason itself
                 window.report_problem(str(value.filename), value.strerror or str(value))
-                return
-            window.report_problem("internal error", f"{kind.__name__}: {value}; the details are in the log "
-                                                    f"({log_dir()}); please report it")
+            else:
+                window.report_problem("internal error", f"{kind.__name__}: {value}; the details are in the log "
+                                                        f"({log_dir()}); please report it")
         except Exception:  # noqa: BLE001 (the window may be gone; the log has it)
             pass
 

@@ -56,7 +56,7 @@ from desktop.services.library_map import compute_map
 from desktop.services.models import resolve_model, user_models_dir
 from desktop.services.playlists import playlist_file_name, write_genre_playlists, write_m3u8
 from desktop.store import queries
-from desktop.store.database import is_read_only
+from desktop.store.database import is_read_only, read_only_why
 from desktop.store.lock import database_path
 from desktop.store.schema import Track
 from desktop.ui.app_settings import SettingsNotSaved
@@ -121,7 +121,7 @@ RELEARN_DELAY_MS = 3000
 SEARCH_PAUSE_MS = 200
 SEARCH_AT_ONCE_ROWS = 20_000  # up to this many rows (0.02 s) each keystroke filters at once
 FIRST_ROWS_AT_ONCE = 20_000  # up to this many tracks (0.2-0.3 s) the window opens with its rows; more are read on a worker
-READ_ONLY_WORDS = "This library is read-only where it is: copy it somewhere writable to scan, tag or correct"
+READ_ONLY_WORDS = "This library is read-only {}: {} to scan, tag or correct"  # why, and what would let it be changed
 
 
 # Shares of the table's width left after the confidence, status and length columns have what their words need
@@ -136,8 +136,10 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
     def __init__(self, sessions, settings, parent=None):
         super().__init__(parent)
         self.sessions, self.settings = sessions, settings
-        # A library on read-only media (opened by open_read_only): browsed, played and exported, never changed.
+        # A library on read-only media or a full disk (opened by open_read_only): browsed, played and exported, never
+        # changed.
         self.read_only = is_read_only(sessions)
+        self.read_only_words = READ_ONLY_WORDS.format(*read_only_why(sessions))
         self._spellings: dict[str, str] = {}  # genre key -> the library's spelling; read by refresh()
         self.scan_job: Job | None = None
         self._set_aside: set[str] = set()  # folders taken out in Settings: the next scan takes their tracks out
@@ -442,13 +444,13 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
                        self.genre_folders_action):
             action.setEnabled(False)
         self.read_only_label = plain_label("Read-only library")
-        self.read_only_label.setToolTip(READ_ONLY_WORDS)
+        self.read_only_label.setToolTip(self.read_only_words)
         self.statusBar().insertPermanentWidget(0, self.read_only_label)
 
     def _refused_read_only(self) -> bool:
         """True, and said in the status bar, when the library cannot be changed where it is."""
         if self.read_only:
-            self.statusBar().showMessage(READ_ONLY_WORDS, 10000)
+            self.statusBar().showMessage(self.read_only_words, 10000)
         return self.read_only
 
     def _search_typed(self, text: str) -> None:

@@ -9,9 +9,11 @@ import weakref
 from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
+from sqlalchemy.exc import SQLAlchemyError
 
 from desktop.core.errors import GenreTaggerError, refused_file
 from desktop.services.scanning import ScanReport, scan_library
+from desktop.store.database import database_error
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,10 @@ class Job(QObject):
             log.log(logging.INFO if self.cancel_event.is_set() else logging.WARNING, "%s job: %s", self.name, exc)
             self.error = exc
             self.failed.emit(str(exc))
+        except SQLAlchemyError as exc:  # the library's disk full, its file damaged: SQLite's words, not the SQL
+            log.warning("%s job: the library database failed", self.name, exc_info=True)
+            self.error = exc
+            self.failed.emit(database_error(exc, None))
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
             # A file the system refused, in a check not foreseen, is said as the CLI says it: the file, the system's
             # reason ("…: File name too long", not "OSError: [Errno 36] File name too long: '…'").
