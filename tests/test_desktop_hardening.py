@@ -579,7 +579,7 @@ def test_a_library_on_a_full_disk_is_listed_and_a_scan_says_to_make_room(tmp_pat
 
     monkeypatch.delenv("GENRE_TAGGER_DB", raising=False)
     music = tmp_path / "music"
-    make_track(music, "song", "tones", "flac", 2.0)
+    make_track(music, "song", "beats", "flac", 6.0)  # music to the shipped model: mapped
     with small_disk(tmp_path / "disk") as disk:
         db = disk / "library.db"
         sessions = open_database(db)
@@ -589,11 +589,7 @@ def test_a_library_on_a_full_disk_is_listed_and_a_scan_says_to_make_room(tmp_pat
         sessions.kw["bind"].dispose()  # closed: its WAL merged into the file, as after any command
         before = db.read_bytes()
         filler = disk / "filler"
-        with filler.open("wb") as out:  # the disk filled by something else
-            with contextlib.suppress(OSError):
-                while True:
-                    out.write(b"\0" * 65536)
-                    out.flush()
+        fill(filler)  # the disk filled by something else
         assert main(["--db", str(db), "list", "--json"]) == EXIT_OK
         captured = capsys.readouterr()
         assert [t["file_genre"] for t in json.loads(captured.out)["tracks"]] == ["Jazz"]
@@ -607,6 +603,20 @@ def test_a_library_on_a_full_disk_is_listed_and_a_scan_says_to_make_room(tmp_pat
         assert main(["--db", str(db), "scan", str(music)]) == EXIT_OK
         with open_database(db)() as s:
             assert sorted(t.path for t in s.query(Track)) == sorted(["/m/1.flac", str(music / "song.flac")])
+        fill(filler)
+        # Qt writing the image itself said "cannot write the image (is the folder writable?)", and libpng
+        # "Write Error" beside it.
+        assert main(["--db", str(db), "map", "-o", str(disk / "map.png")]) == EXIT_ERROR
+        assert f"{disk / 'map.png'}: cannot write the image (No space left on device)" in capsys.readouterr().err
+        assert sorted(p.name for p in disk.iterdir() if not p.name.startswith("library.db")) == ["filler"]
+
+
+def fill(path):
+    """Write zeros to `path` until its disk is full."""
+    with contextlib.suppress(OSError), path.open("wb") as out:  # closing it may fail too, its last bytes unwritten
+        while True:
+            out.write(b"\0" * 65536)
+            out.flush()
 
 
 # ---- 14. playlists ------------------------------------------------------------------------------------------

@@ -96,6 +96,7 @@ def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 
     check_output(out, "map image", (".png",), lambda head: head.startswith(PNG_SIGNATURE), force)
 
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
     from PySide6.QtGui import QColor, QGuiApplication, QImage, QPainter
 
     app = QGuiApplication.instance() or QGuiApplication([])  # noqa: F841 (fonts need an application)
@@ -113,12 +114,15 @@ def render_png(m: LibraryMap, out: str | Path, width: int = 1200, height: int = 
     paint_legend(painter, width - legend, margin, names, counts, colours, height - 2 * margin)
     painter.end()
 
-    def save(tmp: Path) -> None:
-        if not image.save(str(tmp), "PNG"):
-            raise GenreTaggerError(out, "cannot write the image (is the folder writable?)")
-
+    # Made in memory and written as bytes: Qt writing the file itself said only that it failed ("is the folder
+    # writable?" of a full disk), and libpng printed "Write Error" beside it.
+    png = QByteArray()
+    buffer = QBuffer(png)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    image.save(buffer, "PNG")
+    buffer.close()
     try:
-        atomic_write(out, save)
+        atomic_write(out, lambda tmp: tmp.write_bytes(png.data()))
     except OSError as exc:
         raise GenreTaggerError(out, f"cannot write the image ({exc.strerror or exc})") from exc
     return out
