@@ -646,6 +646,43 @@ def test_a_library_that_holds_tracks_twice_by_a_symlinks_name_makes_each_one_wit
     assert env.library.sync([env.music]).merged == 0
 
 
+def test_a_file_by_two_names_in_the_folders_walked_is_one_track(env):
+    # A symlink to a song in a "Best of" folder of links, or a hard link: one file, and it was two tracks (counts,
+    # learning and playlists doubled; a write went into the one file twice, or was refused for each name).
+    best = env.music / "Best of"
+    best.mkdir()
+    (best / "favourite.flac").symlink_to(env.files["flac"])
+    os.link(env.files["mp3"], best / "again.mp3")
+    sync = env.library.sync([env.music])
+    assert (sync.found, sync.new) == (len(env.files), len(env.files))
+    with env.sessions() as s:
+        paths = [t.path for t in s.scalars(select(Track))]
+    assert len(paths) == len(env.files) and str(env.files["flac"]) in paths  # by its own name, not the link's
+    assert {(os.stat(p).st_dev, os.stat(p).st_ino) for p in paths} == {
+        (os.stat(p).st_dev, os.stat(p).st_ino) for p in env.files.values()}
+
+
+def test_a_library_that_holds_a_file_twice_by_two_names_makes_it_one_with_both_histories(env):
+    # Made by scans before they told files apart by inode: the second name was left in the library (and, passed over
+    # by the walk from now on, would have shown as missing for good).
+    env.scan()
+    link = env.music / "favourite.flac"
+    link.symlink_to(env.files["flac"])
+    with env.sessions() as s:  # the twin such a scan made
+        real = queries.track_by_path(s, str(env.files["flac"]))
+        s.add(Track(path=str(link), folder=str(env.music), size=real.size, mtime_ns=real.mtime_ns,
+                    audio_hash=real.audio_hash, format="flac"))
+        s.commit()
+    env.tagger.correct([link], "Krautrock", source="test", write=False)
+    sync = env.library.sync([env.music])
+    assert (sync.merged, sync.missing, sync.new) == (1, 0, 0)
+    with env.sessions() as s:
+        tracks = list(s.scalars(select(Track)))
+        assert len(tracks) == len(env.files) and not any(t.missing for t in tracks)
+        kept = queries.track_by_path(s, str(env.files["flac"]))  # by its own name, not the link's met first
+        assert kept.corrected_genre == "Krautrock"
+
+
 def test_fill_replaces_a_placeholder_a_ripper_left_and_undo_brings_it_back(env):
     # "Unknown", "Other", "(255)": files that say no genre were never filled.
     from desktop.core.tags import write_genres

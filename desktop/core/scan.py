@@ -126,7 +126,7 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
     """
     roots, left_out = list(roots), list(left_out)
     # A file named on its own beside a folder that holds it (`scan song.flac .`) was found, and counted, twice; folders
-    # within each other are walked once already (seen_dirs).
+    # within each other are walked once already (_Walked).
     named = {str(Path(r).expanduser().absolute()) for r in roots if Path(r).is_file()} if len(roots) > 1 else set()
     found = _walk_roots(roots, on_problem, on_leftover, left_out)
     yield from _named_once(found, named) if named else found
@@ -143,8 +143,25 @@ def _named_once(found: Iterable[FoundFile], named: set[str]) -> Iterator[FoundFi
         yield file
 
 
+class _Walked:
+    """What a walk has met, each folder and file once by device and inode; the symlinks to files, kept for its end so
+    that a file the walk meets by its own name too is known by that, not by a link met first (a "Best of" folder)."""
+
+    def __init__(self):
+        self.seen: set[tuple[int, int]] = set()
+        self.linked: list[tuple[os.stat_result, FoundFile]] = []
+
+    def first_time(self, st: os.stat_result) -> bool:
+        """Whether the folder or file `st` is of is met for the first time (then it is met)."""
+        key = (st.st_dev, st.st_ino)
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        return True
+
+
 def _walk_roots(roots: list, on_problem, on_leftover, left_out: list) -> Iterator[FoundFile]:
-    seen_dirs: set[tuple[int, int]] = set()
+    walked = _Walked()
     skipped = within(left_out)
     for root in roots:
         root = Path(root).expanduser()
@@ -160,7 +177,9 @@ def _walk_roots(roots: list, on_problem, on_leftover, left_out: list) -> Iterato
         if tree := system_tree(root):
             on_problem(ScanProblem(printable(root), f"is in {tree}, the system's own files, not music; not walked"))
             continue
-        yield from _walk(root.absolute(), seen_dirs, on_problem, on_leftover, skipped)
+        yield from _walk(root.absolute(), walked, on_problem, on_leftover, skipped)
+    # A file by two names (a symlink to it, a hard link) is one track: a link's name only where the walk met no other.
+    yield from (found for st, found in walked.linked if walked.first_time(st))
 
 
 def left_out_holder(path: str | Path, left_out: Iterable[str | Path]) -> Path | None:
@@ -211,12 +230,10 @@ def _leads_to_system_tree(entry: os.DirEntry, path: Path) -> bool:
     return (path in SYSTEM_TREES or entry.is_symlink()) and system_tree(path) is not None
 
 
-def _walk(folder: Path, seen: set, on_problem, on_leftover, skipped: Callable[[str], bool]) -> Iterator[FoundFile]:
+def _walk(folder: Path, walked: _Walked, on_problem, on_leftover, skipped: Callable[[str], bool]) -> Iterator[FoundFile]:
     try:
-        st = folder.stat()
-        if (st.st_dev, st.st_ino) in seen:  # a symlink back into a folder already walked
+        if not walked.first_time(folder.stat()):  # a symlink back into a folder already walked
             return
-        seen.add((st.st_dev, st.st_ino))
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
@@ -236,10 +253,14 @@ def _walk(folder: Path, seen: set, on_problem, on_leftover, skipped: Callable[[s
             if entry.is_dir(follow_symlinks=True):
                 if _leads_to_system_tree(entry, path) or skipped(entry.path):
                     continue
-                yield from _walk(path, seen, on_problem, on_leftover, skipped)
+                yield from _walk(path, walked, on_problem, on_leftover, skipped)
             elif entry.is_file(follow_symlinks=True) and (
                     found := _music_file(path, entry.stat, on_problem)):
-                yield found
+                st = entry.stat()  # kept by the entry: no second call
+                if entry.is_symlink():
+                    walked.linked.append((st, found))
+                elif walked.first_time(st):  # a second hard link to a file is passed over
+                    yield found
         except OSError as exc:  # a dangling symlink, a file removed during the walk
             on_problem(ScanProblem(path, f"cannot read ({exc.strerror or exc})"))
 

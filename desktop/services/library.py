@@ -314,8 +314,9 @@ class Library:
             self._keep_change_times(s, known, times_unknown)
             s.commit()
             if not cancel.is_set():
-                report.missing = self._mark_missing(s, roots, seen=seen)
+                # Twins first: a second name the walk now passes over is folded into the first, not left as missing.
                 report.merged = self._merge_twins(s, seen)
+                report.missing = self._mark_missing(s, roots, seen=seen)
                 s.commit()
         report.found = len(seen)
         return report
