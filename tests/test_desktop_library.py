@@ -744,9 +744,23 @@ def test_undo_refuses_a_file_changed_since(env):
     write_genres(env.files["opus"], ["Edited Later"])
     result = env.tagger.undo()
     assert [p for p, _ in result.refused] == [str(env.files["opus"])]
-    assert "changed since the write" in result.refused[0][1]
+    # Not "undo the later writes first": a tagger's edit is none of ours to undo.
+    assert result.refused[0][1] == ("file changed since the write (its genre is now Edited Later), not by Genre Tagger; "
+                                    "not undone, so that change is kept")
     assert read_tags(env.files["opus"]).genres == ("Edited Later",)
     assert read_tags(env.files["flac"]).genres == ()
+
+
+def test_undo_of_an_older_batch_names_the_later_write_to_undo_first(env):
+    env.scan()
+    first = env.tagger.apply(env.tagger.plan(), "ours")
+    newest = env.tagger.correct([env.files["opus"]], "Krautrock", source="test").batch_id
+    later = env.tagger.undo(batch_id=first.batch_id)
+    assert [p for p, _ in later.refused] == [str(env.files["opus"])]
+    assert later.refused[0][1] == (f"file changed since the write (its genre is now Krautrock) by a later write "
+                                   f"(batch {newest}); not undone, undo that first")
+    env.tagger.undo()  # the correction's write, then the rest of the first batch
+    assert not env.tagger.undo(batch_id=first.batch_id).refused
 
 
 def test_journal_holds_the_old_value_before_the_write(env, monkeypatch):

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 import numpy as np
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from desktop.core.analysis import top_genres
@@ -540,6 +540,16 @@ class TagService:
             s.commit()
             return result
 
+    @staticmethod
+    def _later_write(s: Session, entry: JournalEntry) -> int | None:
+        """The newest batch that wrote `entry`'s file after it and still stands (not undone), else None."""
+        same_file = JournalEntry.path == entry.path
+        if entry.track_id is not None:  # by its track: the file may have moved since
+            same_file = or_(same_file, JournalEntry.track_id == entry.track_id)
+        return s.scalar(select(JournalEntry.batch_id).where(same_file, JournalEntry.id > entry.id,
+                                                             JournalEntry.state == "written")
+                        .order_by(JournalEntry.id.desc()).limit(1))
+
     def _undo_one(self, s: Session, entry: JournalEntry, result: UndoResult) -> None:
         path = self._where_now(s, entry)
         if not path.exists():
@@ -552,8 +562,11 @@ class TagService:
             result.refused.append((entry.path, exc.reason))
             return
         if not same_genres(now, entry.new_genres):
-            result.refused.append((entry.path, f"file changed since the write (its genre is now {join_genres(now) or '(none)'}); "
-                                               "not undone, undo the later writes first"))
+            changed = f"file changed since the write (its genre is now {join_genres(now) or '(none)'})"
+            if later := self._later_write(s, entry):
+                result.refused.append((entry.path, f"{changed} by a later write (batch {later}); not undone, undo that first"))
+            else:  # "undo the later writes first" was said of a tagger's edit too: there were none to undo
+                result.refused.append((entry.path, f"{changed}, not by Genre Tagger; not undone, so that change is kept"))
             return
         entry.state = "undoing"
         s.commit()  # a crash from here on is settled by recover_interrupted()
