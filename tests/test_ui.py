@@ -2068,6 +2068,11 @@ def test_a_library_ready_to_learn_is_told_so_in_the_windows_words(qtbot, tmp_pat
     scan(qtbot, win)
     message = win.statusBar().currentMessage()
     assert message == "2 of your library's genres are ready to learn: Learn My Genres learns them"
+    with sessions() as s:  # one genre left: what more it needs, begun as the window's sentences are
+        s.query(Track).filter(Track.file_genre == "Rock").delete()
+        s.commit()
+    scan(qtbot, win)
+    assert win.statusBar().currentMessage().startswith("Nothing learned from your library yet; ")
 
 
 def test_corrections_offer_the_librarys_genres_and_the_models_as_the_library_spells_them(qtbot, window):
@@ -2100,7 +2105,21 @@ def test_a_scan_counts_as_analysed_only_the_tracks_it_could_analyse(qtbot, windo
     assert window.progress_label.text() == f"Scan done: {n + 2} files, 0 analysed, 1 could not be (see Problems)"
 
 
-def test_problems_are_listed_once_and_can_be_copied_and_cleared(qtbot, window, tmp_path):
+def test_a_short_window_scrolls_the_track_details_and_keeps_the_problems_panel_low(qtbot, window):
+    # At 1024x640 a track's ten genre bars were drawn over the timeline's caption and legend (the panel squeezed below
+    # its height), and the Problems panel took a third of the window for one line.
+    window.resize(1024, 640)
+    window.show()
+    qtbot.waitExposed(window)
+    scan(qtbot, window)
+    window.report_problem("/music/broken.flac", "damaged file structure")
+    window.table.selectRow(0)
+    bars, caption = window.details.bars, window.details.analysis_parts[2]
+    qtbot.waitUntil(lambda: bars.isVisible() and bool(bars.items))
+    bars.set_probabilities([f"genre {n}" for n in range(10)], [0.1] * 10)  # a ten-genre model's bars
+    qtbot.waitUntil(lambda: bars.geometry().bottom() < caption.geometry().top(), timeout=3000)  # laid out anew
+    assert window.errors_dock.height() < window.height() // 4
+
     # Every scan names the files it knows are broken again: the panel grew by the same lines each scan.
     from PySide6.QtWidgets import QApplication
 

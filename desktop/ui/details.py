@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QFontMetrics, QPainter, QPen
-from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.core.wording import percent
 
@@ -140,3 +140,14 @@ class DetailsPanel(QWidget):
     def set_timeline(self, starts, window_probs, note: str = "") -> None:
         """The shown track's windows, once heard (the genres stay those of `show_track`); `note` without them."""
         self.timeline.set_windows(self.timeline.labels, starts, window_probs, note)
+
+
+def scrolled(panel: QWidget) -> QScrollArea:
+    """`panel` in an area that scrolls it up and down where the window is too short for all of it (squeezed, a track's
+    ten genre bars were drawn over the timeline's caption and legend); as wide as the area, never scrolled sideways."""
+    area = QScrollArea()
+    area.setWidget(panel)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    return area

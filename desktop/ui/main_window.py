@@ -15,6 +15,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QSize,
     Qt,
     QTimer,
 )
@@ -62,7 +63,7 @@ from desktop.store.schema import Track
 from desktop.ui.app_settings import SettingsNotSaved
 from desktop.ui.column_choices import ColumnChoices, restore_header
 from desktop.ui.column_fit import ColumnFitter
-from desktop.ui.details import DetailsPanel
+from desktop.ui.details import DetailsPanel, scrolled
 from desktop.ui.dialogs import SettingsDialog
 from desktop.ui.folder_watch import FolderWatch
 from desktop.ui.genre_delegate import GenreDelegate
@@ -121,6 +122,7 @@ RELEARN_DELAY_MS = 3000
 SEARCH_PAUSE_MS = 200
 SEARCH_AT_ONCE_ROWS = 20_000  # up to this many rows (0.02 s) each keystroke filters at once
 FIRST_ROWS_AT_ONCE = 20_000  # up to this many tracks (0.2-0.3 s) the window opens with its rows; more are read on a worker
+PROBLEM_LINES = 5  # the Problems panel's height when it first shows
 READ_ONLY_WORDS = "This library is read-only {}: {} to scan, tag or correct"  # why, and what would let it be changed
 
 
@@ -128,6 +130,14 @@ READ_ONLY_WORDS = "This library is read-only {}: {} to scan, tag or correct"  # 
 # (titles need the most room); followed until the listener sizes a column by hand (ColumnFitter).
 COLUMN_SHARES = {TITLE: 3.0, ARTIST: 2.0, ALBUM: 2.0, FILE_GENRE: 1.5, GENRE: 1.5, FOLDER: 3.0}
 COLUMNS_BEFORE_COUNTED = 7  # the columns of a table header saved before "window/table-columns" was (2026-12-05)
+
+
+class ProblemList(QListWidget):
+    """The Problems panel's list: a few lines high when it first shows (Qt's 192 px took a third of a laptop's
+    window for one problem, and the table gave up its rows); the listener may drag it taller."""
+
+    def sizeHint(self):  # noqa: N802 (Qt's name)
+        return QSize(super().sizeHint().width(), PROBLEM_LINES * self.fontMetrics().lineSpacing() + 2 * self.frameWidth())
 
 
 class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
@@ -278,7 +288,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self.splitter = QSplitter()
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(center)
-        self.splitter.addWidget(self.details)
+        self.splitter.addWidget(scrolled(self.details))
         self.splitter.setSizes([180, 700, 320])
         self.setCentralWidget(self.splitter)
         self.progress = QProgressBar()
@@ -308,7 +318,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         for widget in self._write_widgets:
             self.statusBar().addPermanentWidget(widget)
         self.statusBar().messageChanged.connect(self._make_room_for_message)
-        self.errors = QListWidget()
+        self.errors = ProblemList()
         self.errors.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.errors.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         copy = QAction("Copy", self.errors, shortcut=QKeySequence.StandardKey.Copy, triggered=self.copy_problems)

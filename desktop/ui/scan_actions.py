@@ -16,7 +16,7 @@ from desktop.services.library import Library, SyncProgress
 from desktop.store.lock import LibraryBusy
 from desktop.ui.dialogs import ask_about_spoken_word, choose_music_folder
 from desktop.ui.folder_watch import MAX_FOLDERS
-from desktop.ui.window_words import FOLDERS_HINT
+from desktop.ui.window_words import FOLDERS_HINT, as_sentence
 from desktop.ui.workers import Job, scan_function, start_job
 
 BUSY_RETRY_MS = 5000  # a scan for music that came, refused while another process has the library, tries again
@@ -219,15 +219,16 @@ class ScanActions:
         found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed{failed}"
         self.progress_label.setText(f"Scan {state}: {found}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
-            self.statusBar().showMessage(lost_model_warning(self.sessions)
-                                         or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
-                                                      how_to_use_folders=FOLDERS_HINT,
-                                                      how_to_use_anyway="Learn My Genres offers Use It Anyway"), 15000)
+            self.statusBar().showMessage(as_sentence(
+                lost_model_warning(self.sessions) or readiness(self.sessions, how_to_learn="Learn My Genres learns them",
+                                                               how_to_use_folders=FOLDERS_HINT,
+                                                               how_to_use_anyway="Learn My Genres offers Use It Anyway")),
+                15000)
         elif (not outcome.cancelled and not self.settings.model_path and self.learn_job is None
               and not self._relearn_timer.isActive()  # relearning by itself already (after corrections here)
               and (relearn := relearn_hint(self.sessions, how_to_learn="learning them again"))):
             # Tags changed elsewhere (another player, the command line): relearned as after corrections here.
-            self.statusBar().showMessage(relearn[:1].upper() + relearn[1:], 15000)
+            self.statusBar().showMessage(as_sentence(relearn), 15000)
             self._schedule_relearn()
         if not outcome.cancelled and outcome.spoken_word:  # asked once the scan's signal is handled, not inside it
             self._spoken_found = outcome.spoken_word

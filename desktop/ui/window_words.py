@@ -17,6 +17,12 @@ from desktop.store.schema import Track
 FOLDERS_HINT = "Edit > Learn From Genre Folders learns from them"  # the window's words for genres --folder-names on
 
 
+def as_sentence(words: str) -> str:
+    """`words` begun with a capital, as the window's messages are (the services' begin in lower case, for the
+    command line's lines: "nothing learned from your library yet; …" stood out in the status bar)."""
+    return words[:1].upper() + words[1:]
+
+
 def stopped_words(result) -> str:
     """What a write or undo stopped by the listener did and left ('' when it ran to the end, or for other jobs)."""
     if isinstance(result, UndoResult) and result.left:
