@@ -3060,6 +3060,25 @@ def test_a_status_message_too_long_beside_the_models_and_scans_labels_hides_them
     assert window.model_label.isVisible() and window.progress_label.isVisible()
 
 
+def test_a_status_message_longer_than_the_bar_ends_in_an_ellipsis_and_is_whole_on_hover(qtbot, window):
+    # At 1024 px the readiness hint ran off the window's edge mid-word ("…metal: 6 by 1").
+    from PySide6.QtWidgets import QStatusBar
+
+    window.resize(800, 560)
+    window.show()
+    qtbot.waitExposed(window)
+    bar = window.statusBar()
+    message = "Nothing learned from your library yet; " + ", ".join(f"genre {n}: {n} by 1 artist" for n in range(20))
+    bar.showMessage(message)
+    drawn = QStatusBar.currentMessage(bar)  # what Qt draws
+    assert drawn.endswith("…") and bar.fontMetrics().horizontalAdvance(drawn) <= bar.width()
+    assert bar.currentMessage() == bar.toolTip() == message
+    bar.showMessage("Saved 3 tracks")  # one that fits: as it is, no tooltip
+    assert QStatusBar.currentMessage(bar) == bar.currentMessage() == "Saved 3 tracks" and not bar.toolTip()
+    bar.clearMessage()
+    assert bar.currentMessage() == "" and not bar.toolTip()
+
+
 def test_a_status_label_too_long_for_the_window_ends_in_an_ellipsis_and_says_it_all_on_hover(qtbot, window):
     # Learn's verdict ("… so it stays in use") beside the model's label ran past the window's edge, cut mid-word.
     window.resize(900, 600)

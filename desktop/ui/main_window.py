@@ -72,6 +72,7 @@ from desktop.ui.labels import EllipsisLabel, plain_label
 from desktop.ui.learn_actions import LearnActions
 from desktop.ui.learn_dialog import LearnReportDialog
 from desktop.ui.map_view import MapView
+from desktop.ui.message_bar import MessageBar
 from desktop.ui.scan_actions import ScanActions
 from desktop.ui.search_box import SearchBox
 from desktop.ui.table_model import (
@@ -309,6 +310,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         for widget in self._write_widgets:
             widget.hide()
         self.track_count = TrackCount(self.table, self)
+        self.setStatusBar(MessageBar(self._message_room))
         self.statusBar().addWidget(self.track_count)  # hidden while a message shows, as Qt does with such widgets
         self.model_label = plain_label()
         self.statusBar().addPermanentWidget(self.model_label)
@@ -1096,16 +1098,18 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         seconds = self.preview.seconds
         self.statusBar().showMessage(f"Playing “{title}” from the middle for {seconds:g} s (Space stops)", int(seconds * 1000))
 
+    def _message_room(self) -> int:
+        """The pixels a status message has once the model's and the scan's labels give way to it: what the progress
+        bars, their buttons and the read-only label leave (a message squeezes none of them)."""
+        stay = (self.progress, self.cancel_button, *self._write_widgets, getattr(self, "read_only_label", None))
+        return self.statusBar().width() - sum(w.sizeHint().width() + 8 for w in stay if w and not w.isHidden()) - 24
+
     def _make_room_for_message(self, text: str) -> None:
         """A message too long to show beside the model's and the scan's labels hides them until it goes: Qt cut it
         off mid-sentence ("…so it stays in use (Learn"). Progress bars and their buttons stay."""
         labels = (self.model_label, self.progress_label)
-        bar = self.statusBar()
-        others = sum(w.sizeHint().width() + 8 for w in (self.progress, self.cancel_button, *self._write_widgets)
-                     if not w.isHidden())
-        # Each label's whole width: a message is drawn in what the permanent widgets leave, and squeezes none of them.
-        room = bar.width() - others - sum(label.sizeHint().width() + 8 for label in labels) - 24
-        fits = not text or bar.fontMetrics().horizontalAdvance(text) <= room
+        room = self._message_room() - sum(label.sizeHint().width() + 8 for label in labels)
+        fits = not text or self.statusBar().fontMetrics().horizontalAdvance(text) <= room
         for label in labels:
             label.setVisible(fits)
 
