@@ -151,7 +151,7 @@ def test_music_that_came_during_a_write_is_scanned_after_it_and_a_cancel_drops_i
     qtbot.waitUntil(lambda: scans == [{"changed_folder": str(win.music)}])
 
     class Cancelled:
-        cancelled, problems, set_aside, failed, found, analysed, nothing_found = True, [], 0, 0, 0, 0, ""
+        cancelled, problems, set_aside, not_analysed, found, analysed, nothing_found = True, [], 0, 0, 0, 0, ""
 
     win.scan_job = object()
     win._music_changed([str(win.music)])  # while a scan runs

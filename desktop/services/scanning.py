@@ -57,6 +57,11 @@ class ScanReport:
         return sum(r.status == ERROR for r in self.results)
 
     @property
+    def not_analysed(self) -> int:
+        """Files this scan found and could not analyse: unreadable in its walk, or failed in the analysis."""
+        return self.sync.unreadable + self.failed
+
+    @property
     def nothing_found(self) -> str | None:
         """What to tell a user whose folders hold no music at all (most likely the wrong folder); else None."""
         if self.found or self.sync.problems or self.cancelled or not self.folders:

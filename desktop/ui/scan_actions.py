@@ -214,8 +214,7 @@ class ScanActions:
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
         aside = f", {count(outcome.set_aside, 'track')} of folders removed or left out taken out" if outcome.set_aside else ""
-        failed = outcome.failed + outcome.sync.unreadable  # in the analysis, or before it in the walk
-        failed = f", {failed:,} could not be (see Problems)" if failed else ""
+        failed = f", {outcome.not_analysed:,} could not be (see Problems)" if outcome.not_analysed else ""
         found = outcome.nothing_found or f"{count(outcome.found, 'file')}, {outcome.analysed:,} analysed{failed}"
         self.progress_label.setText(f"Scan {state}: {found}{aside}")
         if not outcome.cancelled and not self.settings.model_path and active_model(self.sessions) is None:
