@@ -124,23 +124,7 @@ def walk_music(roots: Iterable[str | Path], on_problem: Callable[[ScanProblem], 
     `left_out`: folders the listener left out of the library (audiobooks, podcasts), not walked; a root in one is
     named as a problem.
     """
-    roots, left_out = list(roots), list(left_out)
-    # A file named on its own beside a folder that holds it (`scan song.flac .`) was found, and counted, twice; folders
-    # within each other are walked once already (_Walked).
-    named = {str(Path(r).expanduser().absolute()) for r in roots if Path(r).is_file()} if len(roots) > 1 else set()
-    found = _walk_roots(roots, on_problem, on_leftover, left_out)
-    yield from _named_once(found, named) if named else found
-
-
-def _named_once(found: Iterable[FoundFile], named: set[str]) -> Iterator[FoundFile]:
-    """The files found, those in `named` only the first time (the others are never found twice)."""
-    given: set[str] = set()
-    for file in found:
-        if (path := str(file.path)) in named:
-            if path in given:
-                continue
-            given.add(path)
-        yield file
+    yield from _walk_roots(list(roots), on_problem, on_leftover, list(left_out))
 
 
 class _Walked:
@@ -169,7 +153,7 @@ def _walk_roots(roots: list, on_problem, on_leftover, left_out: list) -> Iterato
             on_problem(ScanProblem(printable(root), reason))
             continue
         if root.is_file():  # one file named on its own (`scan song.flac`)
-            yield from _root_file(root.absolute(), on_problem)
+            yield from _root_file(root.absolute(), walked, on_problem)
             continue
         if not root.is_dir():
             on_problem(ScanProblem(printable(root), "not a folder or a file" if root.exists() else "no such file or folder"))
@@ -198,14 +182,15 @@ def left_out_reason(path: str | Path, left_out: Iterable[str | Path]) -> str | N
     return f"{where}: not scanned (Settings, or `genre-tagger folders --take-back`, takes it back)"
 
 
-def _root_file(path: Path, on_problem) -> Iterator[FoundFile]:
+def _root_file(path: Path, walked: _Walked, on_problem) -> Iterator[FoundFile]:
     try:
         if not _valid_name(path):
             on_problem(ScanProblem(printable(path), "the name is not valid UTF-8; rename it to scan it"))
         elif is_temp_copy(path.name):
             on_problem(ScanProblem(path, "a copy an interrupted tag write left behind, not music (a scan of its folder removes it)"))
         elif found := _music_file(path, path.stat, on_problem):
-            yield found
+            if walked.first_time(path.stat()):  # named with a folder that holds it too (`scan song.flac .`): found once
+                yield found
         elif not unread_audio_kind(path):
             on_problem(ScanProblem(path, f"not a music file (unsupported file type {path.suffix or 'without an extension'})"))
     except OSError as exc:
