@@ -662,6 +662,23 @@ def test_a_file_by_two_names_in_the_folders_walked_is_one_track(env):
         (os.stat(p).st_dev, os.stat(p).st_ino) for p in env.files.values()}
 
 
+def test_a_symlink_to_a_song_is_its_track_for_show_set_and_forget(env):
+    # `show` on a "Best of" link to a song said "not in the library"; `set` on it renamed the song's track to the
+    # link's name, and the next scan put it back.
+    env.scan()
+    link = env.music.parent / "favourite.flac"  # a link outside the folders scanned
+    link.symlink_to(env.files["flac"])
+    with env.sessions() as s:
+        assert queries.track_of_file(s, str(link)).path == str(env.files["flac"])
+    assert not env.library.sync_files([link]).problems  # as `set` does first
+    env.tagger.correct([str(link)], "Krautrock", source="test")
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(link)) is None and count(env.sessions, Track) == len(env.files)
+        assert queries.track_by_path(s, str(env.files["flac"])).corrected_genre == "Krautrock"
+    assert read_tags(env.files["flac"]).genres == ("Krautrock",)
+    assert env.tagger.forget_corrections([str(link)]) == ([str(env.files["flac"])], [])  # the track, by its name
+
+
 def test_a_library_that_holds_a_file_twice_by_two_names_makes_it_one_with_both_histories(env):
     # Made by scans before they told files apart by inode: the second name was left in the library (and, passed over
     # by the walk from now on, would have shown as missing for good).

@@ -344,6 +344,8 @@ class Library:
                     reason = exc.reason if isinstance(exc, GenreTaggerError) else f"cannot read ({exc.strerror or exc})"
                     report.problems.append(ScanProblem(path, reason))
                     continue
+                if queries.track_by_path(s, str(path)) is None and queries.track_by_real_path(s, str(path)):
+                    continue  # known by its own name (`set` on a symlink to a song): that track it is, not renamed
                 self._sync_file(s, FoundFile.of(path, st), report, report.problems.append)
             s.commit()
         return report

@@ -114,10 +114,11 @@ def one_by_one(items: list, progress: Progress | None, cancel: Cancel | None) ->
 
 
 def tracks_of(s: Session, paths: list[str]) -> list[tuple[str, Track | None]]:
-    """Each path as given, with the track stored under it (its absolute form), or None where the library has none."""
+    """Each path as given, with the track stored under it (its absolute form) or under another name of the same file
+    (a symlink to it), or None where the library has none."""
     absolute = [str(Path(p).expanduser().absolute()) for p in paths]
     found = queries.tracks_by_paths(s, absolute)
-    return [(p, found.get(a)) for p, a in zip(paths, absolute, strict=True)]
+    return [(p, found.get(a) or queries.track_by_real_path(s, a)) for p, a in zip(paths, absolute, strict=True)]
 
 
 class NothingToUndo(GenreTaggerError):

@@ -309,11 +309,20 @@ def tracks_by_paths(session: Session, paths: list[str]) -> dict[str, Track]:
     return found
 
 
+def track_by_real_path(session: Session, path: str) -> Track | None:
+    """The track stored under the file's own path where `path` reaches it through a symlink (a "Best of" folder's
+    link to a song, whatever the link's name); None otherwise. One indexed lookup: cheap for every file of a folder."""
+    real = os.path.realpath(path)
+    return track_by_path(session, real) if real != path else None
+
+
 def track_of_file(session: Session, path: str) -> Track | None:
-    """The track of a file named by any of its paths: its own, or another name of the same file (a folder
-    reached through a symlink); the second is looked for only when the first misses."""
+    """The track of a file named by any of its paths: its own, or another name of the same file (a symlink to it, or
+    a folder reached through one); the others are looked for only when the first misses."""
     track = track_by_path(session, path)
     if track is not None or not os.path.isfile(path):
+        return track
+    if (track := track_by_real_path(session, path)) is not None:
         return track
     name = _literal(os.path.basename(path))
     for candidate in session.scalars(select(Track).where(Track.path.like(f"%{os.sep}{name}", escape="\\"))):
