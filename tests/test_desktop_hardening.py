@@ -568,7 +568,8 @@ def small_disk(folder, size="4m"):
         subprocess.run(["umount", "--lazy", str(folder)], check=True)
 
 
-def test_a_library_on_a_full_disk_is_listed_and_a_scan_says_to_make_room(tmp_path, capsys, monkeypatch):
+def test_a_library_on_a_full_disk_is_listed_and_a_scan_says_to_make_room(tmp_path, capsys, monkeypatch, qapp):
+    # qapp: the map drawn below makes a bare QGuiApplication where none is, and the window tests after it need widgets.
     # A full disk: every command said "cannot open database (OperationalError: disk I/O error); a copy from … : put
     # it in the library's place", which undid every change since the copy; `list` could not read the library either.
     import json
