@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         return fail(out, args, str(exc), exc if isinstance(exc, GenreTaggerError) else None)
     except SQLAlchemyError as exc:  # the database failed under us: disk full, a malformed page, ...
         from desktop.core.paths import database_file
-        from desktop.store.database import database_error
+        from desktop.store.database import database_failure
 
         db = database_file(args.db)
-        return fail(out, args, f"{db}: {database_error(exc, db)}")
+        return fail(out, args, f"{db}: {database_failure(exc, db)}")
     except KeyboardInterrupt:
         out.warn("cancelled")
         return EXIT_CANCELLED

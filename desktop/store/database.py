@@ -50,13 +50,12 @@ def describe_database_error(exc: Exception) -> str:
 
 
 LOW_ROOM = 1024 * 1024  # bytes: a disk I/O error with less room than this on the library's disk is that disk being full
-MAKE_ROOM = "make room on it and try again"
 
 
-def disk_full(exc: Exception, path: Path | None) -> str | None:
-    """'the disk holding it is full (N KB free)' where a failure of the library at `path` is for want of room, else
-    None. SQLite says "disk I/O error" where it cannot make the -shm file an open needs: a full disk, not a damaged
-    library (whose copy, offered for it, would have undone every change since the copy)."""
+def room_if_full(exc: Exception, path: Path | None) -> int | None:
+    """The bytes left on the disk holding the library at `path` where its failure is for want of room, else None.
+    SQLite says "disk I/O error" where it cannot make the -shm file an open needs: a full disk, not a damaged library
+    (whose copy, offered for it, would have undone every change since the copy)."""
     words = describe_database_error(exc)
     if path is None or str(path) == ":memory:" or not ("disk is full" in words or "disk I/O error" in words):
         return None
@@ -64,27 +63,19 @@ def disk_full(exc: Exception, path: Path | None) -> str | None:
         room = shutil.disk_usage(path.parent).free
     except OSError:
         return None
-    if room >= LOW_ROOM and "disk is full" not in words:
-        return None
-    return f"the disk holding it is full ({room // 1024:,} KB free)"
+    return room if room < LOW_ROOM or "disk is full" in words else None
 
 
-def database_error(exc: Exception, path: Path | None) -> str:
-    """What a failure of the library at `path` (None: not known here) in use says (SQLite's words, no SQL), and what
-    to do: make room on a full disk; put the copy in place of a damaged library."""
+def database_failure(exc: Exception, path: Path | None, opening: bool = False) -> str:
+    """'cannot open database (SQLite's words)' (`opening`) or 'database error (…)' for one in use (`path` None: not
+    known here), no SQL, and what to do: make room on a full disk; put the copy in place of a library that may be
+    damaged (any that will not open; a malformed page in use)."""
     words = describe_database_error(exc)
-    if full := disk_full(exc, path):
-        return f"database error ({words}): {full}; {MAKE_ROOM}"
-    damaged = path is not None and "malformed" in words  # not merely full or locked
-    return f"database error ({words})" + (copy_hint(path) if damaged else "")
-
-
-def cannot_open(exc: Exception, path: Path) -> str:
-    """'cannot open database (SQLite's words)' and what to do: make room on a full disk, else the library's copy."""
-    words = describe_database_error(exc)
-    if full := disk_full(exc, path):
-        return f"cannot open database ({words}): {full}; {MAKE_ROOM}"
-    return f"cannot open database ({words}){copy_hint(path)}"
+    said = f"{'cannot open database' if opening else 'database error'} ({words})"
+    if (room := room_if_full(exc, path)) is not None:
+        return f"{said}: the disk holding it is full ({room // 1024:,} KB free); make room on it and try again"
+    damaged = path is not None and (opening or "malformed" in words)
+    return said + (copy_hint(path) if damaged else "")
 
 
 # Each step runs inside the one transaction that also sets its version number (migrate), so a step stopped halfway
@@ -230,7 +221,7 @@ def copy_hint(path: Path) -> str:
 def check_ours(path: Path, immutable: bool = False) -> None:
     """Refuse, before touching it (read-only, no WAL switch), a database that holds tables but is not ours.
     `immutable`: on read-only media, where SQLite could not make the -shm file a WAL library needs. SQLite's own
-    errors are the caller's to say (cannot_open)."""
+    errors are the caller's to say (database_failure)."""
     if str(path) == ":memory:" or not path.is_file() or path.stat().st_size == 0:
         return
     uri = read_only_uri(path, immutable)
@@ -316,7 +307,7 @@ def open_read_only(path: Path, why: tuple[str, str] = ON_READ_ONLY_MEDIA) -> ses
     except DatabaseError:
         raise
     except Exception as exc:
-        raise DatabaseError(path, cannot_open(exc, path)) from exc
+        raise DatabaseError(path, database_failure(exc, path, opening=True)) from exc
     return sessionmaker(engine, expire_on_commit=False, info={"read_only": True, "path": path, "why": why})
 
 
@@ -381,9 +372,9 @@ def open_database(path: str | Path, read_only: bool = False, create: bool = True
         raise
     except Exception as exc:  # sqlite3.DatabaseError "file is not a database" and friends
         engine.dispose()
-        if read_only and path.is_file() and (full := disk_full(exc, path)):
+        if read_only and path.is_file() and (room := room_if_full(exc, path)) is not None:
             # Browsed and listed all the same, as on read-only media: nothing can be written to a full disk anyway.
-            return open_read_only(path, (f"while {full.replace('the disk holding it', 'its disk')}",
+            return open_read_only(path, (f"while its disk is full ({room // 1024:,} KB free)",
                                          "make room on its disk and open it again"))
-        raise DatabaseError(path, cannot_open(exc, path)) from exc
+        raise DatabaseError(path, database_failure(exc, path, opening=True)) from exc
     return sessionmaker(engine, expire_on_commit=False)

@@ -68,7 +68,7 @@ def install_error_hook(window) -> None:
 
     from desktop.core.errors import refused_file
     from desktop.core.paths import log_dir
-    from desktop.store.database import database_error
+    from desktop.store.database import database_failure
     from desktop.store.lock import database_path
 
     log = logging.getLogger("desktop.ui")
@@ -85,7 +85,7 @@ def install_error_hook(window) -> None:
         try:
             if failed:
                 db = database_path(window.sessions)
-                window.report_problem(str(db or "library"), database_error(value, db))
+                window.report_problem(str(db or "library"), database_failure(value, db))
             elif refused:  # the Problems panel joins the file and the reason itself
                 window.report_problem(str(value.filename), value.strerror or str(value))
             else:

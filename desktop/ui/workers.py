@@ -13,7 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from desktop.core.errors import GenreTaggerError, refused_file
 from desktop.services.scanning import ScanReport, scan_library
-from desktop.store.database import database_error
+from desktop.store.database import database_failure
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class Job(QObject):
         except SQLAlchemyError as exc:  # the library's disk full, its file damaged: SQLite's words, not the SQL
             log.warning("%s job: the library database failed", self.name, exc_info=True)
             self.error = exc
-            self.failed.emit(database_error(exc, None))
+            self.failed.emit(database_failure(exc, None))
         except Exception as exc:  # a worker must never die silently: the window shows the reason, the log the traceback
             # A file the system refused, in a check not foreseen, is said as the CLI says it: the file, the system's
             # reason ("…: File name too long", not "OSError: [Errno 36] File name too long: '…'").
