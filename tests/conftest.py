@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import shutil
 import sys
@@ -128,3 +129,35 @@ def env(tmp_path, exported_model):
 
     e.scan = scan
     return e
+
+
+@pytest.fixture
+def without_inodes(monkeypatch):
+    """Every stat, and every folder listing's, gives inode and device 0, as Windows' scandir does (and some network
+    and FUSE file systems) where the system has no number to tell a file by."""
+    real_stat, real_scandir = os.stat, os.scandir
+
+    def zeroed(st):
+        fields = list(st)
+        fields[1] = fields[2] = 0  # st_ino, st_dev
+        return os.stat_result(fields, {name: getattr(st, name) for name in (
+            "st_atime", "st_mtime", "st_ctime", "st_atime_ns", "st_mtime_ns", "st_ctime_ns", "st_blksize", "st_blocks",
+            "st_rdev")})
+
+    class Entry:
+        def __init__(self, entry):
+            self._entry, self.name, self.path = entry, entry.name, entry.path
+
+        def __getattr__(self, name):  # is_dir, is_file, is_symlink
+            return getattr(self._entry, name)
+
+        def stat(self, *, follow_symlinks=True):
+            return zeroed(self._entry.stat(follow_symlinks=follow_symlinks))
+
+    @contextlib.contextmanager
+    def scandir(path="."):
+        with real_scandir(path) as entries:
+            yield (Entry(entry) for entry in entries)
+
+    monkeypatch.setattr(os, "stat", lambda path, *args, **kwargs: zeroed(real_stat(path, *args, **kwargs)))
+    monkeypatch.setattr(os, "scandir", scandir)

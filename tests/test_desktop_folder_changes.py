@@ -50,6 +50,15 @@ def test_the_folders_to_watch_are_those_a_scan_walks_with_the_names_it_looks_at(
     assert music_folder_names([music], cancel=cancelled) is None
 
 
+def test_a_system_without_inode_numbers_lists_every_folder_and_still_ends_a_symlink_loop(tmp_path, without_inodes):
+    music = tmp_path / "music"
+    for name in ("one.mp3", "A/two.mp3", "B/three.mp3"):
+        touch(music / name)
+    os.symlink(music, music / "B" / "loop")
+    assert music_folder_names([music]) == {str(music): {"one.mp3", "A", "B"}, str(music / "A"): {"two.mp3"},
+                                           str(music / "B"): {"three.mp3", "loop"}}
+
+
 def test_a_poll_names_the_folders_whose_music_came_went_or_was_renamed(tmp_path):
     music = tmp_path / "music"
     song = touch(music / "Album" / "one.flac")

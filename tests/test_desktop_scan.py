@@ -2,7 +2,7 @@
 
 import os
 
-from desktop.core.scan import walk_music
+from desktop.core.scan import same_file, walk_music
 
 
 def touch(path):
@@ -75,6 +75,17 @@ def test_symlink_loop_is_not_followed_forever(tmp_path):
     os.symlink(tmp_path / "music", tmp_path / "music" / "loop")
     found = list(walk_music([tmp_path / "music"], lambda p: None))
     assert [f.path.name for f in found] == ["song.opus"]
+
+
+def test_a_system_without_inode_numbers_finds_every_file_and_still_ends_a_symlink_loop(tmp_path, without_inodes):
+    # Windows' scandir gives every file inode 0: the walk took them all for one file and found one song of a library.
+    for name in ("a.mp3", "b.flac", "Album/c.ogg", "Album/d.opus"):
+        touch(tmp_path / "music" / name)
+    os.symlink(tmp_path / "music", tmp_path / "music" / "Album" / "loop")
+    assert os.stat(tmp_path / "music" / "a.mp3").st_ino == 0
+    found, problems = walk_names(tmp_path / "music")
+    assert found == ["c.ogg", "d.opus", "a.mp3", "b.flac"] and problems == []
+    assert not same_file(tmp_path / "music" / "a.mp3", tmp_path / "music" / "b.flac")
 
 
 def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatch):

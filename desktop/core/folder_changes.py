@@ -15,7 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from desktop.core.scan import music_names, system_tree, within
+from desktop.core.scan import folder_identity, music_names, system_tree, within
 
 # A folder changed this recently may change again within its clock's tick (FAT keeps 2 s), unseen by its time:
 # it is listed again at the next look, as git does with files changed in the second of its index.
@@ -82,7 +82,7 @@ class FolderPoll:
         now = self.clock()
         seen: dict[str, tuple[int, float, frozenset[str], list[Path]]] = {}
         changed: list[str] = []
-        walked: set[tuple[int, int]] = set()
+        walked: set[tuple] = set()
         # Subfolders come from music_names, which leaves the kernel's trees out; only the roots are checked here.
         queue = deque(root for root in self.roots if not system_tree(root))
         while queue and (self.limit is None or len(seen) < self.limit):
@@ -92,9 +92,10 @@ class FolderPoll:
             key = str(folder)
             try:
                 st = folder.stat()
-                if not stat.S_ISDIR(st.st_mode) or (st.st_dev, st.st_ino) in walked:
+                known = folder_identity(folder, st)
+                if not stat.S_ISDIR(st.st_mode) or known in walked:
                     continue
-                walked.add((st.st_dev, st.st_ino))
+                walked.add(known)
                 before = self._seen.get(key)
                 if before and before[0] == st.st_mtime_ns and before[1] - st.st_mtime_ns / 1e9 > RACY_S:
                     names, subfolders = before[2], before[3]

@@ -100,10 +100,23 @@ def holding_root(path: str, roots: Iterable[str]) -> str | None:
     return max((r for r in roots if path.startswith(root_prefix(Path(r)))), key=len, default=None)
 
 
+def identity(st: os.stat_result) -> tuple[int, int] | None:
+    """The device and inode that tell a file or folder from every other; None where the system gives none (an inode
+    of 0: every file of Windows' scandir, some network and FUSE file systems), so that nothing passes for another."""
+    return (st.st_dev, st.st_ino) if st.st_ino else None
+
+
+def folder_identity(folder: str | Path, st: os.stat_result) -> tuple:
+    """What tells a folder from every other, so that a symlink back into one walked is not followed: its inode, else
+    its real path (a folder has no hard links, and folders are few enough to resolve each)."""
+    return identity(st) or ("real path", os.path.realpath(folder))
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """True when two paths name one file on disk (through a symlinked folder, or a hard link)."""
     try:
-        return os.path.samefile(a, b)
+        known = identity(os.stat(a))
+        return known is not None and known == identity(os.stat(b))
     except OSError:
         return False
 
@@ -132,12 +145,17 @@ class _Walked:
     that a file the walk meets by its own name too is known by that, not by a link met first (a "Best of" folder)."""
 
     def __init__(self):
-        self.seen: set[tuple[int, int]] = set()
+        self.seen: set[tuple] = set()
         self.linked: list[tuple[os.stat_result, FoundFile]] = []
 
     def first_time(self, st: os.stat_result) -> bool:
-        """Whether the folder or file `st` is of is met for the first time (then it is met)."""
-        key = (st.st_dev, st.st_ino)
+        """Whether the file `st` is of is met for the first time (then it is met); always where the system gives no
+        inode to tell it by (then a link to a file met is a second track, as a hard link is)."""
+        key = identity(st)
+        return key is None or self.first_time_of(key)
+
+    def first_time_of(self, key: tuple) -> bool:
+        """Whether the file or folder `key` (its identity) is met for the first time (then it is met)."""
         if key in self.seen:
             return False
         self.seen.add(key)
@@ -217,7 +235,7 @@ def _leads_to_system_tree(entry: os.DirEntry, path: Path) -> bool:
 
 def _walk(folder: Path, walked: _Walked, on_problem, on_leftover, skipped: Callable[[str], bool]) -> Iterator[FoundFile]:
     try:
-        if not walked.first_time(folder.stat()):  # a symlink back into a folder already walked
+        if not walked.first_time_of(folder_identity(folder, folder.stat())):  # a symlink back into a folder walked
             return
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
