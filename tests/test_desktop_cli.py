@@ -751,6 +751,12 @@ def test_scan_with_no_folder_walks_the_librarys_folders_again(lib, capsys, tmp_p
     out, err = capsys.readouterr()
     assert f"note: {music / 'a'}: not there now (a drive not mounted?); its tracks are left as they are" in err
     assert "1 file: 0 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in out
+    (music / "b").rename(tmp_path / "unmounted too")
+    assert main(["scan"]) == EXIT_ERROR  # it said "no folder to scan: name one", of a library on a drive unplugged
+    err = capsys.readouterr().err
+    assert err.endswith("error: none of the library's music folders is there now (named above); connect the drive "
+                        "that holds them and scan again, or name a folder to scan\n")
+    assert f"note: {music / 'b'}: not there now" in err and "Traceback" not in err
 
 
 def test_a_file_cut_short_gets_its_genre_from_what_is_there_with_a_warning(lib, capsys):

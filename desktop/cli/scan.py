@@ -43,8 +43,12 @@ def cmd_scan(args, out: Output) -> int:
     if not args.paths:  # `genre-tagger scan`: the library again, as the window's Scan does
         library = Library(sessions)
         args.paths = library.folders()
-        for folder in sorted(set(library.recorded_folders()) - set(args.paths)):
+        absent = sorted(set(library.recorded_folders()) - set(args.paths))
+        for folder in absent:
             out.warn(f"note: {folder}: not there now (a drive not mounted?); its tracks are left as they are")
+        if absent and not args.paths:  # a library on a drive unplugged: it has folders, none of them here
+            raise GenreTaggerError(None, "none of the library's music folders is there now (named above); connect "
+                                         "the drive that holds them and scan again, or name a folder to scan")
         if not args.paths:
             raise GenreTaggerError(None, "no folder to scan: name one (genre-tagger scan ~/Music); "
                                          "later scans with no folder walk the library's folders again")
