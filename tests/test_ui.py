@@ -3073,6 +3073,16 @@ def test_a_status_message_longer_than_the_bar_ends_in_an_ellipsis_and_is_whole_o
     drawn = QStatusBar.currentMessage(bar)  # what Qt draws
     assert drawn.endswith("…") and bar.fontMetrics().horizontalAdvance(drawn) <= bar.width()
     assert bar.currentMessage() == bar.toolTip() == message
+    window.resize(1300, 560)  # wider: more of it shows; narrower again: it is fitted again, not cut at the edge
+    qtbot.waitUntil(lambda: len(QStatusBar.currentMessage(bar)) > len(drawn))
+    window.resize(700, 560)
+    qtbot.waitUntil(lambda: len(QStatusBar.currentMessage(bar)) < len(drawn))
+    assert QStatusBar.currentMessage(bar).endswith("…") and bar.currentMessage() == bar.toolTip() == message
+    assert bar.fontMetrics().horizontalAdvance(QStatusBar.currentMessage(bar)) <= bar.width()
+    bar.showMessage(message, 300)  # a message for a time: resized, it still goes when its time is up
+    window.resize(900, 560)
+    qtbot.waitUntil(lambda: QStatusBar.currentMessage(bar).endswith("…") and bar.width() > 800)
+    qtbot.waitUntil(lambda: bar.currentMessage() == "", timeout=2000)
     bar.showMessage("Saved 3 tracks")  # one that fits: as it is, no tooltip
     assert QStatusBar.currentMessage(bar) == bar.currentMessage() == "Saved 3 tracks" and not bar.toolTip()
     bar.clearMessage()
