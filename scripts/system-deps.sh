@@ -4,13 +4,14 @@
 # fluidsynth with a General MIDI soundfont (the trainer's band arrangements, `python -m trainer band`),
 # dbus-daemon (a private session bus with a stand-in file manager, for Show in Folder), musepack-tools (mpcenc:
 # ffmpeg decodes Musepack but cannot encode it), libjmac-java with a Java runtime (jmac: the same for Monkey's Audio),
-# mkvtoolnix (mkvmerge: Matroska files laid out as most are, besides ffmpeg's).
+# mkvtoolnix (mkvmerge: Matroska files laid out as most are, besides ffmpeg's), exfatprogs and exfat-fuse (a USB
+# stick's exFAT, blind to case, mounted as root for real).
 set -euo pipefail
 packages=(ffmpeg xvfb libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
           libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0 libxcb-render-util0
           libxcb-shape0 libxcb-xinerama0 libxcb-xkb1 fonts-dejavu-core appstream
           fluidsynth fluid-soundfont-gm dbus-daemon musepack-tools libjmac-java default-jre-headless
-          mkvtoolnix)
+          mkvtoolnix exfatprogs exfat-fuse)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

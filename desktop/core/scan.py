@@ -112,6 +112,16 @@ def folder_identity(folder: str | Path, st: os.stat_result) -> tuple:
     return identity(st) or ("real path", os.path.realpath(folder))
 
 
+def listed(path: str | Path) -> bool:
+    """Whether `path` is there by its own name, as its folder lists it. On a file system blind to case (FAT and
+    exFAT drives, macOS's, Windows') a file renamed `Song.mp3` is still found as `song.mp3`, a name it no longer has."""
+    path = Path(path)
+    try:
+        return path.name in os.listdir(path.parent)
+    except OSError:
+        return False
+
+
 def same_file(a: str | Path, b: str | Path) -> bool:
     """True when two paths name one file on disk (through a symlinked folder, or a hard link)."""
     try:

@@ -30,6 +30,7 @@ from desktop.core.scan import (
     FoundFile,
     ScanProblem,
     left_out_reason,
+    listed,
     root_prefix,
     same_file,
     walk_music,
@@ -561,7 +562,7 @@ class Library:
         very file by another path not walked in this scan (a symlinked folder scanned by its other name:
         without this, every track of it was in the library twice)."""
         for candidate in s.scalars(select(Track).where(Track.audio_hash == digest)):
-            if candidate.missing or not os.path.exists(candidate.path):
+            if candidate.missing or not listed(candidate.path):  # gone, or renamed in case only
                 return candidate
             if candidate.path not in seen and same_file(candidate.path, path):
                 return candidate
