@@ -404,17 +404,20 @@ def test_a_song_renamed_in_case_only_on_a_drive_blind_to_case_keeps_its_track(en
     # On an exFAT stick `song.flac` renamed `Song.flac` is still found by its old name: the scan took it for a copy,
     # a new track, and left the old one missing with the genre set by hand.
     with exfat_drive(tmp_path / "stick") as stick:
-        song = stick / "song.flac"
+        song = stick / "Album" / "song.flac"
+        song.parent.mkdir()
         shutil.copyfile(env.files["flac"], song)
         assert env.library.sync([stick]).new == 1
         env.tagger.correct([str(song)], "Krautrock", source="test", write=False)
-        renamed = song.rename(stick / "Song.flac")
-        assert song.exists()  # by its old name too: blind to case
-        sync = env.library.sync([stick])
-        assert (sync.moved, sync.new, sync.missing) == (1, 0, 0)
-        with env.sessions() as s:
-            tracks = [(t.path, t.corrected_genre, t.missing) for t in s.scalars(select(Track))]
-        assert tracks == [(str(renamed), "Krautrock", False)]
+        for old, new in ((song, song.with_name("Song.flac")), (stick / "Album", stick / "album")):  # then its folder
+            old.rename(new)
+            assert old.exists()  # by its old name too: blind to case
+            expected = stick / "album" / "Song.flac" if new.name == "album" else new
+            sync = env.library.sync([stick])
+            assert (sync.moved, sync.new, sync.missing) == (1, 0, 0)
+            with env.sessions() as s:
+                tracks = [(t.path, t.corrected_genre, t.missing) for t in s.scalars(select(Track))]
+            assert tracks == [(str(expected), "Krautrock", False)]
 
 
 # ---- 10. one writer per library --------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 import os
 
-from desktop.core.scan import same_file, walk_music
+from desktop.core.scan import renamed_in_case, same_file, walk_music
 
 
 def touch(path):
@@ -86,6 +86,14 @@ def test_a_system_without_inode_numbers_finds_every_file_and_still_ends_a_symlin
     found, problems = walk_names(tmp_path / "music")
     assert found == ["c.ogg", "d.opus", "a.mp3", "b.flac"] and problems == []
     assert not same_file(tmp_path / "music" / "a.mp3", tmp_path / "music" / "b.flac")
+
+
+def test_two_files_whose_names_differ_in_case_where_case_is_told_are_not_one_renamed(tmp_path):
+    # Copies in `Jazz` and `jazz` on a file system that tells case: the second is no rename of the first.
+    old, new = touch(tmp_path / "Jazz" / "Song.flac"), touch(tmp_path / "jazz" / "song.flac")
+    assert not renamed_in_case(old, new) and not renamed_in_case(new, old)
+    assert not renamed_in_case(old, tmp_path / "Jazz" / "other.flac") and not renamed_in_case(old, old)
+    assert renamed_in_case(tmp_path / "JAZZ" / "Song.flac", new)  # a name its folder does not list
 
 
 def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatch):

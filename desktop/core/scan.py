@@ -4,6 +4,7 @@ the kernel's trees (/proc, /sys, /dev) never entered."""
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,14 +113,25 @@ def folder_identity(folder: str | Path, st: os.stat_result) -> tuple:
     return identity(st) or ("real path", os.path.realpath(folder))
 
 
-def listed(path: str | Path) -> bool:
-    """Whether `path` is there by its own name, as its folder lists it. On a file system blind to case (FAT and
-    exFAT drives, macOS's, Windows') a file renamed `Song.mp3` is still found as `song.mp3`, a name it no longer has."""
-    path = Path(path)
-    try:
-        return path.name in os.listdir(path.parent)
-    except OSError:
+def renamed_in_case(old: str | Path, new: str | Path) -> bool:
+    """Whether `old` is `new` before a rename in case only (`Jazz/song.flac`, now `jazz/Song.flac`) on a file system
+    blind to case (FAT and exFAT drives, macOS's, Windows'), where the old name still opens the file: a part of it
+    that differs is no longer in its folder's listing. On a file system that tells case, both are listed."""
+    old, new = Path(old), Path(new)
+    if old == new or len(old.parts) != len(new.parts) or _folded(old) != _folded(new):
         return False
+    for depth, (was, now) in enumerate(zip(old.parts, new.parts, strict=True)):
+        if was != now:
+            try:
+                if was not in os.listdir(Path(*old.parts[:depth])):
+                    return True
+            except OSError:
+                return False
+    return False
+
+
+def _folded(path: Path) -> str:
+    return unicodedata.normalize("NFC", str(path)).casefold()
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -30,7 +30,7 @@ from desktop.core.scan import (
     FoundFile,
     ScanProblem,
     left_out_reason,
-    listed,
+    renamed_in_case,
     root_prefix,
     same_file,
     walk_music,
@@ -560,11 +560,11 @@ class Library:
     def _find_moved(s: Session, digest: str, path: Path, seen: set[str]) -> Track | None:
         """A known track with the same audio whose old file is gone (moved or renamed), or that is this
         very file by another path not walked in this scan (a symlinked folder scanned by its other name:
-        without this, every track of it was in the library twice)."""
+        without this, every track of it was in the library twice), or by its name before a rename in case only."""
         for candidate in s.scalars(select(Track).where(Track.audio_hash == digest)):
-            if candidate.missing or not listed(candidate.path):  # gone, or renamed in case only
+            if candidate.missing or not os.path.exists(candidate.path):
                 return candidate
-            if candidate.path not in seen and same_file(candidate.path, path):
+            if candidate.path not in seen and (same_file(candidate.path, path) or renamed_in_case(candidate.path, path)):
                 return candidate
         return None
 
