@@ -751,6 +751,16 @@ def test_scan_with_no_folder_walks_the_librarys_folders_again(lib, capsys, tmp_p
     out, err = capsys.readouterr()
     assert f"note: {music / 'a'}: not there now (a drive not mounted?); its tracks are left as they are" in err
     assert "1 file: 0 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in out
+    assert main(["scan", str(music / "a")]) == EXIT_OK  # named, it was walked: its track went missing
+    out, err = capsys.readouterr()
+    assert f"note: {music / 'a'}: not there now, or empty (a drive not connected?); its tracks are left as they are" in err
+    assert "0 files: 0 new, 0 changed, 0 moved, 0 retagged, 0 unchanged, 0 missing" in out and "no music files" not in out
+    assert main(["folders", "--leave-out", str(music / "nowhere")]) == EXIT_ERROR  # a typo is still refused
+    assert f"{music / 'nowhere'}: no such folder" in capsys.readouterr().err
+    assert main(["folders", "--leave-out", str(music / "a")]) == EXIT_OK  # its drive gone for good: its tracks go
+    capsys.readouterr()
+    code, data = run_json(capsys, "list")
+    assert code == EXIT_OK and [t["path"] for t in data["tracks"]] == [str(files[1])]
     (music / "b").rename(tmp_path / "unmounted too")
     assert main(["scan"]) == EXIT_ERROR  # it said "no folder to scan: name one", of a library on a drive unplugged
     err = capsys.readouterr().err

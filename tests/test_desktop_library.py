@@ -570,17 +570,50 @@ def test_the_library_remembers_the_folders_its_scans_walked(tmp_path):
 
 
 def test_a_folder_back_from_missing_is_counted_as_back_and_keeps_its_corrections(env, tmp_path):
-    # A drive not mounted for one scan: its tracks go missing, then come back as they were.
+    # A folder moved away for one scan: its tracks go missing, then come back as they were.
+    env.scan()
+    env.tagger.correct([env.files["flac"]], "Krautrock", source="test", write=False)
+    folder, away = env.files["flac"].parent, tmp_path / "away"
+    inside = sum(p.parent == folder for p in env.files.values())
+    folder.rename(away)
+    assert env.scan()[0].missing == inside
+    away.rename(folder)
+    sync, analysed = env.scan()
+    assert (sync.returned, sync.retagged, sync.new, sync.changed) == (inside, 0, 0, 0) and analysed == []
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(env.files["flac"])).genre == "Krautrock"
+
+
+def test_a_music_folder_gone_or_empty_is_a_drive_unplugged_and_its_tracks_stay(env, tmp_path):
+    # A drive not connected when the window opened (it scans again at its start) took every track of it out of view:
+    # an empty library until the drive came back, and learning saw none of their genres.
     env.scan()
     env.tagger.correct([env.files["flac"]], "Krautrock", source="test", write=False)
     away = tmp_path / "away"
     env.music.rename(away)
-    assert env.scan()[0].missing == len(env.files)
+
+    def in_view():
+        with env.sessions() as s:
+            return s.scalar(select(func.count()).select_from(Track).where(Track.missing.is_(False)))
+
+    for state in ("gone", "its mount point left empty"):
+        if state != "gone":
+            env.music.mkdir()
+        sync, analysed = env.scan()
+        assert (sync.unplugged, sync.missing, sync.found, analysed) == ([str(env.music)], 0, 0, []), state
+        assert in_view() == len(env.files), state
+        assert env.tagger.plan() == []  # no write can reach them: none is offered ("would change" each)
+    env.music.rmdir()
     away.rename(env.music)
-    sync, analysed = env.scan()
-    assert (sync.returned, sync.retagged, sync.new, sync.changed) == (len(env.files), 0, 0, 0) and analysed == []
+    sync, _ = env.scan()
+    assert (sync.unchanged, sync.unplugged, sync.missing) == (len(env.files), [], 0)
+    assert {c.path for c in env.tagger.plan()} == {str(p) for p in env.files.values()}
     with env.sessions() as s:
         assert queries.track_by_path(s, str(env.files["flac"])).genre == "Krautrock"
+    for song in env.files.values():  # its music deleted, a cover left: the tracks go
+        song.unlink()
+    (env.music / "cover.jpg").write_bytes(b"\xff\xd8")
+    assert (env.scan()[0].missing, in_view()) == (len(env.files), 0)
 
 
 def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tmp_path):

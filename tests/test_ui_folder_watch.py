@@ -227,6 +227,11 @@ def test_a_music_folder_that_goes_or_empties_at_once_is_a_drive_unplugged_not_mu
     qtbot.waitUntil(lambda: "gone or empty (a drive unplugged?)" in win.statusBar().currentMessage(), timeout=30_000)
     assert win.scan_job is None and win.table_model.rowCount() == 1  # its track still shows
     win.music.mkdir()  # the mount point left empty
+    win.start_scan()  # asked for (the window's start does it too): the track still shows, the folder is named
+    qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+    assert win.table_model.rowCount() == 1 and [win.errors.item(i).text() for i in range(win.errors.count())] == [
+        f"{win.music}: not there now, or empty (a drive not connected?); its tracks are left as they are"]
+    assert win.progress_label.text() == "Scan done: 0 files, 0 analysed"
     scans = []
     monkeypatch.setattr(win, "start_scan", lambda **kw: scans.append(kw))
     win._music_changed([str(win.music / "a")])

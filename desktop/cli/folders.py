@@ -23,9 +23,7 @@ def cmd_folders(args, out: Output) -> int:
     asked = [str(Path(f).expanduser().absolute()) for f in (changing or [])]
     before = library.left_out()
     if args.leave_out:
-        for folder in asked:  # each checked first: a typo in the third leaves none out, not two
-            if folder not in before and not os.path.isdir(folder):
-                return fail(out, args, f"{folder}: {'not a folder' if os.path.exists(folder) else 'no such folder'}")
+        library.check_leave_out(asked)
         done = {"left_out_now": [], "tracks_out": 0, "music_folders_out": []}
         for folder in asked:
             change = library.leave_out(folder)

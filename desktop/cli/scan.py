@@ -141,7 +141,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     from desktop.core.genre_names import shown_genre
     from desktop.services.album_genres import against_your_albums
     from desktop.services.learning import readiness, relearn_hint
-    from desktop.services.scanning import scan_library
+    from desktop.services.scanning import UNPLUGGED, scan_library
     from desktop.services.tagging import TagService, hold_back
     from desktop.store import queries
 
@@ -158,6 +158,8 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
         return EXIT_CANCELLED
     sync, results = report.sync, report.results
     say_recovery(out, report.recovered)
+    for folder in sync.unplugged:
+        out.warn(f"note: {folder}: {UNPLUGGED}")
     out.say(f"{count(sync.found, 'file')}: {sync.new} new, {sync.changed} changed, {sync.moved} moved, "
             f"{sync.retagged} retagged, {sync.unchanged} unchanged, {sync.missing} missing"
             + (f", {sync.unreadable} could not be read (named above)" if sync.unreadable else "")

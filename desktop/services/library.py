@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from desktop.core.analysis import ERROR, NEW, UNLIKE, Analyzer, TrackAnalysis
 from desktop.core.errors import GenreTaggerError
 from desktop.core.fingerprint import audio_hash
+from desktop.core.folder_changes import holds_anything
 from desktop.core.formats import FORMATS, format_of
 from desktop.core.genre_names import genre_key, shown_genre, standard_spelling, tag_genres
 from desktop.core.genres import join_genres
@@ -29,6 +30,7 @@ from desktop.core.scan import (
     NOT_A_REGULAR_FILE,
     FoundFile,
     ScanProblem,
+    holding_root,
     left_out_reason,
     renamed_in_case,
     root_prefix,
@@ -107,6 +109,7 @@ class SyncReport:
     cleaned: int = 0  # temporary copies left by a killed tag write, removed
     reread: int = 0  # unchanged files whose tags a newer reader found more in (once per TAG_READER_VERSION)
     merged: int = 0  # tracks the library held twice (one file by two names) made one, with both histories
+    unplugged: list[str] = field(default_factory=list)  # music folders gone or empty, not walked: their tracks left
     problems: list[ScanProblem] = field(default_factory=list)
 
 
@@ -299,6 +302,8 @@ class Library:
             # A file named on its own is not a library folder, nor is a folder left out (the walk says so).
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
+            report.unplugged = [str(r) for r in self._unplugged(s, roots)]
+            roots = [r for r in roots if str(r) not in report.unplugged]
             known = self._known_files(s, roots)
             times_unknown = [path for path, was in known.items() if not was.ctime_ns]
             looked_at = Throttled(progress)
@@ -622,6 +627,23 @@ class Library:
             return sum(1 for _ in self._paths_under(s, Path(folder).expanduser().absolute(), missing))
 
     @staticmethod
+    def _unplugged(s: Session, roots: list[Path]) -> list[Path]:
+        """The folders to walk that hold tracks in view, in a music folder not there now or emptied at once: a drive
+        unplugged or a share not mounted (its mount point left empty) far more often than music deleted. Walked,
+        every track of theirs went out of view (the window opened without the drive showed an empty library), and
+        learning lost their genres; left as they are, they come back whole with the drive. Settings' Remove, or
+        leaving the folder out, takes them out. An album folder emptied in a music folder still there is music
+        deleted: its tracks go."""
+        recorded = Library._recorded_folders(s)
+        return [r for r in roots
+                if not holds_anything(holding_root(str(r), recorded) or r) and Library._holds_tracks(s, r)]
+
+    @staticmethod
+    def _holds_tracks(s: Session, folder: Path) -> bool:
+        """Whether tracks in view lie in `folder`."""
+        return next(iter(Library._paths_under(s, folder)), None) is not None
+
+    @staticmethod
     def _paths_under(s: Session, root: Path, missing: bool = False) -> Iterator[tuple[int, str]]:
         """(id, path) of the tracks under `root` (present ones, or with `missing` those kept out of view), no track
         loaded whole: a rescan loaded every track to find the few gone (0.9 s at 30,000)."""
@@ -649,13 +671,12 @@ class Library:
         """Leave exactly `folders` out of the library: the tracks of a folder newly left out leave it now (kept as
         missing with their corrections), one taken back is walked again by the next scan, which brings its tracks
         back. A folder that is (or holds) one of the library's folders takes that out too, until it is taken back.
-        Raises NotAFolder for a folder to leave out that is not there."""
+        Raises NotAFolder for a folder to leave out that is not there, unless tracks in view lie in it (a drive
+        not connected, or gone for good: its tracks leave with it)."""
         wanted = [Path(f).expanduser().absolute() for f in folders]
         with writer_lock(self.sessions), self.sessions() as s:
             before = self._left_out(s)
-            for folder in wanted:
-                if str(folder) not in before and not folder.is_dir():  # one left out before may be on a drive away
-                    raise NotAFolder(folder, "no such folder" if not folder.exists() else "not a folder")
+            self._check_leave_out(s, wanted, before)
             now = outermost(str(f) for f in wanted)
             added = [f for f in now if not within(before)(f)]
             tracks = self._mark_missing(s, [Path(f) for f in added])
@@ -667,6 +688,18 @@ class Library:
             s.merge(Meta(key=LEFT_OUT, value=json.dumps(now)))
             s.commit()
         return LeftOutChange(added, [f for f in before if not within(now)(f)], tracks, out, back)
+
+    def check_leave_out(self, folders: Iterable[str | Path]) -> None:
+        """Raise NotAFolder for the first of `folders` that cannot be left out (see set_left_out), so that a typo in
+        the third of several leaves none out."""
+        with self.sessions() as s:
+            self._check_leave_out(s, [Path(f).expanduser().absolute() for f in folders], self._left_out(s))
+
+    def _check_leave_out(self, s: Session, folders: list[Path], before: list[str]) -> None:
+        for folder in folders:
+            # One left out before, or holding tracks in view, may be on a drive away (or gone for good).
+            if str(folder) not in before and not folder.is_dir() and not self._holds_tracks(s, folder):
+                raise NotAFolder(folder, "no such folder" if not folder.exists() else "not a folder")
 
     def leave_out(self, folder: str | Path) -> LeftOutChange:
         """Leave one more folder out of the library (see set_left_out)."""

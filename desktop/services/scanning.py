@@ -28,6 +28,8 @@ from desktop.store.lock import writer_lock
 
 log = logging.getLogger(__name__)
 
+UNPLUGGED = "not there now, or empty (a drive not connected?); its tracks are left as they are"
+
 
 @dataclass
 class ScanReport:
@@ -64,14 +66,15 @@ class ScanReport:
     @property
     def nothing_found(self) -> str | None:
         """What to tell a user whose folders hold no music at all (most likely the wrong folder); else None."""
-        if self.found or self.sync.problems or self.cancelled or not self.folders:
+        if self.found or self.sync.problems or self.sync.unplugged or self.cancelled or not self.folders:
             return None
         return f"no music files found (Genre Tagger reads {' '.join(sorted(FORMATS))})"
 
     @property
     def problems(self) -> list[tuple[str, str]]:
         """(path, reason) for every file or folder that failed, in the sync or the analysis."""
-        return ([(str(p.path), p.reason) for p in self.sync.problems]
+        return ([(folder, UNPLUGGED) for folder in self.sync.unplugged]
+                + [(str(p.path), p.reason) for p in self.sync.problems]
                 + [(str(r.path), r.error or "") for r in self.results if r.status == ERROR]
                 + [(str(r.path), r.note) for r in self.results if r.note])  # analysed, from part of the file only
 

@@ -182,12 +182,12 @@ class ScanActions:
     def _music_changed(self, folders: list[str]):
         """Music came, went or was renamed in `folders`: scan, now or once the scan or write in hand is done.
 
-        Not for a music folder that went or emptied (a drive unplugged): a scan would take its tracks out of view
-        until the next one, and nothing is heard when the drive comes back. Scan does it when asked."""
+        Not for a music folder that went or emptied (a drive unplugged): there is nothing to scan there, and nothing
+        is heard when the drive comes back. Scan looks again when asked."""
         gone, live = outside_unplugged(self.settings.folders, folders)
         if len(live) < len(folders):
             self.statusBar().showMessage(f"{', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are "
-                                         "left as they are (Scan takes them out)", 15000)
+                                         "left as they are", 15000)
         if not live:
             return
         self._changed_folder = live[0]
