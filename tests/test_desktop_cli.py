@@ -749,7 +749,7 @@ def test_scan_with_no_folder_walks_the_librarys_folders_again(lib, capsys, tmp_p
     capsys.readouterr()
     assert main(["scan"]) == EXIT_OK  # a folder not there now is named, and its tracks are not called missing
     out, err = capsys.readouterr()
-    assert f"note: {music / 'a'}: not there now (a drive not mounted?); its tracks are left as they are" in err
+    assert f"note: {music / 'a'}: not there now, or empty (a drive not connected?); its tracks are left as they are" in err
     assert "1 file: 0 new, 0 changed, 0 moved, 0 retagged, 1 unchanged, 0 missing" in out
     assert main(["scan", str(music / "a")]) == EXIT_OK  # named, it was walked: its track went missing
     out, err = capsys.readouterr()

@@ -34,6 +34,7 @@ def cmd_scan(args, out: Output) -> int:
     from desktop.services.learning import active_model, lost_model_warning
     from desktop.services.library import Library
     from desktop.services.models import MODEL_ENV, resolve_model
+    from desktop.services.scanning import UNPLUGGED
 
     settings = TaggingSettings(policy=args.policy, threshold=args.threshold, multi_genre=args.multi_genre,
                                multi_threshold=args.multi_threshold, id3_version=id3_version(args),
@@ -45,7 +46,7 @@ def cmd_scan(args, out: Output) -> int:
         args.paths = library.folders()
         absent = sorted(set(library.recorded_folders()) - set(args.paths))
         for folder in absent:
-            out.warn(f"note: {folder}: not there now (a drive not mounted?); its tracks are left as they are")
+            out.warn(f"note: {folder}: {UNPLUGGED}")
         if absent and not args.paths:  # a library on a drive unplugged: it has folders, none of them here
             raise GenreTaggerError(None, "none of the library's music folders is there now (named above); connect "
                                          "the drive that holds them and scan again, or name a folder to scan")

@@ -695,10 +695,11 @@ class Library:
         with self.sessions() as s:
             self._check_leave_out(s, [Path(f).expanduser().absolute() for f in folders], self._left_out(s))
 
-    def _check_leave_out(self, s: Session, folders: list[Path], before: list[str]) -> None:
+    @staticmethod
+    def _check_leave_out(s: Session, folders: list[Path], before: list[str]) -> None:
         for folder in folders:
             # One left out before, or holding tracks in view, may be on a drive away (or gone for good).
-            if str(folder) not in before and not folder.is_dir() and not self._holds_tracks(s, folder):
+            if str(folder) not in before and not folder.is_dir() and not Library._holds_tracks(s, folder):
                 raise NotAFolder(folder, "no such folder" if not folder.exists() else "not a folder")
 
     def leave_out(self, folder: str | Path) -> LeftOutChange:
