@@ -602,12 +602,10 @@ def test_a_music_folder_gone_or_empty_is_a_drive_unplugged_and_its_tracks_stay(e
         sync, analysed = env.scan()
         assert (sync.unplugged, sync.missing, sync.found, analysed) == ([str(env.music)], 0, 0, []), state
         assert in_view() == len(env.files), state
-        assert env.tagger.plan() == []  # no write can reach them: none is offered ("would change" each)
     env.music.rmdir()
     away.rename(env.music)
     sync, _ = env.scan()
     assert (sync.unchanged, sync.unplugged, sync.missing) == (len(env.files), [], 0)
-    assert {c.path for c in env.tagger.plan()} == {str(p) for p in env.files.values()}
     with env.sessions() as s:
         assert queries.track_by_path(s, str(env.files["flac"])).genre == "Krautrock"
     for song in env.files.values():  # its music deleted, a cover left: the tracks go

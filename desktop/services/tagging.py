@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,8 +194,7 @@ class TagService:
     def plan(self, track_ids: list[int] | None = None, policy: str | None = None,
              under: list[str | Path] | None = None) -> list[PlannedChange]:
         """Changes the policy allows, for the given tracks (default: the whole library), or only for files
-        under the given folders (or those files themselves): `scan PATH --write` writes only what it scanned.
-        Tracks whose folder is not there now (a drive not connected: a scan leaves them in view) are left out."""
+        under the given folders (or those files themselves): `scan PATH --write` writes only what it scanned."""
         policy = policy or self.settings.policy
         if policy == "never":
             return []
@@ -206,16 +204,11 @@ class TagService:
             spellings = queries.library_spellings(s)
             shared: dict[str, dict] = {}  # folder -> its albums' genres, when the library shares them
             per_album = self.settings.multi_genre and album_genres_on(s)  # asked once, not once per folder
-            here: dict[str, bool] = {}  # folder -> there now (one look per folder)
             q = select(Track).where(Track.missing.is_(False), Track.genre.is_not(None)).order_by(Track.path)
             if track_ids is not None:
                 q = q.where(Track.id.in_(track_ids))
             for track in s.scalars(q):
                 if inside is not None and not inside(track.path):
-                    continue
-                if track.folder not in here:
-                    here[track.folder] = os.path.isdir(track.folder)
-                if not here[track.folder]:  # no write could reach it, and "would change" it misled
                     continue
                 album = None
                 if per_album and track.album:  # one look per folder, not one per track
