@@ -1221,6 +1221,28 @@ def test_apply_predicted_plans_off_the_gui_thread_then_asks(qtbot, window, monke
     assert shown == [len(window.files)] and window.statusBar().currentMessage() == "Nothing to write under the current policy"
 
 
+def test_apply_predicted_leaves_a_drive_not_connected_for_when_it_is(qtbot, window, tmp_path, monkeypatch):
+    # Its tracks stay in view, with their predictions: Apply offered them, and each write failed "file not found".
+    from desktop.ui.review_dialog import ReviewDialog
+
+    usb = tmp_path / "usb"
+    stick = [make_track(usb / "Band", f"song {n}", "beats", "flac", 3.0, seed=n) for n in (1, 2)]
+    window.settings.folders = [*window.settings.folders, str(usb)]
+    shown = []
+    monkeypatch.setattr(ReviewDialog, "exec", lambda self: (shown.append(sorted(c.path for c in self.changes)),
+                                                            ReviewDialog.DialogCode.Rejected)[1])
+    scan(qtbot, window)
+    usb.rename(tmp_path / "away")  # unplugged
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: window.plan_job is None and len(shown) == 1, timeout=30_000)
+    assert shown[0] == sorted(map(str, window.files.values()))
+    assert window.statusBar().currentMessage() == f"2 tracks on a drive not connected ({usb}) wait: connect it and Apply again"
+    (tmp_path / "away").rename(usb)
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: window.plan_job is None and len(shown) == 2, timeout=30_000)
+    assert shown[1] == sorted([*map(str, window.files.values()), *map(str, stick)])
+
+
 def test_the_review_names_predictions_against_your_albums_and_turns_one_genre_per_album_on_then_reviews_again(
         qtbot, window, monkeypatch):
     from desktop.ui.review_dialog import ReviewDialog

@@ -626,6 +626,12 @@ class Library:
         with self.sessions() as s:
             return sum(1 for _ in self._paths_under(s, Path(folder).expanduser().absolute(), missing))
 
+    def unplugged(self) -> list[str]:
+        """The library's music folders not there now, or empty, that hold tracks in view: a drive not connected, its
+        tracks left as they are (see _unplugged); nothing can be written to them until it is."""
+        with self.sessions() as s:
+            return [str(f) for f in self._unplugged(s, [Path(f) for f in self._recorded_folders(s)])]
+
     @staticmethod
     def _unplugged(s: Session, roots: list[Path]) -> list[Path]:
         """The folders to walk that hold tracks in view, in a music folder not there now or emptied at once: a drive

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QAction, QGuiApplication
@@ -23,6 +24,18 @@ from desktop.ui.window_words import kept_words, stopped_words, tab_separated
 from desktop.ui.workers import background
 
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
+
+
+class Planned(NamedTuple):
+    """What Apply would write (`changes`, some `against` the genre the listener gave their albums), and what waits:
+    the predictions `held` in the folders that look like spoken word (`spoken`, asked about first), and the changes
+    `away` on a drive not connected (its music folders `drives`)."""
+    changes: list
+    held: list
+    spoken: list
+    against: object
+    away: list
+    drives: list[str]
 
 
 class WriteActions:
@@ -234,34 +247,44 @@ class WriteActions:
         self._plan_asked = (plan, nothing, description)
         sessions = self.sessions
 
-        def plan_and_albums() -> tuple[list, list, list, object]:
+        def plan_and_albums() -> Planned:
             changes, held, spoken = plan()
+            # A drive not connected is no place to write (each file "not found"): its changes wait for it.
+            drives = Library(sessions).unplugged()
+            on_drive = within(drives)
+            away = [c for c in changes + held if on_drive(c.path)]
+            if away:
+                changes, held = [c for c in changes if not on_drive(c.path)], [c for c in held if not on_drive(c.path)]
             with sessions() as s:  # predictions against the genre the listener gave their albums: the review says so
-                return changes, held, spoken, against_your_albums(s, changes)
+                return Planned(changes, held, spoken, against_your_albums(s, changes), away,
+                               [d for d in drives if any(within([d])(c.path) for c in away)])
 
         self.statusBar().showMessage("Planning the changes…")
         self.plan_job = background(plan_and_albums, "plan", self._plan_ready, self._plan_failed)
         return self.plan_job
 
-    def _plan_ready(self, planned: tuple[list, list, list, object]):
+    def _plan_ready(self, planned: Planned):
         self.plan_job = None
-        changes, held, spoken, against = planned
+        changes = planned.changes
         _plan, nothing, description = self._plan_asked
-        waiting = ""
-        if held:  # the listener asked to write: asked now, also after Ask Later
-            kept = self._ask_spoken(spoken)
-            changes = sorted(changes + [c for c in held if kept and within(kept)(c.path)], key=lambda c: c.path)
+        waiting = []
+        if planned.held:  # the listener asked to write: asked now, also after Ask Later
+            kept = self._ask_spoken(planned.spoken)
+            changes = sorted(changes + [c for c in planned.held if kept and within(kept)(c.path)], key=lambda c: c.path)
             if kept is None:
-                waiting = (f"; {count(len(held), 'track')} in folders that look like spoken word wait for your answer "
-                           "(asked again at the next Apply)")
+                waiting.append(f"{count(len(planned.held), 'track')} in folders that look like spoken word wait for "
+                               "your answer (asked again at the next Apply)")
+        if planned.away:
+            waiting.append(f"{count(len(planned.away), 'track')} on a drive not connected "
+                           f"({', '.join(planned.drives)}) wait: connect it and Apply again")
         if not changes:
-            self.statusBar().showMessage(nothing + waiting, 10000)
+            self.statusBar().showMessage("; ".join([nothing, *waiting]), 10000)
             return
         if waiting:
-            self.statusBar().showMessage(waiting[2:], 10000)
+            self.statusBar().showMessage("; ".join(waiting), 10000)
         else:
             self.statusBar().clearMessage()
-        dialog = ReviewDialog(changes, self, against=against if self.album_genres_action.isEnabled() else None)
+        dialog = ReviewDialog(changes, self, against=planned.against if self.album_genres_action.isEnabled() else None)
         if dialog.exec() == ReviewDialog.DialogCode.Accepted:
             self.apply_changes(dialog.accepted_changes(), description)
         elif dialog.share_albums and self.album_genres_action.isEnabled() and not self.album_genres_action.isChecked():
