@@ -614,6 +614,21 @@ def test_a_music_folder_gone_or_empty_is_a_drive_unplugged_and_its_tracks_stay(e
     assert (env.scan()[0].missing, in_view()) == (len(env.files), 0)
 
 
+def test_a_scan_analyses_nothing_on_a_drive_not_connected(env, tmp_path):
+    # Found by a scan that was stopped before it analysed them (or by `sync` alone), its tracks were each a problem
+    # at the next scan with the drive away: "could not be read (No such file or directory)".
+    from desktop.services.scanning import UNPLUGGED, scan_library
+    from desktop.services.settings import TaggingSettings
+
+    env.library.sync([env.music])
+    env.music.rename(tmp_path / "away")
+    report = scan_library(env.sessions, [env.music], TaggingSettings(), lambda: env.analyzer)
+    assert (report.results, report.problems) == ([], [(str(env.music), UNPLUGGED)])
+    (tmp_path / "away").rename(env.music)
+    report = scan_library(env.sessions, [env.music], TaggingSettings(), lambda: env.analyzer)
+    assert (report.analysed, report.problems) == (len(env.files), [])
+
+
 def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tmp_path):
     # ~/Music as a link to /mnt/nas/Music, scanned by one name in the window and by the other in a shell:
     # every track was in the library twice (counts, learning and playlists doubled).

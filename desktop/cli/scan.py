@@ -177,7 +177,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
             out.warn(f"warning: {r.path}: {r.note}")
     tagger = TagService(sessions, settings)
     # Only what this scan was asked to look at, and could reach: a drive not connected is no place to write.
-    changes = tagger.plan(under=[p for p in paths if str(Path(p).expanduser().absolute()) not in sync.unplugged])
+    changes = tagger.plan(under=sync.reached(paths))
     spoken = report.spoken_word
     changes, held = hold_back(changes, [f.path for f in spoken])
     failed = f"; {report.failed} more could not be (named above)" if report.failed else ""

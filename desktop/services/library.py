@@ -112,6 +112,10 @@ class SyncReport:
     unplugged: list[str] = field(default_factory=list)  # music folders gone or empty, not walked: their tracks left
     problems: list[ScanProblem] = field(default_factory=list)
 
+    def reached(self, roots: Iterable[str | Path]) -> list[str | Path]:
+        """`roots` less those not walked, on a drive not connected (`unplugged`): nothing there to analyse or write."""
+        return [r for r in roots if str(Path(r).expanduser().absolute()) not in self.unplugged]
+
 
 @dataclass(frozen=True)
 class SyncProgress:
@@ -303,7 +307,7 @@ class Library:
             self._record_folders(s, add=[str(r) for r in roots if r.is_dir() and not within(left_out)(str(r))])
             report.reread = self._read_tags_again(s, cancel, Throttled(progress))
             report.unplugged = [str(r) for r in self._unplugged(s, roots)]
-            roots = [r for r in roots if str(r) not in report.unplugged]
+            roots = report.reached(roots)
             known = self._known_files(s, roots)
             times_unknown = [path for path, was in known.items() if not was.ctime_ns]
             looked_at = Throttled(progress)

@@ -117,8 +117,9 @@ def scan_library(sessions: sessionmaker[Session], roots: Iterable[str | Path], s
             report.cancelled = True
             return report
         # Only what this scan was asked to look at: `scan song.mp3 --model other.onnx` analysed the whole
-        # library with the other model.
-        report.results = library.analyse(analyzer_factory(), progress, cancel, under=roots)
+        # library with the other model. And could reach: a drive not connected made each file not analysed yet
+        # a problem ("could not be read").
+        report.results = library.analyse(analyzer_factory(), progress, cancel, under=report.sync.reached(roots))
         report.cancelled = cancel.is_set()
         with sessions() as s:  # what was analysed, or renamed into another album, shows its album's genre
             settle_albums(s, settings.threshold, albums_under(roots))
