@@ -2071,6 +2071,31 @@ def test_a_first_scan_takes_the_folders_the_library_was_scanned_from_else_asks(q
     assert AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)).folders == [str(music)]
 
 
+def test_a_first_scan_of_a_library_on_a_drive_not_connected_takes_its_folders_and_says_so(qtbot, tmp_path,
+                                                                                         exported_model, monkeypatch):
+    # A library scanned with `genre-tagger scan /media/usb/Music`, opened with the drive away: the window asked for
+    # a music folder, as for a library never scanned.
+    from desktop.services.library import Library
+
+    asked = []
+    monkeypatch.setattr("desktop.ui.scan_actions.choose_music_folder", lambda parent: asked.append(1) or "")
+    settings = AppSettings(QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat))
+    settings.model_path, settings.device = str(exported_model), "cpu"
+    sessions = open_database(tmp_path / "lib.db")
+    usb = tmp_path / "usb"
+    files = make_library(usb)
+    Library(sessions).sync([usb])
+    usb.rename(tmp_path / "away")
+    win = MainWindow(sessions, settings)
+    qtbot.addWidget(win)
+    win.scan_action.trigger()
+    qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+    assert asked == [] and settings.folders == [str(usb)]
+    assert [win.errors.item(i).text() for i in range(win.errors.count())] == [
+        f"{usb}: not there now, or empty (a drive not connected?); its tracks are left as they are"]
+    assert win.table_model.rowCount() == len(files)  # in view, as they were
+
+
 def test_a_library_ready_to_learn_is_told_so_in_the_windows_words(qtbot, tmp_path):
     # After a scan the status bar said "run `genre-tagger learn`": a command line, in the window.
     from desktop.store.schema import Track

@@ -54,11 +54,13 @@ class ScanActions:
         if self.read_only or self.settings.folders or self._set_aside:
             self.start_scan()
             return
-        known = Library(self.sessions).folders()
+        library = Library(self.sessions)
+        # With those on a drive not connected: asked for a folder, the listener would give another, or none.
+        known = sorted({*library.folders(), *library.unplugged()})
         if not known:
             self.add_folder()
             return
-        self.add_folders(known)
+        self.add_folders(known)  # the scan names any not there now among the problems
         self.statusBar().showMessage(f"Your music folders, from this library's earlier scans: {', '.join(known)}"
                                      " (Settings changes them)", 15000)
 
