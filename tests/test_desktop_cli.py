@@ -1095,6 +1095,20 @@ def test_set_on_unknown_file(lib, capsys, tmp_path):
     assert capsys.readouterr().err.strip() == f"error: {tmp_path / 'nope.mp3'}: file not found"
 
 
+def test_set_with_the_genre_first_refuses_to_set_a_file_name_as_a_genre(lib, capsys, monkeypatch):
+    # In a music folder sorted by genre, `set Rock song.flac` gave every file under Rock the genre "song.flac".
+    music, files = lib
+    monkeypatch.chdir(files[0].parent)
+    song = make_track(files[0].parent / "Rock", "song", "noise", "flac", 3.0, seed=4)
+    for genre in (files[0].name, str(files[1]), "other.flac"):
+        assert main(["set", "Rock", genre]) == EXIT_ERROR
+        assert capsys.readouterr().err.strip() == (f"error: {genre}: a file, not a genre: the genre comes last "
+                                                   "(genre-tagger set PATH... GENRE)")
+    assert read_tags(song).genres == ()
+    assert main(["set", str(song), "Rock"]) == EXIT_OK  # a genre named as a folder beside it is still a genre
+    assert read_tags(song).genres == ("Rock",)
+
+
 def test_console_script_runs(lib, tmp_path):
     env = dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "desktop.cli", "--json", "models"], capture_output=True, text=True, env=env)

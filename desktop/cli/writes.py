@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from desktop.cli.arguments import id3_version
@@ -27,6 +28,7 @@ def cmd_set(args, out: Output) -> int:
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
+    check_is_a_genre(args.genre)
     settings = TaggingSettings(id3_version=id3_version(args), keep_times=args.keep_times)
     sessions = open_sessions(args)
     files, problems = files_to_set(args.paths)
@@ -105,6 +107,15 @@ def say_not_in_library(out: Output, library, unknown: list[str], files: list[str
     left_out = library.left_out() if unknown else []  # read once, not once per file
     for path in unknown:
         out.warn(f"warning: {path}: {left_out_reason(path, left_out) or 'not in the library'}; {nothing}")
+
+
+def check_is_a_genre(genre: str) -> None:
+    """Refuse a genre that is a file's name: the genre typed first (`set Rock song.flac` set the genre "song.flac"
+    on every file of a folder named Rock, where there was one, or else said "Rock: file not found")."""
+    from desktop.core.formats import FORMATS
+
+    if os.path.splitext(genre)[1].lower() in FORMATS or os.path.isfile(os.path.expanduser(genre)):
+        raise GenreTaggerError(genre, "a file, not a genre: the genre comes last (genre-tagger set PATH... GENRE)")
 
 
 def files_to_set(paths: list[str]) -> tuple[list[str], list]:
