@@ -220,6 +220,29 @@ def test_folders_left_unwatched_are_named_once_in_the_problems(qtbot, watched_wi
 
 
 @pytest.mark.usefixtures("need_ffmpeg")
+def test_a_music_folder_on_a_drive_connected_again_is_scanned(qtbot, watched_window, tmp_path):
+    # Nothing heard a drive come back (its folders were no longer watched): the music added to it elsewhere waited
+    # for Scan (F5), as did a drive connected after the window opened without it.
+    win = watched_window
+    win.return_watch.timer.setInterval(100)
+    drive = tmp_path / "drive"
+    for song, unplugged_when in (("two", "the window is open"), ("three", "the window opens")):
+        shutil.copytree(win.music, drive)
+        shutil.rmtree(win.music)  # its mount point gone, as udisks removes it (an unmount is heard as a deletion)
+        if unplugged_when == "the window opens":
+            win.start_scan()
+            qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
+        qtbot.waitUntil(lambda: win.return_watch.waiting() == [str(win.music)], timeout=30_000)
+        rows = win.table_model.rowCount()
+        make_track(drive / song, song, "noise", "ogg", seconds=3.0)  # music added to it on another computer
+        shutil.move(drive, win.music)  # connected again
+        qtbot.waitUntil(lambda: win.table_model.rowCount() == rows + 1, timeout=60_000)
+        qtbot.waitUntil(lambda: win.scan_job is None and win.watch_job is None, timeout=60_000)
+        assert win.return_watch.waiting() == [] and not win.return_watch.timer.isActive(), unplugged_when
+        assert win.folder_watch.watching() == rows + 2, unplugged_when  # its folders watched again
+
+
+@pytest.mark.usefixtures("need_ffmpeg")
 def test_a_music_folder_that_goes_or_empties_at_once_is_a_drive_unplugged_not_music_deleted(qtbot, watched_window,
                                                                                              tmp_path, monkeypatch):
     win = watched_window

@@ -9,13 +9,15 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
-from desktop.core.folder_changes import SETTLE_S, written_within
+from desktop.core.folder_changes import SETTLE_S, holds_anything, written_within
 from desktop.core.scan import music_names, within
+from desktop.ui.workers import Job, background
 
 log = logging.getLogger(__name__)
 
 QUIET_MS = 3000  # a copied album adds a file every second or two: one scan once it is in, not one per file
 MAX_FOLDERS = 20_000  # inotify watches are one budget per user, shared with the file manager and editors
+RETURN_LOOK_MS = 5000  # how often a music folder not there (a drive not connected) is looked for
 
 
 class FolderWatch(QObject):
@@ -103,3 +105,47 @@ class FolderWatch(QObject):
 
     def _still_copying(self) -> bool:
         return written_within({folder: self._names.get(folder, frozenset()) for folder in self._pending}, self.settle_s)
+
+
+class ReturnWatch(QObject):
+    """Emits `back(folders)` once music folders that went or emptied (a drive not connected, a share not mounted)
+    hold anything again. Looked at every few seconds, off the GUI thread (a share that hangs must not hang the
+    window): a drive mounted where no folder is watched is heard by no QFileSystemWatcher."""
+
+    back = Signal(list)  # the folders there again
+
+    def __init__(self, parent=None, interval_ms: int = RETURN_LOOK_MS):
+        super().__init__(parent)
+        self._away: list[str] = []
+        self._job: Job | None = None
+        self.timer = QTimer(self, interval=interval_ms, timeout=self._look)
+
+    def wait_for(self, folders: Iterable[str]) -> None:
+        """Look for exactly these folders from now on (none: stop looking)."""
+        self._away = list(dict.fromkeys(folders))
+        if not self._away:
+            self.timer.stop()
+        elif not self.timer.isActive():
+            self.timer.start()
+
+    def waiting(self) -> list[str]:
+        """The folders looked for."""
+        return list(self._away)
+
+    def _look(self) -> None:
+        if self._job is not None:  # the last look still hangs (a share not answering): not one more on top
+            return
+        away = list(self._away)
+        self._job = background(lambda: [folder for folder in away if holds_anything(folder)], "drives",
+                               self._looked, self._look_failed)
+
+    def _looked(self, there: list[str]) -> None:
+        self._job = None
+        back = [folder for folder in there if folder in self._away]  # not given up on meanwhile
+        if back:
+            self.wait_for([folder for folder in self._away if folder not in back])
+            self.back.emit(back)
+
+    def _look_failed(self, message: str) -> None:
+        self._job = None
+        log.warning("looking for music folders not there: %s", message)

@@ -65,7 +65,7 @@ from desktop.ui.column_choices import ColumnChoices, restore_header
 from desktop.ui.column_fit import ColumnFitter
 from desktop.ui.details import DetailsPanel, scrolled
 from desktop.ui.dialogs import SettingsDialog
-from desktop.ui.folder_watch import FolderWatch
+from desktop.ui.folder_watch import FolderWatch, ReturnWatch
 from desktop.ui.genre_delegate import GenreDelegate
 from desktop.ui.history_dialog import WriteHistoryDialog
 from desktop.ui.labels import EllipsisLabel, plain_label
@@ -195,6 +195,9 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
         self._list_again = False  # a scan ended while the folders were being listed
         self._told_unwatched = False  # that some folders are not watched (the limit): said once
         self._changed_folder = ""  # where music changed while a scan or a write ran: scanned after it
+        # Music folders not there at the last scan (a drive not connected): scanned as soon as they are back.
+        self.return_watch = ReturnWatch(self)
+        self.return_watch.back.connect(self._folders_back)
         self._scanning_for_change = ""  # the running scan's folder where music changed (the watch's scan)
         self.setWindowTitle("Genre Tagger (read-only library)" if self.read_only else "Genre Tagger")
         self.setAcceptDrops(not self.read_only)  # music folders dragged from a file manager

@@ -144,6 +144,7 @@ class ScanActions:
         """List the music folders off the GUI thread, then watch them (with the setting on; else watch none)."""
         if self.read_only or not self.settings.watch_folders or not self.settings.folders:
             self.folder_watch.stop()
+            self.return_watch.wait_for([])
             return
         if self.watch_job is not None:  # one listing at a time: a second would be dropped with its last reference
             self._list_again = True
@@ -190,9 +191,16 @@ class ScanActions:
         if len(live) < len(folders):
             self.statusBar().showMessage(f"{', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are "
                                          "left as they are", 15000)
+            self.return_watch.wait_for([*self.return_watch.waiting(), *gone])  # scanned once back
         if not live:
             return
         self._changed_folder = live[0]
+        if self.scan_job is None and not self.write_busy:
+            self._scan_changed_music()
+
+    def _folders_back(self, folders: list[str]):
+        """Music folders not there at the last scan hold music again (a drive connected): scanned, as music that came."""
+        self._changed_folder = self._changed_folder or folders[0]
         if self.scan_job is None and not self.write_busy:
             self._scan_changed_music()
 
@@ -212,6 +220,8 @@ class ScanActions:
         if outcome.cancelled:  # the listener stopped scanning: music that came meanwhile waits for the next scan
             self._changed_folder = ""
         self._scan_done()
+        if self.settings.watch_folders and not outcome.cancelled:  # every music folder was scanned: all it found away
+            self.return_watch.wait_for(outcome.sync.unplugged)
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
