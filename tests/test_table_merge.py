@@ -334,3 +334,23 @@ def test_a_rows_search_text_is_made_once_however_many_keystrokes_search_it():
     assert all("search_text" in vars(r) for r in rows)  # made on the first keystroke, read on the others
     proxy.set_search("")
     assert len(shown_ids(proxy)) == 30
+
+
+def test_rows_on_a_drive_not_connected_show_greyed_and_say_why(qapp):
+    # Shown as they were, with nothing to tell them from tracks that can be played and written.
+    model = LibraryTableModel()
+    model.set_rows([track(1), replace(track(2), path="/media/usb/Music/2.flac")])
+    repaints = []
+    model.dataChanged.connect(lambda *_: repaints.append(1))
+
+    def shown(track_id, role):
+        return model.index(model.row_of(track_id), TITLE).data(role)
+
+    model.set_away(["/media/usb/Music"])
+    assert shown(1, Qt.ItemDataRole.ForegroundRole) is None and shown(2, Qt.ItemDataRole.ForegroundRole) is not None
+    assert shown(2, Qt.ItemDataRole.ToolTipRole) == f"/media/usb/Music/2.flac\n{table_model.AWAY_TIP}"
+    assert shown(1, Qt.ItemDataRole.ToolTipRole) == "/m/1.flac"
+    model.set_away(["/media/usb/Music"])  # told again after each scan: repainted only when it changes
+    assert repaints == [1]
+    model.set_away([])
+    assert shown(2, Qt.ItemDataRole.ForegroundRole) is None and repaints == [1, 1]

@@ -234,11 +234,13 @@ def test_a_music_folder_on_a_drive_connected_again_is_scanned(qtbot, watched_win
             qtbot.waitUntil(lambda: win.scan_job is None, timeout=60_000)
         qtbot.waitUntil(lambda: win.return_watch.waiting() == [str(win.music)], timeout=30_000)
         rows = win.table_model.rowCount()
+        assert win.table_model.away == [str(win.music)]  # its tracks show greyed meanwhile
         make_track(drive / song, song, "noise", "ogg", seconds=3.0)  # music added to it on another computer
         shutil.move(drive, win.music)  # connected again
-        qtbot.waitUntil(lambda: win.table_model.rowCount() == rows + 1, timeout=60_000)
+        qtbot.waitUntil(lambda rows=rows: win.table_model.rowCount() == rows + 1, timeout=60_000)
         qtbot.waitUntil(lambda: win.scan_job is None and win.watch_job is None, timeout=60_000)
-        assert win.return_watch.waiting() == [] and not win.return_watch.timer.isActive(), unplugged_when
+        assert win.return_watch.waiting() == win.table_model.away == [], unplugged_when
+        assert not win.return_watch.timer.isActive(), unplugged_when
         assert win.folder_watch.watching() == rows + 2, unplugged_when  # its folders watched again
 
 

@@ -191,15 +191,22 @@ class ScanActions:
         if len(live) < len(folders):
             self.statusBar().showMessage(f"{', '.join(gone)}: gone or empty (a drive unplugged?); its tracks are "
                                          "left as they are", 15000)
-            self.return_watch.wait_for([*self.return_watch.waiting(), *gone])  # scanned once back
+            self._set_away([*self.table_model.away, *gone])
         if not live:
             return
         self._changed_folder = live[0]
         if self.scan_job is None and not self.write_busy:
             self._scan_changed_music()
 
+    def _set_away(self, folders: list[str]):
+        """Music folders not there now (a drive not connected): their tracks show greyed, and are scanned once back."""
+        folders = list(dict.fromkeys(folders))
+        self.table_model.set_away(folders)
+        self.return_watch.wait_for(folders if self.settings.watch_folders and not self.read_only else [])
+
     def _folders_back(self, folders: list[str]):
         """Music folders not there at the last scan hold music again (a drive connected): scanned, as music that came."""
+        self._set_away([f for f in self.table_model.away if f not in folders])
         self._changed_folder = self._changed_folder or folders[0]
         if self.scan_job is None and not self.write_busy:
             self._scan_changed_music()
@@ -220,8 +227,8 @@ class ScanActions:
         if outcome.cancelled:  # the listener stopped scanning: music that came meanwhile waits for the next scan
             self._changed_folder = ""
         self._scan_done()
-        if self.settings.watch_folders and not outcome.cancelled:  # every music folder was scanned: all it found away
-            self.return_watch.wait_for(outcome.sync.unplugged)
+        if not outcome.cancelled:  # every music folder was scanned: all it found away
+            self._set_away(outcome.sync.unplugged)
         for path, reason in outcome.problems:
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"

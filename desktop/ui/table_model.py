@@ -26,6 +26,7 @@ from desktop.core.analysis import DEFAULT_THRESHOLD, status_words
 from desktop.core.genre_names import clean_name, genre_key, holds_genre
 from desktop.core.genres import split_genres
 from desktop.core.natural_order import album_artist_of, album_sort_artists, natural_key, track_album
+from desktop.core.scan import within
 from desktop.core.search import Search, everywhere, parse_search
 from desktop.core.wording import percent, play_length, shortened
 from desktop.store import queries
@@ -73,6 +74,7 @@ LONG_SIDEBAR_NAME = 24  # characters beyond which an entry may be cut at the sid
 # Prefix of an entry for a genre only files' own tags name, which no track shows (one the model in use does not know,
 # before Learn My Genres): the tracks whose tags name it, by their tags.
 TAGGED_ITEM = "\x00tagged:"
+AWAY_TIP = "On a drive not connected: shown as it was, and written to once the drive is back"
 
 
 def tagged_item(name: str) -> str:
@@ -332,6 +334,8 @@ class LibraryTableModel(QAbstractTableModel):
         # kept as rows change: a merge leaves the order a reload would.
         self._album_artists: dict[tuple[str, str], str] = {}
         self._albums: dict[tuple[str, str], dict[int, TrackRow]] = {}
+        self.away: list[str] = []  # music folders not there now (a drive not connected): their rows show greyed
+        self._is_away = within(())
 
     def _key(self, row: TrackRow) -> tuple:
         return sort_key(row, self._column, self._album_artists)
@@ -503,6 +507,13 @@ class LibraryTableModel(QAbstractTableModel):
         for begin, end in adjacent_runs(rows):
             self.dataChanged.emit(self.index(rows[begin], 0), self.index(rows[end - 1], last))
 
+    def set_away(self, folders: list[str]) -> None:
+        """Show the rows under these music folders greyed, with why in their tooltips: on a drive not connected."""
+        if folders != self.away:
+            self.away, self._is_away = list(folders), within(folders)
+            if self._rows:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
+
     def row_of(self, track_id: int) -> int | None:
         """The source row showing a track, None when it is not in the table."""
         return self._position.get(track_id)
@@ -560,8 +571,13 @@ class LibraryTableModel(QAbstractTableModel):
         r, col = self._rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return r.cell(col)
+        away = self.away and self._is_away(r.path)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{r.path}\n{r.error}" if r.error else r.path
+            return "\n".join(filter(None, (r.path, r.error, away and AWAY_TIP)))
+        if role == Qt.ItemDataRole.ForegroundRole and away:
+            from PySide6.QtGui import QGuiApplication, QPalette
+
+            return QGuiApplication.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         if role == Qt.ItemDataRole.FontRole and col == GENRE and r.corrected:
             from PySide6.QtGui import QFont
 
