@@ -1851,9 +1851,10 @@ class HeardPreview:
     def __init__(self):
         self.asked, self.now = [], None
 
-    def play(self, path: str, _duration: float) -> None:
+    def play(self, path: str, _duration: float) -> bool:
         self.asked.append(("play", path))
         self.now = path
+        return True
 
     def stop(self) -> None:
         self.asked.append(("stop", self.now))
@@ -1902,13 +1903,30 @@ def test_space_plays_the_track_shown_and_stops_it_and_a_double_click_plays(qtbot
     assert len(heard.asked) == 4 and table.state() == table.State.EditingState  # the genre edits; nothing plays
 
 
+def test_a_track_that_cannot_play_says_why_and_not_that_it_plays(qtbot, window):
+    # Its preview failed ("cannot play it: Could not open file") while the status bar said "Playing … for 20 s".
+    scan(qtbot, window)
+    row = window.shown_row(0)
+    window.preview = heard = HeardPreview()
+    window.table_model.set_away([str(Path(row.path).parent)])  # a drive not connected
+    window.play_track(row)
+    assert heard.asked == [("stop", None)]
+    assert window.statusBar().currentMessage() == f"“{row.title}” is on a drive not connected: connect it to play it"
+    window.table_model.set_away([])
+    Path(row.path).unlink()
+    window.preview = None  # the real one
+    window.play_track(row)
+    assert window.statusBar().currentMessage() == ""
+    assert [window.errors.item(i).text() for i in range(window.errors.count())] == [f"{row.path}: cannot play it: file not found"]
+
+
 def test_a_preview_of_a_missing_file_names_it(qtbot, tmp_path):
     from desktop.ui.preview import Preview
 
     preview = Preview()
     with qtbot.waitSignal(preview.failed, timeout=15_000) as failed:
-        preview.play(str(tmp_path / "gone.mp3"), 60.0)
-    assert failed.args[0] == str(tmp_path / "gone.mp3") and failed.args[1]
+        assert not preview.play(str(tmp_path / "gone.mp3"), 60.0)
+    assert failed.args == [str(tmp_path / "gone.mp3"), "file not found"]  # the player said "Could not open file"
 
 
 def test_a_copy_protected_file_is_not_played_as_noise(qtbot, tmp_path):
@@ -1918,7 +1936,7 @@ def test_a_copy_protected_file_is_not_played_as_noise(qtbot, tmp_path):
     store = make_protected_m4p(tmp_path, "store")
     preview = Preview()
     with qtbot.waitSignal(preview.failed, timeout=5_000) as failed:
-        preview.play(str(store), 3.0)
+        assert not preview.play(str(store), 3.0)
     assert failed.args == [str(store), "copy-protected (iTunes Store FairPlay): its audio cannot be decoded, so it is "
                                        "not analysed; its genre can be set by hand"]
     assert preview.player.source().isEmpty() and not preview.playing()

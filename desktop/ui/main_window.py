@@ -47,6 +47,7 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
+from desktop.core.scan import within
 from desktop.core.search import HOW_TO_SEARCH, read_as_words
 from desktop.core.wording import album_place, count
 from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
@@ -1097,7 +1098,13 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.preview.stop()
             self.statusBar().showMessage(f"Stopped “{title}”", 3000)
             return
-        self.preview.play(path, duration)
+        if self.table_model.away and within(self.table_model.away)(path):
+            self.preview.stop()  # as for any other track that cannot play: the one playing stops too
+            self.statusBar().showMessage(f"“{title}” is on a drive not connected: connect it to play it", 8000)
+            return
+        if not self.preview.play(path, duration):  # refused (Problems says why): it said "Playing" all the same
+            self.statusBar().clearMessage()
+            return
         seconds = self.preview.seconds
         self.statusBar().showMessage(f"Playing “{title}” from the middle for {seconds:g} s (Space stops)", int(seconds * 1000))
 

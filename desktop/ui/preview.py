@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, QUrl, Signal
@@ -19,11 +20,14 @@ _SEEKABLE = (QMediaPlayer.MediaStatus.LoadedMedia, QMediaPlayer.MediaStatus.Buff
 
 def _why_not_playable(path: str) -> str | None:
     """Why a file must not be played (a copy-protected .m4p: Qt's FFmpeg backend plays its encrypted bytes as
-    noise); None to try it (the player names any other failure)."""
+    noise), or cannot be (not there: the backend says "Could not open file"); None to try it (the player names any
+    other failure)."""
     from desktop.core.audio import refuse_if_protected
     from desktop.core.errors import AudioDecodeError, GenreTaggerError
     from desktop.core.formats import format_of
 
+    if not os.path.isfile(path):
+        return "file not found"
     try:
         fmt = format_of(path)
     except GenreTaggerError:  # not a file of ours to judge: the player tries it
@@ -56,17 +60,18 @@ class Preview(QObject):
         self.player.mediaStatusChanged.connect(self._seek_when_loaded)
         self.player.errorOccurred.connect(lambda _error, message: self.failed.emit(self.path, message))
 
-    def play(self, path: str, duration: float) -> None:
-        """Start the preview of `path` (its length `duration` seconds, 0 when unknown: from the start)."""
+    def play(self, path: str, duration: float) -> bool:
+        """Start the preview of `path` (its length `duration` seconds, 0 when unknown: from the start); False where
+        it is refused at once (`failed` says why)."""
         if reason := _why_not_playable(path):
             self.stop()
             self.failed.emit(path, reason)
-            return
+            return False
         self._next = (path, int(duration * 500))
         self._stop.stop()  # the previous preview's stop must not cut this one short
         if self.player.source().isEmpty():
             self._begin()
-            return
+            return True
         # Qt's FFmpeg backend tears the last preview's pipeline down in its own threads, and an object torn down there
         # calls into Python (for the GIL) while holding a Qt lock. A new pipeline built meanwhile on this thread, which
         # holds the GIL, could wait on the same lock: the window froze for good (seen once in CI, in the test that
@@ -74,6 +79,7 @@ class Preview(QObject):
         # while this thread waits in the event loop without the GIL.
         self.player.setSource(QUrl())
         self._begin_later.start()  # a preview asked for meanwhile replaces this one
+        return True
 
     def _begin(self) -> None:
         # Set here, not in play(): the old media, stopping, reports itself loaded, and would take the seek.
