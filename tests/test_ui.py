@@ -1243,6 +1243,30 @@ def test_apply_predicted_leaves_a_drive_not_connected_for_when_it_is(qtbot, wind
     assert shown[1] == sorted([*map(str, window.files.values()), *map(str, stick)])
 
 
+def test_a_genre_set_on_a_track_of_a_drive_not_connected_stands_and_is_written_once_it_is_back(qtbot, window, tmp_path,
+                                                                                                monkeypatch):
+    from desktop.ui.review_dialog import ReviewDialog
+    from desktop.ui.write_actions import AWAY_UNWRITTEN
+
+    usb = tmp_path / "usb"
+    song = make_track(usb / "Band", "song", "beats", "flac", 3.0, seed=1)
+    window.settings.folders = [*window.settings.folders, str(usb)]
+    scan(qtbot, window)
+    usb.rename(tmp_path / "away")
+    scan(qtbot, window)  # as at the window's start: greyed
+    track_id = next(r.id for r in window.table_model.all_rows() if r.path == str(song))
+    window.correct([track_id], "Krautrock")
+    wait_write(qtbot, window)
+    assert [window.errors.item(i).text() for i in range(window.errors.count())][-1] == f"{song}: {AWAY_UNWRITTEN}"
+    assert window.table_model.track(track_id).genre == "Krautrock"
+    (tmp_path / "away").rename(usb)
+    monkeypatch.setattr(ReviewDialog, "exec", lambda self: ReviewDialog.DialogCode.Accepted)
+    window.review_and_apply()
+    qtbot.waitUntil(lambda: window.plan_job is None, timeout=30_000)
+    wait_write(qtbot, window)
+    assert read_tags(song).genres == ("Krautrock",)
+
+
 def test_the_review_names_predictions_against_your_albums_and_turns_one_genre_per_album_on_then_reviews_again(
         qtbot, window, monkeypatch):
     from desktop.ui.review_dialog import ReviewDialog

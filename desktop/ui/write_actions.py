@@ -23,6 +23,7 @@ from desktop.ui.review_dialog import ReviewDialog
 from desktop.ui.window_words import kept_words, stopped_words, tab_separated
 from desktop.ui.workers import background
 
+AWAY_UNWRITTEN = "on a drive not connected, so not written now: Apply Predicted Genres writes it once it is back"
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
 
 
@@ -91,8 +92,10 @@ class WriteActions:
 
     def _write_finished(self, result):
         self._write_done()
+        away = within(self.table_model.away)
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
-            self.report_problem(path, reason)
+            # A genre set on a greyed track stands: the file takes it at an Apply once it is back.
+            self.report_problem(path, AWAY_UNWRITTEN if away(path) else reason)
         self.refresh_changed()
         text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
         self.statusBar().showMessage(text, 8000)
