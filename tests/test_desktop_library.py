@@ -629,6 +629,36 @@ def test_a_scan_analyses_nothing_on_a_drive_not_connected(env, tmp_path):
     assert (report.analysed, report.problems) == (len(env.files), [])
 
 
+def test_tracks_the_walk_could_not_look_at_stay_as_they_are(env, tmp_path, monkeypatch):
+    # A folder linked from a share not mounted, or unreadable for a moment: every track in it went missing (out of
+    # view, and out of learning), as if deleted.
+    nas = tmp_path / "nas"
+    shutil.move(env.music / "beats", nas)
+    (env.music / "beats").symlink_to(nas)
+    song = next(p for p in env.files.values() if p.parent.name == "beats")
+    env.scan()
+    env.tagger.correct([song], "Krautrock", source="test", write=False)
+    nas.rename(tmp_path / "unmounted")
+    sync, _ = env.scan()
+    assert (sync.missing, [p.path.name for p in sync.problems if p.unwalked]) == (0, ["beats"])
+    real_scandir = os.scandir
+
+    def scandir(path):
+        if str(path).endswith("noise"):
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    sync, _ = env.scan()
+    assert (sync.missing, sorted(p.path.name for p in sync.problems if p.unwalked)) == (0, ["beats", "noise"])
+    monkeypatch.undo()
+    (tmp_path / "unmounted").rename(nas)
+    sync, _ = env.scan()
+    assert (sync.missing, sync.unchanged, sync.problems) == (0, len(env.files), [])
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(song)).genre == "Krautrock"
+
+
 def test_a_symlinked_folder_scanned_by_either_name_holds_each_track_once(env, tmp_path):
     # ~/Music as a link to /mnt/nas/Music, scanned by one name in the window and by the other in a shell:
     # every track was in the library twice (counts, learning and playlists doubled).

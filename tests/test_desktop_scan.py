@@ -110,6 +110,28 @@ def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatc
     found, problems = walk_names(tmp_path)
     assert found == ["y.mp3"]
     assert problems[0].path.name == "locked" and "Permission denied" in problems[0].reason
+    assert problems[0].unwalked  # its tracks are not known gone
+
+
+def test_a_link_to_music_or_a_folder_not_there_is_named_and_not_walked(tmp_path):
+    # ~/Music/NAS -> /mnt/nas/Music, the share not mounted: passed over in silence, and its tracks went missing.
+    nas = tmp_path / "nas"
+    touch(nas / "Album" / "song.mp3")
+    touch(tmp_path / "music" / "here.mp3")
+    (tmp_path / "music" / "NAS").symlink_to(nas / "Album")
+    (tmp_path / "music" / "best.flac").symlink_to(nas / "best.flac")  # its file not there
+    (tmp_path / "music" / "cover.jpg").symlink_to(nas / "cover.jpg")  # no music: no problem
+    found, problems = walk_names(tmp_path / "music")
+    not_there = "which is not there now (a drive not connected?): not scanned"
+    assert sorted(found) == ["here.mp3", "song.mp3"]
+    assert [(p.path.name, p.reason, p.unwalked) for p in problems] == [
+        ("best.flac", f"a link to {nas / 'best.flac'}, {not_there}", True)]
+    (nas / "Album" / "song.mp3").unlink()
+    (nas / "Album").rmdir()
+    found, problems = walk_names(tmp_path / "music")
+    assert found == ["here.mp3"]
+    assert [(p.path.name, p.reason) for p in problems] == [("NAS", f"a link to {nas / 'Album'}, {not_there}"),
+                                                            ("best.flac", f"a link to {nas / 'best.flac'}, {not_there}")]
 
 
 def test_a_file_named_on_its_own_is_scanned(tmp_path):

@@ -73,6 +73,9 @@ class ScanProblem:
     # Only its analysis failed (its audio did not decode), in an earlier scan: its tags were read, so its genre can
     # still be set by hand.
     analysis_only: bool = False
+    # Not looked in (a folder unreadable for now, a link to one on a drive not connected): what the library holds
+    # there is not known gone, and stays as it is.
+    unwalked: bool = False
 
 
 def printable(path: str | Path) -> Path:
@@ -262,7 +265,7 @@ def _walk(folder: Path, walked: _Walked, on_problem, on_leftover, skipped: Calla
         with os.scandir(folder) as it:
             entries = sorted(it, key=lambda e: e.name)
     except OSError as exc:
-        on_problem(ScanProblem(printable(folder), f"cannot read folder ({exc.strerror or exc})"))
+        on_problem(ScanProblem(printable(folder), f"cannot read folder ({exc.strerror or exc})", unwalked=True))
         return
     for entry in entries:
         if entry.name.startswith("."):
@@ -286,8 +289,12 @@ def _walk(folder: Path, walked: _Walked, on_problem, on_leftover, skipped: Calla
                     walked.linked.append((st, found))
                 elif walked.first_time(st):  # a second hard link to a file is passed over
                     yield found
-        except OSError as exc:  # a dangling symlink, a file removed during the walk
-            on_problem(ScanProblem(path, f"cannot read ({exc.strerror or exc})"))
+            elif entry.is_symlink() and (is_supported(path) or not path.suffix) and not os.path.exists(path):
+                # A link to music, or to a folder (no extension), passed over in silence: its tracks went missing.
+                on_problem(ScanProblem(printable(path), f"a link to {printable(os.readlink(path))}, which is not there "
+                                                        "now (a drive not connected?): not scanned", unwalked=True))
+        except OSError as exc:  # a file removed during the walk, a link that loops
+            on_problem(ScanProblem(printable(path), f"cannot read ({exc.strerror or exc})", unwalked=True))
 
 
 def music_names(folder: str | Path, left_out: Callable[[str], bool] = lambda _path: False) -> tuple[frozenset[str], list[Path]]:

@@ -326,7 +326,9 @@ class Library:
             if not cancel.is_set():
                 # Twins first: a second name the walk now passes over is folded into the first, not left as missing.
                 report.merged = self._merge_twins(s, seen)
-                report.missing = self._mark_missing(s, roots, seen=seen)
+                # What the walk could not look in is not known gone: a folder unreadable now, a link to a NAS.
+                unwalked = within([p.path for p in report.problems if p.unwalked])
+                report.missing = self._mark_missing(s, roots, seen=seen, kept=unwalked)
                 s.commit()
         report.found = len(seen)
         return report
@@ -618,7 +620,7 @@ class Library:
         of the library leaves it, its history kept (added back, its tracks return with their corrections)."""
         roots, kept = [Path(r).expanduser().absolute() for r in roots], [Path(k).expanduser().absolute() for k in kept]
         with writer_lock(self.sessions), self.sessions() as s:
-            count = self._mark_missing(s, roots, kept=[root_prefix(k) for k in kept])
+            count = self._mark_missing(s, roots, kept=within(kept))
             # ~/Music taken out, ~/Music/Jazz kept: the record held only ~/Music, so Jazz goes back in by name.
             self._record_folders(s, add=[str(k) for k in kept if k.is_dir()], drop=roots)
             s.commit()
@@ -786,11 +788,11 @@ class Library:
         s.merge(Meta(key=FOLDERS, value=json.dumps(outermost([*recorded, *add]))))
 
     @staticmethod
-    def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(), kept: list[str] = ()) -> int:
-        count, kept = 0, tuple(kept)
+    def _mark_missing(s: Session, roots: list[Path], seen: set[str] = frozenset(),
+                      kept: Callable[[str], bool] = lambda _path: False) -> int:
+        count = 0
         for root in roots:
-            gone = [track_id for track_id, path in Library._paths_under(s, root)
-                    if path not in seen and not path.startswith(kept)]
+            gone = [track_id for track_id, path in Library._paths_under(s, root) if path not in seen and not kept(path)]
             for chunk in queries.id_chunks(gone):
                 for track in s.scalars(select(Track).where(Track.id.in_(chunk))):
                     track.missing = True
