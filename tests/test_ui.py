@@ -1246,6 +1246,7 @@ def test_apply_predicted_leaves_a_drive_not_connected_for_when_it_is(qtbot, wind
 def test_a_genre_set_on_a_track_of_a_drive_not_connected_stands_and_is_written_once_it_is_back(qtbot, window, tmp_path,
                                                                                                 monkeypatch):
     from desktop.ui.review_dialog import ReviewDialog
+    from desktop.ui.table_model import AWAY_TIP
     from desktop.ui.write_actions import AWAY_UNWRITTEN
 
     usb = tmp_path / "usb"
@@ -1255,6 +1256,8 @@ def test_a_genre_set_on_a_track_of_a_drive_not_connected_stands_and_is_written_o
     usb.rename(tmp_path / "away")
     scan(qtbot, window)  # as at the window's start: greyed
     track_id = next(r.id for r in window.table_model.all_rows() if r.path == str(song))
+    window.show_track(track_id)
+    assert AWAY_TIP in window.details.heading.text()  # as its greyed row's tooltip says
     window.correct([track_id], "Krautrock")
     wait_write(qtbot, window)
     assert [window.errors.item(i).text() for i in range(window.errors.count())][-1] == f"{song}: {AWAY_UNWRITTEN}"

@@ -47,7 +47,6 @@ from desktop.core.learned_model import is_learned_key
 from desktop.core.model import read_model_info
 from desktop.core.natural_order import natural_key
 from desktop.core.paths import library_copy_file, log_dir
-from desktop.core.scan import within
 from desktop.core.search import HOW_TO_SEARCH, read_as_words
 from desktop.core.wording import album_place, count
 from desktop.services.album_genres import album_genre_of, album_genres_on, in_compilation
@@ -79,6 +78,7 @@ from desktop.ui.search_box import SearchBox
 from desktop.ui.table_model import (
     ALBUM,
     ARTIST,
+    AWAY_TIP,
     CONFIDENCE,
     FILE_GENRE,
     FOLDER,
@@ -876,6 +876,9 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             apart = album is None and self.album_genres_action.isChecked() and in_compilation(s, track_id)
             heading += f"<br>Genre from: {html.escape(genre_source(track, analysis, album, self._spellings, apart))}"
             heading += f"<br>{html.escape(teaches_words(what_it_teaches(s, track, self._spellings)))}"
+            away = self.table_model.is_away(track.path)
+            if away:
+                heading += f"<br><i>{html.escape(AWAY_TIP)}</i>"
             if track.error:
                 heading += f"<br><span style='color:#b00'>{html.escape(track.error)}</span>"
             if analysis is None or not analysis.probabilities:
@@ -884,8 +887,10 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
                 labels = [shown_genre(label, self._spellings) for label in analysis.labels]  # as the table shows them
                 self.details.show_track(heading, labels, analysis.probabilities, analysis.window_starts,
                                         analysis.window_probabilities)
-                # Only learn's re-predictions keep no windows; a track gone from its folder cannot be heard.
-                if not analysis.window_probabilities and is_learned_key(analysis.model_key) and not track.missing:
+                # Only learn's re-predictions keep no windows; a track gone from its folder, or on a drive not
+                # connected, cannot be heard.
+                if (not analysis.window_probabilities and is_learned_key(analysis.model_key) and not track.missing
+                        and not away):
                     self._hear_windows(Wanted(track_id, track.path, analysis.model_key, analysis.audio_hash))
 
     def _hear_windows(self, wanted: Wanted):
@@ -1098,7 +1103,7 @@ class MainWindow(ScanActions, WriteActions, LearnActions, QMainWindow):
             self.preview.stop()
             self.statusBar().showMessage(f"Stopped “{title}”", 3000)
             return
-        if self.table_model.away and within(self.table_model.away)(path):
+        if self.table_model.is_away(path):
             self.preview.stop()  # as for any other track that cannot play: the one playing stops too
             self.statusBar().showMessage(f"“{title}” is on a drive not connected: connect it to play it", 8000)
             return

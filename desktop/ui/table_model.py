@@ -514,6 +514,10 @@ class LibraryTableModel(QAbstractTableModel):
             if self._rows:
                 self.dataChanged.emit(self.index(0, 0), self.index(len(self._rows) - 1, self.columnCount() - 1))
 
+    def is_away(self, path: str) -> bool:
+        """Whether a track's file lies under a music folder not there now (`set_away`)."""
+        return bool(self.away) and self._is_away(path)
+
     def row_of(self, track_id: int) -> int | None:
         """The source row showing a track, None when it is not in the table."""
         return self._position.get(track_id)
@@ -571,7 +575,7 @@ class LibraryTableModel(QAbstractTableModel):
         r, col = self._rows[index.row()], index.column()
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
             return r.cell(col)
-        away = self.away and self._is_away(r.path)
+        away = self.is_away(r.path)
         if role == Qt.ItemDataRole.ToolTipRole:
             return "\n".join(filter(None, (r.path, r.error, away and AWAY_TIP)))
         if role == Qt.ItemDataRole.ForegroundRole and away:

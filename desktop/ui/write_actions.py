@@ -92,10 +92,9 @@ class WriteActions:
 
     def _write_finished(self, result):
         self._write_done()
-        away = within(self.table_model.away)
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
             # A genre set on a greyed track stands: the file takes it at an Apply once it is back.
-            self.report_problem(path, AWAY_UNWRITTEN if away(path) else reason)
+            self.report_problem(path, AWAY_UNWRITTEN if self.table_model.is_away(path) else reason)
         self.refresh_changed()
         text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
         self.statusBar().showMessage(text, 8000)
