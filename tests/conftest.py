@@ -132,6 +132,21 @@ def env(tmp_path, exported_model):
 
 
 @pytest.fixture
+def unreadable_folders(monkeypatch) -> set[str]:
+    """The folder names put in this set cannot be listed ("Permission denied"), as a chmod would make them for a user
+    other than root, who runs the tests here; taken out, they can again."""
+    real_scandir, names = os.scandir, set()
+
+    def scandir(path="."):
+        if os.path.basename(path) in names:
+            raise PermissionError(13, "Permission denied")
+        return real_scandir(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+    return names
+
+
+@pytest.fixture
 def without_inodes(monkeypatch):
     """Every stat, and every folder listing's, gives inode and device 0, as Windows' scandir does (and some network
     and FUSE file systems) where the system has no number to tell a file by."""

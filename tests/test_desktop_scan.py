@@ -96,17 +96,10 @@ def test_two_files_whose_names_differ_in_case_where_case_is_told_are_not_one_ren
     assert renamed_in_case(tmp_path / "JAZZ" / "Song.flac", new)  # a name its folder does not list
 
 
-def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, monkeypatch):
+def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, unreadable_folders):
     touch(tmp_path / "locked" / "x.mp3")
     touch(tmp_path / "open" / "y.mp3")
-    real_scandir = os.scandir
-
-    def scandir(path):
-        if str(path).endswith("locked"):
-            raise PermissionError(13, "Permission denied")
-        return real_scandir(path)
-
-    monkeypatch.setattr(os, "scandir", scandir)
+    unreadable_folders.add("locked")
     found, problems = walk_names(tmp_path)
     assert found == ["y.mp3"]
     assert problems[0].path.name == "locked" and "Permission denied" in problems[0].reason
