@@ -1264,7 +1264,9 @@ def test_a_genre_set_on_a_track_of_a_drive_not_connected_stands_and_is_written_o
     assert window.table_model.track(track_id).genre == "Krautrock"
     (tmp_path / "away").rename(usb)
     monkeypatch.setattr(ReviewDialog, "exec", lambda self: ReviewDialog.DialogCode.Accepted)
-    window.review_and_apply()
+    window.settings.policy = "never"  # as the message says: written whatever the policy
+    window.show_track(track_id)
+    window.review_and_apply_selection()
     qtbot.waitUntil(lambda: window.plan_job is None, timeout=30_000)
     wait_write(qtbot, window)
     assert read_tags(song).genres == ("Krautrock",)

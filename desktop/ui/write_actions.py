@@ -23,7 +23,9 @@ from desktop.ui.review_dialog import ReviewDialog
 from desktop.ui.window_words import kept_words, stopped_words, tab_separated
 from desktop.ui.workers import background
 
-AWAY_UNWRITTEN = "on a drive not connected, so not written now: Apply Predicted Genres writes it once it is back"
+# Apply Predicted Genres writes nothing under the policy "never"; this writes a genre set by hand under every policy.
+AWAY_UNWRITTEN = ("on a drive not connected, so not written now: its genre is set, and Apply Predicted Genre to "
+                  "Selection writes it once the drive is back")
 WRITE_PROGRESS_AFTER_MS = 400  # a write still running after this shows its progress and Stop
 
 
@@ -93,7 +95,7 @@ class WriteActions:
     def _write_finished(self, result):
         self._write_done()
         for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
-            # A genre set on a greyed track stands: the file takes it at an Apply once it is back.
+            # A genre set on a greyed track stands: the file takes it once the drive is back (AWAY_UNWRITTEN).
             self.report_problem(path, AWAY_UNWRITTEN if self.table_model.is_away(path) else reason)
         self.refresh_changed()
         text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
@@ -255,8 +257,7 @@ class WriteActions:
             drives = Library(sessions).unplugged()
             on_drive = within(drives)
             away = [c for c in changes + held if on_drive(c.path)]
-            if away:
-                changes, held = [c for c in changes if not on_drive(c.path)], [c for c in held if not on_drive(c.path)]
+            changes, held = [c for c in changes if not on_drive(c.path)], [c for c in held if not on_drive(c.path)]
             with sessions() as s:  # predictions against the genre the listener gave their albums: the review says so
                 return Planned(changes, held, spoken, against_your_albums(s, changes), away,
                                [d for d in drives if any(within([d])(c.path) for c in away)])
