@@ -157,17 +157,17 @@ def main() -> None:
             bench_rescan(tmp / "many", args.rescan_files)
 
 
-def mark_missing_as_before(s, roots, seen=frozenset(), kept=()) -> int:
+def mark_missing_as_before(s, roots, seen=frozenset(), kept=lambda _path: False) -> int:
     """Library._mark_missing as it was: every track under each folder loaded whole, to find the few not walked."""
     from sqlalchemy import select
 
     from desktop.core.scan import root_prefix
 
-    count, kept = 0, tuple(kept)
+    count = 0
     for root in roots:
         prefix = root_prefix(root)
         for track in s.scalars(select(Track).where(Track.path.startswith(prefix, autoescape=True), Track.missing.is_(False))):
-            if track.path.startswith(prefix) and track.path not in seen and not track.path.startswith(kept):
+            if track.path.startswith(prefix) and track.path not in seen and not kept(track.path):
                 track.missing = True
                 count += 1
     return count
