@@ -112,9 +112,9 @@ def say_not_in_library(out: Output, library, unknown: list[str], files: list[str
 def check_is_a_genre(genre: str) -> None:
     """Refuse a genre that is a file's name: the genre typed first (`set Rock song.flac` set the genre "song.flac"
     on every file of a folder named Rock, where there was one, or else said "Rock: file not found")."""
-    from desktop.core.formats import FORMATS
+    from desktop.core.formats import is_supported
 
-    if os.path.splitext(genre)[1].lower() in FORMATS or os.path.isfile(os.path.expanduser(genre)):
+    if is_supported(genre) or os.path.isfile(os.path.expanduser(genre)):
         raise GenreTaggerError(genre, "a file, not a genre: the genre comes last (genre-tagger set PATH... GENRE)")
 
 
