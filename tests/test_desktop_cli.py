@@ -583,6 +583,46 @@ def test_set_show_and_protection(lib, capsys):
     assert data["year"] is None and data["media_kind"] is None
 
 
+def test_tracks_on_a_drive_not_connected_are_said_so_and_take_a_genre_only_unwritten(lib, capsys, tmp_path):
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    music.rename(tmp_path / "unplugged")
+    music.mkdir()  # its mount point, left empty
+    capsys.readouterr()
+    assert main(["list"]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert out.count(str(music)) == 3
+    assert err == f"note: 3 tracks are on a drive not connected ({music}): listed as the last scan found them\n"
+    code, data = run_json(capsys, "list")
+    assert [t["away"] for t in data["tracks"]] == [True] * 3
+    assert main(["folders"]) == EXIT_OK
+    assert (f"music folder: {music}  (3 tracks; not there now, or empty: a drive not connected? its tracks are kept "
+            "as they are until it is back)") in capsys.readouterr().out
+    code, data = run_json(capsys, "folders")
+    assert data["unplugged"] == [str(music)]
+    assert main(["show", str(files[0])]) == EXIT_OK
+    out, err = capsys.readouterr()
+    assert f"        away: on a drive not connected ({music}): shown as the last scan found it\n" in out and not err
+    assert run_json(capsys, "show", str(files[0]))[1]["away"] is True
+    # Set by hand: refused by name, not "file not found", unless only recorded (--no-write), as the window does.
+    assert main(["set", str(files[0]), "Drone"]) == EXIT_ERROR
+    assert capsys.readouterr().err == (f"error: {files[0]}: on a drive not connected ({music}): connect it and try "
+                                       "again (or `set --no-write` records the genre now, the file left as it is)\n")
+    assert main(["set", str(music / "a" / "not known.flac"), "Drone", "--no-write"]) == EXIT_ERROR  # never scanned
+    assert "not known.flac: on a drive not connected" in capsys.readouterr().err
+    assert main(["set", str(files[0]), "Drone", "--no-write"]) == EXIT_OK
+    capsys.readouterr()
+    code, data = run_json(capsys, "show", str(files[0]))
+    assert (data["corrected"], data["genre"]) == ("Drone", "Drone")
+    music.rmdir()
+    (tmp_path / "unplugged").rename(music)  # connected again: nothing said, and the genre set is written
+    assert main(["scan", "--write"]) == EXIT_OK
+    assert "not connected" not in "".join(capsys.readouterr())
+    assert read_tags(files[0]).genres == ("Drone",)
+    code, data = run_json(capsys, "list")
+    assert [t["away"] for t in data["tracks"]] == [False] * 3
+
+
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
     music, files = lib
     main(["scan", str(music)])

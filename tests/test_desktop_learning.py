@@ -717,6 +717,14 @@ def test_show_gives_a_learned_track_its_genres_window_by_window(tagged_library, 
     assert all(re.fullmatch(r" +\d+\.\d s  (Classical|Hip Hop|Noise Rock) [01]\.\d\d", line) for line in heard), heard
     with open_database(music.parent / "learn.db")() as s:  # nothing stored
         assert all(a.window_probabilities == [] for a in s.scalars(select(Analysis)) if a.model_key.startswith("library:"))
+    music.rename(music.parent / "unplugged")
+    music.mkdir()  # its drive not connected: not heard (it warned "file not found … Scan finds it")
+    assert main(["show", path, "--model", learned]) == EXIT_OK
+    said = capsys.readouterr()
+    assert "  per window: none kept, and the file is on a drive not connected (shown once it is back)\n" in said.out
+    assert not said.err
+    music.rmdir()
+    (music.parent / "unplugged").rename(music)
     Path(path).unlink()
     assert main(["show", path, "--model", learned]) == EXIT_OK
     assert capsys.readouterr().err == (f"warning: {path}: no per-window genres: file not found (moved or deleted since "

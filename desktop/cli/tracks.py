@@ -17,10 +17,14 @@ from desktop.cli.output import (
 )
 from desktop.core.analysis import status_words
 from desktop.core.errors import GenreTaggerError
+from desktop.core.scan import holding_root, within
 from desktop.core.search import read_as_words
 from desktop.core.wording import columns, count, fitted, shortened, sureness
 from desktop.services.settings import TaggingSettings
 from desktop.store.schema import display_status
+
+# Said of tracks or a track on a music folder not there now (Library.unplugged), after a count or "away:".
+AWAY = "on a drive not connected ({drive})"
 
 
 def shown_status(t) -> str:
@@ -40,9 +44,11 @@ def track_dict(t) -> dict:
 
 def cmd_list(args, out: Output) -> int:
     """List the library's tracks (filtered by genre, search or review), or its genres with counts."""
+    from desktop.services.library import Library
     from desktop.store import queries
 
-    with open_sessions(args, out)() as s:
+    sessions = open_sessions(args, out)
+    with sessions() as s:
         if args.counts:
             counts = queries.genre_counts(s, args.threshold)
             uncertain, unnamed = queries.uncertain_count(s, args.threshold), queries.no_genre_count(s)
@@ -74,8 +80,11 @@ def cmd_list(args, out: Output) -> int:
                                            matches=queries.search_matches(args.search) if args.search else None)
         if not tracks:
             out.note(empty_listing_hint(s, args))
+        drives = Library(sessions).unplugged()
+        is_away = within(drives) if drives else lambda path: False
         if out.as_json:  # one or the other: building both took a second of 100,000 tracks
-            out.data = {"tracks": [dict(track_dict(t), **({"review": why[t.id]} if why else {})) for t in tracks]}
+            out.data = {"tracks": [dict(track_dict(t), away=is_away(t.path), **({"review": why[t.id]} if why else {}))
+                                   for t in tracks]}
             return EXIT_OK
         # The genre column fits the longest genre up to 24 characters; longer ones are shortened, so the
         # paths stay in one column ("Contemporary Christian" pushed its row's path out of line).
@@ -87,6 +96,9 @@ def cmd_list(args, out: Output) -> int:
         for t in tracks:
             conf = sureness(t.confidence) if t.confidence is not None else "  - "
             out.say(f"{fitted(t.genre or '-', width)} {conf}  {fitted(status[t.id], status_width)} {t.path}")
+        if away := sum(1 for t in tracks if is_away(t.path)):
+            out.note(f"note: {count(away, 'track is', 'tracks are')} {AWAY.format(drive=', '.join(drives))}: listed as "
+                     "the last scan found them")
     return EXIT_OK
 
 
@@ -178,6 +190,10 @@ def cmd_show(args, out: Output) -> int:
             shown = ("-" if v in (None, "") or v is False else "yes" if v is True
                      else sureness(v, 3) if isinstance(v, float) else v)  # not 0.43240758776664734
             out.say(f"{k:>12}: {shown}")
+        drive = holding_root(track.path, Library(sessions).unplugged())
+        out.data["away"] = drive is not None
+        if drive is not None and not track.missing:  # kept as it was: neither heard nor written until it is back
+            out.say(f"        away: {AWAY.format(drive=drive)}: shown as the last scan found it")
         if track.missing:  # kept with its history: a moved file, a drive not mounted, a folder left out or removed
             out.data["missing"] = True
             left_out = left_out_reason(track.path, Library(sessions).left_out())
@@ -201,17 +217,21 @@ def cmd_show(args, out: Output) -> int:
             out.say(f"model {a.model_key}: {status_words(a.status)}")
             labels = [shown_genre(label, spellings) for label in a.labels]
             say_bars(out, sorted(zip(labels, a.probabilities, strict=False), key=lambda x: -x[1]), 12)
-            say_windows(out, track, a, labels, in_use, as_json)
+            say_windows(out, track, a, labels, in_use if drive is None else None, as_json)
     return EXIT_OK
 
 
-def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callable, as_json: dict) -> None:
+def say_windows(out: Output, track, analysis, labels: list[str], in_use: Callable | None, as_json: dict) -> None:
     """An analysis's top genre window by window; heard again with the model in use where the analysis keeps
-    none (`learn` re-predicts from stored embeddings), and then put in `as_json` (its JSON) too."""
+    none (`learn` re-predicts from stored embeddings), and then put in `as_json` (its JSON) too; not heard where
+    `in_use` is None (the file on a drive not connected)."""
     from desktop.services.classify import hear_again
 
     starts, probabilities, how = analysis.window_starts, analysis.window_probabilities, ""
     if not probabilities and analysis.probabilities and not track.missing:
+        if in_use is None:
+            out.say("  per window: none kept, and the file is on a drive not connected (shown once it is back)")
+            return
         try:
             model = in_use()
             if model.info.key != analysis.model_key:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -35,7 +36,9 @@ def cmd_set(args, out: Output) -> int:
     report = Library(sessions, settings.tag_options()).sync_files(files)
     # A file whose audio an earlier scan could not decode (a copy-protected .m4p, a download cut short) still takes
     # a genre set by hand: its tags were read. `set` refused it, with exit 2.
-    problems += [p for p in report.problems if not p.analysis_only]
+    problems += [p for p in report.problems if not p.analysis_only and not (p.away and args.no_write)]
+    problems = [dataclasses.replace(p, reason=f"{p.reason} (or `set --no-write` records the genre now, the file left "
+                                              "as it is)") if p.away else p for p in problems]
     unusable = {str(p.path) for p in problems}
     files = [f for f in files if f not in unusable]
     if not files:

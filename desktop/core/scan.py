@@ -76,6 +76,8 @@ class ScanProblem:
     # Not looked in (a folder unreadable for now, a link to one on a drive not connected): what the library holds
     # there is not known gone, and stays as it is.
     unwalked: bool = False
+    # A track the library knows, on a drive not connected: its genre can be recorded by hand, not written until it is.
+    away: bool = False
 
 
 def printable(path: str | Path) -> Path:

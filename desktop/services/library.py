@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import stat
@@ -338,6 +339,7 @@ class Library:
         report = SyncReport()
         with writer_lock(self.sessions), self.sessions() as s:
             left_out = self._left_out(s)
+            unplugged = functools.cache(lambda: self._unplugged(s, [Path(f) for f in self._recorded_folders(s)]))
             for path in paths:
                 path = Path(path).expanduser().absolute()
                 if reason := left_out_reason(path, left_out):  # `set` would have brought it back into the library
@@ -350,7 +352,7 @@ class Library:
                         continue
                     format_of(path)
                 except FileNotFoundError:
-                    report.problems.append(ScanProblem(path, "file not found"))
+                    report.problems.append(self._not_found(s, path, unplugged))
                     continue
                 except (OSError, GenreTaggerError) as exc:
                     reason = exc.reason if isinstance(exc, GenreTaggerError) else f"cannot read ({exc.strerror or exc})"
@@ -361,6 +363,16 @@ class Library:
                 self._sync_file(s, FoundFile.of(path, st), report, report.problems.append)
             s.commit()
         return report
+
+    @staticmethod
+    def _not_found(s: Session, path: Path, unplugged: Callable[[], list[Path]]) -> ScanProblem:
+        """A file named that is not there: on a drive not connected (one of the library's music folders gone or
+        emptied at once, see _unplugged), said so, and `away` where the library knows it; else not found."""
+        drive = holding_root(str(path), [str(r) for r in unplugged()])
+        if drive is None:
+            return ScanProblem(path, "file not found")
+        return ScanProblem(path, f"on a drive not connected ({drive}): connect it and try again",
+                           away=queries.track_by_path(s, str(path)) is not None)
 
     @staticmethod
     def _known_files(s: Session, roots: list[Path]) -> dict[str, KnownFile]:
