@@ -623,6 +623,25 @@ def test_tracks_on_a_drive_not_connected_are_said_so_and_take_a_genre_only_unwri
     assert [t["away"] for t in data["tracks"]] == [False] * 3
 
 
+def test_a_link_to_a_share_not_mounted_is_a_note_not_a_failed_scan(lib, capsys, tmp_path, unreadable_folders):
+    # A scan run each night while the NAS sleeps exited 1, "some files failed", as a drive not connected does not.
+    music, files = lib
+    nas = tmp_path / "nas"
+    files[0].parent.rename(nas)
+    (music / "a").symlink_to(nas)
+    assert main(["scan", str(music)]) == EXIT_OK
+    nas.rename(tmp_path / "asleep")
+    capsys.readouterr()
+    assert main(["scan", str(music)]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert f"note: {music / 'a'}: a link to {nas}, which is not there now (a drive not connected?): not scanned" in err
+    code, data = run_json(capsys, "scan", str(music))
+    assert code == EXIT_OK and [p["path"] for p in data["problems"]] == [str(music / "a")]
+    unreadable_folders.add("b")  # a folder it cannot read is a failure still
+    assert main(["scan", str(music)]) == EXIT_PARTIAL
+    assert f"warning: {music / 'b'}: cannot read folder (Permission denied)" in capsys.readouterr().err
+
+
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):
     music, files = lib
     main(["scan", str(music)])

@@ -103,7 +103,7 @@ def test_unreadable_folder_is_reported_and_the_walk_goes_on(tmp_path, unreadable
     found, problems = walk_names(tmp_path)
     assert found == ["y.mp3"]
     assert problems[0].path.name == "locked" and "Permission denied" in problems[0].reason
-    assert problems[0].unwalked  # its tracks are not known gone
+    assert problems[0].unwalked and not problems[0].away  # its tracks are not known gone; a failure all the same
 
 
 def test_a_link_to_music_or_a_folder_not_there_is_named_and_not_walked(tmp_path):
@@ -117,8 +117,8 @@ def test_a_link_to_music_or_a_folder_not_there_is_named_and_not_walked(tmp_path)
     found, problems = walk_names(tmp_path / "music")
     not_there = "which is not there now (a drive not connected?): not scanned"
     assert sorted(found) == ["here.mp3", "song.mp3"]
-    assert [(p.path.name, p.reason, p.unwalked) for p in problems] == [
-        ("best.flac", f"a link to {nas / 'best.flac'}, {not_there}", True)]
+    assert [(p.path.name, p.reason, p.unwalked, p.away) for p in problems] == [
+        ("best.flac", f"a link to {nas / 'best.flac'}, {not_there}", True, True)]
     (nas / "Album" / "song.mp3").unlink()
     (nas / "Album").rmdir()
     found, problems = walk_names(tmp_path / "music")

@@ -152,7 +152,7 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     try:
         report = scan_library(sessions, paths, settings, lambda: Analyzer(model, settings.analysis()),
                               lambda p: out.progress(p.done, p.total, started), cancel,
-                              on_problem=lambda p: out.warn(f"warning: {p.path}: {p.reason}"), walk_progress=out.walking)
+                              on_problem=lambda p: out.warn(f"{'note' if p.away else 'warning'}: {p.path}: {p.reason}"), walk_progress=out.walking)
     except KeyboardInterrupt:
         cancel.set()
         out.warn("cancelled; what was analysed is saved and the next scan carries on")
@@ -221,7 +221,9 @@ def scan_once(args, out: Output, sessions, settings: TaggingSettings, model, act
     }
     if written and say_stopped(out, len(written.left), WRITE_LEFT):
         return EXIT_CANCELLED
-    failed = errors or sync.problems or (written and written.failed)
+    # A link to a share not mounted is noted, as a music folder of a drive not connected is: no failure of a scan
+    # run from cron each night while the NAS sleeps.
+    failed = errors or [p for p in sync.problems if not p.away] or (written and written.failed)
     return EXIT_PARTIAL if failed else EXIT_OK
 
 

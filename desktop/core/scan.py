@@ -76,7 +76,8 @@ class ScanProblem:
     # Not looked in (a folder unreadable for now, a link to one on a drive not connected): what the library holds
     # there is not known gone, and stays as it is.
     unwalked: bool = False
-    # A track the library knows, on a drive not connected: its genre can be recorded by hand, not written until it is.
+    # On a drive not connected, as far as can be told (a link to a folder or a song not there now, a track the library
+    # knows in a music folder gone or emptied): no fault of the file's; a track's genre can still be recorded by hand.
     away: bool = False
 
 
@@ -294,7 +295,8 @@ def _walk(folder: Path, walked: _Walked, on_problem, on_leftover, skipped: Calla
             elif entry.is_symlink() and (is_supported(path) or not path.suffix) and not os.path.exists(path):
                 # A link to music, or to a folder (no extension), passed over in silence: its tracks went missing.
                 on_problem(ScanProblem(printable(path), f"a link to {printable(os.readlink(path))}, which is not there "
-                                                        "now (a drive not connected?): not scanned", unwalked=True))
+                                                        "now (a drive not connected?): not scanned", unwalked=True,
+                                       away=True))
         except OSError as exc:  # a file removed during the walk, a link that loops
             on_problem(ScanProblem(printable(path), f"cannot read ({exc.strerror or exc})", unwalked=True))
 
