@@ -124,6 +124,22 @@ def test_a_batch_with_a_file_changed_elsewhere_stays_undoable(env):
         env.tagger.undo()
 
 
+def test_an_undo_of_files_on_a_drive_not_connected_names_the_drive_and_goes_on_once_it_is_back(env, tmp_path):
+    # It said "file no longer exists (if it was moved, scan its new folder…)" of every file on a USB stick unplugged.
+    env.scan()
+    written = env.tagger.apply(env.tagger.plan(), "ours")
+    env.music.rename(tmp_path / "unplugged")
+    env.music.mkdir()  # its mount point, left empty
+    refused = env.tagger.undo()
+    reason = f"on a drive not connected ({env.music}): connect it and undo again"
+    paths = sorted(change.path for change in written.written)
+    assert sorted(refused.refused) == [(path, reason) for path in paths] and not refused.complete
+    env.music.rmdir()
+    (tmp_path / "unplugged").rename(env.music)
+    again = env.tagger.undo()
+    assert sorted(again.restored) == paths and again.complete
+
+
 def test_a_written_file_moved_and_rescanned_is_undone_where_it_now_is(env):
     # Undo looked only at the path written; a renamed file was refused as "no longer exists".
     env.scan()

@@ -235,6 +235,11 @@ def _respelt(s: Session, spellings: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def unplugged_now(s: Session) -> list[str]:
+    """The library's music folders not there now, or empty, that hold tracks in view: on a drive not connected."""
+    return [str(f) for f in Library._unplugged(s, [Path(f) for f in Library._recorded_folders(s)])]
+
+
 @dataclass(frozen=True, slots=True)  # one for each track of the folders a scan walks
 class KnownFile:
     """What a walk needs of a track to pass over its file unchanged: read for every track in one query, where a
@@ -339,7 +344,7 @@ class Library:
         report = SyncReport()
         with writer_lock(self.sessions), self.sessions() as s:
             left_out = self._left_out(s)
-            unplugged = functools.cache(lambda: self._unplugged(s, [Path(f) for f in self._recorded_folders(s)]))
+            unplugged = functools.cache(lambda: [Path(f) for f in unplugged_now(s)])
             for path in paths:
                 path = Path(path).expanduser().absolute()
                 if reason := left_out_reason(path, left_out):  # `set` would have brought it back into the library
@@ -648,7 +653,7 @@ class Library:
         """The library's music folders not there now, or empty, that hold tracks in view: a drive not connected, its
         tracks left as they are (see _unplugged); nothing can be written to them until it is."""
         with self.sessions() as s:
-            return [str(f) for f in self._unplugged(s, [Path(f) for f in self._recorded_folders(s)])]
+            return unplugged_now(s)
 
     @staticmethod
     def _unplugged(s: Session, roots: list[Path]) -> list[Path]:

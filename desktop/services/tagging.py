@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -18,7 +19,7 @@ from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genre_names import names_a_genre, shown_genre, tag_genres, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
 from desktop.core.safe_write import stat_before_reading
-from desktop.core.scan import changed_stamp, modified_stamp, within
+from desktop.core.scan import changed_stamp, holding_root, modified_stamp, within
 from desktop.core.tags import read_tags, write_genres
 from desktop.core.wording import sureness
 from desktop.services.album_genres import (
@@ -27,7 +28,7 @@ from desktop.services.album_genres import (
     folder_album_genres,
     settle_albums,
 )
-from desktop.services.library import current_genre, settle_tag_genres
+from desktop.services.library import current_genre, settle_tag_genres, unplugged_now
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
 from desktop.store.lock import writer_lock
@@ -528,9 +529,9 @@ class TagService:
             result = UndoResult(batch.id, batch.description)
             carried = select(func.count()).select_from(Correction).where(Correction.batch_id == batch.id)
             before = s.scalar(carried)
-            done = 0
+            done, away = 0, functools.cache(lambda: unplugged_now(s))  # looked at once, where a file is not there
             for entry in one_by_one(entries[::-1], progress, cancel):
-                self._undo_one(s, entry, result)
+                self._undo_one(s, entry, result, away)
                 done += 1
             result.left = len(entries) - done
             if result.complete:
@@ -551,10 +552,13 @@ class TagService:
                                                              JournalEntry.state == "written")
                         .order_by(JournalEntry.id.desc()).limit(1))
 
-    def _undo_one(self, s: Session, entry: JournalEntry, result: UndoResult) -> None:
+    def _undo_one(self, s: Session, entry: JournalEntry, result: UndoResult, away: Callable[[], list[str]]) -> None:
         path = self._where_now(s, entry)
         if not path.exists():
-            result.refused.append((entry.path, "file no longer exists (if it was moved, scan its new folder and undo again)"))
+            # A drive not connected is not a file moved away: "scan its new folder" sent the listener looking for one.
+            drive = holding_root(str(path), away())
+            result.refused.append((entry.path, f"on a drive not connected ({drive}): connect it and undo again" if drive
+                                   else "file no longer exists (if it was moved, scan its new folder and undo again)"))
             return
         seen = stat_before_reading(path)
         try:
