@@ -614,6 +614,12 @@ def test_tracks_on_a_drive_not_connected_are_said_so_and_take_a_genre_only_unwri
     capsys.readouterr()
     code, data = run_json(capsys, "show", str(files[0]))
     assert (data["corrected"], data["genre"]) == ("Drone", "Drone")
+    # Its folders are the library's tracks in them ("not in the library; scan its folder first", it said).
+    code, data = run_json(capsys, "forget", str(music / "a"))
+    assert code == EXIT_OK and data["forgotten"] == [str(files[0])]
+    code, data = run_json(capsys, "keep", str(music / "b"))
+    assert code == EXIT_PARTIAL and sorted(data["no_genre_tag"]) == sorted(map(str, files[1:]))  # their tags name none
+    assert main(["set", str(music / "a"), "Drone", "--no-write"]) == EXIT_OK
     music.rmdir()
     (tmp_path / "unplugged").rename(music)  # connected again: nothing said, and the genre set is written
     assert main(["scan", "--write"]) == EXIT_OK

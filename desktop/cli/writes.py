@@ -32,8 +32,9 @@ def cmd_set(args, out: Output) -> int:
     check_is_a_genre(args.genre)
     settings = TaggingSettings(id3_version=id3_version(args), keep_times=args.keep_times)
     sessions = open_sessions(args)
-    files, problems = files_to_set(args.paths)
-    report = Library(sessions, settings.tag_options()).sync_files(files)
+    library = Library(sessions, settings.tag_options())
+    files, problems = files_to_set(args.paths, library)
+    report = library.sync_files(files)
     # A file whose audio an earlier scan could not decode (a copy-protected .m4p, a download cut short) still takes
     # a genre set by hand: its tags were read. `set` refused it, with exit 2.
     problems += [p for p in report.problems if not p.analysis_only and not (p.away and args.no_write)]
@@ -60,10 +61,10 @@ def cmd_forget(args, out: Output) -> int:
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
-    files, problems = files_to_set(args.paths)
+    sessions = open_sessions(args)
+    files, problems = files_to_set(args.paths, Library(sessions))
     for p in problems:
         out.warn(f"warning: {p.path}: {p.reason}")
-    sessions = open_sessions(args)
     forgotten, unknown = TagService(sessions).forget_corrections(files)
     say_not_in_library(out, Library(sessions), unknown, files, "nothing to forget")
     for path in forgotten:
@@ -82,10 +83,10 @@ def cmd_keep(args, out: Output) -> int:
     from desktop.services.library import Library
     from desktop.services.tagging import TagService
 
-    files, problems = files_to_set(args.paths)
+    sessions = open_sessions(args)
+    files, problems = files_to_set(args.paths, Library(sessions))
     for p in problems:
         out.warn(f"warning: {p.path}: {p.reason}")
-    sessions = open_sessions(args)
     result = TagService(sessions).keep_file_genres(files)
     say_not_in_library(out, Library(sessions), result.unknown, files, "nothing to keep")
     for path in result.no_genre[:SHOWN]:  # a folder of untagged files: the first few, and how many more
@@ -121,13 +122,17 @@ def check_is_a_genre(genre: str) -> None:
         raise GenreTaggerError(genre, "a file, not a genre: the genre comes last (genre-tagger set PATH... GENRE)")
 
 
-def files_to_set(paths: list[str]) -> tuple[list[str], list]:
-    """Absolute paths of the files named and of the music files in the folders named; problems on the way."""
+def files_to_set(paths: list[str], library) -> tuple[list[str], list]:
+    """Absolute paths of the files named and of the music files in the folders named (of a folder not there now, on a
+    drive not connected, the library's tracks in it); problems on the way."""
     from desktop.core.scan import ScanProblem, walk_music
 
     files, problems = [], []
     for given in paths:
         path = Path(given).expanduser().absolute()
+        if not os.path.lexists(path) and (known := library.paths_under(path)):
+            files += known  # "not in the library; scan its folder first", it said of an album on a USB stick unplugged
+            continue
         if not path.is_dir():
             files.append(str(path))  # a missing or unreadable file is named by the sync that follows
             continue

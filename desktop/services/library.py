@@ -649,6 +649,11 @@ class Library:
         with self.sessions() as s:
             return sum(1 for _ in self._paths_under(s, Path(folder).expanduser().absolute(), missing))
 
+    def paths_under(self, folder: str | Path) -> list[str]:
+        """The paths of the tracks in view under `folder`, from the library alone (the folder may not be there now)."""
+        with self.sessions() as s:
+            return [path for _, path in self._paths_under(s, Path(folder).expanduser().absolute())]
+
     def unplugged(self) -> list[str]:
         """The library's music folders not there now, or empty, that hold tracks in view: a drive not connected, its
         tracks left as they are (see _unplugged); nothing can be written to them until it is."""
