@@ -1272,6 +1272,31 @@ def test_a_genre_set_on_a_track_of_a_drive_not_connected_stands_and_is_written_o
     assert read_tags(song).genres == ("Krautrock",)
 
 
+def test_an_undo_of_a_write_to_a_drive_not_connected_names_the_drive_and_says_it_restored_nothing(qtbot, window, tmp_path):
+    # It said "Undo done", and Problems said the genre was set and Apply would write it once the drive was back.
+    usb = tmp_path / "usb"
+    song = make_track(usb / "Band", "song", "beats", "flac", 3.0, seed=1)
+    window.settings.folders = [*window.settings.folders, str(usb)]
+    scan(qtbot, window)
+    track_id = next(r.id for r in window.table_model.all_rows() if r.path == str(song))
+    window.correct([track_id], "Krautrock")
+    wait_write(qtbot, window)
+    usb.rename(tmp_path / "away")
+    usb.mkdir()  # its mount point, left empty
+    scan(qtbot, window)  # greyed
+    window.undo_last()
+    wait_write(qtbot, window)
+    assert window.errors.item(window.errors.count() - 1).text() == (f"{song}: on a drive not connected ({usb}): connect "
+                                                                    "it and undo again")
+    assert window.statusBar().currentMessage() == ("Undo done: restored 0 files, refused 1 (named in Problems; undo "
+                                                   "again once they can be)")
+    usb.rmdir()
+    (tmp_path / "away").rename(usb)
+    window.undo_last()
+    wait_write(qtbot, window)
+    assert read_tags(song).genres == () and window.statusBar().currentMessage().startswith("Undo done; took back 1 genre")
+
+
 def test_the_review_names_predictions_against_your_albums_and_turns_one_genre_per_album_on_then_reviews_again(
         qtbot, window, monkeypatch):
     from desktop.ui.review_dialog import ReviewDialog

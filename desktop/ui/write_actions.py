@@ -94,9 +94,11 @@ class WriteActions:
 
     def _write_finished(self, result):
         self._write_done()
-        for path, reason in getattr(result, "failed", []) + getattr(result, "refused", []):
+        for path, reason in getattr(result, "failed", []):
             # A genre set on a greyed track stands: the file takes it once the drive is back (AWAY_UNWRITTEN).
             self.report_problem(path, AWAY_UNWRITTEN if self.table_model.is_away(path) else reason)
+        for path, reason in getattr(result, "refused", []):  # an undo's: said of its genre set, AWAY_UNWRITTEN misled
+            self.report_problem(path, reason)
         self.refresh_changed()
         text = stopped_words(result) or (self._write_text(result) if callable(self._write_text) else self._write_text)
         self.statusBar().showMessage(text, 8000)
@@ -325,7 +327,11 @@ class WriteActions:
         done = "Undo done" if batch_id is None else f"Undid batch {batch_id}"
 
         def said(result) -> str:  # an undo of a correction's write forgets the correction too
-            return done + (f"; took back {count(result.corrections, 'genre')} set by hand" if result.corrections else "")
+            # "Undo done" was said of an undo that restored nothing, every file refused (a drive not connected).
+            refused = (f": restored {count(len(result.restored), 'file')}, refused {len(result.refused)} (named in "
+                       "Problems; undo again once they can be)" if result.refused else "")
+            return done + refused + (f"; took back {count(result.corrections, 'genre')} set by hand"
+                                     if result.corrections else "")
 
         return self.run_write(lambda report, cancel: service.undo(batch_id, progress=report, cancel=cancel), said,
                               also_finished=self._relearn_after(), doing="Undoing")
