@@ -10,6 +10,7 @@ import sys
 import time
 from datetime import datetime, timedelta, timezone
 
+import mutagen
 import pytest
 
 from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
@@ -897,6 +898,60 @@ def test_every_path_a_listener_types_passes_the_path_check(path):
     from desktop.core.paths import named_path
 
     assert named_path(path) == path
+
+
+@pytest.fixture
+def case_insensitive(monkeypatch):
+    """Folders that find a name in any case, as macOS's, Windows' and a USB stick's exFAT do (each listing its own
+    spelling): os.path.lexists as such a file system answers it."""
+    real = os.path.lexists
+
+    def lexists(path) -> bool:
+        found = os.sep if os.path.isabs(path) else os.curdir
+        for part in os.path.normpath(path).split(os.sep)[1 if os.path.isabs(path) else 0:]:
+            spelled = [e for e in (os.listdir(found) if os.path.isdir(found) else []) if e.casefold() == part.casefold()]
+            if not spelled:
+                return False
+            found = os.path.join(found, spelled[0])
+        return real(found)
+
+    monkeypatch.setattr(os.path, "lexists", lexists)
+
+
+def test_a_path_typed_in_another_case_is_taken_as_its_folders_spell_it(tmp_path, case_insensitive):
+    # `set ~/music/song.flac Jazz` on a Mac stored a second track of ~/Music/Song.flac, and its write renamed the file.
+    from desktop.core.paths import named_path
+
+    song = tmp_path / "Music" / "Album" / "Song.flac"
+    song.parent.mkdir(parents=True)
+    song.write_bytes(b"x")
+    assert named_path(str(tmp_path / "music" / "ALBUM" / "song.flac")) == str(song)
+    assert named_path(str(tmp_path / "MUSIC")) == str(tmp_path / "Music")
+    assert named_path(str(tmp_path / "music" / "new.flac")) == str(tmp_path / "Music" / "new.flac")  # not there yet
+
+
+def test_a_path_typed_in_another_case_on_a_case_sensitive_disk_is_left_as_typed(tmp_path):
+    # There, Music is not music: the folder named is not there, and no other folder is taken for it.
+    from desktop.core.paths import named_path
+
+    (tmp_path / "music").mkdir()
+    assert named_path(str(tmp_path / "Music")) == str(tmp_path / "Music")
+
+
+def test_a_write_through_another_spelling_keeps_the_files_name(tmp_path, case_insensitive):
+    # The tagged copy was put in place under the spelling given: the listener's Song.flac became song.flac.
+    from desktop.core.safe_write import safe_modify
+
+    song = make_track(tmp_path / "Music", "Song", "tones", "flac", 2.0, seed=1)
+    typed = tmp_path / "music" / song.name.lower()
+
+    def tag(copy):
+        audio = mutagen.File(copy)
+        audio["genre"] = "Jazz"
+        audio.save()
+
+    safe_modify(typed, tag, lambda path: None)
+    assert os.listdir(song.parent) == [song.name] and read_tags(song).genres == ("Jazz",)
 
 
 @pytest.mark.parametrize("argv", [["list", "--genre", ""], ["list", "--genre", "  "], ["playlist", "", "-o", "x.m3u8"]])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import unicodedata
 from pathlib import Path
 
 from desktop.core.errors import GenreTaggerError
@@ -31,7 +32,47 @@ def named_path(text: str) -> str:
     if (size := len(os.fsencode(longest))) > NAME_MAX:
         raise argparse.ArgumentTypeError(f"{text}: a name in it is {size} bytes long, where file systems allow "
                                          f"{NAME_MAX} (beginning {longest[:40]!r})")
-    return text
+    return spelled_as_on_disk(text)
+
+
+def spelled_as_on_disk(text: str) -> str:
+    """A path with each part that names a file or folder spelled as its folder lists it, where a case-insensitive file
+    system (macOS, Windows, a USB stick's exFAT) let the typed spelling reach it: `set ~/music/song.flac` stored a
+    second track of ~/Music/Song.flac, and its write renamed the file song.flac. `text` itself where nothing differs."""
+    path = Path(text)
+    if not path.parts:
+        return text
+    fixed = Path(path.anchor) if path.anchor else Path(listed_name(Path(os.curdir), path.parts[0]))
+    for part in path.parts[1:]:
+        fixed /= listed_name(fixed, part)
+    return text if str(fixed) == str(path) else str(fixed)  # compared as text: Windows' paths compare case aside
+
+
+def _folded(name: str) -> str:
+    """A name as a case-insensitive file system compares it: case and Unicode composition aside (macOS keeps é as
+    e and an accent)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
+def listed_name(folder: Path, name: str) -> str:
+    """`name` as `folder` lists it: the spelling of the file or folder a case-insensitive file system finds by `name`;
+    `name` itself where the folder lists it so, holds no other spelling of it, or cannot be read."""
+    other = name.swapcase()
+    if name in ("", os.curdir, os.pardir) or other == name:
+        return name  # no letters: no other spelling to find
+    try:
+        # Only a name found, in a folder that also finds another spelling of it, is looked for in the listing (3 ms for
+        # a folder of 10,000 files): a case-sensitive file system finds no other spelling, and a name not found there
+        # is no other file's (/tmp/W3 is not /tmp/w3).
+        if not (os.path.lexists(folder / name) and os.path.lexists(folder / other)):
+            return name
+        listed = os.listdir(folder)
+    except (OSError, ValueError):  # unreadable, or a name no file system takes: looked at by the caller, as given
+        return name
+    if name in listed:
+        return name
+    matches = [entry for entry in listed if _folded(entry) == _folded(name)]
+    return matches[0] if len(matches) == 1 else name
 
 
 def cut_name(text: str, most: int) -> str:

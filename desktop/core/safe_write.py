@@ -22,7 +22,7 @@ from pathlib import Path
 
 from desktop.core.errors import AudioDecodeError, TagWriteError
 from desktop.core.fingerprint import audio_hash
-from desktop.core.paths import NAME_MAX, on_read_only_mount
+from desktop.core.paths import NAME_MAX, on_read_only_mount, spelled_as_on_disk
 
 TEMP_MARK = ".genre-tagger-tmp"
 # Our own copies only: a leading dot, any name, the mark, then the original's extension.
@@ -165,6 +165,9 @@ def safe_modify(path: Path, modify: Callable[[Path], None], check_readable: Call
     while it was copied and tagged: another program wrote it, and its change stays.
     """
     path = write_target(Path(path))
+    # As its folders list it: the copy put in place under another spelling (song.flac for Song.flac, on a
+    # case-insensitive file system) renamed the listener's file.
+    path = Path(spelled_as_on_disk(str(path)))
     try:
         st = path.stat()
     except OSError as exc:
