@@ -630,6 +630,28 @@ def test_tracks_on_a_drive_not_connected_are_said_so_and_take_a_genre_only_unwri
     assert [t["away"] for t in data["tracks"]] == [False] * 3
 
 
+def test_list_and_show_do_not_wait_for_a_music_folder_that_does_not_answer(lib, capsys, monkeypatch):
+    # Whether a folder is there is asked of the file system: a share that hangs (a hard NFS mount, its server down)
+    # must not hold up a listing from the database.
+    import threading
+
+    from desktop.cli import tracks
+    from desktop.services import library
+
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    answer = threading.Event()
+    monkeypatch.setattr(tracks, "FOLDERS_ANSWER_S", 0.2, raising=False)
+    monkeypatch.setattr(library, "holds_anything", lambda folder: answer.wait(30))
+    try:
+        code, data = run_json(capsys, "list")
+        assert code == EXIT_OK and len(data["tracks"]) == 3 and not any(t["away"] for t in data["tracks"])
+        assert main(["show", str(files[0])]) == EXIT_OK and "away:" not in capsys.readouterr().out
+    finally:
+        answer.set()
+
+
 def test_a_link_to_a_share_not_mounted_is_a_note_not_a_failed_scan(lib, capsys, tmp_path, unreadable_folders):
     # A scan run each night while the NAS sleeps exited 1, "some files failed", as a drive not connected does not.
     music, files = lib

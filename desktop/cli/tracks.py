@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import shlex
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -25,6 +26,21 @@ from desktop.store.schema import display_status
 
 # Said of tracks or a track on a music folder not there now (Library.unplugged), after a count or "away:".
 AWAY = "on a drive not connected ({drive})"
+
+
+# How long a listing waits for the music folders to answer whether they are there (Library.unplugged).
+FOLDERS_ANSWER_S = 2.0
+
+
+def unplugged_if_answered(library) -> list[str]:
+    """The library's music folders on a drive not connected, where they all answer within FOLDERS_ANSWER_S; else none
+    said: `list` and `show` read the database, and a share that does not answer (a NAS waking, a hard NFS mount whose
+    server is down) must not hold them up."""
+    found: list[list[str]] = []
+    looking = threading.Thread(target=lambda: found.append(library.unplugged()), daemon=True)  # left behind if stuck
+    looking.start()
+    looking.join(FOLDERS_ANSWER_S)
+    return found[0] if found else []
 
 
 def shown_status(t) -> str:
@@ -80,7 +96,7 @@ def cmd_list(args, out: Output) -> int:
                                            matches=queries.search_matches(args.search) if args.search else None)
         if not tracks:
             out.note(empty_listing_hint(s, args))
-        drives = Library(sessions).unplugged()
+        drives = unplugged_if_answered(Library(sessions))
         is_away = within(drives) if drives else lambda path: False
         if out.as_json:  # one or the other: building both took a second of 100,000 tracks
             out.data = {"tracks": [dict(track_dict(t), away=is_away(t.path), **({"review": why[t.id]} if why else {}))
@@ -190,7 +206,7 @@ def cmd_show(args, out: Output) -> int:
             shown = ("-" if v in (None, "") or v is False else "yes" if v is True
                      else sureness(v, 3) if isinstance(v, float) else v)  # not 0.43240758776664734
             out.say(f"{k:>12}: {shown}")
-        drive = holding_root(track.path, Library(sessions).unplugged())
+        drive = holding_root(track.path, unplugged_if_answered(Library(sessions)))
         out.data["away"] = drive is not None
         if drive is not None and not track.missing:  # kept as it was: neither heard nor written until it is back
             out.say(f"        away: {AWAY.format(drive=drive)}: shown as the last scan found it")
