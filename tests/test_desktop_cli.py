@@ -652,6 +652,34 @@ def test_list_and_show_do_not_wait_for_a_music_folder_that_does_not_answer(lib, 
         answer.set()
 
 
+def test_a_music_folder_renamed_and_scanned_by_its_new_name_is_no_longer_called_a_drive_not_connected(lib, capsys):
+    # ~/Music renamed ~/Musik and scanned there: every later `scan` said of ~/Music "not there now, or empty (a drive
+    # not connected?)", and `folders` listed it with 0 tracks, for good.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    renamed = music.with_name("Musik")
+    music.rename(renamed)
+    capsys.readouterr()
+    code, data = run_json(capsys, "scan", str(renamed))
+    assert code == EXIT_OK and data["sync"]["moved"] == 3
+    capsys.readouterr()
+    assert main(["scan"]) == EXIT_OK
+    err = capsys.readouterr().err
+    assert err == (f"note: {music}: not there now, and none of the library's tracks is in it any more (moved "
+                   "elsewhere); no longer one of its music folders\n")
+    assert run_json(capsys, "folders")[1]["folders"] == [str(renamed)]
+    assert main(["scan"]) == EXIT_OK and not capsys.readouterr().err
+    capsys.readouterr()
+    music.mkdir()
+    (renamed / "b").rename(music / "b")  # one album back under the old name, the rest still renamed: both hold tracks
+    assert main(["scan", str(music)]) == EXIT_OK
+    renamed.rename(renamed.with_name("elsewhere"))  # a drive not connected: its tracks stay, so does its folder
+    capsys.readouterr()
+    assert main(["scan"]) == EXIT_OK
+    assert f"note: {renamed}: not there now, or empty (a drive not connected?)" in capsys.readouterr().err
+    assert run_json(capsys, "folders")[1]["folders"] == sorted([str(music), str(renamed)])
+
+
 def test_a_link_to_a_share_not_mounted_is_a_note_not_a_failed_scan(lib, capsys, tmp_path, unreadable_folders):
     # A scan run each night while the NAS sleeps exited 1, "some files failed", as a drive not connected does not.
     music, files = lib

@@ -43,6 +43,9 @@ def cmd_scan(args, out: Output) -> int:
     sessions = open_sessions(args)
     if not args.paths:  # `genre-tagger scan`: the library again, as the window's Scan does
         library = Library(sessions)
+        for folder in library.forget_emptied_folders():
+            out.warn(f"note: {folder}: not there now, and none of the library's tracks is in it any more (moved "
+                     "elsewhere); no longer one of its music folders")
         args.paths = library.folders()
         absent = sorted(set(library.recorded_folders()) - set(args.paths))
         for folder in absent:

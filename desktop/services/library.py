@@ -792,6 +792,20 @@ class Library:
         """The folders this library's scans walked (from the window or the command line), where they still are."""
         return [folder for folder in self.recorded_folders() if os.path.isdir(folder)]
 
+    def forget_emptied_folders(self) -> list[str]:
+        """Take out of the library's record the music folders not there now that hold none of its tracks (their music
+        moved elsewhere, say ~/Music renamed ~/Musik and scanned there), and return them: a scan of the library named
+        each "a drive not connected?" for good. One holding tracks, in view or missing, is kept (a drive not
+        connected; music that may come back)."""
+        with writer_lock(self.sessions), self.sessions() as s:
+            emptied = [folder for folder in self._recorded_folders(s) if not os.path.lexists(folder)
+                       and not any(True for _ in self._paths_under(s, Path(folder)))
+                       and not any(True for _ in self._paths_under(s, Path(folder), missing=True))]
+            if emptied:
+                self._record_folders(s, drop=[Path(f) for f in emptied])
+                s.commit()
+        return emptied
+
     def recorded_folders(self) -> list[str]:
         """The folders this library's scans walked, also those not there now (a drive not mounted)."""
         with self.sessions() as s:
