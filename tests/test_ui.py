@@ -1272,6 +1272,16 @@ def test_a_genre_set_on_a_track_of_a_drive_not_connected_stands_and_is_written_o
     assert read_tags(song).genres == ("Krautrock",)
 
 
+def test_a_music_folder_renamed_away_says_settings_takes_it_off(qtbot, window, tmp_path):
+    # ~/Music renamed ~/Musik, both in Settings: "~/Music: no such file or folder" at every scan, and nothing said of
+    # what ends it.
+    gone = str(tmp_path / "Music renamed away")
+    window.settings.folders = [*window.settings.folders, gone]
+    scan(qtbot, window)
+    problems = [window.errors.item(i).text() for i in range(window.errors.count())]
+    assert f"{gone}: no such file or folder now (renamed or removed?); Settings takes it off your music folders" in problems
+
+
 def test_an_undo_of_a_write_to_a_drive_not_connected_names_the_drive_and_says_it_restored_nothing(qtbot, window, tmp_path):
     # It said "Undo done", and Problems said the genre was set and Apply would write it once the drive was back.
     usb = tmp_path / "usb"

@@ -109,6 +109,18 @@ def test_more_folders_than_the_limit_are_counted_not_watched(qtbot, tmp_path):
     assert watch.watching() == 0
 
 
+def test_a_folder_gone_since_it_was_listed_is_not_counted_as_one_past_the_limit(qtbot, tmp_path):
+    # The folders are listed in the background; one renamed meanwhile failed to be watched, and the window said
+    # "watching 0 folders for new music; 2 more are not watched (past 20,000, or the system's limit …)".
+    for name in ("Music", "Music/A"):
+        touch(tmp_path / name / "song.mp3")
+    listed = music_folder_names([tmp_path / "Music"])
+    (tmp_path / "Music").rename(tmp_path / "Musik")
+    watch = FolderWatch()
+    watch.watch(listed)
+    assert (watch.watching(), watch.unwatched) == (0, 0)
+
+
 @pytest.fixture
 def watched_window(qtbot, tmp_path, exported_model):
     music = tmp_path / "music"

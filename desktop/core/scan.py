@@ -81,6 +81,9 @@ class ScanProblem:
     away: bool = False
 
 
+NO_SUCH_PATH = "no such file or folder"  # a folder or file to scan, named by the listener, not there
+
+
 def printable(path: str | Path) -> Path:
     """A path safe to print and store: undecodable bytes of a file name shown as \\xNN escapes."""
     return Path(os.fsencode(path).decode("utf-8", "backslashreplace"))
@@ -202,7 +205,7 @@ def _walk_roots(roots: list, on_problem, on_leftover, left_out: list) -> Iterato
             yield from _root_file(root.absolute(), walked, on_problem)
             continue
         if not root.is_dir():
-            on_problem(ScanProblem(printable(root), "not a folder or a file" if root.exists() else "no such file or folder"))
+            on_problem(ScanProblem(printable(root), "not a folder or a file" if root.exists() else NO_SUCH_PATH))
             continue
         if tree := system_tree(root):
             on_problem(ScanProblem(printable(root), f"is in {tree}, the system's own files, not music; not walked"))

@@ -5,6 +5,7 @@ place, and neither changes the names a scan looks at."""
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
@@ -50,7 +51,10 @@ class FolderWatch(QObject):
         new = [folder for folder in wanted if folder not in watched]
         failed = set(self._watcher.addPaths(new)) if new else set()
         self._names = {folder: folders[folder] for folder in wanted if folder not in failed}
-        self.unwatched = len(folders) - len(self._names)
+        # A folder gone since it was listed (renamed, a drive unplugged meanwhile) is nothing to watch, and no sign of
+        # the system's limit: "watching 0 folders; 2 more are not watched (past 20,000, …)" was said of two.
+        went = sum(1 for folder in failed if not os.path.isdir(folder))
+        self.unwatched = len(folders) - len(self._names) - went
         if self.unwatched:
             log.warning("watching %d music folders for changes; %d more are not watched (limit %d, or the "
                         "system's: fs.inotify.max_user_watches)", len(self._names), self.unwatched, limit)

@@ -9,7 +9,7 @@ from desktop.core.errors import GenreTaggerError
 from desktop.core.folder_changes import music_folder_names, outside_unplugged
 from desktop.core.model import GenreModel
 from desktop.core.progress_text import scan_progress, walk_progress
-from desktop.core.scan import within
+from desktop.core.scan import NO_SUCH_PATH, within
 from desktop.core.wording import count
 from desktop.services.learning import active_model, lost_model_warning, readiness, relearn_hint
 from desktop.services.library import Library, SyncProgress
@@ -230,6 +230,8 @@ class ScanActions:
         if not outcome.cancelled:  # every music folder was scanned: all it found away
             self._set_away(outcome.sync.unplugged)
         for path, reason in outcome.problems:
+            if reason == NO_SUCH_PATH and path in self.settings.folders:  # said at every scan: what ends it
+                reason = f"{NO_SUCH_PATH} now (renamed or removed?); Settings takes it off your music folders"
             self.report_problem(path, reason)
         state = "cancelled" if outcome.cancelled else "done"
         aside = f", {count(outcome.set_aside, 'track')} of folders removed or left out taken out" if outcome.set_aside else ""
