@@ -73,7 +73,7 @@ def test_folders_lists_the_librarys_folders_and_leaves_one_out_and_takes_it_back
     code, data = run_json(capsys, "folders")
     assert (code, data) == (EXIT_OK, {"folders": [str(music)], "left_out": [str(music / "b")],
                                       "tracks": {str(music): 1}, "left_out_tracks": {str(music / "b"): 2},
-                                      "spoken_word": [], "kept_as_music": []})
+                                      "unplugged": [], "spoken_word": [], "kept_as_music": []})
     assert main(["folders"]) == EXIT_OK
     assert f"left out:     {music / 'b'}  (2 tracks kept out of view, with their corrections)" in capsys.readouterr().out
     assert main(["scan", str(music / "b")]) == EXIT_PARTIAL
@@ -697,6 +697,21 @@ def test_a_link_to_a_share_not_mounted_is_a_note_not_a_failed_scan(lib, capsys, 
     unreadable_folders.add("b")  # a folder it cannot read is a failure still
     assert main(["scan", str(music)]) == EXIT_PARTIAL
     assert f"warning: {music / 'b'}: cannot read folder (Permission denied)" in capsys.readouterr().err
+
+
+def test_a_genre_set_on_a_file_that_cannot_be_written_says_it_stands_unwritten(lib, capsys):
+    # "genre set to Drone by hand", then "error: …: file is read-only": set or not? It is, in the library.
+    music, files = lib
+    assert main(["scan", str(music)]) == EXIT_OK
+    files[0].chmod(0o444)
+    capsys.readouterr()
+    assert main(["set", str(files[0]), "Drone"]) == EXIT_PARTIAL
+    assert capsys.readouterr().err == (f"error: {files[0]}: file is read-only; not forcing a write\nnote: the genre "
+                                       "stays set by hand in the library on the 1 file not written; `genre-tagger set` "
+                                       "again writes it once the file can be\n")
+    assert run_json(capsys, "show", str(files[0]))[1]["corrected"] == "Drone" and not read_tags(files[0]).genres
+    files[0].chmod(0o644)
+    assert main(["set", str(files[0]), "Drone"]) == EXIT_OK and read_tags(files[0]).genres == ("Drone",)
 
 
 def test_playlist_is_relative_utf8(lib, capsys, tmp_path):

@@ -53,6 +53,9 @@ def cmd_set(args, out: Output) -> int:
     what = files[0] if len(files) == 1 else count(len(files), "file")
     out.say(f"{what}: genre set to {genre} by hand (protected from automatic tagging)")
     code = print_write(out, result)
+    if result.failed:  # "genre set … by hand", then an error: was it set or not?
+        out.warn(f"note: the genre stays set by hand in the library on the {count(len(result.failed), 'file')} not "
+                 "written; `genre-tagger set` again writes it once the file can be")
     return EXIT_PARTIAL if problems else code
 
 
