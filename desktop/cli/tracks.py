@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import functools
+import logging
 import shlex
 import threading
 from collections.abc import Callable
 from pathlib import Path
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from desktop.cli.output import (
     EXIT_OK,
@@ -24,6 +27,8 @@ from desktop.core.wording import columns, count, fitted, shortened, sureness
 from desktop.services.settings import TaggingSettings
 from desktop.store.schema import display_status
 
+log = logging.getLogger(__name__)
+
 # Said of tracks or a track on a music folder not there now (Library.unplugged), after a count or "away:".
 AWAY = "on a drive not connected ({drive})"
 
@@ -37,7 +42,14 @@ def unplugged_if_answered(library) -> list[str]:
     said: `list` and `show` read the database, and a share that does not answer (a NAS waking, a hard NFS mount whose
     server is down) must not hold them up."""
     found: list[list[str]] = []
-    looking = threading.Thread(target=lambda: found.append(library.unplugged()), daemon=True)  # left behind if stuck
+
+    def look() -> None:
+        try:
+            found.append(library.unplugged())
+        except (OSError, SQLAlchemyError):  # what the listing itself read, it has said: nothing more to say here
+            log.debug("could not tell which music folders are there", exc_info=True)
+
+    looking = threading.Thread(target=look, daemon=True)  # left behind if stuck
     looking.start()
     looking.join(FOLDERS_ANSWER_S)
     return found[0] if found else []
@@ -96,7 +108,7 @@ def cmd_list(args, out: Output) -> int:
                                            matches=queries.search_matches(args.search) if args.search else None)
         if not tracks:
             out.note(empty_listing_hint(s, args))
-        drives = unplugged_if_answered(Library(sessions))
+        drives = unplugged_if_answered(Library(sessions)) if tracks else []  # no library yet: none to look for
         is_away = within(drives) if drives else lambda path: False
         if out.as_json:  # one or the other: building both took a second of 100,000 tracks
             out.data = {"tracks": [dict(track_dict(t), away=is_away(t.path), **({"review": why[t.id]} if why else {}))
