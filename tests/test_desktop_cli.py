@@ -662,7 +662,9 @@ def test_a_music_folder_renamed_and_scanned_by_its_new_name_is_no_longer_called_
     capsys.readouterr()
     code, data = run_json(capsys, "scan", str(renamed))
     assert code == EXIT_OK and data["sync"]["moved"] == 3
-    capsys.readouterr()
+    assert main(["folders"]) == EXIT_OK
+    assert (f"music folder: {music}  (0 tracks; not there now, and holding no track of the library: the next "
+            "`genre-tagger scan` forgets it)") in capsys.readouterr().out
     assert main(["scan"]) == EXIT_OK
     err = capsys.readouterr().err
     assert err == (f"note: {music}: not there now, and none of the library's tracks is in it any more (moved "

@@ -66,13 +66,15 @@ def cmd_folders(args, out: Output) -> int:
     folders, left_out = library.recorded_folders(), library.left_out()
     tracks = {folder: library.tracks_under(folder) for folder in folders}
     kept = {folder: library.tracks_under(folder, missing=True) for folder in left_out}
-    spoken, unplugged = library.spoken_word(), library.unplugged()
+    spoken, unplugged, emptied = library.spoken_word(), library.unplugged(), library.emptied_folders()
     out.data = {"folders": folders, "left_out": left_out, "tracks": tracks, "left_out_tracks": kept, "unplugged": unplugged,
                 "spoken_word": [vars(f) for f in spoken], "kept_as_music": library.kept_as_music(), **done}
     for folder in folders:
         out.say(f"music folder: {folder}  ({count(tracks[folder], 'track')}"
                 + ("; not there now, or empty: a drive not connected? its tracks are kept as they are until it is back)"
-                   if folder in unplugged else ")" if os.path.isdir(folder) else "; not there now)"))
+                   if folder in unplugged else ")" if os.path.isdir(folder)
+                   else "; not there now, and holding no track of the library: the next `genre-tagger scan` forgets it)"
+                   if folder in emptied else "; not there now)"))
     for folder in left_out:
         out.say(f"left out:     {folder}  ({count(kept[folder], 'track')} kept out of view, with their corrections)")
     for folder in out.data["kept_as_music"]:

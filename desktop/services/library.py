@@ -798,13 +798,21 @@ class Library:
         each "a drive not connected?" for good. One holding tracks, in view or missing, is kept (a drive not
         connected; music that may come back)."""
         with writer_lock(self.sessions), self.sessions() as s:
-            emptied = [folder for folder in self._recorded_folders(s) if not os.path.lexists(folder)
-                       and not any(True for _ in self._paths_under(s, Path(folder)))
-                       and not any(True for _ in self._paths_under(s, Path(folder), missing=True))]
-            if emptied:
+            if emptied := self._emptied(s):
                 self._record_folders(s, drop=[Path(f) for f in emptied])
                 s.commit()
         return emptied
+
+    def emptied_folders(self) -> list[str]:
+        """The music folders `forget_emptied_folders` would take out of the record now."""
+        with self.sessions() as s:
+            return self._emptied(s)
+
+    @staticmethod
+    def _emptied(s: Session) -> list[str]:
+        return [folder for folder in Library._recorded_folders(s) if not os.path.lexists(folder)
+                and not any(True for _ in Library._paths_under(s, Path(folder)))
+                and not any(True for _ in Library._paths_under(s, Path(folder), missing=True))]
 
     def recorded_folders(self) -> list[str]:
         """The folders this library's scans walked, also those not there now (a drive not mounted)."""
