@@ -205,10 +205,11 @@ def cmd_show(args, out: Output) -> int:
     from desktop.store.schema import Analysis
 
     sessions = open_sessions(args, out)
+    library = Library(sessions)
     with sessions() as s:
         track = queries.track_of_file(s, str(Path(args.file).expanduser().absolute()))
         if track is None:
-            raise GenreTaggerError(args.file, Library(sessions).why_not_here(args.file))
+            raise GenreTaggerError(args.file, library.why_not_here(args.file))
         analyses = list(s.scalars(select(Analysis).where(Analysis.track_id == track.id)))
         out.data = dict(track_dict(track), analyses=[
             {"model": a.model_key, "status": a.status, "top": a.top_genre, "confidence": a.confidence,
@@ -218,13 +219,14 @@ def cmd_show(args, out: Output) -> int:
             shown = ("-" if v in (None, "") or v is False else "yes" if v is True
                      else sureness(v, 3) if isinstance(v, float) else v)  # not 0.43240758776664734
             out.say(f"{k:>12}: {shown}")
-        drive = holding_root(track.path, unplugged_if_answered(Library(sessions)))
+        # Kept as it was: neither heard nor written until it is back (a missing track's file was gone before).
+        drive = None if track.missing else holding_root(track.path, unplugged_if_answered(library))
         out.data["away"] = drive is not None
-        if drive is not None and not track.missing:  # kept as it was: neither heard nor written until it is back
+        if drive is not None:
             out.say(f"        away: {AWAY.format(drive=drive)}: shown as the last scan found it")
         if track.missing:  # kept with its history: a moved file, a drive not mounted, a folder left out or removed
             out.data["missing"] = True
-            left_out = left_out_reason(track.path, Library(sessions).left_out())
+            left_out = left_out_reason(track.path, library.left_out())
             out.say(f"     missing: not in the library now ({left_out or 'not found by the last scan of its folder'})")
         spellings = queries.library_spellings(s)
         album = album_genre_of(s, track.id)

@@ -65,11 +65,12 @@ def cmd_forget(args, out: Output) -> int:
     from desktop.services.tagging import TagService
 
     sessions = open_sessions(args)
-    files, problems = files_to_set(args.paths, Library(sessions))
+    library = Library(sessions)
+    files, problems = files_to_set(args.paths, library)
     for p in problems:
         out.warn(f"warning: {p.path}: {p.reason}")
     forgotten, unknown = TagService(sessions).forget_corrections(files)
-    say_not_in_library(out, Library(sessions), unknown, files, "nothing to forget")
+    say_not_in_library(out, library, unknown, files, "nothing to forget")
     for path in forgotten:
         out.say(f"{path}: the genre set by hand is forgotten; its predicted genre shows again (the file is unchanged)")
     if not forgotten:
@@ -87,11 +88,12 @@ def cmd_keep(args, out: Output) -> int:
     from desktop.services.tagging import TagService
 
     sessions = open_sessions(args)
-    files, problems = files_to_set(args.paths, Library(sessions))
+    library = Library(sessions)
+    files, problems = files_to_set(args.paths, library)
     for p in problems:
         out.warn(f"warning: {p.path}: {p.reason}")
     result = TagService(sessions).keep_file_genres(files)
-    say_not_in_library(out, Library(sessions), result.unknown, files, "nothing to keep")
+    say_not_in_library(out, library, result.unknown, files, "nothing to keep")
     for path in result.no_genre[:SHOWN]:  # a folder of untagged files: the first few, and how many more
         out.warn(f"warning: {path}: its tag names no genre; nothing to keep (genre-tagger set FILE GENRE sets one)")
     if len(result.no_genre) > SHOWN:
