@@ -673,9 +673,9 @@ class Library:
                 if not holds_anything(holding_root(str(r), recorded) or r) and Library._holds_tracks(s, r)]
 
     @staticmethod
-    def _holds_tracks(s: Session, folder: Path) -> bool:
-        """Whether tracks in view lie in `folder`."""
-        return next(iter(Library._paths_under(s, folder)), None) is not None
+    def _holds_tracks(s: Session, folder: Path, missing: bool = False) -> bool:
+        """Whether tracks in view (with `missing`, kept out of view) lie in `folder`."""
+        return next(iter(Library._paths_under(s, folder, missing)), None) is not None
 
     @staticmethod
     def _paths_under(s: Session, root: Path, missing: bool = False) -> Iterator[tuple[int, str]]:
@@ -811,8 +811,8 @@ class Library:
     @staticmethod
     def _emptied(s: Session) -> list[str]:
         return [folder for folder in Library._recorded_folders(s) if not os.path.lexists(folder)
-                and not any(True for _ in Library._paths_under(s, Path(folder)))
-                and not any(True for _ in Library._paths_under(s, Path(folder), missing=True))]
+                and not Library._holds_tracks(s, Path(folder))
+                and not Library._holds_tracks(s, Path(folder), missing=True)]
 
     def recorded_folders(self) -> list[str]:
         """The folders this library's scans walked, also those not there now (a drive not mounted)."""
