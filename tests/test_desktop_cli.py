@@ -14,7 +14,7 @@ import mutagen
 import pytest
 
 from desktop.cli import EXIT_CANCELLED, EXIT_ERROR, EXIT_OK, EXIT_PARTIAL, main
-from desktop.core.tags import read_tags, write_genres
+from desktop.core.tags import TagOptions, read_tags, write_genres
 from desktop.core.wording import sureness
 from tests.audio_files import make_protected_m4p, make_track
 
@@ -314,20 +314,47 @@ def test_write_history_gives_local_times_and_iso_times_with_their_zone(lib, caps
 
 def test_undo_puts_the_provenance_field_back_and_a_later_write_keeps_it_true(lib, capsys):
     # Undo restored the genre and left "Genre Tagger: Noise 0.97" in the file; a genre set by hand afterwards
-    # (without --provenance) carried the same false claim on.
+    # (without the field asked for) carried the same false claim on.
     music, files = lib
-    assert main(["scan", str(music), "--write", "--provenance"]) == EXIT_OK
+    assert main(["scan", str(music), "--write"]) == EXIT_OK  # the field is written unless turned off
     scanned = {f: read_tags(f).provenance for f in files}
     assert all(p.startswith("Genre Tagger: ") and p != "Genre Tagger: corrected by hand" for p in scanned.values())
-    assert main(["set", str(files[0]), "Polka"]) == EXIT_OK  # no --provenance: the field is there, so kept true
+    assert main(["set", str(files[0]), "Polka", "--no-provenance"]) == EXIT_OK  # the field is there, so kept true
     assert read_tags(files[0]).provenance == "Genre Tagger: corrected by hand"
     assert main(["undo"]) == EXIT_OK  # the field as the scan left it
     assert read_tags(files[0]).provenance == scanned[files[0]] and read_tags(files[0]).genres == ("Noise",)
     assert main(["undo"]) == EXIT_OK  # the files as they were: no field
     capsys.readouterr()
     assert [(read_tags(f).genres, read_tags(f).provenance) for f in files] == [((), "")] * len(files)
-    assert main(["set", str(files[1]), "Polka"]) == EXIT_OK  # no field, no --provenance: none added
+    assert main(["set", str(files[1]), "Polka", "--no-provenance"]) == EXIT_OK  # no field, none asked for: none added
     assert read_tags(files[1]).provenance == ""
+    assert main(["scan", str(music), "--write", "--no-provenance", "--policy", "replace"]) == EXIT_OK
+    assert read_tags(files[2]).genres and read_tags(files[2]).provenance == ""
+
+
+def test_a_library_made_again_never_learns_the_genres_genre_tagger_wrote(lib, capsys, tmp_path):
+    # A new computer, a library made again, a music folder two computers share: the genres the first library wrote
+    # were that library's guesses, but a library without its journal took them for the listener's tags and learned
+    # them (and judged the shipped model on them: it agreed with itself). The field written beside them says whose.
+    music, files = lib
+    assert main(["scan", str(music), "--write"]) == EXIT_OK
+    assert main(["set", str(files[1]), "Trip-Hop"]) == EXIT_OK  # the listener's word, from the first library
+    capsys.readouterr()
+    again = ["--db", str(tmp_path / "again.db")]
+    assert main([*again, "scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert main([*again, "show", str(files[0])]) == EXIT_OK
+    assert ("  learned as: - (its GENRE_TAGGER field says Genre Tagger predicted it (this library or another), never "
+            "learned from)") in capsys.readouterr().out
+    assert run_json(capsys, *again, "show", str(files[1]))[1]["teaches"] == {"genre": "Trip-Hop", "source": "tag"}
+    genres = run_json(capsys, *again, "genres")[1]
+    assert [g["genre"] for g in genres["genres"]] == ["Trip-Hop"]
+    # Another tagger changed a genre Genre Tagger wrote, keeping the field: the genre is the listener's again.
+    write_genres(files[2], ["Ambient"], TagOptions(write_provenance=False))
+    assert read_tags(files[2]).provenance.startswith("Genre Tagger: ")
+    assert main([*again, "scan", str(music)]) == EXIT_OK
+    capsys.readouterr()
+    assert run_json(capsys, *again, "show", str(files[2]))[1]["teaches"] == {"genre": "Ambient", "source": "tag"}
 
 
 def test_ctrl_c_stops_a_write_or_an_undo_after_the_file_in_hand(lib, capsys, monkeypatch):

@@ -1082,7 +1082,7 @@ def test_a_version_4_library_keeps_its_corrections_and_links_new_ones_to_their_w
     with sessions() as s:
         assert [(c.genre, c.batch_id) for c in s.query(Correction)] == [("Jazz", None)]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "12"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION) == "13"
 
 
 def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provenance(env):
@@ -1144,7 +1144,7 @@ def test_a_migration_stopped_halfway_leaves_the_library_at_its_old_version(tmp_p
     monkeypatch.setitem(database.MIGRATIONS, 6, real)
     database.open_database(db).kw["bind"].dispose()
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "12"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "13"
         assert {"provenance_written", "old_provenance", "old_tag_genres"} <= {row[1] for row in con.execute("pragma table_info(journal)")}
 
 
@@ -1192,7 +1192,7 @@ def test_a_version_10_library_gains_track_numbers_years_and_media_kinds_and_keep
             ("A", "Hip-Hop", 0, 0, 0, "")]
     sessions.kw["bind"].dispose()
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "12"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "13"
 
 
 def test_a_version_7_library_gains_album_artists_and_shows_unheard_tracks_tag_genres(tmp_path):
@@ -1221,7 +1221,7 @@ def test_a_version_7_library_gains_album_artists_and_shows_unheard_tracks_tag_ge
         # version 9: a track the model could not hear shows its tag's genre (a placeholder none)
         assert [t.genre for t in s.query(Track).order_by(Track.id)] == ["Rock", "Jazz", None, "Rock", "Rap"]
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "12"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "13"
 
 
 def test_a_corrected_and_written_track_keeps_its_verdict(env):

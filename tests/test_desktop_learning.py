@@ -13,7 +13,9 @@ from desktop.core.genre_names import clean_name, display_names, genre_key
 from desktop.core.library_head import fit_head, group_folds
 from desktop.core.model import GenreModel
 from desktop.core.tags import read_tags
+from desktop.services.labels import OurTag, what_it_teaches
 from desktop.services.learning import LearnError, LearnSettings, gather_labels, learn, merge_genres
+from desktop.store import queries
 from desktop.store.database import open_database
 from desktop.store.schema import Analysis, JournalEntry, Track, WriteBatch
 from tests.audio_files import make_track
@@ -93,6 +95,34 @@ def test_labels_come_from_corrections_and_foreign_tags_never_from_our_writes(tmp
     with sessions() as s:
         labels, display = gather_labels(s)
     assert {lab.key for lab in labels if lab.track_id in (2, 3, 7)} == {"rap"} and display["rap"] == "Rap"
+
+
+def test_a_genre_another_library_predicted_or_we_wrote_into_a_copy_is_never_a_label(tmp_path):
+    # A library without the journal of the write (made again, another computer's) learned Genre Tagger's own guesses
+    # as the listener's tags; so did one that found a copy of a file we had tagged (a second album folder).
+    sessions = open_database(tmp_path / "l.db")
+    with sessions() as s:
+        add_track(s, 1, "Jazz", artist="A").tag_provenance = "Genre Tagger: Jazz 0.91"
+        add_track(s, 2, "Hip-Hop; Soul", artist="B").tag_provenance = "Genre Tagger: hiphop 0.80"  # respelled, first of two
+        add_track(s, 3, "Blues", artist="C").tag_provenance = "Genre Tagger: Jazz 0.91"  # retagged since, field kept
+        add_track(s, 4, "Rock", artist="D").tag_provenance = "Genre Tagger: corrected by hand"  # another library's correction
+        add_track(s, 5, "Ska", artist="E").tag_provenance = "Genre Tagger: strange words"  # not ours to read
+        tagged = add_track(s, 6, "Polka", artist="F")
+        copy, retagged_copy = add_track(s, 7, "Polka", artist="G"), add_track(s, 8, "Waltz", artist="H")
+        copy.audio_hash = retagged_copy.audio_hash = tagged.audio_hash
+        batch = WriteBatch(description="ours")
+        s.add(batch)
+        s.flush()
+        s.add(JournalEntry(batch_id=batch.id, track_id=tagged.id, path=tagged.path, old_genres=[], new_genres=["Polka"],
+                           state="written"))
+        s.commit()
+        labels, _ = gather_labels(s)
+        assert {lab.track_id: lab.key for lab in labels} == {3: "blues", 4: "rock", 5: "ska", 8: "waltz"}
+        assert gather_labels(s, Track.id == copy.id)[0] == []  # an album's own look (one folder) knows the copy too
+        spellings = queries.library_spellings(s)
+        assert what_it_teaches(s, s.get(Track, 1), spellings).why_none == OurTag.FIELD
+        assert what_it_teaches(s, copy, spellings).why_none == OurTag.COPY
+        assert what_it_teaches(s, tagged, spellings).why_none == OurTag.JOURNAL
 
 
 def test_a_library_tagged_in_another_script_teaches_its_genres(tmp_path):

@@ -3,6 +3,7 @@
 import os
 import shutil
 import threading
+from pathlib import Path
 
 import mutagen
 import pytest
@@ -10,7 +11,7 @@ from sqlalchemy import func, select, update
 
 from desktop.core.analysis import AnalysisSettings, Analyzer
 from desktop.core.fingerprint import audio_hash
-from desktop.core.tags import read_tags
+from desktop.core.tags import TagOptions, read_tags, write_genres
 from desktop.services.library import Library
 from desktop.services.settings import TaggingSettings
 from desktop.services.tagging import NothingToUndo, TagService
@@ -162,7 +163,7 @@ def test_album_artists_are_read_once_from_the_album_tracks_of_a_library_scanned_
     assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
 
 
-def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_scanned_before_they_were(env):
+def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_scanned_before_they_were(env, monkeypatch):
     # Schema 11 added the track and disc numbers, the year and iTunes' media kind; a scan skips unchanged files, so a
     # library scanned before would have none until each file changed. Every present track is read again once, with an
     # album or not.
@@ -171,6 +172,7 @@ def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_sca
 
     import desktop.services.library as library
 
+    monkeypatch.setattr(library, "TAG_READER_VERSION", 4)  # reader 5 reads tagged tracks' provenance (its own test)
     mp3, flac, m4a = env.files["mp3"], env.files["flac"], env.files["m4a"]
     episode = MP4(m4a)
     episode["pcst"] = True  # an iTunes podcast episode
@@ -199,6 +201,35 @@ def test_track_numbers_and_years_are_read_once_from_every_track_of_a_library_sca
         assert queries.track_by_path(s, str(m4a)).media_kind == "podcast"
         assert s.get(Meta, library.TAGS_READ_BY).value == str(library.TAG_READER_VERSION) == "4"
     assert env.library.sync([env.music]).reread == 0  # once only
+
+
+def test_the_provenance_field_of_tagged_tracks_is_read_once_in_a_library_scanned_before_it_was_kept(env, monkeypatch):
+    # Schema 13 keeps each file's GENRE_TAGGER field, so a genre another library predicted is never learned from; a
+    # scan skips unchanged files, so a library scanned before would learn such genres until each file changed. Only
+    # tracks with a genre are read again: the field says nothing without one.
+    import desktop.services.library as library
+
+    flac, mp3, ogg = env.files["flac"], env.files["mp3"], env.files["ogg"]
+    write_genres(flac, ["Jazz"], TagOptions(write_provenance=True), provenance="Genre Tagger: Jazz 0.91")
+    write_genres(mp3, [], TagOptions(write_provenance=True), provenance="Genre Tagger: corrected by hand")
+    write_genres(ogg, ["Ska"])
+    env.library.sync([env.music])
+    with env.sessions() as s:  # a scan reads it
+        assert queries.track_by_path(s, str(flac)).tag_provenance == "Genre Tagger: Jazz 0.91"
+        s.execute(Track.__table__.update().values(tag_provenance=""))  # as reader 4 left it
+        s.merge(Meta(key=library.TAGS_READ_BY, value="4"))
+        s.commit()
+    reads = []
+    real_read = library.read_tags
+    monkeypatch.setattr(library, "read_tags", lambda path, *a, **k: reads.append(Path(path)) or real_read(path, *a, **k))
+    report = env.library.sync([env.music])
+    assert report.reread == 1 and report.unchanged == len(env.files)
+    assert mp3 not in reads and {flac, ogg} <= set(reads)  # the tagged tracks only
+    with env.sessions() as s:
+        assert queries.track_by_path(s, str(flac)).tag_provenance == "Genre Tagger: Jazz 0.91"
+        assert s.get(Meta, library.TAGS_READ_BY).value == str(library.TAG_READER_VERSION) == "5"
+    reads.clear()
+    assert env.library.sync([env.music]).reread == 0 and reads == []  # once only
 
 
 def test_a_scans_walk_says_how_far_it_is_and_so_does_reading_tags_again(env, monkeypatch):

@@ -1851,8 +1851,10 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
     assert dialog.policy.currentText() == "Replace: every file's genre" and dialog.device.currentText() == "CPU"
     dialog.policy.setCurrentIndex(dialog.policy.findData("never"))
     assert dialog.watch.isChecked() and not dialog.keep_times.isChecked()
+    assert dialog.provenance.isChecked()  # on unless turned off: a library made again knows Genre Tagger's guesses
     dialog.watch.setChecked(False)
     dialog.keep_times.setChecked(True)
+    dialog.provenance.setChecked(False)
     from PySide6.QtWidgets import QFileDialog
 
     for _ in range(2):  # the same folder chosen twice is listed once
@@ -1863,6 +1865,7 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
     stored = AppSettings(QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat))
     assert (stored.policy, stored.device, stored.folders, stored.watch_folders) == ("never", "cpu", [str(tmp_path)], False)
     assert stored.keep_times and stored.tagging().keep_times
+    assert not stored.write_provenance and not stored.tagging().tag_options().write_provenance
 
 
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):

@@ -30,7 +30,8 @@ def cmd_set(args, out: Output) -> int:
     from desktop.services.tagging import TagService
 
     check_is_a_genre(args.genre)
-    settings = TaggingSettings(id3_version=id3_version(args), keep_times=args.keep_times)
+    settings = TaggingSettings(id3_version=id3_version(args), keep_times=args.keep_times,
+                               write_provenance=args.provenance)
     sessions = open_sessions(args)
     library = Library(sessions, settings.tag_options())
     files, problems = files_to_set(args.paths, library)

@@ -20,7 +20,9 @@ from desktop.core.safe_write import safe_modify, temp_copy_path
 KEEP_ID3_VERSION = 0
 # Raised whenever read_tags learns to read more of what files hold (2: an MP3's APEv2 tag and a FLAC's leading ID3
 # tag fill in what the first tag lacks); a library's files read by an older reader are read again once.
-TAG_READER_VERSION = 4  # 3: album artist and the compilation flag; 4: track and disc numbers, the year, iTunes' media kind
+# 3: album artist and the compilation flag; 4: track and disc numbers, the year, iTunes' media kind; 5: the provenance
+# field (stored since schema 13)
+TAG_READER_VERSION = 5
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from desktop.core.genre_folders import genre_folder
 from desktop.core.genre_names import display_names, first_named, genre_key
 from desktop.core.genres import same_genres
+from desktop.core.provenance import predicted_here
 from desktop.core.spoken_word import spoken_name
 from desktop.core.wording import count
 from desktop.store import queries
@@ -42,6 +43,42 @@ def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[in
     return {track_id: genres for track_id, genres in s.execute(q)}
 
 
+def written_audio(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[str, list[list]]:
+    """audio hash -> the genres writes of ours that stand put in files of that audio: a copy of such a file (another
+    album folder, a backup scanned in) carries our genre under a track id the journal does not know. With `tracks`
+    (a condition on Track), only for the audio of those tracks (an album's look asks per folder)."""
+    written: dict[str, list[list]] = {}
+    q = (select(Track.audio_hash, JournalEntry.new_genres).join(Track, Track.id == JournalEntry.track_id)
+         .where(JournalEntry.state == "written", Track.audio_hash != ""))
+    if tracks is not None:  # not correlated: the condition is on the tracks asked about, not on those written
+        q = q.where(Track.audio_hash.in_(select(Track.audio_hash).where(tracks).correlate(None)))
+    for digest, genres in s.execute(q):
+        written.setdefault(digest, []).append(genres)
+    return written
+
+
+class OurTag:
+    """Why a file's genre tag is Genre Tagger's own, never the listener's word (None: it is the listener's)."""
+
+    JOURNAL = "its tag was written by Genre Tagger, never learned from"
+    FIELD = "its GENRE_TAGGER field says Genre Tagger predicted it (this library or another), never learned from"
+    COPY = "its tag is the one Genre Tagger wrote into a copy of this file (the same audio), never learned from"
+
+
+def our_tag(track_id: int, file_genre: str, provenance: str, audio_hash: str, ours: dict[int, list],
+            written: dict[str, list[list]]) -> str | None:
+    """Why a track's genre tag is Genre Tagger's own (an OurTag reason), or None where it is the listener's: our
+    journal's standing write put it there, its GENRE_TAGGER field says a Genre Tagger predicted it, or we wrote it
+    into a copy of the same audio."""
+    if track_id in ours and same_genres(ours[track_id], file_genre):
+        return OurTag.JOURNAL
+    if predicted_here(provenance or "", file_genre):
+        return OurTag.FIELD
+    if any(same_genres(genres, file_genre) for genres in written.get(audio_hash, ())):
+        return OurTag.COPY
+    return None
+
+
 def folder_genre_of(path: str, roots: list[str], known: frozenset[str], seen: dict[str, str | None]) -> str | None:
     """genre_folder of a track, the answer for its folder kept in `seen`: a scan asked for every track of a library
     filed by genre (1.3 s at 30,000 tracks, each path taken apart again)."""
@@ -56,21 +93,21 @@ def gather_labels(s: Session, tracks: ColumnElement[bool] | None = None,
     """Trusted labels (corrections, tags not written by us, and with `folders` its genre folders' names; None: where
     the library learns from those) and key -> display name; with `tracks` (a condition on Track), only of those
     tracks (some albums' look, not the whole library's)."""
-    ours = our_writes(s, tracks)
+    ours, written = our_writes(s, tracks), written_audio(s, tracks)
     merged = genre_merges(s)
     folders = genre_folders_on(s) if folders is None else folders
     roots = queries.meta_folder_list(s, queries.LIBRARY_FOLDERS) if folders else []
     known = known_genre_keys(s, merged) if roots else frozenset()
-    q = select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder, Track.path
-               ).where(Track.missing.is_(False))
+    q = select(Track.id, Track.file_genre, Track.corrected_genre, Track.artist, Track.album, Track.folder, Track.path,
+               Track.tag_provenance, Track.audio_hash).where(Track.missing.is_(False))
     rows = s.execute(q if tracks is None else q.where(tracks))
     labels, names = [], []
     folder_genres: dict[str, str | None] = {}  # a track's folder -> its genre folder's name: worked out once a folder
-    for track_id, file_genre, corrected, artist, album, folder, path in rows:
+    for track_id, file_genre, corrected, artist, album, folder, path, provenance, digest in rows:
         first = source = None
         if corrected:
             first, source = first_named(corrected), "correction"
-        elif file_genre and not (track_id in ours and same_genres(ours[track_id], file_genre)):
+        elif file_genre and not our_tag(track_id, file_genre, provenance, digest, ours, written):
             first, source = first_named(file_genre), "tag"  # junk ("Unknown", "Other", numbers) names none
         if first is None and roots and (first := folder_genre_of(path, roots, known, folder_genres)):
             source = "folder"  # the listener's own words too: the folder they filed it in
@@ -106,10 +143,16 @@ def what_it_teaches(s: Session, track: Track, spellings: dict[str, str]) -> Teac
     labels, display = gather_labels(s, Track.id == track.id)
     if labels:
         return Teaches(spellings.get(labels[0].key, display[labels[0].key]), labels[0].source)
-    return Teaches(None, why_none="not in the library now" if track.missing
-                   else f"its tag, {track.file_genre!r}, names no genre" if track.file_genre and not first_named(track.file_genre)
-                   else "its tag was written by Genre Tagger, never learned from" if track.file_genre
-                   else "no genre tag or correction" + (", and no genre folder" if genre_folders_on(s) else ""))
+    if track.missing:
+        why = "not in the library now"
+    elif track.file_genre and not first_named(track.file_genre):
+        why = f"its tag, {track.file_genre!r}, names no genre"
+    elif track.file_genre:  # a tag not learned from is one of ours: say which way it is known
+        why = our_tag(track.id, track.file_genre, track.tag_provenance, track.audio_hash,
+                      our_writes(s, Track.id == track.id), written_audio(s, Track.id == track.id)) or OurTag.JOURNAL
+    else:
+        why = "no genre tag or correction" + (", and no genre folder" if genre_folders_on(s) else "")
+    return Teaches(None, why_none=why)
 
 
 def unnamed_folders(s: Session) -> dict[str, int]:

@@ -52,7 +52,7 @@ TAGS_READ_UPTO = "tag_reader_upto"  # meta key: the last track id a cancelled re
 TAGS_READ_BY = "tag_reader"  # meta key: the TAG_READER_VERSION the library's stored tags were read by
 # What reading a file's tags again can change of its track (_read_tags_again counts the tracks it changed).
 read_again = attrgetter("file_genre", "artist", "album", "album_artist", "compilation", "track_number", "disc_number",
-                        "year", "media_kind")
+                        "year", "media_kind", "tag_provenance")
 FOLDERS = queries.LIBRARY_FOLDERS
 LEFT_OUT = queries.LEFT_OUT_FOLDERS
 # meta key: music folders a folder left out took out of the library's record (JSON list); taken back, it records them
@@ -522,7 +522,7 @@ class Library:
         """Give a track its file's size, times and tags as just read; True when the tags differ from what it held."""
         before = (track.title, *read_again(track))
         track.size, track.mtime_ns, track.ctime_ns, track.missing = found.size, found.mtime_ns, found.ctime_ns, False
-        track.file_genre = join_genres(tags.genres)
+        track.file_genre, track.tag_provenance = join_genres(tags.genres), tags.provenance
         track.title, track.artist, track.album = tags.title or found.path.stem, tags.artist, tags.album
         take_read_only_tags(track, tags)
         track.genre = current_genre(track)  # a track without a prediction shows its tag's genre, as it is now
@@ -548,6 +548,7 @@ class Library:
             2: and_(Track.format.in_(second_tag), or_(Track.file_genre == "", Track.artist == "", Track.album == "")),
             3: Track.album != "",  # album artist and compilation flag: only an album's tracks need them
             4: true(),  # track and disc numbers, the year, iTunes' media kind: every track
+            5: Track.file_genre != "",  # the GENRE_TAGGER field: it only counts beside a genre
         }
         upto = s.get(Meta, TAGS_READ_UPTO)
         last = int(upto.value) if upto is not None else 0  # a cancelled scan's reading goes on where it stopped
@@ -576,6 +577,7 @@ class Library:
             track.file_genre = track.file_genre or join_genres(tags.genres)  # only what was missing is filled in
             track.artist, track.album = track.artist or tags.artist, track.album or tags.album
             take_read_only_tags(track, tags)  # never read before (reader 3: album artist, compilation; 4: the rest)
+            track.tag_provenance = track.tag_provenance or tags.provenance  # reader 5
             track.genre = current_genre(track)
             gained += read_again(track) != before
         s.merge(Meta(key=TAGS_READ_BY, value=str(TAG_READER_VERSION)))

@@ -22,7 +22,9 @@ class TaggingSettings:
     multi_threshold: float = 0.25
     id3_version: int = 0  # 0 keeps each file's own ID3 version; 3 or 4 converts
     id3_separator: str = "; "
-    write_provenance: bool = False
+    # The GENRE_TAGGER field beside each genre written: how any library (another computer's, one made again) knows a
+    # genre Genre Tagger guessed from one the listener gave (core.provenance).
+    write_provenance: bool = True
     keep_times: bool = False  # a written file keeps its modification time
     workers: int = 2
     max_windows: int = 8

@@ -18,10 +18,11 @@ from desktop.core.analysis import top_genres
 from desktop.core.errors import GenreTaggerError, TagWriteError
 from desktop.core.genre_names import names_a_genre, shown_genre, tag_genres, typed_genres
 from desktop.core.genres import join_genres, same_genres, split_genres
+from desktop.core.provenance import by_hand as field_by_hand
+from desktop.core.provenance import predicted as field_predicted
 from desktop.core.safe_write import stat_before_reading
 from desktop.core.scan import changed_stamp, holding_root, modified_stamp, within
 from desktop.core.tags import read_tags, write_genres
-from desktop.core.wording import sureness
 from desktop.services.album_genres import (
     AlbumGenre,
     album_genres_on,
@@ -223,7 +224,7 @@ class TagService:
                 if policy == "fill" and names_a_genre(old) and not track.corrected_genre:
                     continue  # fill writes where the file has no genre, or only a placeholder ("Unknown")
                 by_hand = bool(track.corrected_genre)
-                provenance = "corrected by hand" if by_hand else f"{track.predicted_genre} {sureness(track.confidence)}"
+                provenance = field_by_hand() if by_hand else field_predicted(track.predicted_genre, track.confidence)
                 changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy,
                                              None if by_hand else track.confidence))
         return changes
@@ -292,7 +293,7 @@ class TagService:
         s.add(entry)
         s.commit()  # the journal row exists before the file changes
         try:
-            write_genres(path, list(change.new), options, provenance=f"Genre Tagger: {change.provenance}",
+            write_genres(path, list(change.new), options, provenance=change.provenance,
                          unchanged_since=seen)
         except TagWriteError as exc:
             entry.state, entry.error = "failed", exc.reason
@@ -302,23 +303,26 @@ class TagService:
             return
         # What the file says now, as undo will compare it: a reader may not give back what was written (ID3
         # takes "80" or "(12)" for ID3v1 numbers, "Folk" and "Other"), and undo would then refuse for good.
-        says = self._read_back(path, change.new)
+        says, field = self._read_back(path, change.new)
         entry.new_genres = list(says)
-        self._settle(s, entry, "written", says)
+        self._settle(s, entry, "written", says, field)
         s.commit()
         log.info("write: %s: %s -> %s (batch %d)", change.path, join_genres(now.genres) or "(none)", join_genres(says), batch.id)
         result.written.append(dataclasses.replace(change, old=now.genres, new=says))
 
-    def _read_back(self, path: Path, meant: tuple[str, ...]) -> tuple[str, ...]:
-        """The genres a file holds after a write (what was meant, should it not be readable just now)."""
+    def _read_back(self, path: Path, meant: tuple[str, ...]) -> tuple[tuple[str, ...], str | None]:
+        """The genres and provenance field a file holds after a write (what was meant and None, should it not be
+        readable just now)."""
         try:
-            return read_tags(path, self.options).genres
+            tags = read_tags(path, self.options)
         except GenreTaggerError:
-            return tuple(meant)
+            return tuple(meant), None
+        return tags.genres, tags.provenance
 
     @staticmethod
-    def _settle(s: Session, entry: JournalEntry, state: str, genres) -> None:
-        """Record a journal entry's final state and what its file now says, on the entry and the track."""
+    def _settle(s: Session, entry: JournalEntry, state: str, genres, provenance: str | None = None) -> None:
+        """Record a journal entry's final state and what its file now says, on the entry and the track (its
+        provenance field too, where known: None leaves the track's as it was)."""
         entry.state = state
         try:
             st = Path(entry.path).stat()
@@ -331,6 +335,8 @@ class TagService:
         if track is None:
             return
         track.file_genre = join_genres(genres)
+        if provenance is not None:
+            track.tag_provenance = provenance
         track.genre = current_genre(track)  # an undone correction of an unheard track: its tag's genre again
         if st is not None:
             track.size, track.mtime_ns, track.ctime_ns = st.st_size, modified_stamp(st), changed_stamp(st)
@@ -590,7 +596,7 @@ class TagService:
             s.commit()
             result.refused.append((entry.path, exc.reason))
             return
-        self._settle(s, entry, "undone", entry.old_genres)
+        self._settle(s, entry, "undone", entry.old_genres, provenance if options.write_provenance else None)
         s.commit()
         log.info("undo: %s: restored %s", entry.path, join_genres(entry.old_genres) or "(none)")
         result.restored.append(entry.path)
@@ -622,11 +628,12 @@ class TagService:
                 if entry.state == "undoing":
                     target, source = source, target
                 try:
-                    now = read_tags(entry.path, self.options).genres
+                    tags = read_tags(entry.path, self.options)
+                    now, field = tags.genres, tags.provenance
                 except GenreTaggerError as exc:
-                    now, reason = None, exc.reason
+                    now, field, reason = None, None, exc.reason
                 if now is not None and same_genres(now, target):
-                    self._settle(s, entry, "written" if entry.state == "pending" else "undone", target)
+                    self._settle(s, entry, "written" if entry.state == "pending" else "undone", target, field)
                     report.completed.append(entry.path)
                 elif now is not None and same_genres(now, source):
                     if entry.state == "pending":

@@ -28,7 +28,7 @@ from desktop.store.backup import (
 from desktop.store.changes import raise_mark_on_commit
 from desktop.store.schema import CHANGE_MARK, Base, Meta
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 
 class DatabaseError(GenreTaggerError):
@@ -179,12 +179,18 @@ def _change_times(conn: Connection) -> None:
     _add_columns(conn, "tracks", {"ctime_ns": "INTEGER NOT NULL DEFAULT 0"})
 
 
+def _tag_provenance(conn: Connection) -> None:
+    # Version 13: the file's GENRE_TAGGER field, so a genre another Genre Tagger library predicted and wrote is never
+    # learned from as the listener's. Filled in by the next scan, which reads the tags of tagged tracks again once.
+    _add_columns(conn, "tracks", {"tag_provenance": "VARCHAR NOT NULL DEFAULT ''"})
+
+
 # version -> step that brings a database from version-1 to version. Add one per schema change.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_v1, 2: _index_updated_at, 3: _create_new_tables,
                                                        4: _split_status, 5: _link_corrections, 6: _journal_provenance,
                                                        7: _journal_tag_genres, 8: _album_artists, 9: _tag_genres_shown,
                                                        10: _change_marks, 11: _track_numbers,
-                                                       12: _change_times}
+                                                       12: _change_times, 13: _tag_provenance}
 
 
 def _transactional_engine(path: Path) -> Engine:

@@ -86,6 +86,9 @@ class Track(Base):
     # iTunes' media kind where it marks spoken word ("audiobook", "podcast"; MP4 only), else "" (spoken_word).
     media_kind: Mapped[str] = mapped_column(String, default="", server_default="")
     file_genre: Mapped[str] = mapped_column(String, default="", index=True)  # the tag as found, "; "-joined
+    # The file's GENRE_TAGGER field as found ("Genre Tagger: Rock 0.93", "Genre Tagger: corrected by hand"): a genre
+    # some Genre Tagger library predicted and wrote, perhaps another library's (a new computer, a shared folder).
+    tag_provenance: Mapped[str] = mapped_column(String, default="", server_default="")
     # Denormalised from the current model's analysis and the correction, so the GUI's queries stay
     # single-table and indexed at 100,000 tracks.
     predicted_genre: Mapped[str | None] = mapped_column(String, nullable=True)

@@ -19,7 +19,7 @@ FIELDS = {"folders": list, "model_path": str, "device": str, "policy": str, "thr
 DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill", "threshold": DEFAULT_THRESHOLD,
             "multi_genre": False, "multi_threshold": TaggingSettings.multi_threshold,
             "id3_version": 0,  # 0: keep each file's ID3 version
-            "id3_separator": TaggingSettings.id3_separator, "write_provenance": False, "keep_times": False,
+            "id3_separator": TaggingSettings.id3_separator, "write_provenance": TaggingSettings.write_provenance, "keep_times": False,
             "watch_folders": True}  # new music in the folders is scanned while the window is open
 
 

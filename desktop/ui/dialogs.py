@@ -228,6 +228,11 @@ class SettingsDialog(QDialog):
                                    "managers that sort by it; a backup that goes by size and date may then miss the "
                                    "new tag")
         self.keep_times.setChecked(settings.keep_times)
+        self.provenance = QCheckBox("Note in each file that Genre Tagger chose its genre")
+        self.provenance.setToolTip("A GENRE_TAGGER field beside the genre (\"Genre Tagger: Rock 0.93\", or \"corrected "
+                                   "by hand\"): a library made again, or another computer's, then never learns "
+                                   "Genre Tagger's guesses as your genres")
+        self.provenance.setChecked(settings.write_provenance)
         # A setting of the library, not of this window (the command line follows it too): the window applies it.
         self.per_album = QCheckBox("One genre per album (this library)")
         self.per_album.setToolTip("Every track of an album shows, and is written with, the genre you gave most of it, "
@@ -274,6 +279,7 @@ class SettingsDialog(QDialog):
         form.addRow("", self.per_album)
         form.addRow("MP3 tags", self.id3)
         form.addRow("", self.keep_times)
+        form.addRow("", self.provenance)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -344,4 +350,5 @@ class SettingsDialog(QDialog):
         s.device, s.policy, s.threshold = self.device.currentData(), self.policy.currentData(), self.threshold.value()
         s.multi_genre, s.id3_version = self.multi.isChecked(), self.id3.currentData()
         s.watch_folders, s.keep_times = self.watch.isChecked(), self.keep_times.isChecked()
+        s.write_provenance = self.provenance.isChecked()
         s.save()
