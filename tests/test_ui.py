@@ -1868,6 +1868,18 @@ def test_settings_choices_say_what_they_do_and_store_the_setting(qtbot, tmp_path
     assert not stored.write_provenance and not stored.tagging().tag_options().write_provenance
 
 
+def test_the_provenance_field_is_on_for_a_listener_whose_older_settings_stored_it_off_unasked(tmp_path):
+    # Before Settings had its checkbox, every save stored the old default (off): no listener chose it, and the new
+    # default (on: a library made again never learns Genre Tagger's guesses) must reach them.
+    ini = tmp_path / "s.ini"
+    ini.write_text("[General]\nwrite_provenance=false\nkeep_times=true\n", encoding="utf-8")
+    settings = AppSettings(QSettings(str(ini), QSettings.Format.IniFormat))
+    assert settings.write_provenance and settings.keep_times
+    settings.write_provenance = False  # chosen in Settings now: kept
+    settings.save()
+    assert not AppSettings(QSettings(str(ini), QSettings.Format.IniFormat)).write_provenance
+
+
 def test_library_map_selects_tracks_and_corrects_a_region(qtbot, window, monkeypatch):
     scan(qtbot, window)
     window.update_map()  # what showing the dock does in a shown window (View > Library Map)

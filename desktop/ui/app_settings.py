@@ -22,6 +22,10 @@ DEFAULTS = {"folders": [], "model_path": "", "device": "auto", "policy": "fill",
             "id3_separator": TaggingSettings.id3_separator, "write_provenance": TaggingSettings.write_provenance, "keep_times": False,
             "watch_folders": True}  # new music in the folders is scanned while the window is open
 
+# Settings stored under another key than their name: before Settings had a checkbox for the provenance field, every
+# save stored its old default (off), which no listener chose; under a new key the new default (on) reaches them.
+STORED_AS = {"write_provenance": "provenance_field"}
+
 
 # What a stored value must satisfy; anything else (a hand edit, another version's file) falls back to the default.
 VALID = {"device": lambda v: v in ("auto", "cuda", "cpu"), "policy": lambda v: v in POLICIES,
@@ -43,7 +47,7 @@ class AppSettings:
         self.unreadable = (None if store.status() == QSettings.Status.NoError
                            else f"settings not read ({system_reason(store.fileName(), 'r')}); the defaults are used")
         for name, kind in FIELDS.items():
-            raw = store.value(name, DEFAULTS[name])
+            raw = store.value(STORED_AS.get(name, name), DEFAULTS[name])
             try:
                 value = _convert(raw, kind)
                 if not VALID.get(name, lambda _v: True)(value):
@@ -57,7 +61,7 @@ class AppSettings:
     def save(self) -> None:
         """Persist every field; SettingsNotSaved where the system refuses the file."""
         for name in FIELDS:
-            self.store.setValue(name, getattr(self, name))
+            self.store.setValue(STORED_AS.get(name, name), getattr(self, name))
         self.sync()
 
     def sync(self) -> None:
