@@ -73,6 +73,20 @@ def test_round_trip_single_and_multi_genre(track):
     assert audio_region_bytes(track) == before  # audio byte-identical after three writes
 
 
+def test_the_provenance_field_round_trips_in_every_format(track):
+    # Written beside every genre unless turned off: it tells a library made again (another computer's) which genres
+    # were Genre Tagger's guesses, so each format must keep it, give it back, and lose it again on undo.
+    before = audio_region_bytes(track)
+    on = TagOptions(write_provenance=True)
+    write_genres(track, ["Jazz"], on, provenance="Genre Tagger: Jazz 0.91")
+    assert (read_tags(track).genres, read_tags(track).provenance) == (("Jazz",), "Genre Tagger: Jazz 0.91")
+    write_genres(track, ["Blues"], on, provenance="Genre Tagger: corrected by hand")
+    assert read_tags(track).provenance == "Genre Tagger: corrected by hand"
+    write_genres(track, [], on, provenance="")  # as undo of the first write leaves it: no field
+    assert (read_tags(track).genres, read_tags(track).provenance) == ((), "")
+    assert audio_region_bytes(track) == before
+
+
 def test_write_keeps_other_tags(track):
     write_genres(track, ["Pop"])
     tags = read_tags(track)
