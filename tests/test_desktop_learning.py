@@ -110,14 +110,20 @@ def test_a_genre_another_library_predicted_or_we_wrote_into_a_copy_is_never_a_la
         tagged = add_track(s, 6, "Polka", artist="F")
         copy, retagged_copy = add_track(s, 7, "Polka", artist="G"), add_track(s, 8, "Waltz", artist="H")
         copy.audio_hash = retagged_copy.audio_hash = tagged.audio_hash
+        undone, copy_of_undone = add_track(s, 9, "Salsa", artist="I"), add_track(s, 10, "Mambo", artist="J")
+        copy_of_undone.audio_hash = undone.audio_hash  # copied while our Mambo stood; the original's write undone since
+        retagged_alike = add_track(s, 11, "Tango", artist="K")  # our Tango undone, then tagged Tango by another tagger
         batch = WriteBatch(description="ours")
         s.add(batch)
         s.flush()
-        s.add(JournalEntry(batch_id=batch.id, track_id=tagged.id, path=tagged.path, old_genres=[], new_genres=["Polka"],
-                           state="written"))
+        for track, genre, state in ((tagged, "Polka", "written"), (undone, "Mambo", "undone"),
+                                    (retagged_alike, "Tango", "undone")):
+            s.add(JournalEntry(batch_id=batch.id, track_id=track.id, path=track.path, old_genres=[], new_genres=[genre],
+                               state=state))
         s.commit()
         labels, _ = gather_labels(s)
-        assert {lab.track_id: lab.key for lab in labels} == {3: "blues", 4: "rock", 5: "ska", 8: "waltz"}
+        assert {lab.track_id: lab.key for lab in labels} == {3: "blues", 4: "rock", 5: "ska", 8: "waltz", 9: "salsa",
+                                                             11: "tango"}
         assert gather_labels(s, Track.id == copy.id)[0] == []  # an album's own look (one folder) knows the copy too
         spellings = queries.library_spellings(s)
         assert what_it_teaches(s, s.get(Track, 1), spellings).why_none == OurTag.FIELD

@@ -43,17 +43,19 @@ def our_writes(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[in
     return {track_id: genres for track_id, genres in s.execute(q)}
 
 
-def written_audio(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[str, list[list]]:
-    """audio hash -> the genres writes of ours that stand put in files of that audio: a copy of such a file (another
-    album folder, a backup scanned in) carries our genre under a track id the journal does not know. With `tracks`
-    (a condition on Track), only for the audio of those tracks (an album's look asks per folder)."""
-    written: dict[str, list[list]] = {}
-    q = (select(Track.audio_hash, JournalEntry.new_genres).join(Track, Track.id == JournalEntry.track_id)
-         .where(JournalEntry.state == "written", Track.audio_hash != ""))
+def written_audio(s: Session, tracks: ColumnElement[bool] | None = None) -> dict[str, list[tuple[int, list]]]:
+    """audio hash -> (track id, genres) of each write of ours into a file of that audio, standing or undone since: a
+    copy of such a file (another album folder, a backup scanned in) carries our genre under a track id the journal
+    does not know, and keeps it after the original's write is undone. With `tracks` (a condition on Track), only for
+    the audio of those tracks (an album's look asks per folder)."""
+    written: dict[str, list[tuple[int, list]]] = {}
+    q = (select(Track.audio_hash, JournalEntry.track_id, JournalEntry.new_genres)
+         .join(Track, Track.id == JournalEntry.track_id)
+         .where(JournalEntry.state.in_(("written", "undone")), Track.audio_hash != ""))
     if tracks is not None:  # not correlated: the condition is on the tracks asked about, not on those written
         q = q.where(Track.audio_hash.in_(select(Track.audio_hash).where(tracks).correlate(None)))
-    for digest, genres in s.execute(q):
-        written.setdefault(digest, []).append(genres)
+    for digest, track_id, genres in s.execute(q):
+        written.setdefault(digest, []).append((track_id, genres))
     return written
 
 
@@ -66,15 +68,15 @@ class OurTag:
 
 
 def our_tag(track_id: int, file_genre: str, provenance: str, audio_hash: str, ours: dict[int, list],
-            written: dict[str, list[list]]) -> str | None:
+            written: dict[str, list[tuple[int, list]]]) -> str | None:
     """Why a track's genre tag is Genre Tagger's own (an OurTag reason), or None where it is the listener's: our
     journal's standing write put it there, its GENRE_TAGGER field says a Genre Tagger predicted it, or we wrote it
-    into a copy of the same audio."""
+    into a copy of the same audio (the track's own undone writes aside: its genre since is the listener's)."""
     if track_id in ours and same_genres(ours[track_id], file_genre):
         return OurTag.JOURNAL
     if predicted_here(provenance or "", file_genre):
         return OurTag.FIELD
-    if any(same_genres(genres, file_genre) for genres in written.get(audio_hash, ())):
+    if any(other != track_id and same_genres(genres, file_genre) for other, genres in written.get(audio_hash, ())):
         return OurTag.COPY
     return None
 
