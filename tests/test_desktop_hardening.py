@@ -13,7 +13,7 @@ from pathlib import Path
 
 import mutagen
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from desktop.core.errors import TagWriteError
 from desktop.core.safe_write import temp_copy_path
@@ -259,6 +259,22 @@ def test_fill_keeps_a_genre_another_tagger_added_after_planning(env):
     result = env.tagger.apply(changes, "fill")
     assert [p for p, _ in result.skipped] == [target.path]
     assert genres(env.files["m4a"]) == ("From Kid3",)
+
+
+def test_fill_keeps_a_genre_another_tagger_put_over_ours_after_planning(env):
+    # Fill writes over a genre this library wrote itself (a model learned since sees the track otherwise), but only
+    # while the file still says what the plan found: another tagger's genre since is the listener's.
+    env.scan()
+    env.tagger.apply(env.tagger.plan(), "fill")
+    path = str(env.files["m4a"])
+    with env.sessions() as s:
+        s.execute(update(Track).where(Track.path == path).values(predicted_genre="Polka", confidence=0.97, genre="Polka"))
+        s.commit()
+    changes = [c for c in env.tagger.plan() if c.path == path]
+    assert len(changes) == 1
+    write_genres(env.files["m4a"], ["From Kid3"])
+    result = env.tagger.apply(changes, "fill")
+    assert [p for p, _ in result.skipped] == [path] and genres(env.files["m4a"]) == ("From Kid3",)
 
 
 # ---- 5. owner, mode, symlinks, hard links ----------------------------------------------------------

@@ -827,6 +827,32 @@ def test_fill_keeps_a_genre_written_in_any_script(env):
     assert not {str(env.files[e]) for e in theirs} & {c.path for c in env.tagger.plan(policy="fill")}
 
 
+def test_fill_writes_over_a_genre_this_library_wrote_once_the_model_sees_otherwise_never_over_the_listeners(env):
+    # `scan --write` with the shipped model, then `learn`: the README's "untagged files get your genres" failed for
+    # every file written before, which held the shipped model's guess for good under fill while the library showed
+    # the learned genre.
+    from desktop.core.tags import write_genres
+
+    write_genres(env.files["mp3"], ["Bebop"])  # the listener's
+    env.scan()
+    first = env.tagger.apply(env.tagger.plan(policy="fill"), "fill")
+    ours = str(env.files["flac"])
+    assert ours in {c.path for c in first.written} and str(env.files["mp3"]) not in {c.path for c in first.written}
+    wrote = read_tags(ours).genres
+    assert env.tagger.plan(policy="fill") == []  # the model sees as it did: nothing to write
+    with env.sessions() as s:  # a model learned since sees them otherwise, surely
+        s.execute(update(Track).where(Track.path.in_([ours, str(env.files["mp3"])]))
+                  .values(predicted_genre="Polka", confidence=0.97, genre="Polka"))
+        s.commit()
+    planned = {c.path: c for c in env.tagger.plan(policy="fill")}
+    assert list(planned) == [ours] and planned[ours].old == wrote and planned[ours].new == ("Polka",)
+    second = env.tagger.apply(list(planned.values()), "fill again")
+    assert [c.path for c in second.written] == [ours] and read_tags(ours).genres == ("Polka",)
+    assert read_tags(env.files["mp3"]).genres == ("Bebop",)
+    env.tagger.undo()  # the newest batch: our first guess again
+    assert read_tags(ours).genres == wrote
+
+
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
     from desktop.core.tags import write_genres
 

@@ -90,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("paths", nargs="*", metavar="PATH", type=named_path, help="a music folder (walked with its subfolders) or a music file; "
                       "none: the folders the library's scans walked before (here or in the window)")
     scan.add_argument("--write", action="store_true", help="write tags; without it nothing is written (dry run)")
-    scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only files without a genre or with a placeholder such as Unknown (default); replace; never")
+    scan.add_argument("--policy", choices=POLICIES, default="fill", help="fill: only files with no genre of yours: none, a placeholder such as Unknown, or one this library "
+                      "wrote that the model now sees otherwise (default); replace; never")
     scan.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto", help="where the model runs (auto: a GPU when there is one)")
     scan.add_argument("--threshold", type=fraction, default=DEFAULT_THRESHOLD, help="below this confidence a prediction is uncertain and never written")
     scan.add_argument("--multi-genre", action="store_true", help="write up to 3 genres above --multi-threshold")

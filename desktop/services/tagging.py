@@ -29,6 +29,7 @@ from desktop.services.album_genres import (
     folder_album_genres,
     settle_albums,
 )
+from desktop.services.labels import our_writes
 from desktop.services.library import current_genre, settle_tag_genres, unplugged_now
 from desktop.services.settings import TaggingSettings
 from desktop.store import queries
@@ -206,6 +207,7 @@ class TagService:
             spellings = queries.library_spellings(s)
             shared: dict[str, dict] = {}  # folder -> its albums' genres, when the library shares them
             per_album = self.settings.multi_genre and album_genres_on(s)  # asked once, not once per folder
+            ours = our_writes(s) if policy == "fill" else {}
             q = select(Track).where(Track.missing.is_(False), Track.genre.is_not(None)).order_by(Track.path)
             if track_ids is not None:
                 q = q.where(Track.id.in_(track_ids))
@@ -221,8 +223,11 @@ class TagService:
                 old = split_genres(track.file_genre)
                 if new is None or same_genres(old, new):
                     continue
-                if policy == "fill" and names_a_genre(old) and not track.corrected_genre:
-                    continue  # fill writes where the file has no genre, or only a placeholder ("Unknown")
+                if (policy == "fill" and names_a_genre(old) and not track.corrected_genre
+                        and not (track.id in ours and same_genres(ours[track.id], old))):
+                    # fill writes where the file has no genre of the listener's: none, only a placeholder ("Unknown"),
+                    # or one this library wrote itself, which a better model (learned since) may now see otherwise
+                    continue
                 by_hand = bool(track.corrected_genre)
                 provenance = field_by_hand() if by_hand else field_predicted(track.predicted_genre, track.confidence)
                 changes.append(PlannedChange(track.id, track.path, old, new, provenance, "replace" if by_hand else policy,
@@ -278,8 +283,9 @@ class TagService:
         if same_genres(now.genres, change.new):
             result.skipped.append((change.path, f"already says {join_genres(change.new)}"))
             return
-        if change.policy == "fill" and names_a_genre(now.genres):
-            # Another tagger filled it since the plan (kid3 and Mp3tag keep the timestamp).
+        if change.policy == "fill" and names_a_genre(now.genres) and not same_genres(now.genres, change.old):
+            # Another tagger filled it since the plan (kid3 and Mp3tag keep the timestamp). Unchanged since, a genre
+            # the plan found is one of our own writes, which fill may write over.
             result.skipped.append((change.path, f"got a genre since planning ({join_genres(now.genres)}); fill keeps it"))
             return
         # The provenance field is written when asked for, and kept true where a file has one already: a genre

@@ -30,7 +30,7 @@ from desktop.ui.labels import plain_label
 # What the MP3 tags setting offers: keeping each file's version never rewrites a v2.3 file as v2.4.
 ID3_CHOICES = (("Keep each file's ID3 version", 0), ("ID3v2.4", 4), ("ID3v2.3", 3))
 # The settings' own words ("fill", "auto") said little: each choice says what it does.
-POLICY_CHOICES = (("Fill: only files with no genre (or a placeholder such as Unknown)", "fill"),
+POLICY_CHOICES = (("Fill: files with no genre of yours (none, Unknown, or one Genre Tagger wrote)", "fill"),
                   ("Replace: every file's genre", "replace"), ("Never: keep genres in the library only", "never"))
 DEVICE_CHOICES = (("Automatic: a GPU when there is one", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda"))
 
