@@ -32,11 +32,12 @@ SPELLINGS = ["{}", "{} ", "{}".lower, "{}".upper]
 
 
 def synthetic_library(db: Path, base_key: str, n: int, dim: int, genres: int = 20, seed: int = 0) -> None:
-    """A database of n analysed tracks by n/25 artists; 2 in 3 carry a genre tag in one of several spellings."""
+    """A database of n analysed tracks by n/25 artists; 2 in 3 carry a genre tag in one of several spellings, the
+    third a genre a `scan --write` of ours wrote (journalled: never a label)."""
     from sqlalchemy import insert
 
     from desktop.store.database import open_database
-    from desktop.store.schema import Analysis, Track
+    from desktop.store.schema import Analysis, JournalEntry, Track, WriteBatch
 
     rng = np.random.default_rng(seed)
     n_artists = max(genres * 2, n // 25)
@@ -48,9 +49,12 @@ def synthetic_library(db: Path, base_key: str, n: int, dim: int, genres: int = 2
     x = centres[y] + artist_shift[artist] + (rng.standard_normal((n, dim)) * 3.0).astype(np.float32)
     names = [f"Genre {g}" for g in range(genres)]
     sessions = open_database(db)
-    tracks, analyses = [], []
+    tracks, analyses, journal = [], [], []
     for i in range(n):
-        tag = "" if i % 3 == 2 else (names[y[i]] if i % 4 else names[y[i]].lower())
+        tag = names[y[i]] if i % 3 == 2 else (names[y[i]] if i % 4 else names[y[i]].lower())
+        if i % 3 == 2:
+            journal.append({"batch_id": 1, "track_id": i + 1, "path": f"/music/{artist[i]}/{i}.flac", "old_genres": [],
+                            "new_genres": [tag], "state": "written"})
         tracks.append({"id": i + 1, "path": f"/music/{artist[i]}/{i}.flac", "folder": f"/music/{artist[i]}", "size": 1,
                        "mtime_ns": 1, "audio_hash": f"h{i}", "format": "flac", "file_genre": tag,
                        "artist": f"Artist {artist[i]}", "album": f"Album {artist[i]}", "title": f"Track {i}"})
@@ -60,6 +64,9 @@ def synthetic_library(db: Path, base_key: str, n: int, dim: int, genres: int = 2
     with sessions() as s:
         s.execute(insert(Track), tracks)
         s.execute(insert(Analysis), analyses)
+        s.add(WriteBatch(id=1, description="scan --write"))
+        s.flush()
+        s.execute(insert(JournalEntry), journal)
         s.commit()
 
 
@@ -70,6 +77,9 @@ def timed(fn):
     return result, time.perf_counter() - started
 
 
+ALBUM_LOOKS = 500  # album folders whose labels are read one by one, as a scan's look at the albums it met does
+
+
 def bench_scale(model: Path, n: int) -> None:
     """Part 1: the steps of `learn` at n tracks, each timed."""
     from desktop.core.learned_model import build_learned_model
@@ -77,6 +87,7 @@ def bench_scale(model: Path, n: int) -> None:
     from desktop.core.model import read_model_info
     from desktop.services import learning
     from desktop.store.database import open_database
+    from desktop.store.schema import Track
 
     base = read_model_info(model)
     dim = int(next(iter(__import__("onnx").load(str(model)).graph.output[1].type.tensor_type.shape.dim[1:])).dim_value or 256)
@@ -87,6 +98,8 @@ def bench_scale(model: Path, n: int) -> None:
         with sessions() as s:
             (labels, display), t_labels = timed(lambda: learning.gather_labels(s))
             embeddings, t_emb = timed(lambda: learning.embeddings_of(s, base.key))
+            folders = sorted({f"/music/{a}" for a in range(0, max(1, n // 25), max(1, n // 25 // ALBUM_LOOKS))})
+            _, t_albums = timed(lambda: [learning.gather_labels(s, Track.folder == f) for f in folders])
         keep, _ = learning.choose_genres(labels, display, learning.LearnSettings())
         used = [lab for lab in labels if lab.key in set(keep)]
         x = np.stack([embeddings[lab.track_id] for lab in used])
@@ -105,6 +118,8 @@ def bench_scale(model: Path, n: int) -> None:
         print(f"{name:<44} {t:>8.2f}")
     print(f"fit total {t_labels + t_emb + t_fit:.2f} s (target < 5 s); re-prediction {t_pred:.2f} s (target < 10 s); "
           f"estimate on this synthetic library: accuracy {est.accuracy:.3f}")
+    print(f"labels of {len(folders)} album folders one by one (a scan's album look, one genre per album): "
+          f"{t_albums:.2f} s, {t_albums / len(folders) * 1000:.1f} ms each")
 
 
 def bench_curve(model: Path, cache: Path) -> None:

@@ -9,7 +9,7 @@ import os
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from desktop.core.genre_folders import genre_folder
@@ -49,11 +49,14 @@ def written_audio(s: Session, tracks: ColumnElement[bool] | None = None) -> dict
     does not know, and keeps it after the original's write is undone. With `tracks` (a condition on Track), only for
     the audio of those tracks (an album's look asks per folder)."""
     written: dict[str, list[tuple[int, list]]] = {}
+    # Only audio two tracks or more hold can be a copy: a few, where every write of ours would be read and decoded.
+    copied = select(Track.audio_hash).where(Track.audio_hash != "")
+    if tracks is not None:  # not correlated: the condition is on the tracks asked about, not on those written
+        copied = copied.where(Track.audio_hash.in_(select(Track.audio_hash).where(tracks).correlate(None)))
+    copied = copied.group_by(Track.audio_hash).having(func.count() > 1).correlate(None)
     q = (select(Track.audio_hash, JournalEntry.track_id, JournalEntry.new_genres)
          .join(Track, Track.id == JournalEntry.track_id)
-         .where(JournalEntry.state.in_(("written", "undone")), Track.audio_hash != ""))
-    if tracks is not None:  # not correlated: the condition is on the tracks asked about, not on those written
-        q = q.where(Track.audio_hash.in_(select(Track.audio_hash).where(tracks).correlate(None)))
+         .where(JournalEntry.state.in_(("written", "undone")), Track.audio_hash.in_(copied)))
     for digest, track_id, genres in s.execute(q):
         written.setdefault(digest, []).append((track_id, genres))
     return written

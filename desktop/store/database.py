@@ -183,6 +183,9 @@ def _tag_provenance(conn: Connection) -> None:
     # Version 13: the file's GENRE_TAGGER field, so a genre another Genre Tagger library predicted and wrote is never
     # learned from as the listener's. Filled in by the next scan, which reads the tags of tagged tracks again once.
     _add_columns(conn, "tracks", {"tag_provenance": "VARCHAR NOT NULL DEFAULT ''"})
+    # And the journal by track: which tracks of a folder (or copies of an audio) we wrote was a scan of the whole
+    # journal, once per folder an album look asked about.
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_journal_track ON journal (track_id)")
 
 
 # version -> step that brings a database from version-1 to version. Add one per schema change.

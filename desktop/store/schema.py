@@ -165,7 +165,8 @@ class JournalEntry(Base):
     """A single tag write: the old values recorded before it, the file's state after it."""
 
     __tablename__ = "journal"
-    __table_args__ = (Index("ix_journal_batch", "batch_id"),)
+    # By track too: which of a folder's tracks (or of one audio's copies) a write of ours tagged is asked per folder.
+    __table_args__ = (Index("ix_journal_batch", "batch_id"), Index("ix_journal_track", "track_id"))
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     batch_id: Mapped[int] = mapped_column(ForeignKey("write_batches.id"))
     track_id: Mapped[int | None] = mapped_column(ForeignKey("tracks.id", ondelete="SET NULL"), nullable=True)
