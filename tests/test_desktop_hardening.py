@@ -1186,6 +1186,30 @@ def test_a_version_6_journal_is_undone_into_the_first_tag_as_before(env):
         assert [e.old_tag_genres for e in s.query(JournalEntry)][-1] == [[], None]
 
 
+def test_a_version_12_library_gains_the_provenance_field_and_its_journal_an_index_by_track(tmp_path):
+    import sqlite3
+
+    from desktop.store.database import open_database
+    from desktop.store.schema import Track
+
+    db = tmp_path / "v12.db"
+    open_database(db).kw["bind"].dispose()
+    with sqlite3.connect(db) as con:  # back to version 12: no provenance kept, the journal read whole per folder
+        con.execute("drop index ix_journal_track")
+        con.execute("alter table tracks drop column tag_provenance")
+        con.execute("update meta set value = '12' where key = 'schema_version'")
+        con.execute("insert into tracks (id, path, folder, size, mtime_ns, audio_hash, format, duration, title, artist,"
+                    " album, file_genre, missing, added_at, updated_at, verdict, write_state) values (1, '/m/a.flac', '/m',"
+                    " 1, 1, 'h', 'flac', 1, 'A', 'Nas', 'Illmatic', 'Hip-Hop', 0, '2026-01-01', '2026-01-01', 'new', 'none')")
+    sessions = open_database(db)
+    with sessions() as s:  # "" until the next scan reads tagged tracks' tags again (reader 5)
+        assert [(t.file_genre, t.tag_provenance) for t in s.query(Track)] == [("Hip-Hop", "")]
+    sessions.kw["bind"].dispose()
+    with sqlite3.connect(db) as con:
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "13"
+        assert "ix_journal_track" in {row[1] for row in con.execute("pragma index_list(journal)")}
+
+
 def test_a_version_10_library_gains_track_numbers_years_and_media_kinds_and_keeps_its_tracks(tmp_path):
     import sqlite3
 
