@@ -1126,9 +1126,13 @@ def test_a_version_5_journal_is_undone_as_before_and_new_writes_keep_the_provena
     old_entry.options = dataclasses.replace(old_entry.options, write_provenance=True)
     old_entry.undo()  # as before schema 6: the field cleared where provenance is written
     assert read_tags(flac).provenance == "" and read_tags(flac).genres == ()
-    TagService(sessions).correct([flac], "Blues")
+    TagService(sessions).correct([flac], "Blues")  # the field written, as by default
     with sessions() as s:
-        assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)][-1] == (False, None)
+        assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)][-1] == (True, None)
+    TagService(sessions, TaggingSettings(write_provenance=False)).correct([flac], "Soul")  # the field there: kept true
+    with sessions() as s:
+        assert [(e.provenance_written, e.old_provenance) for e in s.query(JournalEntry)][-1] == (
+            True, "Genre Tagger: corrected by hand")
 
 
 def test_a_migration_stopped_halfway_leaves_the_library_at_its_old_version(tmp_path, monkeypatch):
