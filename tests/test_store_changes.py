@@ -151,7 +151,7 @@ def test_a_version_9_library_gains_change_marks_and_its_tracks_are_seen_by_a_fir
         s.commit()
     assert marks(sessions) == {"a": 1} and mark(sessions) == 2
     with sqlite3.connect(db) as con:
-        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "12"
+        assert con.execute("select value from meta where key = 'schema_version'").fetchone()[0] == "13"
         indexes = {row[0] for row in con.execute("select name from sqlite_master where type = 'index'")}
         assert "ix_tracks_change_mark" in indexes and "ix_tracks_updated_at" not in indexes
     sessions.kw["bind"].dispose()
