@@ -853,6 +853,21 @@ def test_fill_writes_over_a_genre_this_library_wrote_once_the_model_sees_otherwi
     assert read_tags(ours).genres == wrote
 
 
+def test_fill_writes_the_prediction_over_a_genre_set_by_hand_and_forgotten_since(env):
+    # Forgetting a genre set by hand shows the prediction again and lets the track be tagged automatically; the
+    # file kept the forgotten genre for good under fill, as a genre of the listener's.
+    env.scan()
+    flac = str(env.files["flac"])
+    env.tagger.correct([flac], "Polka")
+    assert read_tags(flac).genres == ("Polka",)
+    assert flac not in {c.path for c in env.tagger.plan(policy="fill")}  # set by hand: never filled over
+    env.tagger.forget_corrections([flac])
+    planned = {c.path: c for c in env.tagger.plan(policy="fill")}
+    with env.sessions() as s:
+        predicted = queries.track_by_path(s, flac).predicted_genre
+    assert planned[flac].old == ("Polka",) and planned[flac].new == (predicted,)
+
+
 def test_fill_policy_keeps_existing_genres_and_replace_overwrites(env):
     from desktop.core.tags import write_genres
 
